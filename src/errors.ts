@@ -10,3 +10,15 @@ export class TributaryError extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * An error that corresponds to a Kafka protocol error. `kafkaError` holds the Kafka error NAME
+ * (e.g. 'UNKNOWN_TOPIC_OR_PARTITION'); src/server/error-mapping.ts turns names into wire codes.
+ */
+export class KafkaError extends TributaryError {
+  readonly kafkaError: string;
+  constructor(kafkaError: string, message: string, options?: { cause?: unknown }) {
+    super(`ERR_KAFKA_${kafkaError}`, message, options);
+    this.kafkaError = kafkaError;
+  }
+}

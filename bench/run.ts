@@ -1,0 +1,274 @@
+/**
+ * Throughput of Tributary against librdkafka's in-memory mock broker, both driven by kcat:
+ * produce N records of S bytes from a file, then fetch them all back. Also Tributary's start-up
+ * time (spawn → "listening on" log line, median of 5) and idle RSS.
+ *
+ *   npm run bench                     1,000,000 × 100-byte records
+ *   npm run bench -- --records 100000 a quick run
+ *   npm run bench -- --runs 5          median of 5 runs per target (default 3)
+ *
+ * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
+ * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
+ * Results are printed as a table and written to bench/results/latest.json.
+ *
+ * Caveat: the mock keeps at most 5 MiB (and 100,000 batches) per partition and drops older
+ * batches, so it serves back only the newest ~20 MiB of the 100 MB produced; its fetch rate is
+ * measured over what it still has (the table says how many records that was).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { spawnBroker } from '../test/compat/support/broker-process.js';
+import { run } from '../test/compat/support/processes.js';
+
+const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
+/** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
+const PARTITIONS = 4;
+/** Same librdkafka producer settings for both targets: large queue, batches of up to 10k. */
+const PRODUCER_SETTINGS = [
+  '-X', 'queue.buffering.max.messages=2000000',
+  '-X', 'queue.buffering.max.kbytes=2097151',
+  '-X', 'batch.num.messages=10000',
+  '-X', 'linger.ms=5',
+];
+/**
+ * The consumer reports end-of-partition only on an empty fetch, which the broker holds for
+ * fetch.wait.max.ms (500 ms by default): a fixed cost that would swamp small runs.
+ */
+const CONSUMER_SETTINGS = ['-X', 'fetch.wait.max.ms=10'];
+const STEP_TIMEOUT_MS = 10 * 60_000;
+
+interface Throughput { seconds: number; records: number; msgsPerSec: number; mbPerSec: number }
+interface TargetResult { produce: Throughput; fetch: Throughput }
+/** The median run of each operation, and every run. */
+interface TargetResults extends TargetResult { runs: TargetResult[] }
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string', default: '1000000' },
+      size: { type: 'string', default: '100' },
+      runs: { type: 'string', default: '3' },
+    },
+  });
+  const records = Number(values.records);
+  const size = Number(values.size);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
+    throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
+  }
+
+  const work = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  const cleanups: Array<() => Promise<unknown>> = [async () => rm(work, { recursive: true, force: true })];
+  try {
+    const input = join(work, 'records.txt');
+    await writeRecords(input, records, size);
+    console.log(`${records} records of ${size} bytes in ${input}`);
+
+    const startup = await measureStartup(work, 5);
+    console.log(`start-up median ${startup.medianMs.toFixed(0)} ms, idle RSS ${(startup.idleRssKb / 1024).toFixed(1)} MiB`);
+
+    const broker = await spawnBroker(join(work, 'data'), { settings: { 'num.partitions': String(PARTITIONS) } });
+    cleanups.push(() => broker.stop());
+    console.log(`Tributary (pid ${broker.pid}) at ${broker.address}`);
+    const tributary = await measureRuns(runs, broker.address, input, records, size, true);
+    const afterLoadRss = await memory(broker.pid);
+
+    const mock = await startMock();
+    cleanups.push(mock.stop);
+    console.log(`librdkafka mock at ${mock.address}`);
+    const mockResult = await measureRuns(runs, mock.address, input, records, size, false);
+
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      kcat: (await run('kcat', ['-V'])).stdout.split('\n').find((l) => l.startsWith('Version')) ?? 'unknown',
+      records,
+      recordBytes: size,
+      partitions: PARTITIONS,
+      runs,
+      tributary: { ...tributary, rssAfterLoadKb: afterLoadRss.rssKb, peakRssKb: afterLoadRss.peakKb },
+      mock: mockResult,
+      ratio: {
+        produce: tributary.produce.msgsPerSec / mockResult.produce.msgsPerSec,
+        fetch: tributary.fetch.msgsPerSec / mockResult.fetch.msgsPerSec,
+      },
+      startup,
+    };
+    printTable(result);
+    await mkdir(dirname(RESULTS), { recursive: true });
+    await writeFile(RESULTS, JSON.stringify(result, null, 2) + '\n');
+    console.log(`\nwritten to ${RESULTS}`);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+  }
+}
+
+/** N lines of exactly `size` bytes (plus the newline): a zero-padded sequence number, then filler. */
+async function writeRecords(path: string, count: number, size: number): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    const filler = 'x'.repeat(size);
+    const CHUNK = 10_000;
+    for (let start = 0; start < count; start += CHUNK) {
+      let text = '';
+      for (let i = start; i < Math.min(count, start + CHUNK); i++) {
+        const head = String(i).padStart(10, '0') + '-';
+        text += head + filler.slice(head.length) + '\n';
+      }
+      await file.write(text);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Each run produces the file into a new topic and fetches that topic back; the machine is shared
+ * and librdkafka has coarse timers, so single runs are noisy and the median is reported.
+ */
+async function measureRuns(runs: number, address: string, input: string, records: number, size: number, keepsAll: boolean): Promise<TargetResults> {
+  const results: TargetResult[] = [];
+  for (let i = 0; i < runs; i++) results.push(await measure(address, `bench-${i}`, input, records, size, keepsAll));
+  const median = (pick: (r: TargetResult) => Throughput): Throughput => {
+    const sorted = results.map(pick).sort((a, b) => a.seconds - b.seconds);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  return { produce: median((r) => r.produce), fetch: median((r) => r.fetch), runs: results };
+}
+
+/** `keepsAll`: the target must serve back every record it acknowledged (the mock does not). */
+async function measure(address: string, topic: string, input: string, records: number, size: number, keepsAll: boolean): Promise<TargetResult> {
+  let started = performance.now();
+  await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
+  const produce = throughput(performance.now() - started, records, size);
+  console.log(`  produce ${produce.seconds.toFixed(2)} s, ${Math.round(produce.msgsPerSec)} msg/s`);
+
+  started = performance.now();
+  const fetched = await countLines('kcat', ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-o', 'beginning', '-e', '-q'], STEP_TIMEOUT_MS);
+  const fetch = throughput(performance.now() - started, fetched, size);
+  console.log(`  fetch   ${fetch.seconds.toFixed(2)} s, ${Math.round(fetch.msgsPerSec)} msg/s`);
+  if (keepsAll ? fetched !== records : fetched === 0 || fetched > records) {
+    throw new Error(`fetched ${fetched} records from ${address}, produced ${records}`);
+  }
+  return { produce, fetch };
+}
+
+function throughput(ms: number, records: number, size: number): Throughput {
+  const seconds = ms / 1000;
+  return { seconds, records, msgsPerSec: records / seconds, mbPerSec: (records * size) / 1e6 / seconds };
+}
+
+/** Runs a command and counts the newlines it prints, without holding its output. */
+function countLines(command: string, args: readonly string[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = 0;
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(lines);
+      else reject(new Error(`${command} ${args.join(' ')} ended with ${code ?? signal}: ${stderr}`));
+    });
+  });
+}
+
+async function measureStartup(work: string, runs: number): Promise<{ runsMs: number[]; medianMs: number; idleRssKb: number }> {
+  const runsMs: number[] = [];
+  let idleRssKb = 0;
+  for (let i = 0; i < runs; i++) {
+    const broker = await spawnBroker(join(work, `startup-${i}`));
+    try {
+      runsMs.push(broker.startupMs);
+      if (i === runs - 1) {
+        // A short idle so start-up garbage can be collected and timers settle; then sample.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        idleRssKb = (await memory(broker.pid)).rssKb;
+      }
+    } finally {
+      await broker.stop();
+    }
+  }
+  const sorted = [...runsMs].sort((a, b) => a - b);
+  return { runsMs, medianMs: sorted[Math.floor(sorted.length / 2)], idleRssKb };
+}
+
+async function memory(pid: number): Promise<{ rssKb: number; peakKb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssKb: field('VmRSS'), peakKb: field('VmHWM') };
+}
+
+/**
+ * librdkafka's mock cluster lives as long as the client that created it, so one kcat consumes a
+ * keep-alive topic (from its end, so it prints nothing) while the measured kcats connect to the
+ * address it logs: "Mock cluster enabled: … replaced with 127.0.0.1:PORT".
+ */
+async function startMock(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const child = spawn('kcat', ['-b', '127.0.0.1:1', '-X', 'test.mock.num.brokers=1', '-C', '-t', 'bench-keepalive', '-o', 'end', '-q'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the mock did not log its address: ${stderr}`));
+    }, 10_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /replaced with (\S+:\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the mock kcat exited (${code}): ${stderr}`));
+    });
+  });
+  return {
+    address,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function printTable(result: {
+  records: number; recordBytes: number; runs: number;
+  tributary: TargetResult; mock: TargetResult; ratio: { produce: number; fetch: number };
+  startup: { medianMs: number; idleRssKb: number };
+}): void {
+  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(14))).join(' ');
+  const cells = (name: string, records: number, seconds: number, ratio?: number): string[] => [
+    name, records.toLocaleString('en-US'), seconds.toFixed(2), Math.round(records / seconds).toLocaleString('en-US'),
+    ((records * result.recordBytes) / 1e6 / seconds).toFixed(1), ratio === undefined ? '' : ratio.toFixed(2),
+  ];
+  console.log(`\n${result.records.toLocaleString('en-US')} records × ${result.recordBytes} B, kcat, ${PARTITIONS} partitions, median of ${result.runs} runs (MB = 10^6 B of record values)`);
+  console.log(row(['', 'records', 'seconds', 'msgs/s', 'MB/s', 'Tributary/mock']));
+  console.log(row(cells('produce T', result.tributary.produce.records, result.tributary.produce.seconds)));
+  console.log(row(cells('produce mock', result.mock.produce.records, result.mock.produce.seconds, result.ratio.produce)));
+  console.log(row(cells('fetch T', result.tributary.fetch.records, result.tributary.fetch.seconds)));
+  console.log(row(cells('fetch mock', result.mock.fetch.records, result.mock.fetch.seconds, result.ratio.fetch)));
+  console.log('the mock keeps only 5 MiB per partition, so it serves back fewer records than were produced');
+  console.log(`Tributary start-up (median of 5): ${result.startup.medianMs.toFixed(0)} ms; idle RSS ${(result.startup.idleRssKb / 1024).toFixed(1)} MiB`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

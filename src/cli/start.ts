@@ -1,0 +1,66 @@
+/** `tributary start`: run a broker in the foreground until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { startBroker } from '../server/broker.js';
+import { ConfigError } from '../server/config.js';
+import type { LogLevel } from '../logger.js';
+
+function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new Error(`--set expects key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1).trim() };
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Start a broker (Kafka protocol on --host:--port, data in --data-dir)')
+    .option('--host <host>', 'address to listen on (default: from listeners, 127.0.0.1)')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: from listeners, 9092)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0-65535, got "${v}"`);
+      return n;
+    })
+    .option('--data-dir <dir>', 'where logs and metadata live (default: log.dirs, ./data)')
+    .option('--config <file>', 'a server.properties-style file with Kafka config keys')
+    .option('--set <key=value>', 'set a config key (repeatable), e.g. --set num.partitions=3', collectSet, {})
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .addHelpText('after', `
+Examples:
+  $ tributary start
+  $ tributary start --port 9093 --data-dir /var/lib/tributary --set num.partitions=3
+  $ tributary start --config server.properties
+
+Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.`)
+    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel }) => {
+      let broker;
+      try {
+        broker = await startBroker({
+          host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config: opts.set, logLevel: opts.logLevel,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(`tributary: ${err.message}`);
+          process.exit(2);
+        }
+        console.error(`tributary: ${(err as Error).message}`);
+        process.exit(1);
+      }
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          process.exit(1);
+        }
+        stopping = true;
+        setTimeout(() => {
+          console.error(`tributary: shutdown after ${signal} took longer than 5 s; exiting`);
+          process.exit(1);
+        }, 5000).unref();
+        broker.close().then(() => process.exit(0), (err) => {
+          console.error(`tributary: error during shutdown: ${(err as Error).message}`);
+          process.exit(1);
+        });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,2 @@
+export { startBroker, type StartBrokerOptions, type RunningBroker } from './server/broker.js';
+export { TributaryError, KafkaError } from './errors.js';

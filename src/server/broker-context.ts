@@ -1,0 +1,23 @@
+/** The services a handler may use. Built once by broker.ts; handlers receive it on every request. */
+import type { BrokerConfig } from './config.js';
+import type { TopicManager } from './topic-manager.js';
+import type { FetchSessionCache } from './fetch-session.js';
+import type { Handler } from './handler.js';
+
+export interface BrokerContext {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly advertisedHost: string;
+  /** Set once the listener is bound (port 0 → the real port). */
+  advertisedPort: number;
+  readonly config: BrokerConfig;
+  readonly explicitConfigKeys: ReadonlySet<string>;
+  readonly topics: TopicManager;
+  readonly fetchSessions: FetchSessionCache;
+  readonly handlers: ReadonlyMap<number, Handler>;
+  readonly dataDir: string;
+  now(): number;
+}
+
+/** Single-node broker: every partition's leader epoch is 0 and this broker leads every partition. */
+export const LEADER_EPOCH = 0;

@@ -1,0 +1,149 @@
+/**
+ * Wires a broker together: configuration, topic store, log manager, handlers, and the TCP listener.
+ * Also the library entry point: `await startBroker({ port: 0, dataDir })` runs a real broker in-process.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { createLogger, type Logger, type LogLevel } from '../logger.js';
+import { resolveBrokerConfig, parseListener, getInt, type BrokerConfig } from './config.js';
+import { TopicStore } from '../storage/topic-store.js';
+import { LogManager } from '../storage/log-manager.js';
+import { TopicManager } from './topic-manager.js';
+import { FetchSessionCache } from './fetch-session.js';
+import { createRegistry } from './registry.js';
+import { Connection } from './connection.js';
+import type { BrokerContext } from './broker-context.js';
+
+export interface StartBrokerOptions {
+  /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Data directory; defaults to log.dirs / log.dir (./data). */
+  dataDir?: string;
+  /** Broker config with Kafka's key names, applied over the config file. */
+  config?: Record<string, string | number | boolean>;
+  /** A server.properties-style file. */
+  configFile?: string;
+  logLevel?: LogLevel;
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, ready for a client's bootstrap servers. */
+  readonly address: string;
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly config: BrokerConfig;
+  /** Stops accepting, lets in-flight requests finish, flushes, writes the clean-shutdown marker. */
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_BUDGET_MS = 4000;
+
+export async function startBroker(opts: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const started = Date.now();
+  const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info');
+  const { values: config, explicitKeys, unknownKeys } = resolveBrokerConfig({ file: opts.configFile, overrides: opts.config });
+  for (const key of unknownKeys) logger.warn({ key }, `The configuration '${key}' was supplied but isn't a known config.`);
+
+  const listener = parseListener(config.get('listeners')!);
+  const host = opts.host ?? listener.host;
+  const port = opts.port ?? listener.port;
+  const dataDir = resolve(opts.dataDir ?? config.get('log.dirs')?.split(',')[0] ?? config.get('log.dir') ?? './data');
+  mkdirSync(dataDir, { recursive: true });
+  const nodeId = getInt(config, 'node.id');
+
+  const store = await TopicStore.open(dataDir, { nodeId });
+  const brokerDefaults = Object.fromEntries(config);
+  const logs = new LogManager({ dataDir, brokerDefaults, logger });
+  await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
+  const topics = new TopicManager(store, logs, brokerDefaults);
+  const handlers = createRegistry();
+
+  let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  const advertised = config.get('advertised.listeners');
+  if (advertised) advertisedHost = parseListener(advertised).host;
+
+  const context: BrokerContext = {
+    nodeId,
+    clusterId: store.clusterId,
+    advertisedHost,
+    advertisedPort: port,
+    config,
+    explicitConfigKeys: explicitKeys,
+    topics,
+    fetchSessions: new FetchSessionCache(getInt(config, 'max.incremental.fetch.session.cache.slots'), Date.now),
+    handlers,
+    dataDir,
+    now: Date.now,
+  };
+
+  const shutdown = new AbortController();
+  const connections = new Set<Connection>();
+  const sockets = new Set<Socket>();
+  const limits = {
+    maxRequestBytes: getInt(config, 'socket.request.max.bytes'),
+    maxQueuedRequests: getInt(config, 'queued.max.requests'),
+    idleMs: Number(config.get('connections.max.idle.ms')),
+  };
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal);
+    connections.add(conn);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      connections.delete(conn);
+    });
+  });
+  server.maxConnections = getInt(config, 'max.connections');
+  server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress }, 'connection refused: max.connections reached'));
+
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolveListen();
+      });
+    });
+  } catch (err) {
+    await logs.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new Error(`Cannot listen on ${host}:${port}: the port is in use (is another broker running? pick another with --port)`, { cause: err });
+    throw err;
+  }
+  const bound = server.address();
+  const boundPort = typeof bound === 'object' && bound ? bound.port : port;
+  context.advertisedPort = boundPort;
+  logs.startBackgroundTasks();
+  const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  logger.info({ address, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${address}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('shutting down');
+      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      shutdown.abort();
+      const drained = Promise.all([...connections].map((c) => c.shutdown()));
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), SHUTDOWN_BUDGET_MS).unref()),
+      ]);
+      if (timedOut) logger.warn('in-flight requests did not finish in time; closing connections');
+      for (const s of sockets) s.destroy();
+      await serverClosed;
+      await logs.close();
+      logger.info('shut down cleanly');
+    })();
+    return closing;
+  };
+
+  return { host, port: boundPort, address, nodeId, clusterId: store.clusterId, dataDir, config, close };
+}

@@ -1,0 +1,174 @@
+/**
+ * Broker configuration: Kafka's key names and defaults, parsed from a server.properties-style file and
+ * `--set key=value` overrides. A bad value stops start-up with a message naming the key, the value and
+ * what is allowed. Unknown keys are reported (as Kafka does) and otherwise ignored.
+ */
+import { readFileSync } from 'node:fs';
+import { TributaryError } from '../errors.js';
+
+export class ConfigError extends TributaryError {
+  constructor(message: string) {
+    super('ERR_CONFIG', message);
+  }
+}
+
+type Kind = 'int' | 'long' | 'boolean' | 'string' | 'list';
+interface Def {
+  kind: Kind;
+  default: string | null;
+  min?: number;
+  max?: number;
+  oneOf?: readonly string[];
+}
+
+const INT_MAX = 2147483647;
+const LONG_MAX = '9223372036854775807';
+
+/** The broker keys Tributary understands. Topic-level defaults (log.*) are passed on to storage. */
+export const brokerConfigDefs: Readonly<Record<string, Def>> = {
+  'node.id': { kind: 'int', default: '1', min: 0 },
+  'broker.id': { kind: 'int', default: null, min: 0 },
+  'listeners': { kind: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
+  'advertised.listeners': { kind: 'list', default: null },
+  'log.dirs': { kind: 'string', default: null },
+  'log.dir': { kind: 'string', default: './data' },
+  'auto.create.topics.enable': { kind: 'boolean', default: 'true' },
+  'delete.topic.enable': { kind: 'boolean', default: 'true' },
+  'num.partitions': { kind: 'int', default: '1', min: 1 },
+  'default.replication.factor': { kind: 'int', default: '1', min: 1, max: 1 },
+  'socket.request.max.bytes': { kind: 'int', default: '104857600', min: 1 },
+  'message.max.bytes': { kind: 'int', default: '1048588', min: 0 },
+  'fetch.max.bytes': { kind: 'int', default: '57671680', min: 1024 },
+  'connections.max.idle.ms': { kind: 'long', default: '600000' },
+  'max.connections': { kind: 'int', default: String(INT_MAX), min: 0 },
+  'queued.max.requests': { kind: 'int', default: '500', min: 1 },
+  'max.incremental.fetch.session.cache.slots': { kind: 'int', default: '1000', min: 0 },
+  'log.segment.bytes': { kind: 'int', default: '1073741824', min: 14 },
+  'log.roll.ms': { kind: 'long', default: null, min: 1 },
+  'log.roll.hours': { kind: 'int', default: '168', min: 1 },
+  'log.retention.ms': { kind: 'long', default: null, min: -1 },
+  'log.retention.minutes': { kind: 'int', default: null, min: -1 },
+  'log.retention.hours': { kind: 'int', default: '168', min: -1 },
+  'log.retention.bytes': { kind: 'long', default: '-1' },
+  'log.retention.check.interval.ms': { kind: 'long', default: '300000', min: 1 },
+  'log.flush.interval.messages': { kind: 'long', default: LONG_MAX, min: 1 },
+  'log.flush.interval.ms': { kind: 'long', default: null, min: 0 },
+  'log.flush.scheduler.interval.ms': { kind: 'long', default: LONG_MAX },
+  'log.index.interval.bytes': { kind: 'int', default: '4096', min: 0 },
+  'log.index.size.max.bytes': { kind: 'int', default: '10485760', min: 4 },
+  'log.message.timestamp.type': { kind: 'string', default: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'] },
+  'log.message.timestamp.before.max.ms': { kind: 'long', default: LONG_MAX, min: 0 },
+  'log.message.timestamp.after.max.ms': { kind: 'long', default: '3600000', min: 0 },
+  'log.cleanup.policy': { kind: 'list', default: 'delete', oneOf: ['delete', 'compact'] },
+  'log.segment.delete.delay.ms': { kind: 'long', default: '60000', min: 0 },
+  'compression.type': { kind: 'string', default: 'producer', oneOf: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] },
+  'min.insync.replicas': { kind: 'int', default: '1', min: 1 },
+  'unclean.leader.election.enable': { kind: 'boolean', default: 'false' },
+};
+
+export type BrokerConfig = Map<string, string>;
+
+function checkValue(key: string, value: string, def: Def): string {
+  const fail = (allowed: string): never => {
+    throw new ConfigError(`Invalid value "${value}" for configuration ${key}: ${allowed}`);
+  };
+  const v = value.trim();
+  switch (def.kind) {
+    case 'int':
+    case 'long': {
+      if (!/^-?\d+$/.test(v)) fail(`expected ${def.kind === 'int' ? 'an integer' : 'a long integer'}`);
+      const n = Number(v);
+      if (def.kind === 'int' && (n > INT_MAX || n < -INT_MAX - 1)) fail('expected a 32-bit integer');
+      if (def.min !== undefined && n < def.min) fail(`value must be at least ${def.min}`);
+      if (def.max !== undefined && n > def.max) fail(`value must be at most ${def.max}`);
+      return v;
+    }
+    case 'boolean':
+      if (v !== 'true' && v !== 'false') fail('expected true or false');
+      return v;
+    case 'list':
+    case 'string':
+      if (def.oneOf) {
+        const items = def.kind === 'list' ? v.split(',').map((s) => s.trim()) : [v];
+        for (const item of items) if (!def.oneOf.includes(item)) fail(`allowed values are ${def.oneOf.join(', ')}`);
+      }
+      return v;
+  }
+}
+
+/** Parses server.properties text: `key=value` or `key: value` lines, `#`/`!` comments, backslash continuations. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trim();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`Cannot parse configuration line ${i + 1}: "${line}" (expected key=value)`);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  file?: string;
+  overrides?: Record<string, string | number | boolean>;
+}
+
+export interface ResolvedBrokerConfig {
+  values: BrokerConfig;
+  /** Keys set by the file or overrides (DescribeConfigs reports them as STATIC_BROKER_CONFIG). */
+  explicitKeys: ReadonlySet<string>;
+  unknownKeys: string[];
+}
+
+/** Merges defaults < file < overrides, validating every value. Throws ConfigError on the first bad one. */
+export function resolveBrokerConfig(sources: ConfigSources): ResolvedBrokerConfig {
+  const given = new Map<string, string>();
+  if (sources.file) {
+    let text: string;
+    try {
+      text = readFileSync(sources.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Cannot read config file ${sources.file}: ${(err as Error).message}`);
+    }
+    for (const [k, v] of parseProperties(text)) given.set(k, v);
+  }
+  for (const [k, v] of Object.entries(sources.overrides ?? {})) given.set(k, String(v));
+
+  const values: BrokerConfig = new Map();
+  for (const [key, def] of Object.entries(brokerConfigDefs)) if (def.default !== null) values.set(key, def.default);
+  const unknownKeys: string[] = [];
+  for (const [key, value] of given) {
+    const def = brokerConfigDefs[key];
+    if (!def) {
+      unknownKeys.push(key);
+      values.set(key, value);
+      continue;
+    }
+    values.set(key, checkValue(key, value, def));
+  }
+  if (given.has('broker.id') && !given.has('node.id')) values.set('node.id', given.get('broker.id')!);
+  return { values, explicitKeys: new Set(given.keys()), unknownKeys };
+}
+
+export function getInt(cfg: BrokerConfig, key: string): number {
+  const v = cfg.get(key);
+  if (v === undefined) throw new ConfigError(`Missing configuration ${key}`);
+  return Number(v);
+}
+
+export function getBool(cfg: BrokerConfig, key: string): boolean {
+  return cfg.get(key) === 'true';
+}
+
+/** Parses the first PLAINTEXT listener, `PLAINTEXT://host:port`. */
+export function parseListener(value: string): { host: string; port: number } {
+  const first = value.split(',')[0]!.trim();
+  const m = /^(?:[A-Za-z_]+:\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(first);
+  if (!m) throw new ConfigError(`Invalid value "${value}" for configuration listeners: expected PLAINTEXT://host:port`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`Invalid value "${value}" for configuration listeners: port must be 0-65535`);
+  return { host: m[1] === '' ? '0.0.0.0' : m[1]!, port };
+}

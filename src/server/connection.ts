@@ -1,0 +1,261 @@
+/**
+ * One client connection: framing, limits, decoding, dispatch and in-order responses.
+ *
+ * Contract:
+ * - A frame's size prefix is checked against socket.request.max.bytes before anything is allocated for it;
+ *   a frame is assembled only from bytes that have actually arrived.
+ * - Requests are dispatched as they arrive (pipelining) but responses leave in request order: each request
+ *   takes a slot in `pending`, and only completed slots at the head are written.
+ * - Unknown API keys, unsupported versions (except ApiVersions) and undecodable bodies close the connection
+ *   with one log line; handlers never throw across the wire.
+ * - Back-pressure: reading pauses while more than queued.max.requests are in flight or the socket's write
+ *   buffer needs draining.
+ */
+import type { Socket } from 'node:net';
+import { Reader, DecodeError } from '../protocol/primitives/reader.js';
+import { Writer } from '../protocol/primitives/writer.js';
+import { RequestHeader } from '../protocol/generated/request-header.js';
+import { ResponseHeader } from '../protocol/generated/response-header.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
+import type { Logger } from '../logger.js';
+import type { BrokerContext } from './broker-context.js';
+import type { Handler, RequestContext } from './handler.js';
+import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
+
+interface Slot {
+  done: boolean;
+  chunks: Buffer[] | null;
+}
+
+export interface ConnectionLimits {
+  maxRequestBytes: number;
+  maxQueuedRequests: number;
+  idleMs: number;
+}
+
+const API_VERSIONS_KEY = 18;
+
+export class Connection {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly pending: Slot[] = [];
+  private closed = false;
+  private readPaused = false;
+  private readonly remote: string;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: BrokerContext,
+    private readonly handlers: ReadonlyMap<number, Handler>,
+    private readonly limits: ConnectionLimits,
+    private readonly logger: Logger,
+    private readonly signal: AbortSignal,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.updateFlow());
+    socket.on('error', (err) => this.logger.debug({ err, remote: this.remote }, 'connection error'));
+    socket.on('close', () => this.onClose());
+    if (limits.idleMs > 0 && limits.idleMs < 2147483647) {
+      socket.setTimeout(limits.idleMs, () => {
+        if (this.pending.length === 0) {
+          this.logger.debug({ remote: this.remote }, 'closing idle connection');
+          this.close();
+        }
+      });
+    }
+  }
+
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Stops reading new requests, lets in-flight ones finish and be written, then ends the socket. */
+  async shutdown(): Promise<void> {
+    this.socket.pause();
+    this.readPaused = true;
+    if (this.pending.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (!this.closed) this.socket.end();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.chunks = [];
+    this.buffered = 0;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private close(reason?: string, extra?: object): void {
+    if (reason) this.logger.warn({ remote: this.remote, ...extra }, reason);
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (!this.closed && this.buffered >= 4) {
+      const size = this.peekInt32();
+      if (size < 0 || size > this.limits.maxRequestBytes) {
+        this.close(`closing connection: request size ${size} is outside 0..${this.limits.maxRequestBytes} (socket.request.max.bytes)`);
+        return;
+      }
+      if (this.buffered < 4 + size) break;
+      const frame = this.take(4 + size).subarray(4);
+      this.onFrame(frame);
+    }
+    this.updateFlow();
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 8));
+    return head.readInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0]!;
+        const need = n - filled;
+        if (c.length <= need) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.chunks.shift();
+        } else {
+          c.copy(out, filled, 0, need);
+          this.chunks[0] = c.subarray(need);
+          filled += need;
+        }
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (frame.length < 8) {
+      this.close('closing connection: request shorter than a request header', { bytes: frame.length });
+      return;
+    }
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const handler = this.handlers.get(apiKey);
+    if (!handler) {
+      this.close('closing connection: unknown or unsupported API key', { apiKey, apiVersion });
+      return;
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === API_VERSIONS_KEY) {
+        // A client newer than us: answer in the v0 layout with UNSUPPORTED_VERSION and our ranges, so it can
+        // retry with a version we speak.
+        const slot: Slot = { done: false, chunks: null };
+        this.pending.push(slot);
+        this.complete(slot, this.encodeResponse(handler, 0, correlationId, apiVersionsUnsupportedResponse(this.handlers)));
+        return;
+      }
+      this.close(`closing connection: unsupported version ${apiVersion} of ${handler.name} (supported ${handler.minVersion}-${handler.maxVersion})`, { apiKey, apiVersion });
+      return;
+    }
+
+    let request: unknown;
+    let clientId: string | null;
+    try {
+      const reader = new Reader(frame);
+      const header = RequestHeader.decode(reader, requestHeaderVersion(apiKey, apiVersion));
+      clientId = header.clientId;
+      request = handler.request.decode(reader, apiVersion);
+    } catch (err) {
+      const reason = err instanceof DecodeError ? err.message : String(err);
+      this.close(`closing connection: cannot decode ${handler.name} v${apiVersion} request: ${reason}`, { apiKey, apiVersion, correlationId });
+      return;
+    }
+
+    const slot: Slot = { done: false, chunks: null };
+    this.pending.push(slot);
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      clientHost: this.socket.remoteAddress ?? '',
+      broker: this.broker,
+      logger: this.logger,
+      signal: this.signal,
+    };
+    let result: unknown;
+    try {
+      result = handler.handle(request, ctx);
+    } catch (err) {
+      this.onHandlerError(handler, apiVersion, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.complete(slot, res === null ? null : this.encodeResponse(handler, apiVersion, correlationId, res)),
+        (err) => this.onHandlerError(handler, apiVersion, err),
+      );
+    } else {
+      this.complete(slot, result === null ? null : this.encodeResponse(handler, apiVersion, correlationId, result));
+    }
+  }
+
+  private onHandlerError(handler: Handler, apiVersion: number, err: unknown): void {
+    // Handlers answer expected failures with error codes; reaching here is a bug. Close rather than guess.
+    this.logger.error({ err, api: handler.name, apiVersion, remote: this.remote }, 'handler failed; closing connection');
+    this.close();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private encodeResponse(handler: Handler, apiVersion: number, correlationId: number, body: unknown): Buffer[] {
+    const w = new Writer();
+    const size = w.reserveInt32();
+    ResponseHeader.encode(w, responseHeaderVersion(handler.apiKey, apiVersion), { correlationId });
+    handler.response.encode(w, apiVersion, body);
+    w.fillInt32(size, w.length - 4);
+    return w.toChunks();
+  }
+
+  private complete(slot: Slot, chunks: Buffer[] | null): void {
+    slot.done = true;
+    slot.chunks = chunks;
+    if (this.pending[0] !== slot) return;
+    if (this.closed) {
+      this.pending.length = 0;
+    } else {
+      this.socket.cork();
+      while (this.pending.length > 0 && this.pending[0]!.done) {
+        const s = this.pending.shift()!;
+        if (s.chunks) for (const c of s.chunks) this.socket.write(c);
+      }
+      this.socket.uncork();
+    }
+    if (this.pending.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.closed || this.drainWaiters.length > 0) return;
+    const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain;
+    if (shouldPause && !this.readPaused) {
+      this.socket.pause();
+      this.readPaused = true;
+    } else if (!shouldPause && this.readPaused) {
+      this.socket.resume();
+      this.readPaused = false;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The shape of one API handler. Each file in handlers/ declares its API, its supported version range and
+ * its logic, once; the registry collects them and ApiVersions is computed from the registry.
+ */
+import type { MessageCodec } from '../protocol/primitives/codec.js';
+import type { Logger } from '../logger.js';
+import type { BrokerContext } from './broker-context.js';
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly clientHost: string;
+  readonly broker: BrokerContext;
+  readonly logger: Logger;
+  /** Aborted when the broker shuts down: long-polling handlers answer at once. */
+  readonly signal: AbortSignal;
+}
+
+export interface Handler<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly request: MessageCodec<Req, any>;
+  readonly response: MessageCodec<any, Res>;
+  /** Returns the response, or null when the request gets none (Produce with acks=0). */
+  handle(req: Req, ctx: RequestContext): Res | null | Promise<Res | null>;
+}
+
+export function defineHandler<Req, ResFull, ResInit>(def: {
+  request: MessageCodec<Req, any>;
+  response: MessageCodec<ResFull, ResInit>;
+  minVersion?: number;
+  maxVersion?: number;
+  handle: (req: Req, ctx: RequestContext) => ResInit | null | Promise<ResInit | null>;
+}): Handler<Req, ResInit> {
+  const minVersion = def.minVersion ?? def.request.minVersion;
+  const maxVersion = def.maxVersion ?? def.request.maxVersion;
+  if (minVersion < def.request.minVersion || maxVersion > def.request.maxVersion || minVersion > maxVersion) {
+    throw new Error(`${def.request.name}: version range ${minVersion}-${maxVersion} is outside the spec's`);
+  }
+  return {
+    apiKey: def.request.apiKey,
+    name: def.request.name,
+    minVersion,
+    maxVersion,
+    request: def.request,
+    response: def.response,
+    handle: def.handle,
+  };
+}

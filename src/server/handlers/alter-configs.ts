@@ -1,0 +1,35 @@
+// AlterConfigs (key 33), v0-2. Replaces a topic's whole set of overrides (keys not given revert to their
+// defaults), as Kafka's legacy AlterConfigs does. Broker configs are static here.
+import { AlterConfigsRequest } from '../../protocol/generated/alter-configs-request.js';
+import { AlterConfigsResponse, type AlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/alter-configs-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { RESOURCE_TOPIC, RESOURCE_BROKER } from '../configs.js';
+import { KafkaError } from '../../errors.js';
+
+export default defineHandler({
+  request: AlterConfigsRequest,
+  response: AlterConfigsResponse,
+  async handle(req, ctx): Promise<AlterConfigsResponseInit> {
+    const responses: AlterConfigsResourceResponseInit[] = [];
+    for (const r of req.resources) {
+      const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
+      responses.push(out);
+      try {
+        if (r.resourceType === RESOURCE_BROKER) throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
+        if (r.resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${r.resourceType}`);
+        const config: Record<string, string> = {};
+        for (const c of r.configs) {
+          if (c.value === null) throw new KafkaError('INVALID_CONFIG', `Null value not supported for topic configs: ${c.name}`);
+          config[c.name] = c.value;
+        }
+        await ctx.broker.topics.setConfig(r.resourceName, config, req.validateOnly);
+      } catch (err) {
+        out.errorCode = errorCodeOf(err);
+        out.errorMessage = errorMessageOf(err);
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,33 @@
+// CreatePartitions (key 37), v0-3. Partitions can only be added; assignments may name only this broker.
+import { CreatePartitionsRequest } from '../../protocol/generated/create-partitions-request.js';
+import { CreatePartitionsResponse, type CreatePartitionsResponseInit, type CreatePartitionsTopicResultInit } from '../../protocol/generated/create-partitions-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { KafkaError } from '../../errors.js';
+
+export default defineHandler({
+  request: CreatePartitionsRequest,
+  response: CreatePartitionsResponse,
+  async handle(req, ctx): Promise<CreatePartitionsResponseInit> {
+    const results: CreatePartitionsTopicResultInit[] = [];
+    for (const t of req.topics) {
+      const out: CreatePartitionsTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      results.push(out);
+      try {
+        if (t.assignments) {
+          for (const a of t.assignments) {
+            if (a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.broker.nodeId) {
+              throw new KafkaError('INVALID_REPLICA_ASSIGNMENT', `Replica assignment must name only this broker (${ctx.broker.nodeId})`);
+            }
+          }
+        }
+        await ctx.broker.topics.addPartitions(t.name, t.count, req.validateOnly);
+      } catch (err) {
+        out.errorCode = errorCodeOf(err);
+        out.errorMessage = errorMessageOf(err);
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});

@@ -1,0 +1,51 @@
+// CreateTopics (key 19), v0-7. Single broker: replication factor must be 1 (or -1 for the default) and
+// manual assignments may name only this broker. v5+ returns the topic's effective configs; v7+ its id.
+import { CreateTopicsRequest } from '../../protocol/generated/create-topics-request.js';
+import { CreateTopicsResponse, type CreateTopicsResponseInit, type CreatableTopicResultInit } from '../../protocol/generated/create-topics-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { describeTopicConfigs } from '../configs.js';
+import { KafkaError } from '../../errors.js';
+
+export default defineHandler({
+  request: CreateTopicsRequest,
+  response: CreateTopicsResponse,
+  async handle(req, ctx): Promise<CreateTopicsResponseInit> {
+    const topics: CreatableTopicResultInit[] = [];
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    for (const t of req.topics) {
+      const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      topics.push(out);
+      try {
+        if (seen.get(t.name)! > 1) throw new KafkaError('INVALID_REQUEST', 'Create topics request from client contains the topic more than once');
+        const config: Record<string, string> = {};
+        for (const c of t.configs) {
+          if (c.value === null) throw new KafkaError('INVALID_CONFIG', `Null value not supported for topic configs: ${c.name}`);
+          config[c.name] = c.value;
+        }
+        const assignments = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+        assignments.forEach((a, i) => {
+          if (a.partitionIndex !== i) throw new KafkaError('INVALID_REPLICA_ASSIGNMENT', 'Partitions in the assignment must be numbered 0..n-1');
+        });
+        const info = await ctx.broker.topics.create(t.name, {
+          partitions: t.numPartitions,
+          replicationFactor: t.replicationFactor,
+          config,
+          validateOnly: req.validateOnly,
+          assignments: assignments.map((a) => a.brokerIds),
+        });
+        out.topicId = info.topicId;
+        out.numPartitions = info.partitions;
+        out.replicationFactor = 1;
+        if (ctx.apiVersion >= 5) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
+      } catch (err) {
+        out.errorCode = errorCodeOf(err);
+        out.errorMessage = errorMessageOf(err);
+        if (ctx.apiVersion >= 5) out.configs = null;
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,47 @@
+// DeleteTopics (key 20), v0-6. v6+ may name topics by id. Refused when delete.topic.enable is false.
+import { DeleteTopicsRequest } from '../../protocol/generated/delete-topics-request.js';
+import { DeleteTopicsResponse, type DeleteTopicsResponseInit, type DeletableTopicResultInit } from '../../protocol/generated/delete-topics-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export default defineHandler({
+  request: DeleteTopicsRequest,
+  response: DeleteTopicsResponse,
+  async handle(req, ctx): Promise<DeleteTopicsResponseInit> {
+    const topics = ctx.broker.topics;
+    const wanted: Array<{ name: string | null; topicId: string }> = ctx.apiVersion >= 6
+      ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
+      : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const enabled = ctx.broker.config.get('delete.topic.enable') !== 'false';
+    const responses: DeletableTopicResultInit[] = [];
+    for (const w of wanted) {
+      const out: DeletableTopicResultInit = { name: w.name, topicId: w.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+      responses.push(out);
+      let name = w.name;
+      if (name === null) {
+        const info = topics.getById(w.topicId);
+        if (!info) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+          continue;
+        }
+        name = info.name;
+        out.name = name;
+      }
+      if (!enabled) {
+        out.errorCode = ErrorCode.TOPIC_DELETION_DISABLED;
+        continue;
+      }
+      try {
+        const info = await topics.delete(name);
+        out.topicId = info.topicId;
+      } catch (err) {
+        out.errorCode = errorCodeOf(err);
+        out.errorMessage = errorMessageOf(err);
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,26 @@
+// DescribeCluster (key 60), v0-1. One broker, which is also the controller. endpointType 2 (controllers,
+// KIP-919) is answered with the same node since this broker is its own controller.
+import { DescribeClusterRequest } from '../../protocol/generated/describe-cluster-request.js';
+import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../../protocol/generated/describe-cluster-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  request: DescribeClusterRequest,
+  response: DescribeClusterResponse,
+  handle(req, ctx): DescribeClusterResponseInit {
+    const b = ctx.broker;
+    if (ctx.apiVersion >= 1 && req.endpointType !== 1 && req.endpointType !== 2) {
+      return { errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `Unsupported endpoint type ${req.endpointType}`, endpointType: req.endpointType, clusterId: b.clusterId, brokers: [] };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: req.endpointType,
+      clusterId: b.clusterId,
+      controllerId: b.nodeId,
+      brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }],
+    };
+  },
+});

@@ -1,0 +1,40 @@
+// DescribeConfigs (key 32), v0-4. Topics (resource type 2) list every topic-level key with its effective
+// value and source; the broker (type 4, named by its node id) lists its static configuration.
+import { DescribeConfigsRequest } from '../../protocol/generated/describe-configs-request.js';
+import { DescribeConfigsResponse, type DescribeConfigsResponseInit, type DescribeConfigsResultInit } from '../../protocol/generated/describe-configs-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { describeBrokerConfigs, describeTopicConfigs, RESOURCE_BROKER, RESOURCE_TOPIC } from '../configs.js';
+
+export default defineHandler({
+  request: DescribeConfigsRequest,
+  response: DescribeConfigsResponse,
+  handle(req, ctx): DescribeConfigsResponseInit {
+    const results: DescribeConfigsResultInit[] = [];
+    const opts = { synonyms: req.includeSynonyms, documentation: req.includeDocumentation };
+    for (const r of req.resources) {
+      const out: DescribeConfigsResultInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
+      results.push(out);
+      if (r.resourceType === RESOURCE_TOPIC) {
+        const info = ctx.broker.topics.get(r.resourceName);
+        if (!info) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          out.errorMessage = `Topic '${r.resourceName}' does not exist.`;
+          continue;
+        }
+        out.configs = describeTopicConfigs(ctx.broker, info.config, r.configurationKeys, opts);
+      } else if (r.resourceType === RESOURCE_BROKER) {
+        if (r.resourceName !== '' && r.resourceName !== String(ctx.broker.nodeId)) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+          out.errorMessage = `Unexpected broker id, expected ${ctx.broker.nodeId} or empty string, but received ${r.resourceName}`;
+          continue;
+        }
+        out.configs = describeBrokerConfigs(ctx.broker, r.configurationKeys, opts);
+      } else {
+        out.errorCode = ErrorCode.INVALID_REQUEST;
+        out.errorMessage = `Unsupported resource type ${r.resourceType}`;
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});

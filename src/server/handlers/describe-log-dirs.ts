@@ -1,0 +1,41 @@
+// DescribeLogDirs (key 35), v0-4. One log directory (the data dir) holding every partition.
+import { statfsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DescribeLogDirsRequest } from '../../protocol/generated/describe-log-dirs-request.js';
+import { DescribeLogDirsResponse, type DescribeLogDirsResponseInit, type DescribeLogDirsTopicInit } from '../../protocol/generated/describe-log-dirs-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  request: DescribeLogDirsRequest,
+  response: DescribeLogDirsResponse,
+  handle(req, ctx): DescribeLogDirsResponseInit {
+    const b = ctx.broker;
+    const wanted = req.topics === null
+      ? b.topics.list().map((t) => ({ topic: t.name, partitions: Array.from({ length: t.partitions }, (_, i) => i) }))
+      : req.topics;
+    const topics: DescribeLogDirsTopicInit[] = [];
+    for (const w of wanted) {
+      const partitions = [];
+      for (const p of w.partitions) {
+        const log = b.topics.tryLog(w.topic, p);
+        if (log) partitions.push({ partitionIndex: p, partitionSize: BigInt(log.size()), offsetLag: 0n, isFutureKey: false });
+      }
+      if (partitions.length > 0) topics.push({ name: w.topic, partitions });
+    }
+    let totalBytes = -1n;
+    let usableBytes = -1n;
+    try {
+      const fs = statfsSync(b.dataDir);
+      totalBytes = BigInt(fs.blocks) * BigInt(fs.bsize);
+      usableBytes = BigInt(fs.bavail) * BigInt(fs.bsize);
+    } catch {
+      // Unknown sizes are reported as -1, as Kafka does.
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      results: [{ errorCode: ErrorCode.NONE, logDir: resolve(b.dataDir), topics, totalBytes, usableBytes }],
+    };
+  },
+});

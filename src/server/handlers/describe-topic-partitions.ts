@@ -1,0 +1,50 @@
+// DescribeTopicPartitions (key 75), v0. Paged topic/partition metadata (KIP-966): at most
+// responsePartitionLimit partitions per response, continued from a cursor. An empty topic list means all.
+import { DescribeTopicPartitionsRequest } from '../../protocol/generated/describe-topic-partitions-request.js';
+import { DescribeTopicPartitionsResponse, type DescribeTopicPartitionsResponseInit, type DescribeTopicPartitionsResponseTopicInit } from '../../protocol/generated/describe-topic-partitions-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { LEADER_EPOCH } from '../broker-context.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export default defineHandler({
+  request: DescribeTopicPartitionsRequest,
+  response: DescribeTopicPartitionsResponse,
+  handle(req, ctx): DescribeTopicPartitionsResponseInit {
+    const b = ctx.broker;
+    const names = (req.topics.length === 0 ? b.topics.list().map((t) => t.name) : req.topics.map((t) => t.name)).sort();
+    const limit = Math.max(1, Math.min(req.responsePartitionLimit, 2000));
+    const topics: DescribeTopicPartitionsResponseTopicInit[] = [];
+    let budget = limit;
+    let nextCursor: { topicName: string; partitionIndex: number } | null = null;
+    const cursor = req.cursor;
+    for (const name of names) {
+      if (cursor && name < cursor.topicName) continue;
+      const info = b.topics.get(name);
+      if (!info) {
+        topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [] });
+        continue;
+      }
+      if (budget === 0) {
+        nextCursor = { topicName: name, partitionIndex: 0 };
+        break;
+      }
+      const start = cursor && name === cursor.topicName ? cursor.partitionIndex : 0;
+      const partitions = [];
+      let p = start;
+      for (; p < info.partitions && budget > 0; p++, budget--) {
+        partitions.push({
+          errorCode: ErrorCode.NONE, partitionIndex: p, leaderId: b.nodeId, leaderEpoch: LEADER_EPOCH,
+          replicaNodes: [b.nodeId], isrNodes: [b.nodeId], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [],
+        });
+      }
+      topics.push({ errorCode: ErrorCode.NONE, name, topicId: info.topicId, isInternal: info.internal, partitions });
+      if (p < info.partitions) {
+        nextCursor = { topicName: name, partitionIndex: p };
+        break;
+      }
+    }
+    return { throttleTimeMs: 0, topics, nextCursor };
+  },
+});

@@ -1,0 +1,225 @@
+// Fetch (key 1), v4-17. v0-3 carry legacy message formats and are left out. Long-polls until min_bytes are
+// available or max_wait passes, woken by appends; honours the request's max_bytes (capped by fetch.max.bytes)
+// and each partition's limit, returning at least one whole batch of the first partition with data (KIP-74).
+// v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id.
+import { FetchRequest } from '../../protocol/generated/fetch-request.js';
+import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit, type PartitionDataInit } from '../../protocol/generated/fetch-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+import { LEADER_EPOCH } from '../broker-context.js';
+import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
+import type { Log } from '../../storage/log.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const EMPTY = Buffer.alloc(0);
+
+interface Target {
+  entry: SessionPartition;
+  /** Set when the partition cannot be served (unknown topic, fenced epoch…). */
+  errorCode: number;
+  log?: Log;
+}
+
+interface ReadResult {
+  target: Target;
+  data: PartitionDataInit;
+  bytes: number;
+}
+
+function resolveTarget(ctx: RequestContext, topic: string, topicId: string, byId: boolean, p: {
+  partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number;
+}): Target {
+  const topics = ctx.broker.topics;
+  const info = byId ? topics.getById(topicId) : topics.get(topic);
+  const entry: SessionPartition = {
+    topic: info?.name ?? topic,
+    topicId: info?.topicId ?? topicId,
+    partition: p.partition,
+    fetchOffset: Number(p.fetchOffset),
+    maxBytes: p.partitionMaxBytes,
+    currentLeaderEpoch: p.currentLeaderEpoch,
+    lastHighWatermark: -1,
+    lastLogStartOffset: -1,
+    lastStableOffset: -1,
+  };
+  if (!info) return { entry, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  const log = topics.tryLog(info.name, p.partition);
+  if (!log) return { entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  return { entry, errorCode: ErrorCode.NONE, log };
+}
+
+function epochError(currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
+  return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}
+
+/** Reads every target once, within the response budget. */
+function readAll(targets: Target[], budget: number, readCommitted: boolean): { results: ReadResult[]; total: number } {
+  const results: ReadResult[] = [];
+  let total = 0;
+  let first = true;
+  for (const target of targets) {
+    const { entry } = target;
+    const data: PartitionDataInit = {
+      partitionIndex: entry.partition,
+      errorCode: target.errorCode,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      abortedTransactions: readCommitted ? [] : null,
+      records: EMPTY,
+    };
+    let bytes = 0;
+    const log = target.log;
+    if (log && target.errorCode === ErrorCode.NONE) {
+      const hw = log.highWatermark;
+      data.highWatermark = BigInt(hw);
+      data.lastStableOffset = BigInt(hw);
+      data.logStartOffset = BigInt(log.logStartOffset);
+      const epochErr = epochError(entry.currentLeaderEpoch);
+      if (epochErr !== ErrorCode.NONE) {
+        data.errorCode = epochErr;
+      } else {
+        try {
+          const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
+          if (limit > 0 || first) {
+            const records = log.read(entry.fetchOffset, limit, first);
+            if (records.length > 0) {
+              data.records = records;
+              bytes = records.length;
+              first = false;
+            }
+          }
+        } catch (err) {
+          data.errorCode = errorCodeOf(err);
+        }
+      }
+    }
+    total += bytes;
+    results.push({ target, data, bytes });
+  }
+  return { results, total };
+}
+
+/** Resolves when any of the logs gets an append, the deadline passes, or the broker shuts down. */
+function waitForData(logs: Log[], ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const unsubs: Array<() => void> = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const u of unsubs) u();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    for (const log of logs) unsubs.push(log.onAppend(done));
+  });
+}
+
+export default defineHandler({
+  request: FetchRequest,
+  response: FetchResponse,
+  minVersion: 4,
+  async handle(req, ctx): Promise<FetchResponseInit> {
+    const broker = ctx.broker;
+    const v = ctx.apiVersion;
+    const byId = v >= 13;
+    const readCommitted = req.isolationLevel === 1;
+    let session: FetchSession | null = null;
+    let incremental = false;
+    let responseSessionId = 0;
+
+    const requested: Target[] = [];
+    for (const t of req.topics) {
+      for (const p of t.partitions) requested.push(resolveTarget(ctx, t.topic, t.topicId, byId, p));
+    }
+
+    let targets: Target[] = requested;
+    if (v >= 7) {
+      const { sessionId, sessionEpoch } = req;
+      try {
+        if (sessionId === 0 && sessionEpoch === 0) {
+          session = broker.fetchSessions.create();
+        } else if (sessionId !== 0 && sessionEpoch === 0) {
+          broker.fetchSessions.remove(sessionId);
+          session = broker.fetchSessions.create();
+        } else if (sessionId !== 0 && sessionEpoch === -1) {
+          broker.fetchSessions.remove(sessionId);
+        } else if (sessionId !== 0) {
+          session = broker.fetchSessions.use(sessionId, sessionEpoch);
+          incremental = true;
+        }
+      } catch (err) {
+        return { throttleTimeMs: 0, errorCode: errorCodeOf(err), sessionId: 0, responses: [] };
+      }
+      if (session) {
+        responseSessionId = session.id;
+        if (incremental) {
+          for (const ft of req.forgottenTopicsData) {
+            const key = byId ? ft.topicId : ft.topic;
+            for (const p of ft.partitions) session.partitions.delete(partitionKey(key, p));
+          }
+          for (const t of requested) {
+            const key = partitionKey(byId ? t.entry.topicId : t.entry.topic, t.entry.partition);
+            const prev = session.partitions.get(key);
+            if (prev) {
+              prev.fetchOffset = t.entry.fetchOffset;
+              prev.maxBytes = t.entry.maxBytes;
+              prev.currentLeaderEpoch = t.entry.currentLeaderEpoch;
+            } else {
+              session.partitions.set(key, t.entry);
+            }
+          }
+          targets = [];
+          for (const entry of session.partitions.values()) {
+            const resolved = resolveTarget(ctx, entry.topic, entry.topicId, byId, {
+              partition: entry.partition, fetchOffset: BigInt(entry.fetchOffset), partitionMaxBytes: entry.maxBytes,
+              currentLeaderEpoch: entry.currentLeaderEpoch,
+            });
+            targets.push({ ...resolved, entry });
+          }
+        } else {
+          for (const t of requested) session.partitions.set(partitionKey(byId ? t.entry.topicId : t.entry.topic, t.entry.partition), t.entry);
+        }
+      }
+    }
+
+    const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
+    let { results, total } = readAll(targets, budget, readCommitted);
+    const deadline = Date.now() + req.maxWaitMs;
+    const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
+    while (total < req.minBytes && !hasError && !ctx.signal.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
+      if (logs.length === 0) break;
+      await waitForData(logs, left, ctx.signal);
+      ({ results, total } = readAll(targets, budget, readCommitted));
+    }
+
+    const responses: FetchableTopicResponseInit[] = [];
+    let current: FetchableTopicResponseInit | undefined;
+    for (const r of results) {
+      const e = r.target.entry;
+      if (incremental) {
+        const d = r.data;
+        const changed = r.bytes > 0 || d.errorCode !== ErrorCode.NONE || Number(d.highWatermark) !== e.lastHighWatermark ||
+          Number(d.logStartOffset) !== e.lastLogStartOffset || Number(d.lastStableOffset) !== e.lastStableOffset;
+        if (!changed) continue;
+      }
+      e.lastHighWatermark = Number(r.data.highWatermark);
+      e.lastLogStartOffset = Number(r.data.logStartOffset);
+      e.lastStableOffset = Number(r.data.lastStableOffset);
+      const key = byId ? e.topicId : e.topic;
+      if (!current || (byId ? current.topicId : current.topic) !== key) {
+        current = { topic: e.topic, topicId: byId ? e.topicId : ZERO_UUID, partitions: [] };
+        responses.push(current);
+      }
+      current.partitions!.push(r.data);
+    }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses };
+  },
+});

@@ -1,0 +1,62 @@
+// IncrementalAlterConfigs (key 44), v0-1. Operations per key: SET (0), DELETE (1, back to the default),
+// APPEND (2) and SUBTRACT (3) for list-typed keys such as cleanup.policy.
+import { IncrementalAlterConfigsRequest } from '../../protocol/generated/incremental-alter-configs-request.js';
+import { IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/incremental-alter-configs-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { RESOURCE_TOPIC, RESOURCE_BROKER, isListConfig, effectiveTopicConfigValue } from '../configs.js';
+import { KafkaError } from '../../errors.js';
+
+const SET = 0, DELETE = 1, APPEND = 2, SUBTRACT = 3;
+
+export default defineHandler({
+  request: IncrementalAlterConfigsRequest,
+  response: IncrementalAlterConfigsResponse,
+  async handle(req, ctx): Promise<IncrementalAlterConfigsResponseInit> {
+    const responses: AlterConfigsResourceResponseInit[] = [];
+    for (const r of req.resources) {
+      const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
+      responses.push(out);
+      try {
+        if (r.resourceType === RESOURCE_BROKER) throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
+        if (r.resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${r.resourceType}`);
+        const info = ctx.broker.topics.get(r.resourceName);
+        if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${r.resourceName}' does not exist.`);
+        const names = new Set<string>();
+        const next = { ...info.config };
+        for (const c of r.configs) {
+          if (names.has(c.name)) throw new KafkaError('INVALID_REQUEST', `Error due to duplicate config keys: ${c.name}`);
+          names.add(c.name);
+          switch (c.configOperation) {
+            case SET:
+              if (c.value === null) throw new KafkaError('INVALID_REQUEST', `Null value not supported for ${c.name}`);
+              next[c.name] = c.value;
+              break;
+            case DELETE:
+              delete next[c.name];
+              break;
+            case APPEND:
+            case SUBTRACT: {
+              if (!isListConfig(c.name)) throw new KafkaError('INVALID_CONFIG', `Config value append/subtract is not allowed for config key ${c.name}`);
+              const current = (next[c.name] ?? effectiveTopicConfigValue(ctx.broker, info.config, c.name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+              const items = (c.value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+              const result = c.configOperation === APPEND
+                ? [...current, ...items.filter((i) => !current.includes(i))]
+                : current.filter((i) => !items.includes(i));
+              next[c.name] = result.join(',');
+              break;
+            }
+            default:
+              throw new KafkaError('INVALID_REQUEST', `Unknown config operation ${c.configOperation}`);
+          }
+        }
+        await ctx.broker.topics.setConfig(r.resourceName, next, req.validateOnly);
+      } catch (err) {
+        out.errorCode = errorCodeOf(err);
+        out.errorMessage = errorMessageOf(err);
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

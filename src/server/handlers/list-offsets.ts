@@ -1,0 +1,61 @@
+// ListOffsets (key 2), v0-10. Special timestamps: -1 latest (the high watermark; the last stable offset for
+// read_committed), -2 earliest, -3 max timestamp (KIP-734), -4 earliest local (KIP-405: no tiering here, so
+// the log start), -5 earliest pending upload (no tiering: none). v0 answers with old_style_offsets.
+import { ListOffsetsRequest } from '../../protocol/generated/list-offsets-request.js';
+import { ListOffsetsResponse, type ListOffsetsResponseInit, type ListOffsetsTopicResponseInit, type ListOffsetsPartitionResponseInit } from '../../protocol/generated/list-offsets-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+import { LEADER_EPOCH } from '../broker-context.js';
+
+const LATEST = -1n;
+const EARLIEST = -2n;
+const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL = -4n;
+const EARLIEST_PENDING_UPLOAD = -5n;
+
+export default defineHandler({
+  request: ListOffsetsRequest,
+  response: ListOffsetsResponse,
+  handle(req, ctx): ListOffsetsResponseInit {
+    const topics: ListOffsetsTopicResponseInit[] = [];
+    for (const t of req.topics) {
+      const partitions: ListOffsetsPartitionResponseInit[] = [];
+      topics.push({ name: t.name, partitions });
+      for (const p of t.partitions) {
+        const out: ListOffsetsPartitionResponseInit = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+        partitions.push(out);
+        try {
+          const log = ctx.broker.topics.log(t.name, p.partitionIndex);
+          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
+            out.errorCode = p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+            continue;
+          }
+          let found: { offset: number; timestamp: number } | null;
+          switch (p.timestamp) {
+            case LATEST: found = { offset: log.highWatermark, timestamp: -1 }; break;
+            case EARLIEST:
+            case EARLIEST_LOCAL: found = { offset: log.logStartOffset, timestamp: -1 }; break;
+            case MAX_TIMESTAMP: found = log.offsetOfMaxTimestamp(); break;
+            case EARLIEST_PENDING_UPLOAD: found = null; break;
+            default:
+              if (p.timestamp < 0n) {
+                out.errorCode = ErrorCode.INVALID_REQUEST;
+                continue;
+              }
+              found = log.offsetForTimestamp(Number(p.timestamp));
+          }
+          if (found) {
+            out.offset = BigInt(found.offset);
+            out.timestamp = BigInt(found.timestamp);
+            out.leaderEpoch = LEADER_EPOCH;
+          }
+          if (ctx.apiVersion === 0) out.oldStyleOffsets = found ? [BigInt(found.offset)] : [];
+        } catch (err) {
+          out.errorCode = errorCodeOf(err);
+        }
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

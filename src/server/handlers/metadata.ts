@@ -1,0 +1,76 @@
+// Metadata (key 3), v0-12. This broker is the only broker, the controller, and the leader of every
+// partition (leader epoch 0). Auto-creates requested topics when auto.create.topics.enable is on and the
+// request allows it (v4+; always allowed before v4, as in Kafka).
+import { MetadataRequest } from '../../protocol/generated/metadata-request.js';
+import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopicInit } from '../../protocol/generated/metadata-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+import { LEADER_EPOCH, type BrokerContext } from '../broker-context.js';
+import type { TopicInfo } from '../topic-manager.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
+  const replicas = [broker.nodeId];
+  const partitions = [];
+  for (let p = 0; p < t.partitions; p++) {
+    partitions.push({
+      errorCode: ErrorCode.NONE, partitionIndex: p, leaderId: broker.nodeId, leaderEpoch: LEADER_EPOCH,
+      replicaNodes: replicas, isrNodes: replicas, offlineReplicas: [],
+    });
+  }
+  return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.topicId, isInternal: t.internal, partitions };
+}
+
+export default defineHandler({
+  request: MetadataRequest,
+  response: MetadataResponse,
+  async handle(req, ctx): Promise<MetadataResponseInit> {
+    const broker = ctx.broker;
+    const topics: MetadataResponseTopicInit[] = [];
+    // v0: an empty list means all topics; v1+: null means all topics, empty means none.
+    const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
+    if (all) {
+      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
+    } else {
+      const autoCreate = broker.config.get('auto.create.topics.enable') === 'true' && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
+      for (const requested of req.topics!) {
+        let t: TopicInfo | undefined;
+        if (requested.name === null || requested.name === undefined) {
+          t = requested.topicId && requested.topicId !== ZERO_UUID ? broker.topics.getById(requested.topicId) : undefined;
+          if (!t) {
+            topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: requested.topicId, partitions: [] });
+            continue;
+          }
+        } else {
+          t = broker.topics.get(requested.name);
+          if (!t && autoCreate) {
+            try {
+              t = await broker.topics.create(requested.name, { partitions: -1, replicationFactor: -1 });
+            } catch (err) {
+              // A concurrent request may have created it meanwhile.
+              t = broker.topics.get(requested.name);
+              if (!t) {
+                topics.push({ errorCode: errorCodeOf(err), name: requested.name, partitions: [] });
+                continue;
+              }
+            }
+          }
+          if (!t) {
+            topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: requested.name, partitions: [] });
+            continue;
+          }
+        }
+        topics.push(describeTopic(broker, t));
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+    };
+  },
+});

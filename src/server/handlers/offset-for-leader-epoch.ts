@@ -1,0 +1,36 @@
+// OffsetForLeaderEpoch (key 23), v0-4. Every partition has had one leader epoch (0) on this single broker,
+// so the end offset of epoch 0 is the log end offset; a later epoch is unknown (-1/-1).
+import { OffsetForLeaderEpochRequest } from '../../protocol/generated/offset-for-leader-epoch-request.js';
+import { OffsetForLeaderEpochResponse, type OffsetForLeaderEpochResponseInit, type OffsetForLeaderTopicResultInit, type EpochEndOffsetInit } from '../../protocol/generated/offset-for-leader-epoch-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+import { LEADER_EPOCH } from '../broker-context.js';
+
+export default defineHandler({
+  request: OffsetForLeaderEpochRequest,
+  response: OffsetForLeaderEpochResponse,
+  handle(req, ctx): OffsetForLeaderEpochResponseInit {
+    const topics: OffsetForLeaderTopicResultInit[] = [];
+    for (const t of req.topics) {
+      const partitions: EpochEndOffsetInit[] = [];
+      topics.push({ topic: t.topic, partitions });
+      for (const p of t.partitions) {
+        const out: EpochEndOffsetInit = { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1n };
+        partitions.push(out);
+        try {
+          const log = ctx.broker.topics.log(t.topic, p.partition);
+          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
+            out.errorCode = p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+          } else if (p.leaderEpoch <= LEADER_EPOCH) {
+            out.leaderEpoch = LEADER_EPOCH;
+            out.endOffset = BigInt(log.logEndOffset);
+          }
+        } catch (err) {
+          out.errorCode = errorCodeOf(err);
+        }
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,35 @@
+/**
+ * The one list of handlers. ApiVersions is computed from it; adding an API is adding a line here.
+ */
+import type { Handler } from './handler.js';
+import produce from './handlers/produce.js';
+import fetch from './handlers/fetch.js';
+import listOffsets from './handlers/list-offsets.js';
+import metadata from './handlers/metadata.js';
+import offsetForLeaderEpoch from './handlers/offset-for-leader-epoch.js';
+import apiVersions from './handlers/api-versions.js';
+import createTopics from './handlers/create-topics.js';
+import deleteTopics from './handlers/delete-topics.js';
+import deleteRecords from './handlers/delete-records.js';
+import describeConfigs from './handlers/describe-configs.js';
+import alterConfigs from './handlers/alter-configs.js';
+import describeLogDirs from './handlers/describe-log-dirs.js';
+import createPartitions from './handlers/create-partitions.js';
+import incrementalAlterConfigs from './handlers/incremental-alter-configs.js';
+import describeCluster from './handlers/describe-cluster.js';
+import describeTopicPartitions from './handlers/describe-topic-partitions.js';
+
+const all: Handler[] = [
+  produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
+  deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs,
+  describeCluster, describeTopicPartitions,
+];
+
+export function createRegistry(): ReadonlyMap<number, Handler> {
+  const map = new Map<number, Handler>();
+  for (const h of all) {
+    if (map.has(h.apiKey)) throw new Error(`Two handlers for API key ${h.apiKey}`);
+    map.set(h.apiKey, h);
+  }
+  return map;
+}

@@ -1,0 +1,156 @@
+/**
+ * Opening one partition directory: deciding what to trust, recovering the rest, and building the Log.
+ *
+ * Trust rules (Kafka's): after a clean shutdown (the data directory held `.kafka_cleanshutdown`) every segment
+ * is trusted: its indexes are loaded and only the tail after the last index entry is read (CRC-checked for the
+ * newest segment). After an unclean shutdown, segments below the one containing the recovery point are
+ * trusted the same way, and that segment and every later one is recovered: each batch is validated (size,
+ * magic, CRC, increasing offsets), the file is truncated at the first invalid or torn batch, the indexes are
+ * rebuilt, and all later segments are deleted. A trusted segment whose indexes are missing or inconsistent
+ * is recovered too.
+ *
+ * Leftovers removed on open: `*.deleted` (segment deletion interrupted), `*.tmp`, and index files without a
+ * .log. If the persisted log start offset is beyond what survived, the log restarts empty at that offset.
+ *
+ * Concurrency: synchronous; runs before the log is visible to anyone.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Fdatasync } from './file-io.js';
+import type { LogConfig } from './log-config.js';
+import {
+  DELETED_SUFFIX,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  LogSegment,
+  TIME_INDEX_SUFFIX,
+  parseSegmentFileName,
+  segmentFileName,
+} from './log-segment.js';
+import { Log, type StorageLogger } from './log.js';
+
+export interface LoadLogParams {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  hadCleanShutdown: boolean;
+  /** From recovery-point-offset-checkpoint; 0 when unknown (recover everything after an unclean shutdown). */
+  recoveryPoint: number;
+  /** From log-start-offset-checkpoint; 0 when unknown. */
+  logStartOffset: number;
+  now: () => number;
+  fdatasync?: Fdatasync;
+  logger?: StorageLogger;
+  onLogStartOffsetChange?: (log: Log) => void;
+}
+
+export interface LoadStats {
+  segments: number;
+  /** Segments fully scanned (CRC of every batch) and re-indexed. */
+  segmentsRecovered: number;
+  bytesTruncated: number;
+  /** Segments deleted because an earlier one was corrupt. */
+  segmentsDeleted: number;
+}
+
+export function emptyLoadStats(): LoadStats {
+  return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0 };
+}
+
+function removeSegmentFiles(dir: string, baseOffset: number): void {
+  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+}
+
+export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
+  const stats = emptyLoadStats();
+  const { dir, config } = p;
+  const created = !fs.existsSync(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const names = fs.readdirSync(dir);
+  const bases: number[] = [];
+  for (const name of names) {
+    if (name.endsWith(DELETED_SUFFIX) || name.endsWith('.tmp')) {
+      fs.rmSync(path.join(dir, name), { force: true });
+      continue;
+    }
+    const base = parseSegmentFileName(name, LOG_SUFFIX);
+    if (base >= 0) bases.push(base);
+  }
+  bases.sort((a, b) => a - b);
+  const known = new Set(bases);
+  for (const name of names) {
+    const base = Math.max(parseSegmentFileName(name, INDEX_SUFFIX), parseSegmentFileName(name, TIME_INDEX_SUFFIX));
+    if (base >= 0 && !known.has(base)) fs.rmSync(path.join(dir, name), { force: true });
+  }
+
+  const now = p.now();
+  const segments: LogSegment[] = [];
+  const recovered: LogSegment[] = [];
+  try {
+    // Unclean: recover from the segment holding the recovery point (the last one with base <= it).
+    let recoverFrom = p.hadCleanShutdown ? Infinity : 0;
+    if (!p.hadCleanShutdown) for (let i = 0; i < bases.length; i++) if (bases[i]! <= p.recoveryPoint) recoverFrom = i;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const { segment, indexesMissing } = LogSegment.open(dir, base, config.segmentIndexBytes, now);
+      segments.push(segment);
+      const newest = i === bases.length - 1;
+      let recover = i >= recoverFrom || indexesMissing;
+      if (!recover && !segment.loadTail(newest)) {
+        p.logger?.warn({ topic: p.topic, partition: p.partition, baseOffset: base }, 'segment indexes or tail inconsistent; recovering segment');
+        recover = true;
+      }
+      if (!recover) continue;
+      const truncated = segment.recover(config.indexIntervalBytes);
+      stats.segmentsRecovered++;
+      stats.bytesTruncated += truncated;
+      if (!newest) recovered.push(segment);
+      if (truncated > 0) {
+        p.logger?.warn({ topic: p.topic, partition: p.partition, baseOffset: base, bytesTruncated: truncated }, 'invalid or torn batch found; log truncated');
+        if (!newest) {
+          for (const later of bases.slice(i + 1)) removeSegmentFiles(dir, later);
+          stats.segmentsDeleted += bases.length - i - 1;
+          recovered.pop();
+          break;
+        }
+      }
+    }
+    let logStartOffset = p.logStartOffset;
+    if (segments.length === 0 || logStartOffset > segments[segments.length - 1]!.nextOffset) {
+      // Nothing on disk, or everything the log start offset points into was lost: start empty there.
+      for (const seg of segments) {
+        seg.close();
+        removeSegmentFiles(dir, seg.baseOffset);
+      }
+      segments.length = 0;
+      recovered.length = 0;
+      segments.push(LogSegment.create(dir, Math.max(0, logStartOffset), config.segmentIndexBytes, now));
+    }
+    logStartOffset = Math.max(logStartOffset, segments[0]!.baseOffset);
+    stats.segments = segments.length;
+    const log = new Log({
+      dir,
+      topic: p.topic,
+      partition: p.partition,
+      config,
+      segments,
+      logStartOffset,
+      recoveryPoint: p.hadCleanShutdown ? Infinity : p.recoveryPoint,
+      unsyncedSegments: recovered,
+      dirDirty: created || bases.length === 0,
+      parentDirDirty: created,
+      now: p.now,
+      fdatasync: p.fdatasync,
+      logger: p.logger,
+      onLogStartOffsetChange: p.onLogStartOffsetChange,
+    });
+    if (stats.segmentsRecovered > 0) {
+      p.logger?.info({ topic: p.topic, partition: p.partition, ...stats, logEndOffset: log.logEndOffset }, 'log recovered');
+    }
+    return { log, stats };
+  } catch (err) {
+    for (const seg of segments) seg.close();
+    throw err;
+  }
+}

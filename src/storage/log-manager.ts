@@ -1,0 +1,300 @@
+/**
+ * All partition logs of the broker under one data directory.
+ *
+ * On disk (data directory):
+ *   <topic>-<partition>/                    one Log each (see log.ts, log-segment.ts)
+ *   <topic>-<partition>.<32 hex>-delete/    a deleted topic's partition, being removed in the background
+ *   recovery-point-offset-checkpoint        per partition: offsets below it are durable (offset-checkpoint.ts)
+ *   log-start-offset-checkpoint             per partition: the log start offset (DeleteRecords)
+ *   .kafka_cleanshutdown                    written last on a clean close, deleted once the next load is done
+ *
+ * Concurrency: single JS thread. load() finishes before anything else uses the manager. One timer each for
+ * retention, flush.ms and recovery-point checkpointing serves every partition; timers are unref'd and stopped
+ * by close(). Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
+ * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { syncDirSync, writeFileAtomicSync, type Fdatasync } from './file-io.js';
+import { parseTopicConfig, type BrokerDefaults, type LogConfig } from './log-config.js';
+import { emptyLoadStats, loadLog, type LoadStats } from './log-loader.js';
+import type { Log, StorageLogger } from './log.js';
+import { OffsetCheckpointFile, partitionKey, type CheckpointEntry } from './offset-checkpoint.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
+export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+const DELETE_DIR_SUFFIX = '-delete';
+const MAX_TIMER_MS = 2147483647;
+const noop = (): void => {};
+
+export interface LogManagerOptions {
+  dataDir: string;
+  /** Broker-level keys (log.segment.bytes, log.retention.hours, log.retention.check.interval.ms, ...). */
+  brokerDefaults: BrokerDefaults;
+  logger?: StorageLogger;
+  now?: () => number;
+  /** Durability primitive; injectable so tests can count fdatasyncs. */
+  fdatasync?: Fdatasync;
+}
+
+export interface TopicToLoad {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+}
+
+export class LogManager {
+  readonly dataDir: string;
+  /** Summed over every log opened by load(). */
+  readonly loadStats: LoadStats = emptyLoadStats();
+  /** Whether load() found the clean-shutdown marker. */
+  hadCleanShutdown = false;
+
+  private readonly brokerDefaults: BrokerDefaults;
+  private readonly logger: StorageLogger | undefined;
+  private readonly now: () => number;
+  private readonly fdatasync: Fdatasync | undefined;
+  private readonly byTopic = new Map<string, Log[]>();
+  private readonly recoveryPointFile: OffsetCheckpointFile;
+  private readonly logStartOffsetFile: OffsetCheckpointFile;
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private readonly background = new Set<Promise<void>>();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimerMs = 0;
+  private started = false;
+  private loaded = false;
+  private closed = false;
+
+  constructor(opts: LogManagerOptions) {
+    this.dataDir = opts.dataDir;
+    this.brokerDefaults = opts.brokerDefaults;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.fdatasync = opts.fdatasync;
+    this.recoveryPointFile = new OffsetCheckpointFile(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), this.logger);
+    this.logStartOffsetFile = new OffsetCheckpointFile(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), this.logger);
+  }
+
+  /** Opens (recovering where needed) every partition of the given topics. Call once, before anything else. */
+  async load(topics: ReadonlyArray<TopicToLoad>): Promise<void> {
+    if (this.loaded) throw new Error('LogManager.load() called twice');
+    this.loaded = true;
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    for (const name of fs.readdirSync(this.dataDir)) {
+      if (name.endsWith(DELETE_DIR_SUFFIX)) this.removeInBackground(path.join(this.dataDir, name));
+    }
+    const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE);
+    this.hadCleanShutdown = fs.existsSync(marker);
+    const recoveryPoints = this.recoveryPointFile.read();
+    const logStartOffsets = this.logStartOffsetFile.read();
+    const started = this.now();
+    for (const t of topics) {
+      const config = parseTopicConfig(t.config, this.brokerDefaults);
+      for (let p = 0; p < t.partitions; p++) {
+        const key = partitionKey(t.name, p);
+        const stats = this.open(t.name, p, config, {
+          hadCleanShutdown: this.hadCleanShutdown,
+          recoveryPoint: recoveryPoints.get(key) ?? 0,
+          logStartOffset: logStartOffsets.get(key) ?? 0,
+        });
+        for (const k of Object.keys(stats) as Array<keyof LoadStats>) this.loadStats[k] += stats[k];
+      }
+    }
+    // Until the marker is gone for good, a crash would make the next start trust files written after now.
+    if (this.hadCleanShutdown) {
+      fs.rmSync(marker, { force: true });
+      syncDirSync(this.dataDir);
+    }
+    this.logger?.info(
+      { dataDir: this.dataDir, hadCleanShutdown: this.hadCleanShutdown, ...this.loadStats, ms: this.now() - started },
+      'logs loaded',
+    );
+  }
+
+  private open(
+    topic: string,
+    partition: number,
+    config: LogConfig,
+    state: { hadCleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
+  ): LoadStats {
+    const { log, stats } = loadLog({
+      dir: this.partitionDir(topic, partition),
+      topic,
+      partition,
+      config,
+      ...state,
+      now: this.now,
+      fdatasync: this.fdatasync,
+      logger: this.logger,
+      onLogStartOffsetChange: () => this.writeLogStartOffsetCheckpoint(),
+    });
+    let logs = this.byTopic.get(topic);
+    if (!logs) this.byTopic.set(topic, (logs = []));
+    logs[partition] = log;
+    return stats;
+  }
+
+  partitionDir(topic: string, partition: number): string {
+    return path.join(this.dataDir, `${topic}-${partition}`);
+  }
+
+  getLog(topic: string, partition: number): Log | undefined {
+    return this.byTopic.get(topic)?.[partition];
+  }
+
+  /** Every open log. */
+  logs(): Log[] {
+    const out: Log[] = [];
+    for (const logs of this.byTopic.values()) for (const log of logs) if (log) out.push(log);
+    return out;
+  }
+
+  /** A new, empty partition log (the existing one if already open). A stray directory is moved aside first. */
+  createLog(topic: string, partition: number, config: Record<string, string>): Log {
+    const existing = this.getLog(topic, partition);
+    if (existing) return existing;
+    const parsed = parseTopicConfig(config, this.brokerDefaults);
+    const dir = this.partitionDir(topic, partition);
+    if (fs.existsSync(dir)) {
+      this.logger?.warn({ dir }, 'directory of a partition that does not exist; moving it aside for deletion');
+      this.moveAsideForDeletion(dir);
+    }
+    this.open(topic, partition, parsed, { hadCleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
+    this.rescheduleFlushTimer();
+    return this.getLog(topic, partition)!;
+  }
+
+  /** Closes a topic's logs, renames their directories to `<dir>.<uuid hex>-delete` and removes them in the background. */
+  async deleteLogs(topic: string): Promise<void> {
+    const logs = this.byTopic.get(topic);
+    if (!logs) return;
+    this.byTopic.delete(topic);
+    for (const log of logs) {
+      if (!log) continue;
+      await log.close({ flush: false });
+      this.moveAsideForDeletion(log.dir);
+    }
+    this.writeLogStartOffsetCheckpoint();
+  }
+
+  private moveAsideForDeletion(dir: string): void {
+    const target = `${dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`;
+    fs.renameSync(dir, target);
+    this.removeInBackground(target);
+  }
+
+  private removeInBackground(target: string): void {
+    this.track(fs.promises.rm(target, { recursive: true, force: true }).catch((err: unknown) => this.logger?.warn({ err, dir: target }, 'could not remove deleted log directory')));
+  }
+
+  private track(p: Promise<void>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  /** Applies new topic overrides to every partition of the topic (validated; throws ConfigError). */
+  updateConfig(topic: string, config: Record<string, string>): void {
+    const parsed = parseTopicConfig(config, this.brokerDefaults);
+    for (const log of this.byTopic.get(topic) ?? []) if (log) log.config = parsed;
+    this.rescheduleFlushTimer();
+  }
+
+  /** Retention every log.retention.check.interval.ms, the flush.ms scheduler, recovery-point checkpoints. */
+  startBackgroundTasks(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    const retentionMs = this.brokerMs('log.retention.check.interval.ms', 300_000);
+    this.retentionTimer = setInterval(() => this.runRetention(), retentionMs).unref();
+    const checkpointMs = this.brokerMs('log.flush.offset.checkpoint.interval.ms', 60_000);
+    this.checkpointTimer = setInterval(() => {
+      this.checkpointRecoveryPoints().catch((err: unknown) => this.logger?.error({ err }, 'recovery point checkpoint failed'));
+    }, checkpointMs).unref();
+    this.rescheduleFlushTimer();
+  }
+
+  private brokerMs(key: string, fallback: number): number {
+    const raw = this.brokerDefaults[key];
+    const n = raw === undefined || raw === '' ? fallback : Number(raw);
+    return Number.isFinite(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : fallback;
+  }
+
+  /** Deletes segments past retention in every log; returns how many. */
+  runRetention(): number {
+    const now = this.now();
+    let deleted = 0;
+    for (const log of this.logs()) {
+      try {
+        deleted += log.applyRetention(now);
+      } catch (err) {
+        this.logger?.error({ err, topic: log.topic, partition: log.partition }, 'retention failed');
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * flush.ms: one timer ticking at log.flush.scheduler.interval.ms when the broker sets it, else at the smallest
+   * finite flush.ms of any topic; no timer when every topic flushes only on demand.
+   */
+  private rescheduleFlushTimer(): void {
+    if (!this.started || this.closed) return;
+    let interval = Number(this.brokerDefaults['log.flush.scheduler.interval.ms'] ?? Infinity);
+    if (!Number.isFinite(interval) || interval >= MAX_TIMER_MS) {
+      interval = Infinity;
+      for (const log of this.logs()) interval = Math.min(interval, log.config.flushMs);
+    }
+    interval = Number.isFinite(interval) ? Math.min(Math.max(interval, 1), MAX_TIMER_MS) : 0;
+    if (interval === this.flushTimerMs) return;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushTimerMs = interval;
+    if (interval > 0) this.flushTimer = setInterval(() => this.flushDue(), interval).unref();
+  }
+
+  private flushDue(): void {
+    const now = this.now();
+    for (const log of this.logs()) {
+      if (log.isDirty && now - log.lastFlushTime >= log.config.flushMs) {
+        log.flush().catch((err: unknown) => this.logger?.error({ err, topic: log.topic, partition: log.partition }, 'scheduled flush failed'));
+      }
+    }
+  }
+
+  private entries(pick: (log: Log) => number): CheckpointEntry[] {
+    return this.logs().map((log) => ({ topic: log.topic, partition: log.partition, offset: pick(log) }));
+  }
+
+  /** Writes recovery-point-offset-checkpoint (serialised with other writes of it). */
+  checkpointRecoveryPoints(): Promise<void> {
+    const next = this.checkpointChain.catch(noop).then(() => this.recoveryPointFile.write(this.entries((l) => l.recoveryPoint)));
+    this.checkpointChain = next;
+    return next;
+  }
+
+  private writeLogStartOffsetCheckpoint(): void {
+    this.logStartOffsetFile.writeSync(this.entries((l) => l.logStartOffset));
+  }
+
+  /** Flushes and closes every log, writes both checkpoints and, if all went well, the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of [this.retentionTimer, this.checkpointTimer, this.flushTimer]) if (t) clearInterval(t);
+    const logs = this.logs();
+    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    await this.checkpointChain.catch(noop);
+    if (logs.length > 0 || fs.existsSync(this.dataDir)) {
+      fs.mkdirSync(this.dataDir, { recursive: true });
+      this.recoveryPointFile.writeSync(this.entries((l) => l.recoveryPoint));
+      this.writeLogStartOffsetCheckpoint();
+    }
+    await Promise.all(this.background);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    writeFileAtomicSync(path.join(this.dataDir, CLEAN_SHUTDOWN_FILE), '{"version":0,"brokerEpoch":-1}\n');
+  }
+}

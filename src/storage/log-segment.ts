@@ -1,0 +1,441 @@
+/**
+ * One log segment: `<20-digit baseOffset>.log` plus its `.index` (OffsetIndex) and `.timeindex` (TimeIndex).
+ *
+ * On-disk format of the .log: v2 record batches back to back, exactly as produced (baseOffset and
+ * partitionLeaderEpoch stamped by the broker), nothing else — no header, no padding, no preallocation, so the
+ * file size is the end of the last batch. Batch offsets are >= baseOffset and increase; every batch's offsets
+ * lie within [baseOffset, baseOffset + 2^31 - 1] so relative offsets fit the indexes' int32.
+ *
+ * Concurrency: owned by one Log on the single JS thread. Appends are one synchronous positional write each
+ * (page cache speed, never interleaved); reads are synchronous positional reads into fresh buffers, so a reader
+ * never sees a half-written batch and never holds a file handle across an await. Durability is sync(), an
+ * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this).
+ * Deletion renames the files to `*.deleted` first (a crash leaves only garbage the loader removes).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  BATCH_HEADER_SIZE,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD,
+  OFFSET_BATCH_LENGTH,
+  OFFSET_LAST_OFFSET_DELTA,
+  OFFSET_MAGIC,
+  OFFSET_MAX_TIMESTAMP,
+  isCrcValid,
+  readInt64,
+} from '../protocol/records/record-batch.js';
+import { decodeRecordBatch } from '../protocol/records/record.js';
+import { readFully, writeFully, type Fdatasync } from './file-io.js';
+import { OffsetIndex } from './offset-index.js';
+import { StorageError } from './storage-error.js';
+import { TimeIndex } from './time-index.js';
+
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+export const DELETED_SUFFIX = '.deleted';
+const INT32_MAX = 2147483647;
+/** Read size when walking batch headers; one read usually covers a whole index interval. */
+const SCAN_CHUNK = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** Kafka's segment file name: the base offset zero-padded to 20 digits. */
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** The base offset in a segment file name, or -1 if the name is not `<20 digits><suffix>`. */
+export function parseSegmentFileName(name: string, suffix: string): number {
+  if (!name.endsWith(suffix)) return -1;
+  const digits = name.slice(0, -suffix.length);
+  return /^\d{20}$/.test(digits) ? Number(digits) : -1;
+}
+
+type ScanStatus = 'end' | 'stopped' | 'torn' | 'corrupt';
+
+export interface TimestampAndOffset {
+  offset: number;
+  timestamp: number;
+}
+
+export class LogSegment {
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  private fd: number;
+  private bytes: number;
+  /** The offset after the last batch (baseOffset when empty). */
+  nextOffset: number;
+  maxTimestampSoFar = -1;
+  /** Last offset of the batch holding maxTimestampSoFar (the time index's unit), -1 when none. */
+  offsetOfMaxTimestampSoFar = -1;
+  private bytesSinceLastIndexEntry = 0;
+  /** maxTimestamp of the first batch, what segment.ms counts from; null = not read yet (opened segment). */
+  private firstBatchTimestamp: number | null;
+  /** Wall clock at creation/open: segment.ms counts from here when batches carry no timestamp. */
+  readonly created: number;
+  /** Wall clock of the last append (file mtime when opened): retention age when batches carry no timestamp. */
+  lastModified: number;
+  /** Random part of segment.ms, fixed per segment (segment.jitter.ms). */
+  rollJitterMs = 0;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    fd: number,
+    size: number,
+    offsetIndex: OffsetIndex,
+    timeIndex: TimeIndex,
+    now: number,
+    lastModified: number,
+  ) {
+    this.fd = fd;
+    this.bytes = size;
+    this.nextOffset = baseOffset;
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.created = now;
+    this.lastModified = lastModified;
+    this.firstBatchTimestamp = size === 0 ? -1 : null;
+  }
+
+  /** A new, empty segment (any stale files with the same base offset are truncated). */
+  static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number): LogSegment {
+    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'w+');
+    return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now);
+  }
+
+  /**
+   * Opens existing files without reading the log; the caller must then loadTail() or recover() before use.
+   * Missing index files are created empty (and `indexesMissing` tells the caller to rebuild them).
+   */
+  static open(dir: string, baseOffset: number, maxIndexBytes: number, now: number): { segment: LogSegment; indexesMissing: boolean } {
+    const indexesMissing = ![INDEX_SUFFIX, TIME_INDEX_SUFFIX].every((s) => fs.existsSync(path.join(dir, segmentFileName(baseOffset, s))));
+    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'r+');
+    const st = fs.fstatSync(fd);
+    return { segment: LogSegment.withIndexes(dir, baseOffset, fd, st.size, maxIndexBytes, now, st.mtimeMs), indexesMissing };
+  }
+
+  private static withIndexes(dir: string, baseOffset: number, fd: number, size: number, maxIndexBytes: number, now: number, mtime: number): LogSegment {
+    let offsetIndex: OffsetIndex | undefined;
+    try {
+      offsetIndex = OffsetIndex.open(path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexBytes);
+      const timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexBytes);
+      return new LogSegment(dir, baseOffset, fd, size, offsetIndex, timeIndex, now, mtime);
+    } catch (err) {
+      offsetIndex?.close();
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get logPath(): string {
+    return path.join(this.dir, segmentFileName(this.baseOffset, LOG_SUFFIX));
+  }
+
+  /** Record timestamps when present, else the file's age: what time-based retention measures. */
+  get largestTimestamp(): number {
+    return this.maxTimestampSoFar > 0 ? this.maxTimestampSoFar : this.lastModified;
+  }
+
+  /** How long this segment has been filling, in segment.ms terms (Kafka counts in record time when it can). */
+  timeWaitedForRoll(now: number, incomingMaxTimestamp: number): number {
+    if (this.firstBatchTimestamp === null) {
+      const head = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+      this.firstBatchTimestamp = readFully(this.fd, head, 0) === BATCH_HEADER_SIZE ? readInt64(head, OFFSET_MAX_TIMESTAMP) : -1;
+    }
+    return this.firstBatchTimestamp >= 0 ? incomingMaxTimestamp - this.firstBatchTimestamp : now - this.created;
+  }
+
+  /**
+   * Writes stamped batches (whole v2 batches, offsets already assigned, all >= nextOffset) with one write at the
+   * end of the file, then indexes them. A failed write is cut back off so the file never keeps a torn batch.
+   */
+  append(records: Buffer, indexIntervalBytes: number, now: number): void {
+    const start = this.bytes;
+    try {
+      writeFully(this.fd, records, start);
+    } catch (err) {
+      try {
+        fs.ftruncateSync(this.fd, start);
+      } catch {
+        // The loader's recovery truncates a torn tail if this fails too.
+      }
+      throw new StorageError(`write to ${this.logPath} failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (start === 0) this.firstBatchTimestamp = readInt64(records, OFFSET_MAX_TIMESTAMP);
+    let pos = 0;
+    while (pos < records.length) {
+      const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+      this.indexBatch(readInt64(records, pos) + records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA), readInt64(records, pos + OFFSET_MAX_TIMESTAMP), start + pos, size, indexIntervalBytes);
+      pos += size;
+    }
+    this.bytes = start + records.length;
+    this.lastModified = now;
+  }
+
+  /** Kafka's rule: an index entry for a batch once more than index.interval.bytes were written since the last. */
+  private indexBatch(lastOffset: number, maxTimestamp: number, position: number, size: number, indexIntervalBytes: number): void {
+    if (maxTimestamp > this.maxTimestampSoFar) {
+      this.maxTimestampSoFar = maxTimestamp;
+      this.offsetOfMaxTimestampSoFar = lastOffset;
+    }
+    if (this.bytesSinceLastIndexEntry > indexIntervalBytes) {
+      this.offsetIndex.append(lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestampSoFar, this.offsetOfMaxTimestampSoFar);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += size;
+    this.nextOffset = lastOffset + 1;
+  }
+
+  /**
+   * Whole batches starting at `position`, at most maxBytes of them; if the first batch alone is bigger, the
+   * whole first batch when minOneBatch (KIP-74), else nothing. Never returns a partial batch.
+   */
+  read(position: number, maxBytes: number, minOneBatch: boolean): Buffer {
+    const available = this.bytes - position;
+    if (available < LOG_OVERHEAD) return EMPTY;
+    const want = Math.min(Math.max(maxBytes, 0), available);
+    if (want >= LOG_OVERHEAD) {
+      const buf = Buffer.allocUnsafe(want);
+      const n = readFully(this.fd, buf, position, want);
+      let end = 0;
+      while (end + LOG_OVERHEAD <= n) {
+        const size = buf.readInt32BE(end + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+        if (size < BATCH_HEADER_SIZE || end + size > n) break;
+        end += size;
+      }
+      if (end > 0) return buf.subarray(0, end);
+      if (!minOneBatch) return EMPTY;
+    } else if (!minOneBatch) {
+      return EMPTY;
+    }
+    return this.readBatchAt(position) ?? EMPTY;
+  }
+
+  /** The whole batch starting at position, or null if there is none (or it is cut off). */
+  readBatchAt(position: number): Buffer | null {
+    const head = Buffer.allocUnsafe(LOG_OVERHEAD);
+    if (readFully(this.fd, head, position) < LOG_OVERHEAD) return null;
+    const size = head.readInt32BE(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || position + size > this.bytes) return null;
+    const buf = Buffer.allocUnsafe(size);
+    return readFully(this.fd, buf, position) === size ? buf : null;
+  }
+
+  /** Byte position of the batch holding `offset` (the first batch whose last offset is >= offset), or -1. */
+  translateOffset(offset: number): number {
+    if (offset >= this.nextOffset) return -1;
+    let found = -1;
+    this.scan(this.offsetIndex.lookup(offset), false, (buf, at, filePos) => {
+      if (readInt64(buf, at) + buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA) < offset) return false;
+      found = filePos;
+      return true;
+    });
+    return found;
+  }
+
+  /** The first record at or after startingOffset with timestamp >= ts (exact record offset), or null. */
+  findOffsetByTimestamp(ts: number, startingOffset = this.baseOffset): TimestampAndOffset | null {
+    if (this.maxTimestampSoFar < ts) return null;
+    const from = Math.max(this.timeIndex.lookup(ts), startingOffset, this.baseOffset);
+    let position = this.offsetIndex.lookup(from);
+    while (position < this.bytes) {
+      let candidate = -1;
+      let candidateSize = 0;
+      this.scan(position, false, (buf, at, filePos, size) => {
+        if (readInt64(buf, at) + buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA) < startingOffset) return false;
+        if (readInt64(buf, at + OFFSET_MAX_TIMESTAMP) < ts) return false;
+        candidate = filePos;
+        candidateSize = size;
+        return true;
+      });
+      if (candidate < 0) return null;
+      const found = this.firstRecordAtOrAfter(candidate, ts, startingOffset);
+      if (found) return found;
+      position = candidate + candidateSize;
+    }
+    return null;
+  }
+
+  /** The record holding maxTimestampSoFar (the first such record), or null when no batch has a timestamp. */
+  offsetOfMaxTimestamp(): TimestampAndOffset | null {
+    if (this.maxTimestampSoFar < 0) return null;
+    const position = this.translateOffset(this.offsetOfMaxTimestampSoFar);
+    const found = position < 0 ? null : this.firstRecordAtOrAfter(position, this.maxTimestampSoFar, this.baseOffset);
+    return found ?? { offset: this.offsetOfMaxTimestampSoFar, timestamp: this.maxTimestampSoFar };
+  }
+
+  /** Opens one batch (decompressing if needed) to find the exact record. */
+  private firstRecordAtOrAfter(position: number, ts: number, startingOffset: number): TimestampAndOffset | null {
+    const batch = this.readBatchAt(position);
+    if (!batch) return null;
+    for (const r of decodeRecordBatch(batch, 0).records) {
+      if (r.offset >= startingOffset && r.timestamp >= ts) return { offset: r.offset, timestamp: r.timestamp };
+    }
+    return null;
+  }
+
+  /**
+   * Trusted open (clean shutdown, or below the recovery point): takes the indexes as they are and reads only the
+   * tail after the last offset-index entry to learn nextOffset and the max timestamp. `validateCrc` also checks
+   * the tail batches' CRCs (cheap: at most about one index interval). Returns false if anything is
+   * inconsistent; the caller then recover()s the segment.
+   */
+  loadTail(validateCrc: boolean): boolean {
+    if (!this.offsetIndex.isSane(this.bytes)) return false;
+    const start = this.offsetIndex.lastPosition;
+    this.maxTimestampSoFar = this.timeIndex.lastTimestamp;
+    this.offsetOfMaxTimestampSoFar = this.timeIndex.lastOffset;
+    let next = this.offsetIndex.entries > 0 ? this.offsetIndex.offsetAt(0) : this.baseOffset;
+    let ok = true;
+    const status = this.scan(start, validateCrc, (buf, at, _filePos, size) => {
+      const base = readInt64(buf, at);
+      const delta = buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA);
+      if (buf[at + OFFSET_MAGIC] !== CURRENT_MAGIC || delta < 0 || (start === 0 && base < next) || (validateCrc && !isCrcValid(buf, at))) {
+        ok = false;
+        return true;
+      }
+      const maxTs = readInt64(buf, at + OFFSET_MAX_TIMESTAMP);
+      if (maxTs > this.maxTimestampSoFar) {
+        this.maxTimestampSoFar = maxTs;
+        this.offsetOfMaxTimestampSoFar = base + delta;
+      }
+      next = base + delta + 1;
+      this.bytesSinceLastIndexEntry += size;
+      return false;
+    });
+    if (!ok || status !== 'end') return false;
+    this.nextOffset = Math.max(next, this.baseOffset);
+    if (this.offsetIndex.entries > 0 && this.offsetIndex.lastOffset >= this.nextOffset) return false;
+    return this.timeIndex.isSane(this.nextOffset);
+  }
+
+  /**
+   * Full recovery: validates every batch (magic, size, CRC, offsets increasing and within the segment's range),
+   * truncates the file at the first invalid or torn batch, rebuilds both indexes. Returns bytes truncated.
+   */
+  recover(indexIntervalBytes: number): number {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.offsetIndex.beginBulk();
+    this.timeIndex.beginBulk();
+    this.maxTimestampSoFar = -1;
+    this.offsetOfMaxTimestampSoFar = -1;
+    this.bytesSinceLastIndexEntry = 0;
+    this.nextOffset = this.baseOffset;
+    this.firstBatchTimestamp = -1;
+    let validEnd = 0;
+    try {
+      this.scan(0, true, (buf, at, filePos, size) => {
+        const base = readInt64(buf, at);
+        const delta = buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA);
+        if (
+          buf[at + OFFSET_MAGIC] !== CURRENT_MAGIC ||
+          base < this.nextOffset ||
+          delta < 0 ||
+          base + delta - this.baseOffset > INT32_MAX ||
+          !isCrcValid(buf, at)
+        ) {
+          return true;
+        }
+        const maxTs = readInt64(buf, at + OFFSET_MAX_TIMESTAMP);
+        if (filePos === 0) this.firstBatchTimestamp = maxTs;
+        this.indexBatch(base + delta, maxTs, filePos, size, indexIntervalBytes);
+        validEnd = filePos + size;
+        return false;
+      });
+    } finally {
+      this.offsetIndex.endBulk();
+      this.timeIndex.endBulk();
+    }
+    const truncated = this.bytes - validEnd;
+    if (truncated > 0) {
+      fs.ftruncateSync(this.fd, validEnd);
+      this.bytes = validEnd;
+    }
+    return truncated;
+  }
+
+  /** Called when a newer segment takes over appends: the time index gets its final (max) entry. */
+  onBecomeInactive(): void {
+    this.timeIndex.maybeAppend(this.maxTimestampSoFar, this.offsetOfMaxTimestampSoFar, true);
+  }
+
+  /** fdatasync of the .log, plus both indexes when `withIndexes` (a segment that no recovery will rebuild). */
+  async sync(fdatasync: Fdatasync, withIndexes: boolean): Promise<void> {
+    if (this.closed) return;
+    if (!withIndexes) return fdatasync(this.fd);
+    await Promise.all([fdatasync(this.fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync)]);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  /** Closes and renames the files to `*.deleted` (cheap, synchronous); returns their new paths for unlinking. */
+  markDeleted(): string[] {
+    this.close();
+    const out: string[] = [];
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      const from = path.join(this.dir, segmentFileName(this.baseOffset, suffix));
+      const to = from + DELETED_SUFFIX;
+      try {
+        fs.renameSync(from, to);
+        out.push(to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Walks the batches from `start` to the end of the file. The visitor sees each batch's bytes at buf[at..]:
+   * its header only, or (`whole`) the entire batch. Returns why the walk ended.
+   */
+  private scan(start: number, whole: boolean, visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean): ScanStatus {
+    const end = this.bytes;
+    let buf = Buffer.allocUnsafe(SCAN_CHUNK);
+    let bufStart = 0;
+    let bufLen = 0;
+    const fill = (pos: number, need: number): void => {
+      if (need > buf.length) buf = Buffer.allocUnsafe(need);
+      bufStart = pos;
+      bufLen = readFully(this.fd, buf, pos, Math.min(buf.length, end - pos));
+    };
+    let pos = start;
+    while (pos < end) {
+      const remaining = end - pos;
+      if (remaining < BATCH_HEADER_SIZE) return 'torn';
+      if (pos < bufStart || pos + BATCH_HEADER_SIZE > bufStart + bufLen) fill(pos, BATCH_HEADER_SIZE);
+      if (bufLen - (pos - bufStart) < BATCH_HEADER_SIZE) return 'torn';
+      const size = buf.readInt32BE(pos - bufStart + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE) return 'corrupt';
+      if (size > remaining) return 'torn';
+      if (whole && pos + size > bufStart + bufLen) {
+        fill(pos, size);
+        if (bufLen < size) return 'torn';
+      }
+      if (visit(buf, pos - bufStart, pos, size)) return 'stopped';
+      pos += size;
+    }
+    return 'end';
+  }
+}

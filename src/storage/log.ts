@@ -1,0 +1,490 @@
+/**
+ * The log of one partition: a directory `<topic>-<partition>/` of LogSegments ordered by base offset; the
+ * last one (the active segment) takes appends.
+ *
+ * On disk: only the segment files (see log-segment.ts). The log start offset and recovery point live in the
+ * data directory's checkpoint files, written by the LogManager (log start offset through the
+ * onLogStartOffsetChange hook, synchronously, before segments below it are deleted).
+ *
+ * Concurrency contract: single JS thread. append() and read() are synchronous and complete before any other
+ * callback runs, so readers see whole appends or nothing. flush() is the only asynchronous I/O on the data
+ * path: callers in the same event-loop turn share one fdatasync (group commit), and a flush requested while
+ * another is in flight waits for it and then covers everything appended before its own call. Segments leave
+ * the log synchronously (retention, DeleteRecords); their files are closed and unlinked only after any
+ * in-flight fdatasync that may use their descriptors has finished. Single-node: high watermark = log end.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  BATCH_HEADER_SIZE,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD,
+  OFFSET_ATTRIBUTES,
+  OFFSET_BATCH_LENGTH,
+  OFFSET_LAST_OFFSET_DELTA,
+  OFFSET_MAGIC,
+  OFFSET_MAX_TIMESTAMP,
+  OFFSET_RECORDS_COUNT,
+  TIMESTAMP_TYPE_MASK,
+  readInt64,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  updateCrc,
+  writeInt64,
+} from '../protocol/records/record-batch.js';
+import { defaultFdatasync, syncDir, type Fdatasync } from './file-io.js';
+import type { LogConfig } from './log-config.js';
+import { LogSegment, type TimestampAndOffset } from './log-segment.js';
+import { CorruptRecordError, OffsetOutOfRangeError, StorageError } from './storage-error.js';
+
+const INT32_MAX = 2147483647;
+const EMPTY = Buffer.alloc(0);
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+
+/** The logger shape storage uses (pino's is compatible). */
+export interface StorageLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The LogAppendTime stamped on the batches, or -1 for CreateTime topics. */
+  logAppendTime: number;
+}
+
+export type AppendListener = (log: Log) => void;
+
+export interface LogInit {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  /** At least one; ordered by base offset; the last is active. */
+  segments: LogSegment[];
+  logStartOffset: number;
+  recoveryPoint: number;
+  /** Segments (not the active one) whose files and indexes are not known to be durable yet. */
+  unsyncedSegments?: LogSegment[];
+  /** The partition directory's entries are not known to be durable (new log or new segment files). */
+  dirDirty?: boolean;
+  /** The partition directory itself is new: its entry in the data directory must be made durable too. */
+  parentDirDirty?: boolean;
+  now?: () => number;
+  fdatasync?: Fdatasync;
+  logger?: StorageLogger;
+  /** Persist the new log start offset; called synchronously before segments below it are deleted. */
+  onLogStartOffsetChange?: (log: Log) => void;
+}
+
+export class Log {
+  readonly dir: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Replaceable at runtime (AlterConfigs); read on every append. */
+  config: LogConfig;
+  logStartOffset: number;
+  /** Every offset below it is durable, and every segment not containing it has durable indexes. */
+  recoveryPoint: number;
+
+  private readonly segments: LogSegment[];
+  private nextOffset: number;
+  private readonly now: () => number;
+  private readonly fdatasync: Fdatasync;
+  private readonly logger: StorageLogger | undefined;
+  private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
+  private readonly listeners = new Set<AppendListener>();
+
+  // Group commit state: `gen` counts changes needing durability, `durableGen` is the last one made durable.
+  private gen = 0;
+  private durableGen = 0;
+  private inflight: Promise<void> | null = null;
+  private inflightGen = -1;
+  private pending: Promise<void> | null = null;
+  private readonly unsynced: LogSegment[];
+  private dirDirty: boolean;
+  private parentDirDirty: boolean;
+  private unflushed = 0;
+  private lastFlush: number;
+  private readonly deletions = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(init: LogInit) {
+    if (init.segments.length === 0) throw new Error('a log needs at least one segment');
+    this.dir = init.dir;
+    this.topic = init.topic;
+    this.partition = init.partition;
+    this.config = init.config;
+    this.segments = init.segments;
+    this.nextOffset = this.active.nextOffset;
+    this.logStartOffset = init.logStartOffset;
+    this.recoveryPoint = Math.min(init.recoveryPoint, this.nextOffset);
+    this.now = init.now ?? Date.now;
+    this.fdatasync = init.fdatasync ?? defaultFdatasync;
+    this.logger = init.logger;
+    this.onLogStartOffsetChange = init.onLogStartOffsetChange;
+    this.unsynced = [...(init.unsyncedSegments ?? [])];
+    this.dirDirty = init.dirDirty ?? false;
+    this.parentDirDirty = init.parentDirDirty ?? false;
+    this.lastFlush = this.now();
+    if (this.unsynced.length > 0 || this.dirDirty || this.parentDirDirty || this.recoveryPoint < this.nextOffset) this.gen = 1;
+    this.active.rollJitterMs = this.jitter();
+  }
+
+  get logEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  get highWatermark(): number {
+    return this.nextOffset;
+  }
+
+  get topicPartition(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Records appended since the last completed flush (flush.messages). */
+  get unflushedMessages(): number {
+    return this.unflushed;
+  }
+
+  /** Wall clock of the last completed flush (flush.ms). */
+  get lastFlushTime(): number {
+    return this.lastFlush;
+  }
+
+  /** Something appended (or a segment rolled) is not durable yet. */
+  get isDirty(): boolean {
+    return this.gen !== this.durableGen;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends one or more concatenated, already validated v2 batches as received: stamps baseOffset and
+   * partitionLeaderEpoch in place (and LogAppendTime when the topic uses it and the batch is not stamped yet),
+   * rolls the segment first if segment.bytes / segment.ms / index space / offset range says so, and writes
+   * all bytes with one write. Wakes onAppend listeners.
+   */
+  append(records: Buffer, opts: { leaderEpoch: number; recordCount?: number }): AppendResult {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (records.length === 0) throw new CorruptRecordError('no record batch to append');
+    const now = this.now();
+    const logAppend = this.config.messageTimestampType === 'LogAppendTime';
+    const baseOffset = this.nextOffset;
+    let logAppendTime = -1;
+    let offset = baseOffset;
+    let maxTimestamp = -1;
+    let batchRecords = 0;
+    let pos = 0;
+    while (pos < records.length) {
+      if (records.length - pos < BATCH_HEADER_SIZE) throw new CorruptRecordError(`${records.length - pos} trailing bytes are not a batch`);
+      const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE || size > records.length - pos) throw new CorruptRecordError(`batch at byte ${pos} declares ${size} bytes`);
+      if (records[pos + OFFSET_MAGIC] !== CURRENT_MAGIC) throw new CorruptRecordError(`batch at byte ${pos} is not magic v2`);
+      const delta = records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA);
+      if (delta < 0) throw new CorruptRecordError(`batch at byte ${pos} has lastOffsetDelta ${delta}`);
+      setBaseOffset(records, pos, offset);
+      setPartitionLeaderEpoch(records, pos, opts.leaderEpoch);
+      if (logAppend) {
+        const attributes = records.readInt16BE(pos + OFFSET_ATTRIBUTES);
+        if ((attributes & TIMESTAMP_TYPE_MASK) === 0) {
+          records.writeInt16BE(attributes | TIMESTAMP_TYPE_MASK, pos + OFFSET_ATTRIBUTES);
+          writeInt64(records, pos + OFFSET_MAX_TIMESTAMP, now);
+          updateCrc(records, pos);
+        }
+        if (logAppendTime < 0) logAppendTime = readInt64(records, pos + OFFSET_MAX_TIMESTAMP);
+      }
+      const ts = readInt64(records, pos + OFFSET_MAX_TIMESTAMP);
+      if (ts > maxTimestamp) maxTimestamp = ts;
+      batchRecords += records.readInt32BE(pos + OFFSET_RECORDS_COUNT);
+      offset += delta + 1;
+      pos += size;
+    }
+    const lastOffset = offset - 1;
+    this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
+    this.active.append(records, this.config.indexIntervalBytes, now);
+    this.nextOffset = offset;
+    this.gen++;
+    this.unflushed += opts.recordCount ?? batchRecords;
+    if (this.unflushed >= this.config.flushMessages) this.flushInBackground();
+    if (this.listeners.size > 0) this.notify();
+    return { baseOffset, lastOffset, logAppendTime };
+  }
+
+  private maybeRoll(size: number, maxTimestamp: number, lastOffset: number, now: number): void {
+    const seg = this.active;
+    if (seg.size === 0) return;
+    const cfg = this.config;
+    if (
+      seg.size + size > cfg.segmentBytes ||
+      seg.offsetIndex.isFull ||
+      seg.timeIndex.isFull ||
+      lastOffset - seg.baseOffset > INT32_MAX ||
+      seg.timeWaitedForRoll(now, maxTimestamp) > cfg.segmentMs - seg.rollJitterMs
+    ) {
+      this.roll(now);
+    }
+  }
+
+  /** Starts a new active segment at the log end offset. */
+  roll(now = this.now()): void {
+    const old = this.active;
+    if (old.size === 0) return;
+    old.onBecomeInactive();
+    const seg = LogSegment.create(this.dir, this.nextOffset, this.config.segmentIndexBytes, now);
+    seg.rollJitterMs = this.jitter();
+    this.segments.push(seg);
+    this.unsynced.push(old);
+    this.dirDirty = true;
+    this.gen++;
+    // Like Kafka, make the finished segment durable soon rather than at the next requested flush.
+    this.flushInBackground();
+  }
+
+  private jitter(): number {
+    const j = Math.min(this.config.segmentJitterMs, this.config.segmentMs);
+    return j > 0 && Number.isFinite(j) ? Math.floor(Math.random() * j) : 0;
+  }
+
+  /** Resolves once everything appended before the call is on disk (one shared fdatasync per event-loop turn). */
+  flush(): Promise<void> {
+    if (this.gen === this.durableGen) return RESOLVED;
+    if (this.inflight && this.inflightGen === this.gen) return this.inflight;
+    if (!this.pending) {
+      const prior = this.inflight;
+      this.pending = (async () => {
+        if (prior) await prior.catch(noop);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.pending = null;
+        await this.runSync();
+      })();
+    }
+    return this.pending;
+  }
+
+  private flushInBackground(): void {
+    this.flush().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'background flush failed'));
+  }
+
+  private runSync(): Promise<void> {
+    const gen = this.gen;
+    const target = this.nextOffset;
+    const unflushed = this.unflushed;
+    const segments = this.unsynced.splice(0);
+    const dir = this.dirDirty;
+    const parentDir = this.parentDirDirty;
+    const active = this.active;
+    this.dirDirty = false;
+    this.parentDirDirty = false;
+    const run = async (): Promise<void> => {
+      try {
+        const syncs: Promise<void>[] = segments.map((s) => s.sync(this.fdatasync, true));
+        syncs.push(active.sync(this.fdatasync, false));
+        if (dir) syncs.push(syncDir(this.dir, this.fdatasync));
+        if (parentDir) syncs.push(syncDir(path.dirname(this.dir), this.fdatasync));
+        await Promise.all(syncs);
+      } catch (err) {
+        this.unsynced.unshift(...segments.filter((s) => !s.isClosed));
+        if (dir) this.dirDirty = true;
+        if (parentDir) this.parentDirDirty = true;
+        throw new StorageError(`fdatasync of ${this.topicPartition} failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (gen > this.durableGen) this.durableGen = gen;
+      if (target > this.recoveryPoint) this.recoveryPoint = target;
+      this.unflushed = Math.max(0, this.unflushed - unflushed);
+      this.lastFlush = this.now();
+    };
+    const p = run();
+    this.inflight = p;
+    this.inflightGen = gen;
+    p.then(
+      () => this.clearInflight(p),
+      () => this.clearInflight(p),
+    );
+    return p;
+  }
+
+  private clearInflight(p: Promise<void>): void {
+    if (this.inflight === p) this.inflight = null;
+  }
+
+  /**
+   * Whole batches starting with the batch that contains `offset`, from one segment, at most maxBytes — except
+   * that with minOneBatch a first batch bigger than maxBytes is returned whole (KIP-74). Empty at the log end.
+   */
+  read(offset: number, maxBytes: number, minOneBatch: boolean): Buffer {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (offset < this.logStartOffset || offset > this.nextOffset) {
+      throw new OffsetOutOfRangeError(this.topicPartition, offset, this.logStartOffset, this.nextOffset);
+    }
+    if (offset === this.nextOffset) return EMPTY;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const position = seg.translateOffset(offset);
+      if (position >= 0) return seg.read(position, maxBytes, minOneBatch);
+    }
+    return EMPTY;
+  }
+
+  /** Index of the segment whose base offset is the largest <= offset (0 if offset precedes them all). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** ListOffsets by time: the earliest record (exact offset) at or after logStartOffset with timestamp >= ts. */
+  offsetForTimestamp(ts: number): TimestampAndOffset | null {
+    for (const seg of this.segments) {
+      if (seg.maxTimestampSoFar < ts || seg.nextOffset <= this.logStartOffset) continue;
+      const found = seg.findOffsetByTimestamp(ts, this.logStartOffset);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (-3, KIP-734): the first record with the largest timestamp, or null if none. */
+  offsetOfMaxTimestamp(): TimestampAndOffset | null {
+    let best: LogSegment | undefined;
+    for (const seg of this.segments) if (seg.maxTimestampSoFar > (best?.maxTimestampSoFar ?? -1)) best = seg;
+    return best ? best.offsetOfMaxTimestamp() : null;
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (-1: the high watermark), persists it, and deletes
+   * segments wholly below it. Returns the new low watermark.
+   */
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target < 0 || target > this.highWatermark) {
+      throw new OffsetOutOfRangeError(this.topicPartition, offset, this.logStartOffset, this.highWatermark);
+    }
+    if (target > this.logStartOffset) {
+      this.logStartOffset = target;
+      this.onLogStartOffsetChange?.(this);
+    }
+    this.deleteSegmentsBelowLogStart();
+    return this.logStartOffset;
+  }
+
+  /** Bytes of all segment .log files. */
+  size(): number {
+    let total = 0;
+    for (const seg of this.segments) total += seg.size;
+    return total;
+  }
+
+  /**
+   * Deletes old segments by retention.ms (largest record timestamp older than that) and retention.bytes (oldest
+   * first while the log stays at or above the limit), plus segments below the log start offset. Never the
+   * active segment; nothing by time/size unless cleanup.policy includes delete. Returns segments deleted.
+   */
+  applyRetention(now: number): number {
+    if (this.closed) return 0;
+    let deleted = this.deleteSegmentsBelowLogStart();
+    const cfg = this.config;
+    if (!cfg.cleanupPolicy.includes('delete')) return deleted;
+    if (cfg.retentionMs >= 0 && Number.isFinite(cfg.retentionMs)) {
+      while (this.segments.length > 1 && now - this.segments[0]!.largestTimestamp > cfg.retentionMs) {
+        this.deleteOldestSegment('retention.ms');
+        deleted++;
+      }
+    }
+    if (cfg.retentionBytes >= 0) {
+      let excess = this.size() - cfg.retentionBytes;
+      while (this.segments.length > 1 && excess - this.segments[0]!.size >= 0) {
+        excess -= this.segments[0]!.size;
+        this.deleteOldestSegment('retention.bytes');
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  private deleteSegmentsBelowLogStart(): number {
+    let deleted = 0;
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.logStartOffset) {
+      this.deleteOldestSegment('log start offset');
+      deleted++;
+    }
+    return deleted;
+  }
+
+  private deleteOldestSegment(reason: string): void {
+    const seg = this.segments.shift()!;
+    const i = this.unsynced.indexOf(seg);
+    if (i >= 0) this.unsynced.splice(i, 1);
+    if (this.segments[0]!.baseOffset > this.logStartOffset) this.logStartOffset = this.segments[0]!.baseOffset;
+    this.logger?.info({ topic: this.topic, partition: this.partition, baseOffset: seg.baseOffset, size: seg.size, reason }, 'deleting segment');
+    // An in-flight fdatasync may still use the segment's descriptors: close them only after it.
+    const remove = async (): Promise<void> => {
+      if (this.inflight) await this.inflight.catch(noop);
+      const paths = seg.markDeleted();
+      await Promise.all(paths.map((p) => fs.promises.rm(p, { force: true })));
+    };
+    const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'segment deletion failed'));
+    this.deletions.add(p);
+    void p.then(() => this.deletions.delete(p));
+  }
+
+  /** Calls `listener` after every append (fetch long-polling); returns the unsubscribe function. */
+  onAppend(listener: AppendListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(this);
+      } catch (err) {
+        this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'append listener failed');
+      }
+    }
+  }
+
+  /** Flushes (unless told not to: the log is being deleted) and closes every file. Appends fail afterwards. */
+  async close(opts: { flush?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    try {
+      if (opts.flush !== false) await this.flush();
+    } finally {
+      if (this.pending) await this.pending.catch(noop);
+      if (this.inflight) await this.inflight.catch(noop);
+      await Promise.all(this.deletions);
+      for (const seg of this.segments) seg.close();
+    }
+  }
+}

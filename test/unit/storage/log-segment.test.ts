@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { buildRecordBatch } from '../../../src/protocol/records/record.js';
+import { LogSegment, parseSegmentFileName, segmentFileName } from '../../../src/storage/log-segment.js';
+import { batchRanges, tmpDir } from './storage-helpers.js';
+
+interface Rec {
+  offset: number;
+  timestamp: number;
+}
+
+/** Builds batches at consecutive offsets from `base`; returns them with positions and every record. */
+function layout(base: number, specs: Array<{ timestamps: number[]; valueSize: number; compressed: boolean }>) {
+  const batches: Array<{ buf: Buffer; position: number; base: number; last: number }> = [];
+  const records: Rec[] = [];
+  let offset = base;
+  let position = 0;
+  for (const s of specs) {
+    const buf = buildRecordBatch(
+      s.timestamps.map((timestamp, i) => ({ value: `r${offset + i}`.padEnd(s.valueSize, '#'), timestamp })),
+      { baseOffset: offset, compression: s.compressed ? 1 : 0 },
+    );
+    batches.push({ buf, position, base: offset, last: offset + s.timestamps.length - 1 });
+    s.timestamps.forEach((timestamp, i) => records.push({ offset: offset + i, timestamp }));
+    offset += s.timestamps.length;
+    position += buf.length;
+  }
+  return { batches, records, next: offset };
+}
+
+function bruteByTimestamp(records: Rec[], ts: number, from: number): Rec | null {
+  return records.find((r) => r.offset >= from && r.timestamp >= ts) ?? null;
+}
+
+describe('LogSegment', () => {
+  it('names files with 20-digit base offsets', () => {
+    assert.equal(segmentFileName(42, '.log'), '00000000000000000042.log');
+    assert.equal(parseSegmentFileName('00000000000000000042.index', '.index'), 42);
+    assert.equal(parseSegmentFileName('42.index', '.index'), -1);
+    assert.equal(parseSegmentFileName('00000000000000000042.log.deleted', '.log'), -1);
+  });
+
+  it('offset and timestamp lookups agree with a brute-force scan, before and after reopening', () => {
+    const spec = fc.record({
+      timestamps: fc.array(fc.integer({ min: 1000, max: 5000 }), { minLength: 1, maxLength: 12 }),
+      valueSize: fc.integer({ min: 1, max: 400 }),
+      compressed: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 2 }), (specs, interval, grouping) => {
+        const dir = tmpDir();
+        const base = 500;
+        const { batches, records, next } = layout(base, specs);
+        const seg = LogSegment.create(dir, base, 10 * 1024, 0);
+        // Append 1-3 batches per write, as a produce request may carry several.
+        for (let i = 0; i < batches.length; i += grouping + 1) {
+          seg.append(Buffer.concat(batches.slice(i, i + grouping + 1).map((b) => b.buf)), interval, 0);
+        }
+        const check = (s: LogSegment): void => {
+          assert.equal(s.nextOffset, next);
+          for (const b of batches) for (let o = b.base; o <= b.last; o++) assert.equal(s.translateOffset(o), b.position, `offset ${o}`);
+          assert.equal(s.translateOffset(next), -1);
+          for (let ts = 990; ts <= 5010; ts += 37) {
+            for (const from of [base, base + 3, Math.floor((base + next) / 2)]) {
+              assert.deepEqual(s.findOffsetByTimestamp(ts, from), bruteByTimestamp(records, ts, from), `ts ${ts} from ${from}`);
+            }
+          }
+          const max = Math.max(...records.map((r) => r.timestamp));
+          assert.deepEqual(s.offsetOfMaxTimestamp(), records.find((r) => r.timestamp === max));
+        };
+        check(seg);
+        seg.onBecomeInactive();
+        seg.close();
+        const { segment: reopened, indexesMissing } = LogSegment.open(dir, base, 10 * 1024, 0);
+        assert.equal(indexesMissing, false);
+        assert.equal(reopened.loadTail(true), true);
+        check(reopened);
+        assert.equal(reopened.recover(interval), 0);
+        check(reopened);
+        reopened.close();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('reads whole batches only: maxBytes, minOneBatch (KIP-74), end of segment', () => {
+    const dir = tmpDir();
+    const { batches } = layout(0, [0, 1, 2, 3].map(() => ({ timestamps: [1, 2, 3], valueSize: 100, compressed: false })));
+    const seg = LogSegment.create(dir, 0, 1024, 0);
+    seg.append(Buffer.concat(batches.map((b) => b.buf)), 4096, 0);
+    const size = batches[0]!.buf.length;
+    assert.deepEqual(batchRanges(seg.read(0, size * 2.5, false)), [[0, 2], [3, 5]]);
+    assert.deepEqual(batchRanges(seg.read(batches[1]!.position, size, false)), [[3, 5]]);
+    assert.equal(seg.read(0, size - 1, false).length, 0);
+    assert.deepEqual(batchRanges(seg.read(0, 10, true)), [[0, 2]]);
+    assert.deepEqual(batchRanges(seg.read(batches[3]!.position, 1 << 20, false)), [[9, 11]]);
+    assert.equal(seg.read(seg.size, 1 << 20, true).length, 0);
+    seg.close();
+  });
+
+  it('recover() truncates at a torn or corrupt batch and rebuilds the indexes', () => {
+    const dir = tmpDir();
+    const { batches } = layout(0, Array.from({ length: 20 }, () => ({ timestamps: [5, 6], valueSize: 200, compressed: false })));
+    const seg = LogSegment.create(dir, 0, 4096, 0);
+    for (const b of batches) seg.append(b.buf, 500, 0);
+    const indexEntries = seg.offsetIndex.entries;
+    assert.ok(indexEntries > 3);
+    seg.close();
+    const logFile = path.join(dir, segmentFileName(0, '.log'));
+    // Flip a byte inside batch 12's records: its CRC no longer matches.
+    const fd = fs.openSync(logFile, 'r+');
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, batches[12]!.position + 70);
+    fs.closeSync(fd);
+    fs.truncateSync(path.join(dir, segmentFileName(0, '.index')), 3); // torn index too
+    const { segment } = LogSegment.open(dir, 0, 4096, 0);
+    const total = batches[19]!.position + batches[19]!.buf.length;
+    assert.equal(segment.recover(500), total - batches[12]!.position);
+    assert.equal(segment.size, batches[12]!.position);
+    assert.equal(fs.statSync(logFile).size, batches[12]!.position);
+    assert.equal(segment.nextOffset, 24);
+    assert.ok(segment.offsetIndex.entries > 0 && segment.offsetIndex.entries < indexEntries);
+    for (let o = 0; o < 24; o++) assert.equal(segment.translateOffset(o), batches[Math.floor(o / 2)]!.position);
+    segment.close();
+  });
+});
