@@ -64,7 +64,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
-  const handlers = createRegistry();
+  const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
   const advertised = config.get('advertised.listeners');

@@ -64,6 +64,7 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'compression.type': { kind: 'string', default: 'producer', oneOf: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] },
   'min.insync.replicas': { kind: 'int', default: '1', min: 1 },
   'unclean.leader.election.enable': { kind: 'boolean', default: 'false' },
+  'unstable.api.versions.enable': { kind: 'boolean', default: 'false' },
 };
 
 export type BrokerConfig = Map<string, string>;

@@ -25,11 +25,16 @@ const all: Handler[] = [
   describeCluster, describeTopicPartitions,
 ];
 
-export function createRegistry(): ReadonlyMap<number, Handler> {
+/**
+ * The handlers by API key. A spec's newest version marked unstable (latestVersionUnstable) is advertised
+ * only with unstable.api.versions.enable, as in Kafka.
+ */
+export function createRegistry(opts: { unstableApiVersions?: boolean; handlers?: readonly Handler[] } = {}): ReadonlyMap<number, Handler> {
   const map = new Map<number, Handler>();
-  for (const h of all) {
+  for (const h of opts.handlers ?? all) {
     if (map.has(h.apiKey)) throw new Error(`Two handlers for API key ${h.apiKey}`);
-    map.set(h.apiKey, h);
+    const dropUnstable = !opts.unstableApiVersions && h.request.latestVersionUnstable && h.maxVersion === h.request.maxVersion;
+    map.set(h.apiKey, dropUnstable ? { ...h, maxVersion: h.maxVersion - 1 } : h);
   }
   return map;
 }

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRegistry } from '../../../src/server/registry.js';
+import { apiMessages } from '../../../src/protocol/generated/index.js';
+
+test('every handler is within its spec range and ApiVersions covers the core APIs', () => {
+  const reg = createRegistry();
+  for (const h of reg.values()) {
+    const spec = apiMessages.get(h.apiKey)!;
+    assert.ok(h.minVersion >= spec.request.minVersion && h.maxVersion <= spec.request.maxVersion, h.name);
+    // Stable spec versions are all served, except the legacy-format Produce v0-2 and Fetch v0-3.
+    const expectedMin = h.apiKey === 0 ? 3 : h.apiKey === 1 ? 4 : spec.request.minVersion;
+    assert.equal(h.minVersion, expectedMin, h.name);
+    assert.equal(h.maxVersion, spec.request.maxVersion - (spec.request.latestVersionUnstable ? 1 : 0), h.name);
+  }
+  assert.deepEqual([...reg.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 18, 19, 20, 21, 23, 32, 33, 35, 37, 44, 60, 75]);
+});
+
+test('a newest version marked unstable is advertised only when unstable versions are enabled', () => {
+  const listOffsets = createRegistry().get(2)!;
+  const unstable = { ...listOffsets, request: { ...listOffsets.request, latestVersionUnstable: true } };
+  const max = listOffsets.request.maxVersion;
+  assert.equal(createRegistry({ handlers: [unstable] }).get(2)!.maxVersion, max - 1);
+  assert.equal(createRegistry({ handlers: [unstable], unstableApiVersions: true }).get(2)!.maxVersion, max);
+  assert.throws(() => createRegistry({ handlers: [listOffsets, listOffsets] }), /Two handlers/);
+});
