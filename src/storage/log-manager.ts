@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { syncDirSync, writeFileAtomicSync, type Fdatasync } from './file-io.js';
+import { syncDirSync, tempPathOf, writeFileAtomicSync, type Fdatasync } from './file-io.js';
 import { parseTopicConfig, type BrokerDefaults, type LogConfig } from './log-config.js';
 import { emptyLoadStats, loadLog, type LoadStats } from './log-loader.js';
 import type { Log, StorageLogger } from './log.js';
@@ -86,6 +86,9 @@ export class LogManager {
     fs.mkdirSync(this.dataDir, { recursive: true });
     for (const name of fs.readdirSync(this.dataDir)) {
       if (name.endsWith(DELETE_DIR_SUFFIX)) this.removeInBackground(path.join(this.dataDir, name));
+    }
+    for (const file of [this.recoveryPointFile.file, this.logStartOffsetFile.file, path.join(this.dataDir, CLEAN_SHUTDOWN_FILE)]) {
+      fs.rmSync(tempPathOf(file), { force: true }); // an interrupted atomic write
     }
     const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE);
     this.hadCleanShutdown = fs.existsSync(marker);

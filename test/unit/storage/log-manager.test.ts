@@ -177,7 +177,9 @@ describe('LogManager', () => {
     m.startBackgroundTasks();
     log.append(batch(1, { valueSize: 300 }), { leaderEpoch: 0 });
     assert.ok(log.isDirty);
-    while (log.isDirty) await once(synced, 'sync');
+    await once(synced, 'sync');
+    await new Promise((resolve) => setImmediate(resolve)); // the flush completes in the microtasks after the sync
+    assert.equal(log.isDirty, false);
     assert.equal(log.recoveryPoint, 1);
     const deleting = once(logged, 'deleting segment');
     for (let i = 0; i < 3; i++) log.append(batch(1, { valueSize: 300 }), { leaderEpoch: 0 });
