@@ -16,7 +16,7 @@ import { Reader, DecodeError } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
 import { RequestHeader } from '../protocol/generated/request-header.js';
 import { ResponseHeader } from '../protocol/generated/response-header.js';
-import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/header-versions.js';
 import type { Logger } from '../logger.js';
 import type { BrokerContext } from './broker-context.js';
 import type { Handler, RequestContext } from './handler.js';

@@ -708,10 +708,35 @@ function generateIndex(entries) {
   }
   lines.push(']);');
   lines.push('');
-  lines.push('function codecOf(apiKey: number): ApiMessage {');
-  lines.push('  const api = apiMessages.get(apiKey);');
-  lines.push('  if (api === undefined) throw new UnsupportedVersionError(`unknown API key ${apiKey}`);');
-  lines.push('  return api;');
+  lines.push("export { requestHeaderVersion, responseHeaderVersion } from './header-versions.js';");
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * header-versions.ts: which header versions each API uses, without importing any codec, so the network edge
+ * can frame requests without loading every message codec.
+ */
+function generateHeaderVersions(entries) {
+  const byKey = new Map();
+  for (const { model } of entries) {
+    if (model.type !== 'request' && model.type !== 'response') continue;
+    const e = byKey.get(model.apiKey) ?? {};
+    e[model.type] = model.flexibleVersions ? model.flexibleVersions.lo : -1;
+    byKey.set(model.apiKey, e);
+  }
+  const keys = [...byKey.keys()].sort((a, b) => a - b);
+  const lines = [HEADER, ''];
+  lines.push("import { UnsupportedVersionError } from '../primitives/codec.js';");
+  lines.push('');
+  lines.push('/** API key → [first flexible request version, first flexible response version] (-1: never). */');
+  lines.push('const flexibleFrom: ReadonlyMap<number, readonly [number, number]> = new Map<number, readonly [number, number]>([');
+  for (const k of keys) lines.push(`  [${k}, [${byKey.get(k).request}, ${byKey.get(k).response}]],`);
+  lines.push(']);');
+  lines.push('');
+  lines.push('function flexibleOf(apiKey: number): readonly [number, number] {');
+  lines.push('  const f = flexibleFrom.get(apiKey);');
+  lines.push('  if (f === undefined) throw new UnsupportedVersionError(`unknown API key ${apiKey}`);');
+  lines.push('  return f;');
   lines.push('}');
   lines.push('');
   lines.push('/**');
@@ -720,16 +745,16 @@ function generateIndex(entries) {
   lines.push(' * answer, so a too-new ApiVersions request can be parsed and refused properly.');
   lines.push(' */');
   lines.push('export function requestHeaderVersion(apiKey: number, apiVersion: number): number {');
-  lines.push('  const { request } = codecOf(apiKey);');
+  lines.push('  const [request] = flexibleOf(apiKey);');
   lines.push('  if (apiKey === 7 && apiVersion === 0) return 0;');
-  lines.push('  return request.flexibleMinVersion >= 0 && apiVersion >= request.flexibleMinVersion ? 2 : 1;');
+  lines.push('  return request >= 0 && apiVersion >= request ? 2 : 1;');
   lines.push('}');
   lines.push('');
   lines.push('/** ResponseHeader version: 1 when flexible, else 0; ApiVersions responses always use 0. */');
   lines.push('export function responseHeaderVersion(apiKey: number, apiVersion: number): number {');
-  lines.push('  const { response } = codecOf(apiKey);');
+  lines.push('  const [, response] = flexibleOf(apiKey);');
   lines.push('  if (apiKey === 18) return 0;');
-  lines.push('  return response.flexibleMinVersion >= 0 && apiVersion >= response.flexibleMinVersion ? 1 : 0;');
+  lines.push('  return response >= 0 && apiVersion >= response ? 1 : 0;');
   lines.push('}');
   return lines.join('\n') + '\n';
 }
@@ -813,6 +838,7 @@ export function generateAll(referenceDir = REFERENCE_DIR) {
     entries.push({ model, path });
   }
   files.set('index.ts', generateIndex(entries));
+  files.set('header-versions.ts', generateHeaderVersions(entries));
   files.set('error-codes.ts', generateErrorCodes(referenceDir));
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -276,26 +276,4 @@ export const apiMessages: ReadonlyMap<number, ApiMessage> = new Map<number, ApiM
   [87, { name: 'ReadShareGroupStateSummary', request: ReadShareGroupStateSummaryRequest, response: ReadShareGroupStateSummaryResponse }],
 ]);
 
-function codecOf(apiKey: number): ApiMessage {
-  const api = apiMessages.get(apiKey);
-  if (api === undefined) throw new UnsupportedVersionError(`unknown API key ${apiKey}`);
-  return api;
-}
-
-/**
- * RequestHeader version for a request: 2 when the request version is flexible, else 1
- * (0 for ControlledShutdown v0). Versions above the supported range still get an
- * answer, so a too-new ApiVersions request can be parsed and refused properly.
- */
-export function requestHeaderVersion(apiKey: number, apiVersion: number): number {
-  const { request } = codecOf(apiKey);
-  if (apiKey === 7 && apiVersion === 0) return 0;
-  return request.flexibleMinVersion >= 0 && apiVersion >= request.flexibleMinVersion ? 2 : 1;
-}
-
-/** ResponseHeader version: 1 when flexible, else 0; ApiVersions responses always use 0. */
-export function responseHeaderVersion(apiKey: number, apiVersion: number): number {
-  const { response } = codecOf(apiKey);
-  if (apiKey === 18) return 0;
-  return response.flexibleMinVersion >= 0 && apiVersion >= response.flexibleMinVersion ? 1 : 0;
-}
+export { requestHeaderVersion, responseHeaderVersion } from './header-versions.js';
