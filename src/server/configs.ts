@@ -2,6 +2,7 @@
 import { describeTopicConfig, topicConfigDef, CONFIG_TYPE_CODES, type ConfigEntry } from '../storage/log-config.js';
 import { brokerConfigDefs } from './config.js';
 import type { BrokerContext } from './broker-context.js';
+import { KafkaError } from '../errors.js';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
@@ -77,4 +78,12 @@ export function isListConfig(name: string): boolean {
 
 export function effectiveTopicConfigValue(broker: BrokerContext, overrides: Readonly<Record<string, string>>, name: string): string | undefined {
   return describeTopicConfig(overrides, brokerDefaults(broker), { explicitBrokerKeys: broker.explicitConfigKeys }).find((e) => e.name === name)?.value;
+}
+
+/** Alter(Incremental)Configs accept topic resources only: broker configs are static here. */
+export function checkAlterableResource(resourceType: number): void {
+  if (resourceType === RESOURCE_BROKER) {
+    throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
+  }
+  if (resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${resourceType}`);
 }

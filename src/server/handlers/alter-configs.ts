@@ -5,7 +5,7 @@ import { AlterConfigsResponse, type AlterConfigsResponseInit, type AlterConfigsR
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { RESOURCE_TOPIC, RESOURCE_BROKER } from '../configs.js';
+import { checkAlterableResource } from '../configs.js';
 import { KafkaError } from '../../errors.js';
 
 export default defineHandler({
@@ -17,8 +17,7 @@ export default defineHandler({
       const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
       responses.push(out);
       try {
-        if (r.resourceType === RESOURCE_BROKER) throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
-        if (r.resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${r.resourceType}`);
+        checkAlterableResource(r.resourceType);
         const config: Record<string, string> = {};
         for (const c of r.configs) {
           if (c.value === null) throw new KafkaError('INVALID_CONFIG', `Null value not supported for topic configs: ${c.name}`);

@@ -5,7 +5,7 @@ import { IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseIn
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { RESOURCE_TOPIC, RESOURCE_BROKER, isListConfig, effectiveTopicConfigValue } from '../configs.js';
+import { checkAlterableResource, isListConfig, effectiveTopicConfigValue } from '../configs.js';
 import { KafkaError } from '../../errors.js';
 
 const SET = 0, DELETE = 1, APPEND = 2, SUBTRACT = 3;
@@ -19,8 +19,7 @@ export default defineHandler({
       const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
       responses.push(out);
       try {
-        if (r.resourceType === RESOURCE_BROKER) throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
-        if (r.resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${r.resourceType}`);
+        checkAlterableResource(r.resourceType);
         const info = ctx.broker.topics.get(r.resourceName);
         if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${r.resourceName}' does not exist.`);
         const names = new Set<string>();
