@@ -3,6 +3,8 @@ import type { BrokerConfig } from './config.js';
 import type { TopicManager } from './topic-manager.js';
 import type { FetchSessionCache } from './fetch-session.js';
 import type { Handler } from './handler.js';
+import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
+import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
 
 export interface BrokerContext {
   readonly nodeId: number;
@@ -16,6 +18,10 @@ export interface BrokerContext {
   readonly fetchSessions: FetchSessionCache;
   readonly handlers: ReadonlyMap<number, Handler>;
   readonly dataDir: string;
+  /** Producer ids for InitProducerId (persisted, never reused). */
+  readonly producerIds: ProducerIdManager;
+  /** Classic consumer groups and committed offsets (state in __consumer_offsets). */
+  readonly groups: GroupCoordinatorService;
   now(): number;
 }
 

@@ -14,6 +14,9 @@ import { TopicManager } from './topic-manager.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
+import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
+import { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
+import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
 
 export interface StartBrokerOptions {
@@ -64,6 +67,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
+  const groups = new GroupCoordinatorService(topics, config, new SystemScheduler(), logger);
+  await groups.runtime.load();
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
@@ -81,6 +86,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     fetchSessions: new FetchSessionCache(getInt(config, 'max.incremental.fetch.session.cache.slots'), Date.now),
     handlers,
     dataDir,
+    producerIds: ProducerIdManager.open(dataDir),
+    groups,
     now: Date.now,
   };
 
@@ -139,6 +146,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
       if (timedOut) logger.warn('in-flight requests did not finish in time; closing connections');
       for (const s of sockets) s.destroy();
       await serverClosed;
+      groups.close();
       await logs.close();
       logger.info('shut down cleanly');
     })();

@@ -65,6 +65,18 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'min.insync.replicas': { kind: 'int', default: '1', min: 1 },
   'unclean.leader.election.enable': { kind: 'boolean', default: 'false' },
   'unstable.api.versions.enable': { kind: 'boolean', default: 'false' },
+  // Group coordinator (classic groups) and __consumer_offsets.
+  'offsets.topic.num.partitions': { kind: 'int', default: '50', min: 1 },
+  'offsets.topic.segment.bytes': { kind: 'int', default: '104857600', min: 1 },
+  'offsets.retention.minutes': { kind: 'int', default: '10080', min: 1 },
+  'offsets.retention.check.interval.ms': { kind: 'long', default: '600000', min: 1 },
+  'offset.metadata.max.bytes': { kind: 'int', default: '4096', min: 0 },
+  'group.initial.rebalance.delay.ms': { kind: 'int', default: '3000', min: 0 },
+  'group.min.session.timeout.ms': { kind: 'int', default: '6000', min: 0 },
+  'group.max.session.timeout.ms': { kind: 'int', default: '1800000', min: 0 },
+  'group.max.size': { kind: 'int', default: String(INT_MAX), min: 1 },
+  'producer.id.expiration.ms': { kind: 'int', default: '86400000', min: 1 },
+  'producer.id.expiration.check.interval.ms': { kind: 'int', default: '600000', min: 1 },
 };
 
 export type BrokerConfig = Map<string, string>;

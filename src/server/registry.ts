@@ -18,11 +18,26 @@ import createPartitions from './handlers/create-partitions.js';
 import incrementalAlterConfigs from './handlers/incremental-alter-configs.js';
 import describeCluster from './handlers/describe-cluster.js';
 import describeTopicPartitions from './handlers/describe-topic-partitions.js';
+import initProducerId from './handlers/init-producer-id.js';
+import describeProducers from './handlers/describe-producers.js';
+import offsetCommit from './handlers/offset-commit.js';
+import offsetFetch from './handlers/offset-fetch.js';
+import findCoordinator from './handlers/find-coordinator.js';
+import joinGroup from './handlers/join-group.js';
+import heartbeat from './handlers/heartbeat.js';
+import leaveGroup from './handlers/leave-group.js';
+import syncGroup from './handlers/sync-group.js';
+import describeGroups from './handlers/describe-groups.js';
+import listGroups from './handlers/list-groups.js';
+import deleteGroups from './handlers/delete-groups.js';
+import offsetDelete from './handlers/offset-delete.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
   deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs,
-  describeCluster, describeTopicPartitions,
+  describeCluster, describeTopicPartitions, initProducerId, describeProducers,
+  offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
+  deleteGroups, offsetDelete,
 ];
 
 /**

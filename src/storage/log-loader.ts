@@ -9,6 +9,9 @@
  * rebuilt, and all later segments are deleted. A trusted segment whose indexes are missing or inconsistent
  * is recovered too.
  *
+ * Producer state: the newest valid `<offset>.snapshot` at or below the recovered log end is loaded (newer
+ * ones describe lost data and are deleted) and the batch headers from there to the log end are replayed.
+ *
  * Leftovers removed on open: `*.deleted` (segment deletion interrupted), `*.tmp`, and index files without a
  * .log. If the persisted log start offset is beyond what survived, the log restarts empty at that offset.
  *
@@ -28,6 +31,7 @@ import {
   segmentFileName,
 } from './log-segment.js';
 import { Log, type StorageLogger } from './log.js';
+import { ProducerStateManager } from './producer-state-manager.js';
 
 export interface LoadLogParams {
   dir: string;
@@ -43,6 +47,8 @@ export interface LoadLogParams {
   fdatasync?: Fdatasync;
   logger?: StorageLogger;
   onLogStartOffsetChange?: (log: Log) => void;
+  /** producer.id.expiration.ms (default 86400000). */
+  producerIdExpirationMs?: number;
 }
 
 export interface LoadStats {
@@ -52,10 +58,12 @@ export interface LoadStats {
   bytesTruncated: number;
   /** Segments deleted because an earlier one was corrupt. */
   segmentsDeleted: number;
+  /** Batch headers read to rebuild producer state after the newest usable snapshot. */
+  producerBatchesReplayed: number;
 }
 
 export function emptyLoadStats(): LoadStats {
-  return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0 };
+  return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0, producerBatchesReplayed: 0 };
 }
 
 function removeSegmentFiles(dir: string, baseOffset: number): void {
@@ -129,6 +137,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
     }
     logStartOffset = Math.max(logStartOffset, segments[0]!.baseOffset);
     stats.segments = segments.length;
+    const producerState = rebuildProducerState(p, segments, logStartOffset, now, stats);
     const log = new Log({
       dir,
       topic: p.topic,
@@ -144,6 +153,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       fdatasync: p.fdatasync,
       logger: p.logger,
       onLogStartOffsetChange: p.onLogStartOffsetChange,
+      producerState,
     });
     if (stats.segmentsRecovered > 0) {
       p.logger?.info({ topic: p.topic, partition: p.partition, ...stats, logEndOffset: log.logEndOffset }, 'log recovered');
@@ -153,4 +163,22 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
     for (const seg of segments) seg.close();
     throw err;
   }
+}
+
+/** Newest usable snapshot, then the batch headers after it (from the log start offset at the earliest). */
+function rebuildProducerState(p: LoadLogParams, segments: LogSegment[], logStartOffset: number, now: number, stats: LoadStats): ProducerStateManager {
+  const state = new ProducerStateManager(p.dir, { expirationMs: p.producerIdExpirationMs });
+  const logEnd = segments[segments.length - 1]!.nextOffset;
+  const from = Math.max(state.loadLatestSnapshot(logEnd, now), logStartOffset);
+  for (const seg of segments) {
+    if (seg.nextOffset <= from) continue;
+    seg.visitBatchHeaders(from, (buf, at) => {
+      state.replayBatchHeader(buf, at);
+      stats.producerBatchesReplayed++;
+    });
+  }
+  state.truncateHead(logStartOffset);
+  state.removeExpired(now);
+  state.deleteSnapshotsBelow(segments[0]!.baseOffset);
+  return state;
 }

@@ -9,7 +9,7 @@
  *   .kafka_cleanshutdown                    written last on a clean close, deleted once the next load is done
  *
  * Concurrency: single JS thread. load() finishes before anything else uses the manager. One timer each for
- * retention, flush.ms and recovery-point checkpointing serves every partition; timers are unref'd and stopped
+ * retention, flush.ms, recovery-point checkpointing and producer expiration serves every partition; timers are unref'd and stopped
  * by close(). Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
  * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread.
  */
@@ -64,6 +64,7 @@ export class LogManager {
   private retentionTimer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  private producerExpirationTimer: NodeJS.Timeout | undefined;
   private flushTimerMs = 0;
   private started = false;
   private loaded = false;
@@ -134,6 +135,7 @@ export class LogManager {
       fdatasync: this.fdatasync,
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeLogStartOffsetCheckpoint(),
+      producerIdExpirationMs: this.brokerMs('producer.id.expiration.ms', 86_400_000),
     });
     let logs = this.byTopic.get(topic);
     if (!logs) this.byTopic.set(topic, (logs = []));
@@ -216,7 +218,17 @@ export class LogManager {
     this.checkpointTimer = setInterval(() => {
       this.checkpointRecoveryPoints().catch((err: unknown) => this.logger?.error({ err }, 'recovery point checkpoint failed'));
     }, checkpointMs).unref();
+    const expirationCheckMs = this.brokerMs('producer.id.expiration.check.interval.ms', 600_000);
+    this.producerExpirationTimer = setInterval(() => this.removeExpiredProducers(), expirationCheckMs).unref();
     this.rescheduleFlushTimer();
+  }
+
+  /** Forgets idempotent producers silent for producer.id.expiration.ms in every log; returns how many. */
+  removeExpiredProducers(): number {
+    const now = this.now();
+    let removed = 0;
+    for (const log of this.logs()) removed += log.producerState.removeExpired(now);
+    return removed;
   }
 
   private brokerMs(key: string, fallback: number): number {
@@ -286,7 +298,7 @@ export class LogManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of [this.retentionTimer, this.checkpointTimer, this.flushTimer]) if (t) clearInterval(t);
+    for (const t of [this.retentionTimer, this.checkpointTimer, this.flushTimer, this.producerExpirationTimer]) if (t) clearInterval(t);
     const logs = this.logs();
     const results = await Promise.allSettled(logs.map((log) => log.close()));
     await this.checkpointChain.catch(noop);

@@ -242,6 +242,16 @@ export class LogSegment {
     return found;
   }
 
+  /** Calls `visit` with the header (buf[at..]) of every batch whose last offset is >= fromOffset. */
+  visitBatchHeaders(fromOffset: number, visit: (buf: Buffer, at: number) => void): void {
+    const start = fromOffset <= this.baseOffset ? 0 : this.translateOffset(fromOffset);
+    if (start < 0) return;
+    this.scan(start, false, (buf, at) => {
+      visit(buf, at);
+      return false;
+    });
+  }
+
   /** The first record at or after startingOffset with timestamp >= ts (exact record offset), or null. */
   findOffsetByTimestamp(ts: number, startingOffset = this.baseOffset): TimestampAndOffset | null {
     if (this.maxTimestampSoFar < ts) return null;

@@ -2,8 +2,9 @@
  * The log of one partition: a directory `<topic>-<partition>/` of LogSegments ordered by base offset; the
  * last one (the active segment) takes appends.
  *
- * On disk: only the segment files (see log-segment.ts). The log start offset and recovery point live in the
- * data directory's checkpoint files, written by the LogManager (log start offset through the
+ * On disk: the segment files (see log-segment.ts) and producer state snapshots (producer-state-manager.ts:
+ * one when a segment rolls, one at the log end on a clean close). The log start offset and recovery point
+ * live in the data directory's checkpoint files, written by the LogManager (log start offset through the
  * onLogStartOffsetChange hook, synchronously, before segments below it are deleted).
  *
  * Concurrency contract: single JS thread. append() and read() are synchronous and complete before any other
@@ -24,8 +25,12 @@ import {
   OFFSET_LAST_OFFSET_DELTA,
   OFFSET_MAGIC,
   OFFSET_MAX_TIMESTAMP,
+  OFFSET_BASE_SEQUENCE,
+  OFFSET_PRODUCER_EPOCH,
+  OFFSET_PRODUCER_ID,
   OFFSET_RECORDS_COUNT,
   TIMESTAMP_TYPE_MASK,
+  isControl,
   readInt64,
   setBaseOffset,
   setPartitionLeaderEpoch,
@@ -35,6 +40,8 @@ import {
 import { defaultFdatasync, syncDir, type Fdatasync } from './file-io.js';
 import type { LogConfig } from './log-config.js';
 import { LogSegment, type TimestampAndOffset } from './log-segment.js';
+import { KafkaError } from '../errors.js';
+import { ProducerStateManager, incrementSequence } from './producer-state-manager.js';
 import { CorruptRecordError, OffsetOutOfRangeError, StorageError } from './storage-error.js';
 
 const INT32_MAX = 2147483647;
@@ -52,8 +59,10 @@ export interface StorageLogger {
 export interface AppendResult {
   baseOffset: number;
   lastOffset: number;
-  /** The LogAppendTime stamped on the batches, or -1 for CreateTime topics. */
+  /** The LogAppendTime stamped on the batches, or -1 for CreateTime topics (and for duplicates). */
   logAppendTime: number;
+  /** The batch repeats one of its producer's last five: nothing was written; the offsets are the original's. */
+  duplicate?: boolean;
 }
 
 export type AppendListener = (log: Log) => void;
@@ -78,6 +87,8 @@ export interface LogInit {
   logger?: StorageLogger;
   /** Persist the new log start offset; called synchronously before segments below it are deleted. */
   onLogStartOffsetChange?: (log: Log) => void;
+  /** Idempotent-producer state, rebuilt up to the log end by the loader; empty when not given. */
+  producerState?: ProducerStateManager;
 }
 
 export class Log {
@@ -89,6 +100,7 @@ export class Log {
   logStartOffset: number;
   /** Every offset below it is durable, and every segment not containing it has durable indexes. */
   recoveryPoint: number;
+  readonly producerState: ProducerStateManager;
 
   private readonly segments: LogSegment[];
   private nextOffset: number;
@@ -126,6 +138,7 @@ export class Log {
     this.fdatasync = init.fdatasync ?? defaultFdatasync;
     this.logger = init.logger;
     this.onLogStartOffsetChange = init.onLogStartOffsetChange;
+    this.producerState = init.producerState ?? new ProducerStateManager(init.dir);
     this.unsynced = [...(init.unsyncedSegments ?? [])];
     this.dirDirty = init.dirDirty ?? false;
     this.parentDirDirty = init.parentDirDirty ?? false;
@@ -182,10 +195,31 @@ export class Log {
    * partitionLeaderEpoch in place (and LogAppendTime when the topic uses it and the batch is not stamped yet),
    * rolls the segment first if segment.bytes / segment.ms / index space / offset range says so, and writes
    * all bytes with one write. Wakes onAppend listeners.
+   *
+   * A batch with a producer id (idempotent) must come alone; its sequence is checked against the producer
+   * state first (ProducerStateManager.check): a duplicate is answered with the original offsets and not
+   * written, a gap or stale epoch throws.
    */
   append(records: Buffer, opts: { leaderEpoch: number; recordCount?: number }): AppendResult {
     if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
     if (records.length === 0) throw new CorruptRecordError('no record batch to append');
+    // The high half of the producer id is negative exactly when there is none: no bigint on the common path.
+    const idempotent = records.length >= BATCH_HEADER_SIZE && records.readInt32BE(OFFSET_PRODUCER_ID) >= 0 && !isControl(records.readInt16BE(OFFSET_ATTRIBUTES));
+    let producerId = -1n;
+    let producerEpoch = -1;
+    let firstSeq = -1;
+    let lastSeq = -1;
+    if (idempotent) {
+      if (records.readInt32BE(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD !== records.length) {
+        throw new KafkaError('INVALID_RECORD', 'a batch with a producer id must be the only batch of its partition in a produce request');
+      }
+      producerId = records.readBigInt64BE(OFFSET_PRODUCER_ID);
+      producerEpoch = records.readInt16BE(OFFSET_PRODUCER_EPOCH);
+      firstSeq = records.readInt32BE(OFFSET_BASE_SEQUENCE);
+      lastSeq = incrementSequence(firstSeq, records.readInt32BE(OFFSET_LAST_OFFSET_DELTA));
+      const dup = this.producerState.check(producerId, producerEpoch, firstSeq, lastSeq);
+      if (dup) return { baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logAppendTime: -1, duplicate: true };
+    }
     const now = this.now();
     const logAppend = this.config.messageTimestampType === 'LogAppendTime';
     const baseOffset = this.nextOffset;
@@ -199,6 +233,9 @@ export class Log {
       const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
       if (size < BATCH_HEADER_SIZE || size > records.length - pos) throw new CorruptRecordError(`batch at byte ${pos} declares ${size} bytes`);
       if (records[pos + OFFSET_MAGIC] !== CURRENT_MAGIC) throw new CorruptRecordError(`batch at byte ${pos} is not magic v2`);
+      if (pos > 0 && records.readInt32BE(pos + OFFSET_PRODUCER_ID) >= 0 && !isControl(records.readInt16BE(pos + OFFSET_ATTRIBUTES))) {
+        throw new KafkaError('INVALID_RECORD', 'a batch with a producer id must be the only batch of its partition in a produce request');
+      }
       const delta = records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA);
       if (delta < 0) throw new CorruptRecordError(`batch at byte ${pos} has lastOffsetDelta ${delta}`);
       setBaseOffset(records, pos, offset);
@@ -222,6 +259,7 @@ export class Log {
     this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
     this.active.append(records, this.config.indexIntervalBytes, now);
     this.nextOffset = offset;
+    if (idempotent) this.producerState.update(producerId, producerEpoch, firstSeq, lastSeq, baseOffset, lastOffset, maxTimestamp);
     this.gen++;
     this.unflushed += opts.recordCount ?? batchRecords;
     if (this.unflushed >= this.config.flushMessages) this.flushInBackground();
@@ -249,6 +287,12 @@ export class Log {
     const old = this.active;
     if (old.size === 0) return;
     old.onBecomeInactive();
+    // The state covering everything below the new segment: recovery replays from here, not from the start.
+    try {
+      this.producerState.writeSnapshot(this.nextOffset, false);
+    } catch (err) {
+      this.logger?.warn({ err, topic: this.topic, partition: this.partition }, 'producer state snapshot failed; recovery will replay further back');
+    }
     const seg = LogSegment.create(this.dir, this.nextOffset, this.config.segmentIndexBytes, now);
     seg.rollJitterMs = this.jitter();
     this.segments.push(seg);
@@ -390,6 +434,7 @@ export class Log {
     if (target > this.logStartOffset) {
       this.logStartOffset = target;
       this.onLogStartOffsetChange?.(this);
+      this.producerState.truncateHead(target);
     }
     this.deleteSegmentsBelowLogStart();
     return this.logStartOffset;
@@ -443,6 +488,12 @@ export class Log {
     const i = this.unsynced.indexOf(seg);
     if (i >= 0) this.unsynced.splice(i, 1);
     if (this.segments[0]!.baseOffset > this.logStartOffset) this.logStartOffset = this.segments[0]!.baseOffset;
+    this.producerState.truncateHead(this.logStartOffset);
+    try {
+      this.producerState.deleteSnapshotsBelow(this.segments[0]!.baseOffset);
+    } catch (err) {
+      this.logger?.warn({ err, topic: this.topic, partition: this.partition }, 'could not delete old producer state snapshots');
+    }
     this.logger?.info({ topic: this.topic, partition: this.partition, baseOffset: seg.baseOffset, size: seg.size, reason }, 'deleting segment');
     // An in-flight fdatasync may still use the segment's descriptors: close them only after it.
     const remove = async (): Promise<void> => {
@@ -479,7 +530,11 @@ export class Log {
     this.closed = true;
     this.listeners.clear();
     try {
-      if (opts.flush !== false) await this.flush();
+      if (opts.flush !== false) {
+        await this.flush();
+        // Next start loads this instead of replaying the active segment.
+        this.producerState.writeSnapshot(this.nextOffset, true);
+      }
     } finally {
       if (this.pending) await this.pending.catch(noop);
       if (this.inflight) await this.inflight.catch(noop);

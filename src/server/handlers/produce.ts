@@ -2,6 +2,10 @@
 // validated by header (and, uncompressed, by a walk of the record chain), stamped with offsets in place,
 // written as received. acks=0 → no response; acks=1 → acknowledged once written to the OS; acks=-1 (all) →
 // acknowledged once fsynced (group commit: one fdatasync per partition covers every request of the tick).
+// Idempotent batches (producer id >= 0) are sequence-checked by Log.append against the partition's producer
+// state: a retry of one of the producer's last five batches is answered NONE with its original base offset
+// (what current Kafka returns, not DUPLICATE_SEQUENCE_NUMBER); a gap → OUT_OF_ORDER_SEQUENCE_NUMBER; an older
+// epoch → INVALID_PRODUCER_EPOCH (Kafka answers Produce this way since KIP-588, transactional or not).
 import { ProduceRequest } from '../../protocol/generated/produce-request.js';
 import { ProduceResponse, type ProduceResponseInit, type TopicProduceResponseInit, type PartitionProduceResponseInit } from '../../protocol/generated/produce-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -55,7 +59,7 @@ export default defineHandler({
           const appended = log.append(pd.records, { leaderEpoch: LEADER_EPOCH, recordCount: validated.recordCount });
           pr.errorCode = ErrorCode.NONE;
           pr.baseOffset = BigInt(appended.baseOffset);
-          pr.logAppendTimeMs = BigInt(validated.logAppendTime);
+          pr.logAppendTimeMs = appended.duplicate ? -1n : BigInt(validated.logAppendTime);
           pr.logStartOffset = BigInt(log.logStartOffset);
           if (acks === -1) {
             flushes.push(log.flush().catch((err) => {

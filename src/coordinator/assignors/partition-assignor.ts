@@ -1,0 +1,40 @@
+/**
+ * Server-side partition assignors for KIP-848 consumer groups. An assignor is a pure function from the
+ * group's members (their subscriptions and current target assignment) and the subscribed topics to a new
+ * target assignment; the consumer-group state machine persists the result and reconciles members towards it.
+ * Runs only when the group epoch moves, never per record.
+ */
+
+/** topic id → partition numbers, ascending. */
+export type TopicPartitionMap = Map<string, number[]>;
+
+export interface AssignorMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  /** Ids of subscribed topics that exist. */
+  subscribedTopicIds: readonly string[];
+  /** The member's target assignment before this run (stickiness input). */
+  currentTarget: ReadonlyMap<string, readonly number[]>;
+}
+
+export interface AssignorTopic {
+  topicId: string;
+  numPartitions: number;
+}
+
+export interface PartitionAssignor {
+  /** The name clients send in ConsumerGroupHeartbeat.ServerAssignor (`uniform`, `range`). */
+  readonly name: string;
+  /** Returns a target for every member (an empty map when it gets nothing). Deterministic. */
+  assign(members: readonly AssignorMember[], topics: ReadonlyMap<string, AssignorTopic>): Map<string, TopicPartitionMap>;
+}
+
+/** Members in a stable order so results never depend on map insertion order. */
+export function sortedMembers(members: readonly AssignorMember[]): AssignorMember[] {
+  return [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+}
+
+export function sortedTopicIds(topics: ReadonlyMap<string, AssignorTopic>): string[] {
+  return [...topics.keys()].sort();
+}

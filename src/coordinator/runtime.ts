@@ -1,0 +1,200 @@
+/**
+ * CoordinatorRuntime: runs a coordinator's pure state machine over an internal compacted topic.
+ *
+ * An operation is a synchronous function of the state machine returning `{ response, records, effects }`.
+ * The runtime runs it, encodes the records (key and value each = int16 version + struct, value null =
+ * tombstone) and appends them as one batch per internal-topic partition, awaits the fsync, then runs the
+ * effects (completions of other members' waiting requests) and returns the response. On start it replays
+ * every partition of the internal topic into the state machine, so state survives restarts.
+ *
+ * Concurrency contract: single JS thread. Operations run one at a time and synchronously, and appends are
+ * synchronous, so the log order is the operation order. Timers fire through the Scheduler (injected
+ * clock) and are operations too. A failed append leaves the in-memory state ahead of the log; the caller
+ * gets COORDINATOR_NOT_AVAILABLE and the log stays the source of truth on the next start.
+ */
+import { KafkaError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Scheduler } from './scheduler.js';
+
+/** One internal-topic record, encoded. */
+export interface CoordinatorRecord {
+  key: Buffer;
+  value: Buffer | null;
+}
+
+export interface CoordinatorResult<R, T> {
+  response: R | Promise<R>;
+  records: T[];
+  /** Run after the records are durable (e.g. answering members waiting on this change). */
+  effects?: Array<() => void>;
+}
+
+/** Encodes and decodes a state machine's typed records; decode returns null for records it does not own. */
+export interface RecordSerde<T> {
+  encode(rec: T): CoordinatorRecord;
+  decode(rec: CoordinatorRecord): T | null;
+  /** The key that picks the internal-topic partition (a group id, a transactional id). */
+  partitionKey(rec: T): string;
+}
+
+export interface StateMachine<T> {
+  replay(rec: T): void;
+  /** Called once after replay (start timers for loaded state). */
+  onLoaded?(): void;
+}
+
+/** The internal topic as the runtime sees it. */
+export interface CoordinatorLog {
+  /** Partition count, once the topic exists (or its configured count before). */
+  partitionCount(): number;
+  exists(): boolean;
+  /** Creates the topic if it does not exist yet. */
+  ensure(): Promise<void>;
+  /** Appends one batch to the partition and makes it durable. */
+  append(partition: number, records: CoordinatorRecord[]): Promise<void>;
+  /** Every record of the partition, in offset order. */
+  readAll(partition: number, visit: (rec: CoordinatorRecord) => void): void;
+}
+
+/** A state machine's view of timers: a timer's op runs through the runtime, so its records are persisted. */
+export interface Timers<T> {
+  now(): number;
+  schedule(key: string, delayMs: number, op: () => CoordinatorResult<unknown, T>): void;
+  cancel(key: string): void;
+}
+
+/** Java's String.hashCode over UTF-16 code units, as Kafka uses to place a group on a partition. */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Kafka's rule: Utils.abs(key.hashCode) % partitions (Utils.abs maps Integer.MIN_VALUE to 0). */
+export function partitionFor(key: string, partitions: number): number {
+  const h = javaStringHashCode(key);
+  return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
+}
+
+export class CoordinatorRuntime<T> {
+  private machine: StateMachine<T> | undefined;
+  private loaded: Promise<void> | undefined;
+  private ensured: Promise<void> | undefined;
+  readonly timers: Timers<T>;
+
+  constructor(
+    private readonly log: CoordinatorLog,
+    private readonly serde: RecordSerde<T>,
+    private readonly scheduler: Scheduler,
+    private readonly logger?: Pick<Logger, 'error' | 'info'>,
+  ) {
+    this.timers = {
+      now: () => scheduler.now(),
+      schedule: (key, delayMs, op) => scheduler.schedule(key, delayMs, () => void this.execute(op).catch(() => {})),
+      cancel: (key) => scheduler.cancel(key),
+    };
+  }
+
+  bind(machine: StateMachine<T>): void {
+    this.machine = machine;
+  }
+
+  /** Replays the internal topic (if it exists) into the state machine. Idempotent. */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      const machine = this.requireMachine();
+      if (this.log.exists()) {
+        let count = 0;
+        for (let p = 0; p < this.log.partitionCount(); p++) {
+          this.log.readAll(p, (raw) => {
+            const rec = this.serde.decode(raw);
+            if (rec !== null) {
+              machine.replay(rec);
+              count++;
+            }
+          });
+        }
+        this.logger?.info({ records: count }, 'coordinator state loaded');
+      }
+      machine.onLoaded?.();
+    })();
+    return this.loaded;
+  }
+
+  /** Creates the internal topic on first use (as Kafka does on the first FindCoordinator). */
+  ensureTopic(): Promise<void> {
+    this.ensured ??= this.load().then(() => this.log.ensure()).catch((err) => {
+      this.ensured = undefined;
+      throw err;
+    });
+    return this.ensured;
+  }
+
+  partitionOf(key: string): number {
+    return partitionFor(key, this.log.partitionCount());
+  }
+
+  /** Runs a state-changing operation: creates the topic if needed, persists its records, returns its response. */
+  async run<R>(op: () => CoordinatorResult<R, T>): Promise<R> {
+    await this.ensureTopic();
+    return this.execute(op);
+  }
+
+  /** Runs a read-only operation once the state is loaded; never creates the topic. */
+  async query<R>(op: () => R): Promise<R> {
+    await this.load();
+    return op();
+  }
+
+  private async execute<R>(op: () => CoordinatorResult<R, T>): Promise<R> {
+    const result = op();
+    if (result.records.length > 0) {
+      try {
+        await this.persist(result.records);
+      } catch (err) {
+        this.logger?.error({ err }, 'coordinator append failed');
+        throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'The coordinator could not persist its state', { cause: err });
+      }
+    }
+    if (result.effects) for (const effect of result.effects) effect();
+    return await result.response;
+  }
+
+  private async persist(records: T[]): Promise<void> {
+    const byPartition = new Map<number, CoordinatorRecord[]>();
+    for (const rec of records) {
+      const p = this.partitionOf(this.serde.partitionKey(rec));
+      let list = byPartition.get(p);
+      if (!list) byPartition.set(p, (list = []));
+      list.push(this.serde.encode(rec));
+    }
+    await Promise.all([...byPartition].map(([p, list]) => this.log.append(p, list)));
+  }
+
+  private requireMachine(): StateMachine<T> {
+    if (!this.machine) throw new Error('CoordinatorRuntime: no state machine bound');
+    return this.machine;
+  }
+}
+
+/**
+ * Waits for a coordinator response that may wait on other members (JoinGroup, SyncGroup), but answers
+ * `onAbort()` at once when the broker shuts down, so shutdown is not held up by a rebalance.
+ */
+export function untilAborted<R>(response: Promise<R>, signal: AbortSignal, onAbort: () => R): Promise<R> {
+  if (signal.aborted) return Promise.resolve(onAbort());
+  return new Promise<R>((resolve, reject) => {
+    const abort = (): void => resolve(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    response.then(
+      (r) => {
+        signal.removeEventListener('abort', abort);
+        resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,46 @@
+// DescribeProducers (key 61), v0 (the only version): the active idempotent producers of each partition, from
+// its producer state. No transactions yet, so coordinatorEpoch and currentTxnStartOffset are always -1.
+import { DescribeProducersRequest } from '../../protocol/generated/describe-producers-request.js';
+import {
+  DescribeProducersResponse,
+  type DescribeProducersResponseInit,
+  type PartitionResponseInit,
+  type ProducerStateInit,
+  type TopicResponseInit,
+} from '../../protocol/generated/describe-producers-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: DescribeProducersRequest,
+  response: DescribeProducersResponse,
+  handle(req, ctx): DescribeProducersResponseInit {
+    const topics: TopicResponseInit[] = [];
+    for (const t of req.topics) {
+      const partitions: PartitionResponseInit[] = [];
+      topics.push({ name: t.name, partitions });
+      for (const index of t.partitionIndexes) {
+        try {
+          const log = ctx.broker.topics.log(t.name, index);
+          const activeProducers: ProducerStateInit[] = [];
+          for (const e of log.producerState.activeProducers()) {
+            const last = e.batches[e.batches.length - 1];
+            activeProducers.push({
+              producerId: e.producerId,
+              producerEpoch: e.epoch,
+              lastSequence: last ? last.lastSeq : -1,
+              lastTimestamp: BigInt(e.lastTimestamp),
+              coordinatorEpoch: -1,
+              currentTxnStartOffset: -1n,
+            });
+          }
+          partitions.push({ partitionIndex: index, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers });
+        } catch (err) {
+          partitions.push({ partitionIndex: index, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err), activeProducers: [] });
+        }
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

@@ -1,0 +1,21 @@
+// Heartbeat (key 12), v0-4. REBALANCE_IN_PROGRESS tells a member to rejoin; v3+ static members
+// (FENCED_INSTANCE_ID when another member has taken the instance id).
+import { HeartbeatRequest } from '../../protocol/generated/heartbeat-request.js';
+import { HeartbeatResponse, type HeartbeatResponseInit } from '../../protocol/generated/heartbeat-response.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: HeartbeatRequest,
+  response: HeartbeatResponse,
+  async handle(req, ctx): Promise<HeartbeatResponseInit> {
+    const { coordinator, runtime } = ctx.broker.groups;
+    const instanceId = ctx.apiVersion >= 3 ? req.groupInstanceId : null;
+    try {
+      const errorCode = await runtime.run(() => coordinator.heartbeat(req.groupId, req.generationId, req.memberId, instanceId));
+      return { throttleTimeMs: 0, errorCode };
+    } catch (err) {
+      return { throttleTimeMs: 0, errorCode: errorCodeOf(err) };
+    }
+  },
+});

@@ -1,0 +1,28 @@
+// ListGroups (key 16), v0-5. v4+ filter by state (case-insensitive, as Kafka); v5+ filter by type and
+// report it: every group here is a classic group.
+import { ListGroupsRequest } from '../../protocol/generated/list-groups-request.js';
+import { ListGroupsResponse, type ListGroupsResponseInit } from '../../protocol/generated/list-groups-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: ListGroupsRequest,
+  response: ListGroupsResponse,
+  async handle(req, ctx): Promise<ListGroupsResponseInit> {
+    const { coordinator, runtime } = ctx.broker.groups;
+    const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
+    const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
+    if (types.length > 0 && !types.includes('classic')) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] };
+    try {
+      const listed = await runtime.query(() => coordinator.listGroups(states));
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: 'classic' })),
+      };
+    } catch (err) {
+      return { throttleTimeMs: 0, errorCode: errorCodeOf(err), groups: [] };
+    }
+  },
+});

@@ -1,0 +1,55 @@
+// OffsetFetch (key 9), v0-9. v0-7 one group (v2+ a null topic list means every committed offset and a
+// top-level error code); v5+ leader epochs; v7+ requireStable (no transactional offsets are pending
+// until transactions exist, so it changes nothing yet); v8+ several groups per request; v9 member id and
+// epoch for KIP-848 groups (ignored: classic groups need no membership to fetch). A partition without
+// a committed offset answers -1 with empty metadata.
+import { OffsetFetchRequest } from '../../protocol/generated/offset-fetch-request.js';
+import { OffsetFetchResponse, type OffsetFetchResponseInit } from '../../protocol/generated/offset-fetch-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+import type { FetchedOffset } from '../../coordinator/group/group-coordinator.js';
+
+type Topics = Array<{ name: string; partitions: number[] }> | null;
+
+function byTopic(offsets: FetchedOffset[]) {
+  const topics = new Map<string, FetchedOffset[]>();
+  for (const o of offsets) {
+    let list = topics.get(o.topic);
+    if (!list) topics.set(o.topic, (list = []));
+    list.push(o);
+  }
+  return [...topics].map(([name, list]) => ({
+    name,
+    partitions: list.map((o) => ({
+      partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE,
+    })),
+  }));
+}
+
+export default defineHandler({
+  request: OffsetFetchRequest,
+  response: OffsetFetchResponse,
+  async handle(req, ctx): Promise<OffsetFetchResponseInit> {
+    const { coordinator, runtime } = ctx.broker.groups;
+    const fetchGroup = async (groupId: string, topics: Topics) => {
+      try {
+        return { errorCode: ErrorCode.NONE as number, topics: byTopic(await runtime.query(() => coordinator.fetchOffsets(groupId, topics))) };
+      } catch (err) {
+        return { errorCode: errorCodeOf(err), topics: [] };
+      }
+    };
+    if (ctx.apiVersion < 8) {
+      const topics = req.topics === null ? null : req.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
+      const r = await fetchGroup(req.groupId, topics);
+      return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+    }
+    const groups = [];
+    for (const g of req.groups) {
+      const topics = g.topics === null ? null : g.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
+      const r = await fetchGroup(g.groupId, topics);
+      groups.push({ groupId: g.groupId, errorCode: r.errorCode, topics: r.topics });
+    }
+    return { throttleTimeMs: 0, groups };
+  },
+});

@@ -1,0 +1,406 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ConsumerGroupCoordinator, type ConsumerGroupResult, type ConsumerGroupTimers,
+} from '../../../../src/coordinator/consumer-group/consumer-group-coordinator.js';
+import { consumerGroupRecordSerde, type ConsumerGroupRecord } from '../../../../src/coordinator/consumer-group/consumer-group-records.js';
+import { MemberState } from '../../../../src/coordinator/consumer-group/consumer-group-member.js';
+import type { ConsumerGroupHeartbeatRequest } from '../../../../src/protocol/generated/consumer-group-heartbeat-request.js';
+import type { ConsumerGroupHeartbeatResponse } from '../../../../src/protocol/generated/consumer-group-heartbeat-response.js';
+
+const FOO = '00000000-0000-0000-0000-00000000f001';
+const BAR = '00000000-0000-0000-0000-00000000ba02';
+const CLIENT = { clientId: 'c', clientHost: '/127.0.0.1' };
+
+/** Injected clock: timers fire only through advance(), their records land in `log`. */
+class FakeTimers implements ConsumerGroupTimers {
+  time = 0;
+  readonly pending = new Map<string, { at: number; op: () => ConsumerGroupResult<unknown> }>();
+  constructor(private readonly log: ConsumerGroupRecord[]) {}
+  now(): number {
+    return this.time;
+  }
+  schedule(key: string, delayMs: number, op: () => ConsumerGroupResult<unknown>): void {
+    this.pending.set(key, { at: this.time + delayMs, op });
+  }
+  cancel(key: string): void {
+    this.pending.delete(key);
+  }
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      const due = [...this.pending].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.pending.delete(due[0]);
+      this.time = due[1].at;
+      this.log.push(...due[1].op().records);
+    }
+    this.time = end;
+  }
+}
+
+interface Harness {
+  coord: ConsumerGroupCoordinator;
+  timers: FakeTimers;
+  log: ConsumerGroupRecord[];
+  topics: Map<string, { topicId: string; numPartitions: number }>;
+  hb(req: Partial<ConsumerGroupHeartbeatRequest>): ConsumerGroupHeartbeatResponse;
+}
+
+function harness(opts: { maxSize?: number; sessionTimeoutMs?: number } = {}): Harness {
+  const log: ConsumerGroupRecord[] = [];
+  const timers = new FakeTimers(log);
+  const topics = new Map([['foo', { topicId: FOO, numPartitions: 6 }], ['bar', { topicId: BAR, numPartitions: 3 }]]);
+  let next = 0;
+  const coord = new ConsumerGroupCoordinator(timers, (name) => topics.get(name), {
+    generateMemberId: () => `member-${++next}`, maxSize: opts.maxSize, sessionTimeoutMs: opts.sessionTimeoutMs,
+  });
+  return {
+    coord, timers, log, topics,
+    hb(req) {
+      const full: ConsumerGroupHeartbeatRequest = {
+        groupId: 'g', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
+        subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req,
+      };
+      const r = coord.heartbeat(full, CLIENT);
+      log.push(...r.records);
+      return r.response;
+    },
+  };
+}
+
+function join(h: Harness, topics: string[], extra: Partial<ConsumerGroupHeartbeatRequest> = {}): ConsumerGroupHeartbeatResponse {
+  return h.hb({ memberEpoch: 0, rebalanceTimeoutMs: 30_000, subscribedTopicNames: topics, topicPartitions: [], ...extra });
+}
+
+function errorOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { kafkaError?: string }).kafkaError;
+  }
+  return undefined;
+}
+
+/** No partition is owned (assigned or pending revocation) by two members at once. */
+function assertNoDoubleOwnership(h: Harness): void {
+  const seen = new Map<string, string>();
+  for (const m of h.coord.group('g')?.members.values() ?? []) {
+    for (const a of [m.assignedPartitions, m.partitionsPendingRevocation]) {
+      for (const [t, ps] of a) {
+        for (const p of ps) {
+          const k = `${t}-${p}`;
+          assert.equal(seen.get(k), undefined, `${k} owned by ${seen.get(k)} and ${m.memberId}`);
+          seen.set(k, m.memberId);
+        }
+      }
+    }
+  }
+}
+
+/** Client model: each member heartbeats with what it was last told it owns, until nothing changes. */
+function converge(h: Harness, members: Map<string, { epoch: number; owned: Array<{ topicId: string; partitions: number[] }> }>): void {
+  for (let round = 0; round < 20; round++) {
+    let changed = false;
+    for (const [memberId, s] of members) {
+      const r = h.hb({ memberId, memberEpoch: s.epoch, topicPartitions: s.owned });
+      assertNoDoubleOwnership(h);
+      if (r.memberEpoch !== s.epoch || (r.assignment && JSON.stringify(r.assignment.topicPartitions) !== JSON.stringify(s.owned))) changed = true;
+      s.epoch = r.memberEpoch;
+      if (r.assignment) s.owned = r.assignment.topicPartitions;
+    }
+    if (!changed && h.coord.groupState('g') === 'Stable') return;
+  }
+  assert.fail(`group did not converge: ${h.coord.groupState('g')}`);
+}
+
+function snapshot(coord: ConsumerGroupCoordinator): unknown {
+  const plain = (m: ReadonlyMap<string, readonly number[]>): unknown => [...m].sort();
+  return coord.groupIds().sort().map((id) => {
+    const g = coord.group(id)!;
+    return {
+      id, groupEpoch: g.groupEpoch, assignmentEpoch: g.assignmentEpoch,
+      members: [...g.members.values()].sort((a, b) => a.memberId.localeCompare(b.memberId)).map((m) => ({
+        ...m, assignedPartitions: plain(m.assignedPartitions), partitionsPendingRevocation: plain(m.partitionsPendingRevocation),
+      })),
+      staticMembers: [...g.staticMembers].sort(),
+      target: [...g.targetAssignment].sort().map(([k, v]) => [k, plain(v)]),
+      subscription: [...g.subscriptionMetadata].sort(),
+      owners: [...g.owners].sort().map(([t, o]) => [t, [...o].sort((a, b) => a[0] - b[0])]),
+    };
+  });
+}
+
+test('a first member joins: epoch 1, everything it subscribes to, and every record type', () => {
+  const h = harness();
+  const r = join(h, ['foo', 'bar']);
+  assert.equal(r.memberId, 'member-1');
+  assert.equal(r.memberEpoch, 1);
+  assert.equal(r.heartbeatIntervalMs, 5000);
+  assert.deepEqual(r.assignment?.topicPartitions, [
+    { topicId: FOO, partitions: [0, 1, 2, 3, 4, 5] },
+    { topicId: BAR, partitions: [0, 1, 2] },
+  ].sort((a, b) => a.topicId.localeCompare(b.topicId)));
+  assert.deepEqual(h.log.map((x) => x.type), [
+    'ConsumerGroupMemberMetadata', 'ConsumerGroupPartitionMetadata', 'ConsumerGroupMetadata',
+    'ConsumerGroupTargetAssignmentMember', 'ConsumerGroupTargetAssignmentMetadata', 'ConsumerGroupCurrentMemberAssignment',
+  ]);
+  assert.equal(h.coord.groupState('g'), 'Stable');
+  // A plain heartbeat changes nothing and carries no assignment.
+  const before = h.log.length;
+  const again = h.hb({ memberId: 'member-1', memberEpoch: 1 });
+  assert.equal(again.assignment, null);
+  assert.equal(again.memberEpoch, 1);
+  assert.equal(h.log.length, before);
+});
+
+test('a second member waits for the first to revoke: revoke first, then assign (UNRELEASED meanwhile)', () => {
+  const h = harness();
+  const a = join(h, ['foo']);
+  const b = join(h, ['foo']);
+  assert.equal(b.memberEpoch, 2);
+  assert.deepEqual(b.assignment?.topicPartitions, [], 'B may not get partitions A still owns');
+  assert.equal(h.coord.group('g')!.members.get('member-2')!.state, MemberState.UNRELEASED_PARTITIONS);
+  assertNoDoubleOwnership(h);
+
+  // A learns what to revoke, keeping epoch 1.
+  const a1 = h.hb({ memberId: a.memberId!, memberEpoch: 1 });
+  assert.equal(a1.memberEpoch, 1);
+  const kept = a1.assignment!.topicPartitions;
+  assert.equal(kept[0]!.partitions.length, 3);
+  assert.equal(h.coord.group('g')!.members.get('member-1')!.state, MemberState.UNREVOKED_PARTITIONS);
+  // Still reporting the revoked partitions: no progress, B still waits.
+  h.hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: [{ topicId: FOO, partitions: [0, 1, 2, 3, 4, 5] }] });
+  assert.equal(h.coord.group('g')!.members.get('member-1')!.memberEpoch, 1);
+  assert.deepEqual(h.hb({ memberId: b.memberId!, memberEpoch: 2 }).assignment, null);
+  // A confirms: it moves to epoch 2; then B gets the released partitions.
+  const a2 = h.hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: kept });
+  assert.equal(a2.memberEpoch, 2);
+  const b2 = h.hb({ memberId: b.memberId!, memberEpoch: 2 });
+  assert.equal(b2.assignment!.topicPartitions[0]!.partitions.length, 3);
+  assert.deepEqual([...kept[0]!.partitions, ...b2.assignment!.topicPartitions[0]!.partitions].sort(), [0, 1, 2, 3, 4, 5]);
+  assertNoDoubleOwnership(h);
+  assert.equal(h.coord.groupState('g'), 'Stable');
+});
+
+test('three members over two topics converge to a balanced, disjoint, complete assignment; a leaver is covered', () => {
+  const h = harness();
+  const state = new Map<string, { epoch: number; owned: Array<{ topicId: string; partitions: number[] }> }>();
+  for (let i = 0; i < 3; i++) {
+    const r = join(h, ['foo', 'bar']);
+    state.set(r.memberId!, { epoch: r.memberEpoch, owned: r.assignment!.topicPartitions });
+  }
+  converge(h, state);
+  const counts = [...state.values()].map((s) => s.owned.reduce((n, t) => n + t.partitions.length, 0));
+  assert.deepEqual(counts, [3, 3, 3]);
+
+  const leaving = [...state.keys()][0]!;
+  const epochBefore = h.coord.group('g')!.groupEpoch;
+  const left = h.hb({ memberId: leaving, memberEpoch: -1 });
+  assert.equal(left.memberEpoch, -1);
+  assert.equal(h.coord.group('g')!.groupEpoch, epochBefore + 1);
+  assert.equal(errorOf(() => h.hb({ memberId: leaving, memberEpoch: state.get(leaving)!.epoch })), 'UNKNOWN_MEMBER_ID');
+  state.delete(leaving);
+  converge(h, state);
+  const all = [...state.values()].flatMap((s) => s.owned.flatMap((t) => t.partitions.map((p) => `${t.topicId}-${p}`))).sort();
+  assert.equal(all.length, 9);
+  assert.equal(new Set(all).size, 9);
+});
+
+test('session timeout fences a silent member; its next heartbeat is UNKNOWN_MEMBER_ID and the survivor takes over', () => {
+  const h = harness();
+  const state = new Map<string, { epoch: number; owned: Array<{ topicId: string; partitions: number[] }> }>();
+  for (let i = 0; i < 2; i++) {
+    const r = join(h, ['foo']);
+    state.set(r.memberId!, { epoch: r.memberEpoch, owned: r.assignment!.topicPartitions });
+  }
+  converge(h, state);
+  const [alive, silent] = [...state.keys()] as [string, string];
+  for (let t = 0; t < 8; t++) {
+    h.timers.advance(5_000);
+    h.hb({ memberId: alive, memberEpoch: state.get(alive)!.epoch });
+  }
+  h.timers.advance(4_999);
+  assert.ok(h.coord.group('g')!.members.has(silent), 'not fenced before 45 s');
+  h.timers.advance(1);
+  assert.ok(!h.coord.group('g')!.members.has(silent));
+  const tombstones = h.log.slice(-4).map((r) => `${r.type}:${r.value === null ? 'null' : 'value'}`);
+  assert.deepEqual(tombstones, [
+    'ConsumerGroupCurrentMemberAssignment:null', 'ConsumerGroupTargetAssignmentMember:null',
+    'ConsumerGroupMemberMetadata:null', 'ConsumerGroupMetadata:value',
+  ]);
+  assert.equal(errorOf(() => h.hb({ memberId: silent, memberEpoch: state.get(silent)!.epoch })), 'UNKNOWN_MEMBER_ID');
+  state.delete(silent);
+  converge(h, state);
+  assert.equal(state.get(alive)!.owned[0]!.partitions.length, 6);
+});
+
+test('rebalance timeout fences a member that never revokes', () => {
+  const h = harness();
+  const a = join(h, ['foo'], { rebalanceTimeoutMs: 10_000 });
+  join(h, ['foo']);
+  h.hb({ memberId: a.memberId!, memberEpoch: 1 }); // told to revoke
+  assert.equal(h.coord.group('g')!.members.get(a.memberId!)!.state, MemberState.UNREVOKED_PARTITIONS);
+  for (let t = 0; t < 2; t++) {
+    h.timers.advance(4_000);
+    h.hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: [{ topicId: FOO, partitions: [0, 1, 2, 3, 4, 5] }] });
+  }
+  assert.ok(h.coord.group('g')!.members.has(a.memberId!));
+  h.timers.advance(2_001);
+  assert.ok(!h.coord.group('g')!.members.has(a.memberId!));
+  assert.equal(errorOf(() => h.hb({ memberId: a.memberId!, memberEpoch: 1 })), 'UNKNOWN_MEMBER_ID');
+});
+
+test('epoch checks: larger or unrelated epochs are fenced; the previous epoch is accepted with a subset of the assignment', () => {
+  const h = harness();
+  const a = join(h, ['foo']);
+  assert.equal(errorOf(() => h.hb({ memberId: a.memberId!, memberEpoch: 2 })), 'FENCED_MEMBER_EPOCH');
+  join(h, ['bar']); // epoch 2; A's target is unchanged, so A moves to epoch 2 on its next heartbeat
+  const a2 = h.hb({ memberId: a.memberId!, memberEpoch: 1 });
+  assert.equal(a2.memberEpoch, 2);
+  // The response was "lost": A retries with epoch 1 and what it owns.
+  const retry = h.hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: [{ topicId: FOO, partitions: [0, 1] }] });
+  assert.equal(retry.memberEpoch, 2);
+  assert.equal(errorOf(() => h.hb({ memberId: a.memberId!, memberEpoch: 1 })), 'FENCED_MEMBER_EPOCH', 'previous epoch without owned partitions');
+  assert.equal(errorOf(() => h.hb({ memberId: a.memberId!, memberEpoch: 1, topicPartitions: [{ topicId: BAR, partitions: [0] }] })), 'FENCED_MEMBER_EPOCH');
+});
+
+test('static membership: leave with -2 keeps the partitions, a new member id with the same instance takes them back', () => {
+  const h = harness();
+  const s = join(h, ['foo', 'bar'], { instanceId: 'i-1' });
+  const other = join(h, ['foo', 'bar']);
+  const state = new Map([
+    [s.memberId!, { epoch: s.memberEpoch, owned: s.assignment!.topicPartitions }],
+    [other.memberId!, { epoch: other.memberEpoch, owned: other.assignment!.topicPartitions }],
+  ]);
+  converge(h, state);
+  const owned = state.get(s.memberId!)!;
+  const epoch = h.coord.group('g')!.groupEpoch;
+
+  assert.equal(errorOf(() => join(h, ['foo'], { instanceId: 'i-1' })), 'UNRELEASED_INSTANCE_ID');
+  const left = h.hb({ memberId: s.memberId!, memberEpoch: -2, instanceId: 'i-1' });
+  assert.equal(left.memberEpoch, -2);
+  assert.equal(h.coord.group('g')!.groupEpoch, epoch, 'a static leave does not rebalance');
+
+  const back = join(h, ['foo', 'bar'], { instanceId: 'i-1' });
+  assert.notEqual(back.memberId, s.memberId);
+  assert.equal(back.memberEpoch, owned.epoch);
+  assert.deepEqual(back.assignment!.topicPartitions, owned.owned);
+  assert.equal(h.coord.group('g')!.groupEpoch, epoch);
+  assert.ok(!h.coord.group('g')!.members.has(s.memberId!));
+  assert.equal(h.coord.group('g')!.staticMembers.get('i-1'), back.memberId);
+  assertNoDoubleOwnership(h);
+  assert.equal(errorOf(() => h.hb({ memberId: back.memberId!, memberEpoch: back.memberEpoch, instanceId: 'i-2' })), 'FENCED_INSTANCE_ID');
+
+  // Gone for good: after -2 the session runs out and the member is removed.
+  h.hb({ memberId: back.memberId!, memberEpoch: -2, instanceId: 'i-1' });
+  h.timers.cancel(`consumer-group-session:g:${other.memberId}`);
+  h.timers.advance(45_000);
+  assert.equal(h.coord.group('g')!.staticMembers.get('i-1'), undefined);
+});
+
+test('replaying the emitted records (through the serde) rebuilds the same state', () => {
+  const h = harness();
+  const state = new Map<string, { epoch: number; owned: Array<{ topicId: string; partitions: number[] }> }>();
+  for (let i = 0; i < 3; i++) {
+    const r = join(h, i === 2 ? ['bar'] : ['foo', 'bar'], { instanceId: i === 0 ? 'static' : null });
+    state.set(r.memberId!, { epoch: r.memberEpoch, owned: r.assignment!.topicPartitions });
+  }
+  const ids = [...state.keys()];
+  // Mid-reconciliation snapshot is also reproduced.
+  h.hb({ memberId: ids[0]!, memberEpoch: state.get(ids[0]!)!.epoch });
+  converge(h, state);
+  h.hb({ memberId: ids[1]!, memberEpoch: -1 });
+  h.hb({ memberId: ids[0]!, memberEpoch: -2, instanceId: 'static' });
+  join(h, ['foo']);
+
+  const fresh = new ConsumerGroupCoordinator(new FakeTimers([]), (n) => h.topics.get(n));
+  for (const rec of h.log) {
+    const raw = consumerGroupRecordSerde.encode(rec);
+    fresh.replay(consumerGroupRecordSerde.decode(raw)!);
+  }
+  assert.deepEqual(snapshot(fresh), snapshot(h.coord));
+  assert.deepEqual(fresh.describe('g'), h.coord.describe('g'));
+});
+
+test('onLoaded gives loaded members a session, so a dead member is fenced after a restart', () => {
+  const h = harness();
+  const a = join(h, ['foo']);
+  const timers = new FakeTimers([]);
+  const fresh = new ConsumerGroupCoordinator(timers, (n) => h.topics.get(n));
+  for (const rec of h.log) fresh.replay(rec);
+  fresh.onLoaded();
+  timers.advance(44_999);
+  assert.ok(fresh.group('g')!.members.has(a.memberId!));
+  timers.advance(1);
+  assert.ok(!fresh.group('g')!.members.has(a.memberId!));
+});
+
+test('a topic growing bumps the group epoch and hands out the new partitions', () => {
+  const h = harness();
+  const a = join(h, ['foo']);
+  h.topics.set('foo', { topicId: FOO, numPartitions: 8 });
+  const r = h.hb({ memberId: a.memberId!, memberEpoch: 1 });
+  assert.equal(r.memberEpoch, 2);
+  assert.deepEqual(r.assignment!.topicPartitions, [{ topicId: FOO, partitions: [0, 1, 2, 3, 4, 5, 6, 7] }]);
+  // Subscribing to a topic that does not exist yet assigns nothing until it does.
+  const b = h.hb({ memberId: a.memberId!, memberEpoch: 2, subscribedTopicNames: ['foo', 'later'] });
+  assert.equal(b.memberEpoch, 3);
+  h.topics.set('later', { topicId: '00000000-0000-0000-0000-0000000000aa', numPartitions: 1 });
+  const c = h.hb({ memberId: a.memberId!, memberEpoch: 3 });
+  assert.equal(c.memberEpoch, 4);
+  assert.equal(c.assignment!.topicPartitions.length, 2);
+});
+
+test('request validation and errors', () => {
+  const h = harness({ maxSize: 1 });
+  assert.equal(errorOf(() => h.hb({ groupId: '', memberEpoch: 0 })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => h.hb({ memberEpoch: 0, subscribedTopicNames: ['foo'], topicPartitions: [] })), 'INVALID_REQUEST', 'no rebalance timeout');
+  assert.equal(errorOf(() => join(h, ['foo'], { topicPartitions: null })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => join(h, ['foo'], { subscribedTopicRegex: 'f.*' })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => join(h, ['foo'], { instanceId: '' })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => h.hb({ memberId: 'x', memberEpoch: -3 })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => h.hb({ memberId: '', memberEpoch: 3 })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => h.hb({ memberId: 'x', memberEpoch: -2 })), 'INVALID_REQUEST', '-2 needs an instance id');
+  assert.equal(errorOf(() => join(h, ['foo'], { serverAssignor: 'sticky' })), 'UNSUPPORTED_ASSIGNOR');
+  assert.equal(errorOf(() => h.hb({ memberId: 'x', memberEpoch: 3 })), 'UNKNOWN_MEMBER_ID', 'unknown group');
+  assert.equal(h.coord.group('g'), undefined, 'failed requests change nothing');
+  assert.equal(h.log.length, 0);
+  join(h, ['foo']);
+  assert.equal(errorOf(() => join(h, ['foo'])), 'GROUP_MAX_SIZE_REACHED');
+  assert.equal(errorOf(() => h.hb({ memberId: 'nobody', memberEpoch: 1 })), 'UNKNOWN_MEMBER_ID');
+});
+
+test('describe, the range assignor by request, and delete only when empty', () => {
+  const h = harness();
+  const a = join(h, ['foo', 'bar'], { serverAssignor: 'range', rackId: 'r1' });
+  const d = h.coord.describe('g');
+  assert.equal(d.groupState, 'Stable');
+  assert.equal(d.assignorName, 'range');
+  assert.equal(d.groupEpoch, 1);
+  assert.equal(d.assignmentEpoch, 1);
+  assert.equal(d.members.length, 1);
+  const m = d.members[0]!;
+  assert.equal(m.memberId, a.memberId);
+  assert.equal(m.rackId, 'r1');
+  assert.equal(m.clientId, 'c');
+  assert.deepEqual(m.subscribedTopicNames, ['bar', 'foo']);
+  assert.deepEqual(m.assignment.topicPartitions.map((t) => [t.topicName, t.partitions.length]).sort(), [['bar', 3], ['foo', 6]]);
+  assert.deepEqual(m.targetAssignment, m.assignment);
+
+  const b = join(h, ['foo', 'bar'], { serverAssignor: 'range' });
+  assert.equal(h.coord.groupState('g'), 'Reconciling');
+  const target = h.coord.describe('g').members.find((x) => x.memberId === b.memberId)!.targetAssignment.topicPartitions;
+  assert.deepEqual(target.map((t) => [t.topicName, t.partitions]).sort(), [['bar', [2]], ['foo', [3, 4, 5]]]);
+
+  assert.equal(errorOf(() => h.coord.describe('nope')), 'GROUP_ID_NOT_FOUND');
+  assert.equal(errorOf(() => h.coord.deleteGroup('g')), 'NON_EMPTY_GROUP');
+  h.hb({ memberId: a.memberId!, memberEpoch: -1 });
+  h.hb({ memberId: b.memberId!, memberEpoch: -1 });
+  assert.equal(h.coord.groupState('g'), 'Empty');
+  const del = h.coord.deleteGroup('g');
+  assert.equal(del.records.at(-1)!.type, 'ConsumerGroupMetadata');
+  assert.equal(del.records.at(-1)!.value, null);
+  assert.equal(h.coord.group('g'), undefined);
+  assert.equal(errorOf(() => h.coord.deleteGroup('g')), 'GROUP_ID_NOT_FOUND');
+});
