@@ -2,8 +2,8 @@
  * kafkajs 2.2.4 against Tributary: admin, producer (idempotence off), offsets by timestamp.
  * Codecs: kafkajs has only none and gzip built in; snappy, lz4 and zstd need codec plugins that
  * this project does not depend on, so they are covered by the other clients.
- * Consuming: a kafkajs consumer always joins a group, and the broker has no group coordinator yet,
- * so what kafkajs produced is read back with @platformatic/kafka's group-less low-level fetch.
+ * Consuming: what kafkajs produced is read back with @platformatic/kafka's group-less low-level fetch,
+ * independent of kafkajs; kafkajs' own group consumer is tested in kafkajs-groups.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
