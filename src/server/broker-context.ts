@@ -5,6 +5,7 @@ import type { FetchSessionCache } from './fetch-session.js';
 import type { Handler } from './handler.js';
 import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
+import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
 
 export interface BrokerContext {
   readonly nodeId: number;
@@ -22,6 +23,8 @@ export interface BrokerContext {
   readonly producerIds: ProducerIdManager;
   /** Classic consumer groups and committed offsets (state in __consumer_offsets). */
   readonly groups: GroupCoordinatorService;
+  /** Transactions (state in __transaction_state); also completes transactional offsets of `groups`. */
+  readonly transactions: TransactionCoordinatorService;
   now(): number;
 }
 

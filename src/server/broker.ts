@@ -16,6 +16,7 @@ import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
+import { TransactionCoordinatorService, transactionServiceConfig } from '../coordinator/transaction/transaction-coordinator-service.js';
 import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
 
@@ -43,6 +44,8 @@ export interface RunningBroker {
   readonly clusterId: string;
   readonly dataDir: string;
   readonly config: BrokerConfig;
+  /** The broker's services (topics, coordinators…), for in-process tests and tools. */
+  readonly context: BrokerContext;
   /** Stops accepting, lets in-flight requests finish, flushes, writes the clean-shutdown marker. */
   close(): Promise<void>;
 }
@@ -69,6 +72,9 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const topics = new TopicManager(store, logs, brokerDefaults);
   const groups = new GroupCoordinatorService(topics, config, new SystemScheduler(), logger);
   await groups.runtime.load();
+  const producerIds = ProducerIdManager.open(dataDir);
+  const transactions = new TransactionCoordinatorService(topics, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
+  await transactions.load();
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
@@ -86,8 +92,9 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     fetchSessions: new FetchSessionCache(getInt(config, 'max.incremental.fetch.session.cache.slots'), Date.now),
     handlers,
     dataDir,
-    producerIds: ProducerIdManager.open(dataDir),
+    producerIds,
     groups,
+    transactions,
     now: Date.now,
   };
 
@@ -147,11 +154,12 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
       for (const s of sockets) s.destroy();
       await serverClosed;
       groups.close();
+      await transactions.close();
       await logs.close();
       logger.info('shut down cleanly');
     })();
     return closing;
   };
 
-  return { host, port: boundPort, address, nodeId, clusterId: store.clusterId, dataDir, config, close };
+  return { host, port: boundPort, address, nodeId, clusterId: store.clusterId, dataDir, config, context, close };
 }

@@ -75,8 +75,19 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'group.min.session.timeout.ms': { kind: 'int', default: '6000', min: 0 },
   'group.max.session.timeout.ms': { kind: 'int', default: '1800000', min: 0 },
   'group.max.size': { kind: 'int', default: String(INT_MAX), min: 1 },
+  // KIP-848 consumer groups (ConsumerGroupHeartbeat).
+  'group.consumer.session.timeout.ms': { kind: 'int', default: '45000', min: 1 },
+  'group.consumer.heartbeat.interval.ms': { kind: 'int', default: '5000', min: 1 },
+  'group.consumer.max.size': { kind: 'int', default: String(INT_MAX), min: 1 },
+  'group.consumer.assignors': { kind: 'list', default: 'uniform,range', oneOf: ['uniform', 'range'] },
   'producer.id.expiration.ms': { kind: 'int', default: '86400000', min: 1 },
   'producer.id.expiration.check.interval.ms': { kind: 'int', default: '600000', min: 1 },
+  // Transaction coordinator and __transaction_state.
+  'transaction.max.timeout.ms': { kind: 'int', default: '900000', min: 1 },
+  'transactional.id.expiration.ms': { kind: 'int', default: '604800000', min: 1 },
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': { kind: 'int', default: '10000', min: 1 },
+  'transaction.remove.expired.transaction.cleanup.interval.ms': { kind: 'int', default: '3600000', min: 1 },
+  'transaction.state.log.num.partitions': { kind: 'int', default: '50', min: 1 },
 };
 
 export type BrokerConfig = Map<string, string>;

@@ -31,13 +31,22 @@ import describeGroups from './handlers/describe-groups.js';
 import listGroups from './handlers/list-groups.js';
 import deleteGroups from './handlers/delete-groups.js';
 import offsetDelete from './handlers/offset-delete.js';
+import addPartitionsToTxn from './handlers/add-partitions-to-txn.js';
+import addOffsetsToTxn from './handlers/add-offsets-to-txn.js';
+import endTxn from './handlers/end-txn.js';
+import txnOffsetCommit from './handlers/txn-offset-commit.js';
+import describeTransactions from './handlers/describe-transactions.js';
+import listTransactions from './handlers/list-transactions.js';
+import consumerGroupHeartbeat from './handlers/consumer-group-heartbeat.js';
+import consumerGroupDescribe from './handlers/consumer-group-describe.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
   deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs,
   describeCluster, describeTopicPartitions, initProducerId, describeProducers,
   offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
-  deleteGroups, offsetDelete,
+  deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe,
+  addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeTransactions, listTransactions,
 ];
 
 /**

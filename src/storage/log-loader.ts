@@ -11,6 +11,9 @@
  *
  * Producer state: the newest valid `<offset>.snapshot` at or below the recovered log end is loaded (newer
  * ones describe lost data and are deleted) and the batch headers from there to the log end are replayed.
+ * When segments were recovered, the snapshot must lie at or below the first of them: the replay also refills
+ * their transaction indexes (`.txnindex`, reset by recovery) from the ABORT markers and the ongoing
+ * transactions it tracks.
  *
  * Leftovers removed on open: `*.deleted` (segment deletion interrupted), `*.tmp`, and index files without a
  * .log. If the persisted log start offset is beyond what survived, the log restarts empty at that offset.
@@ -32,6 +35,7 @@ import {
 } from './log-segment.js';
 import { Log, type StorageLogger } from './log.js';
 import { ProducerStateManager } from './producer-state-manager.js';
+import { TXN_INDEX_SUFFIX } from './transaction-index.js';
 
 export interface LoadLogParams {
   dir: string;
@@ -67,7 +71,7 @@ export function emptyLoadStats(): LoadStats {
 }
 
 function removeSegmentFiles(dir: string, baseOffset: number): void {
-  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
 }
 
 export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
@@ -88,13 +92,15 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   bases.sort((a, b) => a - b);
   const known = new Set(bases);
   for (const name of names) {
-    const base = Math.max(parseSegmentFileName(name, INDEX_SUFFIX), parseSegmentFileName(name, TIME_INDEX_SUFFIX));
+    const base = Math.max(parseSegmentFileName(name, INDEX_SUFFIX), parseSegmentFileName(name, TIME_INDEX_SUFFIX), parseSegmentFileName(name, TXN_INDEX_SUFFIX));
     if (base >= 0 && !known.has(base)) fs.rmSync(path.join(dir, name), { force: true });
   }
 
   const now = p.now();
   const segments: LogSegment[] = [];
   const recovered: LogSegment[] = [];
+  /** Every segment recover() ran on, the newest included: their transaction indexes need rebuilding. */
+  const rebuilt = new Set<LogSegment>();
   try {
     // Unclean: recover from the segment holding the recovery point (the last one with base <= it).
     let recoverFrom = p.hadCleanShutdown ? Infinity : 0;
@@ -111,6 +117,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       }
       if (!recover) continue;
       const truncated = segment.recover(config.indexIntervalBytes);
+      rebuilt.add(segment);
       stats.segmentsRecovered++;
       stats.bytesTruncated += truncated;
       if (!newest) recovered.push(segment);
@@ -133,11 +140,12 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       }
       segments.length = 0;
       recovered.length = 0;
+      rebuilt.clear();
       segments.push(LogSegment.create(dir, Math.max(0, logStartOffset), config.segmentIndexBytes, now));
     }
     logStartOffset = Math.max(logStartOffset, segments[0]!.baseOffset);
     stats.segments = segments.length;
-    const producerState = rebuildProducerState(p, segments, logStartOffset, now, stats);
+    const producerState = rebuildProducerState(p, segments, rebuilt, logStartOffset, now, stats);
     const log = new Log({
       dir,
       topic: p.topic,
@@ -165,15 +173,23 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   }
 }
 
-/** Newest usable snapshot, then the batch headers after it (from the log start offset at the earliest). */
-function rebuildProducerState(p: LoadLogParams, segments: LogSegment[], logStartOffset: number, now: number, stats: LoadStats): ProducerStateManager {
+/**
+ * Newest usable snapshot (at or below the first rebuilt segment), then the batch headers after it (from the
+ * log start offset at the earliest), refilling the transaction indexes of the rebuilt segments.
+ */
+function rebuildProducerState(
+  p: LoadLogParams, segments: LogSegment[], rebuilt: Set<LogSegment>, logStartOffset: number, now: number, stats: LoadStats,
+): ProducerStateManager {
   const state = new ProducerStateManager(p.dir, { expirationMs: p.producerIdExpirationMs });
-  const logEnd = segments[segments.length - 1]!.nextOffset;
-  const from = Math.max(state.loadLatestSnapshot(logEnd, now), logStartOffset);
+  let maxSnapshot = segments[segments.length - 1]!.nextOffset;
+  for (const seg of rebuilt) maxSnapshot = Math.min(maxSnapshot, seg.baseOffset);
+  const from = Math.max(state.loadLatestSnapshot(maxSnapshot, now), logStartOffset);
   for (const seg of segments) {
     if (seg.nextOffset <= from) continue;
-    seg.visitBatchHeaders(from, (buf, at) => {
-      state.replayBatchHeader(buf, at);
+    const refill = rebuilt.has(seg);
+    seg.visitBatchHeaders(from, (buf, at, size) => {
+      const aborted = state.replayBatchHeader(buf, at, size);
+      if (aborted && refill) seg.txnIndex.append(aborted);
       stats.producerBatchesReplayed++;
     });
   }

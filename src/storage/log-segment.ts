@@ -1,5 +1,6 @@
 /**
- * One log segment: `<20-digit baseOffset>.log` plus its `.index` (OffsetIndex) and `.timeindex` (TimeIndex).
+ * One log segment: `<20-digit baseOffset>.log` plus its `.index` (OffsetIndex), `.timeindex` (TimeIndex) and,
+ * once a transaction aborts in it, `.txnindex` (TransactionIndex).
  *
  * On-disk format of the .log: v2 record batches back to back, exactly as produced (baseOffset and
  * partitionLeaderEpoch stamped by the broker), nothing else — no header, no padding, no preallocation, so the
@@ -18,10 +19,12 @@ import {
   BATCH_HEADER_SIZE,
   CURRENT_MAGIC,
   LOG_OVERHEAD,
+  OFFSET_ATTRIBUTES,
   OFFSET_BATCH_LENGTH,
   OFFSET_LAST_OFFSET_DELTA,
   OFFSET_MAGIC,
   OFFSET_MAX_TIMESTAMP,
+  isControl,
   isCrcValid,
   readInt64,
 } from '../protocol/records/record-batch.js';
@@ -30,6 +33,7 @@ import { readFully, writeFully, type Fdatasync } from './file-io.js';
 import { OffsetIndex } from './offset-index.js';
 import { StorageError } from './storage-error.js';
 import { TimeIndex } from './time-index.js';
+import { TXN_INDEX_SUFFIX, TransactionIndex } from './transaction-index.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -62,6 +66,8 @@ export interface TimestampAndOffset {
 export class LogSegment {
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** Aborted transactions whose ABORT marker is in this segment (read_committed fetches). */
+  readonly txnIndex: TransactionIndex;
   private fd: number;
   private bytes: number;
   /** The offset after the last batch (baseOffset when empty). */
@@ -87,6 +93,7 @@ export class LogSegment {
     size: number,
     offsetIndex: OffsetIndex,
     timeIndex: TimeIndex,
+    txnIndex: TransactionIndex,
     now: number,
     lastModified: number,
   ) {
@@ -95,6 +102,7 @@ export class LogSegment {
     this.nextOffset = baseOffset;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
+    this.txnIndex = txnIndex;
     this.created = now;
     this.lastModified = lastModified;
     this.firstBatchTimestamp = size === 0 ? -1 : null;
@@ -102,7 +110,7 @@ export class LogSegment {
 
   /** A new, empty segment (any stale files with the same base offset are truncated). */
   static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number): LogSegment {
-    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
     const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'w+');
     return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now);
   }
@@ -120,12 +128,15 @@ export class LogSegment {
 
   private static withIndexes(dir: string, baseOffset: number, fd: number, size: number, maxIndexBytes: number, now: number, mtime: number): LogSegment {
     let offsetIndex: OffsetIndex | undefined;
+    let timeIndex: TimeIndex | undefined;
     try {
       offsetIndex = OffsetIndex.open(path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexBytes);
-      const timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexBytes);
-      return new LogSegment(dir, baseOffset, fd, size, offsetIndex, timeIndex, now, mtime);
+      timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexBytes);
+      const txnIndex = TransactionIndex.open(path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX)));
+      return new LogSegment(dir, baseOffset, fd, size, offsetIndex, timeIndex, txnIndex, now, mtime);
     } catch (err) {
       offsetIndex?.close();
+      timeIndex?.close();
       fs.closeSync(fd);
       throw err;
     }
@@ -242,12 +253,15 @@ export class LogSegment {
     return found;
   }
 
-  /** Calls `visit` with the header (buf[at..]) of every batch whose last offset is >= fromOffset. */
-  visitBatchHeaders(fromOffset: number, visit: (buf: Buffer, at: number) => void): void {
+  /**
+   * Calls `visit` with the header (buf[at..]) of every batch whose last offset is >= fromOffset; control
+   * batches (one small marker record) come whole, so their type can be read.
+   */
+  visitBatchHeaders(fromOffset: number, visit: (buf: Buffer, at: number, size: number) => void): void {
     const start = fromOffset <= this.baseOffset ? 0 : this.translateOffset(fromOffset);
     if (start < 0) return;
-    this.scan(start, false, (buf, at) => {
-      visit(buf, at);
+    this.scan(start, (buf, at) => isControl(buf.readInt16BE(at + OFFSET_ATTRIBUTES)), (buf, at, _filePos, size) => {
+      visit(buf, at, size);
       return false;
     });
   }
@@ -335,6 +349,8 @@ export class LogSegment {
   recover(indexIntervalBytes: number): number {
     this.offsetIndex.reset();
     this.timeIndex.reset();
+    // Needs producer state to rebuild: the loader refills it while replaying (Log.replayBatch).
+    this.txnIndex.reset();
     this.offsetIndex.beginBulk();
     this.timeIndex.beginBulk();
     this.maxTimestampSoFar = -1;
@@ -382,8 +398,12 @@ export class LogSegment {
   /** fdatasync of the .log, plus both indexes when `withIndexes` (a segment that no recovery will rebuild). */
   async sync(fdatasync: Fdatasync, withIndexes: boolean): Promise<void> {
     if (this.closed) return;
-    if (!withIndexes) return fdatasync(this.fd);
-    await Promise.all([fdatasync(this.fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync)]);
+    // The transaction index is always synced: unlike the others it is small and rarely written.
+    if (!withIndexes) {
+      await Promise.all([fdatasync(this.fd), this.txnIndex.sync(fdatasync)]);
+      return;
+    }
+    await Promise.all([fdatasync(this.fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync), this.txnIndex.sync(fdatasync)]);
   }
 
   get isClosed(): boolean {
@@ -397,13 +417,14 @@ export class LogSegment {
     this.fd = -1;
     this.offsetIndex.close();
     this.timeIndex.close();
+    this.txnIndex.close();
   }
 
   /** Closes and renames the files to `*.deleted` (cheap, synchronous); returns their new paths for unlinking. */
   markDeleted(): string[] {
     this.close();
     const out: string[] = [];
-    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const from = path.join(this.dir, segmentFileName(this.baseOffset, suffix));
       const to = from + DELETED_SUFFIX;
       try {
@@ -418,9 +439,10 @@ export class LogSegment {
 
   /**
    * Walks the batches from `start` to the end of the file. The visitor sees each batch's bytes at buf[at..]:
-   * its header only, or (`whole`) the entire batch. Returns why the walk ended.
+   * its header only, or (`whole`, or when `whole` says so for that header) the entire batch. Returns why the
+   * walk ended.
    */
-  private scan(start: number, whole: boolean, visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean): ScanStatus {
+  private scan(start: number, whole: boolean | ((buf: Buffer, at: number) => boolean), visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean): ScanStatus {
     const end = this.bytes;
     let buf = Buffer.allocUnsafe(SCAN_CHUNK);
     let bufStart = 0;
@@ -439,7 +461,7 @@ export class LogSegment {
       const size = buf.readInt32BE(pos - bufStart + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
       if (size < BATCH_HEADER_SIZE) return 'corrupt';
       if (size > remaining) return 'torn';
-      if (whole && pos + size > bufStart + bufLen) {
+      if (pos + size > bufStart + bufLen && (whole === true || (whole !== false && whole(buf, pos - bufStart)))) {
         fill(pos, size);
         if (bufLen < size) return 'torn';
       }

@@ -13,6 +13,18 @@
  * another is in flight waits for it and then covers everything appended before its own call. Segments leave
  * the log synchronously (retention, DeleteRecords); their files are closed and unlinked only after any
  * in-flight fdatasync that may use their descriptors has finished. Single-node: high watermark = log end.
+ *
+ * Transactions (KIP-98): a transactional batch opens its producer's transaction at its first offset (producer
+ * state); the last stable offset (LSO) is the smallest first offset of an ongoing transaction, else the high
+ * watermark. The transaction coordinator completes a transaction here with writeTxnMarker, which appends a
+ * COMMIT/ABORT control batch (and, for ABORT, records the aborted range in the segment's .txnindex); then
+ * read_committed fetches read below lastStableOffset and skip abortedTransactions(...). The API it uses:
+ *   writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean;
+ *     timestamp: number }): number — the marker's offset; throws a KafkaError (INVALID_PRODUCER_EPOCH,
+ *     TRANSACTION_COORDINATOR_FENCED) for a stale epoch. Callers await flush() afterwards.
+ *   get lastStableOffset(): number
+ *   abortedTransactions(fetchOffset, upperBound): Array<{ producerId: bigint; firstOffset: number }>
+ * Markers wake onAppend listeners, so read_committed long-polls see the LSO move.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,6 +43,7 @@ import {
   OFFSET_RECORDS_COUNT,
   TIMESTAMP_TYPE_MASK,
   isControl,
+  isTransactional,
   readInt64,
   setBaseOffset,
   setPartitionLeaderEpoch,
@@ -41,6 +54,7 @@ import { defaultFdatasync, syncDir, type Fdatasync } from './file-io.js';
 import type { LogConfig } from './log-config.js';
 import { LogSegment, type TimestampAndOffset } from './log-segment.js';
 import { KafkaError } from '../errors.js';
+import { buildControlBatch } from '../protocol/records/record.js';
 import { ProducerStateManager, incrementSequence } from './producer-state-manager.js';
 import { CorruptRecordError, OffsetOutOfRangeError, StorageError } from './storage-error.js';
 
@@ -109,6 +123,8 @@ export class Log {
   private readonly logger: StorageLogger | undefined;
   private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
   private readonly listeners = new Set<AppendListener>();
+  /** The partition leader epoch stamped on markers: the one of the last append (single node: constant). */
+  private leaderEpochForMarkers = 0;
 
   // Group commit state: `gen` counts changes needing durability, `durableGen` is the last one made durable.
   private gen = 0;
@@ -153,6 +169,12 @@ export class Log {
 
   get highWatermark(): number {
     return this.nextOffset;
+  }
+
+  /** The first offset of the oldest ongoing transaction, else the high watermark: read_committed reads below it. */
+  get lastStableOffset(): number {
+    const unstable = this.producerState.firstUnstableOffset;
+    return unstable >= 0 && unstable < this.nextOffset ? unstable : this.nextOffset;
   }
 
   get topicPartition(): string {
@@ -209,6 +231,7 @@ export class Log {
     let producerEpoch = -1;
     let firstSeq = -1;
     let lastSeq = -1;
+    let transactional = false;
     if (idempotent) {
       if (records.readInt32BE(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD !== records.length) {
         throw new KafkaError('INVALID_RECORD', 'a batch with a producer id must be the only batch of its partition in a produce request');
@@ -217,9 +240,46 @@ export class Log {
       producerEpoch = records.readInt16BE(OFFSET_PRODUCER_EPOCH);
       firstSeq = records.readInt32BE(OFFSET_BASE_SEQUENCE);
       lastSeq = incrementSequence(firstSeq, records.readInt32BE(OFFSET_LAST_OFFSET_DELTA));
-      const dup = this.producerState.check(producerId, producerEpoch, firstSeq, lastSeq);
+      transactional = isTransactional(records.readInt16BE(OFFSET_ATTRIBUTES));
+      const dup = this.producerState.check(producerId, producerEpoch, firstSeq, lastSeq, transactional);
       if (dup) return { baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logAppendTime: -1, duplicate: true };
     }
+    const w = this.write(records, opts.leaderEpoch, opts.recordCount);
+    if (idempotent) this.producerState.update(producerId, producerEpoch, firstSeq, lastSeq, w.baseOffset, w.lastOffset, w.maxTimestamp, transactional);
+    if (this.listeners.size > 0) this.notify();
+    return { baseOffset: w.baseOffset, lastOffset: w.lastOffset, logAppendTime: w.logAppendTime };
+  }
+
+  /**
+   * Completes the producer's transaction in this partition: appends a COMMIT/ABORT control batch (built with
+   * buildControlBatch) and, for an ABORT of an ongoing transaction, records the aborted range in the active
+   * segment's transaction index; the LSO moves past the transaction. Returns the marker's offset. Throws
+   * INVALID_PRODUCER_EPOCH if the epoch is older than the producer's (TRANSACTION_COORDINATOR_FENCED for an
+   * older coordinator epoch). Callers await flush() afterwards.
+   */
+  writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; timestamp: number }): number {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    this.producerState.checkMarker(m.producerId, m.producerEpoch, m.coordinatorEpoch);
+    const batch = buildControlBatch(m.commit ? 'COMMIT' : 'ABORT', m.producerId, m.producerEpoch, m.coordinatorEpoch, 0, m.timestamp);
+    const w = this.write(batch, this.leaderEpochForMarkers, 1);
+    const aborted = this.producerState.applyMarker(m.producerId, m.producerEpoch, m.coordinatorEpoch, m.commit, w.baseOffset, w.maxTimestamp);
+    if (aborted) this.active.txnIndex.append(aborted);
+    if (this.listeners.size > 0) this.notify();
+    return w.baseOffset;
+  }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBound): for a read_committed Fetch response. */
+  abortedTransactions(fetchOffset: number, upperBound: number): Array<{ producerId: bigint; firstOffset: number }> {
+    const out: Array<{ producerId: bigint; firstOffset: number }> = [];
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      if (this.segments[i]!.txnIndex.collect(fetchOffset, upperBound, out)) break;
+    }
+    return out;
+  }
+
+  /** Stamps and writes validated batches (see append); wakes nobody, updates no producer state. */
+  private write(records: Buffer, leaderEpoch: number, recordCount: number | undefined): { baseOffset: number; lastOffset: number; logAppendTime: number; maxTimestamp: number } {
+    this.leaderEpochForMarkers = leaderEpoch;
     const now = this.now();
     const logAppend = this.config.messageTimestampType === 'LogAppendTime';
     const baseOffset = this.nextOffset;
@@ -239,7 +299,7 @@ export class Log {
       const delta = records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA);
       if (delta < 0) throw new CorruptRecordError(`batch at byte ${pos} has lastOffsetDelta ${delta}`);
       setBaseOffset(records, pos, offset);
-      setPartitionLeaderEpoch(records, pos, opts.leaderEpoch);
+      setPartitionLeaderEpoch(records, pos, leaderEpoch);
       if (logAppend) {
         const attributes = records.readInt16BE(pos + OFFSET_ATTRIBUTES);
         if ((attributes & TIMESTAMP_TYPE_MASK) === 0) {
@@ -259,12 +319,10 @@ export class Log {
     this.maybeRoll(records.length, maxTimestamp, lastOffset, now);
     this.active.append(records, this.config.indexIntervalBytes, now);
     this.nextOffset = offset;
-    if (idempotent) this.producerState.update(producerId, producerEpoch, firstSeq, lastSeq, baseOffset, lastOffset, maxTimestamp);
     this.gen++;
-    this.unflushed += opts.recordCount ?? batchRecords;
+    this.unflushed += recordCount ?? batchRecords;
     if (this.unflushed >= this.config.flushMessages) this.flushInBackground();
-    if (this.listeners.size > 0) this.notify();
-    return { baseOffset, lastOffset, logAppendTime };
+    return { baseOffset, lastOffset, logAppendTime, maxTimestamp };
   }
 
   private maybeRoll(size: number, maxTimestamp: number, lastOffset: number, now: number): void {
@@ -373,17 +431,26 @@ export class Log {
   /**
    * Whole batches starting with the batch that contains `offset`, from one segment, at most maxBytes — except
    * that with minOneBatch a first batch bigger than maxBytes is returned whole (KIP-74). Empty at the log end.
+   * `maxOffset` (read_committed: the LSO, always a batch boundary) excludes the batches at or above it.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): Buffer {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = this.nextOffset): Buffer {
     if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
     if (offset < this.logStartOffset || offset > this.nextOffset) {
       throw new OffsetOutOfRangeError(this.topicPartition, offset, this.logStartOffset, this.nextOffset);
     }
-    if (offset === this.nextOffset) return EMPTY;
+    if (offset >= maxOffset || offset === this.nextOffset) return EMPTY;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
       const position = seg.translateOffset(offset);
-      if (position >= 0) return seg.read(position, maxBytes, minOneBatch);
+      if (position < 0) continue;
+      let limit = maxBytes;
+      if (maxOffset < seg.nextOffset) {
+        // The bound is the start of the batch holding maxOffset, in this segment: whole batches stay below it.
+        const bound = seg.translateOffset(maxOffset) - position;
+        if (bound <= 0) return EMPTY;
+        if (bound < limit) limit = bound;
+      }
+      return seg.read(position, limit, minOneBatch);
     }
     return EMPTY;
   }

@@ -2,8 +2,8 @@
  * @platformatic/kafka 1.35 against Tributary: Admin, Producer (idempotence off) and reading.
  * Codecs: every one the client has on this Node; its zstd uses node:zlib's zstd, which Node 20
  * lacks, so zstd is exercised only on a newer Node (the other clients cover it here).
- * Reading: its Consumer.consume() always joins a group and the broker has no group coordinator yet,
- * so records are read with the same client's low-level Consumer.fetch (support/platformatic-read.ts).
+ * Reading: records are read with the same client's group-less low-level Consumer.fetch
+ * (support/platformatic-read.ts); its group consumer is tested in platformatic-consumer-group.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import type { GroupMetadataValue } from '../../protocol/generated/internal/group-metadata-value.js';
 import type { CoordinatorResult, StateMachine, Timers } from '../runtime.js';
-import { ClassicGroup, Member, offsetKey, type GroupState, type JoinResult, type Protocol, type SyncResult } from './classic-group.js';
+import { ClassicGroup, Member, offsetKey, type CommittedOffset, type GroupState, type JoinResult, type Protocol, type SyncResult } from './classic-group.js';
 import type { GroupRecord, OffsetAndMetadata } from './group-records.js';
 
 export interface GroupCoordinatorConfig {
@@ -121,6 +121,8 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
   // The records and effects of the operation in progress (operations are synchronous and never nest).
   private records: GroupRecord[] = [];
   private effects: Array<() => void> = [];
+  /** TxnOffsetCommit offsets awaiting their transaction's marker: producer id → group → partition. */
+  private readonly pendingTxnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
 
   constructor(
     private readonly timers: Timers<GroupRecord>,
@@ -577,6 +579,82 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
       return [...group.offsets.values()].map((c) => found(c.topic, c.partition));
     }
     return topics.flatMap((t) => t.partitions.map((p) => found(t.name, p)));
+  }
+
+  // ---- transactional offsets (TxnOffsetCommit) ----
+  // Pending offsets wait per producer id until the transaction's marker lands on the group's
+  // __consumer_offsets partition: COMMIT makes them ordinary committed offsets (persisted then, as
+  // OffsetCommit records), ABORT drops them. Kafka persists them earlier, in the producer's transactional
+  // batch; here they live in memory until the marker, so a crash between EndTxn's PrepareCommit and its
+  // markers loses them (the transaction still commits its data).
+
+  /** TxnOffsetCommit: per-partition errors. Generation -1 with an empty member id skips membership checks. */
+  commitTxnOffsets(input: OffsetCommitInput & { producerId: bigint }): Result<PartitionError[]> {
+    return this.op(() => {
+      const all = (errorCode: number): PartitionError[] =>
+        input.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition, errorCode })));
+      if (input.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+      const group = this.groups.get(input.groupId);
+      if (group?.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      if (group?.isStaticMemberFenced(input.memberId, input.groupInstanceId)) return all(ErrorCode.FENCED_INSTANCE_ID);
+      if (input.generationId >= 0 || input.memberId !== '') {
+        if (!group) return all(ErrorCode.ILLEGAL_GENERATION);
+        if (!group.members.has(input.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+        if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+      }
+      let byGroup = this.pendingTxnOffsets.get(input.producerId);
+      if (!byGroup) this.pendingTxnOffsets.set(input.producerId, (byGroup = new Map()));
+      let pending = byGroup.get(input.groupId);
+      if (!pending) byGroup.set(input.groupId, (pending = new Map()));
+      const now = this.now();
+      const out: PartitionError[] = [];
+      for (const t of input.topics) {
+        for (const p of t.partitions) {
+          const metadata = p.metadata ?? '';
+          if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes) {
+            out.push({ topic: t.name, partition: p.partition, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE });
+            continue;
+          }
+          const value: OffsetAndMetadata = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1 };
+          pending.set(offsetKey(t.name, p.partition), { topic: t.name, partition: p.partition, value });
+          out.push({ topic: t.name, partition: p.partition, errorCode: ErrorCode.NONE });
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * A transaction marker of `producerId` landed on a __consumer_offsets partition: completes the pending
+   * offsets of the groups `owns` accepts (those on that partition). Returns how many offsets it committed.
+   */
+  completeTxnOffsets(producerId: bigint, commit: boolean, owns: (groupId: string) => boolean): Result<number> {
+    return this.op(() => {
+      const byGroup = this.pendingTxnOffsets.get(producerId);
+      if (!byGroup) return 0;
+      let committed = 0;
+      for (const [groupId, pending] of byGroup) {
+        if (!owns(groupId)) continue;
+        byGroup.delete(groupId);
+        if (!commit) continue;
+        let group = this.groups.get(groupId);
+        if (!group) this.groups.set(groupId, (group = new ClassicGroup(groupId, this.now())));
+        for (const [key, c] of pending) {
+          group.offsets.set(key, c);
+          this.records.push({ type: 'offset', group: groupId, topic: c.topic, partition: c.partition, value: c.value });
+          committed++;
+        }
+      }
+      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+      return committed;
+    });
+  }
+
+  /** True while a transaction holds an uncommitted offset for the partition (OffsetFetch requireStable). */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    const key = offsetKey(topic, partition);
+    for (const byGroup of this.pendingTxnOffsets.values()) if (byGroup.get(groupId)?.has(key)) return true;
+    return false;
   }
 
   /** OffsetDelete: a top-level error, or per-partition errors (GROUP_SUBSCRIBED_TO_TOPIC where a member consumes it). */

@@ -1,5 +1,5 @@
-// DeleteGroups (key 42), v0-2. Only empty groups can go (NON_EMPTY_GROUP otherwise); their offsets and
-// metadata are tombstoned in __consumer_offsets.
+// DeleteGroups (key 42), v0-2. Only empty groups (classic or KIP-848) can go (NON_EMPTY_GROUP otherwise);
+// their offsets and metadata are tombstoned in __consumer_offsets.
 import { DeleteGroupsRequest } from '../../protocol/generated/delete-groups-request.js';
 import { DeleteGroupsResponse, type DeleteGroupsResponseInit } from '../../protocol/generated/delete-groups-response.js';
 import { defineHandler } from '../handler.js';
@@ -9,9 +9,9 @@ export default defineHandler({
   request: DeleteGroupsRequest,
   response: DeleteGroupsResponse,
   async handle(req, ctx): Promise<DeleteGroupsResponseInit> {
-    const { coordinator, runtime } = ctx.broker.groups;
+    const groups = ctx.broker.groups;
     try {
-      return { throttleTimeMs: 0, results: await runtime.run(() => coordinator.deleteGroups(req.groupsNames)) };
+      return { throttleTimeMs: 0, results: await groups.runtime.run(() => groups.deleteGroups(req.groupsNames)) };
     } catch (err) {
       const errorCode = errorCodeOf(err);
       return { throttleTimeMs: 0, results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) };

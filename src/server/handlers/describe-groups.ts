@@ -1,5 +1,5 @@
 // DescribeGroups (key 15), v0-5. An unknown group is described as Dead with no error (as Kafka does up
-// to v5). Member metadata, assignments and the protocol are shown only for Stable groups. v4+ static
+// to v5; a KIP-848 consumer group is Dead here too: ConsumerGroupDescribe describes it). Member metadata, assignments and the protocol are shown only for Stable groups. v4+ static
 // member ids; v3+ authorized operations are not computed (no ACLs): the field keeps its "not requested" value.
 import { DescribeGroupsRequest } from '../../protocol/generated/describe-groups-request.js';
 import { DescribeGroupsResponse, type DescribeGroupsResponseInit } from '../../protocol/generated/describe-groups-response.js';
@@ -11,11 +11,11 @@ export default defineHandler({
   request: DescribeGroupsRequest,
   response: DescribeGroupsResponse,
   async handle(req, ctx): Promise<DescribeGroupsResponseInit> {
-    const { coordinator, runtime } = ctx.broker.groups;
+    const service = ctx.broker.groups;
     const groups = [];
     for (const groupId of req.groups) {
       try {
-        const d = await runtime.query(() => coordinator.describeGroup(groupId));
+        const d = await service.runtime.query(() => service.describeGroup(groupId));
         groups.push({
           errorCode: ErrorCode.NONE,
           groupId,

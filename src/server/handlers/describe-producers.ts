@@ -1,5 +1,5 @@
 // DescribeProducers (key 61), v0 (the only version): the active idempotent producers of each partition, from
-// its producer state. No transactions yet, so coordinatorEpoch and currentTxnStartOffset are always -1.
+// its producer state, with the coordinator epoch of its last marker and the first offset of its open transaction (-1: none).
 import { DescribeProducersRequest } from '../../protocol/generated/describe-producers-request.js';
 import {
   DescribeProducersResponse,
@@ -31,8 +31,8 @@ export default defineHandler({
               producerEpoch: e.epoch,
               lastSequence: last ? last.lastSeq : -1,
               lastTimestamp: BigInt(e.lastTimestamp),
-              coordinatorEpoch: -1,
-              currentTxnStartOffset: -1n,
+              coordinatorEpoch: e.coordinatorEpoch,
+              currentTxnStartOffset: BigInt(e.currentTxnFirstOffset),
             });
           }
           partitions.push({ partitionIndex: index, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers });

@@ -1,7 +1,9 @@
 // Fetch (key 1), v4-17. v0-3 carry legacy message formats and are left out. Long-polls until min_bytes are
 // available or max_wait passes, woken by appends; honours the request's max_bytes (capped by fetch.max.bytes)
 // and each partition's limit, returning at least one whole batch of the first partition with data (KIP-74).
-// v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id.
+// v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id. read_committed
+// (isolation_level 1) returns only batches below the last stable offset, with the aborted transactions
+// overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
 import { FetchRequest } from '../../protocol/generated/fetch-request.js';
 import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit, type PartitionDataInit } from '../../protocol/generated/fetch-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -10,6 +12,7 @@ import { errorCodeOf } from '../error-mapping.js';
 import { LEADER_EPOCH } from '../broker-context.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import type { Log } from '../../storage/log.js';
+import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const EMPTY = Buffer.alloc(0);
@@ -49,6 +52,17 @@ function resolveTarget(ctx: RequestContext, topic: string, topicId: string, byId
   return { entry, errorCode: ErrorCode.NONE, log };
 }
 
+/** The offset after the last batch in `records` (whole batches): walks batch headers, not records. */
+function nextOffsetAfter(records: Buffer): number {
+  let pos = 0;
+  let last = 0;
+  while (pos + LOG_OVERHEAD <= records.length) {
+    last = pos;
+    pos += records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+  }
+  return readInt64(records, last) + records.readInt32BE(last + OFFSET_LAST_OFFSET_DELTA) + 1;
+}
+
 function epochError(currentLeaderEpoch: number): number {
   if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
   return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
@@ -73,9 +87,9 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
     let bytes = 0;
     const log = target.log;
     if (log && target.errorCode === ErrorCode.NONE) {
-      const hw = log.highWatermark;
-      data.highWatermark = BigInt(hw);
-      data.lastStableOffset = BigInt(hw);
+      const lso = log.lastStableOffset;
+      data.highWatermark = BigInt(log.highWatermark);
+      data.lastStableOffset = BigInt(lso);
       data.logStartOffset = BigInt(log.logStartOffset);
       const epochErr = epochError(entry.currentLeaderEpoch);
       if (epochErr !== ErrorCode.NONE) {
@@ -84,11 +98,15 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
         try {
           const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
           if (limit > 0 || first) {
-            const records = log.read(entry.fetchOffset, limit, first);
+            const records = readCommitted ? log.read(entry.fetchOffset, limit, first, lso) : log.read(entry.fetchOffset, limit, first);
             if (records.length > 0) {
               data.records = records;
               bytes = records.length;
               first = false;
+              if (readCommitted) {
+                data.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
+                  .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+              }
             }
           }
         } catch (err) {

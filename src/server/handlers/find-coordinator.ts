@@ -1,7 +1,7 @@
 // FindCoordinator (key 10), v0-6. This broker coordinates every group: the first lookup creates
 // __consumer_offsets (as Kafka does). v0 has no key type (always a group); v1-3 one key with its type;
-// v4+ batches keys. Transaction coordinators (key type 1) answer COORDINATOR_NOT_AVAILABLE until
-// transactions exist; share-group keys (type 2, v6) are not supported (INVALID_REQUEST).
+// v4+ batches keys. Transaction coordinators (key type 1) are this broker too; the first lookup creates
+// __transaction_state. Share-group keys (type 2, v6) are not supported (INVALID_REQUEST).
 import { FindCoordinatorRequest } from '../../protocol/generated/find-coordinator-request.js';
 import { FindCoordinatorResponse, type FindCoordinatorResponseInit } from '../../protocol/generated/find-coordinator-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -12,14 +12,13 @@ const GROUP = 0;
 const TRANSACTION = 1;
 
 async function lookup(key: string, keyType: number, ctx: RequestContext): Promise<{ errorCode: number; errorMessage: string | null }> {
-  if (keyType === TRANSACTION) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'Transactions are not supported yet' };
-  if (keyType !== GROUP) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported key type ${keyType}` };
-  if (key === '') return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'The group id is empty' };
+  if (keyType !== GROUP && keyType !== TRANSACTION) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported key type ${keyType}` };
+  if (key === '') return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `The ${keyType === GROUP ? 'group' : 'transactional'} id is empty` };
   try {
-    await ctx.broker.groups.runtime.ensureTopic();
+    await (keyType === GROUP ? ctx.broker.groups : ctx.broker.transactions).runtime.ensureTopic();
     return { errorCode: ErrorCode.NONE, errorMessage: null };
   } catch (err) {
-    ctx.logger.error({ err }, 'cannot create __consumer_offsets');
+    ctx.logger.error({ err, keyType }, 'cannot create the coordinator topic');
     return { errorCode: errorCodeOf(err) === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : errorCodeOf(err), errorMessage: errorMessageOf(err) };
   }
 }

@@ -1,7 +1,8 @@
 // InitProducerId (key 22), v0-5. Non-transactional (idempotent) producers get a new producer id with epoch 0
 // on every call, as in Kafka (v3+'s producerId/epoch pair is only checked to come both or neither; Kafka
-// bumps epochs only for transactional ids). A transactionalId is answered COORDINATOR_NOT_AVAILABLE: there is
-// no transaction coordinator yet. Ids come from the persisted ProducerIdManager, never reused.
+// bumps epochs only for transactional ids). A transactionalId goes to the transaction coordinator (epoch
+// bumps, fencing, KIP-360 resumption; PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v4). Ids come from the
+// persisted ProducerIdManager, never reused.
 import { InitProducerIdRequest } from '../../protocol/generated/init-producer-id-request.js';
 import { InitProducerIdResponse, type InitProducerIdResponseInit } from '../../protocol/generated/init-producer-id-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -11,11 +12,16 @@ import { errorCodeOf } from '../error-mapping.js';
 export default defineHandler({
   request: InitProducerIdRequest,
   response: InitProducerIdResponse,
-  handle(req, ctx): InitProducerIdResponseInit {
+  async handle(req, ctx): Promise<InitProducerIdResponseInit> {
     const fail = (errorCode: number): InitProducerIdResponseInit => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 });
     if (req.transactionalId !== null) {
-      ctx.logger.info({ transactionalId: req.transactionalId, clientId: ctx.clientId }, 'InitProducerId for a transactional producer: no transaction coordinator yet');
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      const txns = ctx.broker.transactions;
+      try {
+        return await txns.run(() => txns.coordinator.initProducerId(req, ctx.apiVersion));
+      } catch (err) {
+        ctx.logger.error({ err, transactionalId: req.transactionalId }, 'InitProducerId for a transactional producer failed');
+        return fail(errorCodeOf(err));
+      }
     }
     if ((req.producerId === -1n) !== (req.producerEpoch === -1)) return fail(ErrorCode.INVALID_REQUEST);
     try {

@@ -16,13 +16,13 @@ export default defineHandler({
   response: JoinGroupResponse,
   async handle(req, ctx): Promise<JoinGroupResponseInit> {
     const v = ctx.apiVersion;
-    const { coordinator, runtime } = ctx.broker.groups;
+    const groups = ctx.broker.groups;
     const error = (errorCode: number): JoinResult => ({
       errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId: req.memberId, members: [], skipAssignment: false,
     });
     let r: JoinResult;
     try {
-      const joined = runtime.run(() => coordinator.joinGroup({
+      const joined = groups.runtime.run(() => groups.joinGroup({
         groupId: req.groupId,
         memberId: req.memberId,
         groupInstanceId: v >= 5 ? req.groupInstanceId : null,

@@ -1,5 +1,5 @@
-// ListGroups (key 16), v0-5. v4+ filter by state (case-insensitive, as Kafka); v5+ filter by type and
-// report it: every group here is a classic group.
+// ListGroups (key 16), v0-5. v4+ filter by state (case-insensitive, as Kafka); v5+ filter by type
+// ("classic", "consumer") and report it. KIP-848 consumer groups are listed with protocol type "consumer".
 import { ListGroupsRequest } from '../../protocol/generated/list-groups-request.js';
 import { ListGroupsResponse, type ListGroupsResponseInit } from '../../protocol/generated/list-groups-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -10,16 +10,15 @@ export default defineHandler({
   request: ListGroupsRequest,
   response: ListGroupsResponse,
   async handle(req, ctx): Promise<ListGroupsResponseInit> {
-    const { coordinator, runtime } = ctx.broker.groups;
+    const service = ctx.broker.groups;
     const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
     const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
-    if (types.length > 0 && !types.includes('classic')) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] };
     try {
-      const listed = await runtime.query(() => coordinator.listGroups(states));
+      const listed = await service.runtime.query(() => service.listGroups(states, types));
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
-        groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: 'classic' })),
+        groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type })),
       };
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: errorCodeOf(err), groups: [] };

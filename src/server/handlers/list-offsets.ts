@@ -33,7 +33,8 @@ export default defineHandler({
           }
           let found: { offset: number; timestamp: number } | null;
           switch (p.timestamp) {
-            case LATEST: found = { offset: log.highWatermark, timestamp: -1 }; break;
+            // isolation_level exists from v2; it reads 0 (read_uncommitted) below that.
+            case LATEST: found = { offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark, timestamp: -1 }; break;
             case EARLIEST:
             case EARLIEST_LOCAL: found = { offset: log.logStartOffset, timestamp: -1 }; break;
             case MAX_TIMESTAMP: found = log.offsetOfMaxTimestamp(); break;

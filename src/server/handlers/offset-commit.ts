@@ -2,7 +2,8 @@
 // go to __consumer_offsets like the rest); v1+ generation and member id (generation -1 with an empty
 // member id is a simple consumer, allowed while the group has no members); v2-4 a retention time per
 // request; v6+ leader epochs; v7+ static members. Partitions of unknown topics get
-// UNKNOWN_TOPIC_OR_PARTITION. v9's member epoch (KIP-848 groups) is the classic generation here.
+// UNKNOWN_TOPIC_OR_PARTITION. v9 carries a KIP-848 member's epoch (STALE_MEMBER_EPOCH when it is not the
+// member's current one); members of a consumer group must use v9+, as in Kafka.
 import { OffsetCommitRequest } from '../../protocol/generated/offset-commit-request.js';
 import { OffsetCommitResponse, type OffsetCommitResponseInit, type OffsetCommitResponseTopicInit } from '../../protocol/generated/offset-commit-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -15,7 +16,7 @@ export default defineHandler({
   response: OffsetCommitResponse,
   async handle(req, ctx): Promise<OffsetCommitResponseInit> {
     const v = ctx.apiVersion;
-    const { coordinator, runtime } = ctx.broker.groups;
+    const groups = ctx.broker.groups;
     const results: PartitionError[] = [];
     const input: OffsetCommitInput = {
       groupId: req.groupId,
@@ -39,7 +40,7 @@ export default defineHandler({
     }
     if (input.topics.length > 0) {
       try {
-        results.push(...await runtime.run(() => coordinator.commitOffsets(input)));
+        results.push(...await groups.runtime.run(() => groups.commitOffsets(input, v)));
       } catch (err) {
         const errorCode = errorCodeOf(err);
         for (const t of input.topics) for (const p of t.partitions) results.push({ topic: t.name, partition: p.partition, errorCode });

@@ -1,5 +1,5 @@
 // OffsetDelete (key 47), v0. Deletes committed offsets of partitions no member of the group consumes
-// (GROUP_SUBSCRIBED_TO_TOPIC otherwise); a non-consumer group must be empty (NON_EMPTY_GROUP); an unknown
+// (GROUP_SUBSCRIBED_TO_TOPIC otherwise; for a KIP-848 group, topics a member subscribes to); a non-consumer group must be empty (NON_EMPTY_GROUP); an unknown
 // group is GROUP_ID_NOT_FOUND; partitions of unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
 import { OffsetDeleteRequest } from '../../protocol/generated/offset-delete-request.js';
 import { OffsetDeleteResponse, type OffsetDeleteResponseInit } from '../../protocol/generated/offset-delete-response.js';
@@ -11,7 +11,7 @@ export default defineHandler({
   request: OffsetDeleteRequest,
   response: OffsetDeleteResponse,
   async handle(req, ctx): Promise<OffsetDeleteResponseInit> {
-    const { coordinator, runtime } = ctx.broker.groups;
+    const groups = ctx.broker.groups;
     const known = (name: string, p: number): boolean => {
       const t = ctx.broker.topics.get(name);
       return t !== undefined && p >= 0 && p < t.partitions;
@@ -19,7 +19,7 @@ export default defineHandler({
     const wanted = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => known(t.name, p)) }));
     let result: { errorCode: number; partitions: Array<{ topic: string; partition: number; errorCode: number }> };
     try {
-      result = await runtime.run(() => coordinator.deleteOffsets(req.groupId, wanted));
+      result = await groups.runtime.run(() => groups.deleteOffsets(req.groupId, wanted));
     } catch (err) {
       result = { errorCode: errorCodeOf(err), partitions: [] };
     }

@@ -1,7 +1,7 @@
 // OffsetFetch (key 9), v0-9. v0-7 one group (v2+ a null topic list means every committed offset and a
-// top-level error code); v5+ leader epochs; v7+ requireStable (no transactional offsets are pending
-// until transactions exist, so it changes nothing yet); v8+ several groups per request; v9 member id and
-// epoch for KIP-848 groups (ignored: classic groups need no membership to fetch). A partition without
+// top-level error code); v5+ leader epochs; v7+ requireStable (a partition with a transactional offset
+// awaiting its marker answers UNSTABLE_OFFSET_COMMIT, offset -1, and the client retries); v8+ several groups per request; v9 member id and
+// epoch, checked for KIP-848 consumer groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; none = an admin fetch). A partition without
 // a committed offset answers -1 with empty metadata.
 import { OffsetFetchRequest } from '../../protocol/generated/offset-fetch-request.js';
 import { OffsetFetchResponse, type OffsetFetchResponseInit } from '../../protocol/generated/offset-fetch-response.js';
@@ -12,7 +12,7 @@ import type { FetchedOffset } from '../../coordinator/group/group-coordinator.js
 
 type Topics = Array<{ name: string; partitions: number[] }> | null;
 
-function byTopic(offsets: FetchedOffset[]) {
+function byTopic(offsets: FetchedOffset[], unstable?: (o: FetchedOffset) => boolean) {
   const topics = new Map<string, FetchedOffset[]>();
   for (const o of offsets) {
     let list = topics.get(o.topic);
@@ -21,7 +21,9 @@ function byTopic(offsets: FetchedOffset[]) {
   }
   return [...topics].map(([name, list]) => ({
     name,
-    partitions: list.map((o) => ({
+    partitions: list.map((o) => unstable?.(o) ? {
+      partitionIndex: o.partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+    } : ({
       partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE,
     })),
   }));
@@ -31,10 +33,12 @@ export default defineHandler({
   request: OffsetFetchRequest,
   response: OffsetFetchResponse,
   async handle(req, ctx): Promise<OffsetFetchResponseInit> {
-    const { coordinator, runtime } = ctx.broker.groups;
-    const fetchGroup = async (groupId: string, topics: Topics) => {
+    const service = ctx.broker.groups;
+    const fetchGroup = async (groupId: string, topics: Topics, memberId: string | null = null, memberEpoch = -1) => {
+      const unstable = ctx.apiVersion >= 7 && req.requireStable
+        ? (o: FetchedOffset) => service.coordinator.hasPendingTxnOffset(groupId, o.topic, o.partition) : undefined;
       try {
-        return { errorCode: ErrorCode.NONE as number, topics: byTopic(await runtime.query(() => coordinator.fetchOffsets(groupId, topics))) };
+        return { errorCode: ErrorCode.NONE as number, topics: byTopic(await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch)), unstable) };
       } catch (err) {
         return { errorCode: errorCodeOf(err), topics: [] };
       }
@@ -47,7 +51,7 @@ export default defineHandler({
     const groups = [];
     for (const g of req.groups) {
       const topics = g.topics === null ? null : g.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
-      const r = await fetchGroup(g.groupId, topics);
+      const r = ctx.apiVersion >= 9 ? await fetchGroup(g.groupId, topics, g.memberId, g.memberEpoch) : await fetchGroup(g.groupId, topics);
       groups.push({ groupId: g.groupId, errorCode: r.errorCode, topics: r.topics });
     }
     return { throttleTimeMs: 0, groups };

@@ -1,0 +1,187 @@
+/**
+ * Wires the transaction coordinator for a broker: the pure TransactionCoordinator, its CoordinatorRuntime over
+ * `__transaction_state` (compacted, transaction.state.log.num.partitions), the marker writer, and the
+ * periodic jobs (abort timed-out transactions, expire idle transactional ids), with Kafka's config keys.
+ *
+ * Markers: for every partition of a transaction, `Log.writeTxnMarker` appends the COMMIT/ABORT control
+ * batch, then every touched log is flushed; markers on `__consumer_offsets` partitions also complete the
+ * group coordinator's pending transactional offsets (TxnOffsetCommit). Only then does the coordinator move
+ * to Complete* (`markersWritten`) and the client get its answer (EndTxn, or the InitProducerId that fenced an
+ * ongoing transaction). A failed marker write is retried every MARKER_RETRY_MS; meanwhile the id answers
+ * CONCURRENT_TRANSACTIONS. On load, transactions caught in Prepare* get their markers again.
+ *
+ * Concurrency: single JS thread; coordinator operations are synchronous and run one at a time inside the
+ * runtime, marker writes are awaited after them. A failed `__transaction_state` append answers
+ * COORDINATOR_NOT_AVAILABLE and leaves the in-memory state ahead of the log until the next start.
+ */
+import type { Logger } from '../../logger.js';
+import type { TopicManager } from '../../server/topic-manager.js';
+import type { GroupCoordinatorService } from '../group/group-coordinator-service.js';
+import { CoordinatorRuntime } from '../runtime.js';
+import type { Scheduler } from '../scheduler.js';
+import { TopicCoordinatorLog } from '../topic-log.js';
+import {
+  CONSUMER_OFFSETS_TOPIC, TransactionCoordinator, type TransactionCoordinatorConfig, type TxnBackgroundResult,
+  type TxnMarkers, type TxnResult,
+} from './transaction-coordinator.js';
+import type { TxnRecord } from './transaction-metadata.js';
+import { txnRecordSerde } from './transaction-records.js';
+
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+const MARKER_RETRY_MS = 1000;
+const ABORT_JOB = 'txn-abort-timed-out';
+const EXPIRE_JOB = 'txn-expire-ids';
+
+/** What the marker writer needs of a partition's Log. */
+export interface TxnMarkerLog {
+  writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; timestamp: number }): number;
+  flush(): Promise<void>;
+}
+
+export interface TransactionServiceConfig extends TransactionCoordinatorConfig {
+  abortTimedOutIntervalMs: number;
+  removeExpiredIntervalMs: number;
+  numPartitions: number;
+}
+
+export function transactionServiceConfig(config: ReadonlyMap<string, string>): TransactionServiceConfig {
+  const num = (key: string): number => Number(config.get(key));
+  return {
+    transactionMaxTimeoutMs: num('transaction.max.timeout.ms'),
+    transactionalIdExpirationMs: num('transactional.id.expiration.ms'),
+    abortTimedOutIntervalMs: num('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+    removeExpiredIntervalMs: num('transaction.remove.expired.transaction.cleanup.interval.ms'),
+    numPartitions: num('transaction.state.log.num.partitions'),
+  };
+}
+
+export class TransactionCoordinatorService {
+  readonly runtime: CoordinatorRuntime<TxnRecord>;
+  readonly coordinator: TransactionCoordinator;
+  private closed = false;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly topics: TopicManager,
+    private readonly groups: Pick<GroupCoordinatorService, 'runtime' | 'coordinator'>,
+    private readonly config: TransactionServiceConfig,
+    producerIds: { generate(): bigint },
+    private readonly scheduler: Scheduler,
+    private readonly logger?: Pick<Logger, 'error' | 'info' | 'warn'>,
+  ) {
+    const log = new TopicCoordinatorLog(topics, TRANSACTION_STATE_TOPIC, config.numPartitions, { 'cleanup.policy': 'compact' }, scheduler.now);
+    this.runtime = new CoordinatorRuntime(log, txnRecordSerde, scheduler, logger);
+    this.coordinator = new TransactionCoordinator({
+      now: scheduler.now,
+      allocateProducerId: () => producerIds.generate(),
+      partitionForGroup: (groupId) => groups.runtime.partitionOf(groupId),
+      partitionExists: (topic, p) => {
+        const t = topics.get(topic);
+        return t !== undefined && Number.isInteger(p) && p >= 0 && p < t.partitions;
+      },
+      coordinatorEpoch: 0,
+      config,
+    });
+    this.runtime.bind({ replay: (rec) => this.coordinator.replayRecord(rec) });
+  }
+
+  /** Replays `__transaction_state`, writes the markers of transactions caught in Prepare*, starts the jobs. */
+  async load(): Promise<void> {
+    await this.runtime.load();
+    await Promise.all(this.coordinator.pendingMarkers().map((m) => this.complete(m)));
+    this.every(ABORT_JOB, this.config.abortTimedOutIntervalMs, () => this.abortTimedOutTransactions());
+    this.every(EXPIRE_JOB, this.config.removeExpiredIntervalMs, () => this.expireTransactionalIds());
+  }
+
+  /** Runs a coordinator operation: persists its records, writes its markers, then returns its response. */
+  async run<R>(op: () => TxnResult<R>): Promise<R> {
+    let markers = undefined as TxnMarkers | undefined;
+    const response = await this.runtime.run(() => {
+      const r = op();
+      markers = r.markers;
+      return { response: r.response, records: r.records };
+    });
+    if (markers) await this.complete(markers);
+    return response;
+  }
+
+  /** Aborts (and fences) transactions past their timeout; the periodic job, callable by tests. */
+  abortTimedOutTransactions(): Promise<void> {
+    return this.background(() => this.coordinator.abortTimedOutTransactions());
+  }
+
+  /** Removes transactional ids idle for transactional.id.expiration.ms; the periodic job, callable by tests. */
+  expireTransactionalIds(): Promise<void> {
+    return this.background(() => this.coordinator.expireTransactionalIds());
+  }
+
+  /** Stops the jobs and marker retries, and waits for the ones running. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.scheduler.cancelAll();
+    await Promise.all(this.inflight);
+  }
+
+  private every(key: string, intervalMs: number, job: () => Promise<void>): void {
+    if (this.closed) return;
+    this.scheduler.schedule(key, intervalMs, () => {
+      void job().finally(() => this.every(key, intervalMs, job));
+    });
+  }
+
+  private async background(job: () => TxnBackgroundResult): Promise<void> {
+    if (this.closed || this.coordinator.transactionalIds().length === 0) return;
+    const done = (async () => {
+      let markers: TxnMarkers[] = [];
+      try {
+        await this.runtime.run(() => {
+          const r = job();
+          markers = r.markers;
+          return { response: undefined, records: r.records };
+        });
+        await Promise.all(markers.map((m) => this.complete(m)));
+      } catch (err) {
+        this.logger?.error({ err }, 'transaction coordinator background job failed');
+      }
+    })();
+    this.inflight.add(done);
+    await done.finally(() => this.inflight.delete(done));
+  }
+
+  /** Writes the markers and completes the transaction; on failure, retries later (the answer does not wait). */
+  private async complete(markers: TxnMarkers): Promise<void> {
+    try {
+      await this.writeMarkers(markers);
+      await this.runtime.run(() => ({ response: undefined, records: this.coordinator.markersWritten(markers).records }));
+    } catch (err) {
+      if (this.closed) return;
+      this.logger?.warn({ err, transactionalId: markers.transactionalId }, 'writing transaction markers failed; retrying');
+      this.scheduler.schedule(`markers:${markers.transactionalId}`, MARKER_RETRY_MS, () => {
+        if (this.closed) return;
+        const retry = this.complete(markers);
+        this.inflight.add(retry);
+        void retry.finally(() => this.inflight.delete(retry));
+      });
+    }
+  }
+
+  private async writeMarkers(m: TxnMarkers): Promise<void> {
+    const timestamp = this.scheduler.now();
+    const flushes: Array<Promise<void>> = [];
+    const offsetPartitions = new Set<number>();
+    for (const t of m.topics) {
+      for (const p of t.partitionIndexes) {
+        if (t.name === CONSUMER_OFFSETS_TOPIC) offsetPartitions.add(p);
+        const log: TxnMarkerLog | undefined = this.topics.tryLog(t.name, p);
+        if (!log) continue; // the partition is gone: nothing to mark (Kafka drops it too)
+        log.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult, timestamp });
+        flushes.push(log.flush());
+      }
+    }
+    await Promise.all(flushes);
+    if (offsetPartitions.size > 0) {
+      const { runtime, coordinator } = this.groups;
+      await runtime.run(() => coordinator.completeTxnOffsets(m.producerId, m.transactionResult, (g) => offsetPartitions.has(runtime.partitionOf(g))));
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// AddOffsetsToTxn (key 25), v0-4: adds the group's __consumer_offsets partition to the transaction, so the
+// transaction's markers complete its TxnOffsetCommit offsets. v2+ may answer PRODUCER_FENCED (older versions
+// get INVALID_PRODUCER_EPOCH); v4's TRANSACTION_ABORTABLE is never returned.
+import { AddOffsetsToTxnRequest } from '../../protocol/generated/add-offsets-to-txn-request.js';
+import { AddOffsetsToTxnResponse, type AddOffsetsToTxnResponseInit } from '../../protocol/generated/add-offsets-to-txn-response.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: AddOffsetsToTxnRequest,
+  response: AddOffsetsToTxnResponse,
+  async handle(req, ctx): Promise<AddOffsetsToTxnResponseInit> {
+    const txns = ctx.broker.transactions;
+    try {
+      // The group's partition must exist for its marker (the group coordinator's topic is made on first use).
+      await ctx.broker.groups.runtime.ensureTopic();
+      return await txns.run(() => txns.coordinator.addOffsetsToTxn(req, ctx.apiVersion));
+    } catch (err) {
+      return { throttleTimeMs: 0, errorCode: errorCodeOf(err) };
+    }
+  },
+});

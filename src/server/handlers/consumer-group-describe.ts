@@ -1,0 +1,23 @@
+// ConsumerGroupDescribe (key 69), v0 (KIP-848). Unknown groups and classic groups answer GROUP_ID_NOT_FOUND
+// per group. Authorized operations are not computed (no ACLs): the field keeps its "not requested" value.
+import { ConsumerGroupDescribeRequest } from '../../protocol/generated/consumer-group-describe-request.js';
+import { ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseInit, type DescribedGroupInit } from '../../protocol/generated/consumer-group-describe-response.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: ConsumerGroupDescribeRequest,
+  response: ConsumerGroupDescribeResponse,
+  async handle(req, ctx): Promise<ConsumerGroupDescribeResponseInit> {
+    const { consumerGroups, runtime } = ctx.broker.groups;
+    const groups: DescribedGroupInit[] = [];
+    for (const groupId of req.groupIds) {
+      try {
+        groups.push(await runtime.query(() => consumerGroups.describe(groupId)));
+      } catch (err) {
+        groups.push({ groupId, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) });
+      }
+    }
+    return { throttleTimeMs: 0, groups };
+  },
+});

@@ -1,0 +1,24 @@
+// ConsumerGroupHeartbeat (key 68), v0-1 (KIP-848). v1 (SubscribedTopicRegex) is marked unstable in the spec,
+// so it is advertised only with unstable.api.versions.enable, and a regex is refused with INVALID_REQUEST
+// (not supported here). Server-side assignors only (group.consumer.assignors). A group id held by a classic
+// group with members is GROUP_ID_NOT_FOUND.
+import { ConsumerGroupHeartbeatRequest } from '../../protocol/generated/consumer-group-heartbeat-request.js';
+import { ConsumerGroupHeartbeatResponse, type ConsumerGroupHeartbeatResponseInit } from '../../protocol/generated/consumer-group-heartbeat-response.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: ConsumerGroupHeartbeatRequest,
+  response: ConsumerGroupHeartbeatResponse,
+  async handle(req, ctx): Promise<ConsumerGroupHeartbeatResponseInit> {
+    const groups = ctx.broker.groups;
+    try {
+      return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }));
+    } catch (err) {
+      return {
+        throttleTimeMs: 0, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err),
+        memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null,
+      };
+    }
+  },
+});

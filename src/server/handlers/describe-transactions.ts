@@ -1,0 +1,14 @@
+// DescribeTransactions (key 65), v0: state, timeout, start time, producer id/epoch and partitions of each
+// transactional id; unknown ids answer TRANSACTIONAL_ID_NOT_FOUND. Read-only: never creates __transaction_state.
+import { DescribeTransactionsRequest } from '../../protocol/generated/describe-transactions-request.js';
+import { DescribeTransactionsResponse, type DescribeTransactionsResponseInit } from '../../protocol/generated/describe-transactions-response.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  request: DescribeTransactionsRequest,
+  response: DescribeTransactionsResponse,
+  async handle(req, ctx): Promise<DescribeTransactionsResponseInit> {
+    const txns = ctx.broker.transactions;
+    return await txns.runtime.query(() => txns.coordinator.describeTransactions(req));
+  },
+});

@@ -1,0 +1,60 @@
+// TxnOffsetCommit (key 28), v0-4. The offsets wait in the group coordinator, per producer id, until the
+// transaction's marker lands on the group's __consumer_offsets partition (COMMIT makes them committed
+// offsets, ABORT drops them); OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT meanwhile.
+// The producer must be the transaction's current one (else INVALID_PRODUCER_ID_MAPPING /
+// INVALID_PRODUCER_EPOCH) with the group added by AddOffsetsToTxn (else INVALID_TXN_STATE). v2+ leader
+// epochs; v3+ member id, generation and instance id, checked like OffsetCommit's (generation -1 with an empty
+// member id skips them); v4's TRANSACTION_ABORTABLE is never returned.
+import { TxnOffsetCommitRequest } from '../../protocol/generated/txn-offset-commit-request.js';
+import { TxnOffsetCommitResponse, type TxnOffsetCommitResponseInit } from '../../protocol/generated/txn-offset-commit-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { CONSUMER_OFFSETS_TOPIC } from '../../coordinator/transaction/transaction-coordinator.js';
+import type { PartitionError } from '../../coordinator/group/group-coordinator.js';
+import { defineHandler } from '../handler.js';
+import { errorCodeOf } from '../error-mapping.js';
+
+export default defineHandler({
+  request: TxnOffsetCommitRequest,
+  response: TxnOffsetCommitResponse,
+  async handle(req, ctx): Promise<TxnOffsetCommitResponseInit> {
+    const answer = (errors: PartitionError[] | number): TxnOffsetCommitResponseInit => {
+      const codes = typeof errors === 'number' ? null : new Map(errors.map((e) => [`${e.topic}\u0000${e.partition}`, e.errorCode]));
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: codes === null ? (errors as number) : codes.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.NONE,
+          })),
+        })),
+      };
+    };
+    const { groups, transactions } = ctx.broker;
+    try {
+      const txn = await transactions.runtime.query(() => transactions.coordinator.get(req.transactionalId));
+      if (!txn || txn.producerId !== req.producerId) return answer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+      if (txn.producerEpoch !== req.producerEpoch) return answer(ErrorCode.INVALID_PRODUCER_EPOCH);
+      if (txn.state !== 'Ongoing' || !txn.partitions.get(CONSUMER_OFFSETS_TOPIC)?.has(groups.runtime.partitionOf(req.groupId))) {
+        return answer(ErrorCode.INVALID_TXN_STATE);
+      }
+      const errors = await groups.runtime.run(() => groups.coordinator.commitTxnOffsets({
+        groupId: req.groupId,
+        producerId: req.producerId,
+        generationId: ctx.apiVersion >= 3 ? req.generationId : -1,
+        memberId: ctx.apiVersion >= 3 ? req.memberId : '',
+        groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+        retentionTimeMs: -1,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
+          })),
+        })),
+      }));
+      return answer(errors);
+    } catch (err) {
+      return answer(errorCodeOf(err));
+    }
+  },
+});
