@@ -7,6 +7,11 @@
  * effects (completions of other members' waiting requests) and returns the response. On start it replays
  * every partition of the internal topic into the state machine, so state survives restarts.
  *
+ * Transactions (as Kafka's TxnOffsetCommit): an operation may name a producer; its records are then appended
+ * as a transactional batch of that producer, and stay pending in the state machine until the producer's
+ * COMMIT/ABORT control marker lands on that partition (written by the transaction coordinator). Replay hands
+ * the state machine each record's producer (transactional batches only) and each marker, in log order.
+ *
  * Concurrency contract: single JS thread. Operations run one at a time and synchronously, and appends are
  * synchronous, so the log order is the operation order. Timers fire through the Scheduler (injected
  * clock) and are operations too. A failed append leaves the in-memory state ahead of the log; the caller
@@ -22,9 +27,17 @@ export interface CoordinatorRecord {
   value: Buffer | null;
 }
 
+/** The producer whose transactional batch carries an operation's records. */
+export interface TxnProducer {
+  producerId: bigint;
+  producerEpoch: number;
+}
+
 export interface CoordinatorResult<R, T> {
   response: R | Promise<R>;
   records: T[];
+  /** Append the records as a transactional batch of this producer (pending until its marker). */
+  producer?: TxnProducer;
   /** Run after the records are durable (e.g. answering members waiting on this change). */
   effects?: Array<() => void>;
 }
@@ -38,7 +51,10 @@ export interface RecordSerde<T> {
 }
 
 export interface StateMachine<T> {
-  replay(rec: T): void;
+  /** `producerId` is set for a record of a transactional batch: it waits for that producer's marker. */
+  replay(rec: T, producerId?: bigint): void;
+  /** A COMMIT/ABORT control marker of `producerId` on internal-topic `partition`, in log order. */
+  replayTxnMarker?(partition: number, producerId: bigint, commit: boolean): void;
   /** Called once after replay (start timers for loaded state). */
   onLoaded?(): void;
 }
@@ -50,10 +66,13 @@ export interface CoordinatorLog {
   exists(): boolean;
   /** Creates the topic if it does not exist yet. */
   ensure(): Promise<void>;
-  /** Appends one batch to the partition and makes it durable. */
-  append(partition: number, records: CoordinatorRecord[]): Promise<void>;
-  /** Every record of the partition, in offset order. */
-  readAll(partition: number, visit: (rec: CoordinatorRecord) => void): void;
+  /** Appends one batch (transactional if `producer` is given) to the partition and makes it durable. */
+  append(partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void>;
+  /**
+   * Every record of the partition, in offset order, with its producer id if its batch is transactional;
+   * `marker` gets the COMMIT/ABORT control markers, in the same order.
+   */
+  readAll(partition: number, visit: (rec: CoordinatorRecord, producerId?: bigint) => void, marker?: (producerId: bigint, commit: boolean) => void): void;
 }
 
 /** A state machine's view of timers: a timer's op runs through the runtime, so its records are persisted. */
@@ -106,13 +125,13 @@ export class CoordinatorRuntime<T> {
       if (this.log.exists()) {
         let count = 0;
         for (let p = 0; p < this.log.partitionCount(); p++) {
-          this.log.readAll(p, (raw) => {
+          this.log.readAll(p, (raw, producerId) => {
             const rec = this.serde.decode(raw);
             if (rec !== null) {
-              machine.replay(rec);
+              machine.replay(rec, producerId);
               count++;
             }
-          });
+          }, (producerId, commit) => machine.replayTxnMarker?.(p, producerId, commit));
         }
         this.logger?.info({ records: count }, 'coordinator state loaded');
       }
@@ -150,7 +169,7 @@ export class CoordinatorRuntime<T> {
     const result = op();
     if (result.records.length > 0) {
       try {
-        await this.persist(result.records);
+        await this.persist(result.records, result.producer);
       } catch (err) {
         this.logger?.error({ err }, 'coordinator append failed');
         throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'The coordinator could not persist its state', { cause: err });
@@ -160,7 +179,7 @@ export class CoordinatorRuntime<T> {
     return await result.response;
   }
 
-  private async persist(records: T[]): Promise<void> {
+  private async persist(records: T[], producer: TxnProducer | undefined): Promise<void> {
     const byPartition = new Map<number, CoordinatorRecord[]>();
     for (const rec of records) {
       const p = this.partitionOf(this.serde.partitionKey(rec));
@@ -168,7 +187,7 @@ export class CoordinatorRuntime<T> {
       if (!list) byPartition.set(p, (list = []));
       list.push(this.serde.encode(rec));
     }
-    await Promise.all([...byPartition].map(([p, list]) => this.log.append(p, list)));
+    await Promise.all([...byPartition].map(([p, list]) => this.log.append(p, list, producer)));
   }
 
   private requireMachine(): StateMachine<T> {

@@ -9,7 +9,9 @@
  * INCONSISTENT_GROUP_PROTOCOL; an empty group of the other type is replaced (its offsets stay). A consumer
  * group's offsets are kept by the classic coordinator (in an empty classic group it holds for them); the
  * methods below apply the consumer group's rules (member epochs, subscriptions) before delegating, and
- * admin views show the consumer group rather than that holder.
+ * admin views show the consumer group rather than that holder. The classic coordinator asks back, through
+ * its hooks, which topics a consumer group subscribes to (offsets retention) and where a group lives
+ * (transaction markers met on replay).
  */
 import { KafkaError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -89,7 +91,10 @@ export class GroupCoordinatorService {
       'segment.bytes': config.get('offsets.topic.segment.bytes') ?? '104857600',
     }, scheduler.now);
     this.runtime = new CoordinatorRuntime(log, offsetsTopicRecordSerde, scheduler, logger);
-    this.coordinator = new GroupCoordinator(this.runtime.timers, groupCoordinatorConfig(config));
+    this.coordinator = new GroupCoordinator(this.runtime.timers, groupCoordinatorConfig(config), {
+      partitionOf: (groupId) => this.runtime.partitionOf(groupId),
+      consumerGroupTopics: (groupId) => this.consumerGroupTopics(groupId),
+    });
     // The metadata image: topics as the TopicManager knows them now.
     const image = (name: string): { topicId: string; numPartitions: number } | undefined => {
       const t = topics.get(name);
@@ -97,12 +102,22 @@ export class GroupCoordinatorService {
     };
     this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, consumerGroupConfig(config));
     this.runtime.bind({
-      replay: (rec) => (isConsumerGroupRecord(rec) ? this.consumerGroups.replay(rec) : this.coordinator.replay(rec)),
+      replay: (rec, producerId) => (isConsumerGroupRecord(rec) ? this.consumerGroups.replay(rec) : this.coordinator.replay(rec, producerId)),
+      replayTxnMarker: (partition, producerId, commit) => this.coordinator.replayTxnMarker(partition, producerId, commit),
       onLoaded: () => {
         this.coordinator.onLoaded();
         this.consumerGroups.onLoaded();
       },
     });
+  }
+
+  /** The topics a consumer group's members subscribe to; undefined if groupId is not a consumer group. */
+  private consumerGroupTopics(groupId: string): ReadonlySet<string> | undefined {
+    const cg = this.consumerGroups.group(groupId);
+    if (!cg) return undefined;
+    const topics = new Set<string>();
+    for (const m of cg.members.values()) for (const n of m.subscribedTopicNames) topics.add(n);
+    return topics;
   }
 
   /** A classic group that has members (an empty one only holds offsets or waits to be replaced). */
@@ -150,8 +165,11 @@ export class GroupCoordinatorService {
   /**
    * OffsetFetch. For a consumer group, a request naming a member (v9+) must name a current one with its
    * epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH); no member id and epoch -1 is an admin fetch.
+   * requireStable: see GroupCoordinator.fetchOffsets.
    */
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }> | null, memberId: string | null = null, memberEpoch = -1): FetchedOffset[] {
+  fetchOffsets(
+    groupId: string, topics: Array<{ name: string; partitions: number[] }> | null, memberId: string | null = null, memberEpoch = -1, requireStable = false,
+  ): FetchedOffset[] {
     const cg = this.consumerGroups.group(groupId);
     if (cg && !(memberId === null && memberEpoch < 0)) {
       const member = memberId === null ? undefined : cg.members.get(memberId);
@@ -160,7 +178,7 @@ export class GroupCoordinatorService {
         throw new KafkaError('STALE_MEMBER_EPOCH', `The received member epoch ${memberEpoch} does not match the expected member epoch ${member.memberEpoch}.`);
       }
     }
-    return this.coordinator.fetchOffsets(groupId, topics);
+    return this.coordinator.fetchOffsets(groupId, topics, requireStable);
   }
 
   /** ListGroups over both kinds; `types` lowercased, empty = all. A consumer group hides its offsets holder. */

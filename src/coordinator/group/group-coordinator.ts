@@ -31,6 +31,17 @@ export interface GroupCoordinatorConfig {
   offsetMetadataMaxBytes: number;
 }
 
+/** What the classic coordinator needs to know from outside its own state. */
+export interface GroupCoordinatorHooks {
+  /** The `__consumer_offsets` partition of a group: a replayed marker completes the groups of its partition. */
+  partitionOf(groupId: string): number;
+  /**
+   * For a KIP-848 consumer group (whose offsets this coordinator keeps in an empty holder group): the topics
+   * its members subscribe to; undefined for any other group.
+   */
+  consumerGroupTopics(groupId: string): ReadonlySet<string> | undefined;
+}
+
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   initialRebalanceDelayMs: 3000,
   minSessionTimeoutMs: 6000,
@@ -94,6 +105,8 @@ export interface FetchedOffset {
   offset: number;
   leaderEpoch: number;
   metadata: string;
+  /** OffsetFetch requireStable: a transaction holds an offset for this partition that awaits its marker. */
+  unstable?: boolean;
 }
 
 export interface GroupListing {
@@ -111,6 +124,11 @@ export interface GroupDescription {
 }
 
 type Result<R> = CoordinatorResult<R, GroupRecord>;
+/** A transactional offset awaiting its marker; superseded once a plain commit of the partition follows it. */
+interface PendingOffset {
+  committed: CommittedOffset;
+  superseded: boolean;
+}
 const EMPTY = Buffer.alloc(0);
 const RETENTION_TIMER = 'offsets-retention';
 /** Kafka's GroupCoordinator.NewMemberJoinTimeoutMs: how long a new member may wait in a join phase. */
@@ -122,11 +140,12 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
   private records: GroupRecord[] = [];
   private effects: Array<() => void> = [];
   /** TxnOffsetCommit offsets awaiting their transaction's marker: producer id → group → partition. */
-  private readonly pendingTxnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
+  private readonly pendingTxnOffsets = new Map<bigint, Map<string, Map<string, PendingOffset>>>();
 
   constructor(
     private readonly timers: Timers<GroupRecord>,
     private readonly config: GroupCoordinatorConfig = DEFAULT_GROUP_CONFIG,
+    private readonly hooks: Partial<GroupCoordinatorHooks> = {},
   ) {}
 
   private now(): number {
@@ -558,6 +577,7 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
           }
           const value: OffsetAndMetadata = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: expire };
           group.offsets.set(offsetKey(t.name, p.partition), { topic: t.name, partition: p.partition, value });
+          this.supersedePending(group.groupId, offsetKey(t.name, p.partition));
           this.records.push({ type: 'offset', group: group.groupId, topic: t.name, partition: p.partition, value });
           out.push({ topic: t.name, partition: p.partition, errorCode: ErrorCode.NONE });
         }
@@ -566,31 +586,47 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     });
   }
 
-  /** Committed offsets: of the listed partitions (-1 where none), or every one the group has (topics null). */
-  fetchOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }> | null): FetchedOffset[] {
+  /**
+   * Committed offsets: of the listed partitions (-1 where none), or every one the group has (topics null).
+   * With requireStable, partitions a transaction holds an offset for are marked unstable, and a null topic
+   * list also reports the partitions that only have such a pending offset.
+   */
+  fetchOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }> | null, requireStable = false): FetchedOffset[] {
     const group = this.groups.get(groupId);
-    const none = (topic: string, partition: number): FetchedOffset => ({ topic, partition, offset: -1, leaderEpoch: -1, metadata: '' });
     const found = (topic: string, partition: number): FetchedOffset => {
       const c = group?.offsets.get(offsetKey(topic, partition));
-      return c ? { topic, partition, offset: c.value.offset, leaderEpoch: c.value.leaderEpoch, metadata: c.value.metadata } : none(topic, partition);
+      const out: FetchedOffset = c
+        ? { topic, partition, offset: c.value.offset, leaderEpoch: c.value.leaderEpoch, metadata: c.value.metadata }
+        : { topic, partition, offset: -1, leaderEpoch: -1, metadata: '' };
+      if (requireStable && this.hasPendingTxnOffset(groupId, topic, partition)) out.unstable = true;
+      return out;
     };
-    if (topics === null) {
-      if (!group) return [];
-      return [...group.offsets.values()].map((c) => found(c.topic, c.partition));
+    if (topics !== null) return topics.flatMap((t) => t.partitions.map((p) => found(t.name, p)));
+    const out = group ? [...group.offsets.values()].map((c) => found(c.topic, c.partition)) : [];
+    if (requireStable) {
+      const seen = new Set(group?.offsets.keys());
+      for (const byGroup of this.pendingTxnOffsets.values()) {
+        for (const [key, p] of byGroup.get(groupId) ?? []) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.push(found(p.committed.topic, p.committed.partition));
+        }
+      }
     }
-    return topics.flatMap((t) => t.partitions.map((p) => found(t.name, p)));
+    return out;
   }
 
   // ---- transactional offsets (TxnOffsetCommit) ----
-  // Pending offsets wait per producer id until the transaction's marker lands on the group's
-  // __consumer_offsets partition: COMMIT makes them ordinary committed offsets (persisted then, as
-  // OffsetCommit records), ABORT drops them. Kafka persists them earlier, in the producer's transactional
-  // batch; here they live in memory until the marker, so a crash between EndTxn's PrepareCommit and its
-  // markers loses them (the transaction still commits its data).
+  // As Kafka does: TxnOffsetCommit appends its OffsetCommit records to the group's __consumer_offsets
+  // partition as a transactional batch of the producer (the result's `producer`), and keeps them pending per
+  // producer id. The COMMIT/ABORT marker the transaction coordinator writes to that partition makes them
+  // committed offsets or drops them; it is the only record of the outcome, so completing writes nothing.
+  // Replay follows the log: records of transactional batches are pending, markers complete them. A pending
+  // offset followed by a plain commit of the same partition loses to it (Kafka compares log offsets).
 
   /** TxnOffsetCommit: per-partition errors. Generation -1 with an empty member id skips membership checks. */
-  commitTxnOffsets(input: OffsetCommitInput & { producerId: bigint }): Result<PartitionError[]> {
-    return this.op(() => {
+  commitTxnOffsets(input: OffsetCommitInput & { producerId: bigint; producerEpoch: number }): Result<PartitionError[]> {
+    const result = this.op(() => {
       const all = (errorCode: number): PartitionError[] =>
         input.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition, errorCode })));
       if (input.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
@@ -602,10 +638,6 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
         if (!group.members.has(input.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
         if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
       }
-      let byGroup = this.pendingTxnOffsets.get(input.producerId);
-      if (!byGroup) this.pendingTxnOffsets.set(input.producerId, (byGroup = new Map()));
-      let pending = byGroup.get(input.groupId);
-      if (!pending) byGroup.set(input.groupId, (pending = new Map()));
       const now = this.now();
       const out: PartitionError[] = [];
       for (const t of input.topics) {
@@ -616,42 +648,71 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
             continue;
           }
           const value: OffsetAndMetadata = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1 };
-          pending.set(offsetKey(t.name, p.partition), { topic: t.name, partition: p.partition, value });
+          this.addPending(input.producerId, input.groupId, { topic: t.name, partition: p.partition, value });
+          this.records.push({ type: 'offset', group: input.groupId, topic: t.name, partition: p.partition, value });
           out.push({ topic: t.name, partition: p.partition, errorCode: ErrorCode.NONE });
         }
       }
       return out;
     });
+    return { ...result, producer: { producerId: input.producerId, producerEpoch: input.producerEpoch } };
   }
 
   /**
    * A transaction marker of `producerId` landed on a __consumer_offsets partition: completes the pending
    * offsets of the groups `owns` accepts (those on that partition). Returns how many offsets it committed.
+   * Writes nothing: the marker in the log is the record of the outcome.
    */
   completeTxnOffsets(producerId: bigint, commit: boolean, owns: (groupId: string) => boolean): Result<number> {
-    return this.op(() => {
-      const byGroup = this.pendingTxnOffsets.get(producerId);
-      if (!byGroup) return 0;
-      let committed = 0;
-      for (const [groupId, pending] of byGroup) {
-        if (!owns(groupId)) continue;
-        byGroup.delete(groupId);
-        if (!commit) continue;
-        let group = this.groups.get(groupId);
-        if (!group) this.groups.set(groupId, (group = new ClassicGroup(groupId, this.now())));
-        for (const [key, c] of pending) {
-          group.offsets.set(key, c);
-          this.records.push({ type: 'offset', group: groupId, topic: c.topic, partition: c.partition, value: c.value });
-          committed++;
-        }
+    return this.op(() => this.applyTxnMarker(producerId, commit, owns));
+  }
+
+  /** Replay of a marker on internal-topic `partition` (StateMachine.replayTxnMarker). */
+  replayTxnMarker(partition: number, producerId: bigint, commit: boolean): void {
+    const partitionOf = this.hooks.partitionOf;
+    this.applyTxnMarker(producerId, commit, partitionOf ? (g) => partitionOf(g) === partition : () => true);
+  }
+
+  private applyTxnMarker(producerId: bigint, commit: boolean, owns: (groupId: string) => boolean): number {
+    const byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) return 0;
+    let committed = 0;
+    for (const [groupId, pending] of byGroup) {
+      if (!owns(groupId)) continue;
+      byGroup.delete(groupId);
+      if (!commit) continue;
+      let group = this.groups.get(groupId);
+      if (!group) this.groups.set(groupId, (group = new ClassicGroup(groupId, this.now())));
+      for (const [key, p] of pending) {
+        if (p.superseded) continue;
+        group.offsets.set(key, p.committed);
+        committed++;
       }
-      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
-      return committed;
-    });
+    }
+    if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+    return committed;
+  }
+
+  private addPending(producerId: bigint, groupId: string, c: CommittedOffset): void {
+    let byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    let pending = byGroup.get(groupId);
+    if (!pending) byGroup.set(groupId, (pending = new Map()));
+    pending.set(offsetKey(c.topic, c.partition), { committed: c, superseded: false });
+  }
+
+  /** A plain commit of the partition: any transactional offset pending for it was written before, so loses. */
+  private supersedePending(groupId: string, key: string): void {
+    if (this.pendingTxnOffsets.size === 0) return;
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      const p = byGroup.get(groupId)?.get(key);
+      if (p) p.superseded = true;
+    }
   }
 
   /** True while a transaction holds an uncommitted offset for the partition (OffsetFetch requireStable). */
   hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    if (this.pendingTxnOffsets.size === 0) return false;
     const key = offsetKey(topic, partition);
     for (const byGroup of this.pendingTxnOffsets.values()) if (byGroup.get(groupId)?.has(key)) return true;
     return false;
@@ -737,6 +798,8 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
    * Expires offsets as Kafka does: an offset with its own expire timestamp at that time; otherwise, in an
    * Empty group, offsets.retention after the group became empty; in a consumer group with members, offsets
    * of topics no member subscribes to, that long after their commit. Empty groups left without offsets go.
+   * A KIP-848 consumer group (hooks.consumerGroupTopics) keeps the offsets of every topic a member subscribes
+   * to; the others expire retention after their commit; its holder group stays (the group is not ours).
    */
   expireOffsets(): Result<number> {
     return this.op(() => {
@@ -744,11 +807,12 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
       const retention = this.config.offsetsRetentionMs;
       let expired = 0;
       for (const g of [...this.groups.values()]) {
-        const subscribed = g.is('Empty') ? null : g.subscribedTopics();
+        const consumerGroupTopics = this.hooks.consumerGroupTopics?.(g.groupId);
+        const subscribed = consumerGroupTopics ?? (g.is('Empty') ? null : g.subscribedTopics());
         for (const [key, c] of g.offsets) {
           let due: boolean;
           if (c.value.expireTimestamp >= 0) due = now >= c.value.expireTimestamp;
-          else if (g.is('Empty')) due = now - Math.max(g.currentStateTimestamp, c.value.commitTimestamp) >= retention;
+          else if (g.is('Empty') && consumerGroupTopics === undefined) due = now - Math.max(g.currentStateTimestamp, c.value.commitTimestamp) >= retention;
           else if (subscribed !== null && !subscribed.has(c.topic)) due = now - c.value.commitTimestamp >= retention;
           else due = false;
           if (!due) continue;
@@ -756,7 +820,7 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
           this.records.push({ type: 'offset', group: g.groupId, topic: c.topic, partition: c.partition, value: null });
           expired++;
         }
-        if (g.is('Empty') && g.offsets.size === 0 && g.pendingMembers.size === 0) this.deleteGroup(g);
+        if (consumerGroupTopics === undefined && g.is('Empty') && g.offsets.size === 0 && g.pendingMembers.size === 0) this.deleteGroup(g);
       }
       return expired;
     });
@@ -788,15 +852,21 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     return { type: 'group', group: g.groupId, value };
   }
 
-  replay(rec: GroupRecord): void {
+  /** `producerId`: the record is from a transactional batch (TxnOffsetCommit) and waits for the marker. */
+  replay(rec: GroupRecord, producerId?: bigint): void {
     let g = this.groups.get(rec.group);
     if (rec.type === 'offset') {
+      if (producerId !== undefined) {
+        if (rec.value !== null) this.addPending(producerId, rec.group, { topic: rec.topic, partition: rec.partition, value: rec.value });
+        return;
+      }
       if (rec.value === null) {
         g?.offsets.delete(offsetKey(rec.topic, rec.partition));
         return;
       }
       if (!g) this.groups.set(rec.group, (g = new ClassicGroup(rec.group, rec.value.commitTimestamp)));
       g.offsets.set(offsetKey(rec.topic, rec.partition), { topic: rec.topic, partition: rec.partition, value: rec.value });
+      this.supersedePending(rec.group, offsetKey(rec.topic, rec.partition));
       return;
     }
     if (rec.value === null) {

@@ -5,7 +5,8 @@
  *
  * Markers: for every partition of a transaction, `Log.writeTxnMarker` appends the COMMIT/ABORT control
  * batch, then every touched log is flushed; markers on `__consumer_offsets` partitions also complete the
- * group coordinator's pending transactional offsets (TxnOffsetCommit). Only then does the coordinator move
+ * group coordinator's pending transactional offsets (TxnOffsetCommit; the marker is their durable outcome,
+ * which the group coordinator also finds when it replays that partition). Only then does the coordinator move
  * to Complete* (`markersWritten`) and the client get its answer (EndTxn, or the InitProducerId that fenced an
  * ongoing transaction). A failed marker write is retried every MARKER_RETRY_MS; meanwhile the id answers
  * CONCURRENT_TRANSACTIONS. On load, transactions caught in Prepare* get their markers again.

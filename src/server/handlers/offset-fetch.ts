@@ -1,6 +1,7 @@
 // OffsetFetch (key 9), v0-9. v0-7 one group (v2+ a null topic list means every committed offset and a
 // top-level error code); v5+ leader epochs; v7+ requireStable (a partition with a transactional offset
-// awaiting its marker answers UNSTABLE_OFFSET_COMMIT, offset -1, and the client retries); v8+ several groups per request; v9 member id and
+// awaiting its marker answers UNSTABLE_OFFSET_COMMIT, offset -1, and the client retries; a null topic list
+// also reports partitions that only have such an offset); v8+ several groups per request; v9 member id and
 // epoch, checked for KIP-848 consumer groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; none = an admin fetch). A partition without
 // a committed offset answers -1 with empty metadata.
 import { OffsetFetchRequest } from '../../protocol/generated/offset-fetch-request.js';
@@ -12,7 +13,7 @@ import type { FetchedOffset } from '../../coordinator/group/group-coordinator.js
 
 type Topics = Array<{ name: string; partitions: number[] }> | null;
 
-function byTopic(offsets: FetchedOffset[], unstable?: (o: FetchedOffset) => boolean) {
+function byTopic(offsets: FetchedOffset[]) {
   const topics = new Map<string, FetchedOffset[]>();
   for (const o of offsets) {
     let list = topics.get(o.topic);
@@ -21,7 +22,7 @@ function byTopic(offsets: FetchedOffset[], unstable?: (o: FetchedOffset) => bool
   }
   return [...topics].map(([name, list]) => ({
     name,
-    partitions: list.map((o) => unstable?.(o) ? {
+    partitions: list.map((o) => o.unstable ? {
       partitionIndex: o.partition, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
     } : ({
       partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE,
@@ -35,10 +36,10 @@ export default defineHandler({
   async handle(req, ctx): Promise<OffsetFetchResponseInit> {
     const service = ctx.broker.groups;
     const fetchGroup = async (groupId: string, topics: Topics, memberId: string | null = null, memberEpoch = -1) => {
-      const unstable = ctx.apiVersion >= 7 && req.requireStable
-        ? (o: FetchedOffset) => service.coordinator.hasPendingTxnOffset(groupId, o.topic, o.partition) : undefined;
+      const requireStable = ctx.apiVersion >= 7 && req.requireStable;
       try {
-        return { errorCode: ErrorCode.NONE as number, topics: byTopic(await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch)), unstable) };
+        const offsets = await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch, requireStable));
+        return { errorCode: ErrorCode.NONE as number, topics: byTopic(offsets) };
       } catch (err) {
         return { errorCode: errorCodeOf(err), topics: [] };
       }

@@ -1,6 +1,7 @@
-// TxnOffsetCommit (key 28), v0-4. The offsets wait in the group coordinator, per producer id, until the
-// transaction's marker lands on the group's __consumer_offsets partition (COMMIT makes them committed
-// offsets, ABORT drops them); OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT meanwhile.
+// TxnOffsetCommit (key 28), v0-4. The offsets are appended (fsynced) to the group's __consumer_offsets
+// partition as a transactional batch of the producer and wait, per producer id, until the transaction's
+// marker lands there (COMMIT makes them committed offsets, ABORT drops them), which also holds across a
+// restart; OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT meanwhile.
 // The producer must be the transaction's current one (else INVALID_PRODUCER_ID_MAPPING /
 // INVALID_PRODUCER_EPOCH) with the group added by AddOffsetsToTxn (else INVALID_TXN_STATE). v2+ leader
 // epochs; v3+ member id, generation and instance id, checked like OffsetCommit's (generation -1 with an empty
@@ -41,6 +42,7 @@ export default defineHandler({
       const errors = await groups.runtime.run(() => groups.coordinator.commitTxnOffsets({
         groupId: req.groupId,
         producerId: req.producerId,
+        producerEpoch: req.producerEpoch,
         generationId: ctx.apiVersion >= 3 ? req.generationId : -1,
         memberId: ctx.apiVersion >= 3 ? req.memberId : '',
         groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,

@@ -108,6 +108,13 @@ describe('transactions over the wire', () => {
     assert.deepEqual(await fetchOffset(client, 'g-off', 'tx', true), { partitionIndex: 0, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
     const loose = await fetchOffset(client, 'g-off', 'tx', false);
     assert.deepEqual([loose.errorCode, loose.committedOffset], [ErrorCode.NONE, -1n], 'not committed yet');
+    // A null topic list: requireStable reports the partition that only has a pending offset; without it, nothing.
+    const all7 = await client.send(OFFSET_FETCH, 7, { groupId: 'g-off', topics: null, requireStable: true });
+    assert.deepEqual(all7.topics.map((t: any) => [t.name, t.partitions.map((x: any) => [x.partitionIndex, x.committedOffset, x.errorCode])]),
+      [['tx', [[0, -1n, ErrorCode.UNSTABLE_OFFSET_COMMIT]]]]);
+    const all8 = await client.send(OFFSET_FETCH, 8, { groups: [{ groupId: 'g-off', topics: null }], requireStable: true });
+    assert.deepEqual(all8.groups[0].topics.map((t: any) => t.partitions.map((x: any) => x.errorCode)), [[ErrorCode.UNSTABLE_OFFSET_COMMIT]]);
+    assert.deepEqual((await client.send(OFFSET_FETCH, 7, { groupId: 'g-off', topics: null, requireStable: false })).topics, []);
     const d = await describe1(client, 'offsets');
     assert.equal(d.transactionState, 'Ongoing');
     assert.deepEqual(d.topics.map((t: any) => t.topic), ['__consumer_offsets']);
