@@ -4,8 +4,10 @@
  * Contract:
  * - A frame's size prefix is checked against socket.request.max.bytes before anything is allocated for it;
  *   a frame is assembled only from bytes that have actually arrived.
- * - Requests are dispatched as they arrive (pipelining) but responses leave in request order: each request
- *   takes a slot in `pending`, and only completed slots at the head are written.
+ * - Requests run one at a time per connection, as in Kafka, except that consecutive `concurrent` requests
+ *   (Produce, Fetch, … — see Handler.concurrent) overlap. A request that must wait is queued in `waiting` and
+ *   started when the requests before it allow. Responses leave in request order: each request takes a slot
+ *   in `pending`, and only completed slots at the head are written.
  * - Unknown API keys, unsupported versions (except ApiVersions) and undecodable bodies close the connection
  *   with one log line; handlers never throw across the wire.
  * - Back-pressure: reading pauses while more than queued.max.requests are in flight or the socket's write
@@ -43,6 +45,11 @@ export class Connection {
   private readPaused = false;
   private readonly remote: string;
   private drainWaiters: Array<() => void> = [];
+  /** Handlers started and not finished, and how many of those are not concurrent. */
+  private running = 0;
+  private runningExclusive = 0;
+  /** Requests that arrived but may not start yet, in arrival order. */
+  private readonly waiting: Array<{ concurrent: boolean; start: () => void }> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -196,19 +203,51 @@ export class Connection {
       logger: this.logger,
       signal: this.signal,
     };
+    const start = (): void => this.run(handler, request, ctx, slot);
+    if (this.canStart(handler.concurrent)) start();
+    else this.waiting.push({ concurrent: handler.concurrent, start });
+  }
+
+  private canStart(concurrent: boolean): boolean {
+    if (this.waiting.length > 0) return false;
+    return concurrent ? this.runningExclusive === 0 : this.running === 0;
+  }
+
+  private run(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot): void {
+    this.running++;
+    if (!handler.concurrent) this.runningExclusive++;
+    const finished = (): void => {
+      this.running--;
+      if (!handler.concurrent) this.runningExclusive--;
+      while (this.waiting.length > 0 && !this.closed) {
+        const next = this.waiting[0]!;
+        if (next.concurrent ? this.runningExclusive > 0 : this.running > 0) break;
+        this.waiting.shift();
+        next.start();
+      }
+    };
+    const { apiVersion, correlationId } = ctx;
     let result: unknown;
     try {
       result = handler.handle(request, ctx);
     } catch (err) {
+      finished();
       this.onHandlerError(handler, apiVersion, err);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (res) => this.complete(slot, res === null ? null : this.encodeResponse(handler, apiVersion, correlationId, res)),
-        (err) => this.onHandlerError(handler, apiVersion, err),
+        (res) => {
+          finished();
+          this.complete(slot, res === null ? null : this.encodeResponse(handler, apiVersion, correlationId, res));
+        },
+        (err) => {
+          finished();
+          this.onHandlerError(handler, apiVersion, err);
+        },
       );
     } else {
+      finished();
       this.complete(slot, result === null ? null : this.encodeResponse(handler, apiVersion, correlationId, result));
     }
   }

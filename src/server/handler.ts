@@ -25,6 +25,13 @@ export interface Handler<Req = any, Res = any> {
   readonly maxVersion: number;
   readonly request: MessageCodec<Req, any>;
   readonly response: MessageCodec<any, Res>;
+  /**
+   * Whether the request may run while earlier requests on the same connection are still being handled.
+   * Kafka handles a connection's requests one at a time; Tributary does too, except for the data-path APIs
+   * that declare `concurrent` (their effects are applied synchronously in arrival order, so overlapping them
+   * only overlaps their waits: fsync, long polls). Responses always leave in request order.
+   */
+  readonly concurrent: boolean;
   /** Returns the response, or null when the request gets none (Produce with acks=0). */
   handle(req: Req, ctx: RequestContext): Res | null | Promise<Res | null>;
 }
@@ -34,6 +41,7 @@ export function defineHandler<Req, ResFull, ResInit>(def: {
   response: MessageCodec<ResFull, ResInit>;
   minVersion?: number;
   maxVersion?: number;
+  concurrent?: boolean;
   handle: (req: Req, ctx: RequestContext) => ResInit | null | Promise<ResInit | null>;
 }): Handler<Req, ResInit> {
   const minVersion = def.minVersion ?? def.request.minVersion;
@@ -48,6 +56,7 @@ export function defineHandler<Req, ResFull, ResInit>(def: {
     maxVersion,
     request: def.request,
     response: def.response,
+    concurrent: def.concurrent ?? false,
     handle: def.handle,
   };
 }

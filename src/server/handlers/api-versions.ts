@@ -19,6 +19,7 @@ export function apiVersionsUnsupportedResponse(handlers: ReadonlyMap<number, Han
 export default defineHandler({
   request: ApiVersionsRequest,
   response: ApiVersionsResponse,
+  concurrent: true,
   handle(req, ctx): ApiVersionsResponseInit {
     if (ctx.apiVersion >= 3 && !(/^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/.test(req.clientSoftwareName) &&
         /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/.test(req.clientSoftwareVersion))) {

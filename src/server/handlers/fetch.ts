@@ -141,6 +141,7 @@ export default defineHandler({
   request: FetchRequest,
   response: FetchResponse,
   minVersion: 4,
+  concurrent: true,
   async handle(req, ctx): Promise<FetchResponseInit> {
     const broker = ctx.broker;
     const v = ctx.apiVersion;

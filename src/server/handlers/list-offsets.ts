@@ -17,6 +17,7 @@ const EARLIEST_PENDING_UPLOAD = -5n;
 export default defineHandler({
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,
+  concurrent: true,
   handle(req, ctx): ListOffsetsResponseInit {
     const topics: ListOffsetsTopicResponseInit[] = [];
     for (const t of req.topics) {

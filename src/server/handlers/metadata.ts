@@ -26,6 +26,7 @@ export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResp
 export default defineHandler({
   request: MetadataRequest,
   response: MetadataResponse,
+  concurrent: true,
   async handle(req, ctx): Promise<MetadataResponseInit> {
     const broker = ctx.broker;
     const topics: MetadataResponseTopicInit[] = [];

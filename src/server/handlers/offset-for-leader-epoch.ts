@@ -10,6 +10,7 @@ import { LEADER_EPOCH } from '../broker-context.js';
 export default defineHandler({
   request: OffsetForLeaderEpochRequest,
   response: OffsetForLeaderEpochResponse,
+  concurrent: true,
   handle(req, ctx): OffsetForLeaderEpochResponseInit {
     const topics: OffsetForLeaderTopicResultInit[] = [];
     for (const t of req.topics) {

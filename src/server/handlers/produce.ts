@@ -19,6 +19,7 @@ export default defineHandler({
   request: ProduceRequest,
   response: ProduceResponse,
   minVersion: 3,
+  concurrent: true,
   async handle(req, ctx): Promise<ProduceResponseInit | null> {
     const { topics } = ctx.broker;
     const acks = req.acks;
