@@ -17,7 +17,7 @@ import { assertExactlyOnce, CODECS, makeRecords, type ConsumedRecord, type Place
 import { RawClient } from '../helpers/raw-client.js';
 
 const SCRIPTS = fileURLToPath(new URL('../../../test/compat/python/', import.meta.url));
-const PRODUCE_SCRIPT = `${SCRIPTS}confluent_kafka_produce_idempotent.py`;
+const PRODUCE_SCRIPT = `${SCRIPTS}confluent_kafka_produce.py`;
 const CONSUME_SCRIPT = `${SCRIPTS}confluent_kafka_consume.py`;
 const DESCRIBE_PRODUCERS = 61;
 const PARTITIONS = [0, 1, 2];
@@ -79,7 +79,7 @@ describe('idempotent producers against Tributary', () => {
     test(`confluent-kafka enable.idempotence=True, compression ${codec}: every record once, in order`, async () => {
       const topic = `idem-confluent-${codec}`;
       const records = makeRecords(`confluent-${codec}`, 300);
-      const placements = await runJson<Placement[]>(PYTHON, [PRODUCE_SCRIPT, broker.address, topic, codec], { input: JSON.stringify(records), timeoutMs: 60_000 });
+      const placements = await runJson<Placement[]>(PYTHON, [PRODUCE_SCRIPT, '--idempotent', broker.address, topic, codec], { input: JSON.stringify(records), timeoutMs: 60_000 });
       const { records: consumed } = await runJson<{ records: ConsumedRecord[] }>(PYTHON, [CONSUME_SCRIPT, broker.address, topic], { timeoutMs: 60_000 });
       assertExactlyOnce(records, consumed, { headers: true, placements });
       assertProduceOrder(records, consumed);

@@ -1,6 +1,8 @@
 """confluent-kafka (librdkafka) producer CLI for the compatibility tests.
 
-  confluent_kafka_produce.py BOOTSTRAP TOPIC COMPRESSION [PARTITION] < records.json
+  confluent_kafka_produce.py [--idempotent] BOOTSTRAP TOPIC COMPRESSION [PARTITION] < records.json
+--idempotent: enable.idempotence=True (acks=all, up to 5 requests in flight per connection, sequence numbers on
+every batch), with small batches so that several are in flight at once.
 
 stdin: [{"key": str, "value": str, "headers": [[str, str]], "timestamp": ms?}, ...]
 stdout: [{"partition": int, "offset": int}, ...] in input order (from the delivery reports).
@@ -12,16 +14,19 @@ from confluent_kafka import Producer
 
 
 def main():
-    bootstrap, topic, compression = sys.argv[1], sys.argv[2], sys.argv[3]
-    partition = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    idempotent = '--idempotent' in sys.argv
+    args = [a for a in sys.argv[1:] if a != '--idempotent']
+    bootstrap, topic, compression = args[0], args[1], args[2]
+    partition = int(args[3]) if len(args) > 3 else None
     records = json.load(sys.stdin)
     producer = Producer({
         'bootstrap.servers': bootstrap,
-        'client.id': 'tributary-compat',
+        'client.id': 'tributary-compat-idempotent' if idempotent else 'tributary-compat',
         'acks': 'all',
-        'enable.idempotence': False,
+        'enable.idempotence': idempotent,
         'compression.codec': compression,
-        'linger.ms': 20,
+        'linger.ms': 5 if idempotent else 20,
+        'batch.num.messages': 7 if idempotent else 10000,
         'message.timeout.ms': 20000,
     })
     acks = [None] * len(records)
