@@ -52,7 +52,13 @@ export default defineHandler({
             maxTimestampBeforeMs: cfg.messageTimestampBeforeMaxMs,
             maxTimestampAfterMs: cfg.messageTimestampAfterMaxMs,
           });
-          if (ctx.apiVersion < 7 && validated.batches.some((b) => compressionOf(b.attributes) === 4)) {
+          if (validated.batches.length !== 1) {
+            // As in Kafka: v3+ carries exactly one batch per partition (so one producer id and sequence range).
+            pr.errorCode = ErrorCode.INVALID_RECORD;
+            pr.errorMessage = `Produce requests with version ${ctx.apiVersion} are only allowed to contain exactly one record batch per partition`;
+            continue;
+          }
+          if (ctx.apiVersion < 7 && compressionOf(validated.batches[0]!.attributes) === 4) {
             pr.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
             pr.errorMessage = 'zstd-compressed batches need Produce v7 or later';
             continue;

@@ -226,6 +226,7 @@ describe('broker over the wire', () => {
     assert.equal(await code(legacy), ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
     assert.equal(await code(buildRecordBatch([{ value: 'x', timestamp: Date.now() + 10 * 3600_000 }])), ErrorCode.INVALID_TIMESTAMP);
     assert.equal(await code(buildRecordBatch([{ value: 'x' }]), 'missing-topic'), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assert.equal(await code(Buffer.concat([buildRecordBatch([{ value: 'a' }]), buildRecordBatch([{ value: 'b' }])])), ErrorCode.INVALID_RECORD);
     // Nothing bad was appended.
     const lo = await client.send(LIST_OFFSETS, 7, { replicaId: -1, topics: [{ name: 'bad', partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
     assert.equal(lo.topics[0].partitions[0].offset, 0n);
