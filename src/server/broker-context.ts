@@ -1,4 +1,5 @@
 /** The services a handler may use. Built once by broker.ts; handlers receive it on every request. */
+import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { BrokerConfig } from './config.js';
 import type { TopicManager } from './topic-manager.js';
 import type { FetchSessionCache } from './fetch-session.js';
@@ -30,3 +31,12 @@ export interface BrokerContext {
 
 /** Single-node broker: every partition's leader epoch is 0 and this broker leads every partition. */
 export const LEADER_EPOCH = 0;
+
+/**
+ * The error for a request that names the leader epoch it believes current (Fetch, ListOffsets,
+ * OffsetForLeaderEpoch): none when it gives none (-1) or ours; newer than ours is unknown, older is fenced.
+ */
+export function leaderEpochError(currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
+  return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}

@@ -1,11 +1,11 @@
 // DeleteTopics (key 20), v0-6. v6+ may name topics by id. Refused when delete.topic.enable is false.
+import { ZERO_UUID } from '../../protocol/primitives/codec.js';
 import { DeleteTopicsRequest } from '../../protocol/generated/delete-topics-request.js';
 import { DeleteTopicsResponse, type DeleteTopicsResponseInit, type DeletableTopicResultInit } from '../../protocol/generated/delete-topics-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export default defineHandler({
   request: DeleteTopicsRequest,

@@ -1,12 +1,12 @@
 // DescribeTopicPartitions (key 75), v0. Paged topic/partition metadata (KIP-966): at most
 // responsePartitionLimit partitions per response, continued from a cursor. An empty topic list means all.
+import { ZERO_UUID } from '../../protocol/primitives/codec.js';
 import { DescribeTopicPartitionsRequest } from '../../protocol/generated/describe-topic-partitions-request.js';
 import { DescribeTopicPartitionsResponse, type DescribeTopicPartitionsResponseInit, type DescribeTopicPartitionsResponseTopicInit } from '../../protocol/generated/describe-topic-partitions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { LEADER_EPOCH } from '../broker-context.js';
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export default defineHandler({
   request: DescribeTopicPartitionsRequest,

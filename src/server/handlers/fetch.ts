@@ -4,18 +4,17 @@
 // v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id. read_committed
 // (isolation_level 1) returns only batches below the last stable offset, with the aborted transactions
 // overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
+import { ZERO_UUID, EMPTY_BUFFER } from '../../protocol/primitives/codec.js';
 import { FetchRequest } from '../../protocol/generated/fetch-request.js';
 import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit, type PartitionDataInit } from '../../protocol/generated/fetch-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH } from '../broker-context.js';
+import { leaderEpochError } from '../broker-context.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import type { Log } from '../../storage/log.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const EMPTY = Buffer.alloc(0);
 
 interface Target {
   entry: SessionPartition;
@@ -63,11 +62,6 @@ function nextOffsetAfter(records: Buffer): number {
   return readInt64(records, last) + records.readInt32BE(last + OFFSET_LAST_OFFSET_DELTA) + 1;
 }
 
-function epochError(currentLeaderEpoch: number): number {
-  if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
-  return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
-}
-
 /** Reads every target once, within the response budget. */
 function readAll(targets: Target[], budget: number, readCommitted: boolean): { results: ReadResult[]; total: number } {
   const results: ReadResult[] = [];
@@ -82,7 +76,7 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
       lastStableOffset: -1n,
       logStartOffset: -1n,
       abortedTransactions: readCommitted ? [] : null,
-      records: EMPTY,
+      records: EMPTY_BUFFER,
     };
     let bytes = 0;
     const log = target.log;
@@ -91,7 +85,7 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
       data.highWatermark = BigInt(log.highWatermark);
       data.lastStableOffset = BigInt(lso);
       data.logStartOffset = BigInt(log.logStartOffset);
-      const epochErr = epochError(entry.currentLeaderEpoch);
+      const epochErr = leaderEpochError(entry.currentLeaderEpoch);
       if (epochErr !== ErrorCode.NONE) {
         data.errorCode = epochErr;
       } else {

@@ -6,7 +6,7 @@ import { ListOffsetsResponse, type ListOffsetsResponseInit, type ListOffsetsTopi
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH } from '../broker-context.js';
+import { LEADER_EPOCH, leaderEpochError } from '../broker-context.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -28,8 +28,9 @@ export default defineHandler({
         partitions.push(out);
         try {
           const log = ctx.broker.topics.log(t.name, p.partitionIndex);
-          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
-            out.errorCode = p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+          const epochError = leaderEpochError(p.currentLeaderEpoch);
+          if (epochError !== ErrorCode.NONE) {
+            out.errorCode = epochError;
             continue;
           }
           let found: { offset: number; timestamp: number } | null;

@@ -1,6 +1,7 @@
 // Metadata (key 3), v0-12. This broker is the only broker, the controller, and the leader of every
 // partition (leader epoch 0). Auto-creates requested topics when auto.create.topics.enable is on and the
 // request allows it (v4+; always allowed before v4, as in Kafka).
+import { ZERO_UUID } from '../../protocol/primitives/codec.js';
 import { MetadataRequest } from '../../protocol/generated/metadata-request.js';
 import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopicInit } from '../../protocol/generated/metadata-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -9,7 +10,6 @@ import { errorCodeOf } from '../error-mapping.js';
 import { LEADER_EPOCH, type BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
   const replicas = [broker.nodeId];

@@ -5,7 +5,7 @@ import { OffsetForLeaderEpochResponse, type OffsetForLeaderEpochResponseInit, ty
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH } from '../broker-context.js';
+import { LEADER_EPOCH, leaderEpochError } from '../broker-context.js';
 
 export default defineHandler({
   request: OffsetForLeaderEpochRequest,
@@ -21,8 +21,9 @@ export default defineHandler({
         partitions.push(out);
         try {
           const log = ctx.broker.topics.log(t.topic, p.partition);
-          if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
-            out.errorCode = p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+          const epochError = leaderEpochError(p.currentLeaderEpoch);
+          if (epochError !== ErrorCode.NONE) {
+            out.errorCode = epochError;
           } else if (p.leaderEpoch <= LEADER_EPOCH) {
             out.leaderEpoch = LEADER_EPOCH;
             out.endOffset = BigInt(log.logEndOffset);
