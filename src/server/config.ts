@@ -183,10 +183,6 @@ export function getInt(cfg: BrokerConfig, key: string): number {
   return Number(v);
 }
 
-export function getBool(cfg: BrokerConfig, key: string): boolean {
-  return cfg.get(key) === 'true';
-}
-
 /** Parses the first PLAINTEXT listener, `PLAINTEXT://host:port`. */
 export function parseListener(value: string): { host: string; port: number } {
   const first = value.split(',')[0]!.trim();

@@ -75,10 +75,6 @@ export class Connection {
     }
   }
 
-  get inFlight(): number {
-    return this.pending.length;
-  }
-
   /** Stops reading new requests, lets in-flight ones finish and be written, then ends the socket. */
   async shutdown(): Promise<void> {
     this.socket.pause();

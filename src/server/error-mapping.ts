@@ -16,7 +16,3 @@ export function errorCodeOf(err: unknown): number {
 export function errorMessageOf(err: unknown): string | null {
   return err instanceof Error ? err.message : null;
 }
-
-export function isExpected(err: unknown): boolean {
-  return errorCodeOf(err) !== ErrorCode.UNKNOWN_SERVER_ERROR;
-}
