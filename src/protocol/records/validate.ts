@@ -19,8 +19,6 @@ import {
   isControl,
   isTransactional,
   readBatchHeader,
-  setBaseOffset,
-  setPartitionLeaderEpoch,
   updateCrc,
   writeInt64,
   type BatchHeader,
@@ -114,24 +112,6 @@ export function validateProduceRecords(buf: Buffer, opts: ValidateOptions): Vali
     logAppendTime: logAppend ? opts.now : -1,
     sizeInBytes: buf.length,
   };
-}
-
-/**
- * Give the validated batches their offsets (consecutive from firstOffset) and leader epoch, in place. Both
- * fields lie outside the CRC. Returns the next offset to assign.
- */
-export function assignOffsets(buf: Buffer, validated: ValidatedBatches, firstOffset: number, partitionLeaderEpoch: number): number {
-  let next = firstOffset;
-  for (let i = 0; i < validated.batches.length; i++) {
-    const h = validated.batches[i];
-    const pos = validated.positions[i];
-    setBaseOffset(buf, pos, next);
-    setPartitionLeaderEpoch(buf, pos, partitionLeaderEpoch);
-    h.baseOffset = next;
-    h.partitionLeaderEpoch = partitionLeaderEpoch;
-    next += h.lastOffsetDelta + 1;
-  }
-  return next;
 }
 
 /** Checks that a whole v2 batch of acceptable size is at pos; returns its total size. */

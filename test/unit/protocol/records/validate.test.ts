@@ -7,7 +7,6 @@ import { buildControlBatch, buildRecordBatch, decodeRecordBatch, type RecordInpu
 import { isCrcValid, readBatchHeader, timestampTypeOf, updateCrc } from '../../../../src/protocol/records/record-batch.js';
 import {
   RecordError,
-  assignOffsets,
   validateProduceRecords,
   type ValidateOptions,
 } from '../../../../src/protocol/records/validate.js';
@@ -306,26 +305,6 @@ describe('validateProduceRecords: rejected payloads', () => {
     const bad = Buffer.from(good);
     bad[70] ^= 1;
     assertRecordError(() => validateProduceRecords(Buffer.concat([good, bad]), OPTS), 'CORRUPT_MESSAGE');
-  });
-});
-
-describe('assignOffsets', () => {
-  it('gives consecutive offsets and the leader epoch without disturbing the CRC', () => {
-    const buf = Buffer.concat([buildRecordBatch(recs(2)), buildRecordBatch(recs(3)), buildRecordBatch(recs(1), { compression: 2 })]);
-    const v = validateProduceRecords(buf, OPTS);
-    assert.equal(assignOffsets(buf, v, 100, 7), 106);
-    assert.deepEqual(
-      v.batches.map((h) => h.baseOffset),
-      [100, 102, 105],
-    );
-    for (const pos of v.positions) {
-      assert.ok(isCrcValid(buf, pos));
-      assert.equal(readBatchHeader(buf, pos).partitionLeaderEpoch, 7);
-    }
-    assert.deepEqual(
-      decodeRecordBatch(buf, v.positions[1]).records.map((r) => r.offset),
-      [102, 103, 104],
-    );
   });
 });
 
