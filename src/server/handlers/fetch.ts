@@ -29,12 +29,12 @@ interface ReadResult {
   bytes: number;
 }
 
-function resolveTarget(ctx: RequestContext, topic: string, topicId: string, byId: boolean, p: {
+/** A requested partition as the session remembers it (names filled in from ids where known). */
+function requestedEntry(ctx: RequestContext, topic: string, topicId: string, byId: boolean, p: {
   partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number;
-}): Target {
-  const topics = ctx.broker.topics;
-  const info = byId ? topics.getById(topicId) : topics.get(topic);
-  const entry: SessionPartition = {
+}): SessionPartition {
+  const info = byId ? ctx.broker.topics.getById(topicId) : ctx.broker.topics.get(topic);
+  return {
     topic: info?.name ?? topic,
     topicId: info?.topicId ?? topicId,
     partition: p.partition,
@@ -45,8 +45,14 @@ function resolveTarget(ctx: RequestContext, topic: string, topicId: string, byId
     lastLogStartOffset: -1,
     lastStableOffset: -1,
   };
+}
+
+/** Finds the log behind an entry, or the error for it (the topic may be gone since the session began). */
+function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boolean): Target {
+  const topics = ctx.broker.topics;
+  const info = byId ? topics.getById(entry.topicId) : topics.get(entry.topic);
   if (!info) return { entry, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  const log = topics.tryLog(info.name, p.partition);
+  const log = topics.tryLog(info.name, entry.partition);
   if (!log) return { entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   return { entry, errorCode: ErrorCode.NONE, log };
 }
@@ -92,7 +98,7 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
         try {
           const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
           if (limit > 0 || first) {
-            const records = readCommitted ? log.read(entry.fetchOffset, limit, first, lso) : log.read(entry.fetchOffset, limit, first);
+            const records = log.read(entry.fetchOffset, limit, first, readCommitted ? lso : undefined);
             if (records.length > 0) {
               data.records = records;
               bytes = records.length;
@@ -145,12 +151,13 @@ export default defineHandler({
     let incremental = false;
     let responseSessionId = 0;
 
-    const requested: Target[] = [];
+    const requested: SessionPartition[] = [];
     for (const t of req.topics) {
-      for (const p of t.partitions) requested.push(resolveTarget(ctx, t.topic, t.topicId, byId, p));
+      for (const p of t.partitions) requested.push(requestedEntry(ctx, t.topic, t.topicId, byId, p));
     }
+    const keyOf = (e: SessionPartition): string => partitionKey(byId ? e.topicId : e.topic, e.partition);
 
-    let targets: Target[] = requested;
+    let entries: Iterable<SessionPartition> = requested;
     if (v >= 7) {
       const { sessionId, sessionEpoch } = req;
       try {
@@ -175,30 +182,23 @@ export default defineHandler({
             const key = byId ? ft.topicId : ft.topic;
             for (const p of ft.partitions) session.partitions.delete(partitionKey(key, p));
           }
-          for (const t of requested) {
-            const key = partitionKey(byId ? t.entry.topicId : t.entry.topic, t.entry.partition);
-            const prev = session.partitions.get(key);
+          for (const e of requested) {
+            const prev = session.partitions.get(keyOf(e));
             if (prev) {
-              prev.fetchOffset = t.entry.fetchOffset;
-              prev.maxBytes = t.entry.maxBytes;
-              prev.currentLeaderEpoch = t.entry.currentLeaderEpoch;
+              prev.fetchOffset = e.fetchOffset;
+              prev.maxBytes = e.maxBytes;
+              prev.currentLeaderEpoch = e.currentLeaderEpoch;
             } else {
-              session.partitions.set(key, t.entry);
+              session.partitions.set(keyOf(e), e);
             }
           }
-          targets = [];
-          for (const entry of session.partitions.values()) {
-            const resolved = resolveTarget(ctx, entry.topic, entry.topicId, byId, {
-              partition: entry.partition, fetchOffset: BigInt(entry.fetchOffset), partitionMaxBytes: entry.maxBytes,
-              currentLeaderEpoch: entry.currentLeaderEpoch,
-            });
-            targets.push({ ...resolved, entry });
-          }
+          entries = session.partitions.values();
         } else {
-          for (const t of requested) session.partitions.set(partitionKey(byId ? t.entry.topicId : t.entry.topic, t.entry.partition), t.entry);
+          for (const e of requested) session.partitions.set(keyOf(e), e);
         }
       }
     }
+    const targets = [...entries].map((e) => resolveTarget(ctx, e, byId));
 
     const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
     let { results, total } = readAll(targets, budget, readCommitted);
