@@ -1,13 +1,19 @@
 /** The `tributary` command: one file per subcommand, registered here. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerStart } from './start.js';
+
+/** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('tributary')
     .description('A Kafka-compatible event streaming platform')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
   await program.parseAsync(argv);
