@@ -24,18 +24,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Fdatasync } from './file-io.js';
 import type { LogConfig } from './log-config.js';
-import {
-  DELETED_SUFFIX,
-  INDEX_SUFFIX,
-  LOG_SUFFIX,
-  LogSegment,
-  TIME_INDEX_SUFFIX,
-  parseSegmentFileName,
-  segmentFileName,
-} from './log-segment.js';
+import { DELETED_SUFFIX, LOG_SUFFIX, LogSegment, SEGMENT_INDEX_SUFFIXES, parseSegmentFileName, removeSegmentFiles } from './log-segment.js';
 import { Log, type StorageLogger } from './log.js';
 import { ProducerStateManager } from './producer-state-manager.js';
-import { TXN_INDEX_SUFFIX } from './transaction-index.js';
 
 export interface LoadLogParams {
   dir: string;
@@ -70,10 +61,6 @@ export function emptyLoadStats(): LoadStats {
   return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0, producerBatchesReplayed: 0 };
 }
 
-function removeSegmentFiles(dir: string, baseOffset: number): void {
-  for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
-}
-
 export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   const stats = emptyLoadStats();
   const { dir, config } = p;
@@ -92,8 +79,10 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   bases.sort((a, b) => a - b);
   const known = new Set(bases);
   for (const name of names) {
-    const base = Math.max(parseSegmentFileName(name, INDEX_SUFFIX), parseSegmentFileName(name, TIME_INDEX_SUFFIX), parseSegmentFileName(name, TXN_INDEX_SUFFIX));
-    if (base >= 0 && !known.has(base)) fs.rmSync(path.join(dir, name), { force: true });
+    for (const suffix of SEGMENT_INDEX_SUFFIXES) {
+      const base = parseSegmentFileName(name, suffix);
+      if (base >= 0 && !known.has(base)) fs.rmSync(path.join(dir, name), { force: true });
+    }
   }
 
   const now = p.now();

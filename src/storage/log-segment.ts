@@ -39,6 +39,9 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const DELETED_SUFFIX = '.deleted';
+/** The files beside a segment's .log; none is valid without it. */
+export const SEGMENT_INDEX_SUFFIXES: readonly string[] = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX];
+const SEGMENT_FILE_SUFFIXES: readonly string[] = [LOG_SUFFIX, ...SEGMENT_INDEX_SUFFIXES];
 const INT32_MAX = 2147483647;
 /** Read size when walking batch headers; one read usually covers a whole index interval. */
 const SCAN_CHUNK = 64 * 1024;
@@ -54,6 +57,11 @@ export function parseSegmentFileName(name: string, suffix: string): number {
   if (!name.endsWith(suffix)) return -1;
   const digits = name.slice(0, -suffix.length);
   return /^\d{20}$/.test(digits) ? Number(digits) : -1;
+}
+
+/** Deletes every file of the segment at baseOffset (those that exist). */
+export function removeSegmentFiles(dir: string, baseOffset: number, suffixes: readonly string[] = SEGMENT_FILE_SUFFIXES): void {
+  for (const suffix of suffixes) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
 }
 
 type ScanStatus = 'end' | 'stopped' | 'torn' | 'corrupt';
@@ -110,7 +118,7 @@ export class LogSegment {
 
   /** A new, empty segment (any stale files with the same base offset are truncated). */
   static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number): LogSegment {
-    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+    removeSegmentFiles(dir, baseOffset, SEGMENT_INDEX_SUFFIXES);
     const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'w+');
     return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now);
   }
@@ -424,7 +432,7 @@ export class LogSegment {
   markDeleted(): string[] {
     this.close();
     const out: string[] = [];
-    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
+    for (const suffix of SEGMENT_FILE_SUFFIXES) {
       const from = path.join(this.dir, segmentFileName(this.baseOffset, suffix));
       const to = from + DELETED_SUFFIX;
       try {

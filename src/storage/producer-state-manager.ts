@@ -41,6 +41,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import { writeFileAtomicSync } from './file-io.js';
 import { parseSegmentFileName, segmentFileName } from './log-segment.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 export const SNAPSHOT_SUFFIX = '.snapshot';
 /** Batches remembered per producer: a producer has at most 5 requests in flight per partition. */
@@ -72,16 +73,6 @@ export interface ProducerStateEntry {
   coordinatorEpoch: number;
   /** First offset of the producer's ongoing transaction in this partition, -1 when none. */
   currentTxnFirstOffset: number;
-}
-
-/** A transaction completed by an ABORT marker: what the transaction index stores. */
-export interface CompletedAbort {
-  producerId: bigint;
-  firstOffset: number;
-  /** The marker's offset. */
-  lastOffset: number;
-  /** The LSO right after the abort. */
-  lastStableOffset: number;
 }
 
 /** A produce the partition refuses because of its producer's sequence or epoch. */
@@ -221,7 +212,7 @@ export class ProducerStateManager {
    * new epoch) and its transaction here completes. Returns the aborted range for the transaction index when
    * an ABORT completes an ongoing transaction, else null.
    */
-  applyMarker(producerId: bigint, epoch: number, coordinatorEpoch: number, commit: boolean, markerOffset: number, timestamp: number): CompletedAbort | null {
+  applyMarker(producerId: bigint, epoch: number, coordinatorEpoch: number, commit: boolean, markerOffset: number, timestamp: number): AbortedTxn | null {
     const e = this.entryForEpoch(producerId, epoch, timestamp);
     e.coordinatorEpoch = coordinatorEpoch;
     e.lastTimestamp = timestamp;
@@ -239,7 +230,7 @@ export class ProducerStateManager {
    * control batch must be whole in `buf` (`size` bytes): its marker type is read from its record. Returns the
    * aborted range an ABORT marker completes (the loader rebuilds transaction indexes from them).
    */
-  replayBatchHeader(buf: Buffer, at: number, size = 0): CompletedAbort | null {
+  replayBatchHeader(buf: Buffer, at: number, size = 0): AbortedTxn | null {
     if (buf.readInt32BE(at + OFFSET_PRODUCER_ID) < 0) return null;
     const attributes = buf.readInt16BE(at + OFFSET_ATTRIBUTES);
     if (isControl(attributes)) {

@@ -19,10 +19,13 @@ export const TXN_INDEX_SUFFIX = '.txnindex';
 export const ABORTED_TXN_SIZE = 34;
 const VERSION = 0;
 
+/** A transaction completed by an ABORT marker (ProducerStateManager.applyMarker returns it). */
 export interface AbortedTxn {
   producerId: bigint;
   firstOffset: number;
+  /** The marker's offset. */
   lastOffset: number;
+  /** The LSO right after the abort. */
   lastStableOffset: number;
 }
 

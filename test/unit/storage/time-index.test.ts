@@ -31,6 +31,24 @@ describe('TimeIndex', () => {
     again.close();
   });
 
+  it('writes bulk appends at endBulk, grows past its initial capacity and drops a torn entry on open', () => {
+    const file = path.join(tmpDir(), 'z.timeindex');
+    const idx = TimeIndex.open(file, 0, 12 * 1000);
+    idx.beginBulk();
+    for (let i = 1; i <= 100; i++) idx.maybeAppend(i * 10, i);
+    assert.equal(fs.statSync(file).size, 0);
+    idx.endBulk();
+    assert.equal(fs.statSync(file).size, 100 * 12);
+    idx.close();
+    fs.appendFileSync(file, Buffer.alloc(5)); // torn trailing entry
+    const again = TimeIndex.open(file, 0, 12 * 1000);
+    assert.equal(again.entries, 100);
+    assert.equal(fs.statSync(file).size, 100 * 12);
+    assert.equal(again.lookup(1000), 99);
+    assert.equal(again.lastTimestamp, 1000);
+    again.close();
+  });
+
   it('accepts a forced final entry when full', () => {
     const idx = TimeIndex.open(path.join(tmpDir(), 'y.timeindex'), 0, 24);
     idx.maybeAppend(1, 1);
