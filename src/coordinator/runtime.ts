@@ -19,6 +19,9 @@
  */
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MessageCodec } from '../protocol/primitives/codec.js';
+import { Reader } from '../protocol/primitives/reader.js';
+import { Writer } from '../protocol/primitives/writer.js';
 import type { Scheduler } from './scheduler.js';
 
 /** One internal-topic record, encoded. */
@@ -80,6 +83,20 @@ export interface Timers<T> {
   now(): number;
   schedule(key: string, delayMs: number, op: () => CoordinatorResult<unknown, T>): void;
   cancel(key: string): void;
+}
+
+/** A record key or value as the internal topics store it: int16 version, then the struct at that version. */
+export function encodeVersioned<I>(codec: MessageCodec<any, I>, version: number, value: I): Buffer {
+  const w = new Writer(128);
+  w.writeInt16(version);
+  codec.encode(w, version, value);
+  return w.toBuffer();
+}
+
+/** Reads what encodeVersioned wrote (the struct at the version it starts with). */
+export function decodeVersioned<T>(codec: MessageCodec<T, any>, buf: Buffer): T {
+  const r = new Reader(buf);
+  return codec.decode(r, r.readInt16());
 }
 
 /** Java's String.hashCode over UTF-16 code units, as Kafka uses to place a group on a partition. */

@@ -33,26 +33,10 @@ export function equalAssignments(a: ReadonlyTopicPartitionMap, b: ReadonlyTopicP
   return true;
 }
 
-/** True when every partition of `sub` is in `sup`. */
-export function isSubset(sub: ReadonlyTopicPartitionMap, sup: ReadonlyTopicPartitionMap): boolean {
-  for (const [t, ps] of sub) {
-    const s = sup.get(t);
-    if (!s) return false;
-    for (const p of ps) if (!s.includes(p)) return false;
-  }
-  return true;
-}
-
 export function intersects(a: ReadonlyTopicPartitionMap, b: ReadonlyTopicPartitionMap): boolean {
   for (const [t, ps] of a) {
     const s = b.get(t);
     if (s) for (const p of ps) if (s.includes(p)) return true;
   }
   return false;
-}
-
-export function countPartitions(m: ReadonlyTopicPartitionMap): number {
-  let n = 0;
-  for (const ps of m.values()) n += ps.length;
-  return n;
 }

@@ -12,8 +12,6 @@
  * `group` on every record is the partition key (the group id), as for the classic group records.
  */
 import { Reader } from '../../protocol/primitives/reader.js';
-import { Writer } from '../../protocol/primitives/writer.js';
-import type { MessageCodec } from '../../protocol/primitives/codec.js';
 import { ConsumerGroupMetadataKey } from '../../protocol/generated/internal/consumer-group-metadata-key.js';
 import { ConsumerGroupMetadataValue } from '../../protocol/generated/internal/consumer-group-metadata-value.js';
 import { ConsumerGroupPartitionMetadataKey } from '../../protocol/generated/internal/consumer-group-partition-metadata-key.js';
@@ -26,6 +24,8 @@ import { ConsumerGroupTargetAssignmentMemberKey } from '../../protocol/generated
 import { ConsumerGroupTargetAssignmentMemberValue } from '../../protocol/generated/internal/consumer-group-target-assignment-member-value.js';
 import { ConsumerGroupCurrentMemberAssignmentKey } from '../../protocol/generated/internal/consumer-group-current-member-assignment-key.js';
 import { ConsumerGroupCurrentMemberAssignmentValue } from '../../protocol/generated/internal/consumer-group-current-member-assignment-value.js';
+import type { MessageCodec } from '../../protocol/primitives/codec.js';
+import { decodeVersioned, encodeVersioned, type CoordinatorRecord, type RecordSerde } from '../runtime.js';
 
 export type ConsumerGroupRecord =
   | { type: 'ConsumerGroupMetadata'; group: string; value: ConsumerGroupMetadataValue | null }
@@ -52,60 +52,51 @@ export const CONSUMER_GROUP_KEY_VERSIONS = {
 
 const VALUE_VERSION = 0;
 
-function encodeStruct<I>(codec: MessageCodec<any, I>, version: number, value: I): Buffer {
-  const w = new Writer(128);
-  w.writeInt16(version);
-  codec.encode(w, version, value);
-  return w.toBuffer();
-}
-
 function decodeValue<T>(codec: MessageCodec<T, any>, buf: Buffer | null): T | null {
-  if (buf === null) return null;
-  const r = new Reader(buf);
-  return codec.decode(r, r.readInt16());
+  return buf === null ? null : decodeVersioned(codec, buf);
 }
 
-/** Same shape as the runtime's RecordSerde (src/coordinator/runtime.ts); decode returns null for other key versions. */
-export const consumerGroupRecordSerde = {
-  partitionKey: (rec: ConsumerGroupRecord): string => rec.group,
+/** decode returns null for other key versions. */
+export const consumerGroupRecordSerde: RecordSerde<ConsumerGroupRecord> = {
+  partitionKey: (rec) => rec.group,
 
-  encode(rec: ConsumerGroupRecord): { key: Buffer; value: Buffer | null } {
+  encode(rec): CoordinatorRecord {
     const kv = CONSUMER_GROUP_KEY_VERSIONS[rec.type];
     switch (rec.type) {
       case 'ConsumerGroupMetadata':
         return {
-          key: encodeStruct(ConsumerGroupMetadataKey, kv, { groupId: rec.group }),
-          value: rec.value && encodeStruct(ConsumerGroupMetadataValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupMetadataKey, kv, { groupId: rec.group }),
+          value: rec.value && encodeVersioned(ConsumerGroupMetadataValue, VALUE_VERSION, rec.value),
         };
       case 'ConsumerGroupPartitionMetadata':
         return {
-          key: encodeStruct(ConsumerGroupPartitionMetadataKey, kv, { groupId: rec.group }),
-          value: rec.value && encodeStruct(ConsumerGroupPartitionMetadataValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupPartitionMetadataKey, kv, { groupId: rec.group }),
+          value: rec.value && encodeVersioned(ConsumerGroupPartitionMetadataValue, VALUE_VERSION, rec.value),
         };
       case 'ConsumerGroupMemberMetadata':
         return {
-          key: encodeStruct(ConsumerGroupMemberMetadataKey, kv, { groupId: rec.group, memberId: rec.memberId }),
-          value: rec.value && encodeStruct(ConsumerGroupMemberMetadataValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupMemberMetadataKey, kv, { groupId: rec.group, memberId: rec.memberId }),
+          value: rec.value && encodeVersioned(ConsumerGroupMemberMetadataValue, VALUE_VERSION, rec.value),
         };
       case 'ConsumerGroupTargetAssignmentMetadata':
         return {
-          key: encodeStruct(ConsumerGroupTargetAssignmentMetadataKey, kv, { groupId: rec.group }),
-          value: rec.value && encodeStruct(ConsumerGroupTargetAssignmentMetadataValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupTargetAssignmentMetadataKey, kv, { groupId: rec.group }),
+          value: rec.value && encodeVersioned(ConsumerGroupTargetAssignmentMetadataValue, VALUE_VERSION, rec.value),
         };
       case 'ConsumerGroupTargetAssignmentMember':
         return {
-          key: encodeStruct(ConsumerGroupTargetAssignmentMemberKey, kv, { groupId: rec.group, memberId: rec.memberId }),
-          value: rec.value && encodeStruct(ConsumerGroupTargetAssignmentMemberValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupTargetAssignmentMemberKey, kv, { groupId: rec.group, memberId: rec.memberId }),
+          value: rec.value && encodeVersioned(ConsumerGroupTargetAssignmentMemberValue, VALUE_VERSION, rec.value),
         };
       case 'ConsumerGroupCurrentMemberAssignment':
         return {
-          key: encodeStruct(ConsumerGroupCurrentMemberAssignmentKey, kv, { groupId: rec.group, memberId: rec.memberId }),
-          value: rec.value && encodeStruct(ConsumerGroupCurrentMemberAssignmentValue, VALUE_VERSION, rec.value),
+          key: encodeVersioned(ConsumerGroupCurrentMemberAssignmentKey, kv, { groupId: rec.group, memberId: rec.memberId }),
+          value: rec.value && encodeVersioned(ConsumerGroupCurrentMemberAssignmentValue, VALUE_VERSION, rec.value),
         };
     }
   },
 
-  decode(raw: { key: Buffer; value: Buffer | null }): ConsumerGroupRecord | null {
+  decode(raw): ConsumerGroupRecord | null {
     const r = new Reader(raw.key);
     const kv = r.readInt16();
     switch (kv) {

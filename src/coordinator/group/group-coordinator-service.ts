@@ -234,10 +234,8 @@ export class GroupCoordinatorService {
 
   /** OffsetDelete: for a consumer group, offsets of topics a member subscribes to stay (GROUP_SUBSCRIBED_TO_TOPIC). */
   deleteOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }>): Result<{ errorCode: number; partitions: PartitionError[] }> {
-    const cg = this.consumerGroups.group(groupId);
-    if (!cg) return this.coordinator.deleteOffsets(groupId, topics);
-    const subscribed = new Set<string>();
-    for (const m of cg.members.values()) for (const n of m.subscribedTopicNames) subscribed.add(n);
+    const subscribed = this.consumerGroupTopics(groupId);
+    if (!subscribed) return this.coordinator.deleteOffsets(groupId, topics);
     const refused: PartitionError[] = [];
     const rest: Array<{ name: string; partitions: number[] }> = [];
     for (const t of topics) {

@@ -6,13 +6,11 @@
  * does. Other key versions (KIP-848 and share groups) are not ours yet and are skipped on replay.
  */
 import { Reader } from '../../protocol/primitives/reader.js';
-import { Writer } from '../../protocol/primitives/writer.js';
 import { OffsetCommitKey } from '../../protocol/generated/internal/offset-commit-key.js';
 import { OffsetCommitValue } from '../../protocol/generated/internal/offset-commit-value.js';
 import { GroupMetadataKey } from '../../protocol/generated/internal/group-metadata-key.js';
 import { GroupMetadataValue } from '../../protocol/generated/internal/group-metadata-value.js';
-import type { MessageCodec } from '../../protocol/primitives/codec.js';
-import type { CoordinatorRecord, RecordSerde } from '../runtime.js';
+import { decodeVersioned, encodeVersioned, type CoordinatorRecord, type RecordSerde } from '../runtime.js';
 
 export interface OffsetAndMetadata {
   offset: number;
@@ -29,32 +27,25 @@ export type GroupRecord =
 
 export type { GroupMetadataValue };
 
-function encode<I>(codec: MessageCodec<any, I>, version: number, value: I): Buffer {
-  const w = new Writer(128);
-  w.writeInt16(version);
-  codec.encode(w, version, value);
-  return w.toBuffer();
-}
-
 export const groupRecordSerde: RecordSerde<GroupRecord> = {
   partitionKey: (rec) => rec.group,
 
   encode(rec): CoordinatorRecord {
     if (rec.type === 'offset') {
-      const key = encode(OffsetCommitKey, 1, { group: rec.group, topic: rec.topic, partition: rec.partition });
+      const key = encodeVersioned(OffsetCommitKey, 1, { group: rec.group, topic: rec.topic, partition: rec.partition });
       const v = rec.value;
       if (v === null) return { key, value: null };
       const version = v.expireTimestamp >= 0 ? 1 : 3;
       return {
         key,
-        value: encode(OffsetCommitValue, version, {
+        value: encodeVersioned(OffsetCommitValue, version, {
           offset: BigInt(v.offset), leaderEpoch: v.leaderEpoch, metadata: v.metadata,
           commitTimestamp: BigInt(v.commitTimestamp), expireTimestamp: BigInt(v.expireTimestamp),
         }),
       };
     }
-    const key = encode(GroupMetadataKey, 2, { group: rec.group });
-    return { key, value: rec.value === null ? null : encode(GroupMetadataValue, 3, rec.value) };
+    const key = encodeVersioned(GroupMetadataKey, 2, { group: rec.group });
+    return { key, value: rec.value === null ? null : encodeVersioned(GroupMetadataValue, 3, rec.value) };
   },
 
   decode(raw): GroupRecord | null {
@@ -63,8 +54,7 @@ export const groupRecordSerde: RecordSerde<GroupRecord> = {
     if (keyVersion === 0 || keyVersion === 1) {
       const k = OffsetCommitKey.decode(kr, keyVersion);
       if (raw.value === null) return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition, value: null };
-      const vr = new Reader(raw.value);
-      const v = OffsetCommitValue.decode(vr, vr.readInt16());
+      const v = decodeVersioned(OffsetCommitValue, raw.value);
       return {
         type: 'offset', group: k.group, topic: k.topic, partition: k.partition,
         value: {
@@ -76,8 +66,7 @@ export const groupRecordSerde: RecordSerde<GroupRecord> = {
     if (keyVersion === 2) {
       const k = GroupMetadataKey.decode(kr, keyVersion);
       if (raw.value === null) return { type: 'group', group: k.group, value: null };
-      const vr = new Reader(raw.value);
-      return { type: 'group', group: k.group, value: GroupMetadataValue.decode(vr, vr.readInt16()) };
+      return { type: 'group', group: k.group, value: decodeVersioned(GroupMetadataValue, raw.value) };
     }
     return null;
   },

@@ -58,10 +58,6 @@ export function topicPartitionsOf(m: TransactionMetadata): Array<{ topic: string
   }));
 }
 
-export function hasPartitions(m: TransactionMetadata): boolean {
-  return m.partitions.size > 0;
-}
-
 export function toRecord(m: TransactionMetadata): TxnRecord {
   return {
     key: { transactionalId: m.transactionalId },
