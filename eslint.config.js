@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'src/protocol/generated/**'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'data/**', 'src/protocol/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,6 +28,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['**/server/**', '**/protocol/generated/**', '**/cli/**'], message: 'src/storage knows record batches, not requests.' },
+      ] }],
+    },
+  },
+  {
+    // The client speaks only the protocol, so it works against any Kafka: no broker internals.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/server/**', '**/storage/**', '**/coordinator/**', '**/cli/**', '**/connect/**'], message: 'src/client speaks only the protocol: no broker internals.' },
       ] }],
     },
   },

@@ -1,0 +1,7 @@
+/** The process entry of the `tributary` command (bin/tributary.js loads this). */
+import { main } from './main.js';
+
+main(process.argv).catch((err: unknown) => {
+  console.error(`tributary: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,279 @@
+/**
+ * One TCP connection to one broker: frames requests with the generated codecs, pipelines them
+ * (many in flight, matched to responses by correlation id, which Kafka returns in order), and
+ * negotiates versions once with ApiVersions so every request goes out at the highest version both
+ * sides speak.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import type { MessageCodec } from '../protocol/primitives/codec.js';
+import { Reader } from '../protocol/primitives/reader.js';
+import { Writer } from '../protocol/primitives/writer.js';
+import { RequestHeader } from '../protocol/generated/request-header.js';
+import { ResponseHeader } from '../protocol/generated/response-header.js';
+import { ApiVersionsRequest } from '../protocol/generated/api-versions-request.js';
+import { ApiVersionsResponse } from '../protocol/generated/api-versions-response.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/header-versions.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { ConnectionError, ProtocolError, RequestTimeoutError, UnsupportedApiError } from './errors.js';
+
+export interface ConnectionOptions {
+  clientId?: string;
+  /** Give up connecting after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** A request with no answer after this long fails and closes the connection (Kafka's request.timeout.ms). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Largest response frame accepted; a bigger length prefix closes the connection. Default 256 MiB. */
+  maxResponseBytes?: number;
+}
+
+export interface RequestOptions {
+  /** Use exactly this version (else the highest both sides speak). */
+  version?: number;
+  /** Cap the negotiated version (for callers that need an older layout). */
+  maxVersion?: number;
+  /** Refuse brokers that cannot speak at least this version. */
+  minVersion?: number;
+  /** Override the connection's request timeout (e.g. long-polling Fetch adds its max wait). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  correlationId: number;
+  response: MessageCodec<any, any>;
+  apiKey: number;
+  version: number;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Highest version of a codec this client speaks: the newest stable one. */
+export function clientMaxVersion(codec: MessageCodec<any, any>): number {
+  return codec.latestVersionUnstable ? codec.maxVersion - 1 : codec.maxVersion;
+}
+
+export class Connection {
+  readonly address: string;
+  /** API key → the broker's [min, max] version, from ApiVersions. */
+  readonly brokerVersions = new Map<number, { min: number; max: number }>();
+  private readonly pending: Pending[] = [];
+  private nextCorrelationId = 1;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private closedError: Error | null = null;
+  private readonly closeListeners: Array<(err: Error) => void> = [];
+  private readonly clientId: string;
+  private readonly requestTimeoutMs: number;
+  private readonly maxResponseBytes: number;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly host: string,
+    readonly port: number,
+    options: ConnectionOptions,
+  ) {
+    this.address = `${host}:${port}`;
+    this.clientId = options.clientId ?? 'tributary';
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(new ConnectionError(this.address, `connection to ${this.address} failed: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.fail(new ConnectionError(this.address, `connection to ${this.address} closed`)));
+  }
+
+  /** Opens a connection and negotiates API versions. */
+  static async connect(host: string, port: number, options: ConnectionOptions = {}): Promise<Connection> {
+    const address = `${host}:${port}`;
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host, port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new ConnectionError(address, `cannot reach ${address}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new ConnectionError(address, `cannot reach ${address} (${err.code ?? err.message})`, { cause: err }));
+      });
+    });
+    const conn = new Connection(socket, host, port, options);
+    try {
+      await conn.negotiate();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    return conn;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  onClose(listener: (err: Error) => void): void {
+    if (this.closedError) listener(this.closedError);
+    else this.closeListeners.push(listener);
+  }
+
+  /**
+   * The version a request will use: the highest both sides speak within the caller's bounds.
+   * Throws UnsupportedApiError when there is none.
+   */
+  versionFor(codec: MessageCodec<any, any>, options: RequestOptions = {}): number {
+    if (options.version !== undefined) return options.version;
+    const broker = this.brokerVersions.get(codec.apiKey);
+    if (!broker) throw new UnsupportedApiError(`the broker at ${this.address} does not offer ${codec.name}`);
+    const max = Math.min(clientMaxVersion(codec), broker.max, options.maxVersion ?? Infinity);
+    const min = Math.max(codec.minVersion, broker.min, options.minVersion ?? 0);
+    if (max < min) {
+      throw new UnsupportedApiError(
+        `${codec.name}: the broker at ${this.address} speaks versions ${broker.min}-${broker.max}, this client needs ${min}-${Math.min(clientMaxVersion(codec), options.maxVersion ?? Infinity)}`,
+      );
+    }
+    return max;
+  }
+
+  /** Whether the broker offers this API at all (at a version we speak). */
+  supports(codec: MessageCodec<any, any>, minVersion = codec.minVersion): boolean {
+    const broker = this.brokerVersions.get(codec.apiKey);
+    return broker !== undefined && broker.max >= minVersion && Math.min(broker.max, clientMaxVersion(codec)) >= Math.max(broker.min, minVersion);
+  }
+
+  /** Sends a request and resolves with its decoded response. */
+  send<Res, Init>(request: MessageCodec<any, Init>, response: MessageCodec<Res, any>, body: Init, options: RequestOptions = {}): Promise<Res> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    let version: number;
+    try {
+      version = this.versionFor(request, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const correlationId = this.nextCorrelationId++;
+    if (this.nextCorrelationId > 0x7fffffff) this.nextCorrelationId = 1;
+    const frame = this.frame(request, version, correlationId, body);
+    return new Promise<Res>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        const err = new RequestTimeoutError(`${request.name} to ${this.address} got no answer within ${timeoutMs} ms`);
+        this.fail(err);
+      }, timeoutMs);
+      this.pending.push({ correlationId, response, apiKey: request.apiKey, version, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.socket.write(frame);
+    });
+  }
+
+  /** Sends a request the broker does not answer (Produce with acks=0); resolves once written. */
+  sendNoResponse<Init>(request: MessageCodec<any, Init>, body: Init, options: RequestOptions = {}): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const version = this.versionFor(request, options);
+    const correlationId = this.nextCorrelationId++;
+    const frame = this.frame(request, version, correlationId, body);
+    return new Promise((resolve, reject) => {
+      this.socket.write(frame, (err) => (err ? reject(new ConnectionError(this.address, `write to ${this.address} failed: ${err.message}`)) : resolve()));
+    });
+  }
+
+  close(): void {
+    this.fail(new ConnectionError(this.address, `connection to ${this.address} closed by the client`));
+  }
+
+  private frame(request: MessageCodec<any, any>, version: number, correlationId: number, body: unknown): Buffer {
+    const w = new Writer();
+    const size = w.reserveInt32();
+    RequestHeader.encode(w, requestHeaderVersion(request.apiKey, version), {
+      requestApiKey: request.apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: this.clientId,
+    });
+    request.encode(w, version, body);
+    w.fillInt32(size, w.length - 4);
+    return w.toBuffer();
+  }
+
+  private async negotiate(): Promise<void> {
+    // Start at the newest ApiVersions we speak; a broker that does not know it answers in the v0
+    // layout with UNSUPPORTED_VERSION and its own range, and we retry at its highest.
+    const ours = clientMaxVersion(ApiVersionsRequest);
+    this.brokerVersions.set(ApiVersionsRequest.apiKey, { min: 0, max: ours });
+    const body = { clientSoftwareName: 'tributary', clientSoftwareVersion: '0.1.0' };
+    let res = await this.send(ApiVersionsRequest, ApiVersionsResponse, body);
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsRequest.apiKey);
+      const version = Math.min(theirs?.maxVersion ?? 0, ours);
+      res = await this.send(ApiVersionsRequest, ApiVersionsResponse, body, { version });
+    }
+    if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `ApiVersions to ${this.address}`);
+    this.brokerVersions.clear();
+    for (const k of res.apiKeys) this.brokerVersions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 4) {
+      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.coalesce();
+      const size = head.readInt32BE(0);
+      if (size < 4 || size > this.maxResponseBytes) {
+        this.fail(new ConnectionError(this.address, `${this.address} sent a response frame of ${size} bytes; closing`));
+        return;
+      }
+      if (this.buffered < 4 + size) return;
+      const buf = this.chunks.length === 1 ? this.chunks[0] : this.coalesce();
+      const frame = buf.subarray(4, 4 + size);
+      const rest = buf.subarray(4 + size);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+      this.onFrame(frame);
+      if (this.closedError) return;
+    }
+  }
+
+  private coalesce(): Buffer {
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [all];
+    return all;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const correlationId = frame.readInt32BE(0);
+    const p = this.pending[0];
+    if (!p || p.correlationId !== correlationId) {
+      this.fail(new ConnectionError(this.address, `${this.address} answered correlation id ${correlationId}, expected ${p?.correlationId ?? 'none'}; closing`));
+      return;
+    }
+    this.pending.shift();
+    clearTimeout(p.timer);
+    try {
+      const r = new Reader(frame);
+      ResponseHeader.decode(r, responseHeaderVersion(p.apiKey, p.version));
+      // A broker refusing our ApiVersions version answers in the v0 layout (KIP-511).
+      const version = p.apiKey === ApiVersionsRequest.apiKey && frame.length >= 6 && frame.readInt16BE(4) === ErrorCode.UNSUPPORTED_VERSION ? 0 : p.version;
+      p.resolve(p.response.decode(r, version));
+    } catch (err) {
+      p.reject(err as Error);
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.socket.destroy();
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    for (const l of this.closeListeners.splice(0)) l(err);
+  }
+}
