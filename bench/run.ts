@@ -7,6 +7,11 @@
  *   npm run bench -- --records 100000 a quick run
  *   npm run bench -- --runs 5          median of 5 runs per target (default 3)
  *
+ *   npm run bench -- --only broker     just this part; --only clients: just the client comparison
+ *                                       (bench/clients.ts: ours vs kafkajs vs @platformatic/kafka)
+ *   npm run bench -- --client-records 20000,5000   records for the client runs at 100 B and 1 KiB
+ *                                       (default 200000,50000; one number sets both)
+ *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
  * Results are printed as a table and written to bench/results/latest.json.
@@ -23,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
+import { formatClientTable, runClientBench } from './clients.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -64,6 +70,8 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '1000000' },
       size: { type: 'string', default: '100' },
       runs: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      'client-records': { type: 'string', default: '200000,50000' },
     },
   });
   const records = Number(values.records);
@@ -72,51 +80,75 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
+  if (values.only !== undefined && values.only !== 'broker' && values.only !== 'clients') throw new Error('--only must be broker or clients');
+  const clientRecords = values['client-records'].split(',').map(Number);
+  if (clientRecords.length > 2 || !clientRecords.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--client-records must be N (both sizes) or N100,N1024, positive integers');
+  }
 
+  // Each part replaces only its own results, so `--only` keeps the other part's last numbers.
+  const output: Record<string, unknown> = await readFile(RESULTS, 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({}));
   const work = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rm(work, { recursive: true, force: true })];
   try {
-    const input = join(work, 'records.txt');
-    await writeRecords(input, records, size);
-    console.log(`${records} records of ${size} bytes in ${input}`);
-
-    const startup = await measureStartup(work, 5);
-    console.log(`start-up median ${startup.medianMs.toFixed(0)} ms, idle RSS ${(startup.idleRssKb / 1024).toFixed(1)} MiB`);
-
-    const broker = await spawnBroker(join(work, 'data'), { settings: { 'num.partitions': String(PARTITIONS) } });
-    cleanups.push(() => broker.stop());
-    console.log(`Tributary (pid ${broker.pid}) at ${broker.address}`);
-    const tributary = await measureRuns(runs, broker.address, input, records, size, true);
-    const afterLoadRss = await memory(broker.pid);
-
-    const mock = await startMock();
-    cleanups.push(mock.stop);
-    console.log(`librdkafka mock at ${mock.address}`);
-    const mockResult = await measureRuns(runs, mock.address, input, records, size, false);
-
-    const result = {
-      date: new Date().toISOString(),
-      node: process.version,
-      kcat: (await run('kcat', ['-V'])).stdout.split('\n').find((l) => l.startsWith('Version')) ?? 'unknown',
-      records,
-      recordBytes: size,
-      partitions: PARTITIONS,
-      runs,
-      tributary: { ...tributary, rssAfterLoadKb: afterLoadRss.rssKb, peakRssKb: afterLoadRss.peakKb },
-      mock: mockResult,
-      ratio: {
-        produce: tributary.produce.msgsPerSec / mockResult.produce.msgsPerSec,
-        fetch: tributary.fetchTail.msgsPerSec / mockResult.fetchTail.msgsPerSec,
-      },
-      startup,
-    };
-    printTable(result);
+    if (values.only !== 'clients') Object.assign(output, await brokerBench(work, cleanups, records, size, runs));
+    if (values.only !== 'broker') {
+      const clients = await runClientBench({
+        workDir: work,
+        sizes: [
+          { recordBytes: 100, records: clientRecords[0] },
+          { recordBytes: 1024, records: clientRecords[1] ?? clientRecords[0] },
+        ],
+      });
+      console.log(formatClientTable(clients));
+      output.clients = clients;
+    }
     await mkdir(dirname(RESULTS), { recursive: true });
-    await writeFile(RESULTS, JSON.stringify(result, null, 2) + '\n');
+    await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
     console.log(`\nwritten to ${RESULTS}`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
   }
+}
+
+/** Tributary vs librdkafka's mock broker, both driven by kcat; the broker part of latest.json. */
+async function brokerBench(work: string, cleanups: Array<() => Promise<unknown>>, records: number, size: number, runs: number): Promise<Record<string, unknown>> {
+  const input = join(work, 'records.txt');
+  await writeRecords(input, records, size);
+  console.log(`${records} records of ${size} bytes in ${input}`);
+
+  const startup = await measureStartup(work, 5);
+  console.log(`start-up median ${startup.medianMs.toFixed(0)} ms, idle RSS ${(startup.idleRssKb / 1024).toFixed(1)} MiB`);
+
+  const broker = await spawnBroker(join(work, 'data'), { settings: { 'num.partitions': String(PARTITIONS) } });
+  cleanups.push(() => broker.stop());
+  console.log(`Tributary (pid ${broker.pid}) at ${broker.address}`);
+  const tributary = await measureRuns(runs, broker.address, input, records, size, true);
+  const afterLoadRss = await memory(broker.pid);
+
+  const mock = await startMock();
+  cleanups.push(mock.stop);
+  console.log(`librdkafka mock at ${mock.address}`);
+  const mockResult = await measureRuns(runs, mock.address, input, records, size, false);
+
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    kcat: (await run('kcat', ['-V'])).stdout.split('\n').find((l) => l.startsWith('Version')) ?? 'unknown',
+    records,
+    recordBytes: size,
+    partitions: PARTITIONS,
+    runs,
+    tributary: { ...tributary, rssAfterLoadKb: afterLoadRss.rssKb, peakRssKb: afterLoadRss.peakKb },
+    mock: mockResult,
+    ratio: {
+      produce: tributary.produce.msgsPerSec / mockResult.produce.msgsPerSec,
+      fetch: tributary.fetchTail.msgsPerSec / mockResult.fetchTail.msgsPerSec,
+    },
+    startup,
+  };
+  printTable(result);
+  return result;
 }
 
 /** N lines of exactly `size` bytes (plus the newline): a zero-padded sequence number, then filler. */

@@ -1,2 +1,20 @@
 export { startBroker, type StartBrokerOptions, type RunningBroker } from './server/broker.js';
 export { TributaryError, KafkaError } from './errors.js';
+
+// The client: speaks only the Kafka protocol, so it works against Apache Kafka as well as Tributary.
+export { Producer } from './client/producer.js';
+export type {
+  Acks, CompressionCodec, ProducerOptions, ProducerRecord, RecordMetadata, HeadersInput, OffsetToCommit, GroupMetadata,
+} from './client/producer.js';
+export { Consumer } from './client/consumer.js';
+export type { ConsumerOptions, ConsumerRecord, RebalanceListener, TopicPartition, PartitionAssignorName } from './client/consumer.js';
+export { Admin } from './client/admin.js';
+export type {
+  TopicDescription, PartitionDescription, ConfigEntry, ConfigSource, ConfigResourceDescription, GroupListing,
+  GroupDescription, GroupMemberDescription, GroupOffset, ClusterDescription, LogDirDescription,
+} from './client/admin.js';
+export type { ClientOptions } from './client/cluster.js';
+export {
+  ProtocolError, ConnectionError, RequestTimeoutError, UnsupportedApiError, ClientStateError,
+} from './client/errors.js';
+export { murmur2, partitionForKey } from './client/partitioner.js';

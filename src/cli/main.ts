@@ -2,6 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerStart } from './start.js';
+import { registerTopics } from './topics.js';
+import { registerGroups } from './groups.js';
+import { registerProduce } from './produce.js';
+import { registerConsume } from './consume.js';
+import { registerPerf } from './perf.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -16,5 +21,10 @@ export async function main(argv: string[]): Promise<void> {
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
+  registerTopics(program);
+  registerGroups(program);
+  registerProduce(program);
+  registerConsume(program);
+  registerPerf(program);
   await program.parseAsync(argv);
 }

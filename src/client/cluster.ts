@@ -145,6 +145,8 @@ export class Cluster {
 
   /** A connection to any reachable broker: a known one first, else the bootstrap list. */
   async anyConnection(): Promise<Connection> {
+    // After close(), background work (e.g. a metadata refresh) must not open a socket that nobody closes.
+    if (this.closed) throw new ClientStateError('the client is closed');
     const errors: string[] = [];
     for (const nodeId of this.brokers.keys()) {
       try {

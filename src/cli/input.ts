@@ -1,0 +1,263 @@
+/**
+ * Input of `tributary produce`: records from lines of stdin or a file, read as a stream (one chunk
+ * at a time, pulled only as fast as the producer takes them), so a big file never sits in memory.
+ * Formats: `lines` (kcat -P: one value per line, `--key-separator` splits off a key), `json` (one
+ * object per line) and `csv` (a header row, then one record per row, the row as a JSON object).
+ */
+import { TributaryError } from '../errors.js';
+
+export type InputFormat = 'lines' | 'json' | 'csv';
+
+export interface InputHeader {
+  key: string;
+  value: string | Buffer | null;
+}
+
+export interface InputRecord {
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers: InputHeader[];
+  partition?: number;
+  /** Bytes of key and value, for rates. */
+  bytes: number;
+}
+
+export interface InputOptions {
+  format: InputFormat;
+  /** lines: the key is what comes before the first occurrence (kcat -K). */
+  keySeparator?: string;
+  /** Added to every record (before a json line's own headers). */
+  headers?: InputHeader[];
+  /** csv: the column whose value becomes the key. */
+  keyColumn?: string;
+  /** A line (or csv row) longer than this is an error rather than a memory hog. Default 16 MiB. */
+  maxLineBytes?: number;
+}
+
+/** Bad input data: names the line, exit code 1. */
+export class InputError extends TributaryError {
+  constructor(message: string) {
+    super('ERR_INPUT', message);
+  }
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+export interface Line {
+  /** 1-based line number in the input. */
+  number: number;
+  /** The line's bytes without the newline. */
+  bytes: Buffer;
+}
+
+/**
+ * Splits a byte stream into lines at \n (a last line without a newline counts too). Holds at most one
+ * partial line plus one chunk.
+ */
+export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let number = 0;
+  for await (const piece of source) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+      const tail = chunk.subarray(start, nl);
+      const bytes = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
+      pending = [];
+      pendingBytes = 0;
+      number++;
+      if (bytes.length > maxLineBytes) throw new InputError(`line ${number} is ${bytes.length} bytes, more than the limit of ${maxLineBytes}`);
+      yield { number, bytes };
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      pending.push(chunk.subarray(start));
+      pendingBytes += chunk.length - start;
+      if (pendingBytes > maxLineBytes) throw new InputError(`line ${number + 1} is longer than the limit of ${maxLineBytes} bytes`);
+    }
+  }
+  if (pendingBytes > 0) yield { number: number + 1, bytes: Buffer.concat(pending) };
+}
+
+/** Parses records from `source` in the chosen format. */
+export function readRecords(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord> {
+  const lines = readLines(source, options.maxLineBytes);
+  const headers = options.headers ?? [];
+  switch (options.format) {
+    case 'lines':
+      return lineRecords(lines, options.keySeparator, headers);
+    case 'json':
+      return jsonRecords(lines, headers);
+    case 'csv':
+      return csvRecords(lines, options.keyColumn, headers);
+    default:
+      throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
+  }
+}
+
+function size(b: Buffer | string | null): number {
+  return b === null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+}
+
+/** kcat -P: empty lines are skipped; with a separator, a line without one has a null key. */
+async function* lineRecords(lines: AsyncIterable<Line>, keySeparator: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
+  const sep = keySeparator === undefined ? null : Buffer.from(keySeparator, 'utf8');
+  if (sep !== null && sep.length === 0) throw new InputError('--key-separator must not be empty');
+  for await (const { bytes } of lines) {
+    if (bytes.length === 0) continue;
+    let key: Buffer | null = null;
+    let value = bytes;
+    if (sep !== null) {
+      const at = bytes.indexOf(sep);
+      if (at >= 0) {
+        key = bytes.subarray(0, at);
+        value = bytes.subarray(at + sep.length);
+      }
+    }
+    yield { key, value, headers, bytes: size(key) + value.length };
+  }
+}
+
+/** A JSON value as record bytes: strings as they are, null stays null, anything else JSON text. */
+function jsonField(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function jsonHeaders(raw: unknown, line: number): InputHeader[] {
+  if (raw === undefined || raw === null) return [];
+  if (Array.isArray(raw)) {
+    return raw.map((h: unknown) => {
+      if (typeof h !== 'object' || h === null || typeof (h as { key?: unknown }).key !== 'string') {
+        throw new InputError(`line ${line}: "headers" entries must look like {"key": "k", "value": "v"}`);
+      }
+      return { key: (h as { key: string }).key, value: jsonField((h as { value?: unknown }).value) };
+    });
+  }
+  if (typeof raw === 'object') return Object.entries(raw as Record<string, unknown>).map(([key, value]) => ({ key, value: jsonField(value) }));
+  throw new InputError(`line ${line}: "headers" must be an object {"k": "v"} or an array of {"key", "value"}`);
+}
+
+/** One object per line: {key?, value, headers?, partition?}; a non-string value is sent as its JSON text. */
+async function* jsonRecords(lines: AsyncIterable<Line>, headers: InputHeader[]): AsyncGenerator<InputRecord> {
+  for await (const { number, bytes } of lines) {
+    const text = bytes.toString('utf8').trim();
+    if (text === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(`line ${number}: not JSON (${(err as Error).message})`);
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || !('value' in obj)) {
+      throw new InputError(`line ${number}: expected an object like {"key": "k", "value": ..., "headers": {"h": "v"}, "partition": 0}`);
+    }
+    const o = obj as { key?: unknown; value: unknown; headers?: unknown; partition?: unknown };
+    let partition: number | undefined;
+    if (o.partition !== undefined && o.partition !== null) {
+      if (typeof o.partition !== 'number' || !Number.isInteger(o.partition) || o.partition < 0) {
+        throw new InputError(`line ${number}: "partition" must be a non-negative integer`);
+      }
+      partition = o.partition;
+    }
+    const key = jsonField(o.key);
+    const value = jsonField(o.value);
+    yield { key, value, headers: [...headers, ...jsonHeaders(o.headers, number)], partition, bytes: size(key) + size(value) };
+  }
+}
+
+/**
+ * Splits one CSV record (RFC 4180: "…" quotes fields, "" is a quote inside them). Returns null when
+ * a quoted field is still open at the end, so the caller appends the next line (a newline inside quotes).
+ */
+export function parseCsvRecord(text: string): string[] | null {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field === '') {
+      quoted = true;
+    } else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else {
+      field += c;
+    }
+    i++;
+  }
+  if (quoted) return null;
+  fields.push(field);
+  return fields;
+}
+
+/** Rows of a CSV with a header row; each row becomes a JSON object value keyed by the column names. */
+async function* csvRecords(lines: AsyncIterable<Line>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
+  let columns: string[] | null = null;
+  let keyIndex = -1;
+  let partial = '';
+  let startLine = 0;
+  for await (const { number, bytes } of lines) {
+    let text = bytes.toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (partial === '') startLine = number;
+    const candidate = partial === '' ? text : `${partial}\n${text}`;
+    if (candidate.length > DEFAULT_MAX_LINE_BYTES) throw new InputError(`line ${startLine}: a quoted field never closes`);
+    const fields = parseCsvRecord(candidate);
+    if (fields === null) {
+      partial = candidate;
+      continue;
+    }
+    partial = '';
+    if (candidate === '') continue;
+    if (columns === null) {
+      columns = fields.map((f) => f.trim());
+      if (keyColumn !== undefined) {
+        keyIndex = columns.indexOf(keyColumn);
+        if (keyIndex < 0) throw new InputError(`--key-column ${keyColumn} is not a column of the CSV header (${columns.join(', ')})`);
+      }
+      continue;
+    }
+    if (fields.length !== columns.length) {
+      throw new InputError(`line ${startLine}: ${fields.length} fields, but the header has ${columns.length}`);
+    }
+    const row: Record<string, string> = {};
+    columns.forEach((c, i) => (row[c] = fields[i]));
+    const value = JSON.stringify(row);
+    const key = keyIndex >= 0 ? fields[keyIndex] : null;
+    yield { key, value, headers, bytes: size(key) + Buffer.byteLength(value) };
+  }
+  if (partial !== '') throw new InputError(`line ${startLine}: a quoted field never closes`);
+}
+
+/** `--header k=v` (repeatable) into a list, in order. */
+export function collectHeader(value: string, previous: InputHeader[] = []): InputHeader[] {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new InputError(`--header expects key=value, e.g. --header source=cli; got "${value}"`);
+  return [...previous, { key: value.slice(0, i), value: value.slice(i + 1) }];
+}
+
+/** Counts a file's lines, streaming: an upper bound of its records (empty lines are skipped), for a progress total. */
+export async function countLines(source: AsyncIterable<Buffer | string>): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const piece of source) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1];
+  }
+  return last === 10 ? lines : lines + 1;
+}

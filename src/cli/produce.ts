@@ -1,0 +1,142 @@
+/**
+ * `tributary produce`: records from stdin or a file into a topic, like kcat -P and
+ * kafka-console-producer. Reads only as fast as the producer accepts (its buffer and a cap on
+ * unacknowledged sends), shows progress on stderr, and ends with a one-line summary.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Admin } from '../client/admin.js';
+import { ProtocolError } from '../client/errors.js';
+import { Producer } from '../client/producer.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { addClientFlags, action, clientOptions, progress, UsageError, type ClientFlags } from './common.js';
+import { addProducerFlags, InFlight, intArg, MIB, producerSettings, stopOnSignals, type ProducerFlags } from './data-options.js';
+import { collectHeader, countLines, readRecords, type InputFormat, type InputHeader } from './input.js';
+
+interface ProduceFlags extends ClientFlags, ProducerFlags {
+  topic: string;
+  keySeparator?: string;
+  header: InputHeader[];
+  file?: string;
+  format: InputFormat;
+  keyColumn?: string;
+  partition?: number;
+  progress?: boolean;
+}
+
+/** Sends not yet acknowledged, at most: bounds the memory held by pending promises for tiny records. */
+const MAX_UNACKNOWLEDGED = 100_000;
+
+export function registerProduce(program: Command): void {
+  const cmd = program
+    .command('produce')
+    .description('Produce records read from stdin or a file: one per line (optionally key<SEP>value), or JSON / CSV')
+    .requiredOption('-t, --topic <topic>', 'topic to produce to')
+    .option('-K, --key-separator <sep>', 'lines: the key is what comes before the first SEP (kcat -K); a line without SEP gets a null key')
+    .option('-H, --header <key=value>', 'header added to every record (repeatable)', (v: string, prev: InputHeader[]) => {
+      try {
+        return collectHeader(v, prev);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    }, [])
+    .option('--file <path>', 'read this file instead of stdin')
+    .addOption(new Option('--format <format>', 'input format').choices(['lines', 'json', 'csv']).default('lines'))
+    .option('--key-column <name>', 'csv: the column whose value is the record key')
+    .option('-p, --partition <n>', 'send every record to this partition (default: by key hash, or spread when no key)', intArg(0))
+    .option('--no-progress', 'no progress line on stderr');
+  addProducerFlags(cmd);
+  addClientFlags(cmd)
+    .addHelpText('after', `
+Input formats:
+  lines  one record value per line; with --key-separator the key comes first (empty lines are skipped)
+  json   one object per line: {"key": "k", "value": "text" or any JSON, "headers": {"h": "v"}, "partition": 0}
+         (key, headers and partition optional; a non-string value is sent as its JSON text)
+  csv    a header row, then one record per row, sent as a JSON object {"column": "field", ...}
+
+Examples:
+  $ printf 'k1:hello\\nk2:world\\n' | tributary produce -t orders -K : -H source=cli
+  $ tributary produce -t orders --file orders.jsonl --format json --compression zstd
+  $ tributary produce -t users --file users.csv --format csv --key-column id
+
+Prints "Produced N records to TOPIC in X s (R msg/s, M MiB/s)" on stderr at the end.`)
+    .action(action(produce));
+}
+
+async function produce(flags: ProduceFlags): Promise<void> {
+  if (flags.keyColumn !== undefined && flags.format !== 'csv') throw new UsageError('--key-column applies to --format csv only');
+  if (flags.keySeparator !== undefined && flags.format !== 'lines') throw new UsageError('--key-separator applies to --format lines only; json lines carry their own "key"');
+  let total: number | undefined;
+  if (flags.file !== undefined) {
+    const info = await stat(flags.file).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`--file ${flags.file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    });
+    if (!info.isFile()) throw new UsageError(`--file ${flags.file} is not a regular file`);
+    if (flags.progress !== false && process.stderr.isTTY) {
+      const lines = await countLines(createReadStream(flags.file));
+      total = Math.max(0, flags.format === 'csv' ? lines - 1 : lines);
+    }
+  }
+
+  if (flags.partition !== undefined) await checkPartition(flags);
+  const producer = new Producer({ ...clientOptions(flags), ...producerSettings(flags) });
+  const stop = stopOnSignals();
+  const started = performance.now();
+  const inFlight = new InFlight();
+  let bytes = 0;
+  const bar = flags.progress === false ? { tick() {}, done() {} } : progress(`Producing to ${flags.topic}`, total);
+  try {
+    await producer.connect();
+    const source = flags.file !== undefined ? createReadStream(flags.file) : process.stdin;
+    // Ctrl-C while waiting for input (an interactive stdin) ends the input; what was read is still sent.
+    stop.signal.addEventListener('abort', () => source.destroy(), { once: true });
+    const records = readRecords(source, { format: flags.format, keySeparator: flags.keySeparator, headers: flags.header, keyColumn: flags.keyColumn });
+    try {
+      for await (const r of records) {
+        if (inFlight.failure !== undefined || stop.signal.aborted) break;
+        await inFlight.below(MAX_UNACKNOWLEDGED);
+        if (producer.bufferFull) await producer.waitForSpace();
+        const size = r.bytes;
+        inFlight.track(producer.send({ topic: flags.topic, partition: r.partition ?? flags.partition, key: r.key, value: r.value, headers: r.headers }), () => {
+          bytes += size;
+          bar.tick(1, size);
+        });
+      }
+    } catch (err) {
+      if (!stop.signal.aborted) throw err;
+    }
+    await producer.flush();
+    await inFlight.drain();
+  } finally {
+    stop.dispose();
+    bar.done();
+    await producer.close().catch((err: unknown) => (inFlight.failure ??= err));
+  }
+  const failure = inFlight.failure;
+  if (failure !== undefined) throw failure;
+  const secs = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `Produced ${inFlight.sent} records to ${flags.topic} in ${secs.toFixed(2)} s (${Math.round(inFlight.sent / secs)} msg/s, ${(bytes / MIB / secs).toFixed(2)} MiB/s)\n`,
+  );
+}
+
+/**
+ * --partition beyond the topic's partitions would leave every send waiting for metadata until
+ * max.block.ms; say so at once instead. A topic that does not exist yet is left to auto-creation.
+ */
+async function checkPartition(flags: ProduceFlags): Promise<void> {
+  const admin = new Admin(clientOptions(flags));
+  try {
+    await admin.connect();
+    const [topic] = await admin.describeTopics([flags.topic]).catch((err: unknown) => {
+      if (err instanceof ProtocolError && err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return [undefined];
+      throw err;
+    });
+    if (topic !== undefined && flags.partition! >= topic.partitions.length) {
+      throw new UsageError(`${flags.topic} has no partition ${flags.partition} (it has ${topic.partitions.length})`);
+    }
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}

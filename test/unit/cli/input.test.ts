@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { collectHeader, countLines, InputError, parseCsvRecord, readLines, readRecords, type InputOptions, type InputRecord } from '../../../src/cli/input.js';
+
+/** A source that yields the text in pieces of `size` bytes, so lines straddle chunks. */
+function chunked(text: string | Buffer, size: number): AsyncIterable<Buffer> {
+  const buf = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) pieces.push(buf.subarray(i, i + size));
+  return Readable.from(pieces);
+}
+
+async function collect(text: string, options: InputOptions, size = 3): Promise<Array<Omit<InputRecord, 'bytes'>>> {
+  const out: Array<Omit<InputRecord, 'bytes'>> = [];
+  for await (const r of readRecords(chunked(text, size), options)) {
+    const { bytes: _bytes, ...rest } = r;
+    out.push({ ...rest, key: r.key === null ? null : r.key.toString(), value: r.value === null ? null : r.value.toString() });
+  }
+  return out;
+}
+
+test('readLines splits across chunk boundaries, keeps a last line without newline, and bounds line length', async () => {
+  const lines: string[] = [];
+  for await (const l of readLines(chunked('ab\ncdef\n\ngh', 2))) lines.push(`${l.number}:${l.bytes.toString()}`);
+  assert.deepEqual(lines, ['1:ab', '2:cdef', '3:', '4:gh']);
+  await assert.rejects(async () => {
+    for await (const _ of readLines(chunked('x'.repeat(100) + '\n', 7), 50)) { /* drain */ }
+  }, (e: unknown) => e instanceof InputError && /line 1/.test(e.message));
+});
+
+test('lines with a key separator (kcat -K): key before the first separator, none → null key, empty lines skipped', async () => {
+  const headers = [{ key: 'src', value: 'cli' }];
+  const got = await collect('k1:v1\nno-key\n\nk2::v:2\n:empty-key\n', { format: 'lines', keySeparator: ':', headers });
+  assert.deepEqual(got, [
+    { key: 'k1', value: 'v1', headers },
+    { key: null, value: 'no-key', headers },
+    { key: 'k2', value: ':v:2', headers },
+    { key: '', value: 'empty-key', headers },
+  ]);
+  const multi = await collect('a=>b\n', { format: 'lines', keySeparator: '=>' }, 1);
+  assert.deepEqual(multi, [{ key: 'a', value: 'b', headers: [] }]);
+});
+
+test('json lines: object values are stringified, headers merge after the static ones, partition is kept', async () => {
+  const text = [
+    '{"key":"a","value":{"n":1},"headers":{"h":"x"},"partition":1}',
+    '{"value":"plain","headers":[{"key":"y","value":null}]}',
+    '{"key":null,"value":null}',
+  ].join('\n');
+  const got = await collect(text, { format: 'json', headers: [{ key: 's', value: '1' }] }, 5);
+  assert.deepEqual(got, [
+    { key: 'a', value: '{"n":1}', headers: [{ key: 's', value: '1' }, { key: 'h', value: 'x' }], partition: 1 },
+    { key: null, value: 'plain', headers: [{ key: 's', value: '1' }, { key: 'y', value: null }], partition: undefined },
+    { key: null, value: null, headers: [{ key: 's', value: '1' }], partition: undefined },
+  ]);
+  await assert.rejects(collect('{"key":"a"}\n', { format: 'json' }), /line 1: expected an object/);
+  await assert.rejects(collect('{"value":1}\nnot json\n', { format: 'json' }), /line 2: not JSON/);
+  await assert.rejects(collect('{"value":1,"partition":-1}\n', { format: 'json' }), /partition/);
+});
+
+test('csv: header row, quoted fields with commas, quotes and newlines, CRLF, key column', async () => {
+  const text = 'id,name,note\r\n1,Ann,"likes, commas"\r\n2,"Bob ""B""","two\nlines"\r\n';
+  const got = await collect(text, { format: 'csv', keyColumn: 'id' }, 4);
+  assert.deepEqual(got, [
+    { key: '1', value: JSON.stringify({ id: '1', name: 'Ann', note: 'likes, commas' }), headers: [] },
+    { key: '2', value: JSON.stringify({ id: '2', name: 'Bob "B"', note: 'two\nlines' }), headers: [] },
+  ]);
+  await assert.rejects(collect('a,b\n1\n', { format: 'csv' }), /line 2: 1 fields, but the header has 2/);
+  await assert.rejects(collect('a,b\n1,2\n', { format: 'csv', keyColumn: 'c' }), /--key-column c/);
+  await assert.rejects(collect('a\n"open\n', { format: 'csv' }), /never closes/);
+  assert.deepEqual(parseCsvRecord('a,,"b"'), ['a', '', 'b']);
+  assert.equal(parseCsvRecord('"a'), null);
+});
+
+test('--header parsing and line counting for the progress total', async () => {
+  assert.deepEqual(collectHeader('b=2=3', collectHeader('a=1')), [{ key: 'a', value: '1' }, { key: 'b', value: '2=3' }]);
+  assert.throws(() => collectHeader('novalue'), InputError);
+  assert.equal(await countLines(chunked('a\nb\nc', 2)), 3);
+  assert.equal(await countLines(chunked('a\nb\n', 2)), 2);
+  assert.equal(await countLines(chunked('', 2)), 0);
+});

@@ -1,0 +1,218 @@
+/**
+ * `tributary produce` and `tributary consume` as a user runs them: the compiled CLI in a child
+ * process against an in-process broker.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker } from '../../../src/index.js';
+import { CLI_ENTRY, runCli, type CliResult } from '../../helpers/cli.js';
+
+interface JsonRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  value: string | null;
+  headers: Array<{ key: string; value: string | null }>;
+  keyEncoding?: string;
+  valueEncoding?: string;
+}
+
+const jsonLines = (stdout: string): JsonRecord[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonRecord);
+
+function ok(r: CliResult): CliResult {
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+describe('produce and consume', () => {
+  let address: string;
+  let close: () => Promise<void>;
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tributary-cli-data-'));
+    // No initial rebalance delay: a one-member group gets its assignment at once.
+    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    address = broker.address;
+    close = () => broker.close();
+  });
+  after(async () => {
+    await close?.();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[], input?: string): Promise<CliResult> => runCli([...args, '-b', address], { input, timeoutMs: 20_000 });
+
+  test('stdin with keys and headers, then --format and --json print exactly what was sent', async () => {
+    const before = Date.now();
+    const produced = ok(await cli(['produce', '-t', 'kv', '-p', '0', '-K', ':', '-H', 'src=cli', '-H', 'n=1'], 'k1:hello\nk2:wor:ld\n\nno-key\n'));
+    assert.match(produced.stderr, /^Produced 3 records to kv in \d+\.\d\d s \(\d+ msg\/s, \d+\.\d\d MiB\/s\)$/m);
+
+    const formatted = ok(await cli(['consume', '-t', 'kv', '-f', '%t|%p|%o|%k|%s|%K|%S|%h\\n']));
+    assert.equal(formatted.stdout, 'kv|0|0|k1|hello|2|5|src=cli,n=1\nkv|0|1|k2|wor:ld|2|6|src=cli,n=1\nkv|0|2||no-key|-1|6|src=cli,n=1\n');
+    assert.match(formatted.stderr, /^Processed a total of 3 messages$/m);
+
+    const json = jsonLines(ok(await cli(['consume', '-t', 'kv', '--json'])).stdout);
+    const headers = [{ key: 'src', value: 'cli' }, { key: 'n', value: '1' }];
+    assert.deepEqual(json.map(({ timestamp: _t, ...r }) => r), [
+      { topic: 'kv', partition: 0, offset: 0, key: 'k1', value: 'hello', headers },
+      { topic: 'kv', partition: 0, offset: 1, key: 'k2', value: 'wor:ld', headers },
+      { topic: 'kv', partition: 0, offset: 2, key: null, value: 'no-key', headers },
+    ]);
+    for (const r of json) assert.ok(r.timestamp >= before && r.timestamp <= Date.now(), `timestamp ${r.timestamp}`);
+
+    // Default output: the value per line, as kafka-console-consumer prints it.
+    assert.equal(ok(await cli(['consume', '-t', 'kv'])).stdout, 'hello\nwor:ld\nno-key\n');
+  });
+
+  test('--format json and --format csv input files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-cli-input-'));
+    try {
+      const jsonFile = join(dir, 'in.jsonl');
+      await writeFile(jsonFile, '{"key":"a","value":{"n":1},"headers":{"h":"x"}}\n{"value":"plain","partition":1}\n');
+      ok(await cli(['produce', '-t', 'json-in', '--file', jsonFile, '--format', 'json', '-p', '2']));
+      const json = jsonLines(ok(await cli(['consume', '-t', 'json-in', '--json'])).stdout).sort((a, b) => a.partition - b.partition);
+      assert.deepEqual(json.map((r) => [r.partition, r.key, r.value, r.headers]), [
+        [1, null, 'plain', []],
+        [2, 'a', '{"n":1}', [{ key: 'h', value: 'x' }]],
+      ]);
+
+      const csvFile = join(dir, 'in.csv');
+      await writeFile(csvFile, 'id,name\n7,"Smith, Ann"\n8,Bob\n');
+      ok(await cli(['produce', '-t', 'csv-in', '--file', csvFile, '--format', 'csv', '--key-column', 'id', '-p', '0']));
+      assert.equal(ok(await cli(['consume', '-t', 'csv-in', '-f', '%k %s\\n'])).stdout, '7 {"id":"7","name":"Smith, Ann"}\n8 {"id":"8","name":"Bob"}\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('start positions: --from-beginning, --offset N / -N / end, --from-timestamp, --max-messages', async () => {
+    ok(await cli(['produce', '-t', 'pos', '-p', '0'], 'a\nb\nc\n'));
+    const [{ timestamp: lastOld }] = jsonLines(ok(await cli(['consume', '-t', 'pos', '--json', '--offset', '2'])).stdout);
+    // The next records get a later timestamp than every record so far.
+    while (Date.now() <= lastOld) await new Promise((resolve) => setImmediate(resolve));
+    const cut = Date.now();
+    ok(await cli(['produce', '-t', 'pos', '-p', '0'], 'd\ne\n'));
+
+    const values = async (...args: string[]): Promise<string> => ok(await cli(['consume', '-t', 'pos', ...args])).stdout;
+    assert.equal(await values('--from-beginning'), 'a\nb\nc\nd\ne\n');
+    assert.equal(await values('--offset', '3'), 'd\ne\n');
+    assert.equal(await values('--offset', '-2'), 'd\ne\n');
+    assert.equal(await values('--offset', 'end'), '');
+    assert.equal(await values('--from-timestamp', String(cut)), 'd\ne\n');
+    assert.equal(await values('--from-timestamp', new Date(cut).toISOString()), 'd\ne\n');
+    const limited = ok(await cli(['consume', '-t', 'pos', '--from-beginning', '--max-messages', '2']));
+    assert.equal(limited.stdout, 'a\nb\n');
+    assert.match(limited.stderr, /Processed a total of 2 messages/);
+  });
+
+  test('--group: a second run in the same group reads nothing new, a third only what came since', async () => {
+    ok(await cli(['produce', '-t', 'grp'], 'one\ntwo\nthree\n'));
+    const first = ok(await cli(['consume', '-t', 'grp', '-g', 'readers', '--from-beginning']));
+    assert.deepEqual(first.stdout.split('\n').filter(Boolean).sort(), ['one', 'three', 'two']);
+    const second = ok(await cli(['consume', '-t', 'grp', '-g', 'readers', '--from-beginning']));
+    assert.equal(second.stdout, '');
+    assert.match(second.stderr, /Processed a total of 0 messages/);
+    ok(await cli(['produce', '-t', 'grp'], 'four\n'));
+    assert.equal(ok(await cli(['consume', '-t', 'grp', '-g', 'readers'])).stdout, 'four\n');
+  });
+
+  test('--follow waits for new records and stops at --max-messages; SIGTERM commits and exits cleanly', async () => {
+    ok(await cli(['produce', '-t', 'tail', '-p', '0'], 'old\n'));
+    const follower = runCli(['consume', '-t', 'tail', '--follow', '--max-messages', '2', '-b', address], { timeoutMs: 20_000 });
+    // The follower starts at the end: produce until it has seen two new records (it may start after the first produce).
+    const producing = (async () => {
+      for (let i = 0; i < 40; i++) {
+        const settled = await Promise.race([follower.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 250))]);
+        if (settled) return;
+        ok(await cli(['produce', '-t', 'tail', '-p', '0'], `new-${i}\n`));
+      }
+    })();
+    const result = ok(await follower);
+    await producing;
+    assert.match(result.stdout, /^new-\d+\nnew-\d+\n$/);
+    assert.doesNotMatch(result.stdout, /old/);
+
+    // A group member killed politely: it prints what it read, commits, and the group then has nothing left to read.
+    const child = spawn(process.execPath, [CLI_ENTRY, 'consume', '-t', 'tail', '-g', 'tailers', '--from-beginning', '--follow', '-b', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      while (!out.includes('old\n')) await once(child.stdout, 'data');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      assert.equal(code, 0, err);
+    } finally {
+      clearTimeout(killer);
+    }
+    const count = out.split('\n').filter(Boolean).length;
+    assert.match(err, new RegExp(`Processed a total of ${count} messages`));
+    assert.equal(ok(await cli(['consume', '-t', 'tail', '-g', 'tailers'])).stdout, '');
+  });
+
+  test('binary values: --json base64-encodes them; %R%s frames them', async () => {
+    // Lines are bytes: a value that is not UTF-8 survives the round trip.
+    const input = Buffer.concat([Buffer.from('k:'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\n')]);
+    ok(await runCli(['produce', '-t', 'bin', '-p', '0', '-K', ':', '-b', address], { input, timeoutMs: 20_000 }));
+    const [r] = jsonLines(ok(await cli(['consume', '-t', 'bin', '--json'])).stdout);
+    assert.equal(r.valueEncoding, 'base64');
+    assert.deepEqual(Buffer.from(r.value!, 'base64'), Buffer.from([0xff, 0xfe, 0x41]));
+    assert.equal(r.keyEncoding, undefined);
+    assert.equal(r.key, 'k');
+  });
+
+  test('--help on every command names its flags', async () => {
+    const expect: Record<string, string[]> = {
+      produce: ['--topic', '--key-separator', '--header', '--file', '--format', '--key-column', '--partition', '--acks', '--compression', '--linger-ms', '--batch-size', '--no-idempotence', '--bootstrap-server'],
+      consume: ['--topic', '--group', '--from-beginning', '--offset', '--from-timestamp', '--partition', '--max-messages', '--format', '--json', '--follow', '--isolation-level', '--timeout-ms', '--key-deserializer', '--value-deserializer'],
+      perf: ['produce', 'consume', 'e2e'],
+      'perf produce': ['--num-records', '--record-size', '--throughput', '--acks', '--compression', '--linger-ms', '--batch-size', '--timeout'],
+      'perf consume': ['--messages', '--group', '--timeout', '--hide-header'],
+      'perf e2e': ['--num-records', '--record-size', '--acks', '--timeout'],
+    };
+    for (const [command, flags] of Object.entries(expect)) {
+      const r = ok(await runCli([...command.split(' '), '--help'], { timeoutMs: 10_000 }));
+      for (const flag of flags) assert.ok(r.stdout.includes(flag), `${command} --help lacks ${flag}`);
+    }
+    const top = ok(await runCli(['--help'], { timeoutMs: 10_000 }));
+    for (const command of ['produce', 'consume', 'perf']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+  });
+
+  test('usage errors exit 2; an unreachable broker exits 1 with advice', async () => {
+    const both = await cli(['consume', '-t', 'kv', '--json', '-f', '%s']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /choose one of --format and --json/);
+    const badTemplate = await cli(['consume', '-t', 'kv', '-f', '%x']);
+    assert.equal(badTemplate.code, 2);
+    const noPartition = await cli(['produce', '-t', 'kv', '-p', '9'], 'v\n');
+    assert.equal(noPartition.code, 2);
+    assert.match(noPartition.stderr, /kv has no partition 9 \(it has 3\)/);
+    const noTopic = await cli(['consume', '-t', 'no-such-topic']);
+    assert.equal(noTopic.code, 1);
+    assert.match(noTopic.stderr, /topic no-such-topic does not exist/);
+
+    // A port that was just free: nothing listens there.
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    server.close();
+    await once(server, 'close');
+    for (const args of [['produce', '-t', 'x'], ['consume', '-t', 'x']]) {
+      const r = await runCli([...args, '-b', `127.0.0.1:${port}`, '-X', 'retries=0'], { input: 'v\n', timeoutMs: 15_000 });
+      assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:\d+ — is `tributary start` running, and is --bootstrap-server right\?/);
+    }
+  });
+});
