@@ -10,7 +10,7 @@
  *   npm run bench -- --only broker     just this part; --only clients: just the client comparison
  *                                       (bench/clients.ts: ours vs kafkajs vs @platformatic/kafka)
  *   npm run bench -- --client-records 20000,5000   records for the client runs at 100 B and 1 KiB
- *                                       (default 200000,50000; one number sets both)
+ *                                       (default 200000,100000; one number sets both)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '100' },
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
-      'client-records': { type: 'string', default: '200000,50000' },
+      'client-records': { type: 'string', default: '200000,100000' },
     },
   });
   const records = Number(values.records);

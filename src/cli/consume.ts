@@ -8,9 +8,9 @@ import { Option, type Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
 import { ProtocolError } from '../client/errors.js';
-import { TributaryError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
+import { unknownTopicError } from './topics-common.js';
 import { intArg, parseTimestamp, stopOnSignals, writeOut } from './data-options.js';
 import { compileFormat, DESERIALIZERS, formatJson, formatValueLine, withDeserializers, type DeserializerName, type RecordFormatter } from './format.js';
 
@@ -122,7 +122,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   try {
     await admin.connect();
     const [description] = await admin.describeTopics([flags.topic]).catch((err: unknown) => {
-      throw err instanceof ProtocolError && err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? new TributaryError('ERR_NO_TOPIC', `topic ${flags.topic} does not exist`) : err;
+      throw err instanceof ProtocolError && err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? unknownTopicError(flags.topic) : err;
     });
     const all: TopicPartition[] = description.partitions.map((p) => ({ topic: flags.topic, partition: p.partition }));
     if (flags.partition !== undefined && !all.some((tp) => tp.partition === flags.partition)) {

@@ -169,7 +169,7 @@ export class Connection {
         this.fail(err);
       }, timeoutMs);
       this.pending.push({ correlationId, response, apiKey: request.apiKey, version, resolve: resolve as (v: unknown) => void, reject, timer });
-      this.socket.write(frame);
+      this.write(frame);
     });
   }
 
@@ -180,7 +180,7 @@ export class Connection {
     const correlationId = this.nextCorrelationId++;
     const frame = this.frame(request, version, correlationId, body);
     return new Promise((resolve, reject) => {
-      this.socket.write(frame, (err) => (err ? reject(new ConnectionError(this.address, `write to ${this.address} failed: ${err.message}`)) : resolve()));
+      this.write(frame, (err) => (err ? reject(new ConnectionError(this.address, `write to ${this.address} failed: ${err.message}`)) : resolve()));
     });
   }
 
@@ -188,7 +188,18 @@ export class Connection {
     this.fail(new ConnectionError(this.address, `connection to ${this.address} closed by the client`));
   }
 
-  private frame(request: MessageCodec<any, any>, version: number, correlationId: number, body: unknown): Buffer {
+  /** Writes a frame's chunks corked, so record data goes out by reference instead of being copied into one buffer. */
+  private write(chunks: Buffer[], callback?: (err?: Error | null) => void): void {
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0], callback);
+      return;
+    }
+    this.socket.cork();
+    for (let i = 0; i < chunks.length; i++) this.socket.write(chunks[i], i === chunks.length - 1 ? callback : undefined);
+    this.socket.uncork();
+  }
+
+  private frame(request: MessageCodec<any, any>, version: number, correlationId: number, body: unknown): Buffer[] {
     const w = new Writer();
     const size = w.reserveInt32();
     RequestHeader.encode(w, requestHeaderVersion(request.apiKey, version), {
@@ -199,7 +210,7 @@ export class Connection {
     });
     request.encode(w, version, body);
     w.fillInt32(size, w.length - 4);
-    return w.toBuffer();
+    return w.toChunks();
   }
 
   private async negotiate(): Promise<void> {

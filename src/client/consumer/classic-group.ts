@@ -184,25 +184,12 @@ export class ClassicGroup {
       reason: null,
     }, { timeoutMs: this.config.rebalanceTimeoutMs + 5000 });
     if (this.stopped) return;
-    switch (join.errorCode) {
-      case 0:
-        break;
-      case ErrorCode.MEMBER_ID_REQUIRED:
-        // KIP-394: the broker hands out the member id and wants to see it in a second JoinGroup.
-        this.memberId = join.memberId;
-        throw new Rejoin();
-      case ErrorCode.UNKNOWN_MEMBER_ID:
-        this.memberId = '';
-        this.generationId = -1;
-        throw new Rejoin();
-      case ErrorCode.ILLEGAL_GENERATION:
-        this.generationId = -1;
-        throw new Rejoin();
-      case ErrorCode.REBALANCE_IN_PROGRESS:
-        throw new Rejoin();
-      default:
-        throw new ProtocolError(join.errorCode, `JoinGroup for group '${this.config.groupId}'`);
+    if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+      // KIP-394: the broker hands out the member id and wants to see it in a second JoinGroup.
+      this.memberId = join.memberId;
+      throw new Rejoin();
     }
+    this.checkRoundError(join.errorCode, 'JoinGroup');
     this.memberId = join.memberId;
     this.generationId = join.generationId;
     this.protocolName = join.protocolName;
@@ -218,21 +205,7 @@ export class ClassicGroup {
       assignments,
     }, { timeoutMs: this.config.rebalanceTimeoutMs + 5000 });
     if (this.stopped) return;
-    switch (sync.errorCode) {
-      case 0:
-        break;
-      case ErrorCode.REBALANCE_IN_PROGRESS:
-        throw new Rejoin();
-      case ErrorCode.UNKNOWN_MEMBER_ID:
-        this.memberId = '';
-        this.generationId = -1;
-        throw new Rejoin();
-      case ErrorCode.ILLEGAL_GENERATION:
-        this.generationId = -1;
-        throw new Rejoin();
-      default:
-        throw new ProtocolError(sync.errorCode, `SyncGroup for group '${this.config.groupId}'`);
-    }
+    this.checkRoundError(sync.errorCode, 'SyncGroup');
     const subscribed = new Set(topics);
     const assigned = sync.assignment.length === 0 ? [] : decodeAssignment(sync.assignment).partitions.filter((tp) => subscribed.has(tp.topic));
     const assignedKeys = new Set(assigned.map((tp) => tpKey(tp.topic, tp.partition)));
@@ -253,6 +226,25 @@ export class ClassicGroup {
   }
 
   /** The leader's job: decode every member's subscription and run the chosen assignor. */
+  /** The errors JoinGroup and SyncGroup share: those that mean "join again" (after forgetting what is stale), else fatal. */
+  private checkRoundError(errorCode: number, api: 'JoinGroup' | 'SyncGroup'): void {
+    switch (errorCode) {
+      case 0:
+        return;
+      case ErrorCode.UNKNOWN_MEMBER_ID:
+        this.memberId = '';
+        this.generationId = -1;
+        throw new Rejoin();
+      case ErrorCode.ILLEGAL_GENERATION:
+        this.generationId = -1;
+        throw new Rejoin();
+      case ErrorCode.REBALANCE_IN_PROGRESS:
+        throw new Rejoin();
+      default:
+        throw new ProtocolError(errorCode, `${api} for group '${this.config.groupId}'`);
+    }
+  }
+
   private async assign(protocolName: string | null, members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>): Promise<Array<{ memberId: string; assignment: Buffer }>> {
     const assignor = this.assignors.find((a) => a.name === protocolName);
     if (!assignor) throw new ProtocolError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `group '${this.config.groupId}'`, `the coordinator chose assignor '${protocolName}', which this consumer did not offer`);

@@ -200,7 +200,7 @@ describe('produce and consume', () => {
     assert.match(noPartition.stderr, /kv has no partition 9 \(it has 3\)/);
     const noTopic = await cli(['consume', '-t', 'no-such-topic']);
     assert.equal(noTopic.code, 1);
-    assert.match(noTopic.stderr, /topic no-such-topic does not exist/);
+    assert.match(noTopic.stderr, /topic 'no-such-topic' does not exist — create it with `tributary topics create --topic no-such-topic`/);
 
     // A port that was just free: nothing listens there.
     const server = createServer();
