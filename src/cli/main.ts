@@ -7,6 +7,7 @@ import { registerGroups } from './groups.js';
 import { registerProduce } from './produce.js';
 import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
+import { registerConnect } from './connect.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -26,5 +27,6 @@ export async function main(argv: string[]): Promise<void> {
   registerProduce(program);
   registerConsume(program);
   registerPerf(program);
+  registerConnect(program);
   await program.parseAsync(argv);
 }

@@ -1,0 +1,415 @@
+/**
+ * Pipeline files (JSON or YAML) and `tributary connect` flags → validated ConnectConfig. Every error names
+ * the pipeline, the key, the bad value and what is allowed, so a typo is fixed without reading code.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_BOOTSTRAP } from '../cli/common.js';
+import { TributaryError } from '../errors.js';
+import type { ColumnType, ConnectConfig, PipelineConfig, SinkConfig, SourceConfig } from './types.js';
+
+export class ConfigError extends TributaryError {
+  constructor(message: string) {
+    super('ERR_CONNECT_CONFIG', message);
+  }
+}
+
+export const DEFAULTS = {
+  delimiter: ',',
+  directoryPattern: '*.csv',
+  pollMs: 1000,
+  httpHost: '127.0.0.1',
+  httpPath: '/events',
+  maxBodyBytes: 1024 * 1024,
+  mode: 'insert',
+  autoCreate: false,
+  batchSize: 500,
+  guarantee: 'at-least-once',
+} as const;
+
+const COLUMN_TYPES: readonly ColumnType[] = ['int', 'float', 'bool', 'string', 'timestamp'];
+const SOURCE_TYPES = ['csv', 'jsonl', 'directory', 'http'] as const;
+const SINK_TYPES = ['sqlite', 'mysql', 'postgres', 'jsonl'] as const;
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+type Obj = Record<string, unknown>;
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+/** Validation context: where we are (`pipeline "x": sink.url`), so every message says it. */
+class At {
+  constructor(
+    readonly pipeline: string,
+    readonly prefix: string,
+  ) {}
+
+  fail(key: string, value: unknown, allowed: string): never {
+    const where = this.pipeline === '' ? '' : `pipeline "${this.pipeline}": `;
+    throw new ConfigError(`${where}${this.prefix}${key} ${value === undefined ? 'is missing' : `is ${show(value)}`}: ${allowed}`);
+  }
+
+  known(o: Obj, allowed: readonly string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) this.fail(k, o[k], `not a known key here; the keys are ${allowed.join(', ')}`);
+    }
+  }
+
+  str(o: Obj, key: string, required: true): string;
+  str(o: Obj, key: string, required?: false): string | undefined;
+  str(o: Obj, key: string, required = false): string | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (required) this.fail(key, undefined, 'a non-empty string is required');
+      return undefined;
+    }
+    if (typeof v === 'number') return String(v); // YAML reads `topic: 2024` as a number
+    if (typeof v !== 'string' || v === '') this.fail(key, v, 'must be a non-empty string');
+    return v;
+  }
+
+  int(o: Obj, key: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    let v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v === 'string' && /^\d+$/.test(v.trim())) v = Number(v.trim());
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(key, v, `must be an integer from ${min} to ${max}`);
+    return v;
+  }
+
+  bool(o: Obj, key: string, def: boolean): boolean {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    if (typeof v !== 'boolean') this.fail(key, v, 'must be true or false');
+    return v;
+  }
+
+  oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[], def?: T): T {
+    const v = o[key];
+    if ((v === undefined || v === null) && def !== undefined) return def;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(key, v, `must be one of ${allowed.join(', ')}`);
+    return v as T;
+  }
+
+  obj(o: Obj, key: string): Obj | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) this.fail(key, v, 'must be a mapping (key: value)');
+    return v as Obj;
+  }
+
+  strList(o: Obj, key: string): string[] | undefined {
+    let v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') v = v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && x !== '')) this.fail(key, v, 'must be a non-empty list of column names');
+    return v as string[];
+  }
+
+  columnTypes(o: Obj, key: string): Record<string, ColumnType> | undefined {
+    const m = this.obj(o, key);
+    if (m === undefined) return undefined;
+    const out: Record<string, ColumnType> = {};
+    for (const [col, t] of Object.entries(m)) {
+      if (typeof t !== 'string' || !(COLUMN_TYPES as readonly string[]).includes(t)) this.fail(`${key}.${col}`, t, `must be one of ${COLUMN_TYPES.join(', ')}`);
+      out[col] = t as ColumnType;
+    }
+    return out;
+  }
+
+  nested(key: string): At {
+    return new At(this.pipeline, `${this.prefix}${key}.`);
+  }
+}
+
+function resolvePath(p: string, baseDir: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) at.fail('source', raw, `must be a mapping with a type (${SOURCE_TYPES.join(', ')})`);
+  const o = raw as Obj;
+  const s: At = at.nested('source');
+  const type = s.oneOf(o, 'type', SOURCE_TYPES);
+  switch (type) {
+    case 'csv': {
+      s.known(o, ['type', 'path', 'keyColumn', 'columns', 'delimiter']);
+      return { type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), columns: s.columnTypes(o, 'columns'), delimiter: delimiter(o, s) };
+    }
+    case 'jsonl': {
+      s.known(o, ['type', 'path', 'keyColumn', 'skipBadLines']);
+      return { type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), skipBadLines: s.bool(o, 'skipBadLines', false) };
+    }
+    case 'directory': {
+      s.known(o, ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs']);
+      const pattern = s.str(o, 'pattern') ?? DEFAULTS.directoryPattern;
+      if (pattern.includes('/')) s.fail('pattern', pattern, 'must be a file-name pattern such as *.csv or *.jsonl (no directories)');
+      const format = o.format === undefined ? undefined : s.oneOf(o, 'format', ['csv', 'jsonl'] as const);
+      if (format === undefined && !/\.(csv|jsonl|ndjson)(\.gz)?$/i.test(pattern.replace(/\*$/, ''))) {
+        s.fail('format', undefined, `is needed because pattern ${show(pattern)} does not end in .csv or .jsonl: set format: csv or format: jsonl`);
+      }
+      return {
+        type,
+        path: resolvePath(s.str(o, 'path', true), baseDir),
+        pattern,
+        format,
+        keyColumn: s.str(o, 'keyColumn'),
+        columns: s.columnTypes(o, 'columns'),
+        delimiter: delimiter(o, s),
+        skipBadLines: s.bool(o, 'skipBadLines', false),
+        pollMs: s.int(o, 'pollMs', DEFAULTS.pollMs, 10, 3_600_000),
+      };
+    }
+    case 'http': {
+      s.known(o, ['type', 'port', 'host', 'path', 'keyColumn', 'maxBodyBytes']);
+      if (o.port === undefined) s.fail('port', undefined, 'the TCP port to listen on is required (0 picks a free one)');
+      const path = s.str(o, 'path') ?? DEFAULTS.httpPath;
+      if (!path.startsWith('/')) s.fail('path', path, 'must start with /');
+      return {
+        type,
+        port: s.int(o, 'port', 0, 0, 65535),
+        host: s.str(o, 'host') ?? DEFAULTS.httpHost,
+        path,
+        keyColumn: s.str(o, 'keyColumn'),
+        maxBodyBytes: s.int(o, 'maxBodyBytes', DEFAULTS.maxBodyBytes, 1, 1024 * 1024 * 1024),
+      };
+    }
+  }
+}
+
+function delimiter(o: Obj, s: At): string {
+  const d = s.str(o, 'delimiter') ?? DEFAULTS.delimiter;
+  const v = d === '\\t' || d === 'tab' ? '\t' : d;
+  if (v.length !== 1 || v === '"' || v === '\n' || v === '\r') s.fail('delimiter', d, 'must be one character other than a quote or newline (e.g. ",", ";", "\\t")');
+  return v;
+}
+
+function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) at.fail('sink', raw, `must be a mapping with a type (${SINK_TYPES.join(', ')})`);
+  const o = raw as Obj;
+  const s: At = at.nested('sink');
+  s.known(o, ['type', 'url', 'table', 'mode', 'keyColumns', 'autoCreate', 'columns', 'batchSize', 'guarantee', 'deadLetterTopic', 'metadata']);
+  const type = s.oneOf(o, 'type', SINK_TYPES);
+  let url = s.str(o, 'url');
+  if (url === undefined) {
+    const hint = { sqlite: 'a database file such as ./users.db', mysql: 'mysql://user:password@127.0.0.1:3306/db', postgres: 'postgres://user@127.0.0.1:5432/db', jsonl: 'the output file path' }[type];
+    s.fail('url', undefined, `is required: ${hint}`);
+  }
+  if (type === 'mysql' && !/^(mysql|mariadb):\/\//.test(url)) s.fail('url', url, 'must be a mysql://user:password@host:port/database URL');
+  if (type === 'postgres' && !/^postgres(ql)?:\/\//.test(url)) s.fail('url', url, 'must be a postgres://user:password@host:port/database URL');
+  if ((type === 'sqlite' && url !== ':memory:') || type === 'jsonl') url = resolvePath(url.replace(/^sqlite:(\/\/)?/, ''), baseDir);
+  const table = s.str(o, 'table');
+  if (type !== 'jsonl' && table === undefined) s.fail('table', undefined, 'the table to write to is required for a SQL sink');
+  const mode = s.oneOf(o, 'mode', ['insert', 'upsert'] as const, DEFAULTS.mode);
+  const keyColumns = s.strList(o, 'keyColumns');
+  if (mode === 'upsert' && keyColumns === undefined) s.fail('keyColumns', undefined, 'mode upsert needs the key columns that identify a row, e.g. keyColumns: [id]');
+  if (mode === 'upsert' && type === 'jsonl') s.fail('mode', mode, 'a jsonl sink only appends: use mode insert');
+  const colMap = s.obj(o, 'columns');
+  let columns: Record<string, string> | undefined;
+  if (colMap !== undefined) {
+    columns = {};
+    for (const [col, field] of Object.entries(colMap)) {
+      if (typeof field !== 'string' || field === '') s.fail(`columns.${col}`, field, 'must be the record field this column is filled from');
+      columns[col] = field;
+    }
+  }
+  const guarantee = s.oneOf(o, 'guarantee', ['at-least-once', 'exactly-once'] as const, DEFAULTS.guarantee);
+  return {
+    type,
+    url,
+    table,
+    mode,
+    keyColumns,
+    autoCreate: s.bool(o, 'autoCreate', DEFAULTS.autoCreate),
+    columns,
+    batchSize: s.int(o, 'batchSize', DEFAULTS.batchSize, 1, 100_000),
+    guarantee,
+    deadLetterTopic: s.str(o, 'deadLetterTopic') ?? `${topic}-dlq`,
+    metadata: s.bool(o, 'metadata', false),
+  };
+}
+
+/** One pipeline entry → PipelineConfig. `index` names entries that have no (valid) name yet. */
+export function parsePipeline(raw: unknown, index: number, baseDir: string): PipelineConfig {
+  const label = `pipelines[${index}]`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${label} must be a mapping with name, topic and a source or a sink, got ${show(raw)}`);
+  const o = raw as Obj;
+  const name = o.name;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ConfigError(`${label}.name ${name === undefined ? 'is missing' : `is ${show(name)}`}: every pipeline needs a unique name of letters, digits, '.', '_' and '-'`);
+  }
+  const at = new At(name, '');
+  at.known(o, ['name', 'topic', 'source', 'sink', 'group', 'tasks']);
+  const topic = at.str(o, 'topic', true);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) at.fail('topic', topic, "a Kafka topic name is 1-249 letters, digits, '.', '_' and '-'");
+  if (o.source === undefined && o.sink === undefined) at.fail('source', undefined, 'a pipeline needs a source (csv, jsonl, directory, http), a sink (sqlite, mysql, postgres, jsonl), or both');
+  const tasks = at.int(o, 'tasks', 1, 1);
+  if (tasks !== 1) at.fail('tasks', tasks, 'must be 1: scale out by running more processes with the same pipeline file (they share the consumer group)');
+  const source = o.source === undefined ? undefined : parseSource(o.source, at, baseDir);
+  const sink = o.sink === undefined ? undefined : parseSink(o.sink, at, topic, baseDir);
+  if (sink !== undefined && sink.deadLetterTopic === topic) at.fail('sink.deadLetterTopic', sink.deadLetterTopic, 'must differ from the topic the sink reads');
+  return { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks };
+}
+
+/** A parsed document (from JSON or YAML) → ConnectConfig. Relative paths resolve against baseDir. */
+export function parseConfig(doc: unknown, baseDir = process.cwd()): ConnectConfig {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`a pipeline file is a mapping with bootstrapServers (optional) and pipelines (a list), got ${show(doc)}`);
+  const o = doc as Obj;
+  const top: At = new At('', '');
+  top.known(o, ['bootstrapServers', 'pipelines']);
+  const bootstrapServers = top.str(o, 'bootstrapServers') ?? DEFAULT_BOOTSTRAP;
+  if (!Array.isArray(o.pipelines) || o.pipelines.length === 0) top.fail('pipelines', o.pipelines, 'must be a non-empty list of pipelines');
+  const pipelines = (o.pipelines as unknown[]).map((p, i) => parsePipeline(p, i, baseDir));
+  const seen = new Set<string>();
+  for (const p of pipelines) {
+    if (seen.has(p.name)) throw new ConfigError(`pipeline "${p.name}": the name is used twice; names must be unique (each is a consumer group and an offsets-table key)`);
+    seen.add(p.name);
+  }
+  return { bootstrapServers, pipelines };
+}
+
+/** Parses a pipeline file's text: JSON for .json, YAML for .yaml/.yml, otherwise sniffed ('{' starts JSON). */
+export function parseConfigText(text: string, fileName: string): unknown {
+  const ext = extname(fileName).toLowerCase();
+  const json = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{'));
+  try {
+    return json ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${fileName}: not valid ${json ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads and validates a pipeline file; relative paths in it resolve against the file's directory. */
+export async function loadConfigFile(file: string): Promise<ConnectConfig> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`pipeline file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  try {
+    return parseConfig(parseConfigText(text, file), dirname(resolve(file)));
+  } catch (err) {
+    if (err instanceof ConfigError && !err.message.startsWith(file)) throw new ConfigError(`${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `tributary connect` flags for one pipeline (commander's camelCase names). */
+export interface PipelineFlags {
+  name?: string;
+  topic?: string;
+  group?: string;
+  sourceType?: string;
+  sourcePath?: string;
+  keyColumn?: string;
+  columns?: string;
+  delimiter?: string;
+  skipBadLines?: boolean;
+  pattern?: string;
+  format?: string;
+  pollMs?: string;
+  port?: string;
+  host?: string;
+  httpPath?: string;
+  maxBodyBytes?: string;
+  sinkType?: string;
+  sinkUrl?: string;
+  table?: string;
+  mode?: string;
+  keyColumns?: string;
+  autoCreate?: boolean;
+  sinkColumns?: string;
+  batchSize?: string;
+  guarantee?: string;
+  deadLetterTopic?: string;
+}
+
+function pairs(text: string, flag: string, sep: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(sep);
+    if (i <= 0) throw new ConfigError(`${flag} expects name${sep}value pairs separated by commas, got ${show(part)}`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * Flags → the same pipeline entry a file would hold, validated by the same code (so flags and files cannot
+ * drift apart). Returns null when no pipeline flag is given.
+ */
+export function pipelineFromFlags(f: PipelineFlags, baseDir = process.cwd()): PipelineConfig | null {
+  const given = Object.entries(f).some(([k, v]) => v !== undefined && k !== 'autoCreate' && k !== 'skipBadLines') || f.autoCreate === true || f.skipBadLines === true;
+  if (!given) return null;
+  const entry: Obj = { name: f.name ?? (f.topic === undefined ? undefined : `${f.sourceType !== undefined ? 'source' : 'sink'}-${f.topic}`), topic: f.topic, group: f.group };
+  if (f.sourceType !== undefined) {
+    entry.source = {
+      type: f.sourceType,
+      keyColumn: f.keyColumn,
+      columns: f.columns === undefined ? undefined : pairs(f.columns, '--columns', ':'),
+      delimiter: f.delimiter,
+      skipBadLines: f.skipBadLines,
+      pattern: f.pattern,
+      format: f.format,
+      pollMs: f.pollMs,
+      port: f.port,
+      host: f.host,
+      path: f.sourceType === 'http' ? f.httpPath : f.sourcePath,
+      maxBodyBytes: f.maxBodyBytes,
+    };
+    const src = entry.source as Obj;
+    if (f.sourceType === 'http' && f.sourcePath !== undefined) throw new ConfigError('--source-path does not apply to --source-type http: the URL path is --http-path');
+    if (f.sourceType !== 'http' && f.httpPath !== undefined) throw new ConfigError(`--http-path does not apply to --source-type ${f.sourceType}`);
+    // Only the keys this source type knows, so flags for another type are reported, not silently ignored.
+    const known: Record<string, string[]> = {
+      csv: ['type', 'path', 'keyColumn', 'columns', 'delimiter'],
+      jsonl: ['type', 'path', 'keyColumn', 'skipBadLines'],
+      directory: ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs'],
+      http: ['type', 'port', 'host', 'path', 'keyColumn', 'maxBodyBytes'],
+    };
+    const flagOf: Record<string, string> = { path: '--source-path', keyColumn: '--key-column', columns: '--columns', delimiter: '--delimiter', skipBadLines: '--skip-bad-lines', pattern: '--pattern', format: '--format', pollMs: '--poll-ms', port: '--port', host: '--host', maxBodyBytes: '--max-body-bytes' };
+    for (const [k, v] of Object.entries(src)) {
+      if (v === undefined || v === false) {
+        delete src[k];
+        continue;
+      }
+      if (known[f.sourceType] !== undefined && !known[f.sourceType].includes(k)) {
+        throw new ConfigError(`${flagOf[k] ?? k} does not apply to --source-type ${f.sourceType}`);
+      }
+    }
+  } else {
+    for (const [flag, v] of [['--source-path', f.sourcePath], ['--key-column', f.keyColumn], ['--columns', f.columns], ['--port', f.port], ['--pattern', f.pattern]] as const) {
+      if (v !== undefined) throw new ConfigError(`${flag} needs --source-type`);
+    }
+  }
+  if (f.sinkType !== undefined) {
+    const sink: Obj = {
+      type: f.sinkType,
+      url: f.sinkUrl,
+      table: f.table,
+      mode: f.mode,
+      keyColumns: f.keyColumns,
+      autoCreate: f.autoCreate === true ? true : undefined,
+      columns: f.sinkColumns === undefined ? undefined : pairs(f.sinkColumns, '--sink-columns', '='),
+      batchSize: f.batchSize,
+      guarantee: f.guarantee,
+      deadLetterTopic: f.deadLetterTopic,
+    };
+    for (const [k, v] of Object.entries(sink)) if (v === undefined) delete sink[k];
+    entry.sink = sink;
+  } else {
+    for (const [flag, v] of [['--sink-url', f.sinkUrl], ['--table', f.table], ['--mode', f.mode], ['--key-columns', f.keyColumns], ['--sink-columns', f.sinkColumns], ['--batch-size', f.batchSize], ['--guarantee', f.guarantee], ['--dead-letter-topic', f.deadLetterTopic]] as const) {
+      if (v !== undefined) throw new ConfigError(`${flag} needs --sink-type`);
+    }
+    if (f.autoCreate === true) throw new ConfigError('--auto-create needs --sink-type');
+  }
+  if (entry.topic === undefined) throw new ConfigError('--topic is required: the topic the pipeline produces to or consumes from');
+  for (const k of Object.keys(entry)) if (entry[k] === undefined) delete entry[k];
+  return parsePipeline(entry, 0, baseDir);
+}

@@ -1,0 +1,88 @@
+/**
+ * Source-side record helpers: CSV column type inference and cell coercion. (The sink-side record → row
+ * mapping lives in src/connect/sinks/.)
+ */
+import type { ColumnType } from './types.js';
+
+/** Rows a CSV source looks at to infer the types of undeclared columns. */
+export const INFER_ROWS = 100;
+
+const INT = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const LEADING_ZERO = /^[+-]?0\d+(?:\.\d*)?$/;
+const BOOL = /^(?:true|false)$/i;
+// ISO-8601 date or date-time (calendar dates only): 2024-01-31, 2024-01-31T12:00, 2024-01-31 12:00:00.123+02:00, …Z
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/** A matched timestamp in the form Date parses; without a zone it is UTC (not the machine's local time), so results do not depend on where it runs. */
+function isoForDate(cell: string): string {
+  const t = cell.replace(' ', 'T').replace(',', '.');
+  if (t.length === 10 || /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(t.slice(10))) return t;
+  return `${t}Z`;
+}
+
+/** Whether a cell parses as a type (empty cells parse as every type: they become null). */
+export function parsesAs(cell: string, type: ColumnType): boolean {
+  if (cell === '') return true;
+  switch (type) {
+    case 'int':
+      // Beyond 2^53 a JSON number would silently lose digits: such a column is a string.
+      return INT.test(cell) && Number.isSafeInteger(Number(cell));
+    case 'float':
+      return FLOAT.test(cell) && Number.isFinite(Number(cell));
+    case 'bool':
+      return BOOL.test(cell);
+    case 'timestamp':
+      return TIMESTAMP.test(cell) && !Number.isNaN(Date.parse(isoForDate(cell)));
+    case 'string':
+      return true;
+  }
+}
+
+/**
+ * The narrowest type every non-empty sample parses as: int, float, bool, timestamp, else string.
+ * A column with only empty samples is a string.
+ */
+export function inferType(samples: Iterable<string>): ColumnType {
+  const candidates = new Set<ColumnType>(['int', 'float', 'bool', 'timestamp']);
+  let seen = false;
+  for (const cell of samples) {
+    if (cell === '') continue;
+    seen = true;
+    for (const t of candidates) if (!parsesAs(cell, t)) candidates.delete(t);
+    // Leading zeros are identifiers (zip codes, account numbers): a number would drop them.
+    if (LEADING_ZERO.test(cell)) return 'string';
+    if (candidates.size === 0) return 'string';
+  }
+  if (!seen) return 'string';
+  for (const t of ['int', 'float', 'bool', 'timestamp'] as const) if (candidates.has(t)) return t;
+  return 'string';
+}
+
+/**
+ * A cell as a JSON value of its column's type: int/float → number, bool → boolean, timestamp → ISO-8601 UTC
+ * string (one format for every sink), string → the text. An empty cell of a non-string column is null.
+ * A cell that does not parse as its type stays the text: the sink's database decides what to do with it.
+ */
+export function coerceCell(cell: string, type: ColumnType): string | number | boolean | null {
+  if (type === 'string') return cell;
+  if (cell === '') return null;
+  if (!parsesAs(cell, type)) return cell;
+  switch (type) {
+    case 'int':
+    case 'float':
+      return Number(cell);
+    case 'bool':
+      return cell.toLowerCase() === 'true';
+    case 'timestamp':
+      return new Date(isoForDate(cell)).toISOString();
+  }
+}
+
+/** The record key from a field of a record value: strings as is, other scalars as their JSON text, absent/null → null. */
+export function keyOf(value: unknown, keyColumn: string | undefined): string | null {
+  if (keyColumn === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const k = (value as Record<string, unknown>)[keyColumn];
+  if (k === undefined || k === null) return null;
+  return typeof k === 'string' ? k : JSON.stringify(k);
+}

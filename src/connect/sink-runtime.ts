@@ -1,0 +1,382 @@
+/**
+ * Runs a topic into a sink connector with a consumer group (Kafka Connect's sink task loop):
+ * poll → sink.write (one database transaction) → refused records to the dead-letter topic → commit.
+ *
+ * - at-least-once: the group's offsets are committed only after the transaction committed and the
+ *   dead-letter records were acknowledged. A crash in between redelivers the batch (duplicates, no loss).
+ * - exactly-once: the sink stores the next offsets in the same transaction as the rows; when partitions
+ *   are assigned they are paused, sought to the stored offsets (the beginning when none), then resumed.
+ *   The group's offsets are still committed afterwards, for lag tools only; they are never read.
+ *   Known window: dead-letter records are produced after the transaction, so a crash between the two
+ *   loses those dead-letter records (not the good rows) in this mode.
+ * - retriable sink errors (database down, locked, busy): the same batch is retried with exponential
+ *   backoff (100 ms doubling to 10 s) until it succeeds or the signal aborts; then the runtime stops
+ *   without committing, so the batch is read again by whoever runs next.
+ *
+ * Scale-out: several runtimes (processes) with the same pipeline share the group, so the topic's
+ * partitions are split among them. A partition being revoked waits for the batch in progress.
+ */
+import type { ClientOptions } from '../client/cluster.js';
+import { Admin } from '../client/admin.js';
+import { Consumer, type ConsumerOptions, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
+import { Producer, type ProducerRecord } from '../client/producer.js';
+import { PipelineError } from './source-runtime.js';
+import { createSink } from './sinks/index.js';
+import { isRetriable } from './sinks/sql.js';
+import type { PipelineConfig, RecordFailure, SinkConnector, SinkRecord, TopicPartitionOffset } from './types.js';
+
+export const BACKOFF_INITIAL_MS = 100;
+export const BACKOFF_MAX_MS = 10_000;
+
+/** Kafka Connect's dead-letter headers (errors.deadletterqueue.context.headers.enable), plus the pipeline. */
+export const DLQ_HEADERS = {
+  topic: '__connect.errors.topic',
+  partition: '__connect.errors.partition',
+  offset: '__connect.errors.offset',
+  message: '__connect.errors.exception.message',
+  className: '__connect.errors.exception.class.name',
+  pipeline: '__connect.errors.pipeline',
+} as const;
+
+export interface SinkProgress {
+  pipeline: string;
+  /** Records written to the sink since start (dead-lettered ones not counted). */
+  rows: number;
+  /** Rows per second over the last progress interval. */
+  rowsPerSec: number;
+  /** Records in the assigned partitions not yet written: high watermark − next offset to write; -1 until known. */
+  lag: number;
+  /** Records sent to the dead-letter topic since start. */
+  dlq: number;
+  /** Partitions assigned to this runtime now. */
+  partitions: number;
+  /** True while a retriable sink error is being retried. */
+  retrying: boolean;
+  /** The last retriable error, while retrying. */
+  lastError?: string;
+}
+
+export interface SinkRunOptions {
+  signal: AbortSignal;
+  onProgress?: (p: SinkProgress) => void;
+  /** Stop once caught up: lag 0 for `idleMs`. */
+  once?: boolean;
+  /** Default 2000. */
+  idleMs?: number;
+  /** A sink to use instead of the one the config describes (tests, embedding). */
+  sink?: SinkConnector;
+  /** Retry and rebalance messages; default: a line on stderr. */
+  log?: (message: string) => void;
+  /** How often lag is measured and progress reported; default 1000 ms. */
+  progressIntervalMs?: number;
+  /** Where the progress line goes when it is a terminal; default stderr. */
+  stream?: NodeJS.WriteStream;
+  /** Consumer settings (session timeout, heartbeats) for tests and tuning; group, commit and reset stay as above. */
+  consumer?: Pick<ConsumerOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxPollIntervalMs' | 'fetchMaxWaitMs' | 'partitionAssignors' | 'groupProtocol'>;
+}
+
+export interface SinkRunResult {
+  pipeline: string;
+  rows: number;
+  dlq: number;
+  /** 'idle': `once` and caught up; 'aborted': the signal. */
+  stopped: 'idle' | 'aborted';
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** Waits ms, or less when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The next offset of every partition in the batch (last offset + 1). */
+function nextOffsets(records: SinkRecord[]): TopicPartitionOffset[] {
+  const next = new Map<string, TopicPartitionOffset>();
+  for (const r of records) {
+    const k = tpKey(r.topic, r.partition);
+    const cur = next.get(k);
+    if (!cur || r.offset + 1 > cur.offset) next.set(k, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
+  }
+  return [...next.values()];
+}
+
+function toSinkRecord(r: ConsumerRecord): SinkRecord {
+  return { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
+}
+
+export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOptions, opts: SinkRunOptions): Promise<SinkRunResult> {
+  const cfg = p.sink;
+  if (cfg === undefined) throw new PipelineError(p.name, 'has no sink section');
+  const { signal } = opts;
+  const eos = cfg.guarantee === 'exactly-once';
+  const idleMs = opts.idleMs ?? 2000;
+  const intervalMs = opts.progressIntervalMs ?? 1000;
+  const stream = opts.stream ?? process.stderr;
+  const log = opts.log ?? ((m: string) => void stream.write(`${m}\n`));
+  let sink: SinkConnector;
+  try {
+    sink = opts.sink ?? (await createSink(cfg, p.name));
+  } catch (err) {
+    throw new PipelineError(p.name, errorMessage(err), { cause: err });
+  }
+
+  let rows = 0;
+  let dlq = 0;
+  let retrying = false;
+  let lastError: string | undefined;
+  let joined = false;
+  /** Next offset to write per partition (after the last batch written). */
+  const done = new Map<string, number>();
+  /** Partitions being revoked or lost: records of theirs still in hand are dropped, the next owner reads them. */
+  const revoked = new Set<string>();
+  /** Exactly-once: partitions sought to their stored offsets (records of others are not written). */
+  const ready = new Set<string>();
+  /** The batch in progress, awaited by a revocation so a partition never has two writers. */
+  let inflight: Promise<void> = Promise.resolve();
+  let producer: Producer | null = null;
+
+  /**
+   * Waits out a backoff while keeping the group membership: the assigned partitions are paused and poll() is
+   * called every second (as Kafka Connect does), so a database down for longer than max.poll.interval.ms does
+   * not cost the partitions. Records a poll returns anyway (a partition assigned meanwhile) are sought back.
+   */
+  async function waitPolling(ms: number): Promise<void> {
+    const wasPaused = new Set(consumer.paused().map((tp) => tpKey(tp.topic, tp.partition)));
+    const paused = consumer.assignment().filter((tp) => !wasPaused.has(tpKey(tp.topic, tp.partition)));
+    consumer.pause(paused);
+    try {
+      const end = Date.now() + ms;
+      while (!signal.aborted && Date.now() < end) {
+        await sleep(Math.min(1000, end - Date.now()), signal);
+        const got = await consumer.poll(0);
+        const first = new Map<string, ConsumerRecord>();
+        for (const r of got) if (!first.has(tpKey(r.topic, r.partition))) first.set(tpKey(r.topic, r.partition), r);
+        for (const r of first.values()) consumer.seek(r, r.offset);
+      }
+    } finally {
+      // Only partitions still assigned, and (exactly-once) only those already sought to their stored offsets.
+      const still = new Set(consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)));
+      consumer.resume(paused.filter((tp) => still.has(tpKey(tp.topic, tp.partition)) && (!eos || ready.has(tpKey(tp.topic, tp.partition)))));
+    }
+  }
+
+  /** Runs fn until it succeeds; retriable errors back off 100 ms × 2 up to 10 s. Null when the signal aborted. */
+  async function retry<T>(what: string, fn: () => Promise<T>, keepMembership = false): Promise<{ value: T } | null> {
+    let backoff = BACKOFF_INITIAL_MS;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return null;
+      try {
+        const value = await fn();
+        if (retrying) log(`pipeline "${p.name}": ${what} succeeded after ${attempt} attempts`);
+        retrying = false;
+        lastError = undefined;
+        return { value };
+      } catch (err) {
+        if (!isRetriable(err)) throw err;
+        retrying = true;
+        lastError = errorMessage(err);
+        log(`pipeline "${p.name}": ${what} failed (${lastError}); retrying in ${backoff} ms (attempt ${attempt})`);
+        await (keepMembership ? waitPolling(backoff) : sleep(backoff, signal));
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  // open() is retried too: the database may simply not be up yet.
+  try {
+    if ((await retry('open', () => sink.open())) === null) {
+      await sink.close().catch(() => undefined);
+      return { pipeline: p.name, rows, dlq, stopped: 'aborted' };
+    }
+  } catch (err) {
+    await sink.close().catch(() => undefined);
+    throw new PipelineError(p.name, errorMessage(err), { cause: err });
+  }
+
+  const consumer: Consumer = new Consumer({
+    ...clientOptions,
+    ...opts.consumer,
+    clientId: clientOptions.clientId ?? `connect-${p.name}`,
+    groupId: p.group,
+    enableAutoCommit: false,
+    autoOffsetReset: 'earliest',
+    maxPollRecords: cfg.batchSize,
+    rebalanceListener: {
+      onPartitionsAssigned: async (tps) => {
+        joined = true;
+        for (const tp of tps) revoked.delete(tpKey(tp.topic, tp.partition));
+        if (!eos || tps.length === 0) return;
+        // Paused before anything can be fetched (this part runs before the group's next step), so nothing
+        // is read from the group's committed offsets while the stored ones are looked up.
+        consumer.pause(tps);
+        const stored = await retry('read stored offsets', () => sink.storedOffsets(p.name, tps));
+        if (stored === null) return;
+        const mine = new Set(consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)));
+        const still = tps.filter((tp) => mine.has(tpKey(tp.topic, tp.partition)));
+        const missing: TopicPartition[] = [];
+        for (const tp of still) {
+          const s = stored.value.find((o) => o.topic === tp.topic && o.partition === tp.partition);
+          if (s) consumer.seek(tp, s.offset);
+          else missing.push(tp);
+        }
+        if (missing.length > 0) await consumer.seekToBeginning(missing);
+        for (const tp of still) ready.add(tpKey(tp.topic, tp.partition));
+        consumer.resume(still);
+      },
+      onPartitionsRevoked: async (tps) => {
+        for (const tp of tps) {
+          const k = tpKey(tp.topic, tp.partition);
+          revoked.add(k);
+          ready.delete(k);
+        }
+        await inflight;
+        for (const tp of tps) done.delete(tpKey(tp.topic, tp.partition));
+      },
+      onPartitionsLost: async (tps) => {
+        for (const tp of tps) {
+          const k = tpKey(tp.topic, tp.partition);
+          revoked.add(k);
+          ready.delete(k);
+          done.delete(k);
+        }
+      },
+    },
+  });
+  const admin = new Admin(clientOptions);
+
+  async function deadLetter(failures: RecordFailure[]): Promise<void> {
+    if (!producer) {
+      producer = new Producer({ ...clientOptions, clientId: clientOptions.clientId ?? `connect-${p.name}-dlq`, acks: 'all' });
+      await producer.connect();
+    }
+    const out: ProducerRecord[] = failures.map(({ record, error }) => ({
+      topic: cfg!.deadLetterTopic,
+      key: record.key,
+      value: record.value,
+      timestamp: record.timestamp,
+      headers: [
+        ...record.headers,
+        { key: DLQ_HEADERS.topic, value: record.topic },
+        { key: DLQ_HEADERS.partition, value: String(record.partition) },
+        { key: DLQ_HEADERS.offset, value: String(record.offset) },
+        { key: DLQ_HEADERS.message, value: error.message },
+        { key: DLQ_HEADERS.className, value: error.name },
+        { key: DLQ_HEADERS.pipeline, value: p.name },
+      ],
+    }));
+    await producer.sendBatch(out);
+  }
+
+  /** Writes one batch; false when the signal aborted it (nothing committed). */
+  async function processBatch(batch: ConsumerRecord[]): Promise<void> {
+    const live = batch
+      .filter((r) => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition))))
+      .map(toSinkRecord);
+    if (live.length === 0) return;
+    const offsets = nextOffsets(live);
+    const written = await retry('write', () => sink.write(live, eos ? offsets : undefined), true);
+    if (written === null) return;
+    const failures = written.value;
+    // The transaction committed: finish the batch even when stopping, so it is not written twice.
+    if (failures.length > 0) await deadLetter(failures);
+    rows += live.length - failures.length;
+    dlq += failures.length;
+    for (const o of offsets) done.set(tpKey(o.topic, o.partition), o.offset);
+    try {
+      await consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    } catch (err) {
+      // A rebalance moved the partitions on: their next owner reads this batch again (at-least-once allows it;
+      // exactly-once does not read group offsets at all).
+      if (!eos) log(`pipeline "${p.name}": commit failed (${errorMessage(err)}); the batch may be written again`);
+    }
+  }
+
+  // Lag and progress, measured every interval from the high watermarks (ListOffsets) of the assigned partitions.
+  let lag = -1;
+  let idleSince: number | null = null;
+  let lastRows = 0;
+  let lastAt = Date.now();
+  let measuring = false;
+  const tty = stream.isTTY === true;
+  const report = (): SinkProgress => {
+    const now = Date.now();
+    const rate = ((rows - lastRows) * 1000) / Math.max(now - lastAt, 1);
+    lastRows = rows;
+    lastAt = now;
+    const s: SinkProgress = { pipeline: p.name, rows, rowsPerSec: Math.round(rate), lag, dlq, partitions: consumer.assignment().length, retrying, lastError };
+    opts.onProgress?.(s);
+    if (tty) stream.write(`\r${p.name} ← ${p.topic}: ${rows.toLocaleString('en-US')} rows (${s.rowsPerSec.toLocaleString('en-US')}/s), lag ${lag < 0 ? '?' : lag.toLocaleString('en-US')}, dlq ${dlq}${retrying ? ', retrying' : ''}  `);
+    return s;
+  };
+  async function measure(): Promise<void> {
+    if (measuring) return;
+    measuring = true;
+    try {
+      const tps = consumer.assignment();
+      let total = 0;
+      let known = joined;
+      if (tps.length > 0) {
+        const ends = await admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })));
+        for (const e of ends) {
+          const k = tpKey(e.topic, e.partition);
+          const at = done.get(k) ?? (eos && !ready.has(k) ? null : consumer.position(e) ?? null);
+          if (at === null || revoked.has(k)) known = false;
+          else total += Math.max(0, e.offset - at);
+        }
+      }
+      lag = known ? total : -1;
+      idleSince = lag === 0 ? (idleSince ?? Date.now()) : null;
+    } catch {
+      // Lag is informational: try again next interval.
+    } finally {
+      measuring = false;
+    }
+    report();
+  }
+  const timer = setInterval(() => void measure(), intervalMs);
+  timer.unref();
+
+  let stopped: SinkRunResult['stopped'] = 'aborted';
+  try {
+    await consumer.connect();
+    await admin.connect();
+    await consumer.subscribe([p.topic]);
+    while (!signal.aborted) {
+      if (opts.once && idleSince !== null && Date.now() - idleSince >= idleMs) {
+        stopped = 'idle';
+        break;
+      }
+      const records = await consumer.poll(Math.min(200, intervalMs));
+      // Records polled after the stop are not written: they were not committed, so they are read again.
+      if (signal.aborted || records.length === 0) continue;
+      inflight = processBatch(records);
+      await inflight;
+    }
+  } catch (err) {
+    throw new PipelineError(p.name, errorMessage(err), { cause: err });
+  } finally {
+    clearInterval(timer);
+    await inflight.catch(() => undefined);
+    await consumer.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+    await (producer as Producer | null)?.close().catch(() => undefined);
+    await sink.close().catch(() => undefined);
+    report();
+    if (tty) stream.write('\n');
+  }
+  return { pipeline: p.name, rows, dlq, stopped };
+}

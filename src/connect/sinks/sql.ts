@@ -1,0 +1,329 @@
+/**
+ * The generic SQL sink (Kafka Connect's JDBC sink, over a SqlDriver): a record's value is a JSON object, its
+ * fields are mapped to table columns, and a batch becomes multi-row INSERTs (or upserts) in one transaction.
+ * Exactly-once mode stores the consumed offsets in `tributary_offsets` in that same transaction.
+ *
+ * A row the database refuses does not fail the batch: each statement runs under a SAVEPOINT, and when one
+ * fails with a non-retriable error its rows are retried one by one (each under its own SAVEPOINT) so the good
+ * ones are written and the bad ones are returned as RecordFailures (for the dead-letter topic). Retriable
+ * errors (database down, locked, busy) abort the whole transaction and reject with SinkError{retriable: true}.
+ */
+import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
+import { OFFSETS_TABLE, dialectFor, dominantKind, type Dialect } from './dialects.js';
+
+export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee'> & {
+  table: string;
+};
+
+type Value = string | number | bigint | boolean | null;
+
+/** One record as a row: its columns in the order they appear, and the values. */
+interface PreparedRow {
+  record: SinkRecord;
+  columns: string[];
+  values: Value[];
+  /** The key columns' values joined, for upsert chunking. */
+  key: string | null;
+}
+
+/** True when the error says "try the same batch again later". */
+export function isRetriable(err: unknown): boolean {
+  return err instanceof SinkError ? err.retriable : (err as { retriable?: unknown } | null)?.retriable === true;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** A record's value as a JSON object, or the reason it is not one. */
+export function parseRecordValue(record: SinkRecord): Record<string, unknown> | Error {
+  if (record.value === null) return new SinkError('record has no value (a tombstone): nothing to write', { retriable: false });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record.value.toString('utf8'));
+  } catch (err) {
+    return new SinkError(`record value is not JSON: ${(err as Error).message}`, { retriable: false });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return new SinkError(`record value is not a JSON object but ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`, { retriable: false });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** A JSON field as a bindable value: nested objects and arrays are stored as their JSON text. */
+function toValue(v: unknown): Value {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v;
+  return JSON.stringify(v);
+}
+
+export class SqlSink implements SinkConnector {
+  readonly name: string;
+  private readonly dialect: Dialect;
+  private readonly keys: string[];
+  /** Table columns (from the database); null until the table exists. */
+  private tableColumns: Set<string> | null = null;
+  /** Lower-cased table column → its real name, for fields that differ only in case. */
+  private columnsLower = new Map<string, string>();
+  private offsetsTableReady = false;
+
+  constructor(
+    readonly driver: SqlDriver,
+    private readonly options: SqlSinkOptions,
+    /** The pipeline: the key of this sink's rows in the offsets table. */
+    private readonly pipeline: string,
+  ) {
+    this.name = pipeline;
+    this.dialect = dialectFor(driver.dialect);
+    this.keys = options.keyColumns ?? [];
+    if (options.mode === 'upsert' && this.keys.length === 0) {
+      throw new SinkError(`pipeline '${pipeline}': mode 'upsert' needs keyColumns`, { retriable: false, code: 'ERR_SINK_CONFIG' });
+    }
+    if (!(options.batchSize >= 1)) throw new SinkError(`pipeline '${pipeline}': batchSize must be at least 1`, { retriable: false, code: 'ERR_SINK_CONFIG' });
+  }
+
+  async open(): Promise<void> {
+    await this.driver.connect();
+    await this.loadTable();
+    if (this.tableColumns === null && !this.options.autoCreate) {
+      throw new SinkError(`table '${this.options.table}' does not exist: create it, or set autoCreate: true to create it from the first records`, {
+        retriable: false,
+        code: 'ERR_SINK_CONFIG',
+      });
+    }
+    if (this.options.guarantee === 'exactly-once') await this.ensureOffsetsTable();
+  }
+
+  async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
+    const failures: RecordFailure[] = [];
+    const parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> }> = [];
+    for (const record of records) {
+      const fields = parseRecordValue(record);
+      if (fields instanceof Error) failures.push({ record, error: fields });
+      else parsed.push({ record, fields });
+    }
+    if (this.tableColumns === null && parsed.length > 0) await this.createTable(parsed.map((p) => p.fields));
+    const rows: PreparedRow[] = [];
+    for (const { record, fields } of parsed) {
+      const row = this.toRow(record, fields);
+      if (row instanceof Error) failures.push({ record, error: row });
+      else rows.push(row);
+    }
+    if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
+    else if (rows.length === 0) return failures;
+    try {
+      await this.driver.transaction(async (tx) => {
+        const toWrite = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, rows) : rows;
+        for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, failures);
+        if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
+      });
+    } catch (err) {
+      throw this.wrap(err, 'write');
+    }
+    return failures;
+  }
+
+  async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
+    await this.ensureOffsetsTable();
+    let rows: Array<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>;
+    try {
+      rows = await this.driver.transaction((tx) => tx.query(this.dialect.selectOffsets(), [pipeline]));
+    } catch (err) {
+      throw this.wrap(err, 'read stored offsets');
+    }
+    const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    return rows
+      .map((r) => ({ topic: String(r.topic), partition: Number(r.partition), offset: Number(r.next_offset) }))
+      .filter((o) => wanted.has(`${o.topic}\u0000${o.partition}`));
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private wrap(err: unknown, what: string): Error {
+    if (err instanceof SinkError) return err;
+    const e = asError(err);
+    return new SinkError(`${what} on table '${this.options.table}': ${e.message}`, { retriable: isRetriable(err), cause: err });
+  }
+
+  private async loadTable(): Promise<void> {
+    let cols: Array<{ name: string; type: string }> | null;
+    try {
+      cols = await this.driver.describeTable(this.options.table);
+    } catch (err) {
+      throw this.wrap(err, 'describe');
+    }
+    if (cols === null) return;
+    this.tableColumns = new Set(cols.map((c) => c.name));
+    this.columnsLower = new Map(cols.map((c) => [c.name.toLowerCase(), c.name]));
+  }
+
+  private async ensureOffsetsTable(): Promise<void> {
+    if (this.offsetsTableReady) return;
+    try {
+      await this.driver.transaction((tx) => tx.execute(this.dialect.createOffsetsTable(), []));
+    } catch (err) {
+      throw this.wrap(err, `create ${OFFSETS_TABLE} for`);
+    }
+    this.offsetsTableReady = true;
+  }
+
+  /**
+   * CREATE TABLE IF NOT EXISTS from the first records: the mapped columns (or every field seen), types from
+   * the values (the kind most values have: integer, real, boolean or text; all-null → text), the key columns as
+   * primary key in upsert mode.
+   */
+  private async createTable(objects: Array<Record<string, unknown>>): Promise<void> {
+    // table column → the record field it is filled from
+    const fieldOf = new Map<string, string>();
+    const mapping = this.options.columns;
+    if (mapping) {
+      for (const [col, field] of Object.entries(mapping)) fieldOf.set(col, field);
+    } else {
+      for (const fields of objects) for (const field of Object.keys(fields)) fieldOf.set(field, field);
+    }
+    for (const k of this.keys) if (!fieldOf.has(k)) fieldOf.set(k, k);
+    const columns = [...fieldOf].map(([name, field]) => ({ name, kind: dominantKind(objects.map((o) => o[field])) ?? ('text' as const) }));
+    const sql = this.dialect.createTable(this.options.table, columns, this.options.mode === 'upsert' ? this.keys : null);
+    try {
+      await this.driver.transaction((tx) => tx.execute(sql, []));
+    } catch (err) {
+      throw this.wrap(err, 'create');
+    }
+    // Another process may have created it first, with other columns: what the database says counts.
+    await this.loadTable();
+    if (this.tableColumns === null) throw new SinkError(`table '${this.options.table}' is still missing after CREATE TABLE`, { retriable: false });
+  }
+
+  private column(name: string): string | undefined {
+    if (this.tableColumns === null) return undefined;
+    if (this.tableColumns.has(name)) return name;
+    return this.columnsLower.get(name.toLowerCase());
+  }
+
+  /**
+   * Fields → columns: with a mapping, `column ← field` for each mapped field present; without one, every field
+   * that names a table column (others are ignored). Absent fields are left out, so column defaults apply.
+   */
+  private toRow(record: SinkRecord, fields: Record<string, unknown>): PreparedRow | Error {
+    const columns: string[] = [];
+    const values: Value[] = [];
+    const mapping = this.options.columns;
+    const seen = new Set<string>();
+    const add = (col: string | undefined, v: unknown): void => {
+      if (col === undefined || seen.has(col) || v === undefined) return;
+      seen.add(col);
+      columns.push(col);
+      values.push(toValue(v));
+    };
+    if (mapping) {
+      for (const [col, field] of Object.entries(mapping)) add(this.column(col), fields[field]);
+      for (const k of this.keys) if (!(k in mapping)) add(this.column(k), fields[k]);
+    } else {
+      for (const [field, v] of Object.entries(fields)) add(this.column(field), v);
+    }
+    let key: string | null = null;
+    if (this.options.mode === 'upsert') {
+      const parts: string[] = [];
+      for (const k of this.keys) {
+        const col = this.column(k);
+        const i = col === undefined ? -1 : columns.indexOf(col);
+        if (i < 0 || values[i] === null) return new SinkError(`upsert needs key column '${k}', and the record has no value for it`, { retriable: false });
+        parts.push(JSON.stringify(values[i]));
+      }
+      key = parts.join('\u0000');
+    }
+    if (columns.length === 0) return new SinkError(`no field of the record matches a column of table '${this.options.table}'`, { retriable: false });
+    return { record, columns, values, key };
+  }
+
+  /**
+   * Rows → statements, in record order: a new statement when the column set changes, when it would pass
+   * batchSize rows or the dialect's parameter cap, or (upsert) when a key repeats (PostgreSQL refuses to
+   * update one row twice in a statement, and order must decide which value wins).
+   */
+  private *chunks(rows: PreparedRow[]): Generator<PreparedRow[]> {
+    let chunk: PreparedRow[] = [];
+    let signature = '';
+    let keys = new Set<string>();
+    for (const row of rows) {
+      const sig = row.columns.join('\u0000');
+      const maxRows = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / row.columns.length)));
+      if (chunk.length > 0 && (sig !== signature || chunk.length >= maxRows || (row.key !== null && keys.has(row.key)))) {
+        yield chunk;
+        chunk = [];
+        keys = new Set();
+      }
+      signature = sig;
+      chunk.push(row);
+      if (row.key !== null) keys.add(row.key);
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+
+  private insertSql(columns: string[], rows: number): string {
+    return this.dialect.insert(this.options.table, columns, rows, this.options.mode === 'upsert' ? this.keys.map((k) => this.column(k) ?? k) : null);
+  }
+
+  /** Runs fn under a savepoint: a failure rolls back only what fn did, and the transaction goes on. */
+  private async savepointed(tx: SqlExecutor, fn: () => Promise<unknown>): Promise<void> {
+    await tx.execute(this.dialect.savepoint, []);
+    try {
+      await fn();
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      await tx.execute(this.dialect.rollbackToSavepoint, []);
+      await tx.execute(this.dialect.releaseSavepoint, []);
+      throw err;
+    }
+    await tx.execute(this.dialect.releaseSavepoint, []);
+  }
+
+  private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[]): Promise<void> {
+    const columns = chunk[0].columns;
+    try {
+      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), chunk.flatMap((r) => r.values)));
+      return;
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      if (chunk.length === 1) {
+        failures.push({ record: chunk[0].record, error: asError(err) });
+        return;
+      }
+    }
+    // Some row of the statement was refused: find which, writing the others.
+    const single = this.insertSql(columns, 1);
+    for (const row of chunk) {
+      try {
+        await this.savepointed(tx, () => tx.execute(single, row.values));
+      } catch (err) {
+        if (isRetriable(err)) throw err;
+        failures.push({ record: row.record, error: asError(err) });
+      }
+    }
+  }
+
+  /**
+   * Exactly-once: the rows at or past the offsets this pipeline has stored. A COMMIT whose reply was lost (the
+   * connection broke after the database committed) surfaces as a retriable error, and the runtime then writes the
+   * same batch again: reading the stored offsets inside the new transaction drops what the first one wrote.
+   * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
+   */
+  private async notYetStored(tx: SqlExecutor, rows: PreparedRow[]): Promise<PreparedRow[]> {
+    const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
+    if (stored.length === 0) return rows;
+    const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
+    return rows.filter((r) => r.record.offset >= (next.get(`${r.record.topic}\u0000${r.record.partition}`) ?? 0));
+  }
+
+  private async storeOffsets(tx: SqlExecutor, offsets: TopicPartitionOffset[]): Promise<void> {
+    const perStatement = Math.floor(this.dialect.maxParams / 4);
+    for (let i = 0; i < offsets.length; i += perStatement) {
+      const part = offsets.slice(i, i + perStatement);
+      await tx.execute(this.dialect.upsertOffsets(part.length), part.flatMap((o) => [this.pipeline, o.topic, o.partition, o.offset]));
+    }
+  }
+}

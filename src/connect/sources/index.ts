@@ -1,0 +1,21 @@
+/** A source connector from its configuration. */
+import type { PipelineConfig, SourceConnector } from '../types.js';
+import { CsvSource } from './csv.js';
+import { DirectorySource } from './directory.js';
+import { HttpSource } from './http.js';
+import { JsonlSource } from './jsonl.js';
+
+export function createSource(p: PipelineConfig): SourceConnector {
+  const s = p.source;
+  if (s === undefined) throw new Error(`pipeline "${p.name}" has no source`);
+  switch (s.type) {
+    case 'csv':
+      return new CsvSource(p.name, s);
+    case 'jsonl':
+      return new JsonlSource(p.name, s);
+    case 'directory':
+      return new DirectorySource(p.name, s);
+    case 'http':
+      return new HttpSource(p.name, s);
+  }
+}

@@ -1,0 +1,96 @@
+/** Reading source files: gzip by extension or magic bytes, text decoded as UTF-8 in bounded chunks. */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { TributaryError } from '../../errors.js';
+
+/** A source could not read its input (missing file, bad line, …). */
+export class SourceError extends TributaryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONNECT_SOURCE', message, options);
+  }
+}
+
+/** A line or CSV row longer than this is an error rather than a memory hog. */
+export const MAX_ROW_CHARS = 16 * 1024 * 1024;
+
+async function isGzip(path: string): Promise<boolean> {
+  if (path.toLowerCase().endsWith('.gz')) return true;
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface TextInput {
+  chunks: AsyncIterable<string>;
+  /** Ends reading early (stop()). */
+  close(): void;
+}
+
+/** The file's text in chunks (64 KiB reads: the stream's own back-pressure keeps memory bounded). */
+export async function openText(path: string): Promise<TextInput> {
+  let gz: boolean;
+  try {
+    gz = await isGzip(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+  }
+  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const stream = gz ? file.pipe(createGunzip()) : file;
+  if (gz) file.on('error', (err) => stream.destroy(err));
+  async function* chunks(): AsyncGenerator<string> {
+    const decoder = new StringDecoder('utf8');
+    let first = true;
+    try {
+      for await (const buf of stream as AsyncIterable<Buffer>) {
+        let text = decoder.write(buf);
+        if (first && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // UTF-8 byte-order mark
+          first = false;
+        }
+        if (text.length > 0) yield text;
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : gz && e.code?.startsWith('Z_') ? `not valid gzip (${e.message})` : e.message}`, { cause: err });
+    }
+    const rest = decoder.end();
+    if (rest.length > 0) yield rest;
+  }
+  return {
+    chunks: chunks(),
+    close: () => {
+      file.destroy();
+      if (gz) stream.destroy();
+    },
+  };
+}
+
+/** Lines of text (without \n or \r\n), with 1-based line numbers. */
+export async function* lines(chunks: AsyncIterable<string>, path: string): AsyncGenerator<{ line: string; number: number }> {
+  let partial = '';
+  let number = 0;
+  for await (const chunk of chunks) {
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    while (nl >= 0) {
+      let line = partial + chunk.slice(start, nl);
+      partial = '';
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      yield { line, number: ++number };
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    partial += chunk.slice(start);
+    if (partial.length > MAX_ROW_CHARS) throw new SourceError(`${path} line ${number + 1}: longer than ${MAX_ROW_CHARS} characters`);
+  }
+  if (partial.length > 0) yield { line: partial.endsWith('\r') ? partial.slice(0, -1) : partial, number: ++number };
+}

@@ -1,0 +1,185 @@
+/**
+ * Interfaces of the connector runtime (`tributary connect`): sources produce records into a topic,
+ * sinks write a topic's records into a database or file. Names follow Kafka Connect where it has them.
+ */
+import { TributaryError } from '../errors.js';
+
+/** One record a source hands to the runtime; the runtime produces it (value as JSON unless a Buffer/string). */
+export interface SourceRecord {
+  key: string | Buffer | null;
+  /** An object → JSON; a string or Buffer is sent as is. */
+  value: unknown;
+  headers?: Record<string, string>;
+  timestamp?: number;
+}
+
+export interface SourceConnector {
+  readonly name: string;
+  /** Yields records until the input is exhausted (files) or stop() is called (directory watch, HTTP). Bounded memory. */
+  records(): AsyncIterable<SourceRecord>;
+  stop(): Promise<void>;
+  /**
+   * Called once per yielded record when the producer acknowledged it (error null) or gave up on it (Kafka
+   * Connect's SourceTask.commitRecord). The HTTP source answers 202 from here; the directory source marks a
+   * file done once all its records are acknowledged.
+   */
+  commitRecord?(record: SourceRecord, error: Error | null): void;
+  /** Input skipped as bad so far (jsonl with skipBadLines), for the summary. */
+  readonly skipped?: number;
+}
+
+export interface SinkRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+}
+
+export interface Row {
+  [column: string]: string | number | bigint | boolean | null | Date | Buffer;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read. */
+  offset: number;
+}
+
+export interface RecordFailure {
+  record: SinkRecord;
+  error: Error;
+}
+
+export interface SinkConnector {
+  readonly name: string;
+  /** Connects, creates the table if asked. */
+  open(): Promise<void>;
+  /**
+   * Writes records in ONE database transaction. With `offsets` (exactly-once mode) the same transaction stores
+   * them in the sink's offsets table. Resolves with the records the database refused (bad values): those are
+   * not written, the rest are. Rejects (retriable) when the database is unreachable/locked: nothing was written.
+   */
+  write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]>;
+  /** Exactly-once: the next offsets stored by write(), for these partitions (missing ones omitted). */
+  storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]>;
+  close(): Promise<void>;
+}
+
+/** What a SQL database must provide for SqlSink. */
+export interface SqlDriver {
+  readonly dialect: 'sqlite' | 'mysql' | 'postgres';
+  connect(): Promise<void>;
+  /** Runs fn inside BEGIN … COMMIT (ROLLBACK on throw). Retriable connection errors are thrown with `retriable: true`. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Column names and types of a table, or null when it does not exist. */
+  describeTable(table: string): Promise<Array<{ name: string; type: string }> | null>;
+  close(): Promise<void>;
+}
+
+export interface SqlExecutor {
+  /** Executes one statement with positional parameters (the dialect's placeholders already in `sql`). */
+  execute(sql: string, params: unknown[]): Promise<{ affectedRows: number }>;
+  query<R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]>;
+}
+
+/** Error from a driver: `retriable` true when the database is down/locked/busy (retry the whole batch later), false for a bad row. */
+export class SinkError extends TributaryError {
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable: boolean; cause?: unknown; code?: string }) {
+    super(options.code ?? (options.retriable ? 'ERR_SINK_RETRIABLE' : 'ERR_SINK_RECORD'), message, { cause: options.cause });
+    this.retriable = options.retriable;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline configuration (src/connect/config.ts parses files and `tributary connect` flags into these).
+
+export type ColumnType = 'int' | 'float' | 'bool' | 'string' | 'timestamp';
+
+export interface CsvSourceConfig {
+  type: 'csv';
+  path: string;
+  /** Column whose value becomes the record key; none → null keys. */
+  keyColumn?: string;
+  /** Declared column types; undeclared columns are inferred from the first 100 rows. */
+  columns?: Record<string, ColumnType>;
+  /** Single character; default ','. */
+  delimiter: string;
+}
+
+export interface JsonlSourceConfig {
+  type: 'jsonl';
+  path: string;
+  /** Field whose value becomes the record key. */
+  keyColumn?: string;
+  /** Skip (and count) lines that are not a JSON object instead of failing; default false. */
+  skipBadLines: boolean;
+}
+
+export interface DirectorySourceConfig {
+  type: 'directory';
+  path: string;
+  /** Glob on file names ('*' and '?'); default '*.csv'. Files ending .gz match with or without it. */
+  pattern: string;
+  /** How matching files are read: by extension (.csv/.jsonl, optionally .gz) unless set. */
+  format?: 'csv' | 'jsonl';
+  keyColumn?: string;
+  columns?: Record<string, ColumnType>;
+  delimiter: string;
+  skipBadLines: boolean;
+  /** Poll interval for new files; default 1000. */
+  pollMs: number;
+}
+
+export interface HttpSourceConfig {
+  type: 'http';
+  port: number;
+  /** Default 127.0.0.1. */
+  host: string;
+  /** Default /events. */
+  path: string;
+  keyColumn?: string;
+  /** Request bodies over this are answered 413; default 1 MiB. */
+  maxBodyBytes: number;
+}
+
+export type SourceConfig = CsvSourceConfig | JsonlSourceConfig | DirectorySourceConfig | HttpSourceConfig;
+
+export interface SinkConfig {
+  type: 'sqlite' | 'mysql' | 'postgres' | 'jsonl';
+  /** sqlite: file path; mysql/postgres: connection URL; jsonl: output file path. */
+  url: string;
+  /** Required for SQL sinks; ignored by jsonl. */
+  table?: string;
+  mode: 'insert' | 'upsert';
+  keyColumns?: string[];
+  autoCreate: boolean;
+  /** table column ← record field; default: same names. */
+  columns?: Record<string, string>;
+  batchSize: number;
+  guarantee: 'at-least-once' | 'exactly-once';
+  deadLetterTopic: string;
+  /** jsonl: add _topic, _partition and _offset to each line. */
+  metadata?: boolean;
+}
+
+export interface PipelineConfig {
+  name: string;
+  topic: string;
+  source?: SourceConfig;
+  sink?: SinkConfig;
+  /** Consumer group of a sink pipeline; default `connect-<name>`. */
+  group: string;
+  /** Always 1: scale out by running more processes with the same pipeline file. */
+  tasks: number;
+}
+
+export interface ConnectConfig {
+  /** Default '127.0.0.1:9092'. */
+  bootstrapServers: string;
+  pipelines: PipelineConfig[];
+}

@@ -1,0 +1,142 @@
+/** Sources into topics through the source runtime against an in-process broker, read back with the Consumer. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Consumer } from '../../../src/client/consumer.js';
+import { parseConfig } from '../../../src/connect/config.js';
+import { runPipelines } from '../../../src/connect/runtime.js';
+import { runSourcePipeline } from '../../../src/connect/source-runtime.js';
+import { HttpSource } from '../../../src/connect/sources/http.js';
+import type { PipelineConfig } from '../../../src/connect/types.js';
+import { startBroker } from '../../../src/index.js';
+
+interface Got {
+  key: string | null;
+  value: unknown;
+  partition: number;
+}
+
+/** Every record of a topic (3 partitions), once `count` have arrived; fails after 10 s. */
+async function readTopic(address: string, topic: string, count: number): Promise<Got[]> {
+  const c = new Consumer({ bootstrapServers: address, autoOffsetReset: 'earliest' });
+  try {
+    await c.connect();
+    c.assign([0, 1, 2].map((partition) => ({ topic, partition })));
+    const out: Got[] = [];
+    const deadline = Date.now() + 10_000;
+    while (out.length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${out.length} of ${count} records in ${topic}`);
+      for (const r of await c.poll(500)) out.push({ key: r.key?.toString() ?? null, value: JSON.parse(r.value!.toString()), partition: r.partition });
+    }
+    return out;
+  } finally {
+    await c.close();
+  }
+}
+
+/** A writable stand-in for stderr that keeps what was written. */
+function captureStream(): NodeJS.WriteStream & { text: string } {
+  const s = { text: '', isTTY: false, write(chunk: string) { s.text += chunk; return true; } };
+  return s as unknown as NodeJS.WriteStream & { text: string };
+}
+
+describe('source runtime', () => {
+  let address: string;
+  let close: () => Promise<void>;
+  let dataDir: string;
+  let dir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tributary-connect-data-'));
+    dir = await mkdtemp(join(tmpdir(), 'tributary-connect-in-'));
+    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    address = broker.address;
+    close = () => broker.close();
+  });
+  after(async () => {
+    await close?.();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const pipeline = (raw: object): PipelineConfig => parseConfig({ pipelines: [raw] }, dir).pipelines[0];
+
+  test('gzipped CSV with quotes, newlines in quotes, inferred and declared types → topic, keyed by the key column', async () => {
+    const csv = 'id,name,age,joined,note\r\n1,"Smith, Ann",31,2024-01-02,"two\r\nlines"\r\n2,Bo,x,2024-01-03T10:00:00Z,"say ""hi"""\r\n3,Cy,40,2024-01-04,\r\n';
+    await writeFile(join(dir, 'people.csv.gz'), gzipSync(csv));
+    const err = captureStream();
+    const p = pipeline({ name: 'people-in', topic: 'people', source: { type: 'csv', path: 'people.csv.gz', keyColumn: 'id', columns: { age: 'int' } } });
+    const result = await runSourcePipeline(p, { bootstrapServers: address }, { stream: err });
+    assert.equal(result.records, 3);
+    assert.match(err.text, /^people-in: produced 3 records to people in \d+\.\d\d s/m);
+    const got = (await readTopic(address, 'people', 3)).sort((a, b) => Number(a.key) - Number(b.key));
+    assert.deepEqual(got.map((g) => g.key), ['1', '2', '3']);
+    assert.deepEqual(got[0].value, { id: 1, name: 'Smith, Ann', age: 31, joined: '2024-01-02T00:00:00.000Z', note: 'two\r\nlines' });
+    assert.deepEqual(got[1].value, { id: 2, name: 'Bo', age: 'x', joined: '2024-01-03T10:00:00.000Z', note: 'say "hi"' });
+    assert.deepEqual(got[2].value, { id: 3, name: 'Cy', age: 40, joined: '2024-01-04T00:00:00.000Z', note: '' });
+  });
+
+  test('jsonl with skipBadLines: good lines produced, the bad counted in the summary', async () => {
+    await writeFile(join(dir, 'ev.jsonl'), '{"k":"a","n":1}\nnot json\n{"k":"b","n":2}\n');
+    const err = captureStream();
+    const p = pipeline({ name: 'ev-in', topic: 'ev', source: { type: 'jsonl', path: 'ev.jsonl', keyColumn: 'k', skipBadLines: true } });
+    const r = await runSourcePipeline(p, { bootstrapServers: address }, { stream: err });
+    assert.deepEqual([r.records, r.skipped], [2, 1]);
+    assert.match(err.text, /skipped 1 bad lines/);
+    const got = (await readTopic(address, 'ev', 2)).sort((a, b) => (a.key! < b.key! ? -1 : 1));
+    assert.deepEqual(got.map((g) => [g.key, g.value]), [['a', { k: 'a', n: 1 }], ['b', { k: 'b', n: 2 }]]);
+  });
+
+  test('a bad jsonl line fails the run with an error naming the pipeline and the line', async () => {
+    await writeFile(join(dir, 'bad.jsonl'), '{"n":1}\n{oops\n');
+    const p = pipeline({ name: 'bad-in', topic: 'bad', source: { type: 'jsonl', path: 'bad.jsonl' } });
+    await assert.rejects(runSourcePipeline(p, { bootstrapServers: address }, { stream: captureStream() }), /pipeline "bad-in": .*bad\.jsonl line 2: not valid JSON/);
+  });
+
+  test('HTTP: 202 comes after the records are in the topic; stop ends the run cleanly', async () => {
+    const p = pipeline({ name: 'http-in', topic: 'clicks', source: { type: 'http', port: 0, keyColumn: 'user' } });
+    const src = new HttpSource(p.name, p.source as never);
+    await src.start();
+    const stop = new AbortController();
+    const run = runSourcePipeline(p, { bootstrapServers: address }, { signal: stop.signal, connector: src, stream: captureStream() });
+    const url = `http://127.0.0.1:${src.port}/events`;
+    const one = await fetch(url, { method: 'POST', body: JSON.stringify({ user: 'u1', page: '/' }) });
+    assert.equal(one.status, 202);
+    assert.deepEqual(await one.json(), { accepted: 1 });
+    const many = await fetch(url, { method: 'POST', body: JSON.stringify([{ user: 'u2' }, { user: 'u3' }]) });
+    assert.deepEqual([many.status, await many.json()], [202, { accepted: 2 }]);
+    // Acknowledged means readable now.
+    const got = await readTopic(address, 'clicks', 3);
+    assert.deepEqual(got.map((g) => g.key).sort(), ['u1', 'u2', 'u3']);
+    stop.abort();
+    const result = await run;
+    assert.equal(result.records, 3);
+    assert.equal(result.stopped, true);
+  });
+
+  test('runPipelines runs a directory pipeline until stopped and a file pipeline to its end, together', async () => {
+    const inbox = await mkdtemp(join(dir, 'inbox-'));
+    await writeFile(join(inbox, '1.jsonl'), '{"n":1}\n');
+    await writeFile(join(dir, 'once.csv'), 'n\n10\n');
+    const config = parseConfig(
+      {
+        pipelines: [
+          { name: 'dir-in', topic: 'dir', source: { type: 'directory', path: inbox, pattern: '*.jsonl', pollMs: 50 } },
+          { name: 'file-in', topic: 'file', source: { type: 'csv', path: 'once.csv' } },
+        ],
+      },
+      dir,
+    );
+    const stop = new AbortController();
+    const run = runPipelines(config, { bootstrapServers: address }, { signal: stop.signal, stream: captureStream() });
+    assert.deepEqual((await readTopic(address, 'file', 1)).map((g) => g.value), [{ n: 10 }]);
+    await writeFile(join(inbox, '2.jsonl'), '{"n":2}\n');
+    const got = await readTopic(address, 'dir', 2);
+    assert.deepEqual(got.map((g) => g.value).sort((a, b) => (a as { n: number }).n - (b as { n: number }).n), [{ n: 1 }, { n: 2 }]);
+    stop.abort();
+    const results = await run;
+    assert.deepEqual(results.map((r) => [r.pipeline, r.source?.records]), [['dir-in', 2], ['file-in', 1]]);
+  });
+});

@@ -1,0 +1,222 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqlSink, type SqlSinkOptions } from '../../../src/connect/sinks/sql.js';
+import { SqliteDriver, sqlitePath } from '../../../src/connect/sinks/sqlite.js';
+import { dialectFor } from '../../../src/connect/sinks/dialects.js';
+import { SinkError, type SinkRecord, type SqlDriver, type SqlExecutor } from '../../../src/connect/types.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tributary-sqlsink-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let offset = 0;
+function rec(value: unknown, partition = 0): SinkRecord {
+  return {
+    topic: 't', partition, offset: offset++, timestamp: Date.now(), key: null, headers: [],
+    value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+  };
+}
+
+/** A driver that counts the statements run through it. */
+class CountingDriver implements SqlDriver {
+  readonly dialect;
+  statements: string[] = [];
+  constructor(readonly inner: SqlDriver) {
+    this.dialect = inner.dialect;
+  }
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inner.transaction((tx) => fn({
+      execute: (sql, params) => {
+        this.statements.push(sql);
+        return tx.execute(sql, params);
+      },
+      query: (sql, params) => tx.query(sql, params),
+    }));
+  }
+  describeTable(table: string): Promise<Array<{ name: string; type: string }> | null> {
+    return this.inner.describeTable(table);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const base: SqlSinkOptions = { table: 't', mode: 'insert', autoCreate: true, batchSize: 500, guarantee: 'at-least-once' };
+
+async function sinkOn(file: string, options: Partial<SqlSinkOptions> = {}): Promise<{ sink: SqlSink; driver: CountingDriver; path: string }> {
+  const path = join(dir, file);
+  const driver = new CountingDriver(new SqliteDriver(path));
+  const sink = new SqlSink(driver, { ...base, ...options }, 'pipe');
+  await sink.open();
+  return { sink, driver, path };
+}
+
+function rows<R>(path: string, sql: string): R[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(sql).all() as R[];
+  } finally {
+    db.close();
+  }
+}
+
+const inserts = (d: CountingDriver): string[] => d.statements.filter((s) => s.startsWith('INSERT INTO "t"'));
+
+test('1,200 rows with batchSize 500 are three multi-row INSERTs in one transaction', async () => {
+  const { sink, driver, path } = await sinkOn('batch.db');
+  const records = Array.from({ length: 1200 }, (_, i) => rec({ id: i, name: `n${i}`, score: i / 2 }));
+  assert.deepEqual(await sink.write(records), []);
+  await sink.close();
+  assert.equal(inserts(driver).length, 3);
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n, sum(id) AS s FROM t'), [{ n: 1200, s: (1199 * 1200) / 2 }]);
+  assert.deepEqual(rows(path, "SELECT name, type FROM pragma_table_info('t')"), [
+    { name: 'id', type: 'INTEGER' }, { name: 'name', type: 'TEXT' }, { name: 'score', type: 'REAL' },
+  ]);
+});
+
+test('statements are split to stay under the bound-parameter cap', async () => {
+  const { sink, driver, path } = await sinkOn('wide.db', { batchSize: 1000 });
+  const wide = (i: number): Record<string, number> => Object.fromEntries(Array.from({ length: 50 }, (_, c) => [`c${c}`, i * 100 + c]));
+  assert.deepEqual(await sink.write(Array.from({ length: 1000 }, (_, i) => rec(wide(i)))), []);
+  await sink.close();
+  // 50 columns × 655 rows = 32,750 ≤ 32,766 parameters.
+  assert.equal(inserts(driver).length, 2);
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n FROM t'), [{ n: 1000 }]);
+});
+
+test('refused rows are isolated with savepoints: good rows written, bad ones returned', async () => {
+  const { sink, path } = await sinkOn('bad.db');
+  await sink.write([rec({ id: 1, age: 30 })]); // creates age INTEGER
+  const records = [rec({ id: 2, age: 31 }), rec({ id: 3, age: 'abc' }), rec({ id: 4, age: 2.5 }), rec('[1,2]'), rec(null), rec({ id: 5, age: '33' })];
+  const failures = await sink.write(records);
+  await sink.close();
+  const failed = new Set(failures.map((f) => f.record.offset));
+  assert.deepEqual([...failed].sort((a, b) => a - b), [records[1].offset, records[2].offset, records[3].offset, records[4].offset].sort((a, b) => a - b));
+  assert.match(failures.find((f) => f.record.offset === records[1].offset)!.error.message, /cannot store TEXT value in INTEGER column/);
+  assert.match(failures.find((f) => f.record.offset === records[3].offset)!.error.message, /not a JSON object but an array/);
+  assert.match(failures.find((f) => f.record.offset === records[4].offset)!.error.message, /tombstone/);
+  // '33' is converted losslessly by a STRICT INTEGER column.
+  assert.deepEqual(rows(path, 'SELECT id, age FROM t ORDER BY id'), [{ id: 1, age: 30 }, { id: 2, age: 31 }, { id: 5, age: 33 }]);
+});
+
+test('upsert: a key repeated within a batch keeps record order (last wins)', async () => {
+  const { sink, driver, path } = await sinkOn('upsert.db', { mode: 'upsert', keyColumns: ['id'] });
+  await sink.write([rec({ id: 1, v: 'a' }), rec({ id: 2, v: 'a' }), rec({ id: 1, v: 'b' }), rec({ id: 3, v: 'a' }), rec({ id: 1, v: 'c' })]);
+  await sink.write([rec({ id: 2, v: 'z' }), rec({ v: 'no key' })]).then((f) => assert.match(f[0].error.message, /key column 'id'/));
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT id, v FROM t ORDER BY id'), [{ id: 1, v: 'c' }, { id: 2, v: 'z' }, { id: 3, v: 'a' }]);
+  assert.ok(inserts(driver).every((s) => s.includes('ON CONFLICT ("id") DO UPDATE SET "v" = excluded."v"')));
+});
+
+test('exactly-once: offsets are stored in the same transaction and read back', async () => {
+  const { sink, path } = await sinkOn('eos.db', { guarantee: 'exactly-once' });
+  assert.deepEqual(await sink.storedOffsets('pipe', [{ topic: 't', partition: 0 }]), []);
+  await sink.write([rec({ id: 1 }, 0), rec({ id: 2 }, 1)], [{ topic: 't', partition: 0, offset: 10 }, { topic: 't', partition: 1, offset: 7 }]);
+  await sink.write([rec({ id: 3 }, 0)], [{ topic: 't', partition: 0, offset: 11 }]);
+  assert.deepEqual(
+    (await sink.storedOffsets('pipe', [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }, { topic: 't', partition: 2 }])).sort((a, b) => a.partition - b.partition),
+    [{ topic: 't', partition: 0, offset: 11 }, { topic: 't', partition: 1, offset: 7 }],
+  );
+  assert.deepEqual(await sink.storedOffsets('other', [{ topic: 't', partition: 0 }]), []);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n FROM t'), [{ n: 3 }]);
+});
+
+test('a locked database rejects with a retriable SinkError and writes nothing', async () => {
+  const path = join(dir, 'locked.db');
+  const driver = new SqliteDriver(path, { busyTimeoutMs: 50 });
+  const sink = new SqlSink(driver, { ...base, guarantee: 'exactly-once' }, 'pipe');
+  await sink.open();
+  await sink.write([rec({ id: 1 })]);
+  const other = new Database(path);
+  other.exec('BEGIN EXCLUSIVE');
+  try {
+    await assert.rejects(sink.write([rec({ id: 2 })], [{ topic: 't', partition: 0, offset: 5 }]), (err: unknown) => {
+      assert.ok(err instanceof SinkError);
+      assert.equal(err.retriable, true);
+      assert.match(err.message, /SQLITE_BUSY/);
+      return true;
+    });
+  } finally {
+    other.exec('COMMIT');
+    other.close();
+  }
+  assert.deepEqual(await sink.storedOffsets('pipe', [{ topic: 't', partition: 0 }]), []);
+  assert.deepEqual(await sink.write([rec({ id: 2 })]), []);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT id FROM t ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+});
+
+test('a missing table without autoCreate fails open() with a clear, non-retriable error', async () => {
+  const sink = new SqlSink(new SqliteDriver(join(dir, 'none.db')), { ...base, autoCreate: false, table: 'missing' }, 'pipe');
+  await assert.rejects(sink.open(), (err: unknown) => err instanceof SinkError && !err.retriable && /table 'missing' does not exist.*autoCreate/.test(err.message));
+  await sink.close();
+  assert.throws(() => new SqlSink(new SqliteDriver(join(dir, 'x.db')), { ...base, mode: 'upsert' }, 'pipe'), /needs keyColumns/);
+});
+
+test('values: booleans, nested objects and integers are stored as SQLite expects', async () => {
+  const { sink, path } = await sinkOn('values.db');
+  await sink.write([rec({ id: 7, ok: true, tags: ['a', 'b'], label: 'x' }), rec({ id: 8, ok: false, tags: null, label: 9 })]);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT id, ok, tags, label FROM t ORDER BY id'), [
+    { id: 7, ok: 1, tags: '["a","b"]', label: 'x' },
+    { id: 8, ok: 0, tags: null, label: '9' },
+  ]);
+});
+
+test('dialects: quoting, placeholders, upserts and the offsets table', () => {
+  const my = dialectFor('mysql');
+  const pg = dialectFor('postgres');
+  const lite = dialectFor('sqlite');
+  assert.equal(my.insert('db.t', ['id', 'v'], 2, ['id']), 'INSERT INTO `db`.`t` (`id`, `v`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE `v` = VALUES(`v`)');
+  assert.equal(pg.insert('t', ['id', 'v'], 2, ['id']), 'INSERT INTO "t" ("id", "v") VALUES ($1, $2), ($3, $4) ON CONFLICT ("id") DO UPDATE SET "v" = excluded."v"');
+  assert.equal(lite.insert('t', ['id'], 1, ['id']), 'INSERT INTO "t" ("id") VALUES (?) ON CONFLICT ("id") DO NOTHING');
+  assert.equal(pg.quote('we"ird'), '"we""ird"');
+  assert.equal(my.quote('a`b'), '`a``b`');
+  assert.equal(my.createTable('t', [{ name: 'k', kind: 'text' }, { name: 'n', kind: 'real' }, { name: 'b', kind: 'boolean' }], ['k']),
+    'CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `n` DOUBLE, `b` BOOLEAN, PRIMARY KEY (`k`))');
+  assert.equal(pg.createTable('t', [{ name: 'i', kind: 'integer' }], null), 'CREATE TABLE IF NOT EXISTS "t" ("i" BIGINT)');
+  assert.match(lite.createOffsetsTable(), /^CREATE TABLE IF NOT EXISTS "tributary_offsets" .*PRIMARY KEY \("pipeline", "topic", "partition"\)\) STRICT$/);
+  assert.match(my.upsertOffsets(1), /ON DUPLICATE KEY UPDATE `next_offset` = VALUES\(`next_offset`\)$/);
+  assert.equal([lite.maxParams, pg.maxParams, my.maxParams].join(), '32766,65535,65535');
+  assert.equal(sqlitePath('sqlite:./a.db'), './a.db');
+  assert.equal(sqlitePath('sqlite:///tmp/a.db'), '/tmp/a.db');
+  assert.equal(sqlitePath('b.db'), 'b.db');
+});
+
+test('auto-create types a column by what most values are: a stray "abc" among ages is refused, not a TEXT column', async () => {
+  const { sink, path } = await sinkOn('dominant.db');
+  // The odd value comes first, as in a CSV whose first row is the bad one.
+  const records = [rec({ id: 0, age: 'abc', ok: true }), ...Array.from({ length: 9 }, (_, i) => rec({ id: i + 1, age: 20 + i, ok: i % 2 === 0 }))];
+  const failures = await sink.write(records);
+  await sink.close();
+  assert.deepEqual(failures.map((f) => f.record.offset), [records[0].offset]);
+  const [ddl] = rows<{ sql: string }>(path, "SELECT sql FROM sqlite_master WHERE name = 't'");
+  assert.match(ddl.sql, /"age" INTEGER/);
+  assert.equal(rows<{ n: number }>(path, 'SELECT count(*) AS n FROM t')[0].n, 9);
+});
+
+test('exactly-once: the same batch written again (a COMMIT whose reply was lost) lands once', async () => {
+  const { sink, path } = await sinkOn('lost-commit.db', { guarantee: 'exactly-once' });
+  const records = Array.from({ length: 20 }, (_, i) => rec({ id: i, v: `x${i}` }, i % 2));
+  const next = [0, 1].map((partition) => ({ topic: 't', partition, offset: Math.max(...records.filter((r) => r.partition === partition).map((r) => r.offset)) + 1 }));
+  assert.deepEqual(await sink.write(records, next), []);
+  assert.deepEqual(await sink.write(records, next), []);
+  // A batch that overlaps the stored offsets writes only its new part.
+  const more = [...records.slice(-4), ...Array.from({ length: 6 }, (_, i) => rec({ id: 100 + i, v: 'y' }, i % 2))];
+  const after = [0, 1].map((partition) => ({ topic: 't', partition, offset: Math.max(...more.filter((r) => r.partition === partition).map((r) => r.offset)) + 1 }));
+  assert.deepEqual(await sink.write(more, after), []);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM t'), [{ n: 26, d: 26 }]);
+});
