@@ -40,4 +40,13 @@ export default tseslint.config(
       ] }],
     },
   },
+  {
+    // Pipelines run on the client library, like any Kafka application: no broker internals.
+    files: ['src/connect/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/server/**', '**/storage/**', '**/coordinator/**'], message: 'src/connect uses the client library, not broker internals.' },
+      ] }],
+    },
+  },
 );
