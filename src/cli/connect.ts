@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, pipelineFromFlags, type PipelineFlags } from '../connect/config.js';
-import { runPipelines, runsUntilStopped } from '../connect/runtime.js';
+import { runPipelines, runsUntilStopped, type RuntimeOptions } from '../connect/runtime.js';
 import type { ConnectConfig } from '../connect/types.js';
 import { DEFAULT_BOOTSTRAP, action, addClientFlags, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { stopOnSignals } from './data-options.js';
@@ -83,6 +83,8 @@ Records are produced with an idempotent producer (acks all); keys from keyColumn
 File sources finish at the end of their input; the command exits when every pipeline has finished, unless a
 sink (without --once) or a directory or http source keeps it running. SIGINT/SIGTERM stop every pipeline
 cleanly (sources stop, producers flush, sinks commit) and exit 0.
+The sinks' consumers take -X session.timeout.ms, heartbeat.interval.ms and max.poll.interval.ms (Kafka's
+defaults 45000, 3000, 300000): a sink process that dies is replaced by another in its group after the session timeout.
 
 Examples:
   $ tributary connect pipelines.yaml
@@ -120,11 +122,22 @@ async function connect(file: string | undefined, flags: ConnectFlags, cmd: Comma
     `connect: ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'} (${config.pipelines.map((p) => p.name).join(', ')}) against ${bootstrap}${untilStopped ? '; Ctrl-C to stop' : ''}\n`,
   );
   try {
-    await runPipelines(config, client, { signal: stop.signal, once });
+    await runPipelines(config, client, { signal: stop.signal, once, consumer: sinkConsumerOptions(flags.property ?? {}) });
   } finally {
     stop.dispose();
   }
   if (stop.signal.aborted) process.stderr.write('connect: stopped\n');
+}
+
+/** The sinks' consumer settings from -X, by Kafka's names (a sink killed with -9 is replaced after session.timeout.ms). */
+function sinkConsumerOptions(p: Record<string, string>): RuntimeOptions['consumer'] {
+  const ms = (key: string): number | undefined => {
+    if (p[key] === undefined) return undefined;
+    const n = Number(p[key]);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`-X ${key} must be a positive whole number of milliseconds, got "${p[key]}"`);
+    return n;
+  };
+  return { sessionTimeoutMs: ms('session.timeout.ms'), heartbeatIntervalMs: ms('heartbeat.interval.ms'), maxPollIntervalMs: ms('max.poll.interval.ms') };
 }
 
 function pipelineFlagsOf(f: ConnectFlags): PipelineFlags {

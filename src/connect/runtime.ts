@@ -5,7 +5,7 @@
  */
 import type { ClientOptions } from '../client/cluster.js';
 import { runSourcePipeline, PipelineError, type SourceRunResult } from './source-runtime.js';
-import type { SinkProgress, SinkRunResult } from './sink-runtime.js';
+import type { SinkProgress, SinkRunOptions, SinkRunResult } from './sink-runtime.js';
 import type { ConnectConfig, PipelineConfig } from './types.js';
 
 export interface RuntimeOptions {
@@ -15,6 +15,8 @@ export interface RuntimeOptions {
   /** Progress and summaries; default stderr. */
   stream?: NodeJS.WriteStream;
   onSinkProgress?: (s: SinkProgress) => void;
+  /** Consumer settings for the sinks (session timeout, heartbeat, …). */
+  consumer?: SinkRunOptions['consumer'];
 }
 
 export interface PipelineResult {
@@ -31,7 +33,7 @@ export function runsUntilStopped(config: ConnectConfig, once: boolean): boolean 
 async function runSink(p: PipelineConfig, client: ClientOptions, signal: AbortSignal, opts: RuntimeOptions): Promise<SinkRunResult> {
   // Loaded only when a sink runs, so source-only processes never load database drivers.
   const { runSinkPipeline } = await import('./sink-runtime.js');
-  return runSinkPipeline(p, client, { signal, once: opts.once === true, onProgress: opts.onSinkProgress, stream: opts.stream });
+  return runSinkPipeline(p, client, { signal, once: opts.once === true, onProgress: opts.onSinkProgress, stream: opts.stream, consumer: opts.consumer });
 }
 
 export async function runPipelines(config: ConnectConfig, client: ClientOptions, opts: RuntimeOptions): Promise<PipelineResult[]> {

@@ -132,10 +132,13 @@ pipelines:
     assert.match(none.stderr, /give a pipeline file, or --topic/);
     const missing = await runCli(['connect', join(dir, 'x.csv'), '-b', address], { timeoutMs: 20_000 });
     assert.equal(missing.code, 1);
+    const badX = await runCli(['connect', '--topic', 't', '--sink-type', 'jsonl', '--sink-url', join(dir, 'o.jsonl'), '-X', 'session.timeout.ms=soon', '-b', address], { timeoutMs: 20_000 });
+    assert.equal(badX.code, 2);
+    assert.match(badX.stderr, /-X session\.timeout\.ms must be a positive whole number of milliseconds, got "soon"/);
   });
 
   test('--help explains sources, sinks and examples', async () => {
     const r = ok(await runCli(['connect', '--help']));
-    for (const s of ['--source-type', '--sink-type', '--guarantee', '--once', 'directory', 'tributary-done', '202', 'Examples:', 'SIGTERM']) assert.ok(r.stdout.includes(s), `help lacks ${s}`);
+    for (const s of ['--source-type', '--sink-type', '--guarantee', '--once', 'directory', 'tributary-done', '202', 'Examples:', 'SIGTERM', 'session.timeout.ms']) assert.ok(r.stdout.includes(s), `help lacks ${s}`);
   });
 });
