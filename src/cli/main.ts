@@ -8,6 +8,7 @@ import { registerProduce } from './produce.js';
 import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
 import { registerConnect } from './connect.js';
+import { registerExperiment } from './experiment.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -28,5 +29,6 @@ export async function main(argv: string[]): Promise<void> {
   registerConsume(program);
   registerPerf(program);
   registerConnect(program);
+  registerExperiment(program);
   await program.parseAsync(argv);
 }

@@ -1,0 +1,256 @@
+/**
+ * The experiment's report: report.json (every number and the setup), report.md (tables and the conclusions),
+ * report.html (self-contained: tables and inline SVG bar charts) and the table printed on stdout. The
+ * conclusions are sentences built by comparing the measured values, so they say whatever the numbers say.
+ */
+import { formatTable } from '../cli/common.js';
+import type { AnalyticsResult, ConsumersResult, IngestResult } from './scenarios.js';
+
+export interface ExperimentSetup {
+  rows: number;
+  data: string;
+  db: string;
+  dbKind: string;
+  broker: string;
+  lockMs: number;
+  analyticsRatePerSec: number;
+  analyticsDurationSec: number;
+  pollMs: number;
+  cores: number;
+  cpu: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  tributary: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  notes: string[];
+}
+
+export interface ExperimentReport {
+  setup: ExperimentSetup;
+  ingest: IngestResult;
+  analytics: AnalyticsResult;
+  consumers: ConsumersResult;
+  conclusions: string[];
+}
+
+export const SECTION_TITLES = {
+  ingest: 'High-speed ingest',
+  locked: 'Ingest while the database is locked',
+  analytics: 'Real-time analytics',
+  consumers: 'Many consumers',
+  conclusions: 'Conclusions',
+  setup: 'Setup',
+} as const;
+
+const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+const sec = (msv: number): string => `${(msv / 1000).toFixed(2)} s`;
+const msf = (v: number): string => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+/** "3.4× sooner" / "1.2× later": how a compares with b when smaller is better. */
+function times(a: number, b: number, better: string, worse: string): string {
+  if (a <= 0 || b <= 0) return `${better} (not comparable: a zero measurement)`;
+  const r = b / a;
+  if (Math.abs(r - 1) < 0.05) return `about as ${better.split(' ')[0]} as`;
+  return r > 1 ? `${r.toFixed(r >= 10 ? 0 : 1)}× ${better}` : `${(1 / r).toFixed(1 / r >= 10 ? 0 : 1)}× ${worse}`;
+}
+const pct = (a: number, b: number): string => {
+  const d = ((b - a) / Math.max(a, 1e-9)) * 100;
+  return `${d >= 0 ? '+' : ''}${d.toFixed(0)}%`;
+};
+
+export function conclusions(r: Omit<ExperimentReport, 'conclusions'>): string[] {
+  const [row, batch, broker] = r.ingest.variants;
+  const out: string[] = [];
+  const sooner = (a: number, b: number): string => {
+    const t = times(a, b, 'sooner', 'later');
+    return t.startsWith('about') ? 'about as soon as' : `${t} than`;
+  };
+  out.push(
+    `Ingest: via the broker the source was released after ${sec(broker.sourceReleaseMs)}, ${sooner(broker.sourceReleaseMs, row.sourceReleaseMs)} with the direct row-by-row insert (${sec(row.sourceReleaseMs)}) `
+      + `and ${sooner(broker.sourceReleaseMs, batch.sourceReleaseMs)} with the direct batched insert (${sec(batch.sourceReleaseMs)}); `
+      + `the rows were all in the database after ${sec(broker.caughtUpMs)} (${int(broker.rowsPerSec)} rows/s end to end, versus ${int(row.rowsPerSec)} and ${int(batch.rowsPerSec)} rows/s direct).`,
+  );
+  const l = r.ingest.locked;
+  const directDelta = l.direct.sourceReleaseMs - l.direct.baselineSourceReleaseMs;
+  const brokerDelta = l.broker.sourceReleaseMs - l.broker.baselineSourceReleaseMs;
+  out.push(
+    `Locked database (${sec(l.lockHeldMs)}): the direct loader stalled ${sec(l.direct.stallMs)} and released its source ${sec(directDelta)} later than unlocked (${sec(l.direct.sourceReleaseMs)} vs ${sec(l.direct.baselineSourceReleaseMs)}); `
+      + `via the broker the source was released ${Math.abs(brokerDelta) < 0.2 * Math.max(l.lockHeldMs, 1) ? 'almost as soon as' : 'noticeably later than'} unlocked (${sec(l.broker.sourceReleaseMs)} vs ${sec(l.broker.baselineSourceReleaseMs)}, ${brokerDelta >= 0 ? '+' : '−'}${sec(Math.abs(brokerDelta))}), `
+      + (l.broker.lockAtMs >= 0 && l.broker.lockAtMs < l.broker.sourceReleaseMs
+        ? 'the producer kept going while the database was locked, '
+        : 'the lock took hold only after the source was released, ')
+      + (l.broker.caughtUpMs > l.broker.releasedAtMs
+        ? `and the sink caught up ${sec(l.broker.catchUpAfterUnlockMs)} after the lock was released (${l.broker.sinkRetries} retried writes).`
+        : `and the sink was not held up: every row was in the database after ${sec(l.broker.caughtUpMs)}, before the lock was released (${l.broker.sinkRetries} retried writes).`),
+  );
+  const a = r.analytics;
+  out.push(
+    `Analytics: the streaming consumer had each record in its aggregate p50 ${msf(a.consumer.p50Ms)} / p99 ${msf(a.consumer.p99Ms)} after its creation, `
+      + `polling the database every ${a.poller.intervalMs} ms gave p50 ${msf(a.poller.p50Ms)} / p99 ${msf(a.poller.p99Ms)} `
+      + `(${times(a.consumer.p50Ms, a.poller.p50Ms, 'faster', 'slower')} at p50 for the consumer); the consumer put ${a.consumer.dbQueries} queries on the database, the poller ${a.poller.dbQueries}.`,
+  );
+  const [b0, b3] = r.consumers.broker;
+  const [d0, d3] = r.consumers.direct;
+  out.push(
+    `Many consumers: adding ${b3.extraGroups} consumer groups changed the producer's rate from ${int(b0.producerRowsPerSec)} to ${int(b3.producerRowsPerSec)} rows/s (${pct(b0.producerRowsPerSec, b3.producerRowsPerSec)}) `
+      + `and the database's statements from ${int(b0.dbQueries)} to ${int(b3.dbQueries)} (the groups sent ${b3.readerQueries}); `
+      + `directly, ${d3.readers} polling readers took the database from ${int(d0.dbQueries)} to ${int(d3.dbQueries)} statements (${int(d3.readerQueries)} from the readers, ${(d3.readerQueries / (d3.elapsedMs / 1000)).toFixed(1)} queries/s) `
+      + `and the loader's rate from ${int(d0.loaderRowsPerSec)} to ${int(d3.loaderRowsPerSec)} rows/s (${pct(d0.loaderRowsPerSec, d3.loaderRowsPerSec)}).`,
+  );
+  return out;
+}
+
+interface Table {
+  title: string;
+  header: string[];
+  rows: Array<Array<string | number>>;
+  chart?: { label: string; unit: string; bars: Array<{ name: string; value: number }> };
+}
+
+function tables(r: ExperimentReport): Table[] {
+  const [row, batch, broker] = r.ingest.variants;
+  const l = r.ingest.locked;
+  const a = r.analytics;
+  const [b0, b3] = r.consumers.broker;
+  const [d0, d3] = r.consumers.direct;
+  return [
+    {
+      title: SECTION_TITLES.ingest,
+      header: ['variant', 'rows', 'rows in db', 'rows/s into db', 'source released', 'all rows in db', 'db statements'],
+      rows: [
+        ['direct row-by-row', int(row.rows), int(row.dbRows), int(row.rowsPerSec), sec(row.sourceReleaseMs), sec(row.elapsedMs), int(row.statements)],
+        ['direct batched', int(batch.rows), int(batch.dbRows), int(batch.rowsPerSec), sec(batch.sourceReleaseMs), sec(batch.elapsedMs), int(batch.statements)],
+        ['via broker', int(broker.rows), int(broker.dbRows), int(broker.rowsPerSec), sec(broker.sourceReleaseMs), sec(broker.caughtUpMs), int(broker.statements)],
+      ],
+      chart: { label: 'Time until the source is released (shorter is better)', unit: 's', bars: [
+        { name: 'direct row-by-row', value: row.sourceReleaseMs / 1000 },
+        { name: 'direct batched', value: batch.sourceReleaseMs / 1000 },
+        { name: 'via broker', value: broker.sourceReleaseMs / 1000 },
+      ] },
+    },
+    {
+      title: SECTION_TITLES.locked,
+      header: ['variant', 'rows in db', 'source released', 'unlocked', 'stall', 'all rows in db', 'catch-up after unlock'],
+      rows: [
+        ['direct batched', int(l.direct.dbRows), sec(l.direct.sourceReleaseMs), sec(l.direct.baselineSourceReleaseMs), sec(l.direct.stallMs), sec(l.direct.elapsedMs), '-'],
+        ['via broker', int(l.broker.dbRows), sec(l.broker.sourceReleaseMs), sec(l.broker.baselineSourceReleaseMs), '-', sec(l.broker.caughtUpMs), sec(l.broker.catchUpAfterUnlockMs)],
+      ],
+      chart: { label: `Time until the source is released, database locked ${sec(l.lockHeldMs)} (shorter is better)`, unit: 's', bars: [
+        { name: 'direct batched', value: l.direct.sourceReleaseMs / 1000 },
+        { name: 'via broker', value: l.broker.sourceReleaseMs / 1000 },
+      ] },
+    },
+    {
+      title: SECTION_TITLES.analytics,
+      header: ['approach', 'records', 'time-to-insight p50', 'p99', 'max', 'analytics queries on db'],
+      rows: [
+        ['streaming consumer', int(a.consumer.count), msf(a.consumer.p50Ms), msf(a.consumer.p99Ms), msf(a.consumer.maxMs), int(a.consumer.dbQueries)],
+        [`SQL poll every ${a.poller.intervalMs} ms`, int(a.poller.count), msf(a.poller.p50Ms), msf(a.poller.p99Ms), msf(a.poller.maxMs), int(a.poller.dbQueries)],
+      ],
+      chart: { label: 'Time-to-insight p99 (shorter is better)', unit: 'ms', bars: [
+        { name: 'streaming consumer', value: a.consumer.p99Ms },
+        { name: 'SQL polling', value: a.poller.p99Ms },
+      ] },
+    },
+    {
+      title: SECTION_TITLES.consumers,
+      header: ['setup', 'readers', 'writer rows/s', 'db statements', 'from readers', 'reader queries/s'],
+      rows: [
+        ['via broker', `${b0.extraGroups} extra groups`, int(b0.producerRowsPerSec), int(b0.dbQueries), int(b0.readerQueries), '0'],
+        ['via broker', `${b3.extraGroups} extra groups`, int(b3.producerRowsPerSec), int(b3.dbQueries), int(b3.readerQueries), '0'],
+        ['direct', `${d0.readers} polling readers`, int(d0.loaderRowsPerSec), int(d0.dbQueries), int(d0.readerQueries), (d0.readerQueries / (d0.elapsedMs / 1000)).toFixed(1)],
+        ['direct', `${d3.readers} polling readers`, int(d3.loaderRowsPerSec), int(d3.dbQueries), int(d3.readerQueries), (d3.readerQueries / (d3.elapsedMs / 1000)).toFixed(1)],
+      ],
+      chart: { label: 'Statements the database served (fewer is less load)', unit: '', bars: [
+        { name: `broker, ${b0.extraGroups} groups`, value: b0.dbQueries },
+        { name: `broker, ${b3.extraGroups} groups`, value: b3.dbQueries },
+        { name: `direct, ${d0.readers} readers`, value: d0.dbQueries },
+        { name: `direct, ${d3.readers} readers`, value: d3.dbQueries },
+      ] },
+    },
+  ];
+}
+
+function setupRows(s: ExperimentSetup): Array<[string, string]> {
+  return [
+    ['rows', int(s.rows)],
+    ['data', s.data],
+    ['database', s.db],
+    ['broker', s.broker],
+    ['lock', `${s.lockMs} ms`],
+    ['analytics stream', `${s.analyticsRatePerSec}/s for up to ${s.analyticsDurationSec} s, polled every ${s.pollMs} ms`],
+    ['machine', `${s.cores} cores, ${s.cpu}, ${s.memoryGiB} GiB`],
+    ['node', `${s.node} on ${s.platform}`],
+    ['tributary', s.tributary],
+    ['started', s.startedAt],
+    ['finished', s.finishedAt],
+    ['duration', sec(s.durationMs)],
+  ];
+}
+
+/** The table printed on stdout: every section's rows, then the conclusions. */
+export function renderText(r: ExperimentReport): string {
+  let out = '';
+  for (const t of tables(r)) out += `\n${t.title}\n${formatTable(t.header, t.rows)}`;
+  out += `\n${SECTION_TITLES.conclusions}\n${r.conclusions.map((c) => `- ${c}`).join('\n')}\n`;
+  return out;
+}
+
+const mdCell = (v: string | number): string => String(v).replace(/\|/g, '\\|');
+
+export function renderMarkdown(r: ExperimentReport): string {
+  const lines = [`# Tributary experiment: with and without a broker`, '', `${int(r.setup.rows)} rows, ${r.setup.db}, ${r.setup.broker}; ${r.setup.startedAt}.`, ''];
+  lines.push(`## ${SECTION_TITLES.conclusions}`, '', ...r.conclusions.map((c) => `- ${c}`), '');
+  for (const t of tables(r)) {
+    lines.push(`## ${t.title}`, '', `| ${t.header.map(mdCell).join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`);
+    for (const row of t.rows) lines.push(`| ${row.map(mdCell).join(' | ')} |`);
+    lines.push('');
+  }
+  lines.push(`## ${SECTION_TITLES.setup}`, '', '| | |', '|---|---|', ...setupRows(r.setup).map(([k, v]) => `| ${k} | ${mdCell(v)} |`), '');
+  if (r.setup.notes.length > 0) lines.push(...r.setup.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}
+
+const esc = (s: string | number): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A horizontal bar chart as inline SVG. */
+export function barChart(label: string, unit: string, bars: Array<{ name: string; value: number }>): string {
+  const width = 640;
+  const labelWidth = 170;
+  const barHeight = 26;
+  const top = 28;
+  const max = Math.max(...bars.map((b) => b.value), 1e-9);
+  const height = top + bars.length * (barHeight + 8) + 8;
+  const colors = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759'];
+  const items = bars.map((b, i) => {
+    const y = top + i * (barHeight + 8);
+    const w = Math.max(1, ((width - labelWidth - 110) * b.value) / max);
+    const text = unit === '' ? int(b.value) : `${b.value.toFixed(b.value < 10 ? 2 : 1)} ${unit}`;
+    return `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${esc(b.name)}</text>`
+      + `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[i % colors.length]}"/>`
+      + `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 17}">${esc(text)}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}" font-family="sans-serif" font-size="13">`
+    + `<text x="0" y="16" font-weight="bold">${esc(label)}</text>${items.join('')}</svg>`;
+}
+
+export function renderHtml(r: ExperimentReport): string {
+  const section = (t: Table): string =>
+    `<section><h2>${esc(t.title)}</h2>\n<table><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`
+    + t.rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')
+    + `</tbody></table>\n${t.chart ? barChart(t.chart.label, t.chart.unit, t.chart.bars) : ''}</section>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tributary experiment: with and without a broker</title>
+<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}section{margin-bottom:2rem}li{margin:.4rem 0}</style></head>
+<body><h1>Tributary experiment: with and without a broker</h1>
+<p>${esc(int(r.setup.rows))} rows, ${esc(r.setup.db)}, ${esc(r.setup.broker)}; ${esc(r.setup.startedAt)}.</p>
+<section><h2>${SECTION_TITLES.conclusions}</h2><ul>${r.conclusions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul></section>
+${tables(r).map(section).join('\n')}
+<section><h2>${SECTION_TITLES.setup}</h2><table><tbody>${setupRows(r.setup).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>
+<ul>${r.setup.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>
+</body></html>
+`;
+}
