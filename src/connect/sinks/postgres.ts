@@ -1,11 +1,12 @@
 /**
- * SqlDriver for PostgreSQL over pg: one connection, used by one transaction at a time (the sink writes
- * batches in sequence), re-opened after it was lost. Errors are sorted by SQLSTATE into retriable (server
+ * SqlDriver for PostgreSQL over pg (connection handling in server-driver.ts). Errors are sorted by SQLSTATE
+ * into retriable (server
  * down or restarting, connection lost, deadlock, serialization failure, lock timeout, too many connections:
  * retry the batch later) and not (a value the table refuses: the record goes to the dead-letter topic).
  */
 import pg from 'pg';
-import { SinkError, type SqlDriver, type SqlExecutor } from '../types.js';
+import { SinkError } from '../types.js';
+import { ServerDriver } from './server-driver.js';
 
 /** Network-level failures: the server is down or unreachable, or the connection broke. */
 const NETWORK_CODES = new Set([
@@ -66,138 +67,14 @@ export function isRetriablePostgresError(error: unknown): boolean {
   return RETRIABLE_SQLSTATES.has(code) || RETRIABLE_CLASSES.has(code.slice(0, 2));
 }
 
-/** Wraps a pg error into a SinkError, keeping the server's message (it names the type and value). */
-function sinkError(error: unknown, target: string): SinkError {
-  if (error instanceof SinkError) return error;
-  const e = error as PgError;
-  const retriable = isRetriablePostgresError(error);
-  const detail = e?.message ?? String(error);
-  const code = e?.code ? ` (${e.code})` : '';
-  return new SinkError(retriable ? `PostgreSQL ${target} unavailable: ${detail}${code}` : `PostgreSQL refused: ${detail}${code}`, { retriable, cause: error });
-}
-
-export class PostgresDriver implements SqlDriver {
+export class PostgresDriver extends ServerDriver<pg.Client> {
   readonly dialect = 'postgres' as const;
-  private readonly url: string;
-  /** host:port/database, for messages (the URL may hold a password). */
-  private readonly target: string;
-  private client: pg.Client | undefined;
-  /** Set when the connection reported an error or ended on its own (server shut down while idle). */
-  private broken = false;
-  /** Serializes transactions and lookups on the one connection. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
 
   constructor(url: string) {
-    this.url = url;
-    let target = url;
-    try {
-      const parsed = new URL(url);
-      target = `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
-    } catch {
-      throw new SinkError(`not a PostgreSQL URL (postgres://user:password@host:port/database): ${url.replace(/\/\/[^@/]*@/, '//…@')}`, {
-        retriable: false,
-        code: 'ERR_SINK_CONFIG',
-      });
-    }
-    this.target = target;
+    super(url, 'PostgreSQL', '5432', 'postgres://user:password@host:port/database');
   }
 
-  async connect(): Promise<void> {
-    await this.exclusive(() => this.ensureClient());
-  }
-
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
-      const client = await this.begin();
-      const failed = (error: unknown): SinkError => {
-        this.drop(client, error);
-        return sinkError(error, this.target);
-      };
-      const tx: SqlExecutor = {
-        async execute(sql, params) {
-          try {
-            const result = await client.query(sql, params);
-            return { affectedRows: result.rowCount ?? 0 };
-          } catch (error) {
-            throw failed(error);
-          }
-        },
-        async query<R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]> {
-          try {
-            const result = await client.query(sql, params);
-            return result.rows as R[];
-          } catch (error) {
-            throw failed(error);
-          }
-        },
-      };
-      let result: T;
-      try {
-        result = await fn(tx);
-      } catch (error) {
-        await this.rollback(client);
-        throw error;
-      }
-      try {
-        await client.query('COMMIT');
-      } catch (error) {
-        // A COMMIT whose reply was lost may or may not have committed; the sink retries the batch
-        // (exactly-once mode can tell from its stored offsets whether the batch is in).
-        if (connectionLost(error)) this.drop(client, error);
-        else await this.rollback(client);
-        throw sinkError(error, this.target);
-      }
-      return result;
-    });
-  }
-
-  async describeTable(table: string): Promise<Array<{ name: string; type: string }> | null> {
-    return this.exclusive(async () => {
-      const client = await this.ensureClient();
-      // `schema.table` names another schema; a plain name is looked up in the first schema of search_path.
-      const dot = table.indexOf('.');
-      const [schemaSql, params] = dot > 0 ? ['$2', [table.slice(dot + 1), table.slice(0, dot)]] : ['current_schema()', [table]];
-      try {
-        const result = await client.query<{ name: string; type: string; length: number | null }>(
-          `SELECT column_name AS name, data_type AS type, character_maximum_length AS length FROM information_schema.columns
-           WHERE table_schema = ${schemaSql} AND table_name = $1 ORDER BY ordinal_position`,
-          params,
-        );
-        const columns = result.rows.map((row) => ({ name: row.name, type: row.length === null ? row.type : `${row.type}(${row.length})` }));
-        return columns.length === 0 ? null : columns;
-      } catch (error) {
-        this.drop(client, error);
-        throw sinkError(error, this.target);
-      }
-    });
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.exclusive(async () => {
-      const client = this.client;
-      this.client = undefined;
-      if (!client) return;
-      try {
-        await client.end();
-      } catch {
-        // The server is gone already: nothing to close politely.
-      }
-    });
-  }
-
-  /** Runs `task` after every earlier one finished (success or not). */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async ensureClient(): Promise<pg.Client> {
-    if (this.closed) throw new SinkError(`PostgreSQL driver for ${this.target} is closed`, { retriable: false, code: 'ERR_SINK_CLOSED' });
-    if (this.client && !this.broken) return this.client;
-    if (this.client) this.drop(this.client);
+  protected async open(): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.url,
       connectionTimeoutMillis: 10_000,
@@ -205,66 +82,52 @@ export class PostgresDriver implements SqlDriver {
       application_name: 'tributary-connect',
     });
     // Without a listener an error on the idle connection would be an uncaught exception.
-    const onBroken = (): void => {
-      if (this.client === client) this.broken = true;
-    };
-    client.on('error', onBroken);
-    client.on('end', onBroken);
+    client.on('error', () => this.markBroken(client));
+    client.on('end', () => this.markBroken(client));
     try {
       await client.connect();
     } catch (error) {
       client.end().catch(() => undefined);
-      throw sinkError(error, this.target);
+      throw error;
     }
-    this.client = client;
-    this.broken = false;
     return client;
   }
 
-  /**
-   * BEGIN on a working connection. A connection that died while idle (server restarted, idle timeout) is
-   * only discovered here; nothing has happened yet, so it is replaced once at once instead of failing the batch.
-   */
-  private async begin(): Promise<pg.Client> {
-    const reused = this.client !== undefined && !this.broken;
-    const client = await this.ensureClient();
-    try {
-      await client.query('BEGIN');
-      return client;
-    } catch (error) {
-      this.drop(client, error);
-      if (!reused || !connectionLost(error)) throw sinkError(error, this.target);
-    }
-    const fresh = await this.ensureClient();
-    try {
-      await fresh.query('BEGIN');
-      return fresh;
-    } catch (error) {
-      this.drop(fresh, error);
-      throw sinkError(error, this.target);
-    }
+  protected async run(c: pg.Client, sql: string, params: unknown[]): Promise<{ rows: unknown[]; affectedRows: number }> {
+    const result = await c.query(sql, params);
+    return { rows: result.rows, affectedRows: result.rowCount ?? 0 };
   }
 
-  private async rollback(client: pg.Client): Promise<void> {
-    if (this.client !== client || this.broken) {
-      this.drop(client);
-      return;
-    }
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      // A connection that cannot roll back is not trusted again; closing it ends the transaction too.
-      this.drop(client);
-    }
+  protected async columns(c: pg.Client, table: string): Promise<Array<{ name: string; type: string }>> {
+    // `schema.table` names another schema; a plain name is looked up in the first schema of search_path.
+    const dot = table.indexOf('.');
+    const [schemaSql, params] = dot > 0 ? ['$2', [table.slice(dot + 1), table.slice(0, dot)]] : ['current_schema()', [table]];
+    const result = await c.query<{ name: string; type: string; length: number | null }>(
+      `SELECT column_name AS name, data_type AS type, character_maximum_length AS length FROM information_schema.columns
+       WHERE table_schema = ${schemaSql} AND table_name = $1 ORDER BY ordinal_position`,
+      params,
+    );
+    return result.rows.map((row) => ({ name: row.name, type: row.length === null ? row.type : `${row.type}(${row.length})` }));
   }
 
-  /** Forgets a connection that failed (when `error` says it broke, or unconditionally without one). */
-  private drop(client: pg.Client, error?: unknown): void {
-    if (error !== undefined && !connectionLost(error)) return;
-    if (this.client === client) {
-      this.client = undefined;
-      this.broken = false;
-    }
-    client.end().catch(() => undefined);
+  protected end(c: pg.Client): Promise<void> {
+    return c.end();
+  }
+
+  protected destroy(c: pg.Client): void {
+    c.end().catch(() => undefined);
+  }
+
+  protected connectionLost(error: unknown): boolean {
+    return connectionLost(error);
+  }
+
+  protected isRetriable(error: unknown): boolean {
+    return isRetriablePostgresError(error);
+  }
+
+  protected describeError(error: unknown): { detail: string; code: string } {
+    const e = error as PgError;
+    return { detail: e?.message ?? String(error), code: e?.code ?? '' };
   }
 }
