@@ -215,7 +215,51 @@ class SqliteDb extends BaseDb implements ExperimentDb {
   }
 }
 
-class MysqlDb extends BaseDb implements ExperimentDb {
+/** MySQL and PostgreSQL: the same statements through one client connection; `exec` is the client's call. */
+abstract class ServerDb extends BaseDb {
+  protected abstract exec(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
+
+  async recreate(table: string, columns: Array<{ name: string; kind: ValueKind }>): Promise<void> {
+    await this.exec(`DROP TABLE IF EXISTS ${this.dialect.quote(table)}`);
+    await this.exec(this.createSql(table, columns));
+    this.statements += 2;
+  }
+
+  async insertRow(table: string, columns: string[], row: DataRow): Promise<void> {
+    await this.exec(this.dialect.insert(table, columns, 1, null), values(columns, row));
+    this.statements++;
+  }
+
+  async insertBatch(table: string, columns: string[], rows: DataRow[]): Promise<void> {
+    const per = rowsPerStatement(this.dialect, columns.length);
+    await this.exec('BEGIN');
+    this.statements++;
+    try {
+      for (let i = 0; i < rows.length; i += per) {
+        const part = rows.slice(i, i + per);
+        await this.exec(this.dialect.insert(table, columns, part.length, null), part.flatMap((r) => values(columns, r)));
+        this.statements++;
+      }
+      await this.exec('COMMIT');
+      this.statements++;
+    } catch (err) {
+      await this.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+    this.statements++;
+    return this.exec(sql, params);
+  }
+
+  async count(table: string): Promise<number> {
+    const rows = await this.query(`SELECT COUNT(*) AS n FROM ${this.dialect.quote(table)}`);
+    return Number(rows[0].n);
+  }
+}
+
+class MysqlDb extends ServerDb implements ExperimentDb {
   readonly kind = 'mysql' as const;
   private conn: import('mysql2/promise').Connection | null = null;
   constructor(private readonly url: string) {
@@ -238,44 +282,9 @@ class MysqlDb extends BaseDb implements ExperimentDb {
     return this.conn;
   }
 
-  async recreate(table: string, columns: Array<{ name: string; kind: ValueKind }>): Promise<void> {
-    await this.c.query(`DROP TABLE IF EXISTS ${this.dialect.quote(table)}`);
-    await this.c.query(this.createSql(table, columns));
-    this.statements += 2;
-  }
-
-  async insertRow(table: string, columns: string[], row: DataRow): Promise<void> {
-    await this.c.query(this.dialect.insert(table, columns, 1, null), values(columns, row));
-    this.statements++;
-  }
-
-  async insertBatch(table: string, columns: string[], rows: DataRow[]): Promise<void> {
-    const per = rowsPerStatement(this.dialect, columns.length);
-    await this.c.query('BEGIN');
-    this.statements++;
-    try {
-      for (let i = 0; i < rows.length; i += per) {
-        const part = rows.slice(i, i + per);
-        await this.c.query(this.dialect.insert(table, columns, part.length, null), part.flatMap((r) => values(columns, r)));
-        this.statements++;
-      }
-      await this.c.query('COMMIT');
-      this.statements++;
-    } catch (err) {
-      await this.c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  async query(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
-    this.statements++;
+  protected async exec(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
     const [rows] = await this.c.query(sql, params);
     return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : [];
-  }
-
-  async count(table: string): Promise<number> {
-    const rows = await this.query(`SELECT COUNT(*) AS n FROM ${this.dialect.quote(table)}`);
-    return Number(rows[0].n);
   }
 
   /** LOCK TABLES … WRITE on a second connection; UNLOCK TABLES `ms` later. */
@@ -319,7 +328,7 @@ class MysqlDb extends BaseDb implements ExperimentDb {
   }
 }
 
-class PostgresDb extends BaseDb implements ExperimentDb {
+class PostgresDb extends ServerDb implements ExperimentDb {
   readonly kind = 'postgres' as const;
   private client: import('pg').Client | null = null;
   constructor(private readonly url: string) {
@@ -343,43 +352,8 @@ class PostgresDb extends BaseDb implements ExperimentDb {
     return this.client;
   }
 
-  async recreate(table: string, columns: Array<{ name: string; kind: ValueKind }>): Promise<void> {
-    await this.c.query(`DROP TABLE IF EXISTS ${this.dialect.quote(table)}`);
-    await this.c.query(this.createSql(table, columns));
-    this.statements += 2;
-  }
-
-  async insertRow(table: string, columns: string[], row: DataRow): Promise<void> {
-    await this.c.query(this.dialect.insert(table, columns, 1, null), values(columns, row));
-    this.statements++;
-  }
-
-  async insertBatch(table: string, columns: string[], rows: DataRow[]): Promise<void> {
-    const per = rowsPerStatement(this.dialect, columns.length);
-    await this.c.query('BEGIN');
-    this.statements++;
-    try {
-      for (let i = 0; i < rows.length; i += per) {
-        const part = rows.slice(i, i + per);
-        await this.c.query(this.dialect.insert(table, columns, part.length, null), part.flatMap((r) => values(columns, r)));
-        this.statements++;
-      }
-      await this.c.query('COMMIT');
-      this.statements++;
-    } catch (err) {
-      await this.c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  async query(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
-    this.statements++;
+  protected async exec(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
     return (await this.c.query(sql, params)).rows as Array<Record<string, unknown>>;
-  }
-
-  async count(table: string): Promise<number> {
-    const rows = await this.query(`SELECT COUNT(*) AS n FROM ${this.dialect.quote(table)}`);
-    return Number(rows[0].n);
   }
 
   /** LOCK TABLE … IN EXCLUSIVE MODE (writers wait, readers do not) on a second connection; COMMIT `ms` later. */
