@@ -48,6 +48,13 @@ export const SECTION_TITLES = {
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const sec = (msv: number): string => `${(msv / 1000).toFixed(2)} s`;
 const msf = (v: number): string => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+
+/** How a locked run's release time compares with the unlocked one, in words that follow the sign. */
+function relative(deltaMs: number, lockHeldMs: number): string {
+  if (Math.abs(deltaMs) < 0.2 * Math.max(lockHeldMs, 1)) return 'almost as soon as';
+  return deltaMs > 0 ? `${sec(deltaMs)} later than` : `${sec(-deltaMs)} sooner than`;
+}
+
 /** "3.4× sooner" / "1.2× later": how a compares with b when smaller is better. */
 function times(a: number, b: number, better: string, worse: string): string {
   if (a <= 0 || b <= 0) return `${better} (not comparable: a zero measurement)`;
@@ -76,8 +83,8 @@ export function conclusions(r: Omit<ExperimentReport, 'conclusions'>): string[] 
   const directDelta = l.direct.sourceReleaseMs - l.direct.baselineSourceReleaseMs;
   const brokerDelta = l.broker.sourceReleaseMs - l.broker.baselineSourceReleaseMs;
   out.push(
-    `Locked database (${sec(l.lockHeldMs)}): the direct loader stalled ${sec(l.direct.stallMs)} and released its source ${sec(directDelta)} later than unlocked (${sec(l.direct.sourceReleaseMs)} vs ${sec(l.direct.baselineSourceReleaseMs)}); `
-      + `via the broker the source was released ${Math.abs(brokerDelta) < 0.2 * Math.max(l.lockHeldMs, 1) ? 'almost as soon as' : 'noticeably later than'} unlocked (${sec(l.broker.sourceReleaseMs)} vs ${sec(l.broker.baselineSourceReleaseMs)}, ${brokerDelta >= 0 ? '+' : '−'}${sec(Math.abs(brokerDelta))}), `
+    `Locked database (${sec(l.lockHeldMs)}): the direct loader stalled ${sec(l.direct.stallMs)} and released its source ${relative(directDelta, l.lockHeldMs)} unlocked (${sec(l.direct.sourceReleaseMs)} vs ${sec(l.direct.baselineSourceReleaseMs)}); `
+      + `via the broker the source was released ${relative(brokerDelta, l.lockHeldMs)} unlocked (${sec(l.broker.sourceReleaseMs)} vs ${sec(l.broker.baselineSourceReleaseMs)}, ${brokerDelta >= 0 ? '+' : '−'}${sec(Math.abs(brokerDelta))}), `
       + (l.broker.lockAtMs >= 0 && l.broker.lockAtMs < l.broker.sourceReleaseMs
         ? 'the producer kept going while the database was locked, '
         : 'the lock took hold only after the source was released, ')
