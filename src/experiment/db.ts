@@ -215,9 +215,53 @@ class SqliteDb extends BaseDb implements ExperimentDb {
   }
 }
 
+interface LockConnection {
+  lock: string[];
+  unlock: string;
+  query(sql: string): Promise<unknown>;
+  end(): void;
+}
+
 /** MySQL and PostgreSQL: the same statements through one client connection; `exec` is the client's call. */
 abstract class ServerDb extends BaseDb {
   protected abstract exec(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
+  /** A second connection and the statements that take and release a write lock on `table` through it. */
+  protected abstract lockConnection(table: string): Promise<LockConnection>;
+
+  /** The lock on a second connection, released `ms` after it was taken. */
+  async prepareLock(table: string, ms: number): Promise<LockHandle> {
+    const c = await this.lockConnection(table);
+    let onReleased: (heldMs: number) => void = () => undefined;
+    let onFail: (err: unknown) => void = () => undefined;
+    const released = new Promise<number>((resolve, reject) => {
+      onReleased = resolve;
+      onFail = reject;
+    });
+    released.catch(() => undefined);
+    let taken = false;
+    return {
+      dispose: () => {
+        if (!taken) c.end();
+      },
+      take: async () => {
+        taken = true;
+        try {
+          for (const sql of c.lock) await c.query(sql);
+        } catch (err) {
+          onFail(err);
+          c.end();
+          throw err;
+        }
+        const at = performance.now();
+        setTimeout(() => {
+          c.query(c.unlock)
+            .then(() => onReleased(performance.now() - at), onFail)
+            .finally(() => c.end());
+        }, ms);
+      },
+      released,
+    };
+  }
 
   async recreate(table: string, columns: Array<{ name: string; kind: ValueKind }>): Promise<void> {
     await this.exec(`DROP TABLE IF EXISTS ${this.dialect.quote(table)}`);
@@ -287,40 +331,17 @@ class MysqlDb extends ServerDb implements ExperimentDb {
     return Array.isArray(rows) ? (rows as Array<Record<string, unknown>>) : [];
   }
 
-  /** LOCK TABLES … WRITE on a second connection; UNLOCK TABLES `ms` later. */
-  async prepareLock(table: string, ms: number): Promise<LockHandle> {
+  /** LOCK TABLES … WRITE on a second connection; UNLOCK TABLES to release. */
+  protected async lockConnection(table: string): Promise<LockConnection> {
     const c = await this.connect();
-    let onReleased: (heldMs: number) => void = () => undefined;
-    let onFail: (err: unknown) => void = () => undefined;
-    const released = new Promise<number>((resolve, reject) => {
-      onReleased = resolve;
-      onFail = reject;
-    });
-    released.catch(() => undefined);
-    let taken = false;
     return {
-      dispose: () => {
-        if (!taken) void c.end().catch(() => undefined);
-      },
-      take: async () => {
-        taken = true;
-        try {
-          await c.query(`LOCK TABLES ${this.dialect.quote(table)} WRITE`);
-        } catch (err) {
-          onFail(err);
-          void c.end().catch(() => c.destroy());
-          throw err;
-        }
-        const at = performance.now();
-        setTimeout(() => {
-          c.query('UNLOCK TABLES')
-            .then(() => onReleased(performance.now() - at), onFail)
-            .finally(() => void c.end().catch(() => c.destroy()));
-        }, ms);
-      },
-      released,
+      lock: [`LOCK TABLES ${this.dialect.quote(table)} WRITE`],
+      unlock: 'UNLOCK TABLES',
+      query: (sql) => c.query(sql),
+      end: () => void c.end().catch(() => c.destroy()),
     };
   }
+
 
   async close(): Promise<void> {
     await this.conn?.end().catch(() => this.conn?.destroy());
@@ -356,41 +377,17 @@ class PostgresDb extends ServerDb implements ExperimentDb {
     return (await this.c.query(sql, params)).rows as Array<Record<string, unknown>>;
   }
 
-  /** LOCK TABLE … IN EXCLUSIVE MODE (writers wait, readers do not) on a second connection; COMMIT `ms` later. */
-  async prepareLock(table: string, ms: number): Promise<LockHandle> {
+  /** LOCK TABLE … IN EXCLUSIVE MODE (writers wait, readers do not) on a second connection; COMMIT to release. */
+  protected async lockConnection(table: string): Promise<LockConnection> {
     const c = await this.connect();
-    let onReleased: (heldMs: number) => void = () => undefined;
-    let onFail: (err: unknown) => void = () => undefined;
-    const released = new Promise<number>((resolve, reject) => {
-      onReleased = resolve;
-      onFail = reject;
-    });
-    released.catch(() => undefined);
-    let taken = false;
     return {
-      dispose: () => {
-        if (!taken) void c.end().catch(() => undefined);
-      },
-      take: async () => {
-        taken = true;
-        try {
-          await c.query('BEGIN');
-          await c.query(`LOCK TABLE ${this.dialect.quote(table)} IN EXCLUSIVE MODE`);
-        } catch (err) {
-          onFail(err);
-          void c.end().catch(() => undefined);
-          throw err;
-        }
-        const at = performance.now();
-        setTimeout(() => {
-          c.query('COMMIT')
-            .then(() => onReleased(performance.now() - at), onFail)
-            .finally(() => void c.end().catch(() => undefined));
-        }, ms);
-      },
-      released,
+      lock: ['BEGIN', `LOCK TABLE ${this.dialect.quote(table)} IN EXCLUSIVE MODE`],
+      unlock: 'COMMIT',
+      query: (sql) => c.query(sql),
+      end: () => void c.end().catch(() => undefined),
     };
   }
+
 
   async close(): Promise<void> {
     await this.client?.end().catch(() => undefined);

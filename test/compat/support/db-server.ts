@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { tail } from './processes.js';
@@ -128,6 +129,40 @@ function hookExit(): void {
       process.kill(process.pid, sig);
     });
   }
+}
+
+/**
+ * The TestDatabase of a started server: `shutdown` is its clean-shutdown signal (mariadbd: SIGTERM;
+ * postgres: SIGINT, the "fast" shutdown that does not wait for clients); stop() also deletes `dir`.
+ */
+export function testDatabase(server: ServerProcess, dir: string, urls: { url: string; adminUrl: string; port: number }, shutdown: NodeJS.Signals): TestDatabase {
+  return {
+    ...urls,
+    async stop() {
+      try {
+        await server.stop(shutdown);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        forgetDirOnExit(dir);
+      }
+    },
+    kill() {
+      server.kill();
+    },
+    async restart() {
+      if (server.running) await server.stop(shutdown);
+      await server.waitExit();
+      await server.start();
+    },
+    output: () => server.output(),
+  };
+}
+
+/** After a failed start: the server (if any) killed, its directory deleted. */
+export async function abandon(server: ServerProcess | undefined, dir: string): Promise<void> {
+  if (server) await server.stop('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+  forgetDirOnExit(dir);
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before the server binds it). */

@@ -3,11 +3,11 @@
  * database `tributary` and a password user. No system service and no config file is involved
  * (`--no-defaults`), so it runs the same on a developer machine and in CI.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { findProgram, forgetDirOnExit, freePort, removeDirOnExit, ServerProcess, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { findProgram, freePort, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
 import { run } from './processes.js';
 
 export type { TestDatabase } from './db-server.js';
@@ -66,34 +66,14 @@ export async function startMariadb(options: { serverArgs?: readonly string[] } =
       await admin.end();
     }
 
-    const serverProcess = process_;
-    return {
+    // SIGTERM is mariadbd's clean shutdown.
+    return testDatabase(process_, dir, {
       url: `mysql://${TEST_USER}:${TEST_PASSWORD}@127.0.0.1:${port}/${TEST_DATABASE}`,
       adminUrl: `mysql://root@127.0.0.1:${port}/${TEST_DATABASE}`,
       port,
-      async stop() {
-        try {
-          // SIGTERM is mariadbd's clean shutdown.
-          await serverProcess.stop('SIGTERM');
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-          forgetDirOnExit(dir);
-        }
-      },
-      kill() {
-        serverProcess.kill();
-      },
-      async restart() {
-        if (serverProcess.running) await serverProcess.stop('SIGTERM');
-        await serverProcess.waitExit();
-        await serverProcess.start();
-      },
-      output: () => serverProcess.output(),
-    };
+    }, 'SIGTERM');
   } catch (error) {
-    if (process_) await process_.stop('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-    forgetDirOnExit(dir);
+    await abandon(process_, dir);
     throw error;
   }
 }

@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findProgram, forgetDirOnExit, freePort, removeDirOnExit, ServerProcess, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { findProgram, freePort, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
 import { tail } from './processes.js';
 
 const execFileAsync = promisify(execFile);
@@ -98,34 +98,14 @@ export async function startPostgres(options: { serverArgs?: readonly string[] } 
       await admin.end();
     }
 
-    const serverProcess = process_;
-    return {
+    // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
+    return testDatabase(process_, dir, {
       url: `postgres://${TEST_USER}:${TEST_PASSWORD}@127.0.0.1:${port}/${TEST_DATABASE}`,
       adminUrl: `postgres://postgres:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/${TEST_DATABASE}`,
       port,
-      async stop() {
-        try {
-          // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-          await serverProcess.stop('SIGINT');
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-          forgetDirOnExit(dir);
-        }
-      },
-      kill() {
-        serverProcess.kill();
-      },
-      async restart() {
-        if (serverProcess.running) await serverProcess.stop('SIGINT');
-        await serverProcess.waitExit();
-        await serverProcess.start();
-      },
-      output: () => serverProcess.output(),
-    };
+    }, 'SIGINT');
   } catch (error) {
-    if (process_) await process_.stop('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-    forgetDirOnExit(dir);
+    await abandon(process_, dir);
     throw error;
   }
 }

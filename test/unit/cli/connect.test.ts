@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Consumer } from '../../../src/client/consumer.js';
-import { startBroker } from '../../../src/index.js';
+import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
+import { freePort } from '../../compat/support/db-server.js';
 import { CLI_ENTRY, runCli, type CliResult } from '../../helpers/cli.js';
 
 function ok(r: CliResult): CliResult {
@@ -17,30 +17,18 @@ function ok(r: CliResult): CliResult {
   return r;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 describe('tributary connect', () => {
   let address: string;
-  let close: () => Promise<void>;
-  let dataDir: string;
+  let broker: TestBroker;
   let dir: string;
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-cli-connect-data-'));
     dir = await mkdtemp(join(tmpdir(), 'tributary-cli-connect-'));
-    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    // No initial rebalance delay: a one-member group gets its assignment at once.
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
     address = broker.address;
-    close = () => broker.close();
   });
   after(async () => {
-    await close?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await broker?.close();
     await rm(dir, { recursive: true, force: true });
   });
 

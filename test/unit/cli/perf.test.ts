@@ -1,10 +1,7 @@
 /** `tributary perf produce|consume|e2e`: small runs whose Kafka-format output lines are parsed and checked. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBroker } from '../../../src/index.js';
+import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
 
 const NUM = '(\\d+(?:\\.\\d+)?)';
@@ -16,17 +13,14 @@ function ok(r: CliResult): CliResult {
 
 describe('perf tools', () => {
   let address: string;
-  let close: () => Promise<void>;
-  let dataDir: string;
+  let broker: TestBroker;
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-cli-perf-'));
-    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    // No initial rebalance delay: a one-member group gets its assignment at once.
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
     address = broker.address;
-    close = () => broker.close();
   });
   after(async () => {
-    await close?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await broker?.close();
   });
 
   test('perf produce prints interval lines and the final line with percentiles; perf consume reads them all back', async () => {

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker } from '../../../src/index.js';
+import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
 import { CLI_ENTRY, runCli, type CliResult } from '../../helpers/cli.js';
 
 interface JsonRecord {
@@ -34,18 +34,14 @@ function ok(r: CliResult): CliResult {
 
 describe('produce and consume', () => {
   let address: string;
-  let close: () => Promise<void>;
-  let dataDir: string;
+  let broker: TestBroker;
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-cli-data-'));
     // No initial rebalance delay: a one-member group gets its assignment at once.
-    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
     address = broker.address;
-    close = () => broker.close();
   });
   after(async () => {
-    await close?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await broker?.close();
   });
 
   const cli = (args: string[], input?: string): Promise<CliResult> => runCli([...args, '-b', address], { input, timeoutMs: 20_000 });

@@ -11,7 +11,7 @@ import { runPipelines } from '../../../src/connect/runtime.js';
 import { runSourcePipeline } from '../../../src/connect/source-runtime.js';
 import { HttpSource } from '../../../src/connect/sources/http.js';
 import type { PipelineConfig } from '../../../src/connect/types.js';
-import { startBroker } from '../../../src/index.js';
+import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
 
 interface Got {
   key: string | null;
@@ -45,19 +45,16 @@ function captureStream(): NodeJS.WriteStream & { text: string } {
 
 describe('source runtime', () => {
   let address: string;
-  let close: () => Promise<void>;
-  let dataDir: string;
+  let broker: TestBroker;
   let dir: string;
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-connect-data-'));
     dir = await mkdtemp(join(tmpdir(), 'tributary-connect-in-'));
-    const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' }, logLevel: 'silent' });
+    // No initial rebalance delay: a one-member group gets its assignment at once.
+    broker = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
     address = broker.address;
-    close = () => broker.close();
   });
   after(async () => {
-    await close?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await broker?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
