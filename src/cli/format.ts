@@ -4,17 +4,10 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { UsageError } from './common.js';
+import type { ConsumerRecord } from '../client/consumer.js';
 
 /** What the formatters read from a consumed record (a subset of the Consumer's ConsumerRecord). */
-export interface FormattableRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Array<{ key: string; value: Buffer | null }>;
-}
+export type FormattableRecord = Pick<ConsumerRecord, 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'value' | 'headers'>;
 
 export type RecordFormatter = (record: FormattableRecord) => Buffer;
 

@@ -3,6 +3,7 @@
  * sinks write a topic's records into a database or file. Names follow Kafka Connect where it has them.
  */
 import { TributaryError } from '../errors.js';
+import type { ConsumerRecord } from '../client/consumer.js';
 
 /** One record a source hands to the runtime; the runtime produces it (value as JSON unless a Buffer/string). */
 export interface SourceRecord {
@@ -28,15 +29,7 @@ export interface SourceConnector {
   readonly skipped?: number;
 }
 
-export interface SinkRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Array<{ key: string; value: Buffer | null }>;
-}
+export type SinkRecord = Pick<ConsumerRecord, 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'value' | 'headers'>;
 
 export interface Row {
   [column: string]: string | number | bigint | boolean | null | Date | Buffer;
