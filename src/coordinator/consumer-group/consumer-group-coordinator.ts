@@ -166,6 +166,7 @@ export class ConsumerGroupCoordinator {
         subscribedTopicRegex: null,
         assignment: assignment(m.assignedPartitions),
         targetAssignment: assignment(g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT),
+        memberType: 1, // KIP-1099: every member of a KIP-848 group here speaks the consumer protocol
       })),
       authorizedOperations: -2147483648,
     };

@@ -20,7 +20,7 @@ export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeReq
   apiKey: 69,
   type: 'request',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: ConsumerGroupDescribeRequestInit): void {

@@ -50,6 +50,7 @@ export interface Member {
   subscribedTopicRegex: string | null; // v0+, nullable v0+, default "null"
   assignment: Assignment; // v0+
   targetAssignment: Assignment; // v0+
+  memberType: number; // v1+, default "-1"
 }
 
 export interface MemberInit {
@@ -63,6 +64,7 @@ export interface MemberInit {
   subscribedTopicRegex?: string | null;
   assignment?: AssignmentInit;
   targetAssignment?: AssignmentInit;
+  memberType?: number;
 }
 
 export interface Assignment {
@@ -90,7 +92,7 @@ export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeRe
   apiKey: 69,
   type: 'response',
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: ConsumerGroupDescribeResponseInit): void {
@@ -189,8 +191,10 @@ function readMember(r: Reader, version: number): Member {
   const subscribedTopicRegex = r.readCompactNullableString();
   const assignment = readAssignment(r, version);
   const targetAssignment = readAssignment(r, version);
+  let memberType: number = -1;
+  if (version >= 1) memberType = r.readInt8();
   r.skipTaggedFields();
-  return { memberId, instanceId, rackId, memberEpoch, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, assignment, targetAssignment };
+  return { memberId, instanceId, rackId, memberEpoch, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, assignment, targetAssignment, memberType };
 }
 
 function writeMember(w: Writer, version: number, v: MemberInit): void {
@@ -208,6 +212,9 @@ function writeMember(w: Writer, version: number, v: MemberInit): void {
   w.writeCompactNullableString(v.subscribedTopicRegex === undefined ? null : v.subscribedTopicRegex);
   writeAssignment(w, version, v.assignment ?? NO_FIELDS);
   writeAssignment(w, version, v.targetAssignment ?? NO_FIELDS);
+  if (version >= 1) {
+    w.writeInt8(v.memberType ?? -1);
+  }
   w.writeUnsignedVarInt(0);
 }
 

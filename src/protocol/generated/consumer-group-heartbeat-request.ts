@@ -48,7 +48,7 @@ export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatR
   minVersion: 0,
   maxVersion: 1,
   flexibleMinVersion: 0,
-  latestVersionUnstable: true,
+  latestVersionUnstable: false,
   encode(w: Writer, version: number, value: ConsumerGroupHeartbeatRequestInit): void {
     checkVersion(ConsumerGroupHeartbeatRequest, version);
     writeConsumerGroupHeartbeatRequest(w, version, value);

@@ -20,7 +20,7 @@ export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest, Describe
   apiKey: 15,
   type: 'request',
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 5,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: DescribeGroupsRequestInit): void {

@@ -17,6 +17,7 @@ export interface DescribeGroupsResponseInit {
 
 export interface DescribedGroup {
   errorCode: number; // v0+
+  errorMessage: string | null; // v6+, nullable v6+, default "null"
   groupId: string; // v0+
   groupState: string; // v0+
   protocolType: string; // v0+
@@ -27,6 +28,7 @@ export interface DescribedGroup {
 
 export interface DescribedGroupInit {
   errorCode?: number;
+  errorMessage?: string | null;
   groupId?: string;
   groupState?: string;
   protocolType?: string;
@@ -58,7 +60,7 @@ export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse, Descri
   apiKey: 15,
   type: 'response',
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 5,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: DescribeGroupsResponseInit): void {
@@ -102,6 +104,8 @@ function writeDescribeGroupsResponse(w: Writer, version: number, v: DescribeGrou
 
 function readDescribedGroup(r: Reader, version: number): DescribedGroup {
   const errorCode = r.readInt16();
+  let errorMessage: string | null = null;
+  if (version >= 6) errorMessage = r.readCompactNullableString();
   const groupId = version >= 5 ? r.readCompactString() : r.readString();
   const groupState = version >= 5 ? r.readCompactString() : r.readString();
   const protocolType = version >= 5 ? r.readCompactString() : r.readString();
@@ -119,11 +123,14 @@ function readDescribedGroup(r: Reader, version: number): DescribedGroup {
   let authorizedOperations: number = -2147483648;
   if (version >= 3) authorizedOperations = r.readInt32();
   if (version >= 5) r.skipTaggedFields();
-  return { errorCode, groupId, groupState, protocolType, protocolData, members, authorizedOperations };
+  return { errorCode, errorMessage, groupId, groupState, protocolType, protocolData, members, authorizedOperations };
 }
 
 function writeDescribedGroup(w: Writer, version: number, v: DescribedGroupInit): void {
   w.writeInt16(v.errorCode ?? 0);
+  if (version >= 6) {
+    w.writeCompactNullableString(v.errorMessage === undefined ? null : v.errorMessage);
+  }
   if (version >= 5) w.writeCompactString(v.groupId ?? ''); else w.writeString(v.groupId ?? '');
   if (version >= 5) w.writeCompactString(v.groupState ?? ''); else w.writeString(v.groupState ?? '');
   if (version >= 5) w.writeCompactString(v.protocolType ?? ''); else w.writeString(v.protocolType ?? '');

@@ -26,7 +26,7 @@ export const EndTxnRequest: MessageCodec<EndTxnRequest, EndTxnRequestInit> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleMinVersion: 3,
-  latestVersionUnstable: true,
+  latestVersionUnstable: false,
   encode(w: Writer, version: number, value: EndTxnRequestInit): void {
     checkVersion(EndTxnRequest, version);
     writeEndTxnRequest(w, version, value);

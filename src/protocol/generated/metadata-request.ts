@@ -34,7 +34,7 @@ export const MetadataRequest: MessageCodec<MetadataRequest, MetadataRequestInit>
   apiKey: 3,
   type: 'request',
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: MetadataRequestInit): void {

@@ -12,6 +12,7 @@ export interface MetadataResponse {
   controllerId: number; // v1+, default "-1"
   topics: MetadataResponseTopic[]; // v0+
   clusterAuthorizedOperations: number; // v8-10, default "-2147483648"
+  errorCode: number; // v13+
 }
 
 export interface MetadataResponseInit {
@@ -21,6 +22,7 @@ export interface MetadataResponseInit {
   controllerId?: number;
   topics?: MetadataResponseTopicInit[];
   clusterAuthorizedOperations?: number;
+  errorCode?: number;
 }
 
 export interface MetadataResponseBroker {
@@ -80,7 +82,7 @@ export const MetadataResponse: MessageCodec<MetadataResponse, MetadataResponseIn
   apiKey: 3,
   type: 'response',
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   latestVersionUnstable: false,
   encode(w: Writer, version: number, value: MetadataResponseInit): void {
@@ -122,8 +124,10 @@ function readMetadataResponse(r: Reader, version: number): MetadataResponse {
   }
   let clusterAuthorizedOperations: number = -2147483648;
   if (version >= 8 && version <= 10) clusterAuthorizedOperations = r.readInt32();
+  let errorCode: number = 0;
+  if (version >= 13) errorCode = r.readInt16();
   if (version >= 9) r.skipTaggedFields();
-  return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations };
+  return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations, errorCode };
 }
 
 function writeMetadataResponse(w: Writer, version: number, v: MetadataResponseInit): void {
@@ -149,6 +153,9 @@ function writeMetadataResponse(w: Writer, version: number, v: MetadataResponseIn
   }
   if (version >= 8 && version <= 10) {
     w.writeInt32(v.clusterAuthorizedOperations ?? -2147483648);
+  }
+  if (version >= 13) {
+    w.writeInt16(v.errorCode ?? 0);
   }
   if (version >= 9) w.writeUnsignedVarInt(0);
 }
