@@ -11,7 +11,10 @@ test('every handler is within its spec range and ApiVersions covers the core API
     // Stable spec versions are all served, except the legacy-format Produce v0-2 and Fetch v0-3.
     const expectedMin = h.apiKey === 0 ? 3 : h.apiKey === 1 ? 4 : spec.request.minVersion;
     assert.equal(h.minVersion, expectedMin, h.name);
-    assert.equal(h.maxVersion, spec.request.maxVersion - (spec.request.latestVersionUnstable ? 1 : 0), h.name);
+    // EndTxn v5 is transaction version 2 (KIP-890 part 2, an epoch bump per transaction), which the
+    // coordinator does not implement; clients use it only when the broker finalizes transaction.version 2.
+    const expectedMax = h.apiKey === 26 ? 4 : spec.request.maxVersion - (spec.request.latestVersionUnstable ? 1 : 0);
+    assert.equal(h.maxVersion, expectedMax, h.name);
   }
   assert.deepEqual([...reg.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 32, 33, 35, 37, 42, 44, 47, 60, 61, 65, 66, 68, 69, 75]);
 });
