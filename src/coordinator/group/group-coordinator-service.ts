@@ -18,10 +18,10 @@ import type { Logger } from '../../logger.js';
 import type { ConsumerGroupHeartbeatRequest } from '../../protocol/generated/consumer-group-heartbeat-request.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
-import type { TopicManager } from '../../server/topic-manager.js';
 import type { PartitionAssignor } from '../assignors/partition-assignor.js';
 import { RangeAssignor } from '../assignors/range-assignor.js';
 import { UniformAssignor } from '../assignors/uniform-assignor.js';
+import type { CoordinatorPartitions } from '../coordinator-partitions.js';
 import { ConsumerGroupCoordinator, type ConsumerGroupConfig } from '../consumer-group/consumer-group-coordinator.js';
 import { consumerGroupRecordSerde, type ConsumerGroupRecord } from '../consumer-group/consumer-group-records.js';
 import { CoordinatorRuntime, type CoordinatorResult, type RecordSerde } from '../runtime.js';
@@ -85,8 +85,8 @@ export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
   readonly consumerGroups: ConsumerGroupCoordinator;
 
-  constructor(topics: TopicManager, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger) {
-    const log = new TopicCoordinatorLog(topics, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
+  constructor(partitions: CoordinatorPartitions, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger) {
+    const log = new TopicCoordinatorLog(partitions, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
       'cleanup.policy': 'compact',
       'segment.bytes': config.get('offsets.topic.segment.bytes') ?? '104857600',
     }, scheduler.now);
@@ -95,9 +95,9 @@ export class GroupCoordinatorService {
       partitionOf: (groupId) => this.runtime.partitionOf(groupId),
       consumerGroupTopics: (groupId) => this.consumerGroupTopics(groupId),
     });
-    // The metadata image: topics as the TopicManager knows them now.
+    // The metadata image: topics as the broker knows them now.
     const image = (name: string): { topicId: string; numPartitions: number } | undefined => {
-      const t = topics.get(name);
+      const t = partitions.topic(name);
       return t && { topicId: t.topicId, numPartitions: t.partitions };
     };
     this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, consumerGroupConfig(config));
