@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { Admin } from '../client/admin.js';
-import { action, addClientFlags, formatTable, UsageError, type ClientFlags } from './common.js';
+import { formatTable } from '../util/format-table.js';
+import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
 import { byTopicPartition, collectList, explainTopicError, signedIntOption, usageExitCodes, withAdmin } from './topics-common.js';
 
 interface ResetFlags extends ClientFlags {

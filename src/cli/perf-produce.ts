@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Producer } from '../client/producer.js';
 import { addClientFlags, action, clientOptions, type ClientFlags } from './common.js';
 import { addProducerFlags, InFlight, intArg, MIB, producerSettings, sleep, stopOnSignals, type ProducerFlags } from './data-options.js';
-import { HdrHistogram } from './hdr-histogram.js';
+import { HdrHistogram } from '../util/hdr-histogram.js';
 
 interface PerfProduceFlags extends ClientFlags, ProducerFlags {
   topic: string;
