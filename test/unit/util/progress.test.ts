@@ -16,7 +16,7 @@ test('progress draws a bar with the count against the total, and a final line on
   p.tick(3, 300);
   p.done();
   const last = written.at(-1)!;
-  assert.match(written[0]!, /^\rproduce \[#{8}-{22}\]  25% 1\/4 \(/);
+  assert.match(written[0]!, /^\rproduce \[#{8}-{22}\] {2}25% 1\/4 \(/);
   assert.match(last, /^\rproduce \[#{30}\] 100% 4\/4 \(\d[\d,]* msg\/s, \d+\.\d\d MiB\/s\)\n$/);
 });
 
