@@ -187,6 +187,8 @@ export class Cluster {
       topics: topics === null ? null : topics.map((name) => ({ name })),
       allowAutoTopicCreation,
     }, { minVersion: 1 });
+    // v13+: a top-level error (REBOOTSTRAP_REQUIRED) means the answer carries no usable metadata.
+    if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, 'Metadata');
     this.applyMetadata(res, topics === null);
     return res;
   }
