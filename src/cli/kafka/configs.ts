@@ -71,7 +71,7 @@ function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[]
   }
   if (args.has('broker-defaults')) types.push('broker');
   if (args.has('entity-default') || args.has('broker-defaults')) names.push('');
-  for (const t of UNSUPPORTED_TYPES) if (args.has(t.replace(/s$/, ''))) throw new KafkaToolError(`--${t.replace(/s$/, '')} is not supported: Tributary's kafka-configs.sh changes topics and brokers only`);
+  for (const o of ['user', 'client', 'group']) if (args.has(o)) throw new KafkaToolError(`--${o} is not supported: Tributary's kafka-configs.sh changes topics and brokers only`);
   if (types.length === 0) throw new KafkaUsageError('Missing required argument "[entity-type]"');
   if (new Set(types).size > 1) throw new KafkaUsageError('Only one entity type can be given: topics or brokers');
   const type = types[0];

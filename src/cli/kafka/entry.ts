@@ -33,12 +33,12 @@ async function main(): Promise<void> {
   const specs = { ...tool.specs, ...COMMON };
   try {
     const args = parseArgs(argv, specs);
-    if (args.has('help') || argv.length === 0) {
+    if (args.has('help')) {
       process.stdout.write(usage(tool.description, specs));
-      // Kafka's tools print usage and exit 1 when called with nothing at all.
-      if (!args.has('help')) process.exitCode = 1;
       return;
     }
+    // Kafka's tools print usage on stderr and exit 1 when called with nothing at all.
+    if (argv.length === 0) throw new KafkaUsageError('No options given.');
     if (args.has('version')) {
       const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
       process.stdout.write(`${pkg.version} (Tributary)\n`);
