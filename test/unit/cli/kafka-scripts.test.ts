@@ -228,7 +228,7 @@ describe('kafka/bin scripts against a broker', () => {
     assert.equal(r.stderr, "\nConsumer group 'billing' has no active members.\n");
 
     r = await script('kafka-consumer-groups', [...b, '--describe', '--group', 'billing', '--state']);
-    assert.match(r.stdout, /^\nGROUP {11}COORDINATOR \(ID\) {10}ASSIGNMENT-STRATEGY  STATE {16}#MEMBERS\nbilling {9}127\.0\.0\.1:\d+ {2}\(\d+\)\s+- {20}Empty {16}0\n$/);
+    assert.match(r.stdout, /^\nGROUP {11}COORDINATOR \(ID\) {10}ASSIGNMENT-STRATEGY {2}STATE {16}#MEMBERS\nbilling {9}127\.0\.0\.1:\d+ {2}\(\d+\)\s+- {20}Empty {16}0\n$/);
 
     r = await script('kafka-consumer-groups', [...b, '--describe', '--group', 'ghost']);
     assert.deepEqual([r.code, r.stderr], [1, "\nError: Consumer group 'ghost' does not exist.\n"]);
