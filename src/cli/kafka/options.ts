@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CompressionCodec } from '../../client/producer.js';
-import { DEFAULT_BOOTSTRAP, type ClientFlags } from '../common.js';
+import { DEFAULT_BOOTSTRAP } from '../../client/cluster.js';
+import type { ClientFlags } from '../common.js';
 import { COMPRESSION_CODECS, type ProducerFlags } from '../data-options.js';
 
 /** none: a switch; required: one value; optional: a value when the next word is not an option; multi: every following word up to the next option. */
