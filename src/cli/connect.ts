@@ -45,7 +45,7 @@ export function registerConnect(program: Command): void {
     .option('--auto-create', 'create the table from the first records when it does not exist')
     .option('--sink-columns <col=field,...>', 'table column ← record field mapping (default: same names)')
     .option('--batch-size <n>', 'rows per transaction (default 500)')
-    .option('--guarantee <g>', 'at-least-once (default) or exactly-once (offsets stored in the database, table tributary_offsets)')
+    .option('--guarantee <g>', 'at-least-once (default) or exactly-once; sink: offsets stored in the database (table tributary_offsets); file source: records and offsets produced in one transaction')
     .option('--dead-letter-topic <topic>', 'where records the database refuses go (default <topic>-dlq)');
   addClientFlags(cmd)
     .addHelpText('after', `
@@ -72,14 +72,22 @@ Sources:
              unless declared; a cell that does not parse as its type stays a string; empty cells are null.
   jsonl      one JSON object per line; a bad line stops the pipeline (naming the line) unless skipBadLines: true.
   directory  existing files in name order, then new ones (polled every second, taken once their size is stable
-             for 1 s); finished files are listed in <dir>/.tributary-done and not read again after a restart.
-  http       POST JSON to http://host:port/path; 202 {"accepted": n} only after the brokers acknowledged the
-             records; 400 bad JSON, 413 over maxBodyBytes, 404 other paths, 405 other methods.
+             for 1 s).
+  http       POST JSON to http://host:port/path (printed when listening); 202 {"accepted": n} only after the brokers
+             acknowledged the records; 400 bad JSON, 413 over maxBodyBytes, 404 other paths, 405 other methods.
+File sources remember how far they got in the topic connect-offsets (as Kafka Connect does), per pipeline and
+file: a rerun resumes after the last record produced, skips an unchanged finished file and produces only the new
+records of a grown one; a different file at the same path is read from the start. guarantee (source key, or
+--guarantee): at-least-once stores offsets as records are acknowledged (a killed run repeats at most those
+acknowledged since); exactly-once commits records and offsets in one transaction (read_committed consumers, and
+the sinks, see each record once). A file source is exactly-once by default when a sink of the same file reads its
+topic exactly-once.
 Sinks: sqlite, mysql (MariaDB too), postgres, jsonl; mode insert or upsert; guarantee at-least-once or
 exactly-once; refused records go to the dead-letter topic with __connect.errors.* headers.
 
 Relative paths in a pipeline file are relative to the file; in flags, to the current directory.
-Records are produced with an idempotent producer (acks all); keys from keyColumn, values as JSON.
+Records are produced with an idempotent producer (acks all); keys from keyColumn, values as JSON. Sinks read
+read_committed.
 File sources finish at the end of their input; the command exits when every pipeline has finished, unless a
 sink (without --once) or a directory or http source keeps it running. SIGINT/SIGTERM stop every pipeline
 cleanly (sources stop, producers flush, sinks commit) and exit 0.
