@@ -107,6 +107,7 @@ pipelines:
       assert.equal(code, 0, stderr);
       assert.match(stderr, /produced 2 records to web .*stopped/);
       assert.match(stderr, /connect: stopped/);
+      assert.match(stderr, new RegExp(`^source-web: listening on http://127\\.0\\.0\\.1:${port}/events `, 'm'));
     } finally {
       clearTimeout(killer);
     }
