@@ -12,6 +12,7 @@ import { stopOnSignals } from './data-options.js';
 
 interface ConnectFlags extends ClientFlags, PipelineFlags {
   once?: boolean;
+  resetSourceOffsets?: boolean;
 }
 
 export function registerConnect(program: Command): void {
@@ -20,6 +21,7 @@ export function registerConnect(program: Command): void {
     .argument('[pipeline-file]', 'pipeline file (.yaml, .yml or .json) with one or more pipelines')
     .description('Run data pipelines: CSV/JSON-lines files, directories and HTTP into topics; topics into SQLite, MySQL/MariaDB, PostgreSQL or JSON-lines files')
     .option('--once', 'sinks stop once caught up (no lag for 2 s) instead of running until stopped')
+    .option('--reset-source-offsets', 'file sources forget how far earlier runs got (connect-offsets) and produce every file again from its beginning')
     // One pipeline from flags (the same keys as a pipeline file).
     .option('--name <name>', 'pipeline name (default source-<topic> or sink-<topic>); the sink consumer group is connect-<name>')
     .option('-t, --topic <topic>', 'the topic the source produces to or the sink reads')
@@ -81,7 +83,7 @@ records of a grown one; a different file at the same path is read from the start
 --guarantee): at-least-once stores offsets as records are acknowledged (a killed run repeats at most those
 acknowledged since); exactly-once commits records and offsets in one transaction (read_committed consumers, and
 the sinks, see each record once). A file source is exactly-once by default when a sink of the same file reads its
-topic exactly-once.
+topic exactly-once. --reset-source-offsets produces every file again from its beginning.
 Sinks: sqlite, mysql (MariaDB too), postgres, jsonl; mode insert or upsert; guarantee at-least-once or
 exactly-once; refused records go to the dead-letter topic with __connect.errors.* headers.
 
@@ -130,7 +132,7 @@ async function connect(file: string | undefined, flags: ConnectFlags, cmd: Comma
     `connect: ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'} (${config.pipelines.map((p) => p.name).join(', ')}) against ${bootstrap}${untilStopped ? '; Ctrl-C to stop' : ''}\n`,
   );
   try {
-    await runPipelines(config, client, { signal: stop.signal, once, consumer: sinkConsumerOptions(flags.property ?? {}) });
+    await runPipelines(config, client, { signal: stop.signal, once, resetSourceOffsets: flags.resetSourceOffsets === true, consumer: sinkConsumerOptions(flags.property ?? {}) });
   } finally {
     stop.dispose();
   }

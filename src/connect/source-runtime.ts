@@ -52,6 +52,8 @@ export interface SourceRunOptions {
   stream?: NodeJS.WriteStream;
   /** Draw the progress line even when the stream is not a terminal. */
   forceProgress?: boolean;
+  /** Forget the stored offsets first (tombstones in connect-offsets): every file is produced from its beginning. */
+  resetOffsets?: boolean;
   /** Producer settings for tests and tuning (acks stays all, idempotence on). */
   producer?: { lingerMs?: number; bufferMemory?: number; batchSize?: number; compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' };
 }
@@ -209,6 +211,16 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
         if (withOffsets) {
           await ensureOffsetsTopic(client);
           offsets = (await loadSourceOffsets(client, [p.name])).get(p.name);
+          if (opts.resetOffsets === true && offsets !== undefined && offsets.size > 0) {
+            const keys = offsets.keys();
+            if (eos) producer.beginTransaction();
+            for (const key of keys) void producer.send(offsetRecord(key, null)).catch((err: Error) => (failure ??= err));
+            if (eos) await producer.commitTransaction();
+            else await producer.flush();
+            if (failure !== null) throw failure;
+            offsets = undefined;
+            note(`forgot the stored offsets of ${keys.length} file${keys.length === 1 ? '' : 's'}: producing from the beginning`);
+          }
         }
         const context: SourceContext = { offset: (partition) => offsets?.offset(partition) ?? null, log: note };
         for await (const record of connector.records(context)) {

@@ -23,7 +23,7 @@ test('experiment --rows 2000 on SQLite writes every section with measured, consi
   for (const f of ['report.json', 'report.md', 'report.html', 'experiment.db']) assert.ok(files.includes(f), `${f} in --out`);
   const html = await readFile(join(out, 'report.html'), 'utf8');
   // The database the report names is there after the run.
-  assert.ok(html.includes(`sqlite ${join(out, 'experiment.db')}`), 'report.html names the database file');
+  assert.ok(html.includes(`sqlite:${join(out, 'experiment.db')}`), 'report.html names the database file');
   assert.ok((await stat(join(out, 'experiment.db'))).size > 0);
   // The locked-ingest table says what its comparison column is.
   assert.ok(html.includes('<th>source released, no lock</th>'));

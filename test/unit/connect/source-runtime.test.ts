@@ -190,6 +190,12 @@ describe('source runtime', () => {
     assert.deepEqual(await runOnce(), [['twice-file', 0], ['twice-dir', 0]]);
     const got = await readAll(address, 'twice-rt');
     assert.deepEqual(got.map((g) => (g.value as { n: number }).n).sort(), [1, 2, 3, 4, 5]);
+    // Asked to: the stored offsets are forgotten and the file is produced again.
+    const err = captureStream();
+    const again = await runSourcePipeline(config.pipelines[0], { bootstrapServers: address }, { stream: err, resetOffsets: true });
+    assert.equal(again.records, 2);
+    assert.match(err.text, /^twice-file: forgot the stored offsets of 1 file: producing from the beginning$/m);
+    assert.deepEqual((await readAll(address, 'twice-rt')).map((g) => (g.value as { n: number }).n).sort(), [1, 1, 2, 2, 3, 4, 5]);
   });
 
   test('a run failed by a bad line keeps what it produced; after the fix the rerun produces only the rest', async () => {
