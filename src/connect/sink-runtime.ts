@@ -362,9 +362,9 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   try {
     await consumer.connect();
     await admin.connect();
-    // As Kafka Connect's dead-letter reporter does, the topic exists from the start (one partition), so reading
-    // it shows "nothing refused" rather than an unknown topic.
-    await admin.createTopics([{ name: cfg.deadLetterTopic, numPartitions: 1 }]).catch((err: unknown) => {
+    // As Kafka Connect's dead-letter reporter does, the topic exists from the start, so reading it shows "nothing
+    // refused" rather than an unknown topic (with the broker's default partitions, as auto-creation would give).
+    await admin.createTopics([{ name: cfg.deadLetterTopic }]).catch((err: unknown) => {
       if ((err as { kafkaError?: string }).kafkaError !== 'TOPIC_ALREADY_EXISTS') throw err;
     });
     await consumer.subscribe([p.topic]);
