@@ -110,7 +110,8 @@ export class DirectorySource implements SourceConnector {
           this.formatOf(name) === 'csv'
             ? csvFileRecords(path, { keyColumn: this.config.keyColumn, columns: this.config.columns, delimiter: this.config.delimiter }, stopped)
             : jsonlFileRecords(path, { keyColumn: this.config.keyColumn, skipBadLines: this.config.skipBadLines }, () => this.skipped++, stopped);
-        yield* resumeFile(path, open, context, { label: name, stopped, onUnchanged: () => this.unchanged++ });
+        const base = this.skipped;
+        yield* resumeFile(path, open, context, { label: name, stopped, onUnchanged: () => this.unchanged++, afterResume: () => void (this.skipped = base) });
       }
       const n = this.unchanged - before;
       if (first && n > 0) context?.log(`${n} finished file${n === 1 ? ' was' : 's were'} produced by an earlier run and ${n === 1 ? 'is' : 'are'} unchanged: skipped`);

@@ -49,7 +49,12 @@ export class JsonlSource implements SourceConnector {
   /** The file's records after those an earlier run produced (the offset `context` holds for the file). */
   records(context?: SourceContext): AsyncIterable<SourceRecord> {
     const stopped = (): boolean => this.stopped;
-    return resumeFile(this.config.path, () => jsonlFileRecords(this.config.path, this.config, () => this.skipped++, stopped), context, { label: this.config.path, stopped });
+    const base = this.skipped;
+    return resumeFile(this.config.path, () => jsonlFileRecords(this.config.path, this.config, () => this.skipped++, stopped), context, {
+      label: this.config.path,
+      stopped,
+      afterResume: () => void (this.skipped = base),
+    });
   }
 
   async stop(): Promise<void> {

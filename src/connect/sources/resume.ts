@@ -19,6 +19,8 @@ export interface ResumeOptions {
   stopped: () => boolean;
   /** Called instead of a note when an unchanged, finished file is skipped (the directory source counts them). */
   onUnchanged?: () => void;
+  /** Called when the records an earlier run produced have been read past (bad lines skipped there count once). */
+  afterResume?: () => void;
 }
 
 type Identity = Pick<SourceOffset, 'size' | 'mtimeMs' | 'ino'>;
@@ -72,6 +74,7 @@ export async function* resumeFile(
         position = 0;
       }
     }
+    options.afterResume?.();
     // One record of look-ahead, so the last record of the file is known to be the last (its offset says eof).
     let current = await recs.next();
     while (current.done !== true) {

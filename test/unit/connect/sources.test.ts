@@ -272,10 +272,15 @@ describe('file offsets (resuming)', () => {
     assert.match(offsets.notes.at(-1)!, /resume\.csv: 2 records were produced by an earlier run; resuming after them/);
 
     const jsonl = join(dir, 'resume.jsonl.gz');
-    await writeFile(jsonl, gzipSync('{"n":1}\n{"n":2}\n'));
-    const jcfg = { path: jsonl, skipBadLines: false };
-    assert.deepEqual(await collectFrom(new JsonlSource('p', jcfg), offsets), [{ n: 1 }, { n: 2 }]);
-    assert.deepEqual(await collectFrom(new JsonlSource('p', jcfg), offsets), []);
+    await writeFile(jsonl, gzipSync('{"n":1}\nbad\n{"n":2}\n'));
+    const jcfg = { path: jsonl, skipBadLines: true };
+    const first = new JsonlSource('p', jcfg);
+    assert.deepEqual(await collectFrom(first, offsets), [{ n: 1 }, { n: 2 }]);
+    assert.equal(first.skipped, 1);
+    await writeFile(jsonl, gzipSync('{"n":1}\nbad\n{"n":2}\n{"n":3}\nworse\n'));
+    const second = new JsonlSource('p', jcfg);
+    assert.deepEqual(await collectFrom(second, offsets), [{ n: 3 }]);
+    assert.equal(second.skipped, 1, 'only the bad line after the resume point counts');
   });
 
   test('a different file at the same path (the last produced record differs, or it is shorter) is read from the start', async () => {
