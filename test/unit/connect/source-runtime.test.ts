@@ -177,17 +177,25 @@ describe('source runtime', () => {
       },
       dir,
     );
-    const runOnce = async (): Promise<Array<[string, number | undefined]>> => {
+    /** The directory pipeline runs until stopped: it is stopped once `done(text)` holds for what the run printed. */
+    const runOnce = async (done: (text: string) => boolean, ready?: () => Promise<unknown>): Promise<{ records: Array<[string, number | undefined]>; text: string }> => {
       const stop = new AbortController();
-      const run = runPipelines(config, { bootstrapServers: address }, { signal: stop.signal, stream: captureStream() });
-      // The directory pipeline runs until stopped: stop it once its topic holds the five records.
-      await readTopic(address, 'twice-rt', 5);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // a second run would have produced by now
+      const err = captureStream();
+      const run = runPipelines(config, { bootstrapServers: address }, { signal: stop.signal, stream: err });
+      for (let i = 0; i < 200 && !done(err.text); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(done(err.text), err.text);
+      await ready?.();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // time for anything else it would produce
       stop.abort();
-      return (await run).map((r) => [r.pipeline, r.source?.records]);
+      const records = (await run).map((r): [string, number | undefined] => [r.pipeline, r.source?.records]);
+      return { records, text: err.text };
     };
-    assert.deepEqual(await runOnce(), [['twice-file', 2], ['twice-dir', 3]]);
-    assert.deepEqual(await runOnce(), [['twice-file', 0], ['twice-dir', 0]]);
+    const first = await runOnce((t) => t.includes('twice-file: produced 2 records'), () => readTopic(address, 'twice-rt', 5));
+    assert.deepEqual(first.records, [['twice-file', 2], ['twice-dir', 3]]);
+    assert.match(first.text, /^twice-dir: produced 3 records to twice-rt in .*exactly-once, stopped$/m);
+    // Second run: the directory's first scan found both files finished and unchanged.
+    const second = await runOnce((t) => t.includes('twice-dir: 2 finished files were produced by an earlier run and are unchanged: skipped'));
+    assert.deepEqual(second.records, [['twice-file', 0], ['twice-dir', 0]]);
     const got = await readAll(address, 'twice-rt');
     assert.deepEqual(got.map((g) => (g.value as { n: number }).n).sort(), [1, 2, 3, 4, 5]);
     // Asked to: the stored offsets are forgotten and the file is produced again.
