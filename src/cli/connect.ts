@@ -13,6 +13,7 @@ import { stopOnSignals } from './data-options.js';
 
 interface ConnectFlags extends ClientFlags, PipelineFlags {
   once?: boolean;
+  resetSourceOffsets?: boolean;
 }
 
 export function registerConnect(program: Command): void {
@@ -21,6 +22,7 @@ export function registerConnect(program: Command): void {
     .argument('[pipeline-file]', 'pipeline file (.yaml, .yml or .json) with one or more pipelines')
     .description('Run data pipelines: CSV/JSON-lines files, directories and HTTP into topics; topics into SQLite, MySQL/MariaDB, PostgreSQL or JSON-lines files')
     .option('--once', 'sinks stop once caught up (no lag for 2 s) instead of running until stopped')
+    .option('--reset-source-offsets', 'file sources forget how far earlier runs got (connect-offsets) and produce every file again from its beginning')
     // One pipeline from flags (the same keys as a pipeline file).
     .option('--name <name>', 'pipeline name (default source-<topic> or sink-<topic>); the sink consumer group is connect-<name>')
     .option('-t, --topic <topic>', 'the topic the source produces to or the sink reads')
@@ -46,7 +48,7 @@ export function registerConnect(program: Command): void {
     .option('--auto-create', 'create the table from the first records when it does not exist')
     .option('--sink-columns <col=field,...>', 'table column ← record field mapping (default: same names)')
     .option('--batch-size <n>', 'rows per transaction (default 500)')
-    .option('--guarantee <g>', 'at-least-once (default) or exactly-once (offsets stored in the database, table tributary_offsets)')
+    .option('--guarantee <g>', 'at-least-once (default) or exactly-once; sink: offsets stored in the database (table tributary_offsets); file source: records and offsets produced in one transaction')
     .option('--dead-letter-topic <topic>', 'where records the database refuses go (default <topic>-dlq)');
   addClientFlags(cmd)
     .addHelpText('after', `
@@ -73,14 +75,22 @@ Sources:
              unless declared; a cell that does not parse as its type stays a string; empty cells are null.
   jsonl      one JSON object per line; a bad line stops the pipeline (naming the line) unless skipBadLines: true.
   directory  existing files in name order, then new ones (polled every second, taken once their size is stable
-             for 1 s); finished files are listed in <dir>/.tributary-done and not read again after a restart.
-  http       POST JSON to http://host:port/path; 202 {"accepted": n} only after the brokers acknowledged the
-             records; 400 bad JSON, 413 over maxBodyBytes, 404 other paths, 405 other methods.
+             for 1 s).
+  http       POST JSON to http://host:port/path (printed when listening); 202 {"accepted": n} only after the brokers
+             acknowledged the records; 400 bad JSON, 413 over maxBodyBytes, 404 other paths, 405 other methods.
+File sources remember how far they got in the topic connect-offsets (as Kafka Connect does), per pipeline and
+file: a rerun resumes after the last record produced, skips an unchanged finished file and produces only the new
+records of a grown one; a different file at the same path is read from the start. guarantee (source key, or
+--guarantee): at-least-once stores offsets as records are acknowledged (a killed run repeats at most those
+acknowledged since); exactly-once commits records and offsets in one transaction (read_committed consumers, and
+the sinks, see each record once). A file source is exactly-once by default when a sink of the same file reads its
+topic exactly-once. --reset-source-offsets produces every file again from its beginning.
 Sinks: sqlite, mysql (MariaDB too), postgres, jsonl; mode insert or upsert; guarantee at-least-once or
 exactly-once; refused records go to the dead-letter topic with __connect.errors.* headers.
 
 Relative paths in a pipeline file are relative to the file; in flags, to the current directory.
-Records are produced with an idempotent producer (acks all); keys from keyColumn, values as JSON.
+Records are produced with an idempotent producer (acks all); keys from keyColumn, values as JSON. Sinks read
+read_committed.
 File sources finish at the end of their input; the command exits when every pipeline has finished, unless a
 sink (without --once) or a directory or http source keeps it running. SIGINT/SIGTERM stop every pipeline
 cleanly (sources stop, producers flush, sinks commit) and exit 0.
@@ -123,7 +133,7 @@ async function connect(file: string | undefined, flags: ConnectFlags, cmd: Comma
     `connect: ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'} (${config.pipelines.map((p) => p.name).join(', ')}) against ${bootstrap}${untilStopped ? '; Ctrl-C to stop' : ''}\n`,
   );
   try {
-    await runPipelines(config, client, { signal: stop.signal, once, consumer: sinkConsumerOptions(flags.property ?? {}) });
+    await runPipelines(config, client, { signal: stop.signal, once, resetSourceOffsets: flags.resetSourceOffsets === true, consumer: sinkConsumerOptions(flags.property ?? {}) });
   } finally {
     stop.dispose();
   }

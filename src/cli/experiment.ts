@@ -39,7 +39,7 @@ export function registerExperiment(program: Command): void {
     .option('--db <db>', 'database: sqlite (a file in the work dir), sqlite:PATH, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db', 'sqlite')
     .option('--csv <file>', 'use this CSV (header row; needs an "age" column; an "id" column is added when missing) instead of generated rows')
     .option('-b, --bootstrap-server <host:port>', 'use this broker instead of starting an embedded one in this process')
-    .option('--out <dir>', 'directory for the reports (kept with its SQLite database and archive files); default ./tributary-experiment, work files in a temp dir removed at the end')
+    .option('--out <dir>', 'directory for the reports and the SQLite database, both kept (default ./tributary-experiment); with --out the archive files are kept there too, otherwise they go to a temp dir removed at the end')
     .option('--lock-ms <ms>', 'how long the database is locked mid-load in the locked-ingest runs', intArg(1), 3000)
     .option('--rate <n>', 'records per second of the real-time analytics stream', intArg(1), 1000)
     .option('--duration <s>', 'seconds the analytics stream lasts at most (it also ends after --rows records)', intArg(1), 5)
@@ -66,8 +66,8 @@ What it does, on the same rows (generated: id, name, age, city, event_time; dete
      (alerting: age > 80, archive: JSON lines to a file, analytics: per-city aggregates), versus a direct
      loader with 0 and 3 readers polling the database for the same three jobs.
 
-Tables named tributary_experiment_* are (re)created in the database and left there for inspection; with
---bootstrap-server the run's topics (exp-…) are deleted at the end.
+Tables named tributary_experiment_* are (re)created in the database and left there for inspection (SQLite:
+experiment.db next to the reports); with --bootstrap-server the run's topics (exp-…) are deleted at the end.
 
 Every number is measured during the run; the conclusions compare them and say whatever they show. The
 broker (embedded unless --bootstrap-server), producer, consumers and sink share this one Node process, so
@@ -118,7 +118,8 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
     await mkdir(outDir, { recursive: true });
     let db;
     try {
-      db = parseDbSpec(flags.db, join(workDir, 'experiment.db'));
+      // The SQLite database stays with the reports, which name it (its tributary_experiment_* tables are for inspection).
+      db = parseDbSpec(flags.db, join(outDir, 'experiment.db'));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

@@ -134,6 +134,31 @@ function resolvePath(p: string, baseDir: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
+/** File sources whose guarantee was given (the others follow the sinks of their topic: see inferSourceGuarantees). */
+const explicitGuarantee = new WeakSet<SourceConfig>();
+
+const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
+
+function sourceGuarantee<T extends SourceConfig>(src: T, o: Obj, s: At): T {
+  if (o.guarantee !== undefined && o.guarantee !== null) {
+    (src as { guarantee?: string }).guarantee = s.oneOf(o, 'guarantee', GUARANTEES);
+    explicitGuarantee.add(src);
+  }
+  return src;
+}
+
+/**
+ * A file source without a guarantee is exactly-once when a sink in the same config reads its topic exactly-once
+ * (so a source crash does not put duplicates in front of a sink that promises none), else at-least-once.
+ */
+function inferSourceGuarantees(pipelines: PipelineConfig[]): void {
+  for (const p of pipelines) {
+    const src = p.source;
+    if (src === undefined || src.type === 'http' || explicitGuarantee.has(src)) continue;
+    src.guarantee = pipelines.some((q) => q.topic === p.topic && q.sink?.guarantee === 'exactly-once') ? 'exactly-once' : 'at-least-once';
+  }
+}
+
 function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) at.fail('source', raw, `must be a mapping with a type (${SOURCE_TYPES.join(', ')})`);
   const o = raw as Obj;
@@ -141,22 +166,22 @@ function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
   const type = s.oneOf(o, 'type', SOURCE_TYPES);
   switch (type) {
     case 'csv': {
-      s.known(o, ['type', 'path', 'keyColumn', 'columns', 'delimiter']);
-      return { type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), columns: s.columnTypes(o, 'columns'), delimiter: delimiter(o, s) };
+      s.known(o, ['type', 'path', 'keyColumn', 'columns', 'delimiter', 'guarantee']);
+      return sourceGuarantee({ type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), columns: s.columnTypes(o, 'columns'), delimiter: delimiter(o, s), guarantee: 'at-least-once' }, o, s);
     }
     case 'jsonl': {
-      s.known(o, ['type', 'path', 'keyColumn', 'skipBadLines']);
-      return { type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), skipBadLines: s.bool(o, 'skipBadLines', false) };
+      s.known(o, ['type', 'path', 'keyColumn', 'skipBadLines', 'guarantee']);
+      return sourceGuarantee({ type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), skipBadLines: s.bool(o, 'skipBadLines', false), guarantee: 'at-least-once' }, o, s);
     }
     case 'directory': {
-      s.known(o, ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs']);
+      s.known(o, ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs', 'guarantee']);
       const pattern = s.str(o, 'pattern') ?? DEFAULTS.directoryPattern;
       if (pattern.includes('/')) s.fail('pattern', pattern, 'must be a file-name pattern such as *.csv or *.jsonl (no directories)');
       const format = o.format === undefined ? undefined : s.oneOf(o, 'format', ['csv', 'jsonl'] as const);
       if (format === undefined && !/\.(csv|jsonl|ndjson)(\.gz)?$/i.test(pattern.replace(/\*$/, ''))) {
         s.fail('format', undefined, `is needed because pattern ${show(pattern)} does not end in .csv or .jsonl: set format: csv or format: jsonl`);
       }
-      return {
+      return sourceGuarantee({
         type,
         path: resolvePath(s.str(o, 'path', true), baseDir),
         pattern,
@@ -166,9 +191,11 @@ function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
         delimiter: delimiter(o, s),
         skipBadLines: s.bool(o, 'skipBadLines', false),
         pollMs: s.int(o, 'pollMs', DEFAULTS.pollMs, 10, 3_600_000),
-      };
+        guarantee: 'at-least-once',
+      }, o, s);
     }
     case 'http': {
+      if (o.guarantee !== undefined) s.fail('guarantee', o.guarantee, 'an http source is at-least-once (a client that does not get its 202 sends again): remove the key');
       s.known(o, ['type', 'port', 'host', 'path', 'keyColumn', 'maxBodyBytes']);
       if (o.port === undefined) s.fail('port', undefined, 'the TCP port to listen on is required (0 picks a free one)');
       const path = s.str(o, 'path') ?? DEFAULTS.httpPath;
@@ -256,7 +283,9 @@ export function parsePipeline(raw: unknown, index: number, baseDir: string): Pip
   const source = o.source === undefined ? undefined : parseSource(o.source, at, baseDir);
   const sink = o.sink === undefined ? undefined : parseSink(o.sink, at, topic, baseDir);
   if (sink !== undefined && sink.deadLetterTopic === topic) at.fail('sink.deadLetterTopic', sink.deadLetterTopic, 'must differ from the topic the sink reads');
-  return { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks };
+  const pipeline: PipelineConfig = { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks };
+  inferSourceGuarantees([pipeline]);
+  return pipeline;
 }
 
 /** A parsed document (from JSON or YAML) → ConnectConfig. Relative paths resolve against baseDir. */
@@ -273,6 +302,7 @@ export function parseConfig(doc: unknown, baseDir = process.cwd()): ConnectConfi
     if (seen.has(p.name)) throw new ConfigError(`pipeline "${p.name}": the name is used twice; names must be unique (each is a consumer group and an offsets-table key)`);
     seen.add(p.name);
   }
+  inferSourceGuarantees(pipelines);
   return { bootstrapServers, pipelines };
 }
 
@@ -362,15 +392,17 @@ export function pipelineFromFlags(f: PipelineFlags, baseDir = process.cwd()): Pi
       host: f.host,
       path: f.sourceType === 'http' ? f.httpPath : f.sourcePath,
       maxBodyBytes: f.maxBodyBytes,
+      // --guarantee applies to the sink and to a file source alike.
+      guarantee: f.sourceType === 'http' ? undefined : f.guarantee,
     };
     const src = entry.source as Obj;
     if (f.sourceType === 'http' && f.sourcePath !== undefined) throw new ConfigError('--source-path does not apply to --source-type http: the URL path is --http-path');
     if (f.sourceType !== 'http' && f.httpPath !== undefined) throw new ConfigError(`--http-path does not apply to --source-type ${f.sourceType}`);
     // Only the keys this source type knows, so flags for another type are reported, not silently ignored.
     const known: Record<string, string[]> = {
-      csv: ['type', 'path', 'keyColumn', 'columns', 'delimiter'],
-      jsonl: ['type', 'path', 'keyColumn', 'skipBadLines'],
-      directory: ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs'],
+      csv: ['type', 'path', 'keyColumn', 'columns', 'delimiter', 'guarantee'],
+      jsonl: ['type', 'path', 'keyColumn', 'skipBadLines', 'guarantee'],
+      directory: ['type', 'path', 'pattern', 'format', 'keyColumn', 'columns', 'delimiter', 'skipBadLines', 'pollMs', 'guarantee'],
       http: ['type', 'port', 'host', 'path', 'keyColumn', 'maxBodyBytes'],
     };
     const flagOf: Record<string, string> = { path: '--source-path', keyColumn: '--key-column', columns: '--columns', delimiter: '--delimiter', skipBadLines: '--skip-bad-lines', pattern: '--pattern', format: '--format', pollMs: '--poll-ms', port: '--port', host: '--host', maxBodyBytes: '--max-body-bytes' };
@@ -404,9 +436,10 @@ export function pipelineFromFlags(f: PipelineFlags, baseDir = process.cwd()): Pi
     for (const [k, v] of Object.entries(sink)) if (v === undefined) delete sink[k];
     entry.sink = sink;
   } else {
-    for (const [flag, v] of [['--sink-url', f.sinkUrl], ['--table', f.table], ['--mode', f.mode], ['--key-columns', f.keyColumns], ['--sink-columns', f.sinkColumns], ['--batch-size', f.batchSize], ['--guarantee', f.guarantee], ['--dead-letter-topic', f.deadLetterTopic]] as const) {
+    for (const [flag, v] of [['--sink-url', f.sinkUrl], ['--table', f.table], ['--mode', f.mode], ['--key-columns', f.keyColumns], ['--sink-columns', f.sinkColumns], ['--batch-size', f.batchSize], ['--dead-letter-topic', f.deadLetterTopic]] as const) {
       if (v !== undefined) throw new ConfigError(`${flag} needs --sink-type`);
     }
+    if (f.guarantee !== undefined && (f.sourceType === undefined || f.sourceType === 'http')) throw new ConfigError('--guarantee needs --sink-type or a file source (csv, jsonl, directory): an http source is at-least-once');
     if (f.autoCreate === true) throw new ConfigError('--auto-create needs --sink-type');
   }
   if (entry.topic === undefined) throw new ConfigError('--topic is required: the topic the pipeline produces to or consumes from');

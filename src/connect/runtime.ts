@@ -15,6 +15,8 @@ export interface RuntimeOptions {
   /** Progress and summaries; default stderr. */
   stream?: NodeJS.WriteStream;
   onSinkProgress?: (s: SinkProgress) => void;
+  /** File sources forget their stored offsets first and produce every file from its beginning. */
+  resetSourceOffsets?: boolean;
   /** Consumer settings for the sinks (session timeout, heartbeat, …). */
   consumer?: SinkRunOptions['consumer'];
 }
@@ -56,7 +58,7 @@ export async function runPipelines(config: ConnectConfig, client: ClientOptions,
       const parts: Array<Promise<void>> = [];
       if (p.source !== undefined) {
         parts.push(
-          runSourcePipeline(p, client, { signal: all.signal, stream: opts.stream }).then(
+          runSourcePipeline(p, client, { signal: all.signal, stream: opts.stream, resetOffsets: opts.resetSourceOffsets }).then(
             (r) => void (result.source = r),
             (err: unknown) => fail(p, err),
           ),

@@ -214,6 +214,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     groupId: p.group,
     enableAutoCommit: false,
     autoOffsetReset: 'earliest',
+    // Records of aborted transactions (an exactly-once source that was killed) never reach the database.
+    isolationLevel: 'read_committed',
     maxPollRecords: cfg.batchSize,
     rebalanceListener: {
       onPartitionsAssigned: async (tps) => {
@@ -308,6 +310,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   // Lag and progress, measured every interval from the high watermarks (ListOffsets) of the assigned partitions.
   let lag = -1;
   let idleSince: number | null = null;
+  /** A polled batch is being written. */
+  let busy = false;
   let lastRows = 0;
   let lastAt = Date.now();
   let measuring = false;
@@ -333,7 +337,11 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
         const ends = await admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })));
         for (const e of ends) {
           const k = tpKey(e.topic, e.partition);
-          const at = done.get(k) ?? (eos && !ready.has(k) ? null : consumer.position(e) ?? null);
+          let at = done.get(k) ?? (eos && !ready.has(k) ? null : consumer.position(e) ?? null);
+          // Between batches everything polled is written: the position also counts what holds no rows for the
+          // sink (transaction markers, aborted records), which the written offsets never pass.
+          const pos = consumer.position(e);
+          if (!busy && at !== null && pos !== undefined && (!eos || ready.has(k))) at = Math.max(at, pos);
           if (at === null || revoked.has(k)) known = false;
           else total += Math.max(0, e.offset - at);
         }
@@ -354,6 +362,11 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   try {
     await consumer.connect();
     await admin.connect();
+    // As Kafka Connect's dead-letter reporter does, the topic exists from the start, so reading it shows "nothing
+    // refused" rather than an unknown topic (with the broker's default partitions, as auto-creation would give).
+    await admin.createTopics([{ name: cfg.deadLetterTopic }]).catch((err: unknown) => {
+      if ((err as { kafkaError?: string }).kafkaError !== 'TOPIC_ALREADY_EXISTS') throw err;
+    });
     await consumer.subscribe([p.topic]);
     while (!signal.aborted) {
       if (opts.once && idleSince !== null && Date.now() - idleSince >= idleMs) {
@@ -363,8 +376,9 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
       const records = await consumer.poll(Math.min(200, intervalMs));
       // Records polled after the stop are not written: they were not committed, so they are read again.
       if (signal.aborted || records.length === 0) continue;
+      busy = true;
       inflight = processBatch(records);
-      await inflight;
+      await inflight.finally(() => (busy = false));
     }
   } catch (err) {
     throw new PipelineError(p.name, errorMessage(err), { cause: err });

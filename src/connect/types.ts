@@ -12,17 +12,48 @@ export interface SourceRecord {
   value: unknown;
   headers?: Record<string, string>;
   timestamp?: number;
+  /** Which input the record comes from (Kafka Connect's sourcePartition), e.g. {path}; none for HTTP. */
+  sourcePartition?: SourcePartition;
+  /** Where that input stands once this record is produced (Kafka Connect's sourceOffset). */
+  sourceOffset?: SourceOffset;
+}
+
+/** A source's input, as a key of the offsets topic: {path: '/abs/file.csv'}. */
+export type SourcePartition = Record<string, string | number>;
+
+/** A position in a file: records produced so far, and what identifies the file (see src/connect/source-offsets.ts). */
+export interface SourceOffset {
+  /** Records of the input produced, counting from its first record. */
+  position: number;
+  /** Fingerprint of the record at position − 1 (filled in by the runtime when it stores the offset). */
+  last?: string;
+  /** The input was read to its end (the file had this size, mtime and inode). */
+  eof?: boolean;
+  size?: number;
+  mtimeMs?: number;
+  ino?: number;
+}
+
+/** What the runtime gives a source: its stored offsets, and a place for one-line notes to the user. */
+export interface SourceContext {
+  /** The offset stored for a partition by an earlier run, or null (Kafka Connect's OffsetStorageReader). */
+  offset(partition: SourcePartition): SourceOffset | null;
+  /** A note for the user (resuming, skipping), printed as `<pipeline>: <message>`. */
+  log(message: string): void;
 }
 
 export interface SourceConnector {
   readonly name: string;
-  /** Yields records until the input is exhausted (files) or stop() is called (directory watch, HTTP). Bounded memory. */
-  records(): AsyncIterable<SourceRecord>;
+  /**
+   * Yields records until the input is exhausted (files) or stop() is called (directory watch, HTTP). Bounded
+   * memory. File sources start after the position `context` holds for each file.
+   */
+  records(context?: SourceContext): AsyncIterable<SourceRecord>;
   stop(): Promise<void>;
   /**
    * Called once per yielded record when the producer acknowledged it (error null) or gave up on it (Kafka
-   * Connect's SourceTask.commitRecord). The HTTP source answers 202 from here; the directory source marks a
-   * file done once all its records are acknowledged.
+   * Connect's SourceTask.commitRecord); with exactly-once, once the transaction holding it committed. The HTTP
+   * source answers 202 from here.
    */
   commitRecord?(record: SourceRecord, error: Error | null): void;
   /** Input skipped as bad so far (jsonl with skipBadLines), for the summary. */
@@ -93,6 +124,14 @@ export class SinkError extends TributaryError {
 
 export type ColumnType = 'int' | 'float' | 'bool' | 'string' | 'timestamp';
 
+/**
+ * File sources: at-least-once stores offsets as the producer acknowledges records (a crash re-sends what was
+ * produced after the last stored offset); exactly-once (Kafka's KIP-618) produces records and their offsets in
+ * one transaction, so read_committed consumers see every record once. Default: exactly-once when a sink of the
+ * same config reads the topic exactly-once, otherwise at-least-once.
+ */
+export type SourceGuarantee = 'at-least-once' | 'exactly-once';
+
 export interface CsvSourceConfig {
   type: 'csv';
   path: string;
@@ -102,6 +141,7 @@ export interface CsvSourceConfig {
   columns?: Record<string, ColumnType>;
   /** Single character; default ','. */
   delimiter: string;
+  guarantee: SourceGuarantee;
 }
 
 export interface JsonlSourceConfig {
@@ -111,6 +151,7 @@ export interface JsonlSourceConfig {
   keyColumn?: string;
   /** Skip (and count) lines that are not a JSON object instead of failing; default false. */
   skipBadLines: boolean;
+  guarantee: SourceGuarantee;
 }
 
 export interface DirectorySourceConfig {
@@ -126,6 +167,7 @@ export interface DirectorySourceConfig {
   skipBadLines: boolean;
   /** Poll interval for new files; default 1000. */
   pollMs: number;
+  guarantee: SourceGuarantee;
 }
 
 export interface HttpSourceConfig {

@@ -113,7 +113,22 @@ interface Table {
   title: string;
   header: string[];
   rows: Array<Array<string | number>>;
-  chart?: { label: string; unit: string; bars: Array<{ name: string; value: number }> };
+  chart?: { label: string; unit: string; bars: Bar[] };
+}
+
+/** How the work was done: each has one colour, the same in every chart. */
+export type Approach = 'broker' | 'direct' | 'direct-row-by-row';
+
+export const APPROACH_COLORS: Record<Approach, { color: string; label: string }> = {
+  broker: { color: '#4e79a7', label: 'via the broker' },
+  direct: { color: '#f28e2b', label: 'directly against the database (batched, polled)' },
+  'direct-row-by-row': { color: '#e15759', label: 'directly against the database, row by row' },
+};
+
+export interface Bar {
+  name: string;
+  value: number;
+  approach: Approach;
 }
 
 function tables(r: ExperimentReport): Table[] {
@@ -132,21 +147,22 @@ function tables(r: ExperimentReport): Table[] {
         ['via broker', int(broker.rows), int(broker.dbRows), int(broker.rowsPerSec), sec(broker.sourceReleaseMs), sec(broker.caughtUpMs), int(broker.statements)],
       ],
       chart: { label: 'Time until the source is released (shorter is better)', unit: 's', bars: [
-        { name: 'direct row-by-row', value: row.sourceReleaseMs / 1000 },
-        { name: 'direct batched', value: batch.sourceReleaseMs / 1000 },
-        { name: 'via broker', value: broker.sourceReleaseMs / 1000 },
+        { name: 'direct row-by-row', value: row.sourceReleaseMs / 1000, approach: 'direct-row-by-row' },
+        { name: 'direct batched', value: batch.sourceReleaseMs / 1000, approach: 'direct' },
+        { name: 'via broker', value: broker.sourceReleaseMs / 1000, approach: 'broker' },
       ] },
     },
     {
       title: SECTION_TITLES.locked,
-      header: ['variant', 'rows in db', 'source released', 'unlocked', 'stall', 'all rows in db', 'catch-up after unlock'],
+      // "no lock": the same variant's source release time in the unlocked run above, for comparison.
+      header: ['variant', 'rows in db', 'source released', 'source released, no lock', 'stall', 'all rows in db', 'catch-up after unlock'],
       rows: [
         ['direct batched', int(l.direct.dbRows), sec(l.direct.sourceReleaseMs), sec(l.direct.baselineSourceReleaseMs), sec(l.direct.stallMs), sec(l.direct.elapsedMs), '-'],
         ['via broker', int(l.broker.dbRows), sec(l.broker.sourceReleaseMs), sec(l.broker.baselineSourceReleaseMs), '-', sec(l.broker.caughtUpMs), sec(l.broker.catchUpAfterUnlockMs)],
       ],
       chart: { label: `Time until the source is released, database locked ${sec(l.lockHeldMs)} (shorter is better)`, unit: 's', bars: [
-        { name: 'direct batched', value: l.direct.sourceReleaseMs / 1000 },
-        { name: 'via broker', value: l.broker.sourceReleaseMs / 1000 },
+        { name: 'direct batched', value: l.direct.sourceReleaseMs / 1000, approach: 'direct' },
+        { name: 'via broker', value: l.broker.sourceReleaseMs / 1000, approach: 'broker' },
       ] },
     },
     {
@@ -157,8 +173,8 @@ function tables(r: ExperimentReport): Table[] {
         [`SQL poll every ${a.poller.intervalMs} ms`, int(a.poller.count), msf(a.poller.p50Ms), msf(a.poller.p99Ms), msf(a.poller.maxMs), int(a.poller.dbQueries)],
       ],
       chart: { label: 'Time-to-insight p99 (shorter is better)', unit: 'ms', bars: [
-        { name: 'streaming consumer', value: a.consumer.p99Ms },
-        { name: 'SQL polling', value: a.poller.p99Ms },
+        { name: 'streaming consumer', value: a.consumer.p99Ms, approach: 'broker' },
+        { name: 'SQL polling', value: a.poller.p99Ms, approach: 'direct' },
       ] },
     },
     {
@@ -171,10 +187,10 @@ function tables(r: ExperimentReport): Table[] {
         ['direct', `${d3.readers} polling readers`, int(d3.loaderRowsPerSec), int(d3.dbQueries), int(d3.readerQueries), (d3.readerQueries / (d3.elapsedMs / 1000)).toFixed(1)],
       ],
       chart: { label: 'Statements the database served (fewer is less load)', unit: '', bars: [
-        { name: `broker, ${b0.extraGroups} groups`, value: b0.dbQueries },
-        { name: `broker, ${b3.extraGroups} groups`, value: b3.dbQueries },
-        { name: `direct, ${d0.readers} readers`, value: d0.dbQueries },
-        { name: `direct, ${d3.readers} readers`, value: d3.dbQueries },
+        { name: `broker, ${b0.extraGroups} groups`, value: b0.dbQueries, approach: 'broker' },
+        { name: `broker, ${b3.extraGroups} groups`, value: b3.dbQueries, approach: 'broker' },
+        { name: `direct, ${d0.readers} readers`, value: d0.dbQueries, approach: 'direct' },
+        { name: `direct, ${d3.readers} readers`, value: d3.dbQueries, approach: 'direct' },
       ] },
     },
   ];
@@ -222,25 +238,34 @@ export function renderMarkdown(r: ExperimentReport): string {
 
 const esc = (s: string | number): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** A horizontal bar chart as inline SVG. */
-export function barChart(label: string, unit: string, bars: Array<{ name: string; value: number }>): string {
+/**
+ * A horizontal bar chart as inline SVG. A bar's colour says its approach (APPROACH_COLORS, the same in every
+ * chart); the legend under the bars names the approaches shown.
+ */
+export function barChart(label: string, unit: string, bars: Bar[]): string {
   const width = 640;
   const labelWidth = 170;
   const barHeight = 26;
   const top = 28;
   const max = Math.max(...bars.map((b) => b.value), 1e-9);
-  const height = top + bars.length * (barHeight + 8) + 8;
-  const colors = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759'];
+  const legendTop = top + bars.length * (barHeight + 8) + 6;
+  const shown = (Object.keys(APPROACH_COLORS) as Approach[]).filter((k) => bars.some((b) => b.approach === k));
+  const height = legendTop + shown.length * 20 + 4;
   const items = bars.map((b, i) => {
     const y = top + i * (barHeight + 8);
     const w = Math.max(1, ((width - labelWidth - 110) * b.value) / max);
     const text = unit === '' ? int(b.value) : `${b.value.toFixed(b.value < 10 ? 2 : 1)} ${unit}`;
     return `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${esc(b.name)}</text>`
-      + `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[i % colors.length]}"/>`
+      + `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${APPROACH_COLORS[b.approach].color}" data-approach="${b.approach}"/>`
       + `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 17}">${esc(text)}</text>`;
   });
+  const legend = shown.map((k, i) => {
+    const y = legendTop + i * 20;
+    return `<rect x="${labelWidth}" y="${y}" width="12" height="12" fill="${APPROACH_COLORS[k].color}"/>`
+      + `<text x="${labelWidth + 18}" y="${y + 11}">${esc(APPROACH_COLORS[k].label)}</text>`;
+  });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}" font-family="sans-serif" font-size="13">`
-    + `<text x="0" y="16" font-weight="bold">${esc(label)}</text>${items.join('')}</svg>`;
+    + `<text x="0" y="16" font-weight="bold">${esc(label)}</text>${items.join('')}<g class="legend">${legend.join('')}</g></svg>`;
 }
 
 export function renderHtml(r: ExperimentReport): string {

@@ -64,6 +64,12 @@ async function createTopic(ctx: ScenarioContext, name: string, partitions: numbe
   }
 }
 
+/** A sink creates its dead-letter topic when it starts: it is the run's too, deleted with the others. */
+function trackDeadLetterTopic(ctx: ScenarioContext, topic: string): void {
+  const dlq = `${topic}-dlq`;
+  if (!ctx.topics.includes(dlq)) ctx.topics.push(dlq);
+}
+
 // ------------------------------------------------------------------------------------------ ingest
 
 export interface DirectIngestResult {
@@ -188,6 +194,7 @@ async function brokerIngest(
     if (/retrying/.test(m)) retries++;
     if (retries <= 3 || !/retrying/.test(m)) ctx.log(m);
   });
+  trackDeadLetterTopic(ctx, topic);
   let lockDb: ExperimentDb | null = null;
   let handle: LockHandle | null = null;
   try {
@@ -344,6 +351,7 @@ export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResul
   const wall = (): number => performance.timeOrigin + performance.now();
 
   const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m));
+  trackDeadLetterTopic(ctx, topic);
   const consumer = new Consumer({ ...ctx.client, groupId: `${ctx.runId}-analytics-live`, autoOffsetReset: 'earliest', enableAutoCommit: true, fetchMaxWaitMs: 100 });
   const poller = await openDb(ctx.db);
   const producer = new Producer({ ...ctx.client, acks: 'all', idempotent: true, lingerMs: 5 });
@@ -513,6 +521,7 @@ async function brokerFanout(ctx: ScenarioContext, extra: number): Promise<Broker
   await withDb(ctx.db, (db) => db.recreate(table, columns));
   await createTopic(ctx, topic, 3);
   const sink = await startSink(ctx.db, ctx.client, { pipeline: topic, topic, group: `${topic}-sink`, table }, rows.length, (m) => ctx.log(m));
+  trackDeadLetterTopic(ctx, topic);
   try {
     if (!(await until(sink.joined, ctx.timeoutMs))) throw new Error(`the sink of ${name} did not join its group`);
     let t0 = now();

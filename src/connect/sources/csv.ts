@@ -4,8 +4,9 @@
  * the first rows, and a cell that does not parse as its column's type stays a string.
  */
 import { coerceCell, inferType, INFER_ROWS } from '../records.js';
-import type { ColumnType, CsvSourceConfig, SourceConnector, SourceRecord } from '../types.js';
+import type { ColumnType, CsvSourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { MAX_ROW_CHARS, openText, SourceError } from './input.js';
+import { resumeFile } from './resume.js';
 
 export interface CsvRow {
   fields: string[];
@@ -159,8 +160,10 @@ export class CsvSource implements SourceConnector {
     private readonly config: Pick<CsvSourceConfig, 'path' | 'keyColumn' | 'columns' | 'delimiter'>,
   ) {}
 
-  records(): AsyncIterable<SourceRecord> {
-    return csvFileRecords(this.config.path, this.config, () => this.stopped);
+  /** The file's records after those an earlier run produced (the offset `context` holds for the file). */
+  records(context?: SourceContext): AsyncIterable<SourceRecord> {
+    const stopped = (): boolean => this.stopped;
+    return resumeFile(this.config.path, () => csvFileRecords(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keyOf } from '../records.js';
-import type { HttpSourceConfig, SourceConnector, SourceRecord } from '../types.js';
+import type { HttpSourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { SourceError } from './input.js';
 
 interface RequestState {
@@ -149,8 +149,15 @@ export class HttpSource implements SourceConnector {
     this.wake?.();
   }
 
-  async *records(): AsyncGenerator<SourceRecord> {
+  /** http://host:port/path of the bound server (after start()). */
+  get url(): string {
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host}:${this.port}${this.config.path}`;
+  }
+
+  async *records(context?: SourceContext): AsyncGenerator<SourceRecord> {
     await this.start();
+    context?.log(`listening on ${this.url} (POST a JSON object or an array of them)`);
     for (;;) {
       const next = this.queue.shift();
       if (next !== undefined) {

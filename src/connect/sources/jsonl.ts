@@ -1,7 +1,8 @@
 /** JSON-lines source: one JSON object per line (gzip by extension or magic bytes); blank lines are skipped. */
 import { keyOf } from '../records.js';
-import type { JsonlSourceConfig, SourceConnector, SourceRecord } from '../types.js';
+import type { JsonlSourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { lines, openText, SourceError } from './input.js';
+import { resumeFile } from './resume.js';
 
 export interface JsonlOptions {
   keyColumn?: string;
@@ -45,8 +46,15 @@ export class JsonlSource implements SourceConnector {
     private readonly config: Pick<JsonlSourceConfig, 'path' | 'keyColumn' | 'skipBadLines'>,
   ) {}
 
-  records(): AsyncIterable<SourceRecord> {
-    return jsonlFileRecords(this.config.path, this.config, () => this.skipped++, () => this.stopped);
+  /** The file's records after those an earlier run produced (the offset `context` holds for the file). */
+  records(context?: SourceContext): AsyncIterable<SourceRecord> {
+    const stopped = (): boolean => this.stopped;
+    const base = this.skipped;
+    return resumeFile(this.config.path, () => jsonlFileRecords(this.config.path, this.config, () => this.skipped++, stopped), context, {
+      label: this.config.path,
+      stopped,
+      afterResume: () => void (this.skipped = base),
+    });
   }
 
   async stop(): Promise<void> {

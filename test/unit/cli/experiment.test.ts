@@ -1,7 +1,7 @@
 /** `tributary experiment` end to end at small scale on SQLite with the embedded broker: the compiled CLI in a child process. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../helpers/cli.js';
@@ -21,6 +21,26 @@ test('experiment --rows 2000 on SQLite writes every section with measured, consi
   await checkExperimentRun(r, out, 2000, 'sqlite');
   const files = await readdir(out);
   for (const f of ['report.json', 'report.md', 'report.html', 'experiment.db']) assert.ok(files.includes(f), `${f} in --out`);
+  const html = await readFile(join(out, 'report.html'), 'utf8');
+  // The database the report names is there after the run.
+  assert.ok(html.includes(`sqlite:${join(out, 'experiment.db')}`), 'report.html names the database file');
+  assert.ok((await stat(join(out, 'experiment.db'))).size > 0);
+  // The locked-ingest table says what its comparison column is.
+  assert.ok(html.includes('<th>source released, no lock</th>'));
+  assert.ok(!html.includes('<th>unlocked</th>'));
+  // One colour per approach in every chart, and each chart's legend names the approaches it shows.
+  const bars = [...html.matchAll(/<text [^>]*text-anchor="end">([^<]+)<\/text><rect [^>]*fill="(#[0-9a-f]{6})" data-approach="([a-z-]+)"/g)].map((m) => ({ name: m[1], fill: m[2], approach: m[3] }));
+  assert.equal(bars.length, 11, 'bars in the four charts');
+  const fillOf = new Map<string, string>();
+  for (const b of bars) {
+    assert.equal(fillOf.get(b.approach) ?? b.fill, b.fill, `${b.name}: ${b.approach} has one colour`);
+    fillOf.set(b.approach, b.fill);
+    const expected = /broker|streaming/.test(b.name) ? 'broker' : /row-by-row/.test(b.name) ? 'direct-row-by-row' : 'direct';
+    assert.equal(b.approach, expected, b.name);
+  }
+  assert.equal(new Set(fillOf.values()).size, 3, 'three approaches, three colours');
+  assert.equal((html.match(/<g class="legend">/g) ?? []).length, 4);
+  assert.equal((html.match(/>via the broker<\/text>/g) ?? []).length, 4, 'the broker is in every legend');
 });
 
 test('experiment --csv uses the file\'s rows (an id column added) on every variant', { timeout: 120_000 }, async () => {

@@ -41,7 +41,7 @@ describe('pipeline files', () => {
     assert.deepEqual(src, {
       name: 'users-in',
       topic: 'users',
-      source: { type: 'csv', path: join(dir, 'users.csv.gz'), keyColumn: 'id', columns: { age: 'int', name: 'string' }, delimiter: ',' },
+      source: { type: 'csv', path: join(dir, 'users.csv.gz'), keyColumn: 'id', columns: { age: 'int', name: 'string' }, delimiter: ',', guarantee: 'at-least-once' },
       sink: undefined,
       group: 'connect-users-in',
       tasks: 1,
@@ -70,8 +70,24 @@ describe('pipeline files', () => {
   test('source defaults: directory, http; bootstrap default', () => {
     const c = parseConfig({ pipelines: [{ name: 'd', topic: 't', source: { type: 'directory', path: '/in' } }, { name: 'h', topic: 't', source: { type: 'http', port: 8080 } }] });
     assert.equal(c.bootstrapServers, '127.0.0.1:9092');
-    assert.deepEqual(c.pipelines[0].source, { type: 'directory', path: '/in', pattern: '*.csv', format: undefined, keyColumn: undefined, columns: undefined, delimiter: ',', skipBadLines: false, pollMs: 1000 });
+    assert.deepEqual(c.pipelines[0].source, { type: 'directory', path: '/in', pattern: '*.csv', format: undefined, keyColumn: undefined, columns: undefined, delimiter: ',', skipBadLines: false, pollMs: 1000, guarantee: 'at-least-once' });
     assert.deepEqual(c.pipelines[1].source, { type: 'http', port: 8080, host: '127.0.0.1', path: '/events', keyColumn: undefined, maxBodyBytes: 1048576 });
+  });
+
+  test('a file source is exactly-once when given, or when a sink of the same config reads its topic exactly-once', () => {
+    const c = parseConfig({
+      pipelines: [
+        { name: 'a', topic: 't', source: { type: 'csv', path: '/a.csv' } },
+        { name: 'b', topic: 'u', source: { type: 'jsonl', path: '/b.jsonl' } },
+        { name: 'c', topic: 'u', source: { type: 'jsonl', path: '/c.jsonl', guarantee: 'exactly-once' } },
+        { name: 'd', topic: 't', source: { type: 'directory', path: '/d', guarantee: 'at-least-once' } },
+        { name: 'to-db', topic: 't', sink: { type: 'sqlite', url: '/x.db', table: 'x', guarantee: 'exactly-once' } },
+      ],
+    });
+    assert.deepEqual(c.pipelines.map((p) => [p.name, p.source?.type === 'http' ? null : p.source?.guarantee]), [['a', 'exactly-once'], ['b', 'at-least-once'], ['c', 'exactly-once'], ['d', 'at-least-once'], ['to-db', undefined]]);
+    assert.throws(() => parseConfig({ pipelines: [{ name: 'h', topic: 't', source: { type: 'http', port: 1, guarantee: 'exactly-once' } }] }), /pipeline "h": source\.guarantee is "exactly-once": an http source is at-least-once/);
+    assert.deepEqual(pipelineFromFlags({ topic: 't', sourceType: 'csv', sourcePath: '/a.csv', guarantee: 'exactly-once' })?.source, { type: 'csv', path: '/a.csv', keyColumn: undefined, columns: undefined, delimiter: ',', guarantee: 'exactly-once' });
+    assert.throws(() => pipelineFromFlags({ topic: 't', sourceType: 'http', port: '1', guarantee: 'exactly-once' }), /--guarantee needs --sink-type or a file source/);
   });
 
   test('errors name the pipeline, the key, the bad value and what is allowed', async () => {

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Admin } from '../../../src/client/admin.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import { parseConfig } from '../../../src/connect/config.js';
 import { runPipelines } from '../../../src/connect/runtime.js';
@@ -30,6 +31,29 @@ async function readTopic(address: string, topic: string, count: number): Promise
     while (out.length < count) {
       if (Date.now() > deadline) throw new Error(`only ${out.length} of ${count} records in ${topic}`);
       for (const r of await c.poll(500)) out.push({ key: r.key?.toString() ?? null, value: JSON.parse(r.value!.toString()), partition: r.partition });
+    }
+    return out;
+  } finally {
+    await c.close();
+  }
+}
+
+/** Every record of a topic up to its end now (read_committed), however many. */
+async function readAll(address: string, topic: string): Promise<Got[]> {
+  const admin = new Admin({ bootstrapServers: address });
+  const { partitions } = (await admin.describeTopics([topic]))[0];
+  const tps = partitions.map((p) => ({ topic, partition: p.partition }));
+  const ends = await admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })), { isolationLevel: 'read_committed' });
+  await admin.close();
+  const c = new Consumer({ bootstrapServers: address, autoOffsetReset: 'earliest', isolationLevel: 'read_committed' });
+  try {
+    await c.connect();
+    c.assign(tps);
+    const out: Got[] = [];
+    const deadline = Date.now() + 10_000;
+    while (ends.some((e) => (c.position(e) ?? 0) < e.offset)) {
+      if (Date.now() > deadline) throw new Error(`could not read ${topic} to its end`);
+      for (const r of await c.poll(200)) out.push({ key: r.key?.toString() ?? null, value: JSON.parse(r.value!.toString()), partition: r.partition });
     }
     return out;
   } finally {
@@ -97,7 +121,8 @@ describe('source runtime', () => {
     const src = new HttpSource(p.name, p.source as never);
     await src.start();
     const stop = new AbortController();
-    const run = runSourcePipeline(p, { bootstrapServers: address }, { signal: stop.signal, connector: src, stream: captureStream() });
+    const err = captureStream();
+    const run = runSourcePipeline(p, { bootstrapServers: address }, { signal: stop.signal, connector: src, stream: err });
     const url = `http://127.0.0.1:${src.port}/events`;
     const one = await fetch(url, { method: 'POST', body: JSON.stringify({ user: 'u1', page: '/' }) });
     assert.equal(one.status, 202);
@@ -111,6 +136,7 @@ describe('source runtime', () => {
     const result = await run;
     assert.equal(result.records, 3);
     assert.equal(result.stopped, true);
+    assert.match(err.text, new RegExp(`^http-in: listening on ${url.replace(/[.]/g, '\\.')} \\(POST a JSON object or an array of them\\)$`, 'm'));
   });
 
   test('runPipelines runs a directory pipeline until stopped and a file pipeline to its end, together', async () => {
@@ -135,5 +161,62 @@ describe('source runtime', () => {
     stop.abort();
     const results = await run;
     assert.deepEqual(results.map((r) => [r.pipeline, r.source?.records]), [['dir-in', 2], ['file-in', 1]]);
+  });
+
+  test('jsonl and directory pipelines run twice: the second run produces nothing new, no duplicates', async () => {
+    await writeFile(join(dir, 'twice.jsonl'), '{"n":1}\n{"n":2}\n');
+    const inbox = await mkdtemp(join(dir, 'twice-dir-'));
+    await writeFile(join(inbox, 'a.jsonl'), '{"n":3}\n');
+    await writeFile(join(inbox, 'b.jsonl'), '{"n":4}\n{"n":5}\n');
+    const config = parseConfig(
+      {
+        pipelines: [
+          { name: 'twice-file', topic: 'twice-rt', source: { type: 'jsonl', path: 'twice.jsonl' } },
+          { name: 'twice-dir', topic: 'twice-rt', source: { type: 'directory', path: inbox, pattern: '*.jsonl', pollMs: 50, guarantee: 'exactly-once' } },
+        ],
+      },
+      dir,
+    );
+    /** The directory pipeline runs until stopped: it is stopped once `done(text)` holds for what the run printed. */
+    const runOnce = async (done: (text: string) => boolean, ready?: () => Promise<unknown>): Promise<{ records: Array<[string, number | undefined]>; text: string }> => {
+      const stop = new AbortController();
+      const err = captureStream();
+      const run = runPipelines(config, { bootstrapServers: address }, { signal: stop.signal, stream: err });
+      for (let i = 0; i < 200 && !done(err.text); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(done(err.text), err.text);
+      await ready?.();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // time for anything else it would produce
+      stop.abort();
+      const records = (await run).map((r): [string, number | undefined] => [r.pipeline, r.source?.records]);
+      return { records, text: err.text };
+    };
+    const first = await runOnce((t) => t.includes('twice-file: produced 2 records'), () => readTopic(address, 'twice-rt', 5));
+    assert.deepEqual(first.records, [['twice-file', 2], ['twice-dir', 3]]);
+    assert.match(first.text, /^twice-dir: produced 3 records to twice-rt in .*exactly-once, stopped$/m);
+    // Second run: the directory's first scan found both files finished and unchanged.
+    const second = await runOnce((t) => t.includes('twice-dir: 2 finished files were produced by an earlier run and are unchanged: skipped'));
+    assert.deepEqual(second.records, [['twice-file', 0], ['twice-dir', 0]]);
+    const got = await readAll(address, 'twice-rt');
+    assert.deepEqual(got.map((g) => (g.value as { n: number }).n).sort(), [1, 2, 3, 4, 5]);
+    // Asked to: the stored offsets are forgotten and the file is produced again.
+    const err = captureStream();
+    const again = await runSourcePipeline(config.pipelines[0], { bootstrapServers: address }, { stream: err, resetOffsets: true });
+    assert.equal(again.records, 2);
+    assert.match(err.text, /^twice-file: forgot the stored offsets of 1 file: producing from the beginning$/m);
+    assert.deepEqual((await readAll(address, 'twice-rt')).map((g) => (g.value as { n: number }).n).sort(), [1, 1, 2, 2, 3, 4, 5]);
+  });
+
+  test('a run failed by a bad line keeps what it produced; after the fix the rerun produces only the rest', async () => {
+    const path = join(dir, 'bad-then-fixed.jsonl');
+    await writeFile(path, '{"n":1}\n{"n":2}\n{"n":3\n{"n":4}\n');
+    const p = pipeline({ name: 'fix-in', topic: 'fixed', source: { type: 'jsonl', path: 'bad-then-fixed.jsonl', guarantee: 'exactly-once' } });
+    await assert.rejects(runSourcePipeline(p, { bootstrapServers: address }, { stream: captureStream() }), /line 3: not valid JSON.*\(2 records were produced to fixed before; a rerun resumes after them\)/);
+    await writeFile(path, '{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+    const err = captureStream();
+    const again = await runSourcePipeline(p, { bootstrapServers: address }, { stream: err });
+    assert.equal(again.records, 2);
+    assert.match(err.text, /fix-in: .*bad-then-fixed\.jsonl: 2 records were produced by an earlier run; resuming after them/);
+    const got = await readAll(address, 'fixed');
+    assert.deepEqual(got.map((g) => (g.value as { n: number }).n).sort(), [1, 2, 3, 4]);
   });
 });

@@ -1,20 +1,44 @@
 /** Sources on their own (no broker): CSV parsing and typing, gzip, jsonl, directory watching, the HTTP endpoint. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { coerceCell, inferType } from '../../../src/connect/records.js';
 import { CsvSource, parseCsv } from '../../../src/connect/sources/csv.js';
-import { DirectorySource, DONE_FILE, globToRegExp } from '../../../src/connect/sources/directory.js';
+import { fingerprint, offsetKey } from '../../../src/connect/source-offsets.js';
+import { DirectorySource, globToRegExp } from '../../../src/connect/sources/directory.js';
 import { HttpSource } from '../../../src/connect/sources/http.js';
 import { JsonlSource } from '../../../src/connect/sources/jsonl.js';
-import type { SourceConnector, SourceRecord } from '../../../src/connect/types.js';
+import type { SourceConnector, SourceContext, SourceOffset, SourceRecord } from '../../../src/connect/types.js';
 
 async function collect(src: SourceConnector): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
   for await (const r of src.records()) out.push(r);
+  return out;
+}
+
+/**
+ * Offsets kept in memory as the runtime keeps them in connect-offsets: `store(r)` after a record is produced
+ * (with its fingerprint), `context` for the next run, `notes` what the source told the user.
+ */
+function memoryOffsets(): { context: SourceContext; store: (r: SourceRecord) => void; notes: string[] } {
+  const byKey = new Map<string, SourceOffset>();
+  const notes: string[] = [];
+  return {
+    notes,
+    context: { offset: (partition) => byKey.get(offsetKey('p', partition)) ?? null, log: (m) => void notes.push(m) },
+    store: (r) => void byKey.set(offsetKey('p', r.sourcePartition!), { ...r.sourceOffset!, last: fingerprint(r) }),
+  };
+}
+
+async function collectFrom(src: SourceConnector, offsets: ReturnType<typeof memoryOffsets>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const r of src.records(offsets.context)) {
+    offsets.store(r);
+    out.push(r.value);
+  }
   return out;
 }
 
@@ -172,58 +196,122 @@ describe('directory source', () => {
     assert.ok(globToRegExp('day-??.jsonl').test('day-01.jsonl'));
   });
 
-  test('existing files in name order, then a new file after start; done files are not read after a restart', async () => {
+  test('existing files in name order, then a new file after start; after a restart only new or changed files', async () => {
     const d = await mkdtemp(join(dir, 'watch-'));
     await writeFile(join(d, 'b.csv'), 'id\n2\n');
     await writeFile(join(d, 'a.csv'), 'id\n1\n');
     await writeFile(join(d, 'ignored.txt'), 'id\n9\n');
     const config = { path: d, pattern: '*.csv', delimiter: ',', skipBadLines: false, pollMs: 50 };
+    const offsets = memoryOffsets();
     const src = new DirectorySource('p', config, { stableMs: 200 });
-    const it = src.records()[Symbol.asyncIterator]();
-    const take = async (): Promise<SourceRecord> => {
-      const r = await nextWithin(it, 5000);
-      src.commitRecord(r, null); // acknowledged, as the runtime does
+    const it = src.records(offsets.context)[Symbol.asyncIterator]();
+    const take = async (from = it): Promise<SourceRecord> => {
+      const r = await nextWithin(from, 5000);
+      offsets.store(r); // produced: its offset is stored, as the runtime does
       return r;
     };
-    assert.deepEqual((await take()).value, { id: 1 });
+    const a = await take();
+    assert.deepEqual([a.value, a.sourcePartition, a.sourceOffset?.position, a.sourceOffset?.eof], [{ id: 1 }, { path: join(d, 'a.csv') }, 1, true]);
     assert.deepEqual((await take()).value, { id: 2 });
     // Written in two steps: taken only once its size has been stable, so both rows arrive.
     await writeFile(join(d, 'c.csv'), 'id\n3\n');
     await appendFile(join(d, 'c.csv'), '4\n');
-    assert.deepEqual((await take()).value, { id: 3 });
-    assert.deepEqual((await take()).value, { id: 4 });
+    const c1 = await take();
+    const c2 = await take();
+    assert.deepEqual([c1.value, c1.sourceOffset?.eof, c2.value, c2.sourceOffset?.position, c2.sourceOffset?.eof], [{ id: 3 }, undefined, { id: 4 }, 2, true]);
     const stopped = src.stop();
     assert.equal((await it.next()).done, true);
     await stopped;
-    assert.deepEqual((await readFile(join(d, DONE_FILE), 'utf8')).split('\n').filter(Boolean).sort(), ['a.csv', 'b.csv', 'c.csv']);
 
-    // Restart: only the new file.
-    await writeFile(join(d, 'd.csv'), 'id\n5\n');
-    const again = new DirectorySource('p', config, { stableMs: 200 });
-    const it2 = again.records()[Symbol.asyncIterator]();
-    const r = await nextWithin(it2, 5000);
-    assert.deepEqual(r.value, { id: 5 });
+    // Restart: a, b unchanged (skipped unopened); c grew by a row (only the new one); d is new.
+    await appendFile(join(d, 'c.csv'), '5\n');
+    await writeFile(join(d, 'd.csv'), 'id\n6\n');
+    const again = new DirectorySource('p', config, { stableMs: 0 });
+    const it2 = again.records(offsets.context)[Symbol.asyncIterator]();
+    const c3 = await take(it2);
+    assert.deepEqual([c3.value, c3.sourceOffset?.position], [{ id: 5 }, 3]);
+    assert.deepEqual((await take(it2)).value, { id: 6 });
     await again.stop();
     assert.equal((await it2.next()).done, true);
+    assert.equal(again.unchanged, 2);
+    assert.ok(offsets.notes.includes('2 finished files were produced by an earlier run and are unchanged: skipped'), offsets.notes.join('\n'));
+    assert.ok(offsets.notes.includes('c.csv: 2 records were produced by an earlier run; resuming after them'), offsets.notes.join('\n'));
   });
 
-  test('a file is not marked done until all its records are acknowledged', async () => {
-    const d = await mkdtemp(join(dir, 'ack-'));
-    await writeFile(join(d, 'a.jsonl'), '{"n":1}\n{"n":2}\n');
-    await writeFile(join(d, 'b.jsonl'), '{"n":3}\n');
-    const src = new DirectorySource('p', { path: d, pattern: '*.jsonl', delimiter: ',', skipBadLines: false, pollMs: 50 }, { stableMs: 0 });
-    const it = src.records()[Symbol.asyncIterator]();
-    const a1 = await nextWithin(it, 5000);
-    const a2 = await nextWithin(it, 5000);
-    const b1 = await nextWithin(it, 5000); // a.jsonl fully read, nothing acknowledged yet
-    src.commitRecord(a1, null);
-    src.commitRecord(b1, null);
-    await src.flushed();
-    assert.deepEqual(src.finished, []);
-    src.commitRecord(a2, null);
+  test('a stop ends the read between records; the next run resumes after the last record produced', async () => {
+    const d = await mkdtemp(join(dir, 'stop-'));
+    await writeFile(join(d, 'a.jsonl'), '{"n":1}\n{"n":2}\n{"n":3}\n');
+    const config = { path: d, pattern: '*.jsonl', delimiter: ',', skipBadLines: false, pollMs: 50 };
+    const offsets = memoryOffsets();
+    const src = new DirectorySource('p', config, { stableMs: 0 });
+    const it = src.records(offsets.context)[Symbol.asyncIterator]();
+    offsets.store(await nextWithin(it, 5000));
+    const second = await nextWithin(it, 5000); // yielded but never produced: its offset is not stored
+    assert.deepEqual(second.value, { n: 2 });
     await src.stop();
-    assert.deepEqual(src.finished, ['a.jsonl']); // b.jsonl: the stop came before its end was seen
-    assert.equal(await readFile(join(d, DONE_FILE), 'utf8'), 'a.jsonl\n');
+    assert.equal((await it.next()).done, true);
+    const again = new DirectorySource('p', config, { stableMs: 0 });
+    const it2 = again.records(offsets.context)[Symbol.asyncIterator]();
+    const got = [(await nextWithin(it2, 5000)).value, (await nextWithin(it2, 5000)).value];
+    await again.stop();
+    assert.deepEqual(got, [{ n: 2 }, { n: 3 }]);
+  });
+});
+
+describe('file offsets (resuming)', () => {
+  test('csv and jsonl: a second run produces nothing; a grown file only its new records', async () => {
+    const csv = join(dir, 'resume.csv');
+    await writeFile(csv, 'id,v\n1,a\n2,b\n');
+    const offsets = memoryOffsets();
+    const cfg = { path: csv, delimiter: ',' };
+    assert.deepEqual(await collectFrom(new CsvSource('p', cfg), offsets), [{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+    assert.deepEqual(await collectFrom(new CsvSource('p', cfg), offsets), []);
+    assert.match(offsets.notes.at(-1)!, /resume\.csv: all 2 records were produced by an earlier run and the file is unchanged; nothing to produce/);
+    await appendFile(csv, '3,c\n');
+    assert.deepEqual(await collectFrom(new CsvSource('p', cfg), offsets), [{ id: 3, v: 'c' }]);
+    assert.match(offsets.notes.at(-1)!, /resume\.csv: 2 records were produced by an earlier run; resuming after them/);
+
+    const jsonl = join(dir, 'resume.jsonl.gz');
+    await writeFile(jsonl, gzipSync('{"n":1}\nbad\n{"n":2}\n'));
+    const jcfg = { path: jsonl, skipBadLines: true };
+    const first = new JsonlSource('p', jcfg);
+    assert.deepEqual(await collectFrom(first, offsets), [{ n: 1 }, { n: 2 }]);
+    assert.equal(first.skipped, 1);
+    await writeFile(jsonl, gzipSync('{"n":1}\nbad\n{"n":2}\n{"n":3}\nworse\n'));
+    const second = new JsonlSource('p', jcfg);
+    assert.deepEqual(await collectFrom(second, offsets), [{ n: 3 }]);
+    assert.equal(second.skipped, 1, 'only the bad line after the resume point counts');
+  });
+
+  test('a different file at the same path (the last produced record differs, or it is shorter) is read from the start', async () => {
+    const path = join(dir, 'replaced.jsonl');
+    const offsets = memoryOffsets();
+    const cfg = { path, skipBadLines: false };
+    await writeFile(path, '{"day":1,"n":1}\n{"day":1,"n":2}\n');
+    assert.equal((await collectFrom(new JsonlSource('p', cfg), offsets)).length, 2);
+    await writeFile(path, '{"day":2,"n":1}\n{"day":2,"n":2}\n{"day":2,"n":3}\n');
+    assert.deepEqual(await collectFrom(new JsonlSource('p', cfg), offsets), [{ day: 2, n: 1 }, { day: 2, n: 2 }, { day: 2, n: 3 }]);
+    assert.match(offsets.notes.at(-1)!, /not the file an earlier run read \(record 2 differs\); reading it from the start/);
+    await writeFile(path, '{"day":3,"n":1}\n');
+    assert.deepEqual(await collectFrom(new JsonlSource('p', cfg), offsets), [{ day: 3, n: 1 }]);
+    assert.match(offsets.notes.at(-1)!, /it has fewer than the 3 records produced then/);
+  });
+
+  test('a bad line after a fix: the records before it are not read again', async () => {
+    const path = join(dir, 'fixed.jsonl');
+    const offsets = memoryOffsets();
+    const cfg = { path, skipBadLines: false };
+    await writeFile(path, '{"n":1}\n{"n":2}\noops\n{"n":4}\n');
+    const got: unknown[] = [];
+    await assert.rejects(async () => {
+      for await (const r of new JsonlSource('p', cfg).records(offsets.context)) {
+        offsets.store(r);
+        got.push(r.value);
+      }
+    }, /fixed\.jsonl line 3: not valid JSON/);
+    assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
+    await writeFile(path, '{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n'); // fixed (a new inode, a different size)
+    assert.deepEqual(await collectFrom(new JsonlSource('p', cfg), offsets), [{ n: 3 }, { n: 4 }]);
   });
 });
 

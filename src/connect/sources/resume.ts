@@ -1,0 +1,101 @@
+/**
+ * Reading a file from where an earlier run stopped. The stored offset counts the records already produced and
+ * fingerprints the last of them: the file is parsed again (CSV types are inferred from its first rows, and a
+ * gzip stream cannot be sought), the first `position` records are dropped, and the last dropped one must match
+ * the fingerprint — otherwise this is a different file at the same path, read from the start. A file stored as
+ * read to its end, with the same size, mtime and inode, is skipped without being opened.
+ *
+ * Every record yielded carries {path} as its source partition and its position (records of the file produced
+ * once it is) as its source offset; the last one also says eof, with the file's size, mtime and inode.
+ */
+import { stat } from 'node:fs/promises';
+import { fingerprint } from '../source-offsets.js';
+import type { SourceContext, SourceOffset, SourceRecord } from '../types.js';
+
+export interface ResumeOptions {
+  /** How the file is named in notes (the path, or the name inside a watched directory). */
+  label: string;
+  /** Checked between records: a stop ends the read. */
+  stopped: () => boolean;
+  /** Called instead of a note when an unchanged, finished file is skipped (the directory source counts them). */
+  onUnchanged?: () => void;
+  /** Called when the records an earlier run produced have been read past (bad lines skipped there count once). */
+  afterResume?: () => void;
+}
+
+type Identity = Pick<SourceOffset, 'size' | 'mtimeMs' | 'ino'>;
+
+async function identity(path: string): Promise<Identity | null> {
+  try {
+    const s = await stat(path);
+    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+  } catch {
+    return null; // opening reports the error
+  }
+}
+
+const plural = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
+
+export async function* resumeFile(
+  path: string,
+  open: () => AsyncGenerator<SourceRecord>,
+  context: SourceContext | undefined,
+  options: ResumeOptions,
+): AsyncGenerator<SourceRecord> {
+  const partition = { path };
+  const stored = context?.offset(partition) ?? null;
+  const id = await identity(path);
+  if (stored !== null && stored.eof === true && id !== null && id.size === stored.size && id.mtimeMs === stored.mtimeMs && id.ino === stored.ino) {
+    if (options.onUnchanged !== undefined) options.onUnchanged();
+    else context?.log(`${options.label}: all ${plural(stored.position)} were produced by an earlier run and the file is unchanged; nothing to produce`);
+    return;
+  }
+  let recs = open();
+  try {
+    let position = 0;
+    const start = stored?.position ?? 0;
+    if (start > 0) {
+      let last: SourceRecord | undefined;
+      while (position < start) {
+        const n = await recs.next();
+        if (n.done === true) break;
+        last = n.value;
+        position++;
+        if (options.stopped()) return;
+      }
+      if (position === start && last !== undefined && (stored!.last === undefined || fingerprint(last) === stored!.last)) {
+        context?.log(`${options.label}: ${plural(start)} were produced by an earlier run; resuming after them`);
+      } else {
+        context?.log(
+          `${options.label}: not the file an earlier run read (${position < start ? `it has fewer than the ${plural(start)} produced then` : `record ${start} differs`}); reading it from the start`,
+        );
+        await recs.return(undefined);
+        recs = open();
+        position = 0;
+      }
+    }
+    options.afterResume?.();
+    // One record of look-ahead, so the last record of the file is known to be the last (its offset says eof).
+    let current = await recs.next();
+    while (current.done !== true) {
+      if (options.stopped()) return;
+      const record = current.value;
+      position++;
+      record.sourcePartition = partition;
+      let next: IteratorResult<SourceRecord, unknown>;
+      try {
+        next = await recs.next();
+      } catch (err) {
+        // A bad line after this record: produce this one, then fail (a rerun resumes after it).
+        record.sourceOffset = { position };
+        yield record;
+        throw err;
+      }
+      record.sourceOffset = next.done === true && id !== null ? { position, eof: true, ...id } : { position };
+      yield record;
+      current = next;
+    }
+  } finally {
+    await recs.return(undefined);
+  }
+}
