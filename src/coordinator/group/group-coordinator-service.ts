@@ -85,7 +85,11 @@ export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
   readonly consumerGroups: ConsumerGroupCoordinator;
 
-  constructor(topics: TopicManager, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger) {
+  /** `groupConfigs`: per-group overrides (the GROUP config resource), read on every consumer-group heartbeat. */
+  constructor(
+    topics: TopicManager, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger,
+    groupConfigs?: { overrides(groupId: string): { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } },
+  ) {
     const log = new TopicCoordinatorLog(topics, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
       'cleanup.policy': 'compact',
       'segment.bytes': config.get('offsets.topic.segment.bytes') ?? '104857600',
@@ -100,7 +104,12 @@ export class GroupCoordinatorService {
       const t = topics.get(name);
       return t && { topicId: t.topicId, numPartitions: t.partitions };
     };
-    this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, consumerGroupConfig(config));
+    this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, {
+      ...consumerGroupConfig(config),
+      topicNames: { version: () => topics.namesVersion(), names: () => topics.names() },
+      groupConfig: (groupId) => groupConfigs?.overrides(groupId) ?? {},
+      brokerRack: config.get('broker.rack') || null,
+    });
     this.runtime.bind({
       replay: (rec, producerId) => (isConsumerGroupRecord(rec) ? this.consumerGroups.replay(rec) : this.coordinator.replay(rec, producerId)),
       replayTxnMarker: (partition, producerId, commit) => this.coordinator.replayTxnMarker(partition, producerId, commit),
@@ -111,13 +120,9 @@ export class GroupCoordinatorService {
     });
   }
 
-  /** The topics a consumer group's members subscribe to; undefined if groupId is not a consumer group. */
+  /** The topics a consumer group's members subscribe to (names and regex matches); undefined if not a consumer group. */
   private consumerGroupTopics(groupId: string): ReadonlySet<string> | undefined {
-    const cg = this.consumerGroups.group(groupId);
-    if (!cg) return undefined;
-    const topics = new Set<string>();
-    for (const m of cg.members.values()) for (const n of m.subscribedTopicNames) topics.add(n);
-    return topics;
+    return this.consumerGroups.subscribedTopics(groupId);
   }
 
   /** A classic group that has members (an empty one only holds offsets or waits to be replaced). */
@@ -127,9 +132,11 @@ export class GroupCoordinatorService {
   }
 
   /** ConsumerGroupHeartbeat, refused for a classic group in use. */
-  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }): Result<ConsumerGroupHeartbeatResponse> {
+  consumerGroupHeartbeat(
+    req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }, apiVersion: number,
+  ): Result<ConsumerGroupHeartbeatResponse> {
     if (this.classicGroupInUse(req.groupId)) throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${req.groupId} is not a consumer group.`);
-    return this.consumerGroups.heartbeat(req, client);
+    return this.consumerGroups.heartbeat(req, client, apiVersion);
   }
 
   /** JoinGroup, refused for a consumer group with members; an empty consumer group is deleted first. */

@@ -81,11 +81,11 @@ describe('KIP-848 consumer groups over the wire', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('ApiVersions advertises ConsumerGroupHeartbeat v0 (v1 is unstable) and ConsumerGroupDescribe v0', async () => {
+  test('ApiVersions advertises ConsumerGroupHeartbeat v0-1 and ConsumerGroupDescribe v0-1 (stable in Kafka 4.0)', async () => {
     const r = await client.send(18, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const range = (key: number) => r.apiKeys.filter((k: any) => k.apiKey === key).map((k: any) => [k.minVersion, k.maxVersion])[0];
-    assert.deepEqual(range(CG_HEARTBEAT), [0, 0]);
-    assert.deepEqual(range(CG_DESCRIBE), [0, 0]);
+    assert.deepEqual(range(CG_HEARTBEAT), [0, 1]);
+    assert.deepEqual(range(CG_DESCRIBE), [0, 1]);
   });
 
   test('the first member gets every partition; a second joins and the two converge on two partitions each', async () => {

@@ -140,7 +140,7 @@ describe('group offsets on disk', () => {
     const hb = (req: Partial<ConsumerGroupHeartbeatRequest>) => groups.runtime.run(() => groups.consumerGroupHeartbeat({
       groupId: 'cg', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
       subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req,
-    }, { clientId: 'c', clientHost: '/127.0.0.1' }));
+    }, { clientId: 'c', clientHost: '/127.0.0.1' }, 0));
     const joined = await hb({ subscribedTopicNames: ['in'], topicPartitions: [] });
     assert.equal(joined.errorCode, ErrorCode.NONE);
     const member = { memberId: joined.memberId!, memberEpoch: joined.memberEpoch };
