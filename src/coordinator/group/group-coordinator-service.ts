@@ -98,6 +98,12 @@ export class GroupCoordinatorService {
     this.coordinator = new GroupCoordinator(this.runtime.timers, groupCoordinatorConfig(config), {
       partitionOf: (groupId) => this.runtime.partitionOf(groupId),
       consumerGroupTopics: (groupId) => this.consumerGroupTopics(groupId),
+      // Its own operation, so that the consumer group's tombstones are persisted like any other records.
+      consumerGroupOffsetsExpired: (groupId) => this.runtime.timers.schedule(`consumer-group-expired:${groupId}`, 0, () => {
+        const cg = this.consumerGroups.group(groupId);
+        if (!cg || cg.members.size > 0 || this.coordinator.group(groupId)) return { response: undefined, records: [] };
+        return this.consumerGroups.deleteGroup(groupId);
+      }),
     });
     // The metadata image: topics as the TopicManager knows them now.
     const image = (name: string): { topicId: string; numPartitions: number } | undefined => {
@@ -233,7 +239,8 @@ export class GroupCoordinatorService {
         continue;
       }
       records.push(...this.consumerGroups.deleteGroup(groupId).records);
-      if (this.coordinator.group(groupId)) classic(groupId);
+      // Its offsets, committed and pending in a transaction, and their holder group.
+      records.push(...this.coordinator.deleteConsumerGroupOffsets(groupId).records);
       results.push({ groupId, errorCode: ErrorCode.NONE });
     }
     return { response: results, records };
