@@ -429,6 +429,11 @@ export class ConsumerGroupCoordinator {
     }
   }
 
+  /** Forgets every group (the runtime reloads from the log after a failed append). */
+  reset(): void {
+    this.groups.clear();
+  }
+
   /** After replay: every loaded member gets a fresh session, and members revoking get their rebalance timeout. */
   onLoaded(): void {
     for (const g of this.groups.values()) {

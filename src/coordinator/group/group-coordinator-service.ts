@@ -123,6 +123,10 @@ export class GroupCoordinatorService {
         this.coordinator.onLoaded();
         this.consumerGroups.onLoaded();
       },
+      reset: () => {
+        this.coordinator.reset();
+        this.consumerGroups.reset();
+      },
     });
   }
 

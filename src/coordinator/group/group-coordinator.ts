@@ -960,6 +960,20 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     return fresh;
   }
 
+  /** Forgets every group and pending offset (the runtime reloads from the log); waiting members are told NOT_COORDINATOR. */
+  reset(): void {
+    for (const g of this.groups.values()) {
+      for (const m of g.members.values()) {
+        m.awaitingJoin?.(this.joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        m.awaitingSync?.({ errorCode: ErrorCode.NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: EMPTY });
+        m.awaitingJoin = null;
+        m.awaitingSync = null;
+      }
+    }
+    this.groups.clear();
+    this.pendingTxnOffsets.clear();
+  }
+
   onLoaded(): void {
     // Loaded members get a full session from now to heartbeat, as after a coordinator failover in Kafka.
     for (const g of this.groups.values()) for (const m of g.members.values()) this.scheduleHeartbeat(g, m);

@@ -132,8 +132,9 @@ describe('group offsets on disk', () => {
     assert.equal(again.groups.coordinator.hasPendingTxnOffset('g', 'in', 0), false);
   });
 
-  test("a consumer group's offsets do not expire while a member subscribes to their topic", async () => {
-    const b = await start(tempDir());
+  test("a consumer group's offsets do not expire while a member subscribes to their topic; the empty group goes with them", async () => {
+    const dir = tempDir();
+    const b = await start(dir);
     await b.topics.create('in', { partitions: 1, replicationFactor: 1 });
     await b.topics.create('other', { partitions: 1, replicationFactor: 1 });
     const { groups } = b;
@@ -166,5 +167,12 @@ describe('group offsets on disk', () => {
     clock.advance(30_000);
     await new Promise((resolve) => setImmediate(resolve)); // the expiry's tombstones reach the log
     assert.equal(offset('in'), -1, 'no member left: it expires too');
+    // Kafka deletes an empty group left without offsets: the consumer group goes, durably.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(groups.consumerGroups.group('cg'), undefined, 'the empty consumer group is deleted once its offsets expired');
+    assert.deepEqual(groups.listGroups([], []).filter((g) => g.groupId === 'cg'), []);
+    await stop(b);
+    const again = await start(dir, true);
+    assert.equal(again.groups.consumerGroups.group('cg'), undefined, 'deleted in the log too');
   });
 });
