@@ -218,10 +218,16 @@ export class GroupCoordinatorService {
     return out;
   }
 
-  /** DescribeGroups (the classic API): a consumer group is described as Dead, as Kafka does up to v5. */
+  /**
+   * DescribeGroups (the classic API). A group that is not a classic group in use — unknown, or a KIP-848
+   * consumer group (ConsumerGroupDescribe describes it) — throws GROUP_ID_NOT_FOUND with Kafka's message;
+   * the handler answers that from v6 and a Dead group before (KIP-1043).
+   */
   describeGroup(groupId: string): GroupDescription {
-    if (this.consumerGroups.group(groupId)) return { groupId, state: 'Dead', protocolType: '', protocol: '', members: [] };
-    return this.coordinator.describeGroup(groupId);
+    if (this.consumerGroups.group(groupId)) throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${groupId} is not a classic group.`);
+    const d = this.coordinator.describeGroup(groupId);
+    if (d.state === 'Dead') throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${groupId} not found.`);
+    return d;
   }
 
   /** DeleteGroups over both kinds: a consumer group must be empty; its offsets go with it. */
