@@ -604,7 +604,9 @@ export class ConsumerGroupCoordinator {
     subscription: ReadonlyMap<string, SubscribedTopic>,
   ): Map<string, TopicPartitionMap> {
     const topics = new Map<string, AssignorTopic>();
-    for (const t of subscription.values()) topics.set(t.topicId, { topicId: t.topicId, numPartitions: t.numPartitions });
+    // Every replica is on this broker, so every partition's rack is broker.rack.
+    const racks: readonly string[] = this.brokerRack === null ? [] : [this.brokerRack];
+    for (const t of subscription.values()) topics.set(t.topicId, { topicId: t.topicId, numPartitions: t.numPartitions, partitionRacks: () => racks });
     const input: AssignorMember[] = [...members.values()].map((m) => ({
       memberId: m.memberId,
       instanceId: m.instanceId,

@@ -506,3 +506,16 @@ test('group configs: consumer.heartbeat.interval.ms and consumer.session.timeout
   const b = join(h, ['foo']);
   assert.equal(b.heartbeatIntervalMs, 5_000, 'back to the broker default');
 });
+
+test('rack-aware assignment: broker.rack is every partition\'s rack; a member in it gets the extra partition', () => {
+  const h = harness({ brokerRack: 'r1' });
+  join(h, ['bar'], { memberId: 'a-remote', rackId: 'r2', serverAssignor: 'range' });
+  join(h, ['bar'], { memberId: 'b-local', rackId: 'r1', serverAssignor: 'range' });
+  const target = (id: string) => [...(h.coord.group('g')!.targetAssignment.get(id)?.values() ?? [])].flat().length;
+  assert.equal(target('b-local'), 2, 'bar has 3 partitions: the member in rack r1 gets two');
+  assert.equal(target('a-remote'), 1);
+  const plain = harness();
+  join(plain, ['bar'], { memberId: 'a-remote', rackId: 'r2', serverAssignor: 'range' });
+  join(plain, ['bar'], { memberId: 'b-local', rackId: 'r1', serverAssignor: 'range' });
+  assert.equal([...(plain.coord.group('g')!.targetAssignment.get('a-remote')?.values() ?? [])].flat().length, 2, "no broker.rack: member order decides ('a-remote' first)");
+});
