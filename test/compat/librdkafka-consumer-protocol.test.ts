@@ -15,7 +15,6 @@ import { Producer } from '../../src/client/producer.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const requireRdk = createRequire(new URL('../../../test/compat/librdkafka/package.json', import.meta.url));
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Kafka = requireRdk('@confluentinc/kafka-javascript') as any;
 
 const CG_DESCRIBE = 69;
