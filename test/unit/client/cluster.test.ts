@@ -34,7 +34,7 @@ test('a connection negotiates the highest common versions and pipelines requests
     const [host, port] = address.split(':');
     const conn = await Connection.connect(host, Number(port));
     assert.equal(conn.versionFor(ApiVersionsRequest), 4);
-    assert.equal(conn.versionFor(MetadataRequest), 12);
+    assert.equal(conn.versionFor(MetadataRequest), 13);
     assert.equal(conn.versionFor(MetadataRequest, { maxVersion: 5 }), 5);
     const all = await Promise.all(Array.from({ length: 50 }, () => conn.send(MetadataRequest, MetadataResponse, { topics: [] })));
     assert.equal(all.length, 50);

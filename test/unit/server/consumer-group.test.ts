@@ -86,6 +86,12 @@ describe('KIP-848 consumer groups over the wire', () => {
     const range = (key: number) => r.apiKeys.filter((k: any) => k.apiKey === key).map((k: any) => [k.minVersion, k.maxVersion])[0];
     assert.deepEqual(range(CG_HEARTBEAT), [0, 1]);
     assert.deepEqual(range(CG_DESCRIBE), [0, 1]);
+    // v1 (KIP-1082): the member id is the client's; an empty one is refused with Kafka's message.
+    const noId = await client.send(CG_HEARTBEAT, 1, {
+      groupId: 'v1-check', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: [TOPIC], subscribedTopicRegex: '', serverAssignor: null, topicPartitions: [],
+    });
+    assert.deepEqual([noId.errorCode, noId.errorMessage], [ErrorCode.INVALID_REQUEST, "MemberId can't be empty."]);
   });
 
   test('the first member gets every partition; a second joins and the two converge on two partitions each', async () => {
