@@ -44,9 +44,14 @@ export class TopicRegexResolver {
     }
     let topics = this.cache.get(regex);
     if (topics === undefined) {
-      const pattern = compileTopicRegex(regex);
+      let pattern: RE2JS | null = null;
+      try {
+        pattern = compileTopicRegex(regex);
+      } catch {
+        // Heartbeats refuse invalid patterns before they are stored; one read back from a damaged log matches nothing.
+      }
       const out: string[] = [];
-      for (const name of this.image.names()) if (!INTERNAL_TOPICS.has(name) && pattern.matches(name)) out.push(name);
+      if (pattern) for (const name of this.image.names()) if (!INTERNAL_TOPICS.has(name) && pattern.matches(name)) out.push(name);
       topics = out.sort();
       this.cache.set(regex, topics);
     }
