@@ -1,5 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importCycles from './tools/lint/import-cycles.mjs';
+
+/** Import patterns naming the given folders of src/. */
+const layers = (...names) => names.map((n) => `**/${n}/**`);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'data/**', 'src/protocol/generated/**'] },
@@ -12,12 +16,24 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  // Layers, bottom to top (docs/ARCHITECTURE.md draws them): util and protocol import no other layer; storage
+  // knows batches; coordinator reaches partitions only through its CoordinatorPartitions; server wires them;
+  // client speaks only the protocol; connect and experiment run on the client; cli sits on top of all.
   {
-    // Folder boundaries: the codec layer is pure and imports nothing else from src/.
+    // Shared helpers below all their users: they import no layer.
+    files: ['src/util/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('protocol', 'storage', 'coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/util is below every layer: it imports none.' },
+      ] }],
+    },
+  },
+  {
+    // The codec layer is pure and imports nothing else from src/.
     files: ['src/protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/server/**', '**/storage/**', '**/cli/**', '**/client/**'], message: 'src/protocol is pure: no imports from other layers.' },
+        { group: layers('util', 'storage', 'coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/protocol is pure: no imports from other layers.' },
         { group: ['node:net', 'node:fs', 'node:fs/promises', 'net', 'fs'], message: 'src/protocol does no I/O.' },
       ] }],
     },
@@ -27,7 +43,26 @@ export default tseslint.config(
     files: ['src/storage/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/server/**', '**/protocol/generated/**', '**/cli/**'], message: 'src/storage knows record batches, not requests.' },
+        { group: [...layers('coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), '**/protocol/generated/**'], message: 'src/storage knows record batches, not requests.' },
+      ] }],
+    },
+  },
+  {
+    // Coordinators reach partitions through CoordinatorPartitions (where the cluster's leadership goes), not
+    // through the server's TopicManager or the storage layer's logs; only the atomic file write is shared.
+    files: ['src/coordinator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: [...layers('storage', 'server', 'client', 'connect', 'experiment', 'cli'), '!**/storage/file-io.js'], message: 'src/coordinator reaches partitions only through CoordinatorPartitions (coordinator-partitions.ts).' },
+      ] }],
+    },
+  },
+  {
+    // The broker is not a client.
+    files: ['src/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('client', 'connect', 'experiment', 'cli'), message: 'src/server is the broker: no client-side layers.' },
       ] }],
     },
   },
@@ -36,17 +71,32 @@ export default tseslint.config(
     files: ['src/client/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/server/**', '**/storage/**', '**/coordinator/**', '**/cli/**', '**/connect/**'], message: 'src/client speaks only the protocol: no broker internals.' },
+        { group: layers('storage', 'coordinator', 'server', 'connect', 'experiment', 'cli'), message: 'src/client speaks only the protocol: no broker internals.' },
       ] }],
     },
   },
   {
-    // Pipelines run on the client library, like any Kafka application: no broker internals.
+    // Pipelines run on the client library, like any Kafka application: no broker internals, no CLI.
     files: ['src/connect/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/server/**', '**/storage/**', '**/coordinator/**'], message: 'src/connect uses the client library, not broker internals.' },
+        { group: layers('storage', 'coordinator', 'server', 'experiment', 'cli'), message: 'src/connect uses the client library, not broker internals or the CLI.' },
       ] }],
     },
+  },
+  {
+    // The experiment runs pipelines and direct loaders as an application would.
+    files: ['src/experiment/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('storage', 'coordinator', 'server', 'cli'), message: 'src/experiment uses the client and connect layers, not broker internals or the CLI.' },
+      ] }],
+    },
+  },
+  {
+    // No import cycles between the files of src/ (e.g. the broker context and the handler shape).
+    files: ['src/**/*.ts'],
+    plugins: { layers: importCycles },
+    rules: { 'layers/no-cycle': 'error' },
   },
 );

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, pipelineFromFlags, type PipelineFlags } from '../connect/config.js';
 import { runPipelines, runsUntilStopped, type RuntimeOptions } from '../connect/runtime.js';
 import type { ConnectConfig } from '../connect/types.js';
-import { DEFAULT_BOOTSTRAP, action, addClientFlags, clientOptions, UsageError, type ClientFlags } from './common.js';
+import { DEFAULT_BOOTSTRAP } from '../client/cluster.js';
+import { action, addClientFlags, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { stopOnSignals } from './data-options.js';
 
 interface ConnectFlags extends ClientFlags, PipelineFlags {

@@ -12,9 +12,9 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { unknownTopicError } from './topics-common.js';
 import { intArg, parseTimestamp, stopOnSignals, writeOut } from './data-options.js';
-import { compileFormat, DESERIALIZERS, formatJson, formatValueLine, withDeserializers, type DeserializerName, type RecordFormatter } from './format.js';
+import { compileFormat, DESERIALIZERS, formatJson, formatValueLine, withDeserializers, type DeserializerName } from './format.js';
 
-interface ConsumeFlags extends ClientFlags {
+export interface ConsumeFlags extends ClientFlags {
   topic: string;
   group?: string;
   fromBeginning?: boolean;
@@ -64,7 +64,7 @@ Examples:
   $ tributary consume -t orders -f 'p%p@%o %k=%s [%h]\\n'
   $ tributary consume -t orders --json --offset -10 --partition 0
   $ tributary consume -t orders -g billing --follow`)
-    .action(action(consume));
+    .action(action((flags: ConsumeFlags) => consume(flags)));
 }
 
 type Start = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'offset'; offset: number } | { kind: 'fromEnd'; count: number } | { kind: 'timestamp'; timestamp: number };
@@ -90,10 +90,11 @@ function startOf(flags: ConsumeFlags): Start {
 
 const key = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
 
-async function consume(flags: ConsumeFlags): Promise<void> {
+/** The consume loop; `output` replaces the --format / --json choice (kafka-console-consumer.sh's formatter). */
+export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRecord) => Buffer): Promise<void> {
   if (flags.format !== undefined && flags.json) throw new UsageError('choose one of --format and --json');
   const start = startOf(flags);
-  const formatter: RecordFormatter = withDeserializers(
+  const formatter: (record: ConsumerRecord) => Buffer = output ?? withDeserializers(
     flags.json ? formatJson : flags.format !== undefined ? compileFormat(flags.format) : formatValueLine,
     flags.keyDeserializer,
     flags.valueDeserializer,

@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import type { Admin, GroupDescription } from '../client/admin.js';
-import { action, addClientFlags, formatTable, UsageError, type ClientFlags } from './common.js';
+import { formatTable } from '../util/format-table.js';
+import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
 import { byTopicPartition, collectList, usageExitCodes, withAdmin } from './topics-common.js';
 
 interface DescribeFlags extends ClientFlags {

@@ -3,7 +3,8 @@
  * table with --state / --type, filtered by their values when given.
  */
 import type { Command } from 'commander';
-import { action, addClientFlags, formatTable, type ClientFlags } from './common.js';
+import { formatTable } from '../util/format-table.js';
+import { action, addClientFlags, type ClientFlags } from './common.js';
 import { usageExitCodes, withAdmin } from './topics-common.js';
 
 interface ListFlags extends ClientFlags {

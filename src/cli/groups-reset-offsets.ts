@@ -5,10 +5,11 @@
  */
 import type { Command } from 'commander';
 import type { Admin } from '../client/admin.js';
-import { action, addClientFlags, formatTable, UsageError, type ClientFlags } from './common.js';
+import { formatTable } from '../util/format-table.js';
+import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
 import { byTopicPartition, collectList, explainTopicError, signedIntOption, usageExitCodes, withAdmin } from './topics-common.js';
 
-interface ResetFlags extends ClientFlags {
+export interface ResetFlags extends ClientFlags {
   group: string;
   topic: string[];
   allTopics?: boolean;
@@ -22,12 +23,12 @@ interface ResetFlags extends ClientFlags {
 }
 
 type TP = { topic: string; partition: number };
-type Spec =
+export type Spec =
   | { kind: 'earliest' } | { kind: 'latest' } | { kind: 'offset'; offset: number } | { kind: 'shift'; by: number } | { kind: 'datetime'; timestamp: number };
 
 const key = (tp: TP): string => `${tp.topic}-${tp.partition}`;
 
-function parseSpec(opts: ResetFlags): Spec {
+export function parseSpec(opts: ResetFlags): Spec {
   const given: Spec[] = [];
   if (opts.toEarliest) given.push({ kind: 'earliest' });
   if (opts.toLatest) given.push({ kind: 'latest' });
@@ -54,7 +55,7 @@ function parseTopicArg(arg: string): { topic: string; partitions: number[] | nul
   return { topic, partitions: partitions.map(Number) };
 }
 
-async function partitionsToReset(admin: Admin, opts: ResetFlags): Promise<TP[]> {
+export async function partitionsToReset(admin: Admin, opts: ResetFlags): Promise<TP[]> {
   if (opts.allTopics) {
     const committed = await admin.listGroupOffsets(opts.group);
     if (committed.length === 0) throw new Error(`group '${opts.group}' has no committed offsets, so --all-topics selects nothing: name the partitions with --topic`);
@@ -77,7 +78,7 @@ async function partitionsToReset(admin: Admin, opts: ResetFlags): Promise<TP[]> 
   return [...out.values()];
 }
 
-async function newOffsets(admin: Admin, group: string, tps: TP[], spec: Spec): Promise<Array<TP & { offset: number }>> {
+export async function newOffsets(admin: Admin, group: string, tps: TP[], spec: Spec): Promise<Array<TP & { offset: number }>> {
   const [earliest, latest] = await Promise.all([
     admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'earliest' as const }))),
     admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const }))),

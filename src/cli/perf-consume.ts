@@ -10,7 +10,7 @@ import { Consumer } from '../client/consumer.js';
 import { addClientFlags, action, clientOptions, type ClientFlags } from './common.js';
 import { intArg, MIB, stopOnSignals } from './data-options.js';
 
-interface PerfConsumeFlags extends ClientFlags {
+export interface PerfConsumeFlags extends ClientFlags {
   topic: string;
   messages: number;
   group?: string;
@@ -50,7 +50,7 @@ function kafkaDate(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}:${p(d.getMilliseconds(), 3)}`;
 }
 
-async function perfConsume(flags: PerfConsumeFlags): Promise<void> {
+export async function perfConsume(flags: PerfConsumeFlags): Promise<void> {
   const client = clientOptions(flags);
   const consumer = new Consumer({
     ...client,

@@ -11,7 +11,7 @@ import { Consumer } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
 import { addClientFlags, action, clientOptions, type ClientFlags } from './common.js';
 import { intArg, parseAcks, stopOnSignals } from './data-options.js';
-import { HdrHistogram } from './hdr-histogram.js';
+import { HdrHistogram } from '../util/hdr-histogram.js';
 import { randomPayload } from './perf-produce.js';
 
 interface PerfE2eFlags extends ClientFlags {

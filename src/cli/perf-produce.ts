@@ -7,9 +7,9 @@ import type { Command } from 'commander';
 import { Producer } from '../client/producer.js';
 import { addClientFlags, action, clientOptions, type ClientFlags } from './common.js';
 import { addProducerFlags, InFlight, intArg, MIB, producerSettings, sleep, stopOnSignals, type ProducerFlags } from './data-options.js';
-import { HdrHistogram } from './hdr-histogram.js';
+import { HdrHistogram } from '../util/hdr-histogram.js';
 
-interface PerfProduceFlags extends ClientFlags, ProducerFlags {
+export interface PerfProduceFlags extends ClientFlags, ProducerFlags {
   topic: string;
   numRecords: number;
   recordSize: number;
@@ -53,7 +53,7 @@ export function randomPayload(size: number): Buffer {
 
 const ms = (micros: number): number => micros / 1000;
 
-async function perfProduce(flags: PerfProduceFlags): Promise<void> {
+export async function perfProduce(flags: PerfProduceFlags): Promise<void> {
   const producer = new Producer({ ...clientOptions(flags), ...producerSettings(flags) });
   const stop = stopOnSignals();
   const payload = randomPayload(flags.recordSize);

@@ -10,7 +10,8 @@ import { Admin } from '../client/admin.js';
 import { ProtocolError } from '../client/errors.js';
 import { Producer } from '../client/producer.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import { addClientFlags, action, clientOptions, progress, UsageError, type ClientFlags } from './common.js';
+import { progress } from '../util/progress.js';
+import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { addProducerFlags, InFlight, intArg, MIB, producerSettings, stopOnSignals, type ProducerFlags } from './data-options.js';
 import { collectHeader, countLines, readRecords, type InputFormat, type InputHeader } from './input.js';
 

@@ -12,6 +12,9 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { ClientStateError, ConnectionError, ProtocolError, isRetriable } from './errors.js';
 
+/** The bootstrap server Tributary's tools (CLI, connect) use when none is given: a broker on this machine. */
+export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
+
 export interface ClientOptions extends ConnectionOptions {
   /** 'host:port' or a list of them, or a comma-separated string (Kafka's bootstrap.servers). */
   bootstrapServers: string | string[];
@@ -184,6 +187,8 @@ export class Cluster {
       topics: topics === null ? null : topics.map((name) => ({ name })),
       allowAutoTopicCreation,
     }, { minVersion: 1 });
+    // v13+: a top-level error (REBOOTSTRAP_REQUIRED) means the answer carries no usable metadata.
+    if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, 'Metadata');
     this.applyMetadata(res, topics === null);
     return res;
   }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_BOOTSTRAP } from '../cli/common.js';
+import { DEFAULT_BOOTSTRAP } from '../client/cluster.js';
 import { TributaryError } from '../errors.js';
 import type { ColumnType, ConnectConfig, PipelineConfig, SinkConfig, SourceConfig } from './types.js';
 

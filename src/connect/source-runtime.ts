@@ -5,7 +5,7 @@
  */
 import type { ClientOptions } from '../client/cluster.js';
 import { Producer, type ProducerRecord } from '../client/producer.js';
-import { progress } from '../cli/common.js';
+import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
 import { createSource } from './sources/index.js';
 import type { PipelineConfig, SourceConnector, SourceRecord } from './types.js';

@@ -3,7 +3,7 @@
  * report.html (self-contained: tables and inline SVG bar charts) and the table printed on stdout. The
  * conclusions are sentences built by comparing the measured values, so they say whatever the numbers say.
  */
-import { formatTable } from '../cli/common.js';
+import { formatTable } from '../util/format-table.js';
 import type { AnalyticsResult, ConsumersResult, IngestResult } from './scenarios.js';
 
 export interface ExperimentSetup {

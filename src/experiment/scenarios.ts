@@ -10,7 +10,7 @@ import { Admin } from '../client/admin.js';
 import type { ClientOptions } from '../client/cluster.js';
 import { Consumer } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
-import { HdrHistogram } from '../cli/hdr-histogram.js';
+import { HdrHistogram } from '../util/hdr-histogram.js';
 import type { DataRow, Dataset } from './data.js';
 import { openDb, secondOf, type DbSpec, type ExperimentDb, type LockHandle } from './db.js';
 import { produceRows, startSink, until } from './pipeline.js';

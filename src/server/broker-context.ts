@@ -3,11 +3,17 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { BrokerConfig } from './config.js';
 import type { TopicManager } from './topic-manager.js';
 import type { FetchSessionCache } from './fetch-session.js';
-import type { Handler } from './handler.js';
 import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
 import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
 import type { GroupConfigManager } from './group-configs.js';
+
+/** An API's supported version range, as ApiVersions lists it (every Handler is one). */
+export interface ApiVersionRange {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
 
 export interface BrokerContext {
   readonly nodeId: number;
@@ -19,7 +25,8 @@ export interface BrokerContext {
   readonly explicitConfigKeys: ReadonlySet<string>;
   readonly topics: TopicManager;
   readonly fetchSessions: FetchSessionCache;
-  readonly handlers: ReadonlyMap<number, Handler>;
+  /** The registry's handlers by API key, seen as their version ranges (handlers receive this context). */
+  readonly handlers: ReadonlyMap<number, ApiVersionRange>;
   readonly dataDir: string;
   /** Producer ids for InitProducerId (persisted, never reused). */
   readonly producerIds: ProducerIdManager;

@@ -11,6 +11,7 @@ import { resolveBrokerConfig, parseListener, getInt, type BrokerConfig } from '.
 import { TopicStore } from '../storage/topic-store.js';
 import { LogManager } from '../storage/log-manager.js';
 import { TopicManager } from './topic-manager.js';
+import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
@@ -71,11 +72,12 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
+  const partitions = new LocalPartitions(topics);
   const groupConfigs = new GroupConfigManager(config, dataDir);
-  const groups = new GroupCoordinatorService(topics, config, new SystemScheduler(), logger, groupConfigs);
+  const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger, groupConfigs);
   await groups.runtime.load();
   const producerIds = ProducerIdManager.open(dataDir);
-  const transactions = new TransactionCoordinatorService(topics, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
+  const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
   await transactions.load();
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 

@@ -14,15 +14,34 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export interface RunOptions {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [CLI_ENTRY, ...args], options);
+}
+
+/** The repository's Kafka-script drop-ins: a directory usable as KAFKA_PATH (its bin/ holds kafka-*.sh). */
+export const KAFKA_PATH = resolve(import.meta.dirname, '../../../kafka');
+
+/** Runs `<KAFKA_PATH>/bin/<script>` (e.g. kafka-topics.sh) with this test's Node. */
+export function runKafkaScript(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runCommand(resolve(KAFKA_PATH, 'bin', script), args, { ...options, env: { TRIBUTARY_NODE: process.execPath, ...options.env } });
+}
+
+/** Runs a command with stdin from `input`, collecting stdout and stderr, killed at the deadline. */
+export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timeoutMs = options.timeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tributary ${args.join(' ')} timed out after ${timeoutMs} ms\nstderr: ${Buffer.concat(err).toString()}`));
+      reject(new Error(`${command} ${args.join(' ')} timed out after ${timeoutMs} ms\nstderr: ${Buffer.concat(err).toString()}`));
     }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));

@@ -18,10 +18,10 @@ import type { Logger } from '../../logger.js';
 import type { ConsumerGroupHeartbeatRequest } from '../../protocol/generated/consumer-group-heartbeat-request.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
-import type { TopicManager } from '../../server/topic-manager.js';
 import type { PartitionAssignor } from '../assignors/partition-assignor.js';
 import { RangeAssignor } from '../assignors/range-assignor.js';
 import { UniformAssignor } from '../assignors/uniform-assignor.js';
+import type { CoordinatorPartitions } from '../coordinator-partitions.js';
 import { ConsumerGroupCoordinator, type ConsumerGroupConfig } from '../consumer-group/consumer-group-coordinator.js';
 import { consumerGroupRecordSerde, type ConsumerGroupRecord } from '../consumer-group/consumer-group-records.js';
 import { CoordinatorRuntime, type CoordinatorResult, type RecordSerde } from '../runtime.js';
@@ -87,10 +87,10 @@ export class GroupCoordinatorService {
 
   /** `groupConfigs`: per-group overrides (the GROUP config resource), read on every consumer-group heartbeat. */
   constructor(
-    topics: TopicManager, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger,
+    partitions: CoordinatorPartitions, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger,
     groupConfigs?: { overrides(groupId: string): { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } },
   ) {
-    const log = new TopicCoordinatorLog(topics, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
+    const log = new TopicCoordinatorLog(partitions, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
       'cleanup.policy': 'compact',
       'segment.bytes': config.get('offsets.topic.segment.bytes') ?? '104857600',
     }, scheduler.now);
@@ -105,14 +105,14 @@ export class GroupCoordinatorService {
         return this.consumerGroups.deleteGroup(groupId);
       }),
     });
-    // The metadata image: topics as the TopicManager knows them now.
+    // The metadata image: topics as the broker knows them now.
     const image = (name: string): { topicId: string; numPartitions: number } | undefined => {
-      const t = topics.get(name);
+      const t = partitions.topic(name);
       return t && { topicId: t.topicId, numPartitions: t.partitions };
     };
     this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, {
       ...consumerGroupConfig(config),
-      topicNames: { version: () => topics.namesVersion(), names: () => topics.names() },
+      topicNames: { version: () => partitions.topicNamesVersion(), names: () => partitions.topicNames() },
       groupConfig: (groupId) => groupConfigs?.overrides(groupId) ?? {},
       brokerRack: config.get('broker.rack') || null,
     });

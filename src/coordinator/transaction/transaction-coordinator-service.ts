@@ -3,8 +3,8 @@
  * `__transaction_state` (compacted, transaction.state.log.num.partitions), the marker writer, and the
  * periodic jobs (abort timed-out transactions, expire idle transactional ids), with Kafka's config keys.
  *
- * Markers: for every partition of a transaction, `Log.writeTxnMarker` appends the COMMIT/ABORT control
- * batch, then every touched log is flushed; markers on `__consumer_offsets` partitions also complete the
+ * Markers: for every partition of a transaction, `CoordinatorPartitions.writeTxnMarker` appends the COMMIT/ABORT
+ * control batch and each append is awaited until durable; markers on `__consumer_offsets` partitions also complete the
  * group coordinator's pending transactional offsets (TxnOffsetCommit; the marker is their durable outcome,
  * which the group coordinator also finds when it replays that partition). Only then does the coordinator move
  * to Complete* (`markersWritten`) and the client get its answer (EndTxn, or the InitProducerId that fenced an
@@ -16,7 +16,7 @@
  * COORDINATOR_NOT_AVAILABLE and leaves the in-memory state ahead of the log until the next start.
  */
 import type { Logger } from '../../logger.js';
-import type { TopicManager } from '../../server/topic-manager.js';
+import type { CoordinatorPartitions } from '../coordinator-partitions.js';
 import type { GroupCoordinatorService } from '../group/group-coordinator-service.js';
 import { CoordinatorRuntime } from '../runtime.js';
 import type { Scheduler } from '../scheduler.js';
@@ -32,12 +32,6 @@ export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 const MARKER_RETRY_MS = 1000;
 const ABORT_JOB = 'txn-abort-timed-out';
 const EXPIRE_JOB = 'txn-expire-ids';
-
-/** What the marker writer needs of a partition's Log. */
-export interface TxnMarkerLog {
-  writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; timestamp: number }): number;
-  flush(): Promise<void>;
-}
 
 export interface TransactionServiceConfig extends TransactionCoordinatorConfig {
   abortTimedOutIntervalMs: number;
@@ -63,21 +57,21 @@ export class TransactionCoordinatorService {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(
-    private readonly topics: TopicManager,
+    private readonly partitions: CoordinatorPartitions,
     private readonly groups: Pick<GroupCoordinatorService, 'runtime' | 'coordinator'>,
     private readonly config: TransactionServiceConfig,
     producerIds: { generate(): bigint },
     private readonly scheduler: Scheduler,
     private readonly logger?: Pick<Logger, 'error' | 'info' | 'warn'>,
   ) {
-    const log = new TopicCoordinatorLog(topics, TRANSACTION_STATE_TOPIC, config.numPartitions, { 'cleanup.policy': 'compact' }, scheduler.now);
+    const log = new TopicCoordinatorLog(partitions, TRANSACTION_STATE_TOPIC, config.numPartitions, { 'cleanup.policy': 'compact' }, scheduler.now);
     this.runtime = new CoordinatorRuntime(log, txnRecordSerde, scheduler, logger);
     this.coordinator = new TransactionCoordinator({
       now: scheduler.now,
       allocateProducerId: () => producerIds.generate(),
       partitionForGroup: (groupId) => groups.runtime.partitionOf(groupId),
       partitionExists: (topic, p) => {
-        const t = topics.get(topic);
+        const t = partitions.topic(topic);
         return t !== undefined && Number.isInteger(p) && p >= 0 && p < t.partitions;
       },
       coordinatorEpoch: 0,
@@ -173,10 +167,10 @@ export class TransactionCoordinatorService {
     for (const t of m.topics) {
       for (const p of t.partitionIndexes) {
         if (t.name === CONSUMER_OFFSETS_TOPIC) offsetPartitions.add(p);
-        const log: TxnMarkerLog | undefined = this.topics.tryLog(t.name, p);
-        if (!log) continue; // the partition is gone: nothing to mark (Kafka drops it too)
-        log.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult, timestamp });
-        flushes.push(log.flush());
+        const written = this.partitions.writeTxnMarker(t.name, p, {
+          producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult, timestamp,
+        });
+        if (written) flushes.push(written); // else the partition is gone: nothing to mark (Kafka drops it too)
       }
     }
     await Promise.all(flushes);

@@ -4,15 +4,16 @@
 import { ApiVersionsRequest } from '../../protocol/generated/api-versions-request.js';
 import { ApiVersionsResponse, type ApiVersionsResponseInit } from '../../protocol/generated/api-versions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
-import { defineHandler, type Handler } from '../handler.js';
+import type { ApiVersionRange } from '../broker-context.js';
+import { defineHandler } from '../handler.js';
 
-function ranges(handlers: ReadonlyMap<number, Handler>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
+function ranges(handlers: ReadonlyMap<number, ApiVersionRange>): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
   return [...handlers.values()]
     .sort((a, b) => a.apiKey - b.apiKey)
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
 }
 
-export function apiVersionsUnsupportedResponse(handlers: ReadonlyMap<number, Handler>): ApiVersionsResponseInit {
+export function apiVersionsUnsupportedResponse(handlers: ReadonlyMap<number, ApiVersionRange>): ApiVersionsResponseInit {
   return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: ranges(handlers) };
 }
 

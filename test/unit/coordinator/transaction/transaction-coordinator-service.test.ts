@@ -7,6 +7,7 @@ import { resolveBrokerConfig } from '../../../../src/server/config.js';
 import { TopicStore } from '../../../../src/storage/topic-store.js';
 import { LogManager } from '../../../../src/storage/log-manager.js';
 import { TopicManager } from '../../../../src/server/topic-manager.js';
+import { LocalPartitions } from '../../../../src/server/local-partitions.js';
 import { ManualScheduler } from '../../../../src/coordinator/scheduler.js';
 import { GroupCoordinatorService } from '../../../../src/coordinator/group/group-coordinator-service.js';
 import {
@@ -43,9 +44,9 @@ describe('TransactionCoordinatorService over __transaction_state', () => {
   }
 
   async function service(): Promise<TransactionCoordinatorService> {
-    const groups = new GroupCoordinatorService(topics, config, clock);
+    const groups = new GroupCoordinatorService(new LocalPartitions(topics), config, clock);
     await groups.runtime.load();
-    const s = new TransactionCoordinatorService(topics, groups, transactionServiceConfig(config), producerIds, clock);
+    const s = new TransactionCoordinatorService(new LocalPartitions(topics), groups, transactionServiceConfig(config), producerIds, clock);
     await s.load();
     return s;
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HdrHistogram, HIGHEST_TRACKABLE_MICROS } from '../../../src/cli/hdr-histogram.js';
+import { HdrHistogram, HIGHEST_TRACKABLE_MICROS } from '../../../src/util/hdr-histogram.js';
 
 /** Nearest-rank percentile of a sorted array: the smallest value with at least p % of values ≤ it. */
 function exactPercentile(sorted: number[], p: number): number {
