@@ -39,6 +39,7 @@ export class Consumer {
   private readonly fetcher: Fetcher;
   private readonly signal = new Signal();
   private subscription: string[] | null = null;
+  private subscriptionRegex: string | null = null;
   private manual = false;
   private group: ClassicGroup | ConsumerGroup | null = null;
   private connected = false;
@@ -107,17 +108,26 @@ export class Consumer {
     if (this.options.groupId !== undefined && this.options.enableAutoCommit) this.scheduleAutoCommit();
   }
 
-  /** Joins the group for these topics; the membership (heartbeats, rebalances) runs in the background. */
-  async subscribe(topics: string[]): Promise<void> {
+  /**
+   * Joins the group for these topics; the membership (heartbeats, rebalances) runs in the background.
+   * `{ topicRegex }` (groupProtocol 'consumer' only): every topic whose whole name matches the regular
+   * expression, in RE2/J syntax, resolved by the broker (KIP-848), including topics created later.
+   */
+  async subscribe(topics: string[] | { topicRegex: string }): Promise<void> {
     this.ensureOpen();
     if (this.options.groupId === undefined) throw new ClientStateError('subscribe() needs a groupId; without one use assign()');
     if (this.manual) throw new ClientStateError('this consumer uses assign(): subscribe() and assign() cannot be mixed');
-    if (topics.length === 0) throw new ClientStateError('subscribe() needs at least one topic');
+    const regex = Array.isArray(topics) ? null : topics.topicRegex;
+    if (regex !== null && this.options.groupProtocol !== 'consumer') {
+      throw new ClientStateError("subscribe({ topicRegex }) is resolved by the broker: it needs groupProtocol 'consumer'");
+    }
+    if (regex === '' || (Array.isArray(topics) && topics.length === 0)) throw new ClientStateError('subscribe() needs at least one topic or a regex');
     if (!this.connected) await this.connect();
-    this.subscription = [...new Set(topics)];
+    this.subscription = Array.isArray(topics) ? [...new Set(topics)] : [];
+    this.subscriptionRegex = regex;
     this.lastPollAt = Date.now();
     // Metadata for the topics, so their ids and leaders are at hand.
-    await this.cluster.refreshMetadata(this.subscription);
+    await this.cluster.refreshMetadata(regex === null ? this.subscription : null);
     if (this.group) {
       this.group.requestRejoin();
       return;
@@ -536,6 +546,7 @@ export class Consumer {
 
   private readonly host: GroupHost = {
     subscription: () => this.subscription ?? [],
+    subscriptionRegex: () => this.subscriptionRegex,
     owned: () => this.owned(),
     addPartitions: (tps) => {
       this.addPartitions(tps);

@@ -32,6 +32,10 @@ export interface TxnMarker {
 export interface CoordinatorPartitions {
   /** The topic's id and partition count, undefined if it does not exist. */
   topic(name: string): PartitionsTopic | undefined;
+  /** Every topic's name (KIP-848 regex subscriptions are resolved against them). */
+  topicNames(): Iterable<string>;
+  /** A number that changes whenever a topic is created or deleted (regex matches are cached per version). */
+  topicNamesVersion(): number;
   /** Creates an internal topic holding coordinator state (TOPIC_ALREADY_EXISTS if it exists). */
   createTopic(name: string, partitions: number, config: Record<string, string>): Promise<void>;
   /** The partition's log start and end offsets, undefined if no such partition is hosted here. */

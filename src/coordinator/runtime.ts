@@ -14,8 +14,14 @@
  *
  * Concurrency contract: single JS thread. Operations run one at a time and synchronously, and appends are
  * synchronous, so the log order is the operation order. Timers fire through the Scheduler (injected
- * clock) and are operations too. A failed append leaves the in-memory state ahead of the log; the caller
- * gets COORDINATOR_NOT_AVAILABLE and the log stays the source of truth on the next start.
+ * clock) and are operations too.
+ *
+ * A failed append: the operation has already changed the machine's state, so memory would be ahead of the log.
+ * A machine with `reset()` is reloaded from the log instead (as Kafka reverts a failed write): new operations
+ * wait, appends already under way settle, every timer the machine scheduled is cancelled, `reset()` empties it
+ * (answering requests that wait in it), the internal topic is replayed and `onLoaded()` runs. The operation's
+ * caller gets COORDINATOR_NOT_AVAILABLE either way; a machine without `reset()` stays ahead of the log until
+ * the next start.
  */
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -58,8 +64,10 @@ export interface StateMachine<T> {
   replay(rec: T, producerId?: bigint): void;
   /** A COMMIT/ABORT control marker of `producerId` on internal-topic `partition`, in log order. */
   replayTxnMarker?(partition: number, producerId: bigint, commit: boolean): void;
-  /** Called once after replay (start timers for loaded state). */
+  /** Called after replay (start timers for loaded state). */
   onLoaded?(): void;
+  /** Forget all state (before a reload from the log after a failed append); answer any waiting request. */
+  reset?(): void;
 }
 
 /** The internal topic as the runtime sees it. */
@@ -116,6 +124,11 @@ export class CoordinatorRuntime<T> {
   private machine: StateMachine<T> | undefined;
   private loaded: Promise<void> | undefined;
   private ensured: Promise<void> | undefined;
+  /** Set while the machine is reloaded from the log after a failed append; operations wait for it. */
+  private reloading: Promise<void> | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  /** Keys of the machine's scheduled timers, cancelled on a reload. */
+  private readonly timerKeys = new Set<string>();
   readonly timers: Timers<T>;
 
   constructor(
@@ -126,8 +139,17 @@ export class CoordinatorRuntime<T> {
   ) {
     this.timers = {
       now: () => scheduler.now(),
-      schedule: (key, delayMs, op) => scheduler.schedule(key, delayMs, () => void this.execute(op).catch(() => {})),
-      cancel: (key) => scheduler.cancel(key),
+      schedule: (key, delayMs, op) => {
+        this.timerKeys.add(key);
+        scheduler.schedule(key, delayMs, () => {
+          this.timerKeys.delete(key);
+          void this.execute(op).catch(() => {});
+        });
+      },
+      cancel: (key) => {
+        this.timerKeys.delete(key);
+        scheduler.cancel(key);
+      },
     };
   }
 
@@ -138,23 +160,43 @@ export class CoordinatorRuntime<T> {
   /** Replays the internal topic (if it exists) into the state machine. Idempotent. */
   load(): Promise<void> {
     this.loaded ??= (async () => {
-      const machine = this.requireMachine();
-      if (this.log.exists()) {
-        let count = 0;
-        for (let p = 0; p < this.log.partitionCount(); p++) {
-          this.log.readAll(p, (raw, producerId) => {
-            const rec = this.serde.decode(raw);
-            if (rec !== null) {
-              machine.replay(rec, producerId);
-              count++;
-            }
-          }, (producerId, commit) => machine.replayTxnMarker?.(p, producerId, commit));
-        }
-        this.logger?.info({ records: count }, 'coordinator state loaded');
-      }
-      machine.onLoaded?.();
+      this.replayAll();
     })();
     return this.loaded;
+  }
+
+  private replayAll(): void {
+    const machine = this.requireMachine();
+    if (this.log.exists()) {
+      let count = 0;
+      for (let p = 0; p < this.log.partitionCount(); p++) {
+        this.log.readAll(p, (raw, producerId) => {
+          const rec = this.serde.decode(raw);
+          if (rec !== null) {
+            machine.replay(rec, producerId);
+            count++;
+          }
+        }, (producerId, commit) => machine.replayTxnMarker?.(p, producerId, commit));
+      }
+      this.logger?.info({ records: count }, 'coordinator state loaded');
+    }
+    machine.onLoaded?.();
+  }
+
+  /** After a failed append: the log is the truth. Waits for appends under way, then rebuilds the machine from it. */
+  private reload(): Promise<void> {
+    const machine = this.requireMachine();
+    if (!machine.reset) return Promise.resolve();
+    this.reloading ??= (async () => {
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      for (const key of [...this.timerKeys]) this.timers.cancel(key);
+      machine.reset!();
+      this.replayAll();
+      this.logger?.info('coordinator state reloaded from the log after a failed append');
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
   }
 
   /** Creates the internal topic on first use (as Kafka does on the first FindCoordinator). */
@@ -183,13 +225,20 @@ export class CoordinatorRuntime<T> {
   }
 
   private async execute<R>(op: () => CoordinatorResult<R, T>): Promise<R> {
+    while (this.reloading) await this.reloading;
     const result = op();
     if (result.records.length > 0) {
+      const persisted = this.persist(result.records, result.producer);
+      this.inflight.add(persisted);
       try {
-        await this.persist(result.records, result.producer);
+        await persisted;
       } catch (err) {
         this.logger?.error({ err }, 'coordinator append failed');
+        this.inflight.delete(persisted);
+        await this.reload().catch((reloadErr: unknown) => this.logger?.error({ err: reloadErr }, 'coordinator reload failed'));
         throw new KafkaError('COORDINATOR_NOT_AVAILABLE', 'The coordinator could not persist its state', { cause: err });
+      } finally {
+        this.inflight.delete(persisted);
       }
     }
     if (result.effects) for (const effect of result.effects) effect();

@@ -6,6 +6,7 @@ import type { FetchSessionCache } from './fetch-session.js';
 import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
 import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
+import type { GroupConfigManager } from './group-configs.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly producerIds: ProducerIdManager;
   /** Classic consumer groups and committed offsets (state in __consumer_offsets). */
   readonly groups: GroupCoordinatorService;
+  /** Per-group configs (the GROUP config resource), persisted in group-configs.json. */
+  readonly groupConfigs: GroupConfigManager;
   /** Transactions (state in __transaction_state); also completes transactional offsets of `groups`. */
   readonly transactions: TransactionCoordinatorService;
   now(): number;

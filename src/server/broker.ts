@@ -20,6 +20,7 @@ import { GroupCoordinatorService } from '../coordinator/group/group-coordinator-
 import { TransactionCoordinatorService, transactionServiceConfig } from '../coordinator/transaction/transaction-coordinator-service.js';
 import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
+import { GroupConfigManager } from './group-configs.js';
 
 export interface StartBrokerOptions {
   /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
@@ -72,7 +73,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
   const partitions = new LocalPartitions(topics);
-  const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger);
+  const groupConfigs = new GroupConfigManager(config, dataDir);
+  const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger, groupConfigs);
   await groups.runtime.load();
   const producerIds = ProducerIdManager.open(dataDir);
   const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
@@ -96,6 +98,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     dataDir,
     producerIds,
     groups,
+    groupConfigs,
     transactions,
     now: Date.now,
   };

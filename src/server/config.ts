@@ -80,6 +80,13 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'group.consumer.heartbeat.interval.ms': { kind: 'int', default: '5000', min: 1 },
   'group.consumer.max.size': { kind: 'int', default: String(INT_MAX), min: 1 },
   'group.consumer.assignors': { kind: 'list', default: 'uniform,range', oneOf: ['uniform', 'range'] },
+  // Bounds for the per-group overrides (GROUP config resource: consumer.session.timeout.ms, consumer.heartbeat.interval.ms).
+  'group.consumer.min.session.timeout.ms': { kind: 'int', default: '45000', min: 1 },
+  'group.consumer.max.session.timeout.ms': { kind: 'int', default: '60000', min: 1 },
+  'group.consumer.min.heartbeat.interval.ms': { kind: 'int', default: '5000', min: 1 },
+  'group.consumer.max.heartbeat.interval.ms': { kind: 'int', default: '15000', min: 1 },
+  // The rack of this broker, hence of every partition replica (rack-aware server-side assignment).
+  'broker.rack': { kind: 'string', default: null },
   'producer.id.expiration.ms': { kind: 'int', default: '86400000', min: 1 },
   'producer.id.expiration.check.interval.ms': { kind: 'int', default: '600000', min: 1 },
   // Transaction coordinator and __transaction_state.

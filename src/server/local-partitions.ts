@@ -16,6 +16,14 @@ export class LocalPartitions implements CoordinatorPartitions {
     return t && { topicId: t.topicId, partitions: t.partitions };
   }
 
+  topicNames(): Iterable<string> {
+    return this.topics.names();
+  }
+
+  topicNamesVersion(): number {
+    return this.topics.namesVersion();
+  }
+
   async createTopic(name: string, partitions: number, config: Record<string, string>): Promise<void> {
     await this.topics.create(name, { partitions, replicationFactor: 1, config });
   }

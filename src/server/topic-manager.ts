@@ -40,6 +40,7 @@ export class TopicManager {
   private readonly byName = new Map<string, TopicInfo>();
   private readonly byId = new Map<string, TopicInfo>();
   private readonly byCollisionKey = new Map<string, string>();
+  private namesChanged = 0;
 
   constructor(
     private readonly store: TopicStore,
@@ -51,6 +52,7 @@ export class TopicManager {
 
   private index(t: TopicInfo): void {
     this.byName.set(t.name, t);
+    this.namesChanged++;
     this.byId.set(t.topicId, t);
     this.byCollisionKey.set(collisionKey(t.name), t.name);
   }
@@ -61,6 +63,15 @@ export class TopicManager {
 
   getById(topicId: string): TopicInfo | undefined {
     return this.byId.get(topicId);
+  }
+
+  /** Moves whenever a topic is created or deleted (consumer groups re-resolve their regex subscriptions). */
+  namesVersion(): number {
+    return this.namesChanged;
+  }
+
+  names(): IterableIterator<string> {
+    return this.byName.keys();
   }
 
   list(): TopicInfo[] {
@@ -132,6 +143,7 @@ export class TopicManager {
     const info = this.byName.get(name);
     if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     this.byName.delete(name);
+    this.namesChanged++;
     this.byId.delete(info.topicId);
     this.byCollisionKey.delete(collisionKey(name));
     this.store.deleteTopic(name);

@@ -3,6 +3,7 @@
  * toward its target assignment through ConsumerGroupHeartbeat: revoke what it no longer owns, take
  * what is new, and acknowledge by reporting its owned partitions in the next heartbeat.
  */
+import { randomBytes } from 'node:crypto';
 import { ConsumerGroupHeartbeatRequest } from '../../protocol/generated/consumer-group-heartbeat-request.js';
 import { ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -31,7 +32,8 @@ export function unsupportedConsumerProtocol(address: string): ClientStateError {
 }
 
 export class ConsumerGroup {
-  memberId = '';
+  /** KIP-1082: the client generates its member id and keeps it for the consumer's lifetime (rejoins included). */
+  memberId = randomBytes(16).toString('base64url');
   memberEpoch = 0;
   private heartbeatIntervalMs: number;
   private stopped = false;
@@ -68,7 +70,6 @@ export class ConsumerGroup {
     if (!this.leftForPollTimeout) return;
     this.leftForPollTimeout = false;
     this.memberEpoch = 0;
-    if (this.config.groupInstanceId === null) this.memberId = '';
     this.wakeup.notify();
   }
 
@@ -80,7 +81,7 @@ export class ConsumerGroup {
 
   /** Leaves with epoch -1 (static members -2: they keep their assignment until the session ends). */
   async leave(): Promise<void> {
-    if (this.memberId === '' || this.memberEpoch < 0) return;
+    if (this.memberEpoch <= 0) return;
     const epoch = this.config.groupInstanceId !== null ? LEAVE_GROUP_STATIC_MEMBER_EPOCH : LEAVE_GROUP_MEMBER_EPOCH;
     try {
       const conn = await this.cluster.coordinatorConnection(this.config.groupId);
@@ -164,7 +165,8 @@ export class ConsumerGroup {
       rackId: null,
       rebalanceTimeoutMs: this.config.rebalanceTimeoutMs,
       subscribedTopicNames: subscription,
-      subscribedTopicRegex: null,
+      // v1: "" when subscribing by names (no regex), as librdkafka sends it; v0 drops the field.
+      subscribedTopicRegex: this.host.subscriptionRegex() ?? '',
       serverAssignor: this.config.serverAssignor,
       topicPartitions: joining ? [] : [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
     });
@@ -180,7 +182,6 @@ export class ConsumerGroup {
         this.host.removePartitions(lost);
         if (lost.length > 0) await this.host.lose(lost);
         this.memberEpoch = 0;
-        if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
         this.immediate = true;
         return;
       }
@@ -226,7 +227,8 @@ export class ConsumerGroup {
     };
     let m = find();
     if (m.size < ids.length) {
-      await this.cluster.refreshMetadata(this.host.subscription());
+      // A regex subscription's topics are the broker's to resolve: look them up among all topics.
+      await this.cluster.refreshMetadata(this.host.subscriptionRegex() === null ? this.host.subscription() : null);
       m = find();
     }
     return m;

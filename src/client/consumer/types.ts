@@ -63,6 +63,8 @@ export function sortTps<T extends TopicPartition>(tps: T[]): T[] {
 export interface GroupHost {
   /** Topics the consumer subscribed to. */
   subscription(): string[];
+  /** The broker-side topic regex subscribed to (groupProtocol 'consumer' only), else null. */
+  subscriptionRegex(): string | null;
   /** Partitions currently assigned. */
   owned(): TopicPartition[];
   addPartitions(tps: TopicPartition[]): void;

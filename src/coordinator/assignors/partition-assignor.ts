@@ -21,6 +21,8 @@ export interface AssignorMember {
 export interface AssignorTopic {
   topicId: string;
   numPartitions: number;
+  /** The racks of a partition's replicas (empty or absent: unknown); on this single node, broker.rack. */
+  partitionRacks?: (partition: number) => readonly string[];
 }
 
 export interface PartitionAssignor {
@@ -28,6 +30,27 @@ export interface PartitionAssignor {
   readonly name: string;
   /** Returns a target for every member (an empty map when it gets nothing). Deterministic. */
   assign(members: readonly AssignorMember[], topics: ReadonlyMap<string, AssignorTopic>): Map<string, TopicPartitionMap>;
+}
+
+/**
+ * Rack-aware assignment applies to a topic as in Kafka's assignors: some member has a rack, the partitions
+ * have racks, and some member's rack lacks a replica of some partition (else every choice is as local).
+ * Balance comes first: the racks only decide between members equally loaded.
+ */
+export function rackAware(members: readonly AssignorMember[], topic: AssignorTopic): boolean {
+  const memberRacks = new Set(members.flatMap((m) => (m.rackId === null ? [] : [m.rackId])));
+  if (memberRacks.size === 0 || !topic.partitionRacks) return false;
+  for (let p = 0; p < topic.numPartitions; p++) {
+    const racks = topic.partitionRacks(p);
+    if (racks.length === 0) continue;
+    for (const r of memberRacks) if (!racks.includes(r)) return true;
+  }
+  return false;
+}
+
+/** True when the member's rack holds a replica of the partition. */
+export function sameRack(member: AssignorMember, topic: AssignorTopic, partition: number): boolean {
+  return member.rackId !== null && (topic.partitionRacks?.(partition) ?? []).includes(member.rackId);
 }
 
 /** Members in a stable order so results never depend on map insertion order. */

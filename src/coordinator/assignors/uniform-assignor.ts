@@ -5,12 +5,15 @@
  *
  * Algorithm (deterministic: members by id, topics by id, partitions ascending):
  *  1. keep every still-valid partition of each member's current target (subscribed topic, partition exists);
- *  2. give each unowned partition to the least-loaded subscribed member;
+ *  2. give each unowned partition to the least-loaded subscribed member — among equally loaded ones, one in
+ *     a rack holding a replica of the partition when the topic is rack-aware (rackAware());
  *  3. while some member owns a partition that a subscribed member with at least two fewer partitions could
  *     take, move it there (the most loaded member gives first). Each move lowers the sum of squared loads,
  *     so this ends; with identical subscriptions it ends with loads within one of each other.
  */
-import { sortedMembers, sortedTopicIds, type AssignorMember, type AssignorTopic, type PartitionAssignor, type TopicPartitionMap } from './partition-assignor.js';
+import {
+  rackAware, sameRack, sortedMembers, sortedTopicIds, type AssignorMember, type AssignorTopic, type PartitionAssignor, type TopicPartitionMap,
+} from './partition-assignor.js';
 
 export class UniformAssignor implements PartitionAssignor {
   readonly name = 'uniform';
@@ -51,9 +54,15 @@ export class UniformAssignor implements PartitionAssignor {
       }
     });
 
-    const leastLoaded = (t: number): number => {
+    const aware = topicIds.map((id, t) => rackAware(eligible[t]!.map((i) => members[i]!), topics.get(id)!));
+    const local = (i: number, t: number, p: number): boolean => aware[t]! && sameRack(members[i]!, topics.get(topicIds[t]!)!, p);
+    /** The least-loaded subscriber of topic t; with a partition given, ties go to a member of its rack. */
+    const leastLoaded = (t: number, p = -1): number => {
       let best = -1;
-      for (const i of eligible[t]!) if (best < 0 || counts[i]! < counts[best]!) best = i;
+      for (const i of eligible[t]!) {
+        if (best < 0 || counts[i]! < counts[best]!) best = i;
+        else if (p >= 0 && counts[i] === counts[best] && !local(best, t, p) && local(i, t, p)) best = i;
+      }
       return best;
     };
 
@@ -62,7 +71,7 @@ export class UniformAssignor implements PartitionAssignor {
       const own = owner[t]!;
       for (let p = 0; p < own.length; p++) {
         if (own[p] !== -1) continue;
-        const i = leastLoaded(t);
+        const i = leastLoaded(t, p);
         if (i < 0) break; // nobody subscribes
         own[p] = i;
         counts[i]!++;

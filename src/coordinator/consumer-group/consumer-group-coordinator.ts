@@ -14,7 +14,12 @@
  *     rebalance timeouts are scheduled ops whose records the runtime persists.
  *   - Topic metadata comes from a `TopicMetadataImage` function, so this stays free of I/O.
  *   - Checking that a group id is not already a classic group is the caller's job.
- * Not supported: SubscribedTopicRegex (v1) — rejected with INVALID_REQUEST; rack-aware assignment.
+ * SubscribedTopicRegex (v1) is resolved here against the topic-name image with RE2/J syntax (topic-regex.ts);
+ * a member's topics are its names plus its regex's matches, so a topic created or deleted changes the
+ * subscription metadata at the next heartbeat and moves the group epoch. In v1 (KIP-1082) the client
+ * chooses its member id; v0 joiners get one generated here.
+ * Session timeout and heartbeat interval can be overridden per group (`groupConfig`, the GROUP config
+ * resource's consumer.session.timeout.ms / consumer.heartbeat.interval.ms).
  *
  * Per heartbeat: validate; create/update the member (a MemberMetadata record when its subscription
  * changed); recompute the subscribed topics' metadata (a PartitionMetadata record when it changed); bump
@@ -34,6 +39,7 @@ import { equalAssignments, EMPTY_ASSIGNMENT, fromEntries, toEntries, type Readon
 import { UniformAssignor } from '../assignors/uniform-assignor.js';
 import { RangeAssignor } from '../assignors/range-assignor.js';
 import type { ConsumerGroupRecord } from './consumer-group-records.js';
+import { compileTopicRegex, TopicRegexResolver, type TopicNamesImage } from './topic-regex.js';
 import {
   LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH, MemberState, newMember, reconcile, type ConsumerGroupMember,
 } from './consumer-group-member.js';
@@ -62,8 +68,14 @@ export interface ConsumerGroupConfig {
   maxSize?: number;
   /** group.consumer.assignors; the first is the default. */
   assignors?: PartitionAssignor[];
-  /** Member ids for joining members (Kafka: a random UUID in base64url). */
+  /** Member ids for v0 joining members (Kafka: a random UUID in base64url). */
   generateMemberId?: () => string;
+  /** Every topic name, for SubscribedTopicRegex; without it a regex matches nothing. */
+  topicNames?: TopicNamesImage;
+  /** Per-group overrides (the GROUP config resource); undefined fields fall back to the broker's. */
+  groupConfig?: (groupId: string) => { sessionTimeoutMs?: number; heartbeatIntervalMs?: number };
+  /** broker.rack: the rack of every partition's replica on this single-node broker (rack-aware assignment). */
+  brokerRack?: string | null;
 }
 
 export interface SubscribedTopic {
@@ -109,6 +121,9 @@ export class ConsumerGroupCoordinator {
   private readonly maxSize: number;
   private readonly assignors: PartitionAssignor[];
   private readonly generateMemberId: () => string;
+  private readonly regexResolver: TopicRegexResolver;
+  private readonly groupConfig: NonNullable<ConsumerGroupConfig['groupConfig']>;
+  private readonly brokerRack: string | null;
 
   constructor(
     private readonly timers: ConsumerGroupTimers,
@@ -121,6 +136,34 @@ export class ConsumerGroupCoordinator {
     this.assignors = config.assignors ?? [new UniformAssignor(), new RangeAssignor()];
     if (this.assignors.length === 0) throw new Error('ConsumerGroupCoordinator: no assignors');
     this.generateMemberId = config.generateMemberId ?? (() => randomBytes(16).toString('base64url'));
+    this.regexResolver = new TopicRegexResolver(config.topicNames ?? { version: () => 0, names: () => [] });
+    this.groupConfig = config.groupConfig ?? (() => ({}));
+    this.brokerRack = config.brokerRack ?? null;
+  }
+
+  /** The session timeout of a group: its consumer.session.timeout.ms, else the broker's. */
+  sessionTimeoutOf(groupId: string): number {
+    return this.groupConfig(groupId).sessionTimeoutMs ?? this.sessionTimeoutMs;
+  }
+
+  /** The heartbeat interval of a group: its consumer.heartbeat.interval.ms, else the broker's. */
+  heartbeatIntervalOf(groupId: string): number {
+    return this.groupConfig(groupId).heartbeatIntervalMs ?? this.heartbeatIntervalMs;
+  }
+
+  /** The topics a member consumes from: its names plus its regex's current matches, sorted. */
+  memberTopics(m: Pick<ConsumerGroupMember, 'subscribedTopicNames' | 'subscribedTopicRegex'>): readonly string[] {
+    if (m.subscribedTopicRegex === null) return m.subscribedTopicNames;
+    return sortedUnique([...m.subscribedTopicNames, ...this.regexResolver.resolve(m.subscribedTopicRegex)]);
+  }
+
+  /** Every topic a group's members subscribe to (names and regex matches); undefined for an unknown group. */
+  subscribedTopics(groupId: string): ReadonlySet<string> | undefined {
+    const g = this.groups.get(groupId);
+    if (!g) return undefined;
+    const topics = new Set<string>();
+    for (const m of g.members.values()) for (const n of this.memberTopics(m)) topics.add(n);
+    return topics;
   }
 
   // ---------------------------------------------------------------- reads
@@ -163,7 +206,7 @@ export class ConsumerGroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         subscribedTopicNames: [...m.subscribedTopicNames],
-        subscribedTopicRegex: null,
+        subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: assignment(m.assignedPartitions),
         targetAssignment: assignment(g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT),
         memberType: 1, // KIP-1099: every member of a KIP-848 group here speaks the consumer protocol
@@ -174,8 +217,11 @@ export class ConsumerGroupCoordinator {
 
   // ---------------------------------------------------------------- operations
 
-  heartbeat(req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }): ConsumerGroupResult<ConsumerGroupHeartbeatResponse> {
-    this.validate(req);
+  /** `apiVersion`: the request's version (v1+: the client must send its own member id). */
+  heartbeat(
+    req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }, apiVersion: number,
+  ): ConsumerGroupResult<ConsumerGroupHeartbeatResponse> {
+    this.validate(req, apiVersion);
     const existing = this.groups.get(req.groupId);
     if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       return this.leave(existing, req);
@@ -224,6 +270,8 @@ export class ConsumerGroupCoordinator {
       clientId: client.clientId,
       clientHost: client.clientHost,
       subscribedTopicNames: req.subscribedTopicNames === null ? base.subscribedTopicNames : sortedUnique(req.subscribedTopicNames),
+      // "" clears the regex (librdkafka sends it with a subscription by names).
+      subscribedTopicRegex: req.subscribedTopicRegex === null ? base.subscribedTopicRegex : req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs !== -1 ? req.rebalanceTimeoutMs : base.rebalanceTimeoutMs,
       serverAssignor: req.serverAssignor ?? base.serverAssignor,
     };
@@ -236,7 +284,8 @@ export class ConsumerGroupCoordinator {
     const members = new Map(g.members);
     if (replaced) members.delete(replaced.memberId);
     members.set(memberId, updated);
-    let bump = (!old && !replaced) || !sameNames(base.subscribedTopicNames, updated.subscribedTopicNames);
+    let bump = (!old && !replaced) || !sameNames(base.subscribedTopicNames, updated.subscribedTopicNames)
+      || base.subscribedTopicRegex !== updated.subscribedTopicRegex;
     const subscription = this.subscriptionMetadataOf(members.values());
     if (!sameSubscriptionMetadata(subscription, g.subscriptionMetadata)) {
       records.push(partitionMetadataRecord(groupId, subscription));
@@ -295,7 +344,7 @@ export class ConsumerGroupCoordinator {
         errorMessage: null,
         memberId,
         memberEpoch: reconciled.memberEpoch,
-        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        heartbeatIntervalMs: this.heartbeatIntervalOf(groupId),
         assignment: sendAssignment ? { topicPartitions: toEntries(reconciled.assignedPartitions) } : null,
       },
       records,
@@ -354,7 +403,9 @@ export class ConsumerGroupCoordinator {
         g.members.set(rec.memberId, {
           ...(prev ?? newMember(rec.memberId)),
           instanceId: v.instanceId, rackId: v.rackId, clientId: v.clientId, clientHost: v.clientHost,
-          subscribedTopicNames: sortedUnique(v.subscribedTopicNames), rebalanceTimeoutMs: v.rebalanceTimeoutMs,
+          subscribedTopicNames: sortedUnique(v.subscribedTopicNames),
+          subscribedTopicRegex: v.subscribedTopicRegex === null || v.subscribedTopicRegex === '' ? null : v.subscribedTopicRegex,
+          rebalanceTimeoutMs: v.rebalanceTimeoutMs,
           serverAssignor: v.serverAssignor,
         });
         if (v.instanceId !== null) g.staticMembers.set(v.instanceId, rec.memberId);
@@ -378,6 +429,11 @@ export class ConsumerGroupCoordinator {
     }
   }
 
+  /** Forgets every group (the runtime reloads from the log after a failed append). */
+  reset(): void {
+    this.groups.clear();
+  }
+
   /** After replay: every loaded member gets a fresh session, and members revoking get their rebalance timeout. */
   onLoaded(): void {
     for (const g of this.groups.values()) {
@@ -390,21 +446,30 @@ export class ConsumerGroupCoordinator {
 
   // ---------------------------------------------------------------- internals
 
-  private validate(req: ConsumerGroupHeartbeatRequest): void {
-    if (req.groupId === '') throw invalid('GroupId can not be empty.');
-    if (req.instanceId === '') throw invalid('InstanceId can not be empty.');
-    if (req.rackId === '') throw invalid('RackId can not be empty.');
-    if (req.subscribedTopicRegex !== null) throw invalid('SubscribedTopicRegex is not supported by this broker.');
-    if (req.memberEpoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) throw invalid(`MemberEpoch ${req.memberEpoch} is invalid.`);
-    if (req.memberEpoch !== 0 && req.memberId === '') throw invalid('MemberId can not be empty.');
+  /**
+   * Kafka's request checks. KIP-1082: from v1 the member id is the client's and never empty (v0 joiners and
+   * static leavers may send none). Joining with an empty name list or an empty regex is accepted: the
+   * member is in the group without topics.
+   */
+  private validate(req: ConsumerGroupHeartbeatRequest, apiVersion: number): void {
+    if ((apiVersion >= 1 || req.memberEpoch > 0 || req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) && req.memberId === '') {
+      throw invalid("MemberId can't be empty.");
+    }
+    if (req.groupId === '') throw invalid("GroupId can't be empty.");
+    if (req.instanceId === '') throw invalid("InstanceId can't be empty.");
+    if (req.rackId === '') throw invalid("RackId can't be empty.");
     if (req.memberEpoch === 0) {
       if (req.rebalanceTimeoutMs === -1) throw invalid('RebalanceTimeoutMs must be provided in first request.');
       if (req.topicPartitions === null || req.topicPartitions.length > 0) throw invalid('TopicPartitions must be empty when (re-)joining.');
-      if (req.subscribedTopicNames === null) throw invalid('SubscribedTopicNames must be set in first request.');
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) {
+        throw invalid('Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.');
+      }
+    } else if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      if (req.instanceId === null) throw invalid("InstanceId can't be null.");
+    } else if (req.memberEpoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      throw invalid('MemberEpoch is invalid.');
     }
-    if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && req.instanceId === null) {
-      throw invalid('InstanceId can not be null when a static member leaves with MemberEpoch -2.');
-    }
+    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== '') compileTopicRegex(req.subscribedTopicRegex);
     if (req.serverAssignor !== null && !this.assignors.some((a) => a.name === req.serverAssignor)) {
       throw new KafkaError('UNSUPPORTED_ASSIGNOR', `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.assignors.map((a) => a.name).join(', ')}.`);
     }
@@ -492,7 +557,7 @@ export class ConsumerGroupCoordinator {
   }
 
   private scheduleSession(groupId: string, memberId: string): void {
-    this.timers.schedule(sessionKey(groupId, memberId), this.sessionTimeoutMs, () => this.expireSession(groupId, memberId));
+    this.timers.schedule(sessionKey(groupId, memberId), this.sessionTimeoutOf(groupId), () => this.expireSession(groupId, memberId));
   }
 
   private scheduleRebalance(groupId: string, m: ConsumerGroupMember): void {
@@ -508,7 +573,7 @@ export class ConsumerGroupCoordinator {
 
   private subscriptionMetadataOf(members: Iterable<ConsumerGroupMember>): Map<string, SubscribedTopic> {
     const names = new Set<string>();
-    for (const m of members) for (const n of m.subscribedTopicNames) names.add(n);
+    for (const m of members) for (const n of this.memberTopics(m)) names.add(n);
     const out = new Map<string, SubscribedTopic>();
     for (const name of [...names].sort()) {
       const t = this.metadata(name);
@@ -539,12 +604,14 @@ export class ConsumerGroupCoordinator {
     subscription: ReadonlyMap<string, SubscribedTopic>,
   ): Map<string, TopicPartitionMap> {
     const topics = new Map<string, AssignorTopic>();
-    for (const t of subscription.values()) topics.set(t.topicId, { topicId: t.topicId, numPartitions: t.numPartitions });
+    // Every replica is on this broker, so every partition's rack is broker.rack.
+    const racks: readonly string[] = this.brokerRack === null ? [] : [this.brokerRack];
+    for (const t of subscription.values()) topics.set(t.topicId, { topicId: t.topicId, numPartitions: t.numPartitions, partitionRacks: () => racks });
     const input: AssignorMember[] = [...members.values()].map((m) => ({
       memberId: m.memberId,
       instanceId: m.instanceId,
       rackId: m.rackId,
-      subscribedTopicIds: m.subscribedTopicNames.flatMap((n) => {
+      subscribedTopicIds: this.memberTopics(m).flatMap((n) => {
         const t = subscription.get(n);
         return t ? [t.topicId] : [];
       }),
@@ -605,7 +672,8 @@ function rebalanceKey(groupId: string, memberId: string): string {
 
 function sameMetadata(a: ConsumerGroupMember, b: ConsumerGroupMember): boolean {
   return a.instanceId === b.instanceId && a.rackId === b.rackId && a.clientId === b.clientId && a.clientHost === b.clientHost
-    && sameNames(a.subscribedTopicNames, b.subscribedTopicNames) && a.rebalanceTimeoutMs === b.rebalanceTimeoutMs
+    && sameNames(a.subscribedTopicNames, b.subscribedTopicNames) && a.subscribedTopicRegex === b.subscribedTopicRegex
+    && a.rebalanceTimeoutMs === b.rebalanceTimeoutMs
     && a.serverAssignor === b.serverAssignor;
 }
 
@@ -637,7 +705,7 @@ function memberMetadataRecord(group: string, m: ConsumerGroupMember): ConsumerGr
     type: 'ConsumerGroupMemberMetadata', group, memberId: m.memberId,
     value: {
       instanceId: m.instanceId, rackId: m.rackId, clientId: m.clientId, clientHost: m.clientHost,
-      subscribedTopicNames: [...m.subscribedTopicNames], subscribedTopicRegex: null,
+      subscribedTopicNames: [...m.subscribedTopicNames], subscribedTopicRegex: m.subscribedTopicRegex,
       rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor, classicMemberMetadata: null,
     },
   };

@@ -28,6 +28,8 @@ export interface ConsumerGroupMember {
   readonly clientHost: string;
   /** Sorted, without duplicates. */
   readonly subscribedTopicNames: readonly string[];
+  /** SubscribedTopicRegex (v1); null when the member subscribes by names only. */
+  readonly subscribedTopicRegex: string | null;
   readonly rebalanceTimeoutMs: number;
   readonly serverAssignor: string | null;
   readonly memberEpoch: number;
@@ -41,7 +43,7 @@ export interface ConsumerGroupMember {
 
 export function newMember(memberId: string): ConsumerGroupMember {
   return {
-    memberId, instanceId: null, rackId: null, clientId: '', clientHost: '', subscribedTopicNames: [],
+    memberId, instanceId: null, rackId: null, clientId: '', clientHost: '', subscribedTopicNames: [], subscribedTopicRegex: null,
     rebalanceTimeoutMs: -1, serverAssignor: null, memberEpoch: 0, previousMemberEpoch: -1,
     state: MemberState.STABLE, assignedPartitions: new Map(), partitionsPendingRevocation: new Map(),
   };

@@ -85,7 +85,11 @@ export class GroupCoordinatorService {
   readonly coordinator: GroupCoordinator;
   readonly consumerGroups: ConsumerGroupCoordinator;
 
-  constructor(partitions: CoordinatorPartitions, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger) {
+  /** `groupConfigs`: per-group overrides (the GROUP config resource), read on every consumer-group heartbeat. */
+  constructor(
+    partitions: CoordinatorPartitions, config: ReadonlyMap<string, string>, private readonly scheduler: Scheduler, logger?: Logger,
+    groupConfigs?: { overrides(groupId: string): { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } },
+  ) {
     const log = new TopicCoordinatorLog(partitions, GROUP_METADATA_TOPIC, Number(config.get('offsets.topic.num.partitions')), {
       'cleanup.policy': 'compact',
       'segment.bytes': config.get('offsets.topic.segment.bytes') ?? '104857600',
@@ -94,13 +98,24 @@ export class GroupCoordinatorService {
     this.coordinator = new GroupCoordinator(this.runtime.timers, groupCoordinatorConfig(config), {
       partitionOf: (groupId) => this.runtime.partitionOf(groupId),
       consumerGroupTopics: (groupId) => this.consumerGroupTopics(groupId),
+      // Its own operation, so that the consumer group's tombstones are persisted like any other records.
+      consumerGroupOffsetsExpired: (groupId) => this.runtime.timers.schedule(`consumer-group-expired:${groupId}`, 0, () => {
+        const cg = this.consumerGroups.group(groupId);
+        if (!cg || cg.members.size > 0 || this.coordinator.group(groupId)) return { response: undefined, records: [] };
+        return this.consumerGroups.deleteGroup(groupId);
+      }),
     });
     // The metadata image: topics as the broker knows them now.
     const image = (name: string): { topicId: string; numPartitions: number } | undefined => {
       const t = partitions.topic(name);
       return t && { topicId: t.topicId, numPartitions: t.partitions };
     };
-    this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, consumerGroupConfig(config));
+    this.consumerGroups = new ConsumerGroupCoordinator(this.runtime.timers, image, {
+      ...consumerGroupConfig(config),
+      topicNames: { version: () => partitions.topicNamesVersion(), names: () => partitions.topicNames() },
+      groupConfig: (groupId) => groupConfigs?.overrides(groupId) ?? {},
+      brokerRack: config.get('broker.rack') || null,
+    });
     this.runtime.bind({
       replay: (rec, producerId) => (isConsumerGroupRecord(rec) ? this.consumerGroups.replay(rec) : this.coordinator.replay(rec, producerId)),
       replayTxnMarker: (partition, producerId, commit) => this.coordinator.replayTxnMarker(partition, producerId, commit),
@@ -108,16 +123,16 @@ export class GroupCoordinatorService {
         this.coordinator.onLoaded();
         this.consumerGroups.onLoaded();
       },
+      reset: () => {
+        this.coordinator.reset();
+        this.consumerGroups.reset();
+      },
     });
   }
 
-  /** The topics a consumer group's members subscribe to; undefined if groupId is not a consumer group. */
+  /** The topics a consumer group's members subscribe to (names and regex matches); undefined if not a consumer group. */
   private consumerGroupTopics(groupId: string): ReadonlySet<string> | undefined {
-    const cg = this.consumerGroups.group(groupId);
-    if (!cg) return undefined;
-    const topics = new Set<string>();
-    for (const m of cg.members.values()) for (const n of m.subscribedTopicNames) topics.add(n);
-    return topics;
+    return this.consumerGroups.subscribedTopics(groupId);
   }
 
   /** A classic group that has members (an empty one only holds offsets or waits to be replaced). */
@@ -127,9 +142,11 @@ export class GroupCoordinatorService {
   }
 
   /** ConsumerGroupHeartbeat, refused for a classic group in use. */
-  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }): Result<ConsumerGroupHeartbeatResponse> {
+  consumerGroupHeartbeat(
+    req: ConsumerGroupHeartbeatRequest, client: { clientId: string; clientHost: string }, apiVersion: number,
+  ): Result<ConsumerGroupHeartbeatResponse> {
     if (this.classicGroupInUse(req.groupId)) throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${req.groupId} is not a consumer group.`);
-    return this.consumerGroups.heartbeat(req, client);
+    return this.consumerGroups.heartbeat(req, client, apiVersion);
   }
 
   /** JoinGroup, refused for a consumer group with members; an empty consumer group is deleted first. */
@@ -201,10 +218,16 @@ export class GroupCoordinatorService {
     return out;
   }
 
-  /** DescribeGroups (the classic API): a consumer group is described as Dead, as Kafka does up to v5. */
+  /**
+   * DescribeGroups (the classic API). A group that is not a classic group in use — unknown, or a KIP-848
+   * consumer group (ConsumerGroupDescribe describes it) — throws GROUP_ID_NOT_FOUND with Kafka's message;
+   * the handler answers that from v6 and a Dead group before (KIP-1043).
+   */
   describeGroup(groupId: string): GroupDescription {
-    if (this.consumerGroups.group(groupId)) return { groupId, state: 'Dead', protocolType: '', protocol: '', members: [] };
-    return this.coordinator.describeGroup(groupId);
+    if (this.consumerGroups.group(groupId)) throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${groupId} is not a classic group.`);
+    const d = this.coordinator.describeGroup(groupId);
+    if (d.state === 'Dead') throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${groupId} not found.`);
+    return d;
   }
 
   /** DeleteGroups over both kinds: a consumer group must be empty; its offsets go with it. */
@@ -226,7 +249,8 @@ export class GroupCoordinatorService {
         continue;
       }
       records.push(...this.consumerGroups.deleteGroup(groupId).records);
-      if (this.coordinator.group(groupId)) classic(groupId);
+      // Its offsets, committed and pending in a transaction, and their holder group.
+      records.push(...this.coordinator.deleteConsumerGroupOffsets(groupId).records);
       results.push({ groupId, errorCode: ErrorCode.NONE });
     }
     return { response: results, records };

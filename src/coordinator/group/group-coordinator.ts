@@ -40,6 +40,11 @@ export interface GroupCoordinatorHooks {
    * its members subscribe to; undefined for any other group.
    */
   consumerGroupTopics(groupId: string): ReadonlySet<string> | undefined;
+  /**
+   * Every offset of a KIP-848 consumer group expired (none pending in a transaction) and its holder was
+   * deleted: the consumer group goes too if it has no members (Kafka deletes empty groups left without offsets).
+   */
+  consumerGroupOffsetsExpired(groupId: string): void;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -710,6 +715,53 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     }
   }
 
+  /** The partitions (topic, partition) for which a transaction holds an uncommitted offset of the group. */
+  private pendingTxnPartitions(groupId: string): Map<string, { topic: string; partition: number }> {
+    const out = new Map<string, { topic: string; partition: number }>();
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      for (const [key, p] of byGroup.get(groupId) ?? []) if (!p.superseded) out.set(key, { topic: p.committed.topic, partition: p.committed.partition });
+    }
+    return out;
+  }
+
+  /** True while a transaction of the group is open (some offset of it still pending). */
+  private hasOpenTransactions(groupId: string): boolean {
+    return this.pendingTxnPartitions(groupId).size > 0;
+  }
+
+  /**
+   * Tombstones every offset of the group, the committed ones and those only pending in a transaction (Kafka's
+   * deleteAllOffsets: a later COMMIT marker must not bring them back), and drops the pending ones.
+   */
+  private deleteAllOffsets(groupId: string): void {
+    const g = this.groups.get(groupId);
+    const keys = new Map<string, { topic: string; partition: number }>(this.pendingTxnPartitions(groupId));
+    for (const [key, c] of g?.offsets ?? []) keys.set(key, { topic: c.topic, partition: c.partition });
+    for (const [key, tp] of keys) {
+      this.records.push({ type: 'offset', group: groupId, topic: tp.topic, partition: tp.partition, value: null });
+      this.dropPending(groupId, key);
+    }
+    g?.offsets.clear();
+  }
+
+  /** DeleteGroups for a consumer group's offsets (kept here): committed and pending ones, and their holder. */
+  deleteConsumerGroupOffsets(groupId: string): Result<void> {
+    return this.op(() => {
+      const g = this.groups.get(groupId);
+      if (g && g.is('Empty')) this.deleteGroup(g);
+      else this.deleteAllOffsets(groupId);
+    });
+  }
+
+  /** A tombstone of the partition: the transactional offsets pending for it are dropped (Kafka's replay does so). */
+  private dropPending(groupId: string, key: string): void {
+    if (this.pendingTxnOffsets.size === 0) return;
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      const pending = byGroup.get(groupId);
+      if (pending?.delete(key) && pending.size === 0) byGroup.delete(groupId);
+    }
+  }
+
   /** True while a transaction holds an uncommitted offset for the partition (OffsetFetch requireStable). */
   hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
     if (this.pendingTxnOffsets.size === 0) return false;
@@ -735,7 +787,11 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
             partitions.push({ topic: t.name, partition: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC });
             continue;
           }
-          if (group.offsets.delete(offsetKey(t.name, p))) this.records.push({ type: 'offset', group: groupId, topic: t.name, partition: p, value: null });
+          // Kafka deletes a partition's pending transactional offset too (the tombstone supersedes it).
+          const key = offsetKey(t.name, p);
+          const pending = this.hasPendingTxnOffset(groupId, t.name, p);
+          if (group.offsets.delete(key) || pending) this.records.push({ type: 'offset', group: groupId, topic: t.name, partition: p, value: null });
+          if (pending) this.dropPending(groupId, key);
           partitions.push({ topic: t.name, partition: p, errorCode: ErrorCode.NONE });
         }
       }
@@ -784,8 +840,7 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
   }
 
   private deleteGroup(g: ClassicGroup): void {
-    for (const c of g.offsets.values()) this.records.push({ type: 'offset', group: g.groupId, topic: c.topic, partition: c.partition, value: null });
-    g.offsets.clear();
+    this.deleteAllOffsets(g.groupId);
     for (const id of g.pendingMembers) this.timers.cancel(this.pendingKey(g, id));
     g.transition('Dead', this.now());
     this.records.push({ type: 'group', group: g.groupId, value: null });
@@ -815,12 +870,19 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
           else if (g.is('Empty') && consumerGroupTopics === undefined) due = now - Math.max(g.currentStateTimestamp, c.value.commitTimestamp) >= retention;
           else if (subscribed !== null && !subscribed.has(c.topic)) due = now - c.value.commitTimestamp >= retention;
           else due = false;
-          if (!due) continue;
+          // An offset with a transactional offset pending for it stays until that transaction ends (Kafka).
+          if (!due || this.hasPendingTxnOffset(g.groupId, c.topic, c.partition)) continue;
           g.offsets.delete(key);
           this.records.push({ type: 'offset', group: g.groupId, topic: c.topic, partition: c.partition, value: null });
           expired++;
         }
-        if (consumerGroupTopics === undefined && g.is('Empty') && g.offsets.size === 0 && g.pendingMembers.size === 0) this.deleteGroup(g);
+        if (g.offsets.size > 0 || this.hasOpenTransactions(g.groupId)) continue;
+        if (consumerGroupTopics === undefined && g.is('Empty') && g.pendingMembers.size === 0) this.deleteGroup(g);
+        // An empty KIP-848 consumer group whose offsets all expired goes too, as a classic one does.
+        else if (consumerGroupTopics !== undefined && g.is('Empty')) {
+          this.deleteGroup(g);
+          this.hooks.consumerGroupOffsetsExpired?.(g.groupId);
+        }
       }
       return expired;
     });
@@ -861,7 +923,9 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
         return;
       }
       if (rec.value === null) {
+        // As in Kafka, a tombstone also drops the transactional offsets pending for the partition.
         g?.offsets.delete(offsetKey(rec.topic, rec.partition));
+        this.dropPending(rec.group, offsetKey(rec.topic, rec.partition));
         return;
       }
       if (!g) this.groups.set(rec.group, (g = new ClassicGroup(rec.group, rec.value.commitTimestamp)));
@@ -894,6 +958,20 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
   private withOffsetsOf(old: ClassicGroup | undefined, fresh: ClassicGroup): ClassicGroup {
     if (old) for (const [k, c] of old.offsets) fresh.offsets.set(k, c);
     return fresh;
+  }
+
+  /** Forgets every group and pending offset (the runtime reloads from the log); waiting members are told NOT_COORDINATOR. */
+  reset(): void {
+    for (const g of this.groups.values()) {
+      for (const m of g.members.values()) {
+        m.awaitingJoin?.(this.joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        m.awaitingSync?.({ errorCode: ErrorCode.NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: EMPTY });
+        m.awaitingJoin = null;
+        m.awaitingSync = null;
+      }
+    }
+    this.groups.clear();
+    this.pendingTxnOffsets.clear();
   }
 
   onLoaded(): void {

@@ -1,4 +1,5 @@
-// ConsumerGroupDescribe (key 69), v0 (KIP-848). Unknown groups and classic groups answer GROUP_ID_NOT_FOUND
+// ConsumerGroupDescribe (key 69), v0-1 (KIP-848; v1 adds MemberType, 1 = consumer protocol). Members show their
+// SubscribedTopicRegex. Unknown groups and classic groups answer GROUP_ID_NOT_FOUND
 // per group. Authorized operations are not computed (no ACLs): the field keeps its "not requested" value.
 import { ConsumerGroupDescribeRequest } from '../../protocol/generated/consumer-group-describe-request.js';
 import { ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseInit, type DescribedGroupInit } from '../../protocol/generated/consumer-group-describe-response.js';

@@ -1,7 +1,7 @@
-// ConsumerGroupHeartbeat (key 68), v0-1 (KIP-848). v1 (SubscribedTopicRegex) is marked unstable in the spec,
-// so it is advertised only with unstable.api.versions.enable, and a regex is refused with INVALID_REQUEST
-// (not supported here). Server-side assignors only (group.consumer.assignors). A group id held by a classic
-// group with members is GROUP_ID_NOT_FOUND.
+// ConsumerGroupHeartbeat (key 68), v0-1 (KIP-848), v1 stable as in Kafka 4.0: SubscribedTopicRegex resolved on
+// the broker (RE2/J syntax; "" = no regex), and the client generates its member id (KIP-1082: an empty one
+// is INVALID_REQUEST from v1). Server-side assignors only (group.consumer.assignors). A group id held by a
+// classic group with members is GROUP_ID_NOT_FOUND.
 import { ConsumerGroupHeartbeatRequest } from '../../protocol/generated/consumer-group-heartbeat-request.js';
 import { ConsumerGroupHeartbeatResponse, type ConsumerGroupHeartbeatResponseInit } from '../../protocol/generated/consumer-group-heartbeat-response.js';
 import { defineHandler } from '../handler.js';
@@ -13,7 +13,7 @@ export default defineHandler({
   async handle(req, ctx): Promise<ConsumerGroupHeartbeatResponseInit> {
     const groups = ctx.broker.groups;
     try {
-      return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }));
+      return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }, ctx.apiVersion));
     } catch (err) {
       return {
         throttleTimeMs: 0, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err),

@@ -20,7 +20,7 @@ export default defineHandler({
       endpointType: req.endpointType,
       clusterId: b.clusterId,
       controllerId: b.nodeId,
-      brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: null }],
+      brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: b.config.get('broker.rack') || null }],
     };
   },
 });

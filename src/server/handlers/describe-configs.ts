@@ -1,10 +1,12 @@
 // DescribeConfigs (key 32), v0-4. Topics (resource type 2) list every topic-level key with its effective
-// value and source; the broker (type 4, named by its node id) lists its static configuration.
+// value and source; the broker (type 4, named by its node id) lists its static configuration; a group
+// (type 32) lists its consumer.* configs, explicit or the broker's default (group-configs.ts).
 import { DescribeConfigsRequest } from '../../protocol/generated/describe-configs-request.js';
 import { DescribeConfigsResponse, type DescribeConfigsResponseInit, type DescribeConfigsResultInit } from '../../protocol/generated/describe-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { describeBrokerConfigs, describeTopicConfigs, RESOURCE_BROKER, RESOURCE_TOPIC } from '../configs.js';
+import { RESOURCE_GROUP } from '../group-configs.js';
 
 export default defineHandler({
   request: DescribeConfigsRequest,
@@ -30,6 +32,13 @@ export default defineHandler({
           continue;
         }
         out.configs = describeBrokerConfigs(ctx.broker, r.configurationKeys, opts);
+      } else if (r.resourceType === RESOURCE_GROUP) {
+        if (r.resourceName === '') {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+          out.errorMessage = 'Group id must not be empty.';
+          continue;
+        }
+        out.configs = ctx.broker.groupConfigs.describe(r.resourceName, r.configurationKeys, req.includeSynonyms);
       } else {
         out.errorCode = ErrorCode.INVALID_REQUEST;
         out.errorMessage = `Unsupported resource type ${r.resourceType}`;

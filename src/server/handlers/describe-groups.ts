@@ -1,11 +1,13 @@
-// DescribeGroups (key 15), v0-5. An unknown group is described as Dead with no error (as Kafka does up
-// to v5; a KIP-848 consumer group is Dead here too: ConsumerGroupDescribe describes it). Member metadata, assignments and the protocol are shown only for Stable groups. v4+ static
-// member ids; v3+ authorized operations are not computed (no ACLs): the field keeps its "not requested" value.
+// DescribeGroups (key 15), v0-6. An unknown group, or a KIP-848 consumer group (ConsumerGroupDescribe
+// describes it), is GROUP_ID_NOT_FOUND with Kafka's message from v6 (KIP-1043), and described as Dead with
+// no error before. Other errors carry their message from v6. Member metadata, assignments and the protocol
+// are shown only for Stable groups. v4+ static member ids; v3+ authorized operations are not computed (no
+// ACLs): the field keeps its "not requested" value.
 import { DescribeGroupsRequest } from '../../protocol/generated/describe-groups-request.js';
 import { DescribeGroupsResponse, type DescribeGroupsResponseInit } from '../../protocol/generated/describe-groups-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { errorCodeOf } from '../error-mapping.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 
 export default defineHandler({
   request: DescribeGroupsRequest,
@@ -18,6 +20,7 @@ export default defineHandler({
         const d = await service.runtime.query(() => service.describeGroup(groupId));
         groups.push({
           errorCode: ErrorCode.NONE,
+          errorMessage: null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,
@@ -28,7 +31,12 @@ export default defineHandler({
           })),
         });
       } catch (err) {
-        groups.push({ errorCode: errorCodeOf(err), groupId, groupState: '', protocolType: '', protocolData: '', members: [] });
+        const errorCode = errorCodeOf(err);
+        if (errorCode === ErrorCode.GROUP_ID_NOT_FOUND && ctx.apiVersion < 6) {
+          groups.push({ errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] });
+        } else {
+          groups.push({ errorCode, errorMessage: errorMessageOf(err), groupId, groupState: '', protocolType: '', protocolData: '', members: [] });
+        }
       }
     }
     return { throttleTimeMs: 0, groups };

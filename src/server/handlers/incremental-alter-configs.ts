@@ -1,5 +1,6 @@
 // IncrementalAlterConfigs (key 44), v0-1. Operations per key: SET (0), DELETE (1, back to the default),
-// APPEND (2) and SUBTRACT (3) for list-typed keys such as cleanup.policy.
+// APPEND (2) and SUBTRACT (3) for list-typed keys such as cleanup.policy. GROUP resources (type 32):
+// group-configs.ts.
 import { IncrementalAlterConfigsRequest } from '../../protocol/generated/incremental-alter-configs-request.js';
 import { IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/incremental-alter-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -7,6 +8,7 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { checkAlterableResource, isListConfig, effectiveTopicConfigValue } from '../configs.js';
 import { KafkaError } from '../../errors.js';
+import { alterGroupConfigsIncrementally, RESOURCE_GROUP } from '../group-configs.js';
 
 const SET = 0, DELETE = 1, APPEND = 2, SUBTRACT = 3;
 
@@ -19,6 +21,10 @@ export default defineHandler({
       const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
       responses.push(out);
       try {
+        if (r.resourceType === RESOURCE_GROUP) {
+          alterGroupConfigsIncrementally(ctx.broker.groupConfigs, r.resourceName, r.configs, req.validateOnly);
+          continue;
+        }
         checkAlterableResource(r.resourceType);
         const info = ctx.broker.topics.get(r.resourceName);
         if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${r.resourceName}' does not exist.`);

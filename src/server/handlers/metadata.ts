@@ -1,4 +1,4 @@
-// Metadata (key 3), v0-12. This broker is the only broker, the controller, and the leader of every
+// Metadata (key 3), v0-13 (v13: top-level ErrorCode, always NONE here). This broker is the only broker, the controller, and the leader of every
 // partition (leader epoch 0). Auto-creates requested topics when auto.create.topics.enable is on and the
 // request allows it (v4+; always allowed before v4, as in Kafka).
 import { ZERO_UUID } from '../../protocol/primitives/codec.js';
@@ -68,10 +68,13 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: broker.config.get('broker.rack') || null }],
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
+      // v13 (KIP-1102): a top-level error is for a request the broker cannot answer at all (e.g.
+      // REBOOTSTRAP_REQUIRED in a cluster the client no longer knows); this single broker always answers.
+      errorCode: ErrorCode.NONE,
     };
   },
 });

@@ -113,7 +113,7 @@ export async function joinClassicMember(address: string, groupId: string, topics
 /** Joins a KIP-848 consumer group with ConsumerGroupHeartbeat until the server assigns partitions (bounded). */
 export async function joinConsumerMember(address: string, groupId: string, topics: string[]): Promise<HeldMember & { assigned: number }> {
   const conn = await connect(address);
-  let memberId = '';
+  let memberId = `fixture-${groupId}`; // v1 (KIP-1082): the client chooses its member id
   let memberEpoch = 0;
   let assigned = 0;
   for (let attempt = 0; attempt < 20 && assigned === 0; attempt++) {

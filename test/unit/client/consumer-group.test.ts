@@ -196,6 +196,32 @@ test("KIP-848 (groupProtocol 'consumer'): two members split the partitions and r
   });
 });
 
+test("KIP-848 regex subscription: the broker resolves it, and a topic created later is consumed too", async () => {
+  await withBroker(async (address) => {
+    const w = await Writer.open(address);
+    await w.createTopic('rx-one', 2);
+    await w.createTopic('not-rx', 1);
+    for (let p = 0; p < 2; p++) await w.fill('rx-one', p, 3, 3, 0, `one-${p}-`);
+    await w.fill('not-rx', 0, 3, 3, 0, 'no-');
+    const c = groupConsumer(address, 'regex-group', { groupProtocol: 'consumer' });
+    const classic = groupConsumer(address, 'regex-classic');
+    try {
+      await assert.rejects(classic.subscribe({ topicRegex: 'rx-.*' }), /groupProtocol 'consumer'/);
+      await c.subscribe({ topicRegex: 'rx-.*' });
+      const first = await pollN(c, 6);
+      assert.deepEqual(new Set(first.map((r) => r.topic)), new Set(['rx-one']));
+      await w.createTopic('rx-two', 1);
+      await w.fill('rx-two', 0, 4, 4, 0, 'two-');
+      const later = await pollN(c, 4, 15_000);
+      assert.deepEqual(later.map((r) => r.topic), ['rx-two', 'rx-two', 'rx-two', 'rx-two']);
+      assert.deepEqual(c.assignment().map(key).sort(), ['rx-one-0', 'rx-one-1', 'rx-two-0']);
+    } finally {
+      await closeAll([c, classic]);
+      await w.close();
+    }
+  });
+});
+
 test('static membership: a member restarting with its groupInstanceId gets its partitions back, with no rebalance', async () => {
   await withBroker(async (address) => {
     const w = await Writer.open(address);

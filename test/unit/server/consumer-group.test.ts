@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
 const OFFSET_COMMIT = 8, OFFSET_FETCH = 9, JOIN_GROUP = 11, DESCRIBE_GROUPS = 15, LIST_GROUPS = 16, CREATE_TOPICS = 19;
 const DELETE_GROUPS = 42, OFFSET_DELETE = 47, CG_HEARTBEAT = 68, CG_DESCRIBE = 69;
-const CONFIG = { 'offsets.topic.num.partitions': 3, 'group.initial.rebalance.delay.ms': 0 };
+const CONFIG = { 'offsets.topic.num.partitions': 3, 'group.initial.rebalance.delay.ms': 0, 'broker.rack': 'rack-a' };
 const GROUP = 'kip848';
 const TOPIC = 'orders';
 
@@ -81,11 +81,17 @@ describe('KIP-848 consumer groups over the wire', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('ApiVersions advertises ConsumerGroupHeartbeat v0 (v1 is unstable) and ConsumerGroupDescribe v0', async () => {
+  test('ApiVersions advertises ConsumerGroupHeartbeat v0-1 and ConsumerGroupDescribe v0-1 (stable in Kafka 4.0)', async () => {
     const r = await client.send(18, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const range = (key: number) => r.apiKeys.filter((k: any) => k.apiKey === key).map((k: any) => [k.minVersion, k.maxVersion])[0];
-    assert.deepEqual(range(CG_HEARTBEAT), [0, 0]);
-    assert.deepEqual(range(CG_DESCRIBE), [0, 0]);
+    assert.deepEqual(range(CG_HEARTBEAT), [0, 1]);
+    assert.deepEqual(range(CG_DESCRIBE), [0, 1]);
+    // v1 (KIP-1082): the member id is the client's; an empty one is refused with Kafka's message.
+    const noId = await client.send(CG_HEARTBEAT, 1, {
+      groupId: 'v1-check', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: [TOPIC], subscribedTopicRegex: '', serverAssignor: null, topicPartitions: [],
+    });
+    assert.deepEqual([noId.errorCode, noId.errorMessage], [ErrorCode.INVALID_REQUEST, "MemberId can't be empty."]);
   });
 
   test('the first member gets every partition; a second joins and the two converge on two partitions each', async () => {
@@ -124,8 +130,21 @@ describe('KIP-848 consumer groups over the wire', () => {
     const v0 = await client.send(LIST_GROUPS, 0, {});
     assert.ok(v0.groups.some((x: any) => x.groupId === GROUP && x.protocolType === 'consumer'));
 
-    const classic = await client.send(DESCRIBE_GROUPS, 5, { groups: [GROUP], includeAuthorizedOperations: false });
-    assert.deepEqual([classic.groups[0].errorCode, classic.groups[0].groupState], [ErrorCode.NONE, 'Dead']);
+    const classic = await client.send(DESCRIBE_GROUPS, 5, { groups: [GROUP, 'nobody'], includeAuthorizedOperations: false });
+    assert.deepEqual(classic.groups.map((x: any) => [x.errorCode, x.groupState]), [[ErrorCode.NONE, 'Dead'], [ErrorCode.NONE, 'Dead']]);
+    // v6 (KIP-1043): GROUP_ID_NOT_FOUND with Kafka's messages.
+    const v6 = await client.send(DESCRIBE_GROUPS, 6, { groups: [GROUP, 'nobody'], includeAuthorizedOperations: false });
+    assert.deepEqual(v6.groups.map((x: any) => [x.errorCode, x.errorMessage]), [
+      [ErrorCode.GROUP_ID_NOT_FOUND, `Group ${GROUP} is not a classic group.`],
+      [ErrorCode.GROUP_ID_NOT_FOUND, 'Group nobody not found.'],
+    ]);
+  });
+
+  test('Metadata v13 answers its top-level error code (NONE) and the broker.rack', async () => {
+    const m = await client.send(3, 13, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(m.errorCode, ErrorCode.NONE);
+    assert.equal(m.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal(m.brokers[0].rack, 'rack-a');
   });
 
   test('OffsetCommit checks the member epoch; OffsetFetch checks a named member; admin fetches need none', async () => {

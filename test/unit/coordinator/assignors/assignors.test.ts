@@ -133,3 +133,21 @@ test('range: static members are ordered by instance id, so a rejoining instance 
   assert.deepEqual(before.get('zzz'), new Map([['a', [0, 1]]]));
   assert.deepEqual(after.get('new'), before.get('zzz'));
 });
+
+test('rack-aware: balance first; among equally loaded members the one in the replicas\' rack gets the extra partition', () => {
+  // Every replica on broker.rack 'r1' (a single node): 5 partitions over a remote member 'a' and a local 'b'.
+  const t: Map<string, AssignorTopic> = new Map([['T', { topicId: 'T', numPartitions: 5, partitionRacks: () => ['r1'] }]]);
+  const a: AssignorMember = { ...member('a', ['T']), rackId: 'r2' };
+  const b: AssignorMember = { ...member('b', ['T']), rackId: 'r1' };
+  for (const assignor of [uniform, range]) {
+    const r = assignor.assign([a, b], t);
+    assert.equal(count(r.get('b')), 3, `${assignor.name}: the local member takes the extra partition`);
+    assert.equal(count(r.get('a')), 2, `${assignor.name}: still balanced`);
+    assertComplete([a, b], t, r);
+    // Without racks (or with every member in the replicas' rack) the member order decides, as before.
+    const plain = assignor.assign([member('a', ['T']), member('b', ['T'])], topicsOf({ T: 5 }));
+    assert.equal(count(plain.get('a')), 3, `${assignor.name}: without racks 'a' gets the extra one`);
+    const allLocal = assignor.assign([{ ...a, rackId: 'r1' }, b], t);
+    assert.equal(count(allLocal.get('a')), 3, `${assignor.name}: every member local: not rack-aware`);
+  }
+});

@@ -44,25 +44,38 @@ interface Harness {
   timers: FakeTimers;
   log: ConsumerGroupRecord[];
   topics: Map<string, { topicId: string; numPartitions: number }>;
-  hb(req: Partial<ConsumerGroupHeartbeatRequest>): ConsumerGroupHeartbeatResponse;
+  /** Per-group overrides the coordinator reads (the GROUP config resource). */
+  groupConfigs: Map<string, { sessionTimeoutMs?: number; heartbeatIntervalMs?: number }>;
+  /** A heartbeat at `version` (0 by default: the member id may be left to the coordinator). */
+  hb(req: Partial<ConsumerGroupHeartbeatRequest>, version?: number): ConsumerGroupHeartbeatResponse;
 }
 
-function harness(opts: { maxSize?: number; sessionTimeoutMs?: number } = {}): Harness {
+function harness(opts: { maxSize?: number; sessionTimeoutMs?: number; brokerRack?: string } = {}): Harness {
   const log: ConsumerGroupRecord[] = [];
   const timers = new FakeTimers(log);
   const topics = new Map([['foo', { topicId: FOO, numPartitions: 6 }], ['bar', { topicId: BAR, numPartitions: 3 }]]);
+  const groupConfigs = new Map<string, { sessionTimeoutMs?: number; heartbeatIntervalMs?: number }>();
   let next = 0;
+  // The names image moves with every change of the map (as the TopicManager's does on create/delete).
+  let version = 0;
+  const set = topics.set.bind(topics);
+  const del = topics.delete.bind(topics);
+  topics.set = (k, v) => (version++, set(k, v));
+  topics.delete = (k) => (version++, del(k));
   const coord = new ConsumerGroupCoordinator(timers, (name) => topics.get(name), {
     generateMemberId: () => `member-${++next}`, maxSize: opts.maxSize, sessionTimeoutMs: opts.sessionTimeoutMs,
+    topicNames: { version: () => version, names: () => topics.keys() },
+    groupConfig: (groupId) => groupConfigs.get(groupId) ?? {},
+    brokerRack: opts.brokerRack,
   });
   return {
-    coord, timers, log, topics,
-    hb(req) {
+    coord, timers, log, topics, groupConfigs,
+    hb(req, apiVersion = 0) {
       const full: ConsumerGroupHeartbeatRequest = {
         groupId: 'g', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: -1,
         subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req,
       };
-      const r = coord.heartbeat(full, CLIENT);
+      const r = coord.heartbeat(full, CLIENT, apiVersion);
       log.push(...r.records);
       return r.response;
     },
@@ -357,7 +370,7 @@ test('request validation and errors', () => {
   assert.equal(errorOf(() => h.hb({ groupId: '', memberEpoch: 0 })), 'INVALID_REQUEST');
   assert.equal(errorOf(() => h.hb({ memberEpoch: 0, subscribedTopicNames: ['foo'], topicPartitions: [] })), 'INVALID_REQUEST', 'no rebalance timeout');
   assert.equal(errorOf(() => join(h, ['foo'], { topicPartitions: null })), 'INVALID_REQUEST');
-  assert.equal(errorOf(() => join(h, ['foo'], { subscribedTopicRegex: 'f.*' })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => join(h, ['foo'], { subscribedTopicRegex: 'f(' })), 'INVALID_REGULAR_EXPRESSION');
   assert.equal(errorOf(() => join(h, ['foo'], { instanceId: '' })), 'INVALID_REQUEST');
   assert.equal(errorOf(() => h.hb({ memberId: 'x', memberEpoch: -3 })), 'INVALID_REQUEST');
   assert.equal(errorOf(() => h.hb({ memberId: '', memberEpoch: 3 })), 'INVALID_REQUEST');
@@ -403,4 +416,106 @@ test('describe, the range assignor by request, and delete only when empty', () =
   assert.equal(del.records.at(-1)!.value, null);
   assert.equal(h.coord.group('g'), undefined);
   assert.equal(errorOf(() => h.coord.deleteGroup('g')), 'GROUP_ID_NOT_FOUND');
+});
+
+/** The topic names of a member's current assignment, sorted. */
+function assignedNames(h: Harness, memberId: string): string[] {
+  const byId = new Map([...h.topics].map(([name, t]) => [t.topicId, name]));
+  const m = h.coord.group('g')!.members.get(memberId)!;
+  return [...m.assignedPartitions.keys()].map((id) => byId.get(id) ?? id).sort();
+}
+
+test('v1 (KIP-1082): the client chooses its member id; an empty one is refused; an empty regex means none', () => {
+  const h = harness();
+  const v1 = (req: Partial<ConsumerGroupHeartbeatRequest>) => h.hb(req, 1);
+  const base = { memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [] };
+  assert.equal(errorOf(() => v1({ ...base, memberId: '', subscribedTopicNames: ['foo'] })), 'INVALID_REQUEST');
+  assert.equal(errorOf(() => v1({ ...base, memberId: 'c-1', subscribedTopicNames: null, subscribedTopicRegex: null })), 'INVALID_REQUEST');
+  // librdkafka 2.15 joins by names with SubscribedTopicRegex "".
+  const a = v1({ ...base, memberId: 'c-1', subscribedTopicNames: ['foo'], subscribedTopicRegex: '' });
+  assert.equal(a.memberId, 'c-1');
+  assert.equal(a.memberEpoch, 1);
+  assert.deepEqual(assignedNames(h, 'c-1'), ['foo']);
+  assert.equal(h.coord.describe('g').members[0]!.subscribedTopicRegex, null);
+  // Joining with an empty name list is accepted: a member without topics.
+  const b = v1({ ...base, memberId: 'c-2', subscribedTopicNames: [] });
+  assert.equal(b.errorCode, 0);
+  assert.deepEqual(assignedNames(h, 'c-2'), []);
+  // Rejoining (epoch 0) with the same id keeps the member: no new member, same id.
+  const again = v1({ ...base, memberId: 'c-1', subscribedTopicNames: ['foo'], subscribedTopicRegex: '' });
+  assert.equal(again.memberId, 'c-1');
+  assert.equal(h.coord.group('g')!.members.size, 2);
+  // v0 leaves need a member id too (-1), a static leave (-2) may name only its instance.
+  assert.equal(errorOf(() => h.hb({ memberId: '', memberEpoch: -1 })), 'INVALID_REQUEST');
+});
+
+test('SubscribedTopicRegex: RE2/J syntax, whole-name matches, re-resolved when topics are created or deleted', () => {
+  const h = harness();
+  const v1 = (req: Partial<ConsumerGroupHeartbeatRequest>) => h.hb(req, 1);
+  h.topics.set('__consumer_offsets', { topicId: '00000000-0000-0000-0000-0000000000c0', numPartitions: 3 });
+  h.topics.set('food', { topicId: '00000000-0000-0000-0000-0000000000fd', numPartitions: 2 });
+  // Backreferences are not RE2: refused as Kafka refuses them.
+  assert.equal(errorOf(() => v1({ memberId: 'r', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: '(fo)\\1' })), 'INVALID_REGULAR_EXPRESSION');
+  const joined = v1({ memberId: 'r', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'fo.*' });
+  assert.equal(joined.memberEpoch, 1);
+  assert.deepEqual(assignedNames(h, 'r'), ['foo', 'food'], "'bar' and the internal topic do not match; 'fo.*' must match whole names");
+  assert.equal(h.coord.describe('g').members[0]!.subscribedTopicRegex, 'fo.*');
+  assert.deepEqual([...h.coord.subscribedTopics('g')!].sort(), ['foo', 'food']);
+  // A partial match is no match: 'oo' alone matches nothing.
+  const other = harness();
+  other.hb({ memberId: 'p', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'oo' }, 1);
+  assert.deepEqual(assignedNames(other, 'p'), []);
+
+  // A topic created later joins the subscription at the next heartbeat (group epoch bumps).
+  h.topics.set('fob', { topicId: '00000000-0000-0000-0000-0000000000fb', numPartitions: 1 });
+  const next = v1({ memberId: 'r', memberEpoch: 1 });
+  assert.equal(next.memberEpoch, 2);
+  assert.deepEqual(assignedNames(h, 'r'), ['fob', 'foo', 'food']);
+  // Deleted: it leaves the subscription.
+  h.topics.delete('food');
+  const after = v1({ memberId: 'r', memberEpoch: 2, topicPartitions: next.assignment!.topicPartitions });
+  assert.ok(after.memberEpoch >= 2);
+  const settled = v1({ memberId: 'r', memberEpoch: after.memberEpoch, topicPartitions: [] });
+  assert.equal(settled.memberEpoch, 3);
+  assert.deepEqual(assignedNames(h, 'r'), ['fob', 'foo']);
+
+  // Switching to names with an empty regex drops the regex.
+  const names = v1({ memberId: 'r', memberEpoch: 3, subscribedTopicNames: ['bar'], subscribedTopicRegex: '', topicPartitions: [] });
+  assert.equal(names.errorCode, 0);
+  assert.equal(h.coord.describe('g').members[0]!.subscribedTopicRegex, null);
+
+  // The regex is persisted in the member record: replay rebuilds it.
+  const r2 = harness();
+  r2.hb({ memberId: 'x', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'ba.' }, 1);
+  const copy = harness();
+  for (const rec of r2.log) copy.coord.replay(consumerGroupRecordSerde.decode(consumerGroupRecordSerde.encode(rec))!);
+  assert.equal(copy.coord.describe('g').members[0]!.subscribedTopicRegex, 'ba.');
+  assert.deepEqual([...copy.coord.subscribedTopics('g')!], ['bar']);
+});
+
+test('group configs: consumer.heartbeat.interval.ms and consumer.session.timeout.ms of the group are used', () => {
+  const h = harness({ sessionTimeoutMs: 45_000 });
+  h.groupConfigs.set('g', { heartbeatIntervalMs: 7_000, sessionTimeoutMs: 50_000 });
+  const a = join(h, ['foo']);
+  assert.equal(a.heartbeatIntervalMs, 7_000);
+  h.timers.advance(49_000);
+  assert.ok(h.coord.group('g')!.members.has(a.memberId!), 'alive before its group session timeout');
+  h.timers.advance(2_000);
+  assert.equal(h.coord.group('g')!.members.size, 0, 'fenced after its group session timeout (50 s), not the broker default (45 s)');
+  h.groupConfigs.delete('g');
+  const b = join(h, ['foo']);
+  assert.equal(b.heartbeatIntervalMs, 5_000, 'back to the broker default');
+});
+
+test('rack-aware assignment: broker.rack is every partition\'s rack; a member in it gets the extra partition', () => {
+  const h = harness({ brokerRack: 'r1' });
+  join(h, ['bar'], { memberId: 'a-remote', rackId: 'r2', serverAssignor: 'range' });
+  join(h, ['bar'], { memberId: 'b-local', rackId: 'r1', serverAssignor: 'range' });
+  const target = (id: string) => [...(h.coord.group('g')!.targetAssignment.get(id)?.values() ?? [])].flat().length;
+  assert.equal(target('b-local'), 2, 'bar has 3 partitions: the member in rack r1 gets two');
+  assert.equal(target('a-remote'), 1);
+  const plain = harness();
+  join(plain, ['bar'], { memberId: 'a-remote', rackId: 'r2', serverAssignor: 'range' });
+  join(plain, ['bar'], { memberId: 'b-local', rackId: 'r1', serverAssignor: 'range' });
+  assert.equal([...(plain.coord.group('g')!.targetAssignment.get('a-remote')?.values() ?? [])].flat().length, 2, "no broker.rack: member order decides ('a-remote' first)");
 });

@@ -400,9 +400,21 @@ describe('GroupCoordinator (classic groups)', () => {
     assert.equal(preparing.members[0]!.assignment.length, 0);
   });
 
-  test('a failed append answers COORDINATOR_NOT_AVAILABLE', async () => {
+  test('a failed append answers COORDINATOR_NOT_AVAILABLE and leaves memory as the log: its change is rolled back', async () => {
     const h = await harness();
+    assert.equal(await commit(h, '', -1, 1).then((r) => r[0]!.errorCode), ErrorCode.NONE);
     h.log.failNext = true;
-    await assert.rejects(commit(h, '', -1, 1), (err: any) => err.kafkaError === 'COORDINATOR_NOT_AVAILABLE');
+    await assert.rejects(commit(h, '', -1, 2), (err: any) => err.kafkaError === 'COORDINATOR_NOT_AVAILABLE');
+    assert.equal(h.gc.fetchOffsets(G, [{ name: 't1', partitions: [0] }])[0]!.offset, 1, 'the failed commit is not visible');
+    // An operation started while the failed append was under way keeps its (successful) change.
+    h.log.failNext = true;
+    const failing = commit(h, '', -1, 4);
+    const ok = commit(h, '', -1, 5, 't2');
+    await assert.rejects(failing, (err: any) => err.kafkaError === 'COORDINATOR_NOT_AVAILABLE');
+    assert.equal((await ok)[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(h.gc.fetchOffsets(G, [{ name: 't1', partitions: [0] }])[0]!.offset, 1);
+    assert.equal(h.gc.fetchOffsets(G, [{ name: 't2', partitions: [0] }])[0]!.offset, 5);
+    assert.equal(await commit(h, '', -1, 3).then((r) => r[0]!.errorCode), ErrorCode.NONE);
+    assert.equal(h.gc.fetchOffsets(G, [{ name: 't1', partitions: [0] }])[0]!.offset, 3);
   });
 });

@@ -133,15 +133,16 @@ describe('group offsets on disk', () => {
     assert.equal(again.groups.coordinator.hasPendingTxnOffset('g', 'in', 0), false);
   });
 
-  test("a consumer group's offsets do not expire while a member subscribes to their topic", async () => {
-    const b = await start(tempDir());
+  test("a consumer group's offsets do not expire while a member subscribes to their topic; the empty group goes with them", async () => {
+    const dir = tempDir();
+    const b = await start(dir);
     await b.topics.create('in', { partitions: 1, replicationFactor: 1 });
     await b.topics.create('other', { partitions: 1, replicationFactor: 1 });
     const { groups } = b;
     const hb = (req: Partial<ConsumerGroupHeartbeatRequest>) => groups.runtime.run(() => groups.consumerGroupHeartbeat({
       groupId: 'cg', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
       subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req,
-    }, { clientId: 'c', clientHost: '/127.0.0.1' }));
+    }, { clientId: 'c', clientHost: '/127.0.0.1' }, 0));
     const joined = await hb({ subscribedTopicNames: ['in'], topicPartitions: [] });
     assert.equal(joined.errorCode, ErrorCode.NONE);
     const member = { memberId: joined.memberId!, memberEpoch: joined.memberEpoch };
@@ -167,5 +168,12 @@ describe('group offsets on disk', () => {
     clock.advance(30_000);
     await new Promise((resolve) => setImmediate(resolve)); // the expiry's tombstones reach the log
     assert.equal(offset('in'), -1, 'no member left: it expires too');
+    // Kafka deletes an empty group left without offsets: the consumer group goes, durably.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(groups.consumerGroups.group('cg'), undefined, 'the empty consumer group is deleted once its offsets expired');
+    assert.deepEqual(groups.listGroups([], []).filter((g) => g.groupId === 'cg'), []);
+    await stop(b);
+    const again = await start(dir, true);
+    assert.equal(again.groups.consumerGroups.group('cg'), undefined, 'deleted in the log too');
   });
 });

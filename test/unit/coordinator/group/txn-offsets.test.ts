@@ -113,3 +113,44 @@ test('a TxnOffsetCommit naming a member is checked against the group', async () 
   assert.equal(h.gc.hasPendingTxnOffset('nogroup', 't', 0), false);
   assert.equal(h.log.appends, 0, 'refused commits write nothing');
 });
+
+test('DeleteGroups and OffsetDelete also delete offsets pending in a transaction: a later COMMIT does not bring them back', async () => {
+  const log = new MemoryLog(PARTITIONS);
+  const h = await harness({}, log);
+  await plainCommit(h, 'g', 5);
+  await txnCommit(h, 'g', 7n, 10);
+  await txnCommit(h, 'g', 7n, 11, { partition: 1 });
+  const deleted = await h.runtime.run(() => h.gc.deleteGroups(['g']));
+  assert.deepEqual(deleted, [{ groupId: 'g', errorCode: ErrorCode.NONE }]);
+  assert.equal(h.gc.hasPendingTxnOffset('g', 't', 1), false, 'the partition with only a pending offset is tombstoned too');
+  assert.equal(await h.runtime.run(() => h.gc.completeTxnOffsets(7n, true, () => true)), 0);
+  assert.equal(h.gc.group('g'), undefined, 'the commit marker does not recreate the group');
+  // The same after a restart: the tombstones come after the transactional records in the log.
+  log.writeMarker(partitionOf('g'), 7n, true);
+  const h2 = await harness({}, log);
+  assert.equal(fetched(h2, 'g'), -1);
+  assert.equal(h2.gc.fetchOffsets('g', [{ name: 't', partitions: [1] }])[0]!.offset, -1);
+
+  // OffsetDelete of a partition whose only offset is pending.
+  const h3 = await harness();
+  await plainCommit(h3, 'e', 1);
+  await txnCommit(h3, 'e', 9n, 30, { partition: 2 });
+  const r = await h3.runtime.run(() => h3.gc.deleteOffsets('e', [{ name: 't', partitions: [2] }]));
+  assert.deepEqual(r.partitions.map((p) => p.errorCode), [ErrorCode.NONE]);
+  assert.equal(h3.gc.hasPendingTxnOffset('e', 't', 2), false);
+  await h3.runtime.run(() => h3.gc.completeTxnOffsets(9n, true, () => true));
+  assert.equal(h3.gc.fetchOffsets('e', [{ name: 't', partitions: [2] }])[0]!.offset, -1);
+  assert.equal(fetched(h3, 'e'), 1, 'other partitions keep theirs');
+});
+
+test('retention does not expire an offset, nor delete its group, while a transaction holds an offset for it', async () => {
+  const h = await harness({ offsetsRetentionMs: 1000, offsetsRetentionCheckIntervalMs: 100_000 });
+  await plainCommit(h, 'g', 5);
+  await txnCommit(h, 'g', 7n, 10);
+  h.clock.advance(5000);
+  assert.equal(await h.runtime.run(() => h.gc.expireOffsets()), 0);
+  assert.ok(h.gc.group('g'));
+  await h.runtime.run(() => h.gc.completeTxnOffsets(7n, false, () => true));
+  assert.equal(await h.runtime.run(() => h.gc.expireOffsets()), 1);
+  assert.equal(h.gc.group('g'), undefined);
+});
