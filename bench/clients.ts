@@ -1,6 +1,6 @@
 /**
  * Client throughput: Tributary's own Producer/Consumer against kafkajs 2.2.4 and
- * @platformatic/kafka 1.35, all in this process, against one Tributary broker in a child process.
+ * @platformatic/kafka 1.22 (the newest whose dependencies support Node 20), all in this process, against one Tributary broker in a child process.
  *
  * For each client and record size (100 B and 1 KiB): produce N records
  *   (a) batched — 1,000 records per call (ours: sendBatch; kafkajs: send({messages}); platformatic:
@@ -295,7 +295,7 @@ export async function runClientBench(options: ClientBenchOptions): Promise<Clien
     return {
       date: new Date().toISOString(),
       node: process.version,
-      versions: { ours: 'tributary (this tree)', kafkajs: '2.2.4', platformatic: '1.35.0' },
+      versions: { ours: 'tributary (this tree)', kafkajs: '2.2.4', platformatic: '1.22.0' },
       settings: `acks=all, no compression, idempotence off for all clients; ${PARTITIONS} partitions; batched: ${BATCH} records per call, ${BATCHES_IN_FLIGHT} calls in flight; single: 1 record per send, ${SINGLE_OUTSTANDING} outstanding (ours with lingerMs 0, as the others do not linger); consume: ours by manual assignment, kafkajs/platformatic by a new group from earliest`,
       sizes,
     };
@@ -312,7 +312,7 @@ export function formatClientTable(result: ClientBenchResult): string {
   const widths = [30, 20, 20, 20, 13, 13];
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' ');
   lines.push(`\nClient throughput (msgs/s / MB/s, MB = 10^6 B of values); ${result.settings}`);
-  lines.push(row(['', 'ours', 'kafkajs 2.2.4', 'platformatic 1.35', 'ours/kafkajs', 'ours/platf.']));
+  lines.push(row(['', 'ours', 'kafkajs 2.2.4', 'platformatic 1.22', 'ours/kafkajs', 'ours/platf.']));
   for (const s of result.sizes) {
     for (const op of OPERATIONS) {
       lines.push(row([

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Admin, compressionsAlgorithms, murmur2, ProduceAcks, Producer } from '@platformatic/kafka';
+import { Admin, compressionsAlgorithms, Consumer, murmur2, ProduceAcks, Producer } from '@platformatic/kafka';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { readTopic } from './support/platformatic-read.js';
 import { assertExactlyOnce, CODECS, expectedFirstAtOrAfter, makeRecords, makeTimedRecords, type Placement, type TestRecord } from './support/records.js';
@@ -97,8 +97,10 @@ describe('@platformatic/kafka against Tributary', () => {
     await send(timed, records, 'none', 1);
 
     const at = base + 5_500;
-    const listed = await admin.listOffsets({ topics: [{ name: timed, partitions: [{ partitionIndex: 0, timestamp: BigInt(at) }] }] });
-    const hit = listed[0].partitions[0];
+    // 1.22 (the last release whose dependencies support Node 20) lists offsets by timestamp on the Consumer.
+    const consumer = new Consumer({ clientId: 'tributary-compat', groupId: 'unused-no-group', bootstrapBrokers: [broker.address] });
+    const listed = await consumer.listOffsetsWithTimestamps({ topics: [timed], partitions: { [timed]: [0] }, timestamp: BigInt(at) }).finally(() => consumer.close());
+    const hit = listed.get(timed)!.get(0)!;
     assert.equal(hit.offset, 6n);
     assert.equal(hit.timestamp, BigInt(records[6].timestamp!));
     const consumed = await readTopic(broker.address, timed, { from: new Map([[0, hit.offset]]) });

@@ -3,7 +3,7 @@
  * the broker has no group coordinator yet, and kafkajs' consumer cannot work without one.
  * Used to read back what kafkajs produced and by the crash test (where kcat is not available).
  */
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { Consumer } from '@platformatic/kafka';
 import type { ConsumedRecord, Header } from './records.js';
 
 export interface ReadOptions {
@@ -27,7 +27,7 @@ export async function readTopic(bootstrap: string, topic: string, options: ReadO
     // Required by the client's options; never used, since only fetch/listOffsets/metadata are called.
     groupId: 'unused-no-group',
     bootstrapBrokers: [bootstrap],
-    isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    isolationLevel: 'READ_UNCOMMITTED',
     retries: 3,
     retryDelay: 100,
   });
