@@ -1,5 +1,5 @@
 /**
- * @platformatic/kafka 1.35 against Tributary: Admin, Producer (idempotence off) and reading.
+ * @platformatic/kafka 1.22 against Tributary: Admin, Producer (idempotence off) and reading.
  * Codecs: every one the client has on this Node; its zstd uses node:zlib's zstd, which Node 20
  * lacks, so zstd is exercised only on a newer Node (the other clients cover it here).
  * Reading: records are read with the same client's group-less low-level Consumer.fetch
