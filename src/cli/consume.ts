@@ -108,7 +108,8 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     autoOffsetReset: start.kind === 'earliest' ? 'earliest' : 'latest',
     isolationLevel: flags.isolationLevel,
   });
-  const stop = stopOnSignals();
+  // A second Ctrl-C still leaves the group (close() sends LeaveGroup, or the KIP-848 heartbeat with epoch -1).
+  const stop = stopOnSignals({ beforeExit: flags.group !== undefined ? () => consumer.close() : undefined });
   let printed = 0;
   let stdoutClosed = false;
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
@@ -126,7 +127,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     });
     const all: TopicPartition[] = description.partitions.map((p) => ({ topic: flags.topic, partition: p.partition }));
     if (flags.partition !== undefined && !all.some((tp) => tp.partition === flags.partition)) {
-      throw new UsageError(`${flags.topic} has no partition ${flags.partition} (it has ${all.length})`);
+      throw new Error(`${flags.topic} has no partition ${flags.partition} (it has ${all.length})`);
     }
     const tps = flags.partition === undefined ? all : [{ topic: flags.topic, partition: flags.partition }];
     // The ends at start-up: without --follow, reading stops once every partition gets there.
@@ -181,9 +182,9 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     }
     if (flags.group !== undefined && toCommit.size > 0) await consumer.commit([...toCommit.values()]);
   } finally {
-    stop.dispose();
     await consumer.close().catch(() => {});
     await admin.close().catch(() => {});
+    stop.dispose();
     process.stdout.off('error', onStdoutError);
     process.stderr.write(`Processed a total of ${printed} messages\n`);
   }

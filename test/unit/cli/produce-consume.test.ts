@@ -157,6 +157,34 @@ describe('produce and consume', () => {
     assert.equal(ok(await cli(['consume', '-t', 'tail', '-g', 'tailers'])).stdout, '');
   });
 
+  test('two quick Ctrl-C on consume -g --follow still leave the group before exiting', async () => {
+      const topic = 'leave-twice';
+      ok(await cli(['produce', '-t', topic, '-p', '0'], 'first\n'));
+      const group = 'leavers';
+      const child = spawn(process.execPath, [CLI_ENTRY, 'consume', '-t', topic, '-g', group, '--from-beginning', '--follow', '-b', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      try {
+        while (!out.includes('first\n')) await Promise.race([once(child.stdout, 'data'), exited.then(() => assert.fail(`consume exited: ${err}`))]);
+        child.kill('SIGINT');
+        // Apart, as fingers press them: two signals sent at once reach the process as one.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        child.kill('SIGINT');
+        const [code] = await exited;
+        assert.ok(code === 0 || code === 130, `exit ${code}: ${err}`);
+      } finally {
+        clearTimeout(killer);
+      }
+      // Left, not merely gone: the group has no member now, long before a 45 s session timeout.
+      const described = ok(await cli(['groups', 'describe', '--group', group, '--state']));
+      assert.match(described.stdout, /\b(Empty)\b/, described.stdout);
+      assert.match(described.stdout, /\s0\s*$/m, described.stdout);
+  });
+
   test('binary values: --json base64-encodes them; %R%s frames them', async () => {
     // Lines are bytes: a value that is not UTF-8 survives the round trip.
     const input = Buffer.concat([Buffer.from('k:'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\n')]);
