@@ -162,5 +162,5 @@ test('delete prints Kafka\'s line; unknown groups fail naming them; unreachable 
 
   r = await runCli(['groups', 'list', '-b', '127.0.0.1:1', '-X', 'retries=0']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1 — is `tributary start` running/);
+  assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\) — is `tributary start` running/);
 });

@@ -236,7 +236,7 @@ describe('produce and consume', () => {
     for (const args of [['produce', '-t', 'x'], ['consume', '-t', 'x']]) {
       const r = await runCli([...args, '-b', `127.0.0.1:${port}`, '-X', 'retries=0'], { input: 'v\n', timeoutMs: 15_000 });
       assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
-      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:\d+ — is `tributary start` running, and is --bootstrap-server right\?/);
+      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\) — is `tributary start` running, and is --bootstrap-server right\?/);
     }
   });
 });

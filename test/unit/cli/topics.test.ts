@@ -126,5 +126,5 @@ test('usage errors exit 2; an unreachable broker exits 1 with the advice', async
 
   const r = await runCli(['topics', 'list', '-b', '127.0.0.1:1', '-X', 'retries=0']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^error: cannot reach 127\.0\.0\.1:1 — is `tributary start` running/);
+  assert.match(r.stderr, /^error: cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\) — is `tributary start` running/);
 });
