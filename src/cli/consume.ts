@@ -58,6 +58,8 @@ export function registerConsume(program: Command): void {
 Start position: --from-beginning, --offset or --from-timestamp; otherwise the beginning without --follow
 (dump and exit, like kcat -e) and the end with --follow (tail new records, like kafka-console-consumer).
 With --group the group's committed offsets win; --from-beginning sets where a group without them starts.
+Ctrl-C commits what was printed and leaves the group; a second Ctrl-C still leaves it (waiting at most 5 s),
+a third exits at once.
 
 Examples:
   $ tributary consume -t orders --from-beginning
