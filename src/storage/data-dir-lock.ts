@@ -24,11 +24,24 @@ interface NativeLock {
   /** Exclusive, non-blocking; false when another open file description holds it. */
   tryLock(fd: number): boolean;
 }
-const native = createRequire(import.meta.url)('fs-native-extensions') as NativeLock;
+let native: NativeLock | undefined;
 
-/** The data directory is locked by another broker, or cannot be used at all (not writable). */
+/** Loaded on first use, so importing the package (e.g. for the client alone) never loads the native addon. */
+function nativeLock(): NativeLock {
+  if (native === undefined) {
+    try {
+      native = createRequire(import.meta.url)('fs-native-extensions') as NativeLock;
+    } catch (err) {
+      throw new DataDirError('ERR_DATA_DIR_LOCK_UNAVAILABLE',
+        `cannot lock data directories on ${process.platform}-${process.arch}: fs-native-extensions did not load (${(err as Error).message})`, { cause: err });
+    }
+  }
+  return native;
+}
+
+/** The data directory is locked by another broker, or cannot be used at all (not writable, or not lockable). */
 export class DataDirError extends TributaryError {
-  constructor(code: 'ERR_DATA_DIR_LOCKED' | 'ERR_DATA_DIR_NOT_WRITABLE', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'ERR_DATA_DIR_LOCKED' | 'ERR_DATA_DIR_NOT_WRITABLE' | 'ERR_DATA_DIR_LOCK_UNAVAILABLE', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -41,8 +54,8 @@ const PERMISSION_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
  */
 export function explainDataDirError(err: unknown, dataDir: string): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (!(err instanceof Error) || e.code === undefined || !PERMISSION_CODES.has(e.code)) return err;
-  const file = typeof e.path === 'string' ? path.relative(dataDir, e.path) : '';
+  if (!(err instanceof Error) || e.code === undefined || !PERMISSION_CODES.has(e.code) || typeof e.path !== 'string') return err;
+  const file = path.relative(dataDir, e.path);
   if (file.startsWith('..') || path.isAbsolute(file)) return err; // not in the data directory
   const what = e.syscall ? `${e.syscall} ${file === '' ? '.' : file}` : file;
   const why = e.code === 'EROFS' ? 'it is on a read-only file system' : 'permission denied';
@@ -63,6 +76,7 @@ export class DataDirLock {
    */
   static acquire(dataDir: string): DataDirLock {
     const file = path.join(dataDir, LOCK_FILE);
+    const lockApi = nativeLock();
     let fd: number;
     try {
       fs.mkdirSync(dataDir, { recursive: true });
@@ -73,10 +87,11 @@ export class DataDirLock {
     }
     let locked: boolean;
     try {
-      locked = native.tryLock(fd);
+      locked = lockApi.tryLock(fd);
     } catch (err) {
       fs.closeSync(fd);
-      throw new DataDirError('ERR_DATA_DIR_LOCKED', `cannot lock ${file}: ${(err as Error).message}`, { cause: err });
+      // ENOLCK and the like: a file system without locks. Refuse rather than risk two brokers on one directory.
+      throw new DataDirError('ERR_DATA_DIR_LOCK_UNAVAILABLE', `cannot lock ${file} (${(err as Error).message}): the data directory must be on a file system that supports file locks`, { cause: err });
     }
     if (!locked) {
       const holder = readHolder(fd);

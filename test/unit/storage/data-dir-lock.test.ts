@@ -40,6 +40,8 @@ test('explainDataDirError names the directory for permission errors inside it, a
   assert.match((explainDataDirError(erofs, dir) as Error).message, /must be writable by this user \(it is on a read-only file system: open \., EROFS\)/);
   const elsewhere = Object.assign(new Error('EACCES'), { code: 'EACCES', syscall: 'open', path: '/etc/server.properties' });
   assert.equal(explainDataDirError(elsewhere, dir), elsewhere);
+  const listen = Object.assign(new Error('listen EACCES: permission denied 127.0.0.1:80'), { code: 'EACCES', syscall: 'listen' });
+  assert.equal(explainDataDirError(listen, dir), listen, 'no path: not about the data directory');
   const other = Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', syscall: 'write', path: '/var/lib/tributary/x' });
   assert.equal(explainDataDirError(other, dir), other);
 });
