@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +17,9 @@ test('DataDirLock: exclusive while held, free again after release, creating the 
       assert.equal(err.message, `data directory ${dir} is in use by another broker (${readFileSync(join(dir, '.lock'), 'utf8').trim()}): failed to acquire lock on file .lock`);
       return true;
     });
+    // The lock is on the file, not the path: the same directory reached through a symlink is refused too.
+    symlinkSync(dir, join(root, 'alias'));
+    assert.throws(() => DataDirLock.acquire(join(root, 'alias')), /in use by another broker/);
     lock.release();
     lock.release(); // idempotent
     assert.equal(lock.held, false);
