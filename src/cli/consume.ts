@@ -111,7 +111,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     isolationLevel: flags.isolationLevel,
   });
   // A second Ctrl-C still leaves the group (close() sends LeaveGroup, or the KIP-848 heartbeat with epoch -1).
-  const stop = stopOnSignals({ beforeExit: flags.group !== undefined ? () => consumer.close() : undefined });
+  const stop = stopOnSignals({ leaveGroup: flags.group !== undefined ? () => consumer.close() : undefined });
   let printed = 0;
   let stdoutClosed = false;
   const onStdoutError = (err: NodeJS.ErrnoException): void => {

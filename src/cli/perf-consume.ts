@@ -61,7 +61,7 @@ async function perfConsume(flags: PerfConsumeFlags): Promise<void> {
     maxPartitionFetchBytes: flags.maxPartitionFetchBytes,
   });
   // As in consume: a second Ctrl-C still leaves the group before exiting.
-  const stop = stopOnSignals({ beforeExit: flags.group !== undefined ? () => consumer.close() : undefined });
+  const stop = stopOnSignals({ leaveGroup: flags.group !== undefined ? () => consumer.close() : undefined });
   try {
     if (flags.group === undefined) {
       const admin = new Admin(client);
