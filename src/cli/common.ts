@@ -2,7 +2,7 @@
  * What every client command shares: --bootstrap-server and -X client properties, and turning errors into
  * one line that says what to do (and exit code 1). Tables and the progress line are in src/util/.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_BOOTSTRAP, type ClientOptions } from '../client/cluster.js';
 import { TributaryError } from '../errors.js';
 
@@ -13,7 +13,7 @@ export interface ClientFlags {
 
 function collectProperty(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
-  if (i <= 0) throw new Error(`-X expects key=value, e.g. -X client.id=my-tool; got "${value}"`);
+  if (i <= 0) throw new InvalidArgumentError(`-X expects key=value, e.g. -X client.id=my-tool; got "${value}"`);
   return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1).trim() };
 }
 
@@ -43,7 +43,11 @@ export function clientOptions(flags: ClientFlags): ClientOptions {
   };
 }
 
-/** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
+/**
+ * A mistake in how the command was called: printed with a pointer to --help. Exit code 1 like every other
+ * error (Kafka's tools and kcat exit 1 for both); a fact about the cluster ("topic t has no partition 9") is
+ * a plain Error, not a usage error.
+ */
 export class UsageError extends TributaryError {
   constructor(message: string) {
     super('ERR_USAGE', message);
@@ -51,8 +55,8 @@ export class UsageError extends TributaryError {
 }
 
 /**
- * Wraps a command's action: errors become one `error: …` line on stderr and exit code 1 (2 for usage
- * errors), never a stack trace.
+ * Wraps a command's action: errors become one `error: …` line on stderr (plus a pointer to --help for usage
+ * errors) and exit code 1, never a stack trace.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -60,13 +64,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
       await fn(...args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof UsageError) {
-        process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
-        process.exitCode = 2;
-      } else {
-        process.stderr.write(`error: ${message}\n`);
-        process.exitCode = 1;
-      }
+      process.stderr.write(err instanceof UsageError ? `error: ${message}\n(run with --help for usage)\n` : `error: ${message}\n`);
+      process.exitCode = 1;
     }
   };
 }

@@ -58,6 +58,8 @@ export function registerConsume(program: Command): void {
 Start position: --from-beginning, --offset or --from-timestamp; otherwise the beginning without --follow
 (dump and exit, like kcat -e) and the end with --follow (tail new records, like kafka-console-consumer).
 With --group the group's committed offsets win; --from-beginning sets where a group without them starts.
+Ctrl-C commits what was printed and leaves the group; a second Ctrl-C still leaves it (waiting at most 5 s),
+a third exits at once.
 
 Examples:
   $ tributary consume -t orders --from-beginning
@@ -109,7 +111,8 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
     autoOffsetReset: start.kind === 'earliest' ? 'earliest' : 'latest',
     isolationLevel: flags.isolationLevel,
   });
-  const stop = stopOnSignals();
+  // A second Ctrl-C still leaves the group (close() sends LeaveGroup, or the KIP-848 heartbeat with epoch -1).
+  const stop = stopOnSignals({ leaveGroup: flags.group !== undefined ? () => consumer.close() : undefined });
   let printed = 0;
   let stdoutClosed = false;
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
@@ -127,7 +130,7 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
     });
     const all: TopicPartition[] = description.partitions.map((p) => ({ topic: flags.topic, partition: p.partition }));
     if (flags.partition !== undefined && !all.some((tp) => tp.partition === flags.partition)) {
-      throw new UsageError(`${flags.topic} has no partition ${flags.partition} (it has ${all.length})`);
+      throw new Error(`${flags.topic} has no partition ${flags.partition} (it has ${all.length})`);
     }
     const tps = flags.partition === undefined ? all : [{ topic: flags.topic, partition: flags.partition }];
     // The ends at start-up: without --follow, reading stops once every partition gets there.
@@ -182,9 +185,9 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
     }
     if (flags.group !== undefined && toCommit.size > 0) await consumer.commit([...toCommit.values()]);
   } finally {
-    stop.dispose();
     await consumer.close().catch(() => {});
     await admin.close().catch(() => {});
+    stop.dispose();
     process.stdout.off('error', onStdoutError);
     process.stderr.write(`Processed a total of ${printed} messages\n`);
   }

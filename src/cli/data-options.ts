@@ -68,15 +68,33 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** How long a second Ctrl-C waits for `leaveGroup` before exiting anyway. */
+export const SECOND_SIGNAL_BUDGET_MS = 5000;
+
 /**
- * SIGINT / SIGTERM stop the command's loop (it then commits and closes cleanly); a second signal
- * exits at once. Returns the signal to watch and a function that removes the handlers.
+ * SIGINT / SIGTERM stop the command's loop (it then commits and closes cleanly). A second signal exits — after
+ * `leaveGroup`, when given, for at most `budgetMs` (a consumer still leaves its group, so the group does not
+ * stay Stable with a dead member until the session times out); a third exits at once. Returns the signal to
+ * watch and a function that removes the handlers: call it only once the command has closed its clients, or a
+ * signal during the close would kill the process by default.
  */
-export function stopOnSignals(): { signal: AbortSignal; dispose: () => void } {
+export function stopOnSignals(options: { leaveGroup?: () => Promise<unknown>; budgetMs?: number } = {}): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
+  let signals = 0;
   const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
+    signals++;
+    if (signals === 1) {
+      controller.abort();
+      return;
+    }
+    if (signals === 2 && options.leaveGroup !== undefined) {
+      const budgetMs = options.budgetMs ?? SECOND_SIGNAL_BUDGET_MS;
+      process.stderr.write(`leaving the group before exiting (at most ${budgetMs / 1000} s; press Ctrl-C again to exit at once)\n`);
+      setTimeout(() => process.exit(130), budgetMs);
+      options.leaveGroup().then(() => process.exit(130), () => process.exit(130));
+      return;
+    }
+    process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

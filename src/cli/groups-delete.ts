@@ -1,7 +1,7 @@
 /** `tributary groups delete`: delete empty groups and their committed offsets (kafka-consumer-groups --delete). */
 import type { Command } from 'commander';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { collectList, usageExitCodes, withAdmin } from './topics-common.js';
+import { collectList, withAdmin } from './topics-common.js';
 
 interface DeleteFlags extends ClientFlags {
   group: string[];
@@ -12,7 +12,7 @@ export function registerGroupsDelete(groups: Command): void {
     .command('delete')
     .description('Delete consumer groups (they must have no active members) and their committed offsets')
     .requiredOption('-g, --group <group>', 'group to delete (repeatable)', collectList, []);
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary groups delete --group billing

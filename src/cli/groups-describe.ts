@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { Admin, GroupDescription } from '../client/admin.js';
 import { formatTable } from '../util/format-table.js';
 import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
-import { byTopicPartition, collectList, usageExitCodes, withAdmin } from './topics-common.js';
+import { byTopicPartition, collectList, withAdmin } from './topics-common.js';
 
 interface DescribeFlags extends ClientFlags {
   group: string[];
@@ -106,7 +106,7 @@ export function registerGroupsDescribe(groups: Command): void {
     .option('--members', 'list the active members and how many partitions each has')
     .option('--verbose', 'with --members: also each member\'s partitions')
     .option('--state', 'show the group\'s coordinator, assignor, state and member count');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary groups describe --group billing

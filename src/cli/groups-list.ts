@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatTable } from '../util/format-table.js';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { usageExitCodes, withAdmin } from './topics-common.js';
+import { withAdmin } from './topics-common.js';
 
 interface ListFlags extends ClientFlags {
   state?: string | true;
@@ -20,7 +20,7 @@ export function registerGroupsList(groups: Command): void {
     .description('List consumer groups: names, or a table with their state and type')
     .option('--state [states]', 'show each group\'s state; with a value (comma-separated, case-insensitive) only groups in those states')
     .option('--type [types]', 'show each group\'s type (classic, consumer); with a value only groups of those types');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary groups list

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Admin } from '../client/admin.js';
 import { formatTable } from '../util/format-table.js';
 import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
-import { byTopicPartition, collectList, explainTopicError, signedIntOption, usageExitCodes, withAdmin } from './topics-common.js';
+import { byTopicPartition, collectList, explainTopicError, signedIntOption, withAdmin } from './topics-common.js';
 
 export interface ResetFlags extends ClientFlags {
   group: string;
@@ -125,7 +125,7 @@ export function registerGroupsResetOffsets(groups: Command): void {
     .option('--to-datetime <iso>', 'to the first record at or after this time, e.g. 2024-01-31T12:00:00.000Z')
     .option('--dry-run', 'only print the new offsets (the default)')
     .option('--execute', 'commit the new offsets');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary groups reset-offsets --group billing --topic orders --to-earliest --dry-run

@@ -4,10 +4,9 @@ import { registerGroupsList } from './groups-list.js';
 import { registerGroupsDescribe } from './groups-describe.js';
 import { registerGroupsResetOffsets } from './groups-reset-offsets.js';
 import { registerGroupsDelete } from './groups-delete.js';
-import { usageExitCodes } from './topics-common.js';
 
 export function registerGroups(program: Command): void {
-  const groups = usageExitCodes(program.command('groups').description('List, describe, reset offsets of and delete consumer groups'));
+  const groups = program.command('groups').description('List, describe, reset offsets of and delete consumer groups');
   groups.addHelpText('after', `
 Examples:
   $ tributary groups list

@@ -2,8 +2,11 @@
  * Input of `tributary produce`: records from lines of stdin or a file, read as a stream (one chunk
  * at a time, pulled only as fast as the producer takes them), so a big file never sits in memory.
  * Formats: `lines` (kcat -P: one value per line, `--key-separator` splits off a key), `json` (one
- * object per line) and `csv` (a header row, then one record per row, the row as a JSON object).
+ * object per line) and `csv` (a header row, then one record per row, the row as a JSON object with the
+ * column types the connect CSV source infers).
  */
+import { coerceCell, inferType, INFER_ROWS } from '../connect/records.js';
+import type { ColumnType } from '../connect/types.js';
 import { TributaryError } from '../errors.js';
 
 export type InputFormat = 'lines' | 'json' | 'csv';
@@ -20,6 +23,8 @@ export interface InputRecord {
   partition?: number;
   /** Bytes of key and value, for rates. */
   bytes: number;
+  /** 1-based line of the input where the record starts, for messages. */
+  line: number;
 }
 
 export interface InputOptions {
@@ -104,7 +109,7 @@ function size(b: Buffer | string | null): number {
 async function* lineRecords(lines: AsyncIterable<Line>, keySeparator: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
   const sep = keySeparator === undefined ? null : Buffer.from(keySeparator, 'utf8');
   if (sep !== null && sep.length === 0) throw new InputError('--key-separator must not be empty');
-  for await (const { bytes } of lines) {
+  for await (const { number, bytes } of lines) {
     if (bytes.length === 0) continue;
     let key: Buffer | null = null;
     let value = bytes;
@@ -115,7 +120,7 @@ async function* lineRecords(lines: AsyncIterable<Line>, keySeparator: string | u
         value = bytes.subarray(at + sep.length);
       }
     }
-    yield { key, value, headers, bytes: size(key) + value.length };
+    yield { key, value, headers, bytes: size(key) + value.length, line: number };
   }
 }
 
@@ -163,7 +168,7 @@ async function* jsonRecords(lines: AsyncIterable<Line>, headers: InputHeader[]):
     }
     const key = jsonField(o.key);
     const value = jsonField(o.value);
-    yield { key, value, headers: [...headers, ...jsonHeaders(o.headers, number)], partition, bytes: size(key) + size(value) };
+    yield { key, value, headers: [...headers, ...jsonHeaders(o.headers, number)], partition, bytes: size(key) + size(value), line: number };
   }
 }
 
@@ -204,12 +209,27 @@ export function parseCsvRecord(text: string): string[] | null {
   return fields;
 }
 
-/** Rows of a CSV with a header row; each row becomes a JSON object value keyed by the column names. */
+/**
+ * Rows of a CSV with a header row; each row becomes a JSON object value keyed by the column names, with the
+ * column types the connect CSV source infers (the same functions: numbers, booleans, ISO timestamps, empty
+ * cells null, leading zeros kept as text), from the first INFER_ROWS rows. The key is the key column's text;
+ * an empty cell is no key.
+ */
 async function* csvRecords(lines: AsyncIterable<Line>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
   let columns: string[] | null = null;
   let keyIndex = -1;
+  let types: ColumnType[] | null = null;
+  const pending: Array<{ fields: string[]; line: number }> = [];
   let partial = '';
   let startLine = 0;
+  const toRecord = ({ fields, line }: { fields: string[]; line: number }): InputRecord => {
+    const row: Record<string, string | number | boolean | null> = {};
+    columns!.forEach((c, i) => (row[c] = coerceCell(fields[i]!, types![i]!)));
+    const value = JSON.stringify(row);
+    const key = keyIndex >= 0 && fields[keyIndex] !== '' ? fields[keyIndex]! : null;
+    return { key, value, headers, bytes: size(key) + Buffer.byteLength(value), line };
+  };
+  const decideTypes = (): ColumnType[] => columns!.map((_, i) => inferType(pending.map((r) => r.fields[i]!)));
   for await (const { number, bytes } of lines) {
     let text = bytes.toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -234,13 +254,20 @@ async function* csvRecords(lines: AsyncIterable<Line>, keyColumn: string | undef
     if (fields.length !== columns.length) {
       throw new InputError(`line ${startLine}: ${fields.length} fields, but the header has ${columns.length}`);
     }
-    const row: Record<string, string> = {};
-    columns.forEach((c, i) => (row[c] = fields[i]));
-    const value = JSON.stringify(row);
-    const key = keyIndex >= 0 ? fields[keyIndex] : null;
-    yield { key, value, headers, bytes: size(key) + Buffer.byteLength(value) };
+    if (types === null) {
+      pending.push({ fields, line: startLine });
+      if (pending.length < INFER_ROWS) continue;
+      types = decideTypes();
+      for (const r of pending.splice(0)) yield toRecord(r);
+      continue;
+    }
+    yield toRecord({ fields, line: startLine });
   }
   if (partial !== '') throw new InputError(`line ${startLine}: a quoted field never closes`);
+  if (columns !== null && types === null) {
+    types = decideTypes();
+    for (const r of pending.splice(0)) yield toRecord(r);
+  }
 }
 
 /** `--header k=v` (repeatable) into a list, in order. */

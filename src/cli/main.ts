@@ -21,7 +21,9 @@ export async function main(argv: string[]): Promise<void> {
     .name('tributary')
     .description('A Kafka-compatible event streaming platform')
     .version(packageVersion())
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as Kafka's tools and kcat).`);
   registerStart(program);
   registerTopics(program);
   registerGroups(program);

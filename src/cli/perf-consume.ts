@@ -60,7 +60,8 @@ export async function perfConsume(flags: PerfConsumeFlags): Promise<void> {
     fetchMaxBytes: flags.fetchMaxBytes,
     maxPartitionFetchBytes: flags.maxPartitionFetchBytes,
   });
-  const stop = stopOnSignals();
+  // As in consume: a second Ctrl-C still leaves the group before exiting.
+  const stop = stopOnSignals({ leaveGroup: flags.group !== undefined ? () => consumer.close() : undefined });
   try {
     if (flags.group === undefined) {
       const admin = new Admin(client);
@@ -111,7 +112,7 @@ export async function perfConsume(flags: PerfConsumeFlags): Promise<void> {
         `${rebalanceMs}, ${Math.round(fetchSecs * 1000)}, ${(mb / fetchSecs).toFixed(4)}, ${(messages / fetchSecs).toFixed(4)}\n`,
     );
   } finally {
-    stop.dispose();
     await consumer.close().catch(() => {});
+    stop.dispose();
   }
 }

@@ -54,14 +54,18 @@ Input formats:
   lines  one record value per line; with --key-separator the key comes first (empty lines are skipped)
   json   one object per line: {"key": "k", "value": "text" or any JSON, "headers": {"h": "v"}, "partition": 0}
          (key, headers and partition optional; a non-string value is sent as its JSON text)
-  csv    a header row, then one record per row, sent as a JSON object {"column": "field", ...}
+  csv    a header row, then one record per row, sent as a JSON object {"column": value, ...} with the types
+         \`tributary connect\`'s CSV source infers from the first 100 rows (numbers, booleans, ISO timestamps,
+         empty cells null; leading zeros keep a column text)
 
 Examples:
   $ printf 'k1:hello\\nk2:world\\n' | tributary produce -t orders -K : -H source=cli
   $ tributary produce -t orders --file orders.jsonl --format json --compression zstd
   $ tributary produce -t users --file users.csv --format csv --key-column id
 
-Prints "Produced N records to TOPIC in X s (R msg/s, M MiB/s)" on stderr at the end.`)
+Prints "Produced N records to TOPIC in X s (R msg/s, M MiB/s)" on stderr at the end. A bad input line, or a
+record naming a partition the topic does not have, stops the run with exit code 1; the message says how many
+records before it were sent and acknowledged.`)
     .action(action(produce));
 }
 
@@ -80,12 +84,16 @@ async function produce(flags: ProduceFlags): Promise<void> {
     }
   }
 
-  if (flags.partition !== undefined) await checkPartition(flags);
+  const partitions = new PartitionCheck(flags);
+  await partitions.load();
+  if (flags.partition !== undefined) partitions.refuse(flags.partition);
   const producer = new Producer({ ...clientOptions(flags), ...producerSettings(flags) });
   const stop = stopOnSignals();
   const started = performance.now();
   const inFlight = new InFlight();
   let bytes = 0;
+  let acknowledged = 0;
+  let stoppedBy: unknown;
   const bar = flags.progress === false ? { tick() {}, done() {} } : progress(`Producing to ${flags.topic}`, total);
   try {
     await producer.connect();
@@ -96,16 +104,20 @@ async function produce(flags: ProduceFlags): Promise<void> {
     try {
       for await (const r of records) {
         if (inFlight.failure !== undefined || stop.signal.aborted) break;
+        const partition = r.partition ?? flags.partition;
+        if (partition !== undefined) await partitions.check(partition, r.line);
         await inFlight.below(MAX_UNACKNOWLEDGED);
         if (producer.bufferFull) await producer.waitForSpace();
         const size = r.bytes;
-        inFlight.track(producer.send({ topic: flags.topic, partition: r.partition ?? flags.partition, key: r.key, value: r.value, headers: r.headers }), () => {
+        inFlight.track(producer.send({ topic: flags.topic, partition, key: r.key, value: r.value, headers: r.headers }), () => {
+          acknowledged++;
           bytes += size;
           bar.tick(1, size);
         });
       }
     } catch (err) {
-      if (!stop.signal.aborted) throw err;
+      // A bad line: what was read before it is still sent, and the message says how much that was.
+      if (!stop.signal.aborted) stoppedBy = err;
     }
     await producer.flush();
     await inFlight.drain();
@@ -115,6 +127,14 @@ async function produce(flags: ProduceFlags): Promise<void> {
     await producer.close().catch((err: unknown) => (inFlight.failure ??= err));
   }
   const failure = inFlight.failure;
+  if (stoppedBy !== undefined) {
+    const failed = inFlight.sent - acknowledged;
+    throw new Error(
+      `${(stoppedBy as Error).message ?? String(stoppedBy)}; stopped there: the ${acknowledged} record(s) before it were sent to ${flags.topic} and acknowledged` +
+        (failed > 0 ? `, ${failed} failed (${(failure as Error)?.message ?? String(failure)})` : ''),
+      { cause: stoppedBy },
+    );
+  }
   if (failure !== undefined) throw failure;
   const secs = (performance.now() - started) / 1000;
   process.stderr.write(
@@ -123,21 +143,42 @@ async function produce(flags: ProduceFlags): Promise<void> {
 }
 
 /**
- * --partition beyond the topic's partitions would leave every send waiting for metadata until
- * max.block.ms; say so at once instead. A topic that does not exist yet is left to auto-creation.
+ * A partition beyond the topic's would leave the send waiting for metadata until max.block.ms (60 s); say so
+ * at once instead, for -p and for a json line's "partition". The count is looked up again (at most once a
+ * second) before refusing, in case partitions were added. A topic that does not exist yet is left to
+ * auto-creation.
  */
-async function checkPartition(flags: ProduceFlags): Promise<void> {
-  const admin = new Admin(clientOptions(flags));
-  try {
-    await admin.connect();
-    const [topic] = await admin.describeTopics([flags.topic]).catch((err: unknown) => {
-      if (err instanceof ProtocolError && err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return [undefined];
-      throw err;
-    });
-    if (topic !== undefined && flags.partition! >= topic.partitions.length) {
-      throw new UsageError(`${flags.topic} has no partition ${flags.partition} (it has ${topic.partitions.length})`);
+class PartitionCheck {
+  private count: number | undefined;
+  private loadedAt = 0;
+
+  constructor(private readonly flags: ProduceFlags) {}
+
+  async load(): Promise<void> {
+    const admin = new Admin(clientOptions(this.flags));
+    try {
+      await admin.connect();
+      const [topic] = await admin.describeTopics([this.flags.topic]).catch((err: unknown) => {
+        if (err instanceof ProtocolError && err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return [undefined];
+        throw err;
+      });
+      this.count = topic?.partitions.length;
+      this.loadedAt = performance.now();
+    } finally {
+      await admin.close().catch(() => {});
     }
-  } finally {
-    await admin.close().catch(() => {});
+  }
+
+  /** Throws when `partition` is known not to exist. */
+  refuse(partition: number, line?: number): void {
+    if (this.count !== undefined && partition >= this.count) {
+      throw new Error(`${line !== undefined ? `line ${line}: ` : ''}${this.flags.topic} has no partition ${partition} (it has ${this.count})`);
+    }
+  }
+
+  async check(partition: number, line: number): Promise<void> {
+    if (this.count === undefined || partition < this.count) return;
+    if (performance.now() - this.loadedAt >= 1000) await this.load();
+    this.refuse(partition, line);
   }
 }

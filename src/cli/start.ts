@@ -1,12 +1,11 @@
 /** `tributary start`: run a broker in the foreground until SIGTERM/SIGINT. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startBroker } from '../server/broker.js';
-import { ConfigError } from '../server/config.js';
-import type { LogLevel } from '../logger.js';
+import { LOG_LEVELS, type LogLevel } from '../logger.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
-  if (i <= 0) throw new Error(`--set expects key=value, got "${value}"`);
+  if (i <= 0) throw new InvalidArgumentError(`--set expects key=value, got "${value}"`);
   return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1).trim() };
 }
 
@@ -17,20 +16,21 @@ export function registerStart(program: Command): void {
     .option('--host <host>', 'address to listen on (default: from listeners, 127.0.0.1)')
     .option('--port <port>', 'port to listen on; 0 picks a free one (default: from listeners, 9092)', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0-65535, got "${v}"`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be 0-65535, got "${v}"`);
       return n;
     })
     .option('--data-dir <dir>', 'where logs and metadata live (default: log.dirs, ./data)')
     .option('--config <file>', 'a server.properties-style file with Kafka config keys')
     .option('--set <key=value>', 'set a config key (repeatable), e.g. --set num.partitions=3', collectSet, {})
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .addOption(new Option('--log-level <level>', 'how much the broker logs').choices(LOG_LEVELS).default('info'))
     .addHelpText('after', `
 Examples:
   $ tributary start
   $ tributary start --port 9093 --data-dir /var/lib/tributary --set num.partitions=3
   $ tributary start --config server.properties
 
-Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.`)
+Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.
+One broker per data directory: a second start on a directory in use exits 1 (the first holds <dir>/.lock).`)
     .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel }) => {
       let broker;
       try {
@@ -38,10 +38,7 @@ Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushe
           host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config: opts.set, logLevel: opts.logLevel,
         });
       } catch (err) {
-        if (err instanceof ConfigError) {
-          console.error(`tributary: ${err.message}`);
-          process.exit(2);
-        }
+        // A bad config value, a data directory in use or not writable, a port taken: one line, exit 1.
         console.error(`tributary: ${(err as Error).message}`);
         process.exit(1);
       }

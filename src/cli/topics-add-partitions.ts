@@ -1,7 +1,7 @@
 /** `tributary topics add-partitions`: raise a topic's partition count to a new total (kafka-topics --alter --partitions). */
 import type { Command } from 'commander';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { explainTopicError, intOption, isKafkaError, usageExitCodes, withAdmin } from './topics-common.js';
+import { explainTopicError, intOption, isKafkaError, withAdmin } from './topics-common.js';
 
 interface AddPartitionsFlags extends ClientFlags {
   topic: string;
@@ -14,7 +14,7 @@ export function registerTopicsAddPartitions(topics: Command): void {
     .description('Raise a topic\'s partition count to --partitions (the new total; partitions can only be added)')
     .requiredOption('-t, --topic <topic>', 'the topic to grow')
     .requiredOption('--partitions <n>', 'the new total number of partitions', intOption('--partitions', 1));
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics add-partitions --topic orders --partitions 12

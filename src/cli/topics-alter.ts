@@ -1,7 +1,7 @@
 /** `tributary topics alter`: set or remove topic configs with IncrementalAlterConfigs (kafka-configs --alter). */
 import type { Command } from 'commander';
 import { action, addClientFlags, UsageError, type ClientFlags } from './common.js';
-import { collectConfig, collectList, explainTopicError, usageExitCodes, withAdmin } from './topics-common.js';
+import { collectConfig, collectList, explainTopicError, withAdmin } from './topics-common.js';
 
 interface AlterFlags extends ClientFlags {
   topic: string;
@@ -16,7 +16,7 @@ export function registerTopicsAlter(topics: Command): void {
     .requiredOption('-t, --topic <topic>', 'the topic to change')
     .option('--config <key=value>', 'config to set (repeatable)', collectConfig, {})
     .option('--delete-config <key>', 'config to remove, back to the broker default (repeatable)', collectList, []);
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics alter --topic orders --config retention.ms=3600000

@@ -1,8 +1,8 @@
 /**
- * What the `topics` and `groups` commands share: an Admin for the command's lifetime, usage exit codes
- * for commander's own errors, argument parsers that fail as usage errors, and errors that say what to do.
+ * What the `topics` and `groups` commands share: an Admin for the command's lifetime, argument parsers that
+ * fail as usage errors, and errors that say what to do.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { Admin } from '../client/admin.js';
 import { ProtocolError } from '../client/errors.js';
 import { clientOptions, type ClientFlags } from './common.js';
@@ -16,16 +16,6 @@ export async function withAdmin<T>(flags: ClientFlags, fn: (admin: Admin) => Pro
   } finally {
     await admin.close();
   }
-}
-
-/**
- * Commander reports bad arguments (unknown option, missing required option, bad value) with exit code
- * 1; ours are usage errors, exit code 2. --help and --version stay 0.
- */
-export function usageExitCodes(cmd: Command): Command {
-  return cmd.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
 }
 
 /** A whole number ≥ min, for commander option parsers (a bad value is a usage error). */

@@ -1,7 +1,7 @@
 /** `tributary topics create`: one topic, with partitions, replication factor and configs (kafka-topics --create). */
 import type { Command } from 'commander';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { collectConfig, intOption, isKafkaError, usageExitCodes, withAdmin } from './topics-common.js';
+import { collectConfig, intOption, isKafkaError, withAdmin } from './topics-common.js';
 
 interface CreateFlags extends ClientFlags {
   topic: string;
@@ -20,7 +20,7 @@ export function registerTopicsCreate(topics: Command): void {
     .option('--replication-factor <n>', 'replicas per partition', intOption('--replication-factor', 1))
     .option('--config <key=value>', 'topic config (repeatable), e.g. retention.ms=86400000, cleanup.policy=compact', collectConfig, {})
     .option('--if-not-exists', 'succeed quietly when the topic already exists');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics create --topic orders

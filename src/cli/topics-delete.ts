@@ -1,7 +1,7 @@
 /** `tributary topics delete`: delete a topic and its data (kafka-topics --delete). */
 import type { Command } from 'commander';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { isKafkaError, usageExitCodes, withAdmin } from './topics-common.js';
+import { isKafkaError, withAdmin } from './topics-common.js';
 
 interface DeleteFlags extends ClientFlags {
   topic: string;
@@ -14,7 +14,7 @@ export function registerTopicsDelete(topics: Command): void {
     .description('Delete a topic and all of its records')
     .requiredOption('-t, --topic <topic>', 'the topic to delete')
     .option('--if-exists', 'succeed quietly when the topic does not exist');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics delete --topic orders

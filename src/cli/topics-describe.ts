@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { TopicDescription } from '../client/admin.js';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { explainTopicError, kafkaUuid, usageExitCodes, withAdmin } from './topics-common.js';
+import { explainTopicError, kafkaUuid, withAdmin } from './topics-common.js';
 
 interface DescribeFlags extends ClientFlags {
   topic?: string;
@@ -37,7 +37,7 @@ export function registerTopicsDescribe(topics: Command): void {
     .description('Describe a topic (or every topic): partitions, leaders, replicas, ISR and non-default configs')
     .option('-t, --topic <topic>', 'the topic to describe (default: all topics)')
     .option('--exclude-internal', 'when describing all topics, leave out internal ones');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics describe --topic orders

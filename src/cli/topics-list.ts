@@ -1,14 +1,14 @@
 /** `tributary topics list`: every topic name, one per line, sorted (kafka-topics --list). */
 import type { Command } from 'commander';
 import { action, addClientFlags, type ClientFlags } from './common.js';
-import { usageExitCodes, withAdmin } from './topics-common.js';
+import { withAdmin } from './topics-common.js';
 
 export function registerTopicsList(topics: Command): void {
   const cmd = topics
     .command('list')
     .description('List topic names, one per line, sorted')
     .option('--exclude-internal', 'leave out internal topics (__consumer_offsets, __transaction_state)');
-  addClientFlags(usageExitCodes(cmd))
+  addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
   $ tributary topics list

@@ -6,10 +6,9 @@ import { registerTopicsDescribe } from './topics-describe.js';
 import { registerTopicsAlter } from './topics-alter.js';
 import { registerTopicsDelete } from './topics-delete.js';
 import { registerTopicsAddPartitions } from './topics-add-partitions.js';
-import { usageExitCodes } from './topics-common.js';
 
 export function registerTopics(program: Command): void {
-  const topics = usageExitCodes(program.command('topics').description('Create, list, describe, alter and delete topics'));
+  const topics = program.command('topics').description('Create, list, describe, alter and delete topics');
   topics.addHelpText('after', `
 Examples:
   $ tributary topics list

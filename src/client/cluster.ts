@@ -155,7 +155,7 @@ export class Cluster {
       try {
         return await this.connection(nodeId);
       } catch (err) {
-        errors.push((err as Error).message);
+        errors.push(unreachable(err));
       }
     }
     for (const { host, port } of this.bootstrap) {
@@ -170,11 +170,12 @@ export class Cluster {
       try {
         return await opening;
       } catch (err) {
-        errors.push((err as Error).message);
+        errors.push(unreachable(err, `${host}:${port}`));
       }
     }
     const list = this.bootstrap.map((b) => `${b.host}:${b.port}`).join(', ');
-    throw new ConnectionError(list, `cannot reach ${list} — is \`tributary start\` running, and is --bootstrap-server right? (${errors.join('; ')})`);
+    // Each address once, with why: "cannot reach a:9092 (ECONNREFUSED), b:9092 (no answer within 10000 ms)".
+    throw new ConnectionError(list, `cannot reach ${errors.join(', ')} — is \`tributary start\` running, and is --bootstrap-server right?`);
   }
 
   /**
@@ -322,4 +323,14 @@ export function isMetadataError(err: unknown): boolean {
     err.errorCode === ErrorCode.FENCED_LEADER_EPOCH ||
     err.errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH
   ) || err instanceof ConnectionError;
+}
+
+/** `address (reason)` for a failed connection attempt, naming the address once. */
+function unreachable(err: unknown, fallbackAddress?: string): string {
+  if (err instanceof ConnectionError && err.reason !== undefined) return `${err.address} (${err.reason})`;
+  const address = err instanceof ConnectionError ? err.address : fallbackAddress;
+  const message = err instanceof Error ? err.message : String(err);
+  if (address === undefined) return message;
+  const reason = message.startsWith(address) ? message.slice(address.length).trim() : message;
+  return `${address} (${reason})`;
 }

@@ -90,7 +90,7 @@ export class Connection {
       const s = netConnect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new ConnectionError(address, `cannot reach ${address}: no answer within ${timeoutMs} ms`));
+        reject(new ConnectionError(address, `cannot reach ${address}: no answer within ${timeoutMs} ms`, { reason: `no answer within ${timeoutMs} ms` }));
       }, timeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
@@ -99,7 +99,7 @@ export class Connection {
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ConnectionError(address, `cannot reach ${address} (${err.code ?? err.message})`, { cause: err }));
+        reject(new ConnectionError(address, `cannot reach ${address} (${err.code ?? err.message})`, { cause: err, reason: err.code ?? err.message }));
       });
     });
     const conn = new Connection(socket, host, port, options);

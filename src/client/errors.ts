@@ -20,8 +20,11 @@ export class ProtocolError extends KafkaError {
 /** A broker could not be reached, or the connection broke while a request was in flight. */
 export class ConnectionError extends TributaryError {
   readonly retriable = true;
-  constructor(readonly address: string, message: string, options?: { cause?: unknown }) {
+  /** Why, without the address ("ECONNREFUSED", "no answer within 10000 ms"), for messages that list several. */
+  readonly reason: string | undefined;
+  constructor(readonly address: string, message: string, options?: { cause?: unknown; reason?: string }) {
     super('ERR_CONNECTION', message, options);
+    this.reason = options?.reason;
   }
 }
 

@@ -3,13 +3,13 @@
  * Also the library entry point: `await startBroker({ port: 0, dataDir })` runs a real broker in-process.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { resolveBrokerConfig, parseListener, getInt, type BrokerConfig } from './config.js';
 import { TopicStore } from '../storage/topic-store.js';
 import { LogManager } from '../storage/log-manager.js';
+import { DataDirLock, explainDataDirError } from '../storage/data-dir-lock.js';
 import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
@@ -64,9 +64,33 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const host = opts.host ?? listener.host;
   const port = opts.port ?? listener.port;
   const dataDir = resolve(opts.dataDir ?? config.get('log.dirs')?.split(',')[0] ?? config.get('log.dir') ?? './data');
-  mkdirSync(dataDir, { recursive: true });
   const nodeId = getInt(config, 'node.id');
+  // Before anything in the directory is read or written: a second broker on it would "recover" the live
+  // segments and lose acknowledged records.
+  const lock = DataDirLock.acquire(dataDir);
+  try {
+    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock });
+  } catch (err) {
+    lock.release();
+    throw explainDataDirError(err, dataDir);
+  }
+}
 
+/** What startBroker resolved before taking the lock. */
+interface Resolved {
+  started: number;
+  logger: Logger;
+  config: BrokerConfig;
+  explicitKeys: ReadonlySet<string>;
+  host: string;
+  port: number;
+  dataDir: string;
+  nodeId: number;
+  lock: DataDirLock;
+}
+
+async function startLocked(r: Resolved): Promise<RunningBroker> {
+  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
   const store = await TopicStore.open(dataDir, { nodeId });
   const brokerDefaults = Object.fromEntries(config);
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
@@ -159,8 +183,12 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
       for (const s of sockets) s.destroy();
       await serverClosed;
       groups.close();
-      await transactions.close();
-      await logs.close();
+      try {
+        await transactions.close();
+        await logs.close();
+      } finally {
+        lock.release();
+      }
       logger.info('shut down cleanly');
     })();
     return closing;

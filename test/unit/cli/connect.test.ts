@@ -113,18 +113,19 @@ pipelines:
     }
   });
 
-  test('mistakes: bad config exits 1 naming pipeline and key; missing arguments exit 2', async () => {
+  test('mistakes: bad config exits 1 naming pipeline and key; missing arguments exit 1 pointing to --help', async () => {
     await writeFile(join(dir, 'bad.yaml'), 'pipelines:\n  - name: p1\n    topic: t\n    source: { type: csv, path: x.csv, delimiter: "::" }\n');
     const bad = await runCli(['connect', join(dir, 'bad.yaml'), '-b', address], { timeoutMs: 20_000 });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /error: .*bad\.yaml: pipeline "p1": source\.delimiter is "::": must be one character/);
     const none = await runCli(['connect', '-b', address], { timeoutMs: 20_000 });
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /\(run with --help for usage\)/);
     assert.match(none.stderr, /give a pipeline file, or --topic/);
     const missing = await runCli(['connect', join(dir, 'x.csv'), '-b', address], { timeoutMs: 20_000 });
     assert.equal(missing.code, 1);
     const badX = await runCli(['connect', '--topic', 't', '--sink-type', 'jsonl', '--sink-url', join(dir, 'o.jsonl'), '-X', 'session.timeout.ms=soon', '-b', address], { timeoutMs: 20_000 });
-    assert.equal(badX.code, 2);
+    assert.equal(badX.code, 1);
     assert.match(badX.stderr, /-X session\.timeout\.ms must be a positive whole number of milliseconds, got "soon"/);
   });
 

@@ -33,13 +33,13 @@ test('lines with a key separator (kcat -K): key before the first separator, none
   const headers = [{ key: 'src', value: 'cli' }];
   const got = await collect('k1:v1\nno-key\n\nk2::v:2\n:empty-key\n', { format: 'lines', keySeparator: ':', headers });
   assert.deepEqual(got, [
-    { key: 'k1', value: 'v1', headers },
-    { key: null, value: 'no-key', headers },
-    { key: 'k2', value: ':v:2', headers },
-    { key: '', value: 'empty-key', headers },
+    { key: 'k1', value: 'v1', headers, line: 1 },
+    { key: null, value: 'no-key', headers, line: 2 },
+    { key: 'k2', value: ':v:2', headers, line: 4 },
+    { key: '', value: 'empty-key', headers, line: 5 },
   ]);
   const multi = await collect('a=>b\n', { format: 'lines', keySeparator: '=>' }, 1);
-  assert.deepEqual(multi, [{ key: 'a', value: 'b', headers: [] }]);
+  assert.deepEqual(multi, [{ key: 'a', value: 'b', headers: [], line: 1 }]);
 });
 
 test('json lines: object values are stringified, headers merge after the static ones, partition is kept', async () => {
@@ -50,9 +50,9 @@ test('json lines: object values are stringified, headers merge after the static 
   ].join('\n');
   const got = await collect(text, { format: 'json', headers: [{ key: 's', value: '1' }] }, 5);
   assert.deepEqual(got, [
-    { key: 'a', value: '{"n":1}', headers: [{ key: 's', value: '1' }, { key: 'h', value: 'x' }], partition: 1 },
-    { key: null, value: 'plain', headers: [{ key: 's', value: '1' }, { key: 'y', value: null }], partition: undefined },
-    { key: null, value: null, headers: [{ key: 's', value: '1' }], partition: undefined },
+    { key: 'a', value: '{"n":1}', headers: [{ key: 's', value: '1' }, { key: 'h', value: 'x' }], partition: 1, line: 1 },
+    { key: null, value: 'plain', headers: [{ key: 's', value: '1' }, { key: 'y', value: null }], partition: undefined, line: 2 },
+    { key: null, value: null, headers: [{ key: 's', value: '1' }], partition: undefined, line: 3 },
   ]);
   await assert.rejects(collect('{"key":"a"}\n', { format: 'json' }), /line 1: expected an object/);
   await assert.rejects(collect('{"value":1}\nnot json\n', { format: 'json' }), /line 2: not JSON/);
@@ -63,14 +63,28 @@ test('csv: header row, quoted fields with commas, quotes and newlines, CRLF, key
   const text = 'id,name,note\r\n1,Ann,"likes, commas"\r\n2,"Bob ""B""","two\nlines"\r\n';
   const got = await collect(text, { format: 'csv', keyColumn: 'id' }, 4);
   assert.deepEqual(got, [
-    { key: '1', value: JSON.stringify({ id: '1', name: 'Ann', note: 'likes, commas' }), headers: [] },
-    { key: '2', value: JSON.stringify({ id: '2', name: 'Bob "B"', note: 'two\nlines' }), headers: [] },
+    { key: '1', value: JSON.stringify({ id: 1, name: 'Ann', note: 'likes, commas' }), headers: [], line: 2 },
+    { key: '2', value: JSON.stringify({ id: 2, name: 'Bob "B"', note: 'two\nlines' }), headers: [], line: 3 },
   ]);
   await assert.rejects(collect('a,b\n1\n', { format: 'csv' }), /line 2: 1 fields, but the header has 2/);
   await assert.rejects(collect('a,b\n1,2\n', { format: 'csv', keyColumn: 'c' }), /--key-column c/);
   await assert.rejects(collect('a\n"open\n', { format: 'csv' }), /never closes/);
   assert.deepEqual(parseCsvRecord('a,,"b"'), ['a', '', 'b']);
   assert.equal(parseCsvRecord('"a'), null);
+});
+
+test('csv: column types inferred from the first 100 rows as the connect CSV source does', async () => {
+  const rows = [...Array(100).keys()].map((i) => `${i},00${i},${i % 2 === 0},${i}.5,2024-01-0${(i % 9) + 1}`);
+  const text = `n,code,even,half,day\n${rows.join('\n')}\nx,7,maybe,,\n,,,,\n`;
+  const got = await collect(text, { format: 'csv' }, 64);
+  assert.equal(got.length, 102);
+  assert.deepEqual(JSON.parse(String(got[1]!.value)), { n: 1, code: '001', even: false, half: 1.5, day: '2024-01-02T00:00:00.000Z' });
+  // Row 101 came after the types were settled: a cell that does not parse stays text; empty cells are null.
+  assert.deepEqual(JSON.parse(String(got[100]!.value)), { n: 'x', code: '7', even: 'maybe', half: null, day: null });
+  assert.deepEqual(JSON.parse(String(got[101]!.value)), { n: null, code: '', even: null, half: null, day: null });
+  // An empty key cell is no key, as in connect.
+  const keyed = await collect('id,v\n,1\n', { format: 'csv', keyColumn: 'id' });
+  assert.equal(keyed[0]!.key, null);
 });
 
 test('--header parsing and line counting for the progress total', async () => {

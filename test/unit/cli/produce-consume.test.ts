@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
 import { CLI_ENTRY, runCli, type CliResult } from '../../helpers/cli.js';
+import { csvFileRecords } from '../../../src/connect/sources/csv.js';
 
 interface JsonRecord {
   topic: string;
@@ -81,9 +82,18 @@ describe('produce and consume', () => {
       ]);
 
       const csvFile = join(dir, 'in.csv');
-      await writeFile(csvFile, 'id,name\n7,"Smith, Ann"\n8,Bob\n');
+      await writeFile(csvFile, 'id,name,zip,vip,joined,score\n7,"Smith, Ann",01234,true,2024-01-31,1.5\n8,Bob,98765,FALSE,2024-02-01T10:00:00Z,\n');
       ok(await cli(['produce', '-t', 'csv-in', '--file', csvFile, '--format', 'csv', '--key-column', 'id', '-p', '0']));
-      assert.equal(ok(await cli(['consume', '-t', 'csv-in', '-f', '%k %s\\n'])).stdout, '7 {"id":"7","name":"Smith, Ann"}\n8 {"id":"8","name":"Bob"}\n');
+      const consumed = ok(await cli(['consume', '-t', 'csv-in', '-f', '%k %s\\n'])).stdout;
+      assert.equal(consumed, [
+        '7 {"id":7,"name":"Smith, Ann","zip":"01234","vip":true,"joined":"2024-01-31T00:00:00.000Z","score":1.5}',
+        '8 {"id":8,"name":"Bob","zip":"98765","vip":false,"joined":"2024-02-01T10:00:00.000Z","score":null}',
+        '',
+      ].join('\n'));
+      // One behaviour: the connect CSV source reads the same file into the same records.
+      const viaConnect = [];
+      for await (const r of csvFileRecords(csvFile, { keyColumn: 'id', delimiter: ',' })) viaConnect.push(`${r.key} ${JSON.stringify(r.value)}`);
+      assert.deepEqual(consumed.split('\n').filter(Boolean), viaConnect);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -157,6 +167,49 @@ describe('produce and consume', () => {
     assert.equal(ok(await cli(['consume', '-t', 'tail', '-g', 'tailers'])).stdout, '');
   });
 
+  test('a bad line stops produce saying how many records before it were acknowledged; so does a missing partition, at once', async () => {
+    ok(await cli(['topics', 'create', '-t', 'bad-lines', '--partitions', '3']));
+    const bad = await cli(['produce', '-t', 'bad-lines', '--format', 'json'], '{"value":"a"}\n{"value":"b"}\n{"value":"c"}\n{oops\n{"value":"never"}\n');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: line 4: not JSON \(.*\); stopped there: the 3 record\(s\) before it were sent to bad-lines and acknowledged$/m);
+    assert.deepEqual(ok(await cli(['consume', '-t', 'bad-lines'])).stdout.split('\n').filter(Boolean).sort(), ['a', 'b', 'c']);
+
+    const t0 = Date.now();
+    const missing = await cli(['produce', '-t', 'bad-lines', '--format', 'json'], '{"value":"d","partition":2}\n{"value":"e","partition":7}\n');
+    assert.ok(Date.now() - t0 < 10_000, 'refused at once, not after max.block.ms (60 s)');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: line 2: bad-lines has no partition 7 \(it has 3\); stopped there: the 1 record\(s\) before it were sent to bad-lines and acknowledged$/m);
+    assert.equal(ok(await cli(['consume', '-t', 'bad-lines', '-p', '2'])).stdout.split('\n').filter((l) => l === 'd').length, 1);
+  });
+
+  test('two quick Ctrl-C on consume -g --follow still leave the group before exiting', async () => {
+      const topic = 'leave-twice';
+      ok(await cli(['produce', '-t', topic, '-p', '0'], 'first\n'));
+      const group = 'leavers';
+      const child = spawn(process.execPath, [CLI_ENTRY, 'consume', '-t', topic, '-g', group, '--from-beginning', '--follow', '-b', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      try {
+        while (!out.includes('first\n')) await Promise.race([once(child.stdout, 'data'), exited.then(() => assert.fail(`consume exited: ${err}`))]);
+        child.kill('SIGINT');
+        // Apart, as fingers press them: two signals sent at once reach the process as one.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        child.kill('SIGINT');
+        const [code] = await exited;
+        assert.ok(code === 0 || code === 130, `exit ${code}: ${err}`);
+      } finally {
+        clearTimeout(killer);
+      }
+      // Left, not merely gone: the group has no member now, long before a 45 s session timeout.
+      const described = ok(await cli(['groups', 'describe', '--group', group, '--state']));
+      assert.match(described.stdout, /\b(Empty)\b/, described.stdout);
+      assert.match(described.stdout, /\s0\s*$/m, described.stdout);
+  });
+
   test('binary values: --json base64-encodes them; %R%s frames them', async () => {
     // Lines are bytes: a value that is not UTF-8 survives the round trip.
     const input = Buffer.concat([Buffer.from('k:'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\n')]);
@@ -185,15 +238,20 @@ describe('produce and consume', () => {
     for (const command of ['produce', 'consume', 'perf']) assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
   });
 
-  test('usage errors exit 2; an unreachable broker exits 1 with advice', async () => {
+  test('usage errors exit 1 pointing to --help; facts about the cluster and an unreachable broker exit 1 without', async () => {
     const both = await cli(['consume', '-t', 'kv', '--json', '-f', '%s']);
-    assert.equal(both.code, 2);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /\(run with --help for usage\)/);
     assert.match(both.stderr, /choose one of --format and --json/);
     const badTemplate = await cli(['consume', '-t', 'kv', '-f', '%x']);
-    assert.equal(badTemplate.code, 2);
+    assert.equal(badTemplate.code, 1);
     const noPartition = await cli(['produce', '-t', 'kv', '-p', '9'], 'v\n');
-    assert.equal(noPartition.code, 2);
-    assert.match(noPartition.stderr, /kv has no partition 9 \(it has 3\)/);
+    assert.equal(noPartition.code, 1);
+    assert.equal(noPartition.stderr, 'error: kv has no partition 9 (it has 3)\n');
+    const noPartitionConsume = await cli(['consume', '-t', 'kv', '-p', '9']);
+    assert.equal(noPartitionConsume.code, 1);
+    assert.match(noPartitionConsume.stderr, /^error: kv has no partition 9 \(it has 3\)$/m);
+    assert.doesNotMatch(noPartitionConsume.stderr, /--help/);
     const noTopic = await cli(['consume', '-t', 'no-such-topic']);
     assert.equal(noTopic.code, 1);
     assert.match(noTopic.stderr, /topic 'no-such-topic' does not exist — create it with `tributary topics create --topic no-such-topic`/);
@@ -208,7 +266,7 @@ describe('produce and consume', () => {
     for (const args of [['produce', '-t', 'x'], ['consume', '-t', 'x']]) {
       const r = await runCli([...args, '-b', `127.0.0.1:${port}`, '-X', 'retries=0'], { input: 'v\n', timeoutMs: 15_000 });
       assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
-      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:\d+ — is `tributary start` running, and is --bootstrap-server right\?/);
+      assert.match(r.stderr, /cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\) — is `tributary start` running, and is --bootstrap-server right\?/);
     }
   });
 });

@@ -60,11 +60,19 @@ test('a bad config value stops start-up naming the key, the value and what is al
   const dir = mkdtempSync(join(tmpdir(), 'tributary-cli-'));
   try {
     const r = spawnSync(process.execPath, [BIN, 'start', '--port', '0', '--data-dir', dir, '--set', 'message.max.bytes=lots'], { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1);
     assert.match(r.stderr, /"lots".*message\.max\.bytes.*integer/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--log-level is checked: an unknown level exits 1 naming the levels, not with a pino message', () => {
+  const r = spawnSync(process.execPath, [BIN, 'start', '--port', '0', '--data-dir', join(tmpdir(), 'tributary-never-created'), '--log-level', 'loud'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /argument 'loud' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent/);
+  assert.doesNotMatch(r.stderr, /custom levels|at |pino/);
+  assert.equal(existsSync(join(tmpdir(), 'tributary-never-created')), false);
 });
 
 test('--help documents the start options', () => {

@@ -412,3 +412,31 @@ describe('broker lifecycle', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('one broker per data directory', () => {
+  test('a second startBroker() on the same directory in the same process is refused until the first closes', async () => {
+    const dir = tmp();
+    const first = await startBroker({ port: 0, dataDir: dir, logLevel: 'silent' });
+    try {
+      const c = await RawClient.connect(first.address);
+      await c.send(CREATE_TOPICS, 7, { topics: [{ name: 'held', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000 });
+      const produced = await c.send(PRODUCE, 9, produceBody('held', 0, buildRecordBatch([{ value: 'kept', timestamp: Date.now() }])));
+      assert.equal(produced.responses[0].partitionResponses[0].errorCode, 0);
+      await assert.rejects(startBroker({ port: 0, dataDir: dir, logLevel: 'silent' }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_DATA_DIR_LOCKED');
+        assert.ok(err.message.includes(dir), err.message);
+        assert.match(err.message, new RegExp(`in use by another broker \\(pid=${process.pid} `));
+        return true;
+      });
+      // The refused start touched nothing: the first broker still serves what it acknowledged.
+      const fetched = await c.send(FETCH, 12, fetchBody('held', 0, 0n));
+      assert.deepEqual(records(fetched.responses[0].partitions[0].records).map((r) => r.value), ['kept']);
+      c.close();
+    } finally {
+      await first.close();
+    }
+    const again = await startBroker({ port: 0, dataDir: dir, logLevel: 'silent' });
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -11,7 +11,7 @@ import { DecodeError, Reader } from '../../../../src/protocol/primitives/reader.
 import { Writer } from '../../../../src/protocol/primitives/writer.js';
 import { ProduceRequest } from '../../../../src/protocol/generated/produce-request.js';
 import { MetadataRequest } from '../../../../src/protocol/generated/metadata-request.js';
-import { buildStruct, loadEntries, rng } from '../helpers/spec-values.js';
+import { buildStruct, loadEntries, needsKafkaReference, rng } from '../helpers/spec-values.js';
 
 const entries = await loadEntries();
 
@@ -62,7 +62,7 @@ function mutate(src: Buffer, mutations: Mutation[]): Buffer {
 const requests = entries.filter((e) => e.model.type === 'request' || e.model.type === 'header');
 const others = entries.filter((e) => e.model.type !== 'request' && e.model.type !== 'header');
 
-test('random bytes: every request and header codec × version throws only DecodeError', { timeout: 20000 }, () => {
+test('random bytes: every request and header codec × version throws only DecodeError', { ...needsKafkaReference, timeout: 20000 }, () => {
   for (const { model, codec } of requests) {
     for (let v = model.validVersions.lo; v <= model.validVersions.hi; v++) {
       fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => decodeOnly(codec, v, bytes)),
@@ -71,7 +71,7 @@ test('random bytes: every request and header codec × version throws only Decode
   }
 });
 
-test('mutated valid encodings: every request and header codec × version throws only DecodeError', { timeout: 20000 }, () => {
+test('mutated valid encodings: every request and header codec × version throws only DecodeError', { ...needsKafkaReference, timeout: 20000 }, () => {
   for (const { model, codec } of requests) {
     for (let v = model.validVersions.lo; v <= model.validVersions.hi; v++) {
       const w = new Writer();
@@ -83,7 +83,7 @@ test('mutated valid encodings: every request and header codec × version throws 
   }
 });
 
-test('responses, data and internal records: mutated encodings throw only DecodeError', { timeout: 20000 }, () => {
+test('responses, data and internal records: mutated encodings throw only DecodeError', { ...needsKafkaReference, timeout: 20000 }, () => {
   for (const { model, codec } of others) {
     for (let v = model.validVersions.lo; v <= model.validVersions.hi; v++) {
       const w = new Writer();
