@@ -7,6 +7,7 @@ import type { Handler } from './handler.js';
 import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
 import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
+import type { DynamicBrokerConfig } from './dynamic-configs.js';
 
 export interface BrokerContext {
   readonly nodeId: number;
@@ -16,6 +17,8 @@ export interface BrokerContext {
   advertisedPort: number;
   readonly config: BrokerConfig;
   readonly explicitConfigKeys: ReadonlySet<string>;
+  /** Dynamic broker configs (AlterConfigs on the BROKER resource), applied in place to `config`. */
+  readonly dynamicConfigs: DynamicBrokerConfig;
   readonly topics: TopicManager;
   readonly fetchSessions: FetchSessionCache;
   readonly handlers: ReadonlyMap<number, Handler>;

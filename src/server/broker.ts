@@ -19,6 +19,7 @@ import { GroupCoordinatorService } from '../coordinator/group/group-coordinator-
 import { TransactionCoordinatorService, transactionServiceConfig } from '../coordinator/transaction/transaction-coordinator-service.js';
 import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
+import { DynamicBrokerConfig } from './dynamic-configs.js';
 
 export interface StartBrokerOptions {
   /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
@@ -66,8 +67,12 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const nodeId = getInt(config, 'node.id');
 
   const store = await TopicStore.open(dataDir, { nodeId });
-  const brokerDefaults = Object.fromEntries(config);
+  // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
+  const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger });
+  const brokerDefaults: Record<string, string> = {};
+  dynamicConfigs.mirrorInto(brokerDefaults);
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
+  dynamicConfigs.onChange(() => logs.reconfigureAll());
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
   const groups = new GroupCoordinatorService(topics, config, new SystemScheduler(), logger);
@@ -88,6 +93,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     advertisedPort: port,
     config,
     explicitConfigKeys: explicitKeys,
+    dynamicConfigs,
     topics,
     fetchSessions: new FetchSessionCache(getInt(config, 'max.incremental.fetch.session.cache.slots'), Date.now),
     handlers,
@@ -116,6 +122,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     });
   });
   server.maxConnections = getInt(config, 'max.connections');
+  dynamicConfigs.onChange(() => (server.maxConnections = getInt(config, 'max.connections')));
   server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress }, 'connection refused: max.connections reached'));
 
   try {

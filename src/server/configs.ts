@@ -1,14 +1,10 @@
-/** DescribeConfigs / CreateTopics config listings, built from storage's topic-config table and the broker config. */
+/** DescribeConfigs / CreateTopics topic config listings, built from storage's topic-config table and the broker config (static and dynamic). */
 import { describeTopicConfig, topicConfigDef, CONFIG_TYPE_CODES, type ConfigEntry } from '../storage/log-config.js';
-import { brokerConfigDefs } from './config.js';
 import type { BrokerContext } from './broker-context.js';
 import { KafkaError } from '../errors.js';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
-
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 
 export interface ConfigListing {
   name: string;
@@ -39,35 +35,13 @@ export function describeTopicConfigs(
   keys: readonly string[] | null,
   opts: { synonyms?: boolean; documentation?: boolean } = {},
 ): ConfigListing[] {
-  const entries = describeTopicConfig(overrides, brokerDefaults(broker), { explicitBrokerKeys: broker.explicitConfigKeys });
+  const entries = describeTopicConfig(overrides, brokerDefaults(broker), { explicitBrokerKeys: broker.explicitConfigKeys, brokerLayers: broker.dynamicConfigs.layers });
   const byName = new Map(entries.map((e) => [e.name, e]));
   const wanted = keys ?? entries.map((e) => e.name);
   const out: ConfigListing[] = [];
   for (const k of wanted) {
     const e = byName.get(k);
     if (e) out.push(toListing(e, !!opts.synonyms));
-  }
-  return out;
-}
-
-const BROKER_TYPE: Record<string, number> = { int: 3, long: 5, boolean: 1, string: 2, list: 7 };
-
-export function describeBrokerConfigs(
-  broker: BrokerContext,
-  keys: readonly string[] | null,
-  _opts: { synonyms?: boolean; documentation?: boolean } = {},
-): ConfigListing[] {
-  const names = keys ?? Object.keys(brokerConfigDefs).sort();
-  const out: ConfigListing[] = [];
-  for (const name of names) {
-    const def = brokerConfigDefs[name];
-    if (!def) continue;
-    const value = broker.config.get(name) ?? null;
-    const explicit = broker.explicitConfigKeys.has(name);
-    out.push({
-      name, value, readOnly: true, isDefault: !explicit, configSource: explicit ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT,
-      isSensitive: false, configType: BROKER_TYPE[def.kind] ?? 0, synonyms: [], documentation: null,
-    });
   }
   return out;
 }
