@@ -54,10 +54,7 @@ export function effectiveTopicConfigValue(broker: BrokerContext, overrides: Read
   return describeTopicConfig(overrides, brokerDefaults(broker), { explicitBrokerKeys: broker.explicitConfigKeys }).find((e) => e.name === name)?.value;
 }
 
-/** Alter(Incremental)Configs accept topic resources only: broker configs are static here. */
+/** The resources the handlers' topic path accepts (BROKER and BROKER_LOGGER go to dynamic-configs.ts first). */
 export function checkAlterableResource(resourceType: number): void {
-  if (resourceType === RESOURCE_BROKER) {
-    throw new KafkaError('INVALID_REQUEST', 'Broker configs are static in Tributary: set them in server.properties or with --set and restart');
-  }
   if (resourceType !== RESOURCE_TOPIC) throw new KafkaError('INVALID_REQUEST', `Unsupported resource type ${resourceType}`);
 }
