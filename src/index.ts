@@ -12,6 +12,7 @@ export { Admin } from './client/admin.js';
 export type {
   TopicDescription, PartitionDescription, ConfigEntry, ConfigSource, ConfigResourceDescription, GroupListing,
   GroupDescription, GroupMemberDescription, GroupOffset, ClusterDescription, LogDirDescription,
+  ConfigResourceType, ConfigSynonym, AlterConfigOp,
 } from './client/admin.js';
 export type { ClientOptions } from './client/cluster.js';
 export {

@@ -15,6 +15,8 @@ import { DescribeConfigsRequest } from '../protocol/generated/describe-configs-r
 import { DescribeConfigsResponse } from '../protocol/generated/describe-configs-response.js';
 import { IncrementalAlterConfigsRequest } from '../protocol/generated/incremental-alter-configs-request.js';
 import { IncrementalAlterConfigsResponse } from '../protocol/generated/incremental-alter-configs-response.js';
+import { AlterConfigsRequest } from '../protocol/generated/alter-configs-request.js';
+import { AlterConfigsResponse } from '../protocol/generated/alter-configs-response.js';
 import { ListGroupsRequest } from '../protocol/generated/list-groups-request.js';
 import { ListGroupsResponse } from '../protocol/generated/list-groups-response.js';
 import { DescribeGroupsRequest } from '../protocol/generated/describe-groups-request.js';
@@ -83,6 +85,12 @@ const CONFIG_SOURCES: readonly ConfigSource[] = [
   'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG',
 ];
 
+export interface ConfigSynonym {
+  name: string;
+  value: string | null;
+  source: ConfigSource;
+}
+
 export interface ConfigEntry {
   name: string;
   value: string | null;
@@ -90,9 +98,23 @@ export interface ConfigEntry {
   isDefault: boolean;
   readOnly: boolean;
   sensitive: boolean;
+  /** Where the value could come from, highest precedence first; empty unless `includeSynonyms` was asked. */
+  synonyms: ConfigSynonym[];
 }
 
-export type ConfigResourceType = 'topic' | 'broker';
+/**
+ * 'broker' with name '<node id>' is that broker's config (per-broker dynamic values), with name '' the
+ * cluster-wide dynamic default; 'broker-logger' ('<node id>') its log levels.
+ */
+export type ConfigResourceType = 'topic' | 'broker' | 'broker-logger';
+
+/** One IncrementalAlterConfigs operation; APPEND/SUBTRACT apply to list-typed keys only. */
+export interface AlterConfigOp {
+  name: string;
+  op: 'set' | 'delete' | 'append' | 'subtract';
+  /** Required for set/append/subtract. */
+  value?: string;
+}
 
 export interface ConfigResourceDescription {
   type: ConfigResourceType;
@@ -142,6 +164,8 @@ export interface ClusterDescription {
   clusterId: string | null;
   controllerId: number;
   brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>;
+  /** Kafka's AclOperation names the caller may perform on the cluster; only with `includeAuthorizedOperations`. */
+  authorizedOperations?: string[];
 }
 
 export interface LogDirDescription {
@@ -152,8 +176,18 @@ export interface LogDirDescription {
   partitions: Array<TopicPartition & { size: number; offsetLag: number }>;
 }
 
-const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
-const CONFIG_OP = { SET: 0, DELETE: 1 } as const;
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4, 'broker-logger': 8 };
+const resourceTypeName = (code: number): ConfigResourceType => (code === 4 ? 'broker' : code === 8 ? 'broker-logger' : 'topic');
+const CONFIG_OP = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+/** Kafka's AclOperation names by code (bit n of an authorized-operations field). */
+const ACL_OPERATIONS = ['UNKNOWN', 'ANY', 'ALL', 'READ', 'WRITE', 'CREATE', 'DELETE', 'ALTER', 'DESCRIBE', 'CLUSTER_ACTION',
+  'DESCRIBE_CONFIGS', 'ALTER_CONFIGS', 'IDEMPOTENT_WRITE', 'CREATE_TOKENS', 'DESCRIBE_TOKENS', 'TWO_PHASE_COMMIT'];
+
+/** The operation names of an authorized-operations bit field (undefined for "not provided", -2^31). */
+export function aclOperationNames(field: number): string[] | undefined {
+  if (field === -2147483648) return undefined;
+  return ACL_OPERATIONS.filter((_, code) => (field & (1 << code)) !== 0);
+}
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 /** Broker-side timeout for topic operations when the caller gives none (Kafka's default.api.timeout.ms is 60 s). */
 const DEFAULT_TOPIC_OP_TIMEOUT_MS = 30_000;
@@ -336,14 +370,17 @@ export class Admin {
 
   // ---------- configs ----------
 
-  async describeConfigs(resources: Array<{ type: ConfigResourceType; name: string; keys?: string[] }>): Promise<ConfigResourceDescription[]> {
+  async describeConfigs(
+    resources: Array<{ type: ConfigResourceType; name: string; keys?: string[] }>,
+    options: { includeSynonyms?: boolean } = {},
+  ): Promise<ConfigResourceDescription[]> {
     await this.ready();
     const results = await Promise.all(this.byConfigTarget(resources).map(async ([target, list]) => {
       const res = await this.withRetry(async () => {
         const conn = await this.configConnection(target);
         return conn.send(DescribeConfigsRequest, DescribeConfigsResponse, {
           resources: list.map((r) => ({ resourceType: RESOURCE_TYPE[r.type], resourceName: r.name, configurationKeys: r.keys ?? null })),
-          includeSynonyms: false,
+          includeSynonyms: options.includeSynonyms ?? false,
           includeDocumentation: false,
         });
       });
@@ -353,7 +390,7 @@ export class Admin {
     const out = new Map<string, ConfigResourceDescription>();
     for (const res of results) {
       for (const r of res.results) {
-        const type: ConfigResourceType = r.resourceType === RESOURCE_TYPE.broker ? 'broker' : 'topic';
+        const type = resourceTypeName(r.resourceType);
         if (r.errorCode !== 0) {
           failures.push({ item: `${type} '${r.resourceName}'`, errorCode: r.errorCode, message: r.errorMessage });
           continue;
@@ -364,7 +401,8 @@ export class Admin {
           configs: r.configs.map((c) => {
             // v0 has isDefault; v1+ has the source instead (DEFAULT_CONFIG = 5) and isDefault reads false.
             const source = c.configSource >= 0 ? CONFIG_SOURCES[c.configSource] ?? 'UNKNOWN' : (c.isDefault ? 'DEFAULT_CONFIG' : 'UNKNOWN');
-            return { name: c.name, value: c.value, source, isDefault: c.isDefault || source === 'DEFAULT_CONFIG', readOnly: c.readOnly, sensitive: c.isSensitive };
+            const synonyms = c.synonyms.map((s) => ({ name: s.name, value: s.value, source: CONFIG_SOURCES[s.source] ?? 'UNKNOWN' }));
+            return { name: c.name, value: c.value, source, isDefault: c.isDefault || source === 'DEFAULT_CONFIG', readOnly: c.readOnly, sensitive: c.isSensitive, synonyms };
           }),
         });
       }
@@ -378,6 +416,21 @@ export class Admin {
     changes: Array<{ type: ConfigResourceType; name: string; set?: Record<string, string>; delete?: string[] }>,
     options: { validateOnly?: boolean } = {},
   ): Promise<void> {
+    await this.incrementalAlterConfigs(changes.map((c) => ({
+      type: c.type,
+      name: c.name,
+      ops: [
+        ...Object.entries(c.set ?? {}).map(([name, value]): AlterConfigOp => ({ name, op: 'set', value })),
+        ...(c.delete ?? []).map((name): AlterConfigOp => ({ name, op: 'delete' })),
+      ],
+    })), options);
+  }
+
+  /** IncrementalAlterConfigs with every operation Kafka has (set, delete, append, subtract), per resource. */
+  async incrementalAlterConfigs(
+    changes: Array<{ type: ConfigResourceType; name: string; ops: AlterConfigOp[] }>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<void> {
     await this.ready();
     const failures: ItemFailure[] = [];
     await Promise.all(this.byConfigTarget(changes).map(async ([target, list]) => {
@@ -387,21 +440,45 @@ export class Admin {
           resources: list.map((c) => ({
             resourceType: RESOURCE_TYPE[c.type],
             resourceName: c.name,
-            configs: [
-              ...Object.entries(c.set ?? {}).map(([name, value]) => ({ name, configOperation: CONFIG_OP.SET, value })),
-              ...(c.delete ?? []).map((name) => ({ name, configOperation: CONFIG_OP.DELETE, value: null })),
-            ],
+            configs: c.ops.map((o) => ({ name: o.name, configOperation: CONFIG_OP[o.op], value: o.op === 'delete' ? null : (o.value ?? null) })),
           })),
           validateOnly: options.validateOnly ?? false,
         });
       });
       for (const r of res.responses) {
-        if (r.errorCode !== 0) {
-          failures.push({ item: `${r.resourceType === RESOURCE_TYPE.broker ? 'broker' : 'topic'} '${r.resourceName}'`, errorCode: r.errorCode, message: r.errorMessage });
-        }
+        if (r.errorCode !== 0) failures.push({ item: `${resourceTypeName(r.resourceType)} '${r.resourceName}'`, errorCode: r.errorCode, message: r.errorMessage });
       }
     }));
     if (failures.length > 0) throw failuresError('IncrementalAlterConfigs', failures);
+  }
+
+  /**
+   * Legacy AlterConfigs (Kafka's deprecated Admin.alterConfigs): each resource's overrides — a topic's, or a
+   * broker's dynamic configs — become exactly `configs`; keys not given go back to their defaults.
+   */
+  async replaceConfigs(
+    resources: Array<{ type: ConfigResourceType; name: string; configs: Record<string, string> }>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<void> {
+    await this.ready();
+    const failures: ItemFailure[] = [];
+    await Promise.all(this.byConfigTarget(resources).map(async ([target, list]) => {
+      const res = await this.withRetry(async () => {
+        const conn = await this.configConnection(target);
+        return conn.send(AlterConfigsRequest, AlterConfigsResponse, {
+          resources: list.map((c) => ({
+            resourceType: RESOURCE_TYPE[c.type],
+            resourceName: c.name,
+            configs: Object.entries(c.configs).map(([name, value]) => ({ name, value })),
+          })),
+          validateOnly: options.validateOnly ?? false,
+        });
+      });
+      for (const r of res.responses) {
+        if (r.errorCode !== 0) failures.push({ item: `${resourceTypeName(r.resourceType)} '${r.resourceName}'`, errorCode: r.errorCode, message: r.errorMessage });
+      }
+    }));
+    if (failures.length > 0) throw failuresError('AlterConfigs', failures);
   }
 
   // ---------- groups ----------
@@ -660,17 +737,19 @@ export class Admin {
   // ---------- cluster ----------
 
   /** DescribeCluster where offered, else the same facts from Metadata. */
-  async describeCluster(): Promise<ClusterDescription> {
+  async describeCluster(options: { includeAuthorizedOperations?: boolean } = {}): Promise<ClusterDescription> {
     await this.ready();
     return this.withRetry(async () => {
       const conn = await this.cluster.anyConnection();
       if (conn.supports(DescribeClusterRequest)) {
-        const res = await conn.send(DescribeClusterRequest, DescribeClusterResponse, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        const includeClusterAuthorizedOperations = options.includeAuthorizedOperations ?? false;
+        const res = await conn.send(DescribeClusterRequest, DescribeClusterResponse, { includeClusterAuthorizedOperations, endpointType: 1 });
         if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, 'DescribeCluster', res.errorMessage);
         return {
           clusterId: res.clusterId,
           controllerId: res.controllerId,
           brokers: res.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.nodeId - b.nodeId),
+          ...(includeClusterAuthorizedOperations ? { authorizedOperations: aclOperationNames(res.clusterAuthorizedOperations) } : {}),
         };
       }
       const md = await this.cluster.refreshMetadata([]);
@@ -741,7 +820,7 @@ export class Admin {
   private byConfigTarget<T extends { type: ConfigResourceType; name: string }>(resources: T[]): Array<[number, T[]]> {
     const out = new Map<number, T[]>();
     for (const r of resources) {
-      const id = r.type === 'broker' && /^\d+$/.test(r.name) ? Number(r.name) : -1;
+      const id = r.type !== 'topic' && /^\d+$/.test(r.name) ? Number(r.name) : -1;
       let list = out.get(id);
       if (!list) out.set(id, (list = []));
       list.push(r);

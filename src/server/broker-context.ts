@@ -6,6 +6,7 @@ import type { FetchSessionCache } from './fetch-session.js';
 import type { ProducerIdManager } from '../coordinator/producer-id-manager.js';
 import type { GroupCoordinatorService } from '../coordinator/group/group-coordinator-service.js';
 import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
+import type { DynamicBrokerConfig } from './dynamic-configs.js';
 import type { GroupConfigManager } from './group-configs.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
@@ -23,6 +24,8 @@ export interface BrokerContext {
   advertisedPort: number;
   readonly config: BrokerConfig;
   readonly explicitConfigKeys: ReadonlySet<string>;
+  /** Dynamic broker configs (AlterConfigs on the BROKER resource), applied in place to `config`. */
+  readonly dynamicConfigs: DynamicBrokerConfig;
   readonly topics: TopicManager;
   readonly fetchSessions: FetchSessionCache;
   /** The registry's handlers by API key, seen as their version ranges (handlers receive this context). */

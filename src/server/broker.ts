@@ -21,6 +21,7 @@ import { TransactionCoordinatorService, transactionServiceConfig } from '../coor
 import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
 import { GroupConfigManager } from './group-configs.js';
+import { DynamicBrokerConfig } from './dynamic-configs.js';
 
 export interface StartBrokerOptions {
   /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
@@ -92,8 +93,12 @@ interface Resolved {
 async function startLocked(r: Resolved): Promise<RunningBroker> {
   const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
   const store = await TopicStore.open(dataDir, { nodeId });
-  const brokerDefaults = Object.fromEntries(config);
+  // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
+  const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger });
+  const brokerDefaults: Record<string, string> = {};
+  dynamicConfigs.mirrorInto(brokerDefaults);
   const logs = new LogManager({ dataDir, brokerDefaults, logger });
+  dynamicConfigs.onChange(() => logs.reconfigureAll());
   await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   const topics = new TopicManager(store, logs, brokerDefaults);
   const partitions = new LocalPartitions(topics);
@@ -116,6 +121,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
     advertisedPort: port,
     config,
     explicitConfigKeys: explicitKeys,
+    dynamicConfigs,
     topics,
     fetchSessions: new FetchSessionCache(getInt(config, 'max.incremental.fetch.session.cache.slots'), Date.now),
     handlers,
@@ -145,6 +151,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
     });
   });
   server.maxConnections = getInt(config, 'max.connections');
+  dynamicConfigs.onChange(() => (server.maxConnections = getInt(config, 'max.connections')));
   server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress }, 'connection refused: max.connections reached'));
 
   try {

@@ -13,7 +13,7 @@ export class ConfigError extends TributaryError {
 }
 
 type Kind = 'int' | 'long' | 'boolean' | 'string' | 'list';
-interface Def {
+export interface Def {
   kind: Kind;
   default: string | null;
   min?: number;
@@ -99,7 +99,8 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
 
 export type BrokerConfig = Map<string, string>;
 
-function checkValue(key: string, value: string, def: Def): string {
+/** Validates one broker value against its definition; returns it trimmed. Throws ConfigError. */
+export function checkValue(key: string, value: string, def: Def): string {
   const fail = (allowed: string): never => {
     throw new ConfigError(`Invalid value "${value}" for configuration ${key}: ${allowed}`);
   };

@@ -36,9 +36,11 @@ export const CONFIG_TYPE_CODES: Readonly<Record<ConfigType, number>> = {
   boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7,
 };
 
-/** DescribeConfigs ConfigSource codes (the ones a topic's config can come from here). */
+/** DescribeConfigs ConfigSource codes (the ones a topic's config can come from here; 2 and 3 are dynamic broker configs). */
 export const ConfigSource = {
   TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
 } as const;
@@ -229,10 +231,14 @@ function render(value: Parsed): string {
   return String(value);
 }
 
+/** Where a broker key's value comes from, highest precedence first (dynamic per-broker, dynamic default, static). */
+export type BrokerLayers = (key: string) => ReadonlyArray<{ value: string; source: ConfigSourceCode }>;
+
 function resolve(
   overrides: Readonly<Record<string, string>>,
   brokerDefaults: BrokerDefaults,
   isExplicitBrokerKey: (key: string, rendered: string, def: TopicConfigDef) => boolean,
+  brokerLayers?: BrokerLayers,
 ): Resolved[] {
   for (const key of Object.keys(overrides)) {
     if (!DEFS_BY_NAME.has(key)) throw new ConfigError(key, String(overrides[key]), 'not a known topic-level config');
@@ -251,7 +257,13 @@ function resolve(
       const raw = brokerDefaults[s.key];
       if (raw === undefined || raw === null || raw === '') continue;
       const value = parseValue(def, s.key, String(raw), s.scale);
-      const source = isExplicitBrokerKey(s.key, render(value), def) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+      const layers = brokerLayers?.(s.key) ?? [];
+      if (layers.length > 0) {
+        for (const l of layers) synonyms.push({ name: s.key, value: l.value, source: l.source });
+        chosen ??= { value, source: layers[0]!.source };
+        continue;
+      }
+      const source = !brokerLayers && isExplicitBrokerKey(s.key, render(value), def) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
       synonyms.push({ name: s.key, value: String(raw), source });
       chosen ??= { value, source };
     }
@@ -291,19 +303,20 @@ export interface ConfigEntry {
 }
 
 /**
- * Every topic-level key with its effective value and source, for DescribeConfigs. A broker key counts as
- * STATIC_BROKER_CONFIG when `explicitBrokerKeys` lists it; without that set, when its value differs from
- * Kafka's default (brokerDefaults usually holds resolved defaults too, which are not "set").
+ * Every topic-level key with its effective value and source, for DescribeConfigs. With `brokerLayers`, a
+ * broker key's source and synonyms are its layers (dynamic per-broker, dynamic default, static; none: a
+ * default). Otherwise it counts as STATIC_BROKER_CONFIG when `explicitBrokerKeys` lists it; without that
+ * set, when its value differs from Kafka's default (brokerDefaults usually holds resolved defaults too).
  */
 export function describeTopicConfig(
   overrides: Readonly<Record<string, string>>,
   brokerDefaults: BrokerDefaults = {},
-  opts: { explicitBrokerKeys?: ReadonlySet<string> } = {},
+  opts: { explicitBrokerKeys?: ReadonlySet<string>; brokerLayers?: BrokerLayers } = {},
 ): ConfigEntry[] {
   const explicit = opts.explicitBrokerKeys;
   const isExplicit = (key: string, rendered: string, def: TopicConfigDef): boolean =>
     explicit ? explicit.has(key) : rendered !== render(parseValue(def, def.name, def.default));
-  return resolve(overrides, brokerDefaults, isExplicit).map((r) => ({
+  return resolve(overrides, brokerDefaults, isExplicit, opts.brokerLayers).map((r) => ({
     name: r.def.name,
     value: r.text,
     isDefault: r.source === ConfigSource.DEFAULT_CONFIG,

@@ -208,6 +208,20 @@ export class LogManager {
     this.rescheduleFlushTimer();
   }
 
+  /**
+   * Re-derives every log's config from its own overrides and the broker defaults, after a dynamic broker
+   * config changed those defaults in place (topics without an override pick up the new default).
+   */
+  reconfigureAll(): void {
+    for (const logs of this.byTopic.values()) {
+      const first = logs.find((l) => l);
+      if (!first) continue;
+      const parsed = parseTopicConfig(first.config.overrides, this.brokerDefaults);
+      for (const log of logs) if (log) log.config = parsed;
+    }
+    this.rescheduleFlushTimer();
+  }
+
   /** Retention every log.retention.check.interval.ms, the flush.ms scheduler, recovery-point checkpoints. */
   startBackgroundTasks(): void {
     if (this.started || this.closed) return;

@@ -166,7 +166,13 @@ export class GroupCoordinatorService {
    */
   commitOffsets(input: OffsetCommitInput, apiVersion: number): Result<PartitionError[]> {
     const cg = this.consumerGroups.group(input.groupId);
-    if (!cg) return this.coordinator.commitOffsets(input);
+    if (!cg) {
+      // As Kafka: v9+ says a group that does not exist is not found; older versions get ILLEGAL_GENERATION.
+      if (apiVersion >= 9 && input.generationId >= 0 && input.groupId !== '' && !this.coordinator.group(input.groupId)) {
+        throw new KafkaError('GROUP_ID_NOT_FOUND', `Group ${input.groupId} not found.`);
+      }
+      return this.coordinator.commitOffsets(input);
+    }
     if (!(input.generationId < 0 && cg.members.size === 0)) {
       const member = cg.members.get(input.memberId);
       if (!member) throw new KafkaError('UNKNOWN_MEMBER_ID', `Member ${input.memberId} is not in group ${input.groupId}.`);

@@ -549,6 +549,33 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
 
   // ---- offsets ----
 
+  /**
+   * Kafka's ClassicGroup.validateOffsetCommit, in its order: a dead group is not available; generation < 0
+   * on an empty group is a simple commit; otherwise the member (static: its instance id, then its member
+   * id) and then the generation are checked, and only a current member of the current generation is told
+   * REBALANCE_IN_PROGRESS, while the group completes a rebalance. A commit during PreparingRebalance by a
+   * current member is accepted (its partitions are still its own until it rejoins).
+   */
+  private validateOffsetCommit(group: ClassicGroup, input: OffsetCommitInput): number {
+    if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (input.generationId < 0 && group.is('Empty')) return ErrorCode.NONE;
+    if (input.generationId >= 0 || input.memberId !== '' || input.groupInstanceId !== null) {
+      if (input.groupInstanceId !== null) {
+        const owner = group.staticMembers.get(input.groupInstanceId);
+        if (owner === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+        if (owner !== input.memberId) return ErrorCode.FENCED_INSTANCE_ID;
+      }
+      const member = group.members.get(input.memberId);
+      if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (input.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+      if (group.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
+      this.scheduleHeartbeat(group, member);
+      return ErrorCode.NONE;
+    }
+    // No generation, member or instance id (OffsetCommit v0, or a simple consumer): only while empty.
+    return ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
   /** Per-partition error codes. Generation -1 with an empty member id is a simple consumer (no membership). */
   commitOffsets(input: OffsetCommitInput): Result<PartitionError[]> {
     return this.op(() => {
@@ -561,15 +588,8 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
         group = new ClassicGroup(input.groupId, this.now());
         this.groups.set(input.groupId, group);
       }
-      if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      if (group.isStaticMemberFenced(input.memberId, input.groupInstanceId)) return all(ErrorCode.FENCED_INSTANCE_ID);
-      if (!(input.generationId < 0 && group.is('Empty'))) {
-        if (group.is('CompletingRebalance')) return all(ErrorCode.REBALANCE_IN_PROGRESS);
-        const member = group.members.get(input.memberId);
-        if (!member) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-        if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
-        this.scheduleHeartbeat(group, member);
-      }
+      const error = this.validateOffsetCommit(group, input);
+      if (error !== ErrorCode.NONE) return all(error);
       const now = this.now();
       const expire = input.retentionTimeMs >= 0 ? now + input.retentionTimeMs : -1;
       const out: PartitionError[] = [];

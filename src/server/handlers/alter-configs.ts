@@ -1,11 +1,13 @@
 // AlterConfigs (key 33), v0-2. Replaces a topic's whole set of overrides (keys not given revert to their
-// defaults), as Kafka's legacy AlterConfigs does. Broker configs are static here.
+// defaults), as Kafka's legacy AlterConfigs does; for the broker (type 4: its id, or "" for the cluster default)
+// the same with its dynamic configs (dynamic-configs.ts). BROKER_LOGGER needs IncrementalAlterConfigs.
 import { AlterConfigsRequest } from '../../protocol/generated/alter-configs-request.js';
 import { AlterConfigsResponse, type AlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/alter-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { checkAlterableResource } from '../configs.js';
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
 import { KafkaError } from '../../errors.js';
 
 export default defineHandler({
@@ -17,6 +19,11 @@ export default defineHandler({
       const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
       responses.push(out);
       try {
+        if (r.resourceType === RESOURCE_BROKER) {
+          ctx.broker.dynamicConfigs.replace(r.resourceName, r.configs, req.validateOnly);
+          continue;
+        }
+        if (r.resourceType === RESOURCE_BROKER_LOGGER) throw new KafkaError('INVALID_REQUEST', 'AlterConfigs does not support the BROKER_LOGGER resource type: use IncrementalAlterConfigs');
         checkAlterableResource(r.resourceType);
         const config: Record<string, string> = {};
         for (const c of r.configs) {

@@ -1,10 +1,11 @@
 // ConsumerGroupDescribe (key 69), v0-1 (KIP-848; v1 adds MemberType, 1 = consumer protocol). Members show their
-// SubscribedTopicRegex. Unknown groups and classic groups answer GROUP_ID_NOT_FOUND
-// per group. Authorized operations are not computed (no ACLs): the field keeps its "not requested" value.
+// SubscribedTopicRegex. Unknown groups and classic groups answer GROUP_ID_NOT_FOUND per group. Authorized
+// operations when asked: all of them for every group described (no authorizer).
 import { ConsumerGroupDescribeRequest } from '../../protocol/generated/consumer-group-describe-request.js';
 import { ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseInit, type DescribedGroupInit } from '../../protocol/generated/consumer-group-describe-response.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { authorizedOperations, GROUP_OPERATIONS } from '../authorized-operations.js';
 
 export default defineHandler({
   request: ConsumerGroupDescribeRequest,
@@ -14,7 +15,8 @@ export default defineHandler({
     const groups: DescribedGroupInit[] = [];
     for (const groupId of req.groupIds) {
       try {
-        groups.push(await runtime.query(() => consumerGroups.describe(groupId)));
+        const described = await runtime.query(() => consumerGroups.describe(groupId));
+        groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS) });
       } catch (err) {
         groups.push({ groupId, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) });
       }

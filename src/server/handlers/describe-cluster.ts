@@ -1,9 +1,11 @@
 // DescribeCluster (key 60), v0-1. One broker, which is also the controller. endpointType 2 (controllers,
-// KIP-919) is answered with the same node since this broker is its own controller.
+// KIP-919) is answered with the same node since this broker is its own controller. Authorized operations
+// when asked: all of them (no authorizer).
 import { DescribeClusterRequest } from '../../protocol/generated/describe-cluster-request.js';
 import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../../protocol/generated/describe-cluster-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { authorizedOperations, CLUSTER_OPERATIONS } from '../authorized-operations.js';
 
 export default defineHandler({
   request: DescribeClusterRequest,
@@ -21,6 +23,7 @@ export default defineHandler({
       clusterId: b.clusterId,
       controllerId: b.nodeId,
       brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: b.config.get('broker.rack') || null }],
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
     };
   },
 });

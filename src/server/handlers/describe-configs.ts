@@ -1,11 +1,14 @@
 // DescribeConfigs (key 32), v0-4. Topics (resource type 2) list every topic-level key with its effective
-// value and source; the broker (type 4, named by its node id) lists its static configuration; a group
-// (type 32) lists its consumer.* configs, explicit or the broker's default (group-configs.ts).
+// value and source; the broker (type 4, named by its node id) lists its configuration with sources (static and
+// dynamic), the cluster default (type 4, "") its dynamic defaults, BROKER_LOGGER (type 8) the log level; a
+// group (type 32) lists its consumer.* configs, explicit or the broker's default (group-configs.ts).
 import { DescribeConfigsRequest } from '../../protocol/generated/describe-configs-request.js';
 import { DescribeConfigsResponse, type DescribeConfigsResponseInit, type DescribeConfigsResultInit } from '../../protocol/generated/describe-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { describeBrokerConfigs, describeTopicConfigs, RESOURCE_BROKER, RESOURCE_TOPIC } from '../configs.js';
+import { describeTopicConfigs, RESOURCE_BROKER, RESOURCE_TOPIC } from '../configs.js';
+import { RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
+import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { RESOURCE_GROUP } from '../group-configs.js';
 
 export default defineHandler({
@@ -25,13 +28,15 @@ export default defineHandler({
           continue;
         }
         out.configs = describeTopicConfigs(ctx.broker, info.config, r.configurationKeys, opts);
-      } else if (r.resourceType === RESOURCE_BROKER) {
-        if (r.resourceName !== '' && r.resourceName !== String(ctx.broker.nodeId)) {
-          out.errorCode = ErrorCode.INVALID_REQUEST;
-          out.errorMessage = `Unexpected broker id, expected ${ctx.broker.nodeId} or empty string, but received ${r.resourceName}`;
-          continue;
+      } else if (r.resourceType === RESOURCE_BROKER || r.resourceType === RESOURCE_BROKER_LOGGER) {
+        try {
+          out.configs = r.resourceType === RESOURCE_BROKER
+            ? ctx.broker.dynamicConfigs.describe(r.resourceName, r.configurationKeys, opts)
+            : ctx.broker.dynamicConfigs.describeLoggers(r.resourceName, r.configurationKeys);
+        } catch (err) {
+          out.errorCode = errorCodeOf(err);
+          out.errorMessage = errorMessageOf(err);
         }
-        out.configs = describeBrokerConfigs(ctx.broker, r.configurationKeys, opts);
       } else if (r.resourceType === RESOURCE_GROUP) {
         if (r.resourceName === '') {
           out.errorCode = ErrorCode.INVALID_REQUEST;

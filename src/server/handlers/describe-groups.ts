@@ -1,13 +1,14 @@
 // DescribeGroups (key 15), v0-6. An unknown group, or a KIP-848 consumer group (ConsumerGroupDescribe
 // describes it), is GROUP_ID_NOT_FOUND with Kafka's message from v6 (KIP-1043), and described as Dead with
 // no error before. Other errors carry their message from v6. Member metadata, assignments and the protocol
-// are shown only for Stable groups. v4+ static member ids; v3+ authorized operations are not computed (no
-// ACLs): the field keeps its "not requested" value.
+// are shown only for Stable groups. v4+ static member ids; v3+ authorized operations when asked: all of them
+// for every group answered without error (no authorizer, as Kafka without one).
 import { DescribeGroupsRequest } from '../../protocol/generated/describe-groups-request.js';
 import { DescribeGroupsResponse, type DescribeGroupsResponseInit } from '../../protocol/generated/describe-groups-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { authorizedOperations, GROUP_OPERATIONS } from '../authorized-operations.js';
 
 export default defineHandler({
   request: DescribeGroupsRequest,
@@ -29,6 +30,7 @@ export default defineHandler({
             memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
             memberMetadata: m.metadata, memberAssignment: m.assignment,
           })),
+          authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS),
         });
       } catch (err) {
         const errorCode = errorCodeOf(err);

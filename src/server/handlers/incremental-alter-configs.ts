@@ -1,5 +1,6 @@
 // IncrementalAlterConfigs (key 44), v0-1. Operations per key: SET (0), DELETE (1, back to the default),
-// APPEND (2) and SUBTRACT (3) for list-typed keys such as cleanup.policy. GROUP resources (type 32):
+// APPEND (2) and SUBTRACT (3) for list-typed keys such as cleanup.policy. The broker (type 4: its id, or "" for
+// the cluster default) and BROKER_LOGGER (type 8) go to dynamic-configs.ts, GROUP resources (type 32) to
 // group-configs.ts.
 import { IncrementalAlterConfigsRequest } from '../../protocol/generated/incremental-alter-configs-request.js';
 import { IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/incremental-alter-configs-response.js';
@@ -7,6 +8,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { checkAlterableResource, isListConfig, effectiveTopicConfigValue } from '../configs.js';
+import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
 import { KafkaError } from '../../errors.js';
 import { alterGroupConfigsIncrementally, RESOURCE_GROUP } from '../group-configs.js';
 
@@ -23,6 +25,12 @@ export default defineHandler({
       try {
         if (r.resourceType === RESOURCE_GROUP) {
           alterGroupConfigsIncrementally(ctx.broker.groupConfigs, r.resourceName, r.configs, req.validateOnly);
+          continue;
+        }
+        if (r.resourceType === RESOURCE_BROKER || r.resourceType === RESOURCE_BROKER_LOGGER) {
+          const ops = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
+          if (r.resourceType === RESOURCE_BROKER) ctx.broker.dynamicConfigs.incrementalAlter(r.resourceName, ops, req.validateOnly);
+          else ctx.broker.dynamicConfigs.alterLoggers(r.resourceName, ops, req.validateOnly);
           continue;
         }
         checkAlterableResource(r.resourceType);

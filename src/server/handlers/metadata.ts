@@ -1,6 +1,7 @@
 // Metadata (key 3), v0-13 (v13: top-level ErrorCode, always NONE here). This broker is the only broker, the controller, and the leader of every
 // partition (leader epoch 0). Auto-creates requested topics when auto.create.topics.enable is on and the
-// request allows it (v4+; always allowed before v4, as in Kafka).
+// request allows it (v4+; always allowed before v4, as in Kafka). v8+ authorized operations when asked: all
+// of them (no authorizer, see authorized-operations.ts).
 import { ZERO_UUID } from '../../protocol/primitives/codec.js';
 import { MetadataRequest } from '../../protocol/generated/metadata-request.js';
 import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopicInit } from '../../protocol/generated/metadata-response.js';
@@ -9,6 +10,7 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
 import { LEADER_EPOCH, type BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
+import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../authorized-operations.js';
 
 
 export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
@@ -66,8 +68,10 @@ export default defineHandler({
         topics.push(describeTopic(broker, t));
       }
     }
+    if (req.includeTopicAuthorizedOperations) for (const t of topics) t.topicAuthorizedOperations = authorizedOperations(true, TOPIC_OPERATIONS);
     return {
       throttleTimeMs: 0,
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
       brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: broker.config.get('broker.rack') || null }],
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,

@@ -72,7 +72,7 @@ test('describeConfigs and alterConfigs (SET and DELETE) on topics and the broker
   const [d] = await admin.describeConfigs([{ type: 'topic', name: 'adm-cfg' }]);
   assert.equal(d.type, 'topic');
   const policy = d.configs.find((c) => c.name === 'cleanup.policy')!;
-  assert.deepEqual(policy, { name: 'cleanup.policy', value: 'compact', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false, readOnly: false, sensitive: false });
+  assert.deepEqual(policy, { name: 'cleanup.policy', value: 'compact', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false, readOnly: false, sensitive: false, synonyms: [] });
   const segment = d.configs.find((c) => c.name === 'segment.bytes')!;
   assert.equal(segment.isDefault, segment.source === 'DEFAULT_CONFIG');
 

@@ -302,6 +302,42 @@ describe('GroupCoordinator (classic groups)', () => {
     assert.equal(big[0]!.errorCode, ErrorCode.OFFSET_METADATA_TOO_LARGE);
   });
 
+  test('offset commits during a rebalance: member and generation are checked first, REBALANCE_IN_PROGRESS only for the current generation', async () => {
+    const h = await harness();
+    const { a, b, generation } = await stableGroupOfTwo(h);
+    const rejoinA = join(h, a);
+    await settle();
+    assert.equal(h.gc.group(G)!.state, 'PreparingRebalance');
+    // PreparingRebalance: a current member of the current generation still commits (librdkafka 0113 relies on it).
+    assert.equal((await commit(h, b, generation, 7))[0]!.errorCode, ErrorCode.NONE);
+    assert.equal((await commit(h, b, generation - 1, 7))[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    assert.equal((await commit(h, 'nobody', generation, 7))[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const rejoinB = join(h, b);
+    const [ra] = await Promise.all([rejoinA, rejoinB]);
+    assert.equal(h.gc.group(G)!.state, 'CompletingRebalance');
+    // CompletingRebalance: the old generation is stale, an unknown member unknown; only the current one waits.
+    assert.equal((await commit(h, b, generation, 8))[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    assert.equal((await commit(h, 'nobody', ra.generationId, 8))[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await commit(h, b, ra.generationId, 8))[0]!.errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(h.gc.fetchOffsets(G, null)[0]!.offset, 7, 'only the accepted commit was stored');
+  });
+
+  test('offset commits by static members: unknown instance id, then a fenced member id, before the generation', async () => {
+    const h = await harness();
+    const r = join(h, '', { groupInstanceId: 'i1' });
+    await settle();
+    h.clock.advance(3000);
+    const joined = await r;
+    const staticCommit = (memberId: string, instanceId: string, generationId: number) =>
+      h.runtime.run(() => h.gc.commitOffsets({
+        groupId: G, generationId, memberId, groupInstanceId: instanceId, retentionTimeMs: -1,
+        topics: [{ name: 't1', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }],
+      }));
+    assert.equal((await staticCommit(joined.memberId, 'other', 99))[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await staticCommit('impostor', 'i1', 99))[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
+    assert.equal((await staticCommit(joined.memberId, 'i1', 99))[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+  });
+
   test('state survives a restart: a new coordinator replaying the log has the offsets, the group and its members', async () => {
     const log = new MemoryLog(4);
     const h = await harness({}, log);
