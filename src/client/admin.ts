@@ -104,9 +104,10 @@ export interface ConfigEntry {
 
 /**
  * 'broker' with name '<node id>' is that broker's config (per-broker dynamic values), with name '' the
- * cluster-wide dynamic default; 'broker-logger' ('<node id>') its log levels.
+ * cluster-wide dynamic default; 'broker-logger' ('<node id>') its log levels; 'group' (a group id) a consumer
+ * group's own settings (KIP-848: consumer.session.timeout.ms, consumer.heartbeat.interval.ms).
  */
-export type ConfigResourceType = 'topic' | 'broker' | 'broker-logger';
+export type ConfigResourceType = 'topic' | 'broker' | 'broker-logger' | 'group';
 
 /** One IncrementalAlterConfigs operation; APPEND/SUBTRACT apply to list-typed keys only. */
 export interface AlterConfigOp {
@@ -176,8 +177,8 @@ export interface LogDirDescription {
   partitions: Array<TopicPartition & { size: number; offsetLag: number }>;
 }
 
-const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4, 'broker-logger': 8 };
-const resourceTypeName = (code: number): ConfigResourceType => (code === 4 ? 'broker' : code === 8 ? 'broker-logger' : 'topic');
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4, 'broker-logger': 8, group: 32 };
+const resourceTypeName = (code: number): ConfigResourceType => (code === 4 ? 'broker' : code === 8 ? 'broker-logger' : code === 32 ? 'group' : 'topic');
 const CONFIG_OP = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
 /** Kafka's AclOperation names by code (bit n of an authorized-operations field). */
 const ACL_OPERATIONS = ['UNKNOWN', 'ANY', 'ALL', 'READ', 'WRITE', 'CREATE', 'DELETE', 'ALTER', 'DESCRIBE', 'CLUSTER_ACTION',

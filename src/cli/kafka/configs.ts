@@ -1,10 +1,10 @@
 /**
- * kafka-configs.sh for topics and brokers: --describe (dynamic configs, or every config with --all)
+ * kafka-configs.sh for topics, brokers and groups: --describe (dynamic configs, or every config with --all)
  * and --alter --add-config / --delete-config through IncrementalAlterConfigs, with Kafka's output.
  * A broker is named by its id (--entity-name 1, --broker 1); --entity-default (--broker-defaults)
- * is the cluster-wide default, the empty resource name on the wire. Other entity types (users,
- * clients, ips, groups, broker-loggers, client-metrics) are refused: Tributary has no quotas or
- * logger configs to change.
+ * is the cluster-wide default, the empty resource name on the wire. A group (--entity-type groups,
+ * --group) has the KIP-848 consumer.* settings. Other entity types (users, clients, ips,
+ * broker-loggers, client-metrics) are refused: Tributary has no quotas or client metrics to change.
  */
 import type { Admin, ConfigEntry, ConfigResourceType } from '../../client/admin.js';
 import { withAdmin } from '../topics-common.js';
@@ -14,12 +14,13 @@ import {
 
 interface Entity {
   type: ConfigResourceType;
-  /** A topic name, a broker id, or '' for the brokers' default. */
+  /** A topic name, a broker id, '' for the brokers' default, or a group id. */
   name: string;
 }
 
-const ENTITY_TYPES: Record<string, ConfigResourceType> = { topics: 'topic', brokers: 'broker' };
-const UNSUPPORTED_TYPES = ['users', 'clients', 'ips', 'groups', 'broker-loggers', 'client-metrics'];
+const ENTITY_TYPES: Record<string, ConfigResourceType> = { topics: 'topic', brokers: 'broker', groups: 'group' };
+const UNSUPPORTED_TYPES = ['users', 'clients', 'ips', 'broker-loggers', 'client-metrics'];
+const SUPPORTED = 'topics, brokers and groups';
 
 /**
  * --add-config's list: `k1=v1,k2=[v2a,v2b]` (square brackets keep commas inside one value), as Kafka
@@ -53,13 +54,13 @@ export function parseConfigList(text: string): Record<string, string> {
 
 /** The entities the command names: --entity-type/--entity-name pairs, or the --topic/--broker shortcuts. */
 function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[] | null } {
-  const shortcuts: Array<[string, ConfigResourceType]> = [['topic', 'topic'], ['broker', 'broker']];
+  const shortcuts: Array<[string, ConfigResourceType]> = [['topic', 'topic'], ['broker', 'broker'], ['group', 'group']];
   const types: ConfigResourceType[] = [];
   const names: string[] = [];
   for (const t of args.values('entity-type')) {
-    if (UNSUPPORTED_TYPES.includes(t)) throw new KafkaToolError(`--entity-type ${t} is not supported: Tributary's kafka-configs.sh changes topics and brokers only`);
+    if (UNSUPPORTED_TYPES.includes(t)) throw new KafkaToolError(`--entity-type ${t} is not supported: Tributary's kafka-configs.sh changes ${SUPPORTED} only`);
     const type = ENTITY_TYPES[t];
-    if (type === undefined) throw new KafkaUsageError(`Invalid entity type ${t}, the entity type must be one of topics, brokers`);
+    if (type === undefined) throw new KafkaUsageError(`Invalid entity type ${t}, the entity type must be one of topics, brokers, groups`);
     types.push(type);
   }
   names.push(...args.values('entity-name'));
@@ -71,12 +72,12 @@ function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[]
   }
   if (args.has('broker-defaults')) types.push('broker');
   if (args.has('entity-default') || args.has('broker-defaults')) names.push('');
-  for (const o of ['user', 'client', 'group']) if (args.has(o)) throw new KafkaToolError(`--${o} is not supported: Tributary's kafka-configs.sh changes topics and brokers only`);
+  for (const o of ['user', 'client']) if (args.has(o)) throw new KafkaToolError(`--${o} is not supported: Tributary's kafka-configs.sh changes ${SUPPORTED} only`);
   if (types.length === 0) throw new KafkaUsageError('Missing required argument "[entity-type]"');
-  if (new Set(types).size > 1) throw new KafkaUsageError('Only one entity type can be given: topics or brokers');
+  if (new Set(types).size > 1) throw new KafkaUsageError('Only one entity type can be given: topics, brokers or groups');
   const type = types[0];
   if (names.length > 1) throw new KafkaUsageError('Only one entity name (or --entity-default) can be given');
-  if (type === 'topic' && names[0] === '') throw new KafkaUsageError('--entity-default applies to brokers only');
+  if (type !== 'broker' && names[0] === '') throw new KafkaUsageError('--entity-default applies to brokers only');
   if (type === 'broker' && names.length === 1 && names[0] !== '' && !/^\d+$/.test(names[0])) {
     throw new KafkaUsageError(`The entity name for brokers must be a valid integer broker id, but it is: ${names[0]}`);
   }
@@ -84,7 +85,7 @@ function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[]
 }
 
 function label(e: Entity): string {
-  return e.type === 'topic' ? `topic ${e.name}` : `broker ${e.name}`;
+  return `${e.type} ${e.name}`;
 }
 
 /** `  name=value sensitive=false synonyms={SOURCE:name=value}` (a sensitive value prints as null). */
@@ -99,6 +100,8 @@ async function describe(admin: Admin, args: ParsedArgs, type: ConfigResourceType
     list = names.map((name) => ({ type, name }));
   } else if (type === 'topic') {
     list = (await admin.listTopics({ includeInternal: true })).map((name) => ({ type, name }));
+  } else if (type === 'group') {
+    list = (await admin.listGroups()).map((g) => ({ type, name: g.groupId }));
   } else {
     // Every broker, then the cluster default (as Kafka lists them).
     list = [...(await admin.describeCluster()).brokers.map((b) => ({ type, name: String(b.nodeId) })), { type, name: '' }];
@@ -113,7 +116,8 @@ async function describe(admin: Admin, args: ParsedArgs, type: ConfigResourceType
   let out = '';
   described.forEach((d, i) => {
     const e = list[i];
-    const dynamicSource = e.type === 'topic' ? 'DYNAMIC_TOPIC_CONFIG' : e.name === '' ? 'DYNAMIC_DEFAULT_BROKER_CONFIG' : 'DYNAMIC_BROKER_CONFIG';
+    const dynamicSource = e.type === 'topic' ? 'DYNAMIC_TOPIC_CONFIG' : e.type === 'group' ? 'GROUP_CONFIG'
+      : e.name === '' ? 'DYNAMIC_DEFAULT_BROKER_CONFIG' : 'DYNAMIC_BROKER_CONFIG';
     const entries = all ? d.configs : d.configs.filter((c) => c.source === dynamicSource);
     const head = e.name === '' ? 'Default configs for brokers in the cluster are:' : `${all ? 'All' : 'Dynamic'} configs for ${label(e)} are:`;
     out += [head, ...[...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(configLine)].join('\n') + '\n';
@@ -122,7 +126,7 @@ async function describe(admin: Admin, args: ParsedArgs, type: ConfigResourceType
 }
 
 async function alter(admin: Admin, args: ParsedArgs, type: ConfigResourceType, names: string[] | null): Promise<void> {
-  if (names === null) throw new KafkaUsageError(`An entity name must be specified with --alter of ${type === 'topic' ? 'topics' : 'brokers'}`);
+  if (names === null) throw new KafkaUsageError(`An entity name must be specified with --alter of ${type}s`);
   const set: Record<string, string> = {};
   for (const file of args.values('add-config-file')) Object.assign(set, readProperties(file));
   for (const text of args.values('add-config')) Object.assign(set, parseConfigList(text));
@@ -145,15 +149,15 @@ async function alter(admin: Admin, args: ParsedArgs, type: ConfigResourceType, n
 }
 
 const tool: KafkaTool = {
-  description: 'Change or describe topic and broker configs (Tributary supports --entity-type topics and brokers).',
+  description: 'Change or describe topic, broker and group configs (Tributary supports --entity-type topics, brokers and groups).',
   specs: {
     'bootstrap-server': { arg: 'required', help: 'The Kafka server to connect to. REQUIRED.', metavar: 'String: server to connect to' },
     'bootstrap-controller': { arg: 'required', help: 'Not supported: use --bootstrap-server.', metavar: 'String' },
     'command-config': { arg: 'required', help: 'Property file containing configs to be passed to Admin Client.', metavar: 'String: command config property file' },
     describe: { arg: 'none', help: 'List configs for the given entity.' },
     alter: { arg: 'none', help: 'Alter the configuration for the entity.' },
-    'entity-type': { arg: 'required', help: 'Type of entity (topics/brokers).', metavar: 'String' },
-    'entity-name': { arg: 'required', help: 'Name of entity (topic name/broker id).', metavar: 'String' },
+    'entity-type': { arg: 'required', help: 'Type of entity (topics/brokers/groups).', metavar: 'String' },
+    'entity-name': { arg: 'required', help: 'Name of entity (topic name/broker id/group id).', metavar: 'String' },
     'entity-default': { arg: 'none', help: 'Default entity name for brokers (applies to corresponding entity type).' },
     topic: { arg: 'required', help: 'The topic\'s name (--entity-type topics --entity-name <topic>).', metavar: 'String' },
     broker: { arg: 'required', help: 'The broker\'s id (--entity-type brokers --entity-name <id>).', metavar: 'String' },
@@ -165,7 +169,7 @@ const tool: KafkaTool = {
     force: { arg: 'none', help: 'Accepted and ignored.' },
     user: { arg: 'required', help: 'Not supported.', metavar: 'String' },
     client: { arg: 'required', help: 'Not supported.', metavar: 'String' },
-    group: { arg: 'required', help: 'Not supported.', metavar: 'String' },
+    group: { arg: 'required', help: 'The group\'s id (--entity-type groups --entity-name <group>).', metavar: 'String' },
     zookeeper: ZOOKEEPER_OPTION,
   },
   async run(args) {

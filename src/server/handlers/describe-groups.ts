@@ -35,7 +35,10 @@ export default defineHandler({
       } catch (err) {
         const errorCode = errorCodeOf(err);
         if (errorCode === ErrorCode.GROUP_ID_NOT_FOUND && ctx.apiVersion < 6) {
-          groups.push({ errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] });
+          groups.push({
+            errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [],
+            authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS),
+          });
         } else {
           groups.push({ errorCode, errorMessage: errorMessageOf(err), groupId, groupState: '', protocolType: '', protocolData: '', members: [] });
         }

@@ -172,6 +172,17 @@ describe('kafka/bin scripts against a broker', () => {
     r = await script('kafka-configs', [...b, '--entity-type', 'brokers', '--entity-name', String(node), '--describe', '--all']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^All configs for broker ${node} are:\n( {2}\\S+=.* sensitive=(true|false) synonyms=\\{[A-Z_]+:.*\\}\n)+$`));
+    // The cluster-wide broker default (dynamic broker configs) and a group's KIP-848 settings.
+    r = await script('kafka-configs', [...b, '--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=7200000']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating default config for brokers in the cluster.\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--entity-type', 'brokers', '--entity-default', '--describe']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Default configs for brokers in the cluster are:\n  log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=7200000}\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--entity-type', 'groups', '--entity-name', 'g1', '--alter', '--add-config', 'consumer.session.timeout.ms=50000']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating config for group g1.\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--group', 'g1', '--describe']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Dynamic configs for group g1 are:\n  consumer.session.timeout.ms=50000 sensitive=false synonyms={GROUP_CONFIG:consumer.session.timeout.ms=50000}\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--group', 'g1', '--alter', '--add-config', 'consumer.session.timeout.ms=1']);
+    assert.equal(r.code, 1);
     r = await script('kafka-configs', [...b, '--entity-type', 'users', '--entity-name', 'alice', '--describe']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--entity-type users is not supported/);
