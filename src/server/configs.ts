@@ -50,7 +50,7 @@ export function describeTopicConfigs(
   return out;
 }
 
-const BROKER_TYPE: Record<string, number> = { int: 3, long: 5, boolean: 1, string: 2, list: 7 };
+const BROKER_TYPE: Record<string, number> = { int: 3, long: 5, double: 6, boolean: 1, string: 2, list: 7 };
 
 export function describeBrokerConfigs(
   broker: BrokerContext,
