@@ -557,6 +557,7 @@ export class LogCleaner {
       await cleaned.sync(this.fdatasync, true);
       this.opts.onSwapStep?.('cleaned', log);
       if (job.aborted || log.isClosed) throw new CleaningAborted('aborted');
+      if (!log.holdsSegments(group)) throw new CleaningAborted('segments removed while cleaning (retention or DeleteRecords)');
       log.replaceSegments(cleaned, group, (step) => this.opts.onSwapStep?.(step, log));
       swapped = true;
     } finally {

@@ -584,6 +584,12 @@ export class Log {
     void p.then(() => this.deletions.delete(p));
   }
 
+  /** Whether `segs` are, in order, consecutive non-active segments of this log (still). */
+  holdsSegments(segs: readonly LogSegment[]): boolean {
+    const first = segs.length > 0 ? this.segments.indexOf(segs[0]!) : -1;
+    return first >= 0 && first + segs.length < this.segments.length && segs.every((s, i) => this.segments[first + i] === s);
+  }
+
   /**
    * The log cleaner's swap: `cleaned` (files still named `<base>.*.cleaned`, already fsynced) replaces `old`,
    * consecutive non-active segments of this log, the first with cleaned's base offset. Each step is a rename,
@@ -598,10 +604,8 @@ export class Log {
    */
   replaceSegments(cleaned: LogSegment, old: readonly LogSegment[], step?: (name: 'swap' | 'deleted' | 'renamed') => void): void {
     if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
-    const first = old.length > 0 ? this.segments.indexOf(old[0]!) : -1;
-    if (first < 0 || first + old.length >= this.segments.length || old.some((s, i) => this.segments[first + i] !== s) || old[0]!.baseOffset !== cleaned.baseOffset) {
-      throw new StorageError(`segments of ${this.topicPartition} changed while cleaning`);
-    }
+    if (!this.holdsSegments(old) || old[0]!.baseOffset !== cleaned.baseOffset) throw new StorageError(`segments of ${this.topicPartition} changed while cleaning`);
+    const first = this.segments.indexOf(old[0]!);
     cleaned.renameFiles(CLEANED_SUFFIX, SWAP_SUFFIX);
     syncDirSync(this.dir);
     step?.('swap');
