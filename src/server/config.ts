@@ -100,6 +100,7 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'transaction.abort.timed.out.transaction.cleanup.interval.ms': { kind: 'int', default: '10000', min: 1 },
   'transaction.remove.expired.transaction.cleanup.interval.ms': { kind: 'int', default: '3600000', min: 1 },
   'transaction.state.log.num.partitions': { kind: 'int', default: '50', min: 1 },
+  'transaction.state.log.segment.bytes': { kind: 'int', default: '104857600', min: 1 },
 };
 
 export type BrokerConfig = Map<string, string>;

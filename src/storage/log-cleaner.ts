@@ -40,6 +40,8 @@
  * abandoned at its swap, as is one whose log closes or whose partition is paused (pause/abortTopic).
  * One partition at a time (log.cleaner.threads is accepted; one cleaner runs).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   CONTROL_FLAG_MASK,
@@ -57,7 +59,6 @@ import { OffsetCheckpointFile, partitionKey } from './offset-checkpoint.js';
 import { OffsetMap } from './offset-map.js';
 import { StorageError } from './storage-error.js';
 import type { AbortedTxn } from './transaction-index.js';
-import * as path from 'node:path';
 
 export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 const INT32_MAX = 2147483647;
@@ -560,6 +561,9 @@ export class LogCleaner {
       if (!log.holdsSegments(group)) throw new CleaningAborted('segments removed while cleaning (retention or DeleteRecords)');
       log.replaceSegments(cleaned, group, (step) => this.opts.onSwapStep?.(step, log));
       swapped = true;
+      // As Kafka does: the cleaned file keeps the age of what it replaces (retention of compact,delete logs).
+      const mtime = cleaned.lastModified / 1000;
+      fs.utimesSync(cleaned.logPath, mtime, mtime);
     } finally {
       if (!swapped) await cleaned.closeAndRemove(CLEANED_SUFFIX);
     }

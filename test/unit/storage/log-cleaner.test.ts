@@ -313,8 +313,7 @@ describe('LogCleaner', () => {
   });
 
   it('abandons a pass whose segments were deleted meanwhile and removes its .cleaned files', async () => {
-    let h!: Harness;
-    h = await harness({}, {}, (step) => {
+    const h: Harness = await harness({}, {}, (step) => {
       if (step === 'cleaned') h.log.deleteRecordsBefore(h.log.segmentBaseOffsets()[2]!);
     });
     updates(h.log, 100, 5);
@@ -325,10 +324,9 @@ describe('LogCleaner', () => {
 
   for (const crashAfter of ['cleaned', 'swap', 'deleted', 'renamed'] as const) {
     it(`a crash after the "${crashAfter}" step of the swap recovers to a valid, complete log`, async () => {
-      let h!: Harness;
       const crash = new Error('crash');
       const partDir = (): string => path.join(h.dir, 't-0');
-      h = await harness({}, {}, (step) => {
+      const h: Harness = await harness({}, {}, (step) => {
         if (step !== crashAfter) return;
         // A kill leaves the .cleaned files; the cleaner's own error path removes them, so keep copies.
         for (const n of fs.readdirSync(partDir())) if (n.endsWith('.cleaned')) fs.copyFileSync(path.join(partDir(), n), path.join(partDir(), n + '.bak'));
