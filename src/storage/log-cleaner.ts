@@ -254,6 +254,8 @@ export class LogCleaner {
   private stopped = false;
   private allPaused = 0;
   private wake: (() => void) | undefined;
+  /** Ends a throttle sleep of the pass in progress early (it is being abandoned). */
+  private interruptThrottle: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private windowStart = performance.now();
   private windowBytes = 0;
@@ -286,7 +288,7 @@ export class LogCleaner {
   /** Stops the loop, abandoning a pass in progress (its .cleaned files are removed), and waits for it. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.current) this.current.aborted = true;
+    this.abortCurrent();
     this.wakeUp();
     await this.loop;
     await this.current?.done;
@@ -296,7 +298,7 @@ export class LogCleaner {
   /** Pauses all cleaning (abandoning a pass in progress) until resume(); resolves once nothing is cleaning. */
   async pause(): Promise<void> {
     this.allPaused++;
-    if (this.current) this.current.aborted = true;
+    this.abortCurrent();
     await this.current?.done;
   }
 
@@ -312,7 +314,7 @@ export class LogCleaner {
     const prefix = `${topic}-`;
     const job = this.current;
     if (job && job.log.topic === topic) {
-      job.aborted = true;
+      this.abortCurrent();
       await job.done;
     }
     for (const k of [...this.checkpoints.keys()]) {
@@ -328,7 +330,7 @@ export class LogCleaner {
     this.paused.set(key, (this.paused.get(key) ?? 0) + 1);
     const job = this.current;
     if (job && job.key === key) {
-      job.aborted = true;
+      this.abortCurrent();
       await job.done;
     }
   }
@@ -339,6 +341,12 @@ export class LogCleaner {
     if (n > 0) this.paused.set(key, n);
     else this.paused.delete(key);
     this.wakeUp();
+  }
+
+  private abortCurrent(): void {
+    if (!this.current) return;
+    this.current.aborted = true;
+    this.interruptThrottle?.();
   }
 
   private wakeUp(): void {
@@ -630,8 +638,18 @@ export class LogCleaner {
         this.windowBytes = 0;
       }
     }
-    if (sleepMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, Math.min(sleepMs, 10_000)).unref());
-    else await new Promise<void>((resolve) => setImmediate(resolve));
+    if (sleepMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(sleepMs, 10_000)).unref();
+        this.interruptThrottle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.interruptThrottle = undefined;
+    } else {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (job.aborted || this.stopped || job.log.isClosed) throw new CleaningAborted('aborted');
   }
 

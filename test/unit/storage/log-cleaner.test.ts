@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { buildRecordBatch, decodeRecordBatch, iterateBatches, readControlRecord, type RecordInput } from '../../../src/protocol/records/record.js';
 import { DELETE_HORIZON_FLAG_MASK, compressionOf } from '../../../src/protocol/records/record-batch.js';
 import type { CompressionType } from '../../../src/protocol/records/compression.js';
@@ -309,6 +310,58 @@ describe('LogCleaner', () => {
     const dup = h.log.append(kv([['a', '1']], { producerId: 7n, seq: 0 }), { leaderEpoch: 0 });
     assert.equal(dup.duplicate, true);
     assert.equal(dup.baseOffset, 0);
+    await h.log.close();
+  });
+
+  it('throttles to log.cleaner.io.max.bytes.per.second and yields to the event loop between slices', async () => {
+    const h = await harness({ 'segment.bytes': '65536' }, { 'log.cleaner.io.max.bytes.per.second': '400000', 'log.cleaner.io.buffer.size': '16384' });
+    for (let i = 0; i < 3000; i++) append(h.log, kv([[`k${i % 50}`, `value-${i}`.padEnd(60, '.')]]));
+    h.log.roll();
+    const bytes = h.log.size();
+    assert.ok(bytes > 250_000, `${bytes} bytes`);
+    let maxGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const t = performance.now();
+      maxGap = Math.max(maxGap, t - last);
+      last = t;
+    }, 5);
+    const started = performance.now();
+    const stats = await h.cleaner.clean(h.log);
+    const ms = performance.now() - started;
+    clearInterval(ticker);
+    assert.ok(stats && stats.bytesRead >= bytes, 'mapped and copied');
+    // Read twice (map, then copy) at 400 kB/s: well over a second; timers kept firing meanwhile.
+    assert.ok(ms >= (stats.bytesRead / 400_000) * 1000 * 0.8, `${Math.round(ms)} ms for ${stats.bytesRead} bytes`);
+    assert.ok(maxGap < 250, `event loop blocked for ${Math.round(maxGap)} ms`);
+    await h.log.close();
+  });
+
+  it('runs in the background, pauses (abandoning a pass) and resumes', async () => {
+    const h = await harness({}, { 'log.cleaner.backoff.ms': '20' });
+    updates(h.log, 200, 10);
+    await h.cleaner.pause();
+    h.cleaner.start();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.cleaner.passes, 0, 'paused: no pass');
+    h.cleaner.resume();
+    for (let i = 0; i < 100 && h.cleaner.passes === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(h.cleaner.passes > 0, 'resumed: cleaned in the background');
+    assert.ok(h.cleaner.checkpointOf('t', 0)! > 0);
+    await h.cleaner.stop();
+    await h.log.close();
+  });
+
+  it('pause() abandons a pass in progress and removes its .cleaned files', async () => {
+    const h = await harness({ 'segment.bytes': '65536' }, { 'log.cleaner.io.max.bytes.per.second': '100000', 'log.cleaner.io.buffer.size': '8192', 'log.cleaner.backoff.ms': '10' });
+    for (let i = 0; i < 1000; i++) append(h.log, kv([[`k${i % 50}`, `value-${i}`.padEnd(60, '.')]]));
+    h.log.roll();
+    h.cleaner.start();
+    await new Promise((r) => setTimeout(r, 300));
+    await h.cleaner.pause();
+    assert.equal(h.cleaner.passes, 0, 'the pass did not finish');
+    assert.deepEqual(fs.readdirSync(path.join(h.dir, 't-0')).filter((n) => n.includes('.cleaned')), []);
+    await h.cleaner.stop();
     await h.log.close();
   });
 
