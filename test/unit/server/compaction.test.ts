@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { buildRecordBatch } from '../../../src/protocol/records/record.js';
+import { buildRecordBatch, decodeRecordBatch, iterateBatches } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
-const PRODUCE = 0, OFFSET_COMMIT = 8, OFFSET_FETCH = 9, CREATE_TOPICS = 19;
+const PRODUCE = 0, OFFSET_COMMIT = 8, OFFSET_FETCH = 9, CREATE_TOPICS = 19, DELETE_GROUPS = 42;
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -80,28 +80,35 @@ describe('compaction through the broker', () => {
     };
     let broker: RunningBroker = await startBroker({ port: 0, dataDir, logLevel: 'silent', config });
     const clients = await Promise.all(Array.from({ length: GROUPS }, () => RawClient.connect(broker.address)));
-    await createTopic(clients[0]!, 'events', PARTITIONS);
     const requests = Math.ceil(COMMITS / PARTITIONS / GROUPS);
-    const started = Date.now();
-    await Promise.all(clients.map(async (c, g) => {
-      for (let i = 0; i < requests; i++) {
-        const res = await c.send(OFFSET_COMMIT, 8, {
-          groupId: `g${g}`, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1n,
-          topics: [{ name: 'events', partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partitionIndex: p, committedOffset: BigInt(i * 1000 + p), committedLeaderEpoch: -1, committedMetadata: '' })) }],
-        });
-        assert.equal(res.topics[0].partitions[0].errorCode, ErrorCode.NONE);
-      }
-    }));
-    const commitMs = Date.now() - started;
-    const offsetsLog = broker.context.topics.log('__consumer_offsets', 0);
-    const written = offsetsLog.logEndOffset;
-    assert.ok(written >= COMMITS);
-    // The cleaner runs in the background; wait (bounded) until the log is a fraction of what was written.
-    const sizeBefore = offsetsLog.size();
-    for (let i = 0; i < 400 && offsetsLog.size() > sizeBefore / 4; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(offsetsLog.size() <= sizeBefore / 4, `cleaned: ${offsetsLog.size()} of ${sizeBefore} bytes`);
-    for (const c of clients) c.close();
-    await broker.close();
+    let written: number;
+    let commitMs: number;
+    try {
+      await createTopic(clients[0]!, 'events', PARTITIONS);
+      const started = Date.now();
+      await Promise.all(clients.map(async (c, g) => {
+        for (let i = 0; i < requests; i++) {
+          const res = await c.send(OFFSET_COMMIT, 8, {
+            groupId: `g${g}`, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1n,
+            topics: [{ name: 'events', partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partitionIndex: p, committedOffset: BigInt(i * 1000 + p), committedLeaderEpoch: -1, committedMetadata: '' })) }],
+          });
+          assert.equal(res.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+        }
+      }));
+      commitMs = Date.now() - started;
+      const offsetsLog = broker.context.topics.log('__consumer_offsets', 0);
+      written = offsetsLog.logEndOffset;
+      assert.ok(written >= COMMITS);
+      // The cleaner runs in the background; wait (bounded) until the segments below the active one hold about
+      // one record per key (~50 bytes each; an uncleaned segment is 64 KiB).
+      const inactiveBytes = (): number => offsetsLog.segmentList().slice(0, -1).reduce((n, seg) => n + seg.size, 0);
+      const bound = GROUPS * PARTITIONS * 100;
+      for (let i = 0; i < 400 && inactiveBytes() > bound; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(inactiveBytes() <= bound, `cleaned: ${inactiveBytes()} bytes below the active segment`);
+    } finally {
+      for (const c of clients) c.close();
+      await broker.close();
+    }
 
     const { logger, lines } = capturingLogger();
     const restartAt = Date.now();
@@ -112,13 +119,60 @@ describe('compaction through the broker', () => {
       const replayed = loaded.reduce((a, b) => a + b, 0);
       assert.ok(replayed > 0 && replayed < written / 5, `replayed ${replayed} of ${written} records`);
       const c = await RawClient.connect(broker.address);
-      for (let g = 0; g < GROUPS; g++) {
-        const f = await c.send(OFFSET_FETCH, 7, { groupId: `g${g}`, topics: [{ name: 'events', partitionIndexes: Array.from({ length: PARTITIONS }, (_, p) => p) }], requireStable: false });
-        assert.deepEqual(f.topics[0].partitions.map((p: any) => p.committedOffset), Array.from({ length: PARTITIONS }, (_, p) => BigInt((requests - 1) * 1000 + p)));
+      try {
+        for (let g = 0; g < GROUPS; g++) {
+          const f = await c.send(OFFSET_FETCH, 7, { groupId: `g${g}`, topics: [{ name: 'events', partitionIndexes: Array.from({ length: PARTITIONS }, (_, p) => p) }], requireStable: false });
+          assert.deepEqual(f.topics[0].partitions.map((p: any) => p.committedOffset), Array.from({ length: PARTITIONS }, (_, p) => BigInt((requests - 1) * 1000 + p)));
+        }
+      } finally {
+        c.close();
       }
-      c.close();
       if (process.env.COMPACTION_COMMITS) console.log(JSON.stringify({ commits: written, commitMs, replayed, restartMs }));
     } finally {
+      await broker.close();
+    }
+  });
+
+  test('a deleted group leaves nothing in __consumer_offsets once its tombstones are past delete.retention.ms', async () => {
+    const broker = await startBroker({
+      port: 0, dataDir: freshDir(), logLevel: 'silent',
+      config: { 'offsets.topic.num.partitions': '1', 'offsets.topic.segment.bytes': '16384', 'log.cleaner.backoff.ms': '20', 'log.cleaner.delete.retention.ms': '0' },
+    });
+    const c = await RawClient.connect(broker.address);
+    try {
+      await createTopic(c, 'events', 10);
+      const commit = async (groupId: string, offset: number): Promise<void> => {
+        const res = await c.send(OFFSET_COMMIT, 8, {
+          groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1n,
+          topics: [{ name: 'events', partitions: Array.from({ length: 10 }, (_, p) => ({ partitionIndex: p, committedOffset: BigInt(offset), committedLeaderEpoch: -1, committedMetadata: '' })) }],
+        });
+        assert.equal(res.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+      };
+      for (let i = 0; i < 20; i++) await commit('doomed', i);
+      assert.equal((await c.send(DELETE_GROUPS, 2, { groupsNames: ['doomed'] })).results[0].errorCode, ErrorCode.NONE);
+      const log = broker.context.topics.log('__consumer_offsets', 0);
+      const doomedRecords = (): number => {
+        let n = 0;
+        let offset = log.logStartOffset;
+        while (offset < log.logEndOffset) {
+          const buf = log.read(offset, 1 << 20, true);
+          if (buf.length === 0) break;
+          for (const { pos, header } of iterateBatches(buf)) {
+            offset = header.baseOffset + header.lastOffsetDelta + 1;
+            for (const r of decodeRecordBatch(buf, pos).records) if (r.key?.includes('doomed')) n++;
+          }
+        }
+        return n;
+      };
+      assert.ok(doomedRecords() >= 200);
+      // Other traffic rolls segments, so passes run: the first keeps the tombstones (stamping their horizon),
+      // a later one drops them along with everything they deleted.
+      for (let i = 0; i < 300 && doomedRecords() > 0; i++) await commit('live', i);
+      assert.equal(doomedRecords(), 0);
+      const f = await c.send(OFFSET_FETCH, 7, { groupId: 'doomed', topics: [{ name: 'events', partitionIndexes: [0] }], requireStable: false });
+      assert.equal(f.topics[0].partitions[0].committedOffset, -1n);
+    } finally {
+      c.close();
       await broker.close();
     }
   });
