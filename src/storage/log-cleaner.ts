@@ -69,7 +69,7 @@ const noop = (): void => {};
 export interface LogCleanerConfig {
   /** log.cleaner.enable */
   enable: boolean;
-  /** log.cleaner.threads (accepted; one cleaner runs) */
+  /** log.cleaner.threads: 0 runs no cleaner; more are accepted, one cleaner runs */
   threads: number;
   /** log.cleaner.dedupe.buffer.size: bounds the offset map (24 bytes an entry) */
   dedupeBufferSize: number;
@@ -279,9 +279,9 @@ export class LogCleaner {
     return this.checkpoints.get(partitionKey(topic, partition));
   }
 
-  /** Starts the background loop (when log.cleaner.enable). */
+  /** Starts the background loop (when log.cleaner.enable and log.cleaner.threads > 0). */
   start(): void {
-    if (!this.config.enable || this.loop || this.stopped) return;
+    if (!this.config.enable || this.config.threads < 1 || this.loop || this.stopped) return;
     this.loop = this.run();
   }
 

@@ -11,8 +11,9 @@
  *
  * Concurrency: single JS thread. load() finishes before anything else uses the manager. One timer each for
  * retention, flush.ms, recovery-point checkpointing and producer expiration serves every partition; timers are unref'd and stopped
- * by close(). The LogCleaner runs beside them in slices (log-cleaner.ts); close() and deleteLogs() stop it first. Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
- * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread.
+ * by close(). Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
+ * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread. The LogCleaner
+ * runs beside them in slices (log-cleaner.ts); close() and deleteLogs() stop its pass first.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
