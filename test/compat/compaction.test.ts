@@ -29,7 +29,7 @@ describe('log compaction with kcat and kafka-python', () => {
   let dataDir: string;
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tributary-compat-compaction-'));
-    broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', config: { 'log.cleaner.backoff.ms': '100' } });
+    broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: (process.env.COMPACTION_LOG ?? 'silent') as 'silent', config: { 'log.cleaner.backoff.ms': '100' } });
     await broker.context.topics.create(TOPIC, {
       partitions: 1, replicationFactor: 1,
       config: { 'cleanup.policy': 'compact', 'segment.bytes': '1048576' },
