@@ -151,6 +151,10 @@ interface Job {
   key: string;
   aborted: boolean;
   done: Promise<void>;
+  /** The log's segments when the pass began: one gone since (retention, DeleteRecords) explains a failed read. */
+  segmentsAtStart: readonly LogSegment[];
+  /** Segments this pass replaced itself. */
+  replaced: Set<LogSegment>;
 }
 
 /**
@@ -436,12 +440,14 @@ export class LogCleaner {
     if (this.current) throw new StorageError('the log cleaner is already cleaning a log');
     const key = partitionKey(log.topic, log.partition);
     let finish = noop;
-    const job: Job = { log, key, aborted: false, done: new Promise<void>((resolve) => (finish = resolve)) };
+    const job: Job = { log, key, aborted: false, done: new Promise<void>((resolve) => (finish = resolve)), segmentsAtStart: [...log.segmentList()], replaced: new Set() };
     this.current = job;
     try {
       return await this.doClean(job);
     } catch (err) {
-      if (err instanceof CleaningAborted || job.aborted || log.isClosed) {
+      const current = log.segmentList();
+      const segmentsGone = job.segmentsAtStart.some((seg) => !current.includes(seg) && !job.replaced.has(seg));
+      if (err instanceof CleaningAborted || job.aborted || log.isClosed || segmentsGone) {
         this.opts.logger?.info({ topic: log.topic, partition: log.partition, reason: (err as Error).message }, 'log cleaning abandoned');
         return null;
       }
@@ -569,6 +575,7 @@ export class LogCleaner {
       if (!log.holdsSegments(group)) throw new CleaningAborted('segments removed while cleaning (retention or DeleteRecords)');
       log.replaceSegments(cleaned, group, (step) => this.opts.onSwapStep?.(step, log));
       swapped = true;
+      for (const seg of group) job.replaced.add(seg);
       // As Kafka does: the cleaned file keeps the age of what it replaces (retention of compact,delete logs).
       const mtime = cleaned.lastModified / 1000;
       fs.utimesSync(cleaned.logPath, mtime, mtime);
