@@ -1,7 +1,9 @@
 /**
  * An internal topic (`__consumer_offsets`, `__transaction_state`) as a CoordinatorLog, over the
- * CoordinatorPartitions the broker injects. Created on first use with cleanup.policy=compact; compaction
- * itself is not implemented yet, so these logs grow until then (retention does not apply to compacted topics).
+ * CoordinatorPartitions the broker injects. Created on first use with cleanup.policy=compact, so the log
+ * cleaner keeps only the latest record per key and drops tombstones (deleted groups and offsets, expired
+ * transactional ids) after delete.retention.ms: start-up replays live state. readAll follows the offset gaps
+ * compaction leaves.
  *
  * A transactional append (TxnOffsetCommit) is one batch with the producer's id, epoch and transactional flag,
  * so the partition's producer state sees it as the producer's ongoing transaction, closed by the marker the

@@ -12,7 +12,7 @@ export class ConfigError extends TributaryError {
   }
 }
 
-type Kind = 'int' | 'long' | 'boolean' | 'string' | 'list';
+type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list';
 export interface Def {
   kind: Kind;
   default: string | null;
@@ -61,6 +61,18 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'log.message.timestamp.after.max.ms': { kind: 'long', default: '3600000', min: 0 },
   'log.cleanup.policy': { kind: 'list', default: 'delete', oneOf: ['delete', 'compact'] },
   'log.segment.delete.delay.ms': { kind: 'long', default: '60000', min: 0 },
+  // The log cleaner (compaction) and the broker defaults of the topic-level compaction keys.
+  'log.cleaner.enable': { kind: 'boolean', default: 'true' },
+  'log.cleaner.threads': { kind: 'int', default: '1', min: 0 },
+  'log.cleaner.dedupe.buffer.size': { kind: 'long', default: '134217728', min: 0 },
+  'log.cleaner.io.buffer.size': { kind: 'int', default: '524288', min: 0 },
+  'log.cleaner.io.buffer.load.factor': { kind: 'double', default: '0.9', min: 0, max: 1 },
+  'log.cleaner.io.max.bytes.per.second': { kind: 'double', default: '1.7976931348623157E308', min: 0 },
+  'log.cleaner.backoff.ms': { kind: 'long', default: '15000', min: 0 },
+  'log.cleaner.delete.retention.ms': { kind: 'long', default: '86400000', min: 0 },
+  'log.cleaner.min.cleanable.ratio': { kind: 'double', default: '0.5', min: 0, max: 1 },
+  'log.cleaner.min.compaction.lag.ms': { kind: 'long', default: '0', min: 0 },
+  'log.cleaner.max.compaction.lag.ms': { kind: 'long', default: LONG_MAX, min: 1 },
   'compression.type': { kind: 'string', default: 'producer', oneOf: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] },
   'min.insync.replicas': { kind: 'int', default: '1', min: 1 },
   'unclean.leader.election.enable': { kind: 'boolean', default: 'false' },
@@ -95,6 +107,7 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'transaction.abort.timed.out.transaction.cleanup.interval.ms': { kind: 'int', default: '10000', min: 1 },
   'transaction.remove.expired.transaction.cleanup.interval.ms': { kind: 'int', default: '3600000', min: 1 },
   'transaction.state.log.num.partitions': { kind: 'int', default: '50', min: 1 },
+  'transaction.state.log.segment.bytes': { kind: 'int', default: '104857600', min: 1 },
 };
 
 export type BrokerConfig = Map<string, string>;
@@ -111,6 +124,13 @@ export function checkValue(key: string, value: string, def: Def): string {
       if (!/^-?\d+$/.test(v)) fail(`expected ${def.kind === 'int' ? 'an integer' : 'a long integer'}`);
       const n = Number(v);
       if (def.kind === 'int' && (n > INT_MAX || n < -INT_MAX - 1)) fail('expected a 32-bit integer');
+      if (def.min !== undefined && n < def.min) fail(`value must be at least ${def.min}`);
+      if (def.max !== undefined && n > def.max) fail(`value must be at most ${def.max}`);
+      return v;
+    }
+    case 'double': {
+      const n = Number(v);
+      if (v === '' || Number.isNaN(n)) fail('expected a number');
       if (def.min !== undefined && n < def.min) fail(`value must be at least ${def.min}`);
       if (def.max !== undefined && n > def.max) fail(`value must be at most ${def.max}`);
       return v;

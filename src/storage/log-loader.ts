@@ -16,15 +16,30 @@
  * transactions it tracks.
  *
  * Leftovers removed on open: `*.deleted` (segment deletion interrupted), `*.tmp`, and index files without a
- * .log. If the persisted log start offset is beyond what survived, the log restarts empty at that offset.
+ * .log. An interrupted log-cleaner swap is settled first, as Kafka does (protocol in log-cleaner.ts): every
+ * `*.cleaned` file is removed, and so is every `*.swap` file at or above the lowest `.cleaned` base offset; a
+ * remaining `.swap` segment replaces the segment files whose base offset lies in [its base, its next offset)
+ * and is renamed to its final name. If the persisted log start offset is beyond what survived, the log restarts empty at that offset.
  *
  * Concurrency: synchronous; runs before the log is visible to anyone.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Fdatasync } from './file-io.js';
+import { readFully, syncDirSync, type Fdatasync } from './file-io.js';
 import type { LogConfig } from './log-config.js';
-import { DELETED_SUFFIX, LOG_SUFFIX, LogSegment, SEGMENT_INDEX_SUFFIXES, parseSegmentFileName, removeSegmentFiles } from './log-segment.js';
+import {
+  CLEANED_SUFFIX,
+  DELETED_SUFFIX,
+  LOG_SUFFIX,
+  LogSegment,
+  SEGMENT_FILE_SUFFIXES,
+  SEGMENT_INDEX_SUFFIXES,
+  SWAP_SUFFIX,
+  parseSegmentFileName,
+  removeSegmentFiles,
+  segmentFileName,
+} from './log-segment.js';
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../protocol/records/record-batch.js';
 import { Log, type StorageLogger } from './log.js';
 import { ProducerStateManager } from './producer-state-manager.js';
 
@@ -66,6 +81,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   const { dir, config } = p;
   const created = !fs.existsSync(dir);
   fs.mkdirSync(dir, { recursive: true });
+  if (!created) completeInterruptedSwaps(p);
   const names = fs.readdirSync(dir);
   const bases: number[] = [];
   for (const name of names) {
@@ -186,4 +202,80 @@ function rebuildProducerState(
   state.removeExpired(now);
   state.deleteSnapshotsBelow(segments[0]!.baseOffset);
   return state;
+}
+
+/** The base offset of a segment file name with any of the segment suffixes, or -1. */
+function segmentBaseOf(name: string): number {
+  for (const suffix of SEGMENT_FILE_SUFFIXES) {
+    const base = parseSegmentFileName(name, suffix);
+    if (base >= 0) return base;
+  }
+  return -1;
+}
+
+/** The offset after the last whole batch of a .log file (its base offset when it holds none). */
+function nextOffsetOfLogFile(file: string, baseOffset: number): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    let next = baseOffset;
+    let pos = 0;
+    while (pos + BATCH_HEADER_SIZE <= size && readFully(fd, head, pos) === BATCH_HEADER_SIZE) {
+      const batchSize = head.readInt32BE(OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+      if (batchSize < BATCH_HEADER_SIZE || pos + batchSize > size) break;
+      next = readInt64(head, 0) + head.readInt32BE(OFFSET_LAST_OFFSET_DELTA) + 1;
+      pos += batchSize;
+    }
+    return next;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Completes or undoes a log-cleaner swap interrupted by a crash (see the file comment). */
+function completeInterruptedSwaps(p: LoadLogParams): void {
+  const { dir } = p;
+  const names = fs.readdirSync(dir);
+  let minCleaned = Infinity;
+  let changed = false;
+  for (const name of names) {
+    if (!name.endsWith(CLEANED_SUFFIX)) continue;
+    const base = segmentBaseOf(name.slice(0, -CLEANED_SUFFIX.length));
+    if (base >= 0) minCleaned = Math.min(minCleaned, base);
+    fs.rmSync(path.join(dir, name), { force: true });
+    changed = true;
+  }
+  const swaps = new Set<number>();
+  for (const name of names) {
+    if (!name.endsWith(SWAP_SUFFIX)) continue;
+    const base = segmentBaseOf(name.slice(0, -SWAP_SUFFIX.length));
+    if (base < 0) continue;
+    changed = true;
+    if (base >= minCleaned) fs.rmSync(path.join(dir, name), { force: true });
+    else swaps.add(base);
+  }
+  for (const base of [...swaps].sort((a, b) => a - b)) {
+    const logSwap = path.join(dir, segmentFileName(base, LOG_SUFFIX) + SWAP_SUFFIX);
+    if (!fs.existsSync(logSwap)) {
+      for (const suffix of SEGMENT_FILE_SUFFIXES) fs.rmSync(path.join(dir, segmentFileName(base, suffix) + SWAP_SUFFIX), { force: true });
+      continue;
+    }
+    const end = Math.max(nextOffsetOfLogFile(logSwap, base), base + 1);
+    for (const name of fs.readdirSync(dir)) {
+      if (name.endsWith(SWAP_SUFFIX)) continue;
+      const old = segmentBaseOf(name);
+      if (old >= base && old < end) fs.rmSync(path.join(dir, name), { force: true });
+    }
+    for (const suffix of SEGMENT_FILE_SUFFIXES) {
+      const final = path.join(dir, segmentFileName(base, suffix));
+      try {
+        fs.renameSync(final + SWAP_SUFFIX, final);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    p.logger?.info({ topic: p.topic, partition: p.partition, baseOffset: base, replacedUpTo: end }, 'completed an interrupted log cleaner swap');
+  }
+  if (changed) syncDirSync(dir);
 }

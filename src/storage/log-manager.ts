@@ -6,18 +6,21 @@
  *   <topic>-<partition>.<32 hex>-delete/    a deleted topic's partition, being removed in the background
  *   recovery-point-offset-checkpoint        per partition: offsets below it are durable (offset-checkpoint.ts)
  *   log-start-offset-checkpoint             per partition: the log start offset (DeleteRecords)
+ *   cleaner-offset-checkpoint               per compacted partition: the first dirty offset (log-cleaner.ts)
  *   .kafka_cleanshutdown                    written last on a clean close, deleted once the next load is done
  *
  * Concurrency: single JS thread. load() finishes before anything else uses the manager. One timer each for
  * retention, flush.ms, recovery-point checkpointing and producer expiration serves every partition; timers are unref'd and stopped
  * by close(). Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
- * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread.
+ * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread. The LogCleaner
+ * runs beside them in slices (log-cleaner.ts); close() and deleteLogs() stop its pass first.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syncDirSync, tempPathOf, writeFileAtomicSync, type Fdatasync } from './file-io.js';
 import { parseTopicConfig, type BrokerDefaults, type LogConfig } from './log-config.js';
+import { LogCleaner, logCleanerConfig, type LogCleanerOptions } from './log-cleaner.js';
 import { emptyLoadStats, loadLog, type LoadStats } from './log-loader.js';
 import type { Log, StorageLogger } from './log.js';
 import { OffsetCheckpointFile, partitionKey, type CheckpointEntry } from './offset-checkpoint.js';
@@ -37,6 +40,8 @@ export interface LogManagerOptions {
   now?: () => number;
   /** Durability primitive; injectable so tests can count fdatasyncs. */
   fdatasync?: Fdatasync;
+  /** Test hook of the log cleaner's swap steps. */
+  onCleanerSwapStep?: LogCleanerOptions['onSwapStep'];
 }
 
 export interface TopicToLoad {
@@ -51,6 +56,8 @@ export class LogManager {
   readonly loadStats: LoadStats = emptyLoadStats();
   /** Whether load() found the clean-shutdown marker. */
   hadCleanShutdown = false;
+  /** Compaction of cleanup.policy=compact logs (started by startBackgroundTasks when log.cleaner.enable). */
+  readonly cleaner: LogCleaner;
 
   private readonly brokerDefaults: BrokerDefaults;
   private readonly logger: StorageLogger | undefined;
@@ -78,6 +85,15 @@ export class LogManager {
     this.fdatasync = opts.fdatasync;
     this.recoveryPointFile = new OffsetCheckpointFile(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), this.logger);
     this.logStartOffsetFile = new OffsetCheckpointFile(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), this.logger);
+    this.cleaner = new LogCleaner({
+      dataDir: this.dataDir,
+      logs: () => this.logs(),
+      config: logCleanerConfig(this.brokerDefaults),
+      logger: this.logger,
+      now: this.now,
+      fdatasync: this.fdatasync,
+      onSwapStep: opts.onCleanerSwapStep,
+    });
   }
 
   /** Opens (recovering where needed) every partition of the given topics. Call once, before anything else. */
@@ -94,6 +110,7 @@ export class LogManager {
     const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE);
     this.hadCleanShutdown = fs.existsSync(marker);
     const recoveryPoints = this.recoveryPointFile.read();
+    this.cleaner.loadCheckpoints();
     const logStartOffsets = this.logStartOffsetFile.read();
     const started = this.now();
     for (const t of topics) {
@@ -177,6 +194,7 @@ export class LogManager {
   async deleteLogs(topic: string): Promise<void> {
     const logs = this.byTopic.get(topic);
     if (!logs) return;
+    await this.cleaner.abortTopic(topic);
     this.byTopic.delete(topic);
     for (const log of logs) {
       if (!log) continue;
@@ -235,6 +253,7 @@ export class LogManager {
     const expirationCheckMs = this.brokerMs('producer.id.expiration.check.interval.ms', 600_000);
     this.producerExpirationTimer = setInterval(() => this.removeExpiredProducers(), expirationCheckMs).unref();
     this.rescheduleFlushTimer();
+    this.cleaner.start();
   }
 
   /** Forgets idempotent producers silent for producer.id.expiration.ms in every log; returns how many. */
@@ -313,6 +332,7 @@ export class LogManager {
     if (this.closed) return;
     this.closed = true;
     for (const t of [this.retentionTimer, this.checkpointTimer, this.flushTimer, this.producerExpirationTimer]) if (t) clearInterval(t);
+    await this.cleaner.stop();
     const logs = this.logs();
     const results = await Promise.allSettled(logs.map((log) => log.close()));
     await this.checkpointChain.catch(noop);

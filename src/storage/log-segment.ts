@@ -39,9 +39,13 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const DELETED_SUFFIX = '.deleted';
+/** A segment the log cleaner is writing (never valid: removed on load). */
+export const CLEANED_SUFFIX = '.cleaned';
+/** A finished cleaned segment replacing older ones (completed on load: see log-loader.ts). */
+export const SWAP_SUFFIX = '.swap';
 /** The files beside a segment's .log; none is valid without it. */
 export const SEGMENT_INDEX_SUFFIXES: readonly string[] = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX];
-const SEGMENT_FILE_SUFFIXES: readonly string[] = [LOG_SUFFIX, ...SEGMENT_INDEX_SUFFIXES];
+export const SEGMENT_FILE_SUFFIXES: readonly string[] = [LOG_SUFFIX, ...SEGMENT_INDEX_SUFFIXES];
 const INT32_MAX = 2147483647;
 /** Read size when walking batch headers; one read usually covers a whole index interval. */
 const SCAN_CHUNK = 64 * 1024;
@@ -116,11 +120,14 @@ export class LogSegment {
     this.firstBatchTimestamp = size === 0 ? -1 : null;
   }
 
-  /** A new, empty segment (any stale files with the same base offset are truncated). */
-  static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number): LogSegment {
-    removeSegmentFiles(dir, baseOffset, SEGMENT_INDEX_SUFFIXES);
-    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'w+');
-    return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now);
+  /**
+   * A new, empty segment (any stale files with the same base offset are truncated). `fileSuffix` (the
+   * cleaner's `.cleaned`) is appended to every file name; renameFiles() later gives them their final names.
+   */
+  static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number, fileSuffix = ''): LogSegment {
+    removeSegmentFiles(dir, baseOffset, SEGMENT_INDEX_SUFFIXES.map((s) => s + fileSuffix));
+    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX + fileSuffix)), 'w+');
+    return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now, fileSuffix);
   }
 
   /**
@@ -134,13 +141,15 @@ export class LogSegment {
     return { segment: LogSegment.withIndexes(dir, baseOffset, fd, st.size, maxIndexBytes, now, st.mtimeMs), indexesMissing };
   }
 
-  private static withIndexes(dir: string, baseOffset: number, fd: number, size: number, maxIndexBytes: number, now: number, mtime: number): LogSegment {
+  private static withIndexes(
+    dir: string, baseOffset: number, fd: number, size: number, maxIndexBytes: number, now: number, mtime: number, fileSuffix = '',
+  ): LogSegment {
     let offsetIndex: OffsetIndex | undefined;
     let timeIndex: TimeIndex | undefined;
     try {
-      offsetIndex = OffsetIndex.open(path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, maxIndexBytes);
-      timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, maxIndexBytes);
-      const txnIndex = TransactionIndex.open(path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX)));
+      offsetIndex = OffsetIndex.open(path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX + fileSuffix)), baseOffset, maxIndexBytes);
+      timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX + fileSuffix)), baseOffset, maxIndexBytes);
+      const txnIndex = TransactionIndex.open(path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX + fileSuffix)));
       return new LogSegment(dir, baseOffset, fd, size, offsetIndex, timeIndex, txnIndex, now, mtime);
     } catch (err) {
       offsetIndex?.close();
@@ -163,13 +172,19 @@ export class LogSegment {
     return this.maxTimestampSoFar > 0 ? this.maxTimestampSoFar : this.lastModified;
   }
 
-  /** How long this segment has been filling, in segment.ms terms (Kafka counts in record time when it can). */
-  timeWaitedForRoll(now: number, incomingMaxTimestamp: number): number {
+  /** maxTimestamp of the first batch (-1 when empty or without timestamps): max.compaction.lag.ms counts from it. */
+  firstBatchMaxTimestamp(): number {
     if (this.firstBatchTimestamp === null) {
       const head = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
       this.firstBatchTimestamp = readFully(this.fd, head, 0) === BATCH_HEADER_SIZE ? readInt64(head, OFFSET_MAX_TIMESTAMP) : -1;
     }
-    return this.firstBatchTimestamp >= 0 ? incomingMaxTimestamp - this.firstBatchTimestamp : now - this.created;
+    return this.firstBatchTimestamp;
+  }
+
+  /** How long this segment has been filling, in segment.ms terms (Kafka counts in record time when it can). */
+  timeWaitedForRoll(now: number, incomingMaxTimestamp: number): number {
+    const first = this.firstBatchMaxTimestamp();
+    return first >= 0 ? incomingMaxTimestamp - first : now - this.created;
   }
 
   /**
@@ -443,6 +458,27 @@ export class LogSegment {
       }
     }
     return out;
+  }
+
+  /**
+   * Renames every file of the segment that exists from `<name><from>` to `<name><to>` (the cleaner's
+   * .cleaned → .swap → final, and final → .deleted for the segments it replaces). Open descriptors stay valid.
+   */
+  renameFiles(from: string, to: string): void {
+    for (const suffix of SEGMENT_FILE_SUFFIXES) {
+      const name = path.join(this.dir, segmentFileName(this.baseOffset, suffix));
+      try {
+        fs.renameSync(name + from, name + to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  /** Closes the segment and unlinks its files carrying `suffix` (e.g. after renameFiles('', DELETED_SUFFIX)). */
+  async closeAndRemove(suffix: string): Promise<void> {
+    this.close();
+    await Promise.all(SEGMENT_FILE_SUFFIXES.map((s) => fs.promises.rm(path.join(this.dir, segmentFileName(this.baseOffset, s)) + suffix, { force: true })));
   }
 
   /**

@@ -50,9 +50,9 @@ import {
   updateCrc,
   writeInt64,
 } from '../protocol/records/record-batch.js';
-import { defaultFdatasync, syncDir, type Fdatasync } from './file-io.js';
+import { defaultFdatasync, syncDir, syncDirSync, type Fdatasync } from './file-io.js';
 import type { LogConfig } from './log-config.js';
-import { LogSegment, type TimestampAndOffset } from './log-segment.js';
+import { CLEANED_SUFFIX, DELETED_SUFFIX, LogSegment, SWAP_SUFFIX, type TimestampAndOffset } from './log-segment.js';
 import { KafkaError } from '../errors.js';
 import { buildControlBatch } from '../protocol/records/record.js';
 import { ProducerStateManager, incrementSequence } from './producer-state-manager.js';
@@ -187,6 +187,11 @@ export class Log {
 
   segmentBaseOffsets(): number[] {
     return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** The segments, oldest first (the last is active). For the log cleaner; do not keep across event-loop turns. */
+  segmentList(): readonly LogSegment[] {
+    return this.segments;
   }
 
   /** Records appended since the last completed flush (flush.messages). */
@@ -334,7 +339,7 @@ export class Log {
       seg.offsetIndex.isFull ||
       seg.timeIndex.isFull ||
       lastOffset - seg.baseOffset > INT32_MAX ||
-      seg.timeWaitedForRoll(now, maxTimestamp) > cfg.segmentMs - seg.rollJitterMs
+      seg.timeWaitedForRoll(now, maxTimestamp) > this.maxSegmentMs - seg.rollJitterMs
     ) {
       this.roll(now);
     }
@@ -359,6 +364,12 @@ export class Log {
     this.gen++;
     // Like Kafka, make the finished segment durable soon rather than at the next requested flush.
     this.flushInBackground();
+  }
+
+  /** segment.ms; for a compacted topic at most max.compaction.lag.ms, so the head becomes cleanable in time (Kafka's rule). */
+  private get maxSegmentMs(): number {
+    const cfg = this.config;
+    return cfg.cleanupPolicy.includes('compact') ? Math.min(cfg.segmentMs, cfg.maxCompactionLagMs) : cfg.segmentMs;
   }
 
   private jitter(): number {
@@ -569,6 +580,50 @@ export class Log {
       await Promise.all(paths.map((p) => fs.promises.rm(p, { force: true })));
     };
     const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'segment deletion failed'));
+    this.deletions.add(p);
+    void p.then(() => this.deletions.delete(p));
+  }
+
+  /** Whether `segs` are, in order, consecutive non-active segments of this log (still). */
+  holdsSegments(segs: readonly LogSegment[]): boolean {
+    const first = segs.length > 0 ? this.segments.indexOf(segs[0]!) : -1;
+    return first >= 0 && first + segs.length < this.segments.length && segs.every((s, i) => this.segments[first + i] === s);
+  }
+
+  /**
+   * The log cleaner's swap: `cleaned` (files still named `<base>.*.cleaned`, already fsynced) replaces `old`,
+   * consecutive non-active segments of this log, the first with cleaned's base offset. Each step is a rename,
+   * so a crash between any two leaves files the loader completes or undoes (log-loader.ts):
+   *   1. cleaned's files .cleaned → .swap, directory fsync   (from here the loader completes the swap)
+   *   2. each old segment's files → .deleted                  (the loader removes these)
+   *   3. cleaned's files .swap → final names, directory fsync
+   * Then the segment list changes in memory (synchronously: readers see the old or the new list) and the old
+   * segments are closed and unlinked after any in-flight fdatasync. Throws StorageError, changing nothing, if
+   * `old` are no longer this log's segments (retention or DeleteRecords removed one while cleaning).
+   * `step` is a test hook called after each step.
+   */
+  replaceSegments(cleaned: LogSegment, old: readonly LogSegment[], step?: (name: 'swap' | 'deleted' | 'renamed') => void): void {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (!this.holdsSegments(old) || old[0]!.baseOffset !== cleaned.baseOffset) throw new StorageError(`segments of ${this.topicPartition} changed while cleaning`);
+    const first = this.segments.indexOf(old[0]!);
+    cleaned.renameFiles(CLEANED_SUFFIX, SWAP_SUFFIX);
+    syncDirSync(this.dir);
+    step?.('swap');
+    for (const seg of old) seg.renameFiles('', DELETED_SUFFIX);
+    step?.('deleted');
+    cleaned.renameFiles(SWAP_SUFFIX, '');
+    syncDirSync(this.dir);
+    step?.('renamed');
+    this.segments.splice(first, old.length, cleaned);
+    for (const seg of old) {
+      const i = this.unsynced.indexOf(seg);
+      if (i >= 0) this.unsynced.splice(i, 1);
+    }
+    const remove = async (): Promise<void> => {
+      if (this.inflight) await this.inflight.catch(noop);
+      await Promise.all(old.map((seg) => seg.closeAndRemove(DELETED_SUFFIX)));
+    };
+    const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'removing replaced segments failed'));
     this.deletions.add(p);
     void p.then(() => this.deletions.delete(p));
   }

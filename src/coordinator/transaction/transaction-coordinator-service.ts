@@ -37,6 +37,8 @@ export interface TransactionServiceConfig extends TransactionCoordinatorConfig {
   abortTimedOutIntervalMs: number;
   removeExpiredIntervalMs: number;
   numPartitions: number;
+  /** transaction.state.log.segment.bytes: segments roll so the cleaner can compact them (absent: 100 MiB). */
+  segmentBytes?: number;
 }
 
 export function transactionServiceConfig(config: ReadonlyMap<string, string>): TransactionServiceConfig {
@@ -47,6 +49,7 @@ export function transactionServiceConfig(config: ReadonlyMap<string, string>): T
     abortTimedOutIntervalMs: num('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
     removeExpiredIntervalMs: num('transaction.remove.expired.transaction.cleanup.interval.ms'),
     numPartitions: num('transaction.state.log.num.partitions'),
+    segmentBytes: num('transaction.state.log.segment.bytes'),
   };
 }
 
@@ -64,7 +67,10 @@ export class TransactionCoordinatorService {
     private readonly scheduler: Scheduler,
     private readonly logger?: Pick<Logger, 'error' | 'info' | 'warn'>,
   ) {
-    const log = new TopicCoordinatorLog(partitions, TRANSACTION_STATE_TOPIC, config.numPartitions, { 'cleanup.policy': 'compact' }, scheduler.now);
+    const log = new TopicCoordinatorLog(partitions, TRANSACTION_STATE_TOPIC, config.numPartitions, {
+      'cleanup.policy': 'compact',
+      'segment.bytes': String(config.segmentBytes || 104857600),
+    }, scheduler.now);
     this.runtime = new CoordinatorRuntime(log, txnRecordSerde, scheduler, logger);
     this.coordinator = new TransactionCoordinator({
       now: scheduler.now,

@@ -6,10 +6,13 @@
 // state: a retry of one of the producer's last five batches is answered NONE with its original base offset
 // (what current Kafka returns, not DUPLICATE_SEQUENCE_NUMBER); a gap → OUT_OF_ORDER_SEQUENCE_NUMBER; an older
 // epoch → INVALID_PRODUCER_EPOCH (Kafka answers Produce this way since KIP-588, transactional or not).
+// A compacted topic (cleanup.policy has compact) refuses records without a key: INVALID_RECORD with one
+// RecordErrors entry (v8+) per keyless record, as Kafka's LogValidator does.
 import { ProduceRequest } from '../../protocol/generated/produce-request.js';
 import { ProduceResponse, type ProduceResponseInit, type TopicProduceResponseInit, type PartitionProduceResponseInit } from '../../protocol/generated/produce-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { validateProduceRecords } from '../../protocol/records/validate.js';
+import { keylessRecordIndexes } from '../../protocol/records/record-filter.js';
 import { compressionOf } from '../../protocol/records/record-batch.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
@@ -62,6 +65,20 @@ export default defineHandler({
             pr.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
             pr.errorMessage = 'zstd-compressed batches need Produce v7 or later';
             continue;
+          }
+          if (cfg.cleanupPolicy.includes('compact')) {
+            // As Kafka's LogValidator: every record of a compacted topic needs a key (compressed ones too).
+            const keyless = keylessRecordIndexes(pd.records, 0);
+            if (keyless.length > 0) {
+              const message = `Compacted topic cannot accept message without key in topic partition ${td.name}-${pd.index}.`;
+              pr.errorCode = ErrorCode.INVALID_RECORD;
+              pr.recordErrors = keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: message }));
+              pr.errorMessage = `One or more records have been rejected due to ${keyless.length} record errors in total, and only showing the first three errors at most: ${keyless
+                .slice(0, 3)
+                .map((i) => `RecordError(batchIndex=${i}, message='${message}')`)
+                .join(', ')}`;
+              continue;
+            }
           }
           const appended = log.append(pd.records, { leaderEpoch: LEADER_EPOCH, recordCount: validated.recordCount });
           pr.errorCode = ErrorCode.NONE;

@@ -57,7 +57,7 @@ describe('TransactionCoordinatorService over __transaction_state', () => {
     const { values } = resolveBrokerConfig({});
     assert.deepEqual(transactionServiceConfig(values), {
       transactionMaxTimeoutMs: 900000, transactionalIdExpirationMs: 604800000, abortTimedOutIntervalMs: 10000,
-      removeExpiredIntervalMs: 3600000, numPartitions: 50,
+      removeExpiredIntervalMs: 3600000, numPartitions: 50, segmentBytes: 104857600,
     });
   });
 
