@@ -1,10 +1,3 @@
 #!/bin/sh
 # Apache Kafka's kafka-console-consumer.sh as a Tributary drop-in (same flags, same output): see "Kafka's scripts" in the README.
-self=$(readlink -f "$0" 2>/dev/null || printf '%s' "$0")
-root=$(cd "$(dirname "$self")/../.." && pwd)
-entry="$root/dist/src/cli/kafka/entry.js"
-if [ ! -f "$entry" ]; then
-  echo "tributary is not built yet: run \`npm run build\` in $root" >&2
-  exit 1
-fi
-exec "${TRIBUTARY_NODE:-node}" "$entry" kafka-console-consumer "$@"
+exec "$(dirname "$(readlink -f "$0" 2>/dev/null || printf '%s' "$0")")/kafka-run-tool.sh" kafka-console-consumer "$@"

@@ -1,5 +1,5 @@
-// One config entry as DescribeConfigs lists it (topics, brokers): a module of its own so that configs.ts and
-// dynamic-configs.ts share it without importing each other.
+// One config entry as DescribeConfigs lists it (topics, brokers, groups): a module of its own so that configs.ts,
+// dynamic-configs.ts and group-configs.ts share it without importing each other.
 export interface ConfigListing {
   name: string;
   value: string | null;

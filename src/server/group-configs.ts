@@ -14,6 +14,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaError } from '../errors.js';
+import type { ConfigListing } from './config-listing.js';
 
 export const RESOURCE_GROUP = 32;
 
@@ -31,17 +32,6 @@ const SOURCE_DYNAMIC_GROUP = 8; // ConfigSource.GROUP_CONFIG
 const SOURCE_DEFAULT = 5;
 const TYPE_INT = 3;
 
-export interface GroupConfigListing {
-  name: string;
-  value: string | null;
-  readOnly: boolean;
-  isDefault: boolean;
-  configSource: number;
-  isSensitive: boolean;
-  configType: number;
-  synonyms: Array<{ name: string; value: string | null; source: number }>;
-  documentation: string | null;
-}
 
 export class GroupConfigManager {
   private readonly groups = new Map<string, Record<string, string>>();
@@ -79,9 +69,9 @@ export class GroupConfigManager {
   }
 
   /** DescribeConfigs entries: every group key (or those asked for), explicit or the broker's default. */
-  describe(groupId: string, keys: readonly string[] | null, synonyms: boolean): GroupConfigListing[] {
+  describe(groupId: string, keys: readonly string[] | null, synonyms: boolean): ConfigListing[] {
     const own = this.groups.get(groupId) ?? {};
-    const out: GroupConfigListing[] = [];
+    const out: ConfigListing[] = [];
     for (const name of keys ?? GroupConfigManager.names()) {
       const brokerKey = GROUP_CONFIG_DEFAULTS[name];
       if (brokerKey === undefined) continue;
