@@ -20,8 +20,8 @@
  * A machine with `reset()` is reloaded from the log instead (as Kafka reverts a failed write): new operations
  * wait, appends already under way settle, every timer the machine scheduled is cancelled, `reset()` empties it
  * (answering requests that wait in it), the internal topic is replayed and `onLoaded()` runs. The operation's
- * caller gets COORDINATOR_NOT_AVAILABLE either way; a machine without `reset()` stays ahead of the log until
- * the next start.
+ * caller gets COORDINATOR_NOT_AVAILABLE either way. Both coordinators (groups, transactions) have `reset()`;
+ * a machine without one would stay ahead of the log until the next start.
  */
 import { KafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';

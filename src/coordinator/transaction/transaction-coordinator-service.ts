@@ -83,7 +83,8 @@ export class TransactionCoordinatorService {
       coordinatorEpoch: 0,
       config,
     });
-    this.runtime.bind({ replay: (rec) => this.coordinator.replayRecord(rec) });
+    // After a failed append the runtime empties the machine and replays the log, so memory never runs ahead of it.
+    this.runtime.bind({ replay: (rec) => this.coordinator.replayRecord(rec), reset: () => this.coordinator.reset() });
   }
 
   /** Replays `__transaction_state`, writes the markers of transactions caught in Prepare*, starts the jobs. */

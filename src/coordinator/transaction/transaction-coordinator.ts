@@ -507,6 +507,11 @@ export class TransactionCoordinator {
     else this.txns.set(id, m);
   }
 
+  /** Forgets every transactional id, before the runtime reloads `__transaction_state` after a failed append. */
+  reset(): void {
+    this.txns.clear();
+  }
+
   /** `replay` in the shape of the coordinator runtime's StateMachine<TxnRecord>. */
   replayRecord(rec: TxnRecord): void {
     this.replay(rec.key, rec.value);

@@ -43,10 +43,22 @@ describe('TransactionCoordinatorService over __transaction_state', () => {
     return { logs: lm, topics: new TopicManager(store, lm, defaults) };
   }
 
-  async function service(): Promise<TransactionCoordinatorService> {
+  /** LocalPartitions whose next append to __transaction_state fails when `failNext` is set (a full disk, say). */
+  class FlakyPartitions extends LocalPartitions {
+    failNext = false;
+    override append(topic: string, partition: number, batch: Buffer, recordCount: number): Promise<void> {
+      if (this.failNext && topic === TRANSACTION_STATE_TOPIC) {
+        this.failNext = false;
+        return Promise.reject(new Error('injected append failure'));
+      }
+      return super.append(topic, partition, batch, recordCount);
+    }
+  }
+
+  async function service(partitions: LocalPartitions = new LocalPartitions(topics)): Promise<TransactionCoordinatorService> {
     const groups = new GroupCoordinatorService(new LocalPartitions(topics), config, clock);
     await groups.runtime.load();
-    const s = new TransactionCoordinatorService(new LocalPartitions(topics), groups, transactionServiceConfig(config), producerIds, clock);
+    const s = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, clock);
     await s.load();
     return s;
   }
@@ -59,6 +71,26 @@ describe('TransactionCoordinatorService over __transaction_state', () => {
       transactionMaxTimeoutMs: 900000, transactionalIdExpirationMs: 604800000, abortTimedOutIntervalMs: 10000,
       removeExpiredIntervalMs: 3600000, numPartitions: 50, segmentBytes: 104857600,
     });
+  });
+
+  test('a failed __transaction_state append answers COORDINATOR_NOT_AVAILABLE and its change is rolled back', async () => {
+    await topics.create('t', { partitions: 2, replicationFactor: 1 });
+    const partitions = new FlakyPartitions(topics);
+    const s = await service(partitions);
+    const init = await s.run(() => s.coordinator.initProducerId(initReq('flaky'), 4));
+    assert.equal(init.errorCode, ErrorCode.NONE);
+    const add = (p: number) => s.run(() => s.coordinator.addPartitionsToTxn({
+      v3AndBelowTransactionalId: 'flaky', v3AndBelowProducerId: init.producerId, v3AndBelowProducerEpoch: init.producerEpoch,
+      v3AndBelowTopics: [{ name: 't', partitions: [p] }], transactions: [],
+    }, 3));
+    partitions.failNext = true;
+    await assert.rejects(add(0), (err: any) => err.kafkaError === 'COORDINATOR_NOT_AVAILABLE');
+    const m = s.coordinator.get('flaky')!;
+    assert.deepEqual([m.state, [...m.partitions.get('t') ?? []]], ['Empty', []], 'memory is what the log says');
+    const again = await add(1);
+    assert.equal(again.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, ErrorCode.NONE);
+    assert.deepEqual([...s.coordinator.get('flaky')!.partitions.get('t') ?? []], [1]);
+    await s.close();
   });
 
   test('state is persisted to __transaction_state and replayed by a new service (a restart)', async () => {
