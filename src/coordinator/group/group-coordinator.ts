@@ -297,7 +297,7 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     old.awaitingSync = null;
     this.timers.cancel(this.heartbeatKey(group, oldId));
     const wasLeader = group.leaderId === oldId;
-    const sameProtocols = old.matches(input.protocols);
+    const previousProtocols = old.protocols;
     group.members.delete(oldId);
     group.synced.delete(oldId);
     old.memberId = newId;
@@ -309,11 +309,20 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     group.staticMembers.set(input.groupInstanceId!, newId);
     if (wasLeader) group.leaderId = newId;
 
-    if (group.is('Stable') && sameProtocols && (!wasLeader || input.supportsSkipAssignment)) {
-      // Same member restarted: no rebalance, it keeps its assignment. Persist the new member id.
-      this.scheduleHeartbeat(group, old);
-      this.records.push(this.groupRecord(group));
-      return this.currentGeneration(group, old, wasLeader, wasLeader);
+    if (group.is('Stable')) {
+      // As Kafka: the member's protocols are updated; if the group would still select the same protocol, the
+      // restarted member keeps its assignment without a rebalance, leader or not. A leader that can skip the
+      // assignment (v9+) is told it leads, with the members; an older one is answered as a follower, with the
+      // leader id it replaced, and simply syncs to get its assignment. The new member id is persisted.
+      old.protocols = input.protocols;
+      if (group.selectProtocol() === group.protocolName) {
+        this.scheduleHeartbeat(group, old);
+        this.records.push(this.groupRecord(group));
+        const leads = wasLeader && input.supportsSkipAssignment;
+        const answer = this.currentGeneration(group, old, leads, leads);
+        return wasLeader && !leads ? { ...answer, leader: oldId } : answer;
+      }
+      old.protocols = previousProtocols;
     }
     return this.updateMemberAndRebalance(group, old, input);
   }

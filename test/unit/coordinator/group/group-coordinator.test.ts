@@ -266,7 +266,7 @@ describe('GroupCoordinator (classic groups)', () => {
     assert.equal(h.gc.group(G)!.state, 'PreparingRebalance');
   });
 
-  test('a static leader rejoining with v9 skips the assignment instead of rebalancing; before v9 it rebalances', async () => {
+  test('a static leader rejoining keeps its assignment without a rebalance: v9 skips the assignment, before v9 it is answered as a follower', async () => {
     const h = await harness();
     const ja = join(h, '', { groupInstanceId: 'lead' });
     await settle();
@@ -277,9 +277,18 @@ describe('GroupCoordinator (classic groups)', () => {
     assert.equal(v9.skipAssignment, true);
     assert.equal(v9.leader, v9.memberId);
     assert.equal(v9.generationId, 1);
+    // Before v9 (librdkafka, kafka-python): as Kafka, no rebalance either; the answer names the replaced member
+    // as leader and lists no members, so the client syncs as a follower and gets its stored assignment.
     const old = await join(h, '', { groupInstanceId: 'lead' });
-    assert.equal(old.generationId, 2, 'a new generation (the only member rejoined, so it completes at once)');
-    assert.equal(old.members.length, 1);
+    assert.deepEqual([old.generationId, old.leader, old.members.length, old.skipAssignment], [1, v9.memberId, 0, false]);
+    assert.notEqual(old.memberId, v9.memberId);
+    assert.equal(h.gc.group(G)!.state, 'Stable');
+    const synced = await sync(h, old.memberId, 1);
+    assert.deepEqual([synced.errorCode, synced.assignment.toString()], [ErrorCode.NONE, 'A']);
+    // A changed subscription that the group's protocol still covers does not rebalance; one that changes the
+    // selected protocol does.
+    const other = await join(h, '', { groupInstanceId: 'lead', protocols: [{ name: 'roundrobin', metadata: Buffer.from('x') }, { name: 'range', metadata: subscription('t1') }] });
+    assert.equal(other.generationId, 2, 'a new generation (the only member rejoined, so it completes at once)');
     assert.equal(h.gc.group(G)!.state, 'CompletingRebalance');
   });
 
