@@ -286,7 +286,14 @@ export class ConsumerGroupCoordinator {
     members.set(memberId, updated);
     let bump = (!old && !replaced) || !sameNames(base.subscribedTopicNames, updated.subscribedTopicNames)
       || base.subscribedTopicRegex !== updated.subscribedTopicRegex;
-    const subscription = this.subscriptionMetadataOf(members.values());
+    // As Kafka 4.0, a regex no member of the group had yet is resolved after the heartbeat that brings it: this
+    // heartbeat's assignment covers the member's topic names only, and the next heartbeat (the regex then known,
+    // the subscription changed) bumps the group epoch and hands out the matches. Only the computation sees it so;
+    // the member's record keeps its regex.
+    const newRegex = updated.subscribedTopicRegex !== null && updated.subscribedTopicRegex !== base.subscribedTopicRegex
+      && ![...g.members.values()].some((m) => m.memberId !== memberId && m.subscribedTopicRegex === updated.subscribedTopicRegex);
+    const assigning = newRegex ? new Map(members).set(memberId, { ...updated, subscribedTopicRegex: null }) : members;
+    const subscription = this.subscriptionMetadataOf(assigning.values());
     if (!sameSubscriptionMetadata(subscription, g.subscriptionMetadata)) {
       records.push(partitionMetadataRecord(groupId, subscription));
       bump = true;
@@ -306,7 +313,7 @@ export class ConsumerGroupCoordinator {
     }
     let assignmentEpoch = g.assignmentEpoch;
     if (groupEpoch > assignmentEpoch) {
-      const next = this.computeTargets(members, targets, subscription);
+      const next = this.computeTargets(assigning, targets, subscription);
       for (const id of [...members.keys()].sort()) {
         const t = next.get(id)!;
         const prev = targets.get(id);

@@ -458,29 +458,43 @@ test('SubscribedTopicRegex: RE2/J syntax, whole-name matches, re-resolved when t
   assert.equal(errorOf(() => v1({ memberId: 'r', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: '(fo)\\1' })), 'INVALID_REGULAR_EXPRESSION');
   const joined = v1({ memberId: 'r', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'fo.*' });
   assert.equal(joined.memberEpoch, 1);
+  // As Kafka 4.0, a regex new to the group is resolved after the heartbeat that brought it: the matches come with
+  // the next heartbeat, in a new group epoch.
+  assert.deepEqual(assignedNames(h, 'r'), []);
+  const resolved = v1({ memberId: 'r', memberEpoch: 1, topicPartitions: [] });
+  assert.equal(resolved.memberEpoch, 2);
   assert.deepEqual(assignedNames(h, 'r'), ['foo', 'food'], "'bar' and the internal topic do not match; 'fo.*' must match whole names");
   assert.equal(h.coord.describe('g').members[0]!.subscribedTopicRegex, 'fo.*');
   assert.deepEqual([...h.coord.subscribedTopics('g')!].sort(), ['foo', 'food']);
   // A partial match is no match: 'oo' alone matches nothing.
   const other = harness();
   other.hb({ memberId: 'p', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'oo' }, 1);
+  other.hb({ memberId: 'p', memberEpoch: 1, topicPartitions: [] }, 1);
   assert.deepEqual(assignedNames(other, 'p'), []);
+  // A second member with a regex the group already resolved gets its share at once.
+  const second = harness();
+  second.topics.set('food', { topicId: '00000000-0000-0000-0000-0000000000fd', numPartitions: 2 });
+  second.hb({ memberId: 'a', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'fo.*' }, 1);
+  second.hb({ memberId: 'a', memberEpoch: 1, topicPartitions: [] }, 1);
+  second.hb({ memberId: 'b', memberEpoch: 0, rebalanceTimeoutMs: 30_000, topicPartitions: [], subscribedTopicRegex: 'fo.*' }, 1);
+  assert.ok((second.coord.group('g')!.targetAssignment.get('b')?.size ?? 0) > 0, 'b has a target share in its first heartbeat');
+  assert.deepEqual([...second.coord.subscribedTopics('g')!].sort(), ['foo', 'food']);
 
   // A topic created later joins the subscription at the next heartbeat (group epoch bumps).
   h.topics.set('fob', { topicId: '00000000-0000-0000-0000-0000000000fb', numPartitions: 1 });
-  const next = v1({ memberId: 'r', memberEpoch: 1 });
-  assert.equal(next.memberEpoch, 2);
+  const next = v1({ memberId: 'r', memberEpoch: 2, topicPartitions: resolved.assignment!.topicPartitions });
+  assert.equal(next.memberEpoch, 3);
   assert.deepEqual(assignedNames(h, 'r'), ['fob', 'foo', 'food']);
   // Deleted: it leaves the subscription.
   h.topics.delete('food');
-  const after = v1({ memberId: 'r', memberEpoch: 2, topicPartitions: next.assignment!.topicPartitions });
-  assert.ok(after.memberEpoch >= 2);
+  const after = v1({ memberId: 'r', memberEpoch: 3, topicPartitions: next.assignment!.topicPartitions });
+  assert.ok(after.memberEpoch >= 3);
   const settled = v1({ memberId: 'r', memberEpoch: after.memberEpoch, topicPartitions: [] });
-  assert.equal(settled.memberEpoch, 3);
+  assert.equal(settled.memberEpoch, 4);
   assert.deepEqual(assignedNames(h, 'r'), ['fob', 'foo']);
 
   // Switching to names with an empty regex drops the regex.
-  const names = v1({ memberId: 'r', memberEpoch: 3, subscribedTopicNames: ['bar'], subscribedTopicRegex: '', topicPartitions: [] });
+  const names = v1({ memberId: 'r', memberEpoch: 4, subscribedTopicNames: ['bar'], subscribedTopicRegex: '', topicPartitions: [] });
   assert.equal(names.errorCode, 0);
   assert.equal(h.coord.describe('g').members[0]!.subscribedTopicRegex, null);
 
