@@ -8,7 +8,7 @@ import { DescribeGroupsResponse, type DescribeGroupsResponseInit } from '../../p
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { authorizedOperations, GROUP_OPERATIONS } from '../authorized-operations.js';
+import { authorizedOperations as operationsOf, GROUP_OPERATIONS } from '../authorized-operations.js';
 
 export default defineHandler({
   request: DescribeGroupsRequest,
@@ -16,6 +16,7 @@ export default defineHandler({
   async handle(req, ctx): Promise<DescribeGroupsResponseInit> {
     const service = ctx.broker.groups;
     const groups = [];
+    const authorizedOperations = operationsOf(req.includeAuthorizedOperations, GROUP_OPERATIONS);
     for (const groupId of req.groups) {
       try {
         const d = await service.runtime.query(() => service.describeGroup(groupId));
@@ -30,14 +31,13 @@ export default defineHandler({
             memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
             memberMetadata: m.metadata, memberAssignment: m.assignment,
           })),
-          authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS),
+          authorizedOperations,
         });
       } catch (err) {
         const errorCode = errorCodeOf(err);
         if (errorCode === ErrorCode.GROUP_ID_NOT_FOUND && ctx.apiVersion < 6) {
           groups.push({
-            errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [],
-            authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS),
+            errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [], authorizedOperations,
           });
         } else {
           groups.push({ errorCode, errorMessage: errorMessageOf(err), groupId, groupState: '', protocolType: '', protocolData: '', members: [] });

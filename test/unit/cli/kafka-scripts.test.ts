@@ -7,7 +7,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KAFKA_PATH, runCommand, runKafkaScript } from '../../helpers/cli.js';
 import { Admin } from '../../../src/client/admin.js';
-import { openBroker, produce, type TestBroker } from '../client/admin-fixtures.js';
+import { openBrokerWithAdmin, produce, type TestBroker } from '../client/admin-fixtures.js';
 import { parseArgs, KafkaUsageError } from '../../../src/cli/kafka/options.js';
 import { parseConfigList } from '../../../src/cli/kafka/configs.js';
 import { parseLine } from '../../../src/cli/kafka/console-producer.js';
@@ -74,10 +74,7 @@ describe('kafka/bin scripts against a broker', () => {
   let admin: Admin;
   let node: number;
   before(async () => {
-    broker = await openBroker();
-    admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
-    await admin.connect();
-    node = (await admin.describeCluster()).brokers[0].nodeId;
+    ({ broker, admin, node } = await openBrokerWithAdmin());
   });
   after(async () => {
     await admin?.close();

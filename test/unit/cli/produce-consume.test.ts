@@ -28,6 +28,18 @@ interface JsonRecord {
 
 const jsonLines = (stdout: string): JsonRecord[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JsonRecord);
 
+/** A `tributary consume … --follow` child: its output so far, its exit, and a SIGKILL after 15 s should it hang. */
+function followChild(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; exited: Promise<[number | null]>; done: () => void } {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  return { child, out: () => out, err: () => err, exited, done: () => clearTimeout(killer) };
+}
+
 function ok(r: CliResult): CliResult {
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
@@ -147,23 +159,17 @@ describe('produce and consume', () => {
     assert.doesNotMatch(result.stdout, /old/);
 
     // A group member killed politely: it prints what it read, commits, and the group then has nothing left to read.
-    const child = spawn(process.execPath, [CLI_ENTRY, 'consume', '-t', 'tail', '-g', 'tailers', '--from-beginning', '--follow', '-b', address], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null]>;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const f = followChild(['consume', '-t', 'tail', '-g', 'tailers', '--from-beginning', '--follow', '-b', address]);
     try {
-      while (!out.includes('old\n')) await once(child.stdout, 'data');
-      child.kill('SIGTERM');
-      const [code] = await exited;
-      assert.equal(code, 0, err);
+      while (!f.out().includes('old\n')) await once(f.child.stdout!, 'data');
+      f.child.kill('SIGTERM');
+      const [code] = await f.exited;
+      assert.equal(code, 0, f.err());
     } finally {
-      clearTimeout(killer);
+      f.done();
     }
-    const count = out.split('\n').filter(Boolean).length;
-    assert.match(err, new RegExp(`Processed a total of ${count} messages`));
+    const count = f.out().split('\n').filter(Boolean).length;
+    assert.match(f.err(), new RegExp(`Processed a total of ${count} messages`));
     assert.equal(ok(await cli(['consume', '-t', 'tail', '-g', 'tailers'])).stdout, '');
   });
 
@@ -186,23 +192,17 @@ describe('produce and consume', () => {
       const topic = 'leave-twice';
       ok(await cli(['produce', '-t', topic, '-p', '0'], 'first\n'));
       const group = 'leavers';
-      const child = spawn(process.execPath, [CLI_ENTRY, 'consume', '-t', topic, '-g', group, '--from-beginning', '--follow', '-b', address], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const exited = once(child, 'exit') as Promise<[number | null]>;
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const f = followChild(['consume', '-t', topic, '-g', group, '--from-beginning', '--follow', '-b', address]);
       try {
-        while (!out.includes('first\n')) await Promise.race([once(child.stdout, 'data'), exited.then(() => assert.fail(`consume exited: ${err}`))]);
-        child.kill('SIGINT');
+        while (!f.out().includes('first\n')) await Promise.race([once(f.child.stdout!, 'data'), f.exited.then(() => assert.fail(`consume exited: ${f.err()}`))]);
+        f.child.kill('SIGINT');
         // Apart, as fingers press them: two signals sent at once reach the process as one.
         await new Promise((resolve) => setTimeout(resolve, 50));
-        child.kill('SIGINT');
-        const [code] = await exited;
-        assert.ok(code === 0 || code === 130, `exit ${code}: ${err}`);
+        f.child.kill('SIGINT');
+        const [code] = await f.exited;
+        assert.ok(code === 0 || code === 130, `exit ${code}: ${f.err()}`);
       } finally {
-        clearTimeout(killer);
+        f.done();
       }
       // Left, not merely gone: the group has no member now, long before a 45 s session timeout.
       const described = ok(await cli(['groups', 'describe', '--group', group, '--state']));

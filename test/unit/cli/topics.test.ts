@@ -2,17 +2,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../../helpers/cli.js';
 import { Admin } from '../../../src/client/admin.js';
-import { openBroker, type TestBroker } from '../client/admin-fixtures.js';
+import { openBrokerWithAdmin, type TestBroker } from '../client/admin-fixtures.js';
 
 let broker: TestBroker;
 let admin: Admin;
 let node: number;
 
 before(async () => {
-  broker = await openBroker();
-  admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
-  await admin.connect();
-  node = (await admin.describeCluster()).brokers[0].nodeId;
+  ({ broker, admin, node } = await openBrokerWithAdmin());
 });
 
 after(async () => {

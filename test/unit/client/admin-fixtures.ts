@@ -22,6 +22,7 @@ import { ConsumerProtocolAssignment } from '../../../src/protocol/generated/cons
 import { ConsumerProtocolSubscription } from '../../../src/protocol/generated/consumer-protocol-subscription.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 import { Writer } from '../../../src/protocol/primitives/writer.js';
+import { Admin } from '../../../src/client/admin.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 
 export interface TestBroker {
@@ -43,6 +44,14 @@ export async function openBroker(config: Record<string, string> = {}): Promise<T
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** openBroker() plus a connected Admin and the broker's node id: what the CLI and admin tests start with. */
+export async function openBrokerWithAdmin(config: Record<string, string> = {}): Promise<{ broker: TestBroker; admin: Admin; node: number }> {
+  const broker = await openBroker(config);
+  const admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
+  await admin.connect();
+  return { broker, admin, node: (await admin.describeCluster()).brokers[0]!.nodeId };
 }
 
 async function connect(address: string): Promise<Connection> {
