@@ -24,7 +24,7 @@ export default tseslint.config(
     files: ['src/util/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('protocol', 'storage', 'coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/util is below every layer: it imports none.' },
+        { group: layers('protocol', 'storage', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/util is below every layer: it imports none.' },
       ] }],
     },
   },
@@ -33,7 +33,7 @@ export default tseslint.config(
     files: ['src/protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('util', 'storage', 'coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/protocol is pure: no imports from other layers.' },
+        { group: layers('util', 'storage', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/protocol is pure: no imports from other layers.' },
         { group: ['node:net', 'node:fs', 'node:fs/promises', 'net', 'fs'], message: 'src/protocol does no I/O.' },
       ] }],
     },
@@ -43,7 +43,7 @@ export default tseslint.config(
     files: ['src/storage/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: [...layers('coordinator', 'server', 'client', 'connect', 'experiment', 'cli'), '**/protocol/generated/**'], message: 'src/storage knows record batches, not requests.' },
+        { group: [...layers('coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), '**/protocol/generated/**'], message: 'src/storage knows record batches, not requests.' },
       ] }],
     },
   },
@@ -53,7 +53,17 @@ export default tseslint.config(
     files: ['src/coordinator/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: [...layers('storage', 'server', 'client', 'connect', 'experiment', 'cli'), '!**/storage/file-io.js'], message: 'src/coordinator reaches partitions only through CoordinatorPartitions (coordinator-partitions.ts).' },
+        { group: [...layers('storage', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), '!**/storage/file-io.js'], message: 'src/coordinator reaches partitions only through CoordinatorPartitions (coordinator-partitions.ts).' },
+      ] }],
+    },
+  },
+  {
+    // The cluster layer (etcd metadata, controller, replication) sits under the server; it talks to other brokers
+    // through the client's wire connection only.
+    files: ['src/cluster/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: [...layers('coordinator', 'server', 'connect', 'experiment', 'cli'), '**/client/*.js', '**/client/**/*.js', '!**/client/connection.js'], message: 'src/cluster uses storage, protocol and the client\'s Connection only.' },
       ] }],
     },
   },
@@ -71,7 +81,7 @@ export default tseslint.config(
     files: ['src/client/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('storage', 'coordinator', 'server', 'connect', 'experiment', 'cli'), message: 'src/client speaks only the protocol: no broker internals.' },
+        { group: layers('storage', 'coordinator', 'cluster', 'server', 'connect', 'experiment', 'cli'), message: 'src/client speaks only the protocol: no broker internals.' },
       ] }],
     },
   },
@@ -80,7 +90,7 @@ export default tseslint.config(
     files: ['src/connect/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('storage', 'coordinator', 'server', 'experiment', 'cli'), message: 'src/connect uses the client library, not broker internals or the CLI.' },
+        { group: layers('storage', 'coordinator', 'cluster', 'server', 'experiment', 'cli'), message: 'src/connect uses the client library, not broker internals or the CLI.' },
       ] }],
     },
   },
@@ -89,7 +99,7 @@ export default tseslint.config(
     files: ['src/experiment/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('storage', 'coordinator', 'server', 'cli'), message: 'src/experiment uses the client and connect layers, not broker internals or the CLI.' },
+        { group: layers('storage', 'coordinator', 'cluster', 'server', 'cli'), message: 'src/experiment uses the client and connect layers, not broker internals or the CLI.' },
       ] }],
     },
   },
