@@ -22,20 +22,33 @@ export function registerStart(program: Command): void {
     .option('--data-dir <dir>', 'where logs and metadata live (default: log.dirs, ./data)')
     .option('--config <file>', 'a server.properties-style file with Kafka config keys')
     .option('--set <key=value>', 'set a config key (repeatable), e.g. --set num.partitions=3', collectSet, {})
+    .option('--node-id <id>', 'this broker\'s id in a cluster (node.id)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--node-id must be a non-negative integer, got "${v}"`);
+      return n;
+    })
+    .option('--etcd <endpoints>', 'join a cluster whose metadata lives in etcd: http://host:2379[,http://host2:2379…] (etcd.connect)')
+    .option('--etcd-prefix <prefix>', 'the cluster\'s key prefix in etcd (etcd.prefix, default /tributary)')
     .addOption(new Option('--log-level <level>', 'how much the broker logs').choices(LOG_LEVELS).default('info'))
     .addHelpText('after', `
 Examples:
   $ tributary start
   $ tributary start --port 9093 --data-dir /var/lib/tributary --set num.partitions=3
   $ tributary start --config server.properties
+  $ tributary start --node-id 2 --etcd http://127.0.0.1:2379 --port 9094 --data-dir ./data-2   # a cluster's broker
 
 Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.
 One broker per data directory: a second start on a directory in use exits 1 (the first holds <dir>/.lock).`)
-    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel }) => {
+    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string }) => {
       let broker;
+      const config: Record<string, string> = { ...opts.set };
+      if (opts.nodeId !== undefined) config['node.id'] = String(opts.nodeId);
+      if (opts.etcd !== undefined) config['etcd.connect'] = opts.etcd;
+      if (opts.etcdPrefix !== undefined) config['etcd.prefix'] = opts.etcdPrefix;
+      const clustered = config['etcd.connect'] !== undefined;
       try {
         broker = await startBroker({
-          host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config: opts.set, logLevel: opts.logLevel,
+          host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config, logLevel: opts.logLevel,
         });
       } catch (err) {
         // A bad config value, a data directory in use or not writable, a port taken: one line, exit 1.
@@ -48,10 +61,12 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           process.exit(1);
         }
         stopping = true;
+        // In a cluster the broker first hands its partitions' leadership over (controlled shutdown).
+        const budgetS = clustered ? 15 : 5;
         setTimeout(() => {
-          console.error(`tributary: shutdown after ${signal} took longer than 5 s; exiting`);
+          console.error(`tributary: shutdown after ${signal} took longer than ${budgetS} s; exiting`);
           process.exit(1);
-        }, 5000).unref();
+        }, budgetS * 1000).unref();
         broker.close().then(() => process.exit(0), (err) => {
           console.error(`tributary: error during shutdown: ${(err as Error).message}`);
           process.exit(1);

@@ -8,6 +8,7 @@ import type { GroupCoordinatorService } from '../coordinator/group/group-coordin
 import type { TransactionCoordinatorService } from '../coordinator/transaction/transaction-coordinator-service.js';
 import type { DynamicBrokerConfig } from './dynamic-configs.js';
 import type { GroupConfigManager } from './group-configs.js';
+import type { Replication } from './replication.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -39,6 +40,8 @@ export interface BrokerContext {
   readonly groupConfigs: GroupConfigManager;
   /** Transactions (state in __transaction_state); also completes transactional offsets of `groups`. */
   readonly transactions: TransactionCoordinatorService;
+  /** Leadership, leader epochs, acks=all commitment and the cluster's brokers (LocalReplication on a single node). */
+  readonly replication: Replication;
   now(): number;
 }
 

@@ -7,7 +7,12 @@ import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { resolveBrokerConfig, parseListener, getInt, type BrokerConfig } from './config.js';
-import { TopicStore } from '../storage/topic-store.js';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { TopicStore, META_PROPERTIES_FILE, parseProperties, randomKafkaUuid } from '../storage/topic-store.js';
+import { EtcdClusterStore } from '../cluster/etcd-store.js';
+import { ClusterMode, imageTopics } from './cluster-mode.js';
+import { LocalReplication, type Replication } from './replication.js';
 import { LogManager } from '../storage/log-manager.js';
 import { DataDirLock, explainDataDirError } from '../storage/data-dir-lock.js';
 import { TopicManager } from './topic-manager.js';
@@ -90,29 +95,87 @@ interface Resolved {
   lock: DataDirLock;
 }
 
+/** The cluster id a data directory already belongs to, if it has one. */
+function storedClusterId(dataDir: string): string | undefined {
+  try {
+    return parseProperties(fs.readFileSync(join(dataDir, META_PROPERTIES_FILE), 'utf8')).get('cluster.id');
+  } catch {
+    return undefined;
+  }
+}
+
 async function startLocked(r: Resolved): Promise<RunningBroker> {
   const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
-  const store = await TopicStore.open(dataDir, { nodeId });
+  // A cluster (etcd.connect): etcd holds the cluster id (created by the first broker) and every topic.
+  const etcdConnect = config.get('etcd.connect');
+  let etcd: EtcdClusterStore | null = null;
+  let clusterId: string | undefined;
+  if (etcdConnect) {
+    etcd = await EtcdClusterStore.connect({
+      endpoints: etcdConnect.split(',').map((e) => e.trim()).filter((e) => e !== ''),
+      prefix: config.get('etcd.prefix') ?? '/tributary',
+      leaseTtlSeconds: Math.ceil(getInt(config, 'broker.session.timeout.ms') / 1000),
+      logger,
+    });
+    try {
+      clusterId = await etcd.ensureClusterId(storedClusterId(dataDir) ?? randomKafkaUuid());
+    } catch (err) {
+      await etcd.close();
+      throw err;
+    }
+  }
+  try {
+    return await startWithStore(r, etcd, clusterId);
+  } catch (err) {
+    await etcd?.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, clusterId: string | undefined): Promise<RunningBroker> {
+  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
+  const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger });
   const brokerDefaults: Record<string, string> = {};
   dynamicConfigs.mirrorInto(brokerDefaults);
-  const logs = new LogManager({ dataDir, brokerDefaults, logger });
+  const logs = new LogManager({ dataDir, brokerDefaults, logger, replicated: etcd !== null });
   dynamicConfigs.onChange(() => logs.reconfigureAll());
-  await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
+  if (etcd) {
+    await logs.load(imageTopics(etcd.image(), nodeId).map((t) => ({ name: t.name, partitions: t.partitions, config: t.config, partitionIds: t.localPartitions })));
+  } else {
+    await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
+  }
   const topics = new TopicManager(store, logs, brokerDefaults);
-  const partitions = new LocalPartitions(topics);
-  const groupConfigs = new GroupConfigManager(config, dataDir);
-  const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger, groupConfigs);
-  await groups.runtime.load();
-  const producerIds = ProducerIdManager.open(dataDir);
-  const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
-  await transactions.load();
-  const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
-
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
   const advertised = config.get('advertised.listeners');
   if (advertised) advertisedHost = parseListener(advertised).host;
+  const rack = config.get('broker.rack') || null;
+  const self = { nodeId, host: advertisedHost, port, rack };
+  let cluster: ClusterMode | null = null;
+  let replication: Replication;
+  if (etcd) {
+    cluster = new ClusterMode({ store: etcd, nodeId, config, topics, log: (t, p) => logs.getLog(t, p), logger });
+    topics.backend = cluster;
+    replication = cluster;
+  } else {
+    replication = new LocalReplication(() => self, (t) => topics.get(t)?.partitions);
+  }
+  const internalRf = (name: string): number =>
+    etcd ? getInt(config, name === '__transaction_state' ? 'transaction.state.log.replication.factor' : 'offsets.topic.replication.factor') : 1;
+  const partitions = new LocalPartitions(topics, replication, internalRf, nodeId, cluster ? (leader, t, p, m) => cluster!.writeRemoteMarker(leader, t, p, m) : null);
+  const groupConfigs = new GroupConfigManager(config, dataDir);
+  const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger, groupConfigs);
+  const producerIds = ProducerIdManager.open(dataDir);
+  const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
+  if (cluster) {
+    // Coordinators load the internal-topic partitions this broker leads, as leadership arrives and moves.
+    await cluster.start(groups, transactions);
+  } else {
+    await groups.runtime.load();
+    await transactions.load();
+  }
+  const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 
   const context: BrokerContext = {
     nodeId,
@@ -130,6 +193,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
     groups,
     groupConfigs,
     transactions,
+    replication,
     now: Date.now,
   };
 
@@ -171,7 +235,9 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
   const bound = server.address();
   const boundPort = typeof bound === 'object' && bound ? bound.port : port;
   context.advertisedPort = boundPort;
+  self.port = boundPort;
   logs.startBackgroundTasks();
+  if (cluster) await cluster.register({ host: advertisedHost, port: boundPort, rack });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   logger.info({ address, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${address}`);
 
@@ -179,6 +245,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('shutting down');
+      if (cluster) await cluster.controlledShutdown(SHUTDOWN_BUDGET_MS);
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       shutdown.abort();
       const drained = Promise.all([...connections].map((c) => c.shutdown()));
@@ -191,6 +258,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
       await serverClosed;
       groups.close();
       try {
+        await cluster?.close();
         await transactions.close();
         await logs.close();
       } finally {

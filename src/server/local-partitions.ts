@@ -1,15 +1,32 @@
 /**
- * The coordinators' partitions on a single node (CoordinatorPartitions over this broker's TopicManager and
- * Logs): this broker leads every partition, an append is durable once fsynced. The cluster replaces it with
- * an implementation that checks partition leadership and waits for the high watermark.
+ * The coordinators' partitions (CoordinatorPartitions over this broker's TopicManager, Logs and Replication).
+ * An append is made as the partition's leader, stamped with its leader epoch, and resolves once committed:
+ * fsynced on a single node; below the high watermark in a cluster (NOT_LEADER_OR_FOLLOWER once this broker no
+ * longer leads it, which the coordinator runtime turns into a resignation).
  */
 import type { CoordinatorPartitions, PartitionsTopic, TxnMarker } from '../coordinator/coordinator-partitions.js';
+import { KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { incrementSequence } from '../storage/producer-state-manager.js';
-import { LEADER_EPOCH } from './broker-context.js';
+import type { Replication } from './replication.js';
 import type { TopicManager } from './topic-manager.js';
 
+const errorNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+/** How long a coordinator's write waits for the ISR (Kafka's coordinators use the request timeout). */
+const COMMIT_TIMEOUT_MS = 30_000;
+
+/** Sends a marker to the partition's leader on another broker (WriteTxnMarkers); a cluster provides it. */
+export type RemoteMarkerWriter = (leaderId: number, topic: string, partition: number, marker: TxnMarker) => Promise<void>;
+
 export class LocalPartitions implements CoordinatorPartitions {
-  constructor(private readonly topics: TopicManager) {}
+  constructor(
+    private readonly topics: TopicManager,
+    private readonly replication: Replication,
+    /** Replication factor of a new internal topic (offsets.topic.replication.factor…; 1 on a single node). */
+    private readonly internalReplicationFactor: (topic: string) => number = () => 1,
+    private readonly nodeId = -1,
+    private readonly remoteMarkers: RemoteMarkerWriter | null = null,
+  ) {}
 
   topic(name: string): PartitionsTopic | undefined {
     const t = this.topics.get(name);
@@ -25,7 +42,7 @@ export class LocalPartitions implements CoordinatorPartitions {
   }
 
   async createTopic(name: string, partitions: number, config: Record<string, string>): Promise<void> {
-    await this.topics.create(name, { partitions, replicationFactor: 1, config });
+    await this.topics.create(name, { partitions, replicationFactor: this.internalReplicationFactor(name), config });
   }
 
   offsets(topic: string, partition: number): { logStartOffset: number; logEndOffset: number } | undefined {
@@ -44,15 +61,43 @@ export class LocalPartitions implements CoordinatorPartitions {
   }
 
   async append(topic: string, partition: number, batch: Buffer, recordCount: number): Promise<void> {
+    const leaderEpoch = this.replication.leaderEpochFor(topic, partition);
     const log = this.topics.log(topic, partition);
-    log.append(batch, { leaderEpoch: LEADER_EPOCH, recordCount });
-    await log.flush();
+    const minIsr = log.config.minInsyncReplicas;
+    this.replication.checkEnoughReplicas(topic, partition, minIsr);
+    const appended = log.append(batch, { leaderEpoch, recordCount });
+    const code = await this.replication.awaitCommitted(topic, partition, log, appended.lastOffset + 1, minIsr, COMMIT_TIMEOUT_MS);
+    if (code !== ErrorCode.NONE) {
+      const name = errorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR';
+      throw new KafkaError(name, `write to ${topic}-${partition} not committed: ${name}`);
+    }
   }
 
   writeTxnMarker(topic: string, partition: number, marker: TxnMarker): Promise<void> | undefined {
-    const log = this.topics.tryLog(topic, partition);
-    if (!log) return undefined;
-    log.writeTxnMarker(marker);
-    return log.flush();
+    if (!this.replication.clustered) {
+      const log = this.topics.tryLog(topic, partition);
+      if (!log) return undefined;
+      log.writeTxnMarker(marker);
+      return log.flush();
+    }
+    const info = this.replication.partitionInfo(topic, partition);
+    if (!info) return undefined;
+    if (info.leader === this.nodeId) return this.writeLocalMarker(topic, partition, marker);
+    if (info.leader < 0 || !this.remoteMarkers) {
+      return Promise.reject(new KafkaError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition} has no leader to write the transaction marker to`));
+    }
+    return this.remoteMarkers(info.leader, topic, partition, marker);
+  }
+
+  /** A marker on a partition this broker leads: written, then awaited until committed (Kafka writes markers with acks=all). */
+  async writeLocalMarker(topic: string, partition: number, marker: TxnMarker): Promise<void> {
+    this.replication.leaderEpochFor(topic, partition);
+    const log = this.topics.log(topic, partition);
+    const offset = log.writeTxnMarker(marker);
+    const code = await this.replication.awaitCommitted(topic, partition, log, offset + 1, 1, COMMIT_TIMEOUT_MS);
+    if (code !== ErrorCode.NONE) {
+      const name = errorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR';
+      throw new KafkaError(name, `transaction marker on ${topic}-${partition} not committed: ${name}`);
+    }
   }
 }

@@ -23,6 +23,26 @@ export interface TopicInfo {
   readonly internal: boolean;
 }
 
+/**
+ * Where topic changes go in a cluster: etcd (server/cluster-mode.ts). Each call returns once this broker's
+ * image shows the change (applyImage has run), so the caller reads its own write.
+ */
+export interface TopicBackend {
+  create(name: string, spec: { partitions: number; replicationFactor: number; config: Record<string, string>; assignments?: number[][] }): Promise<void>;
+  delete(name: string): Promise<void>;
+  addPartitions(name: string, count: number, assignments?: number[][]): Promise<void>;
+  setConfig(name: string, config: Record<string, string>): Promise<void>;
+}
+
+/** A topic as the cluster image gives it, with the partitions this broker has a replica of. */
+export interface ImageTopic {
+  name: string;
+  topicId: string;
+  partitions: number;
+  config: Record<string, string>;
+  localPartitions: readonly number[];
+}
+
 export function validateTopicName(name: string): void {
   if (name === '') throw new KafkaError('INVALID_TOPIC_EXCEPTION', 'Topic name is empty');
   if (name === '.' || name === '..') throw new KafkaError('INVALID_TOPIC_EXCEPTION', `Topic name cannot be "${name}"`);
@@ -41,6 +61,8 @@ export class TopicManager {
   private readonly byId = new Map<string, TopicInfo>();
   private readonly byCollisionKey = new Map<string, string>();
   private namesChanged = 0;
+  /** Set in a cluster: changes go to etcd and come back through applyImage. */
+  backend: TopicBackend | null = null;
 
   constructor(
     private readonly store: TopicStore,
@@ -109,6 +131,23 @@ export class TopicManager {
       throw new KafkaError('INVALID_TOPIC_EXCEPTION', `Topic '${name}' collides with existing topic '${clash}' ('.' and '_' are interchangeable in metric names)`);
     }
     let partitions = opts.partitions;
+    if (this.backend) {
+      if (opts.assignments && opts.assignments.length > 0 && (partitions !== -1 || opts.replicationFactor !== -1)) {
+        throw new KafkaError('INVALID_REQUEST', 'Both manual replica assignments and partitions/replication factor were set');
+      }
+      if (partitions === -1 && !(opts.assignments && opts.assignments.length > 0)) partitions = Number(this.brokerDefaults['num.partitions'] ?? 1);
+      if (opts.assignments && opts.assignments.length > 0) partitions = opts.assignments.length;
+      if (!Number.isInteger(partitions) || partitions < 1) throw new KafkaError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
+      if (partitions > MAX_PARTITIONS) throw new KafkaError('INVALID_PARTITIONS', `Number of partitions must be at most ${MAX_PARTITIONS}.`);
+      const config = { ...(opts.config ?? {}) };
+      this.validateConfig(config);
+      const rf = opts.replicationFactor === -1 ? Number(this.brokerDefaults['default.replication.factor'] ?? 1) : opts.replicationFactor;
+      if (opts.validateOnly) return { name, topicId: randomUUID(), partitions, config, internal: name.startsWith('__') };
+      await this.backend.create(name, { partitions, replicationFactor: rf, config, assignments: opts.assignments && opts.assignments.length > 0 ? opts.assignments : undefined });
+      const created = this.byName.get(name);
+      if (!created) throw new KafkaError('UNKNOWN_SERVER_ERROR', `Topic '${name}' was created but is not in this broker's metadata yet`);
+      return created;
+    }
     if (opts.assignments && opts.assignments.length > 0) {
       if (partitions !== -1 || opts.replicationFactor !== -1) {
         throw new KafkaError('INVALID_REQUEST', 'Both manual replica assignments and partitions/replication factor were set');
@@ -142,6 +181,10 @@ export class TopicManager {
   async delete(name: string): Promise<TopicInfo> {
     const info = this.byName.get(name);
     if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    if (this.backend) {
+      await this.backend.delete(name);
+      return info;
+    }
     this.byName.delete(name);
     this.namesChanged++;
     this.byId.delete(info.topicId);
@@ -152,7 +195,7 @@ export class TopicManager {
     return info;
   }
 
-  async addPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+  async addPartitions(name: string, count: number, validateOnly: boolean, assignments?: number[][]): Promise<void> {
     const info = this.byName.get(name);
     if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     if (count === info.partitions) throw new KafkaError('INVALID_PARTITIONS', `Topic already has ${info.partitions} partitions.`);
@@ -161,6 +204,10 @@ export class TopicManager {
     }
     if (count > MAX_PARTITIONS) throw new KafkaError('INVALID_PARTITIONS', `Number of partitions must be at most ${MAX_PARTITIONS}.`);
     if (validateOnly) return;
+    if (this.backend) {
+      await this.backend.addPartitions(name, count, assignments);
+      return;
+    }
     for (let p = info.partitions; p < count; p++) this.logs.createLog(name, p, info.config);
     info.partitions = count;
     this.store.putTopic(this.toRecord(info));
@@ -172,10 +219,55 @@ export class TopicManager {
     if (!info) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     this.validateConfig(config);
     if (validateOnly) return;
+    if (this.backend) {
+      await this.backend.setConfig(name, config);
+      return;
+    }
     info.config = { ...config };
     this.logs.updateConfig(name, info.config);
     this.store.putTopic(this.toRecord(info));
     await this.store.save();
+  }
+
+  /**
+   * Cluster: makes this broker's topics what the image says. New topics are indexed and their local replicas'
+   * logs created, new partitions likewise, config changes applied, topics gone are dropped and their logs deleted,
+   * replicas moved away deleted. Nothing is written to the local topic store: etcd is the record.
+   */
+  async applyImage(topics: ReadonlyArray<ImageTopic>): Promise<void> {
+    const present = new Set<string>();
+    for (const t of topics) {
+      present.add(t.name);
+      let info = this.byName.get(t.name);
+      if (info && info.topicId !== t.topicId) {
+        await this.dropTopic(t.name);
+        info = undefined;
+      }
+      if (!info) {
+        info = { name: t.name, topicId: t.topicId, partitions: t.partitions, config: { ...t.config }, internal: t.name.startsWith('__') };
+        this.index(info);
+      } else {
+        info.partitions = t.partitions;
+        if (JSON.stringify(info.config) !== JSON.stringify(t.config)) {
+          info.config = { ...t.config };
+          this.logs.updateConfig(t.name, info.config);
+        }
+      }
+      const local = new Set(t.localPartitions);
+      for (const p of local) if (!this.logs.getLog(t.name, p)) this.logs.createLog(t.name, p, info.config);
+      for (let p = 0; p < t.partitions; p++) if (!local.has(p) && this.logs.getLog(t.name, p)) await this.logs.deleteLog(t.name, p);
+    }
+    for (const name of [...this.byName.keys()]) if (!present.has(name)) await this.dropTopic(name);
+  }
+
+  private async dropTopic(name: string): Promise<void> {
+    const info = this.byName.get(name);
+    if (!info) return;
+    this.byName.delete(name);
+    this.namesChanged++;
+    this.byId.delete(info.topicId);
+    this.byCollisionKey.delete(collisionKey(name));
+    await this.logs.deleteLogs(name);
   }
 
   private nodeId(): number {

@@ -48,6 +48,8 @@ export interface TopicToLoad {
   name: string;
   partitions: number;
   config: Record<string, string>;
+  /** Only these partitions (a cluster broker hosts some replicas of a topic); default all of them. */
+  partitionIds?: readonly number[];
 }
 
 export class LogManager {
@@ -115,7 +117,7 @@ export class LogManager {
     const started = this.now();
     for (const t of topics) {
       const config = parseTopicConfig(t.config, this.brokerDefaults);
-      for (let p = 0; p < t.partitions; p++) {
+      for (const p of t.partitionIds ?? Array.from({ length: t.partitions }, (_, i) => i)) {
         const key = partitionKey(t.name, p);
         const stats = this.open(t.name, p, config, {
           hadCleanShutdown: this.hadCleanShutdown,
@@ -188,6 +190,17 @@ export class LogManager {
     this.open(topic, partition, parsed, { hadCleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
     this.rescheduleFlushTimer();
     return this.getLog(topic, partition)!;
+  }
+
+  /** Closes one partition's log (its replica moved away) and removes its directory like deleteLogs. */
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    const logs = this.byTopic.get(topic);
+    const log = logs?.[partition];
+    if (!logs || !log) return;
+    // eslint-disable-next-line @typescript-eslint/no-array-delete -- a sparse array: the other partitions keep their index
+    delete logs[partition];
+    await log.close({ flush: false });
+    this.moveAsideForDeletion(log.dir);
   }
 
   /** Closes a topic's logs, renames their directories to `<dir>.<uuid hex>-delete` and removes them in the background. */

@@ -50,7 +50,7 @@ export function randomKafkaUuid(): string {
   }
 }
 
-function parseProperties(text: string): Map<string, string> {
+export function parseProperties(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
@@ -92,7 +92,7 @@ export class TopicStore {
    * Reads (or initialises) the data directory's metadata. `nodeId` defaults to the stored one (else 1); a
    * different stored node.id is an error, as in Kafka.
    */
-  static open(dataDir: string, opts: { nodeId?: number } = {}): TopicStore {
+  static open(dataDir: string, opts: { nodeId?: number; clusterId?: string } = {}): TopicStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const metaFile = path.join(dataDir, META_PROPERTIES_FILE);
     const topicsFile = path.join(dataDir, TOPICS_FILE);
@@ -113,10 +113,16 @@ export class TopicStore {
           `Stored node id ${storedNode} in ${metaFile} does not match configured node id ${opts.nodeId}`,
         );
       }
+      if (opts.clusterId !== undefined && opts.clusterId !== storedCluster) {
+        throw new TopicStoreError(
+          'ERR_CLUSTER_ID_MISMATCH',
+          `The Cluster ID ${opts.clusterId} doesn't match stored clusterId ${storedCluster} in ${metaFile}. The broker is trying to join the wrong cluster: check --etcd and --etcd-prefix, or give it an empty data directory.`,
+        );
+      }
       clusterId = storedCluster;
       nodeId = storedNode;
     } else {
-      clusterId = randomKafkaUuid();
+      clusterId = opts.clusterId ?? randomKafkaUuid();
       nodeId = opts.nodeId ?? 1;
       writeFileAtomicSync(
         metaFile,

@@ -1,4 +1,5 @@
-// CreatePartitions (key 37), v0-3. Partitions can only be added; assignments may name only this broker.
+// CreatePartitions (key 37), v0-3. Partitions can only be added; on a single node assignments may name only this
+// broker; in a cluster they are checked against the live brokers by the topic backend (cluster-mode.ts).
 import { CreatePartitionsRequest } from '../../protocol/generated/create-partitions-request.js';
 import { CreatePartitionsResponse, type CreatePartitionsResponseInit, type CreatePartitionsTopicResultInit } from '../../protocol/generated/create-partitions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -15,14 +16,14 @@ export default defineHandler({
       const out: CreatePartitionsTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       results.push(out);
       try {
-        if (t.assignments) {
+        if (t.assignments && !ctx.broker.replication.clustered) {
           for (const a of t.assignments) {
             if (a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.broker.nodeId) {
               throw new KafkaError('INVALID_REPLICA_ASSIGNMENT', `Replica assignment must name only this broker (${ctx.broker.nodeId})`);
             }
           }
         }
-        await ctx.broker.topics.addPartitions(t.name, t.count, req.validateOnly);
+        await ctx.broker.topics.addPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => a.brokerIds));
       } catch (err) {
         out.errorCode = errorCodeOf(err);
         out.errorMessage = errorMessageOf(err);

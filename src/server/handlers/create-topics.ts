@@ -38,7 +38,7 @@ export default defineHandler({
         });
         out.topicId = info.topicId;
         out.numPartitions = info.partitions;
-        out.replicationFactor = 1;
+        out.replicationFactor = ctx.broker.replication.partitionInfo(info.name, 0)?.replicas.length ?? (t.replicationFactor > 0 ? t.replicationFactor : 1);
         if (ctx.apiVersion >= 5) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
       } catch (err) {
         out.errorCode = errorCodeOf(err);

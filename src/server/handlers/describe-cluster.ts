@@ -21,8 +21,8 @@ export default defineHandler({
       errorMessage: null,
       endpointType: req.endpointType,
       clusterId: b.clusterId,
-      controllerId: b.nodeId,
-      brokers: [{ brokerId: b.nodeId, host: b.advertisedHost, port: b.advertisedPort, rack: b.config.get('broker.rack') || null }],
+      controllerId: b.replication.controllerId(),
+      brokers: b.replication.brokers().map((e) => ({ brokerId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
     };
   },

@@ -5,7 +5,6 @@ import { DescribeTopicPartitionsRequest } from '../../protocol/generated/describ
 import { DescribeTopicPartitionsResponse, type DescribeTopicPartitionsResponseInit, type DescribeTopicPartitionsResponseTopicInit } from '../../protocol/generated/describe-topic-partitions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { LEADER_EPOCH } from '../broker-context.js';
 
 
 export default defineHandler({
@@ -34,9 +33,10 @@ export default defineHandler({
       const partitions = [];
       let p = start;
       for (; p < info.partitions && budget > 0; p++, budget--) {
+        const pi = b.replication.partitionInfo(name, p);
         partitions.push({
-          errorCode: ErrorCode.NONE, partitionIndex: p, leaderId: b.nodeId, leaderEpoch: LEADER_EPOCH,
-          replicaNodes: [b.nodeId], isrNodes: [b.nodeId], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [],
+          errorCode: pi && pi.leader >= 0 ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: pi?.leader ?? -1, leaderEpoch: pi?.leaderEpoch ?? -1,
+          replicaNodes: [...(pi?.replicas ?? [])], isrNodes: [...(pi?.isr ?? [])], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [...(pi?.offline ?? [])],
         });
       }
       topics.push({ errorCode: ErrorCode.NONE, name, topicId: info.topicId, isInternal: info.internal, partitions });

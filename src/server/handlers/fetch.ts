@@ -4,13 +4,15 @@
 // v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id. read_committed
 // (isolation_level 1) returns only batches below the last stable offset, with the aborted transactions
 // overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
+// Consumers read below the high watermark at the partition's leader (NOT_LEADER_OR_FOLLOWER elsewhere); a
+// follower's fetch (replica id >= 0: ReplicaId before v15, ReplicaState from v15) reports its log end to the
+// leader (which may move the high watermark) and reads up to the log end.
 import { ZERO_UUID, EMPTY_BUFFER } from '../../protocol/primitives/codec.js';
 import { FetchRequest } from '../../protocol/generated/fetch-request.js';
 import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit, type PartitionDataInit } from '../../protocol/generated/fetch-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { leaderEpochError } from '../broker-context.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import type { Log } from '../../storage/log.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
@@ -48,12 +50,26 @@ function requestedEntry(ctx: RequestContext, topic: string, topicId: string, byI
 }
 
 /** Finds the log behind an entry, or the error for it (the topic may be gone since the session began). */
-function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boolean): Target {
-  const topics = ctx.broker.topics;
+function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boolean, replicaId: number): Target {
+  const { topics, replication } = ctx.broker;
   const info = byId ? topics.getById(entry.topicId) : topics.get(entry.topic);
   if (!info) return { entry, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const log = topics.tryLog(info.name, entry.partition);
-  if (!log) return { entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (!log) {
+    const exists = entry.partition >= 0 && entry.partition < info.partitions;
+    return { entry, errorCode: replication.clustered && exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  }
+  if (replicaId >= 0) {
+    const code = replication.onFollowerFetch(info.name, entry.partition, replicaId, entry.fetchOffset, entry.currentLeaderEpoch);
+    return code === ErrorCode.NONE ? { entry, errorCode: code, log } : { entry, errorCode: code };
+  }
+  try {
+    replication.leaderEpochFor(info.name, entry.partition);
+  } catch (err) {
+    return { entry, errorCode: errorCodeOf(err) };
+  }
+  const epochErr = replication.checkLeaderEpoch(info.name, entry.partition, entry.currentLeaderEpoch);
+  if (epochErr !== ErrorCode.NONE) return { entry, errorCode: epochErr, log };
   return { entry, errorCode: ErrorCode.NONE, log };
 }
 
@@ -69,7 +85,7 @@ function nextOffsetAfter(records: Buffer): number {
 }
 
 /** Reads every target once, within the response budget. */
-function readAll(targets: Target[], budget: number, readCommitted: boolean): { results: ReadResult[]; total: number } {
+function readAll(targets: Target[], budget: number, readCommitted: boolean, follower: boolean): { results: ReadResult[]; total: number } {
   const results: ReadResult[] = [];
   let total = 0;
   let first = true;
@@ -91,14 +107,11 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean): { r
       data.highWatermark = BigInt(log.highWatermark);
       data.lastStableOffset = BigInt(lso);
       data.logStartOffset = BigInt(log.logStartOffset);
-      const epochErr = leaderEpochError(entry.currentLeaderEpoch);
-      if (epochErr !== ErrorCode.NONE) {
-        data.errorCode = epochErr;
-      } else {
+      {
         try {
           const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
           if (limit > 0 || first) {
-            const records = log.read(entry.fetchOffset, limit, first, readCommitted ? lso : undefined);
+            const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark);
             if (records.length > 0) {
               data.records = records;
               bytes = records.length;
@@ -146,7 +159,9 @@ export default defineHandler({
     const broker = ctx.broker;
     const v = ctx.apiVersion;
     const byId = v >= 13;
-    const readCommitted = req.isolationLevel === 1;
+    const replicaId = v >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const follower = replicaId >= 0;
+    const readCommitted = req.isolationLevel === 1 && !follower;
     let session: FetchSession | null = null;
     let incremental = false;
     let responseSessionId = 0;
@@ -198,10 +213,10 @@ export default defineHandler({
         }
       }
     }
-    const targets = [...entries].map((e) => resolveTarget(ctx, e, byId));
+    const targets = [...entries].map((e) => resolveTarget(ctx, e, byId, replicaId));
 
     const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
-    let { results, total } = readAll(targets, budget, readCommitted);
+    let { results, total } = readAll(targets, budget, readCommitted, follower);
     const deadline = Date.now() + req.maxWaitMs;
     const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
     while (total < req.minBytes && !hasError && !ctx.signal.aborted) {
@@ -210,7 +225,7 @@ export default defineHandler({
       const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
       if (logs.length === 0) break;
       await waitForData(logs, left, ctx.signal);
-      ({ results, total } = readAll(targets, budget, readCommitted));
+      ({ results, total } = readAll(targets, budget, readCommitted, follower));
     }
 
     const responses: FetchableTopicResponseInit[] = [];

@@ -6,7 +6,6 @@ import { ListOffsetsResponse, type ListOffsetsResponseInit, type ListOffsetsTopi
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH, leaderEpochError } from '../broker-context.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -27,8 +26,9 @@ export default defineHandler({
         const out: ListOffsetsPartitionResponseInit = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
         partitions.push(out);
         try {
+          const leaderEpoch = ctx.broker.replication.leaderEpochFor(t.name, p.partitionIndex);
           const log = ctx.broker.topics.log(t.name, p.partitionIndex);
-          const epochError = leaderEpochError(p.currentLeaderEpoch);
+          const epochError = ctx.broker.replication.checkLeaderEpoch(t.name, p.partitionIndex, p.currentLeaderEpoch);
           if (epochError !== ErrorCode.NONE) {
             out.errorCode = epochError;
             continue;
@@ -51,7 +51,7 @@ export default defineHandler({
           if (found) {
             out.offset = BigInt(found.offset);
             out.timestamp = BigInt(found.timestamp);
-            out.leaderEpoch = LEADER_EPOCH;
+            out.leaderEpoch = leaderEpoch;
           }
           if (ctx.apiVersion === 0) out.oldStyleOffsets = found ? [BigInt(found.offset)] : [];
         } catch (err) {

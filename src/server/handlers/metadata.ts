@@ -1,5 +1,6 @@
-// Metadata (key 3), v0-13 (v13: top-level ErrorCode, always NONE here). This broker is the only broker, the controller, and the leader of every
-// partition (leader epoch 0). Auto-creates requested topics when auto.create.topics.enable is on and the
+// Metadata (key 3), v0-13 (v13: top-level ErrorCode, always NONE here). Brokers, controller, leaders, replicas and ISR
+// come from ctx.broker.replication: on a single node this broker leads every partition at epoch 0; in a cluster
+// the etcd image says. Auto-creates requested topics when auto.create.topics.enable is on and the
 // request allows it (v4+; always allowed before v4, as in Kafka). v8+ authorized operations when asked: all
 // of them (no authorizer, see authorized-operations.ts).
 import { ZERO_UUID } from '../../protocol/primitives/codec.js';
@@ -8,18 +9,19 @@ import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopic
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH, type BrokerContext } from '../broker-context.js';
+import type { BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
 import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../authorized-operations.js';
 
 
 export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
-  const replicas = [broker.nodeId];
   const partitions = [];
   for (let p = 0; p < t.partitions; p++) {
+    const pi = broker.replication.partitionInfo(t.name, p);
+    // As Kafka: a partition without a live leader is LEADER_NOT_AVAILABLE, still listing its replicas.
     partitions.push({
-      errorCode: ErrorCode.NONE, partitionIndex: p, leaderId: broker.nodeId, leaderEpoch: LEADER_EPOCH,
-      replicaNodes: replicas, isrNodes: replicas, offlineReplicas: [],
+      errorCode: pi && pi.leader >= 0 ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: pi?.leader ?? -1, leaderEpoch: pi?.leaderEpoch ?? -1,
+      replicaNodes: [...(pi?.replicas ?? [])], isrNodes: [...(pi?.isr ?? [])], offlineReplicas: [...(pi?.offline ?? [])],
     });
   }
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.topicId, isInternal: t.internal, partitions };
@@ -72,9 +74,9 @@ export default defineHandler({
     return {
       throttleTimeMs: 0,
       clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: broker.config.get('broker.rack') || null }],
+      brokers: broker.replication.brokers().map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: broker.replication.controllerId(),
       topics,
       // v13 (KIP-1102): a top-level error is for a request the broker cannot answer at all (e.g.
       // REBOOTSTRAP_REQUIRED in a cluster the client no longer knows); this single broker always answers.

@@ -1,11 +1,12 @@
-// OffsetForLeaderEpoch (key 23), v0-4. Every partition has had one leader epoch (0) on this single broker,
-// so the end offset of epoch 0 is the log end offset; a later epoch is unknown (-1/-1).
+// OffsetForLeaderEpoch (key 23), v0-4, at the partition's leader: the largest epoch at or below the requested one
+// and where it ends (the start of the next epoch, or the log end for the latest), from the partition's leader epoch
+// cache (KIP-101/KIP-279). Followers ask it (with their replica id) before fetching from a new leader; consumers ask
+// it after a leader change to detect truncation. On a single node every partition has one epoch, 0.
 import { OffsetForLeaderEpochRequest } from '../../protocol/generated/offset-for-leader-epoch-request.js';
 import { OffsetForLeaderEpochResponse, type OffsetForLeaderEpochResponseInit, type OffsetForLeaderTopicResultInit, type EpochEndOffsetInit } from '../../protocol/generated/offset-for-leader-epoch-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { LEADER_EPOCH, leaderEpochError } from '../broker-context.js';
 
 export default defineHandler({
   request: OffsetForLeaderEpochRequest,
@@ -20,13 +21,15 @@ export default defineHandler({
         const out: EpochEndOffsetInit = { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1n };
         partitions.push(out);
         try {
+          ctx.broker.replication.leaderEpochFor(t.topic, p.partition);
           const log = ctx.broker.topics.log(t.topic, p.partition);
-          const epochError = leaderEpochError(p.currentLeaderEpoch);
+          const epochError = ctx.broker.replication.checkLeaderEpoch(t.topic, p.partition, p.currentLeaderEpoch);
           if (epochError !== ErrorCode.NONE) {
             out.errorCode = epochError;
-          } else if (p.leaderEpoch <= LEADER_EPOCH) {
-            out.leaderEpoch = LEADER_EPOCH;
-            out.endOffset = BigInt(log.logEndOffset);
+          } else {
+            const found = log.endOffsetForEpoch(p.leaderEpoch);
+            out.leaderEpoch = found.leaderEpoch;
+            out.endOffset = BigInt(found.endOffset);
           }
         } catch (err) {
           out.errorCode = errorCodeOf(err);

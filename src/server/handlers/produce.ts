@@ -8,6 +8,9 @@
 // epoch → INVALID_PRODUCER_EPOCH (Kafka answers Produce this way since KIP-588, transactional or not).
 // A compacted topic (cleanup.policy has compact) refuses records without a key: INVALID_RECORD with one
 // RecordErrors entry (v8+) per keyless record, as Kafka's LogValidator does.
+// In a cluster only the partition's leader appends (NOT_LEADER_OR_FOLLOWER elsewhere), stamping its leader epoch;
+// acks=all refuses up front when the ISR is below min.insync.replicas (NOT_ENOUGH_REPLICAS) and answers once the
+// high watermark passes the batch (replication.awaitCommitted).
 import { ProduceRequest } from '../../protocol/generated/produce-request.js';
 import { ProduceResponse, type ProduceResponseInit, type TopicProduceResponseInit, type PartitionProduceResponseInit } from '../../protocol/generated/produce-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -16,7 +19,6 @@ import { keylessRecordIndexes } from '../../protocol/records/record-filter.js';
 import { compressionOf } from '../../protocol/records/record-batch.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { LEADER_EPOCH } from '../broker-context.js';
 
 export default defineHandler({
   request: ProduceRequest,
@@ -24,7 +26,7 @@ export default defineHandler({
   minVersion: 3,
   concurrent: true,
   async handle(req, ctx): Promise<ProduceResponseInit | null> {
-    const { topics } = ctx.broker;
+    const { topics, replication } = ctx.broker;
     const acks = req.acks;
     const responses: TopicProduceResponseInit[] = [];
     const flushes: Promise<void>[] = [];
@@ -41,6 +43,7 @@ export default defineHandler({
           continue;
         }
         try {
+          const leaderEpoch = replication.leaderEpochFor(td.name, pd.index);
           const log = topics.log(td.name, pd.index);
           const cfg = log.config;
           if (!pd.records || pd.records.length === 0) {
@@ -80,15 +83,17 @@ export default defineHandler({
               continue;
             }
           }
-          const appended = log.append(pd.records, { leaderEpoch: LEADER_EPOCH, recordCount: validated.recordCount });
+          if (acks === -1) replication.checkEnoughReplicas(td.name, pd.index, cfg.minInsyncReplicas);
+          const appended = log.append(pd.records, { leaderEpoch, recordCount: validated.recordCount });
           pr.errorCode = ErrorCode.NONE;
           pr.baseOffset = BigInt(appended.baseOffset);
           pr.logAppendTimeMs = appended.duplicate ? -1n : BigInt(validated.logAppendTime);
           pr.logStartOffset = BigInt(log.logStartOffset);
           if (acks === -1) {
-            flushes.push(log.flush().catch((err) => {
-              ctx.logger.error({ err, topic: td.name, partition: pd.index }, 'fsync failed; acks=all request not acknowledged');
-              pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+            flushes.push(replication.awaitCommitted(td.name, pd.index, log, appended.lastOffset + 1, cfg.minInsyncReplicas, req.timeoutMs).then((code) => {
+              if (code === ErrorCode.NONE) return;
+              if (code === ErrorCode.KAFKA_STORAGE_ERROR) ctx.logger.error({ topic: td.name, partition: pd.index }, 'fsync failed; acks=all request not acknowledged');
+              pr.errorCode = code;
               pr.baseOffset = -1n;
             }));
           }

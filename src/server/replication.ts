@@ -1,0 +1,112 @@
+/**
+ * Replication as the handlers see it: who leads a partition, at which leader epoch, when an acks=all write is
+ * committed, and what the cluster looks like for Metadata/DescribeCluster/FindCoordinator. Two implementations:
+ * LocalReplication (the single-node broker: this broker leads every partition at epoch 0, a write is committed
+ * once fsynced) and ClusterReplication (server/cluster-mode.ts: the etcd image and the ReplicaManager).
+ */
+import { KafkaError } from '../errors.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { Log } from '../storage/log.js';
+
+export interface BrokerEndpoint {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface PartitionInfo {
+  /** -1 when the partition has no leader. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Replicas on brokers that are not alive. */
+  readonly offline: readonly number[];
+}
+
+export interface Replication {
+  /** True in a cluster (etcd); false for the single-node broker. */
+  readonly clustered: boolean;
+  /** Live brokers, this one included. */
+  brokers(): BrokerEndpoint[];
+  controllerId(): number;
+  /** The partition as the metadata says, undefined if the topic or partition does not exist. */
+  partitionInfo(topic: string, partition: number): PartitionInfo | undefined;
+  /**
+   * The leader epoch to stamp on an append by this broker as the partition's leader; throws KafkaError
+   * NOT_LEADER_OR_FOLLOWER when another broker leads it (or none does), UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+   */
+  leaderEpochFor(topic: string, partition: number): number;
+  /**
+   * The error for a client request naming the leader epoch it believes current (Fetch, ListOffsets,
+   * OffsetForLeaderEpoch) at the partition's leader: NONE for -1 or ours, FENCED_LEADER_EPOCH if older,
+   * UNKNOWN_LEADER_EPOCH if newer.
+   */
+  checkLeaderEpoch(topic: string, partition: number, currentLeaderEpoch: number): number;
+  /** acks=all, before appending: NOT_ENOUGH_REPLICAS when the ISR is smaller than min.insync.replicas. */
+  checkEnoughReplicas(topic: string, partition: number, minIsr: number): void;
+  /**
+   * acks=all, after appending: resolves with NONE once every offset below `endOffset` is committed (fsynced
+   * here and, in a cluster, below the high watermark), or an error code: NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+   * NOT_LEADER_OR_FOLLOWER (leadership lost), REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR.
+   */
+  awaitCommitted(topic: string, partition: number, log: Log, endOffset: number, minIsr: number, timeoutMs: number): Promise<number>;
+  /**
+   * A follower's fetch at the leader (Fetch with a replica id): records the follower's log end and may move
+   * the high watermark. Returns an error code for the partition (NONE to go on and read).
+   */
+  onFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, currentLeaderEpoch: number): number;
+}
+
+/** The single-node broker: leader of everything at epoch 0; committed = fsynced. */
+export class LocalReplication implements Replication {
+  readonly clustered = false;
+
+  constructor(private readonly self: () => BrokerEndpoint, private readonly partitionCount: (topic: string) => number | undefined) {}
+
+  brokers(): BrokerEndpoint[] {
+    return [this.self()];
+  }
+
+  controllerId(): number {
+    return this.self().nodeId;
+  }
+
+  partitionInfo(topic: string, partition: number): PartitionInfo | undefined {
+    const count = this.partitionCount(topic);
+    if (count === undefined || partition < 0 || partition >= count) return undefined;
+    const replicas = [this.self().nodeId];
+    return { leader: replicas[0]!, leaderEpoch: 0, replicas, isr: replicas, offline: [] };
+  }
+
+  leaderEpochFor(topic: string, partition: number): number {
+    if (!this.partitionInfo(topic, partition)) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host ${topic}-${partition}`);
+    return 0;
+  }
+
+  checkLeaderEpoch(_topic: string, _partition: number, currentLeaderEpoch: number): number {
+    return epochError(currentLeaderEpoch, 0);
+  }
+
+  checkEnoughReplicas(): void {}
+
+  async awaitCommitted(topic: string, partition: number, log: Log): Promise<number> {
+    try {
+      await log.flush();
+      return ErrorCode.NONE;
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+  }
+
+  onFollowerFetch(): number {
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+}
+
+/** NONE for no epoch (-1) or the current one; FENCED_LEADER_EPOCH for an older one, UNKNOWN_LEADER_EPOCH for a newer one. */
+export function epochError(requested: number, current: number): number {
+  if (requested < 0 || requested === current) return ErrorCode.NONE;
+  return requested > current ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}

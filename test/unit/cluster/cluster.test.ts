@@ -1,0 +1,179 @@
+/**
+ * Three in-process brokers on one real etcd: topics with replication factor 3, acks=all produce, reads up to the
+ * high watermark, leadership moving on a controlled shutdown, a restarted broker catching up, and replicas
+ * byte-identical afterwards. (Process kills, pauses and cuts are in test/compat/cluster-faults.test.ts.)
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker, type RunningBroker } from '../../../src/index.js';
+import { Admin } from '../../../src/client/admin.js';
+import { Producer } from '../../../src/client/producer.js';
+import { Consumer } from '../../../src/client/consumer.js';
+import { startEtcd } from '../../helpers/etcd.js';
+
+const FAST = {
+  'replica.fetch.wait.max.ms': '100',
+  'replica.fetch.backoff.ms': '100',
+  'replica.lag.time.max.ms': '3000',
+  'offsets.topic.num.partitions': '3',
+  'transaction.state.log.num.partitions': '3',
+  'group.initial.rebalance.delay.ms': '0',
+};
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function readAll(bootstrap: string, topic: string, partitions: number, expected: number): Promise<Map<number, string[]>> {
+  const c = new Consumer({ bootstrapServers: bootstrap, autoOffsetReset: 'earliest' });
+  const out = new Map<number, string[]>();
+  try {
+    await c.connect();
+    c.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition })));
+    let n = 0;
+    const deadline = Date.now() + 20_000;
+    while (n < expected && Date.now() < deadline) {
+      for (const r of await c.poll(500)) {
+        const list = out.get(r.partition) ?? [];
+        list.push(`${r.offset}:${r.value?.toString()}`);
+        out.set(r.partition, list);
+        n++;
+      }
+    }
+  } finally {
+    await c.close();
+  }
+  return out;
+}
+
+describe('a three-broker cluster on etcd', () => {
+  let etcd: Awaited<ReturnType<typeof startEtcd>>;
+  const dirs: string[] = [];
+  const brokers = new Map<number, RunningBroker>();
+  const start = async (id: number): Promise<RunningBroker> => {
+    const b = await startBroker({ port: 0, dataDir: dirs[id - 1]!, logLevel: 'warn', config: { ...FAST, 'etcd.connect': etcd.endpoint, 'node.id': id } });
+    brokers.set(id, b);
+    return b;
+  };
+  const bootstrap = (): string => [...brokers.values()].map((b) => b.address).join(',');
+
+  before(async () => {
+    etcd = await startEtcd();
+    for (let i = 1; i <= 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `tributary-cluster-${i}-`)));
+    for (let i = 1; i <= 3; i++) await start(i);
+  });
+
+  after(async () => {
+    for (const b of brokers.values()) await b.close().catch(() => undefined);
+    await etcd?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('one cluster id, three brokers, one controller', async () => {
+    const ids = new Set([...brokers.values()].map((b) => b.clusterId));
+    assert.equal(ids.size, 1);
+    const admin = new Admin({ bootstrapServers: bootstrap() });
+    try {
+      await until('three brokers registered', async () => (await admin.describeCluster()).brokers.length === 3);
+      const d = await admin.describeCluster();
+      assert.deepEqual(d.brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
+      assert.ok([1, 2, 3].includes(d.controllerId), `controller ${d.controllerId}`);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('replication factor 3: acks=all writes are on every replica, byte for byte, and read back in order', async () => {
+    const admin = new Admin({ bootstrapServers: bootstrap() });
+    try {
+      await admin.createTopics([{ name: 'rf3', numPartitions: 3, replicationFactor: 3 }]);
+      const [t] = await admin.describeTopics(['rf3']);
+      for (const p of t!.partitions) {
+        assert.equal(p.replicas.length, 3);
+        assert.deepEqual([...p.isr].sort(), [1, 2, 3]);
+      }
+      // Leaders are spread: each broker leads one of the three partitions.
+      assert.deepEqual(t!.partitions.map((p) => p.leader).sort(), [1, 2, 3]);
+    } finally {
+      await admin.close();
+    }
+    const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1 });
+    try {
+      const acked = await Promise.all(Array.from({ length: 300 }, (_, i) => producer.send({ topic: 'rf3', partition: i % 3, value: `v${i}` })));
+      assert.equal(acked.length, 300);
+    } finally {
+      await producer.close();
+    }
+    const read = await readAll(bootstrap(), 'rf3', 3, 300);
+    assert.equal([...read.values()].reduce((n, l) => n + l.length, 0), 300);
+    for (const [, list] of read) list.forEach((entry, i) => assert.ok(entry.startsWith(`${i}:`), `offsets in order: ${entry} at ${i}`));
+    // Every replica holds the same bytes once the followers have caught up.
+    await until('followers caught up', () => [0, 1, 2].every((p) => [...brokers.values()].every((b) => b.context.topics.tryLog('rf3', p)?.logEndOffset === 100)));
+    for (let p = 0; p < 3; p++) {
+      const copies = [...brokers.values()].map((b) => b.context.topics.log('rf3', p).read(0, 1 << 20, true));
+      assert.ok(copies.every((c) => c.equals(copies[0]!)), `partition ${p} differs between replicas`);
+    }
+  });
+
+  test('a controlled shutdown moves leadership; the broker rejoins the ISR after a restart', async () => {
+    const admin = new Admin({ bootstrapServers: bootstrap() });
+    let victim: number;
+    try {
+      const [t] = await admin.describeTopics(['rf3']);
+      victim = t!.partitions[0]!.leader;
+    } finally {
+      await admin.close();
+    }
+    await brokers.get(victim)!.close();
+    brokers.delete(victim);
+    const admin2 = new Admin({ bootstrapServers: bootstrap() });
+    try {
+      await until('new leader for rf3-0', async () => {
+        const [t] = await admin2.describeTopics(['rf3']);
+        return t!.partitions.every((p) => p.leader !== victim && p.leader >= 0) && t!.partitions.every((p) => !p.isr.includes(victim));
+      });
+      const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1 });
+      try {
+        await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send({ topic: 'rf3', partition: i % 3, value: `after${i}` })));
+      } finally {
+        await producer.close();
+      }
+      await start(victim);
+      await until('the restarted broker back in every ISR', async () => {
+        const [t] = await admin2.describeTopics(['rf3']);
+        return t!.partitions.every((p) => p.isr.length === 3);
+      }, 20_000);
+    } finally {
+      await admin2.close();
+    }
+    const read = await readAll(bootstrap(), 'rf3', 3, 330);
+    assert.equal([...read.values()].reduce((n, l) => n + l.length, 0), 330);
+    await until('restarted replica caught up', () => [0, 1, 2].every((p) => brokers.get(victim)!.context.topics.tryLog('rf3', p)?.logEndOffset === 110));
+    for (let p = 0; p < 3; p++) {
+      const copies = [...brokers.values()].map((b) => b.context.topics.log('rf3', p).read(0, 1 << 20, true));
+      assert.ok(copies.every((c) => c.equals(copies[0]!)), `partition ${p} differs between replicas after the restart`);
+    }
+  });
+
+  test('a produce to a follower is NOT_LEADER_OR_FOLLOWER; min.insync.replicas refuses acks=all when the ISR is too small', async () => {
+    const admin = new Admin({ bootstrapServers: bootstrap() });
+    try {
+      await admin.createTopics([{ name: 'minisr', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '4' } }]);
+    } finally {
+      await admin.close();
+    }
+    const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1, retries: 1, retryBackoffMs: 50 });
+    try {
+      await assert.rejects(producer.send({ topic: 'minisr', partition: 0, value: 'x' }), /NOT_ENOUGH_REPLICAS/);
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
+  });
+});
