@@ -13,6 +13,8 @@ export class MemoryClusterStore implements ControllerStore {
   /** Every casPartitions call and its outcome, for assertions. */
   readonly writes: Array<{ changes: PartitionChange[]; controllerEpoch: number | undefined; ok: boolean }> = [];
   private nextBrokerEpoch = 1;
+  /** Runs before a casPartitions compares (a test's concurrent writer slips in here). */
+  beforeCas: ((changes: PartitionChange[]) => void) | null = null;
 
   constructor(clusterId = 'test-cluster') {
     this.current = { clusterId, controller: null, brokers: new Map(), topics: new Map(), brokerConfigs: new Map(), revision: 1 };
@@ -29,6 +31,7 @@ export class MemoryClusterStore implements ControllerStore {
 
   async casPartitions(changes: PartitionChange[], controllerEpoch?: number): Promise<boolean> {
     await Promise.resolve();
+    this.beforeCas?.(changes);
     const ok = this.check(changes, controllerEpoch);
     this.writes.push({ changes, controllerEpoch, ok });
     if (!ok) return false;
@@ -98,6 +101,25 @@ export class MemoryClusterStore implements ControllerStore {
 
   partition(topic: string, partition: number): PartitionState {
     return this.current.topics.get(topic)!.partitions[partition]!;
+  }
+
+  /** Resolves with the first image (the current one included) that satisfies `pred`; rejects after `ms`. */
+  waitFor(pred: (image: MetadataImage) => boolean, ms = 2_000): Promise<MetadataImage> {
+    if (pred(this.current)) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`image condition not met within ${ms} ms`));
+      }, ms);
+      // Judged on the newest image: events queued before a change may still be on their way.
+      const off = this.onImage(() => {
+        const image = this.current;
+        if (!pred(image)) return;
+        clearTimeout(timer);
+        off();
+        resolve(image);
+      });
+    });
   }
 
   private publish(image: MetadataImage): void {
