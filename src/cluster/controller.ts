@@ -99,12 +99,15 @@ export function uncleanFor(topic: TopicImage, brokerDefault: boolean): boolean {
   return v === undefined ? brokerDefault : v.trim().toLowerCase() === 'true';
 }
 
-/** The state after a chain of rules, with the epochs bumped once as for a single change. */
+/**
+ * The state after a chain of rules, with the epochs bumped once as for a single change: the leader epoch grows if
+ * any step changed the leader (a restarted leader that leads again starts a new epoch).
+ */
 function squash(from: PartitionState, to: PartitionState): PartitionState {
   return {
     ...to,
     partitionEpoch: from.partitionEpoch + 1,
-    leaderEpoch: to.leader !== from.leader ? from.leaderEpoch + 1 : from.leaderEpoch,
+    leaderEpoch: to.leaderEpoch > from.leaderEpoch || to.leader !== from.leader ? from.leaderEpoch + 1 : from.leaderEpoch,
   };
 }
 
@@ -112,8 +115,9 @@ function squash(from: PartitionState, to: PartitionState): PartitionState {
  * What the controller must change for the brokers the image shows: ISR members and leaders that are not live
  * (gone or shutting down) are removed / replaced, offline partitions get a leader when one of their ISR (or, with
  * unclean election, any replica) is live, and reassignments whose target replicas are all in sync complete.
+ * `restarted`: brokers seen re-registering (new broker epoch) since the last pass.
  */
-export function planPartitionRepairs(image: MetadataImage, uncleanDefault: boolean): PartitionChange[] {
+export function planPartitionRepairs(image: MetadataImage, uncleanDefault: boolean, restarted: ReadonlySet<number> = new Set()): PartitionChange[] {
   const live = liveBrokers(image);
   const changes: PartitionChange[] = [];
   for (const topic of image.topics.values()) {
@@ -121,8 +125,10 @@ export function planPartitionRepairs(image: MetadataImage, uncleanDefault: boole
     topic.partitions.forEach((state, partition) => {
       let cur = state;
       // Followers first, the leader last: when every ISR member is gone, the last leader is the one kept.
-      const gone = cur.isr.filter((id) => !live.has(id) && id !== cur.leader);
-      if (cur.leader !== NO_LEADER && !live.has(cur.leader)) gone.push(cur.leader);
+      // A restarted broker (a new registration the previous image did not show) lost what it had not flushed:
+      // like Kafka's fencing of a re-registered broker, it leaves the ISRs and its leadership is re-elected.
+      const gone = cur.isr.filter((id) => (!live.has(id) || restarted.has(id)) && id !== cur.leader);
+      if (cur.leader !== NO_LEADER && (!live.has(cur.leader) || restarted.has(cur.leader))) gone.push(cur.leader);
       for (const id of gone) cur = onBrokerGone(cur, id, live, unclean) ?? cur;
       cur = electOffline(cur, live, unclean) ?? cur;
       cur = completeReassignmentIfReady(cur, live) ?? cur;
@@ -185,6 +191,11 @@ export class Controller {
   private dirty = false;
   private pass: Promise<void> | null = null;
   private imageWaiters = new Set<() => void>();
+  /**
+   * Broker epochs as of the last repair pass that wrote everything it planned: a broker with another epoch now (or
+   * none then) registered anew since, and that pass's successor fences it.
+   */
+  private fencedEpochs: Map<number, number> | null = null;
 
   constructor(opts: ControllerOptions) {
     this.store = opts.store;
@@ -282,14 +293,20 @@ export class Controller {
         return;
       }
       const started = this.now();
-      const changes = planPartitionRepairs(image, this.config.uncleanLeaderElection);
+      const epochs = new Map([...image.brokers].map(([id, b]) => [id, b.brokerEpoch]));
+      // The first pass takes the registrations as it finds them.
+      const seen = this.fencedEpochs ?? epochs;
+      const restarted = new Set([...epochs].filter(([id, epoch]) => seen.get(id) !== epoch).map(([id]) => id));
+      const changes = planPartitionRepairs(image, this.config.uncleanLeaderElection, restarted);
       if (changes.length === 0) {
+        this.fencedEpochs = epochs;
         this.retryDelayMs = RETRY_MIN_MS;
         continue;
       }
       const failed = await this.writeBatches(changes);
       if (this.stopped) return;
       if (failed.length === 0) {
+        this.fencedEpochs = epochs;
         this.retryDelayMs = RETRY_MIN_MS;
         this.logger.info({ changes: changes.length, ms: this.now() - started }, 'partition leadership and ISR repaired');
       } else if (!this.dirty) {

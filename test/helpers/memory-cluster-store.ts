@@ -75,6 +75,14 @@ export class MemoryClusterStore implements ControllerStore {
     this.publish({ ...this.current, brokers });
   }
 
+  /** A restart seen as one change: the lease expired and the broker registered again before the watch reported. */
+  restartBroker(nodeId: number): void {
+    const b = this.current.brokers.get(nodeId)!;
+    const brokers = new Map(this.current.brokers);
+    brokers.set(nodeId, { ...b, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, shuttingDown: false });
+    this.publish({ ...this.current, brokers });
+  }
+
   setShuttingDown(nodeId: number): void {
     const b = this.current.brokers.get(nodeId)!;
     const brokers = new Map(this.current.brokers);
@@ -126,9 +134,10 @@ export class MemoryClusterStore implements ControllerStore {
     const previous = this.current;
     this.current = { ...image, revision: previous.revision + 1 };
     const now = this.current;
-    // A watch event arrives after the write that caused it returns.
+    // A watch event arrives after the write that caused it returns, and only to watchers already there.
+    const listeners = [...this.listeners];
     setImmediate(() => {
-      for (const cb of this.listeners) cb(now, previous);
+      for (const cb of listeners) if (this.listeners.has(cb)) cb(now, previous);
     });
   }
 }

@@ -72,6 +72,27 @@ test('controlled shutdown moves leadership away; the last in-sync replica stays 
   }
 });
 
+test('a broker that restarted between two images is fenced like a lost one: out of the ISRs, its leadership re-elected', async () => {
+  const store = cluster([1, 2]);
+  store.putTopic('t', [{ ...initialPartitionState([2, 1], live(1, 2)) }, initialPartitionState([2], live(2))]);
+  const c = startController(store);
+  try {
+    await c.idle();
+    store.restartBroker(2);
+    const image = await store.waitFor((img) => part(img, 't', 0).leader === 1);
+    assert.deepEqual(part(image, 't', 0).isr, [1]);
+    await c.idle();
+    const alone = part(store.image(), 't', 1);
+    assert.deepEqual([alone.leader, alone.isr, alone.leaderEpoch, alone.partitionEpoch], [2, [2], 1, 1], 'the last replica leads again, in a new leader epoch');
+    store.registerBroker(3);
+    await store.waitFor((img) => img.brokers.has(3));
+    await c.idle();
+    assert.equal(store.writes.length, 1, 'a broker new to the cluster changes nothing');
+  } finally {
+    c.stop();
+  }
+});
+
 test('on start, partitions led by a broker missing from the image are repaired even though no image ever had it', async () => {
   const store = cluster([1, 2]);
   store.putTopic('t', [{ ...initialPartitionState([9, 1, 2], live(9, 1, 2)) }, initialPartitionState([9], live(9))]);
