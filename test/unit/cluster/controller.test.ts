@@ -74,7 +74,7 @@ test('controlled shutdown moves leadership away; the last in-sync replica stays 
 
 test('a broker that restarted between two images is fenced like a lost one: out of the ISRs, its leadership re-elected', async () => {
   const store = cluster([1, 2]);
-  store.putTopic('t', [{ ...initialPartitionState([2, 1], live(1, 2)) }, initialPartitionState([2], live(2))]);
+  store.putTopic('t', [initialPartitionState([2, 1], live(1, 2)), initialPartitionState([2], live(2)), initialPartitionState([1, 2], live(1, 2))]);
   const c = startController(store);
   try {
     await c.idle();
@@ -84,6 +84,8 @@ test('a broker that restarted between two images is fenced like a lost one: out 
     await c.idle();
     const alone = part(store.image(), 't', 1);
     assert.deepEqual([alone.leader, alone.isr, alone.leaderEpoch, alone.partitionEpoch], [2, [2], 1, 1], 'the last replica leads again, in a new leader epoch');
+    const followed = part(store.image(), 't', 2);
+    assert.deepEqual([followed.leader, followed.isr, followed.leaderEpoch], [1, [1], 0], 'a restarted follower leaves the ISR');
     store.registerBroker(3);
     await store.waitFor((img) => img.brokers.has(3));
     await c.idle();
