@@ -163,6 +163,8 @@ export class CoordinatorRuntime<T> {
    * later has beyond the configured count; this counts the partitions elected so far that way.
    */
   private leadsAll = 0;
+  /** Records replayed so far by `load()` (undefined outside it). */
+  private replayedRecords: number | undefined;
   readonly timers: Timers<T>;
 
   constructor(
@@ -196,8 +198,11 @@ export class CoordinatorRuntime<T> {
     this.loaded ??= (async () => {
       const count = this.log.partitionCount();
       this.leadsAll = count;
+      this.replayedRecords = 0;
       await Promise.all(Array.from({ length: count }, (_, p) => this.elect(p, 0)));
       if (count === 0) this.requireMachine().onLoaded?.();
+      if (this.log.exists()) this.logger?.info({ records: this.replayedRecords }, 'coordinator state loaded');
+      this.replayedRecords = undefined;
     })();
     return this.loaded;
   }
@@ -316,7 +321,9 @@ export class CoordinatorRuntime<T> {
         count++;
       }
     }, (producerId, commit) => machine.replayTxnMarker?.(partition, producerId, commit));
-    if (count > 0) this.logger?.info({ partition, records: count }, 'coordinator partition loaded');
+    // At start-up (load) one line sums every partition; an election later logs its own.
+    if (this.replayedRecords !== undefined) this.replayedRecords += count;
+    else this.logger?.info({ partition, records: count }, 'coordinator partition loaded');
   }
 
   private unloadPartition(partition: number): void {
