@@ -9,7 +9,8 @@
  * which the group coordinator also finds when it replays that partition). Only then does the coordinator move
  * to Complete* (`markersWritten`) and the client get its answer (EndTxn, or the InitProducerId that fenced an
  * ongoing transaction). A failed marker write is retried every MARKER_RETRY_MS; meanwhile the id answers
- * CONCURRENT_TRANSACTIONS. On load, transactions caught in Prepare* get their markers again.
+ * CONCURRENT_TRANSACTIONS. On load (and on each election of a partition), transactions caught in Prepare* get
+ * their markers again.
  *
  * Concurrency: single JS thread; coordinator operations are synchronous and run one at a time inside the
  * runtime, marker writes are awaited after them. A failed `__transaction_state` append answers

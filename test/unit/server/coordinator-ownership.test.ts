@@ -153,6 +153,11 @@ describe('coordinator ownership over the wire', () => {
     assert.equal(described.transactionStates[0].errorCode, ErrorCode.NOT_COORDINATOR);
     const list = await client.send(LIST_TXNS, 0, { stateFilters: [], producerIdFilters: [] });
     assert.ok(!list.transactionStates.some((t: any) => t.transactionalId === id));
+    const batched = await client.send(ADD_PARTITIONS, 4, {
+      v3AndBelowTransactionalId: '', v3AndBelowProducerId: 0n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [],
+      transactions: [{ transactionalId: id, ...producer, verifyOnly: true, topics: [{ name: 'tx', partitions: [0] }] }],
+    });
+    assert.deepEqual(batched.resultsByTransaction.map((t: any) => [t.transactionalId, t.topicResults[0].resultsByPartition[0].partitionErrorCode]), [[id, ErrorCode.NOT_COORDINATOR]]);
 
     // The old coordinator got as far as PrepareCommit before leadership moved: that record ends the partition.
     const log = broker.context.topics.log(TRANSACTION_STATE_TOPIC, p);
