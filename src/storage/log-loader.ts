@@ -71,7 +71,7 @@ export interface LoadLogParams {
   fdatasync?: Fdatasync;
   logger?: StorageLogger;
   onLogStartOffsetChange?: (log: Log) => void;
-  onRecoveryPointDecrease?: (log: Log) => Promise<void>;
+  onTruncate?: (log: Log) => Promise<void>;
   /** Open the log replicated (explicit high watermark: see Log.updateHighWatermark). */
   replicated?: boolean;
   /** From replication-offset-checkpoint, if it has the partition. */
@@ -188,7 +188,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       fdatasync: p.fdatasync,
       logger: p.logger,
       onLogStartOffsetChange: p.onLogStartOffsetChange,
-      onRecoveryPointDecrease: p.onRecoveryPointDecrease,
+      onTruncate: p.onTruncate,
       producerState,
       leaderEpochCache,
       replicated: p.replicated,

@@ -169,7 +169,7 @@ export class LogManager {
       fdatasync: this.fdatasync,
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeLogStartOffsetCheckpoint(),
-      onRecoveryPointDecrease: () => this.checkpointRecoveryPoints(),
+      onTruncate: (log) => this.onLogTruncated(log),
       replicated: this.replicated,
       producerIdExpirationMs: this.brokerMs('producer.id.expiration.ms', 86_400_000),
     });
@@ -333,6 +333,11 @@ export class LogManager {
 
   private entries(pick: (log: Log) => number): CheckpointEntry[] {
     return this.logs().map((log) => ({ topic: log.topic, partition: log.partition, offset: pick(log) }));
+  }
+
+  /** A log was truncated (replication): its cleaning stops and restarts from valid offsets; recovery points are rewritten. */
+  private async onLogTruncated(log: Log): Promise<void> {
+    await Promise.all([this.cleaner.onLogTruncated(log), this.checkpointRecoveryPoints()]);
   }
 
   /**

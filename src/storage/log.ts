@@ -121,10 +121,11 @@ export interface LogInit {
   /** Persist the new log start offset; called synchronously before segments below it are deleted. */
   onLogStartOffsetChange?: (log: Log) => void;
   /**
-   * The recovery point went down (truncateTo): persist it; truncateTo's promise waits for the returned one.
-   * Without it a stale, higher checkpointed recovery point would make the next unclean start trust rewritten data.
+   * Called synchronously by truncateTo/truncateFullyAndStartAt once the log is cut; their promise also waits for
+   * the returned one. The LogManager persists the lowered recovery point here (a stale, higher checkpointed one
+   * would make the next unclean start trust rewritten data) and stops a log-cleaner pass over the old data.
    */
-  onRecoveryPointDecrease?: (log: Log) => Promise<void>;
+  onTruncate?: (log: Log) => Promise<void>;
   /** Idempotent-producer state, rebuilt up to the log end by the loader; empty when not given. */
   producerState?: ProducerStateManager;
   /** The leader epoch cache (loaded or rebuilt by the loader); when not given, the directory's file or empty. */
@@ -178,7 +179,7 @@ export class Log {
   private readonly fdatasync: Fdatasync;
   private readonly logger: StorageLogger | undefined;
   private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
-  private readonly onRecoveryPointDecrease: ((log: Log) => Promise<void>) | undefined;
+  private readonly onTruncate: ((log: Log) => Promise<void>) | undefined;
   private readonly listeners = new Set<AppendListener>();
   /** The partition leader epoch stamped on markers: the one of the last append (single node: constant). */
   private leaderEpochForMarkers = 0;
@@ -211,7 +212,7 @@ export class Log {
     this.fdatasync = init.fdatasync ?? defaultFdatasync;
     this.logger = init.logger;
     this.onLogStartOffsetChange = init.onLogStartOffsetChange;
-    this.onRecoveryPointDecrease = init.onRecoveryPointDecrease;
+    this.onTruncate = init.onTruncate;
     this.producerState = init.producerState ?? new ProducerStateManager(init.dir);
     this.leaderEpochCache = init.leaderEpochCache ?? LeaderEpochCache.load(init.dir) ?? LeaderEpochCache.empty(init.dir);
     this.replicated = init.replicated ?? false;
@@ -796,10 +797,10 @@ export class Log {
       this.logStartOffset = this.nextOffset;
       this.onLogStartOffsetChange?.(this);
     }
-    const lowered = this.afterTruncation(removed);
+    this.afterTruncation(removed);
     this.leaderEpochCache.truncateFromEnd(this.nextOffset);
     this.rebuildProducerState();
-    return this.durable(lowered);
+    return this.durable();
   }
 
   /**
@@ -819,25 +820,21 @@ export class Log {
     this.nextOffset = offset;
     this.logStartOffset = offset;
     this.onLogStartOffsetChange?.(this);
-    const lowered = this.afterTruncation(removed);
+    this.afterTruncation(removed);
     this.producerState.clear();
     this.producerState.deleteSnapshotsBelow(Number.MAX_SAFE_INTEGER);
     this.leaderEpochCache.clear();
-    return this.durable(lowered);
+    return this.durable();
   }
 
-  /** A truncation's end: the log synced and, if it went down, the recovery point persisted. */
-  private async durable(recoveryPointLowered: boolean): Promise<void> {
-    await Promise.all([this.flush(), recoveryPointLowered ? this.onRecoveryPointDecrease?.(this) : undefined]);
+  /** A truncation's end: the log synced and the owner's onTruncate work done. */
+  private async durable(): Promise<void> {
+    await Promise.all([this.flush(), this.onTruncate?.(this)]);
   }
 
-  /**
-   * What both truncations share once the segment list is final: offsets clamped, removed segments unlinked
-   * later. Returns whether the recovery point went down.
-   */
-  private afterTruncation(removed: LogSegment[]): boolean {
-    const lowered = this.recoveryPoint > this.nextOffset;
-    if (lowered) this.recoveryPoint = this.nextOffset;
+  /** What both truncations share once the segment list is final: offsets clamped, removed segments unlinked later. */
+  private afterTruncation(removed: LogSegment[]): void {
+    if (this.recoveryPoint > this.nextOffset) this.recoveryPoint = this.nextOffset;
     if (this.replicated) this.hw = this.clampHighWatermark(this.hw);
     for (const old of removed) {
       const j = this.unsynced.indexOf(old);
@@ -846,7 +843,7 @@ export class Log {
     // The cut segment and the renames must reach the disk before the promise resolves.
     this.dirDirty = true;
     this.gen++;
-    if (removed.length === 0) return lowered;
+    if (removed.length === 0) return;
     // An in-flight fdatasync may still use their descriptors: close them only after it.
     const remove = async (): Promise<void> => {
       if (this.inflight) await this.inflight.catch(noop);
@@ -855,7 +852,6 @@ export class Log {
     const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'removing truncated segments failed'));
     this.deletions.add(p);
     void p.then(() => this.deletions.delete(p));
-    return lowered;
   }
 
   /** Producer state after a truncation: the newest snapshot at or below the log end, then the batches after it. */

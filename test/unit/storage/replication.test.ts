@@ -11,7 +11,7 @@ import { loadLog } from '../../../src/storage/log-loader.js';
 import { LogManager, RECOVERY_POINT_CHECKPOINT_FILE, REPLICATION_OFFSET_CHECKPOINT_FILE } from '../../../src/storage/log-manager.js';
 import { UnexpectedAppendOffsetError, type Log } from '../../../src/storage/log.js';
 import { CorruptRecordError } from '../../../src/storage/storage-error.js';
-import { batch, batchRanges, openLog, readAll, tmpDir } from './storage-helpers.js';
+import { batch, batchRanges, decodeAll, openLog, readAll, tmpDir } from './storage-helpers.js';
 
 /** Recent: producers whose last batch is older than producer.id.expiration.ms are dropped on load. */
 const TS = Date.now() - 60_000;
@@ -478,6 +478,38 @@ describe('High watermark', () => {
     assert.equal(fs.readFileSync(path.join(dataDir, REPLICATION_OFFSET_CHECKPOINT_FILE), 'utf8'), '0\n1\nt 0 4\n');
     log.enableReplication();
     assert.equal(log.highWatermark, 4);
+    await m.close();
+  });
+});
+
+describe('Truncation and the log cleaner', () => {
+  const COMPACT = { name: 'c', partitions: 1, config: { 'segment.bytes': '400', 'cleanup.policy': 'compact' } };
+  /** Unique keys for the first 10 records (they survive cleaning), then three keys over and over. */
+  const keyed = (i: number): Buffer => buildRecordBatch([{ key: i < 10 ? `u${i}` : `k${i % 3}`, value: `v${i}`.padEnd(40, '.'), timestamp: TS + i }]);
+
+  it('abandons a pass in progress and moves a first dirty offset beyond the new end back', async () => {
+    const dataDir = tmpDir();
+    const m = new LogManager({ dataDir, brokerDefaults: {} });
+    await m.load([]);
+    const log = m.createLog(COMPACT.name, 0, COMPACT.config);
+    for (let i = 0; i < 30; i++) log.append(keyed(i), { leaderEpoch: 0 });
+    assert.ok((await m.cleaner.clean(log)) !== null);
+    const firstDirty = m.cleaner.checkpointOf('c', 0)!;
+    assert.ok(firstDirty > 20, `${firstDirty}`);
+    for (let i = 30; i < 60; i++) log.append(keyed(i), { leaderEpoch: 0 });
+
+    const pass = m.cleaner.clean(log);
+    await log.truncateTo(15);
+    assert.equal(await pass, null, 'abandoned');
+    assert.equal(log.logEndOffset, 15);
+    assert.equal(m.cleaner.checkpointOf('c', 0), 15);
+    assert.equal(fs.readFileSync(path.join(dataDir, 'cleaner-offset-checkpoint'), 'utf8'), '0\n1\nc 0 15\n');
+    const offsets: number[] = [];
+    for (let o = 0, buf = log.read(0, 1 << 20, true); buf.length > 0; buf = log.read(o, 1 << 20, true)) {
+      for (const r of decodeAll(buf)) offsets.push(r.offset);
+      o = offsets[offsets.length - 1]! + 1;
+    }
+    assert.deepEqual(offsets, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'the records below the truncation that cleaning kept');
     await m.close();
   });
 });
