@@ -142,14 +142,17 @@ export interface FollowerAppendResult {
   lastOffset: number;
 }
 
-/** A follower's fetched batches do not start at its log end offset. */
-export class UnexpectedAppendOffsetError extends StorageError {
+/**
+ * A follower's fetched batches do not start at its log end offset (Kafka's UnexpectedAppendOffsetException: a
+ * replica-fetcher bug, not a disk failure, hence not a StorageError).
+ */
+export class UnexpectedAppendOffsetError extends KafkaError {
   constructor(
     topicPartition: string,
     readonly firstOffset: number,
     readonly expectedOffset: number,
   ) {
-    super(`follower append to ${topicPartition} starts at offset ${firstOffset}, but the log end offset is ${expectedOffset}`);
+    super('UNKNOWN_SERVER_ERROR', `follower append to ${topicPartition} starts at offset ${firstOffset}, but the log end offset is ${expectedOffset}`);
   }
 }
 
