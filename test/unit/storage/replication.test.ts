@@ -513,3 +513,47 @@ describe('Truncation and the log cleaner', () => {
     await m.close();
   });
 });
+
+describe('Replicated log edges', () => {
+  it('retention deletes no segment above the high watermark', async () => {
+    const log = openLog(tmpDir(), { overrides: { 'segment.bytes': '400', 'retention.bytes': '1' } });
+    log.enableReplication(0);
+    for (let i = 0; i < 10; i++) log.append(plain(`r${i}`), { leaderEpoch: 0 });
+    const bases = log.segmentBaseOffsets();
+    assert.ok(bases.length >= 4);
+    assert.equal(log.applyRetention(Date.now()), 0, 'HW 0: nothing is committed');
+    log.updateHighWatermark(bases[2]!);
+    assert.equal(log.applyRetention(Date.now()), 2);
+    assert.equal(log.logStartOffset, bases[2]);
+    assert.deepEqual(log.leaderEpochCache.epochEntries(), [{ epoch: 0, startOffset: bases[2] }]);
+    log.updateHighWatermark(log.logEndOffset);
+    assert.equal(log.applyRetention(Date.now()), bases.length - 3, 'all but the active one');
+    await log.close();
+  });
+
+  it('a flush in flight during a truncation does not move the recovery point past the new end', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let syncs = 0;
+    const log = openLog(tmpDir(), {
+      overrides: { 'segment.bytes': '400' },
+      fdatasync: async () => {
+        syncs++;
+        await gate;
+      },
+    });
+    for (let i = 0; i < 10; i++) log.append(plain(`f${i}`), { leaderEpoch: 0 });
+    const flushed = log.flush();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.ok(syncs > 0, 'the first fdatasync is in flight');
+    const truncated = log.truncateTo(4);
+    assert.equal(log.logEndOffset, 4, 'in memory at once');
+    release();
+    await Promise.all([flushed, truncated]);
+    assert.equal(log.recoveryPoint, 4);
+    assert.equal(log.isDirty, false);
+    assertEveryOffsetReadable(log);
+    await log.close();
+  });
+});
