@@ -10,7 +10,8 @@
  * Concurrency: owned by one Log on the single JS thread. Appends are one synchronous positional write each
  * (page cache speed, never interleaved); reads are synchronous positional reads into fresh buffers, so a reader
  * never sees a half-written batch and never holds a file handle across an await. Durability is sync(), an
- * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this).
+ * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this). truncateTo()
+ * (a replica diverging from its leader) is synchronous too: ftruncate of the .log and the indexes' tails.
  * Deletion renames the files to `*.deleted` first (a crash leaves only garbage the loader removes).
  */
 import * as fs from 'node:fs';

@@ -36,7 +36,8 @@
  * COMMIT/ABORT control batch (and, for ABORT, records the aborted range in the segment's .txnindex); then
  * read_committed fetches read below lastStableOffset and skip abortedTransactions(...). The API it uses:
  *   writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean;
- *     timestamp: number }): number — the marker's offset; throws a KafkaError (INVALID_PRODUCER_EPOCH,
+ *     timestamp: number; leaderEpoch?: number }): number — the marker's offset (stamped with leaderEpoch, default
+ *     the last append's); throws a KafkaError (INVALID_PRODUCER_EPOCH,
  *     TRANSACTION_COORDINATOR_FENCED) for a stale epoch. Callers await flush() afterwards.
  *   get lastStableOffset(): number
  *   abortedTransactions(fetchOffset, upperBound): Array<{ producerId: bigint; firstOffset: number }>
