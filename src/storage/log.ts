@@ -22,7 +22,8 @@
  *     must start at logEndOffset (UnexpectedAppendOffsetError); updates epochs and producer state unchecked.
  *   truncateTo(offset): Promise<void> / truncateFullyAndStartAt(offset): Promise<void> — the in-memory change
  *     is immediate (readers see the old or the new log); the promise resolves once it is durable.
- *   endOffsetForEpoch(epoch): { leaderEpoch, endOffset }; latestEpoch.
+ *   endOffsetForEpoch(epoch): { leaderEpoch, endOffset }; latestEpoch; assignLeaderEpoch(epoch) on becoming
+ *     leader (the epoch starts at the log end even before an append; markers then carry it).
  * A replicated log (enableReplication(), or LogManager option `replicated`) has an explicit high watermark:
  * updateHighWatermark(hw) (follower: any value, clamped to [logStartOffset, logEndOffset]) and
  * maybeIncrementHighWatermark(hw) (leader: forward only); both wake onAppend listeners when it moves. The LSO
@@ -295,6 +296,18 @@ export class Log {
   /** The newest leader epoch that wrote to this log, -1 when none. */
   get latestEpoch(): number {
     return this.leaderEpochCache.latestEpoch;
+  }
+
+  /**
+   * Becoming leader at `epoch` (Kafka assigns the epoch's start at the log end then, before any append, so a
+   * follower asking for the previous epoch's end gets this offset). Markers written next carry this epoch.
+   * Ignored when the epoch is not newer than the latest.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (epoch < 0 || epoch <= this.leaderEpochCache.latestEpoch) return;
+    this.leaderEpochCache.assign(epoch, this.nextOffset);
+    this.leaderEpochForMarkers = epoch;
   }
 
   /** OffsetsForLeaderEpoch: where `epoch` ends in this log (Kafka's semantics: LeaderEpochCache.endOffsetFor). */

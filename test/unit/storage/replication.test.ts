@@ -143,6 +143,15 @@ describe('Log leader epochs', () => {
     assert.deepEqual(log.endOffsetForEpoch(5), { leaderEpoch: 5, endOffset: 14 });
     const file = path.join(dir, LEADER_EPOCH_CHECKPOINT_FILE);
     assert.equal(fs.readFileSync(file, 'utf8'), '0\n3\n0 0\n2 4\n5 10\n');
+    // Becoming leader at epoch 6 before any append: epoch 5 ends here; a marker carries epoch 6.
+    log.assignLeaderEpoch(6);
+    log.assignLeaderEpoch(6);
+    assert.deepEqual(log.endOffsetForEpoch(5), { leaderEpoch: 5, endOffset: 14 });
+    assert.deepEqual(log.endOffsetForEpoch(6), { leaderEpoch: 6, endOffset: 14 });
+    log.writeTxnMarker({ producerId: 1n, producerEpoch: 0, coordinatorEpoch: 0, commit: true, timestamp: TS });
+    assert.equal(log.read(14, 1000, true).readInt32BE(12), 6, 'partitionLeaderEpoch of the marker');
+    await log.truncateTo(14);
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n3\n0 0\n2 4\n5 10\n', 'epoch 6 started at the new end: dropped');
     await log.close();
 
     fs.rmSync(file);
