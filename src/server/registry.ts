@@ -37,6 +37,7 @@ import endTxn from './handlers/end-txn.js';
 import txnOffsetCommit from './handlers/txn-offset-commit.js';
 import describeTransactions from './handlers/describe-transactions.js';
 import listTransactions from './handlers/list-transactions.js';
+import writeTxnMarkers from './handlers/write-txn-markers.js';
 import consumerGroupHeartbeat from './handlers/consumer-group-heartbeat.js';
 import consumerGroupDescribe from './handlers/consumer-group-describe.js';
 
@@ -47,6 +48,7 @@ const all: Handler[] = [
   offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe,
   addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeTransactions, listTransactions,
+  writeTxnMarkers,
 ];
 
 /**

@@ -328,6 +328,20 @@ export class LogCleaner {
     await this.writeCheckpoints();
   }
 
+  /**
+   * The log was truncated (Log.truncateTo): a pass over it is abandoned (called synchronously, so the pass
+   * sees it before its swap), and a first dirty offset beyond the new log end moves back to it, as Kafka's
+   * maybeTruncateCheckpoint does. Resolves once the checkpoint is written.
+   */
+  onLogTruncated(log: Log): Promise<void> {
+    const key = partitionKey(log.topic, log.partition);
+    if (this.current?.key === key && this.current.log === log) this.abortCurrent();
+    const firstDirty = this.checkpoints.get(key);
+    if (firstDirty === undefined || firstDirty <= log.logEndOffset) return Promise.resolve();
+    this.checkpoints.set(key, log.logEndOffset);
+    return this.writeCheckpoints();
+  }
+
   /** Pauses one partition (Kafka's abortAndPauseCleaning); resolves once it is not being cleaned. */
   async pausePartition(topic: string, partition: number): Promise<void> {
     const key = partitionKey(topic, partition);
@@ -490,6 +504,8 @@ export class LogCleaner {
     }
     const txn = new TxnTracker(collectAborted(log, endOffset));
     for (const group of groups) await this.cleanGroup(job, group, { map, txn, producerLast, now, stats });
+    // A truncation after the last swap: the mapped range may be gone (onLogTruncated moved the checkpoint back).
+    if (job.aborted) throw new CleaningAborted('aborted');
 
     this.checkpoints.set(job.key, endOffset);
     await this.writeCheckpoints();

@@ -15,6 +15,12 @@
  * their transaction indexes (`.txnindex`, reset by recovery) from the ABORT markers and the ongoing
  * transactions it tracks.
  *
+ * Leader epochs: `leader-epoch-checkpoint` is loaded; when it is missing or malformed and the log holds
+ * batches, it is rebuilt from the batch headers (partitionLeaderEpoch, no record decoding) and written. Either
+ * way the epochs starting at or after the log end are dropped and the earliest is clamped to the log start.
+ * A replicated log's high watermark comes from the LogManager (replication-offset-checkpoint), clamped to
+ * [log start, log end].
+ *
  * Leftovers removed on open: `*.deleted` (segment deletion interrupted), `*.tmp`, and index files without a
  * .log. An interrupted log-cleaner swap is settled first, as Kafka does (protocol in log-cleaner.ts): every
  * `*.cleaned` file is removed, and so is every `*.swap` file at or above the lowest `.cleaned` base offset; a
@@ -39,7 +45,15 @@ import {
   removeSegmentFiles,
   segmentFileName,
 } from './log-segment.js';
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../protocol/records/record-batch.js';
+import {
+  BATCH_HEADER_SIZE,
+  LOG_OVERHEAD,
+  OFFSET_BATCH_LENGTH,
+  OFFSET_LAST_OFFSET_DELTA,
+  OFFSET_PARTITION_LEADER_EPOCH,
+  readInt64,
+} from '../protocol/records/record-batch.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { Log, type StorageLogger } from './log.js';
 import { ProducerStateManager } from './producer-state-manager.js';
 
@@ -57,6 +71,11 @@ export interface LoadLogParams {
   fdatasync?: Fdatasync;
   logger?: StorageLogger;
   onLogStartOffsetChange?: (log: Log) => void;
+  onTruncate?: (log: Log) => Promise<void>;
+  /** Open the log replicated (explicit high watermark: see Log.updateHighWatermark). */
+  replicated?: boolean;
+  /** From replication-offset-checkpoint, if it has the partition. */
+  highWatermark?: number;
   /** producer.id.expiration.ms (default 86400000). */
   producerIdExpirationMs?: number;
 }
@@ -70,10 +89,12 @@ export interface LoadStats {
   segmentsDeleted: number;
   /** Batch headers read to rebuild producer state after the newest usable snapshot. */
   producerBatchesReplayed: number;
+  /** Logs whose leader-epoch-checkpoint was missing or malformed and rebuilt from batch headers. */
+  leaderEpochCachesRebuilt: number;
 }
 
 export function emptyLoadStats(): LoadStats {
-  return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0, producerBatchesReplayed: 0 };
+  return { segments: 0, segmentsRecovered: 0, bytesTruncated: 0, segmentsDeleted: 0, producerBatchesReplayed: 0, leaderEpochCachesRebuilt: 0 };
 }
 
 export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
@@ -151,6 +172,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
     logStartOffset = Math.max(logStartOffset, segments[0]!.baseOffset);
     stats.segments = segments.length;
     const producerState = rebuildProducerState(p, segments, rebuilt, logStartOffset, now, stats);
+    const leaderEpochCache = loadLeaderEpochCache(p, segments, logStartOffset, stats);
     const log = new Log({
       dir,
       topic: p.topic,
@@ -166,7 +188,11 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       fdatasync: p.fdatasync,
       logger: p.logger,
       onLogStartOffsetChange: p.onLogStartOffsetChange,
+      onTruncate: p.onTruncate,
       producerState,
+      leaderEpochCache,
+      replicated: p.replicated,
+      highWatermark: p.highWatermark,
     });
     if (stats.segmentsRecovered > 0) {
       p.logger?.info({ topic: p.topic, partition: p.partition, ...stats, logEndOffset: log.logEndOffset }, 'log recovered');
@@ -202,6 +228,35 @@ function rebuildProducerState(
   state.removeExpired(now);
   state.deleteSnapshotsBelow(segments[0]!.baseOffset);
   return state;
+}
+
+/**
+ * The partition's leader-epoch-checkpoint, or (missing or malformed, and the log not empty) the epochs read
+ * from the batch headers, written back; then cut to the log's offsets.
+ */
+function loadLeaderEpochCache(p: LoadLogParams, segments: LogSegment[], logStartOffset: number, stats: LoadStats): LeaderEpochCache {
+  const logEnd = segments[segments.length - 1]!.nextOffset;
+  let cache = LeaderEpochCache.load(p.dir);
+  if (!cache) {
+    cache = LeaderEpochCache.empty(p.dir);
+    if (logEnd > logStartOffset) {
+      const c = cache;
+      for (const seg of segments) {
+        if (seg.nextOffset <= logStartOffset) continue;
+        seg.visitBatchHeaders(logStartOffset, (buf, at) => {
+          const epoch = buf.readInt32BE(at + OFFSET_PARTITION_LEADER_EPOCH);
+          if (epoch >= 0 && epoch > c.latestEpoch) c.assign(epoch, readInt64(buf, at), false);
+        });
+      }
+      c.truncateFromStart(logStartOffset); // writes the file if it changed anything
+      c.flush();
+      stats.leaderEpochCachesRebuilt++;
+      p.logger?.info({ topic: p.topic, partition: p.partition, epochs: c.epochEntries().length }, 'leader epoch cache rebuilt from the log');
+    }
+  }
+  cache.truncateFromEnd(logEnd);
+  cache.truncateFromStart(logStartOffset);
+  return cache;
 }
 
 /** The base offset of a segment file name with any of the segment suffixes, or -1. */

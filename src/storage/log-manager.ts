@@ -6,13 +6,17 @@
  *   <topic>-<partition>.<32 hex>-delete/    a deleted topic's partition, being removed in the background
  *   recovery-point-offset-checkpoint        per partition: offsets below it are durable (offset-checkpoint.ts)
  *   log-start-offset-checkpoint             per partition: the log start offset (DeleteRecords)
+ *   replication-offset-checkpoint           per replicated partition: the high watermark (only written once a
+ *                                           log is replicated; same schedule as the recovery points, and on close)
  *   cleaner-offset-checkpoint               per compacted partition: the first dirty offset (log-cleaner.ts)
  *   .kafka_cleanshutdown                    written last on a clean close, deleted once the next load is done
  *
  * Concurrency: single JS thread. load() finishes before anything else uses the manager. One timer each for
  * retention, flush.ms, recovery-point checkpointing and producer expiration serves every partition; timers are unref'd and stopped
  * by close(). Recovery-point checkpoint writes are serialised; the log-start-offset checkpoint is written
- * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread. The LogCleaner
+ * synchronously (DeleteRecords must be durable before segments go) and only from the JS thread. A truncation
+ * (Log.truncateTo) that lowers a recovery point rewrites recovery-point-offset-checkpoint at once, in the same
+ * serialised chain, before its promise resolves. The high-watermark checkpoint is written in that chain too. The LogCleaner
  * runs beside them in slices (log-cleaner.ts); close() and deleteLogs() stop its pass first.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,6 +32,7 @@ import { OffsetCheckpointFile, partitionKey, type CheckpointEntry } from './offs
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+export const REPLICATION_OFFSET_CHECKPOINT_FILE = 'replication-offset-checkpoint';
 const DELETE_DIR_SUFFIX = '-delete';
 const MAX_TIMER_MS = 2147483647;
 const noop = (): void => {};
@@ -42,6 +47,12 @@ export interface LogManagerOptions {
   fdatasync?: Fdatasync;
   /** Test hook of the log cleaner's swap steps. */
   onCleanerSwapStep?: LogCleanerOptions['onSwapStep'];
+  /**
+   * Open every log replicated (explicit high watermark, restored from replication-offset-checkpoint; see
+   * Log.updateHighWatermark). Default false: high watermark = log end. Single logs can also be switched with
+   * Log.enableReplication().
+   */
+  replicated?: boolean;
 }
 
 export interface TopicToLoad {
@@ -68,6 +79,8 @@ export class LogManager {
   private readonly byTopic = new Map<string, Log[]>();
   private readonly recoveryPointFile: OffsetCheckpointFile;
   private readonly logStartOffsetFile: OffsetCheckpointFile;
+  private readonly highWatermarkFile: OffsetCheckpointFile;
+  private readonly replicated: boolean;
   private checkpointChain: Promise<void> = Promise.resolve();
   private readonly background = new Set<Promise<void>>();
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -87,6 +100,8 @@ export class LogManager {
     this.fdatasync = opts.fdatasync;
     this.recoveryPointFile = new OffsetCheckpointFile(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), this.logger);
     this.logStartOffsetFile = new OffsetCheckpointFile(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), this.logger);
+    this.highWatermarkFile = new OffsetCheckpointFile(path.join(this.dataDir, REPLICATION_OFFSET_CHECKPOINT_FILE), this.logger);
+    this.replicated = opts.replicated ?? false;
     this.cleaner = new LogCleaner({
       dataDir: this.dataDir,
       logs: () => this.logs(),
@@ -106,7 +121,7 @@ export class LogManager {
     for (const name of fs.readdirSync(this.dataDir)) {
       if (name.endsWith(DELETE_DIR_SUFFIX)) this.removeInBackground(path.join(this.dataDir, name));
     }
-    for (const file of [this.recoveryPointFile.file, this.logStartOffsetFile.file, path.join(this.dataDir, CLEAN_SHUTDOWN_FILE)]) {
+    for (const file of [this.recoveryPointFile.file, this.logStartOffsetFile.file, this.highWatermarkFile.file, path.join(this.dataDir, CLEAN_SHUTDOWN_FILE)]) {
       fs.rmSync(tempPathOf(file), { force: true }); // an interrupted atomic write
     }
     const marker = path.join(this.dataDir, CLEAN_SHUTDOWN_FILE);
@@ -114,6 +129,7 @@ export class LogManager {
     const recoveryPoints = this.recoveryPointFile.read();
     this.cleaner.loadCheckpoints();
     const logStartOffsets = this.logStartOffsetFile.read();
+    const highWatermarks = this.highWatermarkFile.read();
     const started = this.now();
     for (const t of topics) {
       const config = parseTopicConfig(t.config, this.brokerDefaults);
@@ -123,6 +139,7 @@ export class LogManager {
           hadCleanShutdown: this.hadCleanShutdown,
           recoveryPoint: recoveryPoints.get(key) ?? 0,
           logStartOffset: logStartOffsets.get(key) ?? 0,
+          highWatermark: highWatermarks.get(key),
         });
         for (const k of Object.keys(stats) as Array<keyof LoadStats>) this.loadStats[k] += stats[k];
       }
@@ -142,7 +159,7 @@ export class LogManager {
     topic: string,
     partition: number,
     config: LogConfig,
-    state: { hadCleanShutdown: boolean; recoveryPoint: number; logStartOffset: number },
+    state: { hadCleanShutdown: boolean; recoveryPoint: number; logStartOffset: number; highWatermark?: number },
   ): LoadStats {
     const { log, stats } = loadLog({
       dir: this.partitionDir(topic, partition),
@@ -154,6 +171,8 @@ export class LogManager {
       fdatasync: this.fdatasync,
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeLogStartOffsetCheckpoint(),
+      onTruncate: (log) => this.onLogTruncated(log),
+      replicated: this.replicated,
       producerIdExpirationMs: this.brokerMs('producer.id.expiration.ms', 86_400_000),
     });
     let logs = this.byTopic.get(topic);
@@ -329,11 +348,33 @@ export class LogManager {
     return this.logs().map((log) => ({ topic: log.topic, partition: log.partition, offset: pick(log) }));
   }
 
-  /** Writes recovery-point-offset-checkpoint (serialised with other writes of it). */
+  /** A log was truncated (replication): its cleaning stops and restarts from valid offsets; recovery points are rewritten. */
+  private async onLogTruncated(log: Log): Promise<void> {
+    await Promise.all([this.cleaner.onLogTruncated(log), this.checkpointRecoveryPoints()]);
+  }
+
+  /**
+   * Writes recovery-point-offset-checkpoint and, once any log is replicated (or the file exists),
+   * replication-offset-checkpoint (serialised with other writes of them).
+   */
   checkpointRecoveryPoints(): Promise<void> {
-    const next = this.checkpointChain.catch(noop).then(() => this.recoveryPointFile.write(this.entries((l) => l.recoveryPoint)));
+    const next = this.checkpointChain.catch(noop).then(async () => {
+      await this.recoveryPointFile.write(this.entries((l) => l.recoveryPoint));
+      const hws = this.highWatermarkEntries();
+      if (hws) await this.highWatermarkFile.write(hws);
+    });
     this.checkpointChain = next;
     return next;
+  }
+
+  /** The replication-offset-checkpoint entries, or null when nothing is replicated and the file is absent. */
+  private highWatermarkEntries(): CheckpointEntry[] | null {
+    const out: CheckpointEntry[] = [];
+    for (const log of this.logs()) {
+      const hw = log.checkpointHighWatermark;
+      if (hw !== undefined) out.push({ topic: log.topic, partition: log.partition, offset: hw });
+    }
+    return out.length > 0 || fs.existsSync(this.highWatermarkFile.file) ? out : null;
   }
 
   private writeLogStartOffsetCheckpoint(): void {
@@ -353,6 +394,8 @@ export class LogManager {
       fs.mkdirSync(this.dataDir, { recursive: true });
       this.recoveryPointFile.writeSync(this.entries((l) => l.recoveryPoint));
       this.writeLogStartOffsetCheckpoint();
+      const hws = this.highWatermarkEntries();
+      if (hws) this.highWatermarkFile.writeSync(hws);
     }
     await Promise.all(this.background);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -10,7 +10,8 @@
  * Concurrency: owned by one Log on the single JS thread. Appends are one synchronous positional write each
  * (page cache speed, never interleaved); reads are synchronous positional reads into fresh buffers, so a reader
  * never sees a half-written batch and never holds a file handle across an await. Durability is sync(), an
- * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this).
+ * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this). truncateTo()
+ * (a replica diverging from its leader) is synchronous too: ftruncate of the .log and the indexes' tails.
  * Deletion renames the files to `*.deleted` first (a crash leaves only garbage the loader removes).
  */
 import * as fs from 'node:fs';
@@ -411,6 +412,40 @@ export class LogSegment {
       this.bytes = validEnd;
     }
     return truncated;
+  }
+
+  /**
+   * Removes every batch whose last offset is >= offset (a batch holding `offset` goes whole, as in Kafka): the
+   * .log is cut at that batch, the offset, time and transaction indexes lose their entries at or above
+   * `offset`, and the tail after the last remaining index entry is re-read to learn nextOffset and the largest
+   * timestamp. Returns the bytes removed. Not durable by itself: the owner syncs the segment afterwards.
+   */
+  truncateTo(offset: number, indexIntervalBytes: number): number {
+    if (offset >= this.nextOffset) return 0;
+    const position = offset <= this.baseOffset ? 0 : this.translateOffset(offset);
+    if (position < 0) return 0;
+    this.offsetIndex.truncateTo(offset);
+    this.timeIndex.truncateTo(offset);
+    this.txnIndex.truncateTo(offset);
+    const removed = this.bytes - position;
+    try {
+      fs.ftruncateSync(this.fd, position);
+    } catch (err) {
+      throw new StorageError(`truncating ${this.logPath} failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.bytes = position;
+    this.bytesSinceLastIndexEntry = 0;
+    this.firstBatchTimestamp = position === 0 ? -1 : null;
+    this.maxTimestampSoFar = -1;
+    this.offsetOfMaxTimestampSoFar = -1;
+    this.nextOffset = this.baseOffset;
+    // The indexes were consistent before and lost only their tail: the trusted-open path recomputes the rest.
+    if (!this.loadTail(false)) {
+      const aborted = this.txnIndex.all().map((t) => ({ ...t }));
+      this.recover(indexIntervalBytes);
+      for (const t of aborted) this.txnIndex.append(t);
+    }
+    return removed;
   }
 
   /** Called when a newer segment takes over appends: the time index gets its final (max) entry. */

@@ -12,7 +12,24 @@
  * path: callers in the same event-loop turn share one fdatasync (group commit), and a flush requested while
  * another is in flight waits for it and then covers everything appended before its own call. Segments leave
  * the log synchronously (retention, DeleteRecords); their files are closed and unlinked only after any
- * in-flight fdatasync that may use their descriptors has finished. Single-node: high watermark = log end.
+ * in-flight fdatasync that may use their descriptors has finished.
+ *
+ * Replication (docs/CLUSTER.md). Nothing here changes a log that does not use it: its high watermark is the
+ * log end. The leader epoch cache (leader-epoch-cache.ts, file `leader-epoch-checkpoint`) records where each
+ * leader epoch starts: append() assigns its leaderEpoch when newer than the latest (a single node writes one
+ * `0 0` entry once). The follower side, all synchronous except the truncations' promises:
+ *   appendAsFollower(records): { firstOffset, lastOffset } — the leader's batches as fetched, not re-stamped;
+ *     must start at logEndOffset (UnexpectedAppendOffsetError); updates epochs and producer state unchecked.
+ *   truncateTo(offset): Promise<void> / truncateFullyAndStartAt(offset): Promise<void> — the in-memory change
+ *     is immediate (readers see the old or the new log); the promise resolves once it is durable.
+ *   endOffsetForEpoch(epoch): { leaderEpoch, endOffset }; latestEpoch; assignLeaderEpoch(epoch) on becoming
+ *     leader (the epoch starts at the log end even before an append; markers then carry it).
+ * A replicated log (enableReplication(), or LogManager option `replicated`) has an explicit high watermark:
+ * updateHighWatermark(hw) (follower: any value, clamped to [logStartOffset, logEndOffset]) and
+ * maybeIncrementHighWatermark(hw) (leader: forward only); both wake onAppend listeners when it moves. The LSO
+ * is then at most the high watermark, retention deletes no segment above it, and DeleteRecords(-1) means it.
+ * read() still serves up to the log end (followers); consumer fetches must pass maxOffset = highWatermark
+ * (or lastStableOffset). The LogManager checkpoints the high watermark (replication-offset-checkpoint).
  *
  * Transactions (KIP-98): a transactional batch opens its producer's transaction at its first offset (producer
  * state); the last stable offset (LSO) is the smallest first offset of an ongoing transaction, else the high
@@ -20,7 +37,8 @@
  * COMMIT/ABORT control batch (and, for ABORT, records the aborted range in the segment's .txnindex); then
  * read_committed fetches read below lastStableOffset and skip abortedTransactions(...). The API it uses:
  *   writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean;
- *     timestamp: number }): number — the marker's offset; throws a KafkaError (INVALID_PRODUCER_EPOCH,
+ *     timestamp: number; leaderEpoch?: number }): number — the marker's offset (stamped with leaderEpoch, default
+ *     the last append's); throws a KafkaError (INVALID_PRODUCER_EPOCH,
  *     TRANSACTION_COORDINATOR_FENCED) for a stale epoch. Callers await flush() afterwards.
  *   get lastStableOffset(): number
  *   abortedTransactions(fetchOffset, upperBound): Array<{ producerId: bigint; firstOffset: number }>
@@ -38,11 +56,13 @@ import {
   OFFSET_MAGIC,
   OFFSET_MAX_TIMESTAMP,
   OFFSET_BASE_SEQUENCE,
+  OFFSET_PARTITION_LEADER_EPOCH,
   OFFSET_PRODUCER_EPOCH,
   OFFSET_PRODUCER_ID,
   OFFSET_RECORDS_COUNT,
   TIMESTAMP_TYPE_MASK,
   isControl,
+  isCrcValid,
   isTransactional,
   readInt64,
   setBaseOffset,
@@ -55,6 +75,7 @@ import type { LogConfig } from './log-config.js';
 import { CLEANED_SUFFIX, DELETED_SUFFIX, LogSegment, SWAP_SUFFIX, type TimestampAndOffset } from './log-segment.js';
 import { KafkaError } from '../errors.js';
 import { buildControlBatch } from '../protocol/records/record.js';
+import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager, incrementSequence } from './producer-state-manager.js';
 import { CorruptRecordError, OffsetOutOfRangeError, StorageError } from './storage-error.js';
 
@@ -101,8 +122,40 @@ export interface LogInit {
   logger?: StorageLogger;
   /** Persist the new log start offset; called synchronously before segments below it are deleted. */
   onLogStartOffsetChange?: (log: Log) => void;
+  /**
+   * Called synchronously by truncateTo/truncateFullyAndStartAt once the log is cut; their promise also waits for
+   * the returned one. The LogManager persists the lowered recovery point here (a stale, higher checkpointed one
+   * would make the next unclean start trust rewritten data) and stops a log-cleaner pass over the old data.
+   */
+  onTruncate?: (log: Log) => Promise<void>;
   /** Idempotent-producer state, rebuilt up to the log end by the loader; empty when not given. */
   producerState?: ProducerStateManager;
+  /** The leader epoch cache (loaded or rebuilt by the loader); when not given, the directory's file or empty. */
+  leaderEpochCache?: LeaderEpochCache;
+  /** Replicated: the high watermark is a field (see updateHighWatermark) instead of the log end. */
+  replicated?: boolean;
+  /** The high watermark restored from replication-offset-checkpoint, if any (clamped to the log). */
+  highWatermark?: number;
+}
+
+/** What appendAsFollower appended: the first batch's base offset and the last batch's last offset. */
+export interface FollowerAppendResult {
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/**
+ * A follower's fetched batches do not start at its log end offset (Kafka's UnexpectedAppendOffsetException: a
+ * replica-fetcher bug, not a disk failure, hence not a StorageError).
+ */
+export class UnexpectedAppendOffsetError extends KafkaError {
+  constructor(
+    topicPartition: string,
+    readonly firstOffset: number,
+    readonly expectedOffset: number,
+  ) {
+    super('UNKNOWN_SERVER_ERROR', `follower append to ${topicPartition} starts at offset ${firstOffset}, but the log end offset is ${expectedOffset}`);
+  }
 }
 
 export class Log {
@@ -115,13 +168,23 @@ export class Log {
   /** Every offset below it is durable, and every segment not containing it has durable indexes. */
   recoveryPoint: number;
   readonly producerState: ProducerStateManager;
+  /** Start offset of every leader epoch that wrote here (leader-epoch-checkpoint). */
+  readonly leaderEpochCache: LeaderEpochCache;
 
   private readonly segments: LogSegment[];
+  private replicated: boolean;
+  /** The high watermark of a replicated log (unused otherwise: it is the log end). */
+  private hw: number;
+  /** A checkpointed high watermark not applied yet (the log is not replicated yet): enableReplication() uses it. */
+  private restoredHighWatermark: number | undefined;
+  /** Counts truncations: a sync that started before one must not move the recovery point. */
+  private truncations = 0;
   private nextOffset: number;
   private readonly now: () => number;
   private readonly fdatasync: Fdatasync;
   private readonly logger: StorageLogger | undefined;
   private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
+  private readonly onTruncate: ((log: Log) => Promise<void>) | undefined;
   private readonly listeners = new Set<AppendListener>();
   /** The partition leader epoch stamped on markers: the one of the last append (single node: constant). */
   private leaderEpochForMarkers = 0;
@@ -154,7 +217,12 @@ export class Log {
     this.fdatasync = init.fdatasync ?? defaultFdatasync;
     this.logger = init.logger;
     this.onLogStartOffsetChange = init.onLogStartOffsetChange;
+    this.onTruncate = init.onTruncate;
     this.producerState = init.producerState ?? new ProducerStateManager(init.dir);
+    this.leaderEpochCache = init.leaderEpochCache ?? LeaderEpochCache.load(init.dir) ?? LeaderEpochCache.empty(init.dir);
+    this.replicated = init.replicated ?? false;
+    this.hw = this.replicated ? this.clampHighWatermark(init.highWatermark ?? this.logStartOffset) : this.nextOffset;
+    this.restoredHighWatermark = this.replicated ? undefined : init.highWatermark;
     this.unsynced = [...(init.unsyncedSegments ?? [])];
     this.dirDirty = init.dirDirty ?? false;
     this.parentDirDirty = init.parentDirDirty ?? false;
@@ -167,14 +235,84 @@ export class Log {
     return this.nextOffset;
   }
 
+  /** The log end offset, unless the log is replicated: then the offset below which every replica has the data. */
   get highWatermark(): number {
-    return this.nextOffset;
+    return this.replicated ? this.hw : this.nextOffset;
   }
 
-  /** The first offset of the oldest ongoing transaction, else the high watermark: read_committed reads below it. */
+  /** The first offset of the oldest ongoing transaction if below the high watermark, else the high watermark. */
   get lastStableOffset(): number {
+    const hw = this.highWatermark;
     const unstable = this.producerState.firstUnstableOffset;
-    return unstable >= 0 && unstable < this.nextOffset ? unstable : this.nextOffset;
+    return unstable >= 0 && unstable < hw ? unstable : hw;
+  }
+
+  get isReplicated(): boolean {
+    return this.replicated;
+  }
+
+  /**
+   * Makes the high watermark an explicit field: the checkpointed one if the LogManager restored one, else
+   * `initial`, else the log end offset (what the high watermark of the non-replicated log was). Idempotent.
+   */
+  enableReplication(initial?: number): void {
+    if (this.replicated) return;
+    this.hw = this.clampHighWatermark(this.restoredHighWatermark ?? initial ?? this.nextOffset);
+    this.restoredHighWatermark = undefined;
+    this.replicated = true;
+  }
+
+  /** What replication-offset-checkpoint should hold for this log: its HW if replicated, a restored one not applied yet, else undefined. */
+  get checkpointHighWatermark(): number | undefined {
+    return this.replicated ? this.hw : this.restoredHighWatermark;
+  }
+
+  /**
+   * Sets the high watermark of a replicated log (a follower takes its leader's, which may be lower than the
+   * current one), clamped to [logStartOffset, logEndOffset]; wakes onAppend listeners when it moves. Returns
+   * the high watermark. Ignored (returns the log end) when the log is not replicated.
+   */
+  updateHighWatermark(hw: number): number {
+    if (!this.replicated) return this.nextOffset;
+    const next = this.clampHighWatermark(hw);
+    if (next !== this.hw) {
+      this.hw = next;
+      if (this.listeners.size > 0) this.notify();
+    }
+    return this.hw;
+  }
+
+  /** The leader's update: moves the high watermark forward only (clamped to the log end). Returns whether it moved. */
+  maybeIncrementHighWatermark(hw: number): boolean {
+    if (!this.replicated || hw <= this.hw) return false;
+    const before = this.hw;
+    return this.updateHighWatermark(hw) !== before;
+  }
+
+  private clampHighWatermark(hw: number): number {
+    return Math.min(Math.max(hw, this.logStartOffset), this.nextOffset);
+  }
+
+  /** The newest leader epoch that wrote to this log, -1 when none. */
+  get latestEpoch(): number {
+    return this.leaderEpochCache.latestEpoch;
+  }
+
+  /**
+   * Becoming leader at `epoch` (Kafka assigns the epoch's start at the log end then, before any append, so a
+   * follower asking for the previous epoch's end gets this offset). Markers written next carry this epoch.
+   * Ignored when the epoch is not newer than the latest.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (epoch < 0 || epoch <= this.leaderEpochCache.latestEpoch) return;
+    this.leaderEpochCache.assign(epoch, this.nextOffset);
+    this.leaderEpochForMarkers = epoch;
+  }
+
+  /** OffsetsForLeaderEpoch: where `epoch` ends in this log (Kafka's semantics: LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.leaderEpochCache.endOffsetFor(epoch, this.nextOffset);
   }
 
   get topicPartition(): string {
@@ -249,7 +387,9 @@ export class Log {
       const dup = this.producerState.check(producerId, producerEpoch, firstSeq, lastSeq, transactional);
       if (dup) return { baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logAppendTime: -1, duplicate: true };
     }
-    const w = this.write(records, opts.leaderEpoch, opts.recordCount);
+    // Before the data: a failure to persist the epoch writes nothing (an epoch starting at the log end is harmless).
+    if (opts.leaderEpoch >= 0 && opts.leaderEpoch > this.leaderEpochCache.latestEpoch) this.leaderEpochCache.assign(opts.leaderEpoch, this.nextOffset);
+    const w = this.write(records, opts.leaderEpoch, opts.recordCount, false);
     if (idempotent) this.producerState.update(producerId, producerEpoch, firstSeq, lastSeq, w.baseOffset, w.lastOffset, w.maxTimestamp, transactional);
     if (this.listeners.size > 0) this.notify();
     return { baseOffset: w.baseOffset, lastOffset: w.lastOffset, logAppendTime: w.logAppendTime };
@@ -262,11 +402,13 @@ export class Log {
    * INVALID_PRODUCER_EPOCH if the epoch is older than the producer's (TRANSACTION_COORDINATOR_FENCED for an
    * older coordinator epoch). Callers await flush() afterwards.
    */
-  writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; timestamp: number }): number {
+  writeTxnMarker(m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; timestamp: number; leaderEpoch?: number }): number {
     if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
     this.producerState.checkMarker(m.producerId, m.producerEpoch, m.coordinatorEpoch);
     const batch = buildControlBatch(m.commit ? 'COMMIT' : 'ABORT', m.producerId, m.producerEpoch, m.coordinatorEpoch, 0, m.timestamp);
-    const w = this.write(batch, this.leaderEpochForMarkers, 1);
+    const epoch = m.leaderEpoch ?? this.leaderEpochForMarkers;
+    if (epoch >= 0 && epoch > this.leaderEpochCache.latestEpoch) this.leaderEpochCache.assign(epoch, this.nextOffset);
+    const w = this.write(batch, epoch, 1, false);
     const aborted = this.producerState.applyMarker(m.producerId, m.producerEpoch, m.coordinatorEpoch, m.commit, w.baseOffset, w.maxTimestamp);
     if (aborted) this.active.txnIndex.append(aborted);
     if (this.listeners.size > 0) this.notify();
@@ -282,11 +424,48 @@ export class Log {
     return out;
   }
 
-  /** Stamps and writes validated batches (see append); wakes nobody, updates no producer state. */
-  private write(records: Buffer, leaderEpoch: number, recordCount: number | undefined): { baseOffset: number; lastOffset: number; logAppendTime: number; maxTimestamp: number } {
-    this.leaderEpochForMarkers = leaderEpoch;
+  /**
+   * The follower's append: `records` are whole v2 batches fetched from the leader, offsets and
+   * partitionLeaderEpoch already set, written as they are (not re-stamped; CRCs checked). The first batch must
+   * start at the log end offset (else UnexpectedAppendOffsetError) and offsets must increase (gaps allowed: a
+   * compacted leader log has them). Each batch updates the leader epoch cache (an epoch newer than the latest
+   * starts at its base offset) and the producer state without the checks that could refuse it (data batches
+   * record the producer's last batches and open transactions; COMMIT/ABORT markers complete them, an ABORT
+   * also entering the active segment's transaction index, as writeTxnMarker does). Rolls like append() and
+   * wakes onAppend listeners.
+   */
+  appendAsFollower(records: Buffer): FollowerAppendResult {
+    if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
+    if (records.length === 0) throw new CorruptRecordError('no record batch to append');
+    const w = this.write(records, -1, undefined, true);
+    const cache = this.leaderEpochCache;
+    let assigned = false;
+    let pos = 0;
+    while (pos < records.length) {
+      const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
+      const epoch = records.readInt32BE(pos + OFFSET_PARTITION_LEADER_EPOCH);
+      if (epoch >= 0 && epoch > cache.latestEpoch) assigned = cache.assign(epoch, readInt64(records, pos), false) || assigned;
+      if (epoch >= 0) this.leaderEpochForMarkers = epoch;
+      const aborted = this.producerState.replayBatchHeader(records, pos, size);
+      if (aborted) this.active.txnIndex.append(aborted);
+      pos += size;
+    }
+    if (this.listeners.size > 0) this.notify();
+    if (assigned) cache.flush();
+    return { firstOffset: w.baseOffset, lastOffset: w.lastOffset };
+  }
+
+  /**
+   * Validates and writes batches (see append): the leader's path stamps offsets, the leader epoch and
+   * LogAppendTime; the follower's (`asFollower`) keeps what the batches carry and checks their offsets and CRCs.
+   * Wakes nobody, updates no producer state.
+   */
+  private write(
+    records: Buffer, leaderEpoch: number, recordCount: number | undefined, asFollower: boolean,
+  ): { baseOffset: number; lastOffset: number; logAppendTime: number; maxTimestamp: number } {
+    if (!asFollower) this.leaderEpochForMarkers = leaderEpoch;
     const now = this.now();
-    const logAppend = this.config.messageTimestampType === 'LogAppendTime';
+    const logAppend = !asFollower && this.config.messageTimestampType === 'LogAppendTime';
     const baseOffset = this.nextOffset;
     let logAppendTime = -1;
     let offset = baseOffset;
@@ -298,13 +477,21 @@ export class Log {
       const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
       if (size < BATCH_HEADER_SIZE || size > records.length - pos) throw new CorruptRecordError(`batch at byte ${pos} declares ${size} bytes`);
       if (records[pos + OFFSET_MAGIC] !== CURRENT_MAGIC) throw new CorruptRecordError(`batch at byte ${pos} is not magic v2`);
-      if (pos > 0 && records.readInt32BE(pos + OFFSET_PRODUCER_ID) >= 0 && !isControl(records.readInt16BE(pos + OFFSET_ATTRIBUTES))) {
+      if (!asFollower && pos > 0 && records.readInt32BE(pos + OFFSET_PRODUCER_ID) >= 0 && !isControl(records.readInt16BE(pos + OFFSET_ATTRIBUTES))) {
         throw new KafkaError('INVALID_RECORD', 'a batch with a producer id must be the only batch of its partition in a produce request');
       }
       const delta = records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA);
       if (delta < 0) throw new CorruptRecordError(`batch at byte ${pos} has lastOffsetDelta ${delta}`);
-      setBaseOffset(records, pos, offset);
-      setPartitionLeaderEpoch(records, pos, leaderEpoch);
+      if (asFollower) {
+        const base = readInt64(records, pos);
+        if (pos === 0 && base !== baseOffset) throw new UnexpectedAppendOffsetError(this.topicPartition, base, baseOffset);
+        if (base < offset) throw new CorruptRecordError(`batch at byte ${pos} has base offset ${base}, below the previous batch's end ${offset}`);
+        if (!isCrcValid(records, pos)) throw new CorruptRecordError(`batch at byte ${pos} (offset ${base}) fails its CRC`);
+        offset = base;
+      } else {
+        setBaseOffset(records, pos, offset);
+        setPartitionLeaderEpoch(records, pos, leaderEpoch);
+      }
       if (logAppend) {
         const attributes = records.readInt16BE(pos + OFFSET_ATTRIBUTES);
         if ((attributes & TIMESTAMP_TYPE_MASK) === 0) {
@@ -400,6 +587,7 @@ export class Log {
   private runSync(): Promise<void> {
     const gen = this.gen;
     const target = this.nextOffset;
+    const truncations = this.truncations;
     const unflushed = this.unflushed;
     const segments = this.unsynced.splice(0);
     const dir = this.dirDirty;
@@ -415,13 +603,14 @@ export class Log {
         if (parentDir) syncs.push(syncDir(path.dirname(this.dir), this.fdatasync));
         await Promise.all(syncs);
       } catch (err) {
-        this.unsynced.unshift(...segments.filter((s) => !s.isClosed));
+        this.unsynced.unshift(...segments.filter((s) => !s.isClosed && this.segments.includes(s)));
         if (dir) this.dirDirty = true;
         if (parentDir) this.parentDirDirty = true;
         throw new StorageError(`fdatasync of ${this.topicPartition} failed: ${(err as Error).message}`, { cause: err });
       }
       if (gen > this.durableGen) this.durableGen = gen;
-      if (target > this.recoveryPoint) this.recoveryPoint = target;
+      // After a truncation, `target` may name offsets that were removed (or rewritten since).
+      if (target > this.recoveryPoint && truncations === this.truncations) this.recoveryPoint = target;
       this.unflushed = Math.max(0, this.unflushed - unflushed);
       this.lastFlush = this.now();
     };
@@ -513,6 +702,7 @@ export class Log {
       this.logStartOffset = target;
       this.onLogStartOffsetChange?.(this);
       this.producerState.truncateHead(target);
+      this.afterLogStartOffsetIncrease();
     }
     this.deleteSegmentsBelowLogStart();
     return this.logStartOffset;
@@ -536,20 +726,31 @@ export class Log {
     const cfg = this.config;
     if (!cfg.cleanupPolicy.includes('delete')) return deleted;
     if (cfg.retentionMs >= 0 && Number.isFinite(cfg.retentionMs)) {
-      while (this.segments.length > 1 && now - this.segments[0]!.largestTimestamp > cfg.retentionMs) {
+      while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.highWatermark && now - this.segments[0]!.largestTimestamp > cfg.retentionMs) {
         this.deleteOldestSegment('retention.ms');
         deleted++;
       }
     }
     if (cfg.retentionBytes >= 0) {
       let excess = this.size() - cfg.retentionBytes;
-      while (this.segments.length > 1 && excess - this.segments[0]!.size >= 0) {
+      while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.highWatermark && excess - this.segments[0]!.size >= 0) {
         excess -= this.segments[0]!.size;
         this.deleteOldestSegment('retention.bytes');
         deleted++;
       }
     }
     return deleted;
+  }
+
+  /** The leader epoch cache and the high watermark follow a log start offset that moved up. */
+  private afterLogStartOffsetIncrease(): void {
+    if (this.replicated && this.hw < this.logStartOffset) this.hw = this.logStartOffset;
+    try {
+      this.leaderEpochCache.truncateFromStart(this.logStartOffset);
+    } catch (err) {
+      // Harmless if stale: the loader clamps the cache to the log start offset again.
+      this.logger?.warn({ err, topic: this.topic, partition: this.partition }, 'could not update the leader epoch checkpoint');
+    }
   }
 
   private deleteSegmentsBelowLogStart(): number {
@@ -565,7 +766,10 @@ export class Log {
     const seg = this.segments.shift()!;
     const i = this.unsynced.indexOf(seg);
     if (i >= 0) this.unsynced.splice(i, 1);
-    if (this.segments[0]!.baseOffset > this.logStartOffset) this.logStartOffset = this.segments[0]!.baseOffset;
+    if (this.segments[0]!.baseOffset > this.logStartOffset) {
+      this.logStartOffset = this.segments[0]!.baseOffset;
+      this.afterLogStartOffsetIncrease();
+    }
     this.producerState.truncateHead(this.logStartOffset);
     try {
       this.producerState.deleteSnapshotsBelow(this.segments[0]!.baseOffset);
@@ -582,6 +786,102 @@ export class Log {
     const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'segment deletion failed'));
     this.deletions.add(p);
     void p.then(() => this.deletions.delete(p));
+  }
+
+  /**
+   * Removes every batch at or above `offset` (a follower whose log diverged from its leader's; no-op when
+   * offset >= logEndOffset). Segments with a base offset above it are deleted, the one containing it is cut
+   * (log, offset/time/transaction indexes; a batch holding `offset` goes whole, as in Kafka) and becomes the
+   * active segment; below the first segment the log restarts empty there (truncateFullyAndStartAt). The
+   * producer state is rebuilt (newest snapshot at or below the new end, replayed; later snapshots deleted), the
+   * leader epoch cache loses the epochs starting at or after the new end, the high watermark, recovery point
+   * and (Kafka's rule) log start offset are lowered to it. Synchronous in memory; the promise resolves once
+   * the change is durable (segment fdatasync, directory fsync).
+   */
+  truncateTo(offset: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError(`log ${this.topicPartition} is closed`));
+    if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(new StorageError(`cannot truncate ${this.topicPartition} to offset ${offset}`));
+    if (offset >= this.nextOffset) return RESOLVED;
+    if (offset < this.segments[0]!.baseOffset) return this.truncateFullyAndStartAt(offset);
+    this.truncations++;
+    const i = this.segmentIndexFor(offset);
+    const removed = this.segments.splice(i + 1);
+    const seg = this.segments[i]!;
+    for (const old of removed) old.renameFiles('', DELETED_SUFFIX);
+    seg.truncateTo(offset, this.config.indexIntervalBytes);
+    this.nextOffset = seg.nextOffset;
+    if (this.logStartOffset > this.nextOffset) {
+      this.logStartOffset = this.nextOffset;
+      this.onLogStartOffsetChange?.(this);
+    }
+    this.afterTruncation(removed);
+    this.leaderEpochCache.truncateFromEnd(this.nextOffset);
+    this.rebuildProducerState();
+    return this.durable();
+  }
+
+  /**
+   * Deletes every segment and restarts the log empty at `offset`, which becomes the log start offset (a
+   * follower whose fetch offset is below its leader's log start). Producer state and snapshots, and the
+   * leader epoch cache, are cleared. Synchronous in memory; the promise resolves once it is durable.
+   */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError(`log ${this.topicPartition} is closed`));
+    if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(new StorageError(`cannot restart ${this.topicPartition} at offset ${offset}`));
+    this.truncations++;
+    const removed = this.segments.splice(0);
+    for (const old of removed) old.renameFiles('', DELETED_SUFFIX);
+    const seg = LogSegment.create(this.dir, offset, this.config.segmentIndexBytes, this.now());
+    seg.rollJitterMs = this.jitter();
+    this.segments.push(seg);
+    this.nextOffset = offset;
+    this.logStartOffset = offset;
+    this.onLogStartOffsetChange?.(this);
+    this.afterTruncation(removed);
+    this.producerState.clear();
+    this.producerState.deleteSnapshotsBelow(Number.MAX_SAFE_INTEGER);
+    this.leaderEpochCache.clear();
+    return this.durable();
+  }
+
+  /** A truncation's end: the log synced and the owner's onTruncate work done. */
+  private async durable(): Promise<void> {
+    await Promise.all([this.flush(), this.onTruncate?.(this)]);
+  }
+
+  /** What both truncations share once the segment list is final: offsets clamped, removed segments unlinked later. */
+  private afterTruncation(removed: LogSegment[]): void {
+    if (this.recoveryPoint > this.nextOffset) this.recoveryPoint = this.nextOffset;
+    if (this.replicated) this.hw = this.clampHighWatermark(this.hw);
+    for (const old of removed) {
+      const j = this.unsynced.indexOf(old);
+      if (j >= 0) this.unsynced.splice(j, 1);
+    }
+    // The cut segment and the renames must reach the disk before the promise resolves.
+    this.dirDirty = true;
+    this.gen++;
+    if (removed.length === 0) return;
+    // An in-flight fdatasync may still use their descriptors: close them only after it.
+    const remove = async (): Promise<void> => {
+      if (this.inflight) await this.inflight.catch(noop);
+      await Promise.all(removed.map((old) => old.closeAndRemove(DELETED_SUFFIX)));
+    };
+    const p = remove().catch((err: unknown) => this.logger?.error({ err, topic: this.topic, partition: this.partition }, 'removing truncated segments failed'));
+    this.deletions.add(p);
+    void p.then(() => this.deletions.delete(p));
+  }
+
+  /** Producer state after a truncation: the newest snapshot at or below the log end, then the batches after it. */
+  private rebuildProducerState(): void {
+    const state = this.producerState;
+    const from = Math.max(state.loadLatestSnapshot(this.nextOffset, this.now()), this.logStartOffset);
+    for (const seg of this.segments) {
+      if (seg.nextOffset <= from) continue;
+      seg.visitBatchHeaders(from, (buf, at, size) => {
+        state.replayBatchHeader(buf, at, size);
+      });
+    }
+    state.truncateHead(this.logStartOffset);
   }
 
   /** Whether `segs` are, in order, consecutive non-active segments of this log (still). */

@@ -20,7 +20,9 @@
  * On load the newest valid snapshot at or below the log end offset is read, newer ones are deleted, and the
  * batches from its offset to the log end are replayed from their headers (no decompression).
  *
- * Concurrency: owned by one Log on the single JS thread; check() and update() run inside Log.append.
+ * Concurrency: owned by one Log on the single JS thread; check() and update() run inside Log.append. A
+ * follower's appends (Log.appendAsFollower) go through replayBatchHeader, unchecked, as Kafka's replication
+ * path does; Log.truncateTo reloads the newest snapshot at or below the new log end and replays from it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -91,6 +91,18 @@ export class TransactionIndex {
     this.dirty = true;
   }
 
+  /** Drops the entries whose marker offset is >= offset (the segment was truncated there). */
+  truncateTo(offset: number): void {
+    let n = this.entries.length;
+    while (n > 0 && this.entries[n - 1]!.lastOffset >= offset) n--;
+    if (n === this.entries.length) return;
+    this.entries.length = n;
+    if (this.fd >= 0) {
+      fs.ftruncateSync(this.fd, n * ABORTED_TXN_SIZE);
+      this.dirty = true;
+    }
+  }
+
   /** Forgets every entry (segment recovery rebuilds them). */
   reset(): void {
     this.entries.length = 0;

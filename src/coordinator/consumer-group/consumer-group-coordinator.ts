@@ -441,9 +441,29 @@ export class ConsumerGroupCoordinator {
     this.groups.clear();
   }
 
-  /** After replay: every loaded member gets a fresh session, and members revoking get their rebalance timeout. */
-  onLoaded(): void {
+  /**
+   * This broker no longer coordinates the groups `owned` selects (their `__consumer_offsets` partition was
+   * resigned): they go, with their members' session and rebalance timers. Heartbeats never wait here, so no
+   * request is left to answer; the next one is told NOT_COORDINATOR by the runtime.
+   */
+  unload(owned: (groupId: string) => boolean): void {
+    for (const g of [...this.groups.values()]) {
+      if (!owned(g.groupId)) continue;
+      for (const memberId of g.members.keys()) {
+        this.timers.cancel(sessionKey(g.groupId, memberId));
+        this.timers.cancel(rebalanceKey(g.groupId, memberId));
+      }
+      this.groups.delete(g.groupId);
+    }
+  }
+
+  /**
+   * After replay: every loaded member (of the groups `loaded` selects, all if absent) gets a fresh session,
+   * and members revoking get their rebalance timeout.
+   */
+  onLoaded(loaded?: (groupId: string) => boolean): void {
     for (const g of this.groups.values()) {
+      if (loaded && !loaded(g.groupId)) continue;
       for (const m of g.members.values()) {
         this.scheduleSession(g.groupId, m.memberId);
         if (m.state === MemberState.UNREVOKED_PARTITIONS) this.scheduleRebalance(g.groupId, m);

@@ -119,15 +119,35 @@ export class GroupCoordinatorService {
     this.runtime.bind({
       replay: (rec, producerId) => (isConsumerGroupRecord(rec) ? this.consumerGroups.replay(rec) : this.coordinator.replay(rec, producerId)),
       replayTxnMarker: (partition, producerId, commit) => this.coordinator.replayTxnMarker(partition, producerId, commit),
-      onLoaded: () => {
-        this.coordinator.onLoaded();
-        this.consumerGroups.onLoaded();
+      onLoaded: (partition) => {
+        this.coordinator.onLoaded(partition);
+        this.consumerGroups.onLoaded(partition === undefined ? undefined : (groupId) => this.runtime.partitionOf(groupId) === partition);
       },
       reset: () => {
         this.coordinator.reset();
         this.consumerGroups.reset();
       },
+      unload: (partition) => {
+        this.coordinator.unload(partition);
+        this.consumerGroups.unload((groupId) => this.runtime.partitionOf(groupId) === partition);
+      },
     });
+  }
+
+  /**
+   * This broker now leads `__consumer_offsets` partition `partition` at leader epoch `epoch`: its groups load
+   * (COORDINATOR_LOAD_IN_PROGRESS meanwhile) and are served here. Kafka's GroupCoordinator.onElection.
+   */
+  onElection(partition: number, epoch: number): Promise<void> {
+    return this.runtime.onElection(partition, epoch);
+  }
+
+  /**
+   * This broker no longer leads `__consumer_offsets` partition `partition`: its groups are unloaded and answer
+   * NOT_COORDINATOR. A resignation at an epoch not newer than the one elected is stale and ignored.
+   */
+  onResignation(partition: number, epoch?: number): void {
+    this.runtime.onResignation(partition, epoch);
   }
 
   /** The topics a consumer group's members subscribe to (names and regex matches); undefined if not a consumer group. */
@@ -246,6 +266,11 @@ export class GroupCoordinatorService {
       return (r.response as Array<{ errorCode: number }>)[0]!.errorCode;
     };
     for (const groupId of groupIds) {
+      const notHere = this.runtime.ownershipError(groupId);
+      if (notHere !== ErrorCode.NONE) {
+        results.push({ groupId, errorCode: notHere });
+        continue;
+      }
       if (!this.consumerGroups.group(groupId)) {
         results.push({ groupId, errorCode: classic(groupId) });
         continue;

@@ -1003,10 +1003,47 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     this.pendingTxnOffsets.clear();
   }
 
-  onLoaded(): void {
+  /** After `__consumer_offsets` partition `partition` (all of them if absent) was replayed. */
+  onLoaded(partition?: number): void {
     // Loaded members get a full session from now to heartbeat, as after a coordinator failover in Kafka.
-    for (const g of this.groups.values()) for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+    for (const g of this.groups.values()) {
+      if (partition !== undefined && !this.inPartition(g.groupId, partition)) continue;
+      for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+    }
     this.scheduleRetention();
+  }
+
+  /**
+   * This broker no longer coordinates `__consumer_offsets` partition `partition` (Kafka's onResignation): its
+   * groups and their pending transactional offsets go, their timers are cancelled, and members waiting in
+   * JoinGroup or SyncGroup are told NOT_COORDINATOR (they find the new coordinator and rejoin).
+   */
+  unload(partition: number): void {
+    for (const g of [...this.groups.values()]) {
+      if (!this.inPartition(g.groupId, partition)) continue;
+      this.timers.cancel(this.joinKey(g));
+      this.timers.cancel(this.syncKey(g));
+      for (const id of g.pendingMembers) this.timers.cancel(this.pendingKey(g, id));
+      for (const m of g.members.values()) {
+        this.timers.cancel(this.heartbeatKey(g, m.memberId));
+        const join = m.awaitingJoin;
+        const sync = m.awaitingSync;
+        m.awaitingJoin = null;
+        m.awaitingSync = null;
+        join?.(this.joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        sync?.({ errorCode: ErrorCode.NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: EMPTY });
+      }
+      this.groups.delete(g.groupId);
+    }
+    for (const [producerId, byGroup] of this.pendingTxnOffsets) {
+      for (const groupId of [...byGroup.keys()]) if (this.inPartition(groupId, partition)) byGroup.delete(groupId);
+      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+    }
+  }
+
+  private inPartition(groupId: string, partition: number): boolean {
+    const partitionOf = this.hooks.partitionOf;
+    return partitionOf === undefined || partitionOf(groupId) === partition;
   }
 
   private joinKey = (g: ClassicGroup): string => `join:${g.groupId}`;

@@ -9,7 +9,8 @@
  * which the group coordinator also finds when it replays that partition). Only then does the coordinator move
  * to Complete* (`markersWritten`) and the client get its answer (EndTxn, or the InitProducerId that fenced an
  * ongoing transaction). A failed marker write is retried every MARKER_RETRY_MS; meanwhile the id answers
- * CONCURRENT_TRANSACTIONS. On load, transactions caught in Prepare* get their markers again.
+ * CONCURRENT_TRANSACTIONS. On load (and on each election of a partition), transactions caught in Prepare* get
+ * their markers again.
  *
  * Concurrency: single JS thread; coordinator operations are synchronous and run one at a time inside the
  * runtime, marker writes are awaited after them. A failed `__transaction_state` append answers
@@ -80,29 +81,74 @@ export class TransactionCoordinatorService {
         const t = partitions.topic(topic);
         return t !== undefined && Number.isInteger(p) && p >= 0 && p < t.partitions;
       },
-      coordinatorEpoch: 0,
+      // Markers carry the epoch this broker was elected at for the id's partition: a newer coordinator's fence ours.
+      coordinatorEpoch: (transactionalId) => this.runtime.epochOf(this.runtime.partitionOf(transactionalId)) ?? 0,
       config,
     });
     // After a failed append the runtime empties the machine and replays the log, so memory never runs ahead of it.
-    this.runtime.bind({ replay: (rec) => this.coordinator.replayRecord(rec), reset: () => this.coordinator.reset() });
+    this.runtime.bind({
+      replay: (rec) => this.coordinator.replayRecord(rec),
+      reset: () => this.coordinator.reset(),
+      unload: (partition) => {
+        const owned = (id: string): boolean => this.runtime.partitionOf(id) === partition;
+        for (const id of this.coordinator.transactionalIds()) if (owned(id)) this.scheduler.cancel(`markers:${id}`);
+        this.coordinator.unload(owned);
+      },
+    });
   }
 
-  /** Replays `__transaction_state`, writes the markers of transactions caught in Prepare*, starts the jobs. */
+  /** Single node: elects every `__transaction_state` partition (see onElection), then starts the jobs. */
   async load(): Promise<void> {
     await this.runtime.load();
     await Promise.all(this.coordinator.pendingMarkers().map((m) => this.complete(m)));
+    this.startJobs();
+  }
+
+  /**
+   * This broker now leads `__transaction_state` partition `partition` at leader epoch `epoch` (Kafka's
+   * TransactionCoordinator.onElection): its transactional ids load, then the transactions caught in Prepare*
+   * get their markers again (idempotent), carrying `epoch` as their coordinator epoch.
+   */
+  async onElection(partition: number, epoch: number): Promise<void> {
+    this.startJobs();
+    await this.runtime.onElection(partition, epoch);
+    if (this.runtime.epochOf(partition) !== epoch || this.runtime.isLoading(partition)) return;
+    await Promise.all(this.coordinator.pendingMarkers((id) => this.runtime.partitionOf(id) === partition).map((m) => this.complete(m)));
+  }
+
+  /**
+   * This broker no longer leads `__transaction_state` partition `partition`: its ids are unloaded (their marker
+   * retries stop) and answer NOT_COORDINATOR. A resignation not newer than the epoch elected is ignored.
+   */
+  onResignation(partition: number, epoch?: number): void {
+    this.runtime.onResignation(partition, epoch);
+  }
+
+  /** NONE if `transactionalId` is coordinated (and loaded) here, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
+  ownershipError(transactionalId: string): number {
+    return this.runtime.ownershipError(transactionalId);
+  }
+
+  private jobsStarted = false;
+
+  private startJobs(): void {
+    if (this.jobsStarted) return;
+    this.jobsStarted = true;
     this.every(ABORT_JOB, this.config.abortTimedOutIntervalMs, () => this.abortTimedOutTransactions());
     this.every(EXPIRE_JOB, this.config.removeExpiredIntervalMs, () => this.expireTransactionalIds());
   }
 
-  /** Runs a coordinator operation: persists its records, writes its markers, then returns its response. */
-  async run<R>(op: () => TxnResult<R>): Promise<R> {
+  /**
+   * Runs a coordinator operation: persists its records, writes its markers, then returns its response. With a
+   * transactional id, its partition must be owned and loaded here (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
+   */
+  async run<R>(op: () => TxnResult<R>, transactionalId?: string): Promise<R> {
     let markers = undefined as TxnMarkers | undefined;
     const response = await this.runtime.run(() => {
       const r = op();
       markers = r.markers;
       return { response: r.response, records: r.records };
-    });
+    }, transactionalId);
     if (markers) await this.complete(markers);
     return response;
   }
@@ -150,16 +196,22 @@ export class TransactionCoordinatorService {
     await done.finally(() => this.inflight.delete(done));
   }
 
-  /** Writes the markers and completes the transaction; on failure, retries later (the answer does not wait). */
+  /**
+   * Writes the markers and completes the transaction; on failure, retries later (the answer does not wait).
+   * Once the id's partition is resigned it stops: the new coordinator completes the transaction.
+   */
   private async complete(markers: TxnMarkers): Promise<void> {
+    const partition = this.runtime.partitionOf(markers.transactionalId);
+    const epoch = this.runtime.epochOf(partition);
+    const current = (): boolean => epoch !== undefined && this.runtime.epochOf(partition) === epoch;
     try {
       await this.writeMarkers(markers);
-      await this.runtime.run(() => ({ response: undefined, records: this.coordinator.markersWritten(markers).records }));
+      await this.runtime.run(() => ({ response: undefined, records: this.coordinator.markersWritten(markers).records }), markers.transactionalId);
     } catch (err) {
-      if (this.closed) return;
+      if (this.closed || !current()) return;
       this.logger?.warn({ err, transactionalId: markers.transactionalId }, 'writing transaction markers failed; retrying');
       this.scheduler.schedule(`markers:${markers.transactionalId}`, MARKER_RETRY_MS, () => {
-        if (this.closed) return;
+        if (this.closed || !current()) return;
         const retry = this.complete(markers);
         this.inflight.add(retry);
         void retry.finally(() => this.inflight.delete(retry));

@@ -78,8 +78,11 @@ export interface TransactionCoordinatorDeps {
   allocateProducerId(): bigint;
   partitionForGroup(groupId: string): number;
   partitionExists?(topic: string, partition: number): boolean;
-  /** The leader epoch of the `__transaction_state` partition this coordinator owns; carried by markers. */
-  coordinatorEpoch: number;
+  /**
+   * The coordinator epoch markers carry: the leader epoch of the `__transaction_state` partition of the
+   * transactional id, as this coordinator was elected for it (a number: the same for every id).
+   */
+  coordinatorEpoch: number | ((transactionalId: string) => number);
   config?: Partial<TransactionCoordinatorConfig>;
 }
 
@@ -394,7 +397,7 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       transactionResult: m.state === 'PrepareCommit',
       topics: topicPartitionsOf(m).map(({ topic, partitions }) => ({ name: topic, partitionIndexes: partitions })),
-      coordinatorEpoch: this.deps.coordinatorEpoch,
+      coordinatorEpoch: typeof this.deps.coordinatorEpoch === 'number' ? this.deps.coordinatorEpoch : this.deps.coordinatorEpoch(m.transactionalId),
     };
   }
 
@@ -411,10 +414,11 @@ export class TransactionCoordinator {
     return { records: [this.complete(m, this.now())], markers: [] };
   }
 
-  /** Markers of every transaction caught between Prepare* and Complete* (after a load). */
-  pendingMarkers(): TxnMarkers[] {
+  /** Markers of every transaction (of the ids `loaded` selects) caught between Prepare* and Complete* (after a load). */
+  pendingMarkers(loaded?: (transactionalId: string) => boolean): TxnMarkers[] {
     const out: TxnMarkers[] = [];
     for (const m of this.txns.values()) {
+      if (loaded && !loaded(m.transactionalId)) continue;
       if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') out.push(this.markersOf(m));
     }
     return out;
@@ -510,6 +514,14 @@ export class TransactionCoordinator {
   /** Forgets every transactional id, before the runtime reloads `__transaction_state` after a failed append. */
   reset(): void {
     this.txns.clear();
+  }
+
+  /**
+   * This broker no longer coordinates the ids `owned` selects (their `__transaction_state` partition was
+   * resigned): they are forgotten; the new coordinator loads them and completes what was in Prepare*.
+   */
+  unload(owned: (transactionalId: string) => boolean): void {
+    for (const id of [...this.txns.keys()]) if (owned(id)) this.txns.delete(id);
   }
 
   /** `replay` in the shape of the coordinator runtime's StateMachine<TxnRecord>. */

@@ -14,7 +14,7 @@ export default defineHandler({
     try {
       // The group's partition must exist for its marker (the group coordinator's topic is made on first use).
       await ctx.broker.groups.runtime.ensureTopic();
-      return await txns.run(() => txns.coordinator.addOffsetsToTxn(req, ctx.apiVersion));
+      return await txns.run(() => txns.coordinator.addOffsetsToTxn(req, ctx.apiVersion), req.transactionalId);
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: errorCodeOf(err) };
     }

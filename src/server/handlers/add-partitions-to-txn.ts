@@ -3,6 +3,7 @@
 // INVALID_PRODUCER_EPOCH); v5's TRANSACTION_ABORTABLE is never returned. The transaction coordinator decides.
 import { AddPartitionsToTxnRequest } from '../../protocol/generated/add-partitions-to-txn-request.js';
 import { AddPartitionsToTxnResponse, type AddPartitionsToTxnResponseInit } from '../../protocol/generated/add-partitions-to-txn-response.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
 
@@ -12,7 +13,18 @@ export default defineHandler({
   async handle(req, ctx): Promise<AddPartitionsToTxnResponseInit> {
     const txns = ctx.broker.transactions;
     try {
-      return await txns.run(() => txns.coordinator.addPartitionsToTxn(req, ctx.apiVersion));
+      if (ctx.apiVersion <= 3) return await txns.run(() => txns.coordinator.addPartitionsToTxn(req, ctx.apiVersion), req.v3AndBelowTransactionalId);
+      // Batched: each transaction its own coordinator check (NOT_COORDINATOR for ids not coordinated here).
+      const refused = req.transactions.flatMap((t) => {
+        const errorCode = txns.ownershipError(t.transactionalId);
+        return errorCode === ErrorCode.NONE ? [] : [{
+          transactionalId: t.transactionalId,
+          topicResults: t.topics.map((tp) => ({ name: tp.name, resultsByPartition: tp.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: errorCode })) })),
+        }];
+      });
+      const served = { ...req, transactions: req.transactions.filter((t) => !refused.some((r) => r.transactionalId === t.transactionalId)) };
+      const res = await txns.run(() => txns.coordinator.addPartitionsToTxn(served, ctx.apiVersion));
+      return { ...res, resultsByTransaction: [...res.resultsByTransaction, ...refused] };
     } catch (err) {
       const errorCode = errorCodeOf(err);
       const topics = (list: typeof req.v3AndBelowTopics) => list.map((t) => ({

@@ -15,7 +15,7 @@ export default defineHandler({
     const groups: DescribedGroupInit[] = [];
     for (const groupId of req.groupIds) {
       try {
-        const described = await runtime.query(() => consumerGroups.describe(groupId));
+        const described = await runtime.query(() => consumerGroups.describe(groupId), groupId);
         groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS) });
       } catch (err) {
         groups.push({ groupId, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) });

@@ -13,7 +13,7 @@ export default defineHandler({
   async handle(req, ctx): Promise<ConsumerGroupHeartbeatResponseInit> {
     const groups = ctx.broker.groups;
     try {
-      return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }, ctx.apiVersion));
+      return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }, ctx.apiVersion), req.groupId);
     } catch (err) {
       return {
         throttleTimeMs: 0, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err),

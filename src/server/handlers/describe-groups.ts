@@ -19,7 +19,7 @@ export default defineHandler({
     const authorizedOperations = operationsOf(req.includeAuthorizedOperations, GROUP_OPERATIONS);
     for (const groupId of req.groups) {
       try {
-        const d = await service.runtime.query(() => service.describeGroup(groupId));
+        const d = await service.runtime.query(() => service.describeGroup(groupId), groupId);
         groups.push({
           errorCode: ErrorCode.NONE,
           errorMessage: null,

@@ -13,7 +13,7 @@ export default defineHandler({
   async handle(req, ctx): Promise<EndTxnResponseInit> {
     const txns = ctx.broker.transactions;
     try {
-      return await txns.run(() => txns.coordinator.endTxn(req, ctx.apiVersion));
+      return await txns.run(() => txns.coordinator.endTxn(req, ctx.apiVersion), req.transactionalId);
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: errorCodeOf(err), producerId: -1n, producerEpoch: -1 };
     }

@@ -12,7 +12,7 @@ export default defineHandler({
     const { coordinator, runtime } = ctx.broker.groups;
     const instanceId = ctx.apiVersion >= 3 ? req.groupInstanceId : null;
     try {
-      const errorCode = await runtime.run(() => coordinator.heartbeat(req.groupId, req.generationId, req.memberId, instanceId));
+      const errorCode = await runtime.run(() => coordinator.heartbeat(req.groupId, req.generationId, req.memberId, instanceId), req.groupId);
       return { throttleTimeMs: 0, errorCode };
     } catch (err) {
       return { throttleTimeMs: 0, errorCode: errorCodeOf(err) };

@@ -17,7 +17,7 @@ export default defineHandler({
     if (req.transactionalId !== null) {
       const txns = ctx.broker.transactions;
       try {
-        return await txns.run(() => txns.coordinator.initProducerId(req, ctx.apiVersion));
+        return await txns.run(() => txns.coordinator.initProducerId(req, ctx.apiVersion), req.transactionalId!);
       } catch (err) {
         ctx.logger.error({ err, transactionalId: req.transactionalId }, 'InitProducerId for a transactional producer failed');
         return fail(errorCodeOf(err));

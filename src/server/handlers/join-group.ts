@@ -34,7 +34,7 @@ export default defineHandler({
         protocols: req.protocols.map((p) => ({ name: p.name, metadata: copyBytes(p.metadata) })),
         requireKnownMemberId: v >= 4,
         supportsSkipAssignment: v >= 9,
-      }));
+      }), req.groupId);
       r = await untilAborted(joined, ctx.signal, () => error(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     } catch (err) {
       r = error(errorCodeOf(err));

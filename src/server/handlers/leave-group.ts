@@ -17,7 +17,7 @@ export default defineHandler({
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }];
     try {
-      const members = await runtime.run(() => coordinator.leaveGroup(req.groupId, leaving));
+      const members = await runtime.run(() => coordinator.leaveGroup(req.groupId, leaving), req.groupId);
       if (!batched) return { throttleTimeMs: 0, errorCode: members[0]!.errorCode };
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, members };
     } catch (err) {

@@ -40,7 +40,7 @@ export default defineHandler({
     }
     if (input.topics.length > 0) {
       try {
-        results.push(...await groups.runtime.run(() => groups.commitOffsets(input, v)));
+        results.push(...await groups.runtime.run(() => groups.commitOffsets(input, v), req.groupId));
       } catch (err) {
         const errorCode = errorCodeOf(err);
         for (const t of input.topics) for (const p of t.partitions) results.push({ topic: t.name, partition: p.partition, errorCode });

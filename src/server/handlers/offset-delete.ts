@@ -19,7 +19,7 @@ export default defineHandler({
     const wanted = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => known(t.name, p)) }));
     let result: { errorCode: number; partitions: Array<{ topic: string; partition: number; errorCode: number }> };
     try {
-      result = await groups.runtime.run(() => groups.deleteOffsets(req.groupId, wanted));
+      result = await groups.runtime.run(() => groups.deleteOffsets(req.groupId, wanted), req.groupId);
     } catch (err) {
       result = { errorCode: errorCodeOf(err), partitions: [] };
     }

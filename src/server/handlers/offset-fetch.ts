@@ -38,7 +38,7 @@ export default defineHandler({
     const fetchGroup = async (groupId: string, topics: Topics, memberId: string | null = null, memberEpoch = -1) => {
       const requireStable = ctx.apiVersion >= 7 && req.requireStable;
       try {
-        const offsets = await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch, requireStable));
+        const offsets = await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch, requireStable), groupId);
         return { errorCode: ErrorCode.NONE as number, topics: byTopic(offsets) };
       } catch (err) {
         return { errorCode: errorCodeOf(err), topics: [] };

@@ -26,7 +26,7 @@ export default defineHandler({
         protocolType: v >= 5 ? req.protocolType : null,
         protocolName: v >= 5 ? req.protocolName : null,
         assignments: req.assignments,
-      }));
+      }), req.groupId);
       r = await untilAborted(synced, ctx.signal, () => error(ErrorCode.COORDINATOR_NOT_AVAILABLE));
     } catch (err) {
       r = error(errorCodeOf(err));

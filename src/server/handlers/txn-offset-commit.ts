@@ -33,7 +33,7 @@ export default defineHandler({
     };
     const { groups, transactions } = ctx.broker;
     try {
-      const txn = await transactions.runtime.query(() => transactions.coordinator.get(req.transactionalId));
+      const txn = await transactions.runtime.query(() => transactions.coordinator.get(req.transactionalId), req.transactionalId);
       if (!txn || txn.producerId !== req.producerId) return answer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
       if (txn.producerEpoch !== req.producerEpoch) return answer(ErrorCode.INVALID_PRODUCER_EPOCH);
       if (txn.state !== 'Ongoing' || !txn.partitions.get(CONSUMER_OFFSETS_TOPIC)?.has(groups.runtime.partitionOf(req.groupId))) {
@@ -53,7 +53,7 @@ export default defineHandler({
             partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
           })),
         })),
-      }));
+      }), req.groupId);
       return answer(errors);
     } catch (err) {
       return answer(errorCodeOf(err));
