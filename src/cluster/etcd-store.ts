@@ -408,10 +408,12 @@ export class EtcdClusterStore {
 
   /** Registers this broker under a new lease; returns its broker epoch (the key's create revision). */
   async registerBroker(reg: BrokerRegistrationRequest): Promise<number> {
-    if (this.lease) throw new TributaryError('ETCD_STATE', 'this store has registered a broker already');
+    // Once per lease: after a lost lease the broker may register again (a new lease, a new broker epoch).
+    if (this.lease && !this.leaseLost) throw new TributaryError('ETCD_STATE', 'this store has registered a broker already');
     const key = this.key(`brokers/${reg.nodeId}`);
     const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
     let leaseId: string;
+    const grantedFrom = Date.now();
     try {
       leaseId = await lease.grant();
     } catch (err) {
@@ -443,20 +445,26 @@ export class EtcdClusterStore {
     const brokerEpoch = Number(res.header.revision);
     this.lease = lease;
     this.leaseId = leaseId;
+    this.leaseLost = false;
     this.registration = { key, reg, brokerEpoch };
-    this.watchLease(lease);
+    this.watchLease(lease, grantedFrom);
     await this.awaitRevision(brokerEpoch);
+    this.checkCampaign();
     return brokerEpoch;
   }
 
-  private watchLease(lease: Lease): void {
-    this.lastKeepAliveOk = Date.now();
-    lease.on('keepaliveFired', () => { this.keepAliveFiredAt = Date.now(); });
-    lease.on('keepaliveSucceeded', () => { this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt); });
+  /** `since`: a time before the grant request was sent (the TTL counts from etcd's answer, a bit later). */
+  private watchLease(lease: Lease, since: number): void {
+    this.lastKeepAliveOk = since;
+    this.keepAliveFiredAt = 0;
+    const current = (): boolean => this.lease === lease;
+    lease.on('keepaliveFired', () => { if (current()) this.keepAliveFiredAt = Date.now(); });
+    lease.on('keepaliveSucceeded', () => { if (current()) this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt); });
     lease.on('keepaliveFailed', (err) => {
-      if (!this.closed) this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
+      if (current() && !this.closed) this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
     });
-    lease.on('lost', (err) => this.loseLease(err));
+    lease.on('lost', (err) => { if (current()) this.loseLease(err); });
+    clearInterval(this.leaseCheck);
     // etcd3 declares a lease lost only after 2 TTLs without an answer; etcd may expire it after one. Be strict:
     // a lease not renewed for a whole TTL is gone for this broker.
     this.leaseCheck = setInterval(() => {

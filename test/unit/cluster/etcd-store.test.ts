@@ -254,3 +254,32 @@ test('with a 3-member etcd, killing one member keeps the store working', async (
     await cluster.stop();
   }
 });
+
+test('an etcd that stops answering for longer than the TTL: the lease is lost, the controller deposed, the image kept; a new registration works after', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  await a.registerBroker(reg(1));
+  await a.createTopic('kept', { topicId: 'k', config: {} }, [partition(1)]);
+  let elected = 0;
+  let deposed = 0;
+  a.campaign(1, () => { elected++; }, () => { deposed++; });
+  await until('elected', () => elected === 1);
+  const lost: Error[] = [];
+  a.onLeaseLost((err) => lost.push(err));
+  const stoppedAt = Date.now();
+  etcd.kill('SIGSTOP');
+  try {
+    await until('lease lost', () => lost.length === 1, 5000);
+  } finally {
+    etcd.kill('SIGCONT');
+  }
+  const took = Date.now() - stoppedAt;
+  assert.ok(took >= 1900 && took < 3500, `lost after ${took} ms`);
+  assert.equal(deposed, 1);
+  assert.ok(a.image().topics.has('kept'), 'the image stays');
+  // Fenced broker comes back: a new lease, a new broker epoch, and the campaign resumes under it.
+  await until('old registration expired', () => !a.image().brokers.has(1), 5000);
+  await a.registerBroker(reg(1, 'inc-again'));
+  await until('re-elected', () => elected === 2, 5000);
+  assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
+});
