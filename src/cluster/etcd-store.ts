@@ -120,6 +120,18 @@ function stringRecord(v: unknown): Readonly<Record<string, string>> {
   return Object.freeze(out);
 }
 
+/**
+ * The watch stream's reconnect backoff (cockatiel's IBackoff shape): 100 ms doubling to 2 s. etcd3's default
+ * grows to 30 s, which would leave an etcd that came back unwatched that long (and a closed store's last
+ * reconnect timer pending that long).
+ */
+class WatchBackoff {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(this.duration * 2, 2000));
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -160,6 +172,7 @@ export class EtcdClusterStore {
       dialTimeout: timeout,
       // Unary calls get a deadline; the watch and keep-alive streams live on.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: { watchBackoff: new WatchBackoff() },
     });
     const store = new EtcdClusterStore(client, opts);
     try {
@@ -718,7 +731,8 @@ export class EtcdClusterStore {
     if (this.campaigner) clearTimeout(this.campaigner.retryTimer);
     for (const w of this.watermarks) w.resolve();
     this.watermarks = [];
-    await this.watcher?.cancel().catch(() => undefined);
+    // Bounded: cancelling a watch on a connection to a dead etcd would wait for the connection.
+    if (this.watcher) await Promise.race([this.watcher.cancel().catch(() => undefined), sleep(1000)]);
     if (this.lease && !this.leaseLost) {
       await this.lease.revoke({ deadline: Date.now() + 2000 }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot revoke the etcd lease; it expires by itself'));
     }

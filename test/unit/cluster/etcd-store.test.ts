@@ -250,6 +250,8 @@ test('with a 3-member etcd, killing one member keeps the store working', async (
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(lost, false);
     assert.ok(b.image().brokers.has(1));
+    await a.close();
+    await until('a\'s registration gone', () => !b.image().brokers.has(1), 1000);
   } finally {
     await cluster.stop();
   }
