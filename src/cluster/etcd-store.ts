@@ -1,0 +1,752 @@
+/**
+ * EtcdClusterStore: the broker's only door to etcd (docs/CLUSTER.md has the key layout).
+ *
+ * - The image: one range read of the whole prefix at a revision R, then ONE watch on the prefix from R+1, so no
+ *   change is missed or seen twice. The events of one etcd revision (one transaction) are applied together and
+ *   make one new immutable MetadataImage; onImage listeners see every image in revision order. If the watch is
+ *   cancelled (its start revision was compacted away) the prefix is read again and the watch restarted.
+ * - Writes are transactions: create-if-absent for registrations, topics and the cluster id; compare-and-swap on
+ *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block and
+ *   topic configs; partition writes made as controller also compare the controller epoch, so a deposed
+ *   controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
+ *   hold it, are bound to it. When no keep-alive has been answered for a whole TTL the lease is treated as lost
+ *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
+ */
+import { Etcd3, type IKeyValue, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import { KafkaError, TributaryError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type {
+  BrokerRegistration,
+  ControllerInfo,
+  MetadataImage,
+  PartitionChange,
+  PartitionState,
+  TopicImage,
+} from './metadata.js';
+
+export interface EtcdClusterStoreOptions {
+  /** Client URLs, e.g. ['http://127.0.0.1:2379']. */
+  endpoints: string[];
+  /** Key prefix; default '/tributary'. */
+  prefix?: string;
+  /** The broker lease's TTL; default 6 s. */
+  leaseTtlSeconds?: number;
+  logger: Logger;
+  /** Deadline of one unary etcd call (connecting included); default 5000 ms. */
+  dialTimeoutMs?: number;
+}
+
+export interface BrokerRegistrationRequest {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  incarnationId: string;
+}
+
+/** How long a write waits for the watch to bring its revision into the image before it resolves anyway. */
+const READ_YOUR_WRITE_WAIT_MS = 5000;
+const MAX_CAS_ATTEMPTS = 100;
+
+interface Watermark {
+  revision: number;
+  resolve: () => void;
+}
+
+interface Campaigner {
+  nodeId: number;
+  onElected: (epoch: number) => void;
+  onDeposed: () => void;
+  /** Set while we are controller: our epoch and the revision of the winning transaction. */
+  elected: { epoch: number; revision: number } | null;
+  attempting: boolean;
+  retryTimer: NodeJS.Timeout | undefined;
+  backoffMs: number;
+}
+
+/** The mutable state behind the images; every image is a frozen copy of it. */
+class ImageState {
+  clusterId = '';
+  controller: ControllerInfo | null = null;
+  brokers = new Map<number, BrokerRegistration>();
+  topicMeta = new Map<string, { topicId: string; config: Readonly<Record<string, string>> }>();
+  partitions = new Map<string, Map<number, PartitionState>>();
+  brokerConfigs = new Map<string, Readonly<Record<string, string>>>();
+  /** Mod revision of every key under the prefix (relative key → revision), for compare-and-swap. */
+  modRevisions = new Map<string, number>();
+}
+
+function emptyImage(): MetadataImage {
+  return Object.freeze({ clusterId: '', controller: null, brokers: new Map(), topics: new Map(), brokerConfigs: new Map(), revision: 0 });
+}
+
+function partitionJson(s: PartitionState): string {
+  return JSON.stringify({
+    replicas: s.replicas,
+    isr: s.isr,
+    leader: s.leader,
+    leaderEpoch: s.leaderEpoch,
+    partitionEpoch: s.partitionEpoch,
+    addingReplicas: s.addingReplicas,
+    removingReplicas: s.removingReplicas,
+  });
+}
+
+function isIntArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => Number.isInteger(x));
+}
+
+function parsePartition(text: string): PartitionState | null {
+  const v = JSON.parse(text) as Record<string, unknown>;
+  if (!isIntArray(v.replicas) || !isIntArray(v.isr) || !Number.isInteger(v.leader) || !Number.isInteger(v.leaderEpoch)
+    || !Number.isInteger(v.partitionEpoch)) return null;
+  return Object.freeze({
+    replicas: Object.freeze([...v.replicas]),
+    isr: Object.freeze([...v.isr]),
+    leader: v.leader as number,
+    leaderEpoch: v.leaderEpoch as number,
+    partitionEpoch: v.partitionEpoch as number,
+    addingReplicas: Object.freeze(isIntArray(v.addingReplicas) ? [...v.addingReplicas] : []),
+    removingReplicas: Object.freeze(isIntArray(v.removingReplicas) ? [...v.removingReplicas] : []),
+  });
+}
+
+function stringRecord(v: unknown): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x === 'string') out[k] = x;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * The watch stream's reconnect backoff (cockatiel's IBackoff shape): 100 ms doubling to 2 s. etcd3's default
+ * grows to 30 s, which would leave an etcd that came back unwatched that long (and a closed store's last
+ * reconnect timer pending that long).
+ */
+class WatchBackoff {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(this.duration * 2, 2000));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class EtcdClusterStore {
+  private readonly prefix: string;
+  private readonly ttl: number;
+  private readonly log: Logger;
+  private readonly state = new ImageState();
+  private current: MetadataImage = emptyImage();
+  private readonly listeners = new Set<(image: MetadataImage, previous: MetadataImage) => void>();
+  private readonly leaseLostListeners = new Set<(err: Error) => void>();
+  private watermarks: Watermark[] = [];
+  private watcher: Watcher | undefined;
+  private reloading = false;
+  private closed = false;
+  private lease: Lease | undefined;
+  private leaseId: string | undefined;
+  private leaseLost = false;
+  private leaseCheck: NodeJS.Timeout | undefined;
+  private lastKeepAliveOk = 0;
+  private keepAliveFiredAt = 0;
+  private registration: { key: string; reg: BrokerRegistrationRequest; brokerEpoch: number } | undefined;
+  private campaigner: Campaigner | undefined;
+
+  private constructor(private readonly client: Etcd3, private readonly opts: EtcdClusterStoreOptions) {
+    this.prefix = (opts.prefix ?? '/tributary').replace(/\/+$/, '');
+    this.ttl = opts.leaseTtlSeconds ?? 6;
+    this.log = opts.logger;
+  }
+
+  /** Connects, loads the prefix into the image and starts the watch; rejects with a clear error if etcd is unreachable. */
+  static async connect(opts: EtcdClusterStoreOptions): Promise<EtcdClusterStore> {
+    if (opts.endpoints.length === 0) throw new TributaryError('ETCD_CONFIG', 'no etcd endpoints given');
+    const timeout = opts.dialTimeoutMs ?? 5000;
+    const client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: timeout,
+      // Unary calls get a deadline; the watch and keep-alive streams live on.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: { watchBackoff: new WatchBackoff() },
+    });
+    const store = new EtcdClusterStore(client, opts);
+    try {
+      await store.load();
+    } catch (err) {
+      client.close();
+      throw new TributaryError('ETCD_UNREACHABLE', `cannot reach etcd at ${opts.endpoints.join(',')}: ${(err as Error).message}`, { cause: err });
+    }
+    return store;
+  }
+
+  private key(rel: string): string {
+    return `${this.prefix}/${rel}`;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The image
+
+  image(): MetadataImage {
+    return this.current;
+  }
+
+  onImage(cb: (image: MetadataImage, previous: MetadataImage) => void): () => void {
+    this.listeners.add(cb);
+    return () => { this.listeners.delete(cb); };
+  }
+
+  /** Resolves once the image reflects `revision` (or after `timeoutMs`, resolving false). */
+  async awaitRevision(revision: number, timeoutMs = READ_YOUR_WRITE_WAIT_MS): Promise<boolean> {
+    if (this.current.revision >= revision) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const reached = new Promise<boolean>((resolve) => {
+      this.watermarks.push({ revision, resolve: () => resolve(true) });
+    });
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    const result = await Promise.race([reached, timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** One range read of the whole prefix, then a watch from its revision + 1. Used at start and after a compaction. */
+  private async load(): Promise<void> {
+    const res = await this.client.getAll().prefix(`${this.prefix}/`).exec();
+    const revision = Number(res.header.revision);
+    const fresh = new ImageState();
+    Object.assign(this.state, fresh);
+    const touched = new Set<string>();
+    for (const kv of res.kvs) this.applyKv('put', kv, touched);
+    this.publish(revision, touched, true);
+    await this.startWatch(revision + 1);
+  }
+
+  private async startWatch(fromRevision: number): Promise<void> {
+    const watcher = await this.client.watch().prefix(`${this.prefix}/`).startRevision(String(fromRevision)).create();
+    if (this.closed) {
+      await watcher.cancel().catch(() => undefined);
+      return;
+    }
+    this.watcher = watcher;
+    watcher.on('data', (res: IWatchResponse) => this.onWatchData(res));
+    watcher.on('disconnected', (err: Error) => {
+      if (!this.closed) this.log.warn({ err: err.message }, 'etcd watch disconnected; reconnecting');
+    });
+    watcher.on('connected', () => this.log.debug('etcd watch connected'));
+    watcher.on('error', (err: Error) => {
+      if (this.closed) return;
+      // A cancelled watch (its start revision compacted away, typically): read everything again.
+      this.log.warn({ err: err.message }, 'etcd watch cancelled; reloading the metadata image');
+      if (this.watcher === watcher) this.watcher = undefined;
+      void watcher.cancel().catch(() => undefined);
+      void this.reload();
+    });
+  }
+
+  private async reload(): Promise<void> {
+    if (this.reloading || this.closed) return;
+    this.reloading = true;
+    let backoff = 100;
+    try {
+      while (!this.closed) {
+        try {
+          await this.load();
+          return;
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'cannot reload the metadata image from etcd; retrying');
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 5000);
+        }
+      }
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private onWatchData(res: IWatchResponse): void {
+    if (this.closed || res.events.length === 0) return;
+    // A response may carry several revisions: apply each revision's events together, in order.
+    let i = 0;
+    const events = res.events;
+    while (i < events.length) {
+      const revision = Number(events[i]!.kv.mod_revision);
+      if (revision <= this.current.revision) { i++; continue; }
+      const touched = new Set<string>();
+      while (i < events.length && Number(events[i]!.kv.mod_revision) === revision) {
+        const ev = events[i]!;
+        this.applyKv(ev.type === 'Delete' ? 'delete' : 'put', ev.kv, touched);
+        i++;
+      }
+      this.publish(revision, touched, false);
+    }
+  }
+
+  /** Applies one key's put or delete to the mutable state; `touched` collects 'topic:<name>' and section names. */
+  private applyKv(type: 'put' | 'delete', kv: IKeyValue, touched: Set<string>): void {
+    const full = kv.key.toString('utf8');
+    if (!full.startsWith(`${this.prefix}/`)) return;
+    const rel = full.slice(this.prefix.length + 1);
+    const s = this.state;
+    if (type === 'put') s.modRevisions.set(rel, Number(kv.mod_revision));
+    else s.modRevisions.delete(rel);
+    const text = type === 'put' ? kv.value.toString('utf8') : '';
+    try {
+      if (rel === 'cluster_id') {
+        s.clusterId = text;
+      } else if (rel === 'controller') {
+        if (type === 'delete') s.controller = null;
+        else {
+          const v = JSON.parse(text) as { nodeId?: unknown; epoch?: unknown };
+          s.controller = Number.isInteger(v.nodeId) && Number.isInteger(v.epoch) ? Object.freeze({ nodeId: v.nodeId as number, epoch: v.epoch as number }) : null;
+        }
+        touched.add('controller');
+      } else if (rel.startsWith('brokers/')) {
+        const nodeId = Number(rel.slice('brokers/'.length));
+        if (!Number.isInteger(nodeId)) return;
+        touched.add('brokers');
+        if (type === 'delete') { s.brokers.delete(nodeId); return; }
+        const v = JSON.parse(text) as Record<string, unknown>;
+        s.brokers.set(nodeId, Object.freeze({
+          nodeId,
+          host: String(v.host ?? ''),
+          port: Number(v.port ?? 0),
+          rack: typeof v.rack === 'string' ? v.rack : null,
+          incarnationId: String(v.incarnationId ?? ''),
+          brokerEpoch: Number(kv.create_revision),
+          shuttingDown: v.shuttingDown === true,
+        }));
+      } else if (rel.startsWith('topics/')) {
+        const name = rel.slice('topics/'.length);
+        touched.add(`topic:${name}`);
+        if (type === 'delete') { s.topicMeta.delete(name); return; }
+        const v = JSON.parse(text) as Record<string, unknown>;
+        s.topicMeta.set(name, { topicId: String(v.topicId ?? ''), config: stringRecord(v.config) });
+      } else if (rel.startsWith('partitions/')) {
+        const rest = rel.slice('partitions/'.length);
+        const slash = rest.lastIndexOf('/');
+        const name = rest.slice(0, slash);
+        const partition = Number(rest.slice(slash + 1));
+        if (slash <= 0 || !Number.isInteger(partition) || partition < 0) return;
+        touched.add(`topic:${name}`);
+        let parts = s.partitions.get(name);
+        if (type === 'delete') {
+          parts?.delete(partition);
+          if (parts?.size === 0) s.partitions.delete(name);
+          return;
+        }
+        const state = parsePartition(text);
+        if (state === null) {
+          this.log.warn({ key: full }, 'ignoring a malformed partition state in etcd');
+          return;
+        }
+        if (!parts) s.partitions.set(name, (parts = new Map()));
+        parts.set(partition, state);
+      } else if (rel.startsWith('configs/brokers/')) {
+        const entity = rel.slice('configs/brokers/'.length);
+        touched.add('configs');
+        if (type === 'delete') s.brokerConfigs.delete(entity);
+        else s.brokerConfigs.set(entity, stringRecord(JSON.parse(text)));
+      }
+    } catch (err) {
+      this.log.warn({ key: full, err: (err as Error).message }, 'ignoring a malformed value in etcd');
+    }
+  }
+
+  /** Makes the next image from the state (copying only what `touched` names) and tells the listeners. */
+  private publish(revision: number, touched: Set<string>, full: boolean): void {
+    const prev = this.current;
+    const s = this.state;
+    const brokers = full || touched.has('brokers') ? new Map(s.brokers) : prev.brokers;
+    const brokerConfigs = full || touched.has('configs') ? new Map(s.brokerConfigs) : prev.brokerConfigs;
+    let topics = prev.topics;
+    const names = full ? [...s.topicMeta.keys()] : [...touched].filter((t) => t.startsWith('topic:')).map((t) => t.slice(6));
+    if (full || names.length > 0) {
+      const next = full ? new Map<string, TopicImage>() : new Map(prev.topics);
+      for (const name of names) {
+        const meta = s.topicMeta.get(name);
+        if (!meta) { next.delete(name); continue; }
+        const parts = s.partitions.get(name);
+        const list: PartitionState[] = [];
+        // Partitions are numbered 0..n-1; a gap (never written by this store) ends the list.
+        for (let p = 0; parts?.has(p); p++) list.push(parts.get(p)!);
+        next.set(name, Object.freeze({ name, topicId: meta.topicId, config: meta.config, partitions: Object.freeze(list) }));
+      }
+      topics = next;
+    }
+    const image: MetadataImage = Object.freeze({
+      clusterId: s.clusterId,
+      controller: s.controller,
+      brokers,
+      topics,
+      brokerConfigs,
+      revision,
+    });
+    this.current = image;
+    for (const cb of [...this.listeners]) {
+      try {
+        cb(image, prev);
+      } catch (err) {
+        this.log.error({ err }, 'a metadata image listener threw');
+      }
+    }
+    if (this.watermarks.length > 0) {
+      const due = this.watermarks.filter((w) => w.revision <= revision);
+      this.watermarks = this.watermarks.filter((w) => w.revision > revision);
+      for (const w of due) w.resolve();
+    }
+    this.checkCampaign();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Cluster id and registration
+
+  async ensureClusterId(proposed: string): Promise<string> {
+    const key = this.key('cluster_id');
+    const res = await this.client.if(key, 'Create', '==', 0)
+      .then(this.client.put(key).value(proposed))
+      .else(this.client.get(key))
+      .commit();
+    if (res.succeeded) {
+      await this.awaitRevision(Number(res.header.revision));
+      return proposed;
+    }
+    const kv = res.responses[0]?.response_range?.kvs[0];
+    if (!kv) throw new TributaryError('ETCD_STATE', 'the cluster id key vanished while being read');
+    return kv.value.toString('utf8');
+  }
+
+  /** Registers this broker under a new lease; returns its broker epoch (the key's create revision). */
+  async registerBroker(reg: BrokerRegistrationRequest): Promise<number> {
+    // Once per lease: after a lost lease the broker may register again (a new lease, a new broker epoch).
+    if (this.lease && !this.leaseLost) throw new TributaryError('ETCD_STATE', 'this store has registered a broker already');
+    const key = this.key(`brokers/${reg.nodeId}`);
+    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    let leaseId: string;
+    const grantedFrom = Date.now();
+    try {
+      leaseId = await lease.grant();
+    } catch (err) {
+      lease.release();
+      throw new TributaryError('ETCD_UNREACHABLE', `cannot get an etcd lease: ${(err as Error).message}`, { cause: err });
+    }
+    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: false });
+    let res;
+    try {
+      res = await this.client.if(key, 'Create', '==', 0)
+        .then(this.client.put(key).value(value).lease(leaseId))
+        .else(this.client.get(key))
+        .commit();
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw err;
+    }
+    if (!res.succeeded) {
+      await lease.revoke().catch(() => undefined);
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      let holder = '';
+      try {
+        const v = JSON.parse(kv?.value.toString('utf8') ?? '{}') as Record<string, unknown>;
+        holder = ` by ${String(v.host)}:${String(v.port)} (incarnation ${String(v.incarnationId)})`;
+      } catch { /* describe it without the holder */ }
+      throw new KafkaError('DUPLICATE_BROKER_REGISTRATION',
+        `Broker id ${reg.nodeId} is already registered${holder}; another live broker uses this node id (a previous life's registration expires within ${this.ttl} s).`);
+    }
+    const brokerEpoch = Number(res.header.revision);
+    this.lease = lease;
+    this.leaseId = leaseId;
+    this.leaseLost = false;
+    this.registration = { key, reg, brokerEpoch };
+    this.watchLease(lease, grantedFrom);
+    await this.awaitRevision(brokerEpoch);
+    this.checkCampaign();
+    return brokerEpoch;
+  }
+
+  /** `since`: a time before the grant request was sent (the TTL counts from etcd's answer, a bit later). */
+  private watchLease(lease: Lease, since: number): void {
+    this.lastKeepAliveOk = since;
+    this.keepAliveFiredAt = 0;
+    const current = (): boolean => this.lease === lease;
+    lease.on('keepaliveFired', () => { if (current()) this.keepAliveFiredAt = Date.now(); });
+    lease.on('keepaliveSucceeded', () => { if (current()) this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt); });
+    lease.on('keepaliveFailed', (err) => {
+      if (current() && !this.closed) this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
+    });
+    lease.on('lost', (err) => { if (current()) this.loseLease(err); });
+    clearInterval(this.leaseCheck);
+    // etcd3 declares a lease lost only after 2 TTLs without an answer; etcd may expire it after one. Be strict:
+    // a lease not renewed for a whole TTL is gone for this broker.
+    this.leaseCheck = setInterval(() => {
+      if (Date.now() - this.lastKeepAliveOk > this.ttl * 1000) {
+        this.loseLease(new TributaryError('ETCD_LEASE_LOST', `no etcd lease keep-alive answered for ${this.ttl} s`));
+      }
+    }, Math.max(100, (this.ttl * 1000) / 8));
+    this.leaseCheck.unref();
+  }
+
+  private loseLease(err: Error): void {
+    if (this.leaseLost || this.closed) return;
+    this.leaseLost = true;
+    clearInterval(this.leaseCheck);
+    this.lease?.release();
+    this.log.warn({ err: err.message }, 'etcd lease lost: this broker is fenced');
+    const c = this.campaigner;
+    if (c) {
+      clearTimeout(c.retryTimer);
+      if (c.elected) {
+        c.elected = null;
+        this.safeCall(c.onDeposed);
+      }
+    }
+    for (const cb of [...this.leaseLostListeners]) this.safeCall(() => cb(err));
+  }
+
+  private safeCall(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, 'a cluster store callback threw');
+    }
+  }
+
+  onLeaseLost(cb: (err: Error) => void): void {
+    this.leaseLostListeners.add(cb);
+  }
+
+  /** Rewrites this broker's registration with shuttingDown: true (same key, same lease). */
+  async setShuttingDown(): Promise<void> {
+    const r = this.registration;
+    if (!r || !this.leaseId) throw new TributaryError('ETCD_STATE', 'no broker registered by this store');
+    const { reg } = r;
+    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: true });
+    const res = await this.client.if(r.key, 'Create', '==', r.brokerEpoch)
+      .then(this.client.put(r.key).value(value).lease(this.leaseId))
+      .commit();
+    if (!res.succeeded) throw new TributaryError('ETCD_LEASE_LOST', `broker ${reg.nodeId}'s registration is gone (its lease expired)`);
+    await this.awaitRevision(Number(res.header.revision));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Controller election
+
+  /**
+   * Campaigns for the controller in the background while the lease lives: whenever the image shows no
+   * controller, a transaction creates the controller key (bound to our lease) if absent and bumps
+   * controller_epoch by compare-and-swap. onDeposed when our key disappears or changes, or the lease is lost.
+   */
+  campaign(nodeId: number, onElected: (epoch: number) => void, onDeposed: () => void): void {
+    if (!this.leaseId) throw new TributaryError('ETCD_STATE', 'campaign() needs registerBroker() first (the controller key is bound to the lease)');
+    if (this.campaigner) throw new TributaryError('ETCD_STATE', 'already campaigning');
+    this.campaigner = { nodeId, onElected, onDeposed, elected: null, attempting: false, retryTimer: undefined, backoffMs: 100 };
+    this.checkCampaign();
+  }
+
+  private checkCampaign(): void {
+    const c = this.campaigner;
+    if (!c || this.closed || this.leaseLost) return;
+    const image = this.current;
+    if (c.elected) {
+      if (image.revision < c.elected.revision) return;
+      const ctl = image.controller;
+      if (ctl && ctl.nodeId === c.nodeId && ctl.epoch === c.elected.epoch) return;
+      c.elected = null;
+      this.log.warn({ nodeId: c.nodeId }, 'no longer the controller');
+      this.safeCall(c.onDeposed);
+    }
+    if (image.controller === null && !c.attempting) void this.tryElect(c);
+  }
+
+  private async tryElect(c: Campaigner): Promise<void> {
+    c.attempting = true;
+    clearTimeout(c.retryTimer);
+    c.retryTimer = undefined;
+    try {
+      const epochKey = this.key('controller_epoch');
+      const ctlKey = this.key('controller');
+      const got = await this.client.get(epochKey).exec();
+      const kv = got.kvs[0];
+      const old = kv ? Number(kv.value.toString('utf8')) : 0;
+      const modRev = kv ? Number(kv.mod_revision) : 0;
+      const epoch = (Number.isFinite(old) ? old : 0) + 1;
+      if (this.closed || this.leaseLost || this.campaigner !== c) return;
+      const res = await this.client.if(ctlKey, 'Create', '==', 0)
+        .and(epochKey, 'Mod', '==', modRev)
+        .then(
+          this.client.put(ctlKey).value(JSON.stringify({ nodeId: c.nodeId, epoch })).lease(this.leaseId!),
+          this.client.put(epochKey).value(String(epoch)),
+        )
+        .commit();
+      c.backoffMs = 100;
+      if (res.succeeded && !this.closed && !this.leaseLost) {
+        c.elected = { epoch, revision: Number(res.header.revision) };
+        this.log.info({ nodeId: c.nodeId, epoch }, 'elected controller');
+        this.safeCall(() => c.onElected(epoch));
+      }
+    } catch (err) {
+      if (!this.closed) this.log.warn({ err: (err as Error).message }, 'controller campaign failed; retrying');
+      c.backoffMs = Math.min(c.backoffMs * 2, 5000);
+    } finally {
+      c.attempting = false;
+    }
+    // Check again later in any case: a failed compare may have raced a controller that has gone meanwhile.
+    if (!this.closed && !this.leaseLost && this.campaigner === c) {
+      c.retryTimer = setTimeout(() => this.checkCampaign(), c.elected ? this.ttl * 1000 : c.backoffMs);
+      c.retryTimer.unref();
+      this.checkCampaign();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Topics and partitions
+
+  async createTopic(name: string, topic: { topicId: string; config: Record<string, string> }, partitions: PartitionState[]): Promise<void> {
+    const topicKey = this.key(`topics/${name}`);
+    const ops = [this.client.put(topicKey).value(JSON.stringify({ topicId: topic.topicId, config: topic.config }))];
+    partitions.forEach((p, i) => ops.push(this.client.put(this.key(`partitions/${name}/${i}`)).value(partitionJson(p))));
+    const res = await this.client.if(topicKey, 'Create', '==', 0).then(...ops).commit();
+    if (!res.succeeded) throw new KafkaError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
+    await this.awaitRevision(Number(res.header.revision));
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topicKey = this.key(`topics/${name}`);
+    const res = await this.client.if(topicKey, 'Version', '>', 0)
+      .then(this.client.delete().key(topicKey), this.client.delete().prefix(this.key(`partitions/${name}/`)))
+      .commit();
+    if (!res.succeeded) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    await this.awaitRevision(Number(res.header.revision));
+  }
+
+  /**
+   * Appends partitions after the existing ones, compare-and-swapped on the partition count: `expectedCount`
+   * (default: the count in this store's image) must still be the topic's count in etcd.
+   */
+  async addPartitions(name: string, newPartitions: PartitionState[], expectedCount?: number): Promise<void> {
+    const topicKey = this.key(`topics/${name}`);
+    const count = expectedCount ?? this.current.topics.get(name)?.partitions.length;
+    if (count === undefined) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    let txn = this.client.if(topicKey, 'Version', '>', 0).and(this.key(`partitions/${name}/${count}`), 'Create', '==', 0);
+    if (count > 0) txn = txn.and(this.key(`partitions/${name}/${count - 1}`), 'Version', '>', 0);
+    const ops = newPartitions.map((p, i) => this.client.put(this.key(`partitions/${name}/${count + i}`)).value(partitionJson(p)));
+    const res = await txn.then(...ops).commit();
+    if (!res.succeeded) {
+      const now = await this.client.getAll().prefix(this.key(`partitions/${name}/`)).count();
+      const exists = (await this.client.get(topicKey).exec()).kvs.length > 0;
+      if (!exists) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+      throw new KafkaError('INVALID_PARTITIONS', `Topic '${name}' has ${now} partitions, not ${count}: it changed meanwhile; retry.`);
+    }
+    await this.awaitRevision(Number(res.header.revision));
+  }
+
+  /** Replaces the topic's config overrides (compare-and-swap on the topic key, retried). */
+  async updateTopicConfig(name: string, config: Record<string, string>): Promise<void> {
+    const topicKey = this.key(`topics/${name}`);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const kv = (await this.client.get(topicKey).exec()).kvs[0];
+      if (!kv) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+      const v = JSON.parse(kv.value.toString('utf8')) as Record<string, unknown>;
+      const res = await this.client.if(topicKey, 'Mod', '==', Number(kv.mod_revision))
+        .then(this.client.put(topicKey).value(JSON.stringify({ ...v, config })))
+        .commit();
+      if (res.succeeded) {
+        await this.awaitRevision(Number(res.header.revision));
+        return;
+      }
+    }
+    throw new TributaryError('ETCD_CONTENTION', `cannot update topic '${name}': too many concurrent changes`);
+  }
+
+  /**
+   * All-or-nothing compare-and-swap of partition states: each stored state's partitionEpoch must be the
+   * change's expectedPartitionEpoch (compared through the key's mod revision) and, if `controllerEpoch` is
+   * given, the controller must still hold that epoch. False on any conflict.
+   */
+  async casPartitions(changes: PartitionChange[], controllerEpoch?: number): Promise<boolean> {
+    if (changes.length === 0) return true;
+    const keys = changes.map((c) => `partitions/${c.topic}/${c.partition}`);
+    // The mod revision the expected epoch was stored at: from the image if it holds that epoch, else read again.
+    const revisions: number[] = [];
+    for (let i = 0; i < changes.length; i++) {
+      const ch = changes[i]!;
+      const known = this.state.partitions.get(ch.topic)?.get(ch.partition);
+      const rev = this.state.modRevisions.get(keys[i]!);
+      if (known && rev !== undefined && known.partitionEpoch === ch.expectedPartitionEpoch) {
+        revisions.push(rev);
+        continue;
+      }
+      const kv = (await this.client.get(this.key(keys[i]!)).exec()).kvs[0];
+      if (!kv) return false;
+      const stored = parsePartition(kv.value.toString('utf8'));
+      if (!stored || stored.partitionEpoch !== ch.expectedPartitionEpoch) return false;
+      revisions.push(Number(kv.mod_revision));
+    }
+    let txn = this.client.if(this.key(keys[0]!), 'Mod', '==', revisions[0]!);
+    for (let i = 1; i < keys.length; i++) txn = txn.and(this.key(keys[i]!), 'Mod', '==', revisions[i]!);
+    if (controllerEpoch !== undefined) {
+      txn = txn.and(this.key('controller'), 'Version', '>', 0).and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch));
+    }
+    const res = await txn.then(...changes.map((c, i) => this.client.put(this.key(keys[i]!)).value(partitionJson(c.next)))).commit();
+    if (!res.succeeded) return false;
+    await this.awaitRevision(Number(res.header.revision));
+    return true;
+  }
+
+  /** Dynamic broker configs for 'default' or a node id; an empty config deletes the key. */
+  async putBrokerConfig(entity: string, config: Record<string, string>): Promise<void> {
+    const key = this.key(`configs/brokers/${entity}`);
+    const res = Object.keys(config).length === 0
+      ? await this.client.delete().key(key).exec()
+      : await this.client.put(key).value(JSON.stringify(config)).exec();
+    await this.awaitRevision(Number(res.header.revision));
+  }
+
+  /** Reserves `size` producer ids; returns the first. Compare-and-swap on next_block, so blocks never overlap. */
+  async allocateProducerIdBlock(size: number): Promise<bigint> {
+    if (!Number.isInteger(size) || size <= 0) throw new TributaryError('INVALID_ARGUMENT', `invalid producer id block size ${size}`);
+    const key = this.key('producer_ids/next_block');
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const kv = (await this.client.get(key).exec()).kvs[0];
+      const start = kv ? BigInt(kv.value.toString('utf8')) : 0n;
+      const modRev = kv ? Number(kv.mod_revision) : 0;
+      const res = await this.client.if(key, 'Mod', '==', modRev)
+        .then(this.client.put(key).value((start + BigInt(size)).toString()))
+        .commit();
+      if (res.succeeded) return start;
+      await sleep(Math.floor(Math.random() * 10));
+    }
+    throw new TributaryError('ETCD_CONTENTION', 'cannot allocate a producer id block: too many concurrent allocations');
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  /** Stops the campaign, the watch and the keep-alive; revokes the lease so this broker's keys vanish at once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.leaseCheck);
+    if (this.campaigner) clearTimeout(this.campaigner.retryTimer);
+    for (const w of this.watermarks) w.resolve();
+    this.watermarks = [];
+    // Bounded: cancelling a watch on a connection to a dead etcd would wait for the connection.
+    if (this.watcher) await Promise.race([this.watcher.cancel().catch(() => undefined), sleep(1000)]);
+    if (this.lease && !this.leaseLost) {
+      await this.lease.revoke({ deadline: Date.now() + 2000 }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot revoke the etcd lease; it expires by itself'));
+    }
+    this.client.close();
+  }
+
+  /** Test hook and last resort: drops the connection without revoking the lease (keys expire after the TTL). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.leaseCheck);
+    if (this.campaigner) clearTimeout(this.campaigner.retryTimer);
+    this.lease?.release();
+    void this.watcher?.cancel().catch(() => undefined);
+    this.client.close();
+  }
+}

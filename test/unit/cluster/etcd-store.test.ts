@@ -1,0 +1,287 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { EtcdClusterStore } from '../../../src/cluster/etcd-store.js';
+import type { MetadataImage, PartitionState } from '../../../src/cluster/metadata.js';
+import { KafkaError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
+import { startEtcd, startEtcdCluster, type EtcdProcess } from '../../helpers/etcd.js';
+
+const logger = createLogger('silent');
+let etcd: EtcdProcess;
+let prefixCounter = 0;
+const stores: EtcdClusterStore[] = [];
+
+before(async () => { etcd = await startEtcd(); });
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await etcd?.stop();
+});
+
+/** A fresh prefix per test, so tests share the etcd but not its keys. */
+function freshPrefix(): string {
+  return `/t${process.pid}-${++prefixCounter}`;
+}
+
+async function open(prefix: string, endpoints = [etcd.endpoint]): Promise<EtcdClusterStore> {
+  const store = await EtcdClusterStore.connect({ endpoints, prefix, leaseTtlSeconds: 2, logger });
+  stores.push(store);
+  return store;
+}
+
+async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function reg(nodeId: number, incarnationId = `inc-${nodeId}`) {
+  return { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: null, incarnationId };
+}
+
+function partition(leader: number, partitionEpoch = 0): PartitionState {
+  return { replicas: [1, 2], isr: [1, 2], leader, leaderEpoch: 0, partitionEpoch, addingReplicas: [], removingReplicas: [] };
+}
+
+function isKafkaError(name: string) {
+  return (err: unknown) => err instanceof KafkaError && err.kafkaError === name;
+}
+
+test('connect to an unreachable etcd fails with a clear message', async () => {
+  await assert.rejects(
+    EtcdClusterStore.connect({ endpoints: ['http://127.0.0.1:1'], logger, dialTimeoutMs: 1000 }),
+    /cannot reach etcd at http:\/\/127\.0\.0\.1:1/,
+  );
+});
+
+test('the cluster id is created once; later proposals get the stored one', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  assert.equal(await a.ensureClusterId('first-id'), 'first-id');
+  assert.equal(await b.ensureClusterId('second-id'), 'first-id');
+  assert.equal(a.image().clusterId, 'first-id');
+});
+
+test('a registration shows in another store\'s image and expires within ~TTL after its process is killed -9', async () => {
+  const prefix = freshPrefix();
+  const observer = await open(prefix);
+  const script = fileURLToPath(new URL('../../helpers/etcd-register-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, etcd.endpoint, '7', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    await until('the child to register', () => out.includes('registered'), 10_000);
+    const epoch = Number(/registered (\d+)/.exec(out)![1]);
+    await until('the registration in the image', () => observer.image().brokers.has(7));
+    const seen = observer.image().brokers.get(7)!;
+    assert.equal(seen.brokerEpoch, epoch);
+    assert.equal(seen.port, 9092);
+    assert.equal(seen.shuttingDown, false);
+    // The same id is refused while the child lives.
+    const other = await open(prefix);
+    await assert.rejects(other.registerBroker(reg(7)), isKafkaError('DUPLICATE_BROKER_REGISTRATION'));
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await until('the registration to expire', () => !observer.image().brokers.has(7), 6000);
+    const took = Date.now() - killedAt;
+    assert.ok(took < 4500, `expired after ${took} ms`);
+    // Now the id is free; the new registration has a larger broker epoch.
+    const epoch2 = await other.registerBroker(reg(7));
+    assert.ok(epoch2 > epoch);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('setShuttingDown and close: the registration says so, then vanishes at once (lease revoked)', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  await a.registerBroker(reg(1));
+  await a.setShuttingDown();
+  await until('shuttingDown in b', () => b.image().brokers.get(1)?.shuttingDown === true);
+  await a.close();
+  await until('registration gone', () => !b.image().brokers.has(1), 1000);
+});
+
+test('one controller of two candidates; the epoch grows on re-election after it closes; a deposed epoch is fenced', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  await a.registerBroker(reg(1));
+  await b.registerBroker(reg(2));
+  const elected: Array<[number, number]> = [];
+  const deposed: number[] = [];
+  a.campaign(1, (e) => elected.push([1, e]), () => deposed.push(1));
+  b.campaign(2, (e) => elected.push([2, e]), () => deposed.push(2));
+  await until('an election', () => elected.length > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(elected.length, 1, JSON.stringify(elected));
+  const [winner, epoch1] = elected[0]!;
+  const [winStore, loseStore] = winner === 1 ? [a, b] : [b, a];
+  await until('the controller in both images', () => a.image().controller?.epoch === epoch1 && b.image().controller?.epoch === epoch1);
+  assert.equal(loseStore.image().controller!.nodeId, winner);
+
+  await winStore.createTopic('t', { topicId: 'id-t', config: {} }, [partition(1)]);
+  assert.equal(await winStore.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(2, 1) }], epoch1), true);
+
+  await winStore.close();
+  await until('re-election', () => elected.length === 2, 5000);
+  const [winner2, epoch2] = elected[1]!;
+  assert.notEqual(winner2, winner);
+  assert.equal(epoch2, epoch1 + 1);
+  await until('new controller in the image', () => loseStore.image().controller?.epoch === epoch2);
+  // The old epoch cannot write any more, the new one can.
+  const change = { topic: 't', partition: 0, expectedPartitionEpoch: 1, next: partition(1, 2) };
+  assert.equal(await loseStore.casPartitions([change], epoch1), false);
+  assert.equal(await loseStore.casPartitions([change], epoch2), true);
+  assert.deepEqual(deposed, []);
+});
+
+test('a controller whose key is taken away is deposed and campaigns again', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  await a.registerBroker(reg(1));
+  const elected: number[] = [];
+  let deposedCount = 0;
+  a.campaign(1, (e) => elected.push(e), () => { deposedCount++; });
+  await until('elected', () => elected.length === 1);
+  // An operator (or a bug) deletes the controller key: we are deposed, then re-elected with a new epoch.
+  const admin = await open(prefix);
+  await (admin as unknown as { client: { delete(): { key(k: string): Promise<unknown> } } }).client.delete().key(`${prefix}/controller`);
+  await until('re-elected', () => elected.length === 2);
+  assert.equal(deposedCount, 1);
+  assert.equal(elected[1], elected[0]! + 1);
+});
+
+test('casPartitions refuses a stale partitionEpoch, all-or-nothing', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  await a.createTopic('t', { topicId: 'x', config: {} }, [partition(1), partition(2)]);
+  await until('b sees t', () => b.image().topics.has('t'));
+  assert.equal(await a.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(2, 1) }]), true);
+  // b's image may be stale; it still must not overwrite epoch 1 with a change based on epoch 0.
+  assert.equal(await b.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(1, 1) }]), false);
+  // One stale change spoils the whole batch.
+  assert.equal(await b.casPartitions([
+    { topic: 't', partition: 1, expectedPartitionEpoch: 0, next: partition(1, 1) },
+    { topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(1, 1) },
+  ]), false);
+  await until('b sees epoch 1', () => b.image().topics.get('t')!.partitions[0]!.partitionEpoch === 1);
+  assert.equal(b.image().topics.get('t')!.partitions[1]!.partitionEpoch, 0);
+  assert.equal(b.image().topics.get('t')!.partitions[0]!.leader, 2);
+  // A missing partition is a conflict, not a crash.
+  assert.equal(await b.casPartitions([{ topic: 'nope', partition: 0, expectedPartitionEpoch: 0, next: partition(1, 1) }]), false);
+});
+
+test('topics: create twice, add partitions, alter config, delete; another store\'s image follows, one image per revision', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  const images: MetadataImage[] = [];
+  b.onImage((image, previous) => {
+    assert.ok(image.revision > previous.revision);
+    images.push(image);
+  });
+  await a.createTopic('orders', { topicId: 'id1', config: { 'cleanup.policy': 'compact' } }, [partition(1), partition(2)]);
+  await assert.rejects(a.createTopic('orders', { topicId: 'id2', config: {} }, [partition(1)]),
+    (err: unknown) => isKafkaError('TOPIC_ALREADY_EXISTS')(err) && (err as Error).message === "Topic 'orders' already exists.");
+  await until('b sees orders', () => b.image().topics.has('orders'));
+  // The topic and its partitions came in one transaction: one image, complete.
+  const first = images.find((i) => i.topics.has('orders'))!;
+  assert.equal(first.topics.get('orders')!.partitions.length, 2);
+  assert.equal(first.topics.get('orders')!.config['cleanup.policy'], 'compact');
+
+  await a.addPartitions('orders', [partition(1), partition(2)]);
+  await until('4 partitions', () => b.image().topics.get('orders')?.partitions.length === 4);
+  // A count that changed meanwhile is refused.
+  await assert.rejects(a.addPartitions('orders', [partition(1)], 2), isKafkaError('INVALID_PARTITIONS'));
+
+  await a.updateTopicConfig('orders', { 'retention.ms': '1000' });
+  await until('config', () => b.image().topics.get('orders')?.config['retention.ms'] === '1000');
+  assert.equal(b.image().topics.get('orders')!.topicId, 'id1');
+  assert.equal(b.image().topics.get('orders')!.config['cleanup.policy'], undefined);
+
+  await a.putBrokerConfig('default', { 'log.retention.ms': '5' });
+  await until('broker config', () => b.image().brokerConfigs.get('default')?.['log.retention.ms'] === '5');
+
+  const before = b.image();
+  await a.deleteTopic('orders');
+  await until('deleted', () => !b.image().topics.has('orders'));
+  assert.ok(before.topics.has('orders'), 'an old image is not changed');
+  await assert.rejects(a.deleteTopic('orders'), isKafkaError('UNKNOWN_TOPIC_OR_PARTITION'));
+  await assert.rejects(a.updateTopicConfig('orders', {}), isKafkaError('UNKNOWN_TOPIC_OR_PARTITION'));
+  for (let i = 1; i < images.length; i++) assert.ok(images[i]!.revision > images[i - 1]!.revision);
+});
+
+test('producer id blocks from two stores at once never overlap', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  const size = 1000;
+  const starts = await Promise.all([...Array(20)].map((_, i) => (i % 2 === 0 ? a : b).allocateProducerIdBlock(size)));
+  const sorted = [...starts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  assert.equal(sorted[0], 0n);
+  for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, BigInt(size));
+});
+
+test('with a 3-member etcd, killing one member keeps the store working', async () => {
+  const cluster = await startEtcdCluster(3);
+  try {
+    const prefix = freshPrefix();
+    const endpoints = cluster.endpoints.split(',');
+    const a = await open(prefix, endpoints);
+    const b = await open(prefix, endpoints);
+    await a.registerBroker(reg(1));
+    let lost = false;
+    a.onLeaseLost(() => { lost = true; });
+    await a.createTopic('t', { topicId: 'x', config: {} }, [partition(1)]);
+    cluster.members[0]!.kill();
+    await cluster.members[0]!.exited;
+    await a.createTopic('u', { topicId: 'y', config: {} }, [partition(1)]);
+    assert.equal(await a.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(2, 1) }]), true);
+    await until('b sees u and the change', () => b.image().topics.has('u') && b.image().topics.get('t')!.partitions[0]!.leader === 2, 8000);
+    // The lease outlives a few keep-alive periods.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(lost, false);
+    assert.ok(b.image().brokers.has(1));
+    await a.close();
+    await until('a\'s registration gone', () => !b.image().brokers.has(1), 1000);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('an etcd that stops answering for longer than the TTL: the lease is lost, the controller deposed, the image kept; a new registration works after', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  await a.registerBroker(reg(1));
+  await a.createTopic('kept', { topicId: 'k', config: {} }, [partition(1)]);
+  let elected = 0;
+  let deposed = 0;
+  a.campaign(1, () => { elected++; }, () => { deposed++; });
+  await until('elected', () => elected === 1);
+  const lost: Error[] = [];
+  a.onLeaseLost((err) => lost.push(err));
+  const stoppedAt = Date.now();
+  etcd.kill('SIGSTOP');
+  try {
+    await until('lease lost', () => lost.length === 1, 5000);
+  } finally {
+    etcd.kill('SIGCONT');
+  }
+  const took = Date.now() - stoppedAt;
+  assert.ok(took >= 1900 && took < 3500, `lost after ${took} ms`);
+  assert.equal(deposed, 1);
+  assert.ok(a.image().topics.has('kept'), 'the image stays');
+  // Fenced broker comes back: a new lease, a new broker epoch, and the campaign resumes under it.
+  await until('old registration expired', () => !a.image().brokers.has(1), 5000);
+  await a.registerBroker(reg(1, 'inc-again'));
+  await until('re-elected', () => elected === 2, 5000);
+  assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
+});
