@@ -8,7 +8,7 @@ import type { CoordinatorPartitions, PartitionsTopic, TxnMarker } from '../coord
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { incrementSequence } from '../storage/producer-state-manager.js';
-import type { Replication } from './replication.js';
+import { LocalReplication, type Replication } from './replication.js';
 import type { TopicManager } from './topic-manager.js';
 
 const errorNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
@@ -19,14 +19,19 @@ const COMMIT_TIMEOUT_MS = 30_000;
 export type RemoteMarkerWriter = (leaderId: number, topic: string, partition: number, marker: TxnMarker) => Promise<void>;
 
 export class LocalPartitions implements CoordinatorPartitions {
+  private readonly replication: Replication;
+
   constructor(
     private readonly topics: TopicManager,
-    private readonly replication: Replication,
+    replication?: Replication,
     /** Replication factor of a new internal topic (offsets.topic.replication.factor…; 1 on a single node). */
     private readonly internalReplicationFactor: (topic: string) => number = () => 1,
     private readonly nodeId = -1,
     private readonly remoteMarkers: RemoteMarkerWriter | null = null,
-  ) {}
+  ) {
+    // Without one, a single node's: this broker (whatever its id) leads every partition at epoch 0.
+    this.replication = replication ?? new LocalReplication(() => ({ nodeId, host: '', port: 0, rack: null }), (t) => topics.get(t)?.partitions);
+  }
 
   topic(name: string): PartitionsTopic | undefined {
     const t = this.topics.get(name);

@@ -13,6 +13,11 @@ import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import { startEtcd } from '../../helpers/etcd.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { buildRecordBatch } from '../../../src/protocol/records/record.js';
+import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
+
+const PRODUCE = 0;
 
 const FAST = {
   'replica.fetch.wait.max.ms': '100',
@@ -164,16 +169,29 @@ describe('a three-broker cluster on etcd', () => {
 
   test('a produce to a follower is NOT_LEADER_OR_FOLLOWER; min.insync.replicas refuses acks=all when the ISR is too small', async () => {
     const admin = new Admin({ bootstrapServers: bootstrap() });
+    let leader: number;
     try {
       await admin.createTopics([{ name: 'minisr', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '4' } }]);
+      leader = (await admin.describeTopics(['minisr']))[0]!.partitions[0]!.leader;
     } finally {
       await admin.close();
     }
-    const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1, retries: 1, retryBackoffMs: 50 });
+    const batch = buildRecordBatch([{ value: Buffer.from('x') }]);
+    const body = (acks: number) => ({ acks, timeoutMs: 5000, transactionalId: null, topicData: [{ name: 'minisr', partitionData: [{ index: 0, records: Buffer.from(batch) }] }] });
+    const follower = [...brokers.values()].find((b) => b.nodeId !== leader)!;
+    const f = await RawClient.connect(follower.address);
+    const l = await RawClient.connect(brokers.get(leader)!.address);
     try {
-      await assert.rejects(producer.send({ topic: 'minisr', partition: 0, value: 'x' }), /NOT_ENOUGH_REPLICAS/);
+      const notLeader = await f.send(PRODUCE, 9, body(1));
+      assert.equal(notLeader.responses[0].partitionResponses[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      const tooFew = await l.send(PRODUCE, 9, body(-1));
+      assert.equal(tooFew.responses[0].partitionResponses[0].errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+      // acks=1 does not need the ISR.
+      const one = await l.send(PRODUCE, 9, body(1));
+      assert.equal(one.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     } finally {
-      await producer.close().catch(() => undefined);
+      f.close();
+      l.close();
     }
   });
 });
