@@ -78,6 +78,8 @@ export class PartitionReplica {
   /** An ISR change written to etcd, not yet confirmed. */
   pendingIsr: readonly number[] | null = null;
   readonly waiters: Waiter[] = [];
+  /** While leading: unsubscribes the listener that moves the high watermark on every append. */
+  stopWatchingAppends: (() => void) | null = null;
 
   constructor(readonly topic: string, readonly partition: number, state: PartitionState) {
     this.state = state;
@@ -182,6 +184,11 @@ export class ReplicaManager {
     // an answer before the first append of this epoch.
     log.assignLeaderEpoch(state.leaderEpoch);
     r.followers.clear();
+    r.stopWatchingAppends?.();
+    // An ISR of this broker alone commits on append; otherwise followers' fetches move the high watermark.
+    r.stopWatchingAppends = log.onAppend(() => {
+      if (r.role === 'leader') this.maybeIncrementHighWatermark(r, log);
+    });
     const now = this.now();
     for (const id of state.replicas) {
       if (id !== this.nodeId) r.followers.set(id, { leo: -1, lastFetchMs: now, lastCaughtUpMs: now, leaderLeoAtLastFetch: -1 });
@@ -191,6 +198,8 @@ export class ReplicaManager {
 
   private becomeFollower(r: PartitionReplica, state: PartitionState, image: MetadataImage): void {
     const wasLeader = r.role === 'leader';
+    r.stopWatchingAppends?.();
+    r.stopWatchingAppends = null;
     this.failWaiters(r, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.removeFromFetchers(r);
     r.role = 'follower';
@@ -204,6 +213,8 @@ export class ReplicaManager {
   }
 
   private stop(r: PartitionReplica): void {
+    r.stopWatchingAppends?.();
+    r.stopWatchingAppends = null;
     this.failWaiters(r, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.removeFromFetchers(r);
     r.role = 'none';
@@ -309,6 +320,8 @@ export class ReplicaManager {
     if (!r || r.role !== 'leader') return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const log = this.opts.log(topic, partition);
     if (!log) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // The append may be committed already (an ISR of this broker alone, or followers ahead of this call).
+    this.maybeIncrementHighWatermark(r, log);
     if (log.highWatermark >= endOffset) return Promise.resolve(r.state.isr.length >= minIsr ? ErrorCode.NONE : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
     return new Promise((resolve) => {
       const waiter: Waiter = {
