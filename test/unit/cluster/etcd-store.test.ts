@@ -249,8 +249,12 @@ test('with a 3-member etcd, killing one member keeps the store working', async (
     let lost = false;
     a.onLeaseLost(() => { lost = true; });
     await a.createTopic('t', { topicId: 'x', config: {} }, [partition(1)]);
-    cluster.members[0]!.kill();
-    await cluster.members[0]!.exited;
+    // Kill the etcd leader (the harder case): the others elect a new one, the store's calls move to them.
+    const leader = await leaderOf(cluster.members);
+    leader.kill();
+    await leader.exited;
+    const alive = cluster.members.filter((m) => m !== leader);
+    await leaderOf(alive);
     await a.createTopic('u', { topicId: 'y', config: {} }, [partition(1)]);
     assert.equal(await a.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(2, 1) }]), true);
     await until('b sees u and the change', () => b.image().topics.has('u') && b.image().topics.get('t')!.partitions[0]!.leader === 2, 8000);
@@ -293,6 +297,24 @@ test('an etcd that stops answering for longer than the TTL: the lease is lost, t
   await until('re-elected', () => elected === 2, 5000);
   assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
 });
+
+/** The member etcd's members agree leads (polled until they do, bounded). */
+async function leaderOf(members: EtcdProcess[]): Promise<EtcdProcess> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    for (const m of members) {
+      const client = new Etcd3({ hosts: m.endpoint });
+      try {
+        const status = await client.maintenance.status({ deadline: Date.now() + 500 });
+        if (status.leader !== '0' && status.leader === status.header.member_id) return m;
+      } catch { /* not answering (yet) */ } finally {
+        client.close();
+      }
+    }
+    if (Date.now() > deadline) throw new Error('no etcd leader');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** A TCP proxy in front of etcd that the test can cut (every connection dropped, new ones refused) and restore. */
 async function cuttableProxy(target: string): Promise<{ endpoint: string; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
