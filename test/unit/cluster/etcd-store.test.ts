@@ -384,3 +384,15 @@ test('a watch whose revision was compacted while etcd was unreachable reloads th
     await proxy.close();
   }
 });
+
+test('a topic of 1500 partitions: one transaction, and a new store loads it over several range pages at one revision', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const parts = [...Array(1500)].map((_, i) => partition(i % 2));
+  await a.createTopic('big', { topicId: 'big', config: {} }, parts);
+  await assert.rejects(a.createTopic('bad/name', { topicId: 'x', config: {} }, []), isKafkaError('INVALID_TOPIC_EXCEPTION'));
+  const b = await open(prefix);
+  const big = b.image().topics.get('big')!;
+  assert.equal(big.partitions.length, 1500);
+  assert.equal(big.partitions[1499]!.leader, 1);
+});
