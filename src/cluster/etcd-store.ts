@@ -502,9 +502,18 @@ export class EtcdClusterStore {
     this.keepAliveFiredAt = 0;
     const current = (): boolean => this.lease === lease;
     lease.on('keepaliveFired', () => { if (current()) this.keepAliveFiredAt = Date.now(); });
-    lease.on('keepaliveSucceeded', () => { if (current()) this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt); });
+    // etcd3 retries a failed keep-alive every 100 ms: one warning per outage, one line when it ends.
+    let failing = false;
+    lease.on('keepaliveSucceeded', () => {
+      if (!current()) return;
+      this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt);
+      if (failing && !this.closed) this.log.info('etcd lease keep-alive answered again');
+      failing = false;
+    });
     lease.on('keepaliveFailed', (err) => {
-      if (current() && !this.closed) this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
+      if (!current() || this.closed || failing) return;
+      failing = true;
+      this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
     });
     lease.on('lost', (err) => { if (current()) this.loseLease(err); });
     clearInterval(this.leaseCheck);
