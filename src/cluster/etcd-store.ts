@@ -631,11 +631,11 @@ export class EtcdClusterStore {
     } finally {
       c.attempting = false;
     }
-    // Check again later in any case: a failed compare may have raced a controller that has gone meanwhile.
+    // Check again a little later in any case (not at once: after a lost race the image shows the winner only when
+    // the watch brings it, and a controller may have come and gone meanwhile).
     if (!this.closed && !this.leaseLost && this.campaigner === c) {
       c.retryTimer = setTimeout(() => this.checkCampaign(), c.elected ? this.ttl * 1000 : c.backoffMs);
       c.retryTimer.unref();
-      this.checkCampaign();
     }
   }
 
