@@ -13,7 +13,7 @@
  *   hold it, are bound to it. When no keep-alive has been answered for a whole TTL the lease is treated as lost
  *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
  */
-import { Etcd3, type IKeyValue, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { KafkaError, TributaryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -48,6 +48,24 @@ export interface BrokerRegistrationRequest {
 /** How long a write waits for the watch to bring its revision into the image before it resolves anyway. */
 const READ_YOUR_WRITE_WAIT_MS = 5000;
 const MAX_CAS_ATTEMPTS = 100;
+/** Keys per range request while loading the image (all pages read at the first page's revision). */
+const LOAD_PAGE_SIZE = 1000;
+
+/**
+ * Commits a transaction; etcd's refusal of a transaction with more operations than its --max-txn-ops (default
+ * 128: a topic of 127 partitions) becomes a message that says what to change.
+ */
+async function commitTxn(txn: { commit(): Promise<ITxnResponse> }, what: string, ops: number): Promise<ITxnResponse> {
+  try {
+    return await txn.commit();
+  } catch (err) {
+    if (/too many operations in txn request/.test((err as Error).message)) {
+      throw new TributaryError('ETCD_TXN_TOO_LARGE',
+        `${what} needs ${ops} keys written in one etcd transaction, more than etcd's --max-txn-ops allows (default 128); start etcd with a larger --max-txn-ops`, { cause: err });
+    }
+    throw err;
+  }
+}
 
 interface Watermark {
   revision: number;
@@ -136,6 +154,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A topic name that is a valid etcd key segment (Kafka's legal characters; '/' would break the layout). */
+function checkTopicName(name: string): void {
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(name)) throw new KafkaError('INVALID_TOPIC_EXCEPTION', `Invalid topic name '${name}'.`);
+}
+
 export class EtcdClusterStore {
   private readonly prefix: string;
   private readonly ttl: number;
@@ -215,14 +238,21 @@ export class EtcdClusterStore {
 
   /** One range read of the whole prefix, then a watch from its revision + 1. Used at start and after a compaction. */
   private async load(): Promise<void> {
-    const res = await this.client.getAll().prefix(`${this.prefix}/`).exec();
-    const revision = Number(res.header.revision);
-    const fresh = new ImageState();
-    Object.assign(this.state, fresh);
+    const prefixKey = `${this.prefix}/`;
+    const end = Range.prefix(prefixKey).end;
+    let res = await this.client.getAll().prefix(prefixKey).limit(LOAD_PAGE_SIZE).exec();
+    const revision = res.header.revision;
+    const kvs = [...res.kvs];
+    while (res.more && res.kvs.length > 0) {
+      const after = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+      res = await this.client.getAll().inRange(new Range(after, end)).limit(LOAD_PAGE_SIZE).revision(revision).exec();
+      kvs.push(...res.kvs);
+    }
+    Object.assign(this.state, new ImageState());
     const touched = new Set<string>();
-    for (const kv of res.kvs) this.applyKv('put', kv, touched);
-    this.publish(revision, touched, true);
-    await this.startWatch(revision + 1);
+    for (const kv of kvs) this.applyKv('put', kv, touched);
+    this.publish(Number(revision), touched, true);
+    await this.startWatch(Number(revision) + 1);
   }
 
   private async startWatch(fromRevision: number): Promise<void> {
@@ -472,9 +502,18 @@ export class EtcdClusterStore {
     this.keepAliveFiredAt = 0;
     const current = (): boolean => this.lease === lease;
     lease.on('keepaliveFired', () => { if (current()) this.keepAliveFiredAt = Date.now(); });
-    lease.on('keepaliveSucceeded', () => { if (current()) this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt); });
+    // etcd3 retries a failed keep-alive every 100 ms: one warning per outage, one line when it ends.
+    let failing = false;
+    lease.on('keepaliveSucceeded', () => {
+      if (!current()) return;
+      this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt);
+      if (failing && !this.closed) this.log.info('etcd lease keep-alive answered again');
+      failing = false;
+    });
     lease.on('keepaliveFailed', (err) => {
-      if (current() && !this.closed) this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
+      if (!current() || this.closed || failing) return;
+      failing = true;
+      this.log.warn({ err: (err as unknown as Error).message }, 'etcd lease keep-alive failed; retrying');
     });
     lease.on('lost', (err) => { if (current()) this.loseLease(err); });
     clearInterval(this.leaseCheck);
@@ -592,11 +631,11 @@ export class EtcdClusterStore {
     } finally {
       c.attempting = false;
     }
-    // Check again later in any case: a failed compare may have raced a controller that has gone meanwhile.
+    // Check again a little later in any case (not at once: after a lost race the image shows the winner only when
+    // the watch brings it, and a controller may have come and gone meanwhile).
     if (!this.closed && !this.leaseLost && this.campaigner === c) {
       c.retryTimer = setTimeout(() => this.checkCampaign(), c.elected ? this.ttl * 1000 : c.backoffMs);
       c.retryTimer.unref();
-      this.checkCampaign();
     }
   }
 
@@ -604,10 +643,11 @@ export class EtcdClusterStore {
   // Topics and partitions
 
   async createTopic(name: string, topic: { topicId: string; config: Record<string, string> }, partitions: PartitionState[]): Promise<void> {
+    checkTopicName(name);
     const topicKey = this.key(`topics/${name}`);
     const ops = [this.client.put(topicKey).value(JSON.stringify({ topicId: topic.topicId, config: topic.config }))];
     partitions.forEach((p, i) => ops.push(this.client.put(this.key(`partitions/${name}/${i}`)).value(partitionJson(p))));
-    const res = await this.client.if(topicKey, 'Create', '==', 0).then(...ops).commit();
+    const res = await commitTxn(this.client.if(topicKey, 'Create', '==', 0).then(...ops), `Topic '${name}'`, ops.length);
     if (!res.succeeded) throw new KafkaError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
     await this.awaitRevision(Number(res.header.revision));
   }
@@ -632,7 +672,7 @@ export class EtcdClusterStore {
     let txn = this.client.if(topicKey, 'Version', '>', 0).and(this.key(`partitions/${name}/${count}`), 'Create', '==', 0);
     if (count > 0) txn = txn.and(this.key(`partitions/${name}/${count - 1}`), 'Version', '>', 0);
     const ops = newPartitions.map((p, i) => this.client.put(this.key(`partitions/${name}/${count + i}`)).value(partitionJson(p)));
-    const res = await txn.then(...ops).commit();
+    const res = await commitTxn(txn.then(...ops), `Adding ${ops.length} partitions to '${name}'`, ops.length);
     if (!res.succeeded) {
       const now = await this.client.getAll().prefix(this.key(`partitions/${name}/`)).count();
       const exists = (await this.client.get(topicKey).exec()).kvs.length > 0;
@@ -689,7 +729,8 @@ export class EtcdClusterStore {
     if (controllerEpoch !== undefined) {
       txn = txn.and(this.key('controller'), 'Version', '>', 0).and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch));
     }
-    const res = await txn.then(...changes.map((c, i) => this.client.put(this.key(keys[i]!)).value(partitionJson(c.next)))).commit();
+    const puts = changes.map((c, i) => this.client.put(this.key(keys[i]!)).value(partitionJson(c.next)));
+    const res = await commitTxn(txn.then(...puts), `A change of ${changes.length} partitions`, changes.length);
     if (!res.succeeded) return false;
     await this.awaitRevision(Number(res.header.revision));
     return true;

@@ -101,6 +101,8 @@ function spawnMember(p: MemberPlan, initialCluster: string, token: string): Etcd
     // Small, fast test clusters: quick elections, no metrics listener.
     '--heartbeat-interval', '50',
     '--election-timeout', '500',
+    // What a Tributary cluster needs (docs/CLUSTER.md): a topic's partitions are created in one transaction.
+    '--max-txn-ops', '10000',
     '--log-level', 'warn',
     '--logger', 'zap',
   ];

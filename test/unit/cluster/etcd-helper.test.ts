@@ -20,8 +20,13 @@ test('startEtcdCluster(3) starts three members that keep serving when one is kil
     assert.equal(cluster.endpoints.split(',').length, 3);
     cluster.members[0]!.kill();
     await cluster.members[0]!.exited;
-    const res = await fetch(`${cluster.members[1]!.endpoint}/health`);
-    assert.equal(res.status, 200);
+    // If the killed member led, the others elect a new leader within an election timeout (500 ms here).
+    let status = 0;
+    for (const deadline = Date.now() + 5000; status !== 200 && Date.now() < deadline;) {
+      status = (await fetch(`${cluster.members[1]!.endpoint}/health`).catch(() => ({ status: 0 }))).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 200);
   } finally {
     await cluster.stop();
   }

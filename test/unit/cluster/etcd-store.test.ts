@@ -1,6 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { Etcd3 } from 'etcd3';
+import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import { EtcdClusterStore } from '../../../src/cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../../../src/cluster/metadata.js';
@@ -151,8 +155,12 @@ test('a controller whose key is taken away is deposed and campaigns again', asyn
   a.campaign(1, (e) => elected.push(e), () => { deposedCount++; });
   await until('elected', () => elected.length === 1);
   // An operator (or a bug) deletes the controller key: we are deposed, then re-elected with a new epoch.
-  const admin = await open(prefix);
-  await (admin as unknown as { client: { delete(): { key(k: string): Promise<unknown> } } }).client.delete().key(`${prefix}/controller`);
+  const admin = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    await admin.delete().key(`${prefix}/controller`);
+  } finally {
+    admin.close();
+  }
   await until('re-elected', () => elected.length === 2);
   assert.equal(deposedCount, 1);
   assert.equal(elected[1], elected[0]! + 1);
@@ -241,8 +249,12 @@ test('with a 3-member etcd, killing one member keeps the store working', async (
     let lost = false;
     a.onLeaseLost(() => { lost = true; });
     await a.createTopic('t', { topicId: 'x', config: {} }, [partition(1)]);
-    cluster.members[0]!.kill();
-    await cluster.members[0]!.exited;
+    // Kill the etcd leader (the harder case): the others elect a new one, the store's calls move to them.
+    const leader = await leaderOf(cluster.members);
+    leader.kill();
+    await leader.exited;
+    const alive = cluster.members.filter((m) => m !== leader);
+    await leaderOf(alive);
     await a.createTopic('u', { topicId: 'y', config: {} }, [partition(1)]);
     assert.equal(await a.casPartitions([{ topic: 't', partition: 0, expectedPartitionEpoch: 0, next: partition(2, 1) }]), true);
     await until('b sees u and the change', () => b.image().topics.has('u') && b.image().topics.get('t')!.partitions[0]!.leader === 2, 8000);
@@ -284,4 +296,103 @@ test('an etcd that stops answering for longer than the TTL: the lease is lost, t
   await a.registerBroker(reg(1, 'inc-again'));
   await until('re-elected', () => elected === 2, 5000);
   assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
+});
+
+/** The member etcd's members agree leads (polled until they do, bounded). */
+async function leaderOf(members: EtcdProcess[]): Promise<EtcdProcess> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    for (const m of members) {
+      const client = new Etcd3({ hosts: m.endpoint });
+      try {
+        const status = await client.maintenance.status({ deadline: Date.now() + 500 });
+        if (status.leader !== '0' && status.leader === status.header.member_id) return m;
+      } catch { /* not answering (yet) */ } finally {
+        client.close();
+      }
+    }
+    if (Date.now() > deadline) throw new Error('no etcd leader');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A TCP proxy in front of etcd that the test can cut (every connection dropped, new ones refused) and restore. */
+async function cuttableProxy(target: string): Promise<{ endpoint: string; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let server: Server;
+  let listenPort = 0;
+  const listen = async (): Promise<void> => {
+    server = createServer((client) => {
+      const upstream = createConnection(Number(port), hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    server.listen(listenPort, '127.0.0.1');
+    await once(server, 'listening');
+    listenPort = (server.address() as { port: number }).port;
+  };
+  await listen();
+  return {
+    endpoint: `http://127.0.0.1:${listenPort}`,
+    cut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+    restore: listen,
+    async close() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+test('a watch whose revision was compacted while etcd was unreachable reloads the image and keeps following', async () => {
+  const prefix = freshPrefix();
+  const proxy = await cuttableProxy(etcd.endpoint);
+  const admin = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const a = await open(prefix);
+    const warnings: string[] = [];
+    const warnLogger = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line); } });
+    const b = await EtcdClusterStore.connect({ endpoints: [proxy.endpoint], prefix, leaseTtlSeconds: 2, logger: warnLogger });
+    stores.push(b);
+    await a.createTopic('before', { topicId: 'b', config: {} }, [partition(1)]);
+    await until('b sees before', () => b.image().topics.has('before'));
+    const images: MetadataImage[] = [];
+    b.onImage((image) => images.push(image));
+    proxy.cut();
+    // While b cannot reach etcd: changes, then a compaction past them, so b's watch cannot resume where it was.
+    await a.deleteTopic('before');
+    await a.createTopic('during', { topicId: 'd', config: {} }, [partition(1), partition(2)]);
+    const rev = Number((await admin.get('x').exec()).header.revision);
+    await admin.kv.compact({ revision: String(rev), physical: true });
+    assert.ok(b.image().topics.has('before'), 'the image stays while etcd is unreachable');
+    await proxy.restore();
+    await until('b reloads', () => b.image().topics.has('during') && !b.image().topics.has('before'), 8000);
+    assert.equal(b.image().topics.get('during')!.partitions.length, 2);
+    assert.ok(warnings.some((w) => w.includes('reloading the metadata image')), warnings.join(''));
+    // It keeps following after the reload.
+    await a.createTopic('after', { topicId: 'a', config: {} }, [partition(1)]);
+    await until('b sees after', () => b.image().topics.has('after'));
+    for (let i = 1; i < images.length; i++) assert.ok(images[i]!.revision > images[i - 1]!.revision);
+  } finally {
+    admin.close();
+    await proxy.close();
+  }
+});
+
+test('a topic of 1500 partitions: one transaction, and a new store loads it over several range pages at one revision', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const parts = [...Array(1500)].map((_, i) => partition(i % 2));
+  await a.createTopic('big', { topicId: 'big', config: {} }, parts);
+  await assert.rejects(a.createTopic('bad/name', { topicId: 'x', config: {} }, []), isKafkaError('INVALID_TOPIC_EXCEPTION'));
+  const b = await open(prefix);
+  const big = b.image().topics.get('big')!;
+  assert.equal(big.partitions.length, 1500);
+  assert.equal(big.partitions[1499]!.leader, 1);
 });
