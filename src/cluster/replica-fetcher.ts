@@ -16,7 +16,7 @@ import { FetchResponse } from '../protocol/generated/fetch-response.js';
 import { OffsetForLeaderEpochRequest } from '../protocol/generated/offset-for-leader-epoch-request.js';
 import { OffsetForLeaderEpochResponse } from '../protocol/generated/offset-for-leader-epoch-response.js';
 import type { Log } from '../storage/log.js';
-import type { PartitionReplica } from './replica-manager.js';
+import type { PartitionReplica } from './partition-replica.js';
 
 /** Fetch v12: replica id in the header fields, topics by name, flexible. */
 const FETCH_VERSION = 12;

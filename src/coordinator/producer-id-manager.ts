@@ -7,10 +7,15 @@
  * out, so a crash can skip ids but never repeat one.
  *
  * Concurrency: single JS thread; generate() is synchronous (one fsync per BLOCK_SIZE ids).
+ *
+ * In a cluster the blocks come from etcd instead (ProducerIdManager.fromBlockSource: a compare-and-swap on one
+ * counter, so no two brokers get the same block), as Kafka's controller hands out blocks: generate() stays
+ * synchronous by keeping the next block fetched ahead; if none has arrived yet it throws
+ * COORDINATOR_LOAD_IN_PROGRESS (retriable), as Kafka's RPC producer id manager does.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TributaryError } from '../errors.js';
+import { KafkaError, TributaryError } from '../errors.js';
 import { tempPathOf, writeFileAtomicSync } from '../storage/file-io.js';
 
 export const PRODUCER_ID_BLOCK_FILE = 'producer-id-block';
@@ -20,6 +25,10 @@ const VERSION = 1;
 export class ProducerIdManager {
   private next: bigint;
   private blockEnd: bigint;
+  /** Cluster: where blocks come from, the block fetched ahead, and the fetch under way. */
+  private source: ((size: number) => Promise<bigint>) | null = null;
+  private ahead: bigint | null = null;
+  private fetching: Promise<void> | null = null;
 
   private constructor(
     readonly file: string,
@@ -28,6 +37,28 @@ export class ProducerIdManager {
   ) {
     this.next = start;
     this.blockEnd = start;
+  }
+
+  /** Ids from blocks handed out by `source` (the first id of a fresh block of `size`); call prime() before use. */
+  static fromBlockSource(source: (size: number) => Promise<bigint>, opts: { blockSize?: number } = {}): ProducerIdManager {
+    const m = new ProducerIdManager('', 0n, BigInt(opts.blockSize ?? BLOCK_SIZE));
+    m.source = source;
+    return m;
+  }
+
+  /** Cluster: fetches the next block if none is waiting (resolves once one is, or the fetch failed). */
+  prime(): Promise<void> {
+    if (!this.source || this.ahead !== null) return Promise.resolve();
+    this.fetching ??= this.source(Number(this.blockSize)).then(
+      (start) => {
+        this.ahead = start;
+        this.fetching = null;
+      },
+      () => {
+        this.fetching = null;
+      },
+    );
+    return this.fetching;
   }
 
   /** Reads the persisted high-water mark (0 when the file does not exist yet). */
@@ -53,6 +84,19 @@ export class ProducerIdManager {
 
   /** The next producer id; persists a new block first when the current one is used up. */
   generate(): bigint {
+    if (this.source) {
+      if (this.next >= this.blockEnd) {
+        if (this.ahead === null) {
+          void this.prime();
+          throw new KafkaError('COORDINATOR_LOAD_IN_PROGRESS', 'No producer id block is available yet; retry');
+        }
+        this.next = this.ahead;
+        this.blockEnd = this.ahead + this.blockSize;
+        this.ahead = null;
+        void this.prime();
+      }
+      return this.next++;
+    }
     if (this.next >= this.blockEnd) {
       const end = this.next + this.blockSize;
       writeFileAtomicSync(this.file, `${JSON.stringify({ version: VERSION, nextBlockStart: end.toString() })}\n`);

@@ -105,7 +105,7 @@ function storedClusterId(dataDir: string): string | undefined {
 }
 
 async function startLocked(r: Resolved): Promise<RunningBroker> {
-  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
+  const { logger, config, dataDir } = r;
   // A cluster (etcd.connect): etcd holds the cluster id (created by the first broker) and every topic.
   const etcdConnect = config.get('etcd.connect');
   let etcd: EtcdClusterStore | null = null;
@@ -166,7 +166,9 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const partitions = new LocalPartitions(topics, replication, internalRf, nodeId, cluster ? (leader, t, p, m) => cluster!.writeRemoteMarker(leader, t, p, m) : null);
   const groupConfigs = new GroupConfigManager(config, dataDir);
   const groups = new GroupCoordinatorService(partitions, config, new SystemScheduler(), logger, groupConfigs);
-  const producerIds = ProducerIdManager.open(dataDir);
+  // A cluster's producer ids are unique across brokers: blocks come from a counter in etcd.
+  const producerIds = etcd ? ProducerIdManager.fromBlockSource((size) => etcd.allocateProducerIdBlock(size)) : ProducerIdManager.open(dataDir);
+  await producerIds.prime();
   const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
   if (cluster) {
     // Coordinators load the internal-topic partitions this broker leads, as leadership arrives and moves.

@@ -216,7 +216,7 @@ export class LogManager {
     const logs = this.byTopic.get(topic);
     const log = logs?.[partition];
     if (!logs || !log) return;
-    // eslint-disable-next-line @typescript-eslint/no-array-delete -- a sparse array: the other partitions keep their index
+    // A sparse array: the other partitions keep their index.
     delete logs[partition];
     await log.close({ flush: false });
     this.moveAsideForDeletion(log.dir);
