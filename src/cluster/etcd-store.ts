@@ -9,6 +9,8 @@
  *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block and
  *   topic configs; partition writes made as controller also compare the controller epoch, so a deposed
  *   controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ *   Calls failing with a recoverable error (no leader during an etcd election, a dead member) are retried for up
+ *   to dialTimeoutMs; a retried transaction that had in fact been applied is recognised where it matters.
  * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
  *   hold it, are bound to it. When no keep-alive has been answered for a whole TTL the lease is treated as lost
  *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
