@@ -35,8 +35,13 @@ export interface EtcdClusterStoreOptions {
   /** The broker lease's TTL; default 6 s. */
   leaseTtlSeconds?: number;
   logger: Logger;
-  /** Deadline of one unary etcd call (connecting included); default 5000 ms. */
+  /** How long a call keeps being retried while etcd is unreachable or electing (connecting included); default 5000 ms. */
   dialTimeoutMs?: number;
+  /**
+   * Deadline of one attempt of a unary call; default 2000 ms. A request a follower forwarded to a leader that just
+   * died hangs until it, then is retried: etcd elects a new leader within about a second.
+   */
+  callTimeoutMs?: number;
 }
 
 export interface BrokerRegistrationRequest {
@@ -193,12 +198,13 @@ export class EtcdClusterStore {
   /** Connects, loads the prefix into the image and starts the watch; rejects with a clear error if etcd is unreachable. */
   static async connect(opts: EtcdClusterStoreOptions): Promise<EtcdClusterStore> {
     if (opts.endpoints.length === 0) throw new TributaryError('ETCD_CONFIG', 'no etcd endpoints given');
-    const timeout = opts.dialTimeoutMs ?? 5000;
+    const dialTimeout = opts.dialTimeoutMs ?? 5000;
+    const callTimeout = Math.min(opts.callTimeoutMs ?? 2000, dialTimeout);
     const client = new Etcd3({
       hosts: opts.endpoints,
-      dialTimeout: timeout,
+      dialTimeout,
       // Unary calls get a deadline; the watch and keep-alive streams live on.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeout }),
       faultHandling: { watchBackoff: new WatchBackoff() },
     });
     const store = new EtcdClusterStore(client, opts);
