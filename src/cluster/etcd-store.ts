@@ -844,15 +844,4 @@ export class EtcdClusterStore {
     }
     this.client.close();
   }
-
-  /** Test hook and last resort: drops the connection without revoking the lease (keys expire after the TTL). */
-  abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.leaseCheck);
-    if (this.campaigner) clearTimeout(this.campaigner.retryTimer);
-    this.lease?.release();
-    void this.watcher?.cancel().catch(() => undefined);
-    this.client.close();
-  }
 }
