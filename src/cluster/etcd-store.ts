@@ -9,11 +9,13 @@
  *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block and
  *   topic configs; partition writes made as controller also compare the controller epoch, so a deposed
  *   controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ *   Calls failing with a recoverable error (no leader during an etcd election, a dead member) are retried for up
+ *   to dialTimeoutMs; a retried transaction that had in fact been applied is recognised where it matters.
  * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
  *   hold it, are bound to it. When no keep-alive has been answered for a whole TTL the lease is treated as lost
  *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
  */
-import { Etcd3, Range, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, Range, isRecoverableError, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { KafkaError, TributaryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -33,8 +35,13 @@ export interface EtcdClusterStoreOptions {
   /** The broker lease's TTL; default 6 s. */
   leaseTtlSeconds?: number;
   logger: Logger;
-  /** Deadline of one unary etcd call (connecting included); default 5000 ms. */
+  /** How long a call keeps being retried while etcd is unreachable or electing (connecting included); default 5000 ms. */
   dialTimeoutMs?: number;
+  /**
+   * Deadline of one attempt of a unary call; default 2000 ms. A request a follower forwarded to a leader that just
+   * died hangs until it, then is retried: etcd elects a new leader within about a second.
+   */
+  callTimeoutMs?: number;
 }
 
 export interface BrokerRegistrationRequest {
@@ -87,6 +94,8 @@ interface Campaigner {
 class ImageState {
   clusterId = '';
   controller: ControllerInfo | null = null;
+  /** The lease the controller key is bound to ('0' if none). */
+  controllerLease = '0';
   brokers = new Map<number, BrokerRegistration>();
   topicMeta = new Map<string, { topicId: string; config: Readonly<Record<string, string>> }>();
   partitions = new Map<string, Map<number, PartitionState>>();
@@ -189,12 +198,13 @@ export class EtcdClusterStore {
   /** Connects, loads the prefix into the image and starts the watch; rejects with a clear error if etcd is unreachable. */
   static async connect(opts: EtcdClusterStoreOptions): Promise<EtcdClusterStore> {
     if (opts.endpoints.length === 0) throw new TributaryError('ETCD_CONFIG', 'no etcd endpoints given');
-    const timeout = opts.dialTimeoutMs ?? 5000;
+    const dialTimeout = opts.dialTimeoutMs ?? 5000;
+    const callTimeout = Math.min(opts.callTimeoutMs ?? 2000, dialTimeout);
     const client = new Etcd3({
       hosts: opts.endpoints,
-      dialTimeout: timeout,
+      dialTimeout,
       // Unary calls get a deadline; the watch and keep-alive streams live on.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeout }),
       faultHandling: { watchBackoff: new WatchBackoff() },
     });
     const store = new EtcdClusterStore(client, opts);
@@ -205,6 +215,27 @@ export class EtcdClusterStore {
       throw new TributaryError('ETCD_UNREACHABLE', `cannot reach etcd at ${opts.endpoints.join(',')}: ${(err as Error).message}`, { cause: err });
     }
     return store;
+  }
+
+  /**
+   * Runs one etcd call again while it fails with a recoverable error (no connection, no leader, leader changed:
+   * an etcd election takes about a second; etcd3 itself retries only 3 times at once), with backoff, for up to
+   * the dial timeout. A retried transaction may have been applied the first time: its callers tell that case
+   * from a real conflict where it matters (registration, topic creation, partition addition, the campaign).
+   */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.opts.dialTimeoutMs ?? 5000);
+    let delay = 50;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.closed || !isRecoverableError(err as Error) || Date.now() + delay > deadline) throw err;
+        this.log.debug({ err: (err as Error).message }, 'etcd call failed; retrying');
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
   }
 
   private key(rel: string): string {
@@ -240,12 +271,12 @@ export class EtcdClusterStore {
   private async load(): Promise<void> {
     const prefixKey = `${this.prefix}/`;
     const end = Range.prefix(prefixKey).end;
-    let res = await this.client.getAll().prefix(prefixKey).limit(LOAD_PAGE_SIZE).exec();
+    let res = await this.retry(() => this.client.getAll().prefix(prefixKey).limit(LOAD_PAGE_SIZE).exec());
     const revision = res.header.revision;
     const kvs = [...res.kvs];
     while (res.more && res.kvs.length > 0) {
       const after = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
-      res = await this.client.getAll().inRange(new Range(after, end)).limit(LOAD_PAGE_SIZE).revision(revision).exec();
+      res = await this.retry(() => this.client.getAll().inRange(new Range(after, end)).limit(LOAD_PAGE_SIZE).revision(revision).exec());
       kvs.push(...res.kvs);
     }
     Object.assign(this.state, new ImageState());
@@ -328,6 +359,7 @@ export class EtcdClusterStore {
       if (rel === 'cluster_id') {
         s.clusterId = text;
       } else if (rel === 'controller') {
+        s.controllerLease = type === 'delete' ? '0' : String(kv.lease);
         if (type === 'delete') s.controller = null;
         else {
           const v = JSON.parse(text) as { nodeId?: unknown; epoch?: unknown };
@@ -436,10 +468,10 @@ export class EtcdClusterStore {
 
   async ensureClusterId(proposed: string): Promise<string> {
     const key = this.key('cluster_id');
-    const res = await this.client.if(key, 'Create', '==', 0)
+    const res = await this.retry(() => this.client.if(key, 'Create', '==', 0)
       .then(this.client.put(key).value(proposed))
       .else(this.client.get(key))
-      .commit();
+      .commit());
     if (res.succeeded) {
       await this.awaitRevision(Number(res.header.revision));
       return proposed;
@@ -458,7 +490,7 @@ export class EtcdClusterStore {
     let leaseId: string;
     const grantedFrom = Date.now();
     try {
-      leaseId = await lease.grant();
+      leaseId = await this.retry(() => lease.grant());
     } catch (err) {
       lease.release();
       throw new TributaryError('ETCD_UNREACHABLE', `cannot get an etcd lease: ${(err as Error).message}`, { cause: err });
@@ -466,17 +498,20 @@ export class EtcdClusterStore {
     const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: false });
     let res;
     try {
-      res = await this.client.if(key, 'Create', '==', 0)
+      res = await this.retry(() => this.client.if(key, 'Create', '==', 0)
         .then(this.client.put(key).value(value).lease(leaseId))
         .else(this.client.get(key))
-        .commit();
+        .commit());
     } catch (err) {
       await lease.revoke().catch(() => undefined);
       throw err;
     }
-    if (!res.succeeded) {
+    const held = res.responses[0]?.response_range?.kvs[0];
+    // A retried transaction that had been applied the first time finds our own key: that is a success.
+    const ours = !res.succeeded && held !== undefined && BigInt(held.lease) === BigInt(leaseId);
+    if (!res.succeeded && !ours) {
       await lease.revoke().catch(() => undefined);
-      const kv = res.responses[0]?.response_range?.kvs[0];
+      const kv = held;
       let holder = '';
       try {
         const v = JSON.parse(kv?.value.toString('utf8') ?? '{}') as Record<string, unknown>;
@@ -485,7 +520,7 @@ export class EtcdClusterStore {
       throw new KafkaError('DUPLICATE_BROKER_REGISTRATION',
         `Broker id ${reg.nodeId} is already registered${holder}; another live broker uses this node id (a previous life's registration expires within ${this.ttl} s).`);
     }
-    const brokerEpoch = Number(res.header.revision);
+    const brokerEpoch = ours ? Number(held!.create_revision) : Number(res.header.revision);
     this.lease = lease;
     this.leaseId = leaseId;
     this.leaseLost = false;
@@ -562,9 +597,10 @@ export class EtcdClusterStore {
     if (!r || !this.leaseId) throw new TributaryError('ETCD_STATE', 'no broker registered by this store');
     const { reg } = r;
     const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: true });
-    const res = await this.client.if(r.key, 'Create', '==', r.brokerEpoch)
-      .then(this.client.put(r.key).value(value).lease(this.leaseId))
-      .commit();
+    const leaseId = this.leaseId;
+    const res = await this.retry(() => this.client.if(r.key, 'Create', '==', r.brokerEpoch)
+      .then(this.client.put(r.key).value(value).lease(leaseId))
+      .commit());
     if (!res.succeeded) throw new TributaryError('ETCD_LEASE_LOST', `broker ${reg.nodeId}'s registration is gone (its lease expired)`);
     await this.awaitRevision(Number(res.header.revision));
   }
@@ -596,7 +632,16 @@ export class EtcdClusterStore {
       this.log.warn({ nodeId: c.nodeId }, 'no longer the controller');
       this.safeCall(c.onDeposed);
     }
-    if (image.controller === null && !c.attempting) void this.tryElect(c);
+    // Elected by an attempt whose answer was lost (retried, or failed after etcd applied it): the key is ours.
+    const ctl = image.controller;
+    if (ctl && ctl.nodeId === c.nodeId && this.leaseId !== undefined && this.state.controllerLease !== '0'
+      && BigInt(this.state.controllerLease) === BigInt(this.leaseId) && !c.attempting) {
+      c.elected = { epoch: ctl.epoch, revision: image.revision };
+      this.log.info({ nodeId: c.nodeId, epoch: ctl.epoch }, 'elected controller');
+      this.safeCall(() => c.onElected(ctl.epoch));
+      return;
+    }
+    if (ctl === null && !c.attempting) void this.tryElect(c);
   }
 
   private async tryElect(c: Campaigner): Promise<void> {
@@ -647,16 +692,23 @@ export class EtcdClusterStore {
     const topicKey = this.key(`topics/${name}`);
     const ops = [this.client.put(topicKey).value(JSON.stringify({ topicId: topic.topicId, config: topic.config }))];
     partitions.forEach((p, i) => ops.push(this.client.put(this.key(`partitions/${name}/${i}`)).value(partitionJson(p))));
-    const res = await commitTxn(this.client.if(topicKey, 'Create', '==', 0).then(...ops), `Topic '${name}'`, ops.length);
-    if (!res.succeeded) throw new KafkaError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
+    const res = await this.retry(() => commitTxn(this.client.if(topicKey, 'Create', '==', 0).then(...ops).else(this.client.get(topicKey)), `Topic '${name}'`, ops.length));
+    if (!res.succeeded) {
+      // Our own creation, applied by an attempt whose answer was lost, has our topic id.
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      const stored = kv ? (JSON.parse(kv.value.toString('utf8')) as { topicId?: unknown }).topicId : undefined;
+      if (stored !== topic.topicId || kv === undefined) throw new KafkaError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
+      await this.awaitRevision(Number(kv.mod_revision));
+      return;
+    }
     await this.awaitRevision(Number(res.header.revision));
   }
 
   async deleteTopic(name: string): Promise<void> {
     const topicKey = this.key(`topics/${name}`);
-    const res = await this.client.if(topicKey, 'Version', '>', 0)
+    const res = await this.retry(() => this.client.if(topicKey, 'Version', '>', 0)
       .then(this.client.delete().key(topicKey), this.client.delete().prefix(this.key(`partitions/${name}/`)))
-      .commit();
+      .commit());
     if (!res.succeeded) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     await this.awaitRevision(Number(res.header.revision));
   }
@@ -669,14 +721,24 @@ export class EtcdClusterStore {
     const topicKey = this.key(`topics/${name}`);
     const count = expectedCount ?? this.current.topics.get(name)?.partitions.length;
     if (count === undefined) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
-    let txn = this.client.if(topicKey, 'Version', '>', 0).and(this.key(`partitions/${name}/${count}`), 'Create', '==', 0);
-    if (count > 0) txn = txn.and(this.key(`partitions/${name}/${count - 1}`), 'Version', '>', 0);
-    const ops = newPartitions.map((p, i) => this.client.put(this.key(`partitions/${name}/${count + i}`)).value(partitionJson(p)));
-    const res = await commitTxn(txn.then(...ops), `Adding ${ops.length} partitions to '${name}'`, ops.length);
+    const txn = () => {
+      let t = this.client.if(topicKey, 'Version', '>', 0).and(this.key(`partitions/${name}/${count}`), 'Create', '==', 0);
+      if (count > 0) t = t.and(this.key(`partitions/${name}/${count - 1}`), 'Version', '>', 0);
+      return t.then(...newPartitions.map((p, i) => this.client.put(this.key(`partitions/${name}/${count + i}`)).value(partitionJson(p))));
+    };
+    const res = await this.retry(() => commitTxn(txn(), `Adding ${newPartitions.length} partitions to '${name}'`, newPartitions.length));
     if (!res.succeeded) {
-      const now = await this.client.getAll().prefix(this.key(`partitions/${name}/`)).count();
-      const exists = (await this.client.get(topicKey).exec()).kvs.length > 0;
+      const now = await this.retry(() => this.client.getAll().prefix(this.key(`partitions/${name}/`)).count());
+      const exists = (await this.retry(() => this.client.get(topicKey).exec())).kvs.length > 0;
       if (!exists) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+      // An attempt whose answer was lost may have added exactly these partitions: compare them.
+      if (now === count + newPartitions.length) {
+        const last = (await this.retry(() => this.client.get(this.key(`partitions/${name}/${now - 1}`)).exec())).kvs[0];
+        if (last && last.value.toString('utf8') === partitionJson(newPartitions[newPartitions.length - 1]!)) {
+          await this.awaitRevision(Number(last.mod_revision));
+          return;
+        }
+      }
       throw new KafkaError('INVALID_PARTITIONS', `Topic '${name}' has ${now} partitions, not ${count}: it changed meanwhile; retry.`);
     }
     await this.awaitRevision(Number(res.header.revision));
@@ -686,12 +748,12 @@ export class EtcdClusterStore {
   async updateTopicConfig(name: string, config: Record<string, string>): Promise<void> {
     const topicKey = this.key(`topics/${name}`);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const kv = (await this.client.get(topicKey).exec()).kvs[0];
+      const kv = (await this.retry(() => this.client.get(topicKey).exec())).kvs[0];
       if (!kv) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
       const v = JSON.parse(kv.value.toString('utf8')) as Record<string, unknown>;
-      const res = await this.client.if(topicKey, 'Mod', '==', Number(kv.mod_revision))
+      const res = await this.retry(() => this.client.if(topicKey, 'Mod', '==', Number(kv.mod_revision))
         .then(this.client.put(topicKey).value(JSON.stringify({ ...v, config })))
-        .commit();
+        .commit());
       if (res.succeeded) {
         await this.awaitRevision(Number(res.header.revision));
         return;
@@ -718,19 +780,22 @@ export class EtcdClusterStore {
         revisions.push(rev);
         continue;
       }
-      const kv = (await this.client.get(this.key(keys[i]!)).exec()).kvs[0];
+      const kv = (await this.retry(() => this.client.get(this.key(keys[i]!)).exec())).kvs[0];
       if (!kv) return false;
       const stored = parsePartition(kv.value.toString('utf8'));
       if (!stored || stored.partitionEpoch !== ch.expectedPartitionEpoch) return false;
       revisions.push(Number(kv.mod_revision));
     }
-    let txn = this.client.if(this.key(keys[0]!), 'Mod', '==', revisions[0]!);
-    for (let i = 1; i < keys.length; i++) txn = txn.and(this.key(keys[i]!), 'Mod', '==', revisions[i]!);
-    if (controllerEpoch !== undefined) {
-      txn = txn.and(this.key('controller'), 'Version', '>', 0).and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch));
-    }
-    const puts = changes.map((c, i) => this.client.put(this.key(keys[i]!)).value(partitionJson(c.next)));
-    const res = await commitTxn(txn.then(...puts), `A change of ${changes.length} partitions`, changes.length);
+    const txn = () => {
+      let t = this.client.if(this.key(keys[0]!), 'Mod', '==', revisions[0]!);
+      for (let i = 1; i < keys.length; i++) t = t.and(this.key(keys[i]!), 'Mod', '==', revisions[i]!);
+      if (controllerEpoch !== undefined) {
+        t = t.and(this.key('controller'), 'Version', '>', 0).and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch));
+      }
+      return t.then(...changes.map((c, i) => this.client.put(this.key(keys[i]!)).value(partitionJson(c.next))));
+    };
+    // Retried after a lost answer, an applied change reads as a conflict (false): the caller re-reads the image.
+    const res = await this.retry(() => commitTxn(txn(), `A change of ${changes.length} partitions`, changes.length));
     if (!res.succeeded) return false;
     await this.awaitRevision(Number(res.header.revision));
     return true;
@@ -740,8 +805,8 @@ export class EtcdClusterStore {
   async putBrokerConfig(entity: string, config: Record<string, string>): Promise<void> {
     const key = this.key(`configs/brokers/${entity}`);
     const res = Object.keys(config).length === 0
-      ? await this.client.delete().key(key).exec()
-      : await this.client.put(key).value(JSON.stringify(config)).exec();
+      ? await this.retry(() => this.client.delete().key(key).exec())
+      : await this.retry(() => this.client.put(key).value(JSON.stringify(config)).exec());
     await this.awaitRevision(Number(res.header.revision));
   }
 
@@ -750,12 +815,12 @@ export class EtcdClusterStore {
     if (!Number.isInteger(size) || size <= 0) throw new TributaryError('INVALID_ARGUMENT', `invalid producer id block size ${size}`);
     const key = this.key('producer_ids/next_block');
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const kv = (await this.client.get(key).exec()).kvs[0];
+      const kv = (await this.retry(() => this.client.get(key).exec())).kvs[0];
       const start = kv ? BigInt(kv.value.toString('utf8')) : 0n;
       const modRev = kv ? Number(kv.mod_revision) : 0;
-      const res = await this.client.if(key, 'Mod', '==', modRev)
+      const res = await this.retry(() => this.client.if(key, 'Mod', '==', modRev)
         .then(this.client.put(key).value((start + BigInt(size)).toString()))
-        .commit();
+        .commit());
       if (res.succeeded) return start;
       await sleep(Math.floor(Math.random() * 10));
     }
@@ -777,17 +842,6 @@ export class EtcdClusterStore {
     if (this.lease && !this.leaseLost) {
       await this.lease.revoke({ deadline: Date.now() + 2000 }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot revoke the etcd lease; it expires by itself'));
     }
-    this.client.close();
-  }
-
-  /** Test hook and last resort: drops the connection without revoking the lease (keys expire after the TTL). */
-  abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.leaseCheck);
-    if (this.campaigner) clearTimeout(this.campaigner.retryTimer);
-    this.lease?.release();
-    void this.watcher?.cancel().catch(() => undefined);
     this.client.close();
   }
 }
