@@ -32,7 +32,7 @@ export class PartitionReplica {
   /** While leading: unsubscribes the listener that moves the high watermark on every append. */
   stopWatchingAppends: (() => void) | null = null;
 
-  constructor(readonly topic: string, readonly partition: number, state: PartitionState) {
+  constructor(readonly topic: string, readonly topicId: string, readonly partition: number, state: PartitionState) {
     this.state = state;
   }
 

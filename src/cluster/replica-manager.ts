@@ -93,8 +93,14 @@ export class ReplicaManager {
         const key = `${topic.name}-${partition}`;
         seen.add(key);
         let r = this.partitions.get(key);
+        if (r && r.topicId !== topic.topicId) {
+          // The topic was deleted and created again under the same name: a new replica of a new log.
+          if (r.role === 'leader') stoppedLeading.push(r);
+          this.stop(r);
+          r = undefined;
+        }
         if (!r) {
-          r = new PartitionReplica(topic.name, partition, state);
+          r = new PartitionReplica(topic.name, topic.topicId, partition, state);
           this.partitions.set(key, r);
         }
         const wasLeader = r.role === 'leader';

@@ -18,6 +18,8 @@ export default defineHandler({
         const out: DeleteRecordsPartitionResultInit = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.NONE };
         partitions.push(out);
         try {
+          // At the partition's leader (followers follow its log start through their fetches).
+          ctx.broker.replication.leaderEpochFor(t.name, p.partitionIndex);
           const log = ctx.broker.topics.log(t.name, p.partitionIndex);
           const target = p.offset === -1n ? log.highWatermark : Number(p.offset);
           if (target < 0) {
