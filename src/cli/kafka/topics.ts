@@ -91,9 +91,9 @@ export function partitionSelected(filter: string, p: TopicDescription['partition
     case 'unavailable-partitions':
       return p.leader < 0 || p.offlineReplicas.includes(p.leader);
     case 'under-min-isr-partitions':
-      return p.isr.length < minIsr;
+      return p.leader < 0 || p.isr.length < minIsr;
     default:
-      return p.isr.length === minIsr;
+      return p.leader >= 0 && p.isr.length === minIsr;
   }
 }
 
