@@ -173,15 +173,37 @@ describe('administering a three-broker cluster on etcd', () => {
     assert.equal(f.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.deepEqual(f.responses[0].partitions[0].currentLeader, { leaderId: leader, leaderEpoch: info.leaderEpoch });
     assert.deepEqual(f.nodeEndpoints, [endpoint]);
-    // FENCED_LEADER_EPOCH at the leader (an epoch older than its own) names it too.
-    if (info.leaderEpoch > 0) {
-      const fenced = await fetch(leader, info.leaderEpoch - 1);
-      assert.equal(fenced.responses[0].partitions[0].errorCode, ErrorCode.FENCED_LEADER_EPOCH);
-      assert.deepEqual(fenced.responses[0].partitions[0].currentLeader, { leaderId: leader, leaderEpoch: info.leaderEpoch });
-    }
     const ok = await fetch(leader, info.leaderEpoch);
     assert.equal(ok.responses[0].partitions[0].errorCode, ErrorCode.NONE);
     assert.deepEqual(ok.nodeEndpoints, []);
+
+    // The leader goes (controlled shutdown): the new leader answers a fetch at the old epoch FENCED_LEADER_EPOCH,
+    // naming itself at the new epoch, and the old leader, once back as a follower, points at it.
+    await brokers.get(leader)!.close();
+    brokers.delete(leader);
+    await until('a new leader for hints-0', () => {
+      const now = brokers.get(follower)!.context.replication.partitionInfo('hints', 0)!;
+      return now.leader >= 0 && now.leader !== leader;
+    });
+    const moved = brokers.get(follower)!.context.replication.partitionInfo('hints', 0)!;
+    assert.ok(moved.leaderEpoch > info.leaderEpoch);
+    await until('the new leader leads', () => brokers.get(moved.leader)!.context.replication.checkLeaderEpoch('hints', 0, -1) === ErrorCode.NONE);
+    const fenced = await fetch(moved.leader, info.leaderEpoch);
+    assert.equal(fenced.responses[0].partitions[0].errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    assert.deepEqual(fenced.responses[0].partitions[0].currentLeader, { leaderId: moved.leader, leaderEpoch: moved.leaderEpoch });
+    const newLeader = brokers.get(moved.leader)!;
+    assert.deepEqual(fenced.nodeEndpoints, [{ nodeId: moved.leader, host: newLeader.context.advertisedHost, port: newLeader.context.advertisedPort, rack: null }]);
+    await start(leader);
+    await until('the old leader a follower again', () => brokers.get(leader)!.context.replication.partitionInfo('hints', 0)?.leader === moved.leader);
+    const back = await fetch(leader, -1);
+    assert.equal(back.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.equal(back.responses[0].partitions[0].currentLeader.leaderId, moved.leader);
+    const admin2 = new Admin({ bootstrapServers: bootstrap() });
+    try {
+      await until('three brokers registered again', async () => (await admin2.describeCluster()).brokers.length === 3);
+    } finally {
+      await admin2.close();
+    }
   });
 
   test('DescribeLogDirs answers for the broker\'s own replicas; DescribeCluster names the same controller everywhere', async () => {
