@@ -17,7 +17,7 @@ import { runCli, runKafkaScript } from '../../helpers/cli.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
-const PRODUCE = 0, FETCH = 1, METADATA = 3, DESCRIBE_CONFIGS = 32, DESCRIBE_LOG_DIRS = 35, INCREMENTAL_ALTER_CONFIGS = 44, DESCRIBE_CLUSTER = 60;
+const PRODUCE = 0, FETCH = 1, METADATA = 3, DESCRIBE_CONFIGS = 32, DESCRIBE_LOG_DIRS = 35, INCREMENTAL_ALTER_CONFIGS = 44, DESCRIBE_CLUSTER = 60, DESCRIBE_TOPIC_PARTITIONS = 75;
 const BROKER = 4, TOPIC = 2;
 const DYNAMIC_TOPIC_CONFIG = 1, DYNAMIC_BROKER_CONFIG = 2, DYNAMIC_DEFAULT_BROKER_CONFIG = 3;
 
@@ -100,6 +100,13 @@ describe('administering a three-broker cluster on etcd', () => {
     // A bad value is refused before anything is written.
     assert.equal((await alterBroker(2, '', 'log.retention.ms', 'soon')).errorCode, ErrorCode.INVALID_REQUEST);
     assert.equal(brokers.get(3)!.context.config.get('log.retention.ms'), '3600000');
+    // kafka-configs.sh --entity-default through broker 1 alone reaches broker 3.
+    const viaScript = await runKafkaScript('kafka-configs.sh', ['--bootstrap-server', brokers.get(1)!.address, '--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.segment.bytes=2097152'], { timeoutMs: 20_000 });
+    assert.equal(viaScript.code, 0, viaScript.stderr);
+    await until('broker 3 applied the script\'s default', () => brokers.get(3)!.context.config.get('log.segment.bytes') === '2097152');
+    assert.deepEqual(await describeConfig(3, BROKER, '3', 'log.segment.bytes'), { errorCode: 0, value: '2097152', source: DYNAMIC_DEFAULT_BROKER_CONFIG });
+    assert.equal((await alterBroker(2, '', 'log.segment.bytes', null)).errorCode, ErrorCode.NONE);
+    assert.deepEqual(await describeConfig(2, BROKER, '', 'log.segment.bytes'), { errorCode: 0, value: undefined, source: undefined });
   });
 
   test('a per-broker config for broker 2 sent to broker 1 applies on broker 2 only (DYNAMIC_BROKER_CONFIG)', async () => {
@@ -286,6 +293,9 @@ describe('administering a three-broker cluster on etcd', () => {
     assert.deepEqual([...p.replicaNodes].sort(), [...replicas].sort());
     assert.deepEqual([...p.offlineReplicas].sort(), [...replicas].sort());
     assert.equal(p.isrNodes.length, 1, 'the ISR keeps its last member');
+    const dtp = await ask(survivor, DESCRIBE_TOPIC_PARTITIONS, 0, { topics: [{ name: 'fragile' }], responsePartitionLimit: 100, cursor: null });
+    const dp = dtp.topics[0].partitions[0];
+    assert.deepEqual([dp.errorCode, dp.leaderId, [...dp.offlineReplicas].sort()], [ErrorCode.LEADER_NOT_AVAILABLE, -1, [...replicas].sort()]);
 
     const address = brokers.get(survivor)!.address;
     const unavailable = await runKafkaScript('kafka-topics.sh', ['--bootstrap-server', address, '--describe', '--topic', 'fragile', '--unavailable-partitions'], { timeoutMs: 20_000 });
