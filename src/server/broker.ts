@@ -136,7 +136,10 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
-  const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger });
+  // In a cluster they live in etcd (every broker applies the image's default and its own entry).
+  const clusterConfigs = etcd ? { brokerConfigs: etcd.image().brokerConfigs, put: (entity: string, c: Record<string, string>) => etcd.putBrokerConfig(entity, c) } : undefined;
+  const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger, cluster: clusterConfigs });
+  etcd?.onImage((image) => dynamicConfigs.applyClusterConfigs(image.brokerConfigs));
   const brokerDefaults: Record<string, string> = {};
   dynamicConfigs.mirrorInto(brokerDefaults);
   const logs = new LogManager({ dataDir, brokerDefaults, logger, replicated: etcd !== null });

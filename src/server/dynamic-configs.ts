@@ -9,6 +9,13 @@
  * re-derives its config, so a topic without an override picks up a new default at once. Changes are
  * persisted (storage/dynamic-config-store.ts) before they apply and are loaded again before the logs open.
  *
+ * In a cluster (etcd.connect) etcd holds them instead, as Kafka's metadata log does: `<prefix>/configs/brokers/
+ * default` and `…/<node id>`. An alteration on any broker is validated there and written to etcd (the local
+ * file is not used); every broker applies the image's default and its own entry as they arrive
+ * (applyClusterConfigs), so a cluster default set through broker 1 changes every broker, and a per-broker change
+ * for broker 2 may be sent to any broker (Kafka forwards it to its controller; here the receiving broker writes
+ * it). Describing a per-broker resource still needs that broker (INVALID_REQUEST elsewhere, as in Kafka).
+ *
  * Which keys are dynamic follows Kafka: the broker synonyms of topic keys (log.retention.ms, log.segment.bytes,
  * message.max.bytes, log.cleaner.*.ms, compression.type, …, cluster-wide), the log cleaner's and thread pools'
  * sizes (accepted and reported; thread counts only within half to double the current value), and the
@@ -132,7 +139,21 @@ export interface DynamicBrokerConfigOptions {
   /** Keys the file or --set gave (STATIC_BROKER_CONFIG). */
   explicitKeys: ReadonlySet<string>;
   logger?: Logger;
+  /** In a cluster: the dynamic configs live in etcd, not in the data directory. */
+  cluster?: ClusterConfigSource;
 }
+
+/** The etcd side of a cluster's dynamic broker configs (entity 'default' or a node id). */
+export interface ClusterConfigSource {
+  /** The image's configs when the broker starts. */
+  readonly brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Writes one entity's whole set (empty deletes it); resolves once this broker's image holds it. */
+  put(entity: string, configs: Record<string, string>): Promise<void>;
+}
+
+/** 'default' for the cluster default, else a node id as a decimal string. */
+type Entity = string;
+const DEFAULT_ENTITY = 'default';
 
 export class DynamicBrokerConfig {
   private readonly store: DynamicConfigStore;
@@ -145,12 +166,32 @@ export class DynamicBrokerConfig {
   constructor(private readonly opts: DynamicBrokerConfigOptions) {
     this.store = new DynamicConfigStore(opts.dataDir);
     this.staticValues = new Map(opts.config);
-    const stored = this.store.read();
+    const stored = opts.cluster ? docOf(opts.cluster.brokerConfigs) : this.store.read();
+    this.lastClusterConfigs = opts.cluster?.brokerConfigs ?? null;
     this.doc = { clusterDefault: this.keepValid(stored.clusterDefault, ''), brokers: {} };
     const own = stored.brokers[String(opts.nodeId)];
     if (own) this.doc.brokers[String(opts.nodeId)] = this.keepValid(own, String(opts.nodeId));
     for (const [id, configs] of Object.entries(stored.brokers)) if (id !== String(opts.nodeId)) this.doc.brokers[id] = configs;
     this.applyEffective();
+  }
+
+  private lastClusterConfigs: ReadonlyMap<string, Readonly<Record<string, string>>> | null;
+
+  /**
+   * A cluster's image changed: applies its default and this broker's entry when they differ from what applies
+   * now (a stored value now invalid is skipped with a warning, as at startup).
+   */
+  applyClusterConfigs(brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+    if (brokerConfigs === this.lastClusterConfigs) return;
+    this.lastClusterConfigs = brokerConfigs;
+    const stored = docOf(brokerConfigs);
+    const own = String(this.opts.nodeId);
+    const next: DynamicConfigDoc = { clusterDefault: this.keepValid(stored.clusterDefault, ''), brokers: { ...stored.brokers } };
+    if (stored.brokers[own]) next.brokers[own] = this.keepValid(stored.brokers[own], own);
+    const changed = JSON.stringify(next.clusterDefault) !== JSON.stringify(this.doc.clusterDefault)
+      || JSON.stringify(next.brokers[own] ?? {}) !== JSON.stringify(this.perBroker);
+    this.doc = next;
+    if (changed) this.applyEffective();
   }
 
   private keepValid(configs: Record<string, string>, resource: string): Record<string, string> {
@@ -193,16 +234,20 @@ export class DynamicBrokerConfig {
     return out;
   };
 
-  /** The dynamic configs of a resource name ("" or this node id), a copy. */
+  /** The dynamic configs of a resource name ("" or this node id; in a cluster any node id), a copy. */
   dynamicConfigs(resourceName: string): Record<string, string> {
-    return { ...(this.scopeOf(resourceName) === 'default' ? this.doc.clusterDefault : this.perBroker) };
+    return this.configsOf(this.entityOf(resourceName));
+  }
+
+  private configsOf(entity: Entity): Record<string, string> {
+    return { ...(entity === DEFAULT_ENTITY ? this.doc.clusterDefault : this.doc.brokers[entity] ?? {}) };
   }
 
   // ---- DescribeConfigs ----
 
   /** DescribeConfigs of BROKER: every key (per-broker) or the dynamic defaults set (""), with sources. */
   describe(resourceName: string, keys: readonly string[] | null, opts: { synonyms?: boolean } = {}): ConfigListing[] {
-    const perBrokerResource = this.scopeOf(resourceName, true) === 'broker';
+    const perBrokerResource = this.entityOf(resourceName, true) !== DEFAULT_ENTITY;
     let names: string[];
     if (perBrokerResource) {
       const all = new Set<string>([...Object.keys(brokerConfigDefs), ...TOPIC_BY_BROKER_KEY.keys(), ...Object.keys(OTHER_DYNAMIC_DEFS)]);
@@ -240,14 +285,14 @@ export class DynamicBrokerConfig {
   // ---- (Incremental)AlterConfigs ----
 
   /** IncrementalAlterConfigs of BROKER: SET, DELETE, APPEND/SUBTRACT (list keys) on the resource's dynamic configs. */
-  incrementalAlter(resourceName: string, ops: readonly ConfigOperation[], validateOnly: boolean): void {
-    const scope = this.scopeOf(resourceName);
+  async incrementalAlter(resourceName: string, ops: readonly ConfigOperation[], validateOnly: boolean): Promise<void> {
+    const entity = this.entityOf(resourceName);
     const seen = new Set<string>();
     for (const o of ops) {
       if (seen.has(o.name)) throw invalidRequest(`Error due to duplicate config keys: ${o.name}`);
       seen.add(o.name);
     }
-    const next = this.dynamicConfigs(resourceName);
+    const next = this.configsOf(entity);
     for (const o of ops) {
       switch (o.op) {
         case CONFIG_OP.SET:
@@ -272,37 +317,47 @@ export class DynamicBrokerConfig {
           throw invalidRequest(`Unknown operation type ${o.op}`);
       }
     }
-    this.commit(scope, next, validateOnly);
+    await this.commit(entity, next, validateOnly);
   }
 
   /** AlterConfigs (legacy) of BROKER: the resource's dynamic configs become exactly `configs`. */
-  replace(resourceName: string, configs: ReadonlyArray<{ name: string; value: string | null }>, validateOnly: boolean): void {
-    const scope = this.scopeOf(resourceName);
+  async replace(resourceName: string, configs: ReadonlyArray<{ name: string; value: string | null }>, validateOnly: boolean): Promise<void> {
+    const entity = this.entityOf(resourceName);
     const next: Record<string, string> = {};
     for (const c of configs) {
       if (c.value === null) throw invalidRequest(`Null value not supported for : ${c.name}`);
       next[c.name] = c.value;
     }
-    this.commit(scope, next, validateOnly);
+    await this.commit(entity, next, validateOnly);
   }
 
-  /** Validates the resource's whole new set, persists it, then applies it (validateOnly: only the first). */
-  private commit(scope: 'default' | 'broker', next: Record<string, string>, validateOnly: boolean): void {
+  /**
+   * Validates the resource's whole new set, persists it, then applies it (validateOnly: only the first). In a
+   * cluster it is written to etcd and applies when the image brings it back (before this returns).
+   */
+  private async commit(entity: Entity, next: Record<string, string>, validateOnly: boolean): Promise<void> {
     const nonDynamic = Object.keys(next).filter(isKnownStatic);
     if (nonDynamic.length > 0) throw invalidRequest(`Cannot update these configs dynamically: [${nonDynamic.join(', ')}]`);
     const normalised: Record<string, string> = {};
-    const current = this.opts.config;
+    const own = String(this.opts.nodeId);
+    // Thread-pool bounds are checked against this broker's current values; another broker's (a cluster's
+    // per-broker change sent here) are not known here.
+    const current = entity === DEFAULT_ENTITY || entity === own ? this.opts.config : null;
     for (const [k, v] of Object.entries(next)) normalised[k] = this.checkValue(k, v, current);
     const doc: DynamicConfigDoc = { clusterDefault: this.doc.clusterDefault, brokers: { ...this.doc.brokers } };
-    if (scope === 'default') doc.clusterDefault = normalised;
-    else doc.brokers[String(this.opts.nodeId)] = normalised;
-    const effective = this.effectiveOf(doc);
+    if (entity === DEFAULT_ENTITY) doc.clusterDefault = normalised;
+    else doc.brokers[entity] = normalised;
+    const effective = this.effectiveOf(doc, entity === DEFAULT_ENTITY ? own : entity);
     try {
       parseTopicConfig({}, Object.fromEntries(effective));
     } catch (err) {
       throw invalidRequest((err as Error).message);
     }
     if (validateOnly) return;
+    if (this.opts.cluster) {
+      await this.opts.cluster.put(entity, normalised);
+      return;
+    }
     this.store.save(doc);
     this.doc = doc;
     this.applyEffective();
@@ -345,22 +400,25 @@ export class DynamicBrokerConfig {
     return value;
   }
 
-  /** "" → the cluster default; this node's id → per-broker; anything else INVALID_REQUEST. */
-  private scopeOf(resourceName: string, describing = false): 'default' | 'broker' {
-    if (resourceName === '') return 'default';
+  /**
+   * "" → the cluster default; this node's id → per-broker; in a cluster, altering another broker's id is
+   * per-broker too (describing it is not); anything else INVALID_REQUEST.
+   */
+  private entityOf(resourceName: string, describing = false): Entity {
+    if (resourceName === '') return DEFAULT_ENTITY;
     if (!/^-?\d+$/.test(resourceName)) {
       throw invalidRequest(describing ? `Broker id must be an integer, but it is: ${resourceName}` : `Node id must be an integer, but it is: ${resourceName}`);
     }
-    if (Number(resourceName) !== this.opts.nodeId) {
-      throw invalidRequest(`Unexpected broker id, expected ${this.opts.nodeId} or empty string, but received ${resourceName}`);
-    }
-    return 'broker';
+    const id = Number(resourceName);
+    if (id === this.opts.nodeId) return String(id);
+    if (this.opts.cluster && !describing && id >= 0 && Number.isSafeInteger(id)) return String(id);
+    throw invalidRequest(`Unexpected broker id, expected ${this.opts.nodeId} or empty string, but received ${resourceName}`);
   }
 
-  private effectiveOf(doc: DynamicConfigDoc): Map<string, string> {
+  private effectiveOf(doc: DynamicConfigDoc, nodeId = String(this.opts.nodeId)): Map<string, string> {
     const out = new Map(this.staticValues);
     for (const [k, v] of Object.entries(doc.clusterDefault)) out.set(k, v);
-    for (const [k, v] of Object.entries(doc.brokers[String(this.opts.nodeId)] ?? {})) out.set(k, v);
+    for (const [k, v] of Object.entries(doc.brokers[nodeId] ?? {})) out.set(k, v);
     return out;
   }
 
@@ -432,4 +490,11 @@ export class DynamicBrokerConfig {
       throw invalidRequest(`Unexpected broker id, expected ${this.opts.nodeId} but received ${resourceName}`);
     }
   }
+}
+
+/** A cluster image's broker configs as the document the file holds. */
+function docOf(brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>): DynamicConfigDoc {
+  const doc: DynamicConfigDoc = { clusterDefault: { ...(brokerConfigs.get(DEFAULT_ENTITY) ?? {}) }, brokers: {} };
+  for (const [entity, configs] of brokerConfigs) if (entity !== DEFAULT_ENTITY) doc.brokers[entity] = { ...configs };
+  return doc;
 }

@@ -67,6 +67,7 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
   let out = '';
   described.forEach((t, i) => {
     const overrides = configs[i].configs.filter((c) => !c.isDefault);
+    const minIsr = Number(configs[i].configs.find((c) => c.name === 'min.insync.replicas')?.value ?? '1');
     if (args.has('topics-with-overrides')) {
       if (overrides.length > 0) out += formatTopicDescription({ ...t, partitions: [] }, overrides);
       return;
@@ -76,23 +77,23 @@ async function describe(admin: Admin, args: ParsedArgs): Promise<void> {
       return;
     }
     // A partition filter prints only the partitions it selects, without the topic's line (as Kafka).
-    const selected = t.partitions.filter((p) => partitionSelected(filter, p));
+    const selected = t.partitions.filter((p) => partitionSelected(filter, p, minIsr));
     if (selected.length > 0) out += formatTopicDescription({ ...t, partitions: selected }, overrides).split('\n').slice(1).join('\n');
   });
   process.stdout.write(out);
 }
 
-/** Tributary's brokers have min.insync.replicas 1 unless set; the filters read the ISR against the replica list. */
-function partitionSelected(filter: string, p: TopicDescription['partitions'][number]): boolean {
+/** Kafka's partition filters: the ISR against the replica list or the topic's min.insync.replicas, the leader's liveness. */
+export function partitionSelected(filter: string, p: TopicDescription['partitions'][number], minIsr: number): boolean {
   switch (filter) {
     case 'under-replicated-partitions':
       return p.isr.length < p.replicas.length;
     case 'unavailable-partitions':
       return p.leader < 0 || p.offlineReplicas.includes(p.leader);
     case 'under-min-isr-partitions':
-      return p.isr.length < 1;
+      return p.leader < 0 || p.isr.length < minIsr;
     default:
-      return p.isr.length === 1;
+      return p.leader >= 0 && p.isr.length === minIsr;
   }
 }
 

@@ -20,7 +20,7 @@ export default defineHandler({
       responses.push(out);
       try {
         if (r.resourceType === RESOURCE_BROKER) {
-          ctx.broker.dynamicConfigs.replace(r.resourceName, r.configs, req.validateOnly);
+          await ctx.broker.dynamicConfigs.replace(r.resourceName, r.configs, req.validateOnly);
           continue;
         }
         if (r.resourceType === RESOURCE_BROKER_LOGGER) throw new KafkaError('INVALID_REQUEST', 'AlterConfigs does not support the BROKER_LOGGER resource type: use IncrementalAlterConfigs');

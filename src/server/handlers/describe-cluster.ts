@@ -1,5 +1,6 @@
-// DescribeCluster (key 60), v0-1. One broker, which is also the controller. endpointType 2 (controllers,
-// KIP-919) is answered with the same node since this broker is its own controller. Authorized operations
+// DescribeCluster (key 60), v0-1. The live brokers and the controller: a single-node broker is its own; in a
+// cluster, the broker etcd elected (every broker answers the same, from its image). endpointType 2 (controllers,
+// KIP-919) is answered with the same brokers, since every broker can act as controller. Authorized operations
 // when asked: all of them (no authorizer).
 import { DescribeClusterRequest } from '../../protocol/generated/describe-cluster-request.js';
 import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../../protocol/generated/describe-cluster-response.js';

@@ -1,4 +1,5 @@
-// DescribeLogDirs (key 35), v0-4. One log directory (the data dir) holding every partition.
+// DescribeLogDirs (key 35), v0-4. One log directory (the data dir) holding every partition this broker has a
+// replica of (in a cluster, only those: a partition with no local log is left out, as Kafka does).
 import { statfsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeLogDirsRequest } from '../../protocol/generated/describe-log-dirs-request.js';

@@ -6,13 +6,15 @@
 // overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
 // Consumers read below the high watermark at the partition's leader (NOT_LEADER_OR_FOLLOWER elsewhere); a
 // follower's fetch (replica id >= 0: ReplicaId before v15, ReplicaState from v15) reports its log end to the
-// leader (which may move the high watermark) and reads up to the log end.
+// leader (which may move the high watermark) and reads up to the log end. From v16 a partition answered
+// NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH names its current leader, with the leader's endpoint (KIP-951).
 import { ZERO_UUID, EMPTY_BUFFER } from '../../protocol/primitives/codec.js';
 import { FetchRequest } from '../../protocol/generated/fetch-request.js';
 import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit, type PartitionDataInit } from '../../protocol/generated/fetch-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import type { Log } from '../../storage/log.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
@@ -229,6 +231,7 @@ export default defineHandler({
     }
 
     const responses: FetchableTopicResponseInit[] = [];
+    const hints = v >= 16 ? new LeaderHints(broker.replication) : null;
     let current: FetchableTopicResponseInit | undefined;
     for (const r of results) {
       const e = r.target.entry;
@@ -246,8 +249,10 @@ export default defineHandler({
         current = { topic: e.topic, topicId: byId ? e.topicId : ZERO_UUID, partitions: [] };
         responses.push(current);
       }
+      const leader = hints?.currentLeader(e.topic, e.partition, r.data.errorCode ?? ErrorCode.NONE);
+      if (leader) r.data.currentLeader = leader;
       current.partitions!.push(r.data);
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses, nodeEndpoints: hints?.nodeEndpoints() ?? [] };
   },
 });

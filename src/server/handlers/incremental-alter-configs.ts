@@ -29,7 +29,7 @@ export default defineHandler({
         }
         if (r.resourceType === RESOURCE_BROKER || r.resourceType === RESOURCE_BROKER_LOGGER) {
           const ops = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
-          if (r.resourceType === RESOURCE_BROKER) ctx.broker.dynamicConfigs.incrementalAlter(r.resourceName, ops, req.validateOnly);
+          if (r.resourceType === RESOURCE_BROKER) await ctx.broker.dynamicConfigs.incrementalAlter(r.resourceName, ops, req.validateOnly);
           else ctx.broker.dynamicConfigs.alterLoggers(r.resourceName, ops, req.validateOnly);
           continue;
         }

@@ -10,7 +10,8 @@
 // RecordErrors entry (v8+) per keyless record, as Kafka's LogValidator does.
 // In a cluster only the partition's leader appends (NOT_LEADER_OR_FOLLOWER elsewhere), stamping its leader epoch;
 // acks=all refuses up front when the ISR is below min.insync.replicas (NOT_ENOUGH_REPLICAS) and answers once the
-// high watermark passes the batch (replication.awaitCommitted).
+// high watermark passes the batch (replication.awaitCommitted). A partition answered NOT_LEADER_OR_FOLLOWER or
+// FENCED_LEADER_EPOCH names its current leader, whose endpoint the response carries (KIP-951, v10+; leader-hints.ts).
 import { ProduceRequest } from '../../protocol/generated/produce-request.js';
 import { ProduceResponse, type ProduceResponseInit, type TopicProduceResponseInit, type PartitionProduceResponseInit } from '../../protocol/generated/produce-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -19,6 +20,7 @@ import { keylessRecordIndexes } from '../../protocol/records/record-filter.js';
 import { compressionOf } from '../../protocol/records/record-batch.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { LeaderHints } from '../leader-hints.js';
 
 export default defineHandler({
   request: ProduceRequest,
@@ -106,6 +108,13 @@ export default defineHandler({
     }
     if (flushes.length > 0) await Promise.all(flushes);
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    const hints = new LeaderHints(replication);
+    for (const t of responses) {
+      for (const pr of t.partitionResponses!) {
+        const leader = hints.currentLeader(t.name!, pr.index!, pr.errorCode ?? ErrorCode.NONE);
+        if (leader) pr.currentLeader = leader;
+      }
+    }
+    return { responses, throttleTimeMs: 0, nodeEndpoints: hints.nodeEndpoints() };
   },
 });
