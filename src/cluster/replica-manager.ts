@@ -124,6 +124,7 @@ export class ReplicaManager {
       } else if (r.pendingIsr && prev.partitionEpoch !== state.partitionEpoch) {
         r.pendingIsr = null;
       }
+      this.syncFollowers(r, state);
       this.maybeIncrementHighWatermark(r, log);
       return;
     }
@@ -147,11 +148,22 @@ export class ReplicaManager {
     r.stopWatchingAppends = log.onAppend(() => {
       if (r.role === 'leader') this.maybeIncrementHighWatermark(r, log);
     });
-    const now = this.now();
-    for (const id of state.replicas) {
-      if (id !== this.nodeId) r.followers.set(id, { leo: -1, lastFetchMs: now, lastCaughtUpMs: now, leaderLeoAtLastFetch: -1 });
-    }
     this.opts.logger.info({ topic: r.topic, partition: r.partition, leaderEpoch: state.leaderEpoch, isr: state.isr, logEndOffset: log.logEndOffset }, 'leading partition');
+  }
+
+  /**
+   * The followers tracked while leading are the state's replicas (a reassignment's adding ones included, since
+   * they are in `replicas` while it runs): a replica added while this broker leads is tracked from the next
+   * image on, a removed one is forgotten.
+   */
+  private syncFollowers(r: PartitionReplica, state: PartitionState): void {
+    const now = this.now();
+    for (const id of [...state.replicas, ...state.addingReplicas]) {
+      if (id !== this.nodeId && !r.followers.has(id)) r.followers.set(id, { leo: -1, lastFetchMs: now, lastCaughtUpMs: now, leaderLeoAtLastFetch: -1 });
+    }
+    for (const id of r.followers.keys()) {
+      if (!state.replicas.includes(id) && !state.addingReplicas.includes(id)) r.followers.delete(id);
+    }
   }
 
   private becomeFollower(r: PartitionReplica, state: PartitionState, image: MetadataImage): void {
