@@ -29,6 +29,7 @@ import type { Log } from '../storage/log.js';
 import type { MetadataImage, PartitionChange, PartitionState } from './metadata.js';
 import { NO_LEADER } from './metadata.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { isThrottledReplica, UNLIMITED_RATE } from './replication-throttle.js';
 import { PartitionReplica, type FollowerState, type Waiter } from './partition-replica.js';
 
 export { PartitionReplica, type Role } from './partition-replica.js';
@@ -49,6 +50,9 @@ export interface ReplicaManagerOptions {
   fetchMaxBytes: number;
   fetchResponseMaxBytes: number;
   fetchBackoffMs: number;
+  /** follower.replication.throttled.rate (bytes/s, read at every fetch) and a topic's configs, for KIP-73 throttling. */
+  followerThrottleRate?: () => number;
+  topicConfig?: (topic: string) => Readonly<Record<string, string>> | undefined;
   logger: Logger;
   now?: () => number;
 }
@@ -348,6 +352,10 @@ export class ReplicaManager {
         responseMaxBytes: this.opts.fetchResponseMaxBytes,
         backoffMs: this.opts.fetchBackoffMs,
         logger: this.opts.logger,
+        throttle: {
+          rate: () => this.opts.followerThrottleRate?.() ?? UNLIMITED_RATE,
+          isThrottled: (r) => !r.state.isr.includes(this.nodeId) && isThrottledReplica(this.opts.topicConfig?.(r.topic)?.['follower.replication.throttled.replicas'], r.partition, this.nodeId),
+        },
       });
       this.fetchers.set(leaderId, f);
     }

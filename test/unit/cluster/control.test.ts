@@ -154,4 +154,37 @@ describe('reassignments and elections on a four-broker cluster', () => {
     assert.ok(a!.length > 0 && a!.equals(b!), 'the new replicas hold the same bytes');
     for (const id of [1, 2]) assert.ok(!existsSync(join(cluster.dirs.get(id)!, 'moving-0')), `broker ${id} still has the directory`);
   });
+
+  test('a throttled catch-up (follower.replication.throttled.rate) takes at least its bytes over the rate', async () => {
+    await cluster.createAssigned('slow', [[1]]);
+    const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1, lingerMs: 0 });
+    try {
+      // One small batch per record: a fetch overshoots its budget by one batch at most.
+      for (let i = 0; i < 150; i++) await producer.send({ topic: 'slow', partition: 0, value: `s${i}`.padEnd(1000, '.') });
+    } finally {
+      await producer.close();
+    }
+    const bytes = cluster.brokers.get(1)!.context.topics.log('slow', 0).read(0, 1 << 22, true).length;
+    const rate = 80_000;
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    try {
+      await admin.incrementalAlterConfigs([
+        { type: 'topic', name: 'slow', ops: [{ name: 'follower.replication.throttled.replicas', op: 'set', value: '0:2' }] },
+        { type: 'broker', name: '2', ops: [{ name: 'follower.replication.throttled.rate', op: 'set', value: String(rate) }] },
+      ]);
+      const started = Date.now();
+      assert.deepEqual((await admin.alterPartitionReassignments([{ topic: 'slow', partition: 0, replicas: [1, 2] }])).map((r) => r.error), [null]);
+      await until('throttled replica caught up', () => cluster.brokers.get(2)!.context.topics.tryLog('slow', 0)?.logEndOffset === 150, 20_000);
+      const elapsed = Date.now() - started;
+      const least = ((bytes - 1200) / rate) * 1000;
+      assert.ok(elapsed >= least, `caught up ${bytes} bytes in ${elapsed} ms, under the ${least.toFixed(0)} ms the rate allows`);
+      assert.ok(elapsed < least + 6000, `took ${elapsed} ms`);
+      await until('reassignment complete', async () => (await admin.listPartitionReassignments()).length === 0);
+      const [t] = await admin.describeTopics(['slow']);
+      assert.deepEqual([...t!.partitions[0]!.isr].sort(), [1, 2]);
+    } finally {
+      await admin.incrementalAlterConfigs([{ type: 'broker', name: '2', ops: [{ name: 'follower.replication.throttled.rate', op: 'delete' }] }]).catch(() => undefined);
+      await admin.close();
+    }
+  });
 });
