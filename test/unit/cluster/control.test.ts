@@ -187,4 +187,102 @@ describe('reassignments and elections on a four-broker cluster', () => {
       await admin.close();
     }
   });
+
+  test('a broker that is not the controller answers NOT_CONTROLLER; the Admin goes to the controller', async () => {
+    const controller = await cluster.controller();
+    const other = [...cluster.brokers.values()].find((b) => b.nodeId !== controller.nodeId)!;
+    const c = await RawClient.connect(other.address);
+    try {
+      const elect = await c.send(ELECT_LEADERS, 2, { electionType: 0, topicPartitions: [{ topic: 'moving', partitions: [0] }], timeoutMs: 5000 });
+      assert.equal(elect.errorCode, ErrorCode.NOT_CONTROLLER);
+      assert.equal(elect.replicaElectionResults[0].partitionResult[0].errorCode, ErrorCode.NOT_CONTROLLER);
+      const alter = await c.send(ALTER_REASSIGNMENTS, 0, { timeoutMs: 5000, topics: [{ name: 'moving', partitions: [{ partitionIndex: 0, replicas: [1, 2] }] }] });
+      assert.equal(alter.errorCode, ErrorCode.NOT_CONTROLLER);
+      const list = await c.send(LIST_REASSIGNMENTS, 0, { timeoutMs: 5000, topics: null });
+      assert.equal(list.errorCode, ErrorCode.NOT_CONTROLLER);
+    } finally {
+      c.close();
+    }
+    const admin = new Admin({ bootstrapServers: other.address });
+    try {
+      const results = await admin.electLeaders('PREFERRED', [{ topic: 'moving', partition: 0 }, { topic: 'nope', partition: 0 }]);
+      assert.deepEqual(results.map((r) => `${r.topic}-${r.partition}:${r.error}`).sort(), ['moving-0:ELECTION_NOT_NEEDED', 'nope-0:UNKNOWN_TOPIC_OR_PARTITION']);
+      const bad = await admin.alterPartitionReassignments([{ topic: 'moving', partition: 0, replicas: [3, 99] }, { topic: 'moving', partition: 0 + 5, replicas: [3, 4] }]);
+      assert.deepEqual(bad.map((r) => r.error).sort(), ['INVALID_REPLICA_ASSIGNMENT', 'UNKNOWN_TOPIC_OR_PARTITION']);
+      const cancel = await admin.alterPartitionReassignments([{ topic: 'moving', partition: 0, replicas: null }]);
+      assert.deepEqual(cancel.map((r) => r.error), ['NO_REASSIGNMENT_IN_PROGRESS']);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('preferred and unclean elections (ElectLeaders) after brokers come back', async () => {
+    await cluster.createAssigned('elect', [[1, 2, 3]]);
+    await cluster.createAssigned('lost', [[3, 4]]);
+    await produce(cluster.bootstrap(), 'elect', 20);
+    await produce(cluster.bootstrap(), 'lost', 20);
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    const partition = async (topic: string): Promise<{ leader: number; isr: number[] }> => {
+      const [t] = await admin.describeTopics([topic]);
+      return { leader: t!.partitions[0]!.leader, isr: [...t!.partitions[0]!.isr].sort() };
+    };
+    try {
+      // Broker 1 goes and comes back: broker 2 leads 'elect' until a preferred election.
+      await cluster.stop(1);
+      await until('broker 2 leads elect', async () => (await partition('elect')).leader === 2);
+      await cluster.start(1);
+      await until('broker 1 back in the ISR', async () => (await partition('elect')).isr.join() === '1,2,3', 20_000);
+      assert.equal((await partition('elect')).leader, 2, 'no rebalance without auto.leader.rebalance.enable');
+      const all = await admin.electLeaders('PREFERRED', null);
+      assert.ok(all.some((r) => r.topic === 'elect' && r.error === null), JSON.stringify(all));
+      assert.ok(!all.some((r) => r.error === 'ELECTION_NOT_NEEDED'), 'all-partition elections leave out the ones not needed');
+      await until('broker 1 leads elect again', async () => (await partition('elect')).leader === 1);
+      assert.deepEqual((await admin.electLeaders('PREFERRED', [{ topic: 'elect', partition: 0 }])).map((r) => r.error), ['ELECTION_NOT_NEEDED']);
+
+      // 'lost' on {3,4}: 4 goes, then 3 (the last in-sync replica); 4 back is not in sync, so only unclean elects it.
+      await cluster.stop(4);
+      await until('ISR of lost is {3}', async () => (await partition('lost')).isr.join() === '3');
+      await cluster.stop(3);
+      await until('lost is offline', async () => (await partition('lost')).leader === -1);
+      await cluster.start(4);
+      await until('broker 4 registered', async () => (await admin.describeCluster()).brokers.some((b) => b.nodeId === 4));
+      assert.deepEqual((await admin.electLeaders('PREFERRED', [{ topic: 'lost', partition: 0 }])).map((r) => r.error), ['PREFERRED_LEADER_NOT_AVAILABLE']);
+      assert.equal((await partition('lost')).leader, -1);
+      assert.deepEqual((await admin.electLeaders('UNCLEAN', [{ topic: 'lost', partition: 0 }])).map((r) => r.error), [null]);
+      await until('broker 4 leads lost', async () => (await partition('lost')).leader === 4);
+      await cluster.start(3);
+      await until('broker 3 back in the ISR of lost', async () => (await partition('lost')).isr.join() === '3,4', 20_000);
+    } finally {
+      await admin.close();
+    }
+  });
+});
+
+describe('the controller APIs on a single-node broker', () => {
+  let broker: RunningBroker;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-control-single-'));
+    broker = await startBroker({ port: 0, dataDir: dir, logLevel: 'warn' });
+  });
+  after(async () => {
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('elections are not needed, reassignments only to this broker, none listed', async () => {
+    const admin = new Admin({ bootstrapServers: broker.address });
+    try {
+      await admin.createTopics([{ name: 'solo', numPartitions: 2, replicationFactor: 1 }]);
+      const elect = await admin.electLeaders('PREFERRED', [{ topic: 'solo', partition: 0 }, { topic: 'solo', partition: 7 }]);
+      assert.deepEqual(elect.map((r) => r.error), ['ELECTION_NOT_NEEDED', 'UNKNOWN_TOPIC_OR_PARTITION']);
+      assert.deepEqual(await admin.electLeaders('UNCLEAN', null), []);
+      const self = broker.context.nodeId;
+      const moved = await admin.alterPartitionReassignments([{ topic: 'solo', partition: 0, replicas: [self] }, { topic: 'solo', partition: 1, replicas: [self + 1] }]);
+      assert.deepEqual(moved.map((r) => r.error), [null, 'INVALID_REPLICA_ASSIGNMENT']);
+      assert.deepEqual(await admin.listPartitionReassignments(), []);
+    } finally {
+      await admin.close();
+    }
+  });
 });
