@@ -256,6 +256,72 @@ describe('reassignments and elections on a four-broker cluster', () => {
       await admin.close();
     }
   });
+
+  test('kafka-reassign-partitions.sh --generate/--execute --throttle/--verify/--cancel and kafka-leader-election.sh', async () => {
+    await cluster.createAssigned('scripted', [[1, 2], [2, 1]]);
+    await produce(cluster.bootstrap(), 'scripted', 50);
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-reassign-json-'));
+    const b = ['--bootstrap-server', cluster.bootstrap()];
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    try {
+      writeFileSync(join(dir, 'topics.json'), JSON.stringify({ topics: [{ topic: 'scripted' }], version: 1 }));
+      let r = await runKafkaScript('kafka-reassign-partitions.sh', [...b, '--generate', '--topics-to-move-json-file', join(dir, 'topics.json'), '--broker-list', '3,4']);
+      assert.equal(r.code, 0, r.stderr);
+      const m = /^Current partition replica assignment\n(\{.*\})\n\nProposed partition reassignment configuration\n(\{.*\})\n$/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      assert.deepEqual(JSON.parse(m[1]!), { version: 1, partitions: [{ topic: 'scripted', partition: 0, replicas: [1, 2], log_dirs: ['any', 'any'] }, { topic: 'scripted', partition: 1, replicas: [2, 1], log_dirs: ['any', 'any'] }] });
+      const proposed = JSON.parse(m[2]!) as { partitions: Array<{ replicas: number[] }> };
+      assert.ok(proposed.partitions.every((p) => [...p.replicas].sort().join() === '3,4'), m[2]);
+      writeFileSync(join(dir, 'plan.json'), m[2]!);
+
+      r = await runKafkaScript('kafka-reassign-partitions.sh', [...b, '--execute', '--reassignment-json-file', join(dir, 'plan.json'), '--throttle', '50000000']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `Current partition replica assignment\n\n${m[1]}\n\nSave this to use as the --reassignment-json-file option during rollback\n`
+        + 'Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n'
+        + 'The inter-broker throttle limit was set to 50000000 B/s\nSuccessfully started partition reassignments for scripted-0,scripted-1\n');
+      const [topicConfig] = await admin.describeConfigs([{ type: 'topic', name: 'scripted', keys: ['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas'] }]);
+      assert.deepEqual(topicConfig!.configs.map((e) => `${e.name}=${e.value}`).sort(), [
+        `follower.replication.throttled.replicas=0:${proposed.partitions[0]!.replicas.join(',0:')},1:${proposed.partitions[1]!.replicas.join(',1:')}`,
+        'leader.replication.throttled.replicas=0:1,0:2,1:2,1:1',
+      ]);
+
+      let verified = '';
+      await until('--verify says completed', async () => {
+        r = await runKafkaScript('kafka-reassign-partitions.sh', [...b, '--verify', '--reassignment-json-file', join(dir, 'plan.json')]);
+        verified = r.stdout;
+        return r.code === 0 && !verified.includes('in progress');
+      }, 20_000);
+      assert.equal(verified, 'Status of partition reassignment:\nReassignment of partition scripted-0 is completed.\nReassignment of partition scripted-1 is completed.\n\n'
+        + 'Clearing broker-level throttles on brokers 1,2,3,4\nClearing topic-level throttles on topic scripted\n');
+      const [cleared] = await admin.describeConfigs([{ type: 'topic', name: 'scripted', keys: ['follower.replication.throttled.replicas'] }]);
+      assert.equal(cleared!.configs[0]!.value, '');
+      const [broker3] = await admin.describeConfigs([{ type: 'broker', name: '3', keys: ['follower.replication.throttled.rate'] }]);
+      assert.equal(broker3!.configs[0]!.value, '9223372036854775807');
+      const read = await readAll(cluster.bootstrap(), 'scripted', 50);
+      assert.equal(read.length, 50);
+
+      r = await runKafkaScript('kafka-reassign-partitions.sh', [...b, '--cancel', '--reassignment-json-file', join(dir, 'plan.json'), '--preserve-throttles']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'None of the specified partition reassignments are active.\n');
+
+      r = await runKafkaScript('kafka-leader-election.sh', [...b, '--election-type', 'PREFERRED', '--all-topic-partitions']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await runKafkaScript('kafka-leader-election.sh', [...b, '--election-type', 'preferred', '--topic', 'scripted', '--partition', '0']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'Valid replica already elected for partitions scripted-0\n');
+      writeFileSync(join(dir, 'elect.json'), JSON.stringify({ partitions: [{ topic: 'scripted', partition: 1 }, { topic: 'nope', partition: 0 }] }));
+      r = await runKafkaScript('kafka-leader-election.sh', [...b, '--election-type', 'PREFERRED', '--path-to-json-file', join(dir, 'elect.json')]);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /^Valid replica already elected for partitions scripted-1\nError completing leader election \(PREFERRED\) for partition: nope-0: org\.apache\.kafka\.common\.errors\.UnknownTopicOrPartitionException/);
+      assert.match(r.stderr, /1 replica\(s\) could not be elected/);
+      r = await runKafkaScript('kafka-leader-election.sh', [...b, '--topic', 'scripted', '--partition', '0']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /election-type/);
+    } finally {
+      await admin.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the controller APIs on a single-node broker', () => {
