@@ -352,3 +352,25 @@ describe('the controller APIs on a single-node broker', () => {
     }
   });
 });
+
+describe('auto.leader.rebalance.enable', () => {
+  const cluster = new TestCluster({ 'auto.leader.rebalance.enable': 'true', 'leader.imbalance.check.interval.seconds': '1' });
+  before(async () => cluster.open([1, 2, 3]));
+  after(async () => cluster.close());
+
+  test('after a broker restarts, leadership returns to the preferred replicas', async () => {
+    await cluster.createAssigned('balanced', [[1, 2, 3], [2, 3, 1], [3, 1, 2]]);
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    const leaders = async (): Promise<number[]> => (await admin.describeTopics(['balanced']))[0]!.partitions.map((p) => p.leader);
+    try {
+      await until('preferred leaders', async () => (await leaders()).join() === '1,2,3');
+      await cluster.stop(1);
+      await until('partition 0 led elsewhere', async () => ![1, -1].includes((await leaders())[0]!));
+      await cluster.start(1);
+      await until('broker 1 back in sync', async () => (await admin.describeTopics(['balanced']))[0]!.partitions.every((p) => p.isr.length === 3), 20_000);
+      await until('leadership back on the preferred replicas', async () => (await leaders()).join() === '1,2,3', 10_000);
+    } finally {
+      await admin.close();
+    }
+  });
+});
