@@ -39,6 +39,12 @@ import { DescribeLogDirsRequest } from '../protocol/generated/describe-log-dirs-
 import { DescribeLogDirsResponse } from '../protocol/generated/describe-log-dirs-response.js';
 import { DeleteRecordsRequest } from '../protocol/generated/delete-records-request.js';
 import { DeleteRecordsResponse } from '../protocol/generated/delete-records-response.js';
+import { ElectLeadersRequest } from '../protocol/generated/elect-leaders-request.js';
+import { ElectLeadersResponse } from '../protocol/generated/elect-leaders-response.js';
+import { AlterPartitionReassignmentsRequest } from '../protocol/generated/alter-partition-reassignments-request.js';
+import { AlterPartitionReassignmentsResponse } from '../protocol/generated/alter-partition-reassignments-response.js';
+import { ListPartitionReassignmentsRequest } from '../protocol/generated/list-partition-reassignments-request.js';
+import { ListPartitionReassignmentsResponse } from '../protocol/generated/list-partition-reassignments-response.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { Cluster, CoordinatorType, isCoordinatorError, isMetadataError, withRetry, type ClientOptions } from './cluster.js';
 import type { Connection } from './connection.js';
@@ -167,6 +173,21 @@ export interface ClusterDescription {
   brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>;
   /** Kafka's AclOperation names the caller may perform on the cluster; only with `includeAuthorizedOperations`. */
   authorizedOperations?: string[];
+}
+
+/** One partition's outcome of electLeaders / alterPartitionReassignments: error null on success. */
+export interface PartitionResult extends TopicPartition {
+  errorCode: number;
+  /** The error's name (e.g. ELECTION_NOT_NEEDED) and the broker's message, or null. */
+  error: string | null;
+  message: string | null;
+}
+
+/** An ongoing reassignment (KIP-455): the replicas now (target followed by those being removed). */
+export interface PartitionReassignment extends TopicPartition {
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
 }
 
 export interface LogDirDescription {
@@ -783,6 +804,80 @@ export class Admin {
     return perBroker.flat();
   }
 
+  // ---------- leadership and reassignments (sent to the controller) ----------
+
+  /**
+   * ElectLeaders (KIP-460): PREFERRED moves leadership to each partition's first replica, UNCLEAN elects a live
+   * replica where no in-sync one is left. `partitions` null: every partition (then only the ones an election
+   * was run for are listed). Per-partition outcomes, e.g. ELECTION_NOT_NEEDED, are results, not exceptions.
+   */
+  async electLeaders(type: 'PREFERRED' | 'UNCLEAN', partitions: TopicPartition[] | null, options: { timeoutMs?: number } = {}): Promise<PartitionResult[]> {
+    await this.ready();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TOPIC_OP_TIMEOUT_MS;
+    let topicPartitions: Array<{ topic: string; partitions: number[] }> | null = null;
+    if (partitions !== null) {
+      const byTopic = new Map<string, number[]>();
+      for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+      topicPartitions = [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }));
+    }
+    return this.withRetry(async () => {
+      const conn = await this.controllerConnection();
+      const res = await conn.send(ElectLeadersRequest, ElectLeadersResponse, { electionType: type === 'UNCLEAN' ? 1 : 0, topicPartitions, timeoutMs }, {
+        minVersion: type === 'UNCLEAN' ? 1 : 0,
+        timeoutMs: timeoutMs + this.requestTimeoutMs(),
+      });
+      const results = res.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => partitionResult(t.topic, p.partitionId, p.errorCode, p.errorMessage)));
+      // A non-controller answers NOT_CONTROLLER (top level from v1, per partition in v0): ask the new controller.
+      if (res.errorCode === ErrorCode.NOT_CONTROLLER || (results.length > 0 && results.every((r) => r.errorCode === ErrorCode.NOT_CONTROLLER))) {
+        throw new ProtocolError(ErrorCode.NOT_CONTROLLER, 'ElectLeaders');
+      }
+      if (res.errorCode !== ErrorCode.NONE) throw new ProtocolError(res.errorCode, 'ElectLeaders');
+      return results;
+    });
+  }
+
+  /**
+   * AlterPartitionReassignments (KIP-455): `replicas` starts (or replaces) a reassignment to that replica list,
+   * null cancels the ongoing one. Resolves once the controller accepted it; the data moves afterwards (see
+   * listPartitionReassignments).
+   */
+  async alterPartitionReassignments(changes: Array<TopicPartition & { replicas: number[] | null }>, options: { timeoutMs?: number } = {}): Promise<PartitionResult[]> {
+    await this.ready();
+    if (changes.length === 0) return [];
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TOPIC_OP_TIMEOUT_MS;
+    const byTopic = new Map<string, Array<{ partitionIndex: number; replicas: number[] | null }>>();
+    for (const c of changes) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), { partitionIndex: c.partition, replicas: c.replicas }]);
+    return this.withRetry(async () => {
+      const conn = await this.controllerConnection();
+      const res = await conn.send(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, {
+        timeoutMs,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      }, { timeoutMs: timeoutMs + this.requestTimeoutMs() });
+      if (res.errorCode !== ErrorCode.NONE) throw new ProtocolError(res.errorCode, 'AlterPartitionReassignments', res.errorMessage);
+      return res.responses.flatMap((t) => t.partitions.map((p) => partitionResult(t.name, p.partitionIndex, p.errorCode, p.errorMessage)));
+    });
+  }
+
+  /** ListPartitionReassignments: the ongoing reassignments, of `partitions` or of every partition. */
+  async listPartitionReassignments(partitions?: TopicPartition[], options: { timeoutMs?: number } = {}): Promise<PartitionReassignment[]> {
+    await this.ready();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TOPIC_OP_TIMEOUT_MS;
+    let topics: Array<{ name: string; partitionIndexes: number[] }> | null = null;
+    if (partitions) {
+      const byTopic = new Map<string, number[]>();
+      for (const tp of partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+      topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
+    return this.withRetry(async () => {
+      const conn = await this.controllerConnection();
+      const res = await conn.send(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, { timeoutMs, topics }, { timeoutMs: timeoutMs + this.requestTimeoutMs() });
+      if (res.errorCode !== ErrorCode.NONE) throw new ProtocolError(res.errorCode, 'ListPartitionReassignments', res.errorMessage);
+      return res.topics.flatMap((t) => t.partitions.map((p) => ({
+        topic: t.name, partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas,
+      })));
+    });
+  }
+
   // ---------- plumbing ----------
 
   private requestTimeoutMs(): number {
@@ -961,6 +1056,10 @@ export class Admin {
     if (failures.length > 0) throw failuresError(op, failures);
     return out;
   }
+}
+
+function partitionResult(topic: string, partition: number, errorCode: number, message: string | null): PartitionResult {
+  return { topic, partition, errorCode, error: errorCode === ErrorCode.NONE ? null : errorCodeName(errorCode) ?? `UNKNOWN_ERROR_CODE_${errorCode}`, message };
 }
 
 /** The broker's own message inside a ProtocolError's, if any ("ctx: NAME (message)"). */

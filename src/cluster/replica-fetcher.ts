@@ -6,7 +6,8 @@
  *      its high watermark), appended as they are (appendAsFollower), the high watermark taken from the leader.
  * A partition whose fetch offset is below the leader's log start starts over at it (truncateFullyAndStartAt).
  * Connection errors back off (replica.fetch.backoff.ms) and reconnect; a response is applied only to partitions
- * still following this leader at the epoch the request was built with.
+ * still following this leader at the epoch the request was built with. Throttled replicas (KIP-73, see
+ * replication-throttle.ts) are fetched within follower.replication.throttled.rate.
  */
 import { Connection } from '../client/connection.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +18,7 @@ import { OffsetForLeaderEpochRequest } from '../protocol/generated/offset-for-le
 import { OffsetForLeaderEpochResponse } from '../protocol/generated/offset-for-leader-epoch-response.js';
 import type { Log } from '../storage/log.js';
 import type { PartitionReplica } from './partition-replica.js';
+import { TokenBucket, UNLIMITED_RATE } from './replication-throttle.js';
 
 /** Fetch v12: replica id in the header fields, topics by name, flexible. */
 const FETCH_VERSION = 12;
@@ -35,6 +37,11 @@ export interface ReplicaFetcherOptions {
   responseMaxBytes: number;
   backoffMs: number;
   logger: Logger;
+  /**
+   * follower.replication.throttled.rate (read at every fetch: it is a dynamic config) and whether a replica is
+   * throttled (named in its topic's follower.replication.throttled.replicas and not in the ISR, as in Kafka).
+   */
+  throttle?: { rate(): number; isThrottled(r: PartitionReplica): boolean };
 }
 
 interface Entry {
@@ -52,6 +59,7 @@ export class ReplicaFetcher {
   private readonly loop: Promise<void>;
   private host: string;
   private port: number;
+  private readonly bucket = new TokenBucket(UNLIMITED_RATE);
 
   constructor(private readonly opts: ReplicaFetcherOptions) {
     this.host = opts.host;
@@ -185,10 +193,23 @@ export class ReplicaFetcher {
   }
 
   private async fetch(conn: Connection): Promise<void> {
-    const ready = [...this.entries.values()].filter((e) => e.truncated && e.epoch === e.replica.leaderEpoch);
+    let ready = [...this.entries.values()].filter((e) => e.truncated && e.epoch === e.replica.leaderEpoch);
     if (ready.length === 0) {
       await this.sleep(this.opts.backoffMs);
       return;
+    }
+    // Throttled partitions are fetched only while the budget lasts, each asking for its share of it.
+    const rate = this.opts.throttle?.rate() ?? UNLIMITED_RATE;
+    const throttled = new Set(rate < UNLIMITED_RATE ? ready.filter((e) => this.opts.throttle!.isThrottled(e.replica)).map((e) => e.replica.key) : []);
+    let share = this.opts.maxBytes;
+    if (throttled.size > 0) {
+      const budget = this.bucket.available(rate);
+      if (budget === 0) ready = ready.filter((e) => !throttled.has(e.replica.key));
+      else share = Math.max(1, Math.min(share, Math.floor(budget / throttled.size)));
+      if (ready.length === 0) {
+        await this.sleep(Math.min(this.bucket.waitMs(rate), Math.max(1, this.opts.waitMaxMs)));
+        return;
+      }
     }
     const asked = new Map<string, { e: Entry; fetchOffset: number; epoch: number }>();
     const topics = [...this.byTopic(ready)].map(([topic, list]) => ({
@@ -203,7 +224,7 @@ export class ReplicaFetcher {
           fetchOffset: BigInt(log.logEndOffset),
           lastFetchedEpoch: log.latestEpoch ?? -1,
           logStartOffset: BigInt(log.logStartOffset),
-          partitionMaxBytes: this.opts.maxBytes,
+          partitionMaxBytes: throttled.has(e.replica.key) ? share : this.opts.maxBytes,
         }];
       }),
     }));
@@ -243,7 +264,10 @@ export class ReplicaFetcher {
           if (p.errorCode === ErrorCode.FENCED_LEADER_EPOCH || p.errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH || p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) backoff = true;
           continue;
         }
-        if (p.records && p.records.length > 0) log.appendAsFollower(p.records);
+        if (p.records && p.records.length > 0) {
+          if (throttled.has(r.key)) this.bucket.take(p.records.length, rate);
+          log.appendAsFollower(p.records);
+        }
         const leaderHw = Number(p.highWatermark);
         const hw = Math.min(leaderHw, log.logEndOffset);
         if (hw > log.highWatermark || (hw < log.highWatermark && hw >= log.logStartOffset)) log.updateHighWatermark(hw);

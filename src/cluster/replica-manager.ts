@@ -29,6 +29,7 @@ import type { Log } from '../storage/log.js';
 import type { MetadataImage, PartitionChange, PartitionState } from './metadata.js';
 import { NO_LEADER } from './metadata.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
+import { isThrottledReplica, UNLIMITED_RATE } from './replication-throttle.js';
 import { PartitionReplica, type FollowerState, type Waiter } from './partition-replica.js';
 
 export { PartitionReplica, type Role } from './partition-replica.js';
@@ -49,6 +50,9 @@ export interface ReplicaManagerOptions {
   fetchMaxBytes: number;
   fetchResponseMaxBytes: number;
   fetchBackoffMs: number;
+  /** follower.replication.throttled.rate (bytes/s, read at every fetch) and a topic's configs, for KIP-73 throttling. */
+  followerThrottleRate?: () => number;
+  topicConfig?: (topic: string) => Readonly<Record<string, string>> | undefined;
   logger: Logger;
   now?: () => number;
 }
@@ -130,6 +134,7 @@ export class ReplicaManager {
       } else if (r.pendingIsr && prev.partitionEpoch !== state.partitionEpoch) {
         r.pendingIsr = null;
       }
+      this.syncFollowers(r, state);
       this.maybeIncrementHighWatermark(r, log);
       return;
     }
@@ -153,11 +158,22 @@ export class ReplicaManager {
     r.stopWatchingAppends = log.onAppend(() => {
       if (r.role === 'leader') this.maybeIncrementHighWatermark(r, log);
     });
-    const now = this.now();
-    for (const id of state.replicas) {
-      if (id !== this.nodeId) r.followers.set(id, { leo: -1, lastFetchMs: now, lastCaughtUpMs: now, leaderLeoAtLastFetch: -1 });
-    }
     this.opts.logger.info({ topic: r.topic, partition: r.partition, leaderEpoch: state.leaderEpoch, isr: state.isr, logEndOffset: log.logEndOffset }, 'leading partition');
+  }
+
+  /**
+   * The followers tracked while leading are the state's replicas (a reassignment's adding ones included, since
+   * they are in `replicas` while it runs): a replica added while this broker leads is tracked from the next
+   * image on, a removed one is forgotten.
+   */
+  private syncFollowers(r: PartitionReplica, state: PartitionState): void {
+    const now = this.now();
+    for (const id of [...state.replicas, ...state.addingReplicas]) {
+      if (id !== this.nodeId && !r.followers.has(id)) r.followers.set(id, { leo: -1, lastFetchMs: now, lastCaughtUpMs: now, leaderLeoAtLastFetch: -1 });
+    }
+    for (const id of r.followers.keys()) {
+      if (!state.replicas.includes(id) && !state.addingReplicas.includes(id)) r.followers.delete(id);
+    }
   }
 
   private becomeFollower(r: PartitionReplica, state: PartitionState, image: MetadataImage): void {
@@ -342,6 +358,10 @@ export class ReplicaManager {
         responseMaxBytes: this.opts.fetchResponseMaxBytes,
         backoffMs: this.opts.fetchBackoffMs,
         logger: this.opts.logger,
+        throttle: {
+          rate: () => this.opts.followerThrottleRate?.() ?? UNLIMITED_RATE,
+          isThrottled: (r) => !r.state.isr.includes(this.nodeId) && isThrottledReplica(this.opts.topicConfig?.(r.topic)?.['follower.replication.throttled.replicas'], r.partition, this.nodeId),
+        },
       });
       this.fetchers.set(leaderId, f);
     }

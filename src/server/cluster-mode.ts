@@ -16,6 +16,7 @@ import type { Log } from '../storage/log.js';
 import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
+import { parseRate } from '../cluster/replication-throttle.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
 import type { TxnMarker } from '../coordinator/coordinator-partitions.js';
 import { Controller } from '../cluster/controller.js';
@@ -93,6 +94,8 @@ export class ClusterMode implements Replication, TopicBackend {
       fetchMaxBytes: getInt(cfg, 'replica.fetch.max.bytes'),
       fetchResponseMaxBytes: getInt(cfg, 'replica.fetch.response.max.bytes'),
       fetchBackoffMs: getInt(cfg, 'replica.fetch.backoff.ms'),
+      followerThrottleRate: () => parseRate(cfg.get('follower.replication.throttled.rate') ?? undefined),
+      topicConfig: (topic) => this.applied.topics.get(topic)?.config,
       logger: opts.logger,
     });
   }

@@ -50,6 +50,9 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'replica.fetch.max.bytes': { kind: 'int', default: '1048576', min: 0 },
   'replica.fetch.response.max.bytes': { kind: 'int', default: '10485760', min: 0 },
   'replica.fetch.backoff.ms': { kind: 'int', default: '1000', min: 0 },
+  // KIP-73 replication throttles (bytes/s, dynamic): follower side applied by the replica fetchers.
+  'leader.replication.throttled.rate': { kind: 'long', default: LONG_MAX, min: 0 },
+  'follower.replication.throttled.rate': { kind: 'long', default: LONG_MAX, min: 0 },
   'auto.leader.rebalance.enable': { kind: 'boolean', default: 'true' },
   'leader.imbalance.check.interval.seconds': { kind: 'long', default: '300', min: 1 },
   'leader.imbalance.per.broker.percentage': { kind: 'int', default: '10', min: 0 },

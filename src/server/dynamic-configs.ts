@@ -74,6 +74,8 @@ const OTHER_DYNAMIC_DEFS: Readonly<Record<string, KeyDef>> = {
   'max.connections': { type: 'int', default: '2147483647', min: 0 },
   'max.connections.per.ip': { type: 'int', default: '2147483647', min: 0 },
   'max.connection.creation.rate': { type: 'int', default: '2147483647', min: 0 },
+  'leader.replication.throttled.rate': { type: 'long', default: '9223372036854775807', min: 0 },
+  'follower.replication.throttled.rate': { type: 'long', default: '9223372036854775807', min: 0 },
 };
 
 /**

@@ -40,6 +40,9 @@ import listTransactions from './handlers/list-transactions.js';
 import writeTxnMarkers from './handlers/write-txn-markers.js';
 import consumerGroupHeartbeat from './handlers/consumer-group-heartbeat.js';
 import consumerGroupDescribe from './handlers/consumer-group-describe.js';
+import electLeaders from './handlers/elect-leaders.js';
+import alterPartitionReassignments from './handlers/alter-partition-reassignments.js';
+import listPartitionReassignments from './handlers/list-partition-reassignments.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -49,6 +52,7 @@ const all: Handler[] = [
   deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe,
   addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeTransactions, listTransactions,
   writeTxnMarkers,
+  electLeaders, alterPartitionReassignments, listPartitionReassignments,
 ];
 
 /**

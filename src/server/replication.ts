@@ -7,6 +7,7 @@
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
+import type { Controller } from '../cluster/controller.js';
 
 export interface BrokerEndpoint {
   readonly nodeId: number;
@@ -57,6 +58,8 @@ export interface Replication {
    * the high watermark. Returns an error code for the partition (NONE to go on and read).
    */
   onFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, currentLeaderEpoch: number): number;
+  /** In a cluster: the running Controller while this broker is the elected controller, else null (ElectLeaders, reassignments). */
+  activeController?(): Controller | null;
 }
 
 /** The single-node broker: leader of everything at epoch 0; committed = fsynced. */

@@ -83,7 +83,7 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   { name: 'file.delete.delay.ms', type: 'long', default: '60000', brokerSynonyms: [syn('log.segment.delete.delay.ms')], min: 0 },
   { name: 'flush.messages', type: 'long', default: LONG_MAX_STRING, brokerSynonyms: [syn('log.flush.interval.messages')], min: 1 },
   { name: 'flush.ms', type: 'long', default: LONG_MAX_STRING, brokerSynonyms: [syn('log.flush.interval.ms')], min: 0 },
-  { name: 'follower.replication.throttled.replicas', type: 'list', default: '', brokerSynonyms: [], unused: true },
+  { name: 'follower.replication.throttled.replicas', type: 'list', default: '', brokerSynonyms: [] },
   { name: 'index.interval.bytes', type: 'int', default: '4096', brokerSynonyms: [syn('log.index.interval.bytes')], min: 0 },
   { name: 'leader.replication.throttled.replicas', type: 'list', default: '', brokerSynonyms: [], unused: true },
   { name: 'local.retention.bytes', type: 'long', default: '-2', brokerSynonyms: [syn('log.local.retention.bytes')], min: -2, unused: true },

@@ -14,6 +14,8 @@ const TOOLS: Record<string, () => Promise<{ default: KafkaTool }>> = {
   'kafka-consumer-groups': () => import('./consumer-groups.js'),
   'kafka-producer-perf-test': () => import('./producer-perf-test.js'),
   'kafka-consumer-perf-test': () => import('./consumer-perf-test.js'),
+  'kafka-leader-election': () => import('./leader-election.js'),
+  'kafka-reassign-partitions': () => import('./reassign-partitions.js'),
 };
 
 const COMMON: OptionSpecs = {
