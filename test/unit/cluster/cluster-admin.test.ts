@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
 import { startEtcd } from '../../helpers/etcd.js';
+import { FAST_CLUSTER_SETTINGS, until } from '../../helpers/cluster-settings.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { runCli, runKafkaScript } from '../../helpers/cli.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
@@ -21,22 +22,7 @@ const PRODUCE = 0, FETCH = 1, METADATA = 3, DESCRIBE_CONFIGS = 32, DESCRIBE_LOG_
 const BROKER = 4, TOPIC = 2;
 const DYNAMIC_TOPIC_CONFIG = 1, DYNAMIC_BROKER_CONFIG = 2, DYNAMIC_DEFAULT_BROKER_CONFIG = 3;
 
-const FAST = {
-  'replica.fetch.wait.max.ms': '100',
-  'replica.fetch.backoff.ms': '100',
-  'replica.lag.time.max.ms': '3000',
-  'offsets.topic.num.partitions': '3',
-  'transaction.state.log.num.partitions': '3',
-  'group.initial.rebalance.delay.ms': '0',
-};
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const FAST = FAST_CLUSTER_SETTINGS;
 
 describe('administering a three-broker cluster on etcd', () => {
   let etcd: Awaited<ReturnType<typeof startEtcd>>;

@@ -13,28 +13,14 @@ import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import { startEtcd } from '../../helpers/etcd.js';
+import { FAST_CLUSTER_SETTINGS, until } from '../../helpers/cluster-settings.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
 const PRODUCE = 0;
 
-const FAST = {
-  'replica.fetch.wait.max.ms': '100',
-  'replica.fetch.backoff.ms': '100',
-  'replica.lag.time.max.ms': '3000',
-  'offsets.topic.num.partitions': '3',
-  'transaction.state.log.num.partitions': '3',
-  'group.initial.rebalance.delay.ms': '0',
-};
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const FAST = FAST_CLUSTER_SETTINGS;
 
 async function readAll(bootstrap: string, topic: string, partitions: number, expected: number): Promise<Map<number, string[]>> {
   const c = new Consumer({ bootstrapServers: bootstrap, autoOffsetReset: 'earliest' });
