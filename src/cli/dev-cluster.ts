@@ -41,6 +41,8 @@ export interface DevClusterOptions {
   detached?: boolean;
   /** The etcd binary (default: etcd on PATH). */
   etcdBinary?: string;
+  /** The script each broker runs (`node <cliEntry> start …`); default this build's CLI. Tests substitute a wrapper. */
+  cliEntry?: string;
 }
 
 export interface DevBroker {
@@ -82,7 +84,7 @@ class BrokerProcess implements DevBroker {
     readonly dataDir: string,
     readonly logFile: string,
     private readonly args: string[],
-    private readonly options: { startTimeoutMs: number; stopGraceMs: number; detached: boolean },
+    private readonly options: { startTimeoutMs: number; stopGraceMs: number; detached: boolean; cliEntry: string },
   ) {}
 
   get address(): string {
@@ -100,7 +102,7 @@ class BrokerProcess implements DevBroker {
   /** Spawns the broker and resolves once it logged its listening line (rejects with the log's tail if it exits first). */
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const proc: ChildProcess = spawn(process.execPath, [CLI_ENTRY, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.detached });
+    const proc: ChildProcess = spawn(process.execPath, [this.options.cliEntry, ...this.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.detached });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
       proc.once('exit', (code, signal) => res({ code, signal }));
       proc.once('error', () => res({ code: null, signal: null }));
@@ -178,7 +180,7 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
   const basePort = opts.basePort ?? 9092;
   const etcdPort = opts.etcdPort ?? 2379;
   const stopGraceMs = opts.stopGraceMs ?? 10_000;
-  const timing = { startTimeoutMs: opts.startTimeoutMs ?? 30_000, stopGraceMs, detached: opts.detached ?? false };
+  const timing = { startTimeoutMs: opts.startTimeoutMs ?? 30_000, stopGraceMs, detached: opts.detached ?? false, cliEntry: opts.cliEntry ?? CLI_ENTRY };
   mkdirSync(dir, { recursive: true });
   const etcd = await startEtcd({ dataDir: join(dir, 'etcd'), clientPort: etcdPort, logFile: join(dir, 'etcd.log'), binary: opts.etcdBinary, detached: opts.detached });
   const brokers: BrokerProcess[] = [];

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../helpers/cli.js';
 import { freePort } from '../../compat/support/db-server.js';
+import { fileURLToPath } from 'node:url';
 import { ETCD_NOT_FOUND, findOnPath, startEtcd } from '../../../src/cli/etcd-process.js';
+import { formatDevClusterSummary, startDevCluster } from '../../../src/cli/dev-cluster.js';
+import { Admin } from '../../../src/client/admin.js';
+
+const SINGLE_NODE_START = fileURLToPath(new URL('../../helpers/single-node-start.js', import.meta.url));
 
 async function health(endpoint: string): Promise<string> {
   try {
@@ -84,4 +89,61 @@ test('dev-cluster --help: options and examples; --brokers 0 is a usage error', a
   assert.match(help.stdout, /Examples:\n {2}\$ tributary dev-cluster --brokers 3/);
   assert.equal(zero.code, 1);
   assert.match(zero.stderr, /--brokers must be a whole number ≥ 1, got "0"/);
+});
+
+// The process handling behind the command, today, with single-node brokers standing in for cluster brokers
+// (test/helpers/single-node-start.ts drops --node-id/--etcd): what the lead's fault tests will drive.
+test('startDevCluster: etcd + 2 brokers with their own data and logs; kill, pause, restart, stop', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-dev-cluster-'));
+  const basePort = await freePort();
+  const cluster = await startDevCluster({
+    brokers: 2, dir, basePort, etcdPort: await freePort(), stopGraceMs: 5000, cliEntry: SINGLE_NODE_START, settings: { 'num.partitions': '2' },
+  });
+  try {
+    assert.equal(cluster.bootstrapServers, `127.0.0.1:${basePort},127.0.0.1:${basePort + 1}`);
+    assert.equal(await health(cluster.etcd.endpoint), 'true');
+    assert.deepEqual(cluster.brokers.map((b) => [b.nodeId, b.port, b.dataDir, b.logFile, b.running]), [
+      [1, basePort, join(dir, 'broker-1'), join(dir, 'broker-1.log'), true],
+      [2, basePort + 1, join(dir, 'broker-2'), join(dir, 'broker-2.log'), true],
+    ]);
+    const summary = formatDevClusterSummary(cluster);
+    assert.match(summary, new RegExp(`bootstrap servers: 127\\.0\\.0\\.1:${basePort},127\\.0\\.0\\.1:${basePort + 1}`));
+    assert.match(summary, /broker 2: .*broker-2\.log/);
+    for (const b of cluster.brokers) {
+      assert.match(await readFile(b.logFile, 'utf8'), new RegExp(`Tributary broker listening on 127\\.0\\.0\\.1:${b.port}`));
+      assert.ok(existsSync(b.dataDir), 'each broker its own data directory');
+    }
+    const [b1, b2] = cluster.brokers as [typeof cluster.brokers[0], typeof cluster.brokers[0]];
+    const reachable = async (address: string): Promise<boolean> => {
+      const admin = new Admin({ bootstrapServers: address, retries: 0, connectTimeoutMs: 1000, requestTimeoutMs: 2000 });
+      try {
+        return (await admin.describeCluster()).brokers.length === 1;
+      } catch {
+        return false;
+      } finally {
+        await admin.close();
+      }
+    };
+    assert.equal(await reachable(b1.address), true);
+
+    // A crash: SIGKILL, the exit is seen, the port is dead; restart brings it back on the same port and data.
+    const pid = b2.pid;
+    b2.kill('SIGKILL');
+    assert.equal(await b2.exited(), null, 'killed by a signal');
+    assert.equal(b2.running, false);
+    assert.equal(await reachable(b2.address), false);
+    await b2.restart();
+    assert.notEqual(b2.pid, pid);
+    assert.equal(await reachable(b2.address), true);
+
+    // A paused broker (SIGSTOP) is stopped all the same: stop() resumes it so SIGTERM can act (clean exit 0).
+    b1.kill('SIGSTOP');
+    await b1.stop();
+    assert.equal(await b1.exited(), 0);
+  } finally {
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.ok(cluster.brokers.every((b) => !b.running));
+  assert.match(await health(cluster.etcd.endpoint), /^unreachable/);
 });
