@@ -62,6 +62,12 @@ test('runAckedLoad: sends the broker refuses are counted as failed, never as ack
   assert.equal(load.failed, 5);
   assert.deepEqual(Object.keys(load.errors), ['MESSAGE_TOO_LARGE']);
   assert.equal(checker.acknowledgedCount, 0);
+  // The closed producer is quiet: an idempotent batch failing just before close() once left it asking for a new
+  // producer id on every turn of the event loop, forever (a setImmediate always pending, the process never exiting).
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!process.getActiveResourcesInfo().includes('Immediate'), `sample ${i}: ${process.getActiveResourcesInfo().join(',')}`);
+  }
 });
 
 test('compareReplicas: two copies of a real data dir are identical; a changed byte is located; a shorter copy compares up to its end', async () => {
