@@ -233,7 +233,8 @@ interface DevClusterFlags {
   set: Record<string, string>;
 }
 
-export function registerDevCluster(program: Command): void {
+/** `cliEntry`: what the brokers run (default this build's CLI); tests register the command with a stand-in. */
+export function registerDevCluster(program: Command, options: { cliEntry?: string } = {}): void {
   program
     .command('dev-cluster')
     .description('Run etcd and N brokers on this machine in the foreground, for development (cluster work in progress)')
@@ -255,7 +256,7 @@ SIGKILL after 10 s), then etcd; the data stays in <dir> for the next run.`)
       if (opts.basePort + opts.brokers - 1 > 65535 || opts.etcdPort + 1 > 65535) throw new UsageError('ports must stay within 1-65535');
       const c = await startDevCluster({
         brokers: opts.brokers, dir: opts.dir, basePort: opts.basePort, etcdPort: opts.etcdPort, etcdPrefix: opts.etcdPrefix,
-        settings: opts.set, detached: true,
+        settings: opts.set, detached: true, cliEntry: options.cliEntry,
       });
       process.stdout.write(formatDevClusterSummary(c));
       await new Promise<void>((res) => {

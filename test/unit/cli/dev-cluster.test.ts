@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { formatDevClusterSummary, startDevCluster } from '../../../src/cli/dev-c
 import { Admin } from '../../../src/client/admin.js';
 
 const SINGLE_NODE_START = fileURLToPath(new URL('../../helpers/single-node-start.js', import.meta.url));
+const DEV_CLUSTER_COMMAND = fileURLToPath(new URL('../../helpers/dev-cluster-command.js', import.meta.url));
 
 async function health(endpoint: string): Promise<string> {
   try {
@@ -146,4 +148,40 @@ test('startDevCluster: etcd + 2 brokers with their own data and logs; kill, paus
   }
   assert.ok(cluster.brokers.every((b) => !b.running));
   assert.match(await health(cluster.etcd.endpoint), /^unreachable/);
+});
+
+test('the dev-cluster command: prints the summary, stays up, and on SIGTERM stops the brokers then etcd (exit 0)', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-dev-cluster-'));
+  const basePort = await freePort();
+  const etcdPort = await freePort();
+  const child = spawn(process.execPath, [DEV_CLUSTER_COMMAND, 'dev-cluster', '--brokers', '2', '--dir', dir, '--base-port', String(basePort), '--etcd-port', String(etcdPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  try {
+    const deadline = Date.now() + 40_000;
+    while (!out.includes('Ctrl-C stops') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, new RegExp(`bootstrap servers: 127\\.0\\.0\\.1:${basePort},127\\.0\\.0\\.1:${basePort + 1}\\n`), out + err);
+    assert.match(out, new RegExp(`etcd: +http://127\\.0\\.0\\.1:${etcdPort} +data ${dir}/etcd +log ${dir}/etcd\\.log`));
+    assert.match(out, new RegExp(`broker 1: 127\\.0\\.0\\.1:${basePort} +data ${dir}/broker-1 +log ${dir}/broker-1\\.log +pid \\d+`));
+    const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(pids.length, 2);
+    assert.equal(await health(`http://127.0.0.1:${etcdPort}`), 'true');
+
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0, err);
+    assert.match(out, /SIGTERM: stopping the brokers, then etcd/);
+    // Every child is gone (signal 0 probes a pid) and etcd no longer answers.
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    assert.match(await health(`http://127.0.0.1:${etcdPort}`), /^unreachable/);
+    // The brokers shut down cleanly on SIGTERM (not SIGKILLed at the deadline), and so did etcd.
+    for (const i of [1, 2]) assert.match(await readFile(join(dir, `broker-${i}.log`), 'utf8'), /"msg":"shut down cleanly"}\n$/);
+    assert.match(await readFile(join(dir, 'etcd.log'), 'utf8'), /received terminated signal, shutting down/);
+    assert.equal(err, '');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
 });
