@@ -33,6 +33,8 @@ export interface DevClusterOptions {
   settings?: Record<string, string>;
   /** Settings for one broker, by node id (e.g. broker.rack, advertised.listeners through a fault proxy). */
   brokerSettings?: Record<number, Record<string, string>>;
+  /** A broker's own --etcd endpoint, by node id (e.g. a fault proxy in front of etcd); default etcd itself. */
+  brokerEtcd?: Record<number, string>;
   /** How long each broker may take to log its listening line. Default 30 s. */
   startTimeoutMs?: number;
   /** Grace before SIGKILL when stopping a broker or etcd. Default 10 s. */
@@ -192,7 +194,7 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
     for (let id = 1; id <= opts.brokers; id++) {
       const port = basePort + id - 1;
       const dataDir = join(dir, `broker-${id}`);
-      const args = ['start', '--node-id', String(id), '--etcd', etcd.endpoint, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+      const args = ['start', '--node-id', String(id), '--etcd', opts.brokerEtcd?.[id] ?? etcd.endpoint, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
       if (opts.etcdPrefix !== undefined) args.push('--etcd-prefix', opts.etcdPrefix);
       for (const [k, v] of Object.entries({ ...opts.settings, ...opts.brokerSettings?.[id] })) args.push('--set', `${k}=${v}`);
       const broker = new BrokerProcess(id, port, dataDir, join(dir, `broker-${id}.log`), args, timing);
