@@ -80,3 +80,15 @@ test('conflicting acknowledgements: one offset promised to two values', () => {
   assert.deepEqual(r.lost, [{ topic: 't', partition: 0, offset: 0, value: 'b' }]);
   assert.deepEqual(r.mismatched, [{ topic: 't', partition: 0, offset: 0, acknowledged: 'b', read: 'a' }]);
 });
+
+test('an acknowledgement without an offset (-1) must be read back, but has no position to conflict or mismatch', () => {
+  const h = new HistoryChecker();
+  h.acknowledged('t', 0, -1, 'a');
+  h.acknowledged('t', 0, -1, 'b');
+  h.acknowledged('t', 0, -1, 'c');
+  h.read('t', 0, 0, 'a');
+  h.read('t', 0, 1, 'b');
+  const r = h.check();
+  assert.deepEqual(r.lost.map((l) => l.value), ['c']);
+  assert.deepEqual([r.conflictingAcks, r.mismatched, r.duplicates, r.reordered], [[], [], [], []]);
+});
