@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, openSync, closeSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { delimiter, join } from 'node:path';
 
 export const ETCD_NOT_FOUND = 'etcd not found on PATH: apt-get install etcd-server';
@@ -77,14 +78,24 @@ export async function stopChild(c: Child, graceMs: number): Promise<void> {
   }
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { health?: string };
-    return res.ok && body.health === 'true';
-  } catch {
-    return false;
-  }
+/** etcd's /health says true. Plain http.get without keep-alive, so no pooled socket outlives the check. */
+function healthy(endpoint: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${endpoint}/health`, { agent: false, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === 'true');
+        } catch {
+          resolve(false);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+  });
 }
 
 export async function startEtcd(options: EtcdOptions): Promise<EtcdHandle> {

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { startProxiedDevCluster } from '../../helpers/proxied-dev-cluster.js';
-import { freePort } from '../../compat/support/db-server.js';
-import { Admin } from '../../../src/client/admin.js';
+import { devClusterPorts, tcpReachable } from '../../helpers/free-ports.js';
 
 const SINGLE_NODE_START = fileURLToPath(new URL('../../helpers/single-node-start.js', import.meta.url));
 
@@ -133,41 +132,24 @@ test('a proxy in front of a closed port closes the client connection', async () 
 
 test('startProxiedDevCluster: each broker behind its proxy; isolate(id) cuts clients and its etcd, heal(id) restores', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-proxied-'));
-  const etcdPort = await freePort();
-  const pc = await startProxiedDevCluster({ brokers: 2, dir, basePort: await freePort(), etcdPort, cliEntry: SINGLE_NODE_START, stopGraceMs: 5000 });
-  const reachable = async (address: string): Promise<boolean> => {
-    const admin = new Admin({ bootstrapServers: address, retries: 0, connectTimeoutMs: 1000, requestTimeoutMs: 2000 });
-    try {
-      return (await admin.describeCluster()).brokers.length === 1;
-    } catch {
-      return false;
-    } finally {
-      await admin.close();
-    }
-  };
-  const etcdHealth = async (endpoint: string): Promise<boolean> => {
-    try {
-      return ((await (await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2000) })).json()) as { health: string }).health === 'true';
-    } catch {
-      return false;
-    }
-  };
+  const { basePort, etcdPort } = await devClusterPorts(2);
+  const pc = await startProxiedDevCluster({ brokers: 2, dir, basePort, etcdPort, cliEntry: SINGLE_NODE_START, stopGraceMs: 5000 });
   try {
     const [p1, p2] = [pc.brokerProxies.get(1)!, pc.brokerProxies.get(2)!];
     assert.equal(pc.bootstrapServers, `${p1.address},${p2.address}`);
-    assert.equal(await reachable(p1.address), true);
-    assert.equal(await etcdHealth(`http://${pc.etcdProxies.get(1)!.address}`), true);
+    assert.equal(await tcpReachable(p1.address), true);
+    assert.equal(await tcpReachable(pc.etcdProxies.get(1)!.address), true);
     pc.isolate(1);
-    assert.equal(await reachable(p1.address), false);
-    assert.equal(await etcdHealth(`http://${pc.etcdProxies.get(1)!.address}`), false);
-    assert.equal(await reachable(p2.address), true, 'only broker 1 is cut');
-    assert.equal(await etcdHealth(`http://${pc.etcdProxies.get(2)!.address}`), true);
+    assert.equal(await tcpReachable(p1.address), false);
+    assert.equal(await tcpReachable(pc.etcdProxies.get(1)!.address), false);
+    assert.equal(await tcpReachable(p2.address), true, 'only broker 1 is cut');
+    assert.equal(await tcpReachable(pc.etcdProxies.get(2)!.address), true);
     pc.heal(1);
-    assert.equal(await reachable(p1.address), true);
-    assert.equal(await etcdHealth(`http://${pc.etcdProxies.get(1)!.address}`), true);
+    assert.equal(await tcpReachable(p1.address), true);
+    assert.equal(await tcpReachable(pc.etcdProxies.get(1)!.address), true);
   } finally {
     await pc.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  assert.equal(await etcdHealth(`http://127.0.0.1:${etcdPort}`), false);
+  assert.equal(await tcpReachable(`127.0.0.1:${etcdPort}`), false, 'etcd stopped');
 });
