@@ -152,7 +152,9 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const topics = new TopicManager(store, logs, brokerDefaults);
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
   const advertised = config.get('advertised.listeners');
-  if (advertised) advertisedHost = parseListener(advertised).host;
+  // advertised.listeners: what clients and other brokers connect to (a port of 0 there means the bound port).
+  const advertisedListener = advertised ? parseListener(advertised) : undefined;
+  if (advertisedListener) advertisedHost = advertisedListener.host;
   const rack = config.get('broker.rack') || null;
   const self = { nodeId, host: advertisedHost, port, rack };
   let cluster: ClusterMode | null = null;
@@ -239,10 +241,11 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   }
   const bound = server.address();
   const boundPort = typeof bound === 'object' && bound ? bound.port : port;
-  context.advertisedPort = boundPort;
-  self.port = boundPort;
+  const advertisedPort = advertisedListener && advertisedListener.port > 0 ? advertisedListener.port : boundPort;
+  context.advertisedPort = advertisedPort;
+  self.port = advertisedPort;
   logs.startBackgroundTasks();
-  if (cluster) await cluster.register({ host: advertisedHost, port: boundPort, rack });
+  if (cluster) await cluster.register({ host: advertisedHost, port: advertisedPort, rack });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   logger.info({ address, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${address}`);
 

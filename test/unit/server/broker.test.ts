@@ -366,6 +366,22 @@ describe('broker lifecycle', () => {
     }
   });
 
+  test('advertised.listeners names the host and port clients are sent to (a proxy in front, say)', async () => {
+    const dir = tmp();
+    const b = await startBroker({ port: 0, dataDir: dir, logLevel: 'silent', config: { 'advertised.listeners': 'PLAINTEXT://localhost:19999' } });
+    const c = await RawClient.connect(b.address);
+    try {
+      const res = await c.send(METADATA, 12, { topics: [], allowAutoTopicCreation: false });
+      assert.deepEqual(res.brokers.map((x: any) => [x.host, x.port]), [['localhost', 19999]]);
+      const coordinator = await c.send(10, 3, { key: 'g', keyType: 0 });
+      assert.deepEqual([coordinator.host, coordinator.port], ['localhost', 19999]);
+    } finally {
+      c.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('bad config values stop start-up with a message naming key, value and what is allowed', async () => {
     const dir = tmp();
     try {
