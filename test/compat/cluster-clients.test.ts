@@ -206,10 +206,6 @@ describe('real clients against a 3-broker cluster (replication factor 3)', () =>
     await admin.createTopics([{ name: topic, numPartitions: 4 }]);
     await assertRf3([topic], 4);
     const kafka = new Kafka({ clientId: 'cl-kip848-producer', brokers: cluster.bootstrap().split(','), logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: range(40, (i) => `v${i}`).map((value, i) => ({ partition: i % 4, value })) });
-    await producer.disconnect();
 
     const open: any[] = [];
     const newConsumer = async (): Promise<any> => {
@@ -230,19 +226,30 @@ describe('real clients against a 3-broker cluster (replication factor 3)', () =>
       const a = await newConsumer();
       const b = await newConsumer();
       const seen: string[][] = [[], []];
-      await until('a 2/2 split and 40 records', async () => {
+      // The split first (so each member reads, and so commits, its own partitions), then the records.
+      await until('a 2/2 split', async () => {
+        await Promise.all([consume(a), consume(b)]);
+        return owned(a).length === 2 && owned(b).length === 2 ? true : undefined;
+      }, 40_000, 0);
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: range(40, (i) => `v${i}`).map((value, i) => ({ partition: i % 4, value })) });
+      await producer.disconnect();
+      await until('40 records', async () => {
         const batches = await Promise.all([consume(a), consume(b)]);
         batches.forEach((msgs, i) => seen[i]!.push(...msgs.map((m) => m.value.toString())));
         return owned(a).length === 2 && owned(b).length === 2 && seen[0]!.length + seen[1]!.length >= 40 ? true : undefined;
       }, 40_000, 0);
       assert.deepEqual([...owned(a), ...owned(b)].sort(), [0, 1, 2, 3]);
       assert.deepEqual(sorted([...seen[0]!, ...seen[1]!]), sorted(range(40, (i) => `v${i}`)));
-      a.commit();
-      b.commit();
+      a.commitSync(null);
+      b.commitSync(null);
+      let last = '';
       await until('the commits to land', async () => {
         const offsets = await admin.listGroupOffsets('cl-kip848-group');
+        last = JSON.stringify(offsets.map((o) => [o.topic, o.partition, Number(o.offset)]));
         return offsets.filter((o) => o.topic === topic).reduce((n, o) => n + Number(o.offset), 0) === 40 ? true : undefined;
-      }, 20_000, 200);
+      }, 20_000, 200).catch((err: Error) => { throw new Error(`${err.message}; offsets ${last}`); });
       await Promise.all(open.splice(0).map((c) => new Promise<void>((resolve) => c.disconnect(() => resolve()))));
 
       // 8 more records; a new member reads exactly those (it resumes from the committed offsets).
