@@ -173,9 +173,9 @@ describe('coordinator failover in a 3-broker cluster', () => {
       return p;
     };
     const transact = async (p: Producer, values: string[], end: 'commit' | 'abort' | 'open'): Promise<void> => {
-      const txn = await p.transaction();
+      const txn = await p.transaction().catch((err: Error) => { throw new Error(`begin ${values[0]}: ${err.message}`, { cause: err }); });
       await txn.send({ topic, acks: -1, messages: values.map((value, i) => ({ partition: i % 3, value })) });
-      if (end === 'commit') await txn.commit();
+      if (end === 'commit') await txn.commit().catch((err: Error) => { throw new Error(`commit ${values[0]}: ${err.message}`, { cause: err }); });
       else if (end === 'abort') await txn.abort();
     };
     const committedValues: string[] = [];
@@ -229,7 +229,15 @@ describe('coordinator failover in a 3-broker cluster', () => {
       await reader.connect();
       await reader.subscribe({ topic, fromBeginning: true });
       await reader.run({ eachMessage: async ({ message }) => { values.push(message.value!.toString()); } });
-      await until(`${expected} records (${readUncommitted ? 'read_uncommitted' : 'read_committed'})`, () => (values.length >= expected ? true : undefined), 40_000);
+      await until(`${expected} records (${readUncommitted ? 'read_uncommitted' : 'read_committed'})`, () => (values.length >= expected ? true : undefined), 30_000)
+        .catch(async (err: Error) => {
+          const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+          const q = [0, 1, 2].map((partition) => ({ topic, partition, timestamp: 'latest' as const }));
+          const ends = await admin.listOffsets(q).catch((e: Error) => e.message);
+          const stable = await admin.listOffsets(q, { isolationLevel: 'read_committed' }).catch((e: Error) => e.message);
+          await admin.close();
+          throw new Error(`${err.message}: read ${JSON.stringify(sorted(values))}; ends ${JSON.stringify(ends)}; stable ${JSON.stringify(stable)}`);
+        });
       await new Promise((r) => setTimeout(r, 700));
       await reader.disconnect();
       return values;
