@@ -174,7 +174,8 @@ describe('coordinator failover in a 3-broker cluster', () => {
     };
     const transact = async (p: Producer, values: string[], end: 'commit' | 'abort' | 'open'): Promise<void> => {
       const txn = await p.transaction().catch((err: Error) => { throw new Error(`begin ${values[0]}: ${err.message}`, { cause: err }); });
-      await txn.send({ topic, acks: -1, messages: values.map((value, i) => ({ partition: i % 3, value })) });
+      await txn.send({ topic, acks: -1, messages: values.map((value, i) => ({ partition: i % 3, value })) })
+        .catch((err: Error) => { throw new Error(`send ${values[0]}: ${err.message}`, { cause: err }); });
       if (end === 'commit') await txn.commit().catch((err: Error) => { throw new Error(`commit ${values[0]}: ${err.message}`, { cause: err }); });
       else if (end === 'abort') await txn.abort();
     };
@@ -189,6 +190,7 @@ describe('coordinator failover in a 3-broker cluster', () => {
     const victim1 = await cluster.coordinator('fo-txn-1', 'transaction');
     await cluster.kill(victim1);
     assert.notEqual(await cluster.coordinator('fo-txn-1', 'transaction'), victim1);
+    await cluster.waitForLiveLeaders(['__transaction_state', topic]);
     await transact(p1, range(9, (i) => `t1-${i}`), 'commit');
     committedValues.push(...range(9, (i) => `t1-${i}`));
     await transact(p1, range(6, (i) => `t1x-${i}`), 'abort');
@@ -212,6 +214,7 @@ describe('coordinator failover in a 3-broker cluster', () => {
     await transact(p3, range(9, (i) => `x-${i}`), 'open');
     unfinished.push(...range(9, (i) => `t2-${i}`), ...range(9, (i) => `x-${i}`));
     await cluster.kill(victim2);
+    await cluster.waitForLiveLeaders(['__transaction_state', topic]);
 
     // A new producer with p2's transactional id: its InitProducerId on the new coordinator aborts p2's transaction.
     const p4 = txProducer('fo-txn-1');
@@ -219,6 +222,9 @@ describe('coordinator failover in a 3-broker cluster', () => {
     await transact(p4, range(9, (i) => `t3-${i}`), 'commit');
     committedValues.push(...range(9, (i) => `t3-${i}`));
     await p4.disconnect();
+
+    // The broker comes back (and the readers' group topic can be made with 3 replicas if it is not there yet).
+    await restart(victim2, ['__transaction_state', topic]);
 
     // read_committed: the committed transactions whole, nothing of the others (p3's is aborted on its timeout:
     // until then the last stable offset holds the reader before it).
@@ -244,6 +250,5 @@ describe('coordinator failover in a 3-broker cluster', () => {
     };
     assert.deepEqual(sorted(await read(false, committedValues.length)), sorted(committedValues));
     assert.deepEqual(sorted(await read(true, committedValues.length + unfinished.length)), sorted([...committedValues, ...unfinished]));
-    await restart(victim2, ['__transaction_state', topic]);
   });
 });

@@ -40,6 +40,8 @@ export interface ProcessCluster {
   waitForBrokers(ids: readonly number[], timeoutMs?: number): Promise<void>;
   /** Waits until every partition of `topics` has `replicas` replicas, all of them in the ISR and a live leader. */
   waitForFullIsr(topics: readonly string[], replicas?: number, timeoutMs?: number): Promise<TopicDescription[]>;
+  /** Waits until every partition of `topics` (and of the internal topics that exist) has a live leader. */
+  waitForLiveLeaders(topics: readonly string[], timeoutMs?: number): Promise<void>;
   /** The node id of the coordinator of a group (or, with 'transaction', a transactional id), asked afresh. */
   coordinator(key: string, type?: 'group' | 'transaction'): Promise<number>;
   /** Every broker's last output, for failure messages. */
@@ -114,6 +116,12 @@ export async function startProcessCluster(n = 3, settings: Record<string, string
       } catch (err) {
         throw new Error(`${(err as Error).message}; last seen ${seen}`);
       }
+    },
+    async waitForLiveLeaders(topics, timeoutMs = 20_000) {
+      await until(`live leaders for ${topics.join(', ')}`, () => admin(async (a) => {
+        const ds = await a.describeTopics([...topics]);
+        return ds.every((d) => d.partitions.every((p) => brokers.has(p.leader))) ? true : undefined;
+      }), timeoutMs, 200);
     },
     async coordinator(key, type = 'group') {
       return until(`the coordinator of ${key}`, async () => {
