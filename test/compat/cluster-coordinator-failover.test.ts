@@ -21,6 +21,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { PYTHON } from './support/python-suite.js';
 import { startProcessCluster, until, type ProcessCluster } from './support/cluster.js';
 import { Admin } from '../../src/client/admin.js';
+import { partitionFor } from '../../src/coordinator/runtime.js';
 
 type Rec = [partition: number, offset: number, value: string];
 interface ReadOut { records: Rec[]; committed: Record<string, number> }
@@ -140,6 +141,14 @@ describe('coordinator failover in a 3-broker cluster', () => {
     await cluster.kill(victim);
     const successor = await cluster.coordinator(group);
     assert.notEqual(successor, victim);
+    // The new coordinator is the new leader of the group's __consumer_offsets partition.
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    try {
+      const [offsetsTopic] = await admin.describeTopics(['__consumer_offsets']);
+      assert.equal(offsetsTopic!.partitions.find((p) => p.partition === partitionFor(group, 6))!.leader, successor);
+    } finally {
+      await admin.close();
+    }
     // The new coordinator (the new leader of the group's partition) has every committed offset…
     assert.deepEqual(await committed(group, topic), Object.fromEntries(Object.entries(commit1).map(([p, o]) => [Number(p), o])), 'offsets after the failover');
     // …and the same member goes on there: the other 20 and 30 new ones, none of the 40 again; it commits on the new coordinator.
