@@ -68,6 +68,13 @@ export async function startProcessCluster(n = 3, settings: Record<string, string
   const etcd = await startEtcd();
   const dirs = new Map<number, string>();
   const brokers = new Map<number, BrokerProcess>();
+  // Even if the test process dies without its `after`, no broker outlives it (etcd's helper does the same).
+  const onExit = (): void => {
+    for (const b of brokers.values()) {
+      try { process.kill(b.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  };
+  process.on('exit', onExit);
   const start = async (id: number): Promise<BrokerProcess> => {
     const b = await spawnBroker(dirs.get(id)!, {
       settings: { ...FAST_CLUSTER, ...settings, 'etcd.connect': etcd.endpoint, 'node.id': String(id) },
@@ -139,6 +146,7 @@ export async function startProcessCluster(n = 3, settings: Record<string, string
     async stop() {
       for (const b of brokers.values()) await b.kill().catch(() => undefined);
       brokers.clear();
+      process.off('exit', onExit);
       await etcd.stop().catch(() => undefined);
       for (const dir of dirs.values()) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     },
