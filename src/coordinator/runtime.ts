@@ -193,6 +193,15 @@ export class CoordinatorRuntime<T> {
     this.machine = machine;
   }
 
+  /**
+   * A cluster: partitions are this broker's only as elected (onElection), so load() (which run, query and
+   * ensureTopic call) elects nothing. Without it, a request that reached a broker before any election made it
+   * claim every partition of the topic, as a single node does, and serve state that another broker leads.
+   */
+  electedFromOutside(): void {
+    this.loaded ??= Promise.resolve();
+  }
+
   /** A single node leads every partition: elects each at epoch 0 and waits until all are loaded. Idempotent. */
   load(): Promise<void> {
     this.loaded ??= (async () => {

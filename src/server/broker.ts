@@ -176,7 +176,10 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   await producerIds.prime();
   const transactions = new TransactionCoordinatorService(partitions, groups, transactionServiceConfig(config), producerIds, new SystemScheduler(), logger);
   if (cluster) {
-    // Coordinators load the internal-topic partitions this broker leads, as leadership arrives and moves.
+    // Coordinators load the internal-topic partitions this broker leads, as leadership arrives and moves (and
+    // only those: never every partition, as a single node's first request would make them).
+    groups.runtime.electedFromOutside();
+    transactions.runtime.electedFromOutside();
     await cluster.start(groups, transactions);
   } else {
     await groups.runtime.load();

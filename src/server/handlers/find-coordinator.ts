@@ -1,7 +1,8 @@
 // FindCoordinator (key 10), v0-6. A group's coordinator is the leader of its __consumer_offsets partition, a
 // transactional id's the leader of its __transaction_state partition (this broker on a single node); the first
-// lookup creates the topic (as Kafka does). v0 has no key type (always a group); v1-3 one key with its type;
-// v4+ batches keys. Share-group keys (type 2, v6) are not supported (INVALID_REQUEST).
+// lookup creates the topic (as Kafka does; with fewer live brokers than its replication factor, it answers
+// COORDINATOR_NOT_AVAILABLE). v0 has no key type (always a group); v1-3 one key with its type; v4+ batches keys.
+// Share-group keys (type 2, v6) are not supported (INVALID_REQUEST).
 import { FindCoordinatorRequest } from '../../protocol/generated/find-coordinator-request.js';
 import { FindCoordinatorResponse, type FindCoordinatorResponseInit } from '../../protocol/generated/find-coordinator-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -34,8 +35,15 @@ async function lookup(key: string, keyType: number, ctx: RequestContext): Promis
     if (!leader) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.', ...NONE_FOUND };
     return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: leader.nodeId, host: leader.host, port: leader.port };
   } catch (err) {
+    const code = errorCodeOf(err);
+    // Fewer live brokers than the internal topic's replication factor (a cluster starting up, or with brokers
+    // down before the topic's first use): Kafka answers COORDINATOR_NOT_AVAILABLE, which clients retry.
+    if (code === ErrorCode.INVALID_REPLICATION_FACTOR) {
+      ctx.logger.warn({ err, keyType }, 'cannot create the coordinator topic yet');
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: errorMessageOf(err), ...NONE_FOUND };
+    }
     ctx.logger.error({ err, keyType }, 'cannot create the coordinator topic');
-    return { errorCode: errorCodeOf(err) === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : errorCodeOf(err), errorMessage: errorMessageOf(err), ...NONE_FOUND };
+    return { errorCode: code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code, errorMessage: errorMessageOf(err), ...NONE_FOUND };
   }
 }
 

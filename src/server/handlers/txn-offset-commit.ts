@@ -2,8 +2,9 @@
 // partition as a transactional batch of the producer and wait, per producer id, until the transaction's
 // marker lands there (COMMIT makes them committed offsets, ABORT drops them), which also holds across a
 // restart; OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT meanwhile.
-// The producer must be the transaction's current one (else INVALID_PRODUCER_ID_MAPPING /
-// INVALID_PRODUCER_EPOCH) with the group added by AddOffsetsToTxn (else INVALID_TXN_STATE). v2+ leader
+// Where this broker is also the transaction's coordinator, the producer must be the transaction's current one
+// (else INVALID_PRODUCER_ID_MAPPING / INVALID_PRODUCER_EPOCH) with the group added by AddOffsetsToTxn (else
+// INVALID_TXN_STATE); elsewhere in a cluster the append's producer epoch check fences a stale producer. v2+ leader
 // epochs; v3+ member id, generation and instance id, checked like OffsetCommit's (generation -1 with an empty
 // member id skips them); v4's TRANSACTION_ABORTABLE is never returned.
 import { TxnOffsetCommitRequest } from '../../protocol/generated/txn-offset-commit-request.js';
@@ -33,11 +34,17 @@ export default defineHandler({
     };
     const { groups, transactions } = ctx.broker;
     try {
-      const txn = await transactions.runtime.query(() => transactions.coordinator.get(req.transactionalId), req.transactionalId);
-      if (!txn || txn.producerId !== req.producerId) return answer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
-      if (txn.producerEpoch !== req.producerEpoch) return answer(ErrorCode.INVALID_PRODUCER_EPOCH);
-      if (txn.state !== 'Ongoing' || !txn.partitions.get(CONSUMER_OFFSETS_TOPIC)?.has(groups.runtime.partitionOf(req.groupId))) {
-        return answer(ErrorCode.INVALID_TXN_STATE);
+      // The transaction's own state is checked only where this broker is also its transaction coordinator. In a
+      // cluster that is often another broker: then, as Kafka's group coordinator does before KIP-890's
+      // verification, the offsets go in on the group's checks and the producer epoch check of the
+      // __consumer_offsets append (an older epoch is refused), and the transaction's markers settle them.
+      if (transactions.runtime.serves(req.transactionalId)) {
+        const txn = await transactions.runtime.query(() => transactions.coordinator.get(req.transactionalId), req.transactionalId);
+        if (!txn || txn.producerId !== req.producerId) return answer(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+        if (txn.producerEpoch !== req.producerEpoch) return answer(ErrorCode.INVALID_PRODUCER_EPOCH);
+        if (txn.state !== 'Ongoing' || !txn.partitions.get(CONSUMER_OFFSETS_TOPIC)?.has(groups.runtime.partitionOf(req.groupId))) {
+          return answer(ErrorCode.INVALID_TXN_STATE);
+        }
       }
       const errors = await groups.runtime.run(() => groups.coordinator.commitTxnOffsets({
         groupId: req.groupId,

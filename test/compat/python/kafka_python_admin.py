@@ -1,8 +1,9 @@
 """kafka-python 2.0.2 admin CLI for the compatibility tests: prints one JSON document on stdout.
 
   kafka_python_admin.py BOOTSTRAP metadata
-  kafka_python_admin.py BOOTSTRAP create TOPIC PARTITIONS
+  kafka_python_admin.py BOOTSTRAP create TOPIC PARTITIONS [REPLICATION_FACTOR]
   kafka_python_admin.py BOOTSTRAP delete TOPIC
+  kafka_python_admin.py BOOTSTRAP describe TOPIC     (partitions with leader, replicas and ISR)
 """
 import json
 import sys
@@ -33,9 +34,17 @@ def main():
             }
         elif command == 'create':
             topic, partitions = sys.argv[3], int(sys.argv[4])
-            response = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)], timeout_ms=10000)
+            replication = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+            response = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replication)], timeout_ms=10000)
             result = {'version': response.API_VERSION,
                       'errors': [{'topic': e[0], 'error': error_name(e[1])} for e in response.topic_errors]}
+        elif command == 'describe':
+            topics = admin.describe_topics([sys.argv[3]])
+            result = {'topics': [
+                {'name': t['topic'], 'error': error_name(t['error_code']),
+                 'partitions': sorted(({'partition': p['partition'], 'leader': p['leader'], 'replicas': sorted(p['replicas']),
+                                        'isr': sorted(p['isr'])} for p in t['partitions']), key=lambda p: p['partition'])}
+                for t in topics]}
         elif command == 'delete':
             response = admin.delete_topics([sys.argv[3]], timeout_ms=10000)
             result = {'version': response.API_VERSION,

@@ -4,7 +4,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KafkaError } from '../../../src/errors.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
-import { partitionFor, type CoordinatorRecord, type TxnProducer } from '../../../src/coordinator/runtime.js';
+import { CoordinatorRuntime, partitionFor, type CoordinatorRecord, type TxnProducer } from '../../../src/coordinator/runtime.js';
+import { GroupCoordinator, DEFAULT_GROUP_CONFIG } from '../../../src/coordinator/group/group-coordinator.js';
+import { groupRecordSerde } from '../../../src/coordinator/group/group-records.js';
+import { ManualScheduler } from '../../../src/coordinator/scheduler.js';
 import { ConsumerGroupCoordinator } from '../../../src/coordinator/consumer-group/consumer-group-coordinator.js';
 import { TransactionCoordinator } from '../../../src/coordinator/transaction/transaction-coordinator.js';
 import type { JoinGroupInput } from '../../../src/coordinator/group/group-coordinator.js';
@@ -87,6 +90,26 @@ describe('CoordinatorRuntime ownership', () => {
     assert.equal(h.runtime.isOwned(pa), true);
     await h.runtime.onElection(pa, 3); // already owned: only the epoch moves
     assert.equal(h.runtime.epochOf(pa), 3);
+  });
+
+  test('elected from outside (a cluster): a request before any election claims nothing; only elected partitions serve', async () => {
+    const log = new MemoryLog(PARTITIONS);
+    const runtime = new CoordinatorRuntime(log, groupRecordSerde, new ManualScheduler());
+    const gc = new GroupCoordinator(runtime.timers, { ...DEFAULT_GROUP_CONFIG, initialRebalanceDelayMs: 0 }, { partitionOf: (g) => runtime.partitionOf(g) });
+    runtime.bind(gc);
+    runtime.electedFromOutside();
+    const [a, b] = twoGroups();
+    // A request that reaches the broker first must not make it coordinator of every partition (as load() does
+    // for a single node): another broker leads them.
+    await assert.rejects(runtime.query(() => gc.describeGroup(a), a), { kafkaError: 'NOT_COORDINATOR' });
+    await runtime.ensureTopic();
+    assert.deepEqual(runtime.ownedPartitions(), []);
+    assert.equal(runtime.serves(a), false);
+    await runtime.onElection(partitionFor(a, PARTITIONS), 3);
+    assert.deepEqual(runtime.ownedPartitions(), [partitionFor(a, PARTITIONS)]);
+    assert.equal(runtime.serves(a), true);
+    assert.equal(runtime.serves(b), false);
+    await assert.rejects(runtime.run(() => gc.commitOffsets(commitInput(b)), b), { kafkaError: 'NOT_COORDINATOR' });
   });
 
   test('members waiting in JoinGroup are answered NOT_COORDINATOR when their partition is resigned', async () => {
