@@ -38,7 +38,8 @@ export function clientOptions(flags: ClientFlags): ClientOptions {
     clientId: p['client.id'] ?? 'tributary-cli',
     requestTimeoutMs: num('request.timeout.ms'),
     connectTimeoutMs: num('socket.connection.setup.timeout.ms'),
-    retries: num('retries') ?? 2,
+    // Enough to ride out a leader's failover in a cluster (an unreachable bootstrap list fails at once anyway).
+    retries: num('retries') ?? 10,
     retryBackoffMs: num('retry.backoff.ms'),
   };
 }
@@ -65,6 +66,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(err instanceof UsageError ? `error: ${message}\n(run with --help for usage)\n` : `error: ${message}\n`);
+      // TRIBUTARY_DEBUG=1 shows where an unexpected error came from.
+      if (process.env['TRIBUTARY_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
       process.exitCode = 1;
     }
   };

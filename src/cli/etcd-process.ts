@@ -110,6 +110,8 @@ export async function startEtcd(options: EtcdOptions): Promise<EtcdHandle> {
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `dev=${peer}`, '--initial-cluster-state', 'new',
+    // A topic's partitions are created in one etcd transaction: allow large topics (etcd's default is 128 operations).
+    '--max-txn-ops', '10000',
   ];
   const timeoutMs = options.startTimeoutMs ?? 15_000;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });

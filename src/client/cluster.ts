@@ -18,7 +18,10 @@ export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 export interface ClientOptions extends ConnectionOptions {
   /** 'host:port' or a list of them, or a comma-separated string (Kafka's bootstrap.servers). */
   bootstrapServers: string | string[];
-  /** Attempts after the first for retriable failures. Default 5. */
+  /**
+   * Attempts after the first for retriable failures. Default 10: with the default backoff, about 8 s of retrying,
+   * enough to ride out a leader's failover in a cluster (a couple of seconds) and a coordinator's move.
+   */
   retries?: number;
   /** First backoff between attempts (retry.backoff.ms). Default 100 ms. */
   retryBackoffMs?: number;
@@ -114,7 +117,9 @@ export class Cluster {
   private closed = false;
 
   constructor(options: ClientOptions) {
-    this.options = { retries: 5, retryBackoffMs: 100, retryBackoffMaxMs: 1000, metadataMaxAgeMs: 300_000, ...options };
+    // An option given as undefined (e.g. a CLI flag not set) keeps its default rather than erasing it.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ClientOptions;
+    this.options = { retries: 10, retryBackoffMs: 100, retryBackoffMaxMs: 1000, metadataMaxAgeMs: 300_000, ...given };
     this.bootstrap = parseBootstrap(options.bootstrapServers);
   }
 

@@ -87,3 +87,10 @@ test('withRetry retries retriable errors only', async () => {
   }, { retries: 3, backoffMs: 1, maxBackoffMs: 2 }), /INVALID_TOPIC_EXCEPTION/);
   assert.equal(m, 1);
 });
+
+test('options given as undefined keep their defaults (the CLI passes unset flags that way): retries back off, as in a failover', () => {
+  const cluster = new Cluster({ bootstrapServers: '127.0.0.1:1', retries: undefined, retryBackoffMs: undefined, retryBackoffMaxMs: undefined });
+  assert.equal(cluster.options.retries, 10);
+  assert.equal(cluster.options.retryBackoffMs, 100);
+  assert.equal(cluster.options.retryBackoffMaxMs, 1000);
+});
