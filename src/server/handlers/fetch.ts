@@ -109,24 +109,22 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean, foll
       data.highWatermark = BigInt(log.highWatermark);
       data.lastStableOffset = BigInt(lso);
       data.logStartOffset = BigInt(log.logStartOffset);
-      {
-        try {
-          const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
-          if (limit > 0 || first) {
-            const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark);
-            if (records.length > 0) {
-              data.records = records;
-              bytes = records.length;
-              first = false;
-              if (readCommitted) {
-                data.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
-                  .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
-              }
+      try {
+        const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
+        if (limit > 0 || first) {
+          const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark);
+          if (records.length > 0) {
+            data.records = records;
+            bytes = records.length;
+            first = false;
+            if (readCommitted) {
+              data.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
+                .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
             }
           }
-        } catch (err) {
-          data.errorCode = errorCodeOf(err);
         }
+      } catch (err) {
+        data.errorCode = errorCodeOf(err);
       }
     }
     total += bytes;
