@@ -3,9 +3,11 @@
  * starve clients. The broker configs `follower.replication.throttled.rate` / `leader.replication.throttled.rate`
  * (bytes per second, dynamic, default unlimited) apply to the replicas a topic lists in
  * `follower.replication.throttled.replicas` / `leader.replication.throttled.replicas`: `partition:brokerId`
- * pairs separated by commas, or `*` for all. Tributary implements the follower side: a follower's fetcher leaves
- * throttled partitions that are not in the ISR out of its fetches while their byte budget is spent (as Kafka's
- * follower does while its quota is exceeded), and asks for no more than the budget left.
+ * pairs separated by commas, or `*` for all. The follower side: a follower's fetcher leaves throttled
+ * partitions that are not in the ISR out of its fetches while their byte budget is spent (as Kafka's follower
+ * does while its quota is exceeded), and asks for no more than the budget left. The leader side: the fetch
+ * handler answers a throttled follower's partition with no more than the leader's budget left, and with nothing
+ * while it is spent (ClusterMode.leaderThrottle).
  */
 
 /** Kafka's default rate: Long.MAX_VALUE (no throttle). */
@@ -53,8 +55,10 @@ export class TokenBucket {
   private refill(rate: number): void {
     const t = this.now();
     if (rate !== this.lastRate) {
+      // A new rate accrues from now: time spent unthrottled (or at another rate) earns no burst.
       this.lastRate = rate;
       this.tokens = Math.min(this.tokens, rate);
+      this.last = t;
     }
     this.tokens = Math.min(rate, this.tokens + ((t - this.last) * rate) / 1000);
     this.last = t;

@@ -16,8 +16,8 @@ import type { Log } from '../storage/log.js';
 import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
-import { parseRate } from '../cluster/replication-throttle.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
+import { TokenBucket, UNLIMITED_RATE, isThrottledReplica, parseRate } from '../cluster/replication-throttle.js';
 import type { TxnMarker } from '../coordinator/coordinator-partitions.js';
 import { Controller } from '../cluster/controller.js';
 import { assignReplicas, initialPartitionState, validateCreatePartitionsAssignments, validateCreateTopicAssignments } from '../cluster/replica-assignment.js';
@@ -75,6 +75,8 @@ export class ClusterMode implements Replication, TopicBackend {
   private closed = false;
   private unsubscribe: (() => void) | null = null;
   private readonly channels: InterBrokerChannels;
+  /** leader.replication.throttled.rate: shared by every throttled follower fetch this broker answers. */
+  private readonly leaderBucket = new TokenBucket(UNLIMITED_RATE);
 
   constructor(opts: ClusterModeOptions) {
     this.store = opts.store;
@@ -267,6 +269,15 @@ export class ClusterMode implements Replication, TopicBackend {
 
   onFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, currentLeaderEpoch: number): number {
     return this.replicas.onFollowerFetch(topic, partition, replicaId, fetchOffset, currentLeaderEpoch);
+  }
+
+  leaderThrottle(topic: string, partition: number, replicaId: number): { available: number; take(bytes: number): void } | null {
+    const rate = parseRate(this.config.get('leader.replication.throttled.rate'));
+    if (rate >= UNLIMITED_RATE) return null;
+    const r = this.replicas.replica(topic, partition);
+    if (!r || r.role !== 'leader' || r.state.isr.includes(replicaId)) return null;
+    if (!isThrottledReplica(this.topics.get(topic)?.config['leader.replication.throttled.replicas'], partition, replicaId)) return null;
+    return { available: this.leaderBucket.available(rate), take: (bytes) => this.leaderBucket.take(bytes, rate) };
   }
 
   /** A transaction marker for a partition led by broker `leaderId` (WriteTxnMarkers). */

@@ -58,6 +58,13 @@ export interface Replication {
    * the high watermark. Returns an error code for the partition (NONE to go on and read).
    */
   onFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, currentLeaderEpoch: number): number;
+  /**
+   * Leader-side replication throttle (KIP-73) for a follower's fetch of a partition: null when not throttled
+   * (no leader.replication.throttled.rate, the replica not listed in the topic's leader.replication.throttled.replicas,
+   * or already in the ISR); else the bytes it may read now (0: leave the partition out of this response) and
+   * `take` to charge what it read.
+   */
+  leaderThrottle?(topic: string, partition: number, replicaId: number): { available: number; take(bytes: number): void } | null;
   /** In a cluster: the running Controller while this broker is the elected controller, else null (ElectLeaders, reassignments). */
   activeController?(): Controller | null;
 }

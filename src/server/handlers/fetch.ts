@@ -22,6 +22,8 @@ import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 
 
 interface Target {
   entry: SessionPartition;
+  /** A follower's fetch of a throttled replica (leader.replication.throttled.*): its byte budget. */
+  throttle?: { available: number; take(bytes: number): void } | null;
   /** Set when the partition cannot be served (unknown topic, fenced epoch…). */
   errorCode: number;
   log?: Log;
@@ -63,7 +65,8 @@ function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boole
   }
   if (replicaId >= 0) {
     const code = replication.onFollowerFetch(info.name, entry.partition, replicaId, entry.fetchOffset, entry.currentLeaderEpoch);
-    return code === ErrorCode.NONE ? { entry, errorCode: code, log } : { entry, errorCode: code };
+    if (code !== ErrorCode.NONE) return { entry, errorCode: code };
+    return { entry, errorCode: code, log, throttle: replication.leaderThrottle?.(info.name, entry.partition, replicaId) ?? null };
   }
   try {
     replication.leaderEpochFor(info.name, entry.partition);
@@ -110,9 +113,13 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean, foll
       data.lastStableOffset = BigInt(lso);
       data.logStartOffset = BigInt(log.logStartOffset);
       try {
-        const limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
-        if (limit > 0 || first) {
+        let limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
+        // A throttled follower fetch reads at most what the leader's throttle has left (none: nothing this time).
+        const throttled = target.throttle ? Math.min(limit, target.throttle.available) : -1;
+        if (throttled >= 0) limit = throttled;
+        if (throttled !== 0 && (limit > 0 || first)) {
           const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark);
+          target.throttle?.take(records.length);
           if (records.length > 0) {
             data.records = records;
             bytes = records.length;

@@ -174,6 +174,36 @@ describe('reassignments and elections on a four-broker cluster', () => {
     }
   });
 
+  test('the leader side: leader.replication.throttled.rate on the leader limits what a throttled follower reads', async () => {
+    await cluster.createAssigned('slowlead', [[1]]);
+    const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1, lingerMs: 0 });
+    try {
+      for (let i = 0; i < 150; i++) await producer.send({ topic: 'slowlead', partition: 0, value: `s${i}`.padEnd(1000, '.') });
+    } finally {
+      await producer.close();
+    }
+    const bytes = cluster.brokers.get(1)!.context.topics.log('slowlead', 0).read(0, 1 << 22, true).length;
+    const rate = 80_000;
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    try {
+      await admin.incrementalAlterConfigs([
+        { type: 'topic', name: 'slowlead', ops: [{ name: 'leader.replication.throttled.replicas', op: 'set', value: '0:3' }] },
+        { type: 'broker', name: '1', ops: [{ name: 'leader.replication.throttled.rate', op: 'set', value: String(rate) }] },
+      ]);
+      const started = Date.now();
+      assert.deepEqual((await admin.alterPartitionReassignments([{ topic: 'slowlead', partition: 0, replicas: [1, 3] }])).map((r) => r.error), [null]);
+      await until('throttled replica caught up', () => cluster.brokers.get(3)!.context.topics.tryLog('slowlead', 0)?.logEndOffset === 150, 20_000);
+      const elapsed = Date.now() - started;
+      const least = ((bytes - 1200) / rate) * 1000;
+      assert.ok(elapsed >= least, `caught up ${bytes} bytes in ${elapsed} ms, under the ${least.toFixed(0)} ms the rate allows`);
+      assert.ok(elapsed < least + 6000, `took ${elapsed} ms`);
+      await until('reassignment complete', async () => (await admin.listPartitionReassignments()).length === 0);
+    } finally {
+      await admin.incrementalAlterConfigs([{ type: 'broker', name: '1', ops: [{ name: 'leader.replication.throttled.rate', op: 'delete' }] }]).catch(() => undefined);
+      await admin.close();
+    }
+  });
+
   test('a broker that is not the controller answers NOT_CONTROLLER; the Admin goes to the controller', async () => {
     const controller = await cluster.controller();
     const other = [...cluster.brokers.values()].find((b) => b.nodeId !== controller.nodeId)!;
