@@ -9,6 +9,8 @@ import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
 import { registerConnect } from './connect.js';
 import { registerExperiment } from './experiment.js';
+import { registerCluster } from './cluster.js';
+import { registerDevCluster } from './dev-cluster.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -32,5 +34,7 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerPerf(program);
   registerConnect(program);
   registerExperiment(program);
+  registerCluster(program);
+  registerDevCluster(program);
   await program.parseAsync(argv);
 }

@@ -710,7 +710,9 @@ export class Producer {
     if (this.fatalError && this.incomplete.size > 0) {
       for (const b of [...this.incomplete]) if (!this.isInflight(b)) this.dropQueued(b, this.fatalError);
     }
-    if (this.needsProducerIdReset) {
+    // After a fatal error (e.g. the new producer id could not be had because close() closed the connections)
+    // every batch fails above: asking again would spin, one InitProducerId failure per turn of the event loop.
+    if (this.needsProducerIdReset && !this.fatalError) {
       this.maybeResetProducerId();
       return;
     }
