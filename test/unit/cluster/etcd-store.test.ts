@@ -296,6 +296,42 @@ test('an etcd that stops answering for longer than the TTL: the lease is lost, t
   assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
 });
 
+test('registering again through an etcd outage: the lease granted once etcd answers is not lost at once, and the store\'s own stale registration is revoked, not waited out', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const watcher = await open(prefix);
+  try {
+    await a.registerBroker(reg(7));
+    await until('registered', () => watcher.image().brokers.has(7));
+    const lost: Error[] = [];
+    a.onLeaseLost((err) => lost.push(err));
+    etcd.kill('SIGSTOP');
+    let again: Promise<number>;
+    try {
+      await until('lease lost', () => lost.length === 1, 5000);
+      // The attempt starts while etcd is still stopped: its grant is retried until etcd answers.
+      again = a.registerBroker(reg(7, 'inc-7-again'));
+      again.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      etcd.kill('SIGCONT');
+    }
+    const resumedAt = Date.now();
+    await again;
+    // etcd kept the old lease alive while stopped; without the revoke this waited for it to expire (~TTL).
+    const took = Date.now() - resumedAt;
+    assert.ok(took < 1500, `registered again ${took} ms after etcd resumed`);
+    await until('new registration seen', () => watcher.image().brokers.get(7)?.incarnationId === 'inc-7-again');
+    // The grant that waited through the outage does not count the outage against the new lease.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(lost.length, 1, `lost again: ${lost.map((e) => e.message).join('; ')}`);
+    assert.equal(watcher.image().brokers.get(7)?.incarnationId, 'inc-7-again');
+  } finally {
+    await a.close();
+    await watcher.close();
+  }
+});
+
 /** The member etcd's members agree leads (polled until they do, bounded). */
 async function leaderOf(members: EtcdProcess[]): Promise<EtcdProcess> {
   const deadline = Date.now() + 5000;
