@@ -149,7 +149,9 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const topics = new TopicManager(store, logs, brokerDefaults);
   let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
   const advertised = config.get('advertised.listeners');
-  if (advertised) advertisedHost = parseListener(advertised).host;
+  // As Kafka: the advertised listener's host AND port (a proxy or NAT in front); port 0 means the bound one.
+  let advertisedPortSetting = 0;
+  if (advertised) ({ host: advertisedHost, port: advertisedPortSetting } = parseListener(advertised));
   const rack = config.get('broker.rack') || null;
   const self = { nodeId, host: advertisedHost, port, rack };
   let cluster: ClusterMode | null = null;
@@ -236,10 +238,11 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   }
   const bound = server.address();
   const boundPort = typeof bound === 'object' && bound ? bound.port : port;
-  context.advertisedPort = boundPort;
-  self.port = boundPort;
+  const publicPort = advertisedPortSetting > 0 ? advertisedPortSetting : boundPort;
+  context.advertisedPort = publicPort;
+  self.port = publicPort;
   logs.startBackgroundTasks();
-  if (cluster) await cluster.register({ host: advertisedHost, port: boundPort, rack });
+  if (cluster) await cluster.register({ host: advertisedHost, port: publicPort, rack });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   logger.info({ address, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${address}`);
 

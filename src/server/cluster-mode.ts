@@ -178,7 +178,8 @@ export class ClusterMode implements Replication, TopicBackend {
           await this.store.registerBroker({ nodeId: this.nodeId, ...this.registration, incarnationId: randomUUID() });
           if (this.leaseLostAgain) continue;
           this.logger.info({ nodeId: this.nodeId }, 'registered again after losing the lease');
-          this.campaign();
+          // The store resumes the campaign under the new lease by itself (campaign() again would throw
+          // "already campaigning", and this loop would then retry a registration that had succeeded, forever).
           this.enqueue(this.store.image());
           return;
         } catch (err) {

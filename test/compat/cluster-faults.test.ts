@@ -16,7 +16,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import { Producer } from '../../src/client/producer.js';
 import { compareReplicas } from '../helpers/replica-compare.js';
 import { startProxiedDevCluster } from '../helpers/proxied-dev-cluster.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
-import { freePort } from './support/db-server.js';
+import { createServer, type Server } from 'node:net';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
 
@@ -164,6 +164,7 @@ async function probeWrites(bootstrapServers: string, topic: string, partitions: 
       const value = `probe-${tag}-${partition}`;
       const md = await producer.send({ topic, partition, value });
       checker.acknowledged(md.topic, md.partition, md.offset, value);
+      if (process.env.CLUSTER_FAULT_DEBUG) process.stdout.write(`# probe ${value} acked at ${md.partition}/${md.offset} after ${Date.now() - Number(tag)} ms\n`);
       return Date.now();
     }));
     return Math.max(...acked);
@@ -205,12 +206,39 @@ async function assertReplicasIdentical(cluster: DevCluster, topics: string[]): P
   return bytes;
 }
 
+/**
+ * `count` consecutive free ports below Linux's ephemeral range (32768+), so that the ports the OS hands the fault
+ * proxies and clients cannot take a broker's port or etcd's peer port (client port + 1) meanwhile.
+ */
+async function freeRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const servers: Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const srv = createServer();
+        servers.push(srv);
+        await new Promise<void>((res, rej) => {
+          srv.once('error', rej);
+          srv.listen(base + i, '127.0.0.1', () => res());
+        });
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+    }
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 function summary(fault: string, fields: Record<string, unknown>): void {
   process.stdout.write(`# fault ${fault}: ${JSON.stringify(fields)}\n`);
 }
 
 async function newCluster(dir: string, extra: { brokerEtcd?: Record<number, string> } = {}): Promise<DevCluster> {
-  return startDevCluster({ brokers: 3, dir, basePort: await freePort(), etcdPort: await freePort(), settings: SETTINGS, stopGraceMs: 10_000, ...extra });
+  return startDevCluster({ brokers: 3, dir, basePort: await freeRange(3), etcdPort: await freeRange(2), settings: SETTINGS, stopGraceMs: 10_000, ...extra });
 }
 
 // ---- one cluster for a, b, d, f ----------------------------------------------------------------------------
@@ -354,6 +382,7 @@ test('f. all of etcd down for ~5 s under load: leaders keep acknowledging, the c
   let downAt = 0;
   let upAt = 0;
   let recoveredMs = -1;
+  let reregisteredMs = -1;
   try {
     await sleep(1000);
     downAt = Date.now();
@@ -362,7 +391,17 @@ test('f. all of etcd down for ~5 s under load: leaders keep acknowledging, the c
     await sleep(5000);
     await cluster.etcd.restart();
     upAt = Date.now();
+    // The outage outlasted the lease TTL: each broker fenced itself (and stopped being controller) and registers
+    // again once etcd answers (a new broker epoch). Recovered = every broker registered again, a controller, and
+    // every partition led with its full ISR.
+    await waitFor('every broker registered again', 30_000, async () => {
+      const counts = await Promise.all(cluster.brokers.map(async (b) => (await readFile(b.logFile, 'utf8')).split('registered again after losing the lease').length - 1));
+      return counts.every((n) => n >= 1) ? true : undefined;
+    });
+    reregisteredMs = Date.now() - upAt;
     await waitFullIsr(bs, [topic]);
+    // Once: a loop that kept registering a broker that had registered again (a regression seen here).
+    for (const b of cluster.brokers) assert.doesNotMatch(await readFile(b.logFile, 'utf8'), /already campaigning|this store has registered a broker already/, `broker ${b.nodeId}`);
     recoveredMs = Date.now() - upAt;
     await sleep(1000);
   } finally {
@@ -371,7 +410,7 @@ test('f. all of etcd down for ~5 s under load: leaders keep acknowledging, the c
   const during = checker.acksBetween(downAt, upAt);
   const lastSecond = checker.acksBetween(upAt - 1000, upAt);
   const counts = await readAndCheck(bs, topic, checker);
-  summary('f etcd down', { downMs: upAt - downAt, acksDuringOutage: during, acksInLastSecondOfOutage: lastSecond, recoveredToFullIsrMs: recoveredMs, ...counts, producer: totals });
+  summary('f etcd down', { downMs: upAt - downAt, acksDuringOutage: during, acksInLastSecondOfOutage: lastSecond, reregisteredMs, recoveredToFullIsrMs: recoveredMs, acksFromEtcdBackToRecovered: checker.acksBetween(upAt, upAt + recoveredMs), ...counts, producer: totals });
   assert.ok(during > 0, 'acks=all writes were acknowledged while etcd was down');
   assert.ok(lastSecond > 0, 'and still in the last second of the outage (past the lease TTL)');
   assert.equal(totals.failed, 0, `our producer gave up on sends: ${JSON.stringify(totals.errors)}`);
@@ -387,7 +426,7 @@ test('replicas of every partition written in a, b, d, f are byte-identical (brok
 
 test('c. a broker cut off from etcd and the other brokers for ~5 s under load, then healed', { timeout: 120_000 }, async () => {
   const dir = join(root, 'proxied');
-  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freePort(), etcdPort: await freePort(), settings: SETTINGS, stopGraceMs: 10_000 });
+  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freeRange(3), etcdPort: await freeRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
   try {
     const topic = 'fault-isolate';
     const bs = pc.bootstrapServers;
