@@ -14,12 +14,12 @@
  * default; replica.fetch.wait.max.ms=100); every process listens on 127.0.0.1.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../src/cli/dev-cluster.js';
 import { Admin } from '../src/client/admin.js';
 import { Producer } from '../src/client/producer.js';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
+import { freePortRange } from '../test/helpers/port-range.js';
 
 export interface ClusterBenchOptions {
   workDir: string;
@@ -69,29 +69,6 @@ const PARTITIONS = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** `count` consecutive free ports below Linux's ephemeral range (etcd's peer port is its client port + 1). */
-async function freeRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const servers: Server[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const srv = createServer();
-        servers.push(srv);
-        await new Promise<void>((res, rej) => {
-          srv.once('error', rej);
-          srv.listen(base + i, '127.0.0.1', () => res());
-        });
-      }
-      return base;
-    } catch {
-      // taken: another base
-    } finally {
-      await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
-    }
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -259,7 +236,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
   }
   console.log(`single broker: ${JSON.stringify(singleBroker)}`);
 
-  const c = await startDevCluster({ brokers: 3, dir: join(dir, 'cluster'), basePort: await freeRange(3), etcdPort: await freeRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
+  const c = await startDevCluster({ brokers: 3, dir: join(dir, 'cluster'), basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
   try {
     const bs = c.bootstrapServers;
     await createTopic(bs, 'bench', 3);

@@ -28,9 +28,9 @@ import { Producer } from '../../src/client/producer.js';
 import { compareReplicas } from '../helpers/replica-compare.js';
 import { startProxiedDevCluster } from '../helpers/proxied-dev-cluster.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
-import { createServer, type Server } from 'node:net';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
+import { freePortRange } from '../helpers/port-range.js';
 
 const PY_LOAD = fileURLToPath(new URL('../../../test/compat/python/confluent_kafka_fault_load.py', import.meta.url));
 const CYCLES = Math.max(1, Number(process.env.CLUSTER_FAULT_CYCLES ?? 3) || 3);
@@ -206,39 +206,13 @@ async function assertReplicasIdentical(cluster: DevCluster, topics: string[]): P
   return bytes;
 }
 
-/**
- * `count` consecutive free ports below Linux's ephemeral range (32768+), so that the ports the OS hands the fault
- * proxies and clients cannot take a broker's port or etcd's peer port (client port + 1) meanwhile.
- */
-async function freeRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const servers: Server[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const srv = createServer();
-        servers.push(srv);
-        await new Promise<void>((res, rej) => {
-          srv.once('error', rej);
-          srv.listen(base + i, '127.0.0.1', () => res());
-        });
-      }
-      return base;
-    } catch {
-      // taken: try another base
-    } finally {
-      await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
-    }
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 function summary(fault: string, fields: Record<string, unknown>): void {
   process.stdout.write(`# fault ${fault}: ${JSON.stringify(fields)}\n`);
 }
 
 async function newCluster(dir: string, extra: { brokerEtcd?: Record<number, string> } = {}): Promise<DevCluster> {
-  return startDevCluster({ brokers: 3, dir, basePort: await freeRange(3), etcdPort: await freeRange(2), settings: SETTINGS, stopGraceMs: 10_000, ...extra });
+  return startDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: SETTINGS, stopGraceMs: 10_000, ...extra });
 }
 
 // ---- one cluster for a, b, d, f ----------------------------------------------------------------------------
@@ -429,7 +403,7 @@ test('replicas of every partition written in a, b, d, f are byte-identical (brok
 
 test('c. a broker cut off from etcd and the other brokers for ~5 s under load, then healed', { timeout: 120_000 }, async () => {
   const dir = join(root, 'proxied');
-  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freeRange(3), etcdPort: await freeRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
+  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
   try {
     const topic = 'fault-isolate';
     const bs = pc.bootstrapServers;

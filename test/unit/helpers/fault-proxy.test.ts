@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { startProxiedDevCluster } from '../../helpers/proxied-dev-cluster.js';
-import { freePort } from '../../compat/support/db-server.js';
+import { freePortRange } from '../../helpers/port-range.js';
 import { Admin } from '../../../src/client/admin.js';
 
 const SINGLE_NODE_START = fileURLToPath(new URL('../../helpers/single-node-start.js', import.meta.url));
@@ -133,8 +133,8 @@ test('a proxy in front of a closed port closes the client connection', async () 
 
 test('startProxiedDevCluster: each broker behind its proxy; isolate(id) cuts clients and its etcd, heal(id) restores', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-proxied-'));
-  const etcdPort = await freePort();
-  const pc = await startProxiedDevCluster({ brokers: 2, dir, basePort: await freePort(), etcdPort, cliEntry: SINGLE_NODE_START, stopGraceMs: 5000 });
+  const etcdPort = await freePortRange(2);
+  const pc = await startProxiedDevCluster({ brokers: 2, dir, basePort: await freePortRange(2), etcdPort, cliEntry: SINGLE_NODE_START, stopGraceMs: 5000 });
   const reachable = async (address: string): Promise<boolean> => {
     const admin = new Admin({ bootstrapServers: address, retries: 0, connectTimeoutMs: 1000, requestTimeoutMs: 2000 });
     try {
