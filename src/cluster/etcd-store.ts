@@ -488,14 +488,23 @@ export class EtcdClusterStore {
     // Once per lease: after a lost lease the broker may register again (a new lease, a new broker epoch).
     if (this.lease && !this.leaseLost) throw new TributaryError('ETCD_STATE', 'this store has registered a broker already');
     const key = this.key(`brokers/${reg.nodeId}`);
-    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    // A new etcd3 Lease per attempt: one keeps its first grant's outcome, so retrying a failed grant on the same
+    // object failed again at once.
+    let lease = this.client.lease(this.ttl, { autoKeepAlive: true });
     let leaseId: string;
     // The TTL is counted from the last renewal sent before an answer: a grant that waited through an etcd outage
-    // (etcd3 holds and retries it) was sent long ago, and the new lease would be declared lost as soon as it is
+    // (a stopped etcd holds it) was sent long ago, and the new lease would be declared lost as soon as it is
     // watched. So the lease is renewed once more right after the grant, and counted from that request.
     let grantedFrom = Date.now();
     try {
-      leaseId = await this.retry(() => lease.grant());
+      let attempts = 0;
+      leaseId = await this.retry(() => {
+        if (attempts++ > 0) {
+          lease.release();
+          lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+        }
+        return lease.grant();
+      });
       await this.retry(() => {
         grantedFrom = Date.now();
         return lease.keepaliveOnce();
