@@ -11,6 +11,10 @@
  *                                       (bench/clients.ts: ours vs kafkajs vs @platformatic/kafka)
  *   npm run bench -- --client-records 20000,5000   records for the client runs at 100 B and 1 KiB
  *                                       (default 200000,100000; one number sets both)
+ *   npm run bench -- --only cluster    just the cluster part (bench/cluster.ts: acks=all RF 3 on three brokers vs
+ *                                       one broker, failover after kill -9, catch-up of a restarted follower);
+ *                                       --cluster-records N (default 100000), --cluster-failovers N (default 3),
+ *                                       --cluster-catchup-bytes N (default CLUSTER_BENCH_CATCHUP_BYTES or 1 GB)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -29,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
 import { formatClientTable, runClientBench } from './clients.js';
+import { formatClusterTable, runClusterBench } from './cluster.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -72,6 +77,9 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       'client-records': { type: 'string', default: '200000,100000' },
+      'cluster-records': { type: 'string', default: '100000' },
+      'cluster-failovers': { type: 'string', default: '3' },
+      'cluster-catchup-bytes': { type: 'string', default: process.env.CLUSTER_BENCH_CATCHUP_BYTES ?? String(1_000_000_000) },
     },
   });
   const records = Number(values.records);
@@ -80,7 +88,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && values.only !== 'broker' && values.only !== 'clients') throw new Error('--only must be broker or clients');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster'].includes(values.only)) throw new Error('--only must be broker, clients or cluster');
+  const clusterRecords = Number(values['cluster-records']);
+  const clusterFailovers = Number(values['cluster-failovers']);
+  const catchupBytes = Number(values['cluster-catchup-bytes']);
+  if (![clusterRecords, clusterFailovers, catchupBytes].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--cluster-records, --cluster-failovers and --cluster-catchup-bytes must be positive integers');
+  }
   const clientRecords = values['client-records'].split(',').map(Number);
   if (clientRecords.length > 2 || !clientRecords.every((n) => Number.isInteger(n) && n > 0)) {
     throw new Error('--client-records must be N (both sizes) or N100,N1024, positive integers');
@@ -91,8 +105,9 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rm(work, { recursive: true, force: true })];
   try {
-    if (values.only !== 'clients') Object.assign(output, await brokerBench(work, cleanups, records, size, runs));
-    if (values.only !== 'broker') {
+    const part = (name: string): boolean => values.only === undefined || values.only === name;
+    if (part('broker')) Object.assign(output, await brokerBench(work, cleanups, records, size, runs));
+    if (part('clients')) {
       const clients = await runClientBench({
         workDir: work,
         sizes: [
@@ -102,6 +117,13 @@ async function main(): Promise<void> {
       });
       console.log(formatClientTable(clients));
       output.clients = clients;
+    }
+    if (part('cluster')) {
+      const cluster = await runClusterBench({
+        workDir: work, records: clusterRecords, recordBytes: 100, window: 1000, latencyRecords: 2000, failoverRuns: clusterFailovers, catchupBytes,
+      });
+      console.log(formatClusterTable(cluster));
+      output.cluster = cluster;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -183,6 +183,8 @@ export class EtcdClusterStore {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private leaseLost = false;
+  /** The lease this store last lost, while its registration may still be in etcd (revoked on registering again). */
+  private lostLease: { lease: Lease; id: string | undefined } | undefined;
   private leaseCheck: NodeJS.Timeout | undefined;
   private lastKeepAliveOk = 0;
   private keepAliveFiredAt = 0;
@@ -486,22 +488,49 @@ export class EtcdClusterStore {
     // Once per lease: after a lost lease the broker may register again (a new lease, a new broker epoch).
     if (this.lease && !this.leaseLost) throw new TributaryError('ETCD_STATE', 'this store has registered a broker already');
     const key = this.key(`brokers/${reg.nodeId}`);
-    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    // A new etcd3 Lease per attempt: one keeps its first grant's outcome, so retrying a failed grant on the same
+    // object failed again at once.
+    let lease = this.client.lease(this.ttl, { autoKeepAlive: true });
     let leaseId: string;
-    const grantedFrom = Date.now();
+    // The TTL is counted from the last renewal sent before an answer: a grant that waited through an etcd outage
+    // (a stopped etcd holds it) was sent long ago, and the new lease would be declared lost as soon as it is
+    // watched. So the lease is renewed once more right after the grant, and counted from that request.
+    let grantedFrom = Date.now();
     try {
-      leaseId = await this.retry(() => lease.grant());
+      let attempts = 0;
+      leaseId = await this.retry(() => {
+        if (attempts++ > 0) {
+          lease.release();
+          lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+        }
+        return lease.grant();
+      });
+      await this.retry(() => {
+        grantedFrom = Date.now();
+        return lease.keepaliveOnce();
+      });
     } catch (err) {
       lease.release();
       throw new TributaryError('ETCD_UNREACHABLE', `cannot get an etcd lease: ${(err as Error).message}`, { cause: err });
     }
     const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: false });
+    const create = (): Promise<ITxnResponse> => this.retry(() => this.client.if(key, 'Create', '==', 0)
+      .then(this.client.put(key).value(value).lease(leaseId))
+      .else(this.client.get(key))
+      .commit());
     let res;
     try {
-      res = await this.retry(() => this.client.if(key, 'Create', '==', 0)
-        .then(this.client.put(key).value(value).lease(leaseId))
-        .else(this.client.get(key))
-        .commit());
+      res = await create();
+      // Our own registration from before the lease was lost may still be there: etcd kept the lease alive while
+      // it was unreachable itself (or restarted, which renews every lease). It is this process's, so it is
+      // revoked rather than waited out for a TTL; the new registration still gets a new broker epoch.
+      const stale = res.succeeded ? undefined : res.responses[0]?.response_range?.kvs[0];
+      const lost = this.lostLease;
+      if (stale && lost && lost.id !== undefined && BigInt(stale.lease) === BigInt(lost.id)) {
+        await lost.lease.revoke().catch(() => undefined);
+        this.lostLease = undefined;
+        res = await create();
+      }
     } catch (err) {
       await lease.revoke().catch(() => undefined);
       throw err;
@@ -567,6 +596,7 @@ export class EtcdClusterStore {
     this.leaseLost = true;
     clearInterval(this.leaseCheck);
     this.lease?.release();
+    if (this.lease) this.lostLease = { lease: this.lease, id: this.leaseId };
     this.log.warn({ err: err.message }, 'etcd lease lost: this broker is fenced');
     const c = this.campaigner;
     if (c) {

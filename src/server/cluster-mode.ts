@@ -73,6 +73,8 @@ export class ClusterMode implements Replication, TopicBackend {
   private transactions: CoordinatorElections | null = null;
   private registration: { host: string; port: number; rack: string | null } | null = null;
   private closed = false;
+  private reregistering = false;
+  private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
   private readonly channels: InterBrokerChannels;
   /** leader.replication.throttled.rate: shared by every throttled follower fetch this broker answers. */
@@ -166,22 +168,32 @@ export class ClusterMode implements Replication, TopicBackend {
     this.logger.warn({ err }, 'etcd lease lost: registering again');
     this.controller?.stop();
     this.controller = null;
-    void this.reregister();
+    // One loop at a time: a loss while a loop runs (even right after its registration) is seen by that loop.
+    this.leaseLostAgain = true;
+    if (!this.reregistering) void this.reregister();
   }
 
   private async reregister(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        if (!this.registration) return;
-        await this.store.registerBroker({ nodeId: this.nodeId, ...this.registration, incarnationId: randomUUID() });
-        this.logger.info({ nodeId: this.nodeId }, 'registered again after losing the lease');
-        this.campaign();
-        this.enqueue(this.store.image());
-        return;
-      } catch (err) {
-        this.logger.warn({ err, attempt }, 'registering again failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+    this.reregistering = true;
+    try {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          if (!this.registration) return;
+          this.leaseLostAgain = false;
+          await this.store.registerBroker({ nodeId: this.nodeId, ...this.registration, incarnationId: randomUUID() });
+          if (this.leaseLostAgain) continue;
+          this.logger.info({ nodeId: this.nodeId }, 'registered again after losing the lease');
+          // The store resumes the campaign under the new lease by itself (campaign() again would throw
+          // "already campaigning", and this loop would then retry a registration that had succeeded, forever).
+          this.enqueue(this.store.image());
+          return;
+        } catch (err) {
+          this.logger.warn({ err, attempt }, 'registering again failed; retrying');
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
+    } finally {
+      this.reregistering = false;
     }
   }
 

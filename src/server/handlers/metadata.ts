@@ -16,11 +16,15 @@ import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../a
 
 export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
   const partitions = [];
+  const live = new Set(broker.replication.brokers().map((b) => b.nodeId));
   for (let p = 0; p < t.partitions; p++) {
     const pi = broker.replication.partitionInfo(t.name, p);
-    // As Kafka: a partition without a live leader is LEADER_NOT_AVAILABLE, still listing its replicas.
+    // As Kafka: a partition without a live leader is LEADER_NOT_AVAILABLE with leader -1, still listing its
+    // replicas. In a cluster the leader named by the partition state may have just lost its registration (until
+    // the controller re-elects): naming it would send clients to a broker missing from this very response.
+    const leader = pi && pi.leader >= 0 && live.has(pi.leader) ? pi.leader : -1;
     partitions.push({
-      errorCode: pi && pi.leader >= 0 ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: pi?.leader ?? -1, leaderEpoch: pi?.leaderEpoch ?? -1,
+      errorCode: leader >= 0 ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: leader, leaderEpoch: pi?.leaderEpoch ?? -1,
       replicaNodes: [...(pi?.replicas ?? [])], isrNodes: [...(pi?.isr ?? [])], offlineReplicas: [...(pi?.offline ?? [])],
     });
   }

@@ -11,6 +11,11 @@ import type { MetadataImage, PartitionState } from '../../../src/cluster/metadat
 import { KafkaError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { startEtcd, startEtcdCluster, type EtcdProcess } from '../../helpers/etcd.js';
+import { startEtcd as startEtcdProcess } from '../../../src/cli/etcd-process.js';
+import { freePortRange } from '../../helpers/port-range.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const logger = createLogger('silent');
 let etcd: EtcdProcess;
@@ -294,6 +299,74 @@ test('an etcd that stops answering for longer than the TTL: the lease is lost, t
   await a.registerBroker(reg(1, 'inc-again'));
   await until('re-elected', () => elected === 2, 5000);
   assert.equal(a.image().brokers.get(1)!.incarnationId, 'inc-again');
+});
+
+test('registering again after etcd restarted: the store revokes its own stale registration (etcd renewed that lease on restart) instead of waiting it out', async () => {
+  // Its own etcd, restarted on the same ports and data (a SIGSTOPped etcd would expire the old lease on SIGCONT).
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-etcd-restart-'));
+  const own = await startEtcdProcess({ dataDir: join(dir, 'data'), clientPort: await freePortRange(2), logFile: join(dir, 'etcd.log') });
+  const prefix = freshPrefix();
+  const a = await open(prefix, [own.endpoint]);
+  let check: EtcdClusterStore | null = null;
+  try {
+    await a.registerBroker(reg(7));
+    const lost: Error[] = [];
+    a.onLeaseLost((err) => lost.push(err));
+    own.kill('SIGKILL');
+    await own.exited();
+    await until('lease lost', () => lost.length === 1, 5000);
+    await own.restart();
+    const backAt = Date.now();
+    // As the broker does (cluster-mode's loop): attempts while the client reconnects fail as unreachable.
+    // Without the revoke an attempt gets DUPLICATE_BROKER_REGISTRATION (the old registration lives ~TTL more).
+    for (;;) {
+      try {
+        await a.registerBroker(reg(7, 'inc-7-again'));
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ETCD_UNREACHABLE' || Date.now() - backAt > 10_000) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    assert.ok(Date.now() - backAt < 8000, `registered again ${Date.now() - backAt} ms after etcd was back`);
+    check = await open(prefix, [own.endpoint]);
+    assert.equal(check.image().brokers.get(7)?.incarnationId, 'inc-7-again');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(lost.length, 1, `lost again: ${lost.map((e) => e.message).join('; ')}`);
+    assert.equal(check.image().brokers.get(7)?.incarnationId, 'inc-7-again');
+  } finally {
+    await a.close();
+    await check?.close();
+    await own.stop(1000);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('registering again through a stopped etcd: the grant that waited through the outage is not counted against the new lease', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  try {
+    await a.registerBroker(reg(8));
+    const lost: Error[] = [];
+    a.onLeaseLost((err) => lost.push(err));
+    etcd.kill('SIGSTOP');
+    let again: Promise<number>;
+    try {
+      await until('lease lost', () => lost.length === 1, 5000);
+      // Sent while etcd is stopped: the grant is answered only after SIGCONT, ~1.5 s after it was sent.
+      again = a.registerBroker(reg(8, 'inc-8-again'));
+      again.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      etcd.kill('SIGCONT');
+    }
+    await again;
+    // Without the renewal after the grant the new lease was declared lost at once (TTL counted from the send).
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(lost.length, 1, `lost again: ${lost.map((e) => e.message).join('; ')}`);
+  } finally {
+    await a.close();
+  }
 });
 
 /** The member etcd's members agree leads (polled until they do, bounded). */
