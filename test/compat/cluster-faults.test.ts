@@ -25,6 +25,7 @@ import { Admin, type PartitionDescription } from '../../src/client/admin.js';
 import { HistoryChecker, describeReport } from '../helpers/history-checker.js';
 import { readBack, runAckedLoad } from '../helpers/acked-load.js';
 import { Producer } from '../../src/client/producer.js';
+import { isRetriable } from '../../src/client/errors.js';
 import { compareReplicas } from '../helpers/replica-compare.js';
 import { startProxiedDevCluster } from '../helpers/proxied-dev-cluster.js';
 import { startEtcdCluster } from '../helpers/etcd.js';
@@ -181,13 +182,27 @@ function backgroundLoad(bootstrapServers: string, topic: string, checker: Histor
  * go into the checker too.
  */
 async function probeWrites(bootstrapServers: string, topic: string, partitions: number[], checker: HistoryChecker, tag: string): Promise<number> {
+  // A fresh producer whose very first connection lands on the paused or dead broker may fail as a whole with a
+  // retriable error (seen once in CI: its ApiVersions got no answer); a new one tries again, within 30 s.
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await probeOnce(bootstrapServers, topic, partitions, checker, tag, attempt);
+    } catch (err) {
+      if (!isRetriable(err) || Date.now() >= deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+async function probeOnce(bootstrapServers: string, topic: string, partitions: number[], checker: HistoryChecker, tag: string, attempt: number): Promise<number> {
   const producer = new Producer({
     bootstrapServers, clientId: 'failover-probe', acks: 'all', idempotent: true, lingerMs: 0,
     retries: 1000, retryBackoffMs: 50, requestTimeoutMs: 2000, deliveryTimeoutMs: 30_000, maxBlockMs: 30_000,
   });
   try {
     const acked = await Promise.all(partitions.map(async (partition) => {
-      const value = `probe-${tag}-${partition}`;
+      const value = `probe-${tag}-${attempt}-${partition}`;
       const md = await producer.send({ topic, partition, value });
       checker.acknowledged(md.topic, md.partition, md.offset, value);
       if (process.env.CLUSTER_FAULT_DEBUG) process.stdout.write(`# probe ${value} acked at ${md.partition}/${md.offset} after ${Date.now() - Number(tag)} ms\n`);
