@@ -10,7 +10,7 @@ import { FindCoordinatorRequest } from '../protocol/generated/find-coordinator-r
 import { FindCoordinatorResponse } from '../protocol/generated/find-coordinator-response.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { Connection, type ConnectionOptions } from './connection.js';
-import { ClientStateError, ConnectionError, ProtocolError, isRetriable } from './errors.js';
+import { ClientStateError, ConnectionError, ProtocolError, RequestTimeoutError, isRetriable } from './errors.js';
 
 /** The bootstrap server Tributary's tools (CLI, connect) use when none is given: a broker on this machine. */
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
@@ -327,7 +327,9 @@ export function isMetadataError(err: unknown): boolean {
     err.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
     err.errorCode === ErrorCode.FENCED_LEADER_EPOCH ||
     err.errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH
-  ) || err instanceof ConnectionError;
+    // A broker that stopped answering (paused, cut off) may have lost its leadership meanwhile: as Kafka's clients
+    // do after a request timeout, look the leaders up again.
+  ) || err instanceof ConnectionError || err instanceof RequestTimeoutError;
 }
 
 /** `address (reason)` for a failed connection attempt, naming the address once. */

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../../src/index.js';
-import { Cluster, parseBootstrap, withRetry } from '../../../src/client/cluster.js';
+import { Cluster, isMetadataError, parseBootstrap, withRetry } from '../../../src/client/cluster.js';
 import { Connection } from '../../../src/client/connection.js';
-import { ConnectionError, ProtocolError } from '../../../src/client/errors.js';
+import { ConnectionError, ProtocolError, RequestTimeoutError } from '../../../src/client/errors.js';
 import { MetadataRequest } from '../../../src/protocol/generated/metadata-request.js';
 import { MetadataResponse } from '../../../src/protocol/generated/metadata-response.js';
 import { ApiVersionsRequest } from '../../../src/protocol/generated/api-versions-request.js';
@@ -93,4 +93,11 @@ test('options given as undefined keep their defaults (the CLI passes unset flags
   assert.equal(cluster.options.retries, 10);
   assert.equal(cluster.options.retryBackoffMs, 100);
   assert.equal(cluster.options.retryBackoffMaxMs, 1000);
+});
+
+test('errors after which leaders are looked up again include a request timeout (a paused leader may have been replaced)', () => {
+  assert.equal(isMetadataError(new RequestTimeoutError('Produce to 127.0.0.1:9 got no answer within 2000 ms')), true);
+  assert.equal(isMetadataError(new ConnectionError('127.0.0.1:9', 'cannot reach 127.0.0.1:9')), true);
+  assert.equal(isMetadataError(new ProtocolError(6, 'Produce')), true);
+  assert.equal(isMetadataError(new ProtocolError(10, 'Produce')), false);
 });
