@@ -6,7 +6,7 @@
  */
 import { Connection } from '../client/connection.js';
 import { KafkaError } from '../errors.js';
-import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { WriteTxnMarkersRequest } from '../protocol/generated/write-txn-markers-request.js';
 import { WriteTxnMarkersResponse } from '../protocol/generated/write-txn-markers-response.js';
 
@@ -23,7 +23,6 @@ export interface RemoteTxnMarker {
   commit: boolean;
 }
 
-const errorNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
 
 export class InterBrokerChannels {
   private readonly conns = new Map<number, Promise<Connection>>();
@@ -63,7 +62,7 @@ export class InterBrokerChannels {
     });
     const code = res.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
     if (code !== ErrorCode.NONE) {
-      const name = errorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR';
+      const name = errorCodeName(code) ?? 'UNKNOWN_SERVER_ERROR';
       throw new KafkaError(name, `broker ${to.nodeId} refused the transaction marker for ${topic}-${partition}: ${name}`);
     }
   }

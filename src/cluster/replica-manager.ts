@@ -380,20 +380,13 @@ export class ReplicaManager {
   private refreshFetcherEndpoints(image: MetadataImage): void {
     for (const [id, f] of this.fetchers) {
       const b = image.brokers.get(id);
-      if (!b || f.size === 0) {
-        if (f.size === 0 || !b) {
-          f.close();
-          this.fetchers.delete(id);
-        }
-        continue;
+      if (b && f.size > 0) {
+        f.setEndpoint(b.host, b.port);
+      } else {
+        void f.close();
+        this.fetchers.delete(id);
       }
-      f.setEndpoint(b.host, b.port);
     }
-  }
-
-  /** Partitions led here whose ISR is smaller than their replica set. */
-  underReplicated(): PartitionReplica[] {
-    return [...this.partitions.values()].filter((r) => r.role === 'leader' && r.state.isr.length < r.state.replicas.length);
   }
 
   async close(): Promise<void> {

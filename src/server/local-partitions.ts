@@ -6,14 +6,20 @@
  */
 import type { CoordinatorPartitions, PartitionsTopic, TxnMarker } from '../coordinator/coordinator-partitions.js';
 import { KafkaError } from '../errors.js';
-import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { incrementSequence } from '../storage/producer-state-manager.js';
 import { LocalReplication, type Replication } from './replication.js';
 import type { TopicManager } from './topic-manager.js';
 
-const errorNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
 /** How long a coordinator's write waits for the ISR (Kafka's coordinators use the request timeout). */
 const COMMIT_TIMEOUT_MS = 30_000;
+
+/** A KafkaError named by awaitCommitted's code, unless it is NONE. */
+function throwUnlessCommitted(code: number, what: string): void {
+  if (code === ErrorCode.NONE) return;
+  const name = errorCodeName(code) ?? 'UNKNOWN_SERVER_ERROR';
+  throw new KafkaError(name, `${what} not committed: ${name}`);
+}
 
 /** Sends a marker to the partition's leader on another broker (WriteTxnMarkers); a cluster provides it. */
 export type RemoteMarkerWriter = (leaderId: number, topic: string, partition: number, marker: TxnMarker) => Promise<void>;
@@ -71,11 +77,7 @@ export class LocalPartitions implements CoordinatorPartitions {
     const minIsr = log.config.minInsyncReplicas;
     this.replication.checkEnoughReplicas(topic, partition, minIsr);
     const appended = log.append(batch, { leaderEpoch, recordCount });
-    const code = await this.replication.awaitCommitted(topic, partition, log, appended.lastOffset + 1, minIsr, COMMIT_TIMEOUT_MS);
-    if (code !== ErrorCode.NONE) {
-      const name = errorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR';
-      throw new KafkaError(name, `write to ${topic}-${partition} not committed: ${name}`);
-    }
+    throwUnlessCommitted(await this.replication.awaitCommitted(topic, partition, log, appended.lastOffset + 1, minIsr, COMMIT_TIMEOUT_MS), `write to ${topic}-${partition}`);
   }
 
   writeTxnMarker(topic: string, partition: number, marker: TxnMarker): Promise<void> | undefined {
@@ -99,10 +101,6 @@ export class LocalPartitions implements CoordinatorPartitions {
     this.replication.leaderEpochFor(topic, partition);
     const log = this.topics.log(topic, partition);
     const offset = log.writeTxnMarker(marker);
-    const code = await this.replication.awaitCommitted(topic, partition, log, offset + 1, 1, COMMIT_TIMEOUT_MS);
-    if (code !== ErrorCode.NONE) {
-      const name = errorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR';
-      throw new KafkaError(name, `transaction marker on ${topic}-${partition} not committed: ${name}`);
-    }
+    throwUnlessCommitted(await this.replication.awaitCommitted(topic, partition, log, offset + 1, 1, COMMIT_TIMEOUT_MS), `transaction marker on ${topic}-${partition}`);
   }
 }

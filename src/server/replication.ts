@@ -91,7 +91,9 @@ export class LocalReplication implements Replication {
   }
 
   leaderEpochFor(topic: string, partition: number): number {
-    if (!this.partitionInfo(topic, partition)) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host ${topic}-${partition}`);
+    // On every produce and fetch partition: a count check, no PartitionInfo built.
+    const count = this.partitionCount(topic);
+    if (count === undefined || partition < 0 || partition >= count) throw new KafkaError('UNKNOWN_TOPIC_OR_PARTITION', `This server does not host ${topic}-${partition}`);
     return 0;
   }
 

@@ -141,67 +141,57 @@ describe('reassignments and elections on a four-broker cluster', () => {
     for (const id of [1, 2]) assert.ok(!existsSync(join(cluster.dirs.get(id)!, 'moving-0')), `broker ${id} still has the directory`);
   });
 
-  test('a throttled catch-up (follower.replication.throttled.rate) takes at least its bytes over the rate', async () => {
-    await cluster.createAssigned('slow', [[1]]);
+  /**
+   * 150 one-record batches on broker 1, then a reassignment adding `newReplica` with the `side`'s throttle set on
+   * `throttledBroker`: the new replica catches up no faster than the rate allows.
+   */
+  async function throttledCatchUp(topic: string, side: 'follower' | 'leader', throttledBroker: number, newReplica: number): Promise<Admin> {
+    await cluster.createAssigned(topic, [[1]]);
     const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1, lingerMs: 0 });
     try {
       // One small batch per record: a fetch overshoots its budget by one batch at most.
-      for (let i = 0; i < 150; i++) await producer.send({ topic: 'slow', partition: 0, value: `s${i}`.padEnd(1000, '.') });
+      for (let i = 0; i < 150; i++) await producer.send({ topic, partition: 0, value: `s${i}`.padEnd(1000, '.') });
     } finally {
       await producer.close();
     }
-    const bytes = cluster.brokers.get(1)!.context.topics.log('slow', 0).read(0, 1 << 22, true).length;
+    const bytes = cluster.brokers.get(1)!.context.topics.log(topic, 0).read(0, 1 << 22, true).length;
     const rate = 80_000;
     const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
+    const rateKey = `${side}.replication.throttled.rate`;
     try {
       await admin.incrementalAlterConfigs([
-        { type: 'topic', name: 'slow', ops: [{ name: 'follower.replication.throttled.replicas', op: 'set', value: '0:2' }] },
-        { type: 'broker', name: '2', ops: [{ name: 'follower.replication.throttled.rate', op: 'set', value: String(rate) }] },
+        { type: 'topic', name: topic, ops: [{ name: `${side}.replication.throttled.replicas`, op: 'set', value: `0:${newReplica}` }] },
+        { type: 'broker', name: String(throttledBroker), ops: [{ name: rateKey, op: 'set', value: String(rate) }] },
       ]);
       const started = Date.now();
-      assert.deepEqual((await admin.alterPartitionReassignments([{ topic: 'slow', partition: 0, replicas: [1, 2] }])).map((r) => r.error), [null]);
-      await until('throttled replica caught up', () => cluster.brokers.get(2)!.context.topics.tryLog('slow', 0)?.logEndOffset === 150, 20_000);
+      assert.deepEqual((await admin.alterPartitionReassignments([{ topic, partition: 0, replicas: [1, newReplica] }])).map((r) => r.error), [null]);
+      await until('throttled replica caught up', () => cluster.brokers.get(newReplica)!.context.topics.tryLog(topic, 0)?.logEndOffset === 150, 20_000);
       const elapsed = Date.now() - started;
       const least = ((bytes - 1200) / rate) * 1000;
       assert.ok(elapsed >= least, `caught up ${bytes} bytes in ${elapsed} ms, under the ${least.toFixed(0)} ms the rate allows`);
       assert.ok(elapsed < least + 6000, `took ${elapsed} ms`);
       await until('reassignment complete', async () => (await admin.listPartitionReassignments()).length === 0);
+      return admin;
+    } catch (err) {
+      await admin.close();
+      throw err;
+    } finally {
+      await admin.incrementalAlterConfigs([{ type: 'broker', name: String(throttledBroker), ops: [{ name: rateKey, op: 'delete' }] }]).catch(() => undefined);
+    }
+  }
+
+  test('a throttled catch-up (follower.replication.throttled.rate) takes at least its bytes over the rate', async () => {
+    const admin = await throttledCatchUp('slow', 'follower', 2, 2);
+    try {
       const [t] = await admin.describeTopics(['slow']);
       assert.deepEqual([...t!.partitions[0]!.isr].sort(), [1, 2]);
     } finally {
-      await admin.incrementalAlterConfigs([{ type: 'broker', name: '2', ops: [{ name: 'follower.replication.throttled.rate', op: 'delete' }] }]).catch(() => undefined);
       await admin.close();
     }
   });
 
   test('the leader side: leader.replication.throttled.rate on the leader limits what a throttled follower reads', async () => {
-    await cluster.createAssigned('slowlead', [[1]]);
-    const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1, lingerMs: 0 });
-    try {
-      for (let i = 0; i < 150; i++) await producer.send({ topic: 'slowlead', partition: 0, value: `s${i}`.padEnd(1000, '.') });
-    } finally {
-      await producer.close();
-    }
-    const bytes = cluster.brokers.get(1)!.context.topics.log('slowlead', 0).read(0, 1 << 22, true).length;
-    const rate = 80_000;
-    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
-    try {
-      await admin.incrementalAlterConfigs([
-        { type: 'topic', name: 'slowlead', ops: [{ name: 'leader.replication.throttled.replicas', op: 'set', value: '0:3' }] },
-        { type: 'broker', name: '1', ops: [{ name: 'leader.replication.throttled.rate', op: 'set', value: String(rate) }] },
-      ]);
-      const started = Date.now();
-      assert.deepEqual((await admin.alterPartitionReassignments([{ topic: 'slowlead', partition: 0, replicas: [1, 3] }])).map((r) => r.error), [null]);
-      await until('throttled replica caught up', () => cluster.brokers.get(3)!.context.topics.tryLog('slowlead', 0)?.logEndOffset === 150, 20_000);
-      const elapsed = Date.now() - started;
-      const least = ((bytes - 1200) / rate) * 1000;
-      assert.ok(elapsed >= least, `caught up ${bytes} bytes in ${elapsed} ms, under the ${least.toFixed(0)} ms the rate allows`);
-      assert.ok(elapsed < least + 6000, `took ${elapsed} ms`);
-      await until('reassignment complete', async () => (await admin.listPartitionReassignments()).length === 0);
-    } finally {
-      await admin.incrementalAlterConfigs([{ type: 'broker', name: '1', ops: [{ name: 'leader.replication.throttled.rate', op: 'delete' }] }]).catch(() => undefined);
-      await admin.close();
-    }
+    await (await throttledCatchUp('slowlead', 'leader', 1, 3)).close();
   });
 
   test('a broker that is not the controller answers NOT_CONTROLLER; the Admin goes to the controller', async () => {
