@@ -381,6 +381,7 @@ export class EtcdClusterStore {
           rack: typeof v.rack === 'string' ? v.rack : null,
           incarnationId: String(v.incarnationId ?? ''),
           brokerEpoch: Number(kv.create_revision),
+          leaseId: String(kv.lease),
           shuttingDown: v.shuttingDown === true,
         }));
       } else if (rel.startsWith('topics/')) {
@@ -858,6 +859,20 @@ export class EtcdClusterStore {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  /**
+   * Revokes another broker's lease, so that its registration (and its controller key) vanish now instead of at
+   * the lease's expiry: for a broker known to be dead (its listener refuses connections; src/cluster/peer-watch.ts).
+   * A lease that is gone already is not an error.
+   */
+  async revokeLease(leaseId: string): Promise<void> {
+    if (leaseId === '0') return;
+    try {
+      await this.client.leaseClient.leaseRevoke({ ID: leaseId }, { deadline: Date.now() + 2000 });
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message)) throw err;
+    }
+  }
 
   /** Stops the campaign, the watch and the keep-alive; revokes the lease so this broker's keys vanish at once. */
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ export interface BrokerRegistration {
   readonly incarnationId: string;
   /** The etcd create revision of the registration key: grows with every registration (Kafka's broker epoch). */
   readonly brokerEpoch: number;
+  /** The etcd lease the registration is bound to (decimal; '0' when none): revoking it unregisters the broker. */
+  readonly leaseId: string;
   /** Set by a broker that is shutting down cleanly: the controller moves its leadership away (controlled shutdown). */
   readonly shuttingDown: boolean;
 }

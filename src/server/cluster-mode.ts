@@ -15,6 +15,7 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
 import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
+import { PeerWatch } from '../cluster/peer-watch.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
 import { TokenBucket, UNLIMITED_RATE, isThrottledReplica, parseRate } from '../cluster/replication-throttle.js';
@@ -73,6 +74,9 @@ export class ClusterMode implements Replication, TopicBackend {
   private transactions: CoordinatorElections | null = null;
   private registration: { host: string; port: number; rack: string | null } | null = null;
   private closed = false;
+  /** Set when shutdown begins (its listener closes soon): a lease revoked now is not registered again. */
+  private stopping = false;
+  private readonly peerWatch: PeerWatch;
   private reregistering = false;
   private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
@@ -88,6 +92,7 @@ export class ClusterMode implements Replication, TopicBackend {
     this.logger = opts.logger;
     this.applied = opts.store.image();
     this.channels = new InterBrokerChannels(opts.nodeId);
+    this.peerWatch = new PeerWatch({ nodeId: opts.nodeId, revokeLease: (id) => opts.store.revokeLease(id), logger: opts.logger });
     const cfg = opts.config;
     this.replicas = new ReplicaManager({
       nodeId: opts.nodeId,
@@ -108,7 +113,11 @@ export class ClusterMode implements Replication, TopicBackend {
   async start(groups: CoordinatorElections, transactions: CoordinatorElections): Promise<void> {
     this.groups = groups;
     this.transactions = transactions;
-    this.unsubscribe = this.store.onImage((image) => this.enqueue(image));
+    this.unsubscribe = this.store.onImage((image) => {
+      this.peerWatch.update(image);
+      this.enqueue(image);
+    });
+    this.peerWatch.update(this.store.image());
     this.enqueue(this.store.image());
     await this.chain;
   }
@@ -164,7 +173,7 @@ export class ClusterMode implements Replication, TopicBackend {
    * down, leaders keep serving with the ISR they have (acks=all stalls only where a follower fails).
    */
   private onLeaseLost(err: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.stopping) return;
     this.logger.warn({ err }, 'etcd lease lost: registering again');
     this.controller?.stop();
     this.controller = null;
@@ -359,6 +368,8 @@ export class ClusterMode implements Replication, TopicBackend {
    * (up to `budgetMs`) until it leads nothing that has another in-sync replica.
    */
   async controlledShutdown(budgetMs: number): Promise<void> {
+    this.stopping = true;
+    this.peerWatch.close();
     if (this.config.get('controlled.shutdown.enable') !== 'true') return;
     try {
       await this.store.setShuttingDown();
@@ -374,6 +385,7 @@ export class ClusterMode implements Replication, TopicBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.peerWatch.close();
     this.unsubscribe?.();
     this.controller?.stop();
     await this.chain.catch(() => undefined);

@@ -62,7 +62,7 @@ export class MemoryClusterStore implements ControllerStore {
   }
 
   registerBroker(nodeId: number, rack: string | null = null): void {
-    const reg: BrokerRegistration = { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, shuttingDown: false };
+    const reg: BrokerRegistration = { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, leaseId: '0', shuttingDown: false };
     const brokers = new Map(this.current.brokers);
     brokers.set(nodeId, reg);
     this.publish({ ...this.current, brokers });
@@ -79,7 +79,7 @@ export class MemoryClusterStore implements ControllerStore {
   restartBroker(nodeId: number): void {
     const b = this.current.brokers.get(nodeId)!;
     const brokers = new Map(this.current.brokers);
-    brokers.set(nodeId, { ...b, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, shuttingDown: false });
+    brokers.set(nodeId, { ...b, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, leaseId: '0', shuttingDown: false });
     this.publish({ ...this.current, brokers });
   }
 
