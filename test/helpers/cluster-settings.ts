@@ -1,4 +1,4 @@
-/** What the in-process cluster tests share: broker settings for quick replication, and a bounded wait. */
+/** What the cluster tests (and the cluster bench) share: broker settings for quick replication, and a bounded wait. */
 
 /** Fast follower polls and ISR decisions, few internal-topic partitions, no initial rebalance delay. */
 export const FAST_CLUSTER_SETTINGS: Readonly<Record<string, string>> = {
@@ -8,6 +8,21 @@ export const FAST_CLUSTER_SETTINGS: Readonly<Record<string, string>> = {
   'offsets.topic.num.partitions': '3',
   'transaction.state.log.num.partitions': '3',
   'group.initial.rebalance.delay.ms': '0',
+};
+
+/**
+ * Fast failure detection for clusters of broker processes (startDevCluster) under acks=all load: the fault tests
+ * and the cluster bench (docs/CLUSTER.md, "Timeouts we chose").
+ */
+export const FAST_FAILOVER_SETTINGS: Readonly<Record<string, string>> = {
+  'replica.fetch.wait.max.ms': '100',
+  'replica.fetch.backoff.ms': '100',
+  'replica.lag.time.max.ms': '3000',
+  'broker.session.timeout.ms': '2000',
+  'offsets.topic.num.partitions': '6',
+  'transaction.state.log.num.partitions': '6',
+  'default.replication.factor': '3',
+  'min.insync.replicas': '2',
 };
 
 /** Polls `ok` every 50 ms until it holds; throws after `ms`, naming what it waited for. */
