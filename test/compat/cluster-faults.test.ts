@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevCluster, type DevCluster } from '../../src/cli/dev-cluster.js';
-import { Admin, type PartitionDescription } from '../../src/client/admin.js';
+import { type PartitionDescription } from '../../src/client/admin.js';
 import { HistoryChecker, describeReport } from '../helpers/history-checker.js';
 import { readBack, runAckedLoad } from '../helpers/acked-load.js';
 import { Producer } from '../../src/client/producer.js';
@@ -32,7 +32,7 @@ import { startEtcdCluster } from '../helpers/etcd.js';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
 import { freePortRange } from '../helpers/port-range.js';
-import { FAST_FAILOVER_SETTINGS } from '../helpers/cluster-settings.js';
+import { FAST_FAILOVER_SETTINGS, withFreshAdmin } from '../helpers/cluster-settings.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives/codec.js';
 
@@ -61,18 +61,8 @@ class TimedChecker extends HistoryChecker {
   }
 }
 
-async function withAdmin<T>(bootstrapServers: string, fn: (a: Admin) => Promise<T>): Promise<T> {
-  // A fresh client each time: no metadata cached from before the fault.
-  const admin = new Admin({ bootstrapServers, retries: 3, retryBackoffMs: 100, connectTimeoutMs: 1000, requestTimeoutMs: 3000 });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
-
 async function partitionsOf(bootstrapServers: string, topic: string): Promise<PartitionDescription[]> {
-  return withAdmin(bootstrapServers, async (a) => (await a.describeTopics([topic]))[0]!.partitions);
+  return withFreshAdmin(bootstrapServers, async (a) => (await a.describeTopics([topic]))[0]!.partitions);
 }
 
 /** Polls `probe` until it returns a value (not undefined); fails with the last state after `timeoutMs`. */
@@ -131,7 +121,7 @@ async function waitFullIsr(bootstrapServers: string, topics: string[], timeoutMs
 }
 
 async function createTopic(bootstrapServers: string, topic: string): Promise<void> {
-  await withAdmin(bootstrapServers, (a) => a.createTopics([{ name: topic, numPartitions: PARTITIONS, replicationFactor: 3 }]));
+  await withFreshAdmin(bootstrapServers, (a) => a.createTopics([{ name: topic, numPartitions: PARTITIONS, replicationFactor: 3 }]));
   await waitFullIsr(bootstrapServers, [topic]);
 }
 

@@ -1,4 +1,8 @@
-/** What the cluster tests (and the cluster bench) share: broker settings for quick replication, and a bounded wait. */
+/**
+ * What the cluster tests (and the cluster bench) share: broker settings for quick replication and fast failover,
+ * a bounded wait, and a short-lived admin client.
+ */
+import { Admin } from '../../src/client/admin.js';
 
 /** Fast follower polls and ISR decisions, few internal-topic partitions, no initial rebalance delay. */
 export const FAST_CLUSTER_SETTINGS: Readonly<Record<string, string>> = {
@@ -31,5 +35,18 @@ export async function until(what: string, ok: () => boolean | Promise<boolean>, 
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * `fn` with a new Admin that gives up quickly (3 tries, 1 s to connect, 3 s a request), closed after: a fresh
+ * client each time has no metadata cached from before a fault.
+ */
+export async function withFreshAdmin<T>(bootstrapServers: string, fn: (a: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ bootstrapServers, retries: 3, retryBackoffMs: 100, connectTimeoutMs: 1000, requestTimeoutMs: 3000 });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
   }
 }
