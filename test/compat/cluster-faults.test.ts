@@ -20,8 +20,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDevCluster, type DevBroker, type DevCluster } from '../../src/cli/dev-cluster.js';
-import { Admin, type PartitionDescription } from '../../src/client/admin.js';
+import { startDevCluster, type DevCluster } from '../../src/cli/dev-cluster.js';
+import { type PartitionDescription } from '../../src/client/admin.js';
 import { HistoryChecker, describeReport } from '../helpers/history-checker.js';
 import { readBack, runAckedLoad } from '../helpers/acked-load.js';
 import { Producer } from '../../src/client/producer.js';
@@ -32,23 +32,13 @@ import { startEtcdCluster } from '../helpers/etcd.js';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
 import { freePortRange } from '../helpers/port-range.js';
+import { FAST_FAILOVER_SETTINGS, withFreshAdmin } from '../helpers/cluster-settings.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives/codec.js';
 
 const PY_LOAD = fileURLToPath(new URL('../../../test/compat/python/confluent_kafka_fault_load.py', import.meta.url));
 const CYCLES = Math.max(1, Number(process.env.CLUSTER_FAULT_CYCLES ?? 3) || 3);
 
-/** Fast failure detection for tests (docs/CLUSTER.md, "Timeouts we chose"). */
-const SETTINGS: Record<string, string> = {
-  'replica.fetch.wait.max.ms': '100',
-  'replica.fetch.backoff.ms': '100',
-  'replica.lag.time.max.ms': '3000',
-  'broker.session.timeout.ms': '2000',
-  'offsets.topic.num.partitions': '6',
-  'transaction.state.log.num.partitions': '6',
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-};
 const PARTITIONS = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -71,18 +61,8 @@ class TimedChecker extends HistoryChecker {
   }
 }
 
-async function withAdmin<T>(bootstrapServers: string, fn: (a: Admin) => Promise<T>): Promise<T> {
-  // A fresh client each time: no metadata cached from before the fault.
-  const admin = new Admin({ bootstrapServers, retries: 3, retryBackoffMs: 100, connectTimeoutMs: 1000, requestTimeoutMs: 3000 });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
-
 async function partitionsOf(bootstrapServers: string, topic: string): Promise<PartitionDescription[]> {
-  return withAdmin(bootstrapServers, async (a) => (await a.describeTopics([topic]))[0]!.partitions);
+  return withFreshAdmin(bootstrapServers, async (a) => (await a.describeTopics([topic]))[0]!.partitions);
 }
 
 /** Polls `probe` until it returns a value (not undefined); fails with the last state after `timeoutMs`. */
@@ -141,7 +121,7 @@ async function waitFullIsr(bootstrapServers: string, topics: string[], timeoutMs
 }
 
 async function createTopic(bootstrapServers: string, topic: string): Promise<void> {
-  await withAdmin(bootstrapServers, (a) => a.createTopics([{ name: topic, numPartitions: PARTITIONS, replicationFactor: 3 }]));
+  await withFreshAdmin(bootstrapServers, (a) => a.createTopics([{ name: topic, numPartitions: PARTITIONS, replicationFactor: 3 }]));
   await waitFullIsr(bootstrapServers, [topic]);
 }
 
@@ -174,6 +154,24 @@ function backgroundLoad(bootstrapServers: string, topic: string, checker: Histor
       return totals;
     },
   };
+}
+
+/**
+ * What every scenario does around its fault: creates `topic` (full ISR), starts our Producer's load on it (values
+ * `prefix`…, acknowledgements into `checker`), runs `fault` and stops the load when the fault is over or has
+ * failed. The scenario then reads the topic back and asserts what it expects.
+ */
+async function underLoad<T>(bootstrapServers: string, topic: string, checker: HistoryChecker, prefix: string, fault: () => Promise<T>): Promise<{ result: T; totals: LoadTotals }> {
+  await createTopic(bootstrapServers, topic);
+  const load = backgroundLoad(bootstrapServers, topic, checker, prefix);
+  let result: T;
+  let totals: LoadTotals;
+  try {
+    result = await fault();
+  } finally {
+    totals = await load.stop();
+  }
+  return { result, totals };
 }
 
 /**
@@ -262,7 +260,7 @@ function summary(fault: string, fields: Record<string, unknown>): void {
 }
 
 async function newCluster(dir: string, extra: { brokerEtcd?: Record<number, string> } = {}): Promise<DevCluster> {
-  return startDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: SETTINGS, stopGraceMs: 10_000, ...extra });
+  return startDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: FAST_FAILOVER_SETTINGS, stopGraceMs: 10_000, ...extra });
 }
 
 // ---- one cluster for a, b, d, f ----------------------------------------------------------------------------
@@ -287,12 +285,9 @@ test(`a. kill -9 of a partition leader under load, restarted, full ISR awaited (
   const topic = 'fault-kill';
   topicsOnMain.push(topic);
   const bs = cluster.bootstrapServers;
-  await createTopic(bs, topic);
   const checker = new TimedChecker();
-  let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'a');
-  const cycles: Array<{ victim: number; failoverMs: number; rejoinMs: number }> = [];
-  try {
+  const { result: cycles, totals } = await underLoad(bs, topic, checker, 'a', async () => {
+    const cycles: Array<{ victim: number; failoverMs: number; rejoinMs: number }> = [];
     await sleep(1000);
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const partition = cycle % PARTITIONS;
@@ -311,9 +306,8 @@ test(`a. kill -9 of a partition leader under load, restarted, full ISR awaited (
       await waitFullIsr(bs, [topic]);
       cycles.push({ victim, failoverMs: failedOver - killedAt, rejoinMs: Date.now() - restartedAt });
     }
-  } finally {
-    totals = await load.stop();
-  }
+    return cycles;
+  });
   const counts = await readAndCheck(bs, topic, checker);
   summary('a kill -9', { cycles: CYCLES, ...counts, producer: totals, perCycle: cycles });
   assert.equal(totals.failed, 0, `our producer gave up on sends: ${JSON.stringify(totals.errors)}`);
@@ -323,41 +317,33 @@ test('b. SIGSTOP of a leader past its lease under load, then SIGCONT: the zombie
   const topic = 'fault-pause';
   topicsOnMain.push(topic);
   const bs = cluster.bootstrapServers;
-  await createTopic(bs, topic);
   const checker = new TimedChecker();
-  let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'b');
-  let victim = -1;
-  let led: number[] = [];
-  let failoverMs = -1;
-  let acksAfterResume = 0;
-  let broker: DevBroker | null = null;
-  let resumed = false;
-  try {
+  const { result: { victim, failoverMs, acksAfterResume }, totals } = await underLoad(bs, topic, checker, 'b', async () => {
     await sleep(1000);
     const before = await partitionsOf(bs, topic);
-    victim = before[0]!.leader;
-    led = before.filter((p) => p.leader === victim).map((p) => p.partition);
-    broker = cluster.brokers[victim - 1]!;
-    const pausedAt = Date.now();
-    broker.kill('SIGSTOP');
-    const failedOver = await probeWrites(bs, topic, led, checker, `${pausedAt}`);
-    failoverMs = failedOver - pausedAt;
-    const remaining = pausedAt + 4000 - Date.now();
-    if (remaining > 0) await sleep(remaining);
-    const resumedAt = Date.now();
-    broker.kill('SIGCONT');
-    resumed = true;
-    // It must become a follower of the new leader and rejoin the ISR.
-    await waitFullIsr(bs, [topic]);
-    const now = await partitionsOf(bs, topic);
-    for (const p of led) assert.notEqual(now[p]!.leader, victim, `partition ${p}: the zombie does not lead again`);
-    await sleep(500);
-    acksAfterResume = checker.acksBetween(resumedAt, Date.now());
-  } finally {
-    if (broker && !resumed) broker.kill('SIGCONT');
-    totals = await load.stop();
-  }
+    const victim = before[0]!.leader;
+    const led = before.filter((p) => p.leader === victim).map((p) => p.partition);
+    const broker = cluster.brokers[victim - 1]!;
+    let resumed = false;
+    try {
+      const pausedAt = Date.now();
+      broker.kill('SIGSTOP');
+      const failedOver = await probeWrites(bs, topic, led, checker, `${pausedAt}`);
+      const remaining = pausedAt + 4000 - Date.now();
+      if (remaining > 0) await sleep(remaining);
+      const resumedAt = Date.now();
+      broker.kill('SIGCONT');
+      resumed = true;
+      // It must become a follower of the new leader and rejoin the ISR.
+      await waitFullIsr(bs, [topic]);
+      const now = await partitionsOf(bs, topic);
+      for (const p of led) assert.notEqual(now[p]!.leader, victim, `partition ${p}: the zombie does not lead again`);
+      await sleep(500);
+      return { victim, failoverMs: failedOver - pausedAt, acksAfterResume: checker.acksBetween(resumedAt, Date.now()) };
+    } finally {
+      if (!resumed) broker.kill('SIGCONT');
+    }
+  });
   assert.ok(acksAfterResume > 0, 'the load goes on after the zombie resumed');
   const counts = await readAndCheck(bs, topic, checker);
   // What the zombie accepted after SIGCONT and never committed is truncated when it follows (not asserted: it
@@ -371,15 +357,12 @@ test('d. rolling restart (SIGTERM each broker in turn) under load from our Produ
   const topic = 'fault-rolling';
   topicsOnMain.push(topic);
   const bs = cluster.bootstrapServers;
-  await createTopic(bs, topic);
   const checker = new TimedChecker();
-  let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'd');
-  const started = Date.now();
-  const restarts: number[] = [];
-  // librdkafka produces for the whole roll (a generous bound; it stops sending then and reports).
-  const py = librdkafkaLoad(bs, topic, checker, 'rdk', 22);
-  try {
+  const { result: { started, restarts, librdkafka }, totals } = await underLoad(bs, topic, checker, 'd', async () => {
+    const started = Date.now();
+    // librdkafka produces for the whole roll (a generous bound; it stops sending then and reports).
+    const librdkafka = librdkafkaLoad(bs, topic, checker, 'rdk', 22);
+    const restarts: number[] = [];
     await sleep(1500);
     for (const b of cluster.brokers) {
       const t = Date.now();
@@ -387,10 +370,10 @@ test('d. rolling restart (SIGTERM each broker in turn) under load from our Produ
       await waitFullIsr(bs, [topic]);
       restarts.push(Date.now() - t);
     }
-  } finally {
-    totals = await load.stop();
-  }
-  const rdk = await py;
+    // Not awaited here (our load would run on until it ends): the test awaits it before the read-back.
+    return { started, restarts, librdkafka };
+  });
+  const rdk = await librdkafka;
   const counts = await readAndCheck(bs, topic, checker);
   summary('d rolling restart', { ...counts, producer: totals, librdkafka: rdk, restartToFullIsrMs: restarts, totalMs: Date.now() - started });
   assert.ok(rdk.acknowledged > 0, 'confluent-kafka was acknowledged');
@@ -402,22 +385,15 @@ test('f. all of etcd down for ~5 s under load: leaders keep acknowledging, the c
   const topic = 'fault-etcd-down';
   topicsOnMain.push(topic);
   const bs = cluster.bootstrapServers;
-  await createTopic(bs, topic);
   const checker = new TimedChecker();
-  let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'f');
-  let downAt = 0;
-  let upAt = 0;
-  let recoveredMs = -1;
-  let reregisteredMs = -1;
-  try {
+  const { result: { downAt, upAt, reregisteredMs, recoveredMs }, totals } = await underLoad(bs, topic, checker, 'f', async () => {
     await sleep(1000);
-    downAt = Date.now();
+    const downAt = Date.now();
     cluster.etcd.kill('SIGKILL');
     await cluster.etcd.exited();
     await sleep(5000);
     await cluster.etcd.restart();
-    upAt = Date.now();
+    const upAt = Date.now();
     // The outage outlasted the lease TTL: each broker fenced itself (and stopped being controller) and registers
     // again once etcd answers (a new broker epoch). Recovered = every broker registered again, a controller, and
     // every partition led with its full ISR.
@@ -425,15 +401,14 @@ test('f. all of etcd down for ~5 s under load: leaders keep acknowledging, the c
       const counts = await Promise.all(cluster.brokers.map(async (b) => (await readFile(b.logFile, 'utf8')).split('registered again after losing the lease').length - 1));
       return counts.every((n) => n >= 1) ? true : undefined;
     });
-    reregisteredMs = Date.now() - upAt;
+    const reregisteredMs = Date.now() - upAt;
     await waitFullIsr(bs, [topic]);
     // Once: a loop that kept registering a broker that had registered again (a regression seen here).
     for (const b of cluster.brokers) assert.doesNotMatch(await readFile(b.logFile, 'utf8'), /already campaigning|this store has registered a broker already/, `broker ${b.nodeId}`);
-    recoveredMs = Date.now() - upAt;
+    const recoveredMs = Date.now() - upAt;
     await sleep(1000);
-  } finally {
-    totals = await load.stop();
-  }
+    return { downAt, upAt, reregisteredMs, recoveredMs };
+  });
   const during = checker.acksBetween(downAt, upAt);
   const lastSecond = checker.acksBetween(upAt - 1000, upAt);
   const counts = await readAndCheck(bs, topic, checker);
@@ -453,33 +428,26 @@ test('replicas of every partition written in a, b, d, f are byte-identical (brok
 
 test('c. a broker cut off from etcd and the other brokers for ~5 s under load, then healed', { timeout: 120_000 }, async () => {
   const dir = join(root, 'proxied');
-  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: SETTINGS, stopGraceMs: 10_000 });
+  const pc = await startProxiedDevCluster({ brokers: 3, dir, basePort: await freePortRange(3), etcdPort: await freePortRange(2), settings: FAST_FAILOVER_SETTINGS, stopGraceMs: 10_000 });
   try {
     const topic = 'fault-isolate';
     const bs = pc.bootstrapServers;
-    await createTopic(bs, topic);
     const checker = new TimedChecker();
-    let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'c');
-    let victim = -1;
-    let failoverMs = -1;
-    try {
+    const { result: { victim, failoverMs }, totals } = await underLoad(bs, topic, checker, 'c', async () => {
       await sleep(1000);
       const before = await partitionsOf(bs, topic);
-      victim = before[1]!.leader;
+      const victim = before[1]!.leader;
       const led = before.filter((p) => p.leader === victim).map((p) => p.partition);
       const cutAt = Date.now();
       pc.isolate(victim);
       const failedOver = await probeWrites(bs, topic, led, checker, `${cutAt}`);
-      failoverMs = failedOver - cutAt;
       const remaining = cutAt + 5000 - Date.now();
       if (remaining > 0) await sleep(remaining);
       pc.heal(victim);
       await waitFullIsr(bs, [topic], 40_000);
       await sleep(500);
-    } finally {
-      totals = await load.stop();
-    }
+      return { victim, failoverMs: failedOver - cutAt };
+    });
     const counts = await readAndCheck(bs, topic, checker);
     await Promise.all(pc.cluster.brokers.map((b) => b.stop()));
     let bytes = 0;
@@ -514,42 +482,35 @@ test('e. a 3-member etcd loses its leader member under load; brokers still serve
   let c: DevCluster | null = null;
   try {
     const brokerEtcd = { 1: etcd.endpoints, 2: etcd.endpoints, 3: etcd.endpoints };
-    c = await newCluster(join(root, 'etcd3'), { brokerEtcd });
+    const dc = await newCluster(join(root, 'etcd3'), { brokerEtcd });
+    c = dc;
     // The dev cluster's own single etcd is not used by these brokers.
-    await c.etcd.stop();
+    await dc.etcd.stop();
     const topic = 'fault-etcd-member';
-    const bs = c.bootstrapServers;
-    await createTopic(bs, topic);
+    const bs = dc.bootstrapServers;
     const checker = new TimedChecker();
-    let totals: LoadTotals;
-  const load = backgroundLoad(bs, topic, checker, 'e');
-    let killedMember = -1;
-    let failoverMs = -1;
-    let acksAfterMemberLoss = 0;
-    try {
+    const { result: { killedMember, failoverMs, acksAfterMemberLoss }, totals } = await underLoad(bs, topic, checker, 'e', async () => {
       await sleep(1000);
-      killedMember = await etcdLeaderIndex(etcd.members.map((m) => m.endpoint));
+      const killedMember = await etcdLeaderIndex(etcd.members.map((m) => m.endpoint));
       const memberKilledAt = Date.now();
       etcd.members[killedMember]!.kill('SIGKILL');
       await etcd.members[killedMember]!.exited;
       await sleep(3000);
-      acksAfterMemberLoss = checker.acksBetween(memberKilledAt, Date.now());
+      const acksAfterMemberLoss = checker.acksBetween(memberKilledAt, Date.now());
       // Metadata changes still work on two members: a broker killed now is replaced.
       const victim = (await partitionsOf(bs, topic))[2]!.leader;
       const led = (await partitionsOf(bs, topic)).filter((p) => p.leader === victim).map((p) => p.partition);
       const killedAt = Date.now();
-      c.brokers[victim - 1]!.kill('SIGKILL');
-      await c.brokers[victim - 1]!.exited();
+      dc.brokers[victim - 1]!.kill('SIGKILL');
+      await dc.brokers[victim - 1]!.exited();
       const failedOver = await probeWrites(bs, topic, led, checker, `${killedAt}`);
-      failoverMs = failedOver - killedAt;
-      await c.brokers[victim - 1]!.restart();
+      await dc.brokers[victim - 1]!.restart();
       await waitFullIsr(bs, [topic]);
-    } finally {
-      totals = await load.stop();
-    }
+      return { killedMember, failoverMs: failedOver - killedAt, acksAfterMemberLoss };
+    });
     assert.ok(acksAfterMemberLoss > 0, 'acknowledged while an etcd member was down');
     const counts = await readAndCheck(bs, topic, checker);
-    const bytes = await assertReplicasIdentical(c, [topic]);
+    const bytes = await assertReplicasIdentical(dc, [topic]);
     summary('e etcd member', { killedMember: `etcd${killedMember} (leader)`, acksInThe3sAfter: acksAfterMemberLoss, brokerFailoverMs: failoverMs, ...counts, producer: totals, bytesPerReplica: bytes });
     assert.equal(totals.failed, 0, `our producer gave up on sends: ${JSON.stringify(totals.errors)}`);
   } finally {

@@ -5,12 +5,11 @@
  * exits, even if a test forgot to stop them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-ports.js';
 
 export interface EtcdProcess {
   /** The client URL, http://127.0.0.1:<port>. */
@@ -52,17 +51,6 @@ function hookExit(): void {
       try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
     }
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 interface MemberPlan {

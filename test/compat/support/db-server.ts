@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { tail } from './processes.js';
 
@@ -163,18 +162,6 @@ export async function abandon(server: ServerProcess | undefined, dir: string): P
   if (server) await server.stop('SIGKILL');
   await rm(dir, { recursive: true, force: true });
   forgetDirOnExit(dir);
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before the server binds it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface ServerProcessOptions {

@@ -7,7 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { findProgram, freePort, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { findProgram, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { freePort } from '../../helpers/free-ports.js';
 import { run } from './processes.js';
 
 export type { TestDatabase } from './db-server.js';

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { findProgram, freePort, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { findProgram, removeDirOnExit, ServerProcess, abandon, testDatabase, TEST_DATABASE, TEST_PASSWORD, TEST_USER, type TestDatabase } from './db-server.js';
+import { freePort } from '../../helpers/free-ports.js';
 import { tail } from './processes.js';
 
 const execFileAsync = promisify(execFile);

@@ -11,7 +11,7 @@ import { Admin } from '../../../src/client/admin.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import { OFFSETS_TOPIC } from '../../../src/connect/source-offsets.js';
 import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
-import { freePort } from '../../compat/support/db-server.js';
+import { freePort } from '../../helpers/free-ports.js';
 import { CLI_ENTRY, runCli, type CliResult } from '../../helpers/cli.js';
 
 function ok(r: CliResult): CliResult {

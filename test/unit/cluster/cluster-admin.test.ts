@@ -6,13 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
-import { startEtcd } from '../../helpers/etcd.js';
-import { FAST_CLUSTER_SETTINGS, until } from '../../helpers/cluster-settings.js';
+import { InProcessCluster } from '../../helpers/in-process-cluster.js';
+import { until } from '../../helpers/cluster-settings.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { runCli, runKafkaScript } from '../../helpers/cli.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
@@ -22,18 +18,9 @@ const PRODUCE = 0, FETCH = 1, METADATA = 3, DESCRIBE_CONFIGS = 32, DESCRIBE_LOG_
 const BROKER = 4, TOPIC = 2;
 const DYNAMIC_TOPIC_CONFIG = 1, DYNAMIC_BROKER_CONFIG = 2, DYNAMIC_DEFAULT_BROKER_CONFIG = 3;
 
-const FAST = FAST_CLUSTER_SETTINGS;
-
 describe('administering a three-broker cluster on etcd', () => {
-  let etcd: Awaited<ReturnType<typeof startEtcd>>;
-  const dirs: string[] = [];
-  const brokers = new Map<number, RunningBroker>();
-  const start = async (id: number): Promise<RunningBroker> => {
-    const b = await startBroker({ port: 0, dataDir: dirs[id - 1]!, logLevel: 'warn', config: { ...FAST, 'etcd.connect': etcd.endpoint, 'node.id': id } });
-    brokers.set(id, b);
-    return b;
-  };
-  const bootstrap = (): string => [...brokers.values()].map((b) => b.address).join(',');
+  const cluster = new InProcessCluster('cluster-admin');
+  const { brokers } = cluster;
   /** One request to one broker over a fresh connection. */
   const ask = async (id: number, apiKey: number, version: number, body: unknown): Promise<any> => {
     const c = await RawClient.connect(brokers.get(id)!.address);
@@ -57,10 +44,8 @@ describe('administering a three-broker cluster on etcd', () => {
   };
 
   before(async () => {
-    etcd = await startEtcd();
-    for (let i = 1; i <= 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `tributary-cluster-admin-${i}-`)));
-    for (let i = 1; i <= 3; i++) await start(i);
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    await cluster.open([1, 2, 3]);
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     try {
       await until('three brokers registered', async () => (await admin.describeCluster()).brokers.length === 3);
     } finally {
@@ -68,11 +53,7 @@ describe('administering a three-broker cluster on etcd', () => {
     }
   });
 
-  after(async () => {
-    for (const b of brokers.values()) await b.close().catch(() => undefined);
-    await etcd?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  after(async () => cluster.close());
 
   test('a cluster-default broker config set through broker 1 applies on every broker (DYNAMIC_DEFAULT_BROKER_CONFIG)', async () => {
     assert.deepEqual(await alterBroker(1, '', 'log.retention.ms', '3600000'), { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: BROKER, resourceName: '' });
@@ -126,7 +107,7 @@ describe('administering a three-broker cluster on etcd', () => {
   });
 
   test('KIP-951: Produce v11 and Fetch v16 at a follower name the current leader, its epoch and its endpoint', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let leader: number, topicId: string;
     try {
       await admin.createTopics([{ name: 'hints', numPartitions: 1, replicationFactor: 3 }]);
@@ -172,8 +153,7 @@ describe('administering a three-broker cluster on etcd', () => {
 
     // The leader goes (controlled shutdown): the new leader answers a fetch at the old epoch FENCED_LEADER_EPOCH,
     // naming itself at the new epoch, and the old leader, once back as a follower, points at it.
-    await brokers.get(leader)!.close();
-    brokers.delete(leader);
+    await cluster.stop(leader);
     await until('a new leader for hints-0', () => {
       const now = brokers.get(follower)!.context.replication.partitionInfo('hints', 0)!;
       return now.leader >= 0 && now.leader !== leader;
@@ -186,12 +166,12 @@ describe('administering a three-broker cluster on etcd', () => {
     assert.deepEqual(fenced.responses[0].partitions[0].currentLeader, { leaderId: moved.leader, leaderEpoch: moved.leaderEpoch });
     const newLeader = brokers.get(moved.leader)!;
     assert.deepEqual(fenced.nodeEndpoints, [{ nodeId: moved.leader, host: newLeader.context.advertisedHost, port: newLeader.context.advertisedPort, rack: null }]);
-    await start(leader);
+    await cluster.start(leader);
     await until('the old leader a follower again', () => brokers.get(leader)!.context.replication.partitionInfo('hints', 0)?.leader === moved.leader);
     const back = await fetch(leader, -1);
     assert.equal(back.responses[0].partitions[0].errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.equal(back.responses[0].partitions[0].currentLeader.leaderId, moved.leader);
-    const admin2 = new Admin({ bootstrapServers: bootstrap() });
+    const admin2 = new Admin({ bootstrapServers: cluster.bootstrap() });
     try {
       await until('three brokers registered again', async () => (await admin2.describeCluster()).brokers.length === 3);
     } finally {
@@ -200,7 +180,7 @@ describe('administering a three-broker cluster on etcd', () => {
   });
 
   test('DescribeLogDirs answers for the broker\'s own replicas; DescribeCluster names the same controller everywhere', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let replicas: number[];
     try {
       await admin.createTopics([{ name: 'dirs', numPartitions: 1, replicationFactor: 2 }]);
@@ -231,7 +211,7 @@ describe('administering a three-broker cluster on etcd', () => {
   });
 
   test('tributary topics describe and kafka-topics.sh --describe print the real leaders, replicas and ISRs', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let t;
     try {
       await admin.createTopics([{ name: 'shown', numPartitions: 3, replicationFactor: 2 }]);
@@ -242,18 +222,18 @@ describe('administering a three-broker cluster on etcd', () => {
     const lines = t.partitions.map((p) => `\tTopic: shown\tPartition: ${p.partition}\tLeader: ${p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
     assert.ok(t.partitions.every((p) => p.replicas.length === 2 && p.leader === p.replicas[0]));
     assert.equal(new Set(t.partitions.map((p) => p.leader)).size, 3, 'leaders spread over the brokers');
-    const own = await runCli(['topics', 'describe', '--topic', 'shown', '--bootstrap-server', bootstrap()], { timeoutMs: 20_000 });
+    const own = await runCli(['topics', 'describe', '--topic', 'shown', '--bootstrap-server', cluster.bootstrap()], { timeoutMs: 20_000 });
     assert.equal(own.code, 0, own.stderr);
     assert.deepEqual(own.stdout.trimEnd().split('\n').slice(1), lines);
-    const k = await runKafkaScript('kafka-topics.sh', ['--bootstrap-server', bootstrap(), '--describe', '--topic', 'shown'], { timeoutMs: 20_000 });
+    const k = await runKafkaScript('kafka-topics.sh', ['--bootstrap-server', cluster.bootstrap(), '--describe', '--topic', 'shown'], { timeoutMs: 20_000 });
     assert.equal(k.code, 0, k.stderr);
     assert.deepEqual(k.stdout.trimEnd().split('\n').slice(1), lines);
-    const under = await runKafkaScript('kafka-topics.sh', ['--bootstrap-server', bootstrap(), '--describe', '--topic', 'shown', '--under-replicated-partitions'], { timeoutMs: 20_000 });
+    const under = await runKafkaScript('kafka-topics.sh', ['--bootstrap-server', cluster.bootstrap(), '--describe', '--topic', 'shown', '--under-replicated-partitions'], { timeoutMs: 20_000 });
     assert.deepEqual([under.code, under.stdout], [0, '']);
   });
 
   test('two of three brokers closed: an RF 2 partition on them is offline (LEADER_NOT_AVAILABLE, offline replicas), the filters find it', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let replicas: number[];
     try {
       await admin.createTopics([{ name: 'fragile', numPartitions: 1, replicationFactor: 2 }]);
@@ -262,10 +242,7 @@ describe('administering a three-broker cluster on etcd', () => {
       await admin.close();
     }
     const survivor = [1, 2, 3].find((id) => !replicas.includes(id))!;
-    for (const id of replicas) {
-      await brokers.get(id)!.close();
-      brokers.delete(id);
-    }
+    for (const id of replicas) await cluster.stop(id);
     const metadata = () => ask(survivor, METADATA, 12, { topics: [{ name: 'fragile', topicId: '00000000-0000-0000-0000-000000000000' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     await until('the partition offline at the survivor', async () => {
       const p = (await metadata()).topics[0].partitions[0];

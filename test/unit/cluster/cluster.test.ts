@@ -5,22 +5,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
-import { startEtcd } from '../../helpers/etcd.js';
-import { FAST_CLUSTER_SETTINGS, until } from '../../helpers/cluster-settings.js';
+import { InProcessCluster } from '../../helpers/in-process-cluster.js';
+import { until } from '../../helpers/cluster-settings.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
 const PRODUCE = 0;
-
-const FAST = FAST_CLUSTER_SETTINGS;
 
 async function readAll(bootstrap: string, topic: string, partitions: number, expected: number): Promise<Map<number, string[]>> {
   const c = new Consumer({ bootstrapServers: bootstrap, autoOffsetReset: 'earliest' });
@@ -45,32 +39,16 @@ async function readAll(bootstrap: string, topic: string, partitions: number, exp
 }
 
 describe('a three-broker cluster on etcd', () => {
-  let etcd: Awaited<ReturnType<typeof startEtcd>>;
-  const dirs: string[] = [];
-  const brokers = new Map<number, RunningBroker>();
-  const start = async (id: number): Promise<RunningBroker> => {
-    const b = await startBroker({ port: 0, dataDir: dirs[id - 1]!, logLevel: 'warn', config: { ...FAST, 'etcd.connect': etcd.endpoint, 'node.id': id } });
-    brokers.set(id, b);
-    return b;
-  };
-  const bootstrap = (): string => [...brokers.values()].map((b) => b.address).join(',');
+  const cluster = new InProcessCluster('cluster');
+  const { brokers } = cluster;
 
-  before(async () => {
-    etcd = await startEtcd();
-    for (let i = 1; i <= 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `tributary-cluster-${i}-`)));
-    for (let i = 1; i <= 3; i++) await start(i);
-  });
-
-  after(async () => {
-    for (const b of brokers.values()) await b.close().catch(() => undefined);
-    await etcd?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  before(async () => cluster.open([1, 2, 3]));
+  after(async () => cluster.close());
 
   test('one cluster id, three brokers, one controller', async () => {
     const ids = new Set([...brokers.values()].map((b) => b.clusterId));
     assert.equal(ids.size, 1);
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     try {
       await until('three brokers registered', async () => (await admin.describeCluster()).brokers.length === 3);
       const d = await admin.describeCluster();
@@ -82,7 +60,7 @@ describe('a three-broker cluster on etcd', () => {
   });
 
   test('replication factor 3: acks=all writes are on every replica, byte for byte, and read back in order', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     try {
       await admin.createTopics([{ name: 'rf3', numPartitions: 3, replicationFactor: 3 }]);
       const [t] = await admin.describeTopics(['rf3']);
@@ -95,14 +73,14 @@ describe('a three-broker cluster on etcd', () => {
     } finally {
       await admin.close();
     }
-    const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1 });
+    const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1 });
     try {
       const acked = await Promise.all(Array.from({ length: 300 }, (_, i) => producer.send({ topic: 'rf3', partition: i % 3, value: `v${i}` })));
       assert.equal(acked.length, 300);
     } finally {
       await producer.close();
     }
-    const read = await readAll(bootstrap(), 'rf3', 3, 300);
+    const read = await readAll(cluster.bootstrap(), 'rf3', 3, 300);
     assert.equal([...read.values()].reduce((n, l) => n + l.length, 0), 300);
     for (const [, list] of read) list.forEach((entry, i) => assert.ok(entry.startsWith(`${i}:`), `offsets in order: ${entry} at ${i}`));
     // Every replica holds the same bytes once the followers have caught up.
@@ -114,7 +92,7 @@ describe('a three-broker cluster on etcd', () => {
   });
 
   test('a controlled shutdown moves leadership; the broker rejoins the ISR after a restart', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let victim: number;
     try {
       const [t] = await admin.describeTopics(['rf3']);
@@ -122,21 +100,20 @@ describe('a three-broker cluster on etcd', () => {
     } finally {
       await admin.close();
     }
-    await brokers.get(victim)!.close();
-    brokers.delete(victim);
-    const admin2 = new Admin({ bootstrapServers: bootstrap() });
+    await cluster.stop(victim);
+    const admin2 = new Admin({ bootstrapServers: cluster.bootstrap() });
     try {
       await until('new leader for rf3-0', async () => {
         const [t] = await admin2.describeTopics(['rf3']);
         return t!.partitions.every((p) => p.leader !== victim && p.leader >= 0) && t!.partitions.every((p) => !p.isr.includes(victim));
       });
-      const producer = new Producer({ bootstrapServers: bootstrap(), acks: -1 });
+      const producer = new Producer({ bootstrapServers: cluster.bootstrap(), acks: -1 });
       try {
         await Promise.all(Array.from({ length: 30 }, (_, i) => producer.send({ topic: 'rf3', partition: i % 3, value: `after${i}` })));
       } finally {
         await producer.close();
       }
-      await start(victim);
+      await cluster.start(victim);
       await until('the restarted broker back in every ISR', async () => {
         const [t] = await admin2.describeTopics(['rf3']);
         return t!.partitions.every((p) => p.isr.length === 3);
@@ -144,7 +121,7 @@ describe('a three-broker cluster on etcd', () => {
     } finally {
       await admin2.close();
     }
-    const read = await readAll(bootstrap(), 'rf3', 3, 330);
+    const read = await readAll(cluster.bootstrap(), 'rf3', 3, 330);
     assert.equal([...read.values()].reduce((n, l) => n + l.length, 0), 330);
     await until('restarted replica caught up', () => [0, 1, 2].every((p) => brokers.get(victim)!.context.topics.tryLog('rf3', p)?.logEndOffset === 110));
     for (let p = 0; p < 3; p++) {
@@ -154,7 +131,7 @@ describe('a three-broker cluster on etcd', () => {
   });
 
   test('a produce to a follower is NOT_LEADER_OR_FOLLOWER; min.insync.replicas refuses acks=all when the ISR is too small', async () => {
-    const admin = new Admin({ bootstrapServers: bootstrap() });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let leader: number;
     try {
       await admin.createTopics([{ name: 'minisr', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '4' } }]);

@@ -13,8 +13,8 @@ import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
-import { startEtcd } from '../../helpers/etcd.js';
-import { FAST_CLUSTER_SETTINGS, until } from '../../helpers/cluster-settings.js';
+import { InProcessCluster } from '../../helpers/in-process-cluster.js';
+import { until } from '../../helpers/cluster-settings.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { runKafkaScript } from '../../helpers/cli.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
@@ -24,39 +24,10 @@ const ELECT_LEADERS = 43;
 const ALTER_REASSIGNMENTS = 45;
 const LIST_REASSIGNMENTS = 46;
 
-const FAST = FAST_CLUSTER_SETTINGS;
-
-class TestCluster {
-  etcd!: Awaited<ReturnType<typeof startEtcd>>;
-  readonly dirs = new Map<number, string>();
-  readonly brokers = new Map<number, RunningBroker>();
-  constructor(private readonly config: Record<string, string>) {}
-
-  async open(ids: number[]): Promise<void> {
-    this.etcd = await startEtcd();
-    for (const id of ids) await this.start(id);
-  }
-
-  async start(id: number): Promise<RunningBroker> {
-    if (!this.dirs.has(id)) this.dirs.set(id, mkdtempSync(join(tmpdir(), `tributary-control-${id}-`)));
-    const b = await startBroker({ port: 0, dataDir: this.dirs.get(id)!, logLevel: 'warn', config: { ...FAST, ...this.config, 'etcd.connect': this.etcd.endpoint, 'node.id': id } });
-    this.brokers.set(id, b);
-    return b;
-  }
-
-  async stop(id: number): Promise<void> {
-    await this.brokers.get(id)?.close();
-    this.brokers.delete(id);
-  }
-
-  bootstrap(): string {
-    return [...this.brokers.values()].map((b) => b.address).join(',');
-  }
-
-  async close(): Promise<void> {
-    for (const b of this.brokers.values()) await b.close().catch(() => undefined);
-    await this.etcd?.stop();
-    for (const d of this.dirs.values()) rmSync(d, { recursive: true, force: true });
+/** The in-process cluster, plus what these tests ask of its controller. */
+class TestCluster extends InProcessCluster {
+  constructor(config: Record<string, string>) {
+    super('control', config);
   }
 
   /** The broker elected controller, once every broker's image agrees on one. */
