@@ -311,6 +311,11 @@ test(`a. kill -9 of a partition leader under load, restarted, full ISR awaited (
   const counts = await readAndCheck(bs, topic, checker);
   summary('a kill -9', { cycles: CYCLES, ...counts, producer: totals, perCycle: cycles });
   assert.equal(totals.failed, 0, `our producer gave up on sends: ${JSON.stringify(totals.errors)}`);
+  // The goal (issue 10): kill -9 to the first acknowledged write on the new leader within 2 s. The peers see the
+  // dead broker's port refuse and revoke its lease (peer-watch.ts), so it takes well under that even on CI.
+  const sorted = cycles.map((c) => c.failoverMs).sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  assert.ok(median <= 2000, `median failover ${median} ms of ${JSON.stringify(sorted)} (goal: 2000 ms)`);
 });
 
 test('b. SIGSTOP of a leader past its lease under load, then SIGCONT: the zombie acknowledges nothing it loses and follows', { timeout: 90_000 }, async () => {
