@@ -879,13 +879,33 @@ export class EtcdClusterStore {
     return true;
   }
 
-  /** Dynamic broker configs for 'default' or a node id; an empty config deletes the key. */
-  async putBrokerConfig(entity: string, config: Record<string, string>): Promise<void> {
+  /**
+   * Read-modify-write of the dynamic broker configs of 'default' or a node id: `update` gets the stored set and
+   * returns the new one (empty deletes the key; it may throw to refuse the change). Compare-and-swap on the key's
+   * mod revision; on a conflict the key is read again and `update` applied again, so two brokers' concurrent
+   * IncrementalAlterConfigs of one entity both take effect.
+   */
+  async updateBrokerConfig(entity: string, update: (stored: Readonly<Record<string, string>>) => Record<string, string>): Promise<void> {
     const key = this.key(`configs/brokers/${entity}`);
-    const res = Object.keys(config).length === 0
-      ? await this.retry(() => this.client.delete().key(key).exec())
-      : await this.retry(() => this.client.put(key).value(JSON.stringify(config)).exec());
-    await this.awaitRevision(Number(res.header.revision));
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const kv = (await this.retry(() => this.client.get(key).exec())).kvs[0];
+      let stored: Readonly<Record<string, string>> = {};
+      try {
+        if (kv) stored = stringRecord(JSON.parse(kv.value.toString('utf8')));
+      } catch { /* malformed: replaced, as the image ignores it */ }
+      const config = update(stored);
+      // Mod revision 0: the key must still be absent.
+      const modRev = kv ? Number(kv.mod_revision) : 0;
+      const write = Object.keys(config).length === 0 ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(config));
+      // An attempt applied but unanswered reads as a conflict: `update` on our own result changes nothing more.
+      const res = await this.retry(() => this.client.if(key, 'Mod', '==', modRev).then(write).commit());
+      if (res.succeeded) {
+        await this.awaitRevision(Number(res.header.revision));
+        return;
+      }
+      await sleep(Math.floor(Math.random() * 10));
+    }
+    throw new TributaryError('ETCD_CONTENTION', `cannot update the dynamic configs of broker entity '${entity}': too many concurrent changes`);
   }
 
   /** Reserves `size` producer ids; returns the first. Compare-and-swap on next_block, so blocks never overlap. */
