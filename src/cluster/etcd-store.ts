@@ -925,6 +925,31 @@ export class EtcdClusterStore {
     throw new TributaryError('ETCD_CONTENTION', 'cannot allocate a producer id block: too many concurrent allocations');
   }
 
+  /** The broker incarnations controllers have accounted for (`<p>/broker_incarnations`); empty if none are stored. */
+  async readBrokerIncarnations(): Promise<ReadonlyMap<number, string>> {
+    const kv = (await this.retry(() => this.client.get(this.key('broker_incarnations')).exec())).kvs[0];
+    const out = new Map<number, string>();
+    if (!kv) return out;
+    try {
+      for (const [id, incarnation] of Object.entries(JSON.parse(kv.value.toString('utf8')) as Record<string, unknown>)) {
+        if (Number.isInteger(Number(id)) && typeof incarnation === 'string') out.set(Number(id), incarnation);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'ignoring malformed broker incarnations in etcd');
+    }
+    return out;
+  }
+
+  /** Replaces the broker incarnations, fenced by the controller epoch as partition writes are; false if deposed. */
+  async writeBrokerIncarnations(incarnations: ReadonlyMap<number, string>, controllerEpoch: number): Promise<boolean> {
+    const value = JSON.stringify(Object.fromEntries([...incarnations].map(([id, incarnation]) => [String(id), incarnation])));
+    const res = await this.retry(() => this.client.if(this.key('controller'), 'Version', '>', 0)
+      .and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch))
+      .then(this.client.put(this.key('broker_incarnations')).value(value))
+      .commit());
+    return res.succeeded;
+  }
+
   // ---------------------------------------------------------------------------------------------------------
 
   /** Stops the campaign, the watch and the keep-alive; revokes the lease so this broker's keys vanish at once. */

@@ -266,6 +266,20 @@ test('broker configs: concurrent read-modify-writes of one entity through two st
   await until('the key deleted', () => !b.image().brokerConfigs.has('1'));
 });
 
+test('broker incarnations: kept for the next controller, written only under the current controller epoch', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  assert.equal((await a.readBrokerIncarnations()).size, 0);
+  await a.registerBroker(reg(1));
+  let epoch = 0;
+  a.campaign(1, (e) => { epoch = e; }, () => undefined);
+  await until('elected', () => epoch > 0);
+  assert.equal(await a.writeBrokerIncarnations(new Map([[1, 'life-a'], [2, 'life-b']]), epoch), true);
+  assert.equal(await a.writeBrokerIncarnations(new Map([[1, 'stale']]), epoch + 1), false, 'another epoch is fenced');
+  const b = await open(prefix);
+  assert.deepEqual([...await b.readBrokerIncarnations()], [[1, 'life-a'], [2, 'life-b']]);
+});
+
 test('with a 3-member etcd, killing one member keeps the store working', async () => {
   const cluster = await startEtcdCluster(3);
   try {
