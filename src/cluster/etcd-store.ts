@@ -8,9 +8,9 @@
  *   watch that lost its connection as soon as etcd answers this store again (a keep-alive, any call): the image
  *   is current right after a network heal, not after the watch's reconnect backoff. An image never goes back.
  * - Writes are transactions: create-if-absent for registrations, topics and the cluster id; compare-and-swap on
- *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block and
- *   topic configs; partition writes made as controller also compare the controller epoch, so a deposed
- *   controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block, topic
+ *   configs and broker configs; partition writes made as controller (and its broker incarnations record) also
+ *   compare the controller epoch, so a deposed controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
  *   Calls failing with a recoverable error (no leader during an etcd election, a dead member) are retried for up
  *   to dialTimeoutMs; a retried transaction that had in fact been applied is recognised where it matters.
  * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
@@ -153,7 +153,7 @@ function stringRecord(v: unknown): Readonly<Record<string, string>> {
 /**
  * The watch stream's reconnect backoff (cockatiel's IBackoff shape): 100 ms doubling to 500 ms. etcd3's default
  * grows to 30 s, which would leave an etcd that came back unwatched that long (and a closed store's last
- * reconnect timer pending that long). A broker does not wait for it after a heal (see resync), but a store
+ * reconnect timer pending that long). A broker does not wait for it after a heal (etcdAnswered), but a store
  * without a lease has only this.
  */
 class WatchBackoff {
