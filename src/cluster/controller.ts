@@ -34,6 +34,13 @@ export interface ControllerStore {
   onImage(cb: (image: MetadataImage, previous: MetadataImage) => void): () => void;
   /** All-or-nothing compare-and-swap on each change's partitionEpoch, fenced by the controller epoch when given. */
   casPartitions(changes: PartitionChange[], controllerEpoch?: number): Promise<boolean>;
+  /**
+   * The incarnation (process life) of each broker that controllers have accounted for so far — fenced as
+   * restarted, or found in place — kept in etcd for the next controller; empty if none is stored.
+   */
+  readBrokerIncarnations(): Promise<ReadonlyMap<number, string>>;
+  /** Replaces them, fenced by the controller epoch; false if that epoch is no longer the controller's. */
+  writeBrokerIncarnations(incarnations: ReadonlyMap<number, string>, controllerEpoch: number): Promise<boolean>;
 }
 
 export interface ControllerConfig {
@@ -196,6 +203,13 @@ export class Controller {
    * none then) registered anew since, and that pass's successor fences it.
    */
   private fencedEpochs: Map<number, number> | null = null;
+  /**
+   * The incarnation of every broker this controller and its predecessors accounted for (read from the store on
+   * the first pass): a registered broker with another incarnation restarted while no controller saw it, and is
+   * fenced. `storedIncarnations`: what the store holds as far as this controller knows.
+   */
+  private incarnations: Map<number, string> | null = null;
+  private storedIncarnations = new Map<number, string>();
 
   constructor(opts: ControllerOptions) {
     this.store = opts.store;
@@ -287,6 +301,18 @@ export class Controller {
   private async runPasses(): Promise<void> {
     while (this.dirty && !this.stopped) {
       this.dirty = false;
+      if (this.incarnations === null) {
+        try {
+          const stored = await this.store.readBrokerIncarnations();
+          this.incarnations = new Map(stored);
+          this.storedIncarnations = new Map(stored);
+        } catch (err) {
+          this.logger.warn({ err }, 'cannot read the broker incarnations from etcd; retrying');
+          if (!this.dirty) this.retryLater();
+          continue;
+        }
+        if (this.stopped) return;
+      }
       const image = this.store.image();
       if (this.deposed(image)) {
         this.stop();
@@ -294,30 +320,54 @@ export class Controller {
       }
       const started = this.now();
       const epochs = new Map([...image.brokers].map(([id, b]) => [id, b.brokerEpoch]));
-      // The first pass takes the registrations as it finds them.
+      // The first pass takes the registrations as it finds them, except for a broker in another life than the one
+      // accounted for: it restarted while no controller ran (or before one could fence it).
       const seen = this.fencedEpochs ?? epochs;
       const restarted = new Set([...epochs].filter(([id, epoch]) => seen.get(id) !== epoch).map(([id]) => id));
-      const changes = planPartitionRepairs(image, this.config.uncleanLeaderElection, restarted);
-      if (changes.length === 0) {
-        this.fencedEpochs = epochs;
-        this.retryDelayMs = RETRY_MIN_MS;
-        continue;
+      for (const [id, b] of image.brokers) {
+        const known = this.incarnations.get(id);
+        if (known !== undefined && known !== b.incarnationId) restarted.add(id);
       }
-      const failed = await this.writeBatches(changes);
+      const changes = planPartitionRepairs(image, this.config.uncleanLeaderElection, restarted);
+      const failed = changes.length === 0 ? [] : await this.writeBatches(changes);
       if (this.stopped) return;
       if (failed.length === 0) {
         this.fencedEpochs = epochs;
         this.retryDelayMs = RETRY_MIN_MS;
-        this.logger.info({ changes: changes.length, ms: this.now() - started }, 'partition leadership and ISR repaired');
+        if (changes.length > 0) this.logger.info({ changes: changes.length, ms: this.now() - started }, 'partition leadership and ISR repaired');
+        // Only now are these lives accounted for: a successor reading them will not fence them again.
+        for (const [id, b] of image.brokers) this.incarnations.set(id, b.incarnationId);
+        if (!(await this.storeIncarnations()) && !this.stopped && !this.dirty) this.retryLater();
       } else if (!this.dirty) {
         // A conflict means the image is behind etcd: its watch brings the change (and a new pass); this timer
         // only covers a watch that stays silent.
-        const delay = this.retryDelayMs;
-        this.retryDelayMs = Math.min(RETRY_MAX_MS, this.retryDelayMs * 2);
-        this.retryTimer = setTimeout(() => this.kick(), delay);
-        this.retryTimer.unref();
+        this.retryLater();
       }
     }
+  }
+
+  private retryLater(): void {
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(RETRY_MAX_MS, this.retryDelayMs * 2);
+    this.retryTimer = setTimeout(() => this.kick(), delay);
+    this.retryTimer.unref();
+  }
+
+  /** Writes the accounted incarnations if the store holds others; false if that failed (retried later). */
+  private async storeIncarnations(): Promise<boolean> {
+    const next = new Map(this.incarnations);
+    const same = next.size === this.storedIncarnations.size && [...next].every(([id, inc]) => this.storedIncarnations.get(id) === inc);
+    if (same) return true;
+    try {
+      if (await this.store.writeBrokerIncarnations(next, this.epoch)) {
+        this.storedIncarnations = next;
+        return true;
+      }
+      if (this.deposed(this.store.image())) this.stop();
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot write the broker incarnations to etcd; retrying');
+    }
+    return false;
   }
 
   /** Writes changes in transactions of CAS_BATCH_SIZE; returns the changes of the batches refused. */

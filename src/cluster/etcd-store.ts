@@ -4,11 +4,13 @@
  * - The image: one range read of the whole prefix at a revision R, then ONE watch on the prefix from R+1, so no
  *   change is missed or seen twice. The events of one etcd revision (one transaction) are applied together and
  *   make one new immutable MetadataImage; onImage listeners see every image in revision order. If the watch is
- *   cancelled (its start revision was compacted away) the prefix is read again and the watch restarted.
+ *   cancelled (its start revision was compacted away) the prefix is read again and the watch restarted. So is a
+ *   watch that lost its connection as soon as etcd answers this store again (a keep-alive, any call): the image
+ *   is current right after a network heal, not after the watch's reconnect backoff. An image never goes back.
  * - Writes are transactions: create-if-absent for registrations, topics and the cluster id; compare-and-swap on
- *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block and
- *   topic configs; partition writes made as controller also compare the controller epoch, so a deposed
- *   controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block, topic
+ *   configs and broker configs; partition writes made as controller (and its broker incarnations record) also
+ *   compare the controller epoch, so a deposed controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
  *   Calls failing with a recoverable error (no leader during an etcd election, a dead member) are retried for up
  *   to dialTimeoutMs; a retried transaction that had in fact been applied is recognised where it matters.
  * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
@@ -16,6 +18,7 @@
  *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
  */
 import { Etcd3, Range, isRecoverableError, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } from 'cockatiel';
 import { KafkaError, TributaryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -148,15 +151,27 @@ function stringRecord(v: unknown): Readonly<Record<string, string>> {
 }
 
 /**
- * The watch stream's reconnect backoff (cockatiel's IBackoff shape): 100 ms doubling to 2 s. etcd3's default
+ * The watch stream's reconnect backoff (cockatiel's IBackoff shape): 100 ms doubling to 500 ms. etcd3's default
  * grows to 30 s, which would leave an etcd that came back unwatched that long (and a closed store's last
- * reconnect timer pending that long).
+ * reconnect timer pending that long). A broker does not wait for it after a heal (etcdAnswered), but a store
+ * without a lease has only this.
  */
 class WatchBackoff {
   constructor(readonly duration = 100) {}
   next(): WatchBackoff {
-    return new WatchBackoff(Math.min(this.duration * 2, 2000));
+    return new WatchBackoff(Math.min(this.duration * 2, 500));
   }
+}
+
+/**
+ * What etcd3 wraps each endpoint's calls in. Its default, a circuit breaker opened by 3 failures for 5 s, kept a
+ * healed broker from reaching etcd for up to 5 s (every call, the watch and the lease's included, refused
+ * unsent): with one endpoint there is no other to turn to, so none; with several, one that skips a failing member
+ * for 1 s.
+ */
+function hostPolicy(endpoints: number): () => IPolicy {
+  if (endpoints <= 1) return () => noop;
+  return () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -179,6 +194,8 @@ export class EtcdClusterStore {
   private watermarks: Watermark[] = [];
   private watcher: Watcher | undefined;
   private reloading = false;
+  /** The watch lost its connection and has not reconnected: the image may be behind etcd. */
+  private watchDown = false;
   private closed = false;
   private lease: Lease | undefined;
   private leaseId: string | undefined;
@@ -207,7 +224,7 @@ export class EtcdClusterStore {
       dialTimeout,
       // Unary calls get a deadline; the watch and keep-alive streams live on.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeout }),
-      faultHandling: { watchBackoff: new WatchBackoff() },
+      faultHandling: { watchBackoff: new WatchBackoff(), host: hostPolicy(opts.endpoints.length) },
     });
     const store = new EtcdClusterStore(client, opts);
     try {
@@ -230,12 +247,14 @@ export class EtcdClusterStore {
     let delay = 50;
     for (;;) {
       try {
-        return await fn();
+        const result = await fn();
+        this.etcdAnswered();
+        return result;
       } catch (err) {
         if (this.closed || !isRecoverableError(err as Error) || Date.now() + delay > deadline) throw err;
         this.log.debug({ err: (err as Error).message }, 'etcd call failed; retrying');
         await sleep(delay);
-        delay = Math.min(delay * 2, 1000);
+        delay = Math.min(delay * 2, 500);
       }
     }
   }
@@ -281,11 +300,16 @@ export class EtcdClusterStore {
       res = await this.retry(() => this.client.getAll().inRange(new Range(after, end)).limit(LOAD_PAGE_SIZE).revision(revision).exec());
       kvs.push(...res.kvs);
     }
-    Object.assign(this.state, new ImageState());
-    const touched = new Set<string>();
-    for (const kv of kvs) this.applyKv('put', kv, touched);
-    this.publish(Number(revision), touched, true);
-    await this.startWatch(Number(revision) + 1);
+    // Never back: a read answered at an older revision than the image (not expected of etcd's linearizable
+    // reads, but cheap to rule out) keeps the image and watches from where it is.
+    const from = Math.max(Number(revision), this.current.revision);
+    if (Number(revision) > this.current.revision || this.current.revision === 0) {
+      Object.assign(this.state, new ImageState());
+      const touched = new Set<string>();
+      for (const kv of kvs) this.applyKv('put', kv, touched);
+      this.publish(Number(revision), touched, true);
+    }
+    await this.startWatch(from + 1);
   }
 
   private async startWatch(fromRevision: number): Promise<void> {
@@ -295,19 +319,42 @@ export class EtcdClusterStore {
       return;
     }
     this.watcher = watcher;
-    watcher.on('data', (res: IWatchResponse) => this.onWatchData(res));
+    this.watchDown = false;
+    // A watcher replaced by a resync may still deliver what it had: only the current one feeds the image.
+    watcher.on('data', (res: IWatchResponse) => { if (this.watcher === watcher) this.onWatchData(res); });
     watcher.on('disconnected', (err: Error) => {
-      if (!this.closed) this.log.warn({ err: err.message }, 'etcd watch disconnected; reconnecting');
+      if (this.closed || this.watcher !== watcher) return;
+      if (!this.watchDown) this.log.warn({ err: err.message }, 'etcd watch disconnected; reconnecting');
+      this.watchDown = true;
     });
-    watcher.on('connected', () => this.log.debug('etcd watch connected'));
+    watcher.on('connected', () => {
+      if (this.watcher !== watcher) return;
+      this.watchDown = false;
+      this.log.debug('etcd watch connected');
+    });
     watcher.on('error', (err: Error) => {
-      if (this.closed) return;
+      if (this.closed || this.watcher !== watcher) return;
       // A cancelled watch (its start revision compacted away, typically): read everything again.
       this.log.warn({ err: err.message }, 'etcd watch cancelled; reloading the metadata image');
       if (this.watcher === watcher) this.watcher = undefined;
       void watcher.cancel().catch(() => undefined);
       void this.reload();
     });
+  }
+
+  /**
+   * etcd answered a call: if the watch is disconnected (a network cut that healed, an etcd that came back), read the
+   * prefix now and watch again from there, rather than serve a stale image (leaders, ISRs) until the watch's own
+   * reconnect. The old watcher is dropped first; the image moves forward only (load()).
+   */
+  private etcdAnswered(): void {
+    if (!this.watchDown || this.reloading || this.closed) return;
+    this.log.info('etcd answers again while the watch is disconnected: reading the metadata image now');
+    const old = this.watcher;
+    this.watcher = undefined;
+    this.watchDown = false;
+    if (old) void old.cancel().catch(() => undefined);
+    void this.reload();
   }
 
   private async reload(): Promise<void> {
@@ -322,7 +369,7 @@ export class EtcdClusterStore {
         } catch (err) {
           this.log.warn({ err: (err as Error).message }, 'cannot reload the metadata image from etcd; retrying');
           await sleep(backoff);
-          backoff = Math.min(backoff * 2, 5000);
+          backoff = Math.min(backoff * 2, 1000);
         }
       }
     } finally {
@@ -571,6 +618,7 @@ export class EtcdClusterStore {
     let failing = false;
     lease.on('keepaliveSucceeded', () => {
       if (!current()) return;
+      this.etcdAnswered();
       this.lastKeepAliveOk = Math.max(this.lastKeepAliveOk, this.keepAliveFiredAt);
       if (failing && !this.closed) this.log.info('etcd lease keep-alive answered again');
       failing = false;
@@ -832,13 +880,33 @@ export class EtcdClusterStore {
     return true;
   }
 
-  /** Dynamic broker configs for 'default' or a node id; an empty config deletes the key. */
-  async putBrokerConfig(entity: string, config: Record<string, string>): Promise<void> {
+  /**
+   * Read-modify-write of the dynamic broker configs of 'default' or a node id: `update` gets the stored set and
+   * returns the new one (empty deletes the key; it may throw to refuse the change). Compare-and-swap on the key's
+   * mod revision; on a conflict the key is read again and `update` applied again, so two brokers' concurrent
+   * IncrementalAlterConfigs of one entity both take effect.
+   */
+  async updateBrokerConfig(entity: string, update: (stored: Readonly<Record<string, string>>) => Record<string, string>): Promise<void> {
     const key = this.key(`configs/brokers/${entity}`);
-    const res = Object.keys(config).length === 0
-      ? await this.retry(() => this.client.delete().key(key).exec())
-      : await this.retry(() => this.client.put(key).value(JSON.stringify(config)).exec());
-    await this.awaitRevision(Number(res.header.revision));
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const kv = (await this.retry(() => this.client.get(key).exec())).kvs[0];
+      let stored: Readonly<Record<string, string>> = {};
+      try {
+        if (kv) stored = stringRecord(JSON.parse(kv.value.toString('utf8')));
+      } catch { /* malformed: replaced, as the image ignores it */ }
+      const config = update(stored);
+      // Mod revision 0: the key must still be absent.
+      const modRev = kv ? Number(kv.mod_revision) : 0;
+      const write = Object.keys(config).length === 0 ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(config));
+      // An attempt applied but unanswered reads as a conflict: `update` on our own result changes nothing more.
+      const res = await this.retry(() => this.client.if(key, 'Mod', '==', modRev).then(write).commit());
+      if (res.succeeded) {
+        await this.awaitRevision(Number(res.header.revision));
+        return;
+      }
+      await sleep(Math.floor(Math.random() * 10));
+    }
+    throw new TributaryError('ETCD_CONTENTION', `cannot update the dynamic configs of broker entity '${entity}': too many concurrent changes`);
   }
 
   /** Reserves `size` producer ids; returns the first. Compare-and-swap on next_block, so blocks never overlap. */
@@ -856,6 +924,31 @@ export class EtcdClusterStore {
       await sleep(Math.floor(Math.random() * 10));
     }
     throw new TributaryError('ETCD_CONTENTION', 'cannot allocate a producer id block: too many concurrent allocations');
+  }
+
+  /** The broker incarnations controllers have accounted for (`<p>/broker_incarnations`); empty if none are stored. */
+  async readBrokerIncarnations(): Promise<ReadonlyMap<number, string>> {
+    const kv = (await this.retry(() => this.client.get(this.key('broker_incarnations')).exec())).kvs[0];
+    const out = new Map<number, string>();
+    if (!kv) return out;
+    try {
+      for (const [id, incarnation] of Object.entries(JSON.parse(kv.value.toString('utf8')) as Record<string, unknown>)) {
+        if (Number.isInteger(Number(id)) && typeof incarnation === 'string') out.set(Number(id), incarnation);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'ignoring malformed broker incarnations in etcd');
+    }
+    return out;
+  }
+
+  /** Replaces the broker incarnations, fenced by the controller epoch as partition writes are; false if deposed. */
+  async writeBrokerIncarnations(incarnations: ReadonlyMap<number, string>, controllerEpoch: number): Promise<boolean> {
+    const value = JSON.stringify(Object.fromEntries([...incarnations].map(([id, incarnation]) => [String(id), incarnation])));
+    const res = await this.retry(() => this.client.if(this.key('controller'), 'Version', '>', 0)
+      .and(this.key('controller_epoch'), 'Value', '==', String(controllerEpoch))
+      .then(this.client.put(this.key('broker_incarnations')).value(value))
+      .commit());
+    return res.succeeded;
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   // In a cluster they live in etcd (every broker applies the image's default and its own entry).
-  const clusterConfigs = etcd ? { brokerConfigs: etcd.image().brokerConfigs, put: (entity: string, c: Record<string, string>) => etcd.putBrokerConfig(entity, c) } : undefined;
+  const clusterConfigs = etcd ? { brokerConfigs: etcd.image().brokerConfigs, update: etcd.updateBrokerConfig.bind(etcd) } : undefined;
   const dynamicConfigs = new DynamicBrokerConfig({ dataDir, nodeId, config, explicitKeys, logger, cluster: clusterConfigs });
   etcd?.onImage((image) => dynamicConfigs.applyClusterConfigs(image.brokerConfigs));
   const brokerDefaults: Record<string, string> = {};

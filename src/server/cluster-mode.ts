@@ -73,6 +73,8 @@ export class ClusterMode implements Replication, TopicBackend {
   private groups: CoordinatorElections | null = null;
   private transactions: CoordinatorElections | null = null;
   private registration: { host: string; port: number; rack: string | null } | null = null;
+  /** This process's life: the same in a registration after a lost lease (nothing was lost), new after a restart. */
+  private readonly incarnationId = randomUUID();
   private closed = false;
   /** Set when shutdown begins (its listener closes soon): a lease revoked now is not registered again. */
   private stopping = false;
@@ -125,7 +127,7 @@ export class ClusterMode implements Replication, TopicBackend {
   /** Registers this broker (after its listener is bound) and campaigns for controller. */
   async register(endpoint: { host: string; port: number; rack: string | null }): Promise<void> {
     this.registration = endpoint;
-    const brokerEpoch = await this.store.registerBroker({ nodeId: this.nodeId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack, incarnationId: randomUUID() });
+    const brokerEpoch = await this.store.registerBroker({ nodeId: this.nodeId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack, incarnationId: this.incarnationId });
     this.logger.info({ nodeId: this.nodeId, brokerEpoch }, 'registered in the cluster');
     this.store.onLeaseLost((err) => this.onLeaseLost(err));
     this.campaign();
@@ -189,7 +191,7 @@ export class ClusterMode implements Replication, TopicBackend {
         try {
           if (!this.registration) return;
           this.leaseLostAgain = false;
-          await this.store.registerBroker({ nodeId: this.nodeId, ...this.registration, incarnationId: randomUUID() });
+          await this.store.registerBroker({ nodeId: this.nodeId, ...this.registration, incarnationId: this.incarnationId });
           if (this.leaseLostAgain) continue;
           this.logger.info({ nodeId: this.nodeId }, 'registered again after losing the lease');
           // The store resumes the campaign under the new lease by itself (campaign() again would throw

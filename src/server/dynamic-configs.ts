@@ -149,8 +149,11 @@ export interface DynamicBrokerConfigOptions {
 export interface ClusterConfigSource {
   /** The image's configs when the broker starts. */
   readonly brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
-  /** Writes one entity's whole set (empty deletes it); resolves once this broker's image holds it. */
-  put(entity: string, configs: Record<string, string>): Promise<void>;
+  /**
+   * Read-modify-write of one entity's set: `update` maps the stored set to the new one (empty deletes it) and is
+   * applied again if another broker changed the set meanwhile; resolves once this broker's image holds it.
+   */
+  update(entity: string, update: (stored: Readonly<Record<string, string>>) => Record<string, string>): Promise<void>;
 }
 
 /** 'default' for the cluster default, else a node id as a decimal string. */
@@ -294,32 +297,7 @@ export class DynamicBrokerConfig {
       if (seen.has(o.name)) throw invalidRequest(`Error due to duplicate config keys: ${o.name}`);
       seen.add(o.name);
     }
-    const next = this.configsOf(entity);
-    for (const o of ops) {
-      switch (o.op) {
-        case CONFIG_OP.SET:
-          if (o.value === null) throw invalidRequest(`Null value not supported for : ${o.name}`);
-          next[o.name] = o.value;
-          break;
-        case CONFIG_OP.DELETE:
-          delete next[o.name];
-          break;
-        case CONFIG_OP.APPEND:
-        case CONFIG_OP.SUBTRACT: {
-          const def = keyDef(o.name);
-          const verb = o.op === CONFIG_OP.APPEND ? 'append' : 'subtract';
-          if (def?.type !== 'list') throw new KafkaError('INVALID_CONFIG', `Config value ${verb} is not allowed for config key: ${o.name}`);
-          const split = (v: string | null | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-          const current = split(next[o.name] ?? def.default);
-          const items = split(o.value);
-          next[o.name] = (o.op === CONFIG_OP.APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i))).join(',');
-          break;
-        }
-        default:
-          throw invalidRequest(`Unknown operation type ${o.op}`);
-      }
-    }
-    await this.commit(entity, next, validateOnly);
+    await this.commit(entity, (current) => applyConfigOps(current, ops), validateOnly);
   }
 
   /** AlterConfigs (legacy) of BROKER: the resource's dynamic configs become exactly `configs`. */
@@ -330,14 +308,29 @@ export class DynamicBrokerConfig {
       if (c.value === null) throw invalidRequest(`Null value not supported for : ${c.name}`);
       next[c.name] = c.value;
     }
-    await this.commit(entity, next, validateOnly);
+    await this.commit(entity, () => next, validateOnly);
   }
 
   /**
-   * Validates the resource's whole new set, persists it, then applies it (validateOnly: only the first). In a
-   * cluster it is written to etcd and applies when the image brings it back (before this returns).
+   * Validates the resource's whole new set (`change` of its current one), persists it, then applies it
+   * (validateOnly: only the first). In a cluster it is a compare-and-swap in etcd (`change` re-applied to the
+   * stored set if another broker changed it meanwhile) and applies when the image brings it back (before this
+   * returns).
    */
-  private async commit(entity: Entity, next: Record<string, string>, validateOnly: boolean): Promise<void> {
+  private async commit(entity: Entity, change: (current: Readonly<Record<string, string>>) => Record<string, string>, validateOnly: boolean): Promise<void> {
+    if (this.opts.cluster && !validateOnly) {
+      await this.opts.cluster.update(entity, (stored) => this.validated(entity, change(stored)).normalised);
+      return;
+    }
+    const { doc } = this.validated(entity, change(this.configsOf(entity)));
+    if (validateOnly || this.opts.cluster) return;
+    this.store.save(doc);
+    this.doc = doc;
+    this.applyEffective();
+  }
+
+  /** Checks a resource's whole new set; returns its stored form and the document it would make. */
+  private validated(entity: Entity, next: Record<string, string>): { normalised: Record<string, string>; doc: DynamicConfigDoc } {
     const nonDynamic = Object.keys(next).filter(isKnownStatic);
     if (nonDynamic.length > 0) throw invalidRequest(`Cannot update these configs dynamically: [${nonDynamic.join(', ')}]`);
     const normalised: Record<string, string> = {};
@@ -355,14 +348,7 @@ export class DynamicBrokerConfig {
     } catch (err) {
       throw invalidRequest((err as Error).message);
     }
-    if (validateOnly) return;
-    if (this.opts.cluster) {
-      await this.opts.cluster.put(entity, normalised);
-      return;
-    }
-    this.store.save(doc);
-    this.doc = doc;
-    this.applyEffective();
+    return { normalised, doc };
   }
 
   /** Validates one value (type, range, allowed values, thread-pool bounds unless `current` is null); returns its stored form. */
@@ -492,6 +478,36 @@ export class DynamicBrokerConfig {
       throw invalidRequest(`Unexpected broker id, expected ${this.opts.nodeId} but received ${resourceName}`);
     }
   }
+}
+
+/** IncrementalAlterConfigs' operations applied to a resource's current dynamic configs; returns the new set. */
+function applyConfigOps(current: Readonly<Record<string, string>>, ops: readonly ConfigOperation[]): Record<string, string> {
+  const next = { ...current };
+  for (const o of ops) {
+    switch (o.op) {
+      case CONFIG_OP.SET:
+        if (o.value === null) throw invalidRequest(`Null value not supported for : ${o.name}`);
+        next[o.name] = o.value;
+        break;
+      case CONFIG_OP.DELETE:
+        delete next[o.name];
+        break;
+      case CONFIG_OP.APPEND:
+      case CONFIG_OP.SUBTRACT: {
+        const def = keyDef(o.name);
+        const verb = o.op === CONFIG_OP.APPEND ? 'append' : 'subtract';
+        if (def?.type !== 'list') throw new KafkaError('INVALID_CONFIG', `Config value ${verb} is not allowed for config key: ${o.name}`);
+        const split = (v: string | null | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        const current = split(next[o.name] ?? def.default);
+        const items = split(o.value);
+        next[o.name] = (o.op === CONFIG_OP.APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i))).join(',');
+        break;
+      }
+      default:
+        throw invalidRequest(`Unknown operation type ${o.op}`);
+    }
+  }
+  return next;
 }
 
 /** A cluster image's broker configs as the document the file holds. */

@@ -13,6 +13,8 @@ export class MemoryClusterStore implements ControllerStore {
   /** Every casPartitions call and its outcome, for assertions. */
   readonly writes: Array<{ changes: PartitionChange[]; controllerEpoch: number | undefined; ok: boolean }> = [];
   private nextBrokerEpoch = 1;
+  /** What readBrokerIncarnations answers; writeBrokerIncarnations replaces it. */
+  incarnations = new Map<number, string>();
   /** Runs before a casPartitions compares (a test's concurrent writer slips in here). */
   beforeCas: ((changes: PartitionChange[]) => void) | null = null;
 
@@ -43,6 +45,18 @@ export class MemoryClusterStore implements ControllerStore {
       topics.set(c.topic, { ...t, partitions });
     }
     this.publish({ ...this.current, topics });
+    return true;
+  }
+
+  async readBrokerIncarnations(): Promise<ReadonlyMap<number, string>> {
+    await Promise.resolve();
+    return new Map(this.incarnations);
+  }
+
+  async writeBrokerIncarnations(incarnations: ReadonlyMap<number, string>, controllerEpoch: number): Promise<boolean> {
+    await Promise.resolve();
+    if (this.current.controller?.epoch !== controllerEpoch) return false;
+    this.incarnations = new Map(incarnations);
     return true;
   }
 
@@ -80,6 +94,14 @@ export class MemoryClusterStore implements ControllerStore {
     const b = this.current.brokers.get(nodeId)!;
     const brokers = new Map(this.current.brokers);
     brokers.set(nodeId, { ...b, incarnationId: `inc-${nodeId}-${this.nextBrokerEpoch}`, brokerEpoch: this.nextBrokerEpoch++, leaseId: '0', shuttingDown: false });
+    this.publish({ ...this.current, brokers });
+  }
+
+  /** The same process registered again after losing its lease (etcd was down): a new broker epoch, the same incarnation. */
+  reregisterBroker(nodeId: number): void {
+    const b = this.current.brokers.get(nodeId)!;
+    const brokers = new Map(this.current.brokers);
+    brokers.set(nodeId, { ...b, brokerEpoch: this.nextBrokerEpoch++, shuttingDown: false });
     this.publish({ ...this.current, brokers });
   }
 

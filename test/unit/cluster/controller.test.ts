@@ -95,6 +95,36 @@ test('a broker that restarted between two images is fenced like a lost one: out 
   }
 });
 
+test('a newly elected controller fences an ISR member that restarted while no controller ran, not one that only registered again in the same life', async () => {
+  const store = cluster([1, 2, 3]);
+  store.putTopic('t', [initialPartitionState([2, 1, 3], live(1, 2, 3)), initialPartitionState([1, 2, 3], live(1, 2, 3)), initialPartitionState([3, 1], live(1, 3))]);
+  const first = startController(store);
+  await first.idle();
+  assert.equal(store.writes.length, 0);
+  assert.deepEqual([...store.incarnations.keys()].sort(), [1, 2, 3], 'the lives accounted for are stored for the next controller');
+  first.stop();
+  // No controller (etcd was down, say): broker 2 restarts (a new life, which may have lost what it had not
+  // flushed), broker 3 only registers again after losing its lease (same process, same log).
+  store.restartBroker(2);
+  store.reregisterBroker(3);
+  store.setController(1, 4);
+  await store.waitFor((img) => img.controller?.epoch === 4);
+  const second = startController(store, {}, 4);
+  try {
+    const image = await store.waitFor((img) => part(img, 't', 0).leader === 1);
+    assert.deepEqual([part(image, 't', 0).isr, part(image, 't', 0).leaderEpoch], [[1, 3], 1], 'the restarted leader is replaced by an in-sync replica');
+    await second.idle();
+    const after = store.image();
+    assert.deepEqual(part(after, 't', 1).isr, [1, 3], 'a restarted follower leaves the ISR');
+    const same = part(after, 't', 2);
+    assert.deepEqual([same.leader, same.isr, same.leaderEpoch, same.partitionEpoch], [3, [3, 1], 0, 0], 'a broker that only registered again keeps its place');
+    assert.equal(store.incarnations.get(2), after.brokers.get(2)!.incarnationId, 'the new life is accounted for');
+    assert.ok(store.writes.every((w) => w.controllerEpoch === 4));
+  } finally {
+    second.stop();
+  }
+});
+
 test('on start, partitions led by a broker missing from the image are repaired even though no image ever had it', async () => {
   const store = cluster([1, 2]);
   store.putTopic('t', [{ ...initialPartitionState([9, 1, 2], live(9, 1, 2)) }, initialPartitionState([9], live(9))]);

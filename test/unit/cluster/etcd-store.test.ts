@@ -220,7 +220,7 @@ test('topics: create twice, add partitions, alter config, delete; another store\
   assert.equal(b.image().topics.get('orders')!.topicId, 'id1');
   assert.equal(b.image().topics.get('orders')!.config['cleanup.policy'], undefined);
 
-  await a.putBrokerConfig('default', { 'log.retention.ms': '5' });
+  await a.updateBrokerConfig('default', () => ({ 'log.retention.ms': '5' }));
   await until('broker config', () => b.image().brokerConfigs.get('default')?.['log.retention.ms'] === '5');
 
   const before = b.image();
@@ -241,6 +241,43 @@ test('producer id blocks from two stores at once never overlap', async () => {
   const sorted = [...starts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   assert.equal(sorted[0], 0n);
   for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, BigInt(size));
+});
+
+test('broker configs: concurrent read-modify-writes of one entity through two stores all take effect; a refused update writes nothing; an empty set deletes the key', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  const b = await open(prefix);
+  let calls = 0;
+  // Twelve incremental SETs of different keys at once, half through each store: each re-reads and re-applies on a
+  // conflict (a plain put of the set it read would keep only some of them).
+  const set = (store: EtcdClusterStore, k: string) => store.updateBrokerConfig('1', (stored) => {
+    calls++;
+    return { ...stored, [k]: 'v' };
+  });
+  const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+  await Promise.all(keys.map((k, i) => set(i % 2 === 0 ? a : b, k)));
+  await until('both images hold every key', () => [a, b].every((s) => Object.keys(s.image().brokerConfigs.get('1') ?? {}).length === keys.length));
+  assert.deepEqual(Object.keys(a.image().brokerConfigs.get('1')!).sort(), [...keys].sort());
+  assert.ok(calls > keys.length, `no conflict was retried (${calls} calls)`);
+  const revision = a.image().revision;
+  await assert.rejects(a.updateBrokerConfig('1', () => { throw new KafkaError('INVALID_REQUEST', 'no'); }), isKafkaError('INVALID_REQUEST'));
+  assert.equal(a.image().revision, revision);
+  await a.updateBrokerConfig('1', () => ({}));
+  await until('the key deleted', () => !b.image().brokerConfigs.has('1'));
+});
+
+test('broker incarnations: kept for the next controller, written only under the current controller epoch', async () => {
+  const prefix = freshPrefix();
+  const a = await open(prefix);
+  assert.equal((await a.readBrokerIncarnations()).size, 0);
+  await a.registerBroker(reg(1));
+  let epoch = 0;
+  a.campaign(1, (e) => { epoch = e; }, () => undefined);
+  await until('elected', () => epoch > 0);
+  assert.equal(await a.writeBrokerIncarnations(new Map([[1, 'life-a'], [2, 'life-b']]), epoch), true);
+  assert.equal(await a.writeBrokerIncarnations(new Map([[1, 'stale']]), epoch + 1), false, 'another epoch is fenced');
+  const b = await open(prefix);
+  assert.deepEqual([...await b.readBrokerIncarnations()], [[1, 'life-a'], [2, 'life-b']]);
 });
 
 test('with a 3-member etcd, killing one member keeps the store working', async () => {
