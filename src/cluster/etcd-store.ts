@@ -10,7 +10,8 @@
  * - Writes are transactions: create-if-absent for registrations, topics and the cluster id; compare-and-swap on
  *   the mod revision for partition states (whose partitionEpoch the caller names), the producer id block, topic
  *   configs and broker configs; partition writes made as controller (and its broker incarnations record) also
- *   compare the controller epoch, so a deposed controller's writes are refused. Each write resolves once the store's own image shows it (read your writes).
+ *   compare the controller epoch, so a deposed controller's writes are refused. Each write resolves once the
+ *   store's own image shows it (read your writes).
  *   Calls failing with a recoverable error (no leader during an etcd election, a dead member) are retried for up
  *   to dialTimeoutMs; a retried transaction that had in fact been applied is recognised where it matters.
  * - The lease: granted by registerBroker, kept alive by etcd3; the registration, and the controller key while we
