@@ -29,12 +29,12 @@ export const FAST_FAILOVER_SETTINGS: Readonly<Record<string, string>> = {
   'min.insync.replicas': '2',
 };
 
-/** Polls `ok` every 50 ms until it holds; throws after `ms`, naming what it waited for. */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+/** Polls `ok` every `stepMs` until it holds; throws after `ms`, naming what it waited for. */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000, stepMs = 50): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
 

@@ -3,38 +3,14 @@
  * a healed store's image is current again, and that its image only ever moves forward.
  * HEAL_CUT_MS sets the cut's length for the measurements (default: both lengths below).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtcdClusterStore } from '../../../src/cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../../../src/cluster/metadata.js';
-import { createLogger } from '../../../src/logger.js';
-import { startEtcd, type EtcdProcess } from '../../helpers/etcd.js';
+import { until } from '../../helpers/cluster-settings.js';
+import { etcdStoreFixture } from '../../helpers/etcd-store-fixture.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 
-const logger = createLogger('silent');
-let etcd: EtcdProcess;
-let prefixCounter = 0;
-const stores: EtcdClusterStore[] = [];
-
-before(async () => { etcd = await startEtcd(); });
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await etcd?.stop();
-});
-
-async function open(endpoint: string, prefix: string, leaseTtlSeconds: number): Promise<EtcdClusterStore> {
-  const store = await EtcdClusterStore.connect({ endpoints: [endpoint], prefix, leaseTtlSeconds, logger });
-  stores.push(store);
-  return store;
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const fx = etcdStoreFixture('heal');
 
 function partition(leader: number, partitionEpoch: number): PartitionState {
   return { replicas: [1, 2], isr: [1, 2], leader, leaderEpoch: partitionEpoch, partitionEpoch, addingReplicas: [], removingReplicas: [] };
@@ -45,12 +21,12 @@ function partition(leader: number, partitionEpoch: number): PartitionState {
  * moves a partition's leader meanwhile, the proxy heals; returns how long b's image took to show the new leader.
  */
 async function healTime(cutMs: number, leaseTtlSeconds: number): Promise<{ ms: number; leaseLost: boolean }> {
-  const prefix = `/heal${process.pid}-${++prefixCounter}`;
-  const proxy = await FaultProxy.start({ targetPort: Number(new URL(etcd.endpoint).port) });
+  const prefix = fx.freshPrefix();
+  const proxy = await FaultProxy.start({ targetPort: Number(new URL(fx.etcd.endpoint).port) });
   let stopped = false;
   try {
-    const a = await open(etcd.endpoint, prefix, leaseTtlSeconds);
-    const b = await open(`http://${proxy.address}`, prefix, leaseTtlSeconds);
+    const a = await fx.open(prefix, { leaseTtlSeconds });
+    const b = await fx.open(prefix, { endpoints: [`http://${proxy.address}`], leaseTtlSeconds });
     await b.registerBroker({ nodeId: 2, host: '127.0.0.1', port: 9002, rack: null, incarnationId: 'b' });
     await a.createTopic('t', { topicId: 't', config: {} }, [partition(1, 0)]);
     await until('b sees the topic', () => b.image().topics.has('t'), 5000);
@@ -79,7 +55,7 @@ async function healTime(cutMs: number, leaseTtlSeconds: number): Promise<{ ms: n
     assert.equal(b.image().topics.get('t')!.partitions[0]!.leader, 1, 'b cannot know while it is cut off');
     const healedAt = Date.now();
     proxy.heal();
-    await until('b sees the new leader', () => b.image().topics.get('t')!.partitions[0]!.leader === 2, 15_000);
+    await until('b sees the new leader', () => b.image().topics.get('t')!.partitions[0]!.leader === 2, 15_000, 10);
     const ms = Date.now() - healedAt;
     // Safety: the image never moves back in revision, and never shows the old leader again.
     await new Promise((r) => setTimeout(r, 300));

@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +10,9 @@ import { EtcdClusterStore } from '../../../src/cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../../../src/cluster/metadata.js';
 import { KafkaError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
-import { startEtcd, startEtcdCluster, type EtcdProcess } from '../../helpers/etcd.js';
+import { startEtcdCluster, type EtcdProcess } from '../../helpers/etcd.js';
+import { etcdStoreFixture } from '../../helpers/etcd-store-fixture.js';
+import { until } from '../../helpers/cluster-settings.js';
 import { startEtcd as startEtcdProcess } from '../../../src/cli/etcd-process.js';
 import { freePortRange } from '../../helpers/port-range.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,34 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const logger = createLogger('silent');
-let etcd: EtcdProcess;
-let prefixCounter = 0;
-const stores: EtcdClusterStore[] = [];
-
-before(async () => { etcd = await startEtcd(); });
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await etcd?.stop();
-});
-
-/** A fresh prefix per test, so tests share the etcd but not its keys. */
-function freshPrefix(): string {
-  return `/t${process.pid}-${++prefixCounter}`;
-}
-
-async function open(prefix: string, endpoints = [etcd.endpoint]): Promise<EtcdClusterStore> {
-  const store = await EtcdClusterStore.connect({ endpoints, prefix, leaseTtlSeconds: 2, logger });
-  stores.push(store);
-  return store;
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const fx = etcdStoreFixture('t');
+const freshPrefix = (): string => fx.freshPrefix();
+const open = (prefix: string, endpoints?: string[]): Promise<EtcdClusterStore> => fx.open(prefix, { endpoints });
 
 function reg(nodeId: number, incarnationId = `inc-${nodeId}`) {
   return { nodeId, host: '127.0.0.1', port: 9000 + nodeId, rack: null, incarnationId };
@@ -79,7 +56,7 @@ test('a registration shows in another store\'s image and expires within ~TTL aft
   const prefix = freshPrefix();
   const observer = await open(prefix);
   const script = fileURLToPath(new URL('../../helpers/etcd-register-child.js', import.meta.url));
-  const child = spawn(process.execPath, [script, etcd.endpoint, '7', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, fx.etcd.endpoint, '7', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -160,7 +137,7 @@ test('a controller whose key is taken away is deposed and campaigns again', asyn
   a.campaign(1, (e) => elected.push(e), () => { deposedCount++; });
   await until('elected', () => elected.length === 1);
   // An operator (or a bug) deletes the controller key: we are deposed, then re-elected with a new epoch.
-  const admin = new Etcd3({ hosts: etcd.endpoint });
+  const admin = new Etcd3({ hosts: fx.etcd.endpoint });
   try {
     await admin.delete().key(`${prefix}/controller`);
   } finally {
@@ -321,11 +298,11 @@ test('an etcd that stops answering for longer than the TTL: the lease is lost, t
   const lost: Error[] = [];
   a.onLeaseLost((err) => lost.push(err));
   const stoppedAt = Date.now();
-  etcd.kill('SIGSTOP');
+  fx.etcd.kill('SIGSTOP');
   try {
     await until('lease lost', () => lost.length === 1, 5000);
   } finally {
-    etcd.kill('SIGCONT');
+    fx.etcd.kill('SIGCONT');
   }
   const took = Date.now() - stoppedAt;
   assert.ok(took >= 1900 && took < 3500, `lost after ${took} ms`);
@@ -386,7 +363,7 @@ test('registering again through a stopped etcd: the grant that waited through th
     await a.registerBroker(reg(8));
     const lost: Error[] = [];
     a.onLeaseLost((err) => lost.push(err));
-    etcd.kill('SIGSTOP');
+    fx.etcd.kill('SIGSTOP');
     let again: Promise<number>;
     try {
       await until('lease lost', () => lost.length === 1, 5000);
@@ -395,7 +372,7 @@ test('registering again through a stopped etcd: the grant that waited through th
       again.catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
-      etcd.kill('SIGCONT');
+      fx.etcd.kill('SIGCONT');
     }
     await again;
     // Without the renewal after the grant the new lease was declared lost at once (TTL counted from the send).
@@ -460,14 +437,14 @@ async function cuttableProxy(target: string): Promise<{ endpoint: string; cut():
 
 test('a watch whose revision was compacted while etcd was unreachable reloads the image and keeps following', async () => {
   const prefix = freshPrefix();
-  const proxy = await cuttableProxy(etcd.endpoint);
-  const admin = new Etcd3({ hosts: etcd.endpoint });
+  const proxy = await cuttableProxy(fx.etcd.endpoint);
+  const admin = new Etcd3({ hosts: fx.etcd.endpoint });
   try {
     const a = await open(prefix);
     const warnings: string[] = [];
     const warnLogger = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line); } });
     const b = await EtcdClusterStore.connect({ endpoints: [proxy.endpoint], prefix, leaseTtlSeconds: 2, logger: warnLogger });
-    stores.push(b);
+    fx.onCleanup(() => b.close());
     await a.createTopic('before', { topicId: 'b', config: {} }, [partition(1)]);
     await until('b sees before', () => b.image().topics.has('before'));
     const images: MetadataImage[] = [];

@@ -1,29 +1,15 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EtcdClusterStore } from '../../../src/cluster/etcd-store.js';
 import type { BrokerRegistration, MetadataImage } from '../../../src/cluster/metadata.js';
 import { PeerWatch } from '../../../src/cluster/peer-watch.js';
 import { createLogger } from '../../../src/logger.js';
-import { startEtcd, type EtcdProcess } from '../../helpers/etcd.js';
+import { until } from '../../helpers/cluster-settings.js';
+import { etcdStoreFixture } from '../../helpers/etcd-store-fixture.js';
 
 const logger = createLogger('silent');
-let etcd: EtcdProcess;
-let prefixCounter = 0;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-before(async () => { etcd = await startEtcd(); });
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await etcd?.stop();
-});
-
-async function open(prefix: string): Promise<EtcdClusterStore> {
-  const store = await EtcdClusterStore.connect({ endpoints: [etcd.endpoint], prefix, leaseTtlSeconds: 2, logger });
-  cleanups.push(() => store.close());
-  return store;
-}
+const fx = etcdStoreFixture('pw');
 
 /** A stand-in for a broker's listener: a real TCP server that can crash (close and reset every connection). */
 async function listener(): Promise<{ server: Server; port: number; sockets: Set<Socket>; crash(): Promise<void> }> {
@@ -37,16 +23,8 @@ async function listener(): Promise<{ server: Server; port: number; sockets: Set<
     for (const s of sockets) s.resetAndDestroy();
     await closed;
   };
-  cleanups.push(() => { if (server.listening) return crash(); });
+  fx.onCleanup(() => { if (server.listening) return crash(); });
   return { server, port, sockets, crash };
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,16 +38,16 @@ function registration(nodeId: number, port: number, over: Partial<BrokerRegistra
 }
 
 test('a crashed peer (listener gone, connections reset) is unregistered by revoking its lease, long before the lease would expire', async () => {
-  const prefix = `/pw${process.pid}-${++prefixCounter}`;
-  const watcher = await open(prefix);
-  const peer = await open(prefix);
+  const prefix = fx.freshPrefix();
+  const watcher = await fx.open(prefix);
+  const peer = await fx.open(prefix);
   const l = await listener();
   await peer.registerBroker({ nodeId: 2, host: '127.0.0.1', port: l.port, rack: null, incarnationId: 'p2' });
   await until('peer registered in the watcher image', () => watcher.image().brokers.has(2));
   const reg = watcher.image().brokers.get(2)!;
   assert.notEqual(reg.leaseId, '0', 'the registration carries its lease');
   const pw = new PeerWatch({ nodeId: 1, revokeLease: (id) => watcher.revokeLease(id), logger });
-  cleanups.push(() => pw.close());
+  fx.onCleanup(() => pw.close());
   pw.update(watcher.image());
   await until('connected to the peer', () => pw.connected().includes(2));
   let lost = false;
@@ -78,7 +56,7 @@ test('a crashed peer (listener gone, connections reset) is unregistered by revok
   const crashedAt = Date.now();
   await l.crash();
   // The peer's store still keeps its lease alive: only a revocation removes the registration.
-  await until('registration gone', () => !watcher.image().brokers.has(2), 1500);
+  await until('registration gone', () => !watcher.image().brokers.has(2), 1500, 10);
   const ms = Date.now() - crashedAt;
   assert.ok(ms < 1000, `unregistered ${ms} ms after the crash (the lease TTL is 2000 ms)`);
   await until('the peer store notices its lease is gone', () => lost, 5000);
@@ -87,7 +65,7 @@ test('a crashed peer (listener gone, connections reset) is unregistered by revok
 test('no revocation for a peer that was never reachable, nor for one whose connection is merely closed while it still listens', async () => {
   const revoked: string[] = [];
   const pw = new PeerWatch({ nodeId: 1, revokeLease: async (id) => { revoked.push(id); }, logger, retryMs: 50 });
-  cleanups.push(() => pw.close());
+  fx.onCleanup(() => pw.close());
   // Never listening: refused from the start.
   const never = await listener();
   await never.crash();
@@ -109,7 +87,7 @@ test('no revocation for a peer that was never reachable, nor for one whose conne
 test('a peer shutting down (controlled shutdown) or re-registered is not judged by its old listener; a removed one is forgotten', async () => {
   const revoked: string[] = [];
   const pw = new PeerWatch({ nodeId: 1, revokeLease: async (id) => { revoked.push(id); }, logger });
-  cleanups.push(() => pw.close());
+  fx.onCleanup(() => pw.close());
   const a = await listener();
   const b = await listener();
   pw.update(image(registration(2, a.port, { leaseId: '2' }), registration(3, b.port, { leaseId: '3' })));
@@ -131,7 +109,7 @@ test('a peer shutting down (controlled shutdown) or re-registered is not judged 
 test('the registration revoked is the one that was watched, not a newer one of the same node', async () => {
   const revoked: string[] = [];
   const pw = new PeerWatch({ nodeId: 1, revokeLease: async (id) => { revoked.push(id); }, logger });
-  cleanups.push(() => pw.close());
+  fx.onCleanup(() => pw.close());
   const a = await listener();
   pw.update(image(registration(2, a.port, { leaseId: '20', brokerEpoch: 5 })));
   await until('connected', () => pw.connected().includes(2));
