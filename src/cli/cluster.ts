@@ -2,7 +2,7 @@
  * `tributary cluster [status]`: the cluster at a glance — id, controller, brokers, and the partitions that need
  * attention (under-replicated: ISR smaller than the replicas; offline: no leader; under min ISR: fewer in-sync
  * replicas than the topic's min.insync.replicas, so acks=all produces fail). Read from DescribeCluster,
- * Metadata and DescribeConfigs, so it works against any Kafka. Part of the cluster work in progress (issue 10).
+ * Metadata and DescribeConfigs, so it works against any Kafka.
  */
 import type { Command } from 'commander';
 import type { Admin, ClusterDescription, TopicDescription } from '../client/admin.js';
@@ -111,7 +111,7 @@ async function minInsyncReplicas(admin: Admin, topics: string[]): Promise<Map<st
 export function registerCluster(program: Command): void {
   const cluster = program
     .command('cluster')
-    .description('Cluster status: id, controller, brokers, under-replicated and offline partitions (cluster work in progress)');
+    .description('Cluster status: id, controller, brokers, under-replicated and offline partitions');
   const status = cluster
     .command('status', { isDefault: true })
     .description('Print the cluster id, controller, brokers and the partitions that need attention')

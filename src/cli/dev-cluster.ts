@@ -2,7 +2,7 @@
  * `tributary dev-cluster`: a whole cluster on one machine for development and fault tests — one etcd member and
  * N brokers (`tributary start --node-id i --etcd …`), each a child process with its own data directory and log
  * file under --dir. `startDevCluster()` is the library behind it: the command and the tests use its handles to
- * kill, pause, stop and restart brokers and etcd. Part of the cluster work in progress (issue 10).
+ * kill, pause, stop and restart brokers and etcd.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -239,7 +239,7 @@ interface DevClusterFlags {
 export function registerDevCluster(program: Command, options: { cliEntry?: string } = {}): void {
   program
     .command('dev-cluster')
-    .description('Run etcd and N brokers on this machine in the foreground, for development (cluster work in progress)')
+    .description('Run etcd and N brokers on this machine in the foreground, for development')
     .option('--brokers <n>', 'number of brokers (node ids 1..n)', intOption('--brokers', 1), 3)
     .option('--dir <dir>', 'etcd data, broker data directories and logs go here', './dev-cluster')
     .option('--base-port <port>', 'broker i listens on base-port + i - 1', intOption('--base-port', 1), 9092)

@@ -37,6 +37,8 @@ interface Peer {
   armed: boolean;
   timer: NodeJS.Timeout | undefined;
   stopped: boolean;
+  /** Consecutive connections that closed within retryMs of opening. */
+  shortLived: number;
 }
 
 export class PeerWatch {
@@ -60,7 +62,7 @@ export class PeerWatch {
     for (const [id, reg] of image.brokers) {
       // A broker shutting down closes its listener before its registration goes: not a crash.
       if (id === this.opts.nodeId || reg.shuttingDown || reg.leaseId === '0' || this.peers.has(id)) continue;
-      const peer: Peer = { reg, socket: null, armed: false, timer: undefined, stopped: false };
+      const peer: Peer = { reg, socket: null, armed: false, timer: undefined, stopped: false, shortLived: 0 };
       this.peers.set(id, peer);
       this.connect(peer, 0);
     }
@@ -91,15 +93,20 @@ export class PeerWatch {
     peer.socket = socket;
     socket.setNoDelay(true);
     let opened = false;
+    let openedAt = 0;
     socket.once('connect', () => {
       opened = true;
+      openedAt = Date.now();
       peer.armed = true;
       // Idle: nothing is sent; the broker closes it after connections.max.idle.ms and it is opened again.
       socket.setKeepAlive(true, 1000);
     });
     socket.on('data', () => undefined);
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (peer.stopped || opened) return;
+    let failed = false;
+    // `on`, not `once`: a second 'error' with no listener would be thrown.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (peer.stopped || opened || failed) return;
+      failed = true;
       socket.destroy();
       if (err.code === 'ECONNREFUSED' && peer.armed) {
         if (refusals + 1 >= 2) {
@@ -114,8 +121,12 @@ export class PeerWatch {
     socket.once('close', () => {
       if (peer.stopped || !opened) return;
       peer.socket = null;
-      // Closed by the other end (a crash, its idle timeout, its shutdown): look again at once.
-      this.connect(peer, 0);
+      // Closed by the other end (a crash, its idle timeout, its shutdown): look again at once — unless the last
+      // connections each closed as soon as they opened (a broker shedding connections over a limit): no tight
+      // reconnect loop then, one attempt per retryMs.
+      peer.shortLived = Date.now() - openedAt < this.retryMs ? peer.shortLived + 1 : 0;
+      if (peer.shortLived >= 2) peer.timer = setTimeout(() => this.connect(peer, 0), this.retryMs);
+      else this.connect(peer, 0);
     });
   }
 

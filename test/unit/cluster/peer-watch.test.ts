@@ -124,3 +124,19 @@ test('the registration revoked is the one that was watched, not a newer one of t
   await until('revoked again', () => revoked.length === 2);
   assert.deepEqual(revoked, ['20', '21']);
 });
+
+test('a peer that closes every connection as soon as it opens (a connection limit) is not hammered, nor revoked', async () => {
+  const revoked: string[] = [];
+  const pw = new PeerWatch({ nodeId: 1, revokeLease: async (id) => { revoked.push(id); }, logger, retryMs: 200 });
+  fx.onCleanup(() => pw.close());
+  let accepted = 0;
+  const server = createServer((s) => { accepted++; s.on('error', () => undefined); s.destroy(); });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  fx.onCleanup(() => new Promise<void>((r) => server.close(() => r())));
+  pw.update(image(registration(2, (server.address() as { port: number }).port, { leaseId: '2' })));
+  await sleep(1000);
+  // Two at once, then one per retryMs: about 6 in a second (an unbounded loop would make thousands).
+  assert.ok(accepted >= 3 && accepted <= 10, `${accepted} connections in 1 s`);
+  assert.deepEqual(revoked, []);
+});
