@@ -5,6 +5,8 @@
  * refused write, never a wrong one.
  */
 
+import type { ListenerEndpoint } from '../server/listeners.js';
+
 /** A live broker: its registration key is bound to its etcd lease, so it disappears when the broker dies. */
 export interface BrokerRegistration {
   readonly nodeId: number;
@@ -12,6 +14,8 @@ export interface BrokerRegistration {
   readonly host: string;
   readonly port: number;
   readonly rack: string | null;
+  /** Every advertised listener (absent in a registration written before several listeners existed). */
+  readonly listeners?: readonly ListenerEndpoint[];
   /** Random per process start: tells a restarted broker from its previous life. */
   readonly incarnationId: string;
   /** The etcd create revision of the registration key: grows with every registration (Kafka's broker epoch). */
