@@ -18,7 +18,6 @@
  *   hold it, are bound to it. When no keep-alive has been answered for a whole TTL the lease is treated as lost
  *   (etcd may have expired it already): onLeaseLost listeners fire and a controller is deposed.
  */
-import { SECURITY_PROTOCOLS, type ListenerEndpoint, type SecurityProtocol } from '../server/listeners.js';
 import { Etcd3, Range, isRecoverableError, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } from 'cockatiel';
 import { KafkaError, TributaryError } from '../errors.js';
@@ -31,6 +30,7 @@ import type {
   PartitionState,
   TopicImage,
 } from './metadata.js';
+import { SECURITY_PROTOCOLS, type ListenerEndpoint, type SecurityProtocol } from './metadata.js';
 
 export interface EtcdClusterStoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379']. */

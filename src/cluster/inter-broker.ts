@@ -5,6 +5,9 @@
  * marker, and the leader may have moved meanwhile).
  */
 import { Connection, type SslOptions } from '../client/connection.js';
+
+/** TLS settings for connections to other brokers (the client's, re-exported for src/server). */
+export type { SslOptions };
 import { KafkaError } from '../errors.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { WriteTxnMarkersRequest } from '../protocol/generated/write-txn-markers-request.js';

@@ -5,7 +5,17 @@
  * refused write, never a wrong one.
  */
 
-import type { ListenerEndpoint } from '../server/listeners.js';
+/** Kafka's security protocols (listener.security.protocol.map values). */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+
+/** One listener endpoint: its name, where it is, and its security protocol (see src/server/listeners.ts). */
+export interface ListenerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: SecurityProtocol;
+}
 
 /** A live broker: its registration key is bound to its etcd lease, so it disappears when the broker dies. */
 export interface BrokerRegistration {

@@ -9,7 +9,7 @@ import { createLogger, type Logger, type LogLevel } from '../logger.js';
 import { resolveBrokerConfig, getInt, ConfigError, type BrokerConfig } from './config.js';
 import { resolveListeners, checkInterBrokerListener, type ListenerEndpoint, type ListenerPlan, type ConnectionSession } from './listeners.js';
 import { buildListenerTls, tlsPrincipal, watchFiles, type ListenerTls } from './tls.js';
-import type { SslOptions } from '../client/connection.js';
+import type { SslOptions } from '../cluster/inter-broker.js';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { TopicStore, META_PROPERTIES_FILE, parseProperties, randomKafkaUuid } from '../storage/topic-store.js';

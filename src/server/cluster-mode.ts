@@ -27,7 +27,7 @@ import type { ImageTopic, TopicBackend, TopicManager } from './topic-manager.js'
 import type { BrokerConfig } from './config.js';
 import { getInt } from './config.js';
 import type { ListenerEndpoint } from './listeners.js';
-import type { SslOptions } from '../client/connection.js';
+import type { SslOptions } from '../cluster/inter-broker.js';
 
 /** The coordinators, as cluster mode moves them with the leadership of their partitions. */
 export interface CoordinatorElections {

@@ -9,17 +9,11 @@
 import { hostname } from 'node:os';
 import { ConfigError, type BrokerConfig } from './config.js';
 
-export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
-export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+import { SECURITY_PROTOCOLS, type ListenerEndpoint, type SecurityProtocol } from '../cluster/metadata.js';
+
+export { SECURITY_PROTOCOLS, type ListenerEndpoint, type SecurityProtocol };
 export const DEFAULT_SECURITY_PROTOCOL_MAP = 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL';
 
-/** One endpoint: a listener name, where it is, and its security protocol. */
-export interface ListenerEndpoint {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly securityProtocol: SecurityProtocol;
-}
 
 /**
  * What a connection knows about itself: the listener it came in on and who is on the other end. A later
