@@ -17,6 +17,8 @@ import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
 import { resolveListeners } from '../../../src/server/listeners.js';
 import { resolveBrokerConfig } from '../../../src/server/config.js';
+import { subjectOf } from '../../../src/server/tls.js';
+import { parsePrincipalMappingRules } from '../../../src/security/ssl-principal-mapper.js';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
 
 const plan = (cfg: Record<string, string>) => resolveListeners(resolveBrokerConfig({ overrides: cfg }).values);
@@ -132,6 +134,12 @@ describe('a broker with a PLAINTEXT and an SSL listener', () => {
     } finally {
       await withCert.close();
     }
+  });
+
+  test("the principal of a client certificate: its subject in RFC 2253 form, through ssl.principal.mapping.rules", () => {
+    const dn = subjectOf(certs.read(certs.clientCert));
+    assert.equal(dn, 'CN=alice,OU=Clients,O=Tributary,C=US');
+    assert.equal(parsePrincipalMappingRules('RULE:^CN=(.*?),OU=(.*?),.*$/$1@$2/L,DEFAULT').map(dn), 'alice@clients');
   });
 
   test('a client that does not trust the broker certificate is refused', async () => {
