@@ -3,7 +3,9 @@
  * one line that says what to do (and exit code 1). Tables and the progress line are in src/util/.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_BOOTSTRAP, type ClientOptions } from '../client/cluster.js';
+import type { SslOptions } from '../client/connection.js';
 import { TributaryError } from '../errors.js';
 
 export interface ClientFlags {
@@ -21,7 +23,7 @@ function collectProperty(value: string, previous: Record<string, string>): Recor
 export function addClientFlags(cmd: Command): Command {
   return cmd
     .option('-b, --bootstrap-server <host:port>', 'broker(s) to connect to, comma-separated (env TRIBUTARY_BOOTSTRAP_SERVER)', process.env.TRIBUTARY_BOOTSTRAP_SERVER ?? DEFAULT_BOOTSTRAP)
-    .option('-X, --property <key=value>', 'client property (repeatable): client.id, request.timeout.ms, retries, retry.backoff.ms', collectProperty, {});
+    .option('-X, --property <key=value>', 'client property (repeatable): client.id, request.timeout.ms, retries, retry.backoff.ms, security.protocol, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password', collectProperty, {});
 }
 
 /** Client options from the common flags (Kafka's property names mapped onto ours). */
@@ -41,7 +43,40 @@ export function clientOptions(flags: ClientFlags): ClientOptions {
     // Enough to ride out a leader's failover in a cluster (an unreachable bootstrap list fails at once anyway).
     retries: num('retries') ?? 10,
     retryBackoffMs: num('retry.backoff.ms'),
+    ssl: sslOptions(p),
   };
+}
+
+/**
+ * TLS from client properties: `security.protocol=SSL` with librdkafka's names (ssl.ca.location,
+ * ssl.certificate.location, ssl.key.location, ssl.key.password) or Kafka's PEM ones (ssl.truststore.location /
+ * ssl.truststore.certificates, ssl.keystore.location holding key + chain, ssl.keystore.key /
+ * ssl.keystore.certificate.chain); `enable.ssl.certificate.verification=false` trusts any broker (tests only).
+ */
+export function sslOptions(p: Record<string, string>): SslOptions | undefined {
+  const protocol = (p['security.protocol'] ?? 'PLAINTEXT').toUpperCase();
+  if (protocol === 'PLAINTEXT') return undefined;
+  if (protocol !== 'SSL') throw new UsageError(`-X security.protocol=${p['security.protocol']} is not supported: use PLAINTEXT or SSL (SASL is not supported yet)`);
+  const file = (key: string): string | undefined => {
+    const path = p[key];
+    if (path === undefined || path === '') return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${key} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const ssl: SslOptions = {};
+  const ca = file('ssl.ca.location') ?? file('ssl.truststore.location') ?? p['ssl.truststore.certificates'];
+  if (ca) ssl.ca = ca;
+  const keystore = file('ssl.keystore.location');
+  const cert = file('ssl.certificate.location') ?? p['ssl.keystore.certificate.chain'] ?? keystore?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.join('\n');
+  const key = file('ssl.key.location') ?? p['ssl.keystore.key'] ?? keystore?.match(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/)?.[0];
+  if (cert) ssl.cert = cert;
+  if (key) ssl.key = key;
+  if (p['ssl.key.password']) ssl.passphrase = p['ssl.key.password'];
+  if (p['enable.ssl.certificate.verification'] === 'false') ssl.rejectUnauthorized = false;
+  return ssl;
 }
 
 /**

@@ -5,6 +5,7 @@
  * sides speak.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { MessageCodec } from '../protocol/primitives/codec.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
@@ -24,6 +25,23 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Largest response frame accepted; a bigger length prefix closes the connection. Default 256 MiB. */
   maxResponseBytes?: number;
+  /** Connect with TLS (Kafka's security.protocol=SSL). `true` trusts the system CAs only. */
+  ssl?: SslOptions | boolean;
+}
+
+/** TLS settings of a client (PEM strings or buffers, as node:tls takes them). */
+export interface SslOptions {
+  /** Trusted CA certificates (Kafka's ssl.truststore / librdkafka's ssl.ca.location); default: the system CAs. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate chain and key, for listeners with ssl.client.auth=required/requested. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Decrypts an encrypted `key` (Kafka's ssl.key.password). */
+  passphrase?: string;
+  /** Verify the broker's certificate and host name (default true; false is Kafka's ssl.endpoint.identification.algorithm= plus trusting any CA — for tests only). */
+  rejectUnauthorized?: boolean;
+  /** SNI and the name checked against the certificate; default the host connected to. */
+  servername?: string;
 }
 
 export interface RequestOptions {
@@ -86,20 +104,24 @@ export class Connection {
   static async connect(host: string, port: number, options: ConnectionOptions = {}): Promise<Connection> {
     const address = `${host}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const ssl = options.ssl === true ? {} : options.ssl || undefined;
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host, port });
+      // node:tls wants an SNI name, never an IP address; the certificate check still uses `host`.
+      const servername = ssl?.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
+      const s = ssl ? tlsConnect({ host, port, ...ssl, servername }) : netConnect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ConnectionError(address, `cannot reach ${address}: no answer within ${timeoutMs} ms`, { reason: `no answer within ${timeoutMs} ms` }));
       }, timeoutMs);
-      s.once('connect', () => {
+      s.once(ssl ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ConnectionError(address, `cannot reach ${address} (${err.code ?? err.message})`, { cause: err, reason: err.code ?? err.message }));
+        const reason = ssl && err.code !== 'ECONNREFUSED' && err.code !== 'ETIMEDOUT' ? `TLS handshake failed: ${err.message}` : err.code ?? err.message;
+        reject(new ConnectionError(address, `cannot reach ${address} (${reason})`, { cause: err, reason }));
       });
     });
     const conn = new Connection(socket, host, port, options);

@@ -30,6 +30,7 @@ import type {
   PartitionState,
   TopicImage,
 } from './metadata.js';
+import { SECURITY_PROTOCOLS, type ListenerEndpoint, type SecurityProtocol } from './metadata.js';
 
 export interface EtcdClusterStoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -54,6 +55,8 @@ export interface BrokerRegistrationRequest {
   port: number;
   rack: string | null;
   incarnationId: string;
+  /** Every advertised listener (host/port above are the inter-broker listener's). */
+  listeners?: readonly ListenerEndpoint[];
 }
 
 /** How long a write waits for the watch to bring its revision into the image before it resolves anyway. */
@@ -431,6 +434,7 @@ export class EtcdClusterStore {
           brokerEpoch: Number(kv.create_revision),
           leaseId: String(kv.lease),
           shuttingDown: v.shuttingDown === true,
+          ...(Array.isArray(v.listeners) ? { listeners: parseRegisteredListeners(v.listeners) } : {}),
         }));
       } else if (rel.startsWith('topics/')) {
         const name = rel.slice('topics/'.length);
@@ -562,7 +566,7 @@ export class EtcdClusterStore {
       lease.release();
       throw new TributaryError('ETCD_UNREACHABLE', `cannot get an etcd lease: ${(err as Error).message}`, { cause: err });
     }
-    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: false });
+    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: false, ...(reg.listeners ? { listeners: reg.listeners } : {}) });
     const create = (): Promise<ITxnResponse> => this.retry(() => this.client.if(key, 'Create', '==', 0)
       .then(this.client.put(key).value(value).lease(leaseId))
       .else(this.client.get(key))
@@ -676,7 +680,7 @@ export class EtcdClusterStore {
     const r = this.registration;
     if (!r || !this.leaseId) throw new TributaryError('ETCD_STATE', 'no broker registered by this store');
     const { reg } = r;
-    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: true });
+    const value = JSON.stringify({ host: reg.host, port: reg.port, rack: reg.rack, incarnationId: reg.incarnationId, shuttingDown: true, ...(reg.listeners ? { listeners: reg.listeners } : {}) });
     const leaseId = this.leaseId;
     const res = await this.retry(() => this.client.if(r.key, 'Create', '==', r.brokerEpoch)
       .then(this.client.put(r.key).value(value).lease(leaseId))
@@ -983,4 +987,17 @@ export class EtcdClusterStore {
     }
     this.client.close();
   }
+}
+
+/** The listeners of a registration (written by registerBroker); malformed entries are dropped. */
+function parseRegisteredListeners(raw: unknown[]): ListenerEndpoint[] {
+  const out: ListenerEndpoint[] = [];
+  for (const e of raw) {
+    if (typeof e !== 'object' || e === null) continue;
+    const r = e as Record<string, unknown>;
+    const protocol = String(r.securityProtocol ?? '') as SecurityProtocol;
+    if (typeof r.name !== 'string' || typeof r.host !== 'string' || !Number.isInteger(r.port) || !SECURITY_PROTOCOLS.includes(protocol)) continue;
+    out.push(Object.freeze({ name: r.name, host: r.host, port: r.port as number, securityProtocol: protocol }));
+  }
+  return out;
 }

@@ -5,6 +5,18 @@
  * refused write, never a wrong one.
  */
 
+/** Kafka's security protocols (listener.security.protocol.map values). */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+
+/** One listener endpoint: its name, where it is, and its security protocol (see src/server/listeners.ts). */
+export interface ListenerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: SecurityProtocol;
+}
+
 /** A live broker: its registration key is bound to its etcd lease, so it disappears when the broker dies. */
 export interface BrokerRegistration {
   readonly nodeId: number;
@@ -12,6 +24,8 @@ export interface BrokerRegistration {
   readonly host: string;
   readonly port: number;
   readonly rack: string | null;
+  /** Every advertised listener (absent in a registration written before several listeners existed). */
+  readonly listeners?: readonly ListenerEndpoint[];
   /** Random per process start: tells a restarted broker from its previous life. */
   readonly incarnationId: string;
   /** The etcd create revision of the registration key: grows with every registration (Kafka's broker epoch). */

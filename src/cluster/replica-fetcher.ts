@@ -9,7 +9,7 @@
  * still following this leader at the epoch the request was built with. Throttled replicas (KIP-73, see
  * replication-throttle.ts) are fetched within follower.replication.throttled.rate.
  */
-import { Connection } from '../client/connection.js';
+import { Connection, type SslOptions } from '../client/connection.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { FetchRequest } from '../protocol/generated/fetch-request.js';
@@ -42,6 +42,8 @@ export interface ReplicaFetcherOptions {
    * throttled (named in its topic's follower.replication.throttled.replicas and not in the ISR, as in Kafka).
    */
   throttle?: { rate(): number; isThrottled(r: PartitionReplica): boolean };
+  /** TLS for the connection to the leader (an SSL inter-broker listener). */
+  ssl?: SslOptions;
 }
 
 interface Entry {
@@ -135,6 +137,7 @@ export class ReplicaFetcher {
       clientId: `broker-${this.opts.nodeId}-fetcher-${this.opts.leaderId}`,
       connectTimeoutMs: 5000,
       requestTimeoutMs: this.opts.waitMaxMs + 10_000,
+      ssl: this.opts.ssl,
     });
     return this.conn;
   }

@@ -31,6 +31,7 @@ import { NO_LEADER } from './metadata.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 import { isThrottledReplica, UNLIMITED_RATE } from './replication-throttle.js';
 import { PartitionReplica, type FollowerState, type Waiter } from './partition-replica.js';
+import type { SslOptions } from '../client/connection.js';
 
 export { PartitionReplica, type Role } from './partition-replica.js';
 
@@ -55,6 +56,8 @@ export interface ReplicaManagerOptions {
   topicConfig?: (topic: string) => Readonly<Record<string, string>> | undefined;
   logger: Logger;
   now?: () => number;
+  /** TLS for the fetchers' connections (an SSL inter-broker listener). */
+  ssl?: SslOptions;
 }
 
 export class ReplicaManager {
@@ -358,6 +361,7 @@ export class ReplicaManager {
         responseMaxBytes: this.opts.fetchResponseMaxBytes,
         backoffMs: this.opts.fetchBackoffMs,
         logger: this.opts.logger,
+        ssl: this.opts.ssl,
         throttle: {
           rate: () => this.opts.followerThrottleRate?.() ?? UNLIMITED_RATE,
           isThrottled: (r) => !r.state.isr.includes(this.nodeId) && isThrottledReplica(this.opts.topicConfig?.(r.topic)?.['follower.replication.throttled.replicas'], r.partition, this.nodeId),

@@ -3,10 +3,13 @@
  * Also the library entry point: `await startBroker({ port: 0, dataDir })` runs a real broker in-process.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
-import { hostname } from 'node:os';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
-import { resolveBrokerConfig, parseListener, getInt, type BrokerConfig } from './config.js';
+import { resolveBrokerConfig, getInt, ConfigError, type BrokerConfig } from './config.js';
+import { resolveListeners, checkInterBrokerListener, type ListenerEndpoint, type ListenerPlan, type ConnectionSession } from './listeners.js';
+import { buildListenerTls, tlsPrincipal, watchFiles, type ListenerTls } from './tls.js';
+import type { SslOptions } from '../cluster/inter-broker.js';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { TopicStore, META_PROPERTIES_FILE, parseProperties, randomKafkaUuid } from '../storage/topic-store.js';
@@ -41,6 +44,15 @@ export interface StartBrokerOptions {
   configFile?: string;
   logLevel?: LogLevel;
   logger?: Logger;
+  /** How often SSL listeners check their keystore/truststore files for changes (default 5000 ms). */
+  sslReloadIntervalMs?: number;
+}
+
+/** A bound listener. */
+export interface BoundListener extends ListenerEndpoint {
+  /** The advertised endpoint (what Metadata answers on this listener). */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
 }
 
 export interface RunningBroker {
@@ -48,6 +60,8 @@ export interface RunningBroker {
   readonly port: number;
   /** `host:port`, ready for a client's bootstrap servers. */
   readonly address: string;
+  /** Every listener, in `listeners` order (host/port/address above are the first one's). */
+  readonly listeners: readonly BoundListener[];
   readonly nodeId: number;
   readonly clusterId: string;
   readonly dataDir: string;
@@ -66,16 +80,26 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const { values: config, explicitKeys, unknownKeys } = resolveBrokerConfig({ file: opts.configFile, overrides: opts.config });
   for (const key of unknownKeys) logger.warn({ key }, `The configuration '${key}' was supplied but isn't a known config.`);
 
-  const listener = parseListener(config.get('listeners')!);
-  const host = opts.host ?? listener.host;
-  const port = opts.port ?? listener.port;
+  const plan = resolveListeners(config, { host: opts.host, port: opts.port });
+  const clustered = !!config.get('etcd.connect');
+  checkInterBrokerListener(plan, clustered);
+  // TLS settings are checked (files read) before anything else starts.
+  const tls = new Map<string, ListenerTls>();
+  for (const l of plan.bind) {
+    if (l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL') {
+      throw new ConfigError(`Listener ${l.name} uses ${l.securityProtocol}: SASL listeners are not supported yet`);
+    }
+    if (l.securityProtocol === 'SSL') tls.set(l.name, buildListenerTls(config, l.name));
+  }
+  const host = plan.bind[0]!.host === '' ? '0.0.0.0' : plan.bind[0]!.host;
+  const port = plan.bind[0]!.port;
   const dataDir = resolve(opts.dataDir ?? config.get('log.dirs')?.split(',')[0] ?? config.get('log.dir') ?? './data');
   const nodeId = getInt(config, 'node.id');
   // Before anything in the directory is read or written: a second broker on it would "recover" the live
   // segments and lose acknowledged records.
   const lock = DataDirLock.acquire(dataDir);
   try {
-    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock });
+    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, tls, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
   } catch (err) {
     lock.release();
     throw explainDataDirError(err, dataDir);
@@ -93,6 +117,9 @@ interface Resolved {
   dataDir: string;
   nodeId: number;
   lock: DataDirLock;
+  plan: ListenerPlan;
+  tls: Map<string, ListenerTls>;
+  sslReloadIntervalMs: number;
 }
 
 /** The cluster id a data directory already belongs to, if it has one. */
@@ -133,7 +160,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
 }
 
 async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, clusterId: string | undefined): Promise<RunningBroker> {
-  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock } = r;
+  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan } = r;
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   // In a cluster they live in etcd (every broker applies the image's default and its own entry).
@@ -150,17 +177,18 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     await logs.load(store.topics().map((t) => ({ name: t.name, partitions: t.partitions, config: t.config })));
   }
   const topics = new TopicManager(store, logs, brokerDefaults);
-  let advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
-  const advertised = config.get('advertised.listeners');
   // advertised.listeners: what clients and other brokers connect to (a port of 0 there means the bound port).
-  const advertisedListener = advertised ? parseListener(advertised) : undefined;
-  if (advertisedListener) advertisedHost = advertisedListener.host;
+  // The registration's host/port are the inter-broker listener's; Metadata answers each listener's own.
+  const interBroker = checkInterBrokerListener(plan, etcd !== null);
+  const advertisedHost = interBroker.host;
   const rack = config.get('broker.rack') || null;
-  const self = { nodeId, host: advertisedHost, port, rack };
+  const advertisedListeners: ListenerEndpoint[] = plan.advertised.map((a) => ({ ...a }));
+  const self: { nodeId: number; host: string; port: number; rack: string | null; listeners: ListenerEndpoint[] } = { nodeId, host: advertisedHost, port, rack, listeners: advertisedListeners };
+  const interBrokerSsl = interBroker.securityProtocol === 'SSL' ? interBrokerClientSsl(config, interBroker.name) : undefined;
   let cluster: ClusterMode | null = null;
   let replication: Replication;
   if (etcd) {
-    cluster = new ClusterMode({ store: etcd, nodeId, config, topics, log: (t, p) => logs.getLog(t, p), logger });
+    cluster = new ClusterMode({ store: etcd, nodeId, config, topics, log: (t, p) => logs.getLog(t, p), logger, interBrokerSsl });
     topics.backend = cluster;
     replication = cluster;
   } else {
@@ -215,49 +243,71 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     maxQueuedRequests: getInt(config, 'queued.max.requests'),
     idleMs: Number(config.get('connections.max.idle.ms')),
   };
-  const server: Server = createServer((socket) => {
+  const servers: Array<Server | TlsServer> = [];
+  const stopWatching: Array<() => void> = [];
+  const accept = (socket: Socket, session: ConnectionSession): void => {
     sockets.add(socket);
-    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal);
+    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session);
     connections.add(conn);
     socket.on('close', () => {
       sockets.delete(socket);
       connections.delete(conn);
     });
-  });
-  server.maxConnections = getInt(config, 'max.connections');
-  dynamicConfigs.onChange(() => (server.maxConnections = getInt(config, 'max.connections')));
-  server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress }, 'connection refused: max.connections reached'));
-
+  };
+  const bound: BoundListener[] = [];
+  const closeServers = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
   try {
-    await new Promise<void>((resolveListen, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolveListen();
+    for (const l of plan.bind) {
+      const server = l.securityProtocol === 'SSL' ? tlsServer(l, r.tls.get(l.name)!, accept, logger, r.sslReloadIntervalMs, config, stopWatching) : createServer((socket) => accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal: 'User:ANONYMOUS' }));
+      servers.push(server);
+      server.maxConnections = getInt(config, 'max.connections');
+      server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress, listener: l.name }, 'connection refused: max.connections reached'));
+      const bindHost = l.host === '' ? '0.0.0.0' : l.host;
+      await new Promise<void>((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(l.port, bindHost, () => {
+          server.off('error', reject);
+          resolveListen();
+        });
+      }).catch((err: unknown) => {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE') throw new Error(`Cannot listen on ${bindHost}:${l.port} (listener ${l.name}): the port is in use (is another broker running? pick another with --port)`, { cause: err });
+        throw err;
       });
-    });
+      const addr = server.address();
+      const boundPort = typeof addr === 'object' && addr ? addr.port : l.port;
+      const adv = advertisedListeners.find((a) => a.name === l.name)!;
+      const advertisedPort = adv.port > 0 ? adv.port : boundPort;
+      advertisedListeners[advertisedListeners.indexOf(adv)] = { ...adv, port: advertisedPort };
+      bound.push({ ...l, host: bindHost, port: boundPort, advertisedHost: adv.host, advertisedPort });
+    }
   } catch (err) {
+    for (const stop of stopWatching) stop();
+    await closeServers();
     await logs.close();
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new Error(`Cannot listen on ${host}:${port}: the port is in use (is another broker running? pick another with --port)`, { cause: err });
     throw err;
   }
-  const bound = server.address();
-  const boundPort = typeof bound === 'object' && bound ? bound.port : port;
-  const advertisedPort = advertisedListener && advertisedListener.port > 0 ? advertisedListener.port : boundPort;
+  dynamicConfigs.onChange(() => {
+    for (const s of servers) s.maxConnections = getInt(config, 'max.connections');
+  });
+  const ib = advertisedListeners.find((a) => a.name === interBroker.name)!;
+  const boundPort = bound[0]!.port;
+  const advertisedPort = ib.port;
   context.advertisedPort = advertisedPort;
   self.port = advertisedPort;
   logs.startBackgroundTasks();
-  if (cluster) await cluster.register({ host: advertisedHost, port: advertisedPort, rack });
+  if (cluster) await cluster.register({ host: advertisedHost, port: advertisedPort, rack, listeners: advertisedListeners });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  logger.info({ address, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${address}`);
+  const listening = bound.map((l) => `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`).join(',');
+  logger.info({ address, listeners: listening, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${bound.length === 1 && bound[0]!.securityProtocol === 'PLAINTEXT' ? address : listening}`);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('shutting down');
       if (cluster) await cluster.controlledShutdown(SHUTDOWN_BUDGET_MS);
-      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      for (const stop of stopWatching) stop();
+      const serverClosed = closeServers();
       shutdown.abort();
       const drained = Promise.all([...connections].map((c) => c.shutdown()));
       const timedOut = await Promise.race([
@@ -280,5 +330,64 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     return closing;
   };
 
-  return { host, port: boundPort, address, nodeId, clusterId: store.clusterId, dataDir, config, context, close };
+  return { host, port: boundPort, address, listeners: bound, nodeId, clusterId: store.clusterId, dataDir, config, context, close };
+}
+
+/**
+ * An SSL listener: node:tls with the listener's PEM settings, a handshake timeout, the principal from the
+ * client certificate, and the secure context rebuilt when the key/certificate/CA files change.
+ */
+function tlsServer(
+  l: ListenerEndpoint, settings: ListenerTls, accept: (socket: Socket, session: ConnectionSession) => void,
+  logger: Logger, reloadIntervalMs: number, config: BrokerConfig, stopWatching: Array<() => void>,
+): TlsServer {
+  let current = settings;
+  const server = createTlsServer({
+    ...current.context,
+    requestCert: current.clientAuth !== 'none',
+    rejectUnauthorized: current.clientAuth === 'required',
+    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+  }, (socket: TLSSocket) => {
+    let principal: string;
+    try {
+      // ssl.client.auth=requested: a certificate is optional, but one that is presented must be trusted.
+      if (!socket.authorized && socket.getPeerX509Certificate()) throw new Error(`untrusted client certificate (${String(socket.authorizationError)})`);
+      principal = tlsPrincipal(socket, current.principalMapper);
+    } catch (err) {
+      logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, listener: l.name, err: (err as Error).message }, 'closing TLS connection: client certificate refused');
+      socket.destroy();
+      return;
+    }
+    accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal });
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A TCP probe (a peer's liveness watch) that never starts a handshake is not worth a warning.
+    const quiet = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' || err.code === 'ECONNRESET';
+    logger[quiet ? 'debug' : 'warn']({ remote, listener: l.name, code: err.code, reason: err.message }, 'closing connection: TLS handshake failed');
+    socket.destroy();
+  });
+  if (current.files.length > 0) {
+    stopWatching.push(watchFiles(current.files, reloadIntervalMs, () => {
+      try {
+        const next = buildListenerTls(config, l.name);
+        server.setSecureContext(next.context);
+        current = next;
+        logger.info({ listener: l.name, files: next.files }, 'SSL certificates reloaded');
+      } catch (err) {
+        logger.warn({ listener: l.name, err: (err as Error).message }, 'SSL certificates changed but cannot be loaded; keeping the previous ones');
+      }
+    }));
+  }
+  return server;
+}
+
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How this broker connects to other brokers' SSL inter-broker listener: the listener's truststore and keystore. */
+function interBrokerClientSsl(config: BrokerConfig, listenerName: string): SslOptions {
+  const settings = buildListenerTls(config, listenerName);
+  const ssl: SslOptions = { ca: settings.context.ca as string | undefined, cert: settings.context.cert as string, key: settings.context.key as string, passphrase: settings.context.passphrase };
+  // The broker's host name is checked against the peer's certificate (Kafka's ssl.endpoint.identification.algorithm=https).
+  return ssl;
 }

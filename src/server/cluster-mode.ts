@@ -26,6 +26,8 @@ import { epochError, type BrokerEndpoint, type PartitionInfo, type Replication }
 import type { ImageTopic, TopicBackend, TopicManager } from './topic-manager.js';
 import type { BrokerConfig } from './config.js';
 import { getInt } from './config.js';
+import type { ListenerEndpoint } from './listeners.js';
+import type { SslOptions } from '../cluster/inter-broker.js';
 
 /** The coordinators, as cluster mode moves them with the leadership of their partitions. */
 export interface CoordinatorElections {
@@ -56,6 +58,8 @@ export interface ClusterModeOptions {
   topics: TopicManager;
   log(topic: string, partition: number): Log | undefined;
   logger: Logger;
+  /** TLS for connections to other brokers, when the inter-broker listener is SSL. */
+  interBrokerSsl?: SslOptions;
 }
 
 export class ClusterMode implements Replication, TopicBackend {
@@ -72,7 +76,7 @@ export class ClusterMode implements Replication, TopicBackend {
   private readonly appliedListeners = new Set<() => void>();
   private groups: CoordinatorElections | null = null;
   private transactions: CoordinatorElections | null = null;
-  private registration: { host: string; port: number; rack: string | null } | null = null;
+  private registration: { host: string; port: number; rack: string | null; listeners?: readonly ListenerEndpoint[] } | null = null;
   /** This process's life: the same in a registration after a lost lease (nothing was lost), new after a restart. */
   private readonly incarnationId = randomUUID();
   private closed = false;
@@ -93,7 +97,7 @@ export class ClusterMode implements Replication, TopicBackend {
     this.topics = opts.topics;
     this.logger = opts.logger;
     this.applied = opts.store.image();
-    this.channels = new InterBrokerChannels(opts.nodeId);
+    this.channels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl);
     this.peerWatch = new PeerWatch({ nodeId: opts.nodeId, revokeLease: (id) => opts.store.revokeLease(id), logger: opts.logger });
     const cfg = opts.config;
     this.replicas = new ReplicaManager({
@@ -108,6 +112,7 @@ export class ClusterMode implements Replication, TopicBackend {
       followerThrottleRate: () => parseRate(cfg.get('follower.replication.throttled.rate') ?? undefined),
       topicConfig: (topic) => this.applied.topics.get(topic)?.config,
       logger: opts.logger,
+      ssl: opts.interBrokerSsl,
     });
   }
 
@@ -125,9 +130,9 @@ export class ClusterMode implements Replication, TopicBackend {
   }
 
   /** Registers this broker (after its listener is bound) and campaigns for controller. */
-  async register(endpoint: { host: string; port: number; rack: string | null }): Promise<void> {
+  async register(endpoint: { host: string; port: number; rack: string | null; listeners?: readonly ListenerEndpoint[] }): Promise<void> {
     this.registration = endpoint;
-    const brokerEpoch = await this.store.registerBroker({ nodeId: this.nodeId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack, incarnationId: this.incarnationId });
+    const brokerEpoch = await this.store.registerBroker({ nodeId: this.nodeId, ...endpoint, incarnationId: this.incarnationId });
     this.logger.info({ nodeId: this.nodeId, brokerEpoch }, 'registered in the cluster');
     this.store.onLeaseLost((err) => this.onLeaseLost(err));
     this.campaign();
@@ -252,7 +257,7 @@ export class ClusterMode implements Replication, TopicBackend {
   // ---- Replication -------------------------------------------------------------------------------------
 
   brokers(): BrokerEndpoint[] {
-    return [...this.applied.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    return [...this.applied.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack, ...(b.listeners ? { listeners: b.listeners } : {}) }));
   }
 
   controllerId(): number {

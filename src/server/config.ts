@@ -30,6 +30,22 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'broker.id': { kind: 'int', default: null, min: 0 },
   'listeners': { kind: 'list', default: 'PLAINTEXT://127.0.0.1:9092' },
   'advertised.listeners': { kind: 'list', default: null },
+  // Listeners and TLS (src/server/listeners.ts, tls.ts); ssl.* keys also apply per listener as listener.name.<name>.ssl.*.
+  'listener.security.protocol.map': { kind: 'list', default: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL' },
+  'inter.broker.listener.name': { kind: 'string', default: null },
+  'security.inter.broker.protocol': { kind: 'string', default: null, oneOf: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] },
+  'ssl.keystore.type': { kind: 'string', default: 'PEM', oneOf: ['PEM'] },
+  'ssl.keystore.location': { kind: 'string', default: null },
+  'ssl.keystore.certificate.chain': { kind: 'string', default: null },
+  'ssl.keystore.key': { kind: 'string', default: null },
+  'ssl.key.password': { kind: 'string', default: null },
+  'ssl.truststore.type': { kind: 'string', default: 'PEM', oneOf: ['PEM'] },
+  'ssl.truststore.location': { kind: 'string', default: null },
+  'ssl.truststore.certificates': { kind: 'string', default: null },
+  'ssl.client.auth': { kind: 'string', default: 'none', oneOf: ['none', 'requested', 'required'] },
+  'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', oneOf: ['TLSv1.2', 'TLSv1.3'] },
+  'ssl.cipher.suites': { kind: 'list', default: null },
+  'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT' },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },
@@ -216,7 +232,8 @@ export function resolveBrokerConfig(sources: ConfigSources): ResolvedBrokerConfi
   for (const [key, value] of given) {
     const def = brokerConfigDefs[key];
     if (!def) {
-      unknownKeys.push(key);
+      // Per-listener overrides (listener.name.<name>.ssl.*) are checked when the listener starts.
+      if (!key.startsWith('listener.name.')) unknownKeys.push(key);
       values.set(key, value);
       continue;
     }

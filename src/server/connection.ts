@@ -22,6 +22,7 @@ import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generat
 import type { Logger } from '../logger.js';
 import type { BrokerContext } from './broker-context.js';
 import type { Handler, RequestContext } from './handler.js';
+import type { ConnectionSession } from './listeners.js';
 import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
 
 interface Slot {
@@ -58,6 +59,7 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     private readonly signal: AbortSignal,
+    private readonly session?: ConnectionSession,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
@@ -198,6 +200,7 @@ export class Connection {
       broker: this.broker,
       logger: this.logger,
       signal: this.signal,
+      session: this.session,
     };
     const start = (): void => this.run(handler, request, ctx, slot);
     if (this.canStart(handler.concurrent)) start();

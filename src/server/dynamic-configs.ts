@@ -279,10 +279,11 @@ export class DynamicBrokerConfig {
       if (d !== null && d !== undefined) synonyms.push({ name: s, value: d, source: ConfigSource.DEFAULT_CONFIG });
     }
     const source = synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
-    const value = perBrokerResource ? (this.opts.config.get(name) ?? null) : (this.doc.clusterDefault[name] ?? null);
+    const sensitive = /(^|\.)ssl\.(key\.password|keystore\.key|keystore\.password|truststore\.password)$/.test(name);
+    const value = sensitive ? null : perBrokerResource ? (this.opts.config.get(name) ?? null) : (this.doc.clusterDefault[name] ?? null);
     return {
       name, value, readOnly: !isDynamicBrokerKey(name), isDefault: source === ConfigSource.DEFAULT_CONFIG,
-      configSource: source, isSensitive: false, configType: def ? CONFIG_TYPE_CODES[def.type] : 0,
+      configSource: source, isSensitive: sensitive, configType: def ? CONFIG_TYPE_CODES[def.type] : 0,
       synonyms: withSynonyms ? synonyms : [], documentation: null,
     };
   }

@@ -5,6 +5,7 @@
 import type { MessageCodec } from '../protocol/primitives/codec.js';
 import type { Logger } from '../logger.js';
 import type { BrokerContext } from './broker-context.js';
+import type { ConnectionSession } from './listeners.js';
 
 export interface RequestContext {
   readonly apiKey: number;
@@ -16,6 +17,8 @@ export interface RequestContext {
   readonly logger: Logger;
   /** Aborted when the broker shuts down: long-polling handlers answer at once. */
   readonly signal: AbortSignal;
+  /** The connection's listener and principal (absent for requests made in-process, e.g. by tests). */
+  readonly session?: ConnectionSession;
 }
 
 export interface Handler<Req = any, Res = any> {

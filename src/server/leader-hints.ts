@@ -7,7 +7,7 @@
  * endpoints; so does Tributary).
  */
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import type { Replication } from './replication.js';
+import { brokersOn, type Replication } from './replication.js';
 
 export interface CurrentLeader {
   leaderId: number;
@@ -25,7 +25,11 @@ export interface LeaderEndpoint {
 export class LeaderHints {
   private readonly named = new Set<number>();
 
-  constructor(private readonly replication: Replication) {}
+  constructor(
+    private readonly replication: Replication,
+    /** The listener the request came in on: endpoints are that listener's. */
+    private readonly listenerName?: string,
+  ) {}
 
   /** The current_leader for a partition answered `errorCode`; undefined unless the error calls for one. */
   currentLeader(topic: string, partition: number, errorCode: number): CurrentLeader | undefined {
@@ -39,7 +43,7 @@ export class LeaderHints {
   /** The endpoints of the live leaders named so far, by node id. */
   nodeEndpoints(): LeaderEndpoint[] {
     if (this.named.size === 0) return [];
-    return this.replication.brokers()
+    return brokersOn(this.replication.brokers(), this.listenerName)
       .filter((b) => this.named.has(b.nodeId))
       .sort((a, b) => a.nodeId - b.nodeId)
       .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));

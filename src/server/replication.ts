@@ -8,12 +8,37 @@ import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
 import type { Controller } from '../cluster/controller.js';
+import type { ListenerEndpoint } from './listeners.js';
 
 export interface BrokerEndpoint {
   readonly nodeId: number;
+  /** The inter-broker listener's endpoint. */
   readonly host: string;
   readonly port: number;
   readonly rack: string | null;
+  /** Every advertised listener (absent in a registration from a broker that predates several listeners). */
+  readonly listeners?: readonly ListenerEndpoint[];
+}
+
+/**
+ * A broker's endpoint on the named listener (the one a request came in on), as Kafka answers Metadata:
+ * undefined when the broker does not have that listener. Without a listener name (in-process callers), or
+ * for a registration that lists no listeners, the inter-broker endpoint.
+ */
+export function endpointOn(b: BrokerEndpoint, listenerName: string | undefined): BrokerEndpoint | undefined {
+  if (listenerName === undefined || !b.listeners || b.listeners.length === 0) return b;
+  const l = b.listeners.find((x) => x.name === listenerName);
+  return l ? { nodeId: b.nodeId, host: l.host, port: l.port, rack: b.rack } : undefined;
+}
+
+/** Live brokers as seen from a listener (brokers without it are left out). */
+export function brokersOn(brokers: readonly BrokerEndpoint[], listenerName: string | undefined): BrokerEndpoint[] {
+  const out: BrokerEndpoint[] = [];
+  for (const b of brokers) {
+    const e = endpointOn(b, listenerName);
+    if (e) out.push(e);
+  }
+  return out;
 }
 
 export interface PartitionInfo {

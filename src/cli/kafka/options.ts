@@ -177,13 +177,13 @@ export function keyValues(words: string[], option: string): Record<string, strin
 
 /**
  * The client settings from --bootstrap-server (or bootstrap.servers in the properties) and client
- * properties. Tributary speaks PLAINTEXT only, so any other security.protocol is refused up front
- * rather than failing on the wire.
+ * properties. Tributary's clients speak PLAINTEXT and SSL; SASL protocols are refused up front rather than
+ * failing on the wire (the ssl.* properties are read by clientOptions).
  */
 export function clientFlags(bootstrap: string | undefined, props: Record<string, string>, options: { required?: boolean } = {}): ClientFlags {
   const protocol = props['security.protocol'];
-  if (protocol !== undefined && protocol.toUpperCase() !== 'PLAINTEXT') {
-    throw new KafkaToolError(`security.protocol=${protocol} is not supported: Tributary's clients speak PLAINTEXT only`);
+  if (protocol !== undefined && protocol.toUpperCase() !== 'PLAINTEXT' && protocol.toUpperCase() !== 'SSL') {
+    throw new KafkaToolError(`security.protocol=${protocol} is not supported: Tributary's clients speak PLAINTEXT and SSL`);
   }
   const servers = bootstrap ?? props['bootstrap.servers'];
   if (servers === undefined && options.required !== false) throw new KafkaUsageError('Missing required argument "[bootstrap-server]"');

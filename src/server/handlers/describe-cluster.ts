@@ -2,6 +2,7 @@
 // cluster, the broker etcd elected (every broker answers the same, from its image). endpointType 2 (controllers,
 // KIP-919) is answered with the same brokers, since every broker can act as controller. Authorized operations
 // when asked: all of them (no authorizer).
+import { brokersOn } from '../replication.js';
 import { DescribeClusterRequest } from '../../protocol/generated/describe-cluster-request.js';
 import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../../protocol/generated/describe-cluster-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -23,7 +24,7 @@ export default defineHandler({
       endpointType: req.endpointType,
       clusterId: b.clusterId,
       controllerId: b.replication.controllerId(),
-      brokers: b.replication.brokers().map((e) => ({ brokerId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
+      brokers: brokersOn(b.replication.brokers(), ctx.session?.listenerName).map((e) => ({ brokerId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
     };
   },

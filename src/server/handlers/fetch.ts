@@ -236,7 +236,7 @@ export default defineHandler({
     }
 
     const responses: FetchableTopicResponseInit[] = [];
-    const hints = v >= 16 ? new LeaderHints(broker.replication) : null;
+    const hints = v >= 16 ? new LeaderHints(broker.replication, ctx.session?.listenerName) : null;
     let current: FetchableTopicResponseInit | undefined;
     for (const r of results) {
       const e = r.target.entry;

@@ -3,6 +3,7 @@
 // lookup creates the topic (as Kafka does; with fewer live brokers than its replication factor, it answers
 // COORDINATOR_NOT_AVAILABLE). v0 has no key type (always a group); v1-3 one key with its type; v4+ batches keys.
 // Share-group keys (type 2, v6) are not supported (INVALID_REQUEST).
+import { brokersOn } from '../replication.js';
 import { FindCoordinatorRequest } from '../../protocol/generated/find-coordinator-request.js';
 import { FindCoordinatorResponse, type FindCoordinatorResponseInit } from '../../protocol/generated/find-coordinator-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
@@ -31,7 +32,7 @@ async function lookup(key: string, keyType: number, ctx: RequestContext): Promis
     await service.runtime.ensureTopic();
     const topic = keyType === GROUP ? '__consumer_offsets' : '__transaction_state';
     const info = ctx.broker.replication.partitionInfo(topic, service.runtime.partitionOf(key));
-    const leader = info && info.leader >= 0 ? ctx.broker.replication.brokers().find((b) => b.nodeId === info.leader) : undefined;
+    const leader = info && info.leader >= 0 ? brokersOn(ctx.broker.replication.brokers(), ctx.session?.listenerName).find((b) => b.nodeId === info.leader) : undefined;
     if (!leader) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The coordinator is not available.', ...NONE_FOUND };
     return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: leader.nodeId, host: leader.host, port: leader.port };
   } catch (err) {

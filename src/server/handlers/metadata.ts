@@ -8,23 +8,28 @@ import { MetadataRequest } from '../../protocol/generated/metadata-request.js';
 import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopicInit } from '../../protocol/generated/metadata-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { brokersOn } from '../replication.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
 import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../authorized-operations.js';
 
 
-export function describeTopic(broker: BrokerContext, t: TopicInfo): MetadataResponseTopicInit {
+export function describeTopic(broker: BrokerContext, t: TopicInfo, listenerName?: string): MetadataResponseTopicInit {
   const partitions = [];
-  const live = new Set(broker.replication.brokers().map((b) => b.nodeId));
+  const brokers = broker.replication.brokers();
+  const live = new Set(brokers.map((b) => b.nodeId));
+  // A live leader without the request's listener: LISTENER_NOT_FOUND, as Kafka answers (a misconfigured cluster).
+  const reachable = new Set(brokersOn(brokers, listenerName).map((b) => b.nodeId));
   for (let p = 0; p < t.partitions; p++) {
     const pi = broker.replication.partitionInfo(t.name, p);
     // As Kafka: a partition without a live leader is LEADER_NOT_AVAILABLE with leader -1, still listing its
     // replicas. In a cluster the leader named by the partition state may have just lost its registration (until
     // the controller re-elects): naming it would send clients to a broker missing from this very response.
-    const leader = pi && pi.leader >= 0 && live.has(pi.leader) ? pi.leader : -1;
+    const liveLeader = pi && pi.leader >= 0 && live.has(pi.leader) ? pi.leader : -1;
+    const leader = liveLeader >= 0 && reachable.has(liveLeader) ? liveLeader : -1;
     partitions.push({
-      errorCode: leader >= 0 ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: leader, leaderEpoch: pi?.leaderEpoch ?? -1,
+      errorCode: leader >= 0 ? ErrorCode.NONE : liveLeader >= 0 ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: leader, leaderEpoch: pi?.leaderEpoch ?? -1,
       replicaNodes: [...(pi?.replicas ?? [])], isrNodes: [...(pi?.isr ?? [])], offlineReplicas: [...(pi?.offline ?? [])],
     });
   }
@@ -41,7 +46,7 @@ export default defineHandler({
     // v0: an empty list means all topics; v1+: null means all topics, empty means none.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     if (all) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
+      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t, ctx.session?.listenerName));
     } else {
       const autoCreate = broker.config.get('auto.create.topics.enable') === 'true' && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
       for (const requested of req.topics!) {
@@ -71,14 +76,14 @@ export default defineHandler({
             continue;
           }
         }
-        topics.push(describeTopic(broker, t));
+        topics.push(describeTopic(broker, t, ctx.session?.listenerName));
       }
     }
     if (req.includeTopicAuthorizedOperations) for (const t of topics) t.topicAuthorizedOperations = authorizedOperations(true, TOPIC_OPERATIONS);
     return {
       throttleTimeMs: 0,
       clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
-      brokers: broker.replication.brokers().map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
+      brokers: brokersOn(broker.replication.brokers(), ctx.session?.listenerName).map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.replication.controllerId(),
       topics,

@@ -108,7 +108,7 @@ export default defineHandler({
     }
     if (flushes.length > 0) await Promise.all(flushes);
     if (acks === 0) return null;
-    const hints = new LeaderHints(replication);
+    const hints = new LeaderHints(replication, ctx.session?.listenerName);
     for (const t of responses) {
       for (const pr of t.partitionResponses!) {
         const leader = hints.currentLeader(t.name!, pr.index!, pr.errorCode ?? ErrorCode.NONE);

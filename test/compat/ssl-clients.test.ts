@@ -1,0 +1,150 @@
+/**
+ * Real clients over an SSL listener (certificates made by the test with openssl): kcat (librdkafka), kafkajs,
+ * confluent-kafka, kafka-python and the tributary CLI each produce and consume; kcat also against a listener
+ * with ssl.client.auth=required, with and without its client certificate. A PLAINTEXT listener runs alongside.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBroker, type RunningBroker } from '../../src/server/broker.js';
+import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
+import { runCli } from '../helpers/cli.js';
+import { run } from './support/processes.js';
+import { PYTHON } from './support/python-suite.js';
+
+const CONFLUENT = `
+import sys, json
+from confluent_kafka import Producer, Consumer
+bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+ssl = {'bootstrap.servers': bootstrap, 'security.protocol': 'ssl', 'ssl.ca.location': ca}
+p = Producer(ssl)
+for i in range(3):
+    p.produce(topic, key=b'k%d' % i, value=b'confluent-%d' % i)
+assert p.flush(15) == 0
+c = Consumer({**ssl, 'group.id': 'confluent-ssl', 'auto.offset.reset': 'earliest'})
+c.subscribe([topic])
+got = []
+for _ in range(60):
+    m = c.poll(0.5)
+    if m is not None and m.error() is None:
+        got.append(m.value().decode())
+    if len(got) >= 3:
+        break
+c.close()
+print(json.dumps(sorted(got)))
+`;
+
+const KAFKA_PYTHON = `
+import sys, json
+from kafka import KafkaProducer, KafkaConsumer
+bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+ssl = dict(bootstrap_servers=bootstrap, security_protocol='SSL', ssl_cafile=ca, ssl_check_hostname=True)
+p = KafkaProducer(acks='all', request_timeout_ms=10000, **ssl)
+for i in range(3):
+    p.send(topic, key=b'k%d' % i, value=b'kafka-python-%d' % i).get(timeout=15)
+p.close()
+c = KafkaConsumer(topic, auto_offset_reset='earliest', consumer_timeout_ms=10000, **ssl)
+got = []
+for m in c:
+    got.append(m.value.decode())
+    if len(got) >= 3:
+        break
+c.close()
+print(json.dumps(sorted(got)))
+`;
+
+describe('clients over SSL', () => {
+  let certs: TestCerts;
+  let dataDir: string;
+  let broker: RunningBroker;
+  let ssl: string;
+  let mtls: string;
+
+  before(async () => {
+    certs = makeTestCerts();
+    dataDir = await mkdtemp(join(tmpdir(), 'tributary-ssl-compat-'));
+    broker = await startBroker({
+      dataDir, logLevel: 'silent',
+      config: {
+        'num.partitions': '1',
+        listeners: 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0',
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL',
+        'ssl.keystore.location': certs.serverKeystore,
+        'ssl.truststore.location': certs.caCert,
+        'listener.name.mtls.ssl.client.auth': 'required',
+      },
+    });
+    ssl = `127.0.0.1:${broker.listeners[1]!.port}`;
+    mtls = `127.0.0.1:${broker.listeners[2]!.port}`;
+  });
+  after(async () => {
+    await broker?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    certs?.remove();
+  });
+
+  test('kcat: metadata names the SSL endpoint; produce and consume', async () => {
+    const x = ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${certs.caCert}`];
+    const md = JSON.parse((await run('kcat', ['-b', ssl, ...x, '-L', '-J'], { timeoutMs: 30_000 })).stdout) as { brokers: Array<{ name: string }> };
+    assert.deepEqual(md.brokers.map((b) => b.name), [ssl]);
+    await run('kcat', ['-b', ssl, ...x, '-P', '-t', 'kcat-ssl', '-K', ':'], { input: 'a:1\nb:2\nc:3\n', timeoutMs: 30_000 });
+    const out = await run('kcat', ['-b', ssl, ...x, '-C', '-t', 'kcat-ssl', '-o', 'beginning', '-e', '-q', '-f', '%k=%s\\n'], { timeoutMs: 30_000 });
+    assert.deepEqual(out.stdout.split('\n').filter(Boolean), ['a=1', 'b=2', 'c=3']);
+  });
+
+  test('kcat: ssl.client.auth=required refuses a client without a certificate and serves one with', async () => {
+    const x = ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${certs.caCert}`];
+    await assert.rejects(run('kcat', ['-b', mtls, ...x, '-L', '-m', '5'], { timeoutMs: 30_000 }));
+    const withCert = [...x, '-X', `ssl.certificate.location=${certs.clientCert}`, '-X', `ssl.key.location=${certs.clientKey}`];
+    const md = JSON.parse((await run('kcat', ['-b', mtls, ...withCert, '-L', '-J'], { timeoutMs: 30_000 })).stdout) as { brokers: Array<{ name: string }> };
+    assert.deepEqual(md.brokers.map((b) => b.name), [mtls]);
+  });
+
+  test('kafkajs: produce and consume with ssl: { ca }', async () => {
+    const kafka = new Kafka({ brokers: [ssl], ssl: { ca: [certs.read(certs.caCert)] }, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'kafkajs-ssl', messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: `kafkajs-${i}` })) });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'kafkajs-ssl' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'kafkajs-ssl', fromBeginning: true });
+    const got: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out with ${JSON.stringify(got)}`)), 20_000);
+      void consumer.run({ eachMessage: async ({ message }) => {
+        got.push(message.value!.toString());
+        if (got.length === 3) { clearTimeout(timer); resolve(); }
+      } });
+    });
+    await consumer.disconnect();
+    assert.deepEqual(got.sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2']);
+  });
+
+  test('confluent-kafka: produce and consume', async () => {
+    const out = await run(PYTHON, ['-c', CONFLUENT, ssl, 'confluent-ssl', certs.caCert], { timeoutMs: 60_000 });
+    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2']);
+  });
+
+  test('kafka-python: produce and consume', async () => {
+    const out = await run(PYTHON, ['-c', KAFKA_PYTHON, ssl, 'kafka-python-ssl', certs.caCert], { timeoutMs: 60_000 });
+    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+  });
+
+  test('tributary CLI: -X security.protocol=SSL -X ssl.ca.location=…, and the client certificate on the mTLS listener', async () => {
+    const x = ['-X', 'security.protocol=SSL', '-X', `ssl.ca.location=${certs.caCert}`];
+    const produced = await runCli(['produce', '-b', ssl, ...x, '-t', 'cli-ssl', '-K', ':'], { input: 'k1:one\nk2:two\n', timeoutMs: 30_000 });
+    assert.equal(produced.code, 0, produced.stderr);
+    const consumed = await runCli(['consume', '-b', ssl, ...x, '-t', 'cli-ssl', '--json'], { timeoutMs: 30_000 });
+    assert.equal(consumed.code, 0, consumed.stderr);
+    assert.deepEqual(consumed.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { value: string }).value), ['one', 'two']);
+    const refused = await runCli(['consume', '-b', mtls, ...x, '-X', 'retries=0', '-t', 'cli-ssl', '--json'], { timeoutMs: 30_000 });
+    assert.equal(refused.code, 1);
+    const withCert = await runCli(['consume', '-b', mtls, ...x, '-X', `ssl.certificate.location=${certs.clientCert}`, '-X', `ssl.key.location=${certs.clientKey}`, '-t', 'cli-ssl', '--json'], { timeoutMs: 30_000 });
+    assert.equal(withCert.code, 0, withCert.stderr);
+    assert.equal(withCert.stdout.split('\n').filter(Boolean).length, 2);
+  });
+});
