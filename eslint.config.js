@@ -24,7 +24,7 @@ export default tseslint.config(
     files: ['src/util/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('protocol', 'storage', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/util is below every layer: it imports none.' },
+        { group: layers('protocol', 'storage', 'security', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/util is below every layer: it imports none.' },
       ] }],
     },
   },
@@ -33,7 +33,7 @@ export default tseslint.config(
     files: ['src/protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: layers('util', 'storage', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/protocol is pure: no imports from other layers.' },
+        { group: layers('util', 'storage', 'security', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/protocol is pure: no imports from other layers.' },
         { group: ['node:net', 'node:fs', 'node:fs/promises', 'net', 'fs'], message: 'src/protocol does no I/O.' },
       ] }],
     },
@@ -43,7 +43,17 @@ export default tseslint.config(
     files: ['src/storage/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: [...layers('coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), '**/protocol/generated/**'], message: 'src/storage knows record batches, not requests.' },
+        { group: [...layers('security', 'coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), '**/protocol/generated/**'], message: 'src/storage knows record batches, not requests.' },
+      ] }],
+    },
+  },
+  {
+    // Security (SASL mechanisms, SCRAM credentials, JAAS) sits on util, protocol and storage; the server, the
+    // cluster layer (etcd credential backend) and the client (its SASL side) use it.
+    files: ['src/security/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('coordinator', 'cluster', 'server', 'client', 'connect', 'experiment', 'cli'), message: 'src/security imports only util, protocol and storage.' },
       ] }],
     },
   },

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerStart } from './start.js';
 import { registerTopics } from './topics.js';
 import { registerGroups } from './groups.js';
+import { registerUsers } from './users.js';
 import { registerProduce } from './produce.js';
 import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
@@ -29,6 +30,7 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerStart(program);
   registerTopics(program);
   registerGroups(program);
+  registerUsers(program);
   registerProduce(program);
   registerConsume(program);
   registerPerf(program);

@@ -45,7 +45,13 @@ import { AlterPartitionReassignmentsRequest } from '../protocol/generated/alter-
 import { AlterPartitionReassignmentsResponse } from '../protocol/generated/alter-partition-reassignments-response.js';
 import { ListPartitionReassignmentsRequest } from '../protocol/generated/list-partition-reassignments-request.js';
 import { ListPartitionReassignmentsResponse } from '../protocol/generated/list-partition-reassignments-response.js';
+import { DescribeUserScramCredentialsRequest } from '../protocol/generated/describe-user-scram-credentials-request.js';
+import { DescribeUserScramCredentialsResponse } from '../protocol/generated/describe-user-scram-credentials-response.js';
+import { AlterUserScramCredentialsRequest } from '../protocol/generated/alter-user-scram-credentials-request.js';
+import { AlterUserScramCredentialsResponse } from '../protocol/generated/alter-user-scram-credentials-response.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
+import { SCRAM_DEFAULT_ITERATIONS, mechanismByCode, mechanismCode, saltedPassword, type ScramMechanismName } from '../security/scram.js';
+import { randomBytes } from 'node:crypto';
 import { Cluster, CoordinatorType, isCoordinatorError, isMetadataError, withRetry, type ClientOptions } from './cluster.js';
 import type { Connection } from './connection.js';
 import { decodeAssignment } from './assignors/assignor.js';
@@ -260,6 +266,17 @@ function decodeMemberAssignment(buf: Buffer): TopicPartition[] {
     return [];
   }
 }
+
+/** One user's SCRAM credentials as DescribeUserScramCredentials reports them (never salts or keys). */
+export interface UserScramCredentialsDescription {
+  user: string;
+  credentials: Array<{ mechanism: string; iterations: number }>;
+}
+
+/** An upsertion (password given) or a deletion of one user's credential for one mechanism. */
+export type UserScramCredentialAlteration =
+  | { user: string; mechanism: ScramMechanismName; password: string; iterations?: number; salt?: Buffer }
+  | { user: string; mechanism: ScramMechanismName; delete: true };
 
 export class Admin {
   private readonly cluster: Cluster;
@@ -781,6 +798,66 @@ export class Admin {
         brokers: md.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.nodeId - b.nodeId),
       };
     });
+  }
+
+  // ---------- SCRAM credentials ----------
+
+  /**
+   * The SCRAM mechanisms and iteration counts of `users` (every user with a credential when omitted or empty).
+   * A user that has none, or is named twice, fails the call with its ProtocolError (RESOURCE_NOT_FOUND,
+   * DUPLICATE_RESOURCE), as the futures of Kafka's Admin do.
+   */
+  async describeUserScramCredentials(users?: string[]): Promise<UserScramCredentialsDescription[]> {
+    await this.ready();
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      const r = await conn.send(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, {
+        users: users && users.length > 0 ? users.map((name) => ({ name })) : null,
+      });
+      if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, 'DescribeUserScramCredentials', r.errorMessage);
+      return r;
+    });
+    const failed = res.results.find((r) => r.errorCode !== 0);
+    if (failed) throw new ProtocolError(failed.errorCode, `DescribeUserScramCredentials for user '${failed.user}'`, failed.errorMessage);
+    return res.results.map((r) => ({
+      user: r.user,
+      credentials: r.credentialInfos.map((c) => ({ mechanism: mechanismByCode(c.mechanism) ?? `UNKNOWN(${c.mechanism})`, iterations: c.iterations })),
+    }));
+  }
+
+  /**
+   * Creates, replaces and deletes SCRAM credentials. As Kafka's Admin does, the password is salted and hashed here
+   * (a fresh random salt; iterations default 4096) and only the salted password is sent. Resolves to one result
+   * per user (error null on success); throws only when the request itself fails.
+   */
+  async alterUserScramCredentials(alterations: UserScramCredentialAlteration[]): Promise<Array<{ user: string; error: ProtocolError | null }>> {
+    await this.ready();
+    const deletions: Array<{ name: string; mechanism: number }> = [];
+    const upsertions: Array<{ name: string; mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }> = [];
+    for (const a of alterations) {
+      const mechanism = mechanismCode(a.mechanism);
+      if (mechanism === undefined) throw new ClientStateError(`Unknown SCRAM mechanism '${String(a.mechanism)}' (SCRAM-SHA-256 or SCRAM-SHA-512)`);
+      if ('password' in a) {
+        const iterations = a.iterations ?? SCRAM_DEFAULT_ITERATIONS;
+        const salt = a.salt ?? randomBytes(32);
+        // Iterations the broker refuses are not hashed here (a huge count would stall the caller).
+        const salted = iterations >= 1 && iterations <= 16384 ? saltedPassword(a.mechanism, a.password, salt, iterations) : Buffer.alloc(1);
+        upsertions.push({ name: a.user, mechanism, iterations, salt, saltedPassword: salted });
+      } else {
+        deletions.push({ name: a.user, mechanism });
+      }
+    }
+    const res = await this.withRetry(async () => {
+      const conn = await this.controllerConnection();
+      const r = await conn.send(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, { deletions, upsertions });
+      const notController = r.results.find((x) => x.errorCode === ErrorCode.NOT_CONTROLLER);
+      if (notController) throw new ProtocolError(notController.errorCode, 'AlterUserScramCredentials', notController.errorMessage);
+      return r;
+    });
+    return res.results.map((r) => ({
+      user: r.user,
+      error: r.errorCode === 0 ? null : new ProtocolError(r.errorCode, `AlterUserScramCredentials for user '${r.user}'`, r.errorMessage),
+    }));
   }
 
   /** Each broker's log directories and the partitions in them (all brokers when `brokerIds` is omitted). */

@@ -43,6 +43,8 @@ import consumerGroupDescribe from './handlers/consumer-group-describe.js';
 import electLeaders from './handlers/elect-leaders.js';
 import alterPartitionReassignments from './handlers/alter-partition-reassignments.js';
 import listPartitionReassignments from './handlers/list-partition-reassignments.js';
+import describeUserScramCredentials from './handlers/describe-user-scram-credentials.js';
+import alterUserScramCredentials from './handlers/alter-user-scram-credentials.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -53,6 +55,7 @@ const all: Handler[] = [
   addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeTransactions, listTransactions,
   writeTxnMarkers,
   electLeaders, alterPartitionReassignments, listPartitionReassignments,
+  describeUserScramCredentials, alterUserScramCredentials,
 ];
 
 /**
