@@ -21,6 +21,7 @@
 import { Etcd3, Range, isRecoverableError, type IKeyValue, type ITxnResponse, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } from 'cockatiel';
 import { KafkaError, TributaryError } from '../errors.js';
+import { EtcdScramCredentialBackend } from './scram-credentials-etcd.js';
 import type { Logger } from '../logger.js';
 import type {
   BrokerRegistration,
@@ -957,6 +958,11 @@ export class EtcdClusterStore {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  /** Where the cluster's SCRAM credentials live: `<prefix>/scram/…` on this store's etcd client. */
+  credentialBackend(): EtcdScramCredentialBackend {
+    return new EtcdScramCredentialBackend(this.client, this.prefix);
+  }
 
   /**
    * Revokes another broker's lease, so that its registration (and its controller key) vanish now instead of at

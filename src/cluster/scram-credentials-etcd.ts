@@ -3,10 +3,7 @@
  * (the user percent-encoded, so '/' cannot split it), holding credentialToJson's JSON (salt, StoredKey,
  * ServerKey, iterations; never a password). A change is one etcd transaction; a watch on `<prefix>/scram/`
  * re-reads the set on every change, so each broker's ScramCredentialStore follows the others' writes.
- *
- * Not wired yet: broker.ts must build the store with this backend in cluster mode, from an Etcd3 client and the
- * cluster's etcd.prefix (EtcdClusterStore keeps its client private; exposing it, or a factory for this backend,
- * is the missing piece).
+ * EtcdClusterStore.credentialBackend() makes one on the store's client and prefix.
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import {

@@ -16,6 +16,7 @@ import type { Log } from '../storage/log.js';
 import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
 import { PeerWatch } from '../cluster/peer-watch.js';
+import type { CredentialBackend } from '../security/credential-store.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
 import { TokenBucket, UNLIMITED_RATE, isThrottledReplica, parseRate } from '../cluster/replication-throttle.js';
@@ -83,6 +84,7 @@ export class ClusterMode implements Replication, TopicBackend {
   /** Set when shutdown begins (its listener closes soon): a lease revoked now is not registered again. */
   private stopping = false;
   private readonly peerWatch: PeerWatch;
+  private credentials: CredentialBackend | null = null;
   private reregistering = false;
   private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
@@ -165,6 +167,12 @@ export class ClusterMode implements Replication, TopicBackend {
         this.controller = null;
       },
     );
+  }
+
+  /** One per broker: its watch is cancelled by close() (a watch left on a closed client would retry forever). */
+  credentialBackend(): CredentialBackend {
+    this.credentials ??= this.store.credentialBackend();
+    return this.credentials;
   }
 
   /** The running controller, while this broker is elected (ElectLeaders and reassignments go to it). */
@@ -398,6 +406,7 @@ export class ClusterMode implements Replication, TopicBackend {
     await this.chain.catch(() => undefined);
     this.channels.close();
     await this.replicas.close();
+    await this.credentials?.close?.();
     await this.store.close();
   }
 }

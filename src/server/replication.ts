@@ -4,6 +4,7 @@
  * LocalReplication (the single-node broker: this broker leads every partition at epoch 0, a write is committed
  * once fsynced) and ClusterReplication (server/cluster-mode.ts: the etcd image and the ReplicaManager).
  */
+import type { CredentialBackend } from '../security/credential-store.js';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
@@ -54,6 +55,8 @@ export interface PartitionInfo {
 export interface Replication {
   /** True in a cluster (etcd); false for the single-node broker. */
   readonly clustered: boolean;
+  /** Where SCRAM credentials are shared by every broker (etcd); absent on a single node (the data dir). */
+  credentialBackend?(): CredentialBackend;
   /** Live brokers, this one included. */
   brokers(): BrokerEndpoint[];
   controllerId(): number;

@@ -210,6 +210,23 @@ describe('administering a three-broker cluster on etcd', () => {
     }
   });
 
+  test('SCRAM credentials live in etcd: set through one broker, every broker describes them; deleted likewise', async () => {
+    const DESCRIBE_SCRAM = 50;
+    const usersOn = async (id: number): Promise<string> => {
+      const res = await ask(id, DESCRIBE_SCRAM, 0, { users: null });
+      return JSON.stringify(res.results.map((r: { user: string; credentialInfos: Array<{ mechanism: number; iterations: number }> }) => [r.user, r.credentialInfos.map((c) => [c.mechanism, c.iterations])]));
+    };
+    const admin = new Admin({ bootstrapServers: brokers.get(1)!.address });
+    try {
+      assert.deepEqual(await admin.alterUserScramCredentials([{ user: 'carol', mechanism: 'SCRAM-SHA-512', password: 'carol-secret', iterations: 8192 }]), [{ user: 'carol', error: null }]);
+      for (const id of [1, 2, 3]) await until(`broker ${id} describes carol`, async () => (await usersOn(id)) === '[["carol",[[2,8192]]]]', 5000);
+      assert.deepEqual(await admin.alterUserScramCredentials([{ user: 'carol', mechanism: 'SCRAM-SHA-512', delete: true }]), [{ user: 'carol', error: null }]);
+      for (const id of [1, 2, 3]) await until(`broker ${id} forgets carol`, async () => (await usersOn(id)) === '[]', 5000);
+    } finally {
+      await admin.close();
+    }
+  });
+
   test('tributary topics describe and kafka-topics.sh --describe print the real leaders, replicas and ISRs', async () => {
     const admin = new Admin({ bootstrapServers: cluster.bootstrap() });
     let t;
