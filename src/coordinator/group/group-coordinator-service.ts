@@ -206,6 +206,27 @@ export class GroupCoordinatorService {
   }
 
   /**
+   * TxnOffsetCommit. For a consumer group (KIP-848), as Kafka's ConsumerGroup.validateOffsetCommit with
+   * isTransactional: no member id, epoch or instance id skips membership (the fields are optional), as does
+   * epoch < 0 while the group is empty; otherwise the member must exist (UNKNOWN_MEMBER_ID) and send its current
+   * member epoch as the generation (else ILLEGAL_GENERATION, the error TxnOffsetCommit clients act on).
+   * A classic group is checked by the classic coordinator.
+   */
+  commitTxnOffsets(input: OffsetCommitInput & { producerId: bigint; producerEpoch: number }): Result<PartitionError[]> {
+    const cg = this.consumerGroups.group(input.groupId);
+    if (!cg) return this.coordinator.commitTxnOffsets(input);
+    const noMembership = input.generationId < 0 && input.memberId === '' && input.groupInstanceId === null;
+    if (!noMembership && !(input.generationId < 0 && cg.members.size === 0)) {
+      const member = cg.members.get(input.memberId);
+      if (!member) throw new KafkaError('UNKNOWN_MEMBER_ID', `Member ${input.memberId} is not in group ${input.groupId}.`);
+      if (input.generationId !== member.memberEpoch) {
+        throw new KafkaError('ILLEGAL_GENERATION', `The received member epoch ${input.generationId} does not match the expected member epoch ${member.memberEpoch}.`);
+      }
+    }
+    return this.coordinator.commitTxnOffsets({ ...input, generationId: -1, memberId: '', groupInstanceId: null });
+  }
+
+  /**
    * OffsetFetch. For a consumer group, a request naming a member (v9+) must name a current one with its
    * epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH); no member id and epoch -1 is an admin fetch.
    * requireStable: see GroupCoordinator.fetchOffsets.

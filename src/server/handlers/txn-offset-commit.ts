@@ -46,7 +46,7 @@ export default defineHandler({
           return answer(ErrorCode.INVALID_TXN_STATE);
         }
       }
-      const errors = await groups.runtime.run(() => groups.coordinator.commitTxnOffsets({
+      const errors = await groups.runtime.run(() => groups.commitTxnOffsets({
         groupId: req.groupId,
         producerId: req.producerId,
         producerEpoch: req.producerEpoch,

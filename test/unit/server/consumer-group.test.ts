@@ -9,6 +9,7 @@ import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 
 const OFFSET_COMMIT = 8, OFFSET_FETCH = 9, JOIN_GROUP = 11, DESCRIBE_GROUPS = 15, LIST_GROUPS = 16, CREATE_TOPICS = 19;
 const DELETE_GROUPS = 42, OFFSET_DELETE = 47, CG_HEARTBEAT = 68, CG_DESCRIBE = 69;
+const INIT_PRODUCER_ID = 22, ADD_OFFSETS = 25, END_TXN = 26, TXN_OFFSET_COMMIT = 28;
 const CONFIG = { 'offsets.topic.num.partitions': 3, 'group.initial.rebalance.delay.ms': 0, 'broker.rack': 'rack-a' };
 const GROUP = 'kip848';
 const TOPIC = 'orders';
@@ -167,6 +168,30 @@ describe('KIP-848 consumer groups over the wire', () => {
 
     const del = await client.send(OFFSET_DELETE, 0, { groupId: GROUP, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0 }] }] });
     assert.equal(del.topics[0].partitions[0].errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+  });
+
+  test('TxnOffsetCommit from a member (sendOffsetsToTransaction) checks its member epoch as the generation, and commits with the transaction', async () => {
+    const id = 'kip848-txn';
+    const p = await client.send(INIT_PRODUCER_ID, 4, { transactionalId: id, transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 });
+    assert.equal(p.errorCode, ErrorCode.NONE);
+    const ids = { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch };
+    assert.equal((await client.send(ADD_OFFSETS, 3, { ...ids, groupId: GROUP })).errorCode, ErrorCode.NONE);
+    const txnCommit = async (memberId: string, generationId: number, offset: bigint): Promise<number> => (await client.send(TXN_OFFSET_COMMIT, 3, {
+      ...ids, groupId: GROUP, generationId, memberId, groupInstanceId: null,
+      topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    })).topics[0].partitions[0].errorCode;
+    // librdkafka's 0103 in consumer mode sent its member epoch and got ILLEGAL_GENERATION (the classic check).
+    assert.equal(await txnCommit(a.memberId, a.memberEpoch - 1, 50n), ErrorCode.ILLEGAL_GENERATION);
+    assert.equal(await txnCommit('nobody', a.memberEpoch, 50n), ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(await txnCommit(a.memberId, a.memberEpoch, 50n), ErrorCode.NONE);
+    assert.equal((await client.send(END_TXN, 3, { ...ids, committed: true })).errorCode, ErrorCode.NONE);
+    const deadline = Date.now() + 5000;
+    let committed = -1n;
+    while (committed !== 50n && Date.now() < deadline) {
+      committed = (await fetchOffset()).groups[0].topics[0].partitions[0].committedOffset;
+      if (committed !== 50n) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(committed, 50n, 'the transaction committed the offset');
   });
 
   test('a group id belongs to one protocol', async () => {
