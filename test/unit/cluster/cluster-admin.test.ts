@@ -261,9 +261,11 @@ describe('administering a three-broker cluster on etcd', () => {
     const survivor = [1, 2, 3].find((id) => !replicas.includes(id))!;
     for (const id of replicas) await cluster.stop(id);
     const metadata = () => ask(survivor, METADATA, 12, { topics: [{ name: 'fragile', topicId: '00000000-0000-0000-0000-000000000000' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-    await until('the partition offline at the survivor', async () => {
-      const p = (await metadata()).topics[0].partitions[0];
-      return p.leaderId === -1 && p.offlineReplicas.length === 2;
+    // The partition goes offline and the survivor becomes controller (if a stopped broker was) in either order.
+    await until('the partition offline at the survivor, which is controller', async () => {
+      const md = await metadata();
+      const p = md.topics[0].partitions[0];
+      return p.leaderId === -1 && p.offlineReplicas.length === 2 && md.controllerId === survivor;
     }, 20_000);
     const md = await metadata();
     assert.equal(md.brokers.length, 1);
