@@ -82,7 +82,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
 
   const plan = resolveListeners(config, { host: opts.host, port: opts.port });
   const clustered = !!config.get('etcd.connect');
-  checkInterBrokerListener(plan, clustered);
+  const interBroker = checkInterBrokerListener(plan, clustered);
   // TLS settings are checked (files read) before anything else starts.
   const tls = new Map<string, ListenerTls>();
   for (const l of plan.bind) {
@@ -99,7 +99,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   // segments and lose acknowledged records.
   const lock = DataDirLock.acquire(dataDir);
   try {
-    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, tls, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
+    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker, tls, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
   } catch (err) {
     lock.release();
     throw explainDataDirError(err, dataDir);
@@ -118,6 +118,8 @@ interface Resolved {
   nodeId: number;
   lock: DataDirLock;
   plan: ListenerPlan;
+  /** The listener other brokers use (checked against the plan once, at start). */
+  interBroker: ListenerEndpoint;
   tls: Map<string, ListenerTls>;
   sslReloadIntervalMs: number;
 }
@@ -160,7 +162,7 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
 }
 
 async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, clusterId: string | undefined): Promise<RunningBroker> {
-  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan } = r;
+  const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker } = r;
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   // In a cluster they live in etcd (every broker applies the image's default and its own entry).
@@ -179,7 +181,6 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const topics = new TopicManager(store, logs, brokerDefaults);
   // advertised.listeners: what clients and other brokers connect to (a port of 0 there means the bound port).
   // The registration's host/port are the inter-broker listener's; Metadata answers each listener's own.
-  const interBroker = checkInterBrokerListener(plan, etcd !== null);
   const advertisedHost = interBroker.host;
   const rack = config.get('broker.rack') || null;
   const advertisedListeners: ListenerEndpoint[] = plan.advertised.map((a) => ({ ...a }));

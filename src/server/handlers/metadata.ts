@@ -8,19 +8,30 @@ import { MetadataRequest } from '../../protocol/generated/metadata-request.js';
 import { MetadataResponse, type MetadataResponseInit, type MetadataResponseTopicInit } from '../../protocol/generated/metadata-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { brokersOn } from '../replication.js';
+import { brokersOn, type BrokerEndpoint } from '../replication.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
 import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../authorized-operations.js';
 
 
-export function describeTopic(broker: BrokerContext, t: TopicInfo, listenerName?: string): MetadataResponseTopicInit {
-  const partitions = [];
+/** Live brokers, and those of them reachable on the request's listener: computed once per request. */
+interface BrokerView {
+  readonly live: ReadonlySet<number>;
+  readonly reachable: ReadonlySet<number>;
+  readonly endpoints: readonly BrokerEndpoint[];
+}
+
+function brokerView(broker: BrokerContext, listenerName: string | undefined): BrokerView {
   const brokers = broker.replication.brokers();
-  const live = new Set(brokers.map((b) => b.nodeId));
+  const endpoints = brokersOn(brokers, listenerName);
+  return { live: new Set(brokers.map((b) => b.nodeId)), reachable: new Set(endpoints.map((b) => b.nodeId)), endpoints };
+}
+
+export function describeTopic(broker: BrokerContext, t: TopicInfo, view: BrokerView = brokerView(broker, undefined)): MetadataResponseTopicInit {
+  const partitions = [];
+  const { live, reachable } = view;
   // A live leader without the request's listener: LISTENER_NOT_FOUND, as Kafka answers (a misconfigured cluster).
-  const reachable = new Set(brokersOn(brokers, listenerName).map((b) => b.nodeId));
   for (let p = 0; p < t.partitions; p++) {
     const pi = broker.replication.partitionInfo(t.name, p);
     // As Kafka: a partition without a live leader is LEADER_NOT_AVAILABLE with leader -1, still listing its
@@ -45,8 +56,9 @@ export default defineHandler({
     const topics: MetadataResponseTopicInit[] = [];
     // v0: an empty list means all topics; v1+: null means all topics, empty means none.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
+    const view = brokerView(broker, ctx.session?.listenerName);
     if (all) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t, ctx.session?.listenerName));
+      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t, view));
     } else {
       const autoCreate = broker.config.get('auto.create.topics.enable') === 'true' && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
       for (const requested of req.topics!) {
@@ -76,14 +88,14 @@ export default defineHandler({
             continue;
           }
         }
-        topics.push(describeTopic(broker, t, ctx.session?.listenerName));
+        topics.push(describeTopic(broker, t, view));
       }
     }
     if (req.includeTopicAuthorizedOperations) for (const t of topics) t.topicAuthorizedOperations = authorizedOperations(true, TOPIC_OPERATIONS);
     return {
       throttleTimeMs: 0,
       clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
-      brokers: brokersOn(broker.replication.brokers(), ctx.session?.listenerName).map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
+      brokers: view.endpoints.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.replication.controllerId(),
       topics,
