@@ -9,6 +9,7 @@ import type { TransactionCoordinatorService } from '../coordinator/transaction/t
 import type { DynamicBrokerConfig } from './dynamic-configs.js';
 import type { GroupConfigManager } from './group-configs.js';
 import type { Replication } from './replication.js';
+import type { AuditSink } from '../security/audit.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -42,6 +43,8 @@ export interface BrokerContext {
   readonly transactions: TransactionCoordinatorService;
   /** Leadership, leader epochs, acks=all commitment and the cluster's brokers (LocalReplication on a single node). */
   readonly replication: Replication;
+  /** The audit trail (security/audit.ts): authentications, authorization decisions, changes. */
+  readonly audit: AuditSink;
   now(): number;
 }
 

@@ -21,6 +21,7 @@ import { DataDirLock, explainDataDirError } from '../storage/data-dir-lock.js';
 import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
+import { NO_AUDIT } from '../security/audit.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -233,6 +234,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     groupConfigs,
     transactions,
     replication,
+    audit: NO_AUDIT,
     now: Date.now,
   };
 
