@@ -3,8 +3,6 @@
  * (SASL, the authorizer, quotas) record events through `BrokerContext.audit`; the sink decides where they go
  * (JSON lines in a rotated file, optionally a topic). The default sink drops them.
  */
-import type { RequestContext } from '../server/handler.js';
-
 export type AuditEventType = 'authentication' | 'authorization' | 'change';
 export type AuditResult = 'success' | 'failure' | 'allowed' | 'denied';
 
@@ -42,7 +40,11 @@ export interface AuditSink {
 export const NO_AUDIT: AuditSink = { record() {} };
 
 /** The who/where part of an event, from a request's context. */
-export function auditSubject(ctx: Pick<RequestContext, 'clientHost' | 'clientId' | 'session'>): Pick<AuditEvent, 'principal' | 'clientHost' | 'listener' | 'clientId'> {
+export function auditSubject(ctx: {
+  readonly clientHost: string;
+  readonly clientId: string | null;
+  readonly session?: { readonly listenerName: string; readonly principal: string };
+}): Pick<AuditEvent, 'principal' | 'clientHost' | 'listener' | 'clientId'> {
   return {
     principal: ctx.session?.principal ?? 'User:ANONYMOUS',
     clientHost: ctx.clientHost,
