@@ -12,6 +12,8 @@ import { KafkaError } from '../errors.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { WriteTxnMarkersRequest } from '../protocol/generated/write-txn-markers-request.js';
 import { WriteTxnMarkersResponse } from '../protocol/generated/write-txn-markers-response.js';
+import { ProduceRequest } from '../protocol/generated/produce-request.js';
+import { ProduceResponse } from '../protocol/generated/produce-response.js';
 
 export interface BrokerAddress {
   nodeId: number;
@@ -31,13 +33,13 @@ export class InterBrokerChannels {
   private readonly conns = new Map<number, Promise<Connection>>();
   private closed = false;
 
-  constructor(private readonly nodeId: number, private readonly requestTimeoutMs = 30_000, private readonly ssl?: SslOptions) {}
+  constructor(private readonly nodeId: number, private readonly requestTimeoutMs = 30_000, private readonly ssl?: SslOptions, private readonly purpose = 'txn-markers') {}
 
   private connection(to: BrokerAddress): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error('inter-broker channels are closed'));
     let c = this.conns.get(to.nodeId);
     if (!c) {
-      c = Connection.connect(to.host, to.port, { clientId: `broker-${this.nodeId}-txn-markers`, connectTimeoutMs: 5000, requestTimeoutMs: this.requestTimeoutMs, ssl: this.ssl });
+      c = Connection.connect(to.host, to.port, { clientId: `broker-${this.nodeId}-${this.purpose}`, connectTimeoutMs: 5000, requestTimeoutMs: this.requestTimeoutMs, ssl: this.ssl });
       this.conns.set(to.nodeId, c);
       c.then(
         (conn) => conn.onClose(() => {
@@ -67,6 +69,22 @@ export class InterBrokerChannels {
     if (code !== ErrorCode.NONE) {
       const name = errorCodeName(code) ?? 'UNKNOWN_SERVER_ERROR';
       throw new KafkaError(name, `broker ${to.nodeId} refused the transaction marker for ${topic}-${partition}: ${name}`);
+    }
+  }
+
+  /** Appends one record batch to topic-partition at its leader `to` (Produce, acks=all): the audit topic's writes. */
+  async produce(to: BrokerAddress, topic: string, partition: number, batch: Buffer): Promise<void> {
+    const conn = await this.connection(to);
+    const res = await conn.send(ProduceRequest, ProduceResponse, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: this.requestTimeoutMs,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+    });
+    const code = res.responses[0]?.partitionResponses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code !== ErrorCode.NONE) {
+      const name = errorCodeName(code) ?? 'UNKNOWN_SERVER_ERROR';
+      throw new KafkaError(name, `broker ${to.nodeId} refused the append to ${topic}-${partition}: ${name}`);
     }
   }
 

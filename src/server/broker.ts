@@ -21,7 +21,7 @@ import { DataDirLock, explainDataDirError } from '../storage/data-dir-lock.js';
 import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
-import { NO_AUDIT } from '../security/audit.js';
+import { openAuditTrail } from './audit-trail.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -234,7 +234,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     groupConfigs,
     transactions,
     replication,
-    audit: NO_AUDIT,
+    audit: openAuditTrail({ config, dataDir, nodeId, logger, topics, replication, appendLocal: partitions.append.bind(partitions), produceRemote: cluster ? cluster.produceRemote.bind(cluster) : null }),
     now: Date.now,
   };
 
@@ -322,6 +322,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       await serverClosed;
       groups.close();
       try {
+        await context.audit.close?.();
         await cluster?.close();
         await transactions.close();
         await logs.close();

@@ -89,6 +89,8 @@ export class ClusterMode implements Replication, TopicBackend {
   private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
   private readonly channels: InterBrokerChannels;
+  /** The audit topic's Produce requests, on their own connections (not behind transaction markers). */
+  private readonly auditChannels: InterBrokerChannels;
   /** leader.replication.throttled.rate: shared by every throttled follower fetch this broker answers. */
   private readonly leaderBucket = new TokenBucket(UNLIMITED_RATE);
 
@@ -100,6 +102,7 @@ export class ClusterMode implements Replication, TopicBackend {
     this.logger = opts.logger;
     this.applied = opts.store.image();
     this.channels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl);
+    this.auditChannels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl, 'audit');
     this.peerWatch = new PeerWatch({ nodeId: opts.nodeId, revokeLease: (id) => opts.store.revokeLease(id), logger: opts.logger });
     const cfg = opts.config;
     this.replicas = new ReplicaManager({
@@ -323,6 +326,13 @@ export class ClusterMode implements Replication, TopicBackend {
     return this.channels.writeTxnMarker(b, topic, partition, marker);
   }
 
+  /** A record batch for a partition led by broker `leaderId` (the audit topic's writes; Produce with acks=all). */
+  produceRemote(leaderId: number, topic: string, partition: number, batch: Buffer): Promise<void> {
+    const b = this.applied.brokers.get(leaderId);
+    if (!b) return Promise.reject(new KafkaError('NOT_LEADER_OR_FOLLOWER', `the leader ${leaderId} of ${topic}-${partition} is not alive`));
+    return this.auditChannels.produce(b, topic, partition, batch);
+  }
+
   // ---- TopicBackend ------------------------------------------------------------------------------------
 
   private liveBrokers(): Array<{ nodeId: number; rack: string | null }> {
@@ -405,6 +415,7 @@ export class ClusterMode implements Replication, TopicBackend {
     this.controller?.stop();
     await this.chain.catch(() => undefined);
     this.channels.close();
+    this.auditChannels.close();
     await this.replicas.close();
     await this.credentials?.close?.();
     await this.store.close();

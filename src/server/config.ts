@@ -46,6 +46,13 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', oneOf: ['TLSv1.2', 'TLSv1.3'] },
   'ssl.cipher.suites': { kind: 'list', default: null },
   'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT' },
+  // The audit log (server/audit-trail.ts): JSON lines in <audit.log.dir>/audit.log, rotated by size, keeping
+  // audit.log.max.files files; audit.log.dir defaults to <data dir>/audit; audit.log.topic ("" = none) gets every event too.
+  'audit.log.enable': { kind: 'boolean', default: 'true' },
+  'audit.log.dir': { kind: 'string', default: null },
+  'audit.log.max.bytes': { kind: 'long', default: '104857600', min: 1 },
+  'audit.log.max.files': { kind: 'int', default: '10', min: 1 },
+  'audit.log.topic': { kind: 'string', default: '' },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },

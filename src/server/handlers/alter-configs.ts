@@ -5,12 +5,13 @@ import { AlterConfigsRequest } from '../../protocol/generated/alter-configs-requ
 import { AlterConfigsResponse, type AlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/alter-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, alterConfigsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { checkAlterableResource } from '../configs.js';
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
 import { KafkaError } from '../../errors.js';
 
-export default defineHandler({
+export default auditChanges(alterConfigsChanges, defineHandler({
   request: AlterConfigsRequest,
   response: AlterConfigsResponse,
   async handle(req, ctx): Promise<AlterConfigsResponseInit> {
@@ -38,4 +39,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
-});
+}));

@@ -6,8 +6,9 @@ import { AlterPartitionReassignmentsRequest } from '../../protocol/generated/alt
 import { AlterPartitionReassignmentsResponse, type AlterPartitionReassignmentsResponseInit } from '../../protocol/generated/alter-partition-reassignments-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, alterPartitionReassignmentsChanges } from '../audit-changes.js';
 
-export default defineHandler({
+export default auditChanges(alterPartitionReassignmentsChanges, defineHandler({
   request: AlterPartitionReassignmentsRequest,
   response: AlterPartitionReassignmentsResponse,
   async handle(req, ctx): Promise<AlterPartitionReassignmentsResponseInit> {
@@ -37,4 +38,4 @@ export default defineHandler({
     const responses = await controller.alterReassignments(req.topics);
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses };
   },
-});
+}));

@@ -8,10 +8,11 @@
 import { AlterUserScramCredentialsRequest } from '../../protocol/generated/alter-user-scram-credentials-request.js';
 import { AlterUserScramCredentialsResponse, type AlterUserScramCredentialsResponseInit } from '../../protocol/generated/alter-user-scram-credentials-response.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, alterUserScramCredentialsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { scramCredentialsOf } from '../scram-credentials.js';
 
-export default defineHandler({
+export default auditChanges(alterUserScramCredentialsChanges, defineHandler({
   request: AlterUserScramCredentialsRequest,
   response: AlterUserScramCredentialsResponse,
   async handle(req, ctx): Promise<AlterUserScramCredentialsResponseInit> {
@@ -27,4 +28,4 @@ export default defineHandler({
       return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) })) };
     }
   },
-});
+}));

@@ -4,10 +4,11 @@ import { CreatePartitionsRequest } from '../../protocol/generated/create-partiti
 import { CreatePartitionsResponse, type CreatePartitionsResponseInit, type CreatePartitionsTopicResultInit } from '../../protocol/generated/create-partitions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, createPartitionsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { KafkaError } from '../../errors.js';
 
-export default defineHandler({
+export default auditChanges(createPartitionsChanges, defineHandler({
   request: CreatePartitionsRequest,
   response: CreatePartitionsResponse,
   async handle(req, ctx): Promise<CreatePartitionsResponseInit> {
@@ -31,4 +32,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, results };
   },
-});
+}));

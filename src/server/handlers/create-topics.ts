@@ -4,11 +4,12 @@ import { CreateTopicsRequest } from '../../protocol/generated/create-topics-requ
 import { CreateTopicsResponse, type CreateTopicsResponseInit, type CreatableTopicResultInit } from '../../protocol/generated/create-topics-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, createTopicsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { describeTopicConfigs } from '../configs.js';
 import { KafkaError } from '../../errors.js';
 
-export default defineHandler({
+export default auditChanges(createTopicsChanges, defineHandler({
   request: CreateTopicsRequest,
   response: CreateTopicsResponse,
   async handle(req, ctx): Promise<CreateTopicsResponseInit> {
@@ -48,4 +49,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, topics };
   },
-});
+}));

@@ -3,9 +3,10 @@
 import { DeleteGroupsRequest } from '../../protocol/generated/delete-groups-request.js';
 import { DeleteGroupsResponse, type DeleteGroupsResponseInit } from '../../protocol/generated/delete-groups-response.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, deleteGroupsChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
 
-export default defineHandler({
+export default auditChanges(deleteGroupsChanges, defineHandler({
   request: DeleteGroupsRequest,
   response: DeleteGroupsResponse,
   async handle(req, ctx): Promise<DeleteGroupsResponseInit> {
@@ -17,4 +18,4 @@ export default defineHandler({
       return { throttleTimeMs: 0, results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) };
     }
   },
-});
+}));

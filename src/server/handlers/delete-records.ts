@@ -4,9 +4,10 @@ import { DeleteRecordsRequest } from '../../protocol/generated/delete-records-re
 import { DeleteRecordsResponse, type DeleteRecordsResponseInit, type DeleteRecordsTopicResultInit, type DeleteRecordsPartitionResultInit } from '../../protocol/generated/delete-records-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, deleteRecordsChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
 
-export default defineHandler({
+export default auditChanges(deleteRecordsChanges, defineHandler({
   request: DeleteRecordsRequest,
   response: DeleteRecordsResponse,
   handle(req, ctx): DeleteRecordsResponseInit {
@@ -34,4 +35,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, topics };
   },
-});
+}));

@@ -4,10 +4,11 @@ import { DeleteTopicsRequest } from '../../protocol/generated/delete-topics-requ
 import { DeleteTopicsResponse, type DeleteTopicsResponseInit, type DeletableTopicResultInit } from '../../protocol/generated/delete-topics-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, deleteTopicsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 
 
-export default defineHandler({
+export default auditChanges(deleteTopicsChanges, defineHandler({
   request: DeleteTopicsRequest,
   response: DeleteTopicsResponse,
   async handle(req, ctx): Promise<DeleteTopicsResponseInit> {
@@ -44,4 +45,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
-});
+}));

@@ -6,8 +6,9 @@ import { ElectLeadersRequest } from '../../protocol/generated/elect-leaders-requ
 import { ElectLeadersResponse, type ElectLeadersResponseInit, type ReplicaElectionResultInit } from '../../protocol/generated/elect-leaders-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, electLeadersChanges } from '../audit-changes.js';
 
-export default defineHandler({
+export default auditChanges(electLeadersChanges, defineHandler({
   request: ElectLeadersRequest,
   response: ElectLeadersResponse,
   async handle(req, ctx): Promise<ElectLeadersResponseInit> {
@@ -38,4 +39,4 @@ export default defineHandler({
     const results = await controller.electLeaders(partitions, type === 1 ? 'UNCLEAN' : 'PREFERRED');
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, replicaElectionResults: results };
   },
-});
+}));

@@ -6,6 +6,7 @@ import { IncrementalAlterConfigsRequest } from '../../protocol/generated/increme
 import { IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseInit, type AlterConfigsResourceResponseInit } from '../../protocol/generated/incremental-alter-configs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, incrementalAlterConfigsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { checkAlterableResource, isListConfig, effectiveTopicConfigValue } from '../configs.js';
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
@@ -14,7 +15,7 @@ import { alterGroupConfigsIncrementally, RESOURCE_GROUP } from '../group-configs
 
 const SET = 0, DELETE = 1, APPEND = 2, SUBTRACT = 3;
 
-export default defineHandler({
+export default auditChanges(incrementalAlterConfigsChanges, defineHandler({
   request: IncrementalAlterConfigsRequest,
   response: IncrementalAlterConfigsResponse,
   async handle(req, ctx): Promise<IncrementalAlterConfigsResponseInit> {
@@ -72,4 +73,4 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
-});
+}));

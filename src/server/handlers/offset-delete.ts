@@ -5,9 +5,10 @@ import { OffsetDeleteRequest } from '../../protocol/generated/offset-delete-requ
 import { OffsetDeleteResponse, type OffsetDeleteResponseInit } from '../../protocol/generated/offset-delete-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { auditChanges, offsetDeleteChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
 
-export default defineHandler({
+export default auditChanges(offsetDeleteChanges, defineHandler({
   request: OffsetDeleteRequest,
   response: OffsetDeleteResponse,
   async handle(req, ctx): Promise<OffsetDeleteResponseInit> {
@@ -37,4 +38,4 @@ export default defineHandler({
       })),
     };
   },
-});
+}));
