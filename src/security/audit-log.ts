@@ -118,7 +118,8 @@ export class AuditLog implements AuditSink {
 
   private kick(): void {
     if (this.pumping || this.queue.length === 0) return;
-    this.pumping = this.pump().finally(() => {
+    // From a microtask: the events recorded in the same turn (one request's resources) go out as one write.
+    this.pumping = Promise.resolve().then(() => this.pump()).finally(() => {
       this.pumping = null;
       this.kick();
     });
@@ -130,7 +131,6 @@ export class AuditLog implements AuditSink {
       if (wait > 0 && !this.closing) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, wait);
-          timer.unref();
           this.wakeRetry = () => {
             clearTimeout(timer);
             resolve();
@@ -143,20 +143,20 @@ export class AuditLog implements AuditSink {
       while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.length <= MAX_WRITE_BYTES)) bytes += this.queue[n++]!.length;
       const lines = this.queue.splice(0, n);
       this.queuedBytes -= bytes;
+      const before = this.written;
       try {
-        await this.write(Buffer.from((this.torn ? '\n' : '') + lines.join(''), 'utf8'));
-        this.torn = false;
-        this.written += lines.length;
+        await this.writeLines(lines);
         if (this.failing || this.overflowing) {
           this.opts.logger.info({ dir: this.opts.dir, dropped: this.dropped - this.droppedAtWarning }, 'audit log: writing again');
           this.failing = false;
           this.overflowing = false;
         }
       } catch (err) {
-        this.dropped += lines.length;
+        const lost = lines.length - (this.written - before);
+        this.dropped += lost;
         if (!this.failing) {
           this.failing = true;
-          this.droppedAtWarning = this.dropped - lines.length;
+          this.droppedAtWarning = this.dropped - lost;
           const e = err as NodeJS.ErrnoException;
           this.opts.logger.warn({ dir: this.opts.dir, code: e.code, err: e.message }, 'audit log: cannot write; dropping events (counted) until it can');
         }
@@ -173,12 +173,34 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  private async write(buf: Buffer): Promise<void> {
+  /** Appends the lines, rotating between two lines whenever the next would take the file past maxBytes. */
+  private async writeLines(lines: readonly string[]): Promise<void> {
     if (!this.fh) await this.openFile();
-    if (this.size > 0 && this.size + buf.length > this.opts.maxBytes) {
-      await this.rotate();
-      if (buf[0] === 0x0a) buf = buf.subarray(1);
+    let i = 0;
+    while (i < lines.length) {
+      let prefix = this.torn ? '\n' : '';
+      if (this.size > 0 && this.size + prefix.length + Buffer.byteLength(lines[i]!) > this.opts.maxBytes) {
+        await this.rotate();
+        prefix = '';
+      }
+      // As many lines as fit (at least one, even a line longer than maxBytes in a file of its own).
+      const room = this.opts.maxBytes - this.size - prefix.length;
+      let j = i;
+      let bytes = 0;
+      while (j < lines.length) {
+        const n = Buffer.byteLength(lines[j]!);
+        if (j > i && bytes + n > room) break;
+        bytes += n;
+        j++;
+      }
+      await this.write(Buffer.from(prefix + lines.slice(i, j).join(''), 'utf8'));
+      this.torn = false;
+      this.written += j - i;
+      i = j;
     }
+  }
+
+  private async write(buf: Buffer): Promise<void> {
     let off = 0;
     try {
       while (off < buf.length) {

@@ -78,7 +78,7 @@ export class AuditTopicSink implements AuditSink {
 
   private kick(): void {
     if (this.pumping || this.queue.length === 0) return;
-    this.pumping = this.pump().finally(() => {
+    this.pumping = Promise.resolve().then(() => this.pump()).finally(() => {
       this.pumping = null;
       this.kick();
     });
