@@ -4,7 +4,7 @@
  * missing (one partition, cleanup.policy=delete). On one node the append is local; in a cluster this broker
  * appends to the partition it leads, or sends a Produce (acks=all) to the partition's leader over the
  * inter-broker channel (cluster-mode.ts). Like the file, it never blocks a request: events wait in a bounded
- * queue (beyond it, or when the append fails, they are dropped and counted, one warning per episode) and are
+ * queue (beyond it, or when an append has failed five times, they are dropped and counted, one warning per episode) and are
  * appended in order, one batch at a time. `close()` appends what is queued, waiting at most `closeTimeoutMs`.
  */
 import type { Logger } from '../logger.js';
@@ -35,6 +35,7 @@ export interface AuditTopicOptions {
 }
 
 const BATCH_EVENTS = 500;
+const MAX_ATTEMPTS = 5;
 
 export class AuditTopicSink implements AuditSink {
   written = 0;
@@ -43,6 +44,7 @@ export class AuditTopicSink implements AuditSink {
   private pumping: Promise<void> | null = null;
   private failing = false;
   private retryAt = 0;
+  private attempts = 0;
   private closing = false;
 
   constructor(private readonly opts: AuditTopicOptions) {}
@@ -95,9 +97,17 @@ export class AuditTopicSink implements AuditSink {
       try {
         await this.append(events);
         this.written += events.length;
+        this.attempts = 0;
         if (this.failing) this.opts.logger.info({ topic: this.opts.topic, dropped: this.dropped }, 'audit topic: appending again');
         this.failing = false;
       } catch (err) {
+        // A new topic's leader may not be known yet, a leader may move: the batch is tried again a few times.
+        if (!this.closing && ++this.attempts < MAX_ATTEMPTS) {
+          this.queue.unshift(...events);
+          this.retryAt = Date.now() + Math.min(this.opts.retryMs ?? 1000, 100 * this.attempts);
+          continue;
+        }
+        this.attempts = 0;
         this.dropped += events.length;
         this.warnOnce('append failed', err);
         if (this.closing) {
