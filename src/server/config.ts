@@ -46,6 +46,10 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', oneOf: ['TLSv1.2', 'TLSv1.3'] },
   'ssl.cipher.suites': { kind: 'list', default: null },
   'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT' },
+  // Authorization (src/server/authorization.ts): Kafka's standard authorizer when a class name is set.
+  'authorizer.class.name': { kind: 'string', default: '' },
+  'super.users': { kind: 'string', default: null },
+  'allow.everyone.if.no.acl.found': { kind: 'boolean', default: 'false' },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },
