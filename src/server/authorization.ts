@@ -15,6 +15,7 @@
  * and so are allowed admin operations (CREATE, DELETE, ALTER, ALTER_CONFIGS).
  */
 import { ConfigError, type BrokerConfig } from './config.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { auditSubject, type AuditSink } from '../security/audit.js';
 import { AclStore, FileAclBackend, type AclBackend } from '../security/acl-store.js';
 import {
@@ -82,6 +83,11 @@ export class BrokerAuthorizer {
       });
     }
     return allowed;
+  }
+
+  /** authorize() as an error code: NONE when allowed, else the resource type's *_AUTHORIZATION_FAILED. */
+  check(s: AuthzSubject, op: number, resourceType: number, name: string = CLUSTER_NAME): number {
+    return this.authorize(s, op, resourceType, name) ? ErrorCode.NONE : (ErrorCode as Record<string, number>)[authorizationError(resourceType)]!;
   }
 
   /** CLUSTER `op` (the cluster resource is named kafka-cluster). */
