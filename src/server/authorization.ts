@@ -90,6 +90,20 @@ export class BrokerAuthorizer {
     return this.authorize(s, op, resourceType, name) ? ErrorCode.NONE : (ErrorCode as Record<string, number>)[authorizationError(resourceType)]!;
   }
 
+  /**
+   * DESCRIBE_CONFIGS / ALTER_CONFIGS on a config resource (DescribeConfigs, AlterConfigs,
+   * IncrementalAlterConfigs), as an error code: a topic on the TOPIC, a group on the GROUP, a broker, broker
+   * logger or client-metrics resource on the CLUSTER; an unknown type is left to the handler (NONE).
+   */
+  checkConfigResource(s: AuthzSubject, op: number, configResourceType: number, name: string): number {
+    switch (configResourceType) {
+      case 2: return this.check(s, op, ResourceType.TOPIC, name);
+      case 32: return this.check(s, op, ResourceType.GROUP, name);
+      case 4: case 8: case 16: return this.check(s, op, ResourceType.CLUSTER, CLUSTER_NAME);
+      default: return ErrorCode.NONE;
+    }
+  }
+
   /** CLUSTER `op` (the cluster resource is named kafka-cluster). */
   authorizeCluster(s: AuthzSubject, op: number): boolean {
     return this.authorize(s, op, ResourceType.CLUSTER, CLUSTER_NAME);

@@ -6,12 +6,14 @@ import { AlterPartitionReassignmentsRequest } from '../../protocol/generated/alt
 import { AlterPartitionReassignmentsResponse, type AlterPartitionReassignmentsResponseInit } from '../../protocol/generated/alter-partition-reassignments-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: AlterPartitionReassignmentsRequest,
   response: AlterPartitionReassignmentsResponse,
   async handle(req, ctx): Promise<AlterPartitionReassignmentsResponseInit> {
     const replication = ctx.broker.replication;
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
     if (!replication.clustered) {
       const self = ctx.broker.nodeId;
       return {

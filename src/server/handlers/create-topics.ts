@@ -7,6 +7,7 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { describeTopicConfigs } from '../configs.js';
 import { KafkaError } from '../../errors.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: CreateTopicsRequest,
@@ -15,9 +16,18 @@ export default defineHandler({
     const topics: CreatableTopicResultInit[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // Kafka: CREATE on the cluster or on each topic; the configs are answered only with DESCRIBE_CONFIGS on it.
+    const authz = ctx.broker.authorizer;
+    const clusterCreate = authz.allows(ctx, Operation.CREATE, ResourceType.CLUSTER);
     for (const t of req.topics) {
       const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       topics.push(out);
+      if (!clusterCreate && !authz.authorize(ctx, Operation.CREATE, ResourceType.TOPIC, t.name)) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        out.errorMessage = 'Authorization failed.';
+        if (ctx.apiVersion >= 5) out.configs = null;
+        continue;
+      }
       try {
         if (seen.get(t.name)! > 1) throw new KafkaError('INVALID_REQUEST', 'Create topics request from client contains the topic more than once');
         const config: Record<string, string> = {};
@@ -39,7 +49,10 @@ export default defineHandler({
         out.topicId = info.topicId;
         out.numPartitions = info.partitions;
         out.replicationFactor = ctx.broker.replication.partitionInfo(info.name, 0)?.replicas.length ?? (t.replicationFactor > 0 ? t.replicationFactor : 1);
-        if (ctx.apiVersion >= 5) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
+        if (ctx.apiVersion >= 5) {
+          if (authz.authorize(ctx, Operation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
+          else { out.configs = null; out.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED; }
+        }
       } catch (err) {
         out.errorCode = errorCodeOf(err);
         out.errorMessage = errorMessageOf(err);

@@ -5,6 +5,7 @@ import { DeleteRecordsResponse, type DeleteRecordsResponseInit, type DeleteRecor
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DeleteRecordsRequest,
@@ -14,9 +15,11 @@ export default defineHandler({
     for (const t of req.topics) {
       const partitions: DeleteRecordsPartitionResultInit[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = ctx.broker.authorizer.check(ctx, Operation.DELETE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
-        const out: DeleteRecordsPartitionResultInit = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.NONE };
+        const out: DeleteRecordsPartitionResultInit = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: denied };
         partitions.push(out);
+        if (denied) continue;
         try {
           // At the partition's leader (followers follow its log start through their fetches).
           ctx.broker.replication.leaderEpochFor(t.name, p.partitionIndex);

@@ -5,6 +5,7 @@ import { DeleteTopicsResponse, type DeleteTopicsResponseInit, type DeletableTopi
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 
 export default defineHandler({
@@ -27,8 +28,18 @@ export default defineHandler({
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
           continue;
         }
+        // Kafka: a topic named by id is resolved only for a caller that may DESCRIBE it.
+        if (!ctx.broker.authorizer.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, info.name)) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         name = info.name;
         out.name = name;
+      }
+      if (!ctx.broker.authorizer.authorize(ctx, Operation.DELETE, ResourceType.TOPIC, name)) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        out.errorMessage = 'Authorization failed.';
+        continue;
       }
       if (!enabled) {
         out.errorCode = ErrorCode.TOPIC_DELETION_DISABLED;

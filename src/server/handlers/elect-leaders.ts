@@ -6,6 +6,7 @@ import { ElectLeadersRequest } from '../../protocol/generated/elect-leaders-requ
 import { ElectLeadersResponse, type ElectLeadersResponseInit, type ReplicaElectionResultInit } from '../../protocol/generated/elect-leaders-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ElectLeadersRequest,
@@ -18,6 +19,10 @@ export default defineHandler({
         topic: t.topic,
         partitionResult: [...new Set(t.partitions)].map((p) => ({ partitionId: p, errorCode: code(t.topic, p), errorMessage: message })),
       }));
+    // Kafka: ALTER on the cluster (every partition refused otherwise).
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.ALTER)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: perPartition(() => ErrorCode.CLUSTER_AUTHORIZATION_FAILED) };
+    }
     if (type !== 0 && type !== 1) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, replicaElectionResults: perPartition(() => ErrorCode.INVALID_REQUEST, `Unknown election type ${type}`) };
     }
