@@ -6,7 +6,7 @@ import { AlterPartitionReassignmentsRequest } from '../../protocol/generated/alt
 import { AlterPartitionReassignmentsResponse, type AlterPartitionReassignmentsResponseInit } from '../../protocol/generated/alter-partition-reassignments-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: AlterPartitionReassignmentsRequest,

@@ -11,7 +11,7 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { scramCredentialsOf } from '../scram-credentials.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: AlterUserScramCredentialsRequest,

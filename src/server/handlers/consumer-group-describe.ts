@@ -6,7 +6,6 @@ import { ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseInit, 
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { authorizedOperations } from '../authorized-operations.js';
-import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({

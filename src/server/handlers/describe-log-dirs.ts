@@ -6,7 +6,7 @@ import { DescribeLogDirsRequest } from '../../protocol/generated/describe-log-di
 import { DescribeLogDirsResponse, type DescribeLogDirsResponseInit, type DescribeLogDirsTopicInit } from '../../protocol/generated/describe-log-dirs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeLogDirsRequest,

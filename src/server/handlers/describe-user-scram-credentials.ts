@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { scramCredentialsOf } from '../scram-credentials.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeUserScramCredentialsRequest,

@@ -6,7 +6,7 @@ import { ElectLeadersRequest } from '../../protocol/generated/elect-leaders-requ
 import { ElectLeadersResponse, type ElectLeadersResponseInit, type ReplicaElectionResultInit } from '../../protocol/generated/elect-leaders-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ElectLeadersRequest,

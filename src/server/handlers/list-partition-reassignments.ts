@@ -5,7 +5,7 @@ import { ListPartitionReassignmentsRequest } from '../../protocol/generated/list
 import { ListPartitionReassignmentsResponse, type ListPartitionReassignmentsResponseInit } from '../../protocol/generated/list-partition-reassignments-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ListPartitionReassignmentsRequest,

@@ -13,7 +13,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { GROUP_METADATA_TOPIC } from '../../coordinator/group/group-coordinator-service.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: WriteTxnMarkersRequest,
