@@ -19,6 +19,7 @@ export default defineHandler({
     // Kafka: CREATE on the cluster or on each topic; the configs are answered only with DESCRIBE_CONFIGS on it.
     const authz = ctx.broker.authorizer;
     const clusterCreate = authz.allows(ctx, Operation.CREATE, ResourceType.CLUSTER);
+    if (clusterCreate && req.topics.length > 0) authz.authorizeCluster(ctx, Operation.CREATE); // the audited allow
     for (const t of req.topics) {
       const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       topics.push(out);

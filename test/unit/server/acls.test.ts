@@ -19,6 +19,7 @@ import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import type { AuditEvent, AuditSink } from '../../../src/security/audit.js';
 
 const TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 const GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED;
@@ -212,6 +213,8 @@ describe('the authorizer with TLS principals', () => {
   });
 
   test('every API: bob is refused with the code Kafka answers, alice is served', async () => {
+    const events: AuditEvent[] = [];
+    (broker.context as { audit: AuditSink }).audit = { record: (e) => events.push(e) };
     const alice = await connect('alice');
     const bob = await connect('bob');
     const failures: string[] = [];
@@ -223,6 +226,12 @@ describe('the authorizer with TLS principals', () => {
       if (c.alice !== undefined ? aliceCode !== c.alice : DENIALS.has(aliceCode)) failures.push(`${c.name}: alice got ${aliceCode}, expected ${c.alice ?? 'no denial'}`);
     }
     assert.deepEqual(failures, []);
+    // Denials are audited with who, from where, what and Kafka's error; allowed admin operations too.
+    const denied = events.find((e) => e.result === 'denied' && e.operation === 'WRITE' && e.resource?.type === 'TOPIC');
+    assert.deepEqual(denied && { principal: denied.principal, host: denied.clientHost, resource: denied.resource, error: denied.error },
+      { principal: 'User:bob', host: '127.0.0.1', resource: { type: 'TOPIC', name: 'orders' }, error: 'TOPIC_AUTHORIZATION_FAILED' });
+    assert.ok(events.some((e) => e.result === 'allowed' && e.principal === 'User:alice' && e.operation === 'CREATE' && e.resource?.type === 'CLUSTER'));
+    assert.ok(!events.some((e) => e.principal === 'User:alice' && e.result === 'allowed' && e.operation === 'READ'), 'reads are not audited when allowed');
   });
 
   test('deny wins: alice may write orders-secret (prefixed ALLOW) but not read it', async () => {
