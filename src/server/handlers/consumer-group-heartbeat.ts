@@ -17,6 +17,11 @@ export default defineHandler({
       if (ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId)) {
         throw Object.assign(new Error(`Not authorized to access group ${req.groupId}`), { kafkaError: 'GROUP_AUTHORIZATION_FAILED' });
       }
+      // Kafka (KIP-848): every subscribed topic name needs DESCRIBE.
+      const unauthorized = (req.subscribedTopicNames ?? []).filter((t) => !ctx.broker.authorizer.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t));
+      if (unauthorized.length > 0) {
+        throw Object.assign(new Error(`The group is not authorized to subscribe to the following topics: ${unauthorized.join(', ')}`), { kafkaError: 'TOPIC_AUTHORIZATION_FAILED' });
+      }
       return await groups.runtime.run(() => groups.consumerGroupHeartbeat(req, { clientId: ctx.clientId ?? '', clientHost: ctx.clientHost }, ctx.apiVersion), req.groupId);
     } catch (err) {
       return {
