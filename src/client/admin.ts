@@ -49,7 +49,17 @@ import { DescribeUserScramCredentialsRequest } from '../protocol/generated/descr
 import { DescribeUserScramCredentialsResponse } from '../protocol/generated/describe-user-scram-credentials-response.js';
 import { AlterUserScramCredentialsRequest } from '../protocol/generated/alter-user-scram-credentials-request.js';
 import { AlterUserScramCredentialsResponse } from '../protocol/generated/alter-user-scram-credentials-response.js';
+import { CreateAclsRequest } from '../protocol/generated/create-acls-request.js';
+import { CreateAclsResponse } from '../protocol/generated/create-acls-response.js';
+import { DescribeAclsRequest } from '../protocol/generated/describe-acls-request.js';
+import { DescribeAclsResponse } from '../protocol/generated/describe-acls-response.js';
+import { DeleteAclsRequest } from '../protocol/generated/delete-acls-request.js';
+import { DeleteAclsResponse } from '../protocol/generated/delete-acls-response.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
+import {
+  Operation as AclOp, PatternType as AclPattern, Permission as AclPermission, ResourceType as AclResource,
+  operationName, parseOperation, parsePatternType, parsePermission, parseResourceType, patternTypeName, permissionName, resourceTypeName as aclResourceTypeName,
+} from '../security/authorizer.js';
 import { SCRAM_DEFAULT_ITERATIONS, mechanismByCode, mechanismCode, saltedPassword, type ScramMechanismName } from '../security/scram.js';
 import { randomBytes } from 'node:crypto';
 import { Cluster, CoordinatorType, isCoordinatorError, isMetadataError, withRetry, type ClientOptions } from './cluster.js';
@@ -860,6 +870,78 @@ export class Admin {
     }));
   }
 
+  /**
+   * Adds ACL bindings (Kafka's Admin.createAcls): one result per binding, error null on success. Enum fields are
+   * Kafka's names (TOPIC, PREFIXED, READ, ALLOW…); patternType defaults to LITERAL and host to '*'.
+   */
+  async createAcls(bindings: AclBindingSpec[]): Promise<Array<{ binding: AclBindingSpec; error: ProtocolError | null }>> {
+    await this.ready();
+    const creations = bindings.map((b) => ({
+      resourceType: aclCode(parseResourceType, b.resourceType, 'resource type'),
+      resourceName: b.resourceName,
+      resourcePatternType: aclCode(parsePatternType, b.patternType ?? 'LITERAL', 'pattern type'),
+      principal: b.principal,
+      host: b.host ?? '*',
+      operation: aclCode(parseOperation, b.operation, 'operation'),
+      permissionType: aclCode(parsePermission, b.permissionType, 'permission type'),
+    }));
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      return conn.send(CreateAclsRequest, CreateAclsResponse, { creations });
+    });
+    return bindings.map((binding, i) => {
+      const r = res.results[i];
+      const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      return { binding, error: code === 0 ? null : new ProtocolError(code, 'CreateAcls', r?.errorMessage ?? null) };
+    });
+  }
+
+  /** The ACL bindings matching a filter (Kafka's Admin.describeAcls): omitted fields match anything. */
+  async describeAcls(filter: AclFilterSpec = {}): Promise<AclBindingSpec[]> {
+    await this.ready();
+    const f = aclFilter(filter);
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      const r = await conn.send(DescribeAclsRequest, DescribeAclsResponse, {
+        resourceTypeFilter: f.resourceType, resourceNameFilter: f.resourceName, patternTypeFilter: f.patternType,
+        principalFilter: f.principal, hostFilter: f.host, operation: f.operation, permissionType: f.permissionType,
+      });
+      if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, 'DescribeAcls', r.errorMessage);
+      return r;
+    });
+    return res.resources.flatMap((r) => r.acls.map((a) => ({
+      resourceType: aclResourceTypeName(r.resourceType), resourceName: r.resourceName, patternType: patternTypeName(r.patternType),
+      principal: a.principal, host: a.host, operation: operationName(a.operation), permissionType: permissionName(a.permissionType),
+    })));
+  }
+
+  /** Removes the bindings matching each filter (Kafka's Admin.deleteAcls): per filter, the removed bindings or the error. */
+  async deleteAcls(filters: AclFilterSpec[]): Promise<Array<{ error: ProtocolError | null; deleted: AclBindingSpec[] }>> {
+    await this.ready();
+    const fs = filters.map(aclFilter);
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      return conn.send(DeleteAclsRequest, DeleteAclsResponse, {
+        filters: fs.map((f) => ({
+          resourceTypeFilter: f.resourceType, resourceNameFilter: f.resourceName, patternTypeFilter: f.patternType,
+          principalFilter: f.principal, hostFilter: f.host, operation: f.operation, permissionType: f.permissionType,
+        })),
+      });
+    });
+    return filters.map((_, i) => {
+      const r = res.filterResults[i];
+      const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code !== 0) return { error: new ProtocolError(code, 'DeleteAcls', r?.errorMessage ?? null), deleted: [] };
+      return {
+        error: null,
+        deleted: r!.matchingAcls.map((a) => ({
+          resourceType: aclResourceTypeName(a.resourceType), resourceName: a.resourceName, patternType: patternTypeName(a.patternType),
+          principal: a.principal, host: a.host, operation: operationName(a.operation), permissionType: permissionName(a.permissionType),
+        })),
+      };
+    });
+  }
+
   /** Each broker's log directories and the partitions in them (all brokers when `brokerIds` is omitted). */
   async describeLogDirs(brokerIds?: number[]): Promise<LogDirDescription[]> {
     await this.ready();
@@ -1158,3 +1240,46 @@ function backoff(attempt: number, base: number, max: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+
+/** An ACL binding with Kafka's enum names (TOPIC/GROUP/CLUSTER/TRANSACTIONAL_ID…, LITERAL/PREFIXED, READ…, ALLOW/DENY). */
+export interface AclBindingSpec {
+  resourceType: string;
+  resourceName: string;
+  /** Default LITERAL. */
+  patternType?: string;
+  /** User:alice, User:* … */
+  principal: string;
+  /** Default '*'. */
+  host?: string;
+  operation: string;
+  permissionType: string;
+}
+
+/** An ACL filter: omitted fields match anything (patternType ANY/MATCH/LITERAL/PREFIXED, default ANY). */
+export interface AclFilterSpec {
+  resourceType?: string;
+  resourceName?: string | null;
+  patternType?: string;
+  principal?: string | null;
+  host?: string | null;
+  operation?: string;
+  permissionType?: string;
+}
+
+function aclCode(parse: (s: string) => number | undefined, name: string, what: string): number {
+  const code = parse(name);
+  if (code === undefined) throw new ClientStateError(`Unknown ACL ${what} '${name}'`);
+  return code;
+}
+
+function aclFilter(f: AclFilterSpec) {
+  return {
+    resourceType: f.resourceType === undefined ? AclResource.ANY : aclCode(parseResourceType, f.resourceType, 'resource type'),
+    resourceName: f.resourceName ?? null,
+    patternType: f.patternType === undefined ? AclPattern.ANY : aclCode(parsePatternType, f.patternType, 'pattern type'),
+    principal: f.principal ?? null,
+    host: f.host ?? null,
+    operation: f.operation === undefined ? AclOp.ANY : aclCode(parseOperation, f.operation, 'operation'),
+    permissionType: f.permissionType === undefined ? AclPermission.ANY : aclCode(parsePermission, f.permissionType, 'permission type'),
+  };
+}

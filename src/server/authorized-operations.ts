@@ -1,7 +1,8 @@
 /**
  * `include_*_authorized_operations` (Metadata, DescribeCluster, DescribeGroups, ConsumerGroupDescribe).
- * Tributary has no authorizer, and Kafka without one answers every operation valid for the resource type
- * (AclEntry.supportedOperations), as a bit field with bit n set for AclOperation code n.
+ * A bit field with bit n set for AclOperation code n. With an authorizer the handlers answer from the ACLs
+ * (BrokerAuthorizer.operations, server/authorization.ts); without one, as Kafka, every operation valid for the
+ * resource type (AclEntry.supportedOperations: the constants below).
  * A response not asked for them keeps the field's "not requested" value, -2^31.
  */
 

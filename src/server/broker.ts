@@ -22,6 +22,7 @@ import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { openAuditTrail } from './audit-trail.js';
+import { fileAclBackend, openAuthorizer } from './authorization.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -215,6 +216,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     await groups.runtime.load();
     await transactions.load();
   }
+  const authorizer = await openAuthorizer(config, () => replication.aclBackend?.() ?? fileAclBackend(dataDir), () => context.audit);
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
 
   const context: BrokerContext = {
@@ -235,6 +237,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     transactions,
     replication,
     audit: openAuditTrail({ config, dataDir, nodeId, logger, topics, replication, appendLocal: partitions.append.bind(partitions), produceRemote: cluster ? cluster.produceRemote.bind(cluster) : null }),
+    authorizer,
     now: Date.now,
   };
 

@@ -53,6 +53,10 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'audit.log.max.bytes': { kind: 'long', default: '104857600', min: 1 },
   'audit.log.max.files': { kind: 'int', default: '10', min: 1 },
   'audit.log.topic': { kind: 'string', default: '' },
+  // Authorization (src/server/authorization.ts): Kafka's standard authorizer when a class name is set.
+  'authorizer.class.name': { kind: 'string', default: '' },
+  'super.users': { kind: 'string', default: null },
+  'allow.everyone.if.no.acl.found': { kind: 'boolean', default: 'false' },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },

@@ -45,6 +45,9 @@ import alterPartitionReassignments from './handlers/alter-partition-reassignment
 import listPartitionReassignments from './handlers/list-partition-reassignments.js';
 import describeUserScramCredentials from './handlers/describe-user-scram-credentials.js';
 import alterUserScramCredentials from './handlers/alter-user-scram-credentials.js';
+import createAcls from './handlers/create-acls.js';
+import describeAcls from './handlers/describe-acls.js';
+import deleteAcls from './handlers/delete-acls.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -56,6 +59,7 @@ const all: Handler[] = [
   writeTxnMarkers,
   electLeaders, alterPartitionReassignments, listPartitionReassignments,
   describeUserScramCredentials, alterUserScramCredentials,
+  createAcls, describeAcls, deleteAcls,
 ];
 
 /**

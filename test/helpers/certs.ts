@@ -26,6 +26,8 @@ export interface TestCerts {
   read(path: string): string;
   /** Signs a fresh server certificate for 127.0.0.1 with the CA, subject CN=`cn`; returns key + cert PEM. */
   newServerKeystore(cn: string): string;
+  /** Signs a fresh client certificate with the CA, subject CN=`cn`,OU=Clients; returns the PEM paths. */
+  newClientCert(cn: string): { cert: string; key: string; keystore: string };
   remove(): void;
 }
 
@@ -71,6 +73,11 @@ export function makeTestCerts(): TestCerts {
       const name = `server-${serial}`;
       sign(name, 'ca', `/CN=${cn}`, serverExt);
       return readFileSync(join(dir, `${name}.keystore.pem`), 'utf8');
+    },
+    newClientCert(cn) {
+      const name = `client-${serial}`;
+      sign(name, 'ca', `/C=US/O=Tributary/OU=Clients/CN=${cn}`, clientExt);
+      return { cert: p(`${name}.crt`), key: p(`${name}.key`), keystore: p(`${name}.keystore.pem`) };
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -3,6 +3,7 @@
  * (versions, malformed frames, pipelining). Real-client behaviour is tested in test/compat.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { Reader } from '../../src/protocol/primitives/reader.js';
 import { Writer } from '../../src/protocol/primitives/writer.js';
 import { RequestHeader } from '../../src/protocol/generated/request-header.js';
@@ -37,6 +38,17 @@ export class RawClient {
     const socket = connect(Number(address.slice(i + 1)), address.slice(0, i));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  /** Over TLS (an SSL listener; `tls` carries the CA and any client certificate). */
+  static async connectTls(address: string, tls: TlsOptions): Promise<RawClient> {
+    const i = address.lastIndexOf(':');
+    const socket = tlsConnect({ port: Number(address.slice(i + 1)), host: address.slice(0, i), ...tls });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
       socket.once('error', reject);
     });
     return new RawClient(socket);

@@ -16,6 +16,7 @@ const TOOLS: Record<string, () => Promise<{ default: KafkaTool }>> = {
   'kafka-consumer-perf-test': () => import('./consumer-perf-test.js'),
   'kafka-leader-election': () => import('./leader-election.js'),
   'kafka-reassign-partitions': () => import('./reassign-partitions.js'),
+  'kafka-acls': () => import('./acls.js'),
 };
 
 const COMMON: OptionSpecs = {

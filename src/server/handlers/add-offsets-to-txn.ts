@@ -5,12 +5,17 @@ import { AddOffsetsToTxnRequest } from '../../protocol/generated/add-offsets-to-
 import { AddOffsetsToTxnResponse, type AddOffsetsToTxnResponseInit } from '../../protocol/generated/add-offsets-to-txn-response.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: AddOffsetsToTxnRequest,
   response: AddOffsetsToTxnResponse,
   async handle(req, ctx): Promise<AddOffsetsToTxnResponseInit> {
     const txns = ctx.broker.transactions;
+    // Kafka: WRITE on the transactional id, then READ on the group.
+    const denied = ctx.broker.authorizer.check(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+      || ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
+    if (denied) return { throttleTimeMs: 0, errorCode: denied };
     try {
       // The group's partition must exist for its marker (the group coordinator's topic is made on first use).
       await ctx.broker.groups.runtime.ensureTopic();

@@ -7,12 +7,14 @@ import { AlterPartitionReassignmentsResponse, type AlterPartitionReassignmentsRe
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, alterPartitionReassignmentsChanges } from '../audit-changes.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default auditChanges(alterPartitionReassignmentsChanges, defineHandler({
   request: AlterPartitionReassignmentsRequest,
   response: AlterPartitionReassignmentsResponse,
   async handle(req, ctx): Promise<AlterPartitionReassignmentsResponseInit> {
     const replication = ctx.broker.replication;
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.ALTER)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
     if (!replication.clustered) {
       const self = ctx.broker.nodeId;
       return {

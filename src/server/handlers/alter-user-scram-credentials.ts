@@ -11,11 +11,17 @@ import { defineHandler } from '../handler.js';
 import { auditChanges, alterUserScramCredentialsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { scramCredentialsOf } from '../scram-credentials.js';
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default auditChanges(alterUserScramCredentialsChanges, defineHandler({
   request: AlterUserScramCredentialsRequest,
   response: AlterUserScramCredentialsResponse,
   async handle(req, ctx): Promise<AlterUserScramCredentialsResponseInit> {
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.ALTER)) {
+      const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.name))];
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+    }
     try {
       const store = await scramCredentialsOf(ctx.broker);
       const results = await store.alter(req.deletions, req.upsertions);

@@ -5,7 +5,8 @@ import { ConsumerGroupDescribeRequest } from '../../protocol/generated/consumer-
 import { ConsumerGroupDescribeResponse, type ConsumerGroupDescribeResponseInit, type DescribedGroupInit } from '../../protocol/generated/consumer-group-describe-response.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { authorizedOperations, GROUP_OPERATIONS } from '../authorized-operations.js';
+import { authorizedOperations } from '../authorized-operations.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ConsumerGroupDescribeRequest,
@@ -14,9 +15,14 @@ export default defineHandler({
     const { consumerGroups, runtime } = ctx.broker.groups;
     const groups: DescribedGroupInit[] = [];
     for (const groupId of req.groupIds) {
+      const denied = ctx.broker.authorizer.check(ctx, Operation.DESCRIBE, ResourceType.GROUP, groupId);
+      if (denied) {
+        groups.push({ groupId, errorCode: denied, errorMessage: null });
+        continue;
+      }
       try {
         const described = await runtime.query(() => consumerGroups.describe(groupId), groupId);
-        groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, GROUP_OPERATIONS) });
+        groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, ctx.broker.authorizer.operations(ctx, ResourceType.GROUP, groupId)) });
       } catch (err) {
         groups.push({ groupId, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) });
       }

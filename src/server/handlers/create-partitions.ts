@@ -7,6 +7,7 @@ import { defineHandler } from '../handler.js';
 import { auditChanges, createPartitionsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { KafkaError } from '../../errors.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default auditChanges(createPartitionsChanges, defineHandler({
   request: CreatePartitionsRequest,
@@ -16,6 +17,11 @@ export default auditChanges(createPartitionsChanges, defineHandler({
     for (const t of req.topics) {
       const out: CreatePartitionsTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       results.push(out);
+      if (!ctx.broker.authorizer.authorize(ctx, Operation.ALTER, ResourceType.TOPIC, t.name)) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        out.errorMessage = 'Authorization failed.';
+        continue;
+      }
       try {
         if (t.assignments && !ctx.broker.replication.clustered) {
           for (const a of t.assignments) {

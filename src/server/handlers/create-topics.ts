@@ -8,6 +8,7 @@ import { auditChanges, createTopicsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { describeTopicConfigs } from '../configs.js';
 import { KafkaError } from '../../errors.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default auditChanges(createTopicsChanges, defineHandler({
   request: CreateTopicsRequest,
@@ -16,9 +17,19 @@ export default auditChanges(createTopicsChanges, defineHandler({
     const topics: CreatableTopicResultInit[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // Kafka: CREATE on the cluster or on each topic; the configs are answered only with DESCRIBE_CONFIGS on it.
+    const authz = ctx.broker.authorizer;
+    const clusterCreate = authz.allows(ctx, Operation.CREATE, ResourceType.CLUSTER);
+    if (clusterCreate && req.topics.length > 0) authz.authorizeCluster(ctx, Operation.CREATE); // the audited allow
     for (const t of req.topics) {
       const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       topics.push(out);
+      if (!clusterCreate && !authz.authorize(ctx, Operation.CREATE, ResourceType.TOPIC, t.name)) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        out.errorMessage = 'Authorization failed.';
+        if (ctx.apiVersion >= 5) out.configs = null;
+        continue;
+      }
       try {
         if (seen.get(t.name)! > 1) throw new KafkaError('INVALID_REQUEST', 'Create topics request from client contains the topic more than once');
         const config: Record<string, string> = {};
@@ -40,7 +51,10 @@ export default auditChanges(createTopicsChanges, defineHandler({
         out.topicId = info.topicId;
         out.numPartitions = info.partitions;
         out.replicationFactor = ctx.broker.replication.partitionInfo(info.name, 0)?.replicas.length ?? (t.replicationFactor > 0 ? t.replicationFactor : 1);
-        if (ctx.apiVersion >= 5) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
+        if (ctx.apiVersion >= 5) {
+          if (authz.authorize(ctx, Operation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) out.configs = describeTopicConfigs(ctx.broker, info.config, null);
+          else { out.configs = null; out.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED; }
+        }
       } catch (err) {
         out.errorCode = errorCodeOf(err);
         out.errorMessage = errorMessageOf(err);

@@ -5,17 +5,23 @@ import { DeleteGroupsResponse, type DeleteGroupsResponseInit } from '../../proto
 import { defineHandler } from '../handler.js';
 import { auditChanges, deleteGroupsChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default auditChanges(deleteGroupsChanges, defineHandler({
   request: DeleteGroupsRequest,
   response: DeleteGroupsResponse,
   async handle(req, ctx): Promise<DeleteGroupsResponseInit> {
     const groups = ctx.broker.groups;
+    // Kafka: DELETE on each group (GROUP_AUTHORIZATION_FAILED for the others).
+    const denied = new Map(req.groupsNames.map((g) => [g, ctx.broker.authorizer.check(ctx, Operation.DELETE, ResourceType.GROUP, g)]));
+    const allowed = req.groupsNames.filter((g) => !denied.get(g));
+    const refused = req.groupsNames.filter((g) => denied.get(g)).map((groupId) => ({ groupId, errorCode: denied.get(groupId)! }));
     try {
-      return { throttleTimeMs: 0, results: await groups.runtime.run(() => groups.deleteGroups(req.groupsNames)) };
+      const results = allowed.length === 0 ? [] : await groups.runtime.run(() => groups.deleteGroups(allowed));
+      return { throttleTimeMs: 0, results: [...results, ...refused] };
     } catch (err) {
       const errorCode = errorCodeOf(err);
-      return { throttleTimeMs: 0, results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) };
+      return { throttleTimeMs: 0, results: [...allowed.map((groupId) => ({ groupId, errorCode })), ...refused] };
     }
   },
 }));

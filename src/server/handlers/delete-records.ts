@@ -6,6 +6,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, deleteRecordsChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default auditChanges(deleteRecordsChanges, defineHandler({
   request: DeleteRecordsRequest,
@@ -15,9 +16,11 @@ export default auditChanges(deleteRecordsChanges, defineHandler({
     for (const t of req.topics) {
       const partitions: DeleteRecordsPartitionResultInit[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = ctx.broker.authorizer.check(ctx, Operation.DELETE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
-        const out: DeleteRecordsPartitionResultInit = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.NONE };
+        const out: DeleteRecordsPartitionResultInit = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: denied };
         partitions.push(out);
+        if (denied) continue;
         try {
           // At the partition's leader (followers follow its log start through their fetches).
           ctx.broker.replication.leaderEpochFor(t.name, p.partitionIndex);

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, deleteTopicsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 
 export default auditChanges(deleteTopicsChanges, defineHandler({
@@ -28,8 +29,18 @@ export default auditChanges(deleteTopicsChanges, defineHandler({
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
           continue;
         }
+        // Kafka: a topic named by id is resolved only for a caller that may DESCRIBE it.
+        if (!ctx.broker.authorizer.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, info.name)) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         name = info.name;
         out.name = name;
+      }
+      if (!ctx.broker.authorizer.authorize(ctx, Operation.DELETE, ResourceType.TOPIC, name)) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        out.errorMessage = 'Authorization failed.';
+        continue;
       }
       if (!enabled) {
         out.errorCode = ErrorCode.TOPIC_DELETION_DISABLED;

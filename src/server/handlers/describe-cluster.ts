@@ -7,7 +7,8 @@ import { DescribeClusterRequest } from '../../protocol/generated/describe-cluste
 import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../../protocol/generated/describe-cluster-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
-import { authorizedOperations, CLUSTER_OPERATIONS } from '../authorized-operations.js';
+import { authorizedOperations } from '../authorized-operations.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeClusterRequest,
@@ -25,7 +26,9 @@ export default defineHandler({
       clusterId: b.clusterId,
       controllerId: b.replication.controllerId(),
       brokers: brokersOn(b.replication.brokers(), ctx.session?.listenerName).map((e) => ({ brokerId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
-      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
+      // As Kafka: the operations only for a caller with DESCRIBE on the cluster (0 otherwise).
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations,
+        b.authorizer.allows(ctx, Operation.DESCRIBE, ResourceType.CLUSTER) ? b.authorizer.operations(ctx, ResourceType.CLUSTER) : 0),
     };
   },
 });

@@ -9,6 +9,7 @@ import { defineHandler } from '../handler.js';
 import { describeTopicConfigs, RESOURCE_BROKER, RESOURCE_TOPIC } from '../configs.js';
 import { RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation } from '../../security/authorizer.js';
 import { RESOURCE_GROUP } from '../group-configs.js';
 
 export default defineHandler({
@@ -20,6 +21,12 @@ export default defineHandler({
     for (const r of req.resources) {
       const out: DescribeConfigsResultInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
       results.push(out);
+      const denied = ctx.broker.authorizer.checkConfigResource(ctx, Operation.DESCRIBE_CONFIGS, r.resourceType, r.resourceName);
+      if (denied) {
+        out.errorCode = denied;
+        out.errorMessage = 'Authorization failed.';
+        continue;
+      }
       if (r.resourceType === RESOURCE_TOPIC) {
         const info = ctx.broker.topics.get(r.resourceName);
         if (!info) {

@@ -8,7 +8,8 @@ import { DescribeGroupsResponse, type DescribeGroupsResponseInit } from '../../p
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
-import { authorizedOperations as operationsOf, GROUP_OPERATIONS } from '../authorized-operations.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
+import { authorizedOperations as operationsOf } from '../authorized-operations.js';
 
 export default defineHandler({
   request: DescribeGroupsRequest,
@@ -16,8 +17,14 @@ export default defineHandler({
   async handle(req, ctx): Promise<DescribeGroupsResponseInit> {
     const service = ctx.broker.groups;
     const groups = [];
-    const authorizedOperations = operationsOf(req.includeAuthorizedOperations, GROUP_OPERATIONS);
+    const authz = ctx.broker.authorizer;
     for (const groupId of req.groups) {
+      const authorizedOperations = operationsOf(req.includeAuthorizedOperations, authz.operations(ctx, ResourceType.GROUP, groupId));
+      const denied = authz.check(ctx, Operation.DESCRIBE, ResourceType.GROUP, groupId);
+      if (denied) {
+        groups.push({ errorCode: denied, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [] });
+        continue;
+      }
       try {
         const d = await service.runtime.query(() => service.describeGroup(groupId), groupId);
         groups.push({

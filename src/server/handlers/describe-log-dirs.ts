@@ -6,12 +6,15 @@ import { DescribeLogDirsRequest } from '../../protocol/generated/describe-log-di
 import { DescribeLogDirsResponse, type DescribeLogDirsResponseInit, type DescribeLogDirsTopicInit } from '../../protocol/generated/describe-log-dirs-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeLogDirsRequest,
   response: DescribeLogDirsResponse,
   handle(req, ctx): DescribeLogDirsResponseInit {
     const b = ctx.broker;
+    // Kafka: DESCRIBE on the cluster (no results otherwise; v3+ says why).
+    if (!b.authorizer.authorizeCluster(ctx, Operation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted = req.topics === null
       ? b.topics.list().map((t) => ({ topic: t.name, partitions: Array.from({ length: t.partitions }, (_, i) => i) }))
       : req.topics;

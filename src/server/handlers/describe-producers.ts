@@ -11,6 +11,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeProducersRequest,
@@ -20,7 +21,12 @@ export default defineHandler({
     for (const t of req.topics) {
       const partitions: PartitionResponseInit[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.TOPIC, t.name);
       for (const index of t.partitionIndexes) {
+        if (denied) {
+          partitions.push({ partitionIndex: index, errorCode: denied, errorMessage: null, activeProducers: [] });
+          continue;
+        }
         try {
           const log = ctx.broker.topics.log(t.name, index);
           const activeProducers: ProducerStateInit[] = [];

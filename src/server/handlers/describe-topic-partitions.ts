@@ -5,6 +5,7 @@ import { DescribeTopicPartitionsRequest } from '../../protocol/generated/describ
 import { DescribeTopicPartitionsResponse, type DescribeTopicPartitionsResponseInit, type DescribeTopicPartitionsResponseTopicInit } from '../../protocol/generated/describe-topic-partitions-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 
 export default defineHandler({
@@ -12,7 +13,9 @@ export default defineHandler({
   response: DescribeTopicPartitionsResponse,
   handle(req, ctx): DescribeTopicPartitionsResponseInit {
     const b = ctx.broker;
-    const names = (req.topics.length === 0 ? b.topics.list().map((t) => t.name) : req.topics.map((t) => t.name)).sort();
+    // Kafka: listing every topic shows those the caller may DESCRIBE; a named one it may not is TOPIC_AUTHORIZATION_FAILED.
+    const listAll = req.topics.length === 0;
+    const names = (listAll ? b.topics.list().map((t) => t.name).filter((n) => b.authorizer.allows(ctx, Operation.DESCRIBE, ResourceType.TOPIC, n)) : req.topics.map((t) => t.name)).sort();
     const limit = Math.max(1, Math.min(req.responsePartitionLimit, 2000));
     const topics: DescribeTopicPartitionsResponseTopicInit[] = [];
     let budget = limit;
@@ -20,6 +23,10 @@ export default defineHandler({
     const cursor = req.cursor;
     for (const name of names) {
       if (cursor && name < cursor.topicName) continue;
+      if (!listAll && !b.authorizer.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, name)) {
+        topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, partitions: [] });
+        continue;
+      }
       const info = b.topics.get(name);
       if (!info) {
         topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [] });

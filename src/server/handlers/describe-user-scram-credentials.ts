@@ -8,11 +8,15 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { scramCredentialsOf } from '../scram-credentials.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeUserScramCredentialsRequest,
   response: DescribeUserScramCredentialsResponse,
   async handle(req, ctx): Promise<DescribeUserScramCredentialsResponseInit> {
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.DESCRIBE)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, results: [] };
+    }
     try {
       const store = await scramCredentialsOf(ctx.broker);
       const results = store.describe(req.users === null ? null : req.users.map((u) => u.name));

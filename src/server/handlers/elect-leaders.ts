@@ -7,6 +7,7 @@ import { ElectLeadersResponse, type ElectLeadersResponseInit, type ReplicaElecti
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, electLeadersChanges } from '../audit-changes.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default auditChanges(electLeadersChanges, defineHandler({
   request: ElectLeadersRequest,
@@ -19,6 +20,10 @@ export default auditChanges(electLeadersChanges, defineHandler({
         topic: t.topic,
         partitionResult: [...new Set(t.partitions)].map((p) => ({ partitionId: p, errorCode: code(t.topic, p), errorMessage: message })),
       }));
+    // Kafka: ALTER on the cluster (every partition refused otherwise).
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.ALTER)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: perPartition(() => ErrorCode.CLUSTER_AUTHORIZATION_FAILED) };
+    }
     if (type !== 0 && type !== 1) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, replicaElectionResults: perPartition(() => ErrorCode.INVALID_REQUEST, `Unknown election type ${type}`) };
     }

@@ -5,6 +5,7 @@ import { EndTxnRequest } from '../../protocol/generated/end-txn-request.js';
 import { EndTxnResponse, type EndTxnResponseInit } from '../../protocol/generated/end-txn-response.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: EndTxnRequest,
@@ -12,6 +13,8 @@ export default defineHandler({
   maxVersion: 4,
   async handle(req, ctx): Promise<EndTxnResponseInit> {
     const txns = ctx.broker.transactions;
+    const denied = ctx.broker.authorizer.check(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId);
+    if (denied) return { throttleTimeMs: 0, errorCode: denied, producerId: -1n, producerEpoch: -1 };
     try {
       return await txns.run(() => txns.coordinator.endTxn(req, ctx.apiVersion), req.transactionalId);
     } catch (err) {

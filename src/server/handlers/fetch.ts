@@ -14,6 +14,7 @@ import { FetchResponse, type FetchResponseInit, type FetchableTopicResponseInit,
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import type { Log } from '../../storage/log.js';
@@ -54,10 +55,12 @@ function requestedEntry(ctx: RequestContext, topic: string, topicId: string, byI
 }
 
 /** Finds the log behind an entry, or the error for it (the topic may be gone since the session began). */
-function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boolean, replicaId: number): Target {
+function resolveTarget(ctx: RequestContext, entry: SessionPartition, byId: boolean, replicaId: number, authorized: (topic: string) => boolean): Target {
   const { topics, replication } = ctx.broker;
   const info = byId ? topics.getById(entry.topicId) : topics.get(entry.topic);
-  if (!info) return { entry, errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (byId && !info) return { entry, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
+  if (!authorized(info?.name ?? entry.topic)) return { entry, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+  if (!info) return { entry, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const log = topics.tryLog(info.name, entry.partition);
   if (!log) {
     const exists = entry.partition >= 0 && entry.partition < info.partitions;
@@ -220,7 +223,17 @@ export default defineHandler({
         }
       }
     }
-    const targets = [...entries].map((e) => resolveTarget(ctx, e, byId, replicaId));
+    // Authorization (as Kafka): a follower needs CLUSTER_ACTION (else every partition is refused), a consumer READ on each topic.
+    const authz = broker.authorizer;
+    const clusterAction = follower ? authz.authorizeCluster(ctx, Operation.CLUSTER_ACTION) : true;
+    const readable = new Map<string, boolean>();
+    const authorized = (topic: string): boolean => {
+      if (follower) return clusterAction;
+      let ok = readable.get(topic);
+      if (ok === undefined) readable.set(topic, (ok = authz.authorize(ctx, Operation.READ, ResourceType.TOPIC, topic)));
+      return ok;
+    };
+    const targets = [...entries].map((e) => resolveTarget(ctx, e, byId, replicaId, authorized));
 
     const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
     let { results, total } = readAll(targets, budget, readCommitted, follower);

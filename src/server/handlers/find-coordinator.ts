@@ -9,6 +9,7 @@ import { FindCoordinatorResponse, type FindCoordinatorResponseInit } from '../..
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
@@ -27,6 +28,9 @@ const NONE_FOUND = { nodeId: -1, host: '', port: -1 };
 async function lookup(key: string, keyType: number, ctx: RequestContext): Promise<Found> {
   if (keyType !== GROUP && keyType !== TRANSACTION) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported key type ${keyType}`, ...NONE_FOUND };
   if (key === '') return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `The ${keyType === GROUP ? 'group' : 'transactional'} id is empty`, ...NONE_FOUND };
+  // Kafka: DESCRIBE on the group / transactional id.
+  const denied = ctx.broker.authorizer.check(ctx, Operation.DESCRIBE, keyType === GROUP ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID, key);
+  if (denied) return { errorCode: denied, errorMessage: null, ...NONE_FOUND };
   try {
     const service = keyType === GROUP ? ctx.broker.groups : ctx.broker.transactions;
     await service.runtime.ensureTopic();

@@ -4,6 +4,7 @@ import { HeartbeatRequest } from '../../protocol/generated/heartbeat-request.js'
 import { HeartbeatResponse, type HeartbeatResponseInit } from '../../protocol/generated/heartbeat-response.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: HeartbeatRequest,
@@ -11,6 +12,8 @@ export default defineHandler({
   async handle(req, ctx): Promise<HeartbeatResponseInit> {
     const { coordinator, runtime } = ctx.broker.groups;
     const instanceId = ctx.apiVersion >= 3 ? req.groupInstanceId : null;
+    const denied = ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
+    if (denied) return { throttleTimeMs: 0, errorCode: denied };
     try {
       const errorCode = await runtime.run(() => coordinator.heartbeat(req.groupId, req.generationId, req.memberId, instanceId), req.groupId);
       return { throttleTimeMs: 0, errorCode };

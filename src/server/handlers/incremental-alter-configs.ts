@@ -8,6 +8,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, incrementalAlterConfigsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
+import { Operation } from '../../security/authorizer.js';
 import { checkAlterableResource, isListConfig, effectiveTopicConfigValue } from '../configs.js';
 import { RESOURCE_BROKER, RESOURCE_BROKER_LOGGER } from '../dynamic-configs.js';
 import { KafkaError } from '../../errors.js';
@@ -23,6 +24,12 @@ export default auditChanges(incrementalAlterConfigsChanges, defineHandler({
     for (const r of req.resources) {
       const out: AlterConfigsResourceResponseInit = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
       responses.push(out);
+      const denied = ctx.broker.authorizer.checkConfigResource(ctx, Operation.ALTER_CONFIGS, r.resourceType, r.resourceName);
+      if (denied) {
+        out.errorCode = denied;
+        out.errorMessage = 'Authorization failed.';
+        continue;
+      }
       try {
         if (r.resourceType === RESOURCE_GROUP) {
           alterGroupConfigsIncrementally(ctx.broker.groupConfigs, r.resourceName, r.configs, req.validateOnly);

@@ -8,12 +8,23 @@ import { InitProducerIdResponse, type InitProducerIdResponseInit } from '../../p
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: InitProducerIdRequest,
   response: InitProducerIdResponse,
   async handle(req, ctx): Promise<InitProducerIdResponseInit> {
     const fail = (errorCode: number): InitProducerIdResponseInit => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 });
+    // Kafka: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE on the cluster or
+    // WRITE on some topic (Kafka 3+), else CLUSTER_AUTHORIZATION_FAILED.
+    const authz = ctx.broker.authorizer;
+    if (req.transactionalId !== null) {
+      const denied = authz.check(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId);
+      if (denied) return fail(denied);
+    } else if (!authz.allows(ctx, Operation.IDEMPOTENT_WRITE, ResourceType.CLUSTER) && !authz.authorizeAny(ctx, Operation.WRITE, ResourceType.TOPIC)) {
+      authz.authorizeCluster(ctx, Operation.IDEMPOTENT_WRITE); // audited denial
+      return fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     if (req.transactionalId !== null) {
       const txns = ctx.broker.transactions;
       try {

@@ -9,6 +9,7 @@ import { copyBytes } from '../../protocol/primitives/codec.js';
 import { untilAborted } from '../../coordinator/runtime.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import type { JoinResult } from '../../coordinator/group/classic-group.js';
 
 export default defineHandler({
@@ -21,7 +22,9 @@ export default defineHandler({
       errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId: req.memberId, members: [], skipAssignment: false,
     });
     let r: JoinResult;
+    const denied = ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
     try {
+      if (denied) throw Object.assign(new Error('Not authorized to access group'), { kafkaError: 'GROUP_AUTHORIZATION_FAILED' });
       const joined = groups.runtime.run(() => groups.joinGroup({
         groupId: req.groupId,
         memberId: req.memberId,

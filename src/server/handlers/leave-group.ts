@@ -5,6 +5,7 @@ import { LeaveGroupResponse, type LeaveGroupResponseInit } from '../../protocol/
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import type { MemberRef } from '../../coordinator/group/group-coordinator.js';
 
 export default defineHandler({
@@ -16,6 +17,8 @@ export default defineHandler({
     const leaving: MemberRef[] = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }];
+    const denied = ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
+    if (denied) return { throttleTimeMs: 0, errorCode: denied, members: [] };
     try {
       const members = await runtime.run(() => coordinator.leaveGroup(req.groupId, leaving), req.groupId);
       if (!batched) return { throttleTimeMs: 0, errorCode: members[0]!.errorCode };

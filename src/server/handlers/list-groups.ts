@@ -5,6 +5,7 @@ import { ListGroupsResponse, type ListGroupsResponseInit } from '../../protocol/
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ListGroupsRequest,
@@ -14,7 +15,10 @@ export default defineHandler({
     const states = ctx.apiVersion >= 4 ? req.statesFilter : [];
     const types = ctx.apiVersion >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
     try {
-      const listed = await service.runtime.query(() => service.listGroups(states, types));
+      const all = await service.runtime.query(() => service.listGroups(states, types));
+      // Kafka: every group with DESCRIBE on the cluster, else the groups the caller may DESCRIBE.
+      const authz = ctx.broker.authorizer;
+      const listed = authz.allows(ctx, Operation.DESCRIBE, ResourceType.CLUSTER) ? all : all.filter((g) => authz.allows(ctx, Operation.DESCRIBE, ResourceType.GROUP, g.groupId));
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,

@@ -6,6 +6,7 @@ import { ListOffsetsResponse, type ListOffsetsResponseInit, type ListOffsetsTopi
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -22,9 +23,15 @@ export default defineHandler({
     for (const t of req.topics) {
       const partitions: ListOffsetsPartitionResponseInit[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = ctx.broker.authorizer.check(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
         const out: ListOffsetsPartitionResponseInit = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
         partitions.push(out);
+        if (denied) {
+          out.errorCode = denied;
+          if (ctx.apiVersion === 0) out.oldStyleOffsets = [];
+          continue;
+        }
         try {
           const leaderEpoch = ctx.broker.replication.leaderEpochFor(t.name, p.partitionIndex);
           const log = ctx.broker.topics.log(t.name, p.partitionIndex);

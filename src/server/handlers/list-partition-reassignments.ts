@@ -5,12 +5,14 @@ import { ListPartitionReassignmentsRequest } from '../../protocol/generated/list
 import { ListPartitionReassignmentsResponse, type ListPartitionReassignmentsResponseInit } from '../../protocol/generated/list-partition-reassignments-response.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ListPartitionReassignmentsRequest,
   response: ListPartitionReassignmentsResponse,
   handle(req, ctx): ListPartitionReassignmentsResponseInit {
     const replication = ctx.broker.replication;
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.DESCRIBE)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, topics: [] };
     if (!replication.clustered) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, topics: [] };
     const controller = replication.activeController?.() ?? null;
     if (!controller) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: 'This broker is not the controller.', topics: [] };

@@ -12,7 +12,8 @@ import { brokersOn, type BrokerEndpoint } from '../replication.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerContext } from '../broker-context.js';
 import type { TopicInfo } from '../topic-manager.js';
-import { authorizedOperations, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from '../authorized-operations.js';
+import { authorizedOperations } from '../authorized-operations.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 
 /** Live brokers, and those of them reachable on the request's listener: computed once per request. */
@@ -57,8 +58,12 @@ export default defineHandler({
     // v0: an empty list means all topics; v1+: null means all topics, empty means none.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const view = brokerView(broker, ctx.session?.listenerName);
+    // Authorization (as Kafka): all-topics lists only the topics the caller may DESCRIBE; a named one it may not
+    // is TOPIC_AUTHORIZATION_FAILED, and so is a missing one it may not CREATE (cluster or topic) when the
+    // request allows auto-creation.
+    const authz = broker.authorizer;
     if (all) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t, view));
+      for (const t of broker.topics.list()) if (authz.allows(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name)) topics.push(describeTopic(broker, t, view));
     } else {
       const autoCreate = broker.config.get('auto.create.topics.enable') === 'true' && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
       for (const requested of req.topics!) {
@@ -71,6 +76,13 @@ export default defineHandler({
           }
         } else {
           t = broker.topics.get(requested.name);
+          const denied = !authz.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, requested.name)
+            || (!t && (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && !authz.allows(ctx, Operation.CREATE, ResourceType.CLUSTER)
+              && !authz.authorize(ctx, Operation.CREATE, ResourceType.TOPIC, requested.name));
+          if (denied) {
+            topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name: requested.name, isInternal: false, partitions: [] });
+            continue;
+          }
           if (!t && autoCreate) {
             try {
               t = await broker.topics.create(requested.name, { partitions: -1, replicationFactor: -1 });
@@ -91,10 +103,13 @@ export default defineHandler({
         topics.push(describeTopic(broker, t, view));
       }
     }
-    if (req.includeTopicAuthorizedOperations) for (const t of topics) t.topicAuthorizedOperations = authorizedOperations(true, TOPIC_OPERATIONS);
+    if (req.includeTopicAuthorizedOperations) {
+      for (const t of topics) if (t.errorCode === ErrorCode.NONE) t.topicAuthorizedOperations = authz.operations(ctx, ResourceType.TOPIC, t.name!);
+    }
     return {
       throttleTimeMs: 0,
-      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, CLUSTER_OPERATIONS),
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations,
+        authz.allows(ctx, Operation.DESCRIBE, ResourceType.CLUSTER) ? authz.operations(ctx, ResourceType.CLUSTER) : 0),
       brokers: view.endpoints.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.replication.controllerId(),

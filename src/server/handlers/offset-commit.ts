@@ -9,6 +9,7 @@ import { OffsetCommitResponse, type OffsetCommitResponseInit, type OffsetCommitR
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import type { OffsetCommitInput, PartitionError } from '../../coordinator/group/group-coordinator.js';
 
 export default defineHandler({
@@ -26,11 +27,17 @@ export default defineHandler({
       retentionTimeMs: v >= 2 && v <= 4 ? Number(req.retentionTimeMs) : -1,
       topics: [],
     };
+    // Authorization (as Kafka): READ on the group (else every partition fails), then READ on each topic.
+    const authz = ctx.broker.authorizer;
+    const groupDenied = authz.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
     for (const t of req.topics) {
       const topic = ctx.broker.topics.get(t.name);
       const partitions: OffsetCommitInput['topics'][number]['partitions'] = [];
+      const denied = groupDenied || authz.check(ctx, Operation.READ, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
-        if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
+        if (denied) {
+          results.push({ topic: t.name, partition: p.partitionIndex, errorCode: denied });
+        } else if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
           results.push({ topic: t.name, partition: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
         } else {
           partitions.push({ partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata });

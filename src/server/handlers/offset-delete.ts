@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { auditChanges, offsetDeleteChanges } from '../audit-changes.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default auditChanges(offsetDeleteChanges, defineHandler({
   request: OffsetDeleteRequest,
@@ -17,7 +18,13 @@ export default auditChanges(offsetDeleteChanges, defineHandler({
       const t = ctx.broker.topics.get(name);
       return t !== undefined && p >= 0 && p < t.partitions;
     };
-    const wanted = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => known(t.name, p)) }));
+    // Kafka: DELETE on the group (else the whole request fails), READ on each topic (TOPIC_AUTHORIZATION_FAILED per partition).
+    const authz = ctx.broker.authorizer;
+    const groupDenied = authz.check(ctx, Operation.DELETE, ResourceType.GROUP, req.groupId);
+    if (groupDenied) return { errorCode: groupDenied, throttleTimeMs: 0, topics: [] };
+    const readable = new Set(req.topics.filter((t) => authz.authorize(ctx, Operation.READ, ResourceType.TOPIC, t.name)).map((t) => t.name));
+    const wanted = req.topics.filter((t) => readable.has(t.name))
+      .map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex).filter((p) => known(t.name, p)) }));
     let result: { errorCode: number; partitions: Array<{ topic: string; partition: number; errorCode: number }> };
     try {
       result = await groups.runtime.run(() => groups.deleteOffsets(req.groupId, wanted), req.groupId);
@@ -33,7 +40,7 @@ export default auditChanges(offsetDeleteChanges, defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: byKey.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: !readable.has(t.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byKey.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         })),
       })),
     };

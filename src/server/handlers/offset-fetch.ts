@@ -9,6 +9,7 @@ import { OffsetFetchResponse, type OffsetFetchResponseInit } from '../../protoco
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import type { FetchedOffset } from '../../coordinator/group/group-coordinator.js';
 
 type Topics = Array<{ name: string; partitions: number[] }> | null;
@@ -37,9 +38,22 @@ export default defineHandler({
     const service = ctx.broker.groups;
     const fetchGroup = async (groupId: string, topics: Topics, memberId: string | null = null, memberEpoch = -1) => {
       const requireStable = ctx.apiVersion >= 7 && req.requireStable;
+      // Authorization (as Kafka): DESCRIBE on the group; DESCRIBE on each topic (named ones refused per
+      // partition, unnamed ones left out of an all-topics answer).
+      const authz = ctx.broker.authorizer;
+      const groupDenied = authz.check(ctx, Operation.DESCRIBE, ResourceType.GROUP, groupId);
+      if (groupDenied) return { errorCode: groupDenied, topics: [] };
+      const denied = topics?.filter((t) => !authz.allows(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name)) ?? [];
+      for (const t of denied) authz.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name); // audited
+      const refused = denied.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({
+        partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })) }));
+      const allowed = topics === null ? null : topics.filter((t) => !denied.includes(t));
       try {
-        const offsets = await service.runtime.query(() => service.fetchOffsets(groupId, topics, memberId, memberEpoch, requireStable), groupId);
-        return { errorCode: ErrorCode.NONE as number, topics: byTopic(offsets) };
+        const offsets = allowed !== null && allowed.length === 0 && topics!.length > 0 ? []
+          : await service.runtime.query(() => service.fetchOffsets(groupId, allowed, memberId, memberEpoch, requireStable), groupId);
+        const visible = topics === null ? offsets.filter((o) => authz.allows(ctx, Operation.DESCRIBE, ResourceType.TOPIC, o.topic)) : offsets;
+        return { errorCode: ErrorCode.NONE as number, topics: [...byTopic(visible), ...refused] };
       } catch (err) {
         return { errorCode: errorCodeOf(err), topics: [] };
       }

@@ -7,6 +7,7 @@ import { OffsetForLeaderEpochResponse, type OffsetForLeaderEpochResponseInit, ty
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: OffsetForLeaderEpochRequest,
@@ -14,12 +15,21 @@ export default defineHandler({
   concurrent: true,
   handle(req, ctx): OffsetForLeaderEpochResponseInit {
     const topics: OffsetForLeaderTopicResultInit[] = [];
+    // Kafka: a follower (replica id >= 0, v3+) needs CLUSTER_ACTION (else every partition fails), a client DESCRIBE on each topic.
+    const authz = ctx.broker.authorizer;
+    const follower = ctx.apiVersion >= 3 && req.replicaId >= 0;
+    const clusterDenied = follower ? authz.check(ctx, Operation.CLUSTER_ACTION, ResourceType.CLUSTER) : ErrorCode.NONE;
     for (const t of req.topics) {
       const partitions: EpochEndOffsetInit[] = [];
       topics.push({ topic: t.topic, partitions });
+      const denied = follower ? clusterDenied : authz.check(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.topic);
       for (const p of t.partitions) {
         const out: EpochEndOffsetInit = { partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1n };
         partitions.push(out);
+        if (denied) {
+          out.errorCode = denied;
+          continue;
+        }
         try {
           ctx.broker.replication.leaderEpochFor(t.topic, p.partition);
           const log = ctx.broker.topics.log(t.topic, p.partition);

@@ -21,6 +21,7 @@ import { compressionOf } from '../../protocol/records/record-batch.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { LeaderHints } from '../leader-hints.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: ProduceRequest,
@@ -34,12 +35,22 @@ export default defineHandler({
     const flushes: Promise<void>[] = [];
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const now = ctx.broker.now();
+    // Authorization (as Kafka): TRANSACTIONAL_ID WRITE for a transactional producer (else every partition fails),
+    // then WRITE on each topic.
+    const authz = ctx.broker.authorizer;
+    const txnDenied = req.transactionalId !== null && !authz.authorize(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId);
     for (const td of req.topicData) {
       const partitionResponses: PartitionProduceResponseInit[] = [];
       responses.push({ name: td.name, partitionResponses });
+      const denied = txnDenied ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : authz.authorize(ctx, Operation.WRITE, ResourceType.TOPIC, td.name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
       for (const pd of td.partitionData) {
         const pr: PartitionProduceResponseInit = { index: pd.index, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
         partitionResponses.push(pr);
+        if (denied !== ErrorCode.NONE) {
+          pr.errorCode = denied;
+          continue;
+        }
         if (!validAcks) {
           pr.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           continue;

@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { untilAborted } from '../../coordinator/runtime.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 import type { SyncResult } from '../../coordinator/group/classic-group.js';
 
 export default defineHandler({
@@ -17,6 +18,8 @@ export default defineHandler({
     const { coordinator, runtime } = ctx.broker.groups;
     const error = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
     let r: SyncResult;
+    const denied = ctx.broker.authorizer.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
+    if (denied) return { throttleTimeMs: 0, ...error(denied) };
     try {
       const synced = runtime.run(() => coordinator.syncGroup({
         groupId: req.groupId,

@@ -14,6 +14,7 @@ import { CONSUMER_OFFSETS_TOPIC } from '../../coordinator/transaction/transactio
 import type { PartitionError } from '../../coordinator/group/group-coordinator.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: TxnOffsetCommitRequest,
@@ -32,7 +33,14 @@ export default defineHandler({
         })),
       };
     };
-    const { groups, transactions } = ctx.broker;
+    const { groups, transactions, authorizer: authz } = ctx.broker;
+    // Kafka: WRITE on the transactional id, READ on the group (each failing every partition), READ on each topic.
+    const denied = authz.check(ctx, Operation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId) || authz.check(ctx, Operation.READ, ResourceType.GROUP, req.groupId);
+    if (denied) return answer(denied);
+    const unreadable = new Set(req.topics.filter((t) => !authz.authorize(ctx, Operation.READ, ResourceType.TOPIC, t.name)).map((t) => t.name));
+    const refused: PartitionError[] = req.topics.filter((t) => unreadable.has(t.name))
+      .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })));
+    if (unreadable.size > 0 && unreadable.size === new Set(req.topics.map((t) => t.name)).size) return answer(refused);
     try {
       // The transaction's own state is checked only where this broker is also its transaction coordinator. In a
       // cluster that is often another broker: then, as Kafka's group coordinator does before KIP-890's
@@ -54,14 +62,14 @@ export default defineHandler({
         memberId: ctx.apiVersion >= 3 ? req.memberId : '',
         groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
         retentionTimeMs: -1,
-        topics: req.topics.map((t) => ({
+        topics: req.topics.filter((t) => !unreadable.has(t.name)).map((t) => ({
           name: t.name,
           partitions: t.partitions.map((p) => ({
             partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata,
           })),
         })),
       }), req.groupId);
-      return answer(errors);
+      return answer([...errors, ...refused]);
     } catch (err) {
       return answer(errorCodeOf(err));
     }

@@ -13,6 +13,7 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { GROUP_METADATA_TOPIC } from '../../coordinator/group/group-coordinator-service.js';
 import { defineHandler } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
+import { Operation } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: WriteTxnMarkersRequest,
@@ -20,6 +21,15 @@ export default defineHandler({
   async handle(req, ctx): Promise<WriteTxnMarkersResponseInit> {
     const { topics, groups } = ctx.broker;
     const timestamp = ctx.broker.now();
+    // Kafka: only brokers write markers (CLUSTER_ACTION; every partition refused otherwise).
+    if (!ctx.broker.authorizer.authorizeCluster(ctx, Operation.CLUSTER_ACTION)) {
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })),
+        })),
+      };
+    }
     const markers = req.markers.map((m) => {
       const flushes: Array<Promise<void>> = [];
       const offsetPartitions = new Set<number>();
