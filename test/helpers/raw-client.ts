@@ -42,6 +42,18 @@ export class RawClient {
     return new RawClient(socket);
   }
 
+  /** The same over TLS (tls.connect options such as `ca`). */
+  static async connectTls(address: string, options: import('node:tls').ConnectionOptions): Promise<RawClient> {
+    const { connect: tlsConnect } = await import('node:tls');
+    const i = address.lastIndexOf(':');
+    const socket = tlsConnect({ port: Number(address.slice(i + 1)), host: address.slice(0, i), ...options });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
   /** Encodes a request frame with our codecs. */
   static frame(apiKey: number, version: number, body: unknown, correlationId: number, clientId: string | null = 'raw-test'): Buffer {
     const codec = apiMessages.get(apiKey)!.request;
