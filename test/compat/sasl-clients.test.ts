@@ -3,7 +3,8 @@
  * by the test with openssl) and SASL_PLAINTEXT with PLAIN (users in the listener's JAAS config). kcat and
  * confluent-kafka (librdkafka, SaslAuthenticate), kafka-python 2.0.2 (the legacy v0 raw-token flow) and kafkajs
  * each produce and consume on both; wrong password, unknown user and a mechanism the listener does not enable
- * are refused with Kafka's errors, and nothing is served to them.
+ * are refused with Kafka's errors, and nothing is served to them. kafkajs also re-authenticates mid-stream
+ * (KIP-368) on a listener with connections.max.reauth.ms.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -89,6 +90,7 @@ describe('clients over SASL', () => {
   let broker: RunningBroker;
   let saslSsl: string;
   let saslPlain: string;
+  let reauth: string;
   const events: AuditEvent[] = [];
 
   before(async () => {
@@ -98,7 +100,10 @@ describe('clients over SASL', () => {
       dataDir, logLevel: 'silent',
       config: {
         'num.partitions': '1',
-        listeners: 'SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
+        listeners: 'SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0',
+        'listener.security.protocol.map': 'SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_PLAINTEXT',
+        'listener.name.reauth.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+        'listener.name.reauth.connections.max.reauth.ms': '1000',
         'ssl.keystore.location': certs.serverKeystore,
         'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
         'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'PLAIN',
@@ -109,6 +114,7 @@ describe('clients over SASL', () => {
     await addScramUser(broker.context, 'scram-user', 'scram-secret', ['SCRAM-SHA-512']);
     saslSsl = `127.0.0.1:${broker.listeners[0]!.port}`;
     saslPlain = `127.0.0.1:${broker.listeners[1]!.port}`;
+    reauth = `127.0.0.1:${broker.listeners[2]!.port}`;
   });
   after(async () => {
     await broker?.close();
@@ -203,5 +209,20 @@ describe('clients over SASL', () => {
     };
     await refused({ sasl: { mechanism: 'scram-sha-512', username: 'scram-user', password: 'wrong' } }, /SASL.*(invalid credentials|Authentication failed)/i);
     await refused({ sasl: { mechanism: 'plain', username: 'alice', password: 'alice-secret' } }, /does not support the requested SASL mechanism/);
+  });
+
+  test('kafkajs re-authenticates on the same connection (KIP-368, connections.max.reauth.ms=1000) and keeps producing', async () => {
+    const kafka = new Kafka({ brokers: [reauth], sasl: { mechanism: 'scram-sha-512', username: 'scram-user', password: 'scram-secret' }, reauthenticationThreshold: 400, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const before = events.length;
+    for (let i = 0; i < 6; i++) {
+      await producer.send({ topic: 'kafkajs-reauth', messages: [{ value: `m${i}` }] });
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    await producer.disconnect();
+    const ev = events.slice(before);
+    assert.equal(ev.filter((e) => e.result === 'failure').length, 0);
+    assert.ok(ev.some((e) => e.result === 'success' && e.details?.reauthentication === true), JSON.stringify(ev));
   });
 });
