@@ -211,6 +211,29 @@ describe('SASL listeners', () => {
   });
 });
 
+describe('SASL configs', () => {
+  test('DescribeConfigs hides sasl.jaas.config (it holds PLAIN passwords)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-sasl-dc-'));
+    const broker = await startBroker({ dataDir: dir, logLevel: 'silent', config: {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0', 'sasl.enabled.mechanisms': 'PLAIN', 'sasl.jaas.config': plainJaas({ alice: 'alice-secret' }),
+    } });
+    try {
+      const c = await RawClient.connect(broker.address);
+      const r = await c.send(32, 4, { resources: [{ resourceType: 4, resourceName: '1', configurationKeys: ['sasl.jaas.config', 'sasl.enabled.mechanisms', 'sasl.server.max.receive.size', 'connections.max.reauth.ms'] }], includeSynonyms: false, includeDocumentation: false });
+      const entries = new Map<string, { value: string | null; isSensitive: boolean }>(r.results[0].configs.map((e: { name: string; value: string | null; isSensitive: boolean }) => [e.name, e]));
+      assert.equal(entries.get('sasl.jaas.config')?.value, null);
+      assert.equal(entries.get('sasl.jaas.config')?.isSensitive, true);
+      assert.equal(entries.get('sasl.enabled.mechanisms')?.value, 'PLAIN');
+      assert.equal(entries.get('sasl.server.max.receive.size')?.value, '524288');
+      assert.equal(entries.get('connections.max.reauth.ms')?.value, '0');
+      c.close();
+    } finally {
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SASL start-up checks', () => {
   const start = (config: Record<string, string>) => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-sasl-cfg-'));
