@@ -52,6 +52,8 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'sasl.jaas.config': { kind: 'string', default: null },
   'sasl.server.max.receive.size': { kind: 'int', default: '524288', min: 1 },
   'connections.max.reauth.ms': { kind: 'long', default: '0', min: 0 },
+  // A failed authentication is answered (and the connection closed) only after this delay, against password guessing.
+  'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', min: 0 },
   'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: null },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },

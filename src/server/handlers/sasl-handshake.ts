@@ -9,7 +9,7 @@ import { defineHandler } from '../handler.js';
 export default defineHandler({
   request: SaslHandshakeRequest,
   response: SaslHandshakeResponse,
-  handle(req, ctx): SaslHandshakeResponseInit {
+  handle(req, ctx): SaslHandshakeResponseInit | Promise<SaslHandshakeResponseInit> {
     if (!ctx.sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
     return ctx.sasl.handshake(req.mechanism, ctx.apiVersion, ctx);
   },

@@ -87,14 +87,14 @@ export class SaslAuthenticator {
     return this.expiresAt !== undefined && this.authenticateVersion >= 1;
   }
 
-  /** SaslHandshake on this connection. */
-  handshake(mechanism: string, version: number, req: SaslRequestInfo): SaslHandshakeResponseInit {
+  /** SaslHandshake on this connection (a refusal is answered after connection.failed.authentication.delay.ms). */
+  handshake(mechanism: string, version: number, req: SaslRequestInfo): SaslHandshakeResponseInit | Promise<SaslHandshakeResponseInit> {
     const mechanisms = [...this.listener.mechanisms];
     if (this.st === 'complete') {
       if (!this.canReauthenticate()) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
       if (mechanism !== this.authenticatedMechanism) {
         this.fail(req, mechanism, `SASL mechanism '${mechanism}' requested for re-authentication differs from the original ${this.authenticatedMechanism}`, undefined, 'UNSUPPORTED_SASL_MECHANISM');
-        return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [this.authenticatedMechanism!] };
+        return this.delayed({ errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [this.authenticatedMechanism!] });
       }
       this.reauthenticating = true;
     } else if (this.st !== 'initial') {
@@ -102,7 +102,7 @@ export class SaslAuthenticator {
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     } else if (!this.listener.mechanisms.includes(mechanism)) {
       this.fail(req, mechanism, `Unsupported SASL mechanism ${mechanism}`, undefined, 'UNSUPPORTED_SASL_MECHANISM');
-      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
+      return this.delayed({ errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms });
     }
     this.mechanism = mechanism;
     this.exchange = this.listener.create(mechanism, this.broker);
@@ -122,7 +122,7 @@ export class SaslAuthenticator {
     this.authenticateVersion = version;
     const step = await this.step(authBytes, req);
     if (step.error !== undefined) {
-      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: step.error, authBytes: Buffer.alloc(0) };
+      return this.delayed({ errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: step.error, authBytes: Buffer.alloc(0) });
     }
     const lifetime = step.done ? this.lifetimeMs : 0;
     return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: BigInt(lifetime) };
@@ -132,8 +132,15 @@ export class SaslAuthenticator {
   async rawToken(token: Buffer, req: SaslRequestInfo): Promise<Buffer | null> {
     if (this.st !== 'legacy') return null;
     const step = await this.step(token, req);
-    if (step.error !== undefined) return null;
+    if (step.error !== undefined) return this.delayed(null);
     return step.response;
+  }
+
+  /** A failure's answer, held back by connection.failed.authentication.delay.ms (Kafka's brake on guessing). */
+  private delayed<T>(answer: T): Promise<T> {
+    const ms = this.listener.failedAuthenticationDelayMs;
+    if (ms <= 0) return Promise.resolve(answer);
+    return new Promise((resolve) => setTimeout(() => resolve(answer), ms).unref());
   }
 
   private lifetimeMs = 0;

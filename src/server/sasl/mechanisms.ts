@@ -7,6 +7,8 @@
  * - `listener.name.<listener>.<mechanism lower-case>.sasl.jaas.config`, else `sasl.jaas.config`.
  * - `sasl.server.max.receive.size`: the largest frame accepted before authentication (default 524288).
  * - `connections.max.reauth.ms`: the session lifetime (KIP-368); 0 = sessions do not expire.
+ * - `connection.failed.authentication.delay.ms`: how long a failed authentication waits before it is answered
+ *   and the connection closed (default 100).
  */
 import { ConfigError, type BrokerConfig } from '../config.js';
 import type { BrokerContext } from '../broker-context.js';
@@ -32,6 +34,8 @@ export interface ListenerSasl {
   readonly maxReceiveSize: number;
   /** connections.max.reauth.ms (0 = no expiry). */
   readonly maxReauthMs: number;
+  /** connection.failed.authentication.delay.ms */
+  readonly failedAuthenticationDelayMs: number;
   /** A fresh exchange of an enabled mechanism. */
   create(mechanism: string, broker: BrokerContext): SaslServerMechanism;
 }
@@ -63,11 +67,13 @@ export function buildListenerSasl(config: BrokerConfig, listenerName: string): L
   const maxReceiveSize = intSetting(config, listenerName, 'sasl.server.max.receive.size', DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE);
   if (maxReceiveSize < 1) throw new ConfigError('Invalid value for configuration sasl.server.max.receive.size: must be at least 1');
   const maxReauthMs = intSetting(config, listenerName, 'connections.max.reauth.ms', 0);
+  const failedAuthenticationDelayMs = intSetting(config, listenerName, 'connection.failed.authentication.delay.ms', 100);
   return {
     listenerName,
     mechanisms: [...creators.keys()],
     maxReceiveSize,
     maxReauthMs,
+    failedAuthenticationDelayMs,
     create(mechanism, broker) {
       const make = creators.get(mechanism);
       if (!make) throw new Error(`SASL mechanism ${mechanism} is not enabled on listener ${listenerName}`);

@@ -87,7 +87,7 @@ describe('SASL listeners', () => {
     await assert.rejects(c.send(18, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' }), /connection closed/);
   });
 
-  test('wrong password, unknown user, wrong mechanism: the error is answered, then the connection closes', async () => {
+  test('wrong password, unknown user, wrong mechanism: the error is answered (after the failed-authentication delay), then the connection closes', async () => {
     const before = events.length;
     for (const [mech, user, pw, code, msg] of [
       ['PLAIN', 'alice', 'nope', ErrorCode.SASL_AUTHENTICATION_FAILED, /Invalid username or password/],
@@ -97,7 +97,10 @@ describe('SASL listeners', () => {
       ['GSSAPI', 'alice', 'alice-secret', ErrorCode.UNSUPPORTED_SASL_MECHANISM, /handshake: PLAIN,SCRAM-SHA-256,SCRAM-SHA-512/],
     ] as const) {
       const c = await RawClient.connect(addr('SASL'));
+      const started = Date.now();
       const r = await rawAuthenticate(c, mech, user, pw);
+      // connection.failed.authentication.delay.ms (100) holds the refusal back.
+      assert.ok(Date.now() - started >= 90, `${mech} ${user} answered after ${Date.now() - started} ms`);
       assert.equal(r.errorCode, code, `${mech} ${user}`);
       assert.match(r.errorMessage ?? '', msg);
       await c.closed;
