@@ -308,7 +308,9 @@ export class ScramServer {
     if (!cf.channelBinding.equals(Buffer.from(first.gs2Header, 'utf8'))) {
       throw new ScramError('channel-bindings-dont-match', 'channel binding does not match the GS2 header');
     }
-    if (cf.nonce !== this.nonce) throw new ScramError('other-error', 'nonce does not match the server-first message');
+    // Kafka checks only that the client's nonce ends with the server-first nonce: librdkafka sends its own nonce
+    // again in front of it (client nonce + the whole server nonce), and Kafka brokers accept that.
+    if (!cf.nonce.endsWith(this.nonce)) throw new ScramError('other-error', 'nonce does not match the server-first message');
     const cred = this.credential!;
     const authMessage = `${first.bare},${this.serverFirst},${cf.withoutProof}`;
     const clientSignature = hmac(this.hash, cred.storedKey, authMessage);

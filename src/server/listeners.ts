@@ -16,13 +16,13 @@ export const DEFAULT_SECURITY_PROTOCOL_MAP = 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_P
 
 
 /**
- * What a connection knows about itself: the listener it came in on and who is on the other end. A later
- * SASL step hooks in by the listener's security protocol and sets `principal` once authenticated.
+ * What a connection knows about itself: the listener it came in on and who is on the other end. On a SASL
+ * listener the connection's SaslAuthenticator (sasl/authenticator.ts) sets `principal` once authenticated.
  */
 export interface ConnectionSession {
   readonly listenerName: string;
   readonly securityProtocol: SecurityProtocol;
-  /** Kafka's principal: User:ANONYMOUS, or User:<mapped certificate subject> on a TLS connection with a client certificate. */
+  /** Kafka's principal: User:ANONYMOUS, User:<mapped certificate subject> on an SSL connection with a client certificate, or User:<SASL name>. */
   principal: string;
 }
 

@@ -48,6 +48,8 @@ import alterUserScramCredentials from './handlers/alter-user-scram-credentials.j
 import createAcls from './handlers/create-acls.js';
 import describeAcls from './handlers/describe-acls.js';
 import deleteAcls from './handlers/delete-acls.js';
+import saslHandshake from './handlers/sasl-handshake.js';
+import saslAuthenticate from './handlers/sasl-authenticate.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -60,6 +62,7 @@ const all: Handler[] = [
   electLeaders, alterPartitionReassignments, listPartitionReassignments,
   describeUserScramCredentials, alterUserScramCredentials,
   createAcls, describeAcls, deleteAcls,
+  saslHandshake, saslAuthenticate,
 ];
 
 /**

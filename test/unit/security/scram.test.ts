@@ -187,3 +187,22 @@ test('the client rejects a bad server: nonce not extended, low iterations, wrong
   assert.throws(() => c2.verify('e=invalid-proof'), /server error/);
   assert.equal(c2.complete, false);
 });
+
+test('the server accepts a client-final nonce that repeats the client nonce in front (librdkafka does; Kafka accepts it)', async () => {
+  const { createHash, createHmac } = await import('node:crypto');
+  const salt = Buffer.from('0123456789abcdef');
+  const cred = generateCredential('SCRAM-SHA-512', 'pw', 4096, salt);
+  const s = new ScramServer('SCRAM-SHA-512', () => cred);
+  const bare = 'n=u,r=cnonce';
+  const serverFirst = s.step(`n,,${bare}`).response.toString();
+  const serverNonce = serverFirst.split(',')[0]!.slice(2);
+  const withoutProof = `c=biws,r=cnonce${serverNonce}`;
+  const authMessage = `${bare},${serverFirst},${withoutProof}`;
+  const salted = saltedPassword('SCRAM-SHA-512', 'pw', salt, 4096);
+  const clientKey = createHmac('sha512', salted).update('Client Key').digest();
+  const signature = createHmac('sha512', createHash('sha512').update(clientKey).digest()).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]!));
+  const r = s.step(`${withoutProof},p=${proof.toString('base64')}`);
+  assert.equal(r.error, undefined);
+  assert.equal(s.authenticatedUser, 'u');
+});
