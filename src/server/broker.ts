@@ -91,7 +91,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const tls = new Map<string, ListenerTls>();
   const sasl = new Map<string, ListenerSasl>();
   for (const l of plan.bind) {
-    if (l.securityProtocol === 'SSL' || l.securityProtocol === 'SASL_SSL') tls.set(l.name, buildListenerTls(config, l.name));
+    if (l.securityProtocol === 'SSL' || l.securityProtocol === 'SASL_SSL') tls.set(l.name, buildListenerTls(config, l.name, l.securityProtocol));
     if (l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL') sasl.set(l.name, buildListenerSasl(config, l.name));
   }
   if (clustered && (interBroker.securityProtocol === 'SASL_PLAINTEXT' || interBroker.securityProtocol === 'SASL_SSL')) {
@@ -388,7 +388,7 @@ function tlsServer(
   if (current.files.length > 0) {
     stopWatching.push(watchFiles(current.files, reloadIntervalMs, () => {
       try {
-        const next = buildListenerTls(config, l.name);
+        const next = buildListenerTls(config, l.name, l.securityProtocol === 'SASL_SSL' ? 'SASL_SSL' : 'SSL');
         server.setSecureContext(next.context);
         current = next;
         logger.info({ listener: l.name, files: next.files }, 'SSL certificates reloaded');

@@ -3,7 +3,8 @@
  * - key + certificate chain: `ssl.keystore.location` (one PEM file holding the private key and the chain) or
  *   `ssl.keystore.key` + `ssl.keystore.certificate.chain` (inline PEM); `ssl.key.password` decrypts the key.
  * - trusted CAs (client certificates): `ssl.truststore.location` or `ssl.truststore.certificates` (PEM).
- * - `ssl.client.auth` none | requested | required, `ssl.enabled.protocols` (TLSv1.2,TLSv1.3),
+ * - `ssl.client.auth` none | requested | required (on a SASL_SSL listener only its listener.name.<l>.ssl.client.auth
+ *   counts, as in Kafka), `ssl.enabled.protocols` (TLSv1.2,TLSv1.3),
  *   `ssl.cipher.suites` (OpenSSL/IANA names, TLS 1.2 suites; empty = Node's defaults).
  * Every key may be overridden per listener as `listener.name.<name lower-case>.ssl.*` (Kafka's prefix).
  * The keystore and truststore files are polled; when one changes, the listener's secure context is rebuilt
@@ -43,7 +44,7 @@ function readPem(key: string, path: string): string {
 }
 
 /** Builds a listener's TLS settings; throws ConfigError with the key at fault. */
-export function buildListenerTls(config: BrokerConfig, listenerName: string): ListenerTls {
+export function buildListenerTls(config: BrokerConfig, listenerName: string, securityProtocol: 'SSL' | 'SASL_SSL' = 'SSL'): ListenerTls {
   const get = (key: string): string | undefined => listenerConfig(config, listenerName, key);
   const files: string[] = [];
   for (const typeKey of ['ssl.keystore.type', 'ssl.truststore.type']) {
@@ -76,7 +77,10 @@ export function buildListenerTls(config: BrokerConfig, listenerName: string): Li
   } else {
     ca = get('ssl.truststore.certificates');
   }
-  const clientAuth = (get('ssl.client.auth') ?? 'none').toLowerCase();
+  // As in Kafka, a SASL_SSL listener asks for client certificates only when its own listener.name.<l>.ssl.client.auth
+  // says so: the broker-wide ssl.client.auth applies to SSL listeners (clients there authenticate with SASL).
+  const clientAuthValue = securityProtocol === 'SASL_SSL' ? config.get(`listener.name.${listenerName.toLowerCase()}.ssl.client.auth`) : get('ssl.client.auth');
+  const clientAuth = (clientAuthValue || 'none').toLowerCase();
   if (clientAuth !== 'none' && clientAuth !== 'requested' && clientAuth !== 'required') {
     throw new ConfigError(`Invalid value "${clientAuth}" for configuration ssl.client.auth: allowed values are none, requested, required`);
   }

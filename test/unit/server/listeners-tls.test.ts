@@ -20,6 +20,7 @@ import { resolveBrokerConfig } from '../../../src/server/config.js';
 import { subjectOf } from '../../../src/server/tls.js';
 import { parsePrincipalMappingRules } from '../../../src/security/ssl-principal-mapper.js';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
+import { RawClient } from '../../helpers/raw-client.js';
 
 const plan = (cfg: Record<string, string>) => resolveListeners(resolveBrokerConfig({ overrides: cfg }).values);
 
@@ -54,6 +55,38 @@ describe('listener configuration', () => {
       await assert.rejects(startBroker({ dataDir, logLevel: 'silent', config: { listeners: 'SASL_SSL://127.0.0.1:0' } }), /SSL listener SASL_SSL needs a key and certificate/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('ssl.client.auth applies to a SASL_SSL listener only through its listener.name prefix, as in Kafka', async () => {
+    const certs = makeTestCerts();
+    const dataDir = await mkdtemp(join(tmpdir(), 'tributary-sasl-'));
+    const ssl = { 'ssl.keystore.location': certs.serverKeystore, 'ssl.truststore.location': certs.caCert };
+    const handshakeWithoutCertificate = async (b: RunningBroker, name: string): Promise<number> => {
+      const c = await RawClient.connectTls(`127.0.0.1:${b.listeners.find((l) => l.name === name)!.port}`, { ca: certs.read(certs.caCert) });
+      try {
+        return (await c.send(17, 1, { mechanism: 'SCRAM-SHA-512' })).errorCode as number;
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      let b = await startBroker({ dataDir, logLevel: 'silent', config: { listeners: 'SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0', 'ssl.client.auth': 'required', ...ssl } });
+      try {
+        assert.equal(await handshakeWithoutCertificate(b, 'SASL_SSL'), 0);
+        await assert.rejects(handshakeWithoutCertificate(b, 'SSL'));
+      } finally {
+        await b.close();
+      }
+      b = await startBroker({ dataDir, logLevel: 'silent', config: { listeners: 'SASL_SSL://127.0.0.1:0', 'listener.name.sasl_ssl.ssl.client.auth': 'required', ...ssl } });
+      try {
+        await assert.rejects(handshakeWithoutCertificate(b, 'SASL_SSL'));
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      certs.remove();
     }
   });
 });
