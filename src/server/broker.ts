@@ -22,6 +22,8 @@ import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { NO_AUDIT } from '../security/audit.js';
+import { buildListenerSasl, type ListenerSasl } from './sasl/mechanisms.js';
+import { SaslAuthenticator } from './sasl/authenticator.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -84,13 +86,16 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   const plan = resolveListeners(config, { host: opts.host, port: opts.port });
   const clustered = !!config.get('etcd.connect');
   const interBroker = checkInterBrokerListener(plan, clustered);
-  // TLS settings are checked (files read) before anything else starts.
+  // TLS and SASL settings are checked (files read, JAAS configs parsed) before anything else starts.
   const tls = new Map<string, ListenerTls>();
+  const sasl = new Map<string, ListenerSasl>();
   for (const l of plan.bind) {
-    if (l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL') {
-      throw new ConfigError(`Listener ${l.name} uses ${l.securityProtocol}: SASL listeners are not supported yet`);
-    }
-    if (l.securityProtocol === 'SSL') tls.set(l.name, buildListenerTls(config, l.name));
+    if (l.securityProtocol === 'SSL' || l.securityProtocol === 'SASL_SSL') tls.set(l.name, buildListenerTls(config, l.name));
+    if (l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL') sasl.set(l.name, buildListenerSasl(config, l.name));
+  }
+  if (clustered && (interBroker.securityProtocol === 'SASL_PLAINTEXT' || interBroker.securityProtocol === 'SASL_SSL')) {
+    // The replica fetchers and inter-broker channels (src/client) do not speak SASL yet.
+    throw new ConfigError(`The inter-broker listener ${interBroker.name} uses ${interBroker.securityProtocol}: SASL between brokers is not supported yet; use a PLAINTEXT or SSL listener for inter.broker.listener.name`);
   }
   const host = plan.bind[0]!.host === '' ? '0.0.0.0' : plan.bind[0]!.host;
   const port = plan.bind[0]!.port;
@@ -100,7 +105,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   // segments and lose acknowledged records.
   const lock = DataDirLock.acquire(dataDir);
   try {
-    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker, tls, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
+    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker, tls, sasl, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
   } catch (err) {
     lock.release();
     throw explainDataDirError(err, dataDir);
@@ -122,6 +127,8 @@ interface Resolved {
   /** The listener other brokers use (checked against the plan once, at start). */
   interBroker: ListenerEndpoint;
   tls: Map<string, ListenerTls>;
+  /** SASL settings of the SASL_PLAINTEXT / SASL_SSL listeners. */
+  sasl: Map<string, ListenerSasl>;
   sslReloadIntervalMs: number;
 }
 
@@ -250,7 +257,11 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const stopWatching: Array<() => void> = [];
   const accept = (socket: Socket, session: ConnectionSession): void => {
     sockets.add(socket);
-    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session);
+    const listenerSasl = r.sasl.get(session.listenerName);
+    // On a SASL listener the principal comes from SASL alone (a TLS client certificate does not authenticate).
+    if (listenerSasl) session.principal = 'User:ANONYMOUS';
+    const authenticator = listenerSasl ? new SaslAuthenticator(listenerSasl, session, context) : undefined;
+    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session, authenticator);
     connections.add(conn);
     socket.on('close', () => {
       sockets.delete(socket);
@@ -261,7 +272,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const closeServers = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
   try {
     for (const l of plan.bind) {
-      const server = l.securityProtocol === 'SSL' ? tlsServer(l, r.tls.get(l.name)!, accept, logger, r.sslReloadIntervalMs, config, stopWatching) : createServer((socket) => accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal: 'User:ANONYMOUS' }));
+      const server = r.tls.has(l.name) ? tlsServer(l, r.tls.get(l.name)!, accept, logger, r.sslReloadIntervalMs, config, stopWatching) : createServer((socket) => accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal: 'User:ANONYMOUS' }));
       servers.push(server);
       server.maxConnections = getInt(config, 'max.connections');
       server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress, listener: l.name }, 'connection refused: max.connections reached'));

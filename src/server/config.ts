@@ -46,6 +46,13 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'ssl.enabled.protocols': { kind: 'list', default: 'TLSv1.2,TLSv1.3', oneOf: ['TLSv1.2', 'TLSv1.3'] },
   'ssl.cipher.suites': { kind: 'list', default: null },
   'ssl.principal.mapping.rules': { kind: 'string', default: 'DEFAULT' },
+  // SASL listeners (src/server/sasl/); each also per listener as listener.name.<name>.*. Kafka's default mechanism
+  // list is GSSAPI, which Tributary lacks: ours is the two SCRAM mechanisms. PLAIN's users come from its JAAS config.
+  'sasl.enabled.mechanisms': { kind: 'list', default: 'SCRAM-SHA-256,SCRAM-SHA-512' },
+  'sasl.jaas.config': { kind: 'string', default: null },
+  'sasl.server.max.receive.size': { kind: 'int', default: '524288', min: 1 },
+  'connections.max.reauth.ms': { kind: 'long', default: '0', min: 0 },
+  'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: null },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },

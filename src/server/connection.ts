@@ -12,6 +12,11 @@
  *   with one log line; handlers never throw across the wire.
  * - Back-pressure: reading pauses while more than queued.max.requests are in flight or the socket's write
  *   buffer needs draining.
+ * - SASL listeners (sasl/authenticator.ts): until the connection is authenticated, frames are capped at
+ *   sasl.server.max.receive.size, only ApiVersions / SaslHandshake / SaslAuthenticate are admitted (anything
+ *   else closes the connection unanswered), and frames are taken one at a time: the next is not read until
+ *   the previous one is answered (so the legacy v0 flow's raw tokens and a re-authentication's requests are
+ *   read in the state their predecessor left). A failed authentication closes once its answer is written.
  */
 import type { Socket } from 'node:net';
 import { Reader, DecodeError } from '../protocol/primitives/reader.js';
@@ -24,10 +29,13 @@ import type { BrokerContext } from './broker-context.js';
 import type { Handler, RequestContext } from './handler.js';
 import type { ConnectionSession } from './listeners.js';
 import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
+import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY, type SaslAuthenticator } from './sasl/authenticator.js';
 
 interface Slot {
   done: boolean;
   chunks: Buffer[] | null;
+  /** A SASL-phase request: frames after it wait until it is answered. */
+  sasl?: boolean;
 }
 
 export interface ConnectionLimits {
@@ -51,6 +59,9 @@ export class Connection {
   private runningExclusive = 0;
   /** Requests that arrived but may not start yet, in arrival order. */
   private readonly waiting: Array<{ concurrent: boolean; start: () => void }> = [];
+  /** A SASL-phase request is being handled: no further frame is taken until it is answered. */
+  private saslBusy = false;
+  private processing = false;
 
   constructor(
     private readonly socket: Socket,
@@ -60,6 +71,7 @@ export class Connection {
     private readonly logger: Logger,
     private readonly signal: AbortSignal,
     private readonly session?: ConnectionSession,
+    private readonly sasl?: SaslAuthenticator,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
@@ -102,17 +114,51 @@ export class Connection {
     if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.closed && this.buffered >= 4) {
-      const size = this.peekInt32();
-      if (size < 0 || size > this.limits.maxRequestBytes) {
-        this.close(`closing connection: request size ${size} is outside 0..${this.limits.maxRequestBytes} (socket.request.max.bytes)`);
-        return;
+    this.processFrames();
+  }
+
+  private processFrames(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && !this.saslBusy && this.buffered >= 4) {
+        const size = this.peekInt32();
+        const max = this.sasl ? this.sasl.maxReceiveSize(this.limits.maxRequestBytes) : this.limits.maxRequestBytes;
+        if (size < 0 || size > max) {
+          const key = this.sasl && max !== this.limits.maxRequestBytes ? 'sasl.server.max.receive.size' : 'socket.request.max.bytes';
+          this.close(`closing connection: request size ${size} is outside 0..${max} (${key})`);
+          return;
+        }
+        if (this.buffered < 4 + size) break;
+        const frame = this.take(4 + size).subarray(4);
+        if (this.sasl?.expectsRawToken) this.onRawSaslToken(frame);
+        else this.onFrame(frame);
       }
-      if (this.buffered < 4 + size) break;
-      const frame = this.take(4 + size).subarray(4);
-      this.onFrame(frame);
+    } finally {
+      this.processing = false;
     }
     this.updateFlow();
+  }
+
+  /** A legacy-flow SASL token (after SaslHandshake v0): answered with a raw size-prefixed token, or closed. */
+  private onRawSaslToken(token: Buffer): void {
+    const sasl = this.sasl!;
+    const slot: Slot = { done: false, chunks: null, sasl: true };
+    this.pending.push(slot);
+    this.saslBusy = true;
+    const req = { clientHost: this.socket.remoteAddress ?? '', clientId: null };
+    sasl.rawToken(Buffer.from(token), req).then(
+      (answer) => {
+        if (answer === null) {
+          this.close('closing connection: SASL authentication failed', { listener: this.session?.listenerName });
+          return;
+        }
+        const size = Buffer.allocUnsafe(4);
+        size.writeInt32BE(answer.length, 0);
+        this.complete(slot, [size, answer]);
+      },
+      (err: unknown) => this.close('closing connection: SASL token exchange failed', { err }),
+    );
   }
 
   private peekInt32(): number {
@@ -158,6 +204,14 @@ export class Connection {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    if (this.sasl) {
+      const refused = this.sasl.admit(apiKey, this.broker.now());
+      if (refused) {
+        this.close(`closing connection: ${refused}`, { apiKey, apiVersion, listener: this.session?.listenerName });
+        return;
+      }
+    }
+    const saslPhase = this.sasl !== undefined && (!this.sasl.complete || apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY);
     const handler = this.handlers.get(apiKey);
     if (!handler) {
       this.close('closing connection: unknown or unsupported API key', { apiKey, apiVersion });
@@ -189,8 +243,9 @@ export class Connection {
       return;
     }
 
-    const slot: Slot = { done: false, chunks: null };
+    const slot: Slot = { done: false, chunks: null, sasl: saslPhase };
     this.pending.push(slot);
+    if (saslPhase) this.saslBusy = true;
     const ctx: RequestContext = {
       apiKey,
       apiVersion,
@@ -201,6 +256,7 @@ export class Connection {
       logger: this.logger,
       signal: this.signal,
       session: this.session,
+      sasl: this.sasl,
     };
     const start = (): void => this.run(handler, request, ctx, slot);
     if (this.canStart(handler.concurrent)) start();
@@ -271,6 +327,7 @@ export class Connection {
     slot.done = true;
     slot.chunks = chunks;
     if (this.pending[0] !== slot) return;
+    let saslAnswered = false;
     if (this.closed) {
       this.pending.length = 0;
     } else {
@@ -278,10 +335,22 @@ export class Connection {
       while (this.pending.length > 0 && this.pending[0]!.done) {
         const s = this.pending.shift()!;
         if (s.chunks) for (const c of s.chunks) this.socket.write(c);
+        if (s.sasl) saslAnswered = true;
       }
       this.socket.uncork();
     }
+    if (this.sasl?.closeAfterResponse && !this.closed) {
+      // A failed authentication: the answer (with its error) is written, then the connection ends.
+      this.logger.info({ remote: this.remote, listener: this.session?.listenerName }, 'closing connection: SASL authentication failed');
+      this.closed = true;
+      this.socket.end();
+      this.socket.setTimeout(5000, () => this.socket.destroy());
+    }
     if (this.pending.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (saslAnswered) {
+      this.saslBusy = false;
+      this.processFrames();
+    }
     this.updateFlow();
   }
 

@@ -279,7 +279,7 @@ export class DynamicBrokerConfig {
       if (d !== null && d !== undefined) synonyms.push({ name: s, value: d, source: ConfigSource.DEFAULT_CONFIG });
     }
     const source = synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
-    const sensitive = /(^|\.)ssl\.(key\.password|keystore\.key|keystore\.password|truststore\.password)$/.test(name);
+    const sensitive = /(^|\.)(ssl\.(key\.password|keystore\.key|keystore\.password|truststore\.password)|sasl\.jaas\.config)$/.test(name);
     const value = sensitive ? null : perBrokerResource ? (this.opts.config.get(name) ?? null) : (this.doc.clusterDefault[name] ?? null);
     return {
       name, value, readOnly: !isDynamicBrokerKey(name), isDefault: source === ConfigSource.DEFAULT_CONFIG,

@@ -6,6 +6,7 @@ import type { MessageCodec } from '../protocol/primitives/codec.js';
 import type { Logger } from '../logger.js';
 import type { BrokerContext } from './broker-context.js';
 import type { ConnectionSession } from './listeners.js';
+import type { SaslAuthenticator } from './sasl/authenticator.js';
 
 export interface RequestContext {
   readonly apiKey: number;
@@ -19,6 +20,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** The connection's listener and principal (absent for requests made in-process, e.g. by tests). */
   readonly session?: ConnectionSession;
+  /** The connection's SASL state, on SASL_PLAINTEXT / SASL_SSL listeners only. */
+  readonly sasl?: SaslAuthenticator;
 }
 
 export interface Handler<Req = any, Res = any> {

@@ -1,0 +1,77 @@
+/**
+ * The SASL mechanisms the broker offers, and a listener's SASL settings (Kafka's keys, each also accepted with
+ * the listener prefix `listener.name.<listener>.`):
+ * - `sasl.enabled.mechanisms`: Kafka's default is GSSAPI, which Tributary does not have; ours is
+ *   SCRAM-SHA-256,SCRAM-SHA-512 (credentials from `tributary users` / AlterUserScramCredentials, nothing secret in
+ *   the config). PLAIN needs a JAAS config with its users.
+ * - `listener.name.<listener>.<mechanism lower-case>.sasl.jaas.config`, else `sasl.jaas.config`.
+ * - `sasl.server.max.receive.size`: the largest frame accepted before authentication (default 524288).
+ * - `connections.max.reauth.ms`: the session lifetime (KIP-368); 0 = sessions do not expire.
+ */
+import { ConfigError, type BrokerConfig } from '../config.js';
+import type { BrokerContext } from '../broker-context.js';
+import { listenerConfig } from '../tls.js';
+import type { SaslMechanismFactory, SaslServerMechanism } from './mechanism.js';
+import { plainMechanism } from './plain.js';
+import { scramSha256Mechanism, scramSha512Mechanism } from './scram.js';
+
+/** Every mechanism the broker can offer, by name. Adding one is adding a line here. */
+export const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanismFactory> = new Map(
+  [plainMechanism, scramSha256Mechanism, scramSha512Mechanism].map((m) => [m.name, m]),
+);
+
+export const DEFAULT_SASL_ENABLED_MECHANISMS = 'SCRAM-SHA-256,SCRAM-SHA-512';
+export const DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE = 524288;
+
+/** A SASL listener's resolved settings (built once at start-up). */
+export interface ListenerSasl {
+  readonly listenerName: string;
+  /** Enabled mechanisms, in configured order (what SaslHandshake answers). */
+  readonly mechanisms: readonly string[];
+  /** sasl.server.max.receive.size */
+  readonly maxReceiveSize: number;
+  /** connections.max.reauth.ms (0 = no expiry). */
+  readonly maxReauthMs: number;
+  /** A fresh exchange of an enabled mechanism. */
+  create(mechanism: string, broker: BrokerContext): SaslServerMechanism;
+}
+
+function intSetting(config: BrokerConfig, listenerName: string, key: string, fallback: number): number {
+  const v = listenerConfig(config, listenerName, key);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(Number(v))) throw new ConfigError(`Invalid value "${v}" for configuration ${key}: expected a non-negative integer`);
+  return Number(v);
+}
+
+/** Resolves and checks a SASL listener's settings; throws ConfigError naming the key at fault. */
+export function buildListenerSasl(config: BrokerConfig, listenerName: string): ListenerSasl {
+  const value = listenerConfig(config, listenerName, 'sasl.enabled.mechanisms') ?? DEFAULT_SASL_ENABLED_MECHANISMS;
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new ConfigError(`Listener ${listenerName} is a SASL listener but sasl.enabled.mechanisms is empty`);
+  const creators = new Map<string, (broker: BrokerContext) => SaslServerMechanism>();
+  for (const name of names) {
+    const factory = SASL_MECHANISMS.get(name.toUpperCase());
+    if (!factory) {
+      throw new ConfigError(`Invalid value "${value}" for configuration sasl.enabled.mechanisms: mechanism ${name} is not supported (supported: ${[...SASL_MECHANISMS.keys()].join(', ')})`);
+    }
+    const prefixedKey = `listener.name.${listenerName.toLowerCase()}.${factory.name.toLowerCase()}.sasl.jaas.config`;
+    const prefixed = config.get(prefixedKey);
+    const global = config.get('sasl.jaas.config');
+    const jaasConfig = prefixed ? { key: prefixedKey, value: prefixed } : global ? { key: 'sasl.jaas.config', value: global } : undefined;
+    creators.set(factory.name, factory.configure({ config, listenerName, jaasConfig }));
+  }
+  const maxReceiveSize = intSetting(config, listenerName, 'sasl.server.max.receive.size', DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE);
+  if (maxReceiveSize < 1) throw new ConfigError('Invalid value for configuration sasl.server.max.receive.size: must be at least 1');
+  const maxReauthMs = intSetting(config, listenerName, 'connections.max.reauth.ms', 0);
+  return {
+    listenerName,
+    mechanisms: [...creators.keys()],
+    maxReceiveSize,
+    maxReauthMs,
+    create(mechanism, broker) {
+      const make = creators.get(mechanism);
+      if (!make) throw new Error(`SASL mechanism ${mechanism} is not enabled on listener ${listenerName}`);
+      return make(broker);
+    },
+  };
+}
