@@ -33,7 +33,6 @@ export class OAuthBearerError extends Error {
 /** Extension keys are alphabetic (RFC 7628 §3.1); `auth` is reserved for the token. */
 const EXTENSION_KEY_RE = /^[A-Za-z]+$/;
 /** Extension values: printable ASCII, space, tab, CR, LF. */
-// eslint-disable-next-line no-control-regex
 const EXTENSION_VALUE_RE = /^[\x21-\x7E \t\r\n]*$/;
 /** RFC 6750 b64token. */
 const BEARER_TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -62,6 +61,7 @@ export interface OAuthBearerClientMessage {
 export function parseOAuthBearerClientMessage(message: Buffer | string): OAuthBearerClientMessage {
   const text = typeof message === 'string' ? message : message.toString('utf8');
   if (typeof message !== 'string' && !Buffer.from(text, 'utf8').equals(message)) throw new OAuthBearerError('Invalid OAUTHBEARER client first message: not valid UTF-8');
+  // eslint-disable-next-line no-control-regex -- 0x01 is the protocol's separator
   const m = /^([ny]|p=[^,]*),(a=[^,]*)?,\u0001(.*)\u0001\u0001$/s.exec(text);
   if (!m) throw new OAuthBearerError('Invalid OAUTHBEARER client first message: expected GS2 header, then key=value pairs separated by 0x01, ended by 0x01 0x01');
   if (m[1] !== 'n') throw new OAuthBearerError('Invalid OAUTHBEARER client first message: channel binding is not supported');
