@@ -69,6 +69,9 @@ export async function saslAuthenticate(
   if (hs.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
     throw new ProtocolError(hs.errorCode, `SaslHandshake to ${address}`, `the broker does not enable ${mechanism}; it enables ${hs.mechanisms.length > 0 ? hs.mechanisms.join(', ') : 'none'}`);
   }
+  if (hs.errorCode === ErrorCode.ILLEGAL_SASL_STATE) {
+    throw new ProtocolError(hs.errorCode, `SaslHandshake (${mechanism}) to ${address}`, 'the broker does not take SASL on this listener: is it a SASL_PLAINTEXT or SASL_SSL listener, and is security.protocol right?');
+  }
   if (hs.errorCode !== 0) throw new ProtocolError(hs.errorCode, `SaslHandshake (${mechanism}) to ${address}`);
 
   let lifetime = 0n;

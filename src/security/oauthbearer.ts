@@ -326,13 +326,13 @@ export interface ValidatedToken {
 /** Validates JWTs against a JWKS; `validate` throws OAuthBearerError naming what is wrong. */
 export class JwtValidator {
   private readonly skewMs: number;
-  private readonly subClaim: string;
+  readonly subClaimName: string;
   private readonly scopeClaim: string;
   private readonly now: () => number;
 
   constructor(private readonly jwks: JwksSource, private readonly options: JwtValidatorOptions = {}) {
     this.skewMs = (options.clockSkewSeconds ?? 30) * 1000;
-    this.subClaim = options.subClaimName ?? 'sub';
+    this.subClaimName = options.subClaimName ?? 'sub';
     this.scopeClaim = options.scopeClaimName ?? 'scope';
     this.now = options.now ?? Date.now;
   }
@@ -371,8 +371,8 @@ export class JwtValidator {
     if (this.options.expectedIssuer !== undefined && this.options.expectedIssuer !== '' && c.iss !== this.options.expectedIssuer) {
       throw new OAuthBearerError(`JWT issuer ${JSON.stringify(c.iss ?? null)} is not the expected ${JSON.stringify(this.options.expectedIssuer)}`);
     }
-    const sub = c[this.subClaim];
-    if (typeof sub !== 'string' || sub.trim() === '') throw new OAuthBearerError(`JWT has no ${this.subClaim} claim (the principal)`);
+    const sub = c[this.subClaimName];
+    if (typeof sub !== 'string' || sub.trim() === '') throw new OAuthBearerError(`JWT has no ${this.subClaimName} claim (the principal)`);
     const rawScope = c[this.scopeClaim];
     const scope = new Set<string>(
       typeof rawScope === 'string' ? rawScope.split(' ').filter(Boolean) : Array.isArray(rawScope) ? rawScope.filter((s): s is string => typeof s === 'string') : [],
@@ -413,6 +413,7 @@ export class OAuthBearerServer {
   private errorJson = '';
   private reason = '';
   private ext: ReadonlyMap<string, string> = new Map();
+  private claimed: string | undefined;
 
   constructor(private readonly validator: JwtValidator) {}
 
@@ -425,6 +426,8 @@ export class OAuthBearerServer {
   get extensions(): ReadonlyMap<string, string> { return this.ext; }
   /** Why the token was refused, after a failure (not sent to the client). */
   get failureReason(): string { return this.reason; }
+  /** The principal a refused token claimed (unverified: for the audit trail only). */
+  get claimedUser(): string | undefined { return this.claimed; }
 
   /** Feeds one client message; never throws. */
   async step(message: Buffer): Promise<OAuthBearerStepResult> {
@@ -457,6 +460,12 @@ export class OAuthBearerServer {
       return { response: Buffer.alloc(0), done: true };
     } catch (err) {
       this.reason = err instanceof Error ? err.message : String(err);
+      try {
+        const sub = decodeJwt(parsed.token).claims[this.validator.subClaimName];
+        if (typeof sub === 'string') this.claimed = sub;
+      } catch {
+        // not even decodable: no claimed name
+      }
       this.errorJson = oauthBearerErrorJson('invalid_token');
       this.st = 'error-sent';
       return { response: Buffer.from(this.errorJson, 'utf8'), done: false };

@@ -34,7 +34,8 @@ export const oauthBearerMechanism: SaslMechanismFactory = {
         async step(token: Buffer): Promise<SaslStep> {
           const r = await server.step(token);
           if (!r.done) return { done: false, response: r.response };
-          if (r.error) return { done: true, error: r.error.message };
+          // The client gets Kafka's message (the RFC 7628 JSON); the claimed name goes to the audit trail only.
+          if (r.error) return { done: true, error: r.error.message, user: server.claimedUser };
           const lifetime = server.sessionExpiresAtMs! - broker.now();
           // A token inside the clock skew past its exp still gets a (tiny) lifetime, never "no limit".
           return { done: true, response: r.response, principal: `User:${server.authenticatedUser!}`, lifetimeMs: Math.max(1, lifetime) };

@@ -20,6 +20,7 @@ import { ProtocolError } from '../../../src/client/errors.js';
 import type { SaslOptions } from '../../../src/client/sasl.js';
 import { MetadataRequest } from '../../../src/protocol/generated/metadata-request.js';
 import { MetadataResponse } from '../../../src/protocol/generated/metadata-response.js';
+import type { AuditEvent, AuditSink } from '../../../src/security/audit.js';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
 import { claims, jwks, makeKey, signJwt, unsignedJwt } from '../../helpers/jwt.js';
 
@@ -33,6 +34,7 @@ describe('the own client over SASL', () => {
   const key = makeKey('RS256', 'idp-1');
   const stranger = makeKey('RS256', 'idp-1');
   const addr: Record<string, string> = {};
+  const audit: AuditEvent[] = [];
   let ssl: { ca: string };
 
   before(async () => {
@@ -62,6 +64,8 @@ describe('the own client over SASL', () => {
       },
     });
     for (const l of broker.listeners) addr[l.name] = `127.0.0.1:${l.port}`;
+    // Record the broker's audit events (the default sink drops them).
+    (broker.context as { audit: AuditSink }).audit = { record: (e) => audit.push(e) };
     const admin = new Admin({ bootstrapServers: addr.PLAINTEXT! });
     try {
       const results = await admin.alterUserScramCredentials([
@@ -118,6 +122,8 @@ describe('the own client over SASL', () => {
     await roundTrip(addr.SASL_PLAINTEXT!, { mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' }, 'plain-topic');
     await refused(addr.SASL_PLAINTEXT!, { mechanism: 'PLAIN', username: 'alice', password: 'wrong' }, 'SASL_AUTHENTICATION_FAILED', /SASL_AUTHENTICATION_FAILED \(.*Invalid username or password/);
     await refused(addr.SASL_PLAINTEXT!, { mechanism: 'SCRAM-SHA-512', username: 'carol', password: 'carol-512' }, 'UNSUPPORTED_SASL_MECHANISM', /does not enable SCRAM-SHA-512; it enables PLAIN/);
+    // SASL to a PLAINTEXT listener: refused at the handshake, with a hint.
+    await refused(addr.PLAINTEXT!, { mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' }, 'ILLEGAL_SASL_STATE', /does not take SASL on this listener/);
   });
 
   test('SASL_SSL with SCRAM-SHA-512 and SCRAM-SHA-256: produce and consume; wrong password refused', async () => {
@@ -130,10 +136,15 @@ describe('the own client over SASL', () => {
   test('OAUTHBEARER: a valid JWT works; expired, wrong key, wrong audience and unsigned tokens are refused', async () => {
     const good = (): string => signJwt(key, claims({ aud: 'kafka', sub: 'svc-orders' }));
     await roundTrip(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: good }, 'oauth-topic');
+    assert.ok(audit.some((e) => e.type === 'authentication' && e.result === 'success' && e.principal === 'User:svc-orders' && e.details?.mechanism === 'OAUTHBEARER'));
     const now = Math.floor(Date.now() / 1000);
     const invalid = /SASL_AUTHENTICATION_FAILED \(\{"status":"invalid_token"\}\)/;
     await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: signJwt(key, claims({ aud: 'kafka', iat: now - 7200, exp: now - 3600 })) }, 'SASL_AUTHENTICATION_FAILED', invalid);
-    await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: signJwt(stranger, claims({ aud: 'kafka' })) }, 'SASL_AUTHENTICATION_FAILED', invalid);
+    audit.length = 0;
+    await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: signJwt(stranger, claims({ aud: 'kafka', sub: 'mallory' })) }, 'SASL_AUTHENTICATION_FAILED', invalid);
+    const failure = audit.find((e) => e.type === 'authentication' && e.result === 'failure');
+    assert.equal(failure?.listener, 'OAUTH');
+    assert.deepEqual(failure?.details, { mechanism: 'OAUTHBEARER', reason: '{"status":"invalid_token"}', user: 'mallory' });
     await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: signJwt(key, claims({ aud: 'web' })) }, 'SASL_AUTHENTICATION_FAILED', invalid);
     await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: unsignedJwt(claims({ aud: 'kafka' })) }, 'SASL_AUTHENTICATION_FAILED', invalid);
     await refused(addr.OAUTH!, { mechanism: 'OAUTHBEARER', token: 'not-a-jwt' }, 'SASL_AUTHENTICATION_FAILED', invalid);

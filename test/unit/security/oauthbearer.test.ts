@@ -147,6 +147,7 @@ test('OAuthBearerServer: an invalid token gets the RFC 7628 error challenge, the
   assert.equal(second.done, true);
   assert.equal(second.error?.message, '{"status":"invalid_token"}');
   assert.match(second.error!.reason, /signature/);
+  assert.equal(server.claimedUser, 'alice'); // unverified, for the audit trail
   assert.equal(server.authenticatedUser, undefined);
   // A malformed message fails at once.
   const s2 = new OAuthBearerServer(validator());
