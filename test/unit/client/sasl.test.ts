@@ -20,6 +20,8 @@ import { ProtocolError } from '../../../src/client/errors.js';
 import type { SaslOptions } from '../../../src/client/sasl.js';
 import { MetadataRequest } from '../../../src/protocol/generated/metadata-request.js';
 import { MetadataResponse } from '../../../src/protocol/generated/metadata-response.js';
+import { FetchRequest } from '../../../src/protocol/generated/fetch-request.js';
+import { FetchResponse } from '../../../src/protocol/generated/fetch-response.js';
 import type { AuditEvent, AuditSink } from '../../../src/security/audit.js';
 import { makeTestCerts, type TestCerts } from '../../helpers/certs.js';
 import { claims, jwks, makeKey, signJwt, unsignedJwt } from '../../helpers/jwt.js';
@@ -181,15 +183,16 @@ describe('the own client over SASL', () => {
 
     // The producer keeps producing across several re-authentications.
     const producer = new Producer({ bootstrapServers: addr.OAUTH!, sasl: { mechanism: 'OAUTHBEARER', token }, lingerMs: 0 });
+    let sent = 0;
     try {
       const until = Date.now() + 2.5 * REAUTH_MS;
-      let sent = 0;
       while (Date.now() < until) {
-        await producer.send({ topic: 'reauth-topic', value: `m${sent}` });
-        sent++;
-        await new Promise((r) => setTimeout(r, 50));
+        // Several idempotent Produce requests in flight across each re-authentication: they must stay in order
+        // (an out-of-order sequence would fail with OUT_OF_ORDER_SEQUENCE_NUMBER).
+        await Promise.all([0, 1, 2, 3, 4].map(() => producer.send({ topic: 'reauth-topic', value: `m${sent++}` })));
+        await new Promise((r) => setTimeout(r, 20));
       }
-      assert.ok(sent >= 20, `sent ${sent}`);
+      assert.ok(sent >= 40, `sent ${sent}`);
     } finally {
       await producer.close();
     }
@@ -198,10 +201,39 @@ describe('the own client over SASL', () => {
       await consumer.subscribe(['reauth-topic']);
       const got = new Set<string>();
       const deadline = Date.now() + 10_000;
-      while (got.size < 20 && Date.now() < deadline) for (const r of await consumer.poll(300)) got.add(r.value!.toString());
-      assert.ok(got.size >= 20, `consumed ${got.size}`);
+      while (got.size < sent && Date.now() < deadline) for (const r of await consumer.poll(300)) got.add(r.value!.toString());
+      assert.equal(got.size, sent);
     } finally {
       await consumer.close();
+    }
+  });
+
+  test('KIP-368: re-authentication waits for the requests in flight and sends the held ones in order', async () => {
+    const producer = new Producer({ bootstrapServers: addr.PLAINTEXT! });
+    await producer.send({ topic: 'gate-topic', value: 'x' });
+    await producer.close();
+    const [host, port] = addr.OAUTH!.split(':');
+    const conn = await Connection.connect(host!, Number(port), { sasl: { mechanism: 'OAUTHBEARER', token: () => signJwt(key, claims({ aud: 'kafka' })) } });
+    const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+    try {
+      const reauthAt = conn.reauthenticateAtMs;
+      await sleepUntil(reauthAt - 150);
+      const order: string[] = [];
+      // A long poll at the end of the log, in flight when the re-authentication falls due.
+      const fetch = conn.send(FetchRequest, FetchResponse, {
+        replicaId: -1, maxWaitMs: 400, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: 'gate-topic', partitions: [{ partition: 0, fetchOffset: 1n, partitionMaxBytes: 1 << 20 }] }],
+      }, { maxVersion: 12 }).then(() => order.push('fetch'));
+      await sleepUntil(reauthAt + 10);
+      assert.equal(conn.inFlight, 1, 'the fetch is still waiting');
+      const held = [1, 2, 3].map((i) => conn.send(MetadataRequest, MetadataResponse, { topics: [] }).then(() => order.push(`m${i}`)));
+      assert.equal(conn.inFlight, 1, 'the next requests are held, not sent');
+      await Promise.all([fetch, ...held]);
+      assert.deepEqual(order, ['fetch', 'm1', 'm2', 'm3']);
+      assert.equal(conn.reauthentications, 1);
+      assert.ok(conn.reauthenticateAtMs > reauthAt);
+    } finally {
+      conn.close();
     }
   });
 
