@@ -1,5 +1,6 @@
 /**
- * kafkajs over SASL with OAUTHBEARER (an oauthBearerProvider handing out JWTs the test signs with a key of the
+ * Real clients with OAUTHBEARER against the broker's JWT validation: confluent-kafka (oauth_cb) and kafka-python
+ * (sasl_oauth_token_provider) produce and consume with a JWT the test signs; kafkajs over SASL with OAUTHBEARER (an oauthBearerProvider handing out JWTs the test signs with a key of the
  * broker's JWKS): produce and consume; an expired token refused; and KIP-368 re-authentication — with
  * connections.max.reauth.ms=2000 and kafkajs's reauthenticationThreshold=1000 the producer keeps producing on
  * its connections while they re-authenticate with fresh tokens. Plus kafkajs with SCRAM-SHA-512 over SASL_SSL.
@@ -16,12 +17,64 @@ import { startBroker, type RunningBroker } from '../../src/server/broker.js';
 import { Admin } from '../../src/client/admin.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { claims, jwks, makeKey, signJwt } from '../helpers/jwt.js';
+import { run } from './support/processes.js';
+import { PYTHON } from './support/python-suite.js';
+
+const CONFLUENT = `
+import sys, json, time
+from confluent_kafka import Producer, Consumer
+bootstrap, topic, token = sys.argv[1], sys.argv[2], sys.argv[3]
+calls = []
+def oauth_cb(_config):
+    calls.append(1)
+    return token, time.time() + 3600
+conf = {'bootstrap.servers': bootstrap, 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'OAUTHBEARER', 'oauth_cb': oauth_cb}
+p = Producer(conf)
+for i in range(3):
+    p.produce(topic, value=b'confluent-%d' % i)
+assert p.flush(15) == 0
+c = Consumer({**conf, 'group.id': 'confluent-oauth', 'auto.offset.reset': 'earliest'})
+c.subscribe([topic])
+got = []
+for _ in range(60):
+    m = c.poll(0.5)
+    if m is not None and m.error() is None:
+        got.append(m.value().decode())
+    if len(got) >= 3:
+        break
+c.close()
+print(json.dumps({'got': sorted(got), 'calls': len(calls)}))
+`;
+
+const KAFKA_PYTHON = `
+import sys, json
+from kafka import KafkaProducer, KafkaConsumer
+from kafka.oauth.abstract import AbstractTokenProvider
+bootstrap, topic, token = sys.argv[1], sys.argv[2], sys.argv[3]
+class Tokens(AbstractTokenProvider):
+    def token(self):
+        return token
+conf = dict(bootstrap_servers=bootstrap, security_protocol='SASL_PLAINTEXT', sasl_mechanism='OAUTHBEARER', sasl_oauth_token_provider=Tokens())
+p = KafkaProducer(acks='all', request_timeout_ms=10000, **conf)
+for i in range(3):
+    p.send(topic, value=b'kafka-python-%d' % i).get(timeout=15)
+p.close()
+c = KafkaConsumer(topic, auto_offset_reset='earliest', consumer_timeout_ms=10000, **conf)
+got = []
+for m in c:
+    got.append(m.value.decode())
+    if len(got) >= 3:
+        break
+c.close()
+print(json.dumps(sorted(got)))
+`;
 
 describe('kafkajs over SASL', () => {
   let certs: TestCerts;
   let dir: string;
   let broker: RunningBroker;
   let oauth: string;
+  let oauthPy: string;
   let scram: string;
   const key = makeKey('RS256', 'kafkajs-key');
 
@@ -34,8 +87,11 @@ describe('kafkajs over SASL', () => {
       config: {
         'num.partitions': '1',
         'group.initial.rebalance.delay.ms': 0,
-        listeners: 'PLAINTEXT://127.0.0.1:0,OAUTH://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
-        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,OAUTH:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+        listeners: 'PLAINTEXT://127.0.0.1:0,OAUTH://127.0.0.1:0,SASL_SSL://127.0.0.1:0,OAUTHPY://127.0.0.1:0',
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,OAUTH:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,OAUTHPY:SASL_PLAINTEXT',
+        // No connections.max.reauth.ms here: librdkafka 2.0 and kafka-python 2.0 do not re-authenticate (KIP-368).
+        'listener.name.oauthpy.sasl.enabled.mechanisms': 'OAUTHBEARER',
+        'listener.name.oauthpy.sasl.oauthbearer.jwks.endpoint.url': pathToFileURL(join(dir, 'jwks.json')).href,
         'ssl.keystore.location': certs.serverKeystore,
         'listener.name.oauth.sasl.enabled.mechanisms': 'OAUTHBEARER',
         'listener.name.oauth.sasl.oauthbearer.jwks.endpoint.url': pathToFileURL(join(dir, 'jwks.json')).href,
@@ -46,6 +102,7 @@ describe('kafkajs over SASL', () => {
     });
     oauth = `127.0.0.1:${broker.listeners[1]!.port}`;
     scram = `127.0.0.1:${broker.listeners[2]!.port}`;
+    oauthPy = `127.0.0.1:${broker.listeners[3]!.port}`;
     const admin = new Admin({ bootstrapServers: `127.0.0.1:${broker.listeners[0]!.port}` });
     try {
       await admin.alterUserScramCredentials([{ user: 'kjs', mechanism: 'SCRAM-SHA-512', password: 'kjs-secret' }]);
@@ -123,6 +180,45 @@ describe('kafkajs over SASL', () => {
       });
       await admin.disconnect();
     }
+  });
+
+  test('confluent-kafka (oauth_cb): produce and consume with a JWT', async () => {
+    const token = signJwt(key, claims({ sub: 'confluent-app' }));
+    const out = await run(PYTHON, ['-c', CONFLUENT, oauthPy, 'confluent-oauth', token], { timeoutMs: 60_000 });
+    const result = JSON.parse(out.stdout.trim().split('\n').pop()!) as { got: string[]; calls: number };
+    assert.deepEqual(result.got, ['confluent-0', 'confluent-1', 'confluent-2']);
+    assert.ok(result.calls >= 1);
+  });
+
+  test('kafka-python (sasl_oauth_token_provider): produce and consume with a JWT', async () => {
+    const token = signJwt(key, claims({ sub: 'kafka-python-app' }));
+    const out = await run(PYTHON, ['-c', KAFKA_PYTHON, oauthPy, 'kafka-python-oauth', token], { timeoutMs: 60_000 });
+    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+  });
+
+  test('confluent-kafka: an expired token is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = signJwt(key, claims({ iat: now - 7200, exp: now - 3600 }));
+    const script = `
+import sys
+from confluent_kafka.admin import AdminClient
+errors = []
+a = AdminClient({'bootstrap.servers': sys.argv[1], 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'OAUTHBEARER',
+                 'oauth_cb': lambda _c: (sys.argv[2], 4102444800), 'error_cb': lambda e: errors.append(str(e))})
+try:
+    a.list_topics(timeout=5)
+    print('SERVED')
+except Exception as e:
+    for _ in range(20):
+        if errors:
+            break
+        a.poll(0.1)
+    print('REFUSED', e, errors[:1])
+`;
+    const out = await run(PYTHON, ['-c', script, oauthPy, token], { timeoutMs: 30_000 });
+    // librdkafka reports the broker's RFC 7628 error: _AUTHENTICATION … SASL authentication error: {"status":"invalid_token"}
+    assert.match(out.stdout, /^REFUSED .*_AUTHENTICATION.*SASL authentication error: \{"status":"invalid_token"\}/m);
+    assert.doesNotMatch(out.stdout, /SERVED/);
   });
 
   test('SCRAM-SHA-512 over SASL_SSL', async () => {
