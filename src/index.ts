@@ -15,6 +15,8 @@ export type {
   ConfigResourceType, ConfigSynonym, AlterConfigOp,
 } from './client/admin.js';
 export type { ClientOptions } from './client/cluster.js';
+export type { SslOptions } from './client/connection.js';
+export type { SaslOptions, SaslMechanism, OAuthBearerToken } from './client/sasl.js';
 export {
   ProtocolError, ConnectionError, RequestTimeoutError, UnsupportedApiError, ClientStateError,
 } from './client/errors.js';

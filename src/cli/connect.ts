@@ -8,7 +8,7 @@ import { ConfigError, loadConfigFile, pipelineFromFlags, type PipelineFlags } fr
 import { runPipelines, runsUntilStopped, type RuntimeOptions } from '../connect/runtime.js';
 import type { ConnectConfig } from '../connect/types.js';
 import { DEFAULT_BOOTSTRAP } from '../client/cluster.js';
-import { action, addClientFlags, clientOptions, UsageError, type ClientFlags } from './common.js';
+import { action, addClientFlags, clientOptions, clientProperties, UsageError, type ClientFlags } from './common.js';
 import { stopOnSignals } from './data-options.js';
 
 interface ConnectFlags extends ClientFlags, PipelineFlags {
@@ -133,7 +133,7 @@ async function connect(file: string | undefined, flags: ConnectFlags, cmd: Comma
     `connect: ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'} (${config.pipelines.map((p) => p.name).join(', ')}) against ${bootstrap}${untilStopped ? '; Ctrl-C to stop' : ''}\n`,
   );
   try {
-    await runPipelines(config, client, { signal: stop.signal, once, resetSourceOffsets: flags.resetSourceOffsets === true, consumer: sinkConsumerOptions(flags.property ?? {}) });
+    await runPipelines(config, client, { signal: stop.signal, once, resetSourceOffsets: flags.resetSourceOffsets === true, consumer: sinkConsumerOptions(clientProperties(flags)) });
   } finally {
     stop.dispose();
   }

@@ -160,6 +160,7 @@ export class Cluster {
       try {
         return await this.connection(nodeId);
       } catch (err) {
+        if (isAuthenticationError(err)) throw err;
         errors.push(unreachable(err));
       }
     }
@@ -175,6 +176,8 @@ export class Cluster {
       try {
         return await opening;
       } catch (err) {
+        // Wrong credentials or mechanism: say so at once, not "cannot reach", and do not retry.
+        if (isAuthenticationError(err)) throw err;
         errors.push(unreachable(err, `${host}:${port}`));
       }
     }
@@ -330,6 +333,15 @@ export function isMetadataError(err: unknown): boolean {
     // A broker that stopped answering (paused, cut off) may have lost its leadership meanwhile: as Kafka's clients
     // do after a request timeout, look the leaders up again.
   ) || err instanceof ConnectionError || err instanceof RequestTimeoutError;
+}
+
+/** A SASL failure (or a broker refusing the mechanism): retrying with the same settings cannot succeed. */
+export function isAuthenticationError(err: unknown): boolean {
+  return err instanceof ProtocolError && (
+    err.errorCode === ErrorCode.SASL_AUTHENTICATION_FAILED ||
+    err.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM ||
+    err.errorCode === ErrorCode.ILLEGAL_SASL_STATE
+  );
 }
 
 /** `address (reason)` for a failed connection attempt, naming the address once. */

@@ -2,7 +2,10 @@
  * One TCP connection to one broker: frames requests with the generated codecs, pipelines them
  * (many in flight, matched to responses by correlation id, which Kafka returns in order), and
  * negotiates versions once with ApiVersions so every request goes out at the highest version both
- * sides speak.
+ * sides speak. With `sasl` set it then authenticates (client/sasl.ts) and, when the broker gives the session a
+ * lifetime (KIP-368), re-authenticates on the same connection before it ends: once 85–95 % of the lifetime has
+ * passed, the next request waits until those in flight are answered, SaslHandshake + SaslAuthenticate run
+ * again, and the waiting requests then go out in their original order.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -16,6 +19,7 @@ import { ApiVersionsResponse } from '../protocol/generated/api-versions-response
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/header-versions.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ConnectionError, ProtocolError, RequestTimeoutError, UnsupportedApiError } from './errors.js';
+import { saslAuthenticate, type SaslOptions } from './sasl.js';
 
 export interface ConnectionOptions {
   clientId?: string;
@@ -27,6 +31,8 @@ export interface ConnectionOptions {
   maxResponseBytes?: number;
   /** Connect with TLS (Kafka's security.protocol=SSL). `true` trusts the system CAs only. */
   ssl?: SslOptions | boolean;
+  /** Authenticate with SASL (Kafka's security.protocol=SASL_PLAINTEXT, or SASL_SSL together with `ssl`). */
+  sasl?: SaslOptions;
 }
 
 /** TLS settings of a client (PEM strings or buffers, as node:tls takes them). */
@@ -53,6 +59,12 @@ export interface RequestOptions {
   minVersion?: number;
   /** Override the connection's request timeout (e.g. long-polling Fetch adds its max wait). */
   timeoutMs?: number;
+}
+
+/** A request waiting for a re-authentication to finish. */
+interface GatedRequest {
+  run(): void;
+  fail(err: Error): void;
 }
 
 interface Pending {
@@ -83,6 +95,14 @@ export class Connection {
   private readonly clientId: string;
   private readonly requestTimeoutMs: number;
   private readonly maxResponseBytes: number;
+  private readonly sasl: SaslOptions | undefined;
+  /** When the next request must first re-authenticate (epoch ms; 0: never). */
+  private reauthAtMs = 0;
+  /** Requests held while a re-authentication runs, sent in order once it is done; null when none runs. */
+  private gated: GatedRequest[] | null = null;
+  private readonly drainWaiters: Array<() => void> = [];
+  /** Completed re-authentications (tests and metrics). */
+  reauthentications = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -94,6 +114,7 @@ export class Connection {
     this.clientId = options.clientId ?? 'tributary';
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
+    this.sasl = options.sasl;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(new ConnectionError(this.address, `connection to ${this.address} failed: ${err.message}`, { cause: err })));
@@ -127,6 +148,7 @@ export class Connection {
     const conn = new Connection(socket, host, port, options);
     try {
       await conn.negotiate();
+      if (conn.sasl) await conn.authenticate();
     } catch (err) {
       conn.close();
       throw err;
@@ -175,6 +197,16 @@ export class Connection {
   /** Sends a request and resolves with its decoded response. */
   send<Res, Init>(request: MessageCodec<any, Init>, response: MessageCodec<Res, any>, body: Init, options: RequestOptions = {}): Promise<Res> {
     if (this.closedError) return Promise.reject(this.closedError);
+    this.maybeReauthenticate();
+    if (this.gated) {
+      const gate = this.gated;
+      return new Promise<Res>((resolve, reject) => gate.push({ run: () => this.sendNow(request, response, body, options).then(resolve, reject), fail: reject }));
+    }
+    return this.sendNow(request, response, body, options);
+  }
+
+  private sendNow<Res, Init>(request: MessageCodec<any, Init>, response: MessageCodec<Res, any>, body: Init, options: RequestOptions = {}): Promise<Res> {
+    if (this.closedError) return Promise.reject(this.closedError);
     let version: number;
     try {
       version = this.versionFor(request, options);
@@ -198,12 +230,66 @@ export class Connection {
   /** Sends a request the broker does not answer (Produce with acks=0); resolves once written. */
   sendNoResponse<Init>(request: MessageCodec<any, Init>, body: Init, options: RequestOptions = {}): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
+    this.maybeReauthenticate();
+    if (this.gated) {
+      const gate = this.gated;
+      return new Promise<void>((resolve, reject) => gate.push({ run: () => this.sendNoResponseNow(request, body, options).then(resolve, reject), fail: reject }));
+    }
+    return this.sendNoResponseNow(request, body, options);
+  }
+
+  private sendNoResponseNow<Init>(request: MessageCodec<any, Init>, body: Init, options: RequestOptions = {}): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
     const version = this.versionFor(request, options);
     const correlationId = this.nextCorrelationId++;
     const frame = this.frame(request, version, correlationId, body);
     return new Promise((resolve, reject) => {
       this.write(frame, (err) => (err ? reject(new ConnectionError(this.address, `write to ${this.address} failed: ${err.message}`)) : resolve()));
     });
+  }
+
+  /** When this connection will next re-authenticate (epoch ms), or 0 when its session has no lifetime. */
+  get reauthenticateAtMs(): number {
+    return this.reauthAtMs;
+  }
+
+  /** Authenticates (or re-authenticates) with SASL; the session lifetime sets the next re-authentication. */
+  private async authenticate(): Promise<void> {
+    const startedAt = Date.now();
+    const { sessionLifetimeMs } = await saslAuthenticate(
+      this.address,
+      this.sasl!,
+      (codec, minVersion) => this.supports(codec, minVersion),
+      (request, response, body) => this.sendNow(request, response, body),
+    );
+    // Kafka's clients pick a random point in 85–95 % of the lifetime, so a fleet does not re-authenticate at once.
+    this.reauthAtMs = sessionLifetimeMs > 0 ? startedAt + Math.floor(sessionLifetimeMs * (0.85 + Math.random() * 0.1)) : 0;
+  }
+
+  /** Starts a re-authentication when its time has come: requests wait behind it until it is done. */
+  private maybeReauthenticate(): void {
+    if (this.gated || this.reauthAtMs === 0 || Date.now() < this.reauthAtMs) return;
+    const gate: GatedRequest[] = [];
+    this.gated = gate;
+    void (async () => {
+      try {
+        // Kafka re-authenticates only between requests: wait for every answer first.
+        await this.drained();
+        if (this.closedError) return;
+        await this.authenticate();
+        this.reauthentications++;
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      this.gated = null;
+      for (const g of gate) g.run();
+    })();
+  }
+
+  private drained(): Promise<void> {
+    if (this.pending.length === 0 || this.closedError) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   close(): void {
@@ -288,6 +374,7 @@ export class Connection {
     }
     this.pending.shift();
     clearTimeout(p.timer);
+    if (this.pending.length === 0) for (const w of this.drainWaiters.splice(0)) w();
     try {
       const r = new Reader(frame);
       ResponseHeader.decode(r, responseHeaderVersion(p.apiKey, p.version));
@@ -307,6 +394,8 @@ export class Connection {
       clearTimeout(p.timer);
       p.reject(err);
     }
+    for (const g of this.gated?.splice(0) ?? []) g.fail(err);
+    for (const w of this.drainWaiters.splice(0)) w();
     for (const l of this.closeListeners.splice(0)) l(err);
   }
 }

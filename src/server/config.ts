@@ -66,6 +66,15 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   // A failed authentication is answered (and the connection closed) only after this delay, against password guessing.
   'connection.failed.authentication.delay.ms': { kind: 'int', default: '100', min: 0 },
   'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: null },
+  // OAUTHBEARER (src/server/sasl/oauthbearer.ts): JWTs validated against this JWKS (KIP-768's broker-side keys).
+  'sasl.oauthbearer.jwks.endpoint.url': { kind: 'string', default: null },
+  'sasl.oauthbearer.jwks.endpoint.refresh.ms': { kind: 'long', default: '3600000', min: 0 },
+  'sasl.oauthbearer.jwks.endpoint.retry.backoff.ms': { kind: 'long', default: '100', min: 0 },
+  'sasl.oauthbearer.clock.skew.seconds': { kind: 'int', default: '30', min: 0 },
+  'sasl.oauthbearer.expected.audience': { kind: 'list', default: null },
+  'sasl.oauthbearer.expected.issuer': { kind: 'string', default: null },
+  'sasl.oauthbearer.sub.claim.name': { kind: 'string', default: 'sub' },
+  'sasl.oauthbearer.scope.claim.name': { kind: 'string', default: 'scope' },
   'log.dirs': { kind: 'string', default: null },
   'log.dir': { kind: 'string', default: './data' },
   'auto.create.topics.enable': { kind: 'boolean', default: 'true' },

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { CompressionCodec } from '../../client/producer.js';
 import { DEFAULT_BOOTSTRAP } from '../../client/cluster.js';
-import type { ClientFlags } from '../common.js';
+import { parseProperties, saslOptions, sslOptions, type ClientFlags } from '../common.js';
 import { COMPRESSION_CODECS, type ProducerFlags } from '../data-options.js';
 
 /** none: a switch; required: one value; optional: a value when the next word is not an option; multi: every following word up to the next option. */
@@ -145,7 +145,7 @@ export function requireOption(args: ParsedArgs, name: string): string {
   return v;
 }
 
-/** A Java properties file: `key=value`, `key: value` or `key value` lines; # and ! start comments. */
+/** A Java properties file (common.ts parseProperties: `key=value` lines, comments, backslash continuations). */
 export function readProperties(path: string): Record<string, string> {
   let text: string;
   try {
@@ -153,15 +153,7 @@ export function readProperties(path: string): Record<string, string> {
   } catch (err) {
     throw new KafkaToolError(`cannot read properties file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2];
-    else out[line] = '';
-  }
-  return out;
+  return parseProperties(text);
 }
 
 /** `key=value` words (--producer-property, --property, --producer-props) into a record. */
@@ -177,13 +169,15 @@ export function keyValues(words: string[], option: string): Record<string, strin
 
 /**
  * The client settings from --bootstrap-server (or bootstrap.servers in the properties) and client
- * properties. Tributary's clients speak PLAINTEXT and SSL; SASL protocols are refused up front rather than
- * failing on the wire (the ssl.* properties are read by clientOptions).
+ * properties (security.protocol PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL with the ssl.* and sasl.* properties,
+ * read by clientOptions; a bad one is refused before connecting).
  */
 export function clientFlags(bootstrap: string | undefined, props: Record<string, string>, options: { required?: boolean } = {}): ClientFlags {
-  const protocol = props['security.protocol'];
-  if (protocol !== undefined && protocol.toUpperCase() !== 'PLAINTEXT' && protocol.toUpperCase() !== 'SSL') {
-    throw new KafkaToolError(`security.protocol=${protocol} is not supported: Tributary's clients speak PLAINTEXT and SSL`);
+  try {
+    sslOptions(props);
+    saslOptions(props);
+  } catch (err) {
+    throw new KafkaToolError((err as Error).message);
   }
   const servers = bootstrap ?? props['bootstrap.servers'];
   if (servers === undefined && options.required !== false) throw new KafkaUsageError('Missing required argument "[bootstrap-server]"');

@@ -16,10 +16,11 @@ import { listenerConfig } from '../tls.js';
 import type { SaslMechanismFactory, SaslServerMechanism } from './mechanism.js';
 import { plainMechanism } from './plain.js';
 import { scramSha256Mechanism, scramSha512Mechanism } from './scram.js';
+import { oauthBearerMechanism } from './oauthbearer.js';
 
 /** Every mechanism the broker can offer, by name. Adding one is adding a line here. */
 export const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanismFactory> = new Map(
-  [plainMechanism, scramSha256Mechanism, scramSha512Mechanism].map((m) => [m.name, m]),
+  [plainMechanism, scramSha256Mechanism, scramSha512Mechanism, oauthBearerMechanism].map((m) => [m.name, m]),
 );
 
 export const DEFAULT_SASL_ENABLED_MECHANISMS = 'SCRAM-SHA-256,SCRAM-SHA-512';
