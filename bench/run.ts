@@ -15,6 +15,10 @@
  *                                       one broker, failover after kill -9, catch-up of a restarted follower);
  *                                       --cluster-records N (default 100000), --cluster-failovers N (default 3),
  *                                       --cluster-catchup-bytes N (default CLUSTER_BENCH_CATCHUP_BYTES or 1 GB)
+ *   npm run bench -- --only security   just the security part (bench/security.ts: produce/consume over PLAINTEXT,
+ *                                       SSL and SASL_SSL with SCRAM-SHA-512, and connection set-up times);
+ *                                       --security-records N (default 1000000), --security-rounds N (default 3),
+ *                                       --security-connections N (default 200)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -34,6 +38,7 @@ import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
 import { formatClientTable, runClientBench } from './clients.js';
 import { formatClusterTable, runClusterBench } from './cluster.js';
+import { formatSecurityTable, runSecurityBench } from './security.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -80,6 +85,9 @@ async function main(): Promise<void> {
       'cluster-records': { type: 'string', default: '100000' },
       'cluster-failovers': { type: 'string', default: '3' },
       'cluster-catchup-bytes': { type: 'string', default: process.env.CLUSTER_BENCH_CATCHUP_BYTES ?? String(1_000_000_000) },
+      'security-records': { type: 'string', default: '1000000' },
+      'security-rounds': { type: 'string', default: '3' },
+      'security-connections': { type: 'string', default: '200' },
     },
   });
   const records = Number(values.records);
@@ -88,7 +96,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster'].includes(values.only)) throw new Error('--only must be broker, clients or cluster');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security'].includes(values.only)) throw new Error('--only must be broker, clients, cluster or security');
+  const security = { records: Number(values['security-records']), rounds: Number(values['security-rounds']), connections: Number(values['security-connections']) };
+  if (!Object.values(security).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--security-records, --security-rounds and --security-connections must be positive integers');
   const clusterRecords = Number(values['cluster-records']);
   const clusterFailovers = Number(values['cluster-failovers']);
   const catchupBytes = Number(values['cluster-catchup-bytes']);
@@ -124,6 +134,11 @@ async function main(): Promise<void> {
       });
       console.log(formatClusterTable(cluster));
       output.cluster = cluster;
+    }
+    if (part('security')) {
+      const result = await runSecurityBench({ workDir: work, ...security });
+      console.log(formatSecurityTable(result));
+      output.security = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

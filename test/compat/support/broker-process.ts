@@ -10,7 +10,8 @@ import { tail } from './processes.js';
 /** bin/tributary.js, found from this module's place in dist/test/compat/support/. */
 export const CLI_PATH = fileURLToPath(new URL('../../../../bin/tributary.js', import.meta.url));
 
-const LISTENING = /listening on ([^\s"]+):(\d+)/;
+/** The first endpoint of the listening line ("listening on PLAINTEXT://127.0.0.1:9092,SSL://…"). */
+const LISTENING = /listening on (?:[A-Za-z0-9_]+:\/\/)?([^\s",/]+?):(\d+)/;
 
 export interface BrokerProcess {
   readonly pid: number;
@@ -38,7 +39,8 @@ export interface SpawnBrokerOptions {
 
 export async function spawnBroker(dataDir: string, options: SpawnBrokerOptions = {}): Promise<BrokerProcess> {
   const host = options.host ?? '127.0.0.1';
-  const args = [CLI_PATH, 'start', '--host', host, '--port', '0', '--data-dir', dataDir];
+  // With `listeners` among the settings they say where to listen; otherwise --host and a free port.
+  const args = options.settings?.listeners ? [CLI_PATH, 'start', '--data-dir', dataDir] : [CLI_PATH, 'start', '--host', host, '--port', '0', '--data-dir', dataDir];
   for (const [key, value] of Object.entries(options.settings ?? {})) args.push('--set', `${key}=${value}`);
 
   const started = performance.now();
