@@ -75,7 +75,7 @@ export function bindingsToAdd(a: AclCommandArgs): AclBindingSpec[] {
     const topics = a.resources.filter((r) => r.resourceType === 'TOPIC');
     if (topics.length === 0) throw new AclUsageError('With --producer or --consumer you must specify a --topic');
     for (const r of a.resources) {
-      if (r.resourceType === 'TOPIC') perResource.push({ resource: r, operations: [...(a.producer ? ['WRITE', 'DESCRIBE', 'CREATE'] : []), ...(a.consumer ? ['READ', 'DESCRIBE'] : [])] });
+      if (r.resourceType === 'TOPIC') perResource.push({ resource: r, operations: [...new Set([...(a.producer ? ['WRITE', 'DESCRIBE', 'CREATE'] : []), ...(a.consumer ? ['READ', 'DESCRIBE'] : [])])] });
       else if (r.resourceType === 'GROUP' && a.consumer) perResource.push({ resource: r, operations: ['READ'] });
       else if (r.resourceType === 'TRANSACTIONAL_ID' && a.producer) perResource.push({ resource: r, operations: ['WRITE', 'DESCRIBE'] });
     }

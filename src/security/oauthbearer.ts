@@ -310,6 +310,12 @@ export interface JwtValidatorOptions {
   /** sasl.oauthbearer.scope.claim.name (default 'scope'). */
   scopeClaimName?: string;
   now?: () => number;
+  /**
+   * Kafka's unsecured validator (OAuthBearerUnsecuredValidatorCallbackHandler, the broker default when no JWKS is
+   * configured): only unsigned tokens (alg none, empty signature), exp and the principal claim required, iat
+   * optional, `requiredScope` every scope that must be granted. For development, as in Kafka.
+   */
+  unsecured?: { requiredScope?: readonly string[] };
 }
 
 /** A validated token. */
@@ -330,8 +336,9 @@ export class JwtValidator {
   private readonly scopeClaim: string;
   private readonly now: () => number;
 
-  constructor(private readonly jwks: JwksSource, private readonly options: JwtValidatorOptions = {}) {
-    this.skewMs = (options.clockSkewSeconds ?? 30) * 1000;
+  constructor(private readonly jwks: JwksSource | null, private readonly options: JwtValidatorOptions = {}) {
+    if (jwks === null && !options.unsecured) throw new Error('a JWKS is needed unless the validator is the unsecured one');
+    this.skewMs = (options.clockSkewSeconds ?? (options.unsecured ? 0 : 30)) * 1000;
     this.subClaimName = options.subClaimName ?? 'sub';
     this.scopeClaim = options.scopeClaimName ?? 'scope';
     this.now = options.now ?? Date.now;
@@ -340,9 +347,15 @@ export class JwtValidator {
   async validate(token: string): Promise<ValidatedToken> {
     const jwt = decodeJwt(token);
     const alg = jwt.header.alg;
-    if (alg === 'none') throw new OAuthBearerError('JWT is unsigned (alg none), which is refused');
-    if (!ALGORITHMS[alg]) throw new OAuthBearerError(`JWT algorithm ${alg} is not accepted (accepted: ${SUPPORTED_JWS_ALGORITHMS.join(', ')})`);
-    await this.verifySignature(jwt);
+    if (this.jwks === null) {
+      if (alg !== 'none' || token.split('.')[2] !== '') {
+        throw new OAuthBearerError(`the unsecured validator accepts only unsigned JWTs (alg none, empty signature), not alg ${String(alg)}: set sasl.oauthbearer.jwks.endpoint.url to validate signed tokens`);
+      }
+    } else {
+      if (alg === 'none') throw new OAuthBearerError('JWT is unsigned (alg none), which is refused');
+      if (!ALGORITHMS[alg]) throw new OAuthBearerError(`JWT algorithm ${alg} is not accepted (accepted: ${SUPPORTED_JWS_ALGORITHMS.join(', ')})`);
+      await this.verifySignature(jwt);
+    }
 
     const c = jwt.claims;
     const now = this.now();
@@ -357,8 +370,8 @@ export class JwtValidator {
     };
     const exp = numericDate('exp', true)!;
     if (now - this.skewMs >= exp) throw new OAuthBearerError(`JWT expired at ${new Date(exp).toISOString()}`);
-    const iat = numericDate('iat', true)!;
-    if (iat > now + this.skewMs) throw new OAuthBearerError(`JWT iat ${new Date(iat).toISOString()} is in the future`);
+    const iat = numericDate('iat', this.jwks !== null);
+    if (iat !== undefined && iat > now + this.skewMs) throw new OAuthBearerError(`JWT iat ${new Date(iat).toISOString()} is in the future`);
     const nbf = numericDate('nbf', false);
     if (nbf !== undefined && nbf > now + this.skewMs) throw new OAuthBearerError(`JWT is not valid before ${new Date(nbf).toISOString()}`);
 
@@ -377,14 +390,17 @@ export class JwtValidator {
     const scope = new Set<string>(
       typeof rawScope === 'string' ? rawScope.split(' ').filter(Boolean) : Array.isArray(rawScope) ? rawScope.filter((s): s is string => typeof s === 'string') : [],
     );
+    const missing = (this.options.unsecured?.requiredScope ?? []).filter((x) => !scope.has(x));
+    if (missing.length > 0) throw new OAuthBearerError(`JWT scope lacks the required ${missing.join(' ')}`);
     return { value: token, principalName: sub, scope, lifetimeMs: exp, startTimeMs: iat, claims: c };
   }
 
   private async verifySignature(jwt: DecodedJwt): Promise<void> {
+    const jwks = this.jwks!;
     const kid = jwt.header.kid;
     const pick = (keys: VerificationKey[]): VerificationKey[] => (kid !== undefined ? keys.filter((k) => k.kid === kid) : keys);
-    let candidates = pick(await this.jwks.keys());
-    if (candidates.length === 0 && kid !== undefined) candidates = pick(await this.jwks.refreshForUnknownKid());
+    let candidates = pick(await jwks.keys());
+    if (candidates.length === 0 && kid !== undefined) candidates = pick(await jwks.refreshForUnknownKid());
     if (candidates.length === 0) throw new OAuthBearerError(kid !== undefined ? `no key with kid '${kid}' in the JWKS` : 'the JWKS has no key');
     if (!candidates.some((k) => verifyJwtSignature(jwt, k))) throw new OAuthBearerError('JWT signature does not verify with the JWKS keys');
   }

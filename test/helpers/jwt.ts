@@ -48,7 +48,7 @@ export function signJwt(key: TestKey, body: Record<string, unknown>, header: Rec
   return `${input}.${signature.toString('base64url')}`;
 }
 
-/** An unsigned JWT (alg none), which a validator must refuse. */
+/** An unsigned JWT (alg none): refused when a JWKS is configured, the only kind the unsecured validator accepts. */
 export function unsignedJwt(body: Record<string, unknown>): string {
   return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(body)}.`;
 }

@@ -3,29 +3,48 @@
  * enabled by listing OAUTHBEARER in `sasl.enabled.mechanisms` and setting `sasl.oauthbearer.jwks.endpoint.url`
  * (http(s):// or file://; each `sasl.oauthbearer.*` key also per listener as `listener.name.<l>.sasl.oauthbearer.*`).
  * Kafka's `…oauthbearer.sasl.server.callback.handler.class` is not consulted: this validator is the handler.
- * Unsecured (alg none) tokens are never accepted. A session lasts at most until the token's exp (KIP-368), so a
+ * Without a JWKS url the broker does what Kafka's default handler (OAuthBearerUnsecuredValidatorCallbackHandler)
+ * does: it accepts only unsigned tokens (alg none), for development, with the JAAS options
+ * unsecuredValidatorPrincipalClaimName / unsecuredValidatorScopeClaimName / unsecuredValidatorRequiredScope /
+ * unsecuredValidatorAllowableClockSkewMs of `listener.name.<l>.oauthbearer.sasl.jaas.config` (or
+ * `sasl.jaas.config`); signed tokens are then refused. A session lasts at most until the token's exp (KIP-368), so a
  * client must re-authenticate with a fresh token before then.
  */
 import { ConfigError } from '../config.js';
+import { parseSingleJaasEntry } from '../../security/jaas.js';
 import { listenerConfig } from '../tls.js';
 import { JwtValidator, OAUTHBEARER, OAuthBearerServer, jwksFromUrl, jwtValidatorOptions } from '../../security/oauthbearer.js';
 import type { SaslMechanismFactory, SaslServerMechanism, SaslStep } from './mechanism.js';
 
 export const oauthBearerMechanism: SaslMechanismFactory = {
   name: OAUTHBEARER,
-  configure({ config, listenerName }) {
+  configure({ config, listenerName, jaasConfig }) {
     const get = (key: string): string | undefined => listenerConfig(config, listenerName, key);
     const url = get('sasl.oauthbearer.jwks.endpoint.url');
-    if (!url) {
-      throw new ConfigError(`SASL mechanism OAUTHBEARER is enabled on listener ${listenerName} but sasl.oauthbearer.jwks.endpoint.url is not set: give the JWKS of the token issuer (https://… or file://…); unsecured tokens are not accepted`);
-    }
     let validator: JwtValidator;
-    try {
-      const num = (key: string): number | undefined => (get(key) === undefined ? undefined : Number(get(key)));
-      const jwks = jwksFromUrl(url, { refreshMs: num('sasl.oauthbearer.jwks.endpoint.refresh.ms'), retryBackoffMs: num('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms') });
-      validator = new JwtValidator(jwks, jwtValidatorOptions(get));
-    } catch (err) {
-      throw new ConfigError(`Invalid OAUTHBEARER configuration on listener ${listenerName}: ${(err as Error).message}`);
+    if (!url) {
+      let options: ReadonlyMap<string, string> = new Map();
+      try {
+        if (jaasConfig) options = parseSingleJaasEntry(jaasConfig.value).options;
+      } catch (err) {
+        throw new ConfigError(`Invalid value for configuration ${jaasConfig!.key}: ${(err as Error).message}`);
+      }
+      const skewMs = Number(options.get('unsecuredValidatorAllowableClockSkewMs') ?? '0');
+      if (!Number.isFinite(skewMs) || skewMs < 0) throw new ConfigError(`unsecuredValidatorAllowableClockSkewMs must be a non-negative number of milliseconds`);
+      validator = new JwtValidator(null, {
+        unsecured: { requiredScope: (options.get('unsecuredValidatorRequiredScope') ?? '').split(/[\s,]+/).filter(Boolean) },
+        subClaimName: options.get('unsecuredValidatorPrincipalClaimName') ?? 'sub',
+        scopeClaimName: options.get('unsecuredValidatorScopeClaimName') ?? 'scope',
+        clockSkewSeconds: skewMs / 1000,
+      });
+    } else {
+      try {
+        const num = (key: string): number | undefined => (get(key) === undefined ? undefined : Number(get(key)));
+        const jwks = jwksFromUrl(url, { refreshMs: num('sasl.oauthbearer.jwks.endpoint.refresh.ms'), retryBackoffMs: num('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms') });
+        validator = new JwtValidator(jwks, jwtValidatorOptions(get));
+      } catch (err) {
+        throw new ConfigError(`Invalid OAUTHBEARER configuration on listener ${listenerName}: ${(err as Error).message}`);
+      }
     }
     return (broker): SaslServerMechanism => {
       const server = new OAuthBearerServer(validator);

@@ -220,3 +220,15 @@ test('validator options from Kafka config keys', () => {
   assert.deepEqual(o, { clockSkewSeconds: 5, expectedAudience: ['a', 'b'], expectedIssuer: 'iss', subClaimName: 'uid', scopeClaimName: undefined });
   assert.throws(() => jwtValidatorOptions((k) => (k === 'sasl.oauthbearer.clock.skew.seconds' ? 'x' : undefined)), OAuthBearerError);
 });
+
+test("the unsecured validator (Kafka's default without a JWKS): unsigned tokens only, exp and sub required, required scope", async () => {
+  const v = new JwtValidator(null, { unsecured: { requiredScope: ['produce'] } });
+  const ok = await v.validate(unsignedJwt({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 60, scope: 'produce consume' }));
+  assert.equal(ok.principalName, 'admin');
+  await refused(v, signJwt(makeKey('RS256'), claims({ scope: 'produce' })), /accepts only unsigned JWTs/);
+  await refused(v, unsignedJwt({ sub: 'admin', exp: Math.floor(Date.now() / 1000) - 1, scope: 'produce' }), /expired/);
+  await refused(v, unsignedJwt({ exp: Math.floor(Date.now() / 1000) + 60, scope: 'produce' }), /no sub claim/);
+  await refused(v, unsignedJwt({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 60, scope: 'consume' }), /lacks the required produce/);
+  await refused(v, `${unsignedJwt({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 60, scope: 'produce' })}c2ln`, /accepts only unsigned/);
+  assert.throws(() => new JwtValidator(null), /JWKS is needed/);
+});
