@@ -22,6 +22,7 @@ import { Etcd3, Range, isRecoverableError, type IKeyValue, type ITxnResponse, ty
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } from 'cockatiel';
 import { KafkaError, TributaryError } from '../errors.js';
 import { EtcdScramCredentialBackend } from './scram-credentials-etcd.js';
+import { EtcdClientQuotaBackend } from './client-quotas-etcd.js';
 import type { Logger } from '../logger.js';
 import type {
   BrokerRegistration,
@@ -962,6 +963,11 @@ export class EtcdClusterStore {
   /** Where the cluster's SCRAM credentials live: `<prefix>/scram/…` on this store's etcd client. */
   credentialBackend(): EtcdScramCredentialBackend {
     return new EtcdScramCredentialBackend(this.client, this.prefix);
+  }
+
+  /** Where the cluster's client quotas live: `<prefix>/quotas/…` on this store's etcd client. */
+  clientQuotaBackend(): EtcdClientQuotaBackend {
+    return new EtcdClientQuotaBackend(this.client, this.prefix);
   }
 
   /**

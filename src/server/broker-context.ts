@@ -10,6 +10,7 @@ import type { DynamicBrokerConfig } from './dynamic-configs.js';
 import type { GroupConfigManager } from './group-configs.js';
 import type { Replication } from './replication.js';
 import type { AuditSink } from '../security/audit.js';
+import type { ClientQuotaManager } from './client-quota-manager.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -45,6 +46,8 @@ export interface BrokerContext {
   readonly replication: Replication;
   /** The audit trail (security/audit.ts): authentications, authorization decisions, changes. */
   readonly audit: AuditSink;
+  /** Client quotas (AlterClientQuotas / DescribeClientQuotas) and their enforcement. */
+  readonly quotas: ClientQuotaManager;
   now(): number;
 }
 

@@ -22,6 +22,8 @@ import { TopicManager } from './topic-manager.js';
 import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { NO_AUDIT } from '../security/audit.js';
+import { ClientQuotaStore, FileClientQuotaBackend } from '../security/client-quotas.js';
+import { ClientQuotaManager } from './client-quota-manager.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -216,6 +218,8 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     await transactions.load();
   }
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
+  // Client quotas live with the cluster's metadata: etcd in a cluster, the data dir on one node.
+  const quotaStore = await ClientQuotaStore.open(replication.clientQuotaBackend?.() ?? new FileClientQuotaBackend(dataDir));
 
   const context: BrokerContext = {
     nodeId,
@@ -235,6 +239,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     transactions,
     replication,
     audit: NO_AUDIT,
+    quotas: new ClientQuotaManager(quotaStore, config),
     now: Date.now,
   };
 
@@ -321,6 +326,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       for (const s of sockets) s.destroy();
       await serverClosed;
       groups.close();
+      quotaStore.close();
       try {
         await cluster?.close();
         await transactions.close();

@@ -17,6 +17,7 @@ import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
 import { PeerWatch } from '../cluster/peer-watch.js';
 import type { CredentialBackend } from '../security/credential-store.js';
+import type { ClientQuotaBackend } from '../security/client-quotas.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
 import { TokenBucket, UNLIMITED_RATE, isThrottledReplica, parseRate } from '../cluster/replication-throttle.js';
@@ -85,6 +86,7 @@ export class ClusterMode implements Replication, TopicBackend {
   private stopping = false;
   private readonly peerWatch: PeerWatch;
   private credentials: CredentialBackend | null = null;
+  private clientQuotas: ClientQuotaBackend | null = null;
   private reregistering = false;
   private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
@@ -173,6 +175,12 @@ export class ClusterMode implements Replication, TopicBackend {
   credentialBackend(): CredentialBackend {
     this.credentials ??= this.store.credentialBackend();
     return this.credentials;
+  }
+
+  /** One per broker, like credentialBackend(). */
+  clientQuotaBackend(): ClientQuotaBackend {
+    this.clientQuotas ??= this.store.clientQuotaBackend();
+    return this.clientQuotas;
   }
 
   /** The running controller, while this broker is elected (ElectLeaders and reassignments go to it). */
@@ -407,6 +415,7 @@ export class ClusterMode implements Replication, TopicBackend {
     this.channels.close();
     await this.replicas.close();
     await this.credentials?.close?.();
+    await this.clientQuotas?.close?.();
     await this.store.close();
   }
 }

@@ -12,6 +12,8 @@
  *   with one log line; handlers never throw across the wire.
  * - Back-pressure: reading pauses while more than queued.max.requests are in flight or the socket's write
  *   buffer needs draining.
+ * - Quotas (KIP-219): a request over its client's quota (server/client-quota-manager.ts) is answered at once
+ *   with throttle_time_ms set, then the connection is muted — no new request is read — for that long.
  */
 import type { Socket } from 'node:net';
 import { Reader, DecodeError } from '../protocol/primitives/reader.js';
@@ -24,6 +26,7 @@ import type { BrokerContext } from './broker-context.js';
 import type { Handler, RequestContext } from './handler.js';
 import type { ConnectionSession } from './listeners.js';
 import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
+import { quotaUser, throttleFor, throttledResponse } from './client-quota-manager.js';
 
 interface Slot {
   done: boolean;
@@ -51,6 +54,9 @@ export class Connection {
   private runningExclusive = 0;
   /** Requests that arrived but may not start yet, in arrival order. */
   private readonly waiting: Array<{ concurrent: boolean; start: () => void }> = [];
+  /** While throttled (a quota was exceeded), frames stay buffered and reading is paused until this time. */
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -87,6 +93,7 @@ export class Connection {
 
   private onClose(): void {
     this.closed = true;
+    clearTimeout(this.muteTimer);
     this.chunks = [];
     this.buffered = 0;
     for (const w of this.drainWaiters.splice(0)) w();
@@ -102,7 +109,11 @@ export class Connection {
     if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.closed && this.buffered >= 4) {
+    this.readFrames();
+  }
+
+  private readFrames(): void {
+    while (!this.closed && this.mutedUntil === 0 && this.buffered >= 4) {
       const size = this.peekInt32();
       if (size < 0 || size > this.limits.maxRequestBytes) {
         this.close(`closing connection: request size ${size} is outside 0..${this.limits.maxRequestBytes} (socket.request.max.bytes)`);
@@ -202,7 +213,7 @@ export class Connection {
       signal: this.signal,
       session: this.session,
     };
-    const start = (): void => this.run(handler, request, ctx, slot);
+    const start = (): void => this.run(handler, request, ctx, slot, frame.length + 4);
     if (this.canStart(handler.concurrent)) start();
     else this.waiting.push({ concurrent: handler.concurrent, start });
   }
@@ -212,7 +223,7 @@ export class Connection {
     return concurrent ? this.runningExclusive === 0 : this.running === 0;
   }
 
-  private run(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot): void {
+  private run(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, requestBytes: number): void {
     this.running++;
     if (!handler.concurrent) this.runningExclusive++;
     const finished = (): void => {
@@ -225,10 +236,13 @@ export class Connection {
         next.start();
       }
     };
-    const { apiVersion, correlationId } = ctx;
+    const { apiVersion } = ctx;
     let result: unknown;
+    let nanos: number;
     try {
+      const t0 = process.hrtime.bigint();
       result = handler.handle(request, ctx);
+      nanos = Number(process.hrtime.bigint() - t0);
     } catch (err) {
       finished();
       this.onHandlerError(handler, apiVersion, err);
@@ -238,7 +252,7 @@ export class Connection {
       result.then(
         (res) => {
           finished();
-          this.complete(slot, res === null ? null : this.encodeResponse(handler, apiVersion, correlationId, res));
+          this.respond(handler, request, ctx, slot, res, requestBytes, nanos);
         },
         (err) => {
           finished();
@@ -247,8 +261,43 @@ export class Connection {
       );
     } else {
       finished();
-      this.complete(slot, result === null ? null : this.encodeResponse(handler, apiVersion, correlationId, result));
+      this.respond(handler, request, ctx, slot, result, requestBytes, nanos);
     }
+  }
+
+  /** Encodes the response, applies the client's quotas (throttle time in the response, then mute) and queues it. */
+  private respond(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, res: unknown, requestBytes: number, nanos: number): void {
+    const t0 = process.hrtime.bigint();
+    let chunks = res === null ? null : this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, res);
+    let responseBytes = 0;
+    if (chunks) for (const c of chunks) responseBytes += c.length;
+    const { throttleMs, dropFetchData } = throttleFor(this.broker.quotas, {
+      apiKey: ctx.apiKey,
+      request,
+      client: { user: quotaUser(this.session?.principal), clientId: ctx.clientId ?? '' },
+      requestBytes,
+      responseBytes,
+      threadNanos: nanos + Number(process.hrtime.bigint() - t0),
+      now: Date.now(),
+    });
+    if (throttleMs > 0) {
+      if (res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, dropFetchData));
+      this.muteFor(throttleMs);
+    }
+    this.complete(slot, chunks);
+  }
+
+  private muteFor(ms: number): void {
+    const until = Date.now() + ms;
+    if (this.closed || until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.mutedUntil = 0;
+      this.muteTimer = undefined;
+      this.readFrames();
+    }, ms);
+    this.updateFlow();
   }
 
   private onHandlerError(handler: Handler, apiVersion: number, err: unknown): void {
@@ -287,7 +336,7 @@ export class Connection {
 
   private updateFlow(): void {
     if (this.closed || this.drainWaiters.length > 0) return;
-    const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain;
+    const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain || this.mutedUntil > 0;
     if (shouldPause && !this.readPaused) {
       this.socket.pause();
       this.readPaused = true;

@@ -45,6 +45,8 @@ import alterPartitionReassignments from './handlers/alter-partition-reassignment
 import listPartitionReassignments from './handlers/list-partition-reassignments.js';
 import describeUserScramCredentials from './handlers/describe-user-scram-credentials.js';
 import alterUserScramCredentials from './handlers/alter-user-scram-credentials.js';
+import describeClientQuotas from './handlers/describe-client-quotas.js';
+import alterClientQuotas from './handlers/alter-client-quotas.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -56,6 +58,7 @@ const all: Handler[] = [
   writeTxnMarkers,
   electLeaders, alterPartitionReassignments, listPartitionReassignments,
   describeUserScramCredentials, alterUserScramCredentials,
+  describeClientQuotas, alterClientQuotas,
 ];
 
 /**

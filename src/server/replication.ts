@@ -5,6 +5,7 @@
  * once fsynced) and ClusterReplication (server/cluster-mode.ts: the etcd image and the ReplicaManager).
  */
 import type { CredentialBackend } from '../security/credential-store.js';
+import type { ClientQuotaBackend } from '../security/client-quotas.js';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
@@ -57,6 +58,8 @@ export interface Replication {
   readonly clustered: boolean;
   /** Where SCRAM credentials are shared by every broker (etcd); absent on a single node (the data dir). */
   credentialBackend?(): CredentialBackend;
+  /** Where client quotas are shared by every broker (etcd); absent on a single node (the data dir). */
+  clientQuotaBackend?(): ClientQuotaBackend;
   /** Live brokers, this one included. */
   brokers(): BrokerEndpoint[];
   controllerId(): number;
