@@ -263,3 +263,28 @@ export function throttledResponse(body: unknown, throttleMs: number, dropFetchDa
   if (dropFetchData) out.responses = [];
   return out;
 }
+
+/** KIP-599 as a handler sees it for one request. */
+export interface MutationQuota {
+  /** Strict requests (versions that know THROTTLING_QUOTA_EXCEEDED) are refused while the bucket is in debt. */
+  exceeded(): boolean;
+  /** Partitions created or deleted. */
+  record(partitions: number): void;
+  /** For the response (the connection is then muted for as long). */
+  throttleTimeMs(): number;
+}
+
+const NO_MUTATION_QUOTA: MutationQuota = { exceeded: () => false, record: () => {}, throttleTimeMs: () => 0 };
+
+/** The client's controller_mutation_rate for CreateTopics (v6+ strict), CreatePartitions (v3+), DeleteTopics (v5+). */
+export function controllerMutationQuota(
+  quotas: ClientQuotaManager,
+  ctx: { readonly clientId: string | null; readonly session?: { readonly principal: string } },
+  strict: boolean,
+): MutationQuota {
+  const q = quotas.controllerMutation({ user: quotaUser(ctx.session?.principal), clientId: ctx.clientId ?? '' }, Date.now());
+  if (!q) return NO_MUTATION_QUOTA;
+  return { exceeded: () => strict && q.exceeded(), record: (n) => q.record(n), throttleTimeMs: () => q.throttleTimeMs() };
+}
+
+export const THROTTLING_QUOTA_EXCEEDED_MESSAGE = 'The throttling quota has been exceeded.';

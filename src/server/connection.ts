@@ -282,8 +282,10 @@ export class Connection {
     });
     if (throttleMs > 0) {
       if (res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, dropFetchData));
-      this.muteFor(throttleMs);
     }
+    // A handler's own throttle (controller_mutation_rate, KIP-599) mutes the connection as well.
+    const muteMs = Math.max(throttleMs, (res as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0);
+    if (muteMs > 0) this.muteFor(muteMs);
     this.complete(slot, chunks);
   }
 

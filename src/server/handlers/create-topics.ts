@@ -7,6 +7,7 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { describeTopicConfigs } from '../configs.js';
 import { KafkaError } from '../../errors.js';
+import { controllerMutationQuota, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../client-quota-manager.js';
 
 export default defineHandler({
   request: CreateTopicsRequest,
@@ -15,9 +16,16 @@ export default defineHandler({
     const topics: CreatableTopicResultInit[] = [];
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // controller_mutation_rate (KIP-599): v6+ refuses topics once the quota is exceeded; older versions are throttled.
+    const quota = controllerMutationQuota(ctx.broker.quotas, ctx, ctx.apiVersion >= 6);
     for (const t of req.topics) {
       const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       topics.push(out);
+      if (quota.exceeded()) {
+        out.errorCode = ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+        out.errorMessage = THROTTLING_QUOTA_EXCEEDED_MESSAGE;
+        continue;
+      }
       try {
         if (seen.get(t.name)! > 1) throw new KafkaError('INVALID_REQUEST', 'Create topics request from client contains the topic more than once');
         const config: Record<string, string> = {};
@@ -36,6 +44,7 @@ export default defineHandler({
           validateOnly: req.validateOnly,
           assignments: assignments.map((a) => a.brokerIds),
         });
+        if (!req.validateOnly) quota.record(info.partitions);
         out.topicId = info.topicId;
         out.numPartitions = info.partitions;
         out.replicationFactor = ctx.broker.replication.partitionInfo(info.name, 0)?.replicas.length ?? (t.replicationFactor > 0 ? t.replicationFactor : 1);
@@ -46,6 +55,6 @@ export default defineHandler({
         if (ctx.apiVersion >= 5) out.configs = null;
       }
     }
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: quota.throttleTimeMs(), topics };
   },
 });

@@ -9,8 +9,9 @@ import { Producer } from '../../../src/client/producer.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
+import { ZERO_UUID } from '../../../src/protocol/primitives/codec.js';
 
-const PRODUCE = 0, FETCH = 1, API_VERSIONS = 18;
+const PRODUCE = 0, FETCH = 1, API_VERSIONS = 18, CREATE_TOPICS = 19, DELETE_TOPICS = 20;
 
 const produceBody = (topic: string, batch: Buffer) => ({
   acks: 1, timeoutMs: 5000, transactionalId: null,
@@ -91,6 +92,34 @@ describe('quota throttling (throttle_time_ms, then the connection muted)', () =>
       await admin.alterClientQuotas([{ entity: { 'client-id': 'paced' }, ops: [{ key: 'producer_byte_rate', value: null }] }]);
       await producer.close().catch(() => undefined);
       await Promise.allSettled(sends);
+    }
+  });
+
+  test('controller_mutation_rate (KIP-599): strict versions get THROTTLING_QUOTA_EXCEEDED, older ones a throttle time', async () => {
+    // 2 partitions/s on every client of the anonymous user: a burst of 11 × 2 = 22 tokens.
+    await admin.alterClientQuotas([{ entity: { user: 'ANONYMOUS' }, ops: [{ key: 'controller_mutation_rate', value: 2 }] }]);
+    const create = (name: string, numPartitions: number) => ({ topics: [{ name, numPartitions, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    const clients: RawClient[] = [];
+    const connect = async (): Promise<RawClient> => { const c = await RawClient.connect(broker.address); clients.push(c); return c; };
+    try {
+      // Within the burst: accepted (the request that overdraws the bucket is let through), throttled 8/2 s.
+      const first = await (await connect()).send(CREATE_TOPICS, 7, create('mut-a', 30));
+      assert.equal(first.topics[0].errorCode, ErrorCode.NONE);
+      assert.ok(first.throttleTimeMs >= 3900 && first.throttleTimeMs <= 4000, String(first.throttleTimeMs));
+      // In debt: a strict version is refused, naming the error; nothing is created.
+      const strict = await (await connect()).send(CREATE_TOPICS, 7, create('mut-b', 1));
+      assert.equal(strict.topics[0].errorCode, ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+      assert.ok(strict.throttleTimeMs > 3000, String(strict.throttleTimeMs));
+      const del = await (await connect()).send(DELETE_TOPICS, 6, { topics: [{ name: 'mut-a', topicId: ZERO_UUID }], timeoutMs: 5000 });
+      assert.equal(del.responses[0].errorCode, ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+      // An older version (v5) cannot carry the error: the topic is created and the response throttled.
+      const old = await (await connect()).send(CREATE_TOPICS, 5, create('mut-c', 2));
+      assert.equal(old.topics[0].errorCode, ErrorCode.NONE);
+      assert.ok(old.throttleTimeMs > 4000, String(old.throttleTimeMs));
+      assert.deepEqual((await admin.listTopics()).filter((t) => t.startsWith('mut-')).sort(), ['mut-a', 'mut-c']);
+    } finally {
+      for (const c of clients) c.close();
+      await admin.alterClientQuotas([{ entity: { user: 'ANONYMOUS' }, ops: [{ key: 'controller_mutation_rate', value: null }] }]);
     }
   });
 });
