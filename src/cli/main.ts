@@ -5,6 +5,7 @@ import { registerStart } from './start.js';
 import { registerTopics } from './topics.js';
 import { registerGroups } from './groups.js';
 import { registerUsers } from './users.js';
+import { registerQuotas } from './quotas.js';
 import { registerProduce } from './produce.js';
 import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
@@ -31,6 +32,7 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerTopics(program);
   registerGroups(program);
   registerUsers(program);
+  registerQuotas(program);
   registerProduce(program);
   registerConsume(program);
   registerPerf(program);
