@@ -24,6 +24,7 @@ import { FetchSessionCache } from './fetch-session.js';
 import { NO_AUDIT } from '../security/audit.js';
 import { ClientQuotaStore, FileClientQuotaBackend } from '../security/client-quotas.js';
 import { ClientQuotaManager } from './client-quota-manager.js';
+import { ConnectionQuotas } from './connection-quotas.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -253,14 +254,43 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   };
   const servers: Array<Server | TlsServer> = [];
   const stopWatching: Array<() => void> = [];
+  const connectionQuotas = new ConnectionQuotas(config, plan.bind.length > 1 ? interBroker.name : null, quotaStore);
   const accept = (socket: Socket, session: ConnectionSession): void => {
     sockets.add(socket);
-    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session);
-    connections.add(conn);
+    const ip = socket.remoteAddress ?? '';
+    const admitted = connectionQuotas.admit(session.listenerName, ip, Date.now());
+    if (!admitted.ok) {
+      logger.warn({ remote: `${ip}:${socket.remotePort}`, listener: session.listenerName }, `connection refused: ${admitted.reason}`);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      if (admitted.closeAfterMs > 0) {
+        socket.pause();
+        setTimeout(() => socket.destroy(), admitted.closeAfterMs).unref();
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    let conn: Connection | undefined;
     socket.on('close', () => {
       sockets.delete(socket);
-      connections.delete(conn);
+      if (conn) connections.delete(conn);
+      connectionQuotas.release(session.listenerName, ip);
     });
+    const serve = (): void => {
+      if (socket.destroyed || shutdown.signal.aborted) return;
+      conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session);
+      connections.add(conn);
+      if (socket.isPaused()) socket.resume();
+    };
+    // Over max.connection.creation.rate (KIP-612) the connection waits, unread, as a throttled acceptor would.
+    if (admitted.delayMs > 0) {
+      socket.pause();
+      socket.on('error', () => undefined);
+      setTimeout(serve, admitted.delayMs).unref();
+    } else {
+      serve();
+    }
   };
   const bound: BoundListener[] = [];
   const closeServers = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
@@ -268,8 +298,6 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     for (const l of plan.bind) {
       const server = l.securityProtocol === 'SSL' ? tlsServer(l, r.tls.get(l.name)!, accept, logger, r.sslReloadIntervalMs, config, stopWatching) : createServer((socket) => accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal: 'User:ANONYMOUS' }));
       servers.push(server);
-      server.maxConnections = getInt(config, 'max.connections');
-      server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress, listener: l.name }, 'connection refused: max.connections reached'));
       const bindHost = l.host === '' ? '0.0.0.0' : l.host;
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
@@ -295,9 +323,6 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     await logs.close();
     throw err;
   }
-  dynamicConfigs.onChange(() => {
-    for (const s of servers) s.maxConnections = getInt(config, 'max.connections');
-  });
   const ib = advertisedListeners.find((a) => a.name === interBroker.name)!;
   const boundPort = bound[0]!.port;
   const advertisedPort = ib.port;
