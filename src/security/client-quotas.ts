@@ -234,6 +234,11 @@ export class ClientQuotaStore {
     return this.entries.get(entityKey(entity))?.quotas;
   }
 
+  /** True when no quota is set: the hot path skips all measurement. */
+  isEmpty(): boolean {
+    return this.entries.size === 0;
+  }
+
   all(): ClientQuotaRecord[] {
     return [...this.entries.values()];
   }

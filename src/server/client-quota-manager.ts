@@ -218,6 +218,7 @@ const FETCH = 1;
 /** Not measured against request_percentage: version negotiation, SASL, broker-to-broker (KIP-124's exemptions). */
 const REQUEST_QUOTA_EXEMPT = new Set([18 /* ApiVersions */, 17 /* SaslHandshake */, 36 /* SaslAuthenticate */, 27 /* WriteTxnMarkers */]);
 const NANOS_TO_PERCENTAGE = 100 / 1e9;
+const NOT_THROTTLED = { throttleMs: 0, dropFetchData: false } as const;
 
 export interface HandledRequest {
   readonly apiKey: number;
@@ -243,6 +244,7 @@ function isFollowerFetch(request: unknown): boolean {
  * and whether its data must be dropped: a throttled Fetch answers with no records, and its bytes do not count.
  */
 export function throttleFor(quotas: ClientQuotaManager, r: HandledRequest): { throttleMs: number; dropFetchData: boolean } {
+  if (quotas.store.isEmpty()) return NOT_THROTTLED;
   if (r.apiKey === FETCH && isFollowerFetch(r.request)) return { throttleMs: 0, dropFetchData: false };
   let bandwidth = 0;
   if (r.apiKey === PRODUCE) bandwidth = quotas.recordAndGetThrottleTimeMs('producer_byte_rate', r.client, r.requestBytes, r.now);
