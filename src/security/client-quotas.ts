@@ -61,11 +61,6 @@ export function entityKey(e: QuotaEntity): string {
     .join('/');
 }
 
-/** The entity for log lines and audit events: `user=alice, client-id=<default>`. */
-export function describeEntity(e: QuotaEntity): string {
-  return QUOTA_ENTITY_TYPES.filter((t) => t in e).map((t) => `${t}=${e[t] ?? '<default>'}`).join(', ');
-}
-
 export function recordToJson(r: ClientQuotaRecord): Record<string, unknown> {
   return { entity: { ...r.entity }, quotas: { ...r.quotas } };
 }

@@ -11,7 +11,7 @@ import { buildRecordBatch } from '../../../src/protocol/records/record.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 import { ZERO_UUID } from '../../../src/protocol/primitives/codec.js';
 
-const PRODUCE = 0, FETCH = 1, API_VERSIONS = 18, CREATE_TOPICS = 19, DELETE_TOPICS = 20;
+const PRODUCE = 0, FETCH = 1, METADATA = 3, API_VERSIONS = 18, CREATE_TOPICS = 19, DELETE_TOPICS = 20;
 
 const produceBody = (topic: string, batch: Buffer) => ({
   acks: 1, timeoutMs: 5000, transactionalId: null,
@@ -120,6 +120,22 @@ describe('quota throttling (throttle_time_ms, then the connection muted)', () =>
     } finally {
       for (const c of clients) c.close();
       await admin.alterClientQuotas([{ entity: { user: 'ANONYMOUS' }, ops: [{ key: 'controller_mutation_rate', value: null }] }]);
+    }
+  });
+
+  test('request_percentage (KIP-124): handling time over the quota throttles; ApiVersions is exempt', async () => {
+    // A millionth of a percent of one thread: any real request is over it.
+    await admin.alterClientQuotas([{ entity: { user: 'ANONYMOUS', 'client-id': 'raw-test' }, ops: [{ key: 'request_percentage', value: 1e-6 }] }]);
+    const raw = await RawClient.connect(broker.address);
+    try {
+      const versions = await raw.send(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+      assert.equal(versions.throttleTimeMs, 0);
+      const md = await raw.send(METADATA, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      assert.ok(md.throttleTimeMs > 0, String(md.throttleTimeMs));
+      assert.ok(md.throttleTimeMs <= 5000, 'capped at quota.window.num × quota.window.size.seconds');
+    } finally {
+      raw.close();
+      await admin.alterClientQuotas([{ entity: { user: 'ANONYMOUS', 'client-id': 'raw-test' }, ops: [{ key: 'request_percentage', value: null }] }]);
     }
   });
 });
