@@ -87,6 +87,7 @@ export class Connection {
   async shutdown(): Promise<void> {
     this.socket.pause();
     this.readPaused = true;
+    clearTimeout(this.muteTimer); // a muted connection stays muted: its buffered requests are not served
     if (this.pending.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     if (!this.closed) this.socket.end();
   }
