@@ -12,6 +12,7 @@ export class EtcdClientQuotaBackend implements ClientQuotaBackend {
   private readonly root: string;
   private watcher: Watcher | undefined;
   private closed = false;
+  private cancelled: Promise<void> | undefined;
 
   constructor(private readonly client: Etcd3, prefix: string) {
     this.root = `${prefix}/quotas/`;
@@ -48,11 +49,13 @@ export class EtcdClientQuotaBackend implements ClientQuotaBackend {
       w.on('delete', reload);
       reload(); // whatever changed between load() and the watch's start
     }).catch(() => undefined);
-    return () => { this.closed = true; void this.watcher?.cancel(); };
+    return () => { void this.close(); };
   }
 
-  async close(): Promise<void> {
+  /** Cancels the watch once (the store's unwatch and the cluster's close both end here). */
+  close(): Promise<void> {
     this.closed = true;
-    await this.watcher?.cancel();
+    this.cancelled ??= this.watcher?.cancel().catch(() => undefined) ?? Promise.resolve();
+    return this.cancelled;
   }
 }
