@@ -45,7 +45,13 @@ export interface ClientQuotaRecord {
   readonly quotas: Readonly<Record<string, number>>;
 }
 
-/** Where quotas persist; `apply` writes all the records or none. */
+/**
+ * A shared backend refused a write because another broker changed one of its entities since this store last
+ * loaded them; the store reloads and computes the change again.
+ */
+export class ConcurrentQuotaChangeError extends Error {}
+
+/** Where quotas persist; `apply` writes all the records or none (or throws ConcurrentQuotaChangeError). */
 export interface ClientQuotaBackend {
   load(): Promise<ClientQuotaRecord[]>;
   apply(changes: readonly ClientQuotaRecord[]): Promise<void>;
@@ -287,6 +293,18 @@ export class ClientQuotaStore {
   }
 
   private async alterNow(entries: readonly AlterQuotaEntry[], validateOnly: boolean): Promise<{ results: AlterQuotaResult[]; changes: ClientQuotaRecord[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.alterOnce(entries, validateOnly);
+      } catch (err) {
+        // Another broker changed an entity we were changing: start again from the backend's current state.
+        if (!(err instanceof ConcurrentQuotaChangeError) || attempt >= 5) throw err;
+        this.replace(await this.backend.load());
+      }
+    }
+  }
+
+  private async alterOnce(entries: readonly AlterQuotaEntry[], validateOnly: boolean): Promise<{ results: AlterQuotaResult[]; changes: ClientQuotaRecord[] }> {
     const results: AlterQuotaResult[] = [];
     const next = new Map<string, ClientQuotaRecord>();
     for (const entry of entries) {
