@@ -173,6 +173,16 @@ export class ClientQuotaManager {
     return Math.min(throttle, this.samples * this.windowMs);
   }
 
+  /**
+   * The most a quota allows in one window, (num-1) × size × Q bytes (Kafka's getMaxValueInQuotaWindow): a Fetch
+   * asks for no more, so one response never needs a throttle longer than the window can pay back.
+   */
+  maxValueInQuotaWindow(key: ThrottledQuota, client: QuotaClient): number {
+    if (this.store.isEmpty()) return Infinity;
+    const r = this.resolve(key, client);
+    return r ? Math.max(1, this.samples - 1) * (this.windowMs / 1000) * r.quota : Infinity;
+  }
+
   /** Takes back a recorded value (a throttled Fetch returns no data, so its bytes do not count). */
   unrecord(key: ThrottledQuota, client: QuotaClient, value: number, now: number): void {
     const r = this.resolve(key, client);

@@ -16,6 +16,7 @@ import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf } from '../error-mapping.js';
 import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
+import { quotaUser } from '../client-quota-manager.js';
 import type { Log } from '../../storage/log.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
 
@@ -222,11 +223,14 @@ export default defineHandler({
     }
     const targets = [...entries].map((e) => resolveTarget(ctx, e, byId, replicaId));
 
-    const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
+    // A consumer under consumer_byte_rate asks for at most one quota window's worth (as Kafka caps it).
+    const quotaBytes = follower ? Infinity : broker.quotas.maxValueInQuotaWindow('consumer_byte_rate', { user: quotaUser(ctx.session?.principal), clientId: ctx.clientId ?? '' });
+    const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680), quotaBytes);
+    const minBytes = Math.min(req.minBytes, budget);
     let { results, total } = readAll(targets, budget, readCommitted, follower);
     const deadline = Date.now() + req.maxWaitMs;
     const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
-    while (total < req.minBytes && !hasError && !ctx.signal.aborted) {
+    while (total < minBytes && !hasError && !ctx.signal.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
