@@ -1,6 +1,7 @@
 // Fetch (key 1), v4-17. v0-3 carry legacy message formats and are left out. Long-polls until min_bytes are
 // available or max_wait passes, woken by appends; honours the request's max_bytes (capped by fetch.max.bytes and
-// by a consumer_byte_rate quota's window) and each partition's limit, returning at least one whole batch of the first partition with data (KIP-74).
+// by a consumer_byte_rate quota's window) and each partition's limit, returning at least one whole batch of the
+// first partition with data (KIP-74).
 // v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id. read_committed
 // (isolation_level 1) returns only batches below the last stable offset, with the aborted transactions
 // overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
