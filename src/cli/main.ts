@@ -6,6 +6,7 @@ import { registerTopics } from './topics.js';
 import { registerGroups } from './groups.js';
 import { registerUsers } from './users.js';
 import { registerAcls } from './acls.js';
+import { registerQuotas } from './quotas.js';
 import { registerProduce } from './produce.js';
 import { registerConsume } from './consume.js';
 import { registerPerf } from './perf.js';
@@ -33,6 +34,7 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerGroups(program);
   registerUsers(program);
   registerAcls(program);
+  registerQuotas(program);
   registerProduce(program);
   registerConsume(program);
   registerPerf(program);

@@ -55,6 +55,10 @@ import { DescribeAclsRequest } from '../protocol/generated/describe-acls-request
 import { DescribeAclsResponse } from '../protocol/generated/describe-acls-response.js';
 import { DeleteAclsRequest } from '../protocol/generated/delete-acls-request.js';
 import { DeleteAclsResponse } from '../protocol/generated/delete-acls-response.js';
+import { DescribeClientQuotasRequest } from '../protocol/generated/describe-client-quotas-request.js';
+import { DescribeClientQuotasResponse } from '../protocol/generated/describe-client-quotas-response.js';
+import { AlterClientQuotasRequest } from '../protocol/generated/alter-client-quotas-request.js';
+import { AlterClientQuotasResponse } from '../protocol/generated/alter-client-quotas-response.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import {
   Operation as AclOp, PatternType as AclPattern, Permission as AclPermission, ResourceType as AclResource,
@@ -287,6 +291,40 @@ export interface UserScramCredentialsDescription {
 export type UserScramCredentialAlteration =
   | { user: string; mechanism: ScramMechanismName; password: string; iterations?: number; salt?: Buffer }
   | { user: string; mechanism: ScramMechanismName; delete: true };
+
+/** A client quota entity: the types it names; null is that type's `<default>` entity. */
+export interface ClientQuotaEntity {
+  user?: string | null;
+  'client-id'?: string | null;
+  ip?: string | null;
+}
+
+/**
+ * One component of a DescribeClientQuotas filter (Kafka's ClientQuotaFilterComponent): an exact name (`match`),
+ * the default entity (`default: true`), or any named entity of the type (neither).
+ */
+export type ClientQuotaFilterComponent =
+  | { entityType: 'user' | 'client-id' | 'ip'; match: string }
+  | { entityType: 'user' | 'client-id' | 'ip'; default: true }
+  | { entityType: 'user' | 'client-id' | 'ip' };
+
+/** A quota alteration: `value: null` removes the key. */
+export interface ClientQuotaAlteration {
+  entity: ClientQuotaEntity;
+  ops: Array<{ key: string; value: number | null }>;
+}
+
+const QUOTA_ENTITY_ORDER = ['user', 'client-id', 'ip'] as const;
+
+function quotaEntityComponents(e: ClientQuotaEntity): Array<{ entityType: string; entityName: string | null }> {
+  return QUOTA_ENTITY_ORDER.filter((t) => t in e && e[t] !== undefined).map((t) => ({ entityType: t, entityName: e[t] ?? null }));
+}
+
+function quotaEntityOf(components: ReadonlyArray<{ entityType: string; entityName: string | null }>): ClientQuotaEntity {
+  const e: Record<string, string | null> = {};
+  for (const c of components) e[c.entityType] = c.entityName;
+  return e as ClientQuotaEntity;
+}
 
 export class Admin {
   private readonly cluster: Cluster;
@@ -940,6 +978,45 @@ export class Admin {
         })),
       };
     });
+  }
+
+  /**
+   * The client quotas whose entity matches every component (with `strict`, entities naming no other type).
+   * No components and not strict: every entry.
+   */
+  async describeClientQuotas(components: ClientQuotaFilterComponent[] = [], options: { strict?: boolean } = {}): Promise<Array<{ entity: ClientQuotaEntity; values: Record<string, number> }>> {
+    await this.ready();
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      const r = await conn.send(DescribeClientQuotasRequest, DescribeClientQuotasResponse, {
+        components: components.map((c) => ('match' in c
+          ? { entityType: c.entityType, matchType: 0, match: c.match }
+          : { entityType: c.entityType, matchType: 'default' in c ? 1 : 2, match: null })),
+        strict: options.strict ?? false,
+      });
+      if (r.errorCode !== 0) throw new ProtocolError(r.errorCode, 'DescribeClientQuotas', r.errorMessage);
+      return r;
+    });
+    return (res.entries ?? []).map((e) => ({ entity: quotaEntityOf(e.entity), values: Object.fromEntries(e.values.map((v) => [v.key, v.value])) }));
+  }
+
+  /** Sets and removes client quotas; one result per alteration (error null on success). */
+  async alterClientQuotas(alterations: ClientQuotaAlteration[], options: { validateOnly?: boolean } = {}): Promise<Array<{ entity: ClientQuotaEntity; error: ProtocolError | null }>> {
+    await this.ready();
+    const res = await this.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      return conn.send(AlterClientQuotasRequest, AlterClientQuotasResponse, {
+        entries: alterations.map((a) => ({
+          entity: quotaEntityComponents(a.entity),
+          ops: a.ops.map((o) => ({ key: o.key, value: o.value ?? 0, remove: o.value === null })),
+        })),
+        validateOnly: options.validateOnly ?? false,
+      });
+    });
+    return res.entries.map((e) => ({
+      entity: quotaEntityOf(e.entity),
+      error: e.errorCode === 0 ? null : new ProtocolError(e.errorCode, 'AlterClientQuotas', e.errorMessage),
+    }));
   }
 
   /** Each broker's log directories and the partitions in them (all brokers when `brokerIds` is omitted). */

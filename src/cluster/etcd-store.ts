@@ -23,6 +23,7 @@ import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, type IPolicy } fr
 import { KafkaError, TributaryError } from '../errors.js';
 import { EtcdScramCredentialBackend } from './scram-credentials-etcd.js';
 import { EtcdAclBackend } from './acls-etcd.js';
+import { EtcdClientQuotaBackend } from './client-quotas-etcd.js';
 import type { Logger } from '../logger.js';
 import type {
   BrokerRegistration,
@@ -968,6 +969,11 @@ export class EtcdClusterStore {
   /** Where the cluster's ACLs live: `<prefix>/acls/…` on this store's etcd client. */
   aclBackend(): EtcdAclBackend {
     return new EtcdAclBackend(this.client, this.prefix);
+  }
+
+  /** Where the cluster's client quotas live: `<prefix>/quotas/…` on this store's etcd client. */
+  clientQuotaBackend(): EtcdClientQuotaBackend {
+    return new EtcdClientQuotaBackend(this.client, this.prefix);
   }
 
   /**

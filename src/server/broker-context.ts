@@ -11,6 +11,7 @@ import type { GroupConfigManager } from './group-configs.js';
 import type { Replication } from './replication.js';
 import type { AuditSink } from '../security/audit.js';
 import type { BrokerAuthorizer } from './authorization.js';
+import type { ClientQuotaManager } from './client-quota-manager.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -48,6 +49,8 @@ export interface BrokerContext {
   readonly audit: AuditSink;
   /** ACL checks (server/authorization.ts); allows everything without authorizer.class.name. */
   readonly authorizer: BrokerAuthorizer;
+  /** Client quotas (AlterClientQuotas / DescribeClientQuotas) and their enforcement. */
+  readonly quotas: ClientQuotaManager;
   now(): number;
 }
 

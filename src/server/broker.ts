@@ -25,6 +25,9 @@ import { openAuditTrail } from './audit-trail.js';
 import { fileAclBackend, openAuthorizer } from './authorization.js';
 import { buildListenerSasl, type ListenerSasl } from './sasl/mechanisms.js';
 import { SaslAuthenticator } from './sasl/authenticator.js';
+import { ClientQuotaStore, FileClientQuotaBackend } from '../security/client-quotas.js';
+import { ClientQuotaManager } from './client-quota-manager.js';
+import { ConnectionQuotas } from './connection-quotas.js';
 import { createRegistry } from './registry.js';
 import { Connection } from './connection.js';
 import { ProducerIdManager } from '../coordinator/producer-id-manager.js';
@@ -225,6 +228,8 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   }
   const authorizer = await openAuthorizer(config, () => replication.aclBackend?.() ?? fileAclBackend(dataDir), () => context.audit);
   const handlers = createRegistry({ unstableApiVersions: config.get('unstable.api.versions.enable') === 'true' });
+  // Client quotas live with the cluster's metadata: etcd in a cluster, the data dir on one node.
+  const quotaStore = await ClientQuotaStore.open(replication.clientQuotaBackend?.() ?? new FileClientQuotaBackend(dataDir));
 
   const context: BrokerContext = {
     nodeId,
@@ -245,6 +250,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     replication,
     audit: openAuditTrail({ config, dataDir, nodeId, logger, topics, replication, appendLocal: partitions.append.bind(partitions), produceRemote: cluster ? cluster.produceRemote.bind(cluster) : null }),
     authorizer,
+    quotas: new ClientQuotaManager(quotaStore, config),
     now: Date.now,
   };
 
@@ -258,18 +264,47 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   };
   const servers: Array<Server | TlsServer> = [];
   const stopWatching: Array<() => void> = [];
+  const connectionQuotas = new ConnectionQuotas(config, plan.bind.length > 1 ? interBroker.name : null, quotaStore);
   const accept = (socket: Socket, session: ConnectionSession): void => {
     sockets.add(socket);
+    const ip = socket.remoteAddress ?? '';
+    const admitted = connectionQuotas.admit(session.listenerName, ip, Date.now());
+    if (!admitted.ok) {
+      logger.warn({ remote: `${ip}:${socket.remotePort}`, listener: session.listenerName }, `connection refused: ${admitted.reason}`);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      if (admitted.closeAfterMs > 0) {
+        socket.pause();
+        setTimeout(() => socket.destroy(), admitted.closeAfterMs).unref();
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    let conn: Connection | undefined;
     const listenerSasl = r.sasl.get(session.listenerName);
     // On a SASL listener the principal comes from SASL alone (a TLS client certificate does not authenticate).
     if (listenerSasl) session.principal = 'User:ANONYMOUS';
-    const authenticator = listenerSasl ? new SaslAuthenticator(listenerSasl, session, context) : undefined;
-    const conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session, authenticator);
-    connections.add(conn);
     socket.on('close', () => {
       sockets.delete(socket);
-      connections.delete(conn);
+      if (conn) connections.delete(conn);
+      connectionQuotas.release(session.listenerName, ip);
     });
+    const serve = (): void => {
+      if (socket.destroyed || shutdown.signal.aborted) return;
+      const authenticator = listenerSasl ? new SaslAuthenticator(listenerSasl, session, context) : undefined;
+      conn = new Connection(socket, context, handlers, limits, logger, shutdown.signal, session, authenticator);
+      connections.add(conn);
+      if (socket.isPaused()) socket.resume();
+    };
+    // Over max.connection.creation.rate (KIP-612) the connection waits, unread, as a throttled acceptor would.
+    if (admitted.delayMs > 0) {
+      socket.pause();
+      socket.on('error', () => undefined);
+      setTimeout(serve, admitted.delayMs).unref();
+    } else {
+      serve();
+    }
   };
   const bound: BoundListener[] = [];
   const closeServers = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
@@ -277,8 +312,6 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     for (const l of plan.bind) {
       const server = r.tls.has(l.name) ? tlsServer(l, r.tls.get(l.name)!, accept, logger, r.sslReloadIntervalMs, config, stopWatching) : createServer((socket) => accept(socket, { listenerName: l.name, securityProtocol: l.securityProtocol, principal: 'User:ANONYMOUS' }));
       servers.push(server);
-      server.maxConnections = getInt(config, 'max.connections');
-      server.on('drop', (info) => logger.warn({ remote: info?.remoteAddress, listener: l.name }, 'connection refused: max.connections reached'));
       const bindHost = l.host === '' ? '0.0.0.0' : l.host;
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
@@ -304,9 +337,6 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     await logs.close();
     throw err;
   }
-  dynamicConfigs.onChange(() => {
-    for (const s of servers) s.maxConnections = getInt(config, 'max.connections');
-  });
   const ib = advertisedListeners.find((a) => a.name === interBroker.name)!;
   const boundPort = bound[0]!.port;
   const advertisedPort = ib.port;
@@ -335,6 +365,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       for (const s of sockets) s.destroy();
       await serverClosed;
       groups.close();
+      quotaStore.close();
       try {
         await context.audit.close?.();
         await cluster?.close();

@@ -18,6 +18,7 @@ import type { MetadataImage, PartitionState } from '../cluster/metadata.js';
 import { PeerWatch } from '../cluster/peer-watch.js';
 import type { CredentialBackend } from '../security/credential-store.js';
 import type { AclBackend } from '../security/acl-store.js';
+import type { ClientQuotaBackend } from '../security/client-quotas.js';
 import { ReplicaManager } from '../cluster/replica-manager.js';
 import { InterBrokerChannels } from '../cluster/inter-broker.js';
 import { TokenBucket, UNLIMITED_RATE, isThrottledReplica, parseRate } from '../cluster/replication-throttle.js';
@@ -87,6 +88,7 @@ export class ClusterMode implements Replication, TopicBackend {
   private readonly peerWatch: PeerWatch;
   private credentials: CredentialBackend | null = null;
   private acls: AclBackend | null = null;
+  private clientQuotas: ClientQuotaBackend | null = null;
   private reregistering = false;
   private leaseLostAgain = false;
   private unsubscribe: (() => void) | null = null;
@@ -184,6 +186,12 @@ export class ClusterMode implements Replication, TopicBackend {
   aclBackend(): AclBackend {
     this.acls ??= this.store.aclBackend();
     return this.acls;
+  }
+
+  /** One per broker, like credentialBackend(). */
+  clientQuotaBackend(): ClientQuotaBackend {
+    this.clientQuotas ??= this.store.clientQuotaBackend();
+    return this.clientQuotas;
   }
 
   /** The running controller, while this broker is elected (ElectLeaders and reassignments go to it). */
@@ -427,6 +435,7 @@ export class ClusterMode implements Replication, TopicBackend {
     await this.replicas.close();
     await this.credentials?.close?.();
     await this.acls?.close?.();
+    await this.clientQuotas?.close?.();
     await this.store.close();
   }
 }

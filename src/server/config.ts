@@ -107,6 +107,15 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'fetch.max.bytes': { kind: 'int', default: '57671680', min: 1024 },
   'connections.max.idle.ms': { kind: 'long', default: '600000' },
   'max.connections': { kind: 'int', default: String(INT_MAX), min: 0 },
+  // Connection limits and client quotas (server/connection-quotas.ts, client-quota-manager.ts); max.connections
+  // and max.connection.creation.rate also apply per listener as listener.name.<name>.*.
+  'max.connections.per.ip': { kind: 'int', default: String(INT_MAX), min: 0 },
+  'max.connections.per.ip.overrides': { kind: 'string', default: '' },
+  'max.connection.creation.rate': { kind: 'int', default: String(INT_MAX), min: 0 },
+  'quota.window.num': { kind: 'int', default: '11', min: 1 },
+  'quota.window.size.seconds': { kind: 'int', default: '1', min: 1 },
+  'controller.quota.window.num': { kind: 'int', default: '11', min: 1 },
+  'controller.quota.window.size.seconds': { kind: 'int', default: '1', min: 1 },
   'queued.max.requests': { kind: 'int', default: '500', min: 1 },
   'max.incremental.fetch.session.cache.slots': { kind: 'int', default: '1000', min: 0 },
   'log.segment.bytes': { kind: 'int', default: '1073741824', min: 14 },

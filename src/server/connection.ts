@@ -17,6 +17,8 @@
  *   else closes the connection unanswered), and frames are taken one at a time: the next is not read until
  *   the previous one is answered (so the legacy v0 flow's raw tokens and a re-authentication's requests are
  *   read in the state their predecessor left). A failed authentication closes once its answer is written.
+ * - Quotas (KIP-219): a request over its client's quota (server/client-quota-manager.ts) is answered at once
+ *   with throttle_time_ms set, then the connection is muted — no new request is read — for that long.
  */
 import type { Socket } from 'node:net';
 import { Reader, DecodeError } from '../protocol/primitives/reader.js';
@@ -30,6 +32,7 @@ import type { Handler, RequestContext } from './handler.js';
 import type { ConnectionSession } from './listeners.js';
 import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
 import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY, type SaslAuthenticator } from './sasl/authenticator.js';
+import { quotaUser, throttleFor, throttledResponse } from './client-quota-manager.js';
 
 interface Slot {
   done: boolean;
@@ -62,6 +65,9 @@ export class Connection {
   /** A SASL-phase request is being handled: no further frame is taken until it is answered. */
   private saslBusy = false;
   private processing = false;
+  /** While throttled (a quota was exceeded), frames stay buffered and reading is paused until this time. */
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -93,12 +99,14 @@ export class Connection {
   async shutdown(): Promise<void> {
     this.socket.pause();
     this.readPaused = true;
+    clearTimeout(this.muteTimer); // a muted connection stays muted: its buffered requests are not served
     if (this.pending.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     if (!this.closed) this.socket.end();
   }
 
   private onClose(): void {
     this.closed = true;
+    clearTimeout(this.muteTimer);
     this.chunks = [];
     this.buffered = 0;
     for (const w of this.drainWaiters.splice(0)) w();
@@ -121,7 +129,7 @@ export class Connection {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (!this.closed && !this.saslBusy && this.buffered >= 4) {
+      while (!this.closed && !this.saslBusy && this.mutedUntil === 0 && this.buffered >= 4) {
         const size = this.peekInt32();
         const max = this.sasl ? this.sasl.maxReceiveSize(this.limits.maxRequestBytes) : this.limits.maxRequestBytes;
         if (size < 0 || size > max) {
@@ -258,7 +266,7 @@ export class Connection {
       session: this.session,
       sasl: this.sasl,
     };
-    const start = (): void => this.run(handler, request, ctx, slot);
+    const start = (): void => this.run(handler, request, ctx, slot, frame.length + 4);
     if (this.canStart(handler.concurrent)) start();
     else this.waiting.push({ concurrent: handler.concurrent, start });
   }
@@ -268,7 +276,7 @@ export class Connection {
     return concurrent ? this.runningExclusive === 0 : this.running === 0;
   }
 
-  private run(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot): void {
+  private run(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, requestBytes: number): void {
     this.running++;
     if (!handler.concurrent) this.runningExclusive++;
     const finished = (): void => {
@@ -281,10 +289,13 @@ export class Connection {
         next.start();
       }
     };
-    const { apiVersion, correlationId } = ctx;
+    const { apiVersion } = ctx;
     let result: unknown;
+    let nanos: number;
     try {
+      const t0 = process.hrtime.bigint();
       result = handler.handle(request, ctx);
+      nanos = Number(process.hrtime.bigint() - t0);
     } catch (err) {
       finished();
       this.onHandlerError(handler, apiVersion, err);
@@ -294,7 +305,7 @@ export class Connection {
       result.then(
         (res) => {
           finished();
-          this.complete(slot, res === null ? null : this.encodeResponse(handler, apiVersion, correlationId, res));
+          this.respond(handler, request, ctx, slot, res, requestBytes, nanos);
         },
         (err) => {
           finished();
@@ -303,8 +314,45 @@ export class Connection {
       );
     } else {
       finished();
-      this.complete(slot, result === null ? null : this.encodeResponse(handler, apiVersion, correlationId, result));
+      this.respond(handler, request, ctx, slot, result, requestBytes, nanos);
     }
+  }
+
+  /** Encodes the response, applies the client's quotas (throttle time in the response, then mute) and queues it. */
+  private respond(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, res: unknown, requestBytes: number, nanos: number): void {
+    const t0 = process.hrtime.bigint();
+    let chunks = res === null ? null : this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, res);
+    let responseBytes = 0;
+    if (chunks) for (const c of chunks) responseBytes += c.length;
+    const { throttleMs, dropFetchData } = throttleFor(this.broker.quotas, {
+      apiKey: ctx.apiKey,
+      request,
+      client: { user: quotaUser(this.session?.principal), clientId: ctx.clientId ?? '' },
+      requestBytes,
+      responseBytes,
+      threadNanos: nanos + Number(process.hrtime.bigint() - t0),
+      now: Date.now(),
+    });
+    if (throttleMs > 0) {
+      if (res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, dropFetchData));
+    }
+    // A handler's own throttle (controller_mutation_rate, KIP-599) mutes the connection as well.
+    const muteMs = Math.max(throttleMs, (res as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0);
+    if (muteMs > 0) this.muteFor(muteMs);
+    this.complete(slot, chunks);
+  }
+
+  private muteFor(ms: number): void {
+    const until = Date.now() + ms;
+    if (this.closed || until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.mutedUntil = 0;
+      this.muteTimer = undefined;
+      this.processFrames();
+    }, ms);
+    this.updateFlow();
   }
 
   private onHandlerError(handler: Handler, apiVersion: number, err: unknown): void {
@@ -356,7 +404,7 @@ export class Connection {
 
   private updateFlow(): void {
     if (this.closed || this.drainWaiters.length > 0) return;
-    const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain;
+    const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain || this.mutedUntil > 0;
     if (shouldPause && !this.readPaused) {
       this.socket.pause();
       this.readPaused = true;

@@ -50,6 +50,8 @@ import describeAcls from './handlers/describe-acls.js';
 import deleteAcls from './handlers/delete-acls.js';
 import saslHandshake from './handlers/sasl-handshake.js';
 import saslAuthenticate from './handlers/sasl-authenticate.js';
+import describeClientQuotas from './handlers/describe-client-quotas.js';
+import alterClientQuotas from './handlers/alter-client-quotas.js';
 
 const all: Handler[] = [
   produce, fetch, listOffsets, metadata, offsetForLeaderEpoch, apiVersions, createTopics, deleteTopics,
@@ -63,6 +65,7 @@ const all: Handler[] = [
   describeUserScramCredentials, alterUserScramCredentials,
   createAcls, describeAcls, deleteAcls,
   saslHandshake, saslAuthenticate,
+  describeClientQuotas, alterClientQuotas,
 ];
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { CredentialBackend } from '../security/credential-store.js';
 import type { AclBackend } from '../security/acl-store.js';
+import type { ClientQuotaBackend } from '../security/client-quotas.js';
 import { KafkaError } from '../errors.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Log } from '../storage/log.js';
@@ -60,6 +61,8 @@ export interface Replication {
   credentialBackend?(): CredentialBackend;
   /** Where ACLs are shared by every broker (etcd); absent on a single node (the data dir). */
   aclBackend?(): AclBackend;
+  /** Where client quotas are shared by every broker (etcd); absent on a single node (the data dir). */
+  clientQuotaBackend?(): ClientQuotaBackend;
   /** Live brokers, this one included. */
   brokers(): BrokerEndpoint[];
   controllerId(): number;

@@ -3,14 +3,15 @@
  * and --alter --add-config / --delete-config through IncrementalAlterConfigs, with Kafka's output.
  * A broker is named by its id (--entity-name 1, --broker 1); --entity-default (--broker-defaults)
  * is the cluster-wide default, the empty resource name on the wire. A group (--entity-type groups,
- * --group) has the KIP-848 consumer.* settings. Other entity types (users, clients, ips,
- * broker-loggers, client-metrics) are refused: Tributary has no quotas or client metrics to change.
+ * --group) has the KIP-848 consumer.* settings. Users, clients and ips (client quotas) are handled by
+ * configs-quotas.ts; broker-loggers and client-metrics are refused.
  */
 import type { Admin, ConfigEntry, ConfigResourceType } from '../../client/admin.js';
 import { withAdmin } from '../topics-common.js';
 import {
   clientFlags, KafkaToolError, KafkaUsageError, readProperties, refuseZookeeper, ZOOKEEPER_OPTION, type KafkaTool, type ParsedArgs,
 } from './options.js';
+import { namesQuotaEntity, QUOTA_OPTION_SPECS, runQuotaConfigs } from './configs-quotas.js';
 
 interface Entity {
   type: ConfigResourceType;
@@ -19,8 +20,8 @@ interface Entity {
 }
 
 const ENTITY_TYPES: Record<string, ConfigResourceType> = { topics: 'topic', brokers: 'broker', groups: 'group' };
-const UNSUPPORTED_TYPES = ['users', 'clients', 'ips', 'broker-loggers', 'client-metrics'];
-const SUPPORTED = 'topics, brokers and groups';
+const UNSUPPORTED_TYPES = ['broker-loggers', 'client-metrics'];
+const SUPPORTED = 'topics, brokers, groups, users, clients and ips';
 
 /**
  * --add-config's list: `k1=v1,k2=[v2a,v2b]` (square brackets keep commas inside one value), as Kafka
@@ -60,7 +61,7 @@ function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[]
   for (const t of args.values('entity-type')) {
     if (UNSUPPORTED_TYPES.includes(t)) throw new KafkaToolError(`--entity-type ${t} is not supported: Tributary's kafka-configs.sh changes ${SUPPORTED} only`);
     const type = ENTITY_TYPES[t];
-    if (type === undefined) throw new KafkaUsageError(`Invalid entity type ${t}, the entity type must be one of topics, brokers, groups`);
+    if (type === undefined) throw new KafkaUsageError(`Invalid entity type ${t}, the entity type must be one of topics, brokers, groups, users, clients, ips`);
     types.push(type);
   }
   names.push(...args.values('entity-name'));
@@ -72,7 +73,6 @@ function entities(args: ParsedArgs): { type: ConfigResourceType; names: string[]
   }
   if (args.has('broker-defaults')) types.push('broker');
   if (args.has('entity-default') || args.has('broker-defaults')) names.push('');
-  for (const o of ['user', 'client']) if (args.has(o)) throw new KafkaToolError(`--${o} is not supported: Tributary's kafka-configs.sh changes ${SUPPORTED} only`);
   if (types.length === 0) throw new KafkaUsageError('Missing required argument "[entity-type]"');
   if (new Set(types).size > 1) throw new KafkaUsageError('Only one entity type can be given: topics, brokers or groups');
   const type = types[0];
@@ -149,16 +149,16 @@ async function alter(admin: Admin, args: ParsedArgs, type: ConfigResourceType, n
 }
 
 const tool: KafkaTool = {
-  description: 'Change or describe topic, broker and group configs (Tributary supports --entity-type topics, brokers and groups).',
+  description: 'Change or describe topic, broker and group configs and client quotas (--entity-type topics, brokers, groups, users, clients, ips).',
   specs: {
     'bootstrap-server': { arg: 'required', help: 'The Kafka server to connect to. REQUIRED.', metavar: 'String: server to connect to' },
     'bootstrap-controller': { arg: 'required', help: 'Not supported: use --bootstrap-server.', metavar: 'String' },
     'command-config': { arg: 'required', help: 'Property file containing configs to be passed to Admin Client.', metavar: 'String: command config property file' },
     describe: { arg: 'none', help: 'List configs for the given entity.' },
     alter: { arg: 'none', help: 'Alter the configuration for the entity.' },
-    'entity-type': { arg: 'required', help: 'Type of entity (topics/brokers/groups).', metavar: 'String' },
-    'entity-name': { arg: 'required', help: 'Name of entity (topic name/broker id/group id).', metavar: 'String' },
-    'entity-default': { arg: 'none', help: 'Default entity name for brokers (applies to corresponding entity type).' },
+    'entity-type': { arg: 'required', help: 'Type of entity (topics/brokers/groups/users/clients/ips).', metavar: 'String' },
+    'entity-name': { arg: 'required', help: 'Name of entity (topic name/broker id/group id/user principal name/client id/ip).', metavar: 'String' },
+    'entity-default': { arg: 'none', help: 'Default entity name for brokers, users, clients or ips (applies to corresponding entity type).' },
     topic: { arg: 'required', help: 'The topic\'s name (--entity-type topics --entity-name <topic>).', metavar: 'String' },
     broker: { arg: 'required', help: 'The broker\'s id (--entity-type brokers --entity-name <id>).', metavar: 'String' },
     'broker-defaults': { arg: 'none', help: 'The config defaults for all brokers (--entity-type brokers --entity-default).' },
@@ -167,8 +167,7 @@ const tool: KafkaTool = {
     'delete-config': { arg: 'required', help: 'Config keys to remove: \'k1,k2\'.', metavar: 'String' },
     all: { arg: 'none', help: 'List all configs for the given topic or broker, including defaults.' },
     force: { arg: 'none', help: 'Accepted and ignored.' },
-    user: { arg: 'required', help: 'Not supported.', metavar: 'String' },
-    client: { arg: 'required', help: 'Not supported.', metavar: 'String' },
+    ...QUOTA_OPTION_SPECS,
     group: { arg: 'required', help: 'The group\'s id (--entity-type groups --entity-name <group>).', metavar: 'String' },
     zookeeper: ZOOKEEPER_OPTION,
   },
@@ -176,8 +175,12 @@ const tool: KafkaTool = {
     refuseZookeeper(args);
     if (args.has('bootstrap-controller')) throw new KafkaToolError('--bootstrap-controller is not supported: Tributary has no separate controllers, use --bootstrap-server');
     if (args.has('describe') === args.has('alter')) throw new KafkaUsageError('Command must include exactly one action: --describe, --alter');
-    const { type, names } = entities(args);
     const props = args.has('command-config') ? readProperties(args.value('command-config')!) : {};
+    if (namesQuotaEntity(args)) {
+      await withAdmin(clientFlags(args.value('bootstrap-server'), props), (admin) => runQuotaConfigs(admin, args));
+      return;
+    }
+    const { type, names } = entities(args);
     await withAdmin(clientFlags(args.value('bootstrap-server'), props), (admin) => (args.has('describe') ? describe(admin, args, type, names) : alter(admin, args, type, names)));
   },
   errorText: (message, argv) => `Error while executing config command with args '${argv.join(' ')}'\n${message}\n`,

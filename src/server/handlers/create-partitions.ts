@@ -8,18 +8,26 @@ import { auditChanges, createPartitionsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { KafkaError } from '../../errors.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
+import { controllerMutationQuota, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../client-quota-manager.js';
 
 export default auditChanges(createPartitionsChanges, defineHandler({
   request: CreatePartitionsRequest,
   response: CreatePartitionsResponse,
   async handle(req, ctx): Promise<CreatePartitionsResponseInit> {
     const results: CreatePartitionsTopicResultInit[] = [];
+    // controller_mutation_rate (KIP-599): v3+ refuses topics once the quota is exceeded; older versions are throttled.
+    const quota = controllerMutationQuota(ctx.broker.quotas, ctx, ctx.apiVersion >= 3);
     for (const t of req.topics) {
       const out: CreatePartitionsTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       results.push(out);
       if (!ctx.broker.authorizer.authorize(ctx, Operation.ALTER, ResourceType.TOPIC, t.name)) {
         out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         out.errorMessage = 'Authorization failed.';
+        continue;
+      }
+      if (quota.exceeded()) {
+        out.errorCode = ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+        out.errorMessage = THROTTLING_QUOTA_EXCEEDED_MESSAGE;
         continue;
       }
       try {
@@ -30,12 +38,14 @@ export default auditChanges(createPartitionsChanges, defineHandler({
             }
           }
         }
+        const before = ctx.broker.topics.get(t.name)?.partitions ?? t.count;
         await ctx.broker.topics.addPartitions(t.name, t.count, req.validateOnly, t.assignments?.map((a) => a.brokerIds));
+        if (!req.validateOnly) quota.record(Math.max(0, t.count - before));
       } catch (err) {
         out.errorCode = errorCodeOf(err);
         out.errorMessage = errorMessageOf(err);
       }
     }
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: quota.throttleTimeMs(), results };
   },
 }));

@@ -9,6 +9,7 @@ import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { describeTopicConfigs } from '../configs.js';
 import { KafkaError } from '../../errors.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
+import { controllerMutationQuota, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../client-quota-manager.js';
 
 export default auditChanges(createTopicsChanges, defineHandler({
   request: CreateTopicsRequest,
@@ -21,6 +22,8 @@ export default auditChanges(createTopicsChanges, defineHandler({
     const authz = ctx.broker.authorizer;
     const clusterCreate = authz.allows(ctx, Operation.CREATE, ResourceType.CLUSTER);
     if (clusterCreate && req.topics.length > 0) authz.authorizeCluster(ctx, Operation.CREATE); // the audited allow
+    // controller_mutation_rate (KIP-599): v6+ refuses topics once the quota is exceeded; older versions are throttled.
+    const quota = controllerMutationQuota(ctx.broker.quotas, ctx, ctx.apiVersion >= 6);
     for (const t of req.topics) {
       const out: CreatableTopicResultInit = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
       topics.push(out);
@@ -28,6 +31,11 @@ export default auditChanges(createTopicsChanges, defineHandler({
         out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         out.errorMessage = 'Authorization failed.';
         if (ctx.apiVersion >= 5) out.configs = null;
+        continue;
+      }
+      if (quota.exceeded()) {
+        out.errorCode = ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+        out.errorMessage = THROTTLING_QUOTA_EXCEEDED_MESSAGE;
         continue;
       }
       try {
@@ -48,6 +56,7 @@ export default auditChanges(createTopicsChanges, defineHandler({
           validateOnly: req.validateOnly,
           assignments: assignments.map((a) => a.brokerIds),
         });
+        if (!req.validateOnly) quota.record(info.partitions);
         out.topicId = info.topicId;
         out.numPartitions = info.partitions;
         out.replicationFactor = ctx.broker.replication.partitionInfo(info.name, 0)?.replicas.length ?? (t.replicationFactor > 0 ? t.replicationFactor : 1);
@@ -61,6 +70,6 @@ export default auditChanges(createTopicsChanges, defineHandler({
         if (ctx.apiVersion >= 5) out.configs = null;
       }
     }
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: quota.throttleTimeMs(), topics };
   },
 }));

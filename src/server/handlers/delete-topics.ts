@@ -7,6 +7,7 @@ import { defineHandler } from '../handler.js';
 import { auditChanges, deleteTopicsChanges } from '../audit-changes.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
+import { controllerMutationQuota, THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../client-quota-manager.js';
 
 
 export default auditChanges(deleteTopicsChanges, defineHandler({
@@ -19,6 +20,8 @@ export default auditChanges(deleteTopicsChanges, defineHandler({
       : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const enabled = ctx.broker.config.get('delete.topic.enable') !== 'false';
     const responses: DeletableTopicResultInit[] = [];
+    // controller_mutation_rate (KIP-599): v5+ refuses topics once the quota is exceeded; older versions are throttled.
+    const quota = controllerMutationQuota(ctx.broker.quotas, ctx, ctx.apiVersion >= 5);
     for (const w of wanted) {
       const out: DeletableTopicResultInit = { name: w.name, topicId: w.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
       responses.push(out);
@@ -46,14 +49,21 @@ export default auditChanges(deleteTopicsChanges, defineHandler({
         out.errorCode = ErrorCode.TOPIC_DELETION_DISABLED;
         continue;
       }
+      if (quota.exceeded()) {
+        out.errorCode = ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+        out.errorMessage = THROTTLING_QUOTA_EXCEEDED_MESSAGE;
+        continue;
+      }
       try {
+        const partitions = topics.get(name)?.partitions ?? 0;
         const info = await topics.delete(name);
+        quota.record(partitions);
         out.topicId = info.topicId;
       } catch (err) {
         out.errorCode = errorCodeOf(err);
         out.errorMessage = errorMessageOf(err);
       }
     }
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: quota.throttleTimeMs(), responses };
   },
 }));

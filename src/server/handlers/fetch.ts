@@ -1,6 +1,7 @@
 // Fetch (key 1), v4-17. v0-3 carry legacy message formats and are left out. Long-polls until min_bytes are
-// available or max_wait passes, woken by appends; honours the request's max_bytes (capped by fetch.max.bytes)
-// and each partition's limit, returning at least one whole batch of the first partition with data (KIP-74).
+// available or max_wait passes, woken by appends; honours the request's max_bytes (capped by fetch.max.bytes and
+// by a consumer_byte_rate quota's window) and each partition's limit, returning at least one whole batch of the
+// first partition with data (KIP-74).
 // v7+ supports incremental fetch sessions (KIP-227); v13+ names topics by id. read_committed
 // (isolation_level 1) returns only batches below the last stable offset, with the aborted transactions
 // overlapping them; long-polls are woken by markers too (they are appends). Every version reports the LSO.
@@ -17,6 +18,7 @@ import { errorCodeOf } from '../error-mapping.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
 import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
+import { quotaUser } from '../client-quota-manager.js';
 import type { Log } from '../../storage/log.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
 
@@ -235,11 +237,14 @@ export default defineHandler({
     };
     const targets = [...entries].map((e) => resolveTarget(ctx, e, byId, replicaId, authorized));
 
-    const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680));
+    // A consumer under consumer_byte_rate asks for at most one quota window's worth (as Kafka caps it).
+    const quotaBytes = follower ? Infinity : broker.quotas.maxValueInQuotaWindow('consumer_byte_rate', { user: quotaUser(ctx.session?.principal), clientId: ctx.clientId ?? '' });
+    const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680), quotaBytes);
+    const minBytes = Math.min(req.minBytes, budget);
     let { results, total } = readAll(targets, budget, readCommitted, follower);
     const deadline = Date.now() + req.maxWaitMs;
     const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
-    while (total < req.minBytes && !hasError && !ctx.signal.aborted) {
+    while (total < minBytes && !hasError && !ctx.signal.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const logs = targets.flatMap((t) => (t.log ? [t.log] : []));

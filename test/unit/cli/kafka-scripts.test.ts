@@ -180,9 +180,32 @@ describe('kafka/bin scripts against a broker', () => {
     assert.deepEqual([r.code, r.stdout], [0, 'Dynamic configs for group g1 are:\n  consumer.session.timeout.ms=50000 sensitive=false synonyms={GROUP_CONFIG:consumer.session.timeout.ms=50000}\n'], r.stderr);
     r = await script('kafka-configs', [...b, '--group', 'g1', '--alter', '--add-config', 'consumer.session.timeout.ms=1']);
     assert.equal(r.code, 1);
+    // Client quotas: users, clients and their defaults, printed as Kafka prints them.
+    r = await script('kafka-configs', [...b, '--entity-type', 'users', '--entity-name', 'alice', '--alter', '--add-config', 'producer_byte_rate=1048576,consumer_byte_rate=2097152']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating config for user alice.\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--user', 'alice', '--client', 'app', '--alter', '--add-config', 'request_percentage=12.5']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating config for user alice.\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--entity-type', 'clients', '--entity-default', '--alter', '--add-config', 'producer_byte_rate=1024']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating default config for clients in the cluster.\n'], r.stderr);
     r = await script('kafka-configs', [...b, '--entity-type', 'users', '--entity-name', 'alice', '--describe']);
+    assert.deepEqual([r.code, r.stdout], [0, "Quota configs for user-principal 'alice' are consumer_byte_rate=2097152.0, producer_byte_rate=1048576.0\n"], r.stderr);
+    r = await script('kafka-configs', [...b, '--user', 'alice', '--client', 'app', '--describe']);
+    assert.deepEqual([r.code, r.stdout], [0, "Quota configs for user-principal 'alice', client-id 'app' are request_percentage=12.5\n"], r.stderr);
+    r = await script('kafka-configs', [...b, '--client-defaults', '--describe']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Quota configs for the default client-id are producer_byte_rate=1024.0\n'], r.stderr);
+    // (Every client falls under the default client-id quota: lift it for the tests that follow.)
+    r = await script('kafka-configs', [...b, '--entity-type', 'clients', '--entity-default', '--alter', '--delete-config', 'producer_byte_rate']);
+    assert.deepEqual([r.code, r.stdout], [0, 'Completed updating default config for clients in the cluster.\n'], r.stderr);
+    r = await script('kafka-configs', [...b, '--entity-type', 'users', '--entity-name', 'alice', '--alter', '--delete-config', 'consumer_byte_rate']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await script('kafka-configs', [...b, '--user', 'alice', '--describe']);
+    assert.equal(r.stdout, "Quota configs for user-principal 'alice' are producer_byte_rate=1048576.0\n");
+    r = await script('kafka-configs', [...b, '--user', 'alice', '--alter', '--add-config', 'no_such_quota=1']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /--entity-type users is not supported/);
+    assert.match(r.stderr, /INVALID_REQUEST \(Invalid configuration key no_such_quota\)/);
+    r = await script('kafka-configs', [...b, '--entity-type', 'broker-loggers', '--entity-name', '1', '--describe']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--entity-type broker-loggers is not supported/);
   });
 
   test('console producer → console consumer: keys, Kafka\'s print properties, group commits, exit codes', async () => {
