@@ -5,6 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { KafkaUsageError, parseArgs, usage, type KafkaTool, type OptionSpecs } from './options.js';
+import { exitQuietlyOnClosedStdout } from '../stdout.js';
+
+exitQuietlyOnClosedStdout();
 
 const TOOLS: Record<string, () => Promise<{ default: KafkaTool }>> = {
   'kafka-topics': () => import('./topics.js'),
