@@ -21,6 +21,8 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ConnectionError, ProtocolError, RequestTimeoutError, UnsupportedApiError } from './errors.js';
 import { saslAuthenticate, type SaslOptions } from './sasl.js';
 
+export type { SaslOptions };
+
 export interface ConnectionOptions {
   clientId?: string;
   /** Give up connecting after this long. Default 10 s. */

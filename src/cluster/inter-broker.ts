@@ -4,10 +4,10 @@
  * opened on first use, reopened after an error; the caller retries (the transaction coordinator retries a failed
  * marker, and the leader may have moved meanwhile).
  */
-import { Connection, type SslOptions } from '../client/connection.js';
+import { Connection, type SaslOptions, type SslOptions } from '../client/connection.js';
 
 /** TLS settings for connections to other brokers (the client's, re-exported for src/server). */
-export type { SslOptions };
+export type { SaslOptions, SslOptions };
 import { KafkaError } from '../errors.js';
 import { ErrorCode, errorCodeName } from '../protocol/generated/error-codes.js';
 import { WriteTxnMarkersRequest } from '../protocol/generated/write-txn-markers-request.js';
@@ -33,13 +33,13 @@ export class InterBrokerChannels {
   private readonly conns = new Map<number, Promise<Connection>>();
   private closed = false;
 
-  constructor(private readonly nodeId: number, private readonly requestTimeoutMs = 30_000, private readonly ssl?: SslOptions, private readonly purpose = 'txn-markers') {}
+  constructor(private readonly nodeId: number, private readonly requestTimeoutMs = 30_000, private readonly ssl?: SslOptions, private readonly purpose = 'txn-markers', private readonly sasl?: SaslOptions) {}
 
   private connection(to: BrokerAddress): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error('inter-broker channels are closed'));
     let c = this.conns.get(to.nodeId);
     if (!c) {
-      c = Connection.connect(to.host, to.port, { clientId: `broker-${this.nodeId}-${this.purpose}`, connectTimeoutMs: 5000, requestTimeoutMs: this.requestTimeoutMs, ssl: this.ssl });
+      c = Connection.connect(to.host, to.port, { clientId: `broker-${this.nodeId}-${this.purpose}`, connectTimeoutMs: 5000, requestTimeoutMs: this.requestTimeoutMs, ssl: this.ssl, sasl: this.sasl });
       this.conns.set(to.nodeId, c);
       c.then(
         (conn) => conn.onClose(() => {

@@ -9,7 +9,7 @@
  * still following this leader at the epoch the request was built with. Throttled replicas (KIP-73, see
  * replication-throttle.ts) are fetched within follower.replication.throttled.rate.
  */
-import { Connection, type SslOptions } from '../client/connection.js';
+import { Connection, type SaslOptions, type SslOptions } from '../client/connection.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { FetchRequest } from '../protocol/generated/fetch-request.js';
@@ -44,6 +44,7 @@ export interface ReplicaFetcherOptions {
   throttle?: { rate(): number; isThrottled(r: PartitionReplica): boolean };
   /** TLS for the connection to the leader (an SSL inter-broker listener). */
   ssl?: SslOptions;
+  sasl?: SaslOptions;
 }
 
 interface Entry {
@@ -138,6 +139,7 @@ export class ReplicaFetcher {
       connectTimeoutMs: 5000,
       requestTimeoutMs: this.opts.waitMaxMs + 10_000,
       ssl: this.opts.ssl,
+      sasl: this.opts.sasl,
     });
     return this.conn;
   }

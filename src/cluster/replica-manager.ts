@@ -31,7 +31,7 @@ import { NO_LEADER } from './metadata.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 import { isThrottledReplica, UNLIMITED_RATE } from './replication-throttle.js';
 import { PartitionReplica, type FollowerState, type Waiter } from './partition-replica.js';
-import type { SslOptions } from '../client/connection.js';
+import type { SaslOptions, SslOptions } from '../client/connection.js';
 
 export { PartitionReplica, type Role } from './partition-replica.js';
 
@@ -58,6 +58,7 @@ export interface ReplicaManagerOptions {
   now?: () => number;
   /** TLS for the fetchers' connections (an SSL inter-broker listener). */
   ssl?: SslOptions;
+  sasl?: SaslOptions;
 }
 
 export class ReplicaManager {
@@ -362,6 +363,7 @@ export class ReplicaManager {
         backoffMs: this.opts.fetchBackoffMs,
         logger: this.opts.logger,
         ssl: this.opts.ssl,
+        sasl: this.opts.sasl,
         throttle: {
           rate: () => this.opts.followerThrottleRate?.() ?? UNLIMITED_RATE,
           isThrottled: (r) => !r.state.isr.includes(this.nodeId) && isThrottledReplica(this.opts.topicConfig?.(r.topic)?.['follower.replication.throttled.replicas'], r.partition, this.nodeId),

@@ -6,10 +6,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
-import { resolveBrokerConfig, getInt, ConfigError, type BrokerConfig } from './config.js';
+import { resolveBrokerConfig, getInt, type BrokerConfig } from './config.js';
 import { resolveListeners, checkInterBrokerListener, type ListenerEndpoint, type ListenerPlan, type ConnectionSession } from './listeners.js';
 import { buildListenerTls, tlsPrincipal, watchFiles, type ListenerTls } from './tls.js';
-import type { SslOptions } from '../cluster/inter-broker.js';
+import type { SaslOptions, SslOptions } from '../cluster/inter-broker.js';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { TopicStore, META_PROPERTIES_FILE, parseProperties, randomKafkaUuid } from '../storage/topic-store.js';
@@ -23,7 +23,7 @@ import { LocalPartitions } from './local-partitions.js';
 import { FetchSessionCache } from './fetch-session.js';
 import { openAuditTrail } from './audit-trail.js';
 import { fileAclBackend, openAuthorizer } from './authorization.js';
-import { buildListenerSasl, type ListenerSasl } from './sasl/mechanisms.js';
+import { buildListenerSasl, interBrokerSasl, type ListenerSasl } from './sasl/mechanisms.js';
 import { SaslAuthenticator } from './sasl/authenticator.js';
 import { ClientQuotaStore, FileClientQuotaBackend } from '../security/client-quotas.js';
 import { ClientQuotaManager } from './client-quota-manager.js';
@@ -97,10 +97,8 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
     if (l.securityProtocol === 'SSL' || l.securityProtocol === 'SASL_SSL') tls.set(l.name, buildListenerTls(config, l.name, l.securityProtocol));
     if (l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL') sasl.set(l.name, buildListenerSasl(config, l.name));
   }
-  if (clustered && (interBroker.securityProtocol === 'SASL_PLAINTEXT' || interBroker.securityProtocol === 'SASL_SSL')) {
-    // The replica fetchers and inter-broker channels (src/client) do not speak SASL yet.
-    throw new ConfigError(`The inter-broker listener ${interBroker.name} uses ${interBroker.securityProtocol}: SASL between brokers is not supported yet; use a PLAINTEXT or SSL listener for inter.broker.listener.name`);
-  }
+  // In a cluster, brokers reach each other's SASL inter-broker listener with the listener's own JAAS username/password.
+  const interBrokerSaslOptions = clustered && sasl.has(interBroker.name) ? interBrokerSasl(config, sasl.get(interBroker.name)!) : undefined;
   const host = plan.bind[0]!.host === '' ? '0.0.0.0' : plan.bind[0]!.host;
   const port = plan.bind[0]!.port;
   const dataDir = resolve(opts.dataDir ?? config.get('log.dirs')?.split(',')[0] ?? config.get('log.dir') ?? './data');
@@ -109,7 +107,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Runnin
   // segments and lose acknowledged records.
   const lock = DataDirLock.acquire(dataDir);
   try {
-    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker, tls, sasl, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
+    return await startLocked({ started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker, tls, sasl, interBrokerSasl: interBrokerSaslOptions, sslReloadIntervalMs: opts.sslReloadIntervalMs ?? 5000 });
   } catch (err) {
     lock.release();
     throw explainDataDirError(err, dataDir);
@@ -133,6 +131,8 @@ interface Resolved {
   tls: Map<string, ListenerTls>;
   /** SASL settings of the SASL_PLAINTEXT / SASL_SSL listeners. */
   sasl: Map<string, ListenerSasl>;
+  /** How this broker authenticates to a SASL inter-broker listener (a cluster only). */
+  interBrokerSasl: SaslOptions | undefined;
   sslReloadIntervalMs: number;
 }
 
@@ -197,11 +197,11 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const rack = config.get('broker.rack') || null;
   const advertisedListeners: ListenerEndpoint[] = plan.advertised.map((a) => ({ ...a }));
   const self: { nodeId: number; host: string; port: number; rack: string | null; listeners: ListenerEndpoint[] } = { nodeId, host: advertisedHost, port, rack, listeners: advertisedListeners };
-  const interBrokerSsl = interBroker.securityProtocol === 'SSL' ? interBrokerClientSsl(config, interBroker.name) : undefined;
+  const interBrokerSsl = interBroker.securityProtocol === 'SSL' || interBroker.securityProtocol === 'SASL_SSL' ? interBrokerClientSsl(config, interBroker.name) : undefined;
   let cluster: ClusterMode | null = null;
   let replication: Replication;
   if (etcd) {
-    cluster = new ClusterMode({ store: etcd, nodeId, config, topics, log: (t, p) => logs.getLog(t, p), logger, interBrokerSsl });
+    cluster = new ClusterMode({ store: etcd, nodeId, config, topics, log: (t, p) => logs.getLog(t, p), logger, interBrokerSsl, interBrokerSasl: r.interBrokerSasl });
     topics.backend = cluster;
     replication = cluster;
   } else {

@@ -30,7 +30,7 @@ import type { ImageTopic, TopicBackend, TopicManager } from './topic-manager.js'
 import type { BrokerConfig } from './config.js';
 import { getInt } from './config.js';
 import type { ListenerEndpoint } from './listeners.js';
-import type { SslOptions } from '../cluster/inter-broker.js';
+import type { SaslOptions, SslOptions } from '../cluster/inter-broker.js';
 
 /** The coordinators, as cluster mode moves them with the leadership of their partitions. */
 export interface CoordinatorElections {
@@ -63,6 +63,8 @@ export interface ClusterModeOptions {
   logger: Logger;
   /** TLS for connections to other brokers, when the inter-broker listener is SSL. */
   interBrokerSsl?: SslOptions;
+  /** SASL credentials for a SASL_PLAINTEXT / SASL_SSL inter-broker listener. */
+  interBrokerSasl?: SaslOptions;
 }
 
 export class ClusterMode implements Replication, TopicBackend {
@@ -105,8 +107,8 @@ export class ClusterMode implements Replication, TopicBackend {
     this.topics = opts.topics;
     this.logger = opts.logger;
     this.applied = opts.store.image();
-    this.channels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl);
-    this.auditChannels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl, 'audit');
+    this.channels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl, undefined, opts.interBrokerSasl);
+    this.auditChannels = new InterBrokerChannels(opts.nodeId, undefined, opts.interBrokerSsl, 'audit', opts.interBrokerSasl);
     this.peerWatch = new PeerWatch({ nodeId: opts.nodeId, revokeLease: (id) => opts.store.revokeLease(id), logger: opts.logger });
     const cfg = opts.config;
     this.replicas = new ReplicaManager({
@@ -122,6 +124,7 @@ export class ClusterMode implements Replication, TopicBackend {
       topicConfig: (topic) => this.applied.topics.get(topic)?.config,
       logger: opts.logger,
       ssl: opts.interBrokerSsl,
+      sasl: opts.interBrokerSasl,
     });
   }
 

@@ -14,6 +14,8 @@ import { ConfigError, type BrokerConfig } from '../config.js';
 import type { BrokerContext } from '../broker-context.js';
 import { listenerConfig } from '../tls.js';
 import type { SaslMechanismFactory, SaslServerMechanism } from './mechanism.js';
+import { clientCredentials, parseSingleJaasEntry } from '../../security/jaas.js';
+import type { SaslOptions } from '../../cluster/inter-broker.js';
 import { plainMechanism } from './plain.js';
 import { scramSha256Mechanism, scramSha512Mechanism } from './scram.js';
 import { oauthBearerMechanism } from './oauthbearer.js';
@@ -81,4 +83,29 @@ export function buildListenerSasl(config: BrokerConfig, listenerName: string): L
       return make(broker);
     },
   };
+}
+
+/**
+ * How this broker authenticates to the other brokers' SASL inter-broker listener, as Kafka's brokers do: with
+ * `sasl.mechanism.inter.broker.protocol` (default: the listener's first enabled mechanism) and the `username` /
+ * `password` options of that mechanism's JAAS config on the listener (`listener.name.<l>.<mechanism>.sasl.jaas.config`,
+ * else `sasl.jaas.config`). PLAIN and SCRAM only; the broker's principal (User:<username>) belongs in super.users
+ * when an authorizer runs.
+ */
+export function interBrokerSasl(config: BrokerConfig, listener: ListenerSasl): SaslOptions {
+  const mechanism = (config.get('sasl.mechanism.inter.broker.protocol') || listener.mechanisms[0] || '').toUpperCase();
+  if (!listener.mechanisms.includes(mechanism)) {
+    throw new ConfigError(`sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on the inter-broker listener ${listener.listenerName} (enabled: ${listener.mechanisms.join(', ')})`);
+  }
+  if (mechanism !== 'PLAIN' && mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512') {
+    throw new ConfigError(`SASL mechanism ${mechanism} between brokers is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 for sasl.mechanism.inter.broker.protocol`);
+  }
+  const prefixedKey = `listener.name.${listener.listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const key = config.get(prefixedKey) ? prefixedKey : 'sasl.jaas.config';
+  const value = config.get(key);
+  const credentials = value ? clientCredentials(parseSingleJaasEntry(value)) : undefined;
+  if (!credentials) {
+    throw new ConfigError(`The inter-broker listener ${listener.listenerName} uses SASL ${mechanism}: give the broker's own username="…" password="…" in ${prefixedKey}`);
+  }
+  return { mechanism, ...credentials };
 }

@@ -243,10 +243,12 @@ describe('SASL start-up checks', () => {
     return startBroker({ dataDir: dir, logLevel: 'silent', config: { listeners: 'SASL_PLAINTEXT://127.0.0.1:0', ...config } })
       .finally(() => rmSync(dir, { recursive: true, force: true }));
   };
-  test('PLAIN without a JAAS config, an unsupported mechanism, a bad JAAS value, a SASL inter-broker listener in a cluster', async () => {
+  test('PLAIN without a JAAS config, an unsupported mechanism, a bad JAAS value, a SASL inter-broker listener in a cluster without the broker\'s credentials or with OAUTHBEARER', async () => {
     await assert.rejects(start({ 'sasl.enabled.mechanisms': 'PLAIN' }), (e) => e instanceof ConfigError && /listener\.name\.sasl_plaintext\.plain\.sasl\.jaas\.config/.test(e.message));
     await assert.rejects(start({ 'sasl.enabled.mechanisms': 'GSSAPI' }), /mechanism GSSAPI is not supported/);
     await assert.rejects(start({ 'sasl.enabled.mechanisms': 'PLAIN', 'listener.name.sasl_plaintext.plain.sasl.jaas.config': 'PlainLoginModule required user_a="x"' }), /not terminated by ';'|needs org\.apache/);
-    await assert.rejects(start({ 'etcd.connect': '127.0.0.1:1', 'inter.broker.listener.name': 'SASL_PLAINTEXT' }), /SASL between brokers is not supported yet/);
+    await assert.rejects(start({ 'etcd.connect': '127.0.0.1:1', 'inter.broker.listener.name': 'SASL_PLAINTEXT' }), /give the broker's own username="…" password="…" in listener\.name\.sasl_plaintext\.scram-sha-256\.sasl\.jaas\.config/);
+    await assert.rejects(start({ 'etcd.connect': '127.0.0.1:1', 'inter.broker.listener.name': 'SASL_PLAINTEXT', 'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512', 'sasl.enabled.mechanisms': 'PLAIN', 'sasl.jaas.config': plainJaas({ a: 'b' }) }), /SCRAM-SHA-512 is not enabled on the inter-broker listener/);
+    await assert.rejects(start({ 'etcd.connect': '127.0.0.1:1', 'inter.broker.listener.name': 'SASL_PLAINTEXT', 'sasl.enabled.mechanisms': 'OAUTHBEARER' }), /OAUTHBEARER between brokers is not supported/);
   });
 });
