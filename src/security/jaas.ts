@@ -125,3 +125,55 @@ export function clientCredentials(entry: JaasEntry): { username: string; passwor
   const password = entry.options.get('password');
   return username !== undefined && password !== undefined ? { username, password } : undefined;
 }
+
+/**
+ * A JAAS login configuration file (what Kafka reads through `java.security.auth.login.config`): named sections,
+ * each holding JAAS entries — `KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required
+ * user_admin="…"; };`. Returns the entries by section name (as written). Braces and semicolons inside quoted
+ * strings and comments do not count.
+ */
+export function parseJaasFile(text: string): Map<string, JaasEntry[]> {
+  const sections = new Map<string, JaasEntry[]>();
+  let i = 0;
+  const skip = (): void => {
+    for (;;) {
+      while (i < text.length && /\s/.test(text[i]!)) i++;
+      if (text.startsWith('//', i)) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl + 1; continue; }
+      if (text.startsWith('/*', i)) {
+        const end = text.indexOf('*/', i + 2);
+        if (end < 0) throw new JaasError(`unterminated comment at ${i}`);
+        i = end + 2;
+        continue;
+      }
+      return;
+    }
+  };
+  for (skip(); i < text.length; skip()) {
+    const m = /^[A-Za-z0-9._$-]+/.exec(text.slice(i));
+    if (!m) throw new JaasError(`expected a section name at ${i}`);
+    const name = m[0];
+    i += name.length;
+    skip();
+    if (text[i] !== '{') throw new JaasError(`expected '{' after section ${name} at ${i}`);
+    const start = ++i;
+    let quoted = false;
+    for (; i < text.length && (quoted || text[i] !== '}'); i++) {
+      if (text[i] === '\\' && quoted) i++;
+      else if (text[i] === '"') quoted = !quoted;
+    }
+    if (i >= text.length) throw new JaasError(`section ${name} is not closed with '}'`);
+    const body = text.slice(start, i);
+    i++;
+    skip();
+    if (text[i] === ';') i++;
+    if (sections.has(name)) throw new JaasError(`section ${name} appears twice`);
+    sections.set(name, parseJaasConfig(body));
+  }
+  return sections;
+}
+
+/** One entry back in the config-value form (`<module> <flag> k="v" …;`), quoting every value. */
+export function formatJaasEntry(entry: JaasEntry): string {
+  const options = [...entry.options].map(([k, v]) => ` ${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join('');
+  return `${entry.loginModule} ${entry.flag}${options};`;
+}

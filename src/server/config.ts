@@ -61,6 +61,8 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   // list is GSSAPI, which Tributary lacks: ours is the two SCRAM mechanisms. PLAIN's users come from its JAAS config.
   'sasl.enabled.mechanisms': { kind: 'list', default: 'SCRAM-SHA-256,SCRAM-SHA-512' },
   'sasl.jaas.config': { kind: 'string', default: null },
+  // A JAAS login file (KafkaServer sections), which Kafka takes as a JVM system property of that name.
+  'java.security.auth.login.config': { kind: 'string', default: null },
   'sasl.server.max.receive.size': { kind: 'int', default: '524288', min: 1 },
   'connections.max.reauth.ms': { kind: 'long', default: '0', min: 0 },
   // A failed authentication is answered (and the connection closed) only after this delay, against password guessing.

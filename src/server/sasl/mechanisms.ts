@@ -4,7 +4,8 @@
  * - `sasl.enabled.mechanisms`: Kafka's default is GSSAPI, which Tributary does not have; ours is
  *   SCRAM-SHA-256,SCRAM-SHA-512 (credentials from `tributary users` / AlterUserScramCredentials, nothing secret in
  *   the config). PLAIN needs a JAAS config with its users.
- * - `listener.name.<listener>.<mechanism lower-case>.sasl.jaas.config`, else `sasl.jaas.config`.
+ * - `listener.name.<listener>.<mechanism lower-case>.sasl.jaas.config`, else the JAAS file named by
+ *   `java.security.auth.login.config` (section `<listener>.KafkaServer` or `KafkaServer`), else `sasl.jaas.config`.
  * - `sasl.server.max.receive.size`: the largest frame accepted before authentication (default 524288).
  * - `connections.max.reauth.ms`: the session lifetime (KIP-368); 0 = sessions do not expire.
  * - `connection.failed.authentication.delay.ms`: how long a failed authentication waits before it is answered
@@ -14,7 +15,8 @@ import { ConfigError, type BrokerConfig } from '../config.js';
 import type { BrokerContext } from '../broker-context.js';
 import { listenerConfig } from '../tls.js';
 import type { SaslMechanismFactory, SaslServerMechanism } from './mechanism.js';
-import { clientCredentials, parseSingleJaasEntry } from '../../security/jaas.js';
+import { readFileSync } from 'node:fs';
+import { clientCredentials, formatJaasEntry, parseJaasFile, parseSingleJaasEntry, type JaasEntry } from '../../security/jaas.js';
 import type { SaslOptions } from '../../cluster/inter-broker.js';
 import { plainMechanism } from './plain.js';
 import { scramSha256Mechanism, scramSha512Mechanism } from './scram.js';
@@ -50,6 +52,34 @@ function intSetting(config: BrokerConfig, listenerName: string, key: string, fal
   return Number(v);
 }
 
+const LOGIN_MODULES: Record<string, string> = {
+  PLAIN: 'org.apache.kafka.common.security.plain.PlainLoginModule',
+  'SCRAM-SHA-256': 'org.apache.kafka.common.security.scram.ScramLoginModule',
+  'SCRAM-SHA-512': 'org.apache.kafka.common.security.scram.ScramLoginModule',
+  OAUTHBEARER: 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule',
+};
+
+/**
+ * A mechanism's entry from the JAAS file `java.security.auth.login.config` names, as Kafka looks it up: the
+ * section `<listener lower-case>.KafkaServer`, else `KafkaServer`; in it the entry of the mechanism's login module
+ * (or the only entry). Undefined without a file or a matching section.
+ */
+function jaasFileEntry(config: BrokerConfig, listenerName: string, mechanism: string): { key: string; value: string } | undefined {
+  const path = config.get('java.security.auth.login.config');
+  if (!path) return undefined;
+  let sections: Map<string, JaasEntry[]>;
+  try {
+    sections = parseJaasFile(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot use java.security.auth.login.config ${path}: ${(err as Error).message}`);
+  }
+  const name = [`${listenerName.toLowerCase()}.KafkaServer`, 'KafkaServer'].find((n) => sections.has(n));
+  if (!name) return undefined;
+  const entries = sections.get(name)!;
+  const entry = entries.find((e) => e.loginModule === LOGIN_MODULES[mechanism]) ?? (entries.length === 1 ? entries[0] : undefined);
+  return entry ? { key: `java.security.auth.login.config (${path}, section ${name})`, value: formatJaasEntry(entry) } : undefined;
+}
+
 /** Resolves and checks a SASL listener's settings; throws ConfigError naming the key at fault. */
 export function buildListenerSasl(config: BrokerConfig, listenerName: string): ListenerSasl {
   const value = listenerConfig(config, listenerName, 'sasl.enabled.mechanisms') ?? DEFAULT_SASL_ENABLED_MECHANISMS;
@@ -64,7 +94,7 @@ export function buildListenerSasl(config: BrokerConfig, listenerName: string): L
     const prefixedKey = `listener.name.${listenerName.toLowerCase()}.${factory.name.toLowerCase()}.sasl.jaas.config`;
     const prefixed = config.get(prefixedKey);
     const global = config.get('sasl.jaas.config');
-    const jaasConfig = prefixed ? { key: prefixedKey, value: prefixed } : global ? { key: 'sasl.jaas.config', value: global } : undefined;
+    const jaasConfig = prefixed ? { key: prefixedKey, value: prefixed } : jaasFileEntry(config, listenerName, factory.name) ?? (global ? { key: 'sasl.jaas.config', value: global } : undefined);
     creators.set(factory.name, factory.configure({ config, listenerName, jaasConfig }));
   }
   const maxReceiveSize = intSetting(config, listenerName, 'sasl.server.max.receive.size', DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE);
@@ -101,9 +131,10 @@ export function interBrokerSasl(config: BrokerConfig, listener: ListenerSasl): S
     throw new ConfigError(`SASL mechanism ${mechanism} between brokers is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 for sasl.mechanism.inter.broker.protocol`);
   }
   const prefixedKey = `listener.name.${listener.listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
-  const key = config.get(prefixedKey) ? prefixedKey : 'sasl.jaas.config';
-  const value = config.get(key);
-  const credentials = value ? clientCredentials(parseSingleJaasEntry(value)) : undefined;
+  const prefixed = config.get(prefixedKey);
+  const global = config.get('sasl.jaas.config');
+  const found = prefixed ? prefixed : jaasFileEntry(config, listener.listenerName, mechanism)?.value ?? global;
+  const credentials = found ? clientCredentials(parseSingleJaasEntry(found)) : undefined;
   if (!credentials) {
     throw new ConfigError(`The inter-broker listener ${listener.listenerName} uses SASL ${mechanism}: give the broker's own username="…" password="…" in ${prefixedKey}`);
   }

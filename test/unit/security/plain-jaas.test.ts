@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticatePlain, parsePlainMessage, plainMessage, timingSafeStringEqual } from '../../../src/security/plain.js';
-import { JaasError, PLAIN_LOGIN_MODULE, clientCredentials, parseJaasConfig, parseSingleJaasEntry, plainUsers } from '../../../src/security/jaas.js';
+import { JaasError, PLAIN_LOGIN_MODULE, clientCredentials, parseJaasConfig, parseSingleJaasEntry, plainUsers, parseJaasFile, formatJaasEntry } from '../../../src/security/jaas.js';
 
 test('PLAIN: parsing follows Kafka (3 tokens, authzid empty or equal to the user)', () => {
   assert.deepEqual(parsePlainMessage(plainMessage('alice', 'pw')), { authzid: '', username: 'alice', password: 'pw' });
@@ -68,4 +68,25 @@ test('JAAS: malformed values are refused with a clear error', () => {
     ['"a.B" required;', /expected a login module class/],
   ];
   for (const [value, message] of bad) assert.throws(() => parseJaasConfig(value), (err: unknown) => err instanceof JaasError && message.test(err.message), value);
+});
+
+test('JAAS file: sections with several modules, braces and semicolons inside quotes, comments; entries round-trip', () => {
+  const sections = parseJaasFile(`
+    // the broker's logins
+    KafkaServer {
+      org.apache.kafka.common.security.plain.PlainLoginModule required
+        username="admin" password="a}b;c" user_admin="a}b;c" user_alice="alice\\"s";
+      org.apache.kafka.common.security.scram.ScramLoginModule required;
+    };
+    sasl_ssl.KafkaServer { org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="x"; };
+  `);
+  assert.deepEqual([...sections.keys()], ['KafkaServer', 'sasl_ssl.KafkaServer']);
+  const plain = sections.get('KafkaServer')![0]!;
+  assert.equal(plain.options.get('user_admin'), 'a}b;c');
+  assert.equal(plain.options.get('user_alice'), 'alice"s');
+  assert.deepEqual(parseSingleJaasEntry(formatJaasEntry(plain)), plain);
+  assert.equal(sections.get('KafkaServer')![1]!.loginModule, 'org.apache.kafka.common.security.scram.ScramLoginModule');
+  assert.throws(() => parseJaasFile('KafkaServer { x required; '), /not closed/);
+  assert.throws(() => parseJaasFile('KafkaServer x required; };'), /expected '\{'/);
+  assert.throws(() => parseJaasFile('A { x required; }; A { y required; };'), /appears twice/);
 });

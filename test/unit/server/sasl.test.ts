@@ -4,7 +4,7 @@
 // audit events, and start-up refusals.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
@@ -215,6 +215,34 @@ describe('SASL listeners', () => {
 });
 
 describe('SASL configs', () => {
+  test('PLAIN users from a JAAS file (java.security.auth.login.config): the listener\'s section first, then KafkaServer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-sasl-jaas-'));
+    const file = join(dir, 'kafka_server_jaas.conf');
+    writeFileSync(file, `KafkaServer {\n  org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="from-kafkaserver";\n};\n` +
+      `special.KafkaServer {\n  org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="from-special";\n};\n`);
+    const broker = await startBroker({ dataDir: join(dir, 'data'), logLevel: 'silent', config: {
+      listeners: 'SASL_PLAINTEXT://127.0.0.1:0,SPECIAL://127.0.0.1:0', 'listener.security.protocol.map': 'SASL_PLAINTEXT:SASL_PLAINTEXT,SPECIAL:SASL_PLAINTEXT',
+      'sasl.enabled.mechanisms': 'PLAIN', 'java.security.auth.login.config': file,
+    } });
+    try {
+      const at = (name: string): string => `127.0.0.1:${broker.listeners.find((l) => l.name === name)!.port}`;
+      const attempt = async (listener: string, password: string): Promise<number> => {
+        const c = await RawClient.connect(at(listener));
+        try {
+          return (await rawAuthenticate(c, 'PLAIN', 'alice', password)).errorCode;
+        } finally {
+          c.close();
+        }
+      };
+      assert.equal(await attempt('SASL_PLAINTEXT', 'from-kafkaserver'), 0);
+      assert.equal(await attempt('SPECIAL', 'from-special'), 0);
+      assert.equal(await attempt('SPECIAL', 'from-kafkaserver'), ErrorCode.SASL_AUTHENTICATION_FAILED);
+    } finally {
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('DescribeConfigs hides sasl.jaas.config (it holds PLAIN passwords)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-sasl-dc-'));
     const broker = await startBroker({ dataDir: dir, logLevel: 'silent', config: {
