@@ -20,6 +20,8 @@ import sys, json
 from confluent_kafka import Producer, Consumer
 bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
 ssl = {'bootstrap.servers': bootstrap, 'security.protocol': 'ssl', 'ssl.ca.location': ca}
+if len(sys.argv) > 5:
+    ssl.update({'ssl.certificate.location': sys.argv[4], 'ssl.key.location': sys.argv[5]})
 p = Producer(ssl)
 for i in range(3):
     p.produce(topic, key=b'k%d' % i, value=b'confluent-%d' % i)
@@ -42,6 +44,8 @@ import sys, json
 from kafka import KafkaProducer, KafkaConsumer
 bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
 ssl = dict(bootstrap_servers=bootstrap, security_protocol='SSL', ssl_cafile=ca, ssl_check_hostname=True)
+if len(sys.argv) > 5:
+    ssl.update(ssl_certfile=sys.argv[4], ssl_keyfile=sys.argv[5])
 p = KafkaProducer(acks='all', request_timeout_ms=10000, **ssl)
 for i in range(3):
     p.send(topic, key=b'k%d' % i, value=b'kafka-python-%d' % i).get(timeout=15)
@@ -124,14 +128,18 @@ describe('clients over SSL', () => {
     assert.deepEqual(got.sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2']);
   });
 
-  test('confluent-kafka: produce and consume', async () => {
+  test('confluent-kafka: produce and consume; with a client certificate on the mTLS listener too', async () => {
     const out = await run(PYTHON, ['-c', CONFLUENT, ssl, 'confluent-ssl', certs.caCert], { timeoutMs: 60_000 });
     assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2']);
+    const mutual = await run(PYTHON, ['-c', CONFLUENT, mtls, 'confluent-mtls', certs.caCert, certs.clientCert, certs.clientKey], { timeoutMs: 60_000 });
+    assert.deepEqual(JSON.parse(mutual.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2']);
   });
 
-  test('kafka-python: produce and consume', async () => {
+  test('kafka-python: produce and consume; with a client certificate on the mTLS listener too', async () => {
     const out = await run(PYTHON, ['-c', KAFKA_PYTHON, ssl, 'kafka-python-ssl', certs.caCert], { timeoutMs: 60_000 });
     assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+    const mutual = await run(PYTHON, ['-c', KAFKA_PYTHON, mtls, 'kafka-python-mtls', certs.caCert, certs.clientCert, certs.clientKey], { timeoutMs: 60_000 });
+    assert.deepEqual(JSON.parse(mutual.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
   });
 
   test('tributary CLI: -X security.protocol=SSL -X ssl.ca.location=…, and the client certificate on the mTLS listener', async () => {
