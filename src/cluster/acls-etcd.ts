@@ -5,17 +5,18 @@
  * EtcdClusterStore.aclBackend() makes one on the store's client and prefix.
  */
 import { createHash } from 'node:crypto';
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { EtcdPrefixWatch } from './etcd-prefix-watch.js';
 import { bindingKey, type AclBinding } from '../security/authorizer.js';
 import { bindingFromJson, bindingToJson, type AclBackend } from '../security/acl-store.js';
 
 export class EtcdAclBackend implements AclBackend {
   private readonly root: string;
-  private watcher: Watcher | undefined;
-  private closed = false;
+  private readonly watcher: EtcdPrefixWatch;
 
   constructor(private readonly client: Etcd3, prefix: string) {
     this.root = `${prefix}/acls/`;
+    this.watcher = new EtcdPrefixWatch(client, this.root);
   }
 
   key(b: AclBinding): string {
@@ -37,25 +38,10 @@ export class EtcdAclBackend implements AclBackend {
   }
 
   watch(onChange: (all: AclBinding[]) => void): () => void {
-    let reloading = Promise.resolve();
-    const reload = (): void => {
-      reloading = reloading.then(async () => {
-        if (this.closed) return;
-        onChange(await this.load());
-      }).catch(() => undefined);
-    };
-    void this.client.watch().prefix(this.root).create().then((w) => {
-      if (this.closed) { void w.cancel(); return; }
-      this.watcher = w;
-      w.on('put', reload);
-      w.on('delete', reload);
-      reload(); // whatever changed between load() and the watch's start
-    }).catch(() => undefined);
-    return () => { this.closed = true; void this.watcher?.cancel(); };
+    return this.watcher.start(() => this.load(), onChange);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.watcher?.cancel();
+  close(): Promise<void> {
+    return this.watcher.close();
   }
 }

@@ -7,21 +7,21 @@
  * A watch on `<prefix>/quotas/` re-reads the set on every change, so each broker's ClientQuotaStore follows the
  * others' writes. EtcdClusterStore.clientQuotaBackend() makes one on the store's client and prefix.
  */
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { EtcdPrefixWatch } from './etcd-prefix-watch.js';
 import {
   ConcurrentQuotaChangeError, entityKey, recordFromJson, recordToJson, type ClientQuotaBackend, type ClientQuotaRecord,
 } from '../security/client-quotas.js';
 
 export class EtcdClientQuotaBackend implements ClientQuotaBackend {
   private readonly root: string;
-  private watcher: Watcher | undefined;
-  private closed = false;
-  private cancelled: Promise<void> | undefined;
+  private readonly watcher: EtcdPrefixWatch;
   /** Each key's mod revision as last loaded or written (absent: the key did not exist). */
   private revisions = new Map<string, string>();
 
   constructor(private readonly client: Etcd3, prefix: string) {
     this.root = `${prefix}/quotas/`;
+    this.watcher = new EtcdPrefixWatch(client, this.root);
   }
 
   async load(): Promise<ClientQuotaRecord[]> {
@@ -57,27 +57,10 @@ export class EtcdClientQuotaBackend implements ClientQuotaBackend {
   }
 
   watch(onChange: (all: ClientQuotaRecord[]) => void): () => void {
-    let reloading = Promise.resolve();
-    const reload = (): void => {
-      reloading = reloading.then(async () => {
-        if (this.closed) return;
-        onChange(await this.load());
-      }).catch(() => undefined);
-    };
-    void this.client.watch().prefix(this.root).create().then((w) => {
-      if (this.closed) { void w.cancel(); return; }
-      this.watcher = w;
-      w.on('put', reload);
-      w.on('delete', reload);
-      reload(); // whatever changed between load() and the watch's start
-    }).catch(() => undefined);
-    return () => { void this.close(); };
+    return this.watcher.start(() => this.load(), onChange);
   }
 
-  /** Cancels the watch once (the store's unwatch and the cluster's close both end here). */
   close(): Promise<void> {
-    this.closed = true;
-    this.cancelled ??= this.watcher?.cancel().catch(() => undefined) ?? Promise.resolve();
-    return this.cancelled;
+    return this.watcher.close();
   }
 }

@@ -5,7 +5,8 @@
  * re-reads the set on every change, so each broker's ScramCredentialStore follows the others' writes.
  * EtcdClusterStore.credentialBackend() makes one on the store's client and prefix.
  */
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { EtcdPrefixWatch } from './etcd-prefix-watch.js';
 import {
   credentialFromJson,
   credentialToJson,
@@ -16,11 +17,11 @@ import {
 
 export class EtcdScramCredentialBackend implements CredentialBackend {
   private readonly root: string;
-  private watcher: Watcher | undefined;
-  private closed = false;
+  private readonly watcher: EtcdPrefixWatch;
 
   constructor(private readonly client: Etcd3, prefix: string) {
     this.root = `${prefix}/scram/`;
+    this.watcher = new EtcdPrefixWatch(client, this.root);
   }
 
   key(user: string, mechanism: string): string {
@@ -42,25 +43,10 @@ export class EtcdScramCredentialBackend implements CredentialBackend {
   }
 
   watch(onChange: (all: StoredScramCredential[]) => void): () => void {
-    let reloading = Promise.resolve();
-    const reload = (): void => {
-      reloading = reloading.then(async () => {
-        if (this.closed) return;
-        onChange(await this.load());
-      }).catch(() => undefined);
-    };
-    void this.client.watch().prefix(this.root).create().then((w) => {
-      if (this.closed) { void w.cancel(); return; }
-      this.watcher = w;
-      w.on('put', reload);
-      w.on('delete', reload);
-      reload(); // whatever changed between load() and the watch's start
-    }).catch(() => undefined);
-    return () => { this.closed = true; void this.watcher?.cancel(); };
+    return this.watcher.start(() => this.load(), onChange);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.watcher?.cancel();
+  close(): Promise<void> {
+    return this.watcher.close();
   }
 }

@@ -10,9 +10,8 @@
  * File format (version 1): {"version":1,"acls":[{"resourceType":"TOPIC","resourceName":"t","patternType":"LITERAL",
  * "principal":"User:alice","host":"*","operation":"READ","permissionType":"ALLOW"}]}.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/file-io.js';
+import { VersionedJsonFile } from './versioned-json-file.js';
 import {
   AclAuthorizer,
   bindingKey,
@@ -78,39 +77,23 @@ export function bindingFromJson(v: unknown): AclBinding {
 }
 
 export class FileAclBackend implements AclBackend {
-  private all = new Map<string, AclBinding>();
+  private readonly store: VersionedJsonFile<AclBinding>;
   readonly file: string;
 
   constructor(dataDir: string) {
-    this.file = join(dataDir, ACLS_FILE);
+    this.store = new VersionedJsonFile(join(dataDir, ACLS_FILE), { field: 'acls', keyOf: bindingKey, toJson: bindingToJson, fromJson: bindingFromJson });
+    this.file = this.store.file;
   }
 
-  async load(): Promise<AclBinding[]> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    let parsed: { version?: unknown; acls?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (err) {
-      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-    if (parsed.version !== 1 || !Array.isArray(parsed.acls)) throw new Error(`${this.file}: unsupported format (expected version 1)`);
-    const list = parsed.acls.map(bindingFromJson);
-    this.all = new Map(list.map((b) => [bindingKey(b), b]));
-    return list;
+  load(): Promise<AclBinding[]> {
+    return this.store.load();
   }
 
-  async apply(add: readonly AclBinding[], remove: readonly AclBinding[]): Promise<void> {
-    const next = new Map(this.all);
-    for (const b of remove) next.delete(bindingKey(b));
-    for (const b of add) next.set(bindingKey(b), b);
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, acls: [...next.values()].map(bindingToJson) }, null, 1)}\n`);
-    this.all = next;
+  apply(add: readonly AclBinding[], remove: readonly AclBinding[]): Promise<void> {
+    return this.store.update((next) => {
+      for (const b of remove) next.delete(bindingKey(b));
+      for (const b of add) next.set(bindingKey(b), b);
+    });
   }
 }
 

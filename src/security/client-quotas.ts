@@ -12,10 +12,9 @@
  * File format (version 1): {"version":1,"quotas":[{"entity":{"user":"alice","client-id":null},
  * "quotas":{"producer_byte_rate":1048576}}]} — an entity type present with null is its `<default>`.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { writeFileAtomic } from '../storage/file-io.js';
+import { VersionedJsonFile } from './versioned-json-file.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 
 export const CLIENT_QUOTAS_FILE = '__client_quotas.json';
@@ -92,41 +91,27 @@ export function recordFromJson(v: unknown): ClientQuotaRecord {
 
 /** The single node's backend: one JSON file in the data dir. */
 export class FileClientQuotaBackend implements ClientQuotaBackend {
-  private all = new Map<string, ClientQuotaRecord>();
+  private readonly store: VersionedJsonFile<ClientQuotaRecord>;
   readonly file: string;
 
   constructor(dataDir: string) {
-    this.file = join(dataDir, CLIENT_QUOTAS_FILE);
+    this.store = new VersionedJsonFile(join(dataDir, CLIENT_QUOTAS_FILE), {
+      field: 'quotas', keyOf: (r) => entityKey(r.entity), toJson: recordToJson, fromJson: recordFromJson,
+    });
+    this.file = this.store.file;
   }
 
-  async load(): Promise<ClientQuotaRecord[]> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    let parsed: { version?: unknown; quotas?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (err) {
-      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-    if (parsed.version !== 1 || !Array.isArray(parsed.quotas)) throw new Error(`${this.file}: unsupported format (expected version 1)`);
-    const list = parsed.quotas.map(recordFromJson);
-    this.all = new Map(list.map((r) => [entityKey(r.entity), r]));
-    return list;
+  load(): Promise<ClientQuotaRecord[]> {
+    return this.store.load();
   }
 
-  async apply(changes: readonly ClientQuotaRecord[]): Promise<void> {
-    const next = new Map(this.all);
-    for (const c of changes) {
-      if (Object.keys(c.quotas).length === 0) next.delete(entityKey(c.entity));
-      else next.set(entityKey(c.entity), c);
-    }
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, quotas: [...next.values()].map(recordToJson) }, null, 1)}\n`);
-    this.all = next;
+  apply(changes: readonly ClientQuotaRecord[]): Promise<void> {
+    return this.store.update((next) => {
+      for (const c of changes) {
+        if (Object.keys(c.quotas).length === 0) next.delete(entityKey(c.entity));
+        else next.set(entityKey(c.entity), c);
+      }
+    });
   }
 }
 

@@ -13,9 +13,8 @@
  * File format (version 1): {"version":1,"credentials":[{"user","mechanism","iterations","salt","storedKey",
  * "serverKey"}]} with the three keys base64.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/file-io.js';
+import { VersionedJsonFile } from './versioned-json-file.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import {
   SCRAM_MAX_ITERATIONS,
@@ -80,39 +79,25 @@ export function credentialFromJson(v: unknown): StoredScramCredential {
 
 /** The single node's backend: one JSON file in the data dir. */
 export class FileCredentialBackend implements CredentialBackend {
-  private all = new Map<string, StoredScramCredential>();
+  private readonly store: VersionedJsonFile<StoredScramCredential>;
   readonly file: string;
 
   constructor(dataDir: string) {
-    this.file = join(dataDir, SCRAM_CREDENTIALS_FILE);
+    this.store = new VersionedJsonFile(join(dataDir, SCRAM_CREDENTIALS_FILE), {
+      field: 'credentials', keyOf: (c) => keyOf(c.user, c.mechanism), toJson: credentialToJson, fromJson: credentialFromJson,
+    });
+    this.file = this.store.file;
   }
 
-  async load(): Promise<StoredScramCredential[]> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    let parsed: { version?: unknown; credentials?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (err) {
-      throw new Error(`${this.file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-    if (parsed.version !== 1 || !Array.isArray(parsed.credentials)) throw new Error(`${this.file}: unsupported format (expected version 1)`);
-    const list = parsed.credentials.map(credentialFromJson);
-    this.all = new Map(list.map((c) => [keyOf(c.user, c.mechanism), c]));
-    return list;
+  load(): Promise<StoredScramCredential[]> {
+    return this.store.load();
   }
 
-  async apply(upserts: readonly StoredScramCredential[], deletions: readonly CredentialDeletion[]): Promise<void> {
-    const next = new Map(this.all);
-    for (const d of deletions) next.delete(keyOf(d.user, d.mechanism));
-    for (const u of upserts) next.set(keyOf(u.user, u.mechanism), u);
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, credentials: [...next.values()].map(credentialToJson) }, null, 1)}\n`);
-    this.all = next;
+  apply(upserts: readonly StoredScramCredential[], deletions: readonly CredentialDeletion[]): Promise<void> {
+    return this.store.update((next) => {
+      for (const d of deletions) next.delete(keyOf(d.user, d.mechanism));
+      for (const u of upserts) next.set(keyOf(u.user, u.mechanism), u);
+    });
   }
 }
 

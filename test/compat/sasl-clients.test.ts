@@ -18,28 +18,7 @@ import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { addScramUser, plainJaas } from '../helpers/sasl.js';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
-
-const CONFLUENT = `
-import sys, json
-from confluent_kafka import Producer, Consumer
-bootstrap, topic, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-conf = {'bootstrap.servers': bootstrap, **extra}
-p = Producer(conf)
-for i in range(3):
-    p.produce(topic, value=b'confluent-%d' % i)
-assert p.flush(15) == 0
-c = Consumer({**conf, 'group.id': 'confluent-' + topic, 'auto.offset.reset': 'earliest'})
-c.subscribe([topic])
-got = []
-for _ in range(60):
-    m = c.poll(0.5)
-    if m is not None and m.error() is None:
-        got.append(m.value().decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps(sorted(got)))
-`;
+import { confluentRoundTrip, consumeValues, kafkaPythonRoundTrip, runRoundTrip } from './support/client-round-trips.js';
 
 const CONFLUENT_REFUSED = `
 import sys, json
@@ -53,25 +32,6 @@ try:
     print(json.dumps({'served': True, 'errors': errors}))
 except Exception as e:
     print(json.dumps({'served': False, 'errors': errors + [str(e)]}))
-`;
-
-const KAFKA_PYTHON = `
-import sys, json
-from kafka import KafkaProducer, KafkaConsumer
-bootstrap, topic, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-cfg = dict(bootstrap_servers=bootstrap, **extra)
-p = KafkaProducer(acks='all', request_timeout_ms=10000, **cfg)
-for i in range(3):
-    p.send(topic, value=b'kafka-python-%d' % i).get(timeout=15)
-p.close()
-c = KafkaConsumer(topic, auto_offset_reset='earliest', consumer_timeout_ms=10000, **cfg)
-got = []
-for m in c:
-    got.append(m.value.decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps(sorted(got)))
 `;
 
 const KAFKA_PYTHON_REFUSED = `
@@ -154,8 +114,7 @@ describe('clients over SASL', () => {
 
   test('confluent-kafka: SCRAM-SHA-512 over SASL_SSL and PLAIN, produce and consume; a wrong password is refused', async () => {
     for (const [bootstrap, conf, topic] of [[saslSsl, rdScram('scram-user', 'scram-secret'), 'confluent-scram'], [saslPlain, rdPlain('alice', 'alice-secret'), 'confluent-plain']] as const) {
-      const out = await run(PYTHON, ['-c', CONFLUENT, bootstrap, topic, JSON.stringify(conf)], { timeoutMs: 60_000 });
-      assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2'], topic);
+      assert.deepEqual(await runRoundTrip(confluentRoundTrip(), bootstrap, topic, conf), ['confluent-0', 'confluent-1', 'confluent-2'], topic);
     }
     const refused = await run(PYTHON, ['-c', CONFLUENT_REFUSED, saslSsl, JSON.stringify(rdScram('scram-user', 'wrong'))], { timeoutMs: 30_000 });
     const r = JSON.parse(refused.stdout.trim().split('\n').pop()!) as { served: boolean; errors: string[] };
@@ -168,8 +127,7 @@ describe('clients over SASL', () => {
     const scram = { security_protocol: 'SASL_SSL', ssl_cafile: certs.caCert, sasl_mechanism: 'SCRAM-SHA-512', sasl_plain_username: 'scram-user', sasl_plain_password: 'scram-secret' };
     const plain = { security_protocol: 'SASL_PLAINTEXT', sasl_mechanism: 'PLAIN', sasl_plain_username: 'alice', sasl_plain_password: 'alice-secret' };
     for (const [bootstrap, conf, topic] of [[saslSsl, scram, 'kp-scram'], [saslPlain, plain, 'kp-plain']] as const) {
-      const out = await run(PYTHON, ['-c', KAFKA_PYTHON, bootstrap, topic, JSON.stringify(conf)], { timeoutMs: 60_000 });
-      assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2'], topic);
+      assert.deepEqual(await runRoundTrip(kafkaPythonRoundTrip(), bootstrap, topic, conf), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2'], topic);
     }
     for (const [bootstrap, conf] of [[saslSsl, { ...scram, sasl_plain_password: 'wrong' }], [saslPlain, { ...plain, sasl_plain_username: 'nobody' }]] as const) {
       const refused = await run(PYTHON, ['-c', KAFKA_PYTHON_REFUSED, bootstrap, JSON.stringify(conf)], { timeoutMs: 30_000 });
@@ -188,19 +146,7 @@ describe('clients over SASL', () => {
       await producer.connect();
       await producer.send({ topic, messages: [0, 1, 2].map((i) => ({ value: `kafkajs-${i}` })) });
       await producer.disconnect();
-      const consumer = kafka.consumer({ groupId: topic });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const got: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out with ${JSON.stringify(got)}`)), 20_000);
-        void consumer.run({ eachMessage: async ({ message }) => {
-          got.push(message.value!.toString());
-          if (got.length === 3) { clearTimeout(timer); resolve(); }
-        } });
-      });
-      await consumer.disconnect();
-      assert.deepEqual(got.sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2'], topic);
+      assert.deepEqual((await consumeValues(kafka, topic, 3)).sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2'], topic);
     }
     const refused = async (cfg: object, expected: RegExp): Promise<void> => {
       const admin = new Kafka({ ...configs[0]!, ...cfg, retry: { retries: 0 }, logLevel: logLevel.NOTHING } as never).admin();

@@ -19,55 +19,30 @@ import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { claims, jwks, makeKey, signJwt } from '../helpers/jwt.js';
 import { run } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
+import { confluentRoundTrip, consumeValues, kafkaPythonRoundTrip, runRoundTrip } from './support/client-round-trips.js';
 
-const CONFLUENT = `
-import sys, json, time
-from confluent_kafka import Producer, Consumer
-bootstrap, topic, token = sys.argv[1], sys.argv[2], sys.argv[3]
+/** confluent-kafka with an oauth_cb handing out the token given as argv[4]; prints the values and the calls. */
+const CONFLUENT = confluentRoundTrip({
+  prelude: `
+import time
 calls = []
 def oauth_cb(_config):
     calls.append(1)
-    return token, time.time() + 3600
-conf = {'bootstrap.servers': bootstrap, 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'OAUTHBEARER', 'oauth_cb': oauth_cb}
-p = Producer(conf)
-for i in range(3):
-    p.produce(topic, value=b'confluent-%d' % i)
-assert p.flush(15) == 0
-c = Consumer({**conf, 'group.id': 'confluent-oauth', 'auto.offset.reset': 'earliest'})
-c.subscribe([topic])
-got = []
-for _ in range(60):
-    m = c.poll(0.5)
-    if m is not None and m.error() is None:
-        got.append(m.value().decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps({'got': sorted(got), 'calls': len(calls)}))
-`;
+    return args[0], time.time() + 3600
+conf['oauth_cb'] = oauth_cb`,
+  result: "{'got': sorted(got), 'calls': len(calls)}",
+});
 
-const KAFKA_PYTHON = `
-import sys, json
-from kafka import KafkaProducer, KafkaConsumer
+/** kafka-python with a sasl_oauth_token_provider returning the token given as argv[4]. */
+const KAFKA_PYTHON = kafkaPythonRoundTrip({
+  prelude: `
 from kafka.oauth.abstract import AbstractTokenProvider
-bootstrap, topic, token = sys.argv[1], sys.argv[2], sys.argv[3]
 class Tokens(AbstractTokenProvider):
     def token(self):
-        return token
-conf = dict(bootstrap_servers=bootstrap, security_protocol='SASL_PLAINTEXT', sasl_mechanism='OAUTHBEARER', sasl_oauth_token_provider=Tokens())
-p = KafkaProducer(acks='all', request_timeout_ms=10000, **conf)
-for i in range(3):
-    p.send(topic, value=b'kafka-python-%d' % i).get(timeout=15)
-p.close()
-c = KafkaConsumer(topic, auto_offset_reset='earliest', consumer_timeout_ms=10000, **conf)
-got = []
-for m in c:
-    got.append(m.value.decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps(sorted(got)))
-`;
+        return args[0]
+cfg['sasl_oauth_token_provider'] = Tokens()`,
+});
+const OAUTH_PYTHON = { security_protocol: 'SASL_PLAINTEXT', sasl_mechanism: 'OAUTHBEARER' };
 
 describe('kafkajs over SASL', () => {
   let certs: TestCerts;
@@ -116,25 +91,6 @@ describe('kafkajs over SASL', () => {
     certs?.remove();
   });
 
-  async function consumeAll(kafka: Kafka, topic: string, count: number): Promise<string[]> {
-    const consumer = kafka.consumer({ groupId: `g-${topic}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const got: string[] = [];
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out with ${got.length} of ${count}`)), 15_000);
-        void consumer.run({ eachMessage: async ({ message }) => {
-          got.push(message.value!.toString());
-          if (got.length === count) { clearTimeout(timer); resolve(); }
-        } });
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return got;
-  }
-
   test('OAUTHBEARER: produce and consume with an oauthBearerProvider; re-authentication keeps producing', async () => {
     let minted = 0;
     const kafka = new Kafka({
@@ -157,7 +113,7 @@ describe('kafkajs over SASL', () => {
     // kafkajs re-authenticates once less than reauthenticationThreshold of the 2 s session is left: with a fresh token.
     const connectionsOpened = 2; // the bootstrap connection and the leader's
     assert.ok(minted >= connectionsOpened + 2, `tokens minted: ${minted}`);
-    const got = await consumeAll(kafka, 'kafkajs-oauth', sent);
+    const got = await consumeValues(kafka, 'kafkajs-oauth', sent);
     assert.equal(new Set(got).size, sent);
   });
 
@@ -184,16 +140,14 @@ describe('kafkajs over SASL', () => {
 
   test('confluent-kafka (oauth_cb): produce and consume with a JWT', async () => {
     const token = signJwt(key, claims({ sub: 'confluent-app' }));
-    const out = await run(PYTHON, ['-c', CONFLUENT, oauthPy, 'confluent-oauth', token], { timeoutMs: 60_000 });
-    const result = JSON.parse(out.stdout.trim().split('\n').pop()!) as { got: string[]; calls: number };
+    const result = await runRoundTrip<{ got: string[]; calls: number }>(CONFLUENT, oauthPy, 'confluent-oauth', { 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'OAUTHBEARER' }, [token]);
     assert.deepEqual(result.got, ['confluent-0', 'confluent-1', 'confluent-2']);
     assert.ok(result.calls >= 1);
   });
 
   test('kafka-python (sasl_oauth_token_provider): produce and consume with a JWT', async () => {
     const token = signJwt(key, claims({ sub: 'kafka-python-app' }));
-    const out = await run(PYTHON, ['-c', KAFKA_PYTHON, oauthPy, 'kafka-python-oauth', token], { timeoutMs: 60_000 });
-    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+    assert.deepEqual(await runRoundTrip(KAFKA_PYTHON, oauthPy, 'kafka-python-oauth', OAUTH_PYTHON, [token]), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
   });
 
   test('confluent-kafka: an expired token is refused', async () => {
@@ -227,6 +181,6 @@ except Exception as e:
     await producer.connect();
     await producer.send({ topic: 'kafkajs-scram', messages: [{ value: 'x' }, { value: 'y' }] });
     await producer.disconnect();
-    assert.deepEqual((await consumeAll(kafka, 'kafkajs-scram', 2)).sort(), ['x', 'y']);
+    assert.deepEqual((await consumeValues(kafka, 'kafkajs-scram', 2)).sort(), ['x', 'y']);
   });
 });

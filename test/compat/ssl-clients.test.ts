@@ -13,52 +13,7 @@ import { startBroker, type RunningBroker } from '../../src/server/broker.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
 import { run } from './support/processes.js';
-import { PYTHON } from './support/python-suite.js';
-
-const CONFLUENT = `
-import sys, json
-from confluent_kafka import Producer, Consumer
-bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
-ssl = {'bootstrap.servers': bootstrap, 'security.protocol': 'ssl', 'ssl.ca.location': ca}
-if len(sys.argv) > 5:
-    ssl.update({'ssl.certificate.location': sys.argv[4], 'ssl.key.location': sys.argv[5]})
-p = Producer(ssl)
-for i in range(3):
-    p.produce(topic, key=b'k%d' % i, value=b'confluent-%d' % i)
-assert p.flush(15) == 0
-c = Consumer({**ssl, 'group.id': 'confluent-ssl', 'auto.offset.reset': 'earliest'})
-c.subscribe([topic])
-got = []
-for _ in range(60):
-    m = c.poll(0.5)
-    if m is not None and m.error() is None:
-        got.append(m.value().decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps(sorted(got)))
-`;
-
-const KAFKA_PYTHON = `
-import sys, json
-from kafka import KafkaProducer, KafkaConsumer
-bootstrap, topic, ca = sys.argv[1], sys.argv[2], sys.argv[3]
-ssl = dict(bootstrap_servers=bootstrap, security_protocol='SSL', ssl_cafile=ca, ssl_check_hostname=True)
-if len(sys.argv) > 5:
-    ssl.update(ssl_certfile=sys.argv[4], ssl_keyfile=sys.argv[5])
-p = KafkaProducer(acks='all', request_timeout_ms=10000, **ssl)
-for i in range(3):
-    p.send(topic, key=b'k%d' % i, value=b'kafka-python-%d' % i).get(timeout=15)
-p.close()
-c = KafkaConsumer(topic, auto_offset_reset='earliest', consumer_timeout_ms=10000, **ssl)
-got = []
-for m in c:
-    got.append(m.value.decode())
-    if len(got) >= 3:
-        break
-c.close()
-print(json.dumps(sorted(got)))
-`;
+import { confluentRoundTrip, consumeValues, kafkaPythonRoundTrip, runRoundTrip } from './support/client-round-trips.js';
 
 describe('clients over SSL', () => {
   let certs: TestCerts;
@@ -113,33 +68,21 @@ describe('clients over SSL', () => {
     await producer.connect();
     await producer.send({ topic: 'kafkajs-ssl', messages: [0, 1, 2].map((i) => ({ key: `k${i}`, value: `kafkajs-${i}` })) });
     await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: 'kafkajs-ssl' });
-    await consumer.connect();
-    await consumer.subscribe({ topic: 'kafkajs-ssl', fromBeginning: true });
-    const got: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out with ${JSON.stringify(got)}`)), 20_000);
-      void consumer.run({ eachMessage: async ({ message }) => {
-        got.push(message.value!.toString());
-        if (got.length === 3) { clearTimeout(timer); resolve(); }
-      } });
-    });
-    await consumer.disconnect();
-    assert.deepEqual(got.sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2']);
+    assert.deepEqual((await consumeValues(kafka, 'kafkajs-ssl', 3)).sort(), ['kafkajs-0', 'kafkajs-1', 'kafkajs-2']);
   });
 
   test('confluent-kafka: produce and consume; with a client certificate on the mTLS listener too', async () => {
-    const out = await run(PYTHON, ['-c', CONFLUENT, ssl, 'confluent-ssl', certs.caCert], { timeoutMs: 60_000 });
-    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2']);
-    const mutual = await run(PYTHON, ['-c', CONFLUENT, mtls, 'confluent-mtls', certs.caCert, certs.clientCert, certs.clientKey], { timeoutMs: 60_000 });
-    assert.deepEqual(JSON.parse(mutual.stdout.trim().split('\n').pop()!), ['confluent-0', 'confluent-1', 'confluent-2']);
+    const settings = { 'security.protocol': 'ssl', 'ssl.ca.location': certs.caCert };
+    assert.deepEqual(await runRoundTrip(confluentRoundTrip(), ssl, 'confluent-ssl', settings), ['confluent-0', 'confluent-1', 'confluent-2']);
+    const mutual = { ...settings, 'ssl.certificate.location': certs.clientCert, 'ssl.key.location': certs.clientKey };
+    assert.deepEqual(await runRoundTrip(confluentRoundTrip(), mtls, 'confluent-mtls', mutual), ['confluent-0', 'confluent-1', 'confluent-2']);
   });
 
   test('kafka-python: produce and consume; with a client certificate on the mTLS listener too', async () => {
-    const out = await run(PYTHON, ['-c', KAFKA_PYTHON, ssl, 'kafka-python-ssl', certs.caCert], { timeoutMs: 60_000 });
-    assert.deepEqual(JSON.parse(out.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
-    const mutual = await run(PYTHON, ['-c', KAFKA_PYTHON, mtls, 'kafka-python-mtls', certs.caCert, certs.clientCert, certs.clientKey], { timeoutMs: 60_000 });
-    assert.deepEqual(JSON.parse(mutual.stdout.trim().split('\n').pop()!), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+    const settings = { security_protocol: 'SSL', ssl_cafile: certs.caCert, ssl_check_hostname: true };
+    assert.deepEqual(await runRoundTrip(kafkaPythonRoundTrip(), ssl, 'kafka-python-ssl', settings), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
+    const mutual = { ...settings, ssl_certfile: certs.clientCert, ssl_keyfile: certs.clientKey };
+    assert.deepEqual(await runRoundTrip(kafkaPythonRoundTrip(), mtls, 'kafka-python-mtls', mutual), ['kafka-python-0', 'kafka-python-1', 'kafka-python-2']);
   });
 
   test('tributary CLI: -X security.protocol=SSL -X ssl.ca.location=…, and the client certificate on the mTLS listener', async () => {

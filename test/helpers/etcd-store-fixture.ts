@@ -1,9 +1,11 @@
 /**
  * For a test file about EtcdClusterStore: one etcd process for the file (started before its tests, stopped after
  * them), stores opened on it under fresh key prefixes so that tests share the etcd but not its keys, and every
- * store (and anything else registered) closed after the file.
+ * store (and anything else registered) closed after the file. etcdClientFixture: the same for a test of one
+ * etcd backend, with a bare etcd3 client.
  */
 import { after, before } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import { EtcdClusterStore } from '../../src/cluster/etcd-store.js';
 import { createLogger } from '../../src/logger.js';
 import { startEtcd, type EtcdProcess } from './etcd.js';
@@ -43,5 +45,25 @@ export function etcdStoreFixture(name: string): EtcdStoreFixture {
       return store;
     },
     onCleanup: (fn) => { cleanups.push(fn); },
+  };
+}
+
+/** For a test file about one etcd backend: an etcd process and a client on it, for the file's tests. */
+export function etcdClientFixture(): { readonly client: Etcd3 } {
+  let etcd: EtcdProcess | undefined;
+  let client: Etcd3 | undefined;
+  before(async () => {
+    etcd = await startEtcd();
+    client = new Etcd3({ hosts: [etcd.endpoint] });
+  });
+  after(async () => {
+    client?.close();
+    await etcd?.stop();
+  });
+  return {
+    get client(): Etcd3 {
+      if (!client) throw new Error('etcd is started by the fixture\'s before hook');
+      return client;
+    },
   };
 }

@@ -1,31 +1,21 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Etcd3 } from 'etcd3';
-import { startEtcd, type EtcdProcess } from '../../helpers/etcd.js';
+import { etcdClientFixture } from '../../helpers/etcd-store-fixture.js';
 import { EtcdScramCredentialBackend } from '../../../src/cluster/scram-credentials-etcd.js';
 import { ScramCredentialStore } from '../../../src/security/credential-store.js';
 import { saltedPassword } from '../../../src/security/scram.js';
 
-let etcd: EtcdProcess;
-let client: Etcd3;
-before(async () => {
-  etcd = await startEtcd();
-  client = new Etcd3({ hosts: [etcd.endpoint] });
-});
-after(async () => {
-  client?.close();
-  await etcd?.stop();
-});
+const etcd = etcdClientFixture();
 
 test('two brokers\' stores share credentials through etcd: keys per user and mechanism, watch brings changes', async () => {
-  const a = await ScramCredentialStore.open(new EtcdScramCredentialBackend(client, '/t1'));
-  const bBackend = new EtcdScramCredentialBackend(client, '/t1');
+  const a = await ScramCredentialStore.open(new EtcdScramCredentialBackend(etcd.client, '/t1'));
+  const bBackend = new EtcdScramCredentialBackend(etcd.client, '/t1');
   const b = await ScramCredentialStore.open(bBackend);
   try {
     const salt = Buffer.from('salty');
     const results = await a.alter([], [{ name: 'a/b', mechanism: 2, iterations: 4096, salt, saltedPassword: saltedPassword('SCRAM-SHA-512', 'pw', salt, 4096) }]);
     assert.deepEqual(results, [{ user: 'a/b', errorCode: 0, errorMessage: null }]);
-    const stored = await client.get('/t1/scram/a%2Fb/SCRAM-SHA-512').string();
+    const stored = await etcd.client.get('/t1/scram/a%2Fb/SCRAM-SHA-512').string();
     assert.ok(stored && JSON.parse(stored).storedKey, stored ?? 'missing key');
     assert.ok(!stored.includes('pw"'));
     const deadline = Date.now() + 5000;

@@ -1,11 +1,8 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker, type RunningBroker } from '../../../src/index.js';
-import { Admin } from '../../../src/client/admin.js';
+import { singleNodeAdmin } from '../../helpers/single-node-admin.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { CLIENT_QUOTAS_FILE } from '../../../src/security/client-quotas.js';
 import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
@@ -14,33 +11,13 @@ import type { AuditEvent } from '../../../src/security/audit.js';
 const API_VERSIONS = 18, DESCRIBE_CLIENT_QUOTAS = 48, ALTER_CLIENT_QUOTAS = 49;
 
 describe('client quota APIs on a single node', () => {
-  let dataDir: string;
-  let broker: RunningBroker;
-  let admin: Admin;
   const audit: AuditEvent[] = [];
-
-  const start = async (): Promise<void> => {
-    broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
+  const node = singleNodeAdmin('tributary-quotas-', (broker) => {
     (broker.context as { audit: unknown }).audit = { record: (e: AuditEvent) => audit.push(e) };
-    admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
-    await admin.connect();
-  };
-  const stop = async (): Promise<void> => {
-    await admin.close();
-    await broker.close();
-  };
-
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-quotas-'));
-    await start();
-  });
-  after(async () => {
-    await stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   test('ApiVersions advertises both APIs at v0-1', async () => {
-    const raw = await RawClient.connect(broker.address);
+    const raw = await RawClient.connect(node.broker.address);
     try {
       const res = await raw.send(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
       for (const key of [DESCRIBE_CLIENT_QUOTAS, ALTER_CLIENT_QUOTAS]) {
@@ -53,8 +30,8 @@ describe('client quota APIs on a single node', () => {
   });
 
   test('alter, describe with filters, remove; audit events; survives a restart', async () => {
-    assert.deepEqual(await admin.describeClientQuotas(), []);
-    const results = await admin.alterClientQuotas([
+    assert.deepEqual(await node.admin.describeClientQuotas(), []);
+    const results = await node.admin.alterClientQuotas([
       { entity: { user: 'alice' }, ops: [{ key: 'producer_byte_rate', value: 1048576 }, { key: 'consumer_byte_rate', value: 2097152 }] },
       { entity: { user: null }, ops: [{ key: 'producer_byte_rate', value: 1024 }] },
       { entity: { user: 'alice', 'client-id': 'app' }, ops: [{ key: 'request_percentage', value: 12.5 }] },
@@ -64,22 +41,22 @@ describe('client quota APIs on a single node', () => {
     assert.deepEqual(results.map((r) => r.error), [null, null, null, null, null]);
     assert.deepEqual(results[2]!.entity, { user: 'alice', 'client-id': 'app' });
 
-    const all = await admin.describeClientQuotas();
+    const all = await node.admin.describeClientQuotas();
     assert.equal(all.length, 5);
-    assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }], { strict: true }), [
+    assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }], { strict: true }), [
       { entity: { user: 'alice' }, values: { consumer_byte_rate: 2097152, producer_byte_rate: 1048576 } },
     ]);
     // Not strict: every entity naming user alice, with or without a client id.
-    assert.deepEqual((await admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }])).map((e) => e.entity), [
+    assert.deepEqual((await node.admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }])).map((e) => e.entity), [
       { user: 'alice' }, { user: 'alice', 'client-id': 'app' },
     ]);
-    assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', default: true }]), [{ entity: { user: null }, values: { producer_byte_rate: 1024 } }]);
-    assert.deepEqual((await admin.describeClientQuotas([{ entityType: 'client-id' }])).map((e) => e.entity), [{ user: 'alice', 'client-id': 'app' }]);
-    assert.deepEqual((await admin.describeClientQuotas([{ entityType: 'ip' }])).map((e) => e.values), [{ connection_creation_rate: 5 }]);
+    assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', default: true }]), [{ entity: { user: null }, values: { producer_byte_rate: 1024 } }]);
+    assert.deepEqual((await node.admin.describeClientQuotas([{ entityType: 'client-id' }])).map((e) => e.entity), [{ user: 'alice', 'client-id': 'app' }]);
+    assert.deepEqual((await node.admin.describeClientQuotas([{ entityType: 'ip' }])).map((e) => e.values), [{ connection_creation_rate: 5 }]);
 
     // Removing the last key removes the entity.
-    assert.equal((await admin.alterClientQuotas([{ entity: { user: 'alice', 'client-id': 'app' }, ops: [{ key: 'request_percentage', value: null }] }]))[0]!.error, null);
-    assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'client-id', match: 'app' }]), []);
+    assert.equal((await node.admin.alterClientQuotas([{ entity: { user: 'alice', 'client-id': 'app' }, ops: [{ key: 'request_percentage', value: null }] }]))[0]!.error, null);
+    assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'client-id', match: 'app' }]), []);
 
     const changes = audit.filter((e) => e.type === 'change' && e.operation === 'AlterClientQuotas');
     assert.equal(changes.length, 6);
@@ -88,17 +65,16 @@ describe('client quota APIs on a single node', () => {
     assert.deepEqual(changes[0]!.details, { entity: { user: 'alice' }, set: { producer_byte_rate: 1048576, consumer_byte_rate: 2097152 }, removed: [] });
     assert.deepEqual(changes[5]!.details?.removed, ['request_percentage']);
 
-    assert.ok(existsSync(join(dataDir, CLIENT_QUOTAS_FILE)));
-    await stop();
-    await start();
-    assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }], { strict: true }), [
+    assert.ok(existsSync(join(node.dataDir, CLIENT_QUOTAS_FILE)));
+    await node.restart();
+    assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', match: 'alice' }], { strict: true }), [
       { entity: { user: 'alice' }, values: { consumer_byte_rate: 2097152, producer_byte_rate: 1048576 } },
     ]);
-    assert.equal((await admin.describeClientQuotas()).length, 4);
+    assert.equal((await node.admin.describeClientQuotas()).length, 4);
   });
 
   test("Kafka's validation: INVALID_REQUEST per entry, the others applied; validate_only applies nothing", async () => {
-    const raw = await RawClient.connect(broker.address);
+    const raw = await RawClient.connect(node.broker.address);
     try {
       const op = (key: string, value: number, remove = false) => ({ key, value, remove });
       const res = await raw.send(ALTER_CLIENT_QUOTAS, 1, {
@@ -123,12 +99,12 @@ describe('client quota APIs on a single node', () => {
       assert.match(res.entries[3].errorMessage, /IP entity should not be combined/);
       assert.match(res.entries[5].errorMessage, /Invalid configuration key no_such_key/);
       assert.match(res.entries[8].errorMessage, /must be a Long value/);
-      assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', match: 'carol' }]), []);
-      assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', match: 'dave' }]), [{ entity: { user: 'dave' }, values: { request_percentage: 0.5 } }]);
+      assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', match: 'carol' }]), []);
+      assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', match: 'dave' }]), [{ entity: { user: 'dave' }, values: { request_percentage: 0.5 } }]);
 
-      const v = await admin.alterClientQuotas([{ entity: { user: 'erin' }, ops: [{ key: 'producer_byte_rate', value: 100 }] }], { validateOnly: true });
+      const v = await node.admin.alterClientQuotas([{ entity: { user: 'erin' }, ops: [{ key: 'producer_byte_rate', value: 100 }] }], { validateOnly: true });
       assert.equal(v[0]!.error, null);
-      assert.deepEqual(await admin.describeClientQuotas([{ entityType: 'user', match: 'erin' }]), []);
+      assert.deepEqual(await node.admin.describeClientQuotas([{ entityType: 'user', match: 'erin' }]), []);
 
       const bad = await raw.send(DESCRIBE_CLIENT_QUOTAS, 1, { strict: false, components: [{ entityType: 'user', matchType: 0, match: null }] });
       assert.deepEqual([bad.errorCode, bad.entries], [ErrorCode.INVALID_REQUEST, null]);

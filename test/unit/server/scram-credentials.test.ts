@@ -1,11 +1,8 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker, type RunningBroker } from '../../../src/index.js';
-import { Admin } from '../../../src/client/admin.js';
+import { singleNodeAdmin } from '../../helpers/single-node-admin.js';
 import { ProtocolError } from '../../../src/client/errors.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { SCRAM_CREDENTIALS_FILE, ScramCredentialStore, FileCredentialBackend } from '../../../src/security/credential-store.js';
@@ -15,31 +12,10 @@ import { ErrorCode } from '../../../src/protocol/generated/error-codes.js';
 const API_VERSIONS = 18, DESCRIBE_USER_SCRAM = 50, ALTER_USER_SCRAM = 51;
 
 describe('SCRAM credential APIs on a single node', () => {
-  let dataDir: string;
-  let broker: RunningBroker;
-  let admin: Admin;
-
-  const start = async (): Promise<void> => {
-    broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
-    admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
-    await admin.connect();
-  };
-  const stop = async (): Promise<void> => {
-    await admin.close();
-    await broker.close();
-  };
-
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-scram-'));
-    await start();
-  });
-  after(async () => {
-    await stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const node = singleNodeAdmin('tributary-scram-');
 
   test('ApiVersions advertises both APIs at v0', async () => {
-    const raw = await RawClient.connect(broker.address);
+    const raw = await RawClient.connect(node.broker.address);
     try {
       const res = await raw.send(API_VERSIONS, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
       for (const key of [DESCRIBE_USER_SCRAM, ALTER_USER_SCRAM]) {
@@ -52,27 +28,26 @@ describe('SCRAM credential APIs on a single node', () => {
   });
 
   test('upsert, describe, authenticate against the stored credential, delete; survives a restart', async () => {
-    assert.deepEqual(await admin.describeUserScramCredentials(), []);
-    const results = await admin.alterUserScramCredentials([
+    assert.deepEqual(await node.admin.describeUserScramCredentials(), []);
+    const results = await node.admin.alterUserScramCredentials([
       { user: 'alice', mechanism: 'SCRAM-SHA-256', password: 'alice-secret', iterations: 8192 },
       { user: 'alice', mechanism: 'SCRAM-SHA-512', password: 'alice-secret' },
       { user: 'bob', mechanism: 'SCRAM-SHA-512', password: 'bob-secret', iterations: 4096 },
     ]);
     assert.deepEqual(results, [{ user: 'alice', error: null }, { user: 'bob', error: null }]);
-    assert.deepEqual(await admin.describeUserScramCredentials(), [
+    assert.deepEqual(await node.admin.describeUserScramCredentials(), [
       { user: 'alice', credentials: [{ mechanism: 'SCRAM-SHA-256', iterations: 8192 }, { mechanism: 'SCRAM-SHA-512', iterations: 4096 }] },
       { user: 'bob', credentials: [{ mechanism: 'SCRAM-SHA-512', iterations: 4096 }] },
     ]);
 
-    const file = readFileSync(join(dataDir, SCRAM_CREDENTIALS_FILE), 'utf8');
+    const file = readFileSync(join(node.dataDir, SCRAM_CREDENTIALS_FILE), 'utf8');
     assert.ok(!file.includes('alice-secret') && !file.includes(Buffer.from('alice-secret').toString('base64')), 'no password on disk');
 
-    await stop();
-    await start();
-    assert.deepEqual((await admin.describeUserScramCredentials(['alice']))[0]!.credentials.map((c) => c.iterations), [8192, 4096]);
+    await node.restart();
+    assert.deepEqual((await node.admin.describeUserScramCredentials(['alice']))[0]!.credentials.map((c) => c.iterations), [8192, 4096]);
 
     // The stored credential authenticates the password, through the SCRAM exchange, and only it.
-    const store = await ScramCredentialStore.open(new FileCredentialBackend(dataDir));
+    const store = await ScramCredentialStore.open(new FileCredentialBackend(node.dataDir));
     for (const [password, ok] of [['alice-secret', true], ['wrong', false]] as const) {
       const server = new ScramServer('SCRAM-SHA-256', (u, m) => (m === 'SCRAM-SHA-256' || m === 'SCRAM-SHA-512' ? store.lookup(u, m) : undefined));
       const client = new ScramClient('SCRAM-SHA-256', 'alice', password);
@@ -82,15 +57,15 @@ describe('SCRAM credential APIs on a single node', () => {
       assert.equal(final.error === undefined, ok, final.error?.message);
     }
 
-    const del = await admin.alterUserScramCredentials([{ user: 'alice', mechanism: 'SCRAM-SHA-256', delete: true }, { user: 'bob', mechanism: 'SCRAM-SHA-512', delete: true }]);
+    const del = await node.admin.alterUserScramCredentials([{ user: 'alice', mechanism: 'SCRAM-SHA-256', delete: true }, { user: 'bob', mechanism: 'SCRAM-SHA-512', delete: true }]);
     assert.deepEqual(del.map((r) => r.error), [null, null]);
-    assert.deepEqual(await admin.describeUserScramCredentials(), [{ user: 'alice', credentials: [{ mechanism: 'SCRAM-SHA-512', iterations: 4096 }] }]);
+    assert.deepEqual(await node.admin.describeUserScramCredentials(), [{ user: 'alice', credentials: [{ mechanism: 'SCRAM-SHA-512', iterations: 4096 }] }]);
   });
 
   test('Kafka\'s error codes: unknown, duplicate, bad iterations, empty user, unknown mechanism; a failing user changes nothing', async () => {
-    await assert.rejects(admin.describeUserScramCredentials(['nobody']), (e: unknown) => e instanceof ProtocolError && e.kafkaError === 'RESOURCE_NOT_FOUND' && /nobody/.test(e.message));
+    await assert.rejects(node.admin.describeUserScramCredentials(['nobody']), (e: unknown) => e instanceof ProtocolError && e.kafkaError === 'RESOURCE_NOT_FOUND' && /nobody/.test(e.message));
 
-    const raw = await RawClient.connect(broker.address);
+    const raw = await RawClient.connect(node.broker.address);
     try {
       const dup = await raw.send(DESCRIBE_USER_SCRAM, 0, { users: [{ name: 'alice' }, { name: 'alice' }, { name: 'ghost' }] });
       assert.equal(dup.errorCode, 0);
@@ -122,7 +97,7 @@ describe('SCRAM credential APIs on a single node', () => {
     } finally {
       raw.close();
     }
-    const users = (await admin.describeUserScramCredentials()).map((d) => d.user);
+    const users = (await node.admin.describeUserScramCredentials()).map((d) => d.user);
     assert.deepEqual(users, ['alice', 'heidi']);
   });
 });
