@@ -3,6 +3,7 @@
  * Also the library entry point: `await startBroker({ port: 0, dataDir })` runs a real broker in-process.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import { createLogger, type Logger, type LogLevel } from '../logger.js';
@@ -396,6 +397,9 @@ function tlsServer(
     requestCert: current.clientAuth !== 'none',
     rejectUnauthorized: current.clientAuth === 'required',
     handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    // With client certificates, no TLS session tickets: every connection presents its certificate and has it checked
+    // against the current truststore (a resumed session would skip that, even after the truststore was reloaded).
+    secureOptions: current.clientAuth !== 'none' ? cryptoConstants.SSL_OP_NO_TICKET : 0,
   }, (socket: TLSSocket) => {
     let principal: string;
     try {

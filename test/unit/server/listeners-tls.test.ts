@@ -169,6 +169,37 @@ describe('a broker with a PLAINTEXT and an SSL listener', () => {
     }
   });
 
+  test('with ssl.client.auth every connection presents its certificate: TLS sessions are not resumed (no tickets)', async () => {
+    const port = broker.listeners[2]!.port;
+    const opts = { host: '127.0.0.1', port, ca: certs.read(certs.caCert), cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey), maxVersion: 'TLSv1.2' as const };
+    const open = async (extra: object = {}) => {
+      const s = tlsConnect({ ...opts, ...extra });
+      await new Promise<void>((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); });
+      return s;
+    };
+    const first = await open();
+    const session = first.getSession();
+    first.destroy();
+    assert.ok(session, 'the first handshake gives a session to offer');
+    const second = await open({ session });
+    try {
+      // Resuming would skip the certificate check (and a truststore reloaded since would not apply to it).
+      assert.equal(second.isSessionReused(), false);
+    } finally {
+      second.destroy();
+    }
+    // The SSL listener without client auth still resumes sessions.
+    const plain = { host: '127.0.0.1', port: broker.listeners[1]!.port, ca: certs.read(certs.caCert), maxVersion: 'TLSv1.2' as const };
+    const a = tlsConnect(plain);
+    await new Promise<void>((resolve, reject) => { a.once('secureConnect', resolve); a.once('error', reject); });
+    const s2 = a.getSession();
+    a.destroy();
+    const b = tlsConnect({ ...plain, session: s2 });
+    await new Promise<void>((resolve, reject) => { b.once('secureConnect', resolve); b.once('error', reject); });
+    assert.equal(b.isSessionReused(), true);
+    b.destroy();
+  });
+
   test("the principal of a client certificate: its subject in RFC 2253 form, through ssl.principal.mapping.rules", () => {
     const dn = subjectOf(certs.read(certs.clientCert));
     assert.equal(dn, 'CN=alice,OU=Clients,O=Tributary,C=US');
