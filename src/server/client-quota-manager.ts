@@ -122,12 +122,20 @@ export class ClientQuotaManager {
   private readonly cache = new Map<string, Resolved | null>();
   private lastPurgeMs = 0;
 
-  constructor(readonly store: ClientQuotaStore, private readonly config: BrokerConfig) {
-    store.onChange(() => this.cache.clear());
-  }
+  /** quota.window.num / quota.window.size.seconds and their controller.* twins: static configs, read once. */
+  private readonly samples: number;
+  private readonly windowMs: number;
+  private readonly controllerSamples: number;
+  private readonly controllerWindowMs: number;
 
-  private get samples(): number { return Math.max(1, Number(this.config.get('quota.window.num') ?? 11)); }
-  private get windowMs(): number { return Math.max(1, Number(this.config.get('quota.window.size.seconds') ?? 1)) * 1000; }
+  constructor(readonly store: ClientQuotaStore, config: BrokerConfig) {
+    store.onChange(() => this.cache.clear());
+    const setting = (key: string, fallback: number): number => Math.max(1, Number(config.get(key) ?? fallback));
+    this.samples = setting('quota.window.num', 11);
+    this.windowMs = setting('quota.window.size.seconds', 1) * 1000;
+    this.controllerSamples = setting('controller.quota.window.num', 11);
+    this.controllerWindowMs = setting('controller.quota.window.size.seconds', 1) * 1000;
+  }
 
   /** The quota `key` that applies to the client, with its sharing key; null when none is set. */
   resolve(key: string, client: QuotaClient): Resolved | null {
@@ -196,8 +204,8 @@ export class ClientQuotaManager {
   controllerMutation(client: QuotaClient, now: number): { exceeded(): boolean; record(permits: number): void; throttleTimeMs(): number } | null {
     const r = this.resolve('controller_mutation_rate', client);
     if (!r) return null;
-    const samples = Math.max(1, Number(this.config.get('controller.quota.window.num') ?? 11));
-    const windowMs = Math.max(1, Number(this.config.get('controller.quota.window.size.seconds') ?? 1)) * 1000;
+    const samples = this.controllerSamples;
+    const windowMs = this.controllerWindowMs;
     const burst = r.quota * samples * (windowMs / 1000);
     let bucket = this.buckets.get(r.metricKey);
     if (!bucket) this.buckets.set(r.metricKey, (bucket = new TokenBucket(r.quota, burst, now)));

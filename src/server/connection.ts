@@ -290,12 +290,14 @@ export class Connection {
       }
     };
     const { apiVersion } = ctx;
+    // Handling time is measured only while some client quota exists (request_percentage needs it).
+    const measure = !this.broker.quotas.store.isEmpty();
     let result: unknown;
-    let nanos: number;
+    let nanos = 0;
     try {
-      const t0 = process.hrtime.bigint();
+      const t0 = measure ? process.hrtime.bigint() : 0n;
       result = handler.handle(request, ctx);
-      nanos = Number(process.hrtime.bigint() - t0);
+      if (measure) nanos = Number(process.hrtime.bigint() - t0);
     } catch (err) {
       finished();
       this.onHandlerError(handler, apiVersion, err);
@@ -320,21 +322,24 @@ export class Connection {
 
   /** Encodes the response, applies the client's quotas (throttle time in the response, then mute) and queues it. */
   private respond(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, res: unknown, requestBytes: number, nanos: number): void {
-    const t0 = process.hrtime.bigint();
+    const measure = !this.broker.quotas.store.isEmpty();
+    const t0 = measure ? process.hrtime.bigint() : 0n;
     let chunks = res === null ? null : this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, res);
-    let responseBytes = 0;
-    if (chunks) for (const c of chunks) responseBytes += c.length;
-    const { throttleMs, dropFetchData } = throttleFor(this.broker.quotas, {
-      apiKey: ctx.apiKey,
-      request,
-      client: { user: quotaUser(this.session?.principal), clientId: ctx.clientId ?? '' },
-      requestBytes,
-      responseBytes,
-      threadNanos: nanos + Number(process.hrtime.bigint() - t0),
-      now: Date.now(),
-    });
-    if (throttleMs > 0) {
-      if (res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, dropFetchData));
+    let throttleMs = 0;
+    if (measure) {
+      let responseBytes = 0;
+      if (chunks) for (const c of chunks) responseBytes += c.length;
+      const throttle = throttleFor(this.broker.quotas, {
+        apiKey: ctx.apiKey,
+        request,
+        client: { user: quotaUser(this.session?.principal), clientId: ctx.clientId ?? '' },
+        requestBytes,
+        responseBytes,
+        threadNanos: nanos + Number(process.hrtime.bigint() - t0),
+        now: Date.now(),
+      });
+      throttleMs = throttle.throttleMs;
+      if (throttleMs > 0 && res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, throttle.dropFetchData));
     }
     // A handler's own throttle (controller_mutation_rate, KIP-599) mutes the connection as well.
     const muteMs = Math.max(throttleMs, (res as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0);
