@@ -1,6 +1,6 @@
 /**
  * The watch the etcd metadata backends (ACLs, SCRAM credentials, client quotas) share: follow every key under
- * a prefix and, after each put or delete, reload the whole set and hand it on — one reload at a time, in order,
+ * a prefix and, after each watch response (a put or delete of one or more keys), reload the whole set and hand it on — one reload at a time, in order,
  * and once more when the watch starts (whatever changed between the first load and the watch). Closing cancels
  * the etcd watcher exactly once, however many callers close it (a store's unwatch and the cluster's close both
  * do; a second cancel of an etcd3 Watcher never settles and hung a broker's close).
@@ -26,8 +26,8 @@ export class EtcdPrefixWatch {
     void this.client.watch().prefix(this.prefix).create().then((w) => {
       if (this.closed) { void w.cancel(); return; }
       this.watcher = w;
-      w.on('put', reload);
-      w.on('delete', reload);
+      // One reload per watch response ('data'), however many keys it changed (a transaction writes several).
+      w.on('data', reload);
       reload();
     }).catch(() => undefined);
     return () => { void this.close(); };

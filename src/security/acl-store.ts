@@ -101,7 +101,6 @@ export class FileAclBackend implements AclBackend {
 export class AclStore {
   private queue: Promise<unknown> = Promise.resolve();
   private unwatch: (() => void) | undefined;
-  private readonly listeners: Array<() => void> = [];
 
   private constructor(private readonly backend: AclBackend, readonly authorizer: AclAuthorizer) {}
 
@@ -114,12 +113,6 @@ export class AclStore {
 
   private replace(all: readonly AclBinding[]): void {
     this.authorizer.setAcls(all);
-    for (const l of this.listeners) l();
-  }
-
-  /** Called after every change, local or another broker's. */
-  onChange(listener: () => void): void {
-    this.listeners.push(listener);
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {

@@ -41,9 +41,18 @@ export function formatAuditLine(event: AuditEvent, nodeId: number, now: number):
   return JSON.stringify({ timestamp: new Date(now).toISOString(), nodeId, ...event }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
 }
 
+/** formatAuditLine, or null for an event that cannot be serialised (a cycle): such an event is dropped, never thrown. */
+function tryFormat(event: AuditEvent, nodeId: number, now: number): string | null {
+  try {
+    return formatAuditLine(event, nodeId, now);
+  } catch {
+    return null;
+  }
+}
+
 const MAX_WRITE_BYTES = 1024 * 1024;
 
-export class AuditLog implements AuditSink {
+export class AuditLog implements AuditLineSink {
   /** Events written to the file. */
   written = 0;
   /** Events lost: queue full, unwritable directory or disk, or recorded after close. */
@@ -76,14 +85,14 @@ export class AuditLog implements AuditSink {
   }
 
   record(event: AuditEvent): void {
+    const line = tryFormat(event, this.opts.nodeId, this.now());
+    if (line === null) this.dropped++;
+    else this.recordLine(line);
+  }
+
+  /** One formatted line (formatAuditLine's, newline included). */
+  recordLine(line: string): void {
     if (this.closing) {
-      this.dropped++;
-      return;
-    }
-    let line: string;
-    try {
-      line = formatAuditLine(event, this.opts.nodeId, this.now());
-    } catch {
       this.dropped++;
       return;
     }
@@ -248,11 +257,20 @@ export class AuditLog implements AuditSink {
 }
 
 /** Several sinks as one (the file and the topic). */
-export function fanOutAudit(sinks: readonly AuditSink[]): AuditSink {
+/** A sink that takes the event already formatted (formatAuditLine's line and its timestamp). */
+export interface AuditLineSink extends AuditSink {
+  recordLine(line: string, timestamp: number): void;
+}
+
+/** Several sinks behind one: each event is formatted once (one timestamp, one JSON.stringify) and handed to all. */
+export function fanOutAudit(sinks: readonly AuditLineSink[], nodeId: number, now: () => number = Date.now): AuditSink {
   if (sinks.length === 1) return sinks[0]!;
   return {
     record(event) {
-      for (const s of sinks) s.record(event);
+      const timestamp = now();
+      const line = tryFormat(event, nodeId, timestamp);
+      if (line === null) return;
+      for (const s of sinks) s.recordLine(line, timestamp);
     },
     async close() {
       await Promise.all(sinks.map((s) => s.close?.()));

@@ -212,10 +212,6 @@ export class AclAuthorizer {
     return this.all;
   }
 
-  isSuperUser(principal: string): boolean {
-    return this.superUsers.has(principal);
-  }
-
   /** The bindings whose pattern applies to the resource (literal, wildcard, prefixed). */
   private applicable(resourceType: number, name: string): AclBinding[] {
     const list = this.byType.get(resourceType);

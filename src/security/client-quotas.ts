@@ -25,7 +25,6 @@ export type QuotaEntityType = (typeof QUOTA_ENTITY_TYPES)[number];
 /** The entity types an entry names; null is that type's `<default>` entity. */
 export type QuotaEntity = { readonly [T in QuotaEntityType]?: string | null };
 
-export type ClientQuotaKey = 'producer_byte_rate' | 'consumer_byte_rate' | 'request_percentage' | 'controller_mutation_rate' | 'connection_creation_rate';
 
 /** Kafka's quota keys and their types (the LONG and INT ones must be whole numbers). */
 export const CLIENT_QUOTA_KEYS: Readonly<Record<string, 'long' | 'double' | 'int'>> = {
@@ -183,8 +182,6 @@ export class ClientQuotaStore {
   private queue: Promise<unknown> = Promise.resolve();
   private unwatch: (() => void) | undefined;
   private readonly listeners: Array<() => void> = [];
-  /** Bumped on every change: the quota resolver's cache key. */
-  version = 0;
 
   private constructor(private readonly backend: ClientQuotaBackend) {}
 
@@ -211,7 +208,6 @@ export class ClientQuotaStore {
   }
 
   private changed(): void {
-    this.version++;
     for (const l of this.listeners) l();
   }
 
@@ -223,10 +219,6 @@ export class ClientQuotaStore {
   /** True when no quota is set: the hot path skips all measurement. */
   isEmpty(): boolean {
     return this.entries.size === 0;
-  }
-
-  all(): ClientQuotaRecord[] {
-    return [...this.entries.values()];
   }
 
   /** DescribeClientQuotas: the entries matching every component (and, when strict, naming no other type). */

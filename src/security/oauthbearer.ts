@@ -14,6 +14,7 @@
  *   client acknowledges with `\x01`, and the exchange fails with the challenge as the message, as Kafka's
  *   OAuthBearerSaslServer does. `step` never throws on client input.
  */
+import { isUtf8 } from 'node:buffer';
 import { createPublicKey, verify as cryptoVerify, constants as cryptoConstants, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +61,7 @@ export interface OAuthBearerClientMessage {
 /** Parses the client's initial response; throws OAuthBearerError when it is malformed. */
 export function parseOAuthBearerClientMessage(message: Buffer | string): OAuthBearerClientMessage {
   const text = typeof message === 'string' ? message : message.toString('utf8');
-  if (typeof message !== 'string' && !Buffer.from(text, 'utf8').equals(message)) throw new OAuthBearerError('Invalid OAUTHBEARER client first message: not valid UTF-8');
+  if (typeof message !== 'string' && !isUtf8(message)) throw new OAuthBearerError('Invalid OAUTHBEARER client first message: not valid UTF-8');
   // eslint-disable-next-line no-control-regex -- 0x01 is the protocol's separator
   const m = /^([ny]|p=[^,]*),(a=[^,]*)?,\u0001(.*)\u0001\u0001$/s.exec(text);
   if (!m) throw new OAuthBearerError('Invalid OAUTHBEARER client first message: expected GS2 header, then key=value pairs separated by 0x01, ended by 0x01 0x01');

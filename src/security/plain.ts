@@ -3,6 +3,7 @@
  * the authzid must be empty or equal to the authcid; the password is checked against a user table (the JAAS
  * config's user_<name>="<password>" options) with a timing-safe compare.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 export interface PlainMessage {
@@ -21,7 +22,7 @@ export class PlainError extends Error {
 /** Parses a PLAIN message; throws PlainError with Kafka's wording when it is malformed. */
 export function parsePlainMessage(message: Buffer | string): PlainMessage {
   const text = typeof message === 'string' ? message : message.toString('utf8');
-  if (typeof message !== 'string' && !Buffer.from(text, 'utf8').equals(message)) throw new PlainError('Invalid SASL/PLAIN response: not valid UTF-8');
+  if (typeof message !== 'string' && !isUtf8(message)) throw new PlainError('Invalid SASL/PLAIN response: not valid UTF-8');
   const tokens = text.split('\u0000');
   if (tokens.length !== 3) throw new PlainError(`Invalid SASL/PLAIN response: expected 3 tokens, got ${tokens.length}`);
   const [authzid, username, password] = tokens as [string, string, string];

@@ -9,6 +9,7 @@
  * - ScramClient is the client's side (the own client's SASL slice uses it).
  * Channel binding is not supported: the only GS2 header accepted is 'n,,' (or 'n,a=<user>,' naming the user itself).
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
@@ -273,7 +274,7 @@ export class ScramServer {
   step(message: Buffer | string): ScramStepResult {
     const text = typeof message === 'string' ? message : message.toString('utf8');
     try {
-      if (typeof message !== 'string' && !Buffer.from(text, 'utf8').equals(message)) throw new ScramError('invalid-encoding', 'message is not valid UTF-8');
+      if (typeof message !== 'string' && !isUtf8(message)) throw new ScramError('invalid-encoding', 'message is not valid UTF-8');
       if (this.st === 'client-first') return this.onClientFirst(text);
       if (this.st === 'client-final') return this.onClientFinal(text);
       return this.fail(new ScramError('other-error', `unexpected message in state ${this.st}`));

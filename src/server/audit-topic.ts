@@ -10,8 +10,8 @@
 import type { Logger } from '../logger.js';
 import { buildRecordBatch } from '../protocol/records/record.js';
 import { KafkaError } from '../errors.js';
-import type { AuditEvent, AuditSink } from '../security/audit.js';
-import { formatAuditLine } from '../security/audit-log.js';
+import type { AuditEvent } from '../security/audit.js';
+import { formatAuditLine, type AuditLineSink } from '../security/audit-log.js';
 
 /** What the sink needs of the broker: the topic's partitions and two ways to append. */
 export interface AuditTopicWriter {
@@ -37,7 +37,7 @@ export interface AuditTopicOptions {
 const BATCH_EVENTS = 500;
 const MAX_ATTEMPTS = 5;
 
-export class AuditTopicSink implements AuditSink {
+export class AuditTopicSink implements AuditLineSink {
   written = 0;
   dropped = 0;
   private readonly queue: Array<{ line: string; timestamp: number }> = [];
@@ -50,17 +50,22 @@ export class AuditTopicSink implements AuditSink {
   constructor(private readonly opts: AuditTopicOptions) {}
 
   record(event: AuditEvent): void {
-    if (this.closing || this.queue.length >= (this.opts.maxQueued ?? 10_000)) {
-      this.dropped++;
-      this.warnOnce('queue full', null);
-      return;
-    }
     const timestamp = Date.now();
     let line: string;
     try {
       line = formatAuditLine(event, this.opts.nodeId, timestamp);
     } catch {
       this.dropped++;
+      return;
+    }
+    this.recordLine(line, timestamp);
+  }
+
+  /** One formatted line (formatAuditLine's, newline included) and its timestamp, the record's. */
+  recordLine(line: string, timestamp: number): void {
+    if (this.closing || this.queue.length >= (this.opts.maxQueued ?? 10_000)) {
+      this.dropped++;
+      this.warnOnce('queue full', null);
       return;
     }
     this.queue.push({ line: line.slice(0, -1), timestamp });

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { NO_AUDIT, type AuditSink } from '../security/audit.js';
-import { AuditLog, fanOutAudit } from '../security/audit-log.js';
+import { AuditLog, fanOutAudit, type AuditLineSink } from '../security/audit-log.js';
 import { AuditTopicSink } from './audit-topic.js';
 import { getInt, type BrokerConfig } from './config.js';
 import type { TopicManager } from './topic-manager.js';
@@ -25,7 +25,7 @@ export interface AuditTrailDeps {
 }
 
 export function openAuditTrail(d: AuditTrailDeps): AuditSink {
-  const sinks: AuditSink[] = [];
+  const sinks: AuditLineSink[] = [];
   if (d.config.get('audit.log.enable') !== 'false') {
     sinks.push(new AuditLog({
       dir: d.config.get('audit.log.dir') || join(d.dataDir, 'audit'),
@@ -54,5 +54,5 @@ export function openAuditTrail(d: AuditTrailDeps): AuditSink {
       },
     }));
   }
-  return sinks.length === 0 ? NO_AUDIT : fanOutAudit(sinks);
+  return sinks.length === 0 ? NO_AUDIT : fanOutAudit(sinks, d.nodeId);
 }

@@ -132,13 +132,15 @@ export class BrokerAuthorizer {
     return this.store.authorizer.authorizedOperations(requestor(s), resourceType, name);
   }
 
+  /** The cluster's operations as Metadata / DescribeCluster answer them: only for a caller with DESCRIBE on it (else 0). */
+  clusterOperations(s: AuthzSubject): number {
+    return this.allows(s, Operation.DESCRIBE, ResourceType.CLUSTER) ? this.operations(s, ResourceType.CLUSTER) : 0;
+  }
+
   async close(): Promise<void> {
     await this.store?.close();
   }
 }
-
-/** A broker without an authorizer (in-process contexts built by tests). */
-export const NO_AUTHORIZER = new BrokerAuthorizer(null, () => ({ record() {} }));
 
 /**
  * The broker's authorizer from its config: disabled without authorizer.class.name; else the ACLs opened from

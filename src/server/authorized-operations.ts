@@ -7,7 +7,7 @@
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-/** The field's value: `operations` when requested, else the "not requested" marker. */
-export function authorizedOperations(requested: boolean, operations: number): number {
-  return requested ? operations : AUTHORIZED_OPERATIONS_OMITTED;
+/** The field's value: `operations()` when requested (computed only then), else the "not requested" marker. */
+export function authorizedOperations(requested: boolean, operations: () => number): number {
+  return requested ? operations() : AUTHORIZED_OPERATIONS_OMITTED;
 }

@@ -198,7 +198,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const rack = config.get('broker.rack') || null;
   const advertisedListeners: ListenerEndpoint[] = plan.advertised.map((a) => ({ ...a }));
   const self: { nodeId: number; host: string; port: number; rack: string | null; listeners: ListenerEndpoint[] } = { nodeId, host: advertisedHost, port, rack, listeners: advertisedListeners };
-  const interBrokerSsl = interBroker.securityProtocol === 'SSL' || interBroker.securityProtocol === 'SASL_SSL' ? interBrokerClientSsl(config, interBroker.name) : undefined;
+  const interBrokerSsl = interBroker.securityProtocol === 'SSL' || interBroker.securityProtocol === 'SASL_SSL' ? interBrokerClientSsl(r.tls.get(interBroker.name)!) : undefined;
   let cluster: ClusterMode | null = null;
   let replication: Replication;
   if (etcd) {
@@ -438,9 +438,7 @@ function tlsServer(
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** How this broker connects to other brokers' SSL inter-broker listener: the listener's truststore and keystore. */
-function interBrokerClientSsl(config: BrokerConfig, listenerName: string): SslOptions {
-  const settings = buildListenerTls(config, listenerName);
-  const ssl: SslOptions = { ca: settings.context.ca as string | undefined, cert: settings.context.cert as string, key: settings.context.key as string, passphrase: settings.context.passphrase };
-  // The broker's host name is checked against the peer's certificate (Kafka's ssl.endpoint.identification.algorithm=https).
-  return ssl;
+function interBrokerClientSsl(settings: ListenerTls): SslOptions {
+  // The listener's own keystore and truststore, as loaded at start (the peer's host name is checked against its certificate).
+  return { ca: settings.context.ca as string | undefined, cert: settings.context.cert as string, key: settings.context.key as string, passphrase: settings.context.passphrase };
 }

@@ -288,13 +288,3 @@ export function getInt(cfg: BrokerConfig, key: string): number {
   if (v === undefined) throw new ConfigError(`Missing configuration ${key}`);
   return Number(v);
 }
-
-/** Parses the first PLAINTEXT listener, `PLAINTEXT://host:port`. */
-export function parseListener(value: string): { host: string; port: number } {
-  const first = value.split(',')[0]!.trim();
-  const m = /^(?:[A-Za-z_]+:\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(first);
-  if (!m) throw new ConfigError(`Invalid value "${value}" for configuration listeners: expected PLAINTEXT://host:port`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new ConfigError(`Invalid value "${value}" for configuration listeners: port must be 0-65535`);
-  return { host: m[1] === '' ? '0.0.0.0' : m[1]!, port };
-}

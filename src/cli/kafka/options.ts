@@ -5,10 +5,9 @@
  * files (--command-config, --producer.config …), the client settings they add up to, and Kafka's exit
  * codes: 0, or 1 with the message on stderr for any error, a usage error followed by the option list.
  */
-import { readFileSync } from 'node:fs';
 import type { CompressionCodec } from '../../client/producer.js';
 import { DEFAULT_BOOTSTRAP } from '../../client/cluster.js';
-import { parseProperties, saslOptions, sslOptions, type ClientFlags } from '../common.js';
+import { readPropertiesFile, saslOptions, sslOptions, type ClientFlags } from '../common.js';
 import { COMPRESSION_CODECS, type ProducerFlags } from '../data-options.js';
 
 /** none: a switch; required: one value; optional: a value when the next word is not an option; multi: every following word up to the next option. */
@@ -147,13 +146,11 @@ export function requireOption(args: ParsedArgs, name: string): string {
 
 /** A Java properties file (common.ts parseProperties: `key=value` lines, comments, backslash continuations). */
 export function readProperties(path: string): Record<string, string> {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return readPropertiesFile(path);
   } catch (err) {
-    throw new KafkaToolError(`cannot read properties file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new KafkaToolError((err as Error).message);
   }
-  return parseProperties(text);
 }
 
 /** `key=value` words (--producer-property, --property, --producer-props) into a record. */

@@ -22,7 +22,7 @@ export default defineHandler({
       }
       try {
         const described = await runtime.query(() => consumerGroups.describe(groupId), groupId);
-        groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, ctx.broker.authorizer.operations(ctx, ResourceType.GROUP, groupId)) });
+        groups.push({ ...described, authorizedOperations: authorizedOperations(req.includeAuthorizedOperations, () => ctx.broker.authorizer.operations(ctx, ResourceType.GROUP, groupId)) });
       } catch (err) {
         groups.push({ groupId, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) });
       }

@@ -8,7 +8,6 @@ import { DescribeClusterResponse, type DescribeClusterResponseInit } from '../..
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { authorizedOperations } from '../authorized-operations.js';
-import { Operation, ResourceType } from '../../security/authorizer.js';
 
 export default defineHandler({
   request: DescribeClusterRequest,
@@ -27,8 +26,7 @@ export default defineHandler({
       controllerId: b.replication.controllerId(),
       brokers: brokersOn(b.replication.brokers(), ctx.session?.listenerName).map((e) => ({ brokerId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       // As Kafka: the operations only for a caller with DESCRIBE on the cluster (0 otherwise).
-      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations,
-        b.authorizer.allows(ctx, Operation.DESCRIBE, ResourceType.CLUSTER) ? b.authorizer.operations(ctx, ResourceType.CLUSTER) : 0),
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, () => b.authorizer.clusterOperations(ctx)),
     };
   },
 });

@@ -19,7 +19,7 @@ export default defineHandler({
     const groups = [];
     const authz = ctx.broker.authorizer;
     for (const groupId of req.groups) {
-      const authorizedOperations = operationsOf(req.includeAuthorizedOperations, authz.operations(ctx, ResourceType.GROUP, groupId));
+      const authorizedOperations = operationsOf(req.includeAuthorizedOperations, () => authz.operations(ctx, ResourceType.GROUP, groupId));
       const denied = authz.check(ctx, Operation.DESCRIBE, ResourceType.GROUP, groupId);
       if (denied) {
         groups.push({ errorCode: denied, errorMessage: null, groupId, groupState: '', protocolType: '', protocolData: '', members: [] });

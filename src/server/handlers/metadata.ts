@@ -108,8 +108,7 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations,
-        authz.allows(ctx, Operation.DESCRIBE, ResourceType.CLUSTER) ? authz.operations(ctx, ResourceType.CLUSTER) : 0),
+      clusterAuthorizedOperations: authorizedOperations(req.includeClusterAuthorizedOperations, () => authz.clusterOperations(ctx)),
       brokers: view.endpoints.map((e) => ({ nodeId: e.nodeId, host: e.host, port: e.port, rack: e.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.replication.controllerId(),

@@ -43,8 +43,7 @@ export default defineHandler({
       const authz = ctx.broker.authorizer;
       const groupDenied = authz.check(ctx, Operation.DESCRIBE, ResourceType.GROUP, groupId);
       if (groupDenied) return { errorCode: groupDenied, topics: [] };
-      const denied = topics?.filter((t) => !authz.allows(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name)) ?? [];
-      for (const t of denied) authz.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name); // audited
+      const denied = topics?.filter((t) => !authz.authorize(ctx, Operation.DESCRIBE, ResourceType.TOPIC, t.name)) ?? []; // denials audited
       const refused = denied.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({
         partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
       })) }));

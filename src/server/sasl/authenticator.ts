@@ -53,14 +53,12 @@ export class SaslAuthenticator {
     private readonly broker: BrokerContext,
   ) {}
 
-  get state(): State { return this.st; }
   /** Authenticated and not in the middle of re-authenticating. */
   get complete(): boolean { return this.st === 'complete'; }
   /** The next frame is a raw SASL token (after a v0 SaslHandshake), not a Kafka request. */
   get expectsRawToken(): boolean { return this.st === 'legacy'; }
   /** The largest frame accepted now. */
   maxReceiveSize(requestMax: number): number { return this.st === 'complete' ? requestMax : this.listener.maxReceiveSize; }
-  sessionExpiresAt(): number | undefined { return this.expiresAt; }
 
   /** Whether a request with this API key may be handled now; a reason to close the connection if not. */
   admit(apiKey: number, now: number): string | null {
