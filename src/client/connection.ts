@@ -198,13 +198,16 @@ export class Connection {
 
   /** Sends a request and resolves with its decoded response. */
   send<Res, Init>(request: MessageCodec<any, Init>, response: MessageCodec<Res, any>, body: Init, options: RequestOptions = {}): Promise<Res> {
+    return this.whenUngated(() => this.sendNow(request, response, body, options));
+  }
+
+  /** Runs `send` now, or after a due re-authentication (requests wait behind it, in order). */
+  private whenUngated<T>(send: () => Promise<T>): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     this.maybeReauthenticate();
-    if (this.gated) {
-      const gate = this.gated;
-      return new Promise<Res>((resolve, reject) => gate.push({ run: () => this.sendNow(request, response, body, options).then(resolve, reject), fail: reject }));
-    }
-    return this.sendNow(request, response, body, options);
+    const gate = this.gated;
+    if (!gate) return send();
+    return new Promise<T>((resolve, reject) => gate.push({ run: () => send().then(resolve, reject), fail: reject }));
   }
 
   private sendNow<Res, Init>(request: MessageCodec<any, Init>, response: MessageCodec<Res, any>, body: Init, options: RequestOptions = {}): Promise<Res> {
@@ -231,13 +234,7 @@ export class Connection {
 
   /** Sends a request the broker does not answer (Produce with acks=0); resolves once written. */
   sendNoResponse<Init>(request: MessageCodec<any, Init>, body: Init, options: RequestOptions = {}): Promise<void> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    this.maybeReauthenticate();
-    if (this.gated) {
-      const gate = this.gated;
-      return new Promise<void>((resolve, reject) => gate.push({ run: () => this.sendNoResponseNow(request, body, options).then(resolve, reject), fail: reject }));
-    }
-    return this.sendNoResponseNow(request, body, options);
+    return this.whenUngated(() => this.sendNoResponseNow(request, body, options));
   }
 
   private sendNoResponseNow<Init>(request: MessageCodec<any, Init>, body: Init, options: RequestOptions = {}): Promise<void> {
