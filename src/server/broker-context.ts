@@ -12,6 +12,7 @@ import type { Replication } from './replication.js';
 import type { AuditSink } from '../security/audit.js';
 import type { BrokerAuthorizer } from './authorization.js';
 import type { ClientQuotaManager } from './client-quota-manager.js';
+import type { BrokerMetricsHooks } from './metrics-hooks.js';
 
 /** An API's supported version range, as ApiVersions lists it (every Handler is one). */
 export interface ApiVersionRange {
@@ -51,6 +52,8 @@ export interface BrokerContext {
   readonly authorizer: BrokerAuthorizer;
   /** Client quotas (AlterClientQuotas / DescribeClientQuotas) and their enforcement. */
   readonly quotas: ClientQuotaManager;
+  /** Where the request path reports to the Prometheus metrics (metrics-hooks.ts); absent while metrics are off. */
+  readonly metrics?: BrokerMetricsHooks;
   now(): number;
 }
 

@@ -38,6 +38,8 @@ import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
 import { GroupConfigManager } from './group-configs.js';
 import { DynamicBrokerConfig } from './dynamic-configs.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/http.js';
 
 export interface StartBrokerOptions {
   /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
@@ -76,6 +78,8 @@ export interface RunningBroker {
   readonly config: BrokerConfig;
   /** The broker's services (topics, coordinators…), for in-process tests and tools. */
   readonly context: BrokerContext;
+  /** The Prometheus endpoint (http://host:port/metrics) when metrics.port is set; undefined while metrics are off. */
+  readonly metricsUrl?: string;
   /** Stops accepting, lets in-flight requests finish, flushes, writes the clean-shutdown marker. */
   close(): Promise<void>;
 }
@@ -177,6 +181,8 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
 async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, clusterId: string | undefined): Promise<RunningBroker> {
   const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker } = r;
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
+  // Metrics only with metrics.port: the request path then reports to them (BrokerContext.metrics).
+  const metrics = config.has('metrics.port') ? new BrokerMetrics({ nodeId, clusterId: store.clusterId }) : undefined;
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   // In a cluster they live in etcd (every broker applies the image's default and its own entry).
   const clusterConfigs = etcd ? { brokerConfigs: etcd.image().brokerConfigs, update: etcd.updateBrokerConfig.bind(etcd) } : undefined;
@@ -184,7 +190,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   etcd?.onImage((image) => dynamicConfigs.applyClusterConfigs(image.brokerConfigs));
   const brokerDefaults: Record<string, string> = {};
   dynamicConfigs.mirrorInto(brokerDefaults);
-  const logs = new LogManager({ dataDir, brokerDefaults, logger, replicated: etcd !== null });
+  const logs = new LogManager({ dataDir, brokerDefaults, logger, replicated: etcd !== null, onFlush: metrics?.onLogFlush });
   dynamicConfigs.onChange(() => logs.reconfigureAll());
   if (etcd) {
     await logs.load(imageTopics(etcd.image(), nodeId).map((t) => ({ name: t.name, partitions: t.partitions, config: t.config, partitionIds: t.localPartitions })));
@@ -252,8 +258,13 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     audit: openAuditTrail({ config, dataDir, nodeId, logger, topics, replication, appendLocal: partitions.append.bind(partitions), produceRemote: cluster ? cluster.produceRemote.bind(cluster) : null }),
     authorizer,
     quotas: new ClientQuotaManager(quotaStore, config),
+    metrics,
     now: Date.now,
   };
+  if (metrics) {
+    metrics.attach(context);
+    for (const l of plan.bind) metrics.listener(l.name);
+  }
 
   const shutdown = new AbortController();
   const connections = new Set<Connection>();
@@ -308,6 +319,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     }
   };
   const bound: BoundListener[] = [];
+  let metricsServer: MetricsServer | undefined;
   const closeServers = (): Promise<void> => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
   try {
     for (const l of plan.bind) {
@@ -332,6 +344,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       advertisedListeners[advertisedListeners.indexOf(adv)] = { ...adv, port: advertisedPort };
       bound.push({ ...l, host: bindHost, port: boundPort, advertisedHost: adv.host, advertisedPort });
     }
+    if (metrics) metricsServer = await startMetricsServer(metrics, config.get('metrics.host') || '127.0.0.1', getInt(config, 'metrics.port'), logger);
   } catch (err) {
     for (const stop of stopWatching) stop();
     await closeServers();
@@ -347,7 +360,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   if (cluster) await cluster.register({ host: advertisedHost, port: advertisedPort, rack, listeners: advertisedListeners });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   const listening = bound.map((l) => `${l.name}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`).join(',');
-  logger.info({ address, listeners: listening, dataDir, nodeId, clusterId: store.clusterId, startupMs: Date.now() - started }, `Tributary broker listening on ${bound.length === 1 && bound[0]!.securityProtocol === 'PLAINTEXT' ? address : listening}`);
+  logger.info({ address, listeners: listening, dataDir, nodeId, clusterId: store.clusterId, metrics: metricsServer?.url, startupMs: Date.now() - started }, `Tributary broker listening on ${bound.length === 1 && bound[0]!.securityProtocol === 'PLAINTEXT' ? address : listening}`);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -356,6 +369,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       if (cluster) await cluster.controlledShutdown(SHUTDOWN_BUDGET_MS);
       for (const stop of stopWatching) stop();
       const serverClosed = closeServers();
+      const metricsClosed = metricsServer?.close();
       shutdown.abort();
       const drained = Promise.all([...connections].map((c) => c.shutdown()));
       const timedOut = await Promise.race([
@@ -365,6 +379,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       if (timedOut) logger.warn('in-flight requests did not finish in time; closing connections');
       for (const s of sockets) s.destroy();
       await serverClosed;
+      await metricsClosed;
       groups.close();
       quotaStore.close();
       try {
@@ -380,7 +395,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
     return closing;
   };
 
-  return { host, port: boundPort, address, listeners: bound, nodeId, clusterId: store.clusterId, dataDir, config, context, close };
+  return { host, port: boundPort, address, listeners: bound, nodeId, clusterId: store.clusterId, dataDir, config, context, metricsUrl: metricsServer?.url, close };
 }
 
 /**

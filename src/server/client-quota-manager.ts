@@ -236,7 +236,17 @@ const FETCH = 1;
 /** Not measured against request_percentage: version negotiation, SASL, broker-to-broker (KIP-124's exemptions). */
 const REQUEST_QUOTA_EXEMPT = new Set([18 /* ApiVersions */, 17 /* SaslHandshake */, 36 /* SaslAuthenticate */, 27 /* WriteTxnMarkers */]);
 const NANOS_TO_PERCENTAGE = 100 / 1e9;
-const NOT_THROTTLED = { throttleMs: 0, dropFetchData: false } as const;
+const NOT_THROTTLED: Throttle = { throttleMs: 0, dropFetchData: false, bandwidthMs: 0, requestMs: 0 };
+
+/** A request's throttle: the longest of its quotas' (what the response says and the mute lasts), and each one's. */
+export interface Throttle {
+  readonly throttleMs: number;
+  readonly dropFetchData: boolean;
+  /** producer_byte_rate (Produce) or consumer_byte_rate (Fetch). */
+  readonly bandwidthMs: number;
+  /** request_percentage. */
+  readonly requestMs: number;
+}
 
 export interface HandledRequest {
   readonly apiKey: number;
@@ -261,9 +271,9 @@ function isFollowerFetch(request: unknown): boolean {
  * The throttle a handled request earns (the larger of its bandwidth and request-time throttles, as Kafka sends),
  * and whether its data must be dropped: a throttled Fetch answers with no records, and its bytes do not count.
  */
-export function throttleFor(quotas: ClientQuotaManager, r: HandledRequest): { throttleMs: number; dropFetchData: boolean } {
+export function throttleFor(quotas: ClientQuotaManager, r: HandledRequest): Throttle {
   if (quotas.store.isEmpty()) return NOT_THROTTLED;
-  if (r.apiKey === FETCH && isFollowerFetch(r.request)) return { throttleMs: 0, dropFetchData: false };
+  if (r.apiKey === FETCH && isFollowerFetch(r.request)) return NOT_THROTTLED;
   let bandwidth = 0;
   if (r.apiKey === PRODUCE) bandwidth = quotas.recordAndGetThrottleTimeMs('producer_byte_rate', r.client, r.requestBytes, r.now);
   else if (r.apiKey === FETCH) bandwidth = quotas.recordAndGetThrottleTimeMs('consumer_byte_rate', r.client, r.responseBytes, r.now);
@@ -271,9 +281,9 @@ export function throttleFor(quotas: ClientQuotaManager, r: HandledRequest): { th
   const throttleMs = Math.max(bandwidth, request);
   if (throttleMs > 0 && r.apiKey === FETCH) {
     quotas.unrecord('consumer_byte_rate', r.client, r.responseBytes, r.now);
-    return { throttleMs, dropFetchData: true };
+    return { throttleMs, dropFetchData: true, bandwidthMs: bandwidth, requestMs: request };
   }
-  return { throttleMs, dropFetchData: false };
+  return { throttleMs, dropFetchData: false, bandwidthMs: bandwidth, requestMs: request };
 }
 
 /** The response body as sent when throttled: throttle_time_ms set (never lowered) and, for Fetch, no data. */

@@ -119,6 +119,9 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'controller.quota.window.num': { kind: 'int', default: '11', min: 1 },
   'controller.quota.window.size.seconds': { kind: 'int', default: '1', min: 1 },
   'queued.max.requests': { kind: 'int', default: '500', min: 1 },
+  // The Prometheus endpoint (src/metrics/): off unless metrics.port is set (0 picks a free port), loopback by default.
+  'metrics.port': { kind: 'int', default: null, min: 0, max: 65535 },
+  'metrics.host': { kind: 'string', default: '127.0.0.1' },
   'max.incremental.fetch.session.cache.slots': { kind: 'int', default: '1000', min: 0 },
   'log.segment.bytes': { kind: 'int', default: '1073741824', min: 14 },
   'log.roll.ms': { kind: 'long', default: null, min: 1 },

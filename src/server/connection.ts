@@ -19,8 +19,12 @@
  *   read in the state their predecessor left). A failed authentication closes once its answer is written.
  * - Quotas (KIP-219): a request over its client's quota (server/client-quota-manager.ts) is answered at once
  *   with throttle_time_ms set, then the connection is muted — no new request is read — for that long.
+ * - Metrics (broker.metrics, only when metrics are on): bytes and connections per listener, and each request's
+ *   times (a Timing on its slot): arrival (frame complete) → start (handler called) → the handler's synchronous
+ *   part and the encoding (local) → its awaited part (remote) → written to the socket (send).
  */
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Reader, DecodeError } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
 import { RequestHeader } from '../protocol/generated/request-header.js';
@@ -33,12 +37,31 @@ import type { ConnectionSession } from './listeners.js';
 import { apiVersionsUnsupportedResponse } from './handlers/api-versions.js';
 import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY, type SaslAuthenticator } from './sasl/authenticator.js';
 import { quotaUser, throttleFor, throttledResponse } from './client-quota-manager.js';
+import type { ApiStats, BrokerMetricsHooks, ListenerStats } from './metrics-hooks.js';
 
 interface Slot {
   done: boolean;
   chunks: Buffer[] | null;
   /** A SASL-phase request: frames after it wait until it is answered. */
   sasl?: boolean;
+  /** Set only while metrics are on. */
+  timing?: Timing;
+}
+
+/** A request's times for the metrics, in performance.now() milliseconds. */
+interface Timing {
+  readonly api: ApiStats;
+  /** The whole frame had arrived. */
+  readonly arrival: number;
+  /** The handler was called. */
+  start: number;
+  /** Synchronous handling plus encoding. */
+  localMs: number;
+  /** The handler's promise was pending (fsync, replication, long poll, coordinator appends). */
+  remoteMs: number;
+  throttleMs: number;
+  /** The response was encoded and queued. */
+  ready: number;
 }
 
 export interface ConnectionLimits {
@@ -48,6 +71,7 @@ export interface ConnectionLimits {
 }
 
 const API_VERSIONS_KEY = 18;
+const PRODUCE_KEY = 0;
 
 export class Connection {
   private chunks: Buffer[] = [];
@@ -68,6 +92,8 @@ export class Connection {
   /** While throttled (a quota was exceeded), frames stay buffered and reading is paused until this time. */
   private mutedUntil = 0;
   private muteTimer: NodeJS.Timeout | undefined;
+  private readonly metrics: BrokerMetricsHooks | undefined;
+  private readonly net: ListenerStats | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -80,6 +106,12 @@ export class Connection {
     private readonly sasl?: SaslAuthenticator,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.metrics = broker.metrics;
+    const net = (this.net = this.metrics?.listener(session?.listenerName ?? ''));
+    if (net) {
+      net.connections++;
+      net.created++;
+    }
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.updateFlow());
@@ -105,6 +137,10 @@ export class Connection {
   }
 
   private onClose(): void {
+    if (this.net) {
+      this.net.connections--;
+      this.net.closed++;
+    }
     this.closed = true;
     clearTimeout(this.muteTimer);
     this.chunks = [];
@@ -120,6 +156,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.net) this.net.bytesIn += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.processFrames();
@@ -205,6 +242,7 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    const arrival = this.metrics ? performance.now() : 0;
     if (frame.length < 8) {
       this.close('closing connection: request shorter than a request header', { bytes: frame.length });
       return;
@@ -252,6 +290,7 @@ export class Connection {
     }
 
     const slot: Slot = { done: false, chunks: null, sasl: saslPhase };
+    if (this.metrics) slot.timing = { api: this.metrics.api(apiKey, apiVersion, handler.name), arrival, start: 0, localMs: 0, remoteMs: 0, throttleMs: 0, ready: 0 };
     this.pending.push(slot);
     if (saslPhase) this.saslBusy = true;
     const ctx: RequestContext = {
@@ -294,10 +333,13 @@ export class Connection {
     const measure = !this.broker.quotas.store.isEmpty();
     let result: unknown;
     let nanos = 0;
+    const timing = slot.timing;
     try {
+      if (timing) timing.start = performance.now();
       const t0 = measure ? process.hrtime.bigint() : 0n;
       result = handler.handle(request, ctx);
       if (measure) nanos = Number(process.hrtime.bigint() - t0);
+      if (timing) timing.localMs = performance.now() - timing.start;
     } catch (err) {
       finished();
       this.onHandlerError(handler, apiVersion, err);
@@ -306,6 +348,7 @@ export class Connection {
     if (result instanceof Promise) {
       result.then(
         (res) => {
+          if (timing) timing.remoteMs = performance.now() - timing.start - timing.localMs;
           finished();
           this.respond(handler, request, ctx, slot, res, requestBytes, nanos);
         },
@@ -323,6 +366,8 @@ export class Connection {
   /** Encodes the response, applies the client's quotas (throttle time in the response, then mute) and queues it. */
   private respond(handler: Handler, request: unknown, ctx: RequestContext, slot: Slot, res: unknown, requestBytes: number, nanos: number): void {
     const measure = !this.broker.quotas.store.isEmpty();
+    const timing = slot.timing;
+    const encodeStart = timing ? performance.now() : 0;
     const t0 = measure ? process.hrtime.bigint() : 0n;
     let chunks = res === null ? null : this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, res);
     let throttleMs = 0;
@@ -339,11 +384,20 @@ export class Connection {
         now: Date.now(),
       });
       throttleMs = throttle.throttleMs;
+      if (this.metrics) {
+        if (throttle.bandwidthMs > 0) this.metrics.throttled(ctx.apiKey === PRODUCE_KEY ? 'produce' : 'fetch', throttle.bandwidthMs);
+        if (throttle.requestMs > 0) this.metrics.throttled('request', throttle.requestMs);
+      }
       if (throttleMs > 0 && res !== null) chunks = this.encodeResponse(handler, ctx.apiVersion, ctx.correlationId, throttledResponse(res, throttleMs, throttle.dropFetchData));
     }
     // A handler's own throttle (controller_mutation_rate, KIP-599) mutes the connection as well.
     const muteMs = Math.max(throttleMs, (res as { throttleTimeMs?: number } | null)?.throttleTimeMs ?? 0);
     if (muteMs > 0) this.muteFor(muteMs);
+    if (timing) {
+      timing.localMs += performance.now() - encodeStart;
+      timing.throttleMs = muteMs;
+      if (res !== null) timing.api.countErrors(res);
+    }
     this.complete(slot, chunks);
   }
 
@@ -379,6 +433,7 @@ export class Connection {
   private complete(slot: Slot, chunks: Buffer[] | null): void {
     slot.done = true;
     slot.chunks = chunks;
+    if (slot.timing) slot.timing.ready = performance.now();
     if (this.pending[0] !== slot) return;
     let saslAnswered = false;
     if (this.closed) {
@@ -387,7 +442,8 @@ export class Connection {
       this.socket.cork();
       while (this.pending.length > 0 && this.pending[0]!.done) {
         const s = this.pending.shift()!;
-        if (s.chunks) for (const c of s.chunks) this.socket.write(c);
+        if (this.metrics) this.writeMeasured(s);
+        else if (s.chunks) for (const c of s.chunks) this.socket.write(c);
         if (s.sasl) saslAnswered = true;
       }
       this.socket.uncork();
@@ -407,6 +463,26 @@ export class Connection {
     this.updateFlow();
   }
 
+  /** Writes a response counting its bytes; its request's times are recorded once the socket has taken it all. */
+  private writeMeasured(s: Slot): void {
+    const timing = s.timing;
+    const chunks = s.chunks;
+    if (chunks && chunks.length > 0) {
+      let bytes = 0;
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) {
+        bytes += chunks[i]!.length;
+        this.socket.write(chunks[i]!);
+      }
+      bytes += chunks[last]!.length;
+      if (timing) this.socket.write(chunks[last]!, () => recordTiming(timing));
+      else this.socket.write(chunks[last]!);
+      this.net!.bytesOut += bytes;
+    } else if (timing) {
+      recordTiming(timing);
+    }
+  }
+
   private updateFlow(): void {
     if (this.closed || this.drainWaiters.length > 0) return;
     const shouldPause = this.pending.length >= this.limits.maxQueuedRequests || this.socket.writableNeedDrain || this.mutedUntil > 0;
@@ -418,4 +494,9 @@ export class Connection {
       this.readPaused = false;
     }
   }
+}
+
+function recordTiming(t: Timing): void {
+  const now = performance.now();
+  t.api.record(now - t.arrival, t.start - t.arrival, t.localMs, t.remoteMs, now - t.ready, t.throttleMs);
 }

@@ -69,6 +69,7 @@ export interface LoadLogParams {
   logStartOffset: number;
   now: () => number;
   fdatasync?: Fdatasync;
+  onFlush?: (ms: number) => void;
   logger?: StorageLogger;
   onLogStartOffsetChange?: (log: Log) => void;
   onTruncate?: (log: Log) => Promise<void>;
@@ -186,6 +187,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
       parentDirDirty: created,
       now: p.now,
       fdatasync: p.fdatasync,
+      onFlush: p.onFlush,
       logger: p.logger,
       onLogStartOffsetChange: p.onLogStartOffsetChange,
       onTruncate: p.onTruncate,

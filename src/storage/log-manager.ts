@@ -45,6 +45,8 @@ export interface LogManagerOptions {
   now?: () => number;
   /** Durability primitive; injectable so tests can count fdatasyncs. */
   fdatasync?: Fdatasync;
+  /** Told how long each log flush took, in ms (Kafka's LogFlushStats; the broker's metrics). */
+  onFlush?: (ms: number) => void;
   /** Test hook of the log cleaner's swap steps. */
   onCleanerSwapStep?: LogCleanerOptions['onSwapStep'];
   /**
@@ -76,6 +78,7 @@ export class LogManager {
   private readonly logger: StorageLogger | undefined;
   private readonly now: () => number;
   private readonly fdatasync: Fdatasync | undefined;
+  private readonly onFlush: ((ms: number) => void) | undefined;
   private readonly byTopic = new Map<string, Log[]>();
   private readonly recoveryPointFile: OffsetCheckpointFile;
   private readonly logStartOffsetFile: OffsetCheckpointFile;
@@ -98,6 +101,7 @@ export class LogManager {
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
     this.fdatasync = opts.fdatasync;
+    this.onFlush = opts.onFlush;
     this.recoveryPointFile = new OffsetCheckpointFile(path.join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), this.logger);
     this.logStartOffsetFile = new OffsetCheckpointFile(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), this.logger);
     this.highWatermarkFile = new OffsetCheckpointFile(path.join(this.dataDir, REPLICATION_OFFSET_CHECKPOINT_FILE), this.logger);
@@ -169,6 +173,7 @@ export class LogManager {
       ...state,
       now: this.now,
       fdatasync: this.fdatasync,
+      onFlush: this.onFlush,
       logger: this.logger,
       onLogStartOffsetChange: () => this.writeLogStartOffsetCheckpoint(),
       onTruncate: (log) => this.onLogTruncated(log),

@@ -46,6 +46,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   BATCH_HEADER_SIZE,
   CURRENT_MAGIC,
@@ -119,6 +120,8 @@ export interface LogInit {
   parentDirDirty?: boolean;
   now?: () => number;
   fdatasync?: Fdatasync;
+  /** Told how long each flush took, in ms (the broker's log flush latency metric). */
+  onFlush?: (ms: number) => void;
   logger?: StorageLogger;
   /** Persist the new log start offset; called synchronously before segments below it are deleted. */
   onLogStartOffsetChange?: (log: Log) => void;
@@ -182,6 +185,7 @@ export class Log {
   private nextOffset: number;
   private readonly now: () => number;
   private readonly fdatasync: Fdatasync;
+  private readonly onFlush: ((ms: number) => void) | undefined;
   private readonly logger: StorageLogger | undefined;
   private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
   private readonly onTruncate: ((log: Log) => Promise<void>) | undefined;
@@ -215,6 +219,7 @@ export class Log {
     this.recoveryPoint = Math.min(init.recoveryPoint, this.nextOffset);
     this.now = init.now ?? Date.now;
     this.fdatasync = init.fdatasync ?? defaultFdatasync;
+    this.onFlush = init.onFlush;
     this.logger = init.logger;
     this.onLogStartOffsetChange = init.onLogStartOffsetChange;
     this.onTruncate = init.onTruncate;
@@ -596,6 +601,7 @@ export class Log {
     this.dirDirty = false;
     this.parentDirDirty = false;
     const run = async (): Promise<void> => {
+      const started = this.onFlush ? performance.now() : 0;
       try {
         const syncs: Promise<void>[] = segments.map((s) => s.sync(this.fdatasync, true));
         syncs.push(active.sync(this.fdatasync, false));
@@ -613,6 +619,7 @@ export class Log {
       if (target > this.recoveryPoint && truncations === this.truncations) this.recoveryPoint = target;
       this.unflushed = Math.max(0, this.unflushed - unflushed);
       this.lastFlush = this.now();
+      this.onFlush?.(performance.now() - started);
     };
     const p = run();
     this.inflight = p;

@@ -20,6 +20,8 @@ import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import { quotaUser } from '../client-quota-manager.js';
 import type { Log } from '../../storage/log.js';
+import type { BrokerMetricsHooks } from '../metrics-hooks.js';
+import type { TopicManager } from '../topic-manager.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
 
 
@@ -253,6 +255,7 @@ export default defineHandler({
       ({ results, total } = readAll(targets, budget, readCommitted, follower));
     }
 
+    if (broker.metrics) countFetch(broker.metrics, broker.topics, results, follower);
     const responses: FetchableTopicResponseInit[] = [];
     const hints = v >= 16 ? new LeaderHints(broker.replication, ctx.session?.listenerName) : null;
     let current: FetchableTopicResponseInit | undefined;
@@ -279,3 +282,18 @@ export default defineHandler({
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses, nodeEndpoints: hints?.nodeEndpoints() ?? [] };
   },
 });
+
+/**
+ * Kafka's BrokerTopicMetrics for a fetch: bytes out (to consumers, not followers), and the total and failed fetch
+ * request rates per partition, for topics that exist (label values stay bounded).
+ */
+function countFetch(metrics: BrokerMetricsHooks, topics: TopicManager, results: ReadResult[], follower: boolean): void {
+  for (const r of results) {
+    const name = r.target.entry.topic;
+    if (!topics.get(name)) continue;
+    const stats = metrics.topic(name);
+    stats.totalFetch++;
+    if ((r.data.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) stats.failedFetch++;
+    if (!follower) stats.bytesOut += r.bytes;
+  }
+}

@@ -22,6 +22,8 @@ import { defineHandler } from '../handler.js';
 import { errorCodeOf, errorMessageOf } from '../error-mapping.js';
 import { LeaderHints } from '../leader-hints.js';
 import { Operation, ResourceType } from '../../security/authorizer.js';
+import type { BrokerMetricsHooks } from '../metrics-hooks.js';
+import type { TopicManager } from '../topic-manager.js';
 
 export default defineHandler({
   request: ProduceRequest,
@@ -35,6 +37,7 @@ export default defineHandler({
     const flushes: Promise<void>[] = [];
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const now = ctx.broker.now();
+    const metrics = ctx.broker.metrics;
     // Authorization (as Kafka): TRANSACTIONAL_ID WRITE for a transactional producer (else every partition fails),
     // then WRITE on each topic.
     const authz = ctx.broker.authorizer;
@@ -98,6 +101,11 @@ export default defineHandler({
           }
           if (acks === -1) replication.checkEnoughReplicas(td.name, pd.index, cfg.minInsyncReplicas);
           const appended = log.append(pd.records, { leaderEpoch, recordCount: validated.recordCount });
+          if (metrics) {
+            const stats = metrics.topic(td.name);
+            stats.messagesIn += validated.recordCount;
+            stats.bytesIn += pd.records.length;
+          }
           pr.errorCode = ErrorCode.NONE;
           pr.baseOffset = BigInt(appended.baseOffset);
           pr.logAppendTimeMs = appended.duplicate ? -1n : BigInt(validated.logAppendTime);
@@ -118,6 +126,7 @@ export default defineHandler({
       }
     }
     if (flushes.length > 0) await Promise.all(flushes);
+    if (metrics) countPartitions(metrics, topics, responses);
     if (acks === 0) return null;
     const hints = new LeaderHints(replication, ctx.session?.listenerName);
     for (const t of responses) {
@@ -129,3 +138,15 @@ export default defineHandler({
     return { responses, throttleTimeMs: 0, nodeEndpoints: hints.nodeEndpoints() };
   },
 });
+
+/** Kafka's total/failed produce request rates: per partition, for topics that exist (label values stay bounded). */
+function countPartitions(metrics: BrokerMetricsHooks, topics: TopicManager, responses: TopicProduceResponseInit[]): void {
+  for (const t of responses) {
+    if (!topics.get(t.name!)) continue;
+    const stats = metrics.topic(t.name!);
+    for (const pr of t.partitionResponses!) {
+      stats.totalProduce++;
+      if ((pr.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) stats.failedProduce++;
+    }
+  }
+}
