@@ -87,6 +87,26 @@ export default tseslint.config(
     },
   },
   {
+    // Metrics read the broker (its context, the hooks the request path fills) and run the endpoint; they are not a client.
+    // The server reaches them only through server/metrics-hooks.ts, and broker.ts alone starts them.
+    files: ['src/metrics/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('client', 'connect', 'experiment', 'cli', 'console'), message: 'src/metrics reads the broker: no client-side layers.' },
+      ] }],
+    },
+  },
+  {
+    files: ['src/server/**/*.ts'],
+    ignores: ['src/server/broker.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('client', 'connect', 'experiment', 'cli'), message: 'src/server is the broker: no client-side layers.' },
+        { group: layers('metrics'), message: 'The request path reports through server/metrics-hooks.ts; only broker.ts starts the metrics.' },
+      ] }],
+    },
+  },
+  {
     // The client speaks only the protocol, so it works against any Kafka: no broker internals.
     files: ['src/client/**/*.ts'],
     rules: {

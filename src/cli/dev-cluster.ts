@@ -31,6 +31,8 @@ export interface DevClusterOptions {
   etcdPrefix?: string;
   /** Broker settings for every broker (--set key=value). */
   settings?: Record<string, string>;
+  /** Broker i serves Prometheus metrics on metricsBasePort + i - 1 (--metrics-port); none when unset. */
+  metricsBasePort?: number;
   /** Settings for one broker, by node id (e.g. broker.rack, advertised.listeners through a fault proxy). */
   brokerSettings?: Record<number, Record<string, string>>;
   /** A broker's own --etcd endpoint, by node id (e.g. a fault proxy in front of etcd); default etcd itself. */
@@ -54,6 +56,8 @@ export interface DevBroker {
   readonly address: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** http://127.0.0.1:port/metrics when the cluster was started with a metrics base port. */
+  readonly metricsUrl?: string;
   /** The current process's id (changes with restart()). */
   readonly pid: number;
   readonly running: boolean;
@@ -87,6 +91,7 @@ class BrokerProcess implements DevBroker {
     readonly logFile: string,
     private readonly args: string[],
     private readonly options: { startTimeoutMs: number; stopGraceMs: number; detached: boolean; cliEntry: string },
+    readonly metricsUrl?: string,
   ) {}
 
   get address(): string {
@@ -196,8 +201,10 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
       const dataDir = join(dir, `broker-${id}`);
       const args = ['start', '--node-id', String(id), '--etcd', opts.brokerEtcd?.[id] ?? etcd.endpoint, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
       if (opts.etcdPrefix !== undefined) args.push('--etcd-prefix', opts.etcdPrefix);
+      if (opts.metricsBasePort !== undefined) args.push('--metrics-port', String(opts.metricsBasePort + id - 1));
       for (const [k, v] of Object.entries({ ...opts.settings, ...opts.brokerSettings?.[id] })) args.push('--set', `${k}=${v}`);
-      const broker = new BrokerProcess(id, port, dataDir, join(dir, `broker-${id}.log`), args, timing);
+      const metricsUrl = opts.metricsBasePort !== undefined ? `http://127.0.0.1:${opts.metricsBasePort + id - 1}/metrics` : undefined;
+      const broker = new BrokerProcess(id, port, dataDir, join(dir, `broker-${id}.log`), args, timing, metricsUrl);
       brokers.push(broker);
       await broker.start();
     }
@@ -213,7 +220,7 @@ export function formatDevClusterSummary(c: DevCluster): string {
     `Dev cluster up: ${c.brokers.length} broker(s), etcd at ${c.etcd.endpoint}`,
     `  bootstrap servers: ${c.bootstrapServers}`,
     `  etcd:     ${c.etcd.endpoint}  data ${join(c.dir, 'etcd')}  log ${join(c.dir, 'etcd.log')}`,
-    ...c.brokers.map((b) => `  broker ${b.nodeId}: ${b.address}  data ${b.dataDir}  log ${b.logFile}  pid ${b.pid}`),
+    ...c.brokers.map((b) => `  broker ${b.nodeId}: ${b.address}  data ${b.dataDir}  log ${b.logFile}  pid ${b.pid}${b.metricsUrl ? `  metrics ${b.metricsUrl}` : ''}`),
     `Try: tributary cluster status -b ${c.bootstrapServers}`,
     'Ctrl-C stops the brokers, then etcd.',
   ];
@@ -232,6 +239,7 @@ interface DevClusterFlags {
   basePort: number;
   etcdPort: number;
   etcdPrefix?: string;
+  metricsPort?: number;
   set: Record<string, string>;
 }
 
@@ -245,6 +253,7 @@ export function registerDevCluster(program: Command, options: { cliEntry?: strin
     .option('--base-port <port>', 'broker i listens on base-port + i - 1', intOption('--base-port', 1), 9092)
     .option('--etcd-port <port>', "etcd's client port (its peer port is the next one)", intOption('--etcd-port', 1), 2379)
     .option('--etcd-prefix <prefix>', 'etcd key prefix passed to every broker')
+    .option('--metrics-port <port>', 'broker i serves Prometheus metrics on metrics-port + i - 1 (off by default)', intOption('--metrics-port', 1))
     .option('--set <key=value>', 'a broker config key for every broker (repeatable)', collectSet, {})
     .addHelpText('after', `
 Examples:
@@ -255,10 +264,10 @@ Needs etcd on PATH (Debian: apt-get install etcd-server). Everything listens on 
 goes to <dir>/broker-<i>.log, etcd's to <dir>/etcd.log. Ctrl-C or SIGTERM stops the brokers (SIGTERM, then
 SIGKILL after 10 s), then etcd; the data stays in <dir> for the next run.`)
     .action(action(async (opts: DevClusterFlags) => {
-      if (opts.basePort + opts.brokers - 1 > 65535 || opts.etcdPort + 1 > 65535) throw new UsageError('ports must stay within 1-65535');
+      if (opts.basePort + opts.brokers - 1 > 65535 || opts.etcdPort + 1 > 65535 || (opts.metricsPort ?? 0) + opts.brokers - 1 > 65535) throw new UsageError('ports must stay within 1-65535');
       const c = await startDevCluster({
         brokers: opts.brokers, dir: opts.dir, basePort: opts.basePort, etcdPort: opts.etcdPort, etcdPrefix: opts.etcdPrefix,
-        settings: opts.set, detached: true, cliEntry: options.cliEntry,
+        settings: opts.set, metricsBasePort: opts.metricsPort, detached: true, cliEntry: options.cliEntry,
       });
       process.stdout.write(formatDevClusterSummary(c));
       await new Promise<void>((res) => {

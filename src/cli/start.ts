@@ -29,22 +29,29 @@ export function registerStart(program: Command): void {
     })
     .option('--etcd <endpoints>', 'join a cluster whose metadata lives in etcd: http://host:2379[,http://host2:2379…] (etcd.connect)')
     .option('--etcd-prefix <prefix>', 'the cluster\'s key prefix in etcd (etcd.prefix, default /tributary)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (metrics.port; off by default; 0 picks a free port; the address: --set metrics.host=…)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--metrics-port must be 0-65535, got "${v}"`);
+      return n;
+    })
     .addOption(new Option('--log-level <level>', 'how much the broker logs').choices(LOG_LEVELS).default('info'))
     .addHelpText('after', `
 Examples:
   $ tributary start
   $ tributary start --port 9093 --data-dir /var/lib/tributary --set num.partitions=3
   $ tributary start --config server.properties
+  $ tributary start --metrics-port 9404        # then: curl http://127.0.0.1:9404/metrics
   $ tributary start --node-id 2 --etcd http://127.0.0.1:2379 --port 9094 --data-dir ./data-2   # a cluster's broker
 
 Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.
 One broker per data directory: a second start on a directory in use exits 1 (the first holds <dir>/.lock).`)
-    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string }) => {
+    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string; metricsPort?: number }) => {
       let broker;
       const config: Record<string, string> = { ...opts.set };
       if (opts.nodeId !== undefined) config['node.id'] = String(opts.nodeId);
       if (opts.etcd !== undefined) config['etcd.connect'] = opts.etcd;
       if (opts.etcdPrefix !== undefined) config['etcd.prefix'] = opts.etcdPrefix;
+      if (opts.metricsPort !== undefined) config['metrics.port'] = String(opts.metricsPort);
       const clustered = config['etcd.connect'] !== undefined;
       try {
         broker = await startBroker({
