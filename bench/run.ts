@@ -19,6 +19,9 @@
  *                                       SSL and SASL_SSL with SCRAM-SHA-512, and connection set-up times);
  *                                       --security-records N (default 1000000), --security-rounds N (default 3),
  *                                       --security-connections N (default 200)
+ *   npm run bench -- --only metrics    just the metrics part (bench/metrics.ts: produce with metrics off vs on,
+ *                                       own client and kcat, alternating rounds); --metrics-records N (default
+ *                                       1000000), --metrics-rounds N (default 3), --metrics-kcat false to skip kcat
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -39,6 +42,7 @@ import { run } from '../test/compat/support/processes.js';
 import { formatClientTable, runClientBench } from './clients.js';
 import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
+import { formatMetricsTable, runMetricsBench } from './metrics.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -88,6 +92,9 @@ async function main(): Promise<void> {
       'security-records': { type: 'string', default: '1000000' },
       'security-rounds': { type: 'string', default: '3' },
       'security-connections': { type: 'string', default: '200' },
+      'metrics-records': { type: 'string', default: '1000000' },
+      'metrics-rounds': { type: 'string', default: '3' },
+      'metrics-kcat': { type: 'string', default: 'true' },
     },
   });
   const records = Number(values.records);
@@ -96,7 +103,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security'].includes(values.only)) throw new Error('--only must be broker, clients, cluster or security');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security or metrics');
+  const metricsBench = { records: Number(values['metrics-records']), rounds: Number(values['metrics-rounds']), kcat: values['metrics-kcat'] !== 'false' };
+  if (!Number.isInteger(metricsBench.records) || metricsBench.records <= 0 || !Number.isInteger(metricsBench.rounds) || metricsBench.rounds <= 0) throw new Error('--metrics-records and --metrics-rounds must be positive integers');
   const security = { records: Number(values['security-records']), rounds: Number(values['security-rounds']), connections: Number(values['security-connections']) };
   if (!Object.values(security).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--security-records, --security-rounds and --security-connections must be positive integers');
   const clusterRecords = Number(values['cluster-records']);
@@ -139,6 +148,11 @@ async function main(): Promise<void> {
       const result = await runSecurityBench({ workDir: work, ...security });
       console.log(formatSecurityTable(result));
       output.security = result;
+    }
+    if (part('metrics')) {
+      const result = await runMetricsBench({ workDir: work, ...metricsBench });
+      console.log(formatMetricsTable(result));
+      output.metrics = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
