@@ -143,7 +143,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
         res.end();
         return;
       }
-      await assets.serve(req, res, path);
+      // The path as sent (URL parsing would quietly resolve '..' segments, which are refused instead).
+      await assets.serve(req, res, (req.url ?? '/').split('?')[0]!.split('#')[0]!);
       return;
     }
     const found = router.match(method, path);
