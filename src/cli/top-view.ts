@@ -119,19 +119,20 @@ function counterDelta(now: number | undefined, before: number | undefined): numb
 
 /** Scrapes the endpoints; each failure is reported and leaves that endpoint out of this scrape. */
 async function scrape(urls: string[], timeoutMs: number): Promise<{ set: MetricSet; errors: string[] }> {
-  const errors: string[] = [];
-  const sets = await Promise.all(urls.map(async (url) => {
+  const results = await Promise.all(urls.map(async (url): Promise<MetricSet | string> => {
     try {
       const res = await fetch(url, { headers: { accept: 'text/plain;version=0.0.4' }, signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return MetricSet.parse(await res.text());
     } catch (err) {
       const e = err as Error & { cause?: Error };
-      errors.push(`${url}: ${e.name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : e.cause?.message ?? e.message}`);
-      return undefined;
+      return `${url}: ${e.name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : e.cause?.message ?? e.message}`;
     }
   }));
-  return { set: MetricSet.merge(sets.filter((s): s is MetricSet => s !== undefined)), errors };
+  return {
+    set: MetricSet.merge(results.filter((r): r is MetricSet => typeof r !== 'string')),
+    errors: results.filter((r): r is string => typeof r === 'string'),
+  };
 }
 
 /** Figures from two scrapes `dtSec` apart (gauges from the latest alone; rates need both). */
@@ -412,7 +413,8 @@ export function renderFrame(view: TopView, options: RenderOptions = {}): string[
   const head: string[] = [];
   const clock = new Date(view.time).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const over = view.elapsedMs !== undefined ? `  over ${(view.elapsedMs / 1000).toFixed(3)} s` : '';
-  head.push(`tributary top  ${options.source ?? ''}  cluster ${view.clusterId ?? '-'}  controller ${view.controllerId}  ${clock}${over}`.replace(/ {3,}/g, '  '));
+  // What changes first, so that a narrow terminal still shows it.
+  head.push(`tributary top  ${clock}${over}  ${options.source ?? ''}  cluster ${view.clusterId ?? '-'}  controller ${view.controllerId}`.replace(/ {3,}/g, '  '));
   head.push(`brokers: ${view.brokers.length}  topics: ${view.topicCount}  partitions: ${view.partitionCount}  under-replicated: ${view.underReplicated}  offline: ${view.offline}  groups: ${view.groups.length}`);
   const m = view.metrics;
   if (m) {

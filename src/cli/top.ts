@@ -11,7 +11,7 @@ import { action, addClientFlags, UsageError, type ClientFlags } from './common.j
 import { collectList, intOption, withAdmin } from './topics-common.js';
 import { renderFrame, TopSampler, type TopView } from './top-view.js';
 
-interface TopFlags extends ClientFlags {
+export interface TopFlags extends ClientFlags {
   intervalMs: number;
   iterations?: number;
   once?: boolean;

@@ -31,6 +31,9 @@ function parseLine(line: string): Sample | undefined {
   const name = NAME.exec(line)?.[0];
   if (!name) return undefined;
   let i = name.length;
+  let j = i;
+  while (line[j] === ' ' || line[j] === '\t') j++;
+  if (line[j] === '{') i = j;
   const labels: Record<string, string> = {};
   if (line[i] === '{') {
     i++;
