@@ -402,8 +402,6 @@ export interface RenderOptions {
   limit?: number;
   /** What the header names as the source (the bootstrap servers). */
   source?: string;
-  /** The refresh interval, named in the header. */
-  intervalMs?: number;
   /** A hint at the bottom (how to quit), on a live screen. */
   footer?: string;
 }

@@ -88,11 +88,11 @@ export async function top(flags: TopFlags, output: TopOutput = process.stdout, i
     if (live) {
       const width = output.columns ?? 80;
       const height = output.rows ?? 24;
-      const lines = renderFrame(view, { width, height, limit: flags.limit, source: flags.bootstrapServer, intervalMs, footer: 'q or Ctrl-C to quit' });
+      const lines = renderFrame(view, { width, height, limit: flags.limit, source: flags.bootstrapServer, footer: 'q or Ctrl-C to quit' });
       // One write: home, each line cleared to its end, then the rest of the screen cleared.
       output.write(HOME + lines.map((l) => (l.length < width ? l + CLEAR_LINE_END : l)).join('\r\n') + CLEAR_SCREEN_END);
     } else {
-      output.write(renderFrame(view, { limit: flags.limit, source: flags.bootstrapServer, intervalMs }).join('\n') + '\n\n');
+      output.write(renderFrame(view, { limit: flags.limit, source: flags.bootstrapServer }).join('\n') + '\n\n');
     }
   };
   const onResize = (): void => {
