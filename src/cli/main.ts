@@ -15,6 +15,7 @@ import { registerExperiment } from './experiment.js';
 import { registerCluster } from './cluster.js';
 import { registerDevCluster } from './dev-cluster.js';
 import { registerConsole } from './console.js';
+import { registerTop } from './top.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -44,5 +45,6 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerCluster(program);
   registerDevCluster(program);
   registerConsole(program);
+  registerTop(program);
   await program.parseAsync(argv);
 }
