@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
@@ -18,6 +20,7 @@ import { until } from '../../helpers/cluster-settings.js';
 import { InProcessCluster } from '../../helpers/in-process-cluster.js';
 import type { ClusterMode } from '../../../src/server/cluster-mode.js';
 
+const execFileAsync = promisify(execFile);
 const CONFIG = { 'offsets.topic.num.partitions': 2, 'transaction.state.log.num.partitions': 2, 'group.initial.rebalance.delay.ms': 0 };
 
 interface Sample {
@@ -276,6 +279,28 @@ describe('state metrics on a single node', () => {
     assert.match(text, /^kafka_log_log_logendoffset\{topic="events",partition="0"\} 13$/m);
     assert.ok(text.endsWith('# EOF\n'));
   });
+  test('a kafka-python group: its commit shows as current offset and lag', async () => {
+    // kafka-python 2.0.2 (Debian's python3-kafka) joins a classic group, commits offset 3 of events-0, and leaves.
+    const script = [
+      'import sys',
+      'from kafka import KafkaConsumer, TopicPartition',
+      'from kafka.structs import OffsetAndMetadata',
+      "c = KafkaConsumer('events', bootstrap_servers=sys.argv[1], group_id='py-group', auto_offset_reset='earliest', enable_auto_commit=False, api_version=(2, 5, 0), consumer_timeout_ms=10000)",
+      'for _ in range(100):',
+      '    if c.poll(timeout_ms=200): break',
+      "c.commit({TopicPartition('events', 0): OffsetAndMetadata(3, '')})",
+      'c.close()',
+      "print('ok')",
+    ].join('\n');
+    const { stdout } = await execFileAsync('/usr/bin/python3', ['-c', script, broker.address], { timeout: 30_000 });
+    assert.equal(stdout.trim(), 'ok');
+    const s = await scrape(registry);
+    const p0 = { consumergroup: 'py-group', topic: 'events', partition: 0 };
+    assert.equal(s.get('kafka_consumergroup_current_offset', p0), 3);
+    assert.equal(s.get('kafka_consumergroup_lag', p0), 13 - 3);
+    assert.equal(s.get('kafka_consumergroup_lag_sum', { consumergroup: 'py-group', topic: 'events' }), 10);
+    assert.equal(s.get('kafka_consumergroup_members', { consumergroup: 'py-group' }), 0, 'the member left');
+  });
 });
 
 describe('state metrics: the cost of a scrape', () => {
@@ -340,9 +365,9 @@ describe('state metrics in a two-broker cluster on etcd', () => {
 
   test('the leader counts an ISR shrink and an under-replicated partition when its follower stops, an expansion when it is back', async () => {
     let controllerId = -1;
-    await until('a controller elected', () => {
+    await until('a controller elected and both brokers seen by every broker', () => {
       for (const [id, b] of cluster.brokers) if ((b.context.replication as ClusterMode).activeController()) controllerId = id;
-      return controllerId > 0;
+      return controllerId > 0 && [...cluster.brokers.values()].every((b) => (b.context.replication as ClusterMode).metadataImage().brokers.size === 2);
     });
     const followerId = controllerId === 1 ? 2 : 1;
     const leader = cluster.brokers.get(controllerId)!;
