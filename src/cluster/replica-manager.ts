@@ -67,6 +67,13 @@ export class ReplicaManager {
   private readonly now: () => number;
   private readonly lagTimer: NodeJS.Timeout;
   private closed = false;
+  /**
+   * ISR changes of partitions led here, since start (Kafka's IsrShrinksPerSec / IsrExpandsPerSec at the leader):
+   * this leader's own confirmed changes and the controller's seen in the image (a follower removed when its broker
+   * goes), not a change that comes with a new leader epoch. Read by the metrics at scrape time.
+   */
+  isrShrinks = 0;
+  isrExpands = 0;
 
   constructor(private readonly opts: ReplicaManagerOptions) {
     this.now = opts.now ?? Date.now;
@@ -135,8 +142,9 @@ export class ReplicaManager {
     if (state.leader === this.nodeId) {
       if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) {
         this.becomeLeader(r, log, state);
-      } else if (r.pendingIsr && prev.partitionEpoch !== state.partitionEpoch) {
-        r.pendingIsr = null;
+      } else {
+        this.countIsrChange(prev.isr, state.isr);
+        if (r.pendingIsr && prev.partitionEpoch !== state.partitionEpoch) r.pendingIsr = null;
       }
       this.syncFollowers(r, state);
       this.maybeIncrementHighWatermark(r, log);
@@ -282,7 +290,10 @@ export class ReplicaManager {
         if (r.pendingIsr !== isr) return;
         if (ok && r.role === 'leader' && r.leaderEpoch === base.leaderEpoch) {
           // Confirmed: apply now rather than waiting for the watch (the image will say the same).
-          if (r.state.partitionEpoch === base.partitionEpoch) r.state = next;
+          if (r.state.partitionEpoch === base.partitionEpoch) {
+            this.countIsrChange(base.isr, next.isr);
+            r.state = next;
+          }
           r.pendingIsr = null;
           const log = this.opts.log(r.topic, r.partition);
           if (log) this.maybeIncrementHighWatermark(r, log);
@@ -296,6 +307,13 @@ export class ReplicaManager {
         if (r.pendingIsr === isr) r.pendingIsr = null;
       },
     );
+  }
+
+  /** A shrink when a member left, an expansion when one joined (both for a swap). */
+  private countIsrChange(prev: readonly number[], next: readonly number[]): void {
+    if (prev === next) return;
+    if (prev.some((id) => !next.includes(id))) this.isrShrinks++;
+    if (next.some((id) => !prev.includes(id))) this.isrExpands++;
   }
 
   /** acks=all: NONE once the high watermark passes endOffset (with the ISR at least minIsr), else an error code. */

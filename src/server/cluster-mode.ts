@@ -197,6 +197,11 @@ export class ClusterMode implements Replication, TopicBackend {
     return this.clientQuotas;
   }
 
+  /** The last image applied (topics, partitions' leaders and ISRs, live brokers), for the metrics at scrape time. */
+  metadataImage(): MetadataImage {
+    return this.applied;
+  }
+
   /** The running controller, while this broker is elected (ElectLeaders and reassignments go to it). */
   activeController(): Controller | null {
     return this.controller;

@@ -124,6 +124,8 @@ export class ConsumerGroupCoordinator {
   private readonly regexResolver: TopicRegexResolver;
   private readonly groupConfig: NonNullable<ConsumerGroupConfig['groupConfig']>;
   private readonly brokerRack: string | null;
+  /** Group epoch bumps made here (a KIP-848 rebalance), since start; read by the metrics at scrape time. */
+  rebalances = 0;
 
   constructor(
     private readonly timers: ConsumerGroupTimers,
@@ -170,6 +172,11 @@ export class ConsumerGroupCoordinator {
 
   group(groupId: string): Readonly<ConsumerGroupState> | undefined {
     return this.groups.get(groupId);
+  }
+
+  /** Every group held here (the metrics read them at scrape time; do not keep across event-loop turns). */
+  allGroups(): IterableIterator<Readonly<ConsumerGroupState>> {
+    return this.groups.values();
   }
 
   groupIds(): string[] {
@@ -301,6 +308,7 @@ export class ConsumerGroupCoordinator {
     let groupEpoch = g.groupEpoch;
     if (bump) {
       groupEpoch++;
+      this.rebalances++;
       records.push({ type: 'ConsumerGroupMetadata', group: groupId, value: { epoch: groupEpoch } });
     }
 
@@ -563,6 +571,7 @@ export class ConsumerGroupCoordinator {
     const subscription = this.subscriptionMetadataOf(members.values());
     if (!sameSubscriptionMetadata(subscription, g.subscriptionMetadata)) records.push(partitionMetadataRecord(g.groupId, subscription));
     records.push({ type: 'ConsumerGroupMetadata', group: g.groupId, value: { epoch: g.groupEpoch + 1 } });
+    this.rebalances++;
     for (const r of records) this.replay(r);
     this.cancelTimers(g.groupId, memberId);
     return records;
@@ -680,7 +689,7 @@ function emptyGroup(groupId: string): ConsumerGroupState {
   };
 }
 
-function stateOf(g: ConsumerGroupState): ConsumerGroupStateName {
+export function stateOf(g: Readonly<ConsumerGroupState>): ConsumerGroupStateName {
   if (g.members.size === 0) return 'Empty';
   if (g.groupEpoch > g.assignmentEpoch) return 'Assigning';
   for (const m of g.members.values()) {

@@ -146,6 +146,8 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
   private effects: Array<() => void> = [];
   /** TxnOffsetCommit offsets awaiting their transaction's marker: producer id → group → partition. */
   private readonly pendingTxnOffsets = new Map<bigint, Map<string, Map<string, PendingOffset>>>();
+  /** Rebalances completed here (a generation bump), since start; read by the metrics at scrape time. */
+  rebalances = 0;
 
   constructor(
     private readonly timers: Timers<GroupRecord>,
@@ -165,6 +167,11 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     this.records = [];
     this.effects = [];
     return out;
+  }
+
+  /** Every group held here (the metrics read them at scrape time; do not keep across event-loop turns). */
+  allGroups(): IterableIterator<Readonly<ClassicGroup>> {
+    return this.groups.values();
   }
 
   group(groupId: string): ClassicGroup | undefined {
@@ -373,6 +380,7 @@ export class GroupCoordinator implements StateMachine<GroupRecord> {
     group.initialDelayActive = false;
     for (const m of [...group.members.values()]) if (!m.awaitingJoin) this.removeMember(group, m);
     group.generationId++;
+    this.rebalances++;
     const now = this.now();
     if (group.members.size === 0) {
       group.protocolName = null;

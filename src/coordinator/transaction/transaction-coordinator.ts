@@ -121,6 +121,9 @@ export class TransactionCoordinator {
   private readonly txns = new Map<string, TransactionMetadata>();
   private readonly config: TransactionCoordinatorConfig;
   private readonly now: () => number;
+  /** Transactions completed here since start (Complete* written), by outcome; read by the metrics at scrape time. */
+  committed = 0;
+  aborted = 0;
 
   constructor(private readonly deps: TransactionCoordinatorDeps) {
     this.config = { ...DEFAULT_TRANSACTION_COORDINATOR_CONFIG, ...deps.config };
@@ -130,6 +133,15 @@ export class TransactionCoordinator {
   /** The metadata of a transactional id (read-only view for the runtime and tests). */
   get(transactionalId: string): Readonly<TransactionMetadata> | undefined {
     return this.txns.get(transactionalId);
+  }
+
+  /** Transactions in flight here: Ongoing, Prepare* (and the transient PrepareEpochFence). */
+  openTransactionCount(): number {
+    let n = 0;
+    for (const m of this.txns.values()) {
+      if (m.state === 'Ongoing' || m.state === 'PrepareCommit' || m.state === 'PrepareAbort' || m.state === 'PrepareEpochFence') n++;
+    }
+    return n;
   }
 
   transactionalIds(): string[] {
@@ -385,7 +397,10 @@ export class TransactionCoordinator {
   }
 
   private complete(m: TransactionMetadata, now: number): TxnRecord {
-    this.transition(m, m.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', now);
+    const commit = m.state === 'PrepareCommit';
+    this.transition(m, commit ? 'CompleteCommit' : 'CompleteAbort', now);
+    if (commit) this.committed++;
+    else this.aborted++;
     m.partitions = new Map();
     return toRecord(m);
   }
