@@ -9,7 +9,7 @@ export function BrokersPage() {
   return (
     <PageMain title="Brokers">
       <ErrorBox error={error} />
-      <Table label="Brokers" head={['Node', 'Host', 'Port', 'Rack', 'Role', 'Log size']} loading={loading} empty={rows.length === 0}>
+      <Table num={[2, 5]} label="Brokers" head={['Node', 'Host', 'Port', 'Rack', 'Role', 'Log size']} loading={loading} empty={rows.length === 0}>
         {rows.map((b) => (
           <tr key={b.nodeId}>
             <td><a href={href('brokers', String(b.nodeId))}>{b.nodeId}</a></td><td>{b.host}</td><td class="num">{b.port}</td><td>{b.rack ?? '–'}</td>

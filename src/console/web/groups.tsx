@@ -18,7 +18,7 @@ export function GroupsPage() {
         <span class="muted">{data ? `${rows.length} of ${data.length}` : ''}</span>
       </div>
       <ErrorBox error={error} />
-      <Table label="Consumer groups" head={['Group', 'State', 'Type', 'Protocol', 'Members', 'Topics', 'Lag']} loading={loading} empty={rows.length === 0}>
+      <Table num={[4, 6]} label="Consumer groups" head={['Group', 'State', 'Type', 'Protocol', 'Members', 'Topics', 'Lag']} loading={loading} empty={rows.length === 0}>
         {rows.map((g) => (
           <tr key={g.groupId}>
             <td><a href={href('groups', g.groupId)}>{g.groupId}</a></td>
@@ -84,7 +84,7 @@ export function GroupPage({ id }: { id: string }) {
       </section>
       <Chart title="Lag over time (messages)" series={chart.labels.map((l, i) => ({ label: l, color: color(i) }))} data={chart.data} height={200} />
       <h2>Lag per partition</h2>
-      <Table label="Lag per partition" head={['Topic', 'Partition', 'Committed offset', 'End offset', 'Lag']} loading={loading} empty={offsets.length === 0}>
+      <Table num={[1, 2, 3, 4]} label="Lag per partition" head={['Topic', 'Partition', 'Committed offset', 'End offset', 'Lag']} loading={loading} empty={offsets.length === 0}>
         {offsets.map((o) => (
           <tr key={`${o.topic}-${o.partition}`}>
             <td><a href={href('topics', o.topic)}>{o.topic}</a></td><td class="num">{o.partition}</td>

@@ -40,9 +40,9 @@ function MessageItem({ m }: { m: Message }) {
           <dt>Timestamp</dt><dd>{fmtTime(m.timestamp)} <span class="muted">({m.timestamp})</span></dd>
           <dt>Key</dt><dd><Field value={m.key} base64={m.keyBase64} /></dd>
         </dl>
-        <h3>Value {pretty?.json ? <Badge kind="muted">JSON</Badge> : null} {m.valueBase64 ? <Badge kind="info">base64 (not UTF-8)</Badge> : null}</h3>
+        <h2 class="sub">Value {pretty?.json ? <Badge kind="muted">JSON</Badge> : null} {m.valueBase64 ? <Badge kind="info">base64 (not UTF-8)</Badge> : null}</h2>
         {m.value === null ? <p class="muted">null (tombstone)</p> : <pre class="value-pre">{pretty ? pretty.text : m.value}</pre>}
-        <h3>Headers</h3>
+        <h2 class="sub">Headers</h2>
         {m.headers.length === 0 ? <p class="muted">No headers</p> : (
           <table class="headers" aria-label="Headers"><thead><tr><th scope="col">Key</th><th scope="col">Value</th></tr></thead>
             <tbody>{m.headers.map((h, i) => <tr key={i}><td class="mono">{h.key}</td><td class="mono">{h.value === null ? <span class="muted">null</span> : h.value}</td></tr>)}</tbody>
@@ -190,8 +190,8 @@ export function ProduceDialog({ topic, partitions, onClose, onProduced }: { topi
           <legend>Headers</legend>
           {headers.map((h, i) => (
             <div class="row" key={i}>
-              <label class="grow">Header key<input value={h.key} onInput={(e) => setHeader(i, { key: e.currentTarget.value })} autoComplete="off" /></label>
-              <label class="grow">Header value<input value={h.value ?? ''} onInput={(e) => setHeader(i, { value: e.currentTarget.value })} autoComplete="off" /></label>
+              <label class="grow">Header key<input name={`header-key-${i}`} value={h.key} onInput={(e) => setHeader(i, { key: e.currentTarget.value })} autoComplete="off" /></label>
+              <label class="grow">Header value<input name={`header-value-${i}`} value={h.value ?? ''} onInput={(e) => setHeader(i, { value: e.currentTarget.value })} autoComplete="off" /></label>
               <button type="button" class="small" onClick={() => setHeaders((hs) => hs.filter((_, j) => j !== i))} aria-label={`Remove header ${i + 1}`}>Remove</button>
             </div>
           ))}

@@ -36,7 +36,7 @@ export function OverviewPage() {
   return (
     <PageMain title="Overview">
       <ErrorBox error={error} />
-      <section class="stats" aria-label="Cluster" aria-busy={loading && !o ? 'true' : 'false'}>
+      <section class="stats stats-5" aria-label="Cluster" aria-busy={loading && !o ? 'true' : 'false'}>
         <Stat label="Brokers" value={o ? fmtNum(o.brokers.length) : '…'} />
         <Stat label="Controller" value={o ? (o.controllerId >= 0 ? <a href={href('brokers', String(o.controllerId))}>{o.controllerId}</a> : 'none') : '…'} />
         <Stat label="Topics" value={o ? fmtNum(o.topicCount) : '…'} />
@@ -49,19 +49,19 @@ export function OverviewPage() {
         <Stat label="Messages/s" value={last ? fmtRate(last.topics.reduce((s, t) => s + t.messagesPerSec, 0)) : '…'} />
       </section>
       <section class="charts" aria-label="Charts">
-        <Chart title="Messages in per second" series={tp.labels.map((l, i) => ({ label: l, color: color(i) }))} data={tp.data} />
+        <Chart title="Messages in per second" height={160} series={tp.labels.map((l, i) => ({ label: l, color: color(i) }))} data={tp.data} />
         {hasMetrics ? (
-          <Chart title="Request latency p99 (ms)" data={[time, ticks.map((t) => t.metrics?.produceP99Ms ?? 0), ticks.map((t) => t.metrics?.fetchP99Ms ?? 0)]}
+          <Chart title="Request latency p99 (ms)" height={160} data={[time, ticks.map((t) => t.metrics?.produceP99Ms ?? 0), ticks.map((t) => t.metrics?.fetchP99Ms ?? 0)]}
             series={[{ label: 'Produce p99', color: color(0) }, { label: 'Fetch p99', color: color(1) }]} />
         ) : (
           <figure class="chart"><figcaption>Request latency</figcaption>
-            <div class="chart-box chart-empty" style={{ minHeight: '214px' }}>
+            <div class="chart-box chart-empty" style={{ minHeight: '194px' }}>
               <p>Latency comes from the broker's metrics endpoint. Start the console with <code>--metrics-url</code> (or the broker with <code>--metrics-port</code>) to see it.</p>
             </div>
           </figure>
         )}
         {hasMetrics ? (
-          <Chart title="Bytes per second" unit="B" data={[time, ticks.map((t) => t.metrics?.bytesInPerSec ?? 0), ticks.map((t) => t.metrics?.bytesOutPerSec ?? 0)]}
+          <Chart title="Bytes per second" unit="B" height={160} data={[time, ticks.map((t) => t.metrics?.bytesInPerSec ?? 0), ticks.map((t) => t.metrics?.bytesOutPerSec ?? 0)]}
             series={[{ label: 'In', color: color(2) }, { label: 'Out', color: color(4) }]} />
         ) : null}
       </section>

@@ -91,7 +91,7 @@ export function UsersPage() {
     <PageMain title="Users (SCRAM)" actions={readOnly || disabled ? null : <button type="button" class="primary" onClick={() => setAdding(true)}>Add user</button>}>
       <SecurityError error={error} what="SCRAM users" />
       {disabled ? null : (
-        <Table label="SCRAM users" head={['User', 'Mechanism', 'Iterations', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
+        <Table num={[2]} label="SCRAM users" head={['User', 'Mechanism', 'Iterations', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
           {rows.flatMap((u) => u.mechanisms.map((m) => (
             <tr key={`${u.user}-${m.mechanism}`}>
               <td class="mono">{u.user}</td><td>{m.mechanism}</td><td class="num">{m.iterations}</td>

@@ -23,7 +23,7 @@ export function TopicsPage() {
         <span class="muted">{data ? `${rows.length} of ${data.length}` : ''}</span>
       </div>
       <ErrorBox error={error} />
-      <Table label="Topics" head={['Name', 'Partitions', 'Replication', 'Under-replicated', 'Size', 'Messages', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
+      <Table num={[1, 2, 3, 4, 5]} label="Topics" head={['Name', 'Partitions', 'Replication', 'Under-replicated', 'Size', 'Messages', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
         {rows.map((t) => (
           <tr key={t.name}>
             <td><a href={href('topics', t.name)}>{t.name}</a> {t.internal ? <Badge kind="muted">internal</Badge> : null}</td>
@@ -123,7 +123,7 @@ export function TopicPage({ name, tab }: { name: string; tab: string }) {
 function PartitionsTab({ data, loading }: { data: TopicDetail | undefined; loading: boolean }) {
   const parts = data?.partitions ?? [];
   return (
-    <Table label="Partitions" head={['Partition', 'Leader', 'Replicas', 'In-sync replicas', 'Start offset', 'End offset', 'Messages', 'Size']} loading={loading} empty={parts.length === 0}>
+    <Table num={[0, 1, 4, 5, 6, 7]} label="Partitions" head={['Partition', 'Leader', 'Replicas', 'In-sync replicas', 'Start offset', 'End offset', 'Messages', 'Size']} loading={loading} empty={parts.length === 0}>
       {parts.map((p) => (
         <tr key={p.partition}>
           <td class="num">{p.partition}</td>
@@ -143,7 +143,7 @@ function PartitionsTab({ data, loading }: { data: TopicDetail | undefined; loadi
 function ConsumersTab({ data, loading }: { data: TopicDetail | undefined; loading: boolean }) {
   const rows = data?.consumers ?? [];
   return (
-    <Table label="Consumer groups reading this topic" head={['Group', 'State', 'Lag']} loading={loading} empty={rows.length === 0}>
+    <Table num={[2]} label="Consumer groups reading this topic" head={['Group', 'State', 'Lag']} loading={loading} empty={rows.length === 0}>
       {rows.map((c) => (
         <tr key={c.groupId}><td><a href={href('groups', c.groupId)}>{c.groupId}</a></td><td>{stateBadge(c.state)}</td><td class="num">{fmtNum(c.lag)}</td></tr>
       ))}

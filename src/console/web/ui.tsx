@@ -48,6 +48,8 @@ export function fmtTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
+const clock = (sec: number) => { const d = new Date(sec * 1000); return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`; };
+
 export const href = (...parts: string[]) => '#/' + parts.map(encodeURIComponent).join('/');
 
 export function ErrorBox({ error }: { error: ApiError | Error | string | undefined | null }) {
@@ -127,11 +129,11 @@ export function Stat({ label, value, children }: { label: string; value: Compone
 }
 
 /** A table whose body keeps a minimum height while loading, so the page does not jump. */
-export function Table({ head, children, loading, empty, label }: { head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; label: string }) {
+export function Table({ head, children, loading, empty, label, num = [] }: { head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; label: string; num?: number[] }) {
   return (
     <div class="table-wrap" aria-busy={loading ? 'true' : 'false'}>
       <table aria-label={label}>
-        <thead><tr>{head.map((h, i) => <th key={i} scope="col">{h}</th>)}</tr></thead>
+        <thead><tr>{head.map((h, i) => <th key={i} scope="col" class={num.includes(i) ? 'num' : undefined}>{h === '' ? <span class="sr-only">Actions</span> : h}</th>)}</tr></thead>
         <tbody>{children}</tbody>
       </table>
       {loading && empty ? <p class="placeholder">Loading…</p> : empty ? <p class="placeholder">Nothing here yet.</p> : null}
@@ -160,7 +162,7 @@ export function Chart({ title, series, data, height = 180, unit }: { title: stri
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-      axes: [{}, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
+      axes: [{ values: (_u, vals) => vals.map(clock) }, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
     };
     const u = new uPlot(opts, data as uPlot.AlignedData, el);
