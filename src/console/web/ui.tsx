@@ -162,7 +162,7 @@ export function Chart({ title, series, data, height = 180, unit }: { title: stri
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-      axes: [{ values: (_u, vals) => vals.map(clock) }, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
+      axes: [{ values: (_u, vals) => vals.map(clock), space: 72, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
     };
     const u = new uPlot(opts, data as uPlot.AlignedData, el);
@@ -172,10 +172,14 @@ export function Chart({ title, series, data, height = 180, unit }: { title: stri
     return () => { ro.disconnect(); u.destroy(); plot.current = null; };
   }, [key, height]);
   useEffect(() => { plot.current?.setData(data as uPlot.AlignedData); }, [data]);
+  const waiting = (data[0]?.length ?? 0) < 2;
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      <div ref={box} class="chart-box" style={{ minHeight: `${height + 34}px` }} role="img" aria-label={`${title} chart`} />
+      <div class="chart-frame">
+        <div ref={box} class={waiting ? 'chart-box waiting' : 'chart-box'} style={{ minHeight: `${height + 34}px` }} role="img" aria-label={`${title} chart`} />
+        {waiting ? <p class="chart-wait">Waiting for data…</p> : null}
+      </div>
     </figure>
   );
 }
