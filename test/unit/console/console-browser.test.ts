@@ -38,7 +38,7 @@ before(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
   admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
   await admin.connect();
-  await admin.createTopics([{ name: 'orders', numPartitions: 3 }]);
+  await admin.createTopics([{ name: 'orders', numPartitions: 3 }, { name: 'clickstream', numPartitions: 6 }, { name: 'payments', numPartitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
   const producer = new Producer({ bootstrapServers: broker.address });
   try {
     for (let i = 0; i < 9; i++) {
@@ -126,26 +126,27 @@ const PAGES: [string, string, string][] = [
 test('every page loads without console errors or serious accessibility violations', async () => {
   PAGES[9]![1] = `#/brokers/${broker.nodeId}`;
   PAGES[9]![2] = `Broker ${broker.nodeId}`;
-  // Some traffic spread over a second, so the throughput chart has a curve.
-  const producer = new Producer({ bootstrapServers: broker.address });
-  try {
-    for (let i = 0; i < 10; i++) {
-      await producer.sendBatch(Array.from({ length: 5 * (i + 1) }, (_, j) => ({ topic: 'orders', partition: j % 3, value: `traffic ${i}/${j}` })));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await producer.close();
-  }
   for (const [name, hash, title] of PAGES) {
     await visit(hash);
     assert.equal((await page.locator('main h1').first().textContent())?.trim(), title, `${name}: title`);
     if (name === 'overview') {
+      // Traffic spread over a second while the page listens (the server keeps ticks only while someone does).
+      const producer = new Producer({ bootstrapServers: broker.address });
+      try {
+        for (let i = 0; i < 10; i++) {
+          await producer.sendBatch(Array.from({ length: 5 * (i + 1) }, (_, j) => ({ topic: j % 2 ? 'orders' : 'clickstream', partition: j % 3, value: `traffic ${i}/${j}` })));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        await producer.close();
+      }
+      await page.waitForTimeout(500);
       // The charts are drawn (uPlot canvases) and the counts are the broker's.
       await page.locator('.uplot canvas').first().waitFor({ timeout: 5000 });
       assert.equal(await statValue('Brokers'), '1');
       assert.equal(await statValue('Controller'), String(broker.nodeId));
     }
-    if (name === 'topics') assert.equal(await page.locator('table[aria-label="Topics"] tbody tr').count(), 1);
+    if (name === 'topics') assert.equal(await page.locator('table[aria-label="Topics"] tbody tr').count(), 3);
     if (name === 'topic') assert.equal(await page.locator('table[aria-label="Partitions"] tbody tr').count(), 3);
     if (name === 'messages') await page.locator('.msg').first().waitFor();
     if (name === 'group') assert.match(await page.locator('table[aria-label="Lag per partition"]').textContent() ?? '', /orders/);
@@ -263,4 +264,49 @@ test('reset a group\'s offsets to the earliest, previewed first', async () => {
   for (let i = 0; i < 50 && (await statValue('Total lag')) !== expected; i++) await page.waitForTimeout(100);
   assert.equal(await statValue('Total lag'), expected, 'total lag = all the messages of orders');
   assert.deepEqual(errors, [], 'no console errors');
+});
+
+test('login page, then read-only mode shows no controls that change anything', async () => {
+  const locked = await startConsole({ client: { bootstrapServers: broker.address }, port: 0, host: '127.0.0.1', readOnly: true, login: new Map([['admin', 's3cret-pw']]) });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const p = await context.newPage();
+  const seen: string[] = [];
+  p.on('console', (m) => { if (m.type() === 'error') seen.push(m.text()); });
+  p.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
+  const main = page;
+  try {
+    page = p;
+    await p.goto(locked.url);
+    await p.locator('form input[name=username]').waitFor();
+    await checkA11y('login');
+    await shoot('login');
+    await p.locator('input[name=username]').fill('admin');
+    await p.locator('input[name=password]').fill('wrong');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('alert').waitFor();
+    await p.locator('input[name=password]').fill('s3cret-pw');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.locator('main h1', { hasText: 'Overview' }).waitFor();
+    assert.equal(await p.locator('.session-info .badge', { hasText: 'read-only' }).count(), 1);
+    await p.goto(`${locked.url.replace(/\/$/, '')}/#/topics`);
+    await settled();
+    assert.equal(await p.locator('table[aria-label="Topics"] tbody tr').count(), 4, 'the topics are listed');
+    assert.equal(await p.locator('main button', { hasText: /Create|Delete/ }).count(), 0);
+    await p.goto(`${locked.url.replace(/\/$/, '')}/#/topics/orders/messages`);
+    await settled();
+    await p.locator('.msg').first().waitFor();
+    assert.equal(await p.locator('main button', { hasText: /Produce|Add partitions|Delete/ }).count(), 0);
+    await p.goto(`${locked.url.replace(/\/$/, '')}/#/groups/billing`);
+    await settled();
+    assert.equal(await p.locator('main button', { hasText: /Reset|Delete/ }).count(), 0);
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.locator('form input[name=username]').waitFor();
+    // The only error is the refused login (401).
+    assert.deepEqual(seen.filter((e) => !/status of 401/.test(e)), []);
+    assert.equal(seen.length, 1, seen.join('\n'));
+  } finally {
+    page = main;
+    await context.close();
+    await locked.close();
+  }
 });
