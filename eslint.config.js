@@ -105,6 +105,16 @@ export default tseslint.config(
     },
   },
   {
+    // The web console's server sits on the client like any Kafka tool (so it serves Apache Kafka too): the
+    // client, util and protocol only.
+    files: ['src/console/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('storage', 'security', 'coordinator', 'cluster', 'server', 'connect', 'experiment', 'cli'), message: 'src/console talks to Kafka through the client library only: no broker internals, connect or CLI.' },
+      ] }],
+    },
+  },
+  {
     // The experiment runs pipelines and direct loaders as an application would.
     files: ['src/experiment/**/*.ts'],
     rules: {

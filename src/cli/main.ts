@@ -14,6 +14,7 @@ import { registerConnect } from './connect.js';
 import { registerExperiment } from './experiment.js';
 import { registerCluster } from './cluster.js';
 import { registerDevCluster } from './dev-cluster.js';
+import { registerConsole } from './console.js';
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
 function packageVersion(): string {
@@ -42,5 +43,6 @@ Exit status: 0 on success, 1 on any error — a usage mistake or a failure (as K
   registerExperiment(program);
   registerCluster(program);
   registerDevCluster(program);
+  registerConsole(program);
   await program.parseAsync(argv);
 }

@@ -2,6 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startBroker } from '../server/broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
+import { startConsole, type RunningConsole } from '../console/server.js';
+import { consoleLogin, parsePort } from './console.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
@@ -30,17 +32,28 @@ export function registerStart(program: Command): void {
     .option('--etcd <endpoints>', 'join a cluster whose metadata lives in etcd: http://host:2379[,http://host2:2379…] (etcd.connect)')
     .option('--etcd-prefix <prefix>', 'the cluster\'s key prefix in etcd (etcd.prefix, default /tributary)')
     .addOption(new Option('--log-level <level>', 'how much the broker logs').choices(LOG_LEVELS).default('info'))
+    .option('--console-port <port>', 'also serve the web console on this port (0 picks a free one), against this broker', parsePort('--console-port'))
+    .option('--console-host <host>', 'the console\'s address (default 127.0.0.1)')
+    .option('--console-read-only', 'the console refuses every change')
     .addHelpText('after', `
 Examples:
   $ tributary start
   $ tributary start --port 9093 --data-dir /var/lib/tributary --set num.partitions=3
   $ tributary start --config server.properties
   $ tributary start --node-id 2 --etcd http://127.0.0.1:2379 --port 9094 --data-dir ./data-2   # a cluster's broker
+  $ tributary start --console-port 9021                         # with the web console on http://127.0.0.1:9021/
+
+The console (--console-port) runs in the broker's process and talks to the broker's first PLAINTEXT listener;
+set TRIBUTARY_CONSOLE_PASSWORD to require a login (user admin).
 
 Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushes, marks a clean shutdown.
 One broker per data directory: a second start on a directory in use exits 1 (the first holds <dir>/.lock).`)
-    .action(async (opts: { host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string }) => {
+    .action(async (opts: {
+      host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string;
+      consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean;
+    }) => {
       let broker;
+      let webConsole: RunningConsole | undefined;
       const config: Record<string, string> = { ...opts.set };
       if (opts.nodeId !== undefined) config['node.id'] = String(opts.nodeId);
       if (opts.etcd !== undefined) config['etcd.connect'] = opts.etcd;
@@ -55,6 +68,26 @@ One broker per data directory: a second start on a directory in use exits 1 (the
         console.error(`tributary: ${(err as Error).message}`);
         process.exit(1);
       }
+      if (opts.consolePort !== undefined) {
+        try {
+          // The broker's own first listener a client can reach without credentials.
+          const listener = broker.listeners.find((l) => l.securityProtocol === 'PLAINTEXT');
+          if (!listener) throw new Error('--console-port needs a PLAINTEXT listener to talk to (run `tributary console` with the client\'s security options instead)');
+          const host = listener.host === '' || listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host === '::' ? '::1' : listener.host;
+          webConsole = await startConsole({
+            client: { bootstrapServers: `${host.includes(':') ? `[${host}]` : host}:${listener.port}` },
+            host: opts.consoleHost, port: opts.consolePort, readOnly: opts.consoleReadOnly ?? false,
+            login: consoleLogin(undefined, undefined),
+            // Set once the broker serves metrics (RunningBroker.metricsUrl).
+            metricsUrl: (broker as { metricsUrl?: string }).metricsUrl,
+          });
+          console.log(`Tributary console at ${webConsole.url}`);
+        } catch (err) {
+          console.error(`tributary: the console could not start: ${(err as Error).message}`);
+          await broker.close().catch(() => {});
+          process.exit(1);
+        }
+      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -67,7 +100,7 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           console.error(`tributary: shutdown after ${signal} took longer than ${budgetS} s; exiting`);
           process.exit(1);
         }, budgetS * 1000).unref();
-        broker.close().then(() => process.exit(0), (err) => {
+        (webConsole?.close() ?? Promise.resolve()).catch(() => {}).then(() => broker.close()).then(() => process.exit(0), (err) => {
           console.error(`tributary: error during shutdown: ${(err as Error).message}`);
           process.exit(1);
         });

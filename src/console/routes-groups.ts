@@ -34,7 +34,11 @@ export function registerGroupRoutes(router: Router): void {
     // Assigned partitions without a committed offset yet: committed and lag null.
     const seen = new Set(offsets.map(tpKey));
     const uncommitted: TP[] = [];
-    for (const m of d!.members) for (const a of m.assignment) if (!seen.has(tpKey(a))) uncommitted.push(a), seen.add(tpKey(a));
+    for (const a of d!.members.flatMap((m) => m.assignment)) {
+      if (seen.has(tpKey(a))) continue;
+      seen.add(tpKey(a));
+      uncommitted.push(a);
+    }
     const ends = await app.kafka.endOffsets(uncommitted);
     const rows = [
       ...offsets,

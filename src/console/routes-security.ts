@@ -1,8 +1,9 @@
 /** /api/acls, /api/users, /api/quotas: Kafka's ACLs, SCRAM users and client quotas, as its admin APIs give them. */
 import type { AclBindingSpec, AclFilterSpec, ClientQuotaEntity } from '../client/admin.js';
-type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 import { asObject, HttpError, optInt, optStr, sendJson, sendNoContent, str, stringList } from './http.js';
 import type { Router } from './router.js';
+
+type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
 const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 const QUOTA_ENTITY_TYPES = ['user', 'client-id', 'ip'];

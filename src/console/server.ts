@@ -61,6 +61,7 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
+const FAILED_LOGIN_DELAY_MS = 250;
 const MUTATIONS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 /** Reachable without a session (the app asks who it is, then logs in). */
 const OPEN_ROUTES = new Set(['/api/session', '/api/login', '/api/logout']);
@@ -108,7 +109,11 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     const b = asObject(await body());
     const user = str(b, 'username');
     const password = typeof b.password === 'string' ? b.password : '';
-    if (!sessions.check(user, password)) throw new HttpError(401, 'wrong username or password');
+    if (!sessions.check(user, password)) {
+      // A pause before each refusal slows password guessing.
+      await new Promise((r) => setTimeout(r, FAILED_LOGIN_DELAY_MS));
+      throw new HttpError(401, 'wrong username or password');
+    }
     sessions.destroy(req);
     res.setHeader('Set-Cookie', sessions.setCookie(sessions.create(user)));
     sendNoContent(res);
@@ -143,7 +148,8 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
         res.end();
         return;
       }
-      await assets.serve(req, res, path);
+      // The path as sent (URL parsing would quietly resolve '..' segments, which are refused instead).
+      await assets.serve(req, res, (req.url ?? '/').split('?')[0]!.split('#')[0]!);
       return;
     }
     const found = router.match(method, path);

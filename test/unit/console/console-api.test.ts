@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBroker, type RunningBroker } from '../../../src/server/broker.js';
 import { Producer } from '../../../src/client/producer.js';
 import { Consumer } from '../../../src/client/consumer.js';
@@ -285,6 +287,42 @@ describe('console API', () => {
       assert.ok(h.data.length >= 2 && h.data.every((t: any) => typeof t.time === 'number' && Array.isArray(t.topics)), `${h.data.length} ticks kept`);
     } finally {
       again.close();
+    }
+  });
+
+  test('events with a metrics URL: rates and p99 from the scraped counters; session says metrics: true', async () => {
+    let scrapes = 0;
+    const metrics = createServer((req, res) => {
+      scrapes++;
+      const n = scrapes;
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+      res.end([
+        `kafka_server_brokertopicmetrics_bytesin_total{topic="rate"} ${4096 * n}`,
+        `kafka_server_brokertopicmetrics_bytesout_total{topic="rate"} ${1024 * n}`,
+        `kafka_server_brokertopicmetrics_messagesin_total{topic="rate"} ${100 * n}`,
+        `kafka_network_requestmetrics_requests_total{request="Produce",version="9"} ${10 * n}`,
+        `kafka_network_requestmetrics_totaltimems_bucket{request="Produce",version="9",le="2"} ${10 * n}`,
+        `kafka_network_requestmetrics_totaltimems_bucket{request="Produce",version="9",le="+Inf"} ${10 * n}`,
+        '',
+      ].join('\n'));
+    });
+    await new Promise<void>((r) => metrics.listen(0, '127.0.0.1', () => r()));
+    const metricsUrl = `http://127.0.0.1:${(metrics.address() as AddressInfo).port}/metrics`;
+    const c = await startConsole({ client: { bootstrapServers: broker.address }, port: 0, assetsDir: assets, metricsUrl, tickIntervalMs: 300 });
+    const stream = await openSse(new URL('/api/events', c.url).href);
+    try {
+      assert.equal((await apiClient(c.url)('GET', '/api/session')).json.metrics, true);
+      const t = await stream.next((e) => e.event === 'tick' && e.data.metrics?.bytesInPerSec > 0);
+      const secs = 0.3;
+      assert.ok(Math.abs(t.data.metrics.bytesInPerSec - 4096 / secs) < 4096 / secs * 0.6, JSON.stringify(t.data.metrics));
+      assert.ok(t.data.metrics.messagesInPerSec > 0 && t.data.metrics.bytesOutPerSec > 0 && t.data.metrics.requestsPerSec > 0);
+      assert.equal(t.data.metrics.produceP99Ms, 2);
+      assert.equal(t.data.metrics.fetchP99Ms, 0);
+      assert.ok(t.data.topics.find((x: any) => x.name === 'rate').bytesInPerSec > 0);
+    } finally {
+      stream.close();
+      await c.close();
+      metrics.close();
     }
   });
 

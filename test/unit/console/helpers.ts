@@ -35,7 +35,6 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
-  const queue: SseEvent[] = [];
   const read = async (): Promise<SseEvent | null> => {
     for (;;) {
       const sep = buf.indexOf('\n\n');
@@ -61,8 +60,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     async next(pred: (e: SseEvent) => boolean = () => true, timeoutMs = 8000): Promise<SseEvent> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const queued = queue.shift();
-        const e = queued ?? await Promise.race([read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now())).unref())]);
+        const e = await Promise.race([read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now())).unref())]);
         if (e === 'timeout') throw new Error(`no matching event on ${url} within ${timeoutMs} ms`);
         if (e === null) throw new Error(`the stream ${url} ended`);
         if (pred(e)) return e;
