@@ -159,7 +159,7 @@ export function Chart({ title, series, data, height = 180, unit }: { title: stri
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       axes: [{ values: (_u, vals) => vals.map(clock), space: 72, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
