@@ -82,7 +82,8 @@ export function MessageBrowser({ topic, partitions }: { topic: string; partition
     if (filter) params.set('filter', filter);
     try {
       const res = await get<{ messages: Message[] }>(`/api/topics/${enc(topic)}/messages?${params}`);
-      setMessages(res.messages);
+      // Newest first when reading from the end (as the live tail adds on top), oldest first otherwise.
+      setMessages(from === 'end' ? [...res.messages].reverse() : res.messages);
     } catch (err) { setError(toApiError(err)); }
     setLoading(false);
   };

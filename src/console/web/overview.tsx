@@ -1,6 +1,6 @@
 /** The overview: cluster counts, health badges, throughput and latency charts fed by /api/events. */
-import { useEffect, useMemo } from 'preact/hooks';
-import { useApi, useTicks, type Overview, type Tick } from './api';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { useApi, useOnTick, useTicks, type Overview, type Tick } from './api';
 import { Badge, Chart, ErrorBox, PageMain, Stat, Table, color, fmtBytes, fmtNum, fmtRate, href, useSession } from './ui';
 
 /** Re-fetches every `ms` while the page is open. */
@@ -26,7 +26,13 @@ function throughput(ticks: Tick[]): { labels: string[]; data: number[][] } {
 export function OverviewPage() {
   const session = useSession();
   const { data, error, loading, reload } = useApi<Overview>('/api/overview');
-  useEvery(5000, reload);
+  // The counts follow the traffic: at most every 2 s after messages flowed, every 10 s when idle.
+  const lastLoad = useRef(Date.now());
+  const flowed = useRef(false);
+  useOnTick((t) => {
+    if (t.topics.some((tp) => tp.messagesPerSec > 0)) flowed.current = true;
+    if (Date.now() - lastLoad.current >= (flowed.current ? 2000 : 10_000)) { lastLoad.current = Date.now(); flowed.current = false; reload(); }
+  });
   const ticks = useTicks();
   const tp = useMemo(() => throughput(ticks), [ticks]);
   const time = useMemo(() => ticks.map((t) => t.time / 1000), [ticks]);

@@ -140,7 +140,8 @@ test('every page loads without console errors or serious accessibility violation
       } finally {
         await producer.close();
       }
-      await page.waitForTimeout(500);
+      // The counts refresh at most every 2 s after traffic.
+      await page.waitForTimeout(1000);
       // The charts are drawn (uPlot canvases) and the counts are the broker's.
       await page.locator('.uplot canvas').first().waitFor({ timeout: 5000 });
       assert.equal(await statValue('Brokers'), '1');
