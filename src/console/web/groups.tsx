@@ -1,14 +1,15 @@
 /** Consumer groups: the list, and a group's page (members, lag per partition and over time, reset, delete). */
 import { useMemo, useState } from 'preact/hooks';
 import { del, enc, post, toApiError, useApi, useOnTick, type GroupDetail, type GroupRow, type LagPoint } from './api';
-import { Badge, Chart, ConfirmDelete, Dialog, ErrorBox, PageMain, Table, color, fmtNum, href, stateBadge, useSession } from './ui';
+import { Badge, Chart, ConfirmDelete, Dialog, ErrorBox, PageMain, Table, color, fmtNum, href, stateBadge, useSession, useSort } from './ui';
 import { useEvery } from './overview';
 
 export function GroupsPage() {
   const { data, error, loading, reload } = useApi<GroupRow[]>('/api/groups');
   useEvery(5000, reload);
   const [q, setQ] = useState('');
-  const rows = useMemo(() => (data ?? []).filter((g) => g.groupId.toLowerCase().includes(q.trim().toLowerCase())).sort((a, b) => a.groupId.localeCompare(b.groupId)), [data, q]);
+  const { sort, apply, toggle } = useSort<GroupRow>({ col: 0, desc: false }, (g, col) => [g.groupId, g.state, g.type, g.protocol, g.members, g.topics.join(','), g.lag][col] ?? g.groupId);
+  const rows = apply((data ?? []).filter((g) => g.groupId.toLowerCase().includes(q.trim().toLowerCase())));
   return (
     <PageMain title="Consumer groups">
       <div class="toolbar">
@@ -18,7 +19,7 @@ export function GroupsPage() {
         <span class="muted">{data ? `${rows.length} of ${data.length}` : ''}</span>
       </div>
       <ErrorBox error={error} />
-      <Table num={[4, 6]} label="Consumer groups" head={['Group', 'State', 'Type', 'Protocol', 'Members', 'Topics', 'Lag']} loading={loading} empty={rows.length === 0}>
+      <Table num={[4, 6]} sortable={[0, 1, 2, 3, 4, 6]} sort={sort} onSort={toggle} label="Consumer groups" head={['Group', 'State', 'Type', 'Protocol', 'Members', 'Topics', 'Lag']} loading={loading} empty={rows.length === 0}>
         {rows.map((g) => (
           <tr key={g.groupId}>
             <td><a href={href('groups', g.groupId)}>{g.groupId}</a></td>

@@ -1,7 +1,7 @@
 /** Topics: the list (search, create, delete) and a topic's page (partitions, consumers, configs, messages). */
-import { useMemo, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { del, enc, post, put, toApiError, useApi, type ConfigEntry, type TopicDetail, type TopicRow } from './api';
-import { Badge, ConfirmDelete, Dialog, ErrorBox, PageMain, Table, Tabs, fmtBytes, fmtNum, href, stateBadge, useSession } from './ui';
+import { Badge, ConfirmDelete, Dialog, ErrorBox, PageMain, Table, Tabs, fmtBytes, fmtNum, href, stateBadge, useSession, useSort } from './ui';
 import { MessageBrowser, ProduceDialog } from './messages';
 
 export function TopicsPage() {
@@ -11,7 +11,8 @@ export function TopicsPage() {
   const [q, setQ] = useState('');
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | undefined>();
-  const rows = useMemo(() => (data ?? []).filter((t) => t.name.toLowerCase().includes(q.trim().toLowerCase())).sort((a, b) => a.name.localeCompare(b.name)), [data, q]);
+  const { sort, apply, toggle } = useSort<TopicRow>({ col: 0, desc: false }, (t, col) => [t.name, t.partitions, t.replicationFactor, t.underReplicated, t.sizeBytes, t.messages][col] ?? t.name);
+  const rows = apply((data ?? []).filter((t) => t.name.toLowerCase().includes(q.trim().toLowerCase())));
   return (
     <PageMain title="Topics" actions={readOnly ? null : <button type="button" class="primary" onClick={() => setCreating(true)}>Create topic</button>}>
       <div class="toolbar">
@@ -23,7 +24,7 @@ export function TopicsPage() {
         <span class="muted">{data ? `${rows.length} of ${data.length}` : ''}</span>
       </div>
       <ErrorBox error={error} />
-      <Table num={[1, 2, 3, 4, 5]} label="Topics" head={['Name', 'Partitions', 'Replication', 'Under-replicated', 'Size', 'Messages', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
+      <Table num={[1, 2, 3, 4, 5]} sortable={[0, 1, 2, 3, 4, 5]} sort={sort} onSort={toggle} label="Topics" head={['Name', 'Partitions', 'Replication', 'Under-replicated', 'Size', 'Messages', readOnly ? '' : 'Actions']} loading={loading} empty={rows.length === 0}>
         {rows.map((t) => (
           <tr key={t.name}>
             <td><a href={href('topics', t.name)}>{t.name}</a> {t.internal ? <Badge kind="muted">internal</Badge> : null}</td>

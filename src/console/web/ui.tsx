@@ -129,11 +129,42 @@ export function Stat({ label, value, children }: { label: string; value: Compone
 }
 
 /** A table whose body keeps a minimum height while loading, so the page does not jump. */
-export function Table({ head, children, loading, empty, label, num = [] }: { head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; label: string; num?: number[] }) {
+export interface SortState { col: number; desc: boolean }
+
+/** Sorting for a list page: which column, which way, and a comparator from column index to value. */
+export function useSort<T>(initial: SortState, keyOf: (row: T, col: number) => string | number) {
+  const [sort, setSort] = useState<SortState>(initial);
+  const apply = (rows: T[]) => [...rows].sort((a, b) => {
+    const x = keyOf(a, sort.col);
+    const y = keyOf(b, sort.col);
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return sort.desc ? -c : c;
+  });
+  const toggle = (col: number) => setSort((s) => (s.col === col ? { col, desc: !s.desc } : { col, desc: false }));
+  return { sort, apply, toggle };
+}
+
+/**
+ * A table whose body keeps a minimum height while loading, so the page does not jump. With `sort`, the headers of
+ * the `sortable` columns are buttons (keyboard reachable) and carry aria-sort.
+ */
+export function Table({ head, children, loading, empty, label, num = [], sort, sortable = [], onSort }: {
+  head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; label: string; num?: number[];
+  sort?: SortState; sortable?: number[]; onSort?: (col: number) => void;
+}) {
+  const cell = (h: ComponentChildren, i: number) => {
+    if (h === '') return <span class="sr-only">Actions</span>;
+    if (!onSort || !sortable.includes(i)) return h;
+    const mark = sort?.col === i ? (sort.desc ? ' ▼' : ' ▲') : '';
+    return <button type="button" class="sort" onClick={() => onSort(i)}>{h}<span aria-hidden="true">{mark}</span></button>;
+  };
   return (
     <div class="table-wrap" aria-busy={loading ? 'true' : 'false'}>
       <table aria-label={label}>
-        <thead><tr>{head.map((h, i) => <th key={i} scope="col" class={num.includes(i) ? 'num' : undefined}>{h === '' ? <span class="sr-only">Actions</span> : h}</th>)}</tr></thead>
+        <thead><tr>{head.map((h, i) => (
+          <th key={i} scope="col" class={num.includes(i) ? 'num' : undefined}
+            aria-sort={sort && sortable.includes(i) ? (sort.col === i ? (sort.desc ? 'descending' : 'ascending') : 'none') : undefined}>{cell(h, i)}</th>
+        ))}</tr></thead>
         <tbody>{children}</tbody>
       </table>
       {loading && empty ? <p class="placeholder">Loading…</p> : empty ? <p class="placeholder">Nothing here yet.</p> : null}

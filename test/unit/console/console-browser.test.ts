@@ -158,8 +158,15 @@ test('every page loads without console errors or serious accessibility violation
   }
 });
 
-test('keyboard: / focuses the search box, Esc closes a dialog', async () => {
+test('keyboard: / focuses the search box, Esc closes a dialog; sortable columns', async () => {
   await visit('#/topics');
+  const firstTopic = () => page.locator('table[aria-label="Topics"] tbody tr td:first-child a').first().textContent();
+  assert.equal(await firstTopic(), 'clickstream', 'by name');
+  await page.getByRole('button', { name: 'Partitions' }).click();
+  assert.equal(await firstTopic(), 'payments', 'fewest partitions first');
+  await page.getByRole('button', { name: 'Partitions' }).press('Enter');
+  assert.equal(await firstTopic(), 'clickstream', 'most partitions first');
+  assert.equal(await page.locator('th[aria-sort=descending]').textContent(), 'Partitions ▼');
   await page.keyboard.press('/');
   assert.equal(await page.evaluate('document.activeElement && document.activeElement.type'), 'search');
   await page.keyboard.press('Escape');
