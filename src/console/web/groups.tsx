@@ -162,7 +162,7 @@ function ResetDialog({ group, onClose, onDone }: { group: GroupDetail; onClose: 
           {preview ? (
             <table aria-label={done ? 'New offsets' : 'Preview of new offsets'}>
               <caption>{done ? 'Offsets reset' : 'Dry run: the offsets a reset would commit'}</caption>
-              <thead><tr><th scope="col">Topic</th><th scope="col">Partition</th><th scope="col">Current</th><th scope="col">New</th></tr></thead>
+              <thead><tr><th scope="col">Topic</th><th scope="col" class="num">Partition</th><th scope="col" class="num">Current</th><th scope="col" class="num">New</th></tr></thead>
               <tbody>{preview.map((o) => <tr key={`${o.topic}-${o.partition}`}><td>{o.topic}</td><td class="num">{o.partition}</td><td class="num">{committed(o.topic, o.partition) ?? '–'}</td><td class="num">{o.offset}</td></tr>)}</tbody>
             </table>
           ) : <p class="muted">Preview shows the offsets a reset would commit, without committing them.</p>}
