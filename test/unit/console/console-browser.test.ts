@@ -1,6 +1,6 @@
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against an in-process broker and
- * H4's startConsole: every page loads without console errors and without serious or critical axe-core
+ * the console server (startConsole): every page loads without console errors and without serious or critical axe-core
  * violations, with a screenshot of each in test-artifacts/console/ (the README's come from here); then end to
  * end: create a topic, produce messages (HTML in one stays text, JSON is pretty-printed, headers shown), browse
  * them (from the beginning, an offset, a timestamp, one partition, a filter; binary as base64), tail live, edit a
