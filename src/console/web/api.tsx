@@ -24,7 +24,7 @@ export interface GroupRow { groupId: string; state: string; type: string; protoc
 export interface GroupDetail {
   groupId: string; state: string; type: string; protocol: string; protocolType: string; coordinator: number;
   members: { memberId: string; clientId: string; host: string; assignments: { topic: string; partitions: number[] }[] }[];
-  offsets: { topic: string; partition: number; committed: number; end: number; lag: number }[];
+  offsets: { topic: string; partition: number; committed: number | null; end: number; lag: number | null }[];
 }
 export interface LagPoint { time: number; lag: { topic: string; partition: number; lag: number }[] }
 export interface Acl { resourceType: string; resourceName: string; patternType: string; principal: string; host: string; operation: string; permissionType: string }

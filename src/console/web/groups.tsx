@@ -65,7 +65,7 @@ export function GroupPage({ id }: { id: string }) {
   });
   const chart = useMemo(() => lagSeries(history.data ?? [], live), [history.data, live]);
   const offsets = data?.offsets ?? [];
-  const totalLag = offsets.reduce((s, o) => s + Math.max(0, o.lag), 0);
+  const totalLag = offsets.reduce((s, o) => s + Math.max(0, o.lag ?? 0), 0);
   const actions = readOnly ? null : (
     <>
       <button type="button" class="primary" onClick={() => setDialog('reset')}>Reset offsets</button>
@@ -78,7 +78,7 @@ export function GroupPage({ id }: { id: string }) {
       <section class="stats" aria-label="Group">
         <div class="stat"><div class="stat-label">State</div><div class="stat-value">{data ? stateBadge(data.state) : '…'}</div></div>
         <div class="stat"><div class="stat-label">Type</div><div class="stat-value">{data?.type ?? '…'}</div></div>
-        <div class="stat"><div class="stat-label">Protocol</div><div class="stat-value">{data ? `${data.protocolType || '–'} / ${data.protocol || '–'}` : '…'}</div></div>
+        <div class="stat"><div class="stat-label">Assignor</div><div class="stat-value">{data ? data.protocol || '–' : '…'}</div>{data?.protocolType ? <div class="stat-sub">protocol type {data.protocolType}</div> : null}</div>
         <div class="stat"><div class="stat-label">Coordinator</div><div class="stat-value">{data ? <a href={href('brokers', String(data.coordinator))}>{data.coordinator}</a> : '…'}</div></div>
         <div class="stat"><div class="stat-label">Members</div><div class="stat-value">{data ? data.members.length : '…'}</div></div>
         <div class="stat"><div class="stat-label">Total lag</div><div class="stat-value">{data ? fmtNum(totalLag) : '…'}</div></div>
@@ -89,9 +89,9 @@ export function GroupPage({ id }: { id: string }) {
         {offsets.map((o) => (
           <tr key={`${o.topic}-${o.partition}`}>
             <td><a href={href('topics', o.topic)}>{o.topic}</a></td><td class="num">{o.partition}</td>
-            <td class="num">{o.committed < 0 ? <span class="muted">none</span> : fmtNum(o.committed)}</td>
+            <td class="num">{o.committed === null || o.committed < 0 ? <span class="muted">none</span> : fmtNum(o.committed)}</td>
             <td class="num">{fmtNum(o.end)}</td>
-            <td class="num">{o.lag > 0 ? <Badge kind="warn">{fmtNum(o.lag)}</Badge> : fmtNum(o.lag)}</td>
+            <td class="num">{o.lag !== null && o.lag > 0 ? <Badge kind="warn">{fmtNum(o.lag)}</Badge> : fmtNum(o.lag)}</td>
           </tr>
         ))}
       </Table>

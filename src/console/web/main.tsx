@@ -33,11 +33,12 @@ const NAV: [string, string][] = [
 
 function Page({ route }: { route: string[] }) {
   const [section = '', id, tab] = route;
+  // Keyed by the entity, so moving from one topic or group to another starts with fresh state.
   switch (section) {
     case '': return <OverviewPage />;
-    case 'topics': return id === undefined ? <TopicsPage /> : <TopicPage name={id} tab={tab ?? 'partitions'} />;
-    case 'groups': return id === undefined ? <GroupsPage /> : <GroupPage id={id} />;
-    case 'brokers': return id === undefined ? <BrokersPage /> : <BrokerPage id={id} />;
+    case 'topics': return id === undefined ? <TopicsPage /> : <TopicPage key={id} name={id} tab={tab ?? 'partitions'} />;
+    case 'groups': return id === undefined ? <GroupsPage /> : <GroupPage key={id} id={id} />;
+    case 'brokers': return id === undefined ? <BrokersPage /> : <BrokerPage key={id} id={id} />;
     case 'acls': return <AclsPage />;
     case 'users': return <UsersPage />;
     case 'quotas': return <QuotasPage />;

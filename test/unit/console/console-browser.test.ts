@@ -19,6 +19,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startBroker, type RunningBroker } from '../../../src/index.js';
 import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
+import { Consumer } from '../../../src/client/consumer.js';
 import { startConsole } from '../../../src/console/server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -343,6 +344,37 @@ test('reset a group\'s offsets to the earliest, previewed first', async () => {
   for (let i = 0; i < 50 && (await statValue('Total lag')) !== expected; i++) await page.waitForTimeout(100);
   assert.equal(await statValue('Total lag'), expected, 'total lag = all the messages of orders');
   assert.deepEqual(errors, [], 'no console errors');
+});
+
+test('a group with a member: its assignment is shown, and Kafka refuses the reset (409 with its message)', async () => {
+  const consumer = new Consumer({ bootstrapServers: broker.address, groupId: 'analytics', clientId: 'analytics-app', autoOffsetReset: 'earliest' });
+  try {
+    await consumer.subscribe(['clickstream']);
+    for (let i = 0; i < 100 && consumer.assignment().length === 0; i++) await consumer.poll(100);
+    assert.equal(consumer.assignment().length, 6);
+    let read = 0;
+    for (let i = 0; i < 50 && read < 60; i++) read += (await consumer.poll(100)).length;
+    await consumer.commit();
+    await visit('#/groups/analytics');
+    const members = page.locator('table[aria-label="Members"]');
+    await members.locator('tbody tr').first().waitFor();
+    assert.match(await members.textContent() ?? '', /analytics-app.*clickstream: 0, 1, 2, 3, 4, 5/);
+    assert.equal(await statValue('State'), 'Stable');
+    assert.equal(await statValue('Total lag'), '0');
+    await checkA11y('group with a member');
+    await shoot('group-active');
+    await page.getByRole('button', { name: 'Reset offsets' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Reset offsets' }).click();
+    const alert = page.locator('dialog [role=alert]');
+    await alert.waitFor();
+    assert.match(await alert.textContent() ?? '', /NON_EMPTY_GROUP|not empty|active members/i);
+    // The only console error is the refused reset's 409.
+    assert.deepEqual(errors.filter((e) => !/status of 409/.test(e)), []);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    await page.keyboard.press('Escape');
+  } finally {
+    await consumer.close();
+  }
 });
 
 test('login page, then read-only mode shows no controls that change anything', async () => {
