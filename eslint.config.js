@@ -135,6 +135,15 @@ export default tseslint.config(
     },
   },
   {
+    // The console's web app runs in the browser: its own files, preact and uplot only (esbuild bundles them).
+    files: ['src/console/web/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '^(?!preact(/hooks)?$|uplot$|\\./[a-z-]+$).*', message: 'src/console/web imports only its own files, preact and uplot.' },
+      ] }],
+    },
+  },
+  {
     // The experiment runs pipelines and direct loaders as an application would.
     files: ['src/experiment/**/*.ts'],
     rules: {
