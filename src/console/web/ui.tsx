@@ -193,7 +193,7 @@ export function Chart({ title, series, data, height = 180, unit }: { title: stri
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-      axes: [{ values: (_u, vals) => vals.map(clock), space: 72, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
+      axes: [{ values: (_u, vals) => vals.map(clock), space: 72, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { size: unit ? 72 : 56, values: (_u, vals) => vals.map((v) => (unit ? `${fmtRate(v)} ${unit}` : fmtRate(v))) }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
     };
     const u = new uPlot(opts, data as uPlot.AlignedData, el);

@@ -39,7 +39,8 @@ let errors: string[] = [];
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   dataDir = await mkdtemp(join(tmpdir(), 'console-browser-'));
-  broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
+  // Metrics on, so the overview draws its latency and bytes charts from the broker's real endpoint.
+  broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', config: { 'metrics.port': 0 } });
   admin = new Admin({ bootstrapServers: broker.address, retries: 1, retryBackoffMs: 10 });
   await admin.connect();
   await admin.createTopics([{ name: 'orders', numPartitions: 3 }, { name: 'clickstream', numPartitions: 6 }, { name: 'payments', numPartitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
@@ -54,7 +55,7 @@ before(async () => {
   // A group with committed offsets and no members (so Kafka lets the console reset it).
   await admin.alterGroupOffsets('billing', [0, 1, 2].map((partition) => ({ topic: 'orders', partition, offset: 2 })));
   // Ticks every 200 ms so the charts have points within the test's time.
-  console_ = await startConsole({ client: { bootstrapServers: broker.address }, port: 0, host: '127.0.0.1', tickIntervalMs: 200 });
+  console_ = await startConsole({ client: { bootstrapServers: broker.address }, port: 0, host: '127.0.0.1', tickIntervalMs: 200, metricsUrl: broker.metricsUrl });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`); });
