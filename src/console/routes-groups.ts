@@ -1,25 +1,38 @@
 /** /api/groups…: list, describe, lag history, reset offsets, delete. */
 import { asObject, HttpError, optInt, optStr, sendJson, sendNoContent } from './http.js';
 import { mapLimit, tpKey, type TP } from './kafka.js';
-import type { Router } from './router.js';
+import type { GroupDescription } from '../client/admin.js';
+import type { ConsoleApp, Router } from './router.js';
 
 /** The list page describes at most this many groups (their offsets: one OffsetFetch each). */
 const MAX_GROUPS_LISTED = 500;
+
+export interface GroupRow {
+  groupId: string;
+  state: string;
+  type: string;
+  protocol: string;
+  members: number;
+  topics: string[];
+  lag: number;
+}
+
+/** A group as the list shows it: its topics (committed or assigned) and its total lag (end − committed). */
+export async function groupRow(app: ConsoleApp, d: GroupDescription): Promise<GroupRow> {
+  const offsets = await app.kafka.groupOffsets(d.groupId).catch(() => []);
+  const topics = new Set<string>([...offsets.map((o) => o.topic), ...d.members.flatMap((m) => m.assignment.map((a) => a.topic))]);
+  return {
+    groupId: d.groupId, state: d.state, type: d.type, protocol: d.assignor, members: d.members.length,
+    topics: [...topics].sort(), lag: offsets.reduce((s, o) => s + o.lag, 0),
+  };
+}
 
 export function registerGroupRoutes(router: Router): void {
   router.add('GET', '/api/groups', async ({ app, res }) => {
     const { admin } = app.kafka;
     const listed = (await admin.listGroups()).slice(0, MAX_GROUPS_LISTED);
     const described = listed.length === 0 ? [] : await admin.describeGroups(listed.map((g) => g.groupId));
-    const rows = await mapLimit(described, 8, async (d) => {
-      const offsets = await app.kafka.groupOffsets(d.groupId).catch(() => []);
-      const topics = new Set<string>([...offsets.map((o) => o.topic), ...d.members.flatMap((m) => m.assignment.map((a) => a.topic))]);
-      return {
-        groupId: d.groupId, state: d.state, type: d.type, protocol: d.assignor, members: d.members.length,
-        topics: [...topics].sort(), lag: offsets.reduce((s, o) => s + o.lag, 0),
-      };
-    });
-    sendJson(res, 200, rows);
+    sendJson(res, 200, await mapLimit(described, 8, (d) => groupRow(app, d)));
   });
 
   router.add('GET', '/api/groups/:id', async ({ app, res, params }) => {

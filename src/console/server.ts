@@ -20,6 +20,7 @@ import { ConsoleKafka } from './kafka.js';
 import { registerClusterRoutes } from './routes-cluster.js';
 import { registerGroupRoutes } from './routes-groups.js';
 import { registerMessageRoutes } from './routes-messages.js';
+import { registerPipelineRoutes } from './routes-pipelines.js';
 import { registerSecurityRoutes } from './routes-security.js';
 import { registerTopicRoutes } from './routes-topics.js';
 import { Router, type ConsoleApp, type Ctx } from './router.js';
@@ -102,6 +103,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   registerTopicRoutes(router);
   registerMessageRoutes(router);
   registerGroupRoutes(router);
+  registerPipelineRoutes(router);
   registerSecurityRoutes(router);
   router.add('GET', '/api/events', async ({ app: a, res }) => a.events.subscribe(res));
   router.add('POST', '/api/login', async ({ req, res, body }) => {

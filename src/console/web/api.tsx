@@ -31,6 +31,9 @@ export interface Acl { resourceType: string; resourceName: string; patternType: 
 export interface ScramUser { user: string; mechanisms: { mechanism: string; iterations: number }[] }
 export interface Quota { entity: { type: string; name: string | null }[]; values: Record<string, number> }
 export interface Report { name: string; path: string }
+export interface SourceRow { pipeline: string; input: string; position: number; eof: boolean; updated: number }
+export interface SinkRow { pipeline: string; groupId: string; state: string; topics: string[]; lag: number; members: number }
+export interface Pipelines { sources: SourceRow[]; sinks: SinkRow[]; sourcesPartial?: true }
 export interface Tick {
   time: number; topics: { name: string; messagesPerSec: number; bytesInPerSec?: number }[]; groups: { groupId: string; lag: number }[]; brokers: number;
   metrics?: { bytesInPerSec: number; bytesOutPerSec: number; messagesInPerSec: number; requestsPerSec: number; produceP99Ms: number; fetchP99Ms: number };

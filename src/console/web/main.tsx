@@ -9,6 +9,7 @@ import { GroupsPage, GroupPage } from './groups';
 import { BrokersPage, BrokerPage } from './brokers';
 import { AclsPage, UsersPage, QuotasPage } from './security';
 import { ReportsPage } from './reports';
+import { PipelinesPage } from './pipelines';
 
 
 function parseHash(): string[] {
@@ -27,7 +28,8 @@ function useRoute(): string[] {
 }
 
 const NAV: [string, string][] = [
-  ['', 'Overview'], ['topics', 'Topics'], ['groups', 'Consumer groups'], ['brokers', 'Brokers'],
+  ['', 'Overview'], ['topics', 'Topics'], ['groups', 'Consumer groups'], ['pipelines', 'Pipelines'],
+  ['brokers', 'Brokers'],
   ['acls', 'ACLs'], ['users', 'Users'], ['quotas', 'Quotas'], ['reports', 'Reports'],
 ];
 
@@ -38,6 +40,7 @@ function Page({ route }: { route: string[] }) {
     case '': return <OverviewPage />;
     case 'topics': return id === undefined ? <TopicsPage /> : <TopicPage key={id} name={id} tab={tab ?? 'partitions'} />;
     case 'groups': return id === undefined ? <GroupsPage /> : <GroupPage key={id} id={id} />;
+    case 'pipelines': return <PipelinesPage />;
     case 'brokers': return id === undefined ? <BrokersPage /> : <BrokerPage key={id} id={id} />;
     case 'acls': return <AclsPage />;
     case 'users': return <UsersPage />;

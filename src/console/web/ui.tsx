@@ -148,8 +148,8 @@ export function useSort<T>(initial: SortState, keyOf: (row: T, col: number) => s
  * A table whose body keeps a minimum height while loading, so the page does not jump. With `sort`, the headers of
  * the `sortable` columns are buttons (keyboard reachable) and carry aria-sort.
  */
-export function Table({ head, children, loading, empty, label, num = [], sort, sortable = [], onSort }: {
-  head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; label: string; num?: number[];
+export function Table({ head, children, loading, empty, emptyText, label, num = [], sort, sortable = [], onSort }: {
+  head: ComponentChildren[]; children: ComponentChildren; loading?: boolean; empty?: boolean; emptyText?: ComponentChildren; label: string; num?: number[];
   sort?: SortState; sortable?: number[]; onSort?: (col: number) => void;
 }) {
   const cell = (h: ComponentChildren, i: number) => {
@@ -167,7 +167,7 @@ export function Table({ head, children, loading, empty, label, num = [], sort, s
         ))}</tr></thead>
         <tbody>{children}</tbody>
       </table>
-      {loading && empty ? <p class="placeholder">Loading…</p> : empty ? <p class="placeholder">Nothing here yet.</p> : null}
+      {loading && empty ? <p class="placeholder">Loading…</p> : empty ? <p class="placeholder">{emptyText ?? 'Nothing here yet.'}</p> : null}
     </div>
   );
 }

@@ -126,6 +126,7 @@ const PAGES: [string, string, string][] = [
   ['users', '#/users', 'Users (SCRAM)'],
   ['quotas', '#/quotas', 'Quotas'],
   ['reports', '#/reports', 'Reports'],
+  ['pipelines', '#/pipelines', 'Pipelines'],
 ];
 
 test('every page loads without console errors or serious accessibility violations', async () => {
@@ -156,6 +157,7 @@ test('every page loads without console errors or serious accessibility violation
     if (name === 'topic') assert.equal(await page.locator('table[aria-label="Partitions"] tbody tr').count(), 3);
     if (name === 'messages') await page.locator('.msg').first().waitFor();
     if (name === 'group') assert.match(await page.locator('table[aria-label="Lag per partition"]').textContent() ?? '', /orders/);
+    if (name === 'pipelines') assert.match(await page.locator('table[aria-label="Sink pipelines"] + .placeholder').textContent() ?? '', /tributary connect/);
     if (name === 'topic-configs') assert.match(await page.locator('table[aria-label="Configs"]').textContent() ?? '', /cleanup\.policy/);
     await checkA11y(name);
     await shoot(name);
