@@ -147,7 +147,8 @@ async function scrapeCase(dir: string, partitions: number, scrapes: number, budg
       } catch (error) {
         const text = `${(error as Error).message}\n${broker.output()}`;
         if (/EMFILE|too many open files/i.test(text)) {
-          return { partitions, skipped: `the open-files limit was hit after ${t * TOPIC_PARTITIONS} partitions (ulimit -n; the broker keeps each partition's segment files open)` };
+          const limit = /^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${broker.pid}/limits`, 'utf8').catch(() => ''))?.[1] ?? '?';
+          return { partitions, skipped: `the open-files limit (ulimit -n ${limit}) was hit after ${t * TOPIC_PARTITIONS} partitions; the broker keeps 3 files open per partition` };
         }
         throw error;
       }
