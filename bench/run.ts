@@ -22,6 +22,11 @@
  *   npm run bench -- --only metrics    just the metrics part (bench/metrics.ts: produce with metrics off vs on,
  *                                       own client and kcat, alternating rounds); --metrics-records N (default
  *                                       1000000), --metrics-rounds N (default 3), --metrics-kcat false to skip kcat
+ *   npm run bench -- --only console    just the console part (bench/console.ts: page weight as served, first load of
+ *                                       the overview in chromium, idle RSS without/with --console-port and
+ *                                       --metrics-port, /metrics scrape time by partition count); --console-loads N
+ *                                       (default 5), --console-settle-ms N (default 5000), --console-open-ms N
+ *                                       (default 3000), --console-partitions 1000,5000, --console-scrapes N (default 5)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -43,6 +48,7 @@ import { formatClientTable, runClientBench } from './clients.js';
 import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
+import { formatConsoleTable, runConsoleBench } from './console.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -95,6 +101,11 @@ async function main(): Promise<void> {
       'metrics-records': { type: 'string', default: '1000000' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
+      'console-loads': { type: 'string', default: '5' },
+      'console-settle-ms': { type: 'string', default: '5000' },
+      'console-open-ms': { type: 'string', default: '3000' },
+      'console-partitions': { type: 'string', default: '1000,5000' },
+      'console-scrapes': { type: 'string', default: '5' },
     },
   });
   const records = Number(values.records);
@@ -103,7 +114,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security or metrics');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics or console');
+  const consoleBench = {
+    loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
+    partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
+  };
+  if (![consoleBench.loads, consoleBench.settleMs, consoleBench.openMs, consoleBench.scrapes, ...consoleBench.partitions].every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error('--console-loads, --console-settle-ms, --console-open-ms, --console-scrapes and --console-partitions (comma-separated) must be positive integers');
+  }
   const metricsBench = { records: Number(values['metrics-records']), rounds: Number(values['metrics-rounds']), kcat: values['metrics-kcat'] !== 'false' };
   if (!Number.isInteger(metricsBench.records) || metricsBench.records <= 0 || !Number.isInteger(metricsBench.rounds) || metricsBench.rounds <= 0) throw new Error('--metrics-records and --metrics-rounds must be positive integers');
   const security = { records: Number(values['security-records']), rounds: Number(values['security-rounds']), connections: Number(values['security-connections']) };
@@ -153,6 +171,11 @@ async function main(): Promise<void> {
       const result = await runMetricsBench({ workDir: work, ...metricsBench });
       console.log(formatMetricsTable(result));
       output.metrics = result;
+    }
+    if (part('console')) {
+      const result = await runConsoleBench({ workDir: work, ...consoleBench });
+      console.log(formatConsoleTable(result));
+      output.console = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -33,6 +33,8 @@ export interface SpawnBrokerOptions {
   host?: string;
   /** Broker settings passed as `--set key=value` (Kafka key names). */
   settings?: Record<string, string>;
+  /** More CLI arguments for `tributary start` (e.g. `--console-port 0`). */
+  args?: string[];
   /** How long to wait for the listening line. Default 15 s. */
   startTimeoutMs?: number;
 }
@@ -42,6 +44,7 @@ export async function spawnBroker(dataDir: string, options: SpawnBrokerOptions =
   // With `listeners` among the settings they say where to listen; otherwise --host and a free port.
   const args = options.settings?.listeners ? [CLI_PATH, 'start', '--data-dir', dataDir] : [CLI_PATH, 'start', '--host', host, '--port', '0', '--data-dir', dataDir];
   for (const [key, value] of Object.entries(options.settings ?? {})) args.push('--set', `${key}=${value}`);
+  args.push(...(options.args ?? []));
 
   const started = performance.now();
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
