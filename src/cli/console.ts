@@ -3,6 +3,7 @@
  * security options like every other client command. Also the pieces `tributary start --console-port` uses to run
  * it inside the broker's process.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadLogin, type LoginCredentials } from '../console/auth.js';
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT, startConsole, type RunningConsole } from '../console/server.js';
@@ -16,6 +17,8 @@ interface ConsoleFlags extends ClientFlags {
   reportsDir?: string;
   loginFile?: string;
   loginUser?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function parsePort(flag: string): (v: string) => number {
@@ -59,6 +62,20 @@ function stopOnSignals(running: RunningConsole): void {
   process.on('SIGINT', stop);
 }
 
+/** The console's HTTPS certificate and key (PEM files), both or neither. */
+export function consoleTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together: give both PEM files, or neither for plain HTTP');
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`cannot read the console's TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
+}
+
 export function registerConsole(program: Command): void {
   const cmd = program
     .command('console')
@@ -69,7 +86,9 @@ export function registerConsole(program: Command): void {
     .option('--metrics-url <url>', 'the broker\'s Prometheus endpoint, for throughput and latency charts', parseUrl)
     .option('--reports-dir <dir>', 'a folder of `tributary experiment` reports to list')
     .option('--login-file <file>', 'require a login: user:password lines, or one line holding the password of --login-user')
-    .option('--login-user <user>', 'the user for a single-password login file or TRIBUTARY_CONSOLE_PASSWORD (default admin)');
+    .option('--login-user <user>', 'the user for a single-password login file or TRIBUTARY_CONSOLE_PASSWORD (default admin)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert');
   addClientFlags(cmd)
     .addHelpText('after', `
 Examples:
@@ -78,6 +97,7 @@ Examples:
   $ tributary console -b 127.0.0.1:9092 --metrics-url http://127.0.0.1:9404/metrics
   $ TRIBUTARY_CONSOLE_PASSWORD=… tributary console -b 127.0.0.1:9092 --login-user ops
   $ tributary console -b broker:9093 --command-config client.properties --login-file console-users.txt
+  $ tributary console -b 127.0.0.1:9092 --host 0.0.0.0 --tls-cert console.pem --tls-key console.key --login-file users.txt
 
 It listens on 127.0.0.1 unless --host says otherwise; a login (--login-file, or the environment variable
 TRIBUTARY_CONSOLE_PASSWORD) is asked for only when one is configured — passwords are never taken from the
@@ -87,7 +107,7 @@ Stops on SIGTERM or SIGINT.`)
       const login = consoleLogin(opts.loginFile, opts.loginUser);
       const running = await startConsole({
         client: clientOptions(opts), host: opts.host, port: opts.port, readOnly: opts.readOnly ?? false,
-        metricsUrl: opts.metricsUrl, reportsDir: opts.reportsDir, login,
+        metricsUrl: opts.metricsUrl, reportsDir: opts.reportsDir, login, tls: consoleTls(opts.tlsCert, opts.tlsKey),
       });
       process.stdout.write(`Tributary console at ${running.url} (cluster ${opts.bootstrapServer}${opts.readOnly ? ', read-only' : ''}${login ? ', login required' : ''})\n`);
       stopOnSignals(running);

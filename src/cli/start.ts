@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startBroker } from '../server/broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import { startConsole, type RunningConsole } from '../console/server.js';
-import { consoleLogin, parsePort } from './console.js';
+import { consoleLogin, consoleTls, parsePort } from './console.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
@@ -40,6 +40,8 @@ export function registerStart(program: Command): void {
     .option('--console-port <port>', 'also serve the web console on this port (0 picks a free one), against this broker', parsePort('--console-port'))
     .option('--console-host <host>', 'the console\'s address (default 127.0.0.1)')
     .option('--console-read-only', 'the console refuses every change')
+    .option('--console-tls-cert <file>', 'the console serves HTTPS with this PEM certificate (with --console-tls-key)')
+    .option('--console-tls-key <file>', 'the PEM private key of --console-tls-cert')
     .addHelpText('after', `
 Examples:
   $ tributary start
@@ -56,7 +58,7 @@ Stops cleanly on SIGTERM or SIGINT (Ctrl-C): finishes in-flight requests, flushe
 One broker per data directory: a second start on a directory in use exits 1 (the first holds <dir>/.lock).`)
     .action(async (opts: {
       host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string; metricsPort?: number;
-      consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean;
+      consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean; consoleTlsCert?: string; consoleTlsKey?: string;
     }) => {
       let broker;
       let webConsole: RunningConsole | undefined;
@@ -84,7 +86,7 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           webConsole = await startConsole({
             client: { bootstrapServers: `${host.includes(':') ? `[${host}]` : host}:${listener.port}` },
             host: opts.consoleHost, port: opts.consolePort, readOnly: opts.consoleReadOnly ?? false,
-            login: consoleLogin(undefined, undefined),
+            login: consoleLogin(undefined, undefined), tls: consoleTls(opts.consoleTlsCert, opts.consoleTlsKey),
             // The broker's own metrics endpoint (--metrics-port), for the console's latency charts.
             metricsUrl: broker.metricsUrl,
           });

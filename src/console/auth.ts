@@ -59,7 +59,8 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 export class Sessions {
   private readonly sessions = new Map<string, { user: string; expires: number }>();
 
-  constructor(private readonly credentials: LoginCredentials, readonly ttlMs = DEFAULT_SESSION_TTL_MS) {}
+  /** `secure`: the console serves HTTPS, so the cookie is marked Secure (never sent over plain HTTP). */
+  constructor(private readonly credentials: LoginCredentials, readonly ttlMs = DEFAULT_SESSION_TTL_MS, private readonly secure = false) {}
 
   /** Whether the password is right for the user (compared in constant time, also for unknown users). */
   check(user: string, password: string): boolean {
@@ -94,7 +95,7 @@ export class Sessions {
   }
 
   setCookie(id: string): string {
-    return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(this.ttlMs / 1000)}`;
+    return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(this.ttlMs / 1000)}${this.secure ? '; Secure' : ''}`;
   }
 
   static clearCookie(): string {

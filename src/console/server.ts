@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ClientOptions } from '../client/cluster.js';
@@ -52,6 +53,8 @@ export interface ConsoleOptions {
   /** Live tick interval, default 1000 ms; history kept, default 10 minutes. */
   tickIntervalMs?: number;
   historyMs?: number;
+  /** Serve HTTPS with this PEM certificate (chain) and private key; session cookies are then `Secure`. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface RunningConsole {
@@ -90,7 +93,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const host = opts.host ?? DEFAULT_CONSOLE_HOST;
   const kafka = new ConsoleKafka(opts.client);
   const events = new EventHub(kafka, { intervalMs: opts.tickIntervalMs, historyMs: opts.historyMs, metricsUrl: opts.metricsUrl });
-  const sessions = opts.login && opts.login.size > 0 ? new Sessions(opts.login, opts.sessionTtlMs) : null;
+  const sessions = opts.login && opts.login.size > 0 ? new Sessions(opts.login, opts.sessionTtlMs, opts.tls !== undefined) : null;
   const assets = new StaticFiles(opts.assetsDir ?? fileURLToPath(new URL('../../console-web/', import.meta.url)));
   const app: ConsoleApp = {
     kafka, events, readOnly: opts.readOnly ?? false, loginRequired: sessions !== null, bootstrap: bootstrapText(opts.client.bootstrapServers),
@@ -173,14 +176,17 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     await found.handler(ctx);
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    // Over HTTPS, browsers are told to keep using it.
+    if (opts.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     handle(req, res).catch((err: unknown) => {
       // Drain what is left of a refused body, so the answer reaches the client; then close that connection.
       if (!req.complete) res.setHeader('Connection', 'close');
       sendError(res, err);
       if (!req.complete) req.resume();
     });
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener);
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
 
@@ -192,7 +198,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   let closing: Promise<void> | null = null;
   return {
     url, host, port,

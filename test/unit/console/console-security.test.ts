@@ -7,6 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { makeTestCerts } from '../../helpers/certs.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +158,40 @@ describe('console security', () => {
     assert.equal((await authed('GET', '/api/topics')).status, 401, 'the session is gone');
     // The web app itself loads without a session (it holds no data).
     assert.equal((await fetch(c.url)).status, 200);
+  });
+
+  test('HTTPS: the console serves TLS with the given PEM files; cookies are Secure and HSTS is set; plain HTTP is refused', async () => {
+    const certs = makeTestCerts();
+    try {
+      const c = await start({ login: new Map([['admin', 's3cret']]), tls: { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) } });
+      assert.match(c.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+      const call = (method: string, path: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> =>
+        new Promise((resolve, reject) => {
+          const data = body === undefined ? undefined : JSON.stringify(body);
+          const req = httpsRequest({
+            host: '127.0.0.1', port: c.port, path, method, ca: readFileSync(certs.caCert),
+            headers: { 'x-tributary-console': '1', ...(data ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}) },
+          }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (ch: Buffer) => chunks.push(ch));
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+          });
+          req.on('error', reject);
+          req.end(data);
+        });
+      const session = await call('GET', '/api/session');
+      assert.equal(session.status, 200);
+      assert.equal(JSON.parse(session.body).loginRequired, true);
+      assert.equal(session.headers['strict-transport-security'], 'max-age=31536000');
+      const login = await call('POST', '/api/login', { username: 'admin', password: 's3cret' });
+      assert.equal(login.status, 204);
+      const cookie = String(login.headers['set-cookie']);
+      assert.match(cookie, /HttpOnly; SameSite=Strict; .*; Secure/);
+      // A plain HTTP request to the TLS port gets no HTTP answer.
+      await assert.rejects(raw(c.url.replace('https:', 'http:'), '/api/session'));
+    } finally {
+      certs.remove();
+    }
   });
 
   test('login credentials: a user:password file, a single-line file, the environment variable', async () => {
