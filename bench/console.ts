@@ -18,6 +18,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { Admin } from '../src/client/admin.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { freePort } from '../test/helpers/free-ports.js';
+import { median } from './support.js';
 
 export interface ConsoleBenchOptions {
   workDir: string;
@@ -49,11 +50,6 @@ export interface ConsoleBenchResult {
 
 const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

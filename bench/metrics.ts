@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Admin } from '../src/client/admin.js';
-import { Producer } from '../src/client/producer.js';
+import { median, produceBatches } from './support.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
 import { freePort } from '../test/helpers/free-ports.js';
@@ -33,35 +33,11 @@ export interface MetricsBenchResult {
 }
 
 const PARTITIONS = 4;
-const BATCH = 1000;
-const IN_FLIGHT = 4;
 const RECORD_BYTES = 100;
 const KCAT_SETTINGS = ['-X', 'queue.buffering.max.messages=2000000', '-X', 'queue.buffering.max.kbytes=2097151', '-X', 'batch.num.messages=10000', '-X', 'linger.ms=5'];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function produceOwn(bootstrap: string, topic: string, count: number): Promise<number> {
-  const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'bench-metrics', acks: 1, compression: 'none', idempotent: false });
-  const value = Buffer.alloc(RECORD_BYTES, 'x');
-  try {
-    await producer.connect();
-    const started = performance.now();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next * BATCH < count) {
-        const b = next++;
-        const n = Math.min(BATCH, count - b * BATCH);
-        await producer.sendBatch(Array.from({ length: n }, () => ({ topic, value })));
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    return count / ((performance.now() - started) / 1000);
-  } finally {
-    await producer.close();
-  }
+function produceOwn(bootstrap: string, topic: string, count: number): Promise<number> {
+  return produceBatches({ bootstrapServers: bootstrap, clientId: 'bench-metrics', acks: 1, compression: 'none', idempotent: false }, topic, count, RECORD_BYTES);
 }
 
 async function produceKcat(bootstrap: string, topic: string, input: string, count: number): Promise<number> {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
-import { Producer } from '../src/client/producer.js';
+import { median, produceBatches } from './support.js';
 import { Connection, type ConnectionOptions } from '../src/client/connection.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { makeTestCerts } from '../test/helpers/certs.js';
@@ -55,8 +55,6 @@ export interface SecurityBenchResult {
 }
 
 const PARTITIONS = 4;
-const BATCH = 1000;
-const IN_FLIGHT = 4;
 const USER = 'bench';
 const PASSWORD = 'bench-secret';
 
@@ -66,35 +64,13 @@ interface Target {
   options: Partial<ConnectionOptions>;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-async function produce(bootstrap: string, options: Partial<ConnectionOptions>, topic: string, count: number): Promise<number> {
-  const producer = new Producer({ ...options, bootstrapServers: bootstrap, clientId: 'bench-security', acks: 'all', compression: 'none', idempotent: false });
-  const value = Buffer.alloc(100, 'x');
-  try {
-    await producer.connect();
-    const started = performance.now();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next * BATCH < count) {
-        const b = next++;
-        const n = Math.min(BATCH, count - b * BATCH);
-        await producer.sendBatch(Array.from({ length: n }, () => ({ topic, value })));
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    return count / ((performance.now() - started) / 1000);
-  } finally {
-    await producer.close();
-  }
+function produce(bootstrap: string, options: Partial<ConnectionOptions>, topic: string, count: number): Promise<number> {
+  return produceBatches({ ...options, bootstrapServers: bootstrap, clientId: 'bench-security', acks: 'all', compression: 'none', idempotent: false }, topic, count);
 }
 
 async function consume(bootstrap: string, options: Partial<ConnectionOptions>, topic: string, count: number): Promise<number> {
