@@ -2,9 +2,9 @@
  * Output of `tributary consume`: kcat-style `-f` templates, compiled once into a function from a
  * record to the bytes to print, and `--json` (one object per line).
  */
-import { isUtf8 } from 'node:buffer';
 import { UsageError } from './common.js';
 import type { ConsumerRecord } from '../client/consumer.js';
+import { textOrBase64 } from '../util/text-or-base64.js';
 
 /** What the formatters read from a consumed record (a subset of the Consumer's ConsumerRecord). */
 export type FormattableRecord = Pick<ConsumerRecord, 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'value' | 'headers'>;
@@ -103,20 +103,14 @@ export function compileFormat(template: string): RecordFormatter {
   };
 }
 
-/** Text when the bytes are valid UTF-8, else base64 (and the caller records which). */
-function encode(b: Buffer | null): { text: string | null; base64: boolean } {
-  if (b === null) return { text: null, base64: false };
-  return isUtf8(b) ? { text: b.toString('utf8'), base64: false } : { text: b.toString('base64'), base64: true };
-}
-
 /**
  * One JSON object per record, newline-terminated: topic, partition, offset, timestamp, key, value,
  * headers ([{key, value}]). Bytes that are not valid UTF-8 are base64 and flagged by keyEncoding /
  * valueEncoding (or a header's `valueEncoding`) = "base64"; the fields are absent for UTF-8 text.
  */
 export function formatJson(r: FormattableRecord): Buffer {
-  const key = encode(r.key);
-  const value = encode(r.value);
+  const key = textOrBase64(r.key);
+  const value = textOrBase64(r.value);
   const obj: Record<string, unknown> = {
     topic: r.topic,
     partition: r.partition,
@@ -125,7 +119,7 @@ export function formatJson(r: FormattableRecord): Buffer {
     key: key.text,
     value: value.text,
     headers: r.headers.map((h) => {
-      const v = encode(h.value);
+      const v = textOrBase64(h.value);
       return v.base64 ? { key: h.key, value: v.text, valueEncoding: 'base64' } : { key: h.key, value: v.text };
     }),
   };

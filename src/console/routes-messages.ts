@@ -3,12 +3,12 @@
  * server-sent events). Browsing and tailing use a Consumer without a group (manual assignment), so they commit
  * nothing and show up in no group.
  */
-import { isUtf8 } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { Consumer, type ConsumerRecord } from '../client/consumer.js';
 import { asObject, HttpError, optInt, queryInt, sendJson } from './http.js';
 import { tpKey, type TP } from './kafka.js';
 import type { ConsoleApp, Router } from './router.js';
+import { textOrBase64 } from '../util/text-or-base64.js';
 
 /** Browsing returns at most this many messages. */
 export const MAX_BROWSE_LIMIT = 500;
@@ -32,19 +32,14 @@ export interface MessageView {
   valueBase64?: true;
 }
 
-function text(b: Buffer | null): { text: string | null; base64: boolean } {
-  if (b === null) return { text: null, base64: false };
-  return isUtf8(b) ? { text: b.toString('utf8'), base64: false } : { text: b.toString('base64'), base64: true };
-}
-
 /** A record as the API shows it: UTF-8 text, or base64 with a flag when the bytes are not UTF-8. */
 export function messageView(r: ConsumerRecord): MessageView {
-  const k = text(r.key);
-  const v = text(r.value);
+  const k = textOrBase64(r.key);
+  const v = textOrBase64(r.value);
   const view: MessageView = {
     partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: k.text, value: v.text,
     headers: r.headers.map((h) => {
-      const hv = text(h.value);
+      const hv = textOrBase64(h.value);
       return hv.base64 ? { key: h.key, value: hv.text, valueBase64: true as const } : { key: h.key, value: hv.text };
     }),
   };
