@@ -12,6 +12,9 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { startBroker } from '../../../src/server/broker.js';
+import { Producer } from '../../../src/client/producer.js';
+import { Admin } from '../../../src/client/admin.js';
 
 const DIR = resolve(import.meta.dirname, '../../../../deploy/prometheus');
 const PROMTOOL = '/usr/bin/promtool';
@@ -95,4 +98,27 @@ test('every alert is tested both firing and not firing; the rules use only the e
   ]);
   const used = new Set(alerts.flatMap((a) => a.expr.match(/\b(?:kafka|nodejs|node|tributary)_[a-z0-9_]+/g) ?? []));
   for (const name of used) assert.ok(known.has(name), `${name} is not a metric the brokers (or node_exporter) export`);
+});
+
+test('every broker metric the rules use is served by a real broker\'s /metrics', async () => {
+  const rules = parseYaml(await readFile(join(DIR, 'tributary-alerts.yml'), 'utf8')) as RuleFile;
+  const used = new Set(rules.groups.flatMap((g) => g.rules).flatMap((r) => r.expr.match(/\b(?:kafka|nodejs|tributary)_[a-z0-9_]+/g) ?? []));
+  const dataDir = await mkdtemp(join(tmpdir(), 'alert-rules-broker-'));
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', config: { 'metrics.port': 0 } });
+  try {
+    // Traffic that makes every family appear: an acks=all produce (fsync, request times) and a group's commit (lag).
+    const producer = new Producer({ bootstrapServers: broker.address, acks: 'all' });
+    await producer.send({ topic: 'alerts', value: 'x' });
+    await producer.close();
+    const admin = new Admin({ bootstrapServers: broker.address });
+    await admin.alterGroupOffsets('watchers', [{ topic: 'alerts', partition: 0, offset: 0 }]);
+    await admin.close();
+    const text = await (await fetch(broker.metricsUrl!)).text();
+    const served = new Set(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    for (const name of used) assert.ok(served.has(name), `${name} is used by the rules but not served by the broker`);
+    assert.ok(used.size >= 9, `the rules use ${used.size} broker metrics`);
+  } finally {
+    await broker.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
