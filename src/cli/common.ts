@@ -235,3 +235,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     }
   };
 }
+
+/** A commander parser for a TCP port option: 0-65535 (0 picks a free one). */
+export function parsePort(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`${flag} must be 0-65535, got "${v}"`);
+    return n;
+  };
+}

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadLogin, type LoginCredentials } from '../console/auth.js';
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT, startConsole, type RunningConsole } from '../console/server.js';
-import { action, addClientFlags, clientOptions, UsageError, type ClientFlags } from './common.js';
+import { action, addClientFlags, clientOptions, parsePort, UsageError, type ClientFlags } from './common.js';
 
 interface ConsoleFlags extends ClientFlags {
   port: number;
@@ -19,14 +19,6 @@ interface ConsoleFlags extends ClientFlags {
   loginUser?: string;
   tlsCert?: string;
   tlsKey?: string;
-}
-
-export function parsePort(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`${flag} must be 0-65535, got "${v}"`);
-    return n;
-  };
 }
 
 function parseUrl(v: string): string {

@@ -2,8 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startBroker } from '../server/broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
-import { startConsole, type RunningConsole } from '../console/server.js';
-import { consoleLogin, consoleTls, parsePort } from './console.js';
+import type { RunningConsole } from '../console/server.js';
+import { parsePort } from './common.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
@@ -16,11 +16,7 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('Start a broker (Kafka protocol on --host:--port, data in --data-dir)')
     .option('--host <host>', 'address to listen on (default: from listeners, 127.0.0.1)')
-    .option('--port <port>', 'port to listen on; 0 picks a free one (default: from listeners, 9092)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be 0-65535, got "${v}"`);
-      return n;
-    })
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: from listeners, 9092)', parsePort('--port'))
     .option('--data-dir <dir>', 'where logs and metadata live (default: log.dirs, ./data)')
     .option('--config <file>', 'a server.properties-style file with Kafka config keys')
     .option('--set <key=value>', 'set a config key (repeatable), e.g. --set num.partitions=3', collectSet, {})
@@ -31,11 +27,7 @@ export function registerStart(program: Command): void {
     })
     .option('--etcd <endpoints>', 'join a cluster whose metadata lives in etcd: http://host:2379[,http://host2:2379…] (etcd.connect)')
     .option('--etcd-prefix <prefix>', 'the cluster\'s key prefix in etcd (etcd.prefix, default /tributary)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (metrics.port; off by default; 0 picks a free port; the address: --set metrics.host=…)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--metrics-port must be 0-65535, got "${v}"`);
-      return n;
-    })
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://127.0.0.1:<port>/metrics (metrics.port; off by default; 0 picks a free port; the address: --set metrics.host=…)', parsePort('--metrics-port'))
     .addOption(new Option('--log-level <level>', 'how much the broker logs').choices(LOG_LEVELS).default('info'))
     .option('--console-port <port>', 'also serve the web console on this port (0 picks a free one), against this broker', parsePort('--console-port'))
     .option('--console-host <host>', 'the console\'s address (default 127.0.0.1)')
@@ -83,6 +75,8 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           const listener = broker.listeners.find((l) => l.securityProtocol === 'PLAINTEXT');
           if (!listener) throw new Error('--console-port needs a PLAINTEXT listener to talk to (run `tributary console` with the client\'s security options instead)');
           const host = listener.host === '' || listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host === '::' ? '::1' : listener.host;
+          // Loaded only when asked for: a broker without a console does not pay for its modules.
+          const [{ startConsole }, { consoleLogin, consoleTls }] = await Promise.all([import('../console/server.js'), import('./console.js')]);
           webConsole = await startConsole({
             client: { bootstrapServers: `${host.includes(':') ? `[${host}]` : host}:${listener.port}` },
             host: opts.consoleHost, port: opts.consolePort, readOnly: opts.consoleReadOnly ?? false,

@@ -38,8 +38,7 @@ import { SystemScheduler } from '../coordinator/scheduler.js';
 import type { BrokerContext } from './broker-context.js';
 import { GroupConfigManager } from './group-configs.js';
 import { DynamicBrokerConfig } from './dynamic-configs.js';
-import { BrokerMetrics } from '../metrics/broker-metrics.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/http.js';
+import type { MetricsServer } from '../metrics/http.js';
 
 export interface StartBrokerOptions {
   /** Listen address; defaults to the `listeners` config (PLAINTEXT://127.0.0.1:9092). */
@@ -182,7 +181,8 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   const { started, logger, config, explicitKeys, host, port, dataDir, nodeId, lock, plan, interBroker } = r;
   const store = await TopicStore.open(dataDir, { nodeId, clusterId });
   // Metrics only with metrics.port: the request path then reports to them (BrokerContext.metrics).
-  const metrics = config.has('metrics.port') ? new BrokerMetrics({ nodeId, clusterId: store.clusterId }) : undefined;
+  // prom-client and the metrics modules are loaded only when metrics are on.
+  const metrics = config.has('metrics.port') ? new (await import('../metrics/broker-metrics.js')).BrokerMetrics({ nodeId, clusterId: store.clusterId }) : undefined;
   // Dynamic broker configs apply before the logs open; later changes update `config` and brokerDefaults in place.
   // In a cluster they live in etcd (every broker applies the image's default and its own entry).
   const clusterConfigs = etcd ? { brokerConfigs: etcd.image().brokerConfigs, update: etcd.updateBrokerConfig.bind(etcd) } : undefined;
@@ -344,7 +344,7 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
       advertisedListeners[advertisedListeners.indexOf(adv)] = { ...adv, port: advertisedPort };
       bound.push({ ...l, host: bindHost, port: boundPort, advertisedHost: adv.host, advertisedPort });
     }
-    if (metrics) metricsServer = await startMetricsServer(metrics, config.get('metrics.host') || '127.0.0.1', getInt(config, 'metrics.port'), logger);
+    if (metrics) metricsServer = await (await import('../metrics/http.js')).startMetricsServer(metrics, config.get('metrics.host') || '127.0.0.1', getInt(config, 'metrics.port'), logger);
   } catch (err) {
     for (const stop of stopWatching) stop();
     await closeServers();
