@@ -1,8 +1,9 @@
 /**
  * Reads a Prometheus text endpoint (the broker's /metrics) for the console's live charts: counter totals summed
  * over their labels, per-topic bytes in, and the request-latency histograms of Produce and Fetch, from which the
- * tick derives rates and p99s by differencing two scrapes.
+ * tick derives rates and p99s by differencing two scrapes. The text is read by util/prometheus-text.ts (as `top` reads it).
  */
+import { MetricSet, type Bucket } from '../util/prometheus-text.js';
 
 export interface Scrape {
   time: number;
@@ -16,46 +17,26 @@ export interface Scrape {
   fetchBuckets: Map<number, number>;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+const REQUEST_TIME = 'kafka_network_requestmetrics_totaltimems';
 
-function labels(s: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!s) return out;
-  for (const m of s.matchAll(LABEL)) out[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-  return out;
+/** A histogram's cumulative buckets as upper bound (ms) → count. */
+function bucketMap(buckets: Bucket[] | undefined): Map<number, number> {
+  return new Map((buckets ?? []).map((b) => [b.le, b.count]));
 }
 
 export function parseScrape(text: string, time: number): Scrape {
-  const s: Scrape = { time, bytesIn: 0, bytesOut: 0, messagesIn: 0, requests: 0, bytesInByTopic: new Map(), produceBuckets: new Map(), fetchBuckets: new Map() };
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = LINE.exec(line);
-    if (!m) continue;
-    const name = m[1]!;
-    const value = Number(m[3]);
-    if (!Number.isFinite(value) && name !== 'kafka_network_requestmetrics_totaltimems_bucket') continue;
-    switch (name) {
-      case 'kafka_server_brokertopicmetrics_bytesin_total': {
-        s.bytesIn += value;
-        const topic = labels(m[2]).topic;
-        if (topic !== undefined) s.bytesInByTopic.set(topic, (s.bytesInByTopic.get(topic) ?? 0) + value);
-        break;
-      }
-      case 'kafka_server_brokertopicmetrics_bytesout_total': s.bytesOut += value; break;
-      case 'kafka_server_brokertopicmetrics_messagesin_total': s.messagesIn += value; break;
-      case 'kafka_network_requestmetrics_requests_total': s.requests += value; break;
-      case 'kafka_network_requestmetrics_totaltimems_bucket': {
-        const l = labels(m[2]);
-        const target = l.request === 'Produce' ? s.produceBuckets : l.request === 'Fetch' ? s.fetchBuckets : null;
-        if (!target || l.le === undefined) break;
-        const le = l.le === '+Inf' ? Infinity : Number(l.le);
-        target.set(le, (target.get(le) ?? 0) + (Number.isFinite(value) ? value : 0));
-        break;
-      }
-    }
-  }
-  return s;
+  const m = MetricSet.parse(text);
+  const byRequest = m.bucketsBy(REQUEST_TIME, 'request');
+  return {
+    time,
+    bytesIn: m.sum('kafka_server_brokertopicmetrics_bytesin_total') ?? 0,
+    bytesOut: m.sum('kafka_server_brokertopicmetrics_bytesout_total') ?? 0,
+    messagesIn: m.sum('kafka_server_brokertopicmetrics_messagesin_total') ?? 0,
+    requests: m.sum('kafka_network_requestmetrics_requests_total') ?? 0,
+    bytesInByTopic: m.sumBy('kafka_server_brokertopicmetrics_bytesin_total', 'topic'),
+    produceBuckets: bucketMap(byRequest.get('Produce')),
+    fetchBuckets: bucketMap(byRequest.get('Fetch')),
+  };
 }
 
 /** The 99th percentile (a bucket's upper bound, ms) of the observations between two cumulative histograms; 0 when none. */

@@ -15,12 +15,12 @@ export interface Sample {
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 
-/** Parses one sample value: a float, or +Inf / -Inf / NaN (Go's ParseFloat spellings). */
+/** Parses one sample value: a float, or Inf / Infinity / NaN in any case with an optional sign (Go's ParseFloat spellings). */
 function parseValue(text: string): number | undefined {
-  switch (text) {
-    case '+Inf': case 'Inf': case '+inf': case 'inf': return Infinity;
-    case '-Inf': case '-inf': return -Infinity;
-    case 'NaN': case 'nan': return NaN;
+  switch (text.toLowerCase()) {
+    case '+inf': case 'inf': case '+infinity': case 'infinity': return Infinity;
+    case '-inf': case '-infinity': return -Infinity;
+    case 'nan': return NaN;
   }
   if (text === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
   return Number(text);

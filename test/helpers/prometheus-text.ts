@@ -2,11 +2,8 @@
  * A small parser of the Prometheus text exposition (0.0.4) and OpenMetrics for tests: samples with their labels,
  * and the TYPE of each family. Enough for what tests assert; not a full implementation of either format.
  */
-export interface PromSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+import { parsePrometheusText, type Sample } from '../../src/util/prometheus-text.js';
+export type PromSample = Sample;
 
 export interface Exposition {
   samples: PromSample[];
@@ -14,28 +11,23 @@ export interface Exposition {
   types: Map<string, string>;
 }
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
+/**
+ * The samples as src/util/prometheus-text.ts reads them (what `top` and the console see), plus the TYPE lines; unlike
+ * that reader, which skips a line it cannot read, a test fails on one.
+ */
 export function parseExposition(text: string): Exposition {
-  const samples: PromSample[] = [];
   const types = new Map<string, string>();
+  const sampleLines: string[] = [];
   for (const line of text.split('\n')) {
-    if (line === '' || line === '# EOF') continue;
-    if (line.startsWith('#')) {
-      const m = /^# TYPE (\S+) (\S+)$/.exec(line);
-      if (m) types.set(m[1]!, m[2]!);
-      continue;
-    }
-    const m = SAMPLE.exec(line);
-    if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    const raw = m[3]!;
-    // prom-client writes NaN as "Nan" (Prometheus reads any case).
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : /^nan$/i.test(raw) ? NaN : Number(raw);
-    if (Number.isNaN(value) && !/^nan$/i.test(raw)) throw new Error(`bad value in: ${line}`);
-    samples.push({ name: m[1]!, labels, value });
+    if (line === '') continue;
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) types.set(type[1]!, type[2]!);
+    else if (!line.startsWith('#')) sampleLines.push(line);
+  }
+  const samples = parsePrometheusText(text);
+  if (samples.length !== sampleLines.length) {
+    const read = new Set(sampleLines.filter((l) => parsePrometheusText(l).length === 1));
+    throw new Error(`not a sample line: ${sampleLines.find((l) => !read.has(l))}`);
   }
   return { samples, types };
 }
