@@ -8,4 +8,9 @@ if [ ! -f "$entry" ]; then
   echo "tributary is not built yet: run \`npm run build\` in $root" >&2
   exit 1
 fi
+# The CLI bundle (tools/build-cli.mjs) when it is not older than the last tsc build: it loads in a fraction of the time.
+bundle="$root/dist/src/bundle/kafka/entry.js"
+if [ -f "$bundle" ] && ! [ "$root/dist/.tsbuildinfo" -nt "$bundle" ]; then
+  entry="$bundle"
+fi
 exec "${TRIBUTARY_NODE:-node}" "$entry" "$@"

@@ -13,8 +13,11 @@ import { exitedAlready, startEtcd, stopChild, type Child, type EtcdHandle } from
 import { action, UsageError } from './common.js';
 import { intOption } from './topics-common.js';
 
-/** This build's CLI entry: the brokers run the same code as the command that starts them. */
-const CLI_ENTRY = fileURLToPath(new URL('./entry.js', import.meta.url));
+/**
+ * This build's CLI launcher: the brokers run the same code as the command that starts them (the bundle or the
+ * compiled modules, as bin/tributary.js picks). Relative to dist/src/<dir>/, so it holds in the bundle too.
+ */
+const CLI_ENTRY = fileURLToPath(new URL('../../../bin/tributary.js', import.meta.url));
 /** The line `tributary start` logs once it accepts connections (src/server/broker.ts). */
 const LISTENING = /Tributary broker listening on ([^\s"]+):(\d+)/;
 

@@ -161,7 +161,8 @@ class SqliteDb extends BaseDb implements ExperimentDb {
   /** A worker thread with its own connection holds BEGIN EXCLUSIVE: the main thread may block in SQLite's busy wait meanwhile. */
   async prepareLock(_table: string, ms: number): Promise<LockHandle> {
     const go = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(new URL('./sqlite-locker.js', import.meta.url), { workerData: { path: this.path, ms, go } });
+    // Written from dist/src/<dir>/ so that the CLI bundle (dist/src/bundle/) finds the same file.
+    const worker = new Worker(new URL('../experiment/sqlite-locker.js', import.meta.url), { workerData: { path: this.path, ms, go } });
     let onReady: () => void = () => undefined;
     let onLocked: () => void = () => undefined;
     let onFail: (err: Error) => void = () => undefined;

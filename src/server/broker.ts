@@ -14,7 +14,7 @@ import type { SaslOptions, SslOptions } from '../cluster/inter-broker.js';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { TopicStore, META_PROPERTIES_FILE, parseProperties, randomKafkaUuid } from '../storage/topic-store.js';
-import { EtcdClusterStore } from '../cluster/etcd-store.js';
+import type { EtcdClusterStore } from '../cluster/etcd-store.js';
 import { ClusterMode, imageTopics } from './cluster-mode.js';
 import { LocalReplication, type Replication } from './replication.js';
 import { LogManager } from '../storage/log-manager.js';
@@ -156,6 +156,8 @@ async function startLocked(r: Resolved): Promise<RunningBroker> {
   let etcd: EtcdClusterStore | null = null;
   let clusterId: string | undefined;
   if (etcdConnect) {
+    // Loaded only for a cluster: etcd3 (gRPC, protobufjs) costs ~100 ms of start-up that a single broker never uses.
+    const { EtcdClusterStore } = await import('../cluster/etcd-store.js');
     etcd = await EtcdClusterStore.connect({
       endpoints: etcdConnect.split(',').map((e) => e.trim()).filter((e) => e !== ''),
       prefix: config.get('etcd.prefix') ?? '/tributary',

@@ -5,8 +5,11 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
-/** The CLI entry (src/cli/entry.js) of the build this file was compiled into. */
-export const CLI_ENTRY = resolve(import.meta.dirname, '../../src/cli/entry.js');
+/**
+ * The `tributary` launcher of the build this file was compiled into: bin/tributary.js, which runs the CLI bundle
+ * (dist/src/bundle, what users run) after `npm run build`, or the compiled modules after a bare tsc.
+ */
+export const CLI_ENTRY = resolve(import.meta.dirname, '../../../bin/tributary.js');
 
 export interface CliResult {
   code: number | null;
