@@ -10,7 +10,8 @@
  *   npm run bench -- --only broker     just this part; --only clients: just the client comparison
  *                                       (bench/clients.ts: ours vs kafkajs vs @platformatic/kafka)
  *   npm run bench -- --client-records 20000,5000   records for the client runs at 100 B and 1 KiB
- *                                       (default 200000,100000; one number sets both)
+ *                                       (default 200000,100000; one number sets both); --client-rounds N rounds
+ *                                       of the whole comparison (default 5): medians, and the lowest round's ratio
  *   npm run bench -- --only cluster    just the cluster part (bench/cluster.ts: acks=all RF 3 on three brokers vs
  *                                       one broker, failover after kill -9, catch-up of a restarted follower);
  *                                       --cluster-records N (default 100000), --cluster-failovers N (default 3),
@@ -80,7 +81,8 @@ const TAIL_REPEATS = 5;
 const STEP_TIMEOUT_MS = 10 * 60_000;
 
 interface Throughput { seconds: number; records: number; msgsPerSec: number; mbPerSec: number }
-interface TargetResult { produce: Throughput; fetch: Throughput; fetchTail: Throughput }
+/** fetch: kcat's default isolation.level, read_committed; fetchUncommitted: the same read with read_uncommitted. */
+interface TargetResult { produce: Throughput; fetch: Throughput; fetchUncommitted: Throughput; fetchTail: Throughput }
 /** The median run of each operation, and every run. */
 interface TargetResults extends TargetResult { runs: TargetResult[] }
 
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       'client-records': { type: 'string', default: '200000,100000' },
+      'client-rounds': { type: 'string', default: '5' },
       'cluster-records': { type: 'string', default: '100000' },
       'cluster-failovers': { type: 'string', default: '3' },
       'cluster-catchup-bytes': { type: 'string', default: process.env.CLUSTER_BENCH_CATCHUP_BYTES ?? String(1_000_000_000) },
@@ -132,6 +135,8 @@ async function main(): Promise<void> {
   if (![clusterRecords, clusterFailovers, catchupBytes].every((n) => Number.isInteger(n) && n > 0)) {
     throw new Error('--cluster-records, --cluster-failovers and --cluster-catchup-bytes must be positive integers');
   }
+  const clientRounds = Number(values['client-rounds']);
+  if (!Number.isInteger(clientRounds) || clientRounds <= 0) throw new Error('--client-rounds must be a positive integer');
   const clientRecords = values['client-records'].split(',').map(Number);
   if (clientRecords.length > 2 || !clientRecords.every((n) => Number.isInteger(n) && n > 0)) {
     throw new Error('--client-records must be N (both sizes) or N100,N1024, positive integers');
@@ -151,6 +156,7 @@ async function main(): Promise<void> {
           { recordBytes: 100, records: clientRecords[0] },
           { recordBytes: 1024, records: clientRecords[1] ?? clientRecords[0] },
         ],
+        rounds: clientRounds,
       });
       console.log(formatClientTable(clients));
       output.clients = clients;
@@ -218,6 +224,8 @@ async function brokerBench(work: string, cleanups: Array<() => Promise<unknown>>
     ratio: {
       produce: tributary.produce.msgsPerSec / mockResult.produce.msgsPerSec,
       fetch: tributary.fetchTail.msgsPerSec / mockResult.fetchTail.msgsPerSec,
+      fetchAll: tributary.fetch.msgsPerSec / mockResult.fetch.msgsPerSec,
+      readCommittedOverUncommitted: tributary.fetch.msgsPerSec / tributary.fetchUncommitted.msgsPerSec,
     },
     startup,
   };
@@ -255,7 +263,7 @@ async function measureRuns(runs: number, address: string, input: string, records
     const sorted = results.map(pick).sort((a, b) => a.seconds - b.seconds);
     return sorted[Math.floor(sorted.length / 2)];
   };
-  return { produce: median((r) => r.produce), fetch: median((r) => r.fetch), fetchTail: median((r) => r.fetchTail), runs: results };
+  return { produce: median((r) => r.produce), fetch: median((r) => r.fetch), fetchUncommitted: median((r) => r.fetchUncommitted), fetchTail: median((r) => r.fetchTail), runs: results };
 }
 
 /** `keepsAll`: the target must serve back every record it acknowledged (the mock does not). */
@@ -273,6 +281,14 @@ async function measure(address: string, topic: string, input: string, records: n
     throw new Error(`fetched ${fetched} records from ${address}, produced ${records}`);
   }
 
+  // The same read with read_uncommitted: the read_committed path (last stable offset, aborted transactions) should cost
+  // nothing when there are no transactions.
+  started = performance.now();
+  const fetchedUncommitted = await countLines('kcat', ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-X', 'isolation.level=read_uncommitted', '-o', 'beginning', '-e', '-q'], STEP_TIMEOUT_MS);
+  const fetchUncommitted = throughput(performance.now() - started, fetchedUncommitted, size);
+  console.log(`  fetch   ${fetchUncommitted.seconds.toFixed(2)} s, ${Math.round(fetchUncommitted.msgsPerSec)} msg/s (read_uncommitted)`);
+  if (fetchedUncommitted !== fetched) throw new Error(`read ${fetched} records read_committed but ${fetchedUncommitted} read_uncommitted from ${address}`);
+
   // The same number of newest records from both targets, best of a few reads (the read is short).
   const tailArgs = ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-o', `-${TAIL_PER_PARTITION}`, '-e', '-q'];
   let fetchTail: Throughput | undefined;
@@ -283,7 +299,7 @@ async function measure(address: string, topic: string, input: string, records: n
     if (!fetchTail || t.seconds < fetchTail.seconds) fetchTail = t;
   }
   console.log(`  fetch tail ${fetchTail!.records} records, ${fetchTail!.seconds.toFixed(3)} s, ${Math.round(fetchTail!.msgsPerSec)} msg/s`);
-  return { produce, fetch, fetchTail: fetchTail! };
+  return { produce, fetch, fetchUncommitted, fetchTail: fetchTail! };
 }
 
 function throughput(ms: number, records: number, size: number): Throughput {
@@ -379,7 +395,7 @@ async function startMock(): Promise<{ address: string; stop: () => Promise<void>
 
 function printTable(result: {
   records: number; recordBytes: number; runs: number;
-  tributary: TargetResult; mock: TargetResult; ratio: { produce: number; fetch: number };
+  tributary: TargetResult; mock: TargetResult; ratio: { produce: number; fetch: number; fetchAll: number; readCommittedOverUncommitted: number };
   startup: { medianMs: number; idleRssKb: number };
 }): void {
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(14))).join(' ');
@@ -392,11 +408,13 @@ function printTable(result: {
   console.log(row(cells('produce T', result.tributary.produce.records, result.tributary.produce.seconds)));
   console.log(row(cells('produce mock', result.mock.produce.records, result.mock.produce.seconds, result.ratio.produce)));
   console.log(row(cells('fetch all T', result.tributary.fetch.records, result.tributary.fetch.seconds)));
-  console.log(row(cells('fetch all mock', result.mock.fetch.records, result.mock.fetch.seconds)));
+  console.log(row(cells('fetch all mock', result.mock.fetch.records, result.mock.fetch.seconds, result.ratio.fetchAll)));
+  console.log(row(cells('fetch all T r_u', result.tributary.fetchUncommitted.records, result.tributary.fetchUncommitted.seconds)));
   console.log(row(cells('fetch tail T', result.tributary.fetchTail.records, result.tributary.fetchTail.seconds)));
   console.log(row(cells('fetch tail mock', result.mock.fetchTail.records, result.mock.fetchTail.seconds, result.ratio.fetch)));
   console.log(`the mock keeps only 5 MiB per partition, so "fetch all" reads back fewer records from it; the fetch ratio`);
   console.log(`compares "fetch tail": the newest ${TAIL_PER_PARTITION.toLocaleString('en-US')} records of each partition from both, best of ${TAIL_REPEATS}`);
+  console.log(`"fetch all" is read_committed (kcat's default); "T r_u" the same read with read_uncommitted: committed/uncommitted rate ${result.ratio.readCommittedOverUncommitted.toFixed(2)}`);
   console.log(`Tributary start-up (median of 5): ${result.startup.medianMs.toFixed(0)} ms; idle RSS ${(result.startup.idleRssKb / 1024).toFixed(1)} MiB`);
 }
 
