@@ -3,7 +3,9 @@
  * produce N records of S bytes from a file, then fetch them all back. Also Tributary's start-up
  * time (spawn → "listening on" log line, median of 5) and idle RSS.
  *
- *   npm run bench                     1,000,000 × 100-byte records
+ *   npm run bench                     1,000,000 × 100-byte records: kcat produce acks=1, produce acks=all into topics
+ *                                     with flush.messages=1 (fsync before every acknowledgement), fetch all
+ *                                     read_committed and read_uncommitted, fetch the tail
  *   npm run bench -- --records 100000 a quick run
  *   npm run bench -- --runs 5          median of 5 runs per target (default 3)
  *
@@ -45,6 +47,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
+import { Admin } from '../src/client/admin.js';
 import { formatClientTable, runClientBench } from './clients.js';
 import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
@@ -206,10 +209,24 @@ async function brokerBench(work: string, cleanups: Array<() => Promise<unknown>>
   const tributary = await measureRuns(runs, broker.address, input, records, size, true);
   const afterLoadRss = await memory(broker.pid);
 
+  // acks=all with an fsync before every acknowledgement: topics with flush.messages=1 (the broker's group commit
+  // shares one fdatasync per partition among the requests of a tick). The mock keeps everything in memory.
+  const admin = new Admin({ bootstrapServers: broker.address, clientId: 'bench-admin' });
+  let durable: Throughput;
+  try {
+    await admin.connect();
+    durable = await measureAcksAll(runs, broker.address, input, records, size, async (topic) => {
+      await admin.createTopics([{ name: topic, numPartitions: PARTITIONS, configs: { 'flush.messages': '1' } }]);
+    });
+  } finally {
+    await admin.close();
+  }
+
   const mock = await startMock();
   cleanups.push(mock.stop);
   console.log(`librdkafka mock at ${mock.address}`);
   const mockResult = await measureRuns(runs, mock.address, input, records, size, false);
+  const mockDurable = await measureAcksAll(runs, mock.address, input, records, size, async () => undefined);
 
   const result = {
     date: new Date().toISOString(),
@@ -219,10 +236,11 @@ async function brokerBench(work: string, cleanups: Array<() => Promise<unknown>>
     recordBytes: size,
     partitions: PARTITIONS,
     runs,
-    tributary: { ...tributary, rssAfterLoadKb: afterLoadRss.rssKb, peakRssKb: afterLoadRss.peakKb },
-    mock: mockResult,
+    tributary: { ...tributary, produceAcksAllFsync: durable, rssAfterLoadKb: afterLoadRss.rssKb, peakRssKb: afterLoadRss.peakKb },
+    mock: { ...mockResult, produceAcksAll: mockDurable },
     ratio: {
       produce: tributary.produce.msgsPerSec / mockResult.produce.msgsPerSec,
+      produceAcksAllFsync: durable.msgsPerSec / mockDurable.msgsPerSec,
       fetch: tributary.fetchTail.msgsPerSec / mockResult.fetchTail.msgsPerSec,
       fetchAll: tributary.fetch.msgsPerSec / mockResult.fetch.msgsPerSec,
       readCommittedOverUncommitted: tributary.fetch.msgsPerSec / tributary.fetchUncommitted.msgsPerSec,
@@ -266,10 +284,25 @@ async function measureRuns(runs: number, address: string, input: string, records
   return { produce: median((r) => r.produce), fetch: median((r) => r.fetch), fetchUncommitted: median((r) => r.fetchUncommitted), fetchTail: median((r) => r.fetchTail), runs: results };
 }
 
+/** kcat produce with acks=all into a new topic per run (made by `prepare`); the median run. */
+async function measureAcksAll(runs: number, address: string, input: string, records: number, size: number, prepare: (topic: string) => Promise<void>): Promise<Throughput> {
+  const results: Throughput[] = [];
+  for (let i = 0; i < runs; i++) {
+    const topic = `bench-acks-all-${i}`;
+    await prepare(topic);
+    const started = performance.now();
+    await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-X', 'acks=all', '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
+    const t = throughput(performance.now() - started, records, size);
+    console.log(`  produce acks=all ${t.seconds.toFixed(2)} s, ${Math.round(t.msgsPerSec)} msg/s`);
+    results.push(t);
+  }
+  return results.sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)];
+}
+
 /** `keepsAll`: the target must serve back every record it acknowledged (the mock does not). */
 async function measure(address: string, topic: string, input: string, records: number, size: number, keepsAll: boolean): Promise<TargetResult> {
   let started = performance.now();
-  await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
+  await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-X', 'acks=1', '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
   const produce = throughput(performance.now() - started, records, size);
   console.log(`  produce ${produce.seconds.toFixed(2)} s, ${Math.round(produce.msgsPerSec)} msg/s`);
 
@@ -395,7 +428,8 @@ async function startMock(): Promise<{ address: string; stop: () => Promise<void>
 
 function printTable(result: {
   records: number; recordBytes: number; runs: number;
-  tributary: TargetResult; mock: TargetResult; ratio: { produce: number; fetch: number; fetchAll: number; readCommittedOverUncommitted: number };
+  tributary: TargetResult & { produceAcksAllFsync: Throughput }; mock: TargetResult & { produceAcksAll: Throughput };
+  ratio: { produce: number; produceAcksAllFsync: number; fetch: number; fetchAll: number; readCommittedOverUncommitted: number };
   startup: { medianMs: number; idleRssKb: number };
 }): void {
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(14))).join(' ');
@@ -407,6 +441,8 @@ function printTable(result: {
   console.log(row(['', 'records', 'seconds', 'msgs/s', 'MB/s', 'Tributary/mock']));
   console.log(row(cells('produce T', result.tributary.produce.records, result.tributary.produce.seconds)));
   console.log(row(cells('produce mock', result.mock.produce.records, result.mock.produce.seconds, result.ratio.produce)));
+  console.log(row(cells('acks=all+fsync T', result.tributary.produceAcksAllFsync.records, result.tributary.produceAcksAllFsync.seconds)));
+  console.log(row(cells('acks=all mock', result.mock.produceAcksAll.records, result.mock.produceAcksAll.seconds, result.ratio.produceAcksAllFsync)));
   console.log(row(cells('fetch all T', result.tributary.fetch.records, result.tributary.fetch.seconds)));
   console.log(row(cells('fetch all mock', result.mock.fetch.records, result.mock.fetch.seconds, result.ratio.fetchAll)));
   console.log(row(cells('fetch all T r_u', result.tributary.fetchUncommitted.records, result.tributary.fetchUncommitted.seconds)));
@@ -414,6 +450,7 @@ function printTable(result: {
   console.log(row(cells('fetch tail mock', result.mock.fetchTail.records, result.mock.fetchTail.seconds, result.ratio.fetch)));
   console.log(`the mock keeps only 5 MiB per partition, so "fetch all" reads back fewer records from it; the fetch ratio`);
   console.log(`compares "fetch tail": the newest ${TAIL_PER_PARTITION.toLocaleString('en-US')} records of each partition from both, best of ${TAIL_REPEATS}`);
+  console.log(`"produce" is acks=1; "acks=all+fsync T": acks=all on topics with flush.messages=1 (an fdatasync before each acknowledgement)`);
   console.log(`"fetch all" is read_committed (kcat's default); "T r_u" the same read with read_uncommitted: committed/uncommitted rate ${result.ratio.readCommittedOverUncommitted.toFixed(2)}`);
   console.log(`Tributary start-up (median of 5): ${result.startup.medianMs.toFixed(0)} ms; idle RSS ${(result.startup.idleRssKb / 1024).toFixed(1)} MiB`);
 }
