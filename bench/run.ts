@@ -53,8 +53,10 @@ import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
+import { formatSoakTable, runSoakBench } from './soak.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
+const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
 const PARTITIONS = 4;
 /** Same librdkafka producer settings for both targets: large queue, batches of up to 10k. */
@@ -112,6 +114,13 @@ async function main(): Promise<void> {
       'console-open-ms': { type: 'string', default: '3000' },
       'console-partitions': { type: 'string', default: '1000,5000' },
       'console-scrapes': { type: 'string', default: '5' },
+      soak: { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '60' },
+      // Not in the doc comment: for short trial runs (the unit test calls runSoakBench directly).
+      'soak-seconds': { type: 'string' },
+      'soak-rate': { type: 'string', default: '20000' },
+      'soak-sample-seconds': { type: 'string', default: '5' },
+      'soak-report': { type: 'string', default: SOAK_REPORT },
     },
   });
   const records = Number(values.records);
@@ -140,6 +149,11 @@ async function main(): Promise<void> {
   }
   const clientRounds = Number(values['client-rounds']);
   if (!Number.isInteger(clientRounds) || clientRounds <= 0) throw new Error('--client-rounds must be a positive integer');
+  const soak = {
+    durationMs: values['soak-seconds'] !== undefined ? Number(values['soak-seconds']) * 1000 : Number(values['soak-minutes']) * 60_000,
+    ratePerSec: Number(values['soak-rate']), sampleMs: Number(values['soak-sample-seconds']) * 1000, reportPath: values['soak-report'],
+  };
+  if (![soak.durationMs, soak.ratePerSec, soak.sampleMs].every((n) => Number.isFinite(n) && n > 0)) throw new Error('--soak-minutes, --soak-rate and --soak-sample-seconds must be positive numbers');
   const clientRecords = values['client-records'].split(',').map(Number);
   if (clientRecords.length > 2 || !clientRecords.every((n) => Number.isInteger(n) && n > 0)) {
     throw new Error('--client-records must be N (both sizes) or N100,N1024, positive integers');
@@ -150,7 +164,14 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   const cleanups: Array<() => Promise<unknown>> = [async () => rm(work, { recursive: true, force: true })];
   try {
-    const part = (name: string): boolean => values.only === undefined || values.only === name;
+    const part = (name: string): boolean => !values.soak && (values.only === undefined || values.only === name);
+    if (values.soak) {
+      const result = await runSoakBench({ workDir: work, ...soak });
+      console.log(formatSoakTable(result));
+      // The samples are in the report's JSON; latest.json keeps the summary.
+      output.soak = { ...result, samples: undefined };
+      if (result.summary.lost > 0) process.exitCode = 1;
+    }
     if (part('broker')) Object.assign(output, await brokerBench(work, cleanups, records, size, runs));
     if (part('clients')) {
       const clients = await runClientBench({

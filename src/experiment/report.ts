@@ -2,6 +2,7 @@
  * The experiment's report: report.json (every number and the setup), report.md (tables and the conclusions),
  * report.html (self-contained: tables and inline SVG bar charts) and the table printed on stdout. The
  * conclusions are sentences built by comparing the measured values, so they say whatever the numbers say.
+ * bench/soak.ts draws its report with lineChart, esc and REPORT_CSS from here, so there is one chart renderer.
  */
 import { formatTable } from '../util/format-table.js';
 import type { AnalyticsResult, ConsumersResult, IngestResult } from './scenarios.js';
@@ -236,7 +237,7 @@ export function renderMarkdown(r: ExperimentReport): string {
   return lines.join('\n');
 }
 
-const esc = (s: string | number): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string | number): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * A horizontal bar chart as inline SVG. A bar's colour says its approach (APPROACH_COLORS, the same in every
@@ -268,6 +269,80 @@ export function barChart(label: string, unit: string, bars: Bar[]): string {
     + `<text x="0" y="16" font-weight="bold">${esc(label)}</text>${items.join('')}<g class="legend">${legend.join('')}</g></svg>`;
 }
 
+/** One line of a lineChart: points are [x, y]; a null y leaves a gap (nothing was measured then). */
+export interface LineSeries {
+  name: string;
+  color: string;
+  points: Array<[number, number | null]>;
+}
+
+/** The colours lines take in order: the same palette as APPROACH_COLORS, so both kinds of chart look alike. */
+export const SERIES_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948'] as const;
+
+/** 1, 2 or 5 times a power of ten: the tick step that gives about `count` ticks up to `max`. */
+function niceStep(max: number, count: number): number {
+  const raw = max / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+}
+
+/**
+ * A line chart over a shared x axis (a time series) as inline SVG: y from 0 (a drift shows as a slope, not as a
+ * zoomed-in wiggle), gridlines at round values, and a legend under the plot naming each line.
+ */
+export function lineChart(label: string, unit: string, xUnit: string, series: LineSeries[]): string {
+  const width = 720;
+  const left = 64;
+  const right = 16;
+  const top = 28;
+  const plotHeight = 200;
+  const plotWidth = width - left - right;
+  const xs = series.flatMap((s) => s.points.map(([x]) => x));
+  const ys = series.flatMap((s) => s.points.map(([, y]) => y).filter((y): y is number => y !== null && Number.isFinite(y)));
+  const xMax = Math.max(...xs, 1e-9);
+  const yStep = niceStep(Math.max(...ys, 1e-9) * 1.05, 5);
+  const yMax = yStep * Math.ceil((Math.max(...ys, 1e-9) * 1.05) / yStep);
+  const xStep = niceStep(xMax, 8);
+  const px = (x: number): string => (left + (plotWidth * x) / xMax).toFixed(1);
+  const py = (y: number): string => (top + plotHeight - (plotHeight * y) / yMax).toFixed(1);
+  const tickText = (v: number): string => (yStep < 1 ? v.toFixed(Math.min(3, Math.ceil(-Math.log10(yStep)))) : int(v));
+  const grid: string[] = [];
+  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
+    grid.push(`<line x1="${left}" x2="${width - right}" y1="${py(y)}" y2="${py(y)}" stroke="#ddd"/>`
+      + `<text x="${left - 6}" y="${(Number(py(y)) + 4).toFixed(1)}" text-anchor="end">${esc(tickText(y))}</text>`);
+  }
+  for (let x = 0; x <= xMax + xStep / 2; x += xStep) {
+    grid.push(`<text x="${px(x)}" y="${top + plotHeight + 16}" text-anchor="middle">${esc(int(x))}</text>`);
+  }
+  // A null y splits a line into separate runs rather than drawing through the gap.
+  const lines = series.map((s) => {
+    const runs: string[][] = [[]];
+    for (const [x, y] of s.points) {
+      if (y === null || !Number.isFinite(y)) runs.push([]);
+      else runs[runs.length - 1].push(`${px(x)},${py(y)}`);
+    }
+    return runs.filter((r) => r.length > 0).map((r) => r.length === 1
+      ? `<circle cx="${r[0].split(',')[0]}" cy="${r[0].split(',')[1]}" r="2" fill="${s.color}"/>`
+      : `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${r.join(' ')}" data-series="${esc(s.name)}"/>`).join('');
+  });
+  const legendTop = top + plotHeight + 44;
+  const legend = series.map((s, i) => {
+    const y = legendTop + i * 20;
+    return `<rect x="${left}" y="${y}" width="12" height="12" fill="${s.color}"/><text x="${left + 18}" y="${y + 11}">${esc(s.name)}</text>`;
+  });
+  const height = legendTop + series.length * 20 + 4;
+  const axes = `<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="#888"/>`
+    + `<line x1="${left}" x2="${width - right}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#888"/>`
+    + `<text x="${left + plotWidth / 2}" y="${top + plotHeight + 32}" text-anchor="middle">${esc(xUnit)}</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}" font-family="sans-serif" font-size="12">`
+    + `<text x="0" y="16" font-weight="bold" font-size="13">${esc(unit === '' ? label : `${label} (${unit})`)}</text>${grid.join('')}${axes}${lines.join('')}`
+    + `<g class="legend">${legend.join('')}</g></svg>`;
+}
+
+/** The stylesheet of the reports: plain tables and sections, readable without any other file. */
+export const REPORT_CSS = `body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}section{margin-bottom:2rem}li{margin:.4rem 0}`;
+
 export function renderHtml(r: ExperimentReport): string {
   const section = (t: Table): string =>
     `<section><h2>${esc(t.title)}</h2>\n<table><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`
@@ -275,8 +350,7 @@ export function renderHtml(r: ExperimentReport): string {
     + `</tbody></table>\n${t.chart ? barChart(t.chart.label, t.chart.unit, t.chart.bars) : ''}</section>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tributary experiment: with and without a broker</title>
-<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}section{margin-bottom:2rem}li{margin:.4rem 0}</style></head>
+<style>${REPORT_CSS}</style></head>
 <body><h1>Tributary experiment: with and without a broker</h1>
 <p>${esc(int(r.setup.rows))} rows, ${esc(r.setup.db)}, ${esc(r.setup.broker)}; ${esc(r.setup.startedAt)}.</p>
 <section><h2>${SECTION_TITLES.conclusions}</h2><ul>${r.conclusions.map((c) => `<li>${esc(c)}</li>`).join('')}</ul></section>
