@@ -27,6 +27,10 @@
  *                                       --metrics-port, /metrics scrape time by partition count); --console-loads N
  *                                       (default 5), --console-settle-ms N (default 5000), --console-open-ms N
  *                                       (default 3000), --console-partitions 1000,5000, --console-scrapes N (default 5)
+ *   npm run bench -- --only compare    just the comparison with NATS JetStream and RabbitMQ streams (bench/compare.ts:
+ *                                       durable publish with acknowledgement, then read back, each with its own Node
+ *                                       client; servers from bench/install-competitors.sh); --compare-records N
+ *                                       (default 1000000), --compare-runs N (default 3)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -49,6 +53,7 @@ import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
+import { formatCompareTable, runCompareBench } from './compare.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -106,6 +111,8 @@ async function main(): Promise<void> {
       'console-open-ms': { type: 'string', default: '3000' },
       'console-partitions': { type: 'string', default: '1000,5000' },
       'console-scrapes': { type: 'string', default: '5' },
+      'compare-records': { type: 'string', default: '1000000' },
+      'compare-runs': { type: 'string', default: '3' },
     },
   });
   const records = Number(values.records);
@@ -114,7 +121,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics or console');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console or compare');
+  const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
+  if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
     partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
@@ -176,6 +185,11 @@ async function main(): Promise<void> {
       const result = await runConsoleBench({ workDir: work, ...consoleBench });
       console.log(formatConsoleTable(result));
       output.console = result;
+    }
+    if (part('compare')) {
+      const result = await runCompareBench({ workDir: work, ...compare });
+      console.log(formatCompareTable(result));
+      output.compare = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
