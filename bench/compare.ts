@@ -25,7 +25,7 @@ import { once } from 'node:events';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect as natsConnect } from '@nats-io/transport-node';
+import { connect as natsConnect, createInbox } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect as rabbitConnect, Offset } from 'rabbitmq-stream-js-client';
 import { Connection as RabbitConnection } from 'rabbitmq-stream-js-client/dist/connection.js';
@@ -43,6 +43,12 @@ const RECORD_BYTES = 100;
  * records, a loaded machine) windows of 500–2,000 did best; a sliding pool of 1,000 or 4,000 awaiting workers did worse.
  */
 const NATS_WINDOW = 1000;
+/**
+ * The same publishes without js.publish(): plain NATS publishes with a reply subject, their PubAcks counted on one
+ * subscription, at most this many unacknowledged. The stream and the acks are the same; what it leaves out is the
+ * client's per-request bookkeeping, which here costs more than the server's work (a quick check: 3–6× js.publish).
+ */
+const NATS_CORE_UNACKED = 4000;
 const RABBIT_CHUNK = 1000;
 const RABBIT_UNCONFIRMED = 4000;
 /** Chunks the RabbitMQ consumer may have outstanding (the client's default is 1: one chunk per round trip). */
@@ -56,7 +62,7 @@ const STEP_TIMEOUT_MS = 5 * 60_000;
 const SERVER_START_TIMEOUT_MS = 60_000;
 const RABBIT_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 
-export const TARGETS = ['tributary', 'tributaryAcks1', 'tributaryKcat', 'nats', 'rabbitmq'] as const;
+export const TARGETS = ['tributary', 'tributaryAcks1', 'tributaryKcat', 'nats', 'natsCore', 'rabbitmq'] as const;
 export type Target = (typeof TARGETS)[number];
 type System = 'tributary' | 'nats' | 'rabbitmq';
 
@@ -65,6 +71,7 @@ export const SETTINGS: Record<Target, string> = {
   tributaryAcks1: 'own client, acks=1 (acknowledged from the page cache, as NATS 2.9 and RabbitMQ streams do), otherwise as above; publish only',
   tributaryKcat: `kcat (librdkafka), ${KCAT_PRODUCER.filter((x) => x !== '-X').join(' ')}; read: kcat -C -o beginning -e, ${KCAT_CONSUMER.filter((x) => x !== '-X').join(' ')}`,
   nats: `JetStream file-storage stream, 1 replica (server flushes to disk in the background, no fsync per ack); js.publish() of ${NATS_WINDOW.toLocaleString('en-US')} records, then await their ${NATS_WINDOW.toLocaleString('en-US')} PubAcks, repeated; read: ordered consumer, consume({ max_messages: ${NATS_PULL.toLocaleString('en-US')} })`,
+  natsCore: `as NATS JetStream, but published with nc.publish(subject, payload, { reply }) and the PubAcks (JSON, checked for an error) counted on one inbox subscription, at most ${NATS_CORE_UNACKED.toLocaleString('en-US')} unacknowledged; publish only`,
   rabbitmq: `one stream (no fsync per confirm); publisher with maxChunkLength ${RABBIT_CHUNK.toLocaleString('en-US')} and publisher confirms, at most ${RABBIT_UNCONFIRMED.toLocaleString('en-US')} unconfirmed; read: stream consumer from Offset.first(), creditsOnChunkReceived(${RABBIT_CREDITS}, 1)`,
 };
 
@@ -246,6 +253,47 @@ async function natsPublish(port: number, stream: string, payload: Buffer, count:
   }
 }
 
+async function natsCorePublish(port: number, stream: string, payload: Buffer, count: number): Promise<Throughput> {
+  const nc = await natsConnect({ servers: `127.0.0.1:${port}` });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [stream], storage: StorageType.File, num_replicas: 1 });
+    const inbox = createInbox();
+    const decoder = new TextDecoder();
+    let acked = 0;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    nc.subscribe(`${inbox}.*`, {
+      callback: (err, msg) => {
+        if (err) failure ??= err;
+        else {
+          const ack = JSON.parse(decoder.decode(msg.data)) as { error?: { description?: string } };
+          if (ack.error) failure ??= new Error(`JetStream refused a publish: ${ack.error.description ?? JSON.stringify(ack.error)}`);
+          else acked++;
+        }
+        wake?.();
+      },
+    });
+    const ack = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+    const timer = setTimeout(() => {
+      failure ??= new Error(`NATS acknowledged ${acked} of ${count} records in ${STEP_TIMEOUT_MS} ms`);
+      wake?.();
+    }, STEP_TIMEOUT_MS);
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      while (i - acked >= NATS_CORE_UNACKED && failure === undefined) await ack();
+      if (failure) throw failure;
+      nc.publish(stream, payload, { reply: `${inbox}.${i}` });
+    }
+    while (acked < count && failure === undefined) await ack();
+    clearTimeout(timer);
+    if (failure) throw failure;
+    return throughput(performance.now() - started, count);
+  } finally {
+    await nc.close();
+  }
+}
+
 async function natsRead(port: number, stream: string, count: number): Promise<Throughput> {
   const nc = await natsConnect({ servers: `127.0.0.1:${port}` });
   try {
@@ -417,7 +465,7 @@ export async function runCompareBench(options: CompareBenchOptions): Promise<Com
   if (rabbit) versions.rabbitmq = `rabbitmq-server ${rabbit}, rabbitmq-stream-js-client 1.0.0`;
   else skipped.rabbitmq = `${RABBIT_SERVER} is not installed (bench/install-competitors.sh installs it): RabbitMQ streams skipped`;
   for (const message of Object.values(skipped)) log(message);
-  const targets = TARGETS.filter((t) => !(t === 'nats' && !nats) && !(t === 'rabbitmq' && !rabbit));
+  const targets = TARGETS.filter((t) => !(t.startsWith('nats') && !nats) && !(t === 'rabbitmq' && !rabbit));
 
   // A client that throws from its socket handler (an uncaught exception) fails the step instead of the process, so the
   // servers are still stopped.
@@ -459,6 +507,7 @@ export async function runCompareBench(options: CompareBenchOptions): Promise<Com
           tributaryAcks1: async () => ({ publish: await tributaryPublish(broker, 'compare-acks1', records, 1) }),
           tributaryKcat: async () => ({ publish: await kcatPublish(broker, 'compare-kcat', input, records), read: await kcatRead(broker, 'compare-kcat', records) }),
           nats: async () => ({ publish: await natsPublish(natsServer!.port, 'compare', payload, records), read: await natsRead(natsServer!.port, 'compare', records) }),
+          natsCore: async () => ({ publish: await natsCorePublish(natsServer!.port, 'compare-core', payload, records) }),
           rabbitmq: async () => ({ publish: await rabbitPublish(rabbitServer!.streamPort, 'compare', payload, records), read: await rabbitRead(rabbitServer!.streamPort, 'compare', records) }),
         };
         // The machine is shared: rotating the order spreads whatever else runs over all targets.
@@ -493,7 +542,7 @@ export async function runCompareBench(options: CompareBenchOptions): Promise<Com
   }
   const ratios: CompareBenchResult['ratios'] = {};
   for (const ours of ['tributary', 'tributaryAcks1', 'tributaryKcat'] as const) {
-    for (const other of ['nats', 'rabbitmq'] as const) {
+    for (const other of ['nats', 'natsCore', 'rabbitmq'] as const) {
       const a = results[ours];
       const b = results[other];
       if (!a || !b) continue;
@@ -516,26 +565,28 @@ const LABELS: Record<Target, string> = {
   tributaryAcks1: 'Tributary, own client, acks=1',
   tributaryKcat: 'Tributary, kcat, acks=all',
   nats: 'NATS JetStream',
+  natsCore: 'NATS JetStream, core publish',
   rabbitmq: 'RabbitMQ streams',
 };
 
 /** msgs/s and MB/s per target, Tributary ÷ each other system, start-up times, and the settings. */
 export function formatCompareTable(result: CompareBenchResult): string {
   const lines: string[] = [];
-  const widths = [34, 12, 8, 12, 8, 14, 14];
+  const widths = [34, 12, 7, 12, 7, 15, 11, 15];
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' ');
   const rate = (t: Throughput | undefined): string[] => (t ? [Math.round(t.msgsPerSec).toLocaleString('en-US'), t.mbPerSec.toFixed(1)] : ['—', '—']);
   const ratio = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(2)}×`);
   lines.push(`\n${result.records.toLocaleString('en-US')} records × ${result.recordBytes} B, durable publish with acknowledgement, then read back; median of ${result.runs} rounds (MB = 10^6 B of values)`);
-  lines.push(row(['', 'publish/s', 'MB/s', 'read/s', 'MB/s', '÷ NATS p / r', '÷ Rabbit p / r']));
+  lines.push(row(['', 'publish/s', 'MB/s', 'read/s', 'MB/s', '÷ NATS p / r', '÷ NATS core', '÷ Rabbit p / r']));
   for (const t of TARGETS) {
     const r = result.results[t];
     if (!r) continue;
-    const vs = (other: string): string => {
+    const vs = (other: string, withRead = true): string => {
       const x = result.ratios[`${t}/${other}`];
-      return x ? `${ratio(x.publish)} / ${ratio(x.read)}` : '';
+      if (!x) return '';
+      return withRead ? `${ratio(x.publish)} / ${ratio(x.read)}` : ratio(x.publish);
     };
-    lines.push(row([LABELS[t], ...rate(r.publish), ...rate(r.read), t.startsWith('tributary') ? vs('nats') : '', t.startsWith('tributary') ? vs('rabbitmq') : '']));
+    lines.push(row([LABELS[t], ...rate(r.publish), ...rate(r.read), vs('nats'), vs('natsCore', false), vs('rabbitmq')]));
   }
   const start = (s: System, name: string): string => {
     const x = result.startupMs[s];
