@@ -11,12 +11,15 @@
  * Targets, all with the most pipelining their durable-ack API allows (see SETTINGS, which the result records):
  * - Tributary, own client: acks=all, batches of 1,000 records, 4 batches in flight (bench/support.ts), one
  *   partition; read with a manually assigned Consumer. Also acks=1 (publish only): NATS 2.9 and RabbitMQ streams
- *   acknowledge a write once it is in the OS page cache, as acks=1 does, while acks=all also waits for an fdatasync.
+ *   acknowledge a write without waiting for an fsync (NATS syncs in the background; RabbitMQ streams never fsync and
+ *   rely on replicas), as acks=1 does, while acks=all on one broker also waits for an fdatasync.
  * - Tributary, kcat (librdkafka): acks=all, the same producer settings as bench/run.ts; read with `kcat -C -e`.
- * - NATS JetStream: a file-storage stream with one replica; every publish awaits its PubAck, with up to
- *   NATS_WINDOW publishes outstanding; read with an ordered consumer (pull, consume()).
+ * - NATS JetStream: a file-storage stream with one replica; js.publish() in windows of NATS_WINDOW, each window's
+ *   PubAcks awaited; read with an ordered consumer (pull, consume()). Also (publish only) the same stream fed with
+ *   plain publishes whose PubAcks are counted on one subscription, without js.publish()'s per-call cost.
  * - RabbitMQ: one stream; a publisher with chunks of RABBIT_CHUNK messages and publisher confirms, at most
- *   RABBIT_UNCONFIRMED messages unconfirmed; read with a stream consumer from the first offset.
+ *   RABBIT_UNCONFIRMED messages unconfirmed; read with a stream consumer from the first offset. (The client needs one
+ *   step skipped to talk to 3.10: skipCommandVersionsBefore311.)
  *
  * A system whose server is not installed is skipped with a message (bench/install-competitors.sh installs both).
  */
@@ -51,7 +54,10 @@ const NATS_WINDOW = 1000;
 const NATS_CORE_UNACKED = 4000;
 const RABBIT_CHUNK = 1000;
 const RABBIT_UNCONFIRMED = 4000;
-/** Chunks the RabbitMQ consumer may have outstanding (the client's default is 1: one chunk per round trip). */
+/**
+ * Chunks the RabbitMQ consumer may have outstanding (the client's default is 1: one chunk per round trip). 1, 4 and 16
+ * read at the same rate within the noise in a quick check (300,000 records): the client's per-message work bounds it.
+ */
 const RABBIT_CREDITS = 4;
 /** Messages per pull request of the NATS ordered consumer (the client's default is 100). */
 const NATS_PULL = 10_000;
@@ -68,11 +74,11 @@ type System = 'tributary' | 'nats' | 'rabbitmq';
 
 export const SETTINGS: Record<Target, string> = {
   tributary: 'own client, acks=all (fdatasync before the ack), idempotence off, no compression, 1 partition, sendBatch of 1,000 records with 4 in flight; read: Consumer by manual assignment from the beginning (default fetch sizes)',
-  tributaryAcks1: 'own client, acks=1 (acknowledged from the page cache, as NATS 2.9 and RabbitMQ streams do), otherwise as above; publish only',
+  tributaryAcks1: 'own client, acks=1 (acknowledged without an fsync, as NATS 2.9 and RabbitMQ streams do), otherwise as above; publish only',
   tributaryKcat: `kcat (librdkafka), ${KCAT_PRODUCER.filter((x) => x !== '-X').join(' ')}; read: kcat -C -o beginning -e, ${KCAT_CONSUMER.filter((x) => x !== '-X').join(' ')}`,
-  nats: `JetStream file-storage stream, 1 replica (server flushes to disk in the background, no fsync per ack); js.publish() of ${NATS_WINDOW.toLocaleString('en-US')} records, then await their ${NATS_WINDOW.toLocaleString('en-US')} PubAcks, repeated; read: ordered consumer, consume({ max_messages: ${NATS_PULL.toLocaleString('en-US')} })`,
+  nats: `JetStream file-storage stream, 1 replica (no fsync before the PubAck: 2.9 syncs in the background); js.publish() of ${NATS_WINDOW.toLocaleString('en-US')} records, then await their ${NATS_WINDOW.toLocaleString('en-US')} PubAcks, repeated; read: ordered consumer, consume({ max_messages: ${NATS_PULL.toLocaleString('en-US')} })`,
   natsCore: `as NATS JetStream, but published with nc.publish(subject, payload, { reply }) and the PubAcks (JSON, checked for an error) counted on one inbox subscription, at most ${NATS_CORE_UNACKED.toLocaleString('en-US')} unacknowledged; publish only`,
-  rabbitmq: `one stream (no fsync per confirm); publisher with maxChunkLength ${RABBIT_CHUNK.toLocaleString('en-US')} and publisher confirms, at most ${RABBIT_UNCONFIRMED.toLocaleString('en-US')} unconfirmed; read: stream consumer from Offset.first(), creditsOnChunkReceived(${RABBIT_CREDITS}, 1)`,
+  rabbitmq: `one stream (confirmed once written, never fsynced: streams rely on replicas); client skips ExchangeCommandVersions, which 3.10 lacks; publisher with maxChunkLength ${RABBIT_CHUNK.toLocaleString('en-US')} and publisher confirms, at most ${RABBIT_UNCONFIRMED.toLocaleString('en-US')} unconfirmed; read: stream consumer from Offset.first(), creditsOnChunkReceived(${RABBIT_CREDITS}, 1)`,
 };
 
 export interface Throughput { records: number; seconds: number; msgsPerSec: number; mbPerSec: number }
