@@ -24,9 +24,8 @@
  * A system whose server is not installed is skipped with a message (bench/install-competitors.sh installs both).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as natsConnect, createInbox } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
@@ -36,7 +35,7 @@ import { creditsOnChunkReceived } from 'rabbitmq-stream-js-client/dist/consumer_
 import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
-import { run } from '../test/compat/support/processes.js';
+import { run, tail } from '../test/compat/support/processes.js';
 import { freePort, tcpReachable } from '../test/helpers/free-ports.js';
 import { countLines, median, produceBatches } from './support.js';
 
@@ -143,8 +142,16 @@ async function startServer(name: string, command: string, args: string[], option
   } finally {
     closeSync(log);
   }
-  const exited = once(child, 'exit');
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  // A command that cannot be spawned emits 'error' and never 'exit'.
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (err) => {
+      spawnError = err;
+      resolve();
+    });
+  });
+  const alive = (): boolean => spawnError === undefined && child.exitCode === null && child.signalCode === null;
   const stop = async (): Promise<void> => {
     if (!alive()) return;
     child.kill('SIGTERM');
@@ -156,14 +163,16 @@ async function startServer(name: string, command: string, args: string[], option
   try {
     const deadline = performance.now() + SERVER_START_TIMEOUT_MS;
     for (;;) {
-      if (!alive()) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before listening; see ${options.logFile}`);
+      if (!alive()) throw new Error(`${name} exited (${spawnError?.message ?? child.exitCode ?? child.signalCode}) before listening`);
       if (await tcpReachable(`127.0.0.1:${options.port}`, 0)) break;
-      if (performance.now() > deadline) throw new Error(`${name} did not listen on ${options.port} within ${SERVER_START_TIMEOUT_MS} ms; see ${options.logFile}`);
+      if (performance.now() > deadline) throw new Error(`${name} did not listen on ${options.port} within ${SERVER_START_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } catch (err) {
     await stop();
-    throw err;
+    // The round's directory goes when the round ends: keep the server's last words in the error.
+    const output = await readFile(options.logFile, 'utf8').catch(() => '');
+    throw new Error(`${(err as Error).message}\n${tail(output)}`);
   }
   return { startupMs: performance.now() - started, stop };
 }
