@@ -30,6 +30,10 @@
  *                                       --metrics-port, /metrics scrape time by partition count); --console-loads N
  *                                       (default 5), --console-settle-ms N (default 5000), --console-open-ms N
  *                                       (default 3000), --console-partitions 1000,5000, --console-scrapes N (default 5)
+ *   npm run bench -- --only compare    just the comparison with NATS JetStream and RabbitMQ streams (bench/compare.ts:
+ *                                       durable publish with acknowledgement, then read back, each with its own Node
+ *                                       client; servers from bench/install-competitors.sh); --compare-records N
+ *                                       (default 1000000), --compare-runs N (default 3)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -54,6 +58,8 @@ import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
 import { formatSoakTable, runSoakBench } from './soak.js';
+import { formatCompareTable, runCompareBench } from './compare.js';
+import { countLines } from './support.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -121,6 +127,8 @@ async function main(): Promise<void> {
       'soak-rate': { type: 'string', default: '20000' },
       'soak-sample-seconds': { type: 'string', default: '5' },
       'soak-report': { type: 'string', default: SOAK_REPORT },
+      'compare-records': { type: 'string', default: '1000000' },
+      'compare-runs': { type: 'string', default: '3' },
     },
   });
   const records = Number(values.records);
@@ -129,7 +137,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics or console');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console or compare');
+  const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
+  if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
     partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
@@ -206,6 +216,11 @@ async function main(): Promise<void> {
       const result = await runConsoleBench({ workDir: work, ...consoleBench });
       console.log(formatConsoleTable(result));
       output.console = result;
+    }
+    if (part('compare')) {
+      const result = await runCompareBench({ workDir: work, ...compare });
+      console.log(formatCompareTable(result));
+      output.compare = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
@@ -359,26 +374,6 @@ async function measure(address: string, topic: string, input: string, records: n
 function throughput(ms: number, records: number, size: number): Throughput {
   const seconds = ms / 1000;
   return { seconds, records, msgsPerSec: records / seconds, mbPerSec: (records * size) / 1e6 / seconds };
-}
-
-/** Runs a command and counts the newlines it prints, without holding its output. */
-function countLines(command: string, args: readonly string[], timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = 0;
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(lines);
-      else reject(new Error(`${command} ${args.join(' ')} ended with ${code ?? signal}: ${stderr}`));
-    });
-  });
 }
 
 async function measureStartup(work: string, runs: number): Promise<{ runsMs: number[]; medianMs: number; idleRssKb: number }> {

@@ -1,4 +1,5 @@
 /** Small pieces several benches share. */
+import { spawn } from 'node:child_process';
 import { Producer, type ProducerOptions } from '../src/client/producer.js';
 
 /** The middle value (the upper one of an even count). */
@@ -34,4 +35,24 @@ export async function produceBatches(options: ProducerOptions, topic: string, co
   } finally {
     await producer.close();
   }
+}
+
+/** Runs a command and counts the newlines it prints, without holding its output. */
+export function countLines(command: string, args: readonly string[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = 0;
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(lines);
+      else reject(new Error(`${command} ${args.join(' ')} ended with ${code ?? signal}: ${stderr}`));
+    });
+  });
 }
