@@ -27,6 +27,10 @@
  *                                       --metrics-port, /metrics scrape time by partition count); --console-loads N
  *                                       (default 5), --console-settle-ms N (default 5000), --console-open-ms N
  *                                       (default 3000), --console-partitions 1000,5000, --console-scrapes N (default 5)
+ *   npm run bench -- --only latency    just the latency part (bench/latency.ts: send → consume latency at a paced rate,
+ *                                       acks=all, own client and kcat, HdrHistogram percentiles, broker GC pauses from
+ *                                       --trace-gc); --latency-seconds N measured per case (default 10),
+ *                                       --latency-rates 10000,100000 (msg/s), --latency-clients own,kcat
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -49,6 +53,7 @@ import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
+import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -106,6 +111,9 @@ async function main(): Promise<void> {
       'console-open-ms': { type: 'string', default: '3000' },
       'console-partitions': { type: 'string', default: '1000,5000' },
       'console-scrapes': { type: 'string', default: '5' },
+      'latency-seconds': { type: 'string', default: '10' },
+      'latency-rates': { type: 'string', default: '10000,100000' },
+      'latency-clients': { type: 'string', default: 'own,kcat' },
     },
   });
   const records = Number(values.records);
@@ -114,7 +122,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics or console');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'latency'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console or latency');
+  const latencyBench = {
+    seconds: Number(values['latency-seconds']), warmupSeconds: 2,
+    rates: values['latency-rates'].split(',').map(Number), clients: values['latency-clients'].split(',') as LatencyClient[],
+  };
+  if (!(latencyBench.seconds > 0) || !latencyBench.rates.every((n) => Number.isInteger(n) && n > 0) || !latencyBench.clients.every((c) => LATENCY_CLIENTS.includes(c))) {
+    throw new Error('--latency-seconds must be positive, --latency-rates positive integers (comma-separated), --latency-clients own and/or kcat');
+  }
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
     partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
@@ -176,6 +191,11 @@ async function main(): Promise<void> {
       const result = await runConsoleBench({ workDir: work, ...consoleBench });
       console.log(formatConsoleTable(result));
       output.console = result;
+    }
+    if (part('latency')) {
+      const result = await runLatencyBench({ workDir: work, ...latencyBench });
+      console.log(formatLatencyTable(result));
+      output.latency = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
