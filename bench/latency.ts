@@ -17,7 +17,11 @@
  * A warm-up (discarded; it lasts until the consumer has seen a record as well) precedes each measured window.
  *
  * Latencies go into Node's HdrHistogram (perf_hooks.createHistogram) in nanoseconds. The broker runs with
- * --trace-gc, and the pauses V8 reports during each measured window are summed up per case.
+ * --trace-gc, and the pauses V8 reports during each measured window are summed up per case; it also runs with
+ * metrics on, so its event-loop delay over the window can be scraped (the scrape before the window resets it).
+ * Beside the end-to-end numbers: the own producer's send → acknowledgement time (acks=all answers after the
+ * fdatasync, and an idempotent producer keeps at most 5 requests in flight, so slow acks hold records back) and
+ * how far the sender ran behind its schedule (stalls of this process, not of the broker).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +32,8 @@ import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { run } from '../test/compat/support/processes.js';
+import { freePort } from '../test/helpers/free-ports.js';
+import { MetricSet } from '../src/util/prometheus-text.js';
 
 /** own and kcat: the issue's cases; the mixed pairs (producer>consumer) tell which side a latency comes from. */
 export const LATENCY_CLIENTS = ['own', 'kcat', 'own>kcat', 'kcat>own'] as const;
@@ -79,7 +85,11 @@ export interface LatencyCase {
   /** How far behind its schedule the sender ran at worst (event-loop stalls in this process), ms. */
   maxScheduleLagMs: number;
   latency: LatencySummary;
+  /** Own producer only: send() → acknowledgement (acks=all: after the broker's fdatasync), which bounds how long a record waits behind the in-flight limit. */
+  ack: LatencySummary | null;
   gc: GcSummary;
+  /** The broker's event-loop delay over the window (prom-client's monitorEventLoopDelay, 10 ms resolution), ms. */
+  brokerEventLoop: { p99Ms: number; maxMs: number } | null;
   goalP99Ms: number | null;
   meetsGoal: boolean | null;
 }
@@ -232,6 +242,8 @@ function recordLatency(histogram: RecordableHistogram, now: bigint, phase: numbe
 /** The producing side of a case. */
 interface Sender {
   emit: Emit;
+  /** send → acknowledgement, when the sender can tell (own). */
+  ackHistogram: RecordableHistogram | null;
   /** Waits until everything sent is acknowledged (own) or kcat -P has flushed and exited. */
   finish(): Promise<void>;
   close(): Promise<void>;
@@ -251,18 +263,22 @@ async function ownSender(bootstrap: string, topic: string): Promise<Sender> {
   await producer.connect();
   let failure: Error | null = null;
   let outstanding = 0;
-  const acked = (): void => {
-    outstanding--;
-  };
+  const ackHistogram = createHistogram({ lowest: 1, highest: 120e9, figures: 3 });
   const failed = (err: unknown): void => {
     outstanding--;
     failure ??= err as Error;
   };
   return {
+    ackHistogram,
     emit(n, phase) {
       if (failure) throw failure;
       for (let i = 0; i < n; i++) {
         outstanding++;
+        const sent = process.hrtime.bigint();
+        const acked = (): void => {
+          outstanding--;
+          if (phase === MEASURED) ackHistogram.record(Math.max(1, Number(process.hrtime.bigint() - sent)));
+        };
         producer.send({ topic, partition: 0, value: Buffer.from(stamp(phase), 'latin1') }).then(acked, failed);
       }
     },
@@ -337,6 +353,7 @@ function kcatSender(bootstrap: string, topic: string): Sender {
   let exitedEarly: string | null = null;
   void producer.exited.then((code) => (exitedEarly ??= `kcat -P exited (${code}): ${producer.stderr()}`));
   return {
+    ackHistogram: null,
     emit(n, phase) {
       if (exitedEarly && !closing) throw new Error(exitedEarly);
       let text = '';
@@ -383,7 +400,19 @@ function kcatReceiver(bootstrap: string, topic: string, histogram: RecordableHis
   };
 }
 
-async function runCase(broker: BrokerProcess, gc: GcWatch, client: LatencyClient, rate: number, options: LatencyBenchOptions, index: number): Promise<LatencyCase> {
+/** Scrapes the broker's event-loop delay; each scrape also resets prom-client's histogram, so a scrape opens a window. */
+async function scrapeEventLoop(metricsUrl: string): Promise<{ p99Ms: number; maxMs: number } | null> {
+  try {
+    const set = MetricSet.parse(await (await fetch(metricsUrl)).text());
+    const p99 = set.max('nodejs_eventloop_lag_p99_seconds');
+    const max = set.max('nodejs_eventloop_lag_max_seconds');
+    return p99 === undefined || max === undefined ? null : { p99Ms: p99 * 1000, maxMs: max * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+async function runCase(broker: BrokerProcess, metricsUrl: string, gc: GcWatch, client: LatencyClient, rate: number, options: LatencyBenchOptions, index: number): Promise<LatencyCase> {
   const topic = `latency-${client.replace(">", "-to-")}-${rate}-${index}`;
   const admin = new Admin({ bootstrapServers: broker.address, clientId: 'bench-latency' });
   await admin.connect();
@@ -403,8 +432,10 @@ async function runCase(broker: BrokerProcess, gc: GcWatch, client: LatencyClient
     const emit = sender.emit;
     await pace(rate, options.warmupSeconds, WARMUP, emit, receiver.receivedAny, options.warmupSeconds * 1000 + WARMUP_LIMIT_MS);
     gc.take();
+    await scrapeEventLoop(metricsUrl);
     const measured = await pace(rate, options.seconds, MEASURED, emit);
     const gcSummary = gc.take();
+    const brokerEventLoop = await scrapeEventLoop(metricsUrl);
     await sender.finish();
     const deadline = Date.now() + DRAIN_LIMIT_MS;
     while (receiver.received() < measured.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -421,7 +452,9 @@ async function runCase(broker: BrokerProcess, gc: GcWatch, client: LatencyClient
       keptRate: achievedRate >= rate * 0.98,
       maxScheduleLagMs: measured.maxLagMs,
       latency,
+      ack: sender.ackHistogram ? summarize(sender.ackHistogram) : null,
       gc: gcSummary,
+      brokerEventLoop,
       goalP99Ms: goal,
       meetsGoal: goal === null ? null : latency.p99Ms <= goal && gcSummary.maxPauseMs <= GC_GOAL_MS && receiver.received() === measured.sent,
     };
@@ -437,12 +470,14 @@ export async function runLatencyBench(options: LatencyBenchOptions): Promise<Lat
   const gc = new GcWatch();
   let broker: BrokerProcess | undefined;
   try {
-    broker = await spawnBroker(join(dir, 'data'), { nodeArgs: ['--trace-gc'], onStdout: gc.onChunk });
+    const metricsPort = await freePort();
+    broker = await spawnBroker(join(dir, 'data'), { nodeArgs: ['--trace-gc'], onStdout: gc.onChunk, settings: { 'metrics.port': String(metricsPort) } });
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const cases: LatencyCase[] = [];
     let index = 0;
     for (const rate of options.rates) {
       for (const client of options.clients) {
-        const c = await runCase(broker, gc, client, rate, options, index++);
+        const c = await runCase(broker, metricsUrl, gc, client, rate, options, index++);
         cases.push(c);
         console.log(`${client.padEnd(8)} ${rate} msg/s: p50 ${c.latency.p50Ms.toFixed(3)} ms, p99 ${c.latency.p99Ms.toFixed(3)} ms, max ${c.latency.maxMs.toFixed(1)} ms, ` +
           `${c.received}/${c.sent} received, ${Math.round(c.achievedRate)} msg/s achieved, GC max ${c.gc.maxPauseMs.toFixed(1)} ms`);
@@ -473,21 +508,26 @@ export function formatLatencyTable(r: LatencyBenchResult): string {
   const f = (x: number): string => (x < 10 ? x.toFixed(3) : x.toFixed(1));
   const lines = [
     `\nEnd-to-end latency (send → consumer has it), acks=all, ${r.recordBytes} B records, ${r.partitions} partition, ${r.seconds} s per case after ${r.warmupSeconds} s warm-up, ms`,
-    'client    target/s  achieved/s  received      p50      p90      p99    p99.9      max   goal p99  GC n  GC max  GC>20ms  sched lag',
+    'client    target/s  achieved/s         received      p50      p90      p99    p99.9      max   goal p99  GC n  GC max  GC>20ms  loop p99  loop max  sched lag  ack p50  ack p99',
   ];
   for (const c of r.cases) {
     lines.push([
       c.client.padEnd(8),
       String(c.targetRate).padStart(8),
       (String(Math.round(c.achievedRate)) + (c.keptRate ? '' : '!')).padStart(10),
-      `${c.received}/${c.sent}`.padStart(14).slice(-14),
+      `${c.received}/${c.sent}`.padStart(15),
       f(c.latency.p50Ms).padStart(8), f(c.latency.p90Ms).padStart(8), f(c.latency.p99Ms).padStart(8), f(c.latency.p999Ms).padStart(8), f(c.latency.maxMs).padStart(8),
       (c.goalP99Ms === null ? '-' : `${c.goalP99Ms} ${c.meetsGoal ? 'ok' : 'MISS'}`).padStart(9),
-      String(c.gc.count).padStart(5), c.gc.maxPauseMs.toFixed(1).padStart(7), String(c.gc.over20Ms).padStart(8), c.maxScheduleLagMs.toFixed(1).padStart(10),
+      String(c.gc.count).padStart(5), c.gc.maxPauseMs.toFixed(1).padStart(7), String(c.gc.over20Ms).padStart(8),
+      (c.brokerEventLoop ? c.brokerEventLoop.p99Ms.toFixed(1) : '-').padStart(9), (c.brokerEventLoop ? c.brokerEventLoop.maxMs.toFixed(1) : '-').padStart(9),
+      c.maxScheduleLagMs.toFixed(1).padStart(10),
+      c.ack ? f(c.ack.p50Ms).padStart(8) : '       -', c.ack ? f(c.ack.p99Ms).padStart(8) : '       -',
     ].join(' '));
   }
   lines.push(`own: ${r.settings.own}`);
   lines.push(`kcat: ${r.settings.kcat}`);
-  lines.push('achieved/s with "!": the sender fell more than 2% short of the target; sched lag: worst delay behind the send schedule (ms)');
+  lines.push('achieved/s with "!": the sender fell more than 2% short of the target; sched lag: worst delay behind the send schedule (ms);');
+  lines.push('loop: the broker\'s event-loop delay in the window (metrics on, 10 ms resolution)');
+  lines.push('ack: send → acknowledgement of the own producer (acks=all waits for the broker\'s fdatasync)');
   return lines.join('\n');
 }
