@@ -17,14 +17,16 @@
  * A warm-up (discarded; it lasts until the consumer has seen a record as well) precedes each measured window.
  *
  * Latencies go into Node's HdrHistogram (perf_hooks.createHistogram) in nanoseconds. The broker runs with
- * --trace-gc, and the pauses V8 reports during each measured window are summed up per case; it also runs with
- * metrics on, so its event-loop delay over the window can be scraped (the scrape before the window resets it).
+ * --trace-gc, and the pauses V8 reports during each measured window are summed up per case. Optionally (eventLoop)
+ * it runs with metrics on, so its event-loop delay over the window can be scraped (the scrape before the window
+ * resets it); off by default, since metrics change what is measured.
  * Beside the end-to-end numbers: the own producer's send → acknowledgement time (acks=all answers after the
  * fdatasync, and an idempotent producer keeps at most 5 requests in flight, so slow acks hold records back) and
  * how far the sender ran behind its schedule (stalls of this process, not of the broker).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Admin } from '../src/client/admin.js';
@@ -48,6 +50,11 @@ export interface LatencyBenchOptions {
   /** Target rates, msg/s. */
   rates: number[];
   clients: LatencyClient[];
+  /**
+   * Also scrape the broker's event-loop delay: turns the broker's metrics on (metrics.port), which changes what is
+   * measured (prom-client's own work and garbage), so it is off by default.
+   */
+  eventLoop?: boolean;
   /** The consumers' fetch max wait (Kafka's fetch.max.wait.ms / librdkafka's fetch.wait.max.ms). */
   fetchWaitMs?: number;
 }
@@ -88,8 +95,16 @@ export interface LatencyCase {
   /** Own producer only: send() → acknowledgement (acks=all: after the broker's fdatasync), which bounds how long a record waits behind the in-flight limit. */
   ack: LatencySummary | null;
   gc: GcSummary;
-  /** The broker's event-loop delay over the window (prom-client's monitorEventLoopDelay, 10 ms resolution), ms. */
+  /**
+   * The broker's event-loop delay over the window beyond prom-client's 10 ms sampling interval (monitorEventLoopDelay
+   * records whole intervals), ms; null unless asked for (eventLoop).
+   */
   brokerEventLoop: { p99Ms: number; maxMs: number } | null;
+  /**
+   * The machine during the window: the share of time some task waited for a CPU / for I/O (Linux PSI "some", from
+   * /proc/pressure; null where absent) and the 1-minute load average at its end — other work on the machine shows here.
+   */
+  machine: { cpuPressurePct: number | null; ioPressurePct: number | null; loadAvg1: number };
   goalP99Ms: number | null;
   meetsGoal: boolean | null;
 }
@@ -112,6 +127,8 @@ const DEFAULT_FETCH_WAIT_MS = 100;
 /** Issue 13's p99 goals by rate. */
 const GOALS_P99_MS: Record<number, number> = { 10_000: 2, 100_000: 10 };
 const GC_GOAL_MS = 20;
+/** prom-client's default eventLoopMonitoringPrecision. */
+const EVENT_LOOP_RESOLUTION_MS = 10;
 /** The value: 8 bytes of send time (ns) then the phase byte, then filler; kcat's lines: phase, 20 digits, filler. */
 const MEASURED = 1;
 const WARMUP = 0;
@@ -400,19 +417,31 @@ function kcatReceiver(bootstrap: string, topic: string, histogram: RecordableHis
   };
 }
 
-/** Scrapes the broker's event-loop delay; each scrape also resets prom-client's histogram, so a scrape opens a window. */
-async function scrapeEventLoop(metricsUrl: string): Promise<{ p99Ms: number; maxMs: number } | null> {
+/** PSI's cumulative "some" stall time in µs (/proc/pressure/cpu or io), or null without PSI. */
+async function pressureTotalUs(kind: 'cpu' | 'io'): Promise<number | null> {
   try {
-    const set = MetricSet.parse(await (await fetch(metricsUrl)).text());
-    const p99 = set.max('nodejs_eventloop_lag_p99_seconds');
-    const max = set.max('nodejs_eventloop_lag_max_seconds');
-    return p99 === undefined || max === undefined ? null : { p99Ms: p99 * 1000, maxMs: max * 1000 };
+    const m = /^some .*total=(\d+)/m.exec(await readFile(`/proc/pressure/${kind}`, 'utf8'));
+    return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
 }
 
-async function runCase(broker: BrokerProcess, metricsUrl: string, gc: GcWatch, client: LatencyClient, rate: number, options: LatencyBenchOptions, index: number): Promise<LatencyCase> {
+/** Scrapes the broker's event-loop delay; each scrape also resets prom-client's histogram, so a scrape opens a window. */
+async function scrapeEventLoop(metricsUrl: string | null): Promise<{ p99Ms: number; maxMs: number } | null> {
+  if (metricsUrl === null) return null;
+  try {
+    const set = MetricSet.parse(await (await fetch(metricsUrl)).text());
+    const p99 = set.max('nodejs_eventloop_lag_p99_seconds');
+    const max = set.max('nodejs_eventloop_lag_max_seconds');
+    const beyond = (seconds: number): number => Math.max(0, seconds * 1000 - EVENT_LOOP_RESOLUTION_MS);
+    return p99 === undefined || max === undefined ? null : { p99Ms: beyond(p99), maxMs: beyond(max) };
+  } catch {
+    return null;
+  }
+}
+
+async function runCase(broker: BrokerProcess, metricsUrl: string | null, gc: GcWatch, client: LatencyClient, rate: number, options: LatencyBenchOptions, index: number): Promise<LatencyCase> {
   const topic = `latency-${client.replace(">", "-to-")}-${rate}-${index}`;
   const admin = new Admin({ bootstrapServers: broker.address, clientId: 'bench-latency' });
   await admin.connect();
@@ -433,7 +462,11 @@ async function runCase(broker: BrokerProcess, metricsUrl: string, gc: GcWatch, c
     await pace(rate, options.warmupSeconds, WARMUP, emit, receiver.receivedAny, options.warmupSeconds * 1000 + WARMUP_LIMIT_MS);
     gc.take();
     await scrapeEventLoop(metricsUrl);
+    const [cpuBefore, ioBefore] = await Promise.all([pressureTotalUs('cpu'), pressureTotalUs('io')]);
     const measured = await pace(rate, options.seconds, MEASURED, emit);
+    const [cpuAfter, ioAfter] = await Promise.all([pressureTotalUs('cpu'), pressureTotalUs('io')]);
+    const share = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : (100 * (b - a)) / (measured.seconds * 1e6));
+    const machine = { cpuPressurePct: share(cpuBefore, cpuAfter), ioPressurePct: share(ioBefore, ioAfter), loadAvg1: loadavg()[0]! };
     const gcSummary = gc.take();
     const brokerEventLoop = await scrapeEventLoop(metricsUrl);
     await sender.finish();
@@ -455,6 +488,7 @@ async function runCase(broker: BrokerProcess, metricsUrl: string, gc: GcWatch, c
       ack: sender.ackHistogram ? summarize(sender.ackHistogram) : null,
       gc: gcSummary,
       brokerEventLoop,
+      machine,
       goalP99Ms: goal,
       meetsGoal: goal === null ? null : latency.p99Ms <= goal && gcSummary.maxPauseMs <= GC_GOAL_MS && receiver.received() === measured.sent,
     };
@@ -470,9 +504,10 @@ export async function runLatencyBench(options: LatencyBenchOptions): Promise<Lat
   const gc = new GcWatch();
   let broker: BrokerProcess | undefined;
   try {
-    const metricsPort = await freePort();
-    broker = await spawnBroker(join(dir, 'data'), { nodeArgs: ['--trace-gc'], onStdout: gc.onChunk, settings: { 'metrics.port': String(metricsPort) } });
-    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const metricsPort = options.eventLoop ? await freePort() : null;
+    const settings: Record<string, string> = metricsPort === null ? {} : { 'metrics.port': String(metricsPort) };
+    broker = await spawnBroker(join(dir, 'data'), { nodeArgs: ['--trace-gc'], onStdout: gc.onChunk, settings });
+    const metricsUrl = metricsPort === null ? null : `http://127.0.0.1:${metricsPort}/metrics`;
     const cases: LatencyCase[] = [];
     let index = 0;
     for (const rate of options.rates) {
@@ -508,7 +543,7 @@ export function formatLatencyTable(r: LatencyBenchResult): string {
   const f = (x: number): string => (x < 10 ? x.toFixed(3) : x.toFixed(1));
   const lines = [
     `\nEnd-to-end latency (send → consumer has it), acks=all, ${r.recordBytes} B records, ${r.partitions} partition, ${r.seconds} s per case after ${r.warmupSeconds} s warm-up, ms`,
-    'client    target/s  achieved/s         received      p50      p90      p99    p99.9      max   goal p99  GC n  GC max  GC>20ms  loop p99  loop max  sched lag  ack p50  ack p99',
+    'client    target/s  achieved/s         received      p50      p90      p99    p99.9      max   goal p99  GC n  GC max  GC>20ms  loop p99  loop max  sched lag  ack p50  ack p99  cpu psi  load',
   ];
   for (const c of r.cases) {
     lines.push([
@@ -522,12 +557,14 @@ export function formatLatencyTable(r: LatencyBenchResult): string {
       (c.brokerEventLoop ? c.brokerEventLoop.p99Ms.toFixed(1) : '-').padStart(9), (c.brokerEventLoop ? c.brokerEventLoop.maxMs.toFixed(1) : '-').padStart(9),
       c.maxScheduleLagMs.toFixed(1).padStart(10),
       c.ack ? f(c.ack.p50Ms).padStart(8) : '       -', c.ack ? f(c.ack.p99Ms).padStart(8) : '       -',
+      (c.machine.cpuPressurePct === null ? '-' : `${c.machine.cpuPressurePct.toFixed(0)}%`).padStart(8), c.machine.loadAvg1.toFixed(1).padStart(5),
     ].join(' '));
   }
   lines.push(`own: ${r.settings.own}`);
   lines.push(`kcat: ${r.settings.kcat}`);
   lines.push('achieved/s with "!": the sender fell more than 2% short of the target; sched lag: worst delay behind the send schedule (ms);');
-  lines.push('loop: the broker\'s event-loop delay in the window (metrics on, 10 ms resolution)');
+  lines.push('loop: the broker\'s event-loop delay in the window beyond the 10 ms sampling interval (only with --latency-event-loop, which turns metrics on)');
   lines.push('ack: send → acknowledgement of the own producer (acks=all waits for the broker\'s fdatasync)');
+  lines.push('cpu psi: share of the window in which some task on the machine waited for a CPU (Linux PSI); load: 1-minute load average');
   return lines.join('\n');
 }

@@ -30,7 +30,9 @@
  *   npm run bench -- --only latency    just the latency part (bench/latency.ts: send → consume latency at a paced rate,
  *                                       acks=all, own client and kcat, HdrHistogram percentiles, broker GC pauses from
  *                                       --trace-gc); --latency-seconds N measured per case (default 10),
- *                                       --latency-rates 10000,100000 (msg/s), --latency-clients own,kcat
+ *                                       --latency-rates 10000,100000 (msg/s), --latency-clients own,kcat (also
+ *                                       own>kcat, kcat>own: mixed pairs, to tell the producer's share from the consumer's),
+ *                                       --latency-event-loop true (the broker's event-loop delay; turns its metrics on)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
       'latency-seconds': { type: 'string', default: '10' },
       'latency-rates': { type: 'string', default: '10000,100000' },
       'latency-clients': { type: 'string', default: 'own,kcat' },
+      'latency-event-loop': { type: 'string', default: 'false' },
     },
   });
   const records = Number(values.records);
@@ -126,9 +129,10 @@ async function main(): Promise<void> {
   const latencyBench = {
     seconds: Number(values['latency-seconds']), warmupSeconds: 2,
     rates: values['latency-rates'].split(',').map(Number), clients: values['latency-clients'].split(',') as LatencyClient[],
+    eventLoop: values['latency-event-loop'] === 'true',
   };
   if (!(latencyBench.seconds > 0) || !latencyBench.rates.every((n) => Number.isInteger(n) && n > 0) || !latencyBench.clients.every((c) => LATENCY_CLIENTS.includes(c))) {
-    throw new Error('--latency-seconds must be positive, --latency-rates positive integers (comma-separated), --latency-clients own and/or kcat');
+    throw new Error(`--latency-seconds must be positive, --latency-rates positive integers (comma-separated), --latency-clients among ${LATENCY_CLIENTS.join(', ')}`);
   }
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
