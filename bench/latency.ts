@@ -127,6 +127,8 @@ const DEFAULT_FETCH_WAIT_MS = 100;
 /** Issue 13's p99 goals by rate. */
 const GOALS_P99_MS: Record<number, number> = { 10_000: 2, 100_000: 10 };
 const GC_GOAL_MS = 20;
+/** Above this CPU pressure the table warns that the tails measure the machine as much as the broker. */
+const BUSY_CPU_PRESSURE_PCT = 20;
 /** prom-client's default eventLoopMonitoringPrecision. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
 /** The value: 8 bytes of send time (ns) then the phase byte, then filler; kcat's lines: phase, 20 digits, filler. */
@@ -566,5 +568,9 @@ export function formatLatencyTable(r: LatencyBenchResult): string {
   lines.push('loop: the broker\'s event-loop delay in the window beyond the 10 ms sampling interval (only with --latency-event-loop, which turns metrics on)');
   lines.push('ack: send → acknowledgement of the own producer (acks=all waits for the broker\'s fdatasync)');
   lines.push('cpu psi: share of the window in which some task on the machine waited for a CPU (Linux PSI); load: 1-minute load average');
+  const busy = r.cases.filter((c) => (c.machine.cpuPressurePct ?? 0) > BUSY_CPU_PRESSURE_PCT).map((c) => `${c.client} ${c.targetRate}/s`);
+  if (busy.length > 0) {
+    lines.push(`the machine was busy (cpu psi > ${BUSY_CPU_PRESSURE_PCT}%) during ${busy.join(', ')}: their tails and GC pauses (wall time) include waiting for a CPU`);
+  }
   return lines.join('\n');
 }
