@@ -34,6 +34,12 @@
  *                                       durable publish with acknowledgement, then read back, each with its own Node
  *                                       client; servers from bench/install-competitors.sh); --compare-records N
  *                                       (default 1000000), --compare-runs N (default 3)
+ *   npm run bench -- --only latency    just the latency part (bench/latency.ts: send → consume latency at a paced rate,
+ *                                       acks=all, own client and kcat, HdrHistogram percentiles, broker GC pauses from
+ *                                       --trace-gc); --latency-seconds N measured per case (default 10),
+ *                                       --latency-rates 10000,100000 (msg/s), --latency-clients own,kcat (also
+ *                                       own>kcat, kcat>own: mixed pairs, to tell the producer's share from the consumer's),
+ *                                       --latency-event-loop true (the broker's event-loop delay; turns its metrics on)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -60,6 +66,7 @@ import { formatConsoleTable, runConsoleBench } from './console.js';
 import { formatSoakTable, runSoakBench } from './soak.js';
 import { formatCompareTable, runCompareBench } from './compare.js';
 import { countLines } from './support.js';
+import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -129,6 +136,10 @@ async function main(): Promise<void> {
       'soak-report': { type: 'string', default: SOAK_REPORT },
       'compare-records': { type: 'string', default: '1000000' },
       'compare-runs': { type: 'string', default: '3' },
+      'latency-seconds': { type: 'string', default: '10' },
+      'latency-rates': { type: 'string', default: '10000,100000' },
+      'latency-clients': { type: 'string', default: 'own,kcat' },
+      'latency-event-loop': { type: 'string', default: 'false' },
     },
   });
   const records = Number(values.records);
@@ -137,9 +148,17 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console or compare');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare or latency');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
   if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');
+  const latencyBench = {
+    seconds: Number(values['latency-seconds']), warmupSeconds: 2,
+    rates: values['latency-rates'].split(',').map(Number), clients: values['latency-clients'].split(',') as LatencyClient[],
+    eventLoop: values['latency-event-loop'] === 'true',
+  };
+  if (!(latencyBench.seconds > 0) || !latencyBench.rates.every((n) => Number.isInteger(n) && n > 0) || !latencyBench.clients.every((c) => LATENCY_CLIENTS.includes(c))) {
+    throw new Error(`--latency-seconds must be positive, --latency-rates positive integers (comma-separated), --latency-clients among ${LATENCY_CLIENTS.join(', ')}`);
+  }
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
     partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
@@ -221,6 +240,11 @@ async function main(): Promise<void> {
       const result = await runCompareBench({ workDir: work, ...compare });
       console.log(formatCompareTable(result));
       output.compare = result;
+    }
+    if (part('latency')) {
+      const result = await runLatencyBench({ workDir: work, ...latencyBench });
+      console.log(formatLatencyTable(result));
+      output.latency = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -37,12 +37,17 @@ export interface SpawnBrokerOptions {
   args?: string[];
   /** How long to wait for the listening line. Default 15 s. */
   startTimeoutMs?: number;
+  /** Flags for the node process itself, before the CLI path (e.g. `--trace-gc`). */
+  nodeArgs?: string[];
+  /** Sees every chunk the broker writes to stdout (its log lines, and V8's --trace-gc lines). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export async function spawnBroker(dataDir: string, options: SpawnBrokerOptions = {}): Promise<BrokerProcess> {
   const host = options.host ?? '127.0.0.1';
   // With `listeners` among the settings they say where to listen; otherwise --host and a free port.
   const args = options.settings?.listeners ? [CLI_PATH, 'start', '--data-dir', dataDir] : [CLI_PATH, 'start', '--host', host, '--port', '0', '--data-dir', dataDir];
+  args.unshift(...(options.nodeArgs ?? []));
   for (const [key, value] of Object.entries(options.settings ?? {})) args.push('--set', `${key}=${value}`);
   args.push(...(options.args ?? []));
 
@@ -55,6 +60,7 @@ export async function spawnBroker(dataDir: string, options: SpawnBrokerOptions =
     log = (log + chunk.toString('utf8')).slice(-8000);
   };
   child.stderr.on('data', remember);
+  if (options.onStdout) child.stdout.on('data', options.onStdout);
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
   const port = await new Promise<number>((resolve, reject) => {
