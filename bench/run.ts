@@ -27,6 +27,11 @@
  *                                       --metrics-port, /metrics scrape time by partition count); --console-loads N
  *                                       (default 5), --console-settle-ms N (default 5000), --console-open-ms N
  *                                       (default 3000), --console-partitions 1000,5000, --console-scrapes N (default 5)
+ *   npm run bench -- --only scale      just the scale part (bench/scale.ts: 4 vs N partitions and 8 vs N connections,
+ *                                       own client; idle RSS and fds with N partitions; start-up on a big data dir
+ *                                       after a clean shutdown and after kill -9); --scale-partitions N (default 10000),
+ *                                       --scale-connections N (default 1000), --scale-records N (default 1000000),
+ *                                       --scale-data-gb N (default 10), --scale-segments N (default 10000)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -49,6 +54,7 @@ import { formatClusterTable, runClusterBench } from './cluster.js';
 import { formatSecurityTable, runSecurityBench } from './security.js';
 import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
+import { formatScaleTable, runScaleBench } from './scale.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 /** The mock auto-creates topics with 4 partitions; Tributary gets the same. */
@@ -106,6 +112,11 @@ async function main(): Promise<void> {
       'console-open-ms': { type: 'string', default: '3000' },
       'console-partitions': { type: 'string', default: '1000,5000' },
       'console-scrapes': { type: 'string', default: '5' },
+      'scale-partitions': { type: 'string', default: '10000' },
+      'scale-connections': { type: 'string', default: '1000' },
+      'scale-records': { type: 'string', default: '1000000' },
+      'scale-data-gb': { type: 'string', default: '10' },
+      'scale-segments': { type: 'string', default: '10000' },
     },
   });
   const records = Number(values.records);
@@ -114,7 +125,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics or console');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'scale'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console or scale');
+  const scaleBench = {
+    partitions: Number(values['scale-partitions']), connections: Number(values['scale-connections']), records: Number(values['scale-records']),
+    dataGb: Number(values['scale-data-gb']), segments: Number(values['scale-segments']),
+  };
+  if (!Object.values(scaleBench).every((n) => Number.isFinite(n) && n > 0) || ![scaleBench.partitions, scaleBench.connections, scaleBench.records, scaleBench.segments].every(Number.isInteger)) {
+    throw new Error('--scale-partitions, --scale-connections, --scale-records and --scale-segments must be positive integers, --scale-data-gb a positive number');
+  }
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
     partitions: values['console-partitions'].split(',').filter((x) => x !== '').map(Number), scrapes: Number(values['console-scrapes']), caseBudgetMs: 30_000,
@@ -176,6 +194,11 @@ async function main(): Promise<void> {
       const result = await runConsoleBench({ workDir: work, ...consoleBench });
       console.log(formatConsoleTable(result));
       output.console = result;
+    }
+    if (part('scale')) {
+      const result = await runScaleBench({ workDir: work, ...scaleBench });
+      console.log(formatScaleTable(result));
+      output.scale = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
