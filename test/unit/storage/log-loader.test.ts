@@ -208,6 +208,23 @@ describe('log loader', () => {
     await log.close();
   });
 
+  it("a new partition's first leader-epoch checkpoint (written without fsync) is rebuilt from the batches if a crash loses it", async () => {
+    const dir = tmpDir();
+    const log = openLog(dir, { overrides: OVERRIDES });
+    log.append(batch(3), { leaderEpoch: 4 });
+    const file = path.join(dir, 'leader-epoch-checkpoint');
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n1\n4 0\n');
+    log.append(batch(3), { leaderEpoch: 5 }); // a later write: durable, and still right
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n4 0\n5 3\n');
+    await log.close();
+    fs.rmSync(file); // what a power loss before the first write reached the disk could leave
+    const { log: again, stats } = reopen(dir, { clean: false });
+    assert.equal(stats.leaderEpochCachesRebuilt, 1);
+    assert.deepEqual(again.endOffsetForEpoch(4), { leaderEpoch: 4, endOffset: 3 });
+    assert.equal(again.latestEpoch, 5);
+    await again.close();
+  });
+
   it('restarts empty at the log start offset when the data it points into is gone', async () => {
     const dir = tmpDir();
     await writeLog(dir, 3);
