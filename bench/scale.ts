@@ -9,7 +9,8 @@
  *   connections  the same N records produced by C/2 Producers and read back by C/2 Consumers (each its own
  *                connection; default C = 1,000), against 8 clients (4 + 4); 4 partitions, each consumer reading
  *                an equal slice of one partition by offset. The broker's socket count is sampled while all
- *                clients are connected.
+ *                clients are connected, and the broker's CPU time per step: all clients live in this one bench
+ *                process, whose own CPU (1,000 client objects, their garbage) bounds the throughput first.
  *   start-up     a data directory of S segments (default 10,000) and G GB (default 10) in 100 partitions, written
  *                by the storage layer's own classes (LogManager/Log.append: the files are exactly what a broker
  *                writes), then the broker's start-up to a listening port after its clean shutdown (indexes
@@ -36,7 +37,8 @@ export interface ScaleBenchOptions {
   segments: number;
 }
 
-export interface ScaleThroughput { records: number; seconds: number; msgsPerSec: number }
+/** brokerCpuMs: the broker process's user + system CPU time over the step (where the client side is the bottleneck). */
+export interface ScaleThroughput { records: number; seconds: number; msgsPerSec: number; brokerCpuMs?: number }
 export interface BrokerFootprint { rssKb: number; fds: number; sockets: number }
 
 export interface ScaleBenchResult {
@@ -129,6 +131,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleBe
     console.log(`  ${fewConn.clients} clients: produce ${rate(fewConn.produce)}, consume ${rate(fewConn.consume)}; broker ${fmtFootprint(fewConn.broker)}`);
     const manyConn = await connectionRound(broker, 'scale-conn-many', C, N, value);
     console.log(`  ${manyConn.clients} clients: produce ${rate(manyConn.produce)}, consume ${rate(manyConn.consume)}; broker ${fmtFootprint(manyConn.broker)}`);
+    console.log(`  broker CPU, produce / consume: ${fewConn.clients} clients ${fewConn.produce.brokerCpuMs} / ${fewConn.consume.brokerCpuMs} ms, ${manyConn.clients} clients ${manyConn.produce.brokerCpuMs} / ${manyConn.consume.brokerCpuMs} ms`);
 
     await broker.stop(60_000);
     broker = await start(dataDir);
@@ -257,6 +260,7 @@ async function connectionRound(
     const footprintNow = await footprint(broker.pid);
 
     const started = performance.now();
+    const cpu0 = await cpuMs(broker.pid);
     await withTimeout(`producing to ${topic}`, Promise.all(producers.map(async (producer, k) => {
       const mine = Math.floor(count / half) + (k < count % half ? 1 : 0);
       for (let done = 0; done < mine; done += BATCH) {
@@ -264,11 +268,12 @@ async function connectionRound(
         await producer.sendBatch(Array.from({ length: n }, () => ({ topic, partition: k % FEW_PARTITIONS, value })));
       }
     })));
-    const produce = throughput(performance.now() - started, count);
+    const produce = { ...throughput(performance.now() - started, count), brokerCpuMs: (await cpuMs(broker.pid)) - cpu0 };
 
     // Each partition's offsets [0, end) split evenly over the consumers of that partition.
     const ends = Array.from({ length: FEW_PARTITIONS }, (_, p) => producers.reduce((sum, _p, k) => sum + (k % FEW_PARTITIONS === p ? Math.floor(count / half) + (k < count % half ? 1 : 0) : 0), 0));
     const c1 = performance.now();
+    const cpu1 = await cpuMs(broker.pid);
     const deadline = c1 + STEP_TIMEOUT_MS;
     let read = 0;
     await Promise.all(consumers.map(async (consumer, k) => {
@@ -292,7 +297,7 @@ async function connectionRound(
         }
       }
     }));
-    const consume = throughput(performance.now() - c1, read);
+    const consume = { ...throughput(performance.now() - c1, read), brokerCpuMs: (await cpuMs(broker.pid)) - cpu1 };
     return { clients: half * 2, connectSeconds, produce, consume, broker: footprintNow };
   } finally {
     await Promise.allSettled([...producers.map((p) => p.close()), ...consumers.map((c) => c.close())]);
@@ -408,6 +413,12 @@ async function footprint(pid: number): Promise<BrokerFootprint> {
   return { rssKb, fds: fds.length, sockets };
 }
 
+/** User + system CPU time of a process so far, in ms (/proc/PID/stat, clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function fmtFootprint(f: BrokerFootprint): string {
   return `RSS ${(f.rssKb / 1024).toFixed(1)} MiB, ${f.fds} fds (${f.sockets} sockets)`;
 }
@@ -428,6 +439,9 @@ export function formatScaleTable(r: ScaleBenchResult): string {
   lines.push(row([`${c.few.clients} clients (4 partitions)`, msgs(c.few.produce), '', msgs(c.few.consume), mib(c.few.broker.rssKb), `${c.few.broker.sockets} sockets`]));
   lines.push(row([`${c.many.clients} clients (4 partitions)`, msgs(c.many.produce), '', msgs(c.many.consume), mib(c.many.broker.rssKb), `${c.many.broker.sockets} sockets`]));
   lines.push(row(['  ratio', c.ratio.produce.toFixed(2), '', c.ratio.consume.toFixed(2), '', '']));
+  const cpu = (t: ScaleThroughput): string => `${t.brokerCpuMs ?? NaN} ms`;
+  lines.push(`broker CPU for the same records (produce / consume): ${c.few.clients} clients ${cpu(c.few.produce)} / ${cpu(c.few.consume)}, ` +
+    `${c.many.clients} clients ${cpu(c.many.produce)} / ${cpu(c.many.consume)} (all clients live in this one bench process)`);
   lines.push('"produce" is each partition\'s first append (one-time costs included); "produce again" the same records once more');
   lines.push(`creating ${o.partitions} partitions: ${p.createSeconds.toFixed(2)} s; connecting ${c.many.clients} clients: ${c.many.connectSeconds.toFixed(2)} s`);
   lines.push(`idle RSS (goal ≤ 150 MiB): empty ${mib(p.idleEmpty.rssKb)} MiB (${p.idleEmpty.fds} fds); with ${o.partitions} partitions ${mib(p.idleAfterCreate.rssKb)} MiB (${p.idleAfterCreate.fds} fds); after a restart ${mib(p.idleAfterRestart.rssKb)} MiB (${p.idleAfterRestart.fds} fds, start-up ${p.restartMs.toFixed(0)} ms)`);
