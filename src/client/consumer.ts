@@ -425,8 +425,10 @@ export class Consumer {
       this.resolveAgain = true;
       return;
     }
-    const need = [...this.partitions.values()].filter((s) => s.position === null && s.error === null);
-    if (need.length === 0) return;
+    // Runs at every poll: no array of every assigned partition (10,000 of them) unless one needs resolving.
+    let need: PartitionState[] | undefined;
+    for (const s of this.partitions.values()) if (s.position === null && s.error === null) (need ??= []).push(s);
+    if (need === undefined) return;
     this.resolving = true;
     void this.resolve(need)
       .catch((err: unknown) => {
