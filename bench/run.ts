@@ -40,6 +40,11 @@
  *                                       --latency-rates 10000,100000 (msg/s), --latency-clients own,kcat (also
  *                                       own>kcat, kcat>own: mixed pairs, to tell the producer's share from the consumer's),
  *                                       --latency-event-loop true (the broker's event-loop delay; turns its metrics on)
+ *   npm run bench -- --only scale      just the scale part (bench/scale.ts: 4 vs N partitions and 8 vs N connections,
+ *                                       own client; idle RSS and fds with N partitions; start-up on a big data dir
+ *                                       after a clean shutdown and after kill -9); --scale-partitions N (default 10000),
+ *                                       --scale-connections N (default 1000), --scale-records N (default 1000000),
+ *                                       --scale-data-gb N (default 10), --scale-segments N (default 10000)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -67,6 +72,7 @@ import { formatSoakTable, runSoakBench } from './soak.js';
 import { formatCompareTable, runCompareBench } from './compare.js';
 import { countLines } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
+import { formatScaleTable, runScaleBench } from './scale.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -140,6 +146,11 @@ async function main(): Promise<void> {
       'latency-rates': { type: 'string', default: '10000,100000' },
       'latency-clients': { type: 'string', default: 'own,kcat' },
       'latency-event-loop': { type: 'string', default: 'false' },
+      'scale-partitions': { type: 'string', default: '10000' },
+      'scale-connections': { type: 'string', default: '1000' },
+      'scale-records': { type: 'string', default: '1000000' },
+      'scale-data-gb': { type: 'string', default: '10' },
+      'scale-segments': { type: 'string', default: '10000' },
     },
   });
   const records = Number(values.records);
@@ -148,7 +159,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare or latency');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency or scale');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
   if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');
   const latencyBench = {
@@ -158,6 +169,13 @@ async function main(): Promise<void> {
   };
   if (!(latencyBench.seconds > 0) || !latencyBench.rates.every((n) => Number.isInteger(n) && n > 0) || !latencyBench.clients.every((c) => LATENCY_CLIENTS.includes(c))) {
     throw new Error(`--latency-seconds must be positive, --latency-rates positive integers (comma-separated), --latency-clients among ${LATENCY_CLIENTS.join(', ')}`);
+  }
+  const scaleBench = {
+    partitions: Number(values['scale-partitions']), connections: Number(values['scale-connections']), records: Number(values['scale-records']),
+    dataGb: Number(values['scale-data-gb']), segments: Number(values['scale-segments']),
+  };
+  if (!Object.values(scaleBench).every((n) => Number.isFinite(n) && n > 0) || ![scaleBench.partitions, scaleBench.connections, scaleBench.records, scaleBench.segments].every(Number.isInteger)) {
+    throw new Error('--scale-partitions, --scale-connections, --scale-records and --scale-segments must be positive integers, --scale-data-gb a positive number');
   }
   const consoleBench = {
     loads: Number(values['console-loads']), settleMs: Number(values['console-settle-ms']), openMs: Number(values['console-open-ms']),
@@ -245,6 +263,11 @@ async function main(): Promise<void> {
       const result = await runLatencyBench({ workDir: work, ...latencyBench });
       console.log(formatLatencyTable(result));
       output.latency = result;
+    }
+    if (part('scale')) {
+      const result = await runScaleBench({ workDir: work, ...scaleBench });
+      console.log(formatScaleTable(result));
+      output.scale = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -58,6 +58,8 @@ export class Consumer {
   private polling = 0;
   /** Round-robin start for draining, so one busy partition cannot starve the others. */
   private drainStart = 0;
+  /** The assigned partitions' states as an array for drain()'s rotation; null after the assignment changes. */
+  private stateList: PartitionState[] | null = null;
 
   constructor(options: ConsumerOptions) {
     this.options = {
@@ -163,6 +165,7 @@ export class Consumer {
     this.manual = true;
     const keep = new Set(partitions.map((tp) => tpKey(tp.topic, tp.partition)));
     for (const [key] of this.partitions) if (!keep.has(key)) this.partitions.delete(key);
+    this.stateList = null;
     this.addPartitions(partitions);
     this.signal.notify();
   }
@@ -358,6 +361,7 @@ export class Consumer {
     for (const tp of tps) {
       const key = tpKey(tp.topic, tp.partition);
       if (!this.partitions.has(key)) this.partitions.set(key, new PartitionState(tp.topic, tp.partition));
+      this.stateList = null;
     }
     this.resolvePositions();
   }
@@ -380,7 +384,8 @@ export class Consumer {
 
   private drain(max: number): ConsumerRecord[] {
     const out: ConsumerRecord[] = [];
-    const states = [...this.partitions.values()];
+    // Kept between polls: copying 10,000 states at every poll was most of a many-partition consumer's garbage.
+    const states = (this.stateList ??= [...this.partitions.values()]);
     const n = states.length;
     if (n === 0) return out;
     const start = this.drainStart++ % n;
@@ -425,8 +430,10 @@ export class Consumer {
       this.resolveAgain = true;
       return;
     }
-    const need = [...this.partitions.values()].filter((s) => s.position === null && s.error === null);
-    if (need.length === 0) return;
+    // Runs at every poll: no array of every assigned partition (10,000 of them) unless one needs resolving.
+    let need: PartitionState[] | undefined;
+    for (const s of this.partitions.values()) if (s.position === null && s.error === null) (need ??= []).push(s);
+    if (need === undefined) return;
     this.resolving = true;
     void this.resolve(need)
       .catch((err: unknown) => {
@@ -554,6 +561,7 @@ export class Consumer {
     },
     removePartitions: (tps) => {
       for (const tp of tps) this.partitions.delete(tpKey(tp.topic, tp.partition));
+      this.stateList = null;
       this.signal.notify();
     },
     revoke: async (tps) => {

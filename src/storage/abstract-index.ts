@@ -6,15 +6,21 @@
  * written, so a torn trailing entry (crash mid-write) is dropped on open. Subclasses define the entry layout
  * (readEntry/writeEntry) and the second column.
  *
- * Concurrency: owned by one LogSegment on the single JS thread. Lookups use the in-memory columns; appends are
- * synchronous positional writes (page cache), batched into one write between beginBulk() and endBulk() (index
- * rebuild); durability comes from sync(). After an unclean shutdown the loader rebuilds the index of every
- * segment it recovers.
+ * No file descriptor is held: with 10,000 partitions, two open indexes per segment would cost 20,000
+ * descriptors (more than the usual hard limit). Lookups use the in-memory columns; new entries stay in memory
+ * and reach the file in one positional write (open, write, close) when the owner syncs the index (a rolled
+ * segment, before the recovery point passes it), at endBulk() (index rebuild) and at close(). That is enough:
+ * after an unclean shutdown the loader rebuilds the index of every segment at or above the recovery point,
+ * and an index below it was synced, pending entries first. The file is created (empty) when the index is.
+ *
+ * Concurrency: owned by one LogSegment on the single JS thread.
  */
 import * as fs from 'node:fs';
 import { readFully, writeFully, type Fdatasync } from './file-io.js';
 
-const INITIAL_CAPACITY = 64;
+// Eight entries: a column of at most 64 bytes lives on the V8 heap, not in a malloc block of its own (10,000
+// partitions would scatter 40,000 long-lived blocks over the native heap); columns double as entries come.
+const INITIAL_CAPACITY = 8;
 
 export abstract class AbstractIndex {
   /** Offset of each entry minus baseOffset. */
@@ -23,19 +29,27 @@ export abstract class AbstractIndex {
   /** Entries already on disk; the rest are waiting for endBulk(). */
   private written = 0;
   private bulk = false;
-  private fd: number;
   /** Entries allowed before the segment must roll (segment.index.bytes / entry size). */
   readonly maxEntries: number;
 
-  /** Opens (or creates) the file; the subclass's open() then calls load(). */
+  /** The subclass's open() then calls load(), which creates the file if it is missing. */
   protected constructor(
-    readonly path: string,
+    private filePath: string,
     readonly baseOffset: number,
     maxIndexBytes: number,
     private readonly entrySize: number,
   ) {
-    this.fd = fs.openSync(path, fs.existsSync(path) ? 'r+' : 'w+');
     this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / entrySize));
+  }
+
+  /** Where the index lives now (the segment's files may have been renamed: see moveTo). */
+  get path(): string {
+    return this.filePath;
+  }
+
+  /** The file was renamed (LogSegment.renameFiles); later writes go to the new name. */
+  moveTo(newPath: string): void {
+    this.filePath = newPath;
   }
 
   /** Entry i's fields from buf[at..] into the columns. */
@@ -45,24 +59,24 @@ export abstract class AbstractIndex {
   /** Reallocates the subclass's own column(s) to `capacity` entries, keeping the first `count`. */
   protected abstract resizeColumns(capacity: number): void;
 
-  /** Reads the file's whole entries (cutting off a torn one); closes the file if that fails. */
+  /** Reads the file's whole entries (cutting off a torn one), creating an empty file if there is none. */
   protected load(): this {
+    const fd = fs.openSync(this.filePath, fs.constants.O_RDWR | fs.constants.O_CREAT);
     try {
-      const size = fs.fstatSync(this.fd).size;
+      const size = fs.fstatSync(fd).size;
       const entries = Math.floor(size / this.entrySize);
       if (entries > this.relOffsets.length) this.resize(entries);
       if (entries > 0) {
         const buf = Buffer.allocUnsafe(entries * this.entrySize);
-        readFully(this.fd, buf, 0);
+        readFully(fd, buf, 0);
         for (let i = 0; i < entries; i++) this.readEntry(buf, i * this.entrySize, i);
       }
       this.count = entries;
       this.written = entries;
-      if (size !== entries * this.entrySize) fs.ftruncateSync(this.fd, entries * this.entrySize);
+      if (size !== entries * this.entrySize) fs.ftruncateSync(fd, entries * this.entrySize);
       return this;
-    } catch (err) {
-      this.close();
-      throw err;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -88,10 +102,9 @@ export abstract class AbstractIndex {
     if (this.count === this.relOffsets.length) this.resize(this.count * 2);
   }
 
-  /** Commits the entry just filled at index `count`: written now, or at endBulk(). */
+  /** Commits the entry just filled at index `count`; it reaches the file at the next sync, endBulk() or close(). */
   protected added(): void {
     this.count++;
-    if (!this.bulk) this.writePending();
   }
 
   beginBulk(): void {
@@ -115,13 +128,32 @@ export abstract class AbstractIndex {
     this.truncateEntries(0);
   }
 
-  sync(fdatasync: Fdatasync): Promise<void> {
-    return fdatasync(this.fd);
+  /** Writes the pending entries, then fdatasyncs the file (through a descriptor held only meanwhile). */
+  async sync(fdatasync: Fdatasync): Promise<void> {
+    const fd = fs.openSync(this.filePath, 'r+');
+    try {
+      this.writePending(fd);
+      await fdatasync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
+  /** Writes the pending entries (a clean shutdown then trusts the file); nothing if the file is gone (deleted). */
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.written === this.count) return;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.filePath, 'r+');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      this.writePending(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   protected truncateEntries(n: number): void {
@@ -129,16 +161,21 @@ export abstract class AbstractIndex {
     this.count = n;
     if (this.written > n) {
       this.written = n;
-      fs.ftruncateSync(this.fd, n * this.entrySize);
+      fs.truncateSync(this.filePath, n * this.entrySize);
     }
   }
 
-  private writePending(): void {
+  private writePending(fd?: number): void {
     const n = this.count - this.written;
     if (n <= 0) return;
     const buf = Buffer.allocUnsafe(n * this.entrySize);
     for (let i = 0; i < n; i++) this.writeEntry(buf, i * this.entrySize, this.written + i);
-    writeFully(this.fd, buf, this.written * this.entrySize);
+    const own = fd === undefined ? fs.openSync(this.filePath, 'r+') : fd;
+    try {
+      writeFully(own, buf, this.written * this.entrySize);
+    } finally {
+      if (fd === undefined) fs.closeSync(own);
+    }
     this.written = this.count;
   }
 

@@ -7,7 +7,9 @@
  * trusted the same way, and that segment and every later one is recovered: each batch is validated (size,
  * magic, CRC, increasing offsets), the file is truncated at the first invalid or torn batch, the indexes are
  * rebuilt, and all later segments are deleted. A trusted segment whose indexes are missing or inconsistent
- * is recovered too.
+ * is recovered too. Trusted segments other than the newest are opened lazily (log-segment.ts): nothing of them
+ * is read or kept open until first used, so start-up does not grow with the number of segments; an
+ * inconsistency found at that first use is recovered in place (that segment only).
  *
  * Producer state: the newest valid `<offset>.snapshot` at or below the recovered log end is loaded (newer
  * ones describe lost data and are deleted) and the batch headers from there to the log end are replayed.
@@ -36,11 +38,13 @@ import type { LogConfig } from './log-config.js';
 import {
   CLEANED_SUFFIX,
   DELETED_SUFFIX,
+  INDEX_SUFFIX,
   LOG_SUFFIX,
   LogSegment,
   SEGMENT_FILE_SUFFIXES,
   SEGMENT_INDEX_SUFFIXES,
   SWAP_SUFFIX,
+  TIME_INDEX_SUFFIX,
   parseSegmentFileName,
   removeSegmentFiles,
   segmentFileName,
@@ -116,6 +120,7 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
   }
   bases.sort((a, b) => a - b);
   const known = new Set(bases);
+  const present = new Set(names);
   for (const name of names) {
     for (const suffix of SEGMENT_INDEX_SUFFIXES) {
       const base = parseSegmentFileName(name, suffix);
@@ -134,10 +139,16 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
     if (!p.hadCleanShutdown) for (let i = 0; i < bases.length; i++) if (bases[i]! <= p.recoveryPoint) recoverFrom = i;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
-      const { segment, indexesMissing } = LogSegment.open(dir, base, config.segmentIndexBytes, now);
-      segments.push(segment);
       const newest = i === bases.length - 1;
-      let recover = i >= recoverFrom || indexesMissing;
+      const trusted = i < recoverFrom;
+      const indexesPresent = present.has(segmentFileName(base, INDEX_SUFFIX)) && present.has(segmentFileName(base, TIME_INDEX_SUFFIX));
+      const { segment, indexesMissing } = LogSegment.open(dir, base, config.segmentIndexBytes, now, {
+        indexesPresent,
+        lazy: trusted && !newest ? { indexIntervalBytes: config.indexIntervalBytes } : undefined,
+      });
+      segments.push(segment);
+      if (segment.isLoadDeferred) continue;
+      let recover = !trusted || indexesMissing;
       if (!recover && !segment.loadTail(newest)) {
         p.logger?.warn({ topic: p.topic, partition: p.partition, baseOffset: base }, 'segment indexes or tail inconsistent; recovering segment');
         recover = true;
@@ -174,6 +185,8 @@ export function loadLog(p: LoadLogParams): { log: Log; stats: LoadStats } {
     stats.segments = segments.length;
     const producerState = rebuildProducerState(p, segments, rebuilt, logStartOffset, now, stats);
     const leaderEpochCache = loadLeaderEpochCache(p, segments, logStartOffset, stats);
+    // Loading read the newest (and any recovered) segments: their descriptors go until an append or a read.
+    for (const seg of segments) seg.releaseDescriptor();
     const log = new Log({
       dir,
       topic: p.topic,
@@ -217,8 +230,10 @@ function rebuildProducerState(
   let maxSnapshot = segments[segments.length - 1]!.nextOffset;
   for (const seg of rebuilt) maxSnapshot = Math.min(maxSnapshot, seg.baseOffset);
   const from = Math.max(state.loadLatestSnapshot(maxSnapshot, now), logStartOffset);
-  for (const seg of segments) {
-    if (seg.nextOffset <= from) continue;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    // The next segment's base bounds this one's offsets: a lazily opened segment below `from` stays unread.
+    if ((i + 1 < segments.length && segments[i + 1]!.baseOffset <= from) || seg.nextOffset <= from) continue;
     const refill = rebuilt.has(seg);
     seg.visitBatchHeaders(from, (buf, at, size) => {
       const aborted = state.replayBatchHeader(buf, at, size);

@@ -65,6 +65,13 @@ export interface TopicToLoad {
   partitionIds?: readonly number[];
 }
 
+/** Whether a log's (normalised) overrides are what `config` asks for. */
+function sameOverrides(current: Readonly<Record<string, string>>, config: Record<string, string>): boolean {
+  const keys = Object.keys(config);
+  if (keys.length !== Object.keys(current).length) return false;
+  return keys.every((k) => current[k] === String(config[k]).trim());
+}
+
 export class LogManager {
   readonly dataDir: string;
   /** Summed over every log opened by load(). */
@@ -205,14 +212,19 @@ export class LogManager {
   createLog(topic: string, partition: number, config: Record<string, string>): Log {
     const existing = this.getLog(topic, partition);
     if (existing) return existing;
-    const parsed = parseTopicConfig(config, this.brokerDefaults);
+    // One frozen config object per topic, as load() and updateConfig() keep it: parsed per partition it cost
+    // ~1.4 KB each (a dictionary-mode object), 14 MB for a topic of 10,000 partitions.
+    const sibling = this.byTopic.get(topic)?.find((l) => l !== undefined);
+    const parsed = sibling && sameOverrides(sibling.config.overrides, config) ? sibling.config : parseTopicConfig(config, this.brokerDefaults);
     const dir = this.partitionDir(topic, partition);
     if (fs.existsSync(dir)) {
       this.logger?.warn({ dir }, 'directory of a partition that does not exist; moving it aside for deletion');
       this.moveAsideForDeletion(dir);
     }
     this.open(topic, partition, parsed, { hadCleanShutdown: true, recoveryPoint: 0, logStartOffset: 0 });
-    this.rescheduleFlushTimer();
+    // The timer ticks at the smallest finite flush.ms: only a log with one can change it (the walk over every log
+    // per created partition was quadratic: 367 ms of CPU for a 10,000-partition CreateTopics).
+    if (parsed.flushMs < MAX_TIMER_MS) this.rescheduleFlushTimer();
     return this.getLog(topic, partition)!;
   }
 

@@ -13,6 +13,13 @@
  * asynchronous fdatasync; the owner must not close() while a sync() is pending (Log orders this). truncateTo()
  * (a replica diverging from its leader) is synchronous too: ftruncate of the .log and the indexes' tails.
  * Deletion renames the files to `*.deleted` first (a crash leaves only garbage the loader removes).
+ *
+ * Descriptors and loading are lazy, so that 10,000 partitions or 10,000 segments cost neither 30,000 descriptors
+ * nor a read of every index at start-up: the .log is opened on its first read, write or sync (and closed again
+ * once a rolled segment is synced), the indexes hold no descriptor (abstract-index.ts), and a segment opened
+ * `lazy` (trusted: below the recovery point or after a clean shutdown, not the newest) reads its indexes and
+ * the tail after the last index entry only when something first asks for its offsets, timestamps or indexes.
+ * Should that first read find the segment inconsistent, it is recovered in place (recover()).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -77,17 +84,20 @@ export interface TimestampAndOffset {
 }
 
 export class LogSegment {
-  readonly offsetIndex: OffsetIndex;
-  readonly timeIndex: TimeIndex;
-  /** Aborted transactions whose ABORT marker is in this segment (read_committed fetches). */
-  readonly txnIndex: TransactionIndex;
-  private fd: number;
+  private offsetIdx: OffsetIndex | undefined;
+  private timeIdx: TimeIndex | undefined;
+  private txnIdx: TransactionIndex | undefined;
+  /** The .log's descriptor, -1 while not open (see the `fd` getter). */
+  private logFd = -1;
+  /** The suffix every file of the segment carries now ('', or the cleaner's `.cleaned`/`.swap`, or `.deleted`). */
+  private fileSuffix: string;
+  private readonly maxIndexBytes: number;
+  /** A lazily opened trusted segment not loaded yet: its indexes and tail are read on first use (completeLoad). */
+  private deferredLoad: { indexIntervalBytes: number } | null = null;
+  private next: number;
+  private maxTs = -1;
+  private offsetOfMaxTs = -1;
   private bytes: number;
-  /** The offset after the last batch (baseOffset when empty). */
-  nextOffset: number;
-  maxTimestampSoFar = -1;
-  /** Last offset of the batch holding maxTimestampSoFar (the time index's unit), -1 when none. */
-  offsetOfMaxTimestampSoFar = -1;
   private bytesSinceLastIndexEntry = 0;
   /** maxTimestamp of the first batch, what segment.ms counts from; null = not read yet (opened segment). */
   private firstBatchTimestamp: number | null;
@@ -102,20 +112,16 @@ export class LogSegment {
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    fd: number,
     size: number,
-    offsetIndex: OffsetIndex,
-    timeIndex: TimeIndex,
-    txnIndex: TransactionIndex,
+    maxIndexBytes: number,
+    fileSuffix: string,
     now: number,
     lastModified: number,
   ) {
-    this.fd = fd;
     this.bytes = size;
-    this.nextOffset = baseOffset;
-    this.offsetIndex = offsetIndex;
-    this.timeIndex = timeIndex;
-    this.txnIndex = txnIndex;
+    this.next = baseOffset;
+    this.maxIndexBytes = maxIndexBytes;
+    this.fileSuffix = fileSuffix;
     this.created = now;
     this.lastModified = lastModified;
     this.firstBatchTimestamp = size === 0 ? -1 : null;
@@ -127,37 +133,122 @@ export class LogSegment {
    */
   static create(dir: string, baseOffset: number, maxIndexBytes: number, now: number, fileSuffix = ''): LogSegment {
     removeSegmentFiles(dir, baseOffset, SEGMENT_INDEX_SUFFIXES.map((s) => s + fileSuffix));
-    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX + fileSuffix)), 'w+');
-    return LogSegment.withIndexes(dir, baseOffset, fd, 0, maxIndexBytes, now, now, fileSuffix);
+    // Created (truncated) now, opened again on the first append: an idle partition holds no descriptor.
+    fs.closeSync(fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX + fileSuffix)), 'w'));
+    const segment = new LogSegment(dir, baseOffset, 0, maxIndexBytes, fileSuffix, now, now);
+    segment.loadIndexes();
+    return segment;
   }
 
   /**
-   * Opens existing files without reading the log; the caller must then loadTail() or recover() before use.
-   * Missing index files are created empty (and `indexesMissing` tells the caller to rebuild them).
+   * Opens existing files without reading the log. Unless `lazy`, the indexes are loaded and the caller must then
+   * loadTail() or recover() before use; missing index files are created empty (and `indexesMissing` tells the
+   * caller to rebuild them). `lazy` (a trusted segment whose index files exist: the caller knows from the
+   * directory listing, `indexesPresent`) defers all reading to first use; nothing is opened here.
    */
-  static open(dir: string, baseOffset: number, maxIndexBytes: number, now: number): { segment: LogSegment; indexesMissing: boolean } {
-    const indexesMissing = ![INDEX_SUFFIX, TIME_INDEX_SUFFIX].every((s) => fs.existsSync(path.join(dir, segmentFileName(baseOffset, s))));
-    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'r+');
-    const st = fs.fstatSync(fd);
-    return { segment: LogSegment.withIndexes(dir, baseOffset, fd, st.size, maxIndexBytes, now, st.mtimeMs), indexesMissing };
+  static open(
+    dir: string, baseOffset: number, maxIndexBytes: number, now: number,
+    opts: { lazy?: { indexIntervalBytes: number }; indexesPresent?: boolean } = {},
+  ): { segment: LogSegment; indexesMissing: boolean } {
+    const indexesMissing = opts.indexesPresent !== undefined
+      ? !opts.indexesPresent
+      : ![INDEX_SUFFIX, TIME_INDEX_SUFFIX].every((s) => fs.existsSync(path.join(dir, segmentFileName(baseOffset, s))));
+    const st = fs.statSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)));
+    const segment = new LogSegment(dir, baseOffset, st.size, maxIndexBytes, '', now, st.mtimeMs);
+    if (opts.lazy && !indexesMissing) segment.deferredLoad = opts.lazy;
+    else segment.loadIndexes();
+    return { segment, indexesMissing };
   }
 
-  private static withIndexes(
-    dir: string, baseOffset: number, fd: number, size: number, maxIndexBytes: number, now: number, mtime: number, fileSuffix = '',
-  ): LogSegment {
-    let offsetIndex: OffsetIndex | undefined;
-    let timeIndex: TimeIndex | undefined;
-    try {
-      offsetIndex = OffsetIndex.open(path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX + fileSuffix)), baseOffset, maxIndexBytes);
-      timeIndex = TimeIndex.open(path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX + fileSuffix)), baseOffset, maxIndexBytes);
-      const txnIndex = TransactionIndex.open(path.join(dir, segmentFileName(baseOffset, TXN_INDEX_SUFFIX + fileSuffix)));
-      return new LogSegment(dir, baseOffset, fd, size, offsetIndex, timeIndex, txnIndex, now, mtime);
-    } catch (err) {
-      offsetIndex?.close();
-      timeIndex?.close();
-      fs.closeSync(fd);
-      throw err;
+  private indexPath(suffix: string): string {
+    return path.join(this.dir, segmentFileName(this.baseOffset, suffix + this.fileSuffix));
+  }
+
+  /** Reads the three index files (creating missing offset/time index files empty). */
+  private loadIndexes(): void {
+    this.offsetIdx ??= OffsetIndex.open(this.indexPath(INDEX_SUFFIX), this.baseOffset, this.maxIndexBytes);
+    this.timeIdx ??= TimeIndex.open(this.indexPath(TIME_INDEX_SUFFIX), this.baseOffset, this.maxIndexBytes);
+    this.txnIdx ??= TransactionIndex.open(this.indexPath(TXN_INDEX_SUFFIX));
+  }
+
+  /** A lazily opened segment's first use: its indexes and tail, as the loader's trusted path reads them. */
+  private completeLoad(): void {
+    const deferred = this.deferredLoad;
+    if (!deferred) return;
+    this.deferredLoad = null;
+    this.loadIndexes();
+    if (!this.loadTail(false)) this.recover(deferred.indexIntervalBytes);
+  }
+
+  private ensureIndexes(): void {
+    if (this.deferredLoad) this.completeLoad();
+    else this.loadIndexes();
+  }
+
+  get offsetIndex(): OffsetIndex {
+    if (!this.offsetIdx) this.ensureIndexes();
+    return this.offsetIdx!;
+  }
+
+  get timeIndex(): TimeIndex {
+    if (!this.timeIdx) this.ensureIndexes();
+    return this.timeIdx!;
+  }
+
+  /** Aborted transactions whose ABORT marker is in this segment (read_committed fetches). */
+  get txnIndex(): TransactionIndex {
+    if (!this.txnIdx) this.ensureIndexes();
+    return this.txnIdx!;
+  }
+
+  /** The offset after the last batch (baseOffset when empty). */
+  get nextOffset(): number {
+    if (this.deferredLoad) this.completeLoad();
+    return this.next;
+  }
+
+  set nextOffset(offset: number) {
+    this.next = offset;
+  }
+
+  get maxTimestampSoFar(): number {
+    if (this.deferredLoad) this.completeLoad();
+    return this.maxTs;
+  }
+
+  set maxTimestampSoFar(ts: number) {
+    this.maxTs = ts;
+  }
+
+  /** Last offset of the batch holding maxTimestampSoFar (the time index's unit), -1 when none. */
+  get offsetOfMaxTimestampSoFar(): number {
+    if (this.deferredLoad) this.completeLoad();
+    return this.offsetOfMaxTs;
+  }
+
+  set offsetOfMaxTimestampSoFar(offset: number) {
+    this.offsetOfMaxTs = offset;
+  }
+
+  /** Whether the indexes and tail are still unread (a lazily opened segment nobody has asked about yet). */
+  get isLoadDeferred(): boolean {
+    return this.deferredLoad !== null;
+  }
+
+  /** Closes the .log's descriptor if open (the next read, write or sync opens it again): an idle segment holds none. */
+  releaseDescriptor(): void {
+    const fd = this.logFd;
+    this.logFd = -1;
+    if (fd >= 0) fs.closeSync(fd);
+  }
+
+  /** The .log's descriptor, opened on first use. */
+  private get fd(): number {
+    if (this.logFd < 0) {
+      if (this.closed) throw new StorageError(`segment ${this.logPath} is closed`);
+      this.logFd = fs.openSync(this.logPath, 'r+');
     }
+    return this.logFd;
   }
 
   get size(): number {
@@ -165,7 +256,7 @@ export class LogSegment {
   }
 
   get logPath(): string {
-    return path.join(this.dir, segmentFileName(this.baseOffset, LOG_SUFFIX));
+    return path.join(this.dir, segmentFileName(this.baseOffset, LOG_SUFFIX + this.fileSuffix));
   }
 
   /** Record timestamps when present, else the file's age: what time-based retention measures. */
@@ -461,7 +552,13 @@ export class LogSegment {
       await Promise.all([fdatasync(this.fd), this.txnIndex.sync(fdatasync)]);
       return;
     }
-    await Promise.all([fdatasync(this.fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync), this.txnIndex.sync(fdatasync)]);
+    const fd = this.fd;
+    await Promise.all([fdatasync(fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync), this.txnIndex.sync(fdatasync)]);
+    // Synced with its indexes: a rolled segment, read rarely from now on. Its descriptor goes (reopened on a read).
+    if (this.logFd === fd && !this.closed) {
+      this.logFd = -1;
+      fs.closeSync(fd);
+    }
   }
 
   get isClosed(): boolean {
@@ -471,11 +568,16 @@ export class LogSegment {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    fs.closeSync(this.fd);
-    this.fd = -1;
-    this.offsetIndex.close();
-    this.timeIndex.close();
-    this.txnIndex.close();
+    this.deferredLoad = null;
+    const fd = this.logFd;
+    this.logFd = -1;
+    try {
+      if (fd >= 0) fs.closeSync(fd);
+    } finally {
+      this.offsetIdx?.close();
+      this.timeIdx?.close();
+      this.txnIdx?.close();
+    }
   }
 
   /** Closes and renames the files to `*.deleted` (cheap, synchronous); returns their new paths for unlinking. */
@@ -508,6 +610,10 @@ export class LogSegment {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
+    // Lazy opens and index writes follow the files.
+    if (this.fileSuffix === from) this.fileSuffix = to;
+    this.offsetIdx?.moveTo(this.indexPath(INDEX_SUFFIX));
+    this.timeIdx?.moveTo(this.indexPath(TIME_INDEX_SUFFIX));
   }
 
   /** Closes the segment and unlinks its files carrying `suffix` (e.g. after renameFiles('', DELETED_SUFFIX)). */

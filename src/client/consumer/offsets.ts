@@ -84,9 +84,11 @@ async function listOffsetsOnce(
             partitions: ps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: BigInt(p.timestamp), maxNumOffsets: 1 })),
           })),
         }, { minVersion: 1 });
+        // By key, not qs.find per answer: that was quadratic (10,000 partitions: 50M comparisons per seek).
+        const asked = new Map(qs.map((q) => [`${q.topic}\u0000${q.partition}`, q]));
         for (const t of res.topics) {
           for (const p of t.partitions) {
-            const q = qs.find((x) => x.topic === t.name && x.partition === p.partitionIndex);
+            const q = asked.get(`${t.name}\u0000${p.partitionIndex}`);
             if (!q) continue;
             if (p.errorCode !== 0) {
               const err = new ProtocolError(p.errorCode, `ListOffsets for ${t.name}-${p.partitionIndex}`);

@@ -19,8 +19,8 @@ describe('TimeIndex', () => {
     assert.equal(idx.lookup(900), 1005);
     assert.equal(idx.lookup(901), 1020);
     assert.equal(idx.lookup(Number.MAX_SAFE_INTEGER), 1030);
-    assert.equal(fs.statSync(file).size, 36);
     idx.close();
+    assert.equal(fs.statSync(file).size, 36);
     const again = TimeIndex.open(file, 1000, 1200);
     assert.equal(again.lastTimestamp, 1_700_000_000_123);
     assert.equal(again.lastOffset, 1030);
