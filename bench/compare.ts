@@ -474,7 +474,7 @@ export async function runCompareBench(options: CompareBenchOptions): Promise<Com
   const versions: Record<System, string> = { tributary: 'this tree', nats: 'not installed', rabbitmq: 'not installed' };
   const skipped: Partial<Record<System, string>> = {};
   const nats = await natsInstalled();
-  if (nats) versions.nats = `nats-server ${nats}, @nats-io/transport-node 3.4.0, @nats-io/jetstream 3.4.0`;
+  if (nats) versions.nats = `nats-server ${nats}, @nats-io/transport-node 3.3.1, @nats-io/jetstream 3.3.1`;
   else skipped.nats = 'nats-server is not installed (bench/install-competitors.sh installs it): NATS JetStream skipped';
   const rabbit = await rabbitInstalled();
   if (rabbit) versions.rabbitmq = `rabbitmq-server ${rabbit}, rabbitmq-stream-js-client 1.0.0`;
