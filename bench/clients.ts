@@ -25,6 +25,7 @@ import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
+import { withTimeout } from './support.js';
 
 export const CLIENTS = ['ours', 'kafkajs', 'platformatic'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -76,16 +77,6 @@ async function median(runs: number, fn: () => Promise<ClientThroughput>): Promis
 function throughput(ms: number, records: number, size: number): ClientThroughput {
   const seconds = ms / 1000;
   return { records, seconds, msgsPerSec: records / seconds, mbPerSec: (records * size) / 1e6 / seconds };
-}
-
-/** Rejects when `ms` pass first; the timer never outlives the race. */
-async function withTimeout<T>(what: string, p: Promise<T>, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Resolves once `start`'s callbacks have added up to `count` records; rejects on failure or after STEP_TIMEOUT_MS. */
@@ -285,7 +276,7 @@ export async function runClientBench(options: ClientBenchOptions): Promise<Clien
           try {
             const time = async (op: Operation, fn: () => Promise<void>): Promise<ClientThroughput> => {
               const started = performance.now();
-              await withTimeout(`${client} ${op} ${recordBytes} B`, fn());
+              await withTimeout(`${client} ${op} ${recordBytes} B`, STEP_TIMEOUT_MS, fn());
               const t = throughput(performance.now() - started, records, recordBytes);
               log(`  ${client.padEnd(12)} ${String(recordBytes).padStart(4)} B  ${op.padEnd(14)} ${Math.round(t.msgsPerSec).toLocaleString('en-US').padStart(10)} msg/s  ${t.mbPerSec.toFixed(1).padStart(6)} MB/s`);
               return t;

@@ -37,7 +37,7 @@ import { Consumer } from '../src/client/consumer.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { run, tail } from '../test/compat/support/processes.js';
 import { freePort, tcpReachable } from '../test/helpers/free-ports.js';
-import { countLines, median, produceBatches } from './support.js';
+import { countLines, median, produceBatches, withTimeout } from './support.js';
 
 const RECORD_BYTES = 100;
 /**
@@ -115,16 +115,6 @@ export interface CompareBenchOptions {
 function throughput(ms: number, records: number): Throughput {
   const seconds = ms / 1000;
   return { records, seconds, msgsPerSec: records / seconds, mbPerSec: (records * RECORD_BYTES) / 1e6 / seconds };
-}
-
-/** Rejects when `ms` pass first; the timer never outlives the race. */
-async function withTimeout<T>(what: string, p: Promise<T>, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -528,7 +518,7 @@ export async function runCompareBench(options: CompareBenchOptions): Promise<Com
         // The machine is shared: rotating the order spreads whatever else runs over all targets.
         const order = targets.map((_, i) => targets[(i + round) % targets.length]);
         for (const target of order) {
-          const result = await withTimeout(`${target} round ${round + 1}`, Promise.race([steps[target](), crashed]));
+          const result = await withTimeout(`${target} round ${round + 1}`, STEP_TIMEOUT_MS, Promise.race([steps[target](), crashed]));
           publishRuns.get(target)!.push(result.publish);
           if (result.read) readRuns.get(target)!.push(result.read);
           const cell = (t: Throughput): string => `${Math.round(t.msgsPerSec).toLocaleString('en-US').padStart(10)} msg/s ${t.mbPerSec.toFixed(1).padStart(6)} MB/s`;

@@ -27,6 +27,7 @@ import { Producer } from '../src/client/producer.js';
 import { buildRecordBatch } from '../src/protocol/records/record.js';
 import { LogManager } from '../src/storage/log-manager.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
+import { withTimeout } from './support.js';
 
 export interface ScaleBenchOptions {
   workDir: string;
@@ -105,7 +106,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleBe
     try {
       await admin.createTopics([{ name: 'scale-few', numPartitions: FEW_PARTITIONS }]);
       const t0 = performance.now();
-      await withTimeout('creating the partitions', admin.createTopics([{ name: 'scale-many', numPartitions: P }], { timeoutMs: STEP_TIMEOUT_MS }));
+      await withTimeout('creating the partitions', STEP_TIMEOUT_MS, admin.createTopics([{ name: 'scale-many', numPartitions: P }], { timeoutMs: STEP_TIMEOUT_MS }));
       createSeconds = (performance.now() - t0) / 1000;
     } finally {
       await admin.close();
@@ -179,16 +180,6 @@ function rate(t: ScaleThroughput): string {
   return `${Math.round(t.msgsPerSec).toLocaleString('en-US')} msg/s (${t.seconds.toFixed(2)} s)`;
 }
 
-/** Rejects when `ms` pass first; the timer never outlives the race. */
-async function withTimeout<T>(what: string, p: Promise<T>, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** N records with one producer, record i to partition ⌊i·P/N⌋, 1,000 per sendBatch, 4 in flight. */
 async function produceSpread(bootstrap: string, topic: string, partitions: number, count: number, value: Buffer): Promise<ScaleThroughput> {
   const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'bench-scale', acks: 'all', compression: 'none', idempotent: false });
@@ -203,7 +194,7 @@ async function produceSpread(bootstrap: string, topic: string, partitions: numbe
         await producer.sendBatch(Array.from({ length: n }, (_, i) => ({ topic, partition: Math.floor(((first + i) * partitions) / count), value })));
       }
     };
-    await withTimeout(`producing to ${topic}`, Promise.all(Array.from({ length: IN_FLIGHT }, worker)));
+    await withTimeout(`producing to ${topic}`, STEP_TIMEOUT_MS, Promise.all(Array.from({ length: IN_FLIGHT }, worker)));
     return throughput(performance.now() - started, count);
   } finally {
     await producer.close();
@@ -255,13 +246,13 @@ async function connectionRound(
   }));
   try {
     const c0 = performance.now();
-    await withTimeout('connecting', Promise.all([...producers.map((p) => p.connect()), ...consumers.map((c) => c.connect())]));
+    await withTimeout('connecting', STEP_TIMEOUT_MS, Promise.all([...producers.map((p) => p.connect()), ...consumers.map((c) => c.connect())]));
     const connectSeconds = (performance.now() - c0) / 1000;
     const footprintNow = await footprint(broker.pid);
 
     const started = performance.now();
     const cpu0 = await cpuMs(broker.pid);
-    await withTimeout(`producing to ${topic}`, Promise.all(producers.map(async (producer, k) => {
+    await withTimeout(`producing to ${topic}`, STEP_TIMEOUT_MS, Promise.all(producers.map(async (producer, k) => {
       const mine = Math.floor(count / half) + (k < count % half ? 1 : 0);
       for (let done = 0; done < mine; done += BATCH) {
         const n = Math.min(BATCH, mine - done);

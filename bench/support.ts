@@ -56,3 +56,13 @@ export function countLines(command: string, args: readonly string[], timeoutMs: 
     });
   });
 }
+
+/** `p`, or a rejection naming `what` when `ms` pass first; the timer never outlives the race. */
+export async function withTimeout<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
