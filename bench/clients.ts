@@ -25,7 +25,7 @@ import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
-import { withTimeout } from './support.js';
+import { medianBy, withTimeout } from './support.js';
 
 export const CLIENTS = ['ours', 'kafkajs', 'platformatic'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -70,8 +70,7 @@ interface Driver {
 async function median(runs: number, fn: () => Promise<ClientThroughput>): Promise<ClientThroughput> {
   const all: ClientThroughput[] = [];
   for (let i = 0; i < runs; i++) all.push(await fn());
-  all.sort((a, b) => a.msgsPerSec - b.msgsPerSec);
-  return all[Math.floor(runs / 2)];
+  return medianBy(all, (t) => t.msgsPerSec);
 }
 
 function throughput(ms: number, records: number, size: number): ClientThroughput {
@@ -295,8 +294,7 @@ export async function runClientBench(options: ClientBenchOptions): Promise<Clien
       }
       // Each client's median round per operation; the ratios from those, and the worst ratio of any one round.
       const results = Object.fromEntries(CLIENTS.map((client) => [client, Object.fromEntries(OPERATIONS.map((op) => {
-        const sorted = perRound.map((r) => r[client][op]).sort((a, b) => a.msgsPerSec - b.msgsPerSec);
-        return [op, sorted[Math.floor(sorted.length / 2)]];
+        return [op, medianBy(perRound.map((r) => r[client][op]), (t) => t.msgsPerSec)];
       }))])) as Record<ClientName, Record<Operation, ClientThroughput>>;
       const ratio = (other: ClientName, of: Record<ClientName, Record<Operation, ClientThroughput>>): Record<Operation, number> =>
         Object.fromEntries(OPERATIONS.map((op) => [op, of.ours[op].msgsPerSec / of[other][op].msgsPerSec])) as Record<Operation, number>;

@@ -70,7 +70,7 @@ import { formatMetricsTable, runMetricsBench } from './metrics.js';
 import { formatConsoleTable, runConsoleBench } from './console.js';
 import { formatSoakTable, runSoakBench } from './soak.js';
 import { formatCompareTable, runCompareBench } from './compare.js';
-import { countLines } from './support.js';
+import { countLines, medianBy } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
 
@@ -360,10 +360,7 @@ async function writeRecords(path: string, count: number, size: number): Promise<
 async function measureRuns(runs: number, address: string, input: string, records: number, size: number, keepsAll: boolean): Promise<TargetResults> {
   const results: TargetResult[] = [];
   for (let i = 0; i < runs; i++) results.push(await measure(address, `bench-${i}`, input, records, size, keepsAll));
-  const median = (pick: (r: TargetResult) => Throughput): Throughput => {
-    const sorted = results.map(pick).sort((a, b) => a.seconds - b.seconds);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
+  const median = (pick: (r: TargetResult) => Throughput): Throughput => medianBy(results.map(pick), (t) => t.seconds);
   return { produce: median((r) => r.produce), fetch: median((r) => r.fetch), fetchUncommitted: median((r) => r.fetchUncommitted), fetchTail: median((r) => r.fetchTail), runs: results };
 }
 
@@ -373,43 +370,47 @@ async function measureAcksAll(runs: number, address: string, input: string, reco
   for (let i = 0; i < runs; i++) {
     const topic = `bench-acks-all-${i}`;
     await prepare(topic);
-    const started = performance.now();
-    await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-X', 'acks=all', '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
-    const t = throughput(performance.now() - started, records, size);
-    console.log(`  produce acks=all ${t.seconds.toFixed(2)} s, ${Math.round(t.msgsPerSec)} msg/s`);
-    results.push(t);
+    results.push(await kcatProduce(address, topic, input, records, size, 'all'));
   }
-  return results.sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)];
+  return medianBy(results, (t) => t.seconds);
+}
+
+/** kcat produces the file into `topic` with `acks`. */
+async function kcatProduce(address: string, topic: string, input: string, records: number, size: number, acks: '1' | 'all'): Promise<Throughput> {
+  const started = performance.now();
+  await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-X', `acks=${acks}`, '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
+  const t = throughput(performance.now() - started, records, size);
+  console.log(`  produce acks=${acks} ${t.seconds.toFixed(2)} s, ${Math.round(t.msgsPerSec)} msg/s`);
+  return t;
+}
+
+/** kcat reads `topic` from the beginning to its end with `isolation`; the records read and the rate. */
+async function kcatFetchAll(address: string, topic: string, size: number, isolation: 'read_committed' | 'read_uncommitted'): Promise<Throughput> {
+  const started = performance.now();
+  const fetched = await countLines('kcat', ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-X', `isolation.level=${isolation}`, '-o', 'beginning', '-e', '-q'], STEP_TIMEOUT_MS);
+  const t = throughput(performance.now() - started, fetched, size);
+  console.log(`  fetch   ${t.seconds.toFixed(2)} s, ${Math.round(t.msgsPerSec)} msg/s (${isolation})`);
+  return t;
 }
 
 /** `keepsAll`: the target must serve back every record it acknowledged (the mock does not). */
 async function measure(address: string, topic: string, input: string, records: number, size: number, keepsAll: boolean): Promise<TargetResult> {
-  let started = performance.now();
-  await run('kcat', ['-P', '-b', address, '-t', topic, ...PRODUCER_SETTINGS, '-X', 'acks=1', '-l', input], { timeoutMs: STEP_TIMEOUT_MS });
-  const produce = throughput(performance.now() - started, records, size);
-  console.log(`  produce ${produce.seconds.toFixed(2)} s, ${Math.round(produce.msgsPerSec)} msg/s`);
-
-  started = performance.now();
-  const fetched = await countLines('kcat', ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-o', 'beginning', '-e', '-q'], STEP_TIMEOUT_MS);
-  const fetch = throughput(performance.now() - started, fetched, size);
-  console.log(`  fetch   ${fetch.seconds.toFixed(2)} s, ${Math.round(fetch.msgsPerSec)} msg/s`);
+  const produce = await kcatProduce(address, topic, input, records, size, '1');
+  const fetch = await kcatFetchAll(address, topic, size, 'read_committed');
+  const fetched = fetch.records;
   if (keepsAll ? fetched !== records : fetched === 0 || fetched > records) {
     throw new Error(`fetched ${fetched} records from ${address}, produced ${records}`);
   }
-
   // The same read with read_uncommitted: the read_committed path (last stable offset, aborted transactions) should cost
   // nothing when there are no transactions.
-  started = performance.now();
-  const fetchedUncommitted = await countLines('kcat', ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-X', 'isolation.level=read_uncommitted', '-o', 'beginning', '-e', '-q'], STEP_TIMEOUT_MS);
-  const fetchUncommitted = throughput(performance.now() - started, fetchedUncommitted, size);
-  console.log(`  fetch   ${fetchUncommitted.seconds.toFixed(2)} s, ${Math.round(fetchUncommitted.msgsPerSec)} msg/s (read_uncommitted)`);
-  if (fetchedUncommitted !== fetched) throw new Error(`read ${fetched} records read_committed but ${fetchedUncommitted} read_uncommitted from ${address}`);
+  const fetchUncommitted = await kcatFetchAll(address, topic, size, 'read_uncommitted');
+  if (fetchUncommitted.records !== fetched) throw new Error(`read ${fetched} records read_committed but ${fetchUncommitted.records} read_uncommitted from ${address}`);
 
   // The same number of newest records from both targets, best of a few reads (the read is short).
   const tailArgs = ['-C', '-b', address, '-t', topic, ...CONSUMER_SETTINGS, '-o', `-${TAIL_PER_PARTITION}`, '-e', '-q'];
   let fetchTail: Throughput | undefined;
   for (let i = 0; i < TAIL_REPEATS; i++) {
-    started = performance.now();
+    const started = performance.now();
     const n = await countLines('kcat', tailArgs, STEP_TIMEOUT_MS);
     const t = throughput(performance.now() - started, n, size);
     if (!fetchTail || t.seconds < fetchTail.seconds) fetchTail = t;

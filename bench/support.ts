@@ -8,6 +8,12 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** The item whose `key` is the median (the upper one of an even count). */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const s = [...items].sort((a, b) => key(a) - key(b));
+  return s[Math.floor(s.length / 2)]!;
+}
+
 /** Records per request and requests in flight of produceBatches. */
 const BATCH = 1000;
 const IN_FLIGHT = 4;

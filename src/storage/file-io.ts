@@ -55,17 +55,23 @@ export function tempPathOf(file: string): string {
   return `${file}.tmp`;
 }
 
-export function writeFileAtomicSync(file: string, data: string | Buffer): void {
+/**
+ * Replaces `file` atomically (temp file, rename). `durable` (the default) fsyncs the temp file before the rename and
+ * the directory after it; without it a power loss may leave the old file, none, or an empty one — for a file its
+ * reader can rebuild when it is missing or malformed.
+ */
+export function writeFileAtomicSync(file: string, data: string | Buffer, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable !== false;
   const tmp = tempPathOf(file);
   const fd = fs.openSync(tmp, 'w');
   try {
     writeFully(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  syncDirSync(path.dirname(file));
+  if (durable) syncDirSync(path.dirname(file));
 }
 
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {

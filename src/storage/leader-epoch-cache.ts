@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tempPathOf, writeFileAtomicSync, writeFully } from './file-io.js';
+import { writeFileAtomicSync } from './file-io.js';
 import { StorageError } from './storage-error.js';
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
@@ -193,20 +193,8 @@ export class LeaderEpochCache {
   flush(): void {
     if (this.file === null) return;
     try {
-      const text = LeaderEpochCache.format(this.entries);
-      if (this.fileMayExist) {
-        writeFileAtomicSync(this.file, text);
-      } else {
-        const tmp = tempPathOf(this.file);
-        const fd = fs.openSync(tmp, 'w');
-        try {
-          writeFully(fd, Buffer.from(text), 0);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(tmp, this.file);
-        this.fileMayExist = true;
-      }
+      writeFileAtomicSync(this.file, LeaderEpochCache.format(this.entries), { durable: this.fileMayExist });
+      this.fileMayExist = true;
     } catch (err) {
       throw new StorageError(`cannot write ${this.file}: ${(err as Error).message}`, { cause: err });
     }
