@@ -6,7 +6,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import type { ClientOptions } from '../client/cluster.js';
@@ -17,6 +16,7 @@ import { conclusions, renderHtml, renderMarkdown, renderText, type ExperimentRep
 import { runAnalytics, runConsumers, runIngest, type ScenarioContext } from '../experiment/scenarios.js';
 import { action, UsageError } from './common.js';
 import { intArg } from './data-options.js';
+import { packageVersion } from '../util/package-version.js';
 
 interface ExperimentFlags {
   rows: number;
@@ -96,13 +96,6 @@ async function deleteTopics(client: ClientOptions, topics: string[], log: (line:
   }
 }
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function experiment(flags: ExperimentFlags): Promise<void> {
   const started = new Date();

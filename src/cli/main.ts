@@ -1,6 +1,6 @@
 /** The `tributary` command: one file per subcommand, registered here. */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { packageVersion } from '../util/package-version.js';
 /**
  * Each subcommand's module, loaded only when that command runs: a command pays for its own imports (the broker,
  * the client, SQL drivers, the console…) and not for the others' — `tributary --version` loads none of them.
@@ -38,9 +38,6 @@ function commandsFor(argv: string[]): string[] {
 }
 
 /** The package's own version (dist/src/cli → the package root), so it is stated once, in package.json. */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();

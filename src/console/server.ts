@@ -8,7 +8,6 @@
  * send; read-only mode refuses every mutation; an optional login (sessions in HttpOnly SameSite=Strict cookies);
  * every response carries a CSP, X-Frame-Options DENY and nosniff; request bodies are capped at 1 MiB.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +25,7 @@ import { registerSecurityRoutes } from './routes-security.js';
 import { registerTopicRoutes } from './routes-topics.js';
 import { Router, type ConsoleApp, type Ctx } from './router.js';
 import { StaticFiles } from './static.js';
+import { packageVersion } from '../util/package-version.js';
 
 export const DEFAULT_CONSOLE_PORT = 9021;
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
@@ -71,13 +71,6 @@ const MUTATIONS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 const OPEN_ROUTES = new Set(['/api/session', '/api/login', '/api/logout']);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const bootstrapText = (b: string | string[]): string => (Array.isArray(b) ? b.join(',') : b);
 

@@ -8,12 +8,12 @@
  * are those of Kafka's JMX exporter configuration (kafka_server_brokertopicmetrics_…, kafka_network_requestmetrics_…),
  * times in milliseconds. The broker's state at scrape time (logs, replicas, groups, lag) is state-metrics.ts's.
  */
-import { readFileSync } from 'node:fs';
 import { Registry, collectDefaultMetrics, type Metric, type RegistryContentType } from 'prom-client';
 import { errorCodeName } from '../protocol/generated/error-codes.js';
 import type { BrokerContext } from '../server/broker-context.js';
 import type { ApiStats, BrokerMetricsHooks, ListenerStats, QuotaType, TopicStats } from '../server/metrics-hooks.js';
 import { registerStateMetrics } from './state-metrics.js';
+import { packageVersion } from '../util/package-version.js';
 
 /** Request time buckets (ms): from a produce answered from the page cache to a long poll or a slow fsync. */
 export const REQUEST_TIME_BUCKETS_MS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
@@ -310,11 +310,3 @@ export class BrokerMetrics implements BrokerMetricsHooks {
   }
 }
 
-function packageVersion(): string {
-  try {
-    // dist/src/metrics → the package root.
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
