@@ -623,12 +623,13 @@ export function suppress<K, V>(spec: SuppressSpec): ProcessorSupplier<K, Change<
         const value = change(r.value.newValue, prior ? prior.record.value.oldValue : r.value.oldValue);
         buffer.set(id, { record: r.withValue(value), time: prior && spec.kind === 'until-time-limit' ? prior.time : time });
         const expiry = observed - spec.durationMs;
-        const due = [...buffer].filter(([, e]) => e.time <= expiry).sort((a, b) => a[1].time - b[1].time);
+        // In time order, then by key, as a time-ordered buffer evicts.
+        const byTime = (a: [string, { time: number }], b: [string, { time: number }]): number => a[1].time - b[1].time || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+        const due = [...buffer].filter(([, e]) => e.time <= expiry).sort(byTime);
         for (const [k] of due) emit(k);
         while (buffer.size > spec.buffer.maxRecords) {
           if (spec.buffer.whenFull === 'shut-down') throw new StreamsException(`suppression buffer full (${spec.buffer.maxRecords} records)`);
-          const oldest = [...buffer].sort((a, b) => a[1].time - b[1].time)[0][0];
-          emit(oldest);
+          emit([...buffer].sort(byTime)[0][0]);
         }
       },
     };
