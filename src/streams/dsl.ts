@@ -85,8 +85,8 @@ export class StreamsBuilder {
 
   /** A changelog topic read as a table (latest value per key; a null value deletes), materialized in a store. */
   table<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = Consumed.with<K, V>(), materialized: Materialized<K, V> = Materialized.with<K, V>()): KTable<K, V> {
-    const sourceName = consumed.processorName ?? this.b.newName('KSTREAM-SOURCE-');
     const storeName = materialized.storeName ?? `${topic}-${this.b.newStoreName('')}`;
+    const sourceName = consumed.processorName ?? this.b.newName('KSTREAM-SOURCE-');
     const keySerde = materialized.keySerde ?? consumed.keySerde;
     const valueSerde = materialized.valueSerde ?? consumed.valueSerde;
     this.b.topology.addSource(sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor });
@@ -97,9 +97,9 @@ export class StreamsBuilder {
 
   /** A table every task holds in full (all partitions), read by stream joins through a key mapper. */
   globalTable<K = unknown, V = unknown>(topic: string, consumed: Consumed<K, V> = Consumed.with<K, V>(), materialized: Materialized<K, V> = Materialized.with<K, V>()): GlobalKTable<K, V> {
+    const storeName = materialized.storeName ?? `${topic}-${this.b.newStoreName('')}`;
     const sourceName = consumed.processorName ?? this.b.newName('KSTREAM-SOURCE-');
     const processorName = this.b.newName('KTABLE-SOURCE-');
-    const storeName = materialized.storeName ?? `${topic}-${this.b.newStoreName('')}`;
     const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(storeName), materialized.keySerde ?? consumed.keySerde, materialized.valueSerde ?? consumed.valueSerde).withLoggingDisabled();
     this.b.topology.addGlobalStore(store, sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor }, processorName, tableSource(storeName) as ProcessorSupplier<K, V, never, never>);
     return new GlobalKTable<K, V>(storeName);

@@ -47,8 +47,8 @@ test('KTable.mapValues with Materialized is queryable', () => {
   const driver = new TopologyTestDriver(named.build(), props, 0);
   driver.createInputTopic('t', S, S).pipeInput('a', 'four', 0);
   assert.equal(driver.getKeyValueStore<string, number>('lengths').get('a'), 4);
-  assert.deepEqual(named.build().internalTopics('app').changelog, ['app-t-STATE-STORE-0000000001-changelog', 'app-lengths-changelog']);
-  assert.deepEqual(b.build().internalTopics('app').changelog, ['app-t-STATE-STORE-0000000001-changelog'], 'logging disabled: no changelog');
+  assert.deepEqual(named.build().internalTopics('app').changelog, ['app-t-STATE-STORE-0000000000-changelog', 'app-lengths-changelog']);
+  assert.deepEqual(b.build().internalTopics('app').changelog, ['app-t-STATE-STORE-0000000000-changelog'], 'logging disabled: no changelog');
 });
 
 test('KTable.groupBy().count(): a changed value is subtracted from its old group before it is added to the new one', () => {
