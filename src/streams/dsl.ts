@@ -11,7 +11,7 @@ import {
   tableSource, tableTableJoin, tableToStream, windowAggregate, windowStoreGetter,
   type Aggregator, type Initializer, type JoinKind, type Merger, type Reducer, type ValueGetterSupplier, type ValueJoiner,
 } from './dsl-processors.js';
-import { Branched, Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.js';
+import { Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.js';
 import type { ProcessorContext, ProcessorSupplier } from './processor.js';
 import type { Change, KeyValue, Record } from './record.js';
 import { Serdes, type Serde } from './serdes.js';
@@ -251,9 +251,9 @@ export class KStream<K, V> {
   }
 
   /** This stream as it will be read by a join: through a repartition topic when its key changed. */
-  private forJoin(name: string, keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined): KStream<K, V> {
+  private forJoin(name: string | (() => string), keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined): KStream<K, V> {
     if (!this.repartitionRequired) return this;
-    const source = this.b.repartition(this.nodeName, name, keySerde ?? this.keySerde, valueSerde ?? this.valueSerde);
+    const source = this.b.repartition(this.nodeName, typeof name === 'string' ? name : name(), keySerde ?? this.keySerde, valueSerde ?? this.valueSerde);
     return new KStream<K, V>(this.b, source, keySerde ?? this.keySerde, valueSerde ?? this.valueSerde, false);
   }
 
@@ -352,13 +352,36 @@ export class KStream<K, V> {
 
   /** The stream read as a table (latest value per key). */
   toTable(materialized: Materialized<K, V> = Materialized.with<K, V>()): KTable<K, V> {
-    const source = this.forJoin(this.b.newName('KSTREAM-TOTABLE-') + '-input', materialized.keySerde, materialized.valueSerde);
+    const source = this.forJoin(() => `${this.b.newName('KSTREAM-TOTABLE-')}-input`, materialized.keySerde, materialized.valueSerde);
     const storeName = materialized.storeName ?? this.b.newStoreName('KSTREAM-TOTABLE-');
     const name = this.b.addProcessor(this.b.newName('KSTREAM-TOTABLE-'), tableSource(storeName), [source.nodeName]);
     const keySerde = materialized.keySerde ?? source.keySerde;
     const valueSerde = materialized.valueSerde ?? source.valueSerde;
     this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name]);
     return new KTable<K, V>(this.b, name, keySerde, valueSerde, storeGetter(storeName), storeName, null);
+  }
+}
+
+/** A branch of KStream.split(): its name and what to do with the branch's stream. */
+export class Branched<K, V> {
+  private constructor(
+    readonly name: string | undefined,
+    readonly chain: ((stream: KStream<K, V>) => KStream<K, V> | null | undefined) | undefined,
+    readonly consumer: ((stream: KStream<K, V>) => void) | undefined,
+  ) {}
+
+  static as<K, V>(name: string): Branched<K, V> {
+    return new Branched<K, V>(name, undefined, undefined);
+  }
+
+  /** The function's result (a stream, or null/undefined for none) goes into the result map under the branch's name. */
+  static withFunction<K, V>(fn: (stream: KStream<K, V>) => KStream<K, V> | null | undefined, name?: string): Branched<K, V> {
+    return new Branched<K, V>(name, fn, undefined);
+  }
+
+  /** The consumer takes the branch; the result map gets no entry for it. */
+  static withConsumer<K, V>(fn: (stream: KStream<K, V>) => void, name?: string): Branched<K, V> {
+    return new Branched<K, V>(name, undefined, fn);
   }
 }
 
@@ -670,4 +693,3 @@ export class KGroupedTable<K, V> {
   }
 }
 
-export { Branched, Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined };

@@ -1,6 +1,6 @@
 // Tributary Streams: Kafka Streams' DSL, Processor API, state stores and TopologyTestDriver for TypeScript.
-export { StreamsBuilder, KStream, KTable, GlobalKTable, KGroupedStream, KGroupedTable, TimeWindowedKStream, SessionWindowedKStream, BranchedKStream } from './dsl.js';
-export { Branched, Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.js';
+export { StreamsBuilder, KStream, KTable, GlobalKTable, KGroupedStream, KGroupedTable, TimeWindowedKStream, SessionWindowedKStream, BranchedKStream, Branched } from './dsl.js';
+export { Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned, StreamJoined } from './options.js';
 export type { Aggregator, Initializer, Merger, Reducer, ValueJoiner } from './dsl-processors.js';
 export { Serdes, SerializationError, type Serde, type Serializer, type Deserializer } from './serdes.js';
 export { Record, keyValue, type KeyValue, type Change, type Headers, type RecordHeader, type RecordMetadata } from './record.js';

@@ -190,30 +190,4 @@ export class StreamJoined<K, V, VO> {
   }
 }
 
-/** A branch of KStream.split(): its name and what to do with the branch's stream. */
-export class Branched<K, V> {
-  /** The branch's key and value types (for inference only). */
-  declare readonly types?: [K, V];
-
-  private constructor(
-    readonly name: string | undefined,
-    readonly chain: ((s: any) => any) | undefined,
-    readonly consumer: ((s: any) => void) | undefined,
-  ) {}
-
-  static as<K, V>(name: string): Branched<K, V> {
-    return new Branched<K, V>(name, undefined, undefined);
-  }
-
-  /** The function's result (a stream, or null/undefined) goes into the result map under the branch's name. */
-  static withFunction<K, V, S>(fn: (stream: S) => S | null | undefined, name?: string): Branched<K, V> {
-    return new Branched<K, V>(name, fn, undefined);
-  }
-
-  /** The consumer takes the branch; the result map gets no entry for it. */
-  static withConsumer<K, V, S>(fn: (stream: S) => void, name?: string): Branched<K, V> {
-    return new Branched<K, V>(name, undefined, fn);
-  }
-}
-
 export type { TopicNameExtractor, StreamPartitioner };

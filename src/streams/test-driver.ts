@@ -85,14 +85,20 @@ export class TopologyTestDriver {
   }
 
   private drain(): void {
-    while (this.pending.length > 0) {
-      const r = this.pending.shift()!;
-      const task = this.taskByTopic.get(r.topic);
-      if (!task) throw new StreamsException(`the topology does not read topic ${r.topic}`);
-      const offset = this.offsets.get(r.topic) ?? 0;
-      this.offsets.set(r.topic, offset + 1);
-      task.process(r.topic, 0, offset, r.key, r.value, r.timestamp, r.headers);
-      task.maybePunctuateStreamTime();
+    try {
+      while (this.pending.length > 0) {
+        const r = this.pending.shift()!;
+        const task = this.taskByTopic.get(r.topic);
+        if (!task) throw new StreamsException(`the topology does not read topic ${r.topic}`);
+        const offset = this.offsets.get(r.topic) ?? 0;
+        this.offsets.set(r.topic, offset + 1);
+        task.process(r.topic, 0, offset, r.key, r.value, r.timestamp, r.headers);
+        task.maybePunctuateStreamTime();
+      }
+    } catch (e) {
+      // The failure reaches the caller; what the failed record left queued is not processed later.
+      this.pending.length = 0;
+      throw e;
     }
   }
 

@@ -74,7 +74,7 @@ test('split sends each record to the first matching branch; names are prefix + n
   const branches = b.stream<string, string>('in').split(Named.as('route-'))
     .branch((_k, v) => v.startsWith('a'), Branched.as('apples'))
     .branch((_k, v) => v.startsWith('a') || v.startsWith('b'))
-    .branch((_k, v) => v.startsWith('c'), Branched.withConsumer((s: any) => s.foreach((_k: string, v: string) => consumed.push(v))))
+    .branch((_k, v) => v.startsWith('c'), Branched.withConsumer((s) => s.foreach((_k, v) => consumed.push(v))))
     .defaultBranch();
   assert.deepEqual([...branches.keys()], ['route-apples', 'route-2', 'route-0']);
   branches.get('route-apples')!.to('apples');
@@ -182,4 +182,28 @@ test('a missing serde is reported with what needed it', () => {
   b.stream<string, string>('in').to('out');
   assert.throws(() => new TopologyTestDriver(b.build(), { 'application.id': 'app' }, 0), /source KSTREAM-SOURCE-0000000000 has no key serde/);
   assert.throws(() => new TopologyTestDriver(b.build(), { 'application.id': 'bad id' }, 0), /application.id/);
+});
+
+test('Branched.withFunction puts the stream it returns in the result map; a null result leaves the branch out', () => {
+  const b = new StreamsBuilder();
+  const branches = b.stream<string, string>('in').split()
+    .branch((_k, v) => v === 'a', Branched.withFunction((s) => s.mapValues((v) => v.toUpperCase()), 'upper'))
+    .branch((_k, v) => v === 'b', Branched.withFunction(() => null))
+    .noDefaultBranch();
+  assert.deepEqual([...branches.keys()], ['KSTREAM-BRANCH-0000000001upper']);
+  branches.get('KSTREAM-BRANCH-0000000001upper')!.to('out');
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  driver.createInputTopic('in', S, S).pipeValueList(['a', 'b', 'c']);
+  assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['A']);
+});
+
+test('a processor that throws fails pipeInput; records it queued are not processed later', () => {
+  const b = new StreamsBuilder();
+  const s = b.stream<string, string>('in').peek((_k, v) => { if (v === 'boom') throw new Error('boom'); });
+  s.repartition(Repartitioned.as('r')).to('out');
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  assert.throws(() => input.pipeInput('k', 'boom', 0), /boom/);
+  input.pipeInput('k', 'fine', 1);
+  assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['fine']);
 });
