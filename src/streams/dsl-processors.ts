@@ -124,11 +124,12 @@ export function sessionAggregate<K, V, VA>(storeName: string, windows: SessionWi
         for (const s of overlapping) {
           if (s.key.window.start === start && s.key.window.end === end) { old = s.value; continue; }
           store.remove(s.key);
-          ctx.forward(r.withKey(s.key).withValue(change<VA>(null, s.value)));
+          ctx.forward(r.withKey(s.key).withValue(change<VA>(null, s.value)).withTimestamp(s.key.window.end));
         }
+        // A session's result carries its end: the timestamp of its latest record.
         const session = new Windowed(r.key, new Window(start, end));
         store.put(session, agg);
-        ctx.forward(r.withKey(session).withValue(change(agg, old)));
+        ctx.forward(r.withKey(session).withValue(change(agg, old)).withTimestamp(end));
       },
     };
   };
@@ -139,6 +140,7 @@ export function sessionAggregate<K, V, VA>(storeName: string, windows: SessionWi
  * [start, start + timeDifference]: each record's left window ends at it, and its right window starts 1 ms after
  * it when a later record falls within timeDifference + 1. The key's raw records are kept (recordsStore) and a
  * window's aggregate recomputed from them in timestamp order, so every window a record falls in is updated.
+ * A window's result carries the largest timestamp among its records.
  */
 export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: string, windows: SlidingWindows, initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>): ProcessorSupplier<K, V, Windowed<K>, Change<VA>> {
   const diff = windows.timeDifferenceMs;
@@ -159,7 +161,8 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
         const near = [...records.fetchRange(r.key, t - diff - 1, t + diff + 1)];
         const starts = new Set<number>();
         for (const x of near) {
-          if (x.key >= t && x.key <= t + diff) starts.add(x.key - diff); // left windows containing t
+          // Left windows containing t; a record earlier than the time difference has the window [0, timeDifference].
+          if (x.key >= t && x.key <= t + diff) starts.add(Math.max(0, x.key - diff));
           if (x.key < t && x.key >= t - 1 - diff) starts.add(x.key + 1); // right windows containing t
         }
         if (near.some((y) => y.key > t && y.key <= t + 1 + diff)) starts.add(t + 1); // this record's right window

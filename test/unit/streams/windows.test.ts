@@ -99,3 +99,25 @@ test('session reduce merges the aggregates of merged sessions', () => {
   input.pipeInput('ab', 'x', 5);
   assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['2', '2', null, null, '|2|22']);
 });
+
+test('sliding windows: records earlier than the time difference share the window [0, timeDifference]', () => {
+  const b = new StreamsBuilder();
+  b.stream('in', Consumed.with(S, S)).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(10)).count()
+    .toStream(wkey).to('out', Produced.with(S, L));
+  const { out } = drive(b, [['k', 3], ['k', 8], ['k', 15]]);
+  // 3: [0,10]. 8: [0,10] again, and 3's right window [4,14]. 15: [5,15] (8 and 15), 8's right window [9,19].
+  assert.deepEqual(out, ['k@0-10=1', 'k@0-10=2', 'k@4-14=1', 'k@5-15=2', 'k@9-19=1']);
+});
+
+test('a session result carries the session end as its timestamp; a merged-away session its own end', () => {
+  const b = new StreamsBuilder();
+  b.stream('in', Consumed.with(S, S)).groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5)).count()
+    .toStream(wkey).to('out', Produced.with(S, L));
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  input.pipeInput('k', 'v', 10);
+  input.pipeInput('k', 'v', 6);
+  assert.deepEqual(driver.createOutputTopic('out', S, L).readRecordsToList().map((r) => `${r.key}=${r.value}@${r.timestamp}`), [
+    'k@10-10=1@10', 'k@10-10=null@10', 'k@6-10=2@10',
+  ]);
+});
