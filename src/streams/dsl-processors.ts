@@ -4,9 +4,9 @@
 // their unmatched records when the record's join window closes.
 import { StreamsException } from './config.js';
 import type { ProcessorContext, ProcessorSupplier, TaskId } from './processor.js';
-import { change, Record, type Change, type KeyValue } from './record.js';
+import { change, Record, valueAndTimestamp, type Change, type KeyValue, type ValueAndTimestamp } from './record.js';
 import type { Serde } from './serdes.js';
-import type { KeyValueStore, SessionStore, WindowStore } from './state/stores.js';
+import type { KeyValueStore, SessionStore, TimestampedKeyValueStore, TimestampedWindowStore, WindowStore } from './state/stores.js';
 import type { InternalProcessorContext } from './task.js';
 import { Window, Windowed, type BufferConfig, type JoinWindows, type SessionWindows, type SlidingWindows, type TimeWindows } from './windows.js';
 
@@ -18,17 +18,17 @@ export type ValueJoiner<V1, V2, VR, K = unknown> = (value1: V1, value2: V2, key:
 
 type Ctx = InternalProcessorContext<any, any>;
 
-/** Reads a KTable's current value for a key, from a store or computed from its parent's. */
+/** Reads a KTable's current value (and its timestamp) for a key, from a store or computed from its parents'. */
 export interface ValueGetterSupplier<K, V> {
   readonly storeNames: readonly string[];
-  get(context: ProcessorContext<any, any>): (key: K) => V | null;
+  get(context: ProcessorContext<any, any>): (key: K) => ValueAndTimestamp<V> | null;
 }
 
 export function storeGetter<K, V>(storeName: string): ValueGetterSupplier<K, V> {
   return {
     storeNames: [storeName],
     get: (ctx) => {
-      const store = ctx.getStateStore<KeyValueStore<K, V>>(storeName);
+      const store = ctx.getStateStore<TimestampedKeyValueStore<K, V>>(storeName);
       return (key) => store.get(key);
     },
   };
@@ -38,18 +38,22 @@ export function windowStoreGetter<K, V>(storeName: string): ValueGetterSupplier<
   return {
     storeNames: [storeName],
     get: (ctx) => {
-      const store = ctx.getStateStore<WindowStore<K, V>>(storeName);
+      const store = ctx.getStateStore<TimestampedWindowStore<K, V>>(storeName);
       return (key) => store.fetch(key.key, key.window.start);
     },
   };
 }
 
+/** Session results are timestamped with the session end. */
 export function sessionStoreGetter<K, V>(storeName: string): ValueGetterSupplier<Windowed<K>, V> {
   return {
     storeNames: [storeName],
     get: (ctx) => {
       const store = ctx.getStateStore<SessionStore<K, V>>(storeName);
-      return (key) => store.fetchSession(key.key, key.window.start, key.window.end);
+      return (key) => {
+        const v = store.fetchSession(key.key, key.window.start, key.window.end);
+        return v === null ? null : valueAndTimestamp(v, key.window.end);
+      };
     },
   };
 }
@@ -59,15 +63,17 @@ export function sessionStoreGetter<K, V>(storeName: string): ValueGetterSupplier
 export function streamAggregate<K, V, VA>(storeName: string, initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>): ProcessorSupplier<K, V, K, Change<VA>> {
   return () => {
     let ctx: Ctx;
-    let store: KeyValueStore<K, VA>;
+    let store: TimestampedKeyValueStore<K, VA>;
     return {
       init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
       process(r) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) { ctx.recordDropped('null key or value'); return; }
         const old = store.get(r.key);
-        const agg = aggregator(r.key, r.value, old ?? initializer());
-        store.put(r.key, agg);
-        ctx.forward(r.withValue(change(agg, old)));
+        const agg = aggregator(r.key, r.value, old ? old.value : initializer());
+        // The result carries the largest timestamp of the records aggregated into it.
+        const ts = Math.max(old?.timestamp ?? -1, r.timestamp);
+        store.put(r.key, valueAndTimestamp(agg, ts));
+        ctx.forward(r.withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
       },
     };
   };
@@ -80,7 +86,7 @@ export function reduceAsAggregator<K, V>(reducer: Reducer<V>): { init: Initializ
 export function windowAggregate<K, V, VA>(storeName: string, windows: TimeWindows, initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>): ProcessorSupplier<K, V, Windowed<K>, Change<VA>> {
   return () => {
     let ctx: Ctx;
-    let store: WindowStore<K, VA>;
+    let store: TimestampedWindowStore<K, VA>;
     let observed = -1;
     return {
       init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
@@ -91,9 +97,10 @@ export function windowAggregate<K, V, VA>(storeName: string, windows: TimeWindow
         for (const w of windows.windowsFor(r.timestamp)) {
           if (w.end <= closeTime) { ctx.recordDropped('window closed'); continue; }
           const old = store.fetch(r.key, w.start);
-          const agg = aggregator(r.key, r.value, old ?? initializer());
-          store.put(r.key, agg, w.start);
-          ctx.forward(r.withKey(new Windowed(r.key, w)).withValue(change(agg, old)));
+          const agg = aggregator(r.key, r.value, old ? old.value : initializer());
+          const ts = Math.max(old?.timestamp ?? -1, r.timestamp);
+          store.put(r.key, valueAndTimestamp(agg, ts), w.start);
+          ctx.forward(r.withKey(new Windowed(r.key, w)).withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
         }
       },
     };
@@ -146,7 +153,7 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
   const diff = windows.timeDifferenceMs;
   return () => {
     let ctx: Ctx;
-    let store: WindowStore<K, VA>;
+    let store: TimestampedWindowStore<K, VA>;
     let records: WindowStore<K, V>;
     let observed = -1;
     return {
@@ -173,8 +180,8 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
           let maxTs = -1;
           for (const x of near) if (x.key >= start && x.key <= end) { agg = aggregator(r.key, x.value, agg); maxTs = Math.max(maxTs, x.key); }
           const old = store.fetch(r.key, start);
-          store.put(r.key, agg, start);
-          ctx.forward(new Record(new Windowed(r.key, new Window(start, end)), change(agg, old), maxTs, r.headers));
+          store.put(r.key, valueAndTimestamp(agg, maxTs), start);
+          ctx.forward(new Record(new Windowed(r.key, new Window(start, end)), change(agg, old?.value ?? null), maxTs, r.headers));
         }
       },
     };
@@ -186,14 +193,14 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
 export function tableSource<K, V>(storeName: string): ProcessorSupplier<K, V, K, Change<V>> {
   return () => {
     let ctx: Ctx;
-    let store: KeyValueStore<K, V>;
+    let store: TimestampedKeyValueStore<K, V>;
     return {
       init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
-        const old = store.get(r.key);
+        const old = store.get(r.key)?.value ?? null;
         const value = r.value ?? null;
-        store.put(r.key, value);
+        store.put(r.key, value === null ? null : valueAndTimestamp(value, r.timestamp));
         if (old === null && value === null) return;
         ctx.forward(r.withValue(change(value, old)));
       },
@@ -205,14 +212,14 @@ export function tableSource<K, V>(storeName: string): ProcessorSupplier<K, V, K,
 export function tableMapChange<K, V, VR>(fn: (key: K, value: V) => VR | null, storeName?: string): ProcessorSupplier<K, Change<V>, K, Change<VR>> {
   return () => {
     let ctx: Ctx;
-    let store: KeyValueStore<K, VR> | null = null;
+    let store: TimestampedKeyValueStore<K, VR> | null = null;
     return {
       init(c) { ctx = c as Ctx; if (storeName) store = c.getStateStore(storeName); },
       process(r) {
         const n = r.value.newValue === null ? null : fn(r.key, r.value.newValue);
-        const o = store ? store.get(r.key) : r.value.oldValue === null ? null : fn(r.key, r.value.oldValue);
+        const o = store ? store.get(r.key)?.value ?? null : r.value.oldValue === null ? null : fn(r.key, r.value.oldValue);
         if (n === null && o === null) return;
-        store?.put(r.key, n);
+        store?.put(r.key, n === null ? null : valueAndTimestamp(n, r.timestamp));
         ctx.forward(r.withValue(change(n, o)));
       },
     };
@@ -226,7 +233,8 @@ export function mappedGetter<K, V, VR>(parent: ValueGetterSupplier<K, V>, fn: (k
       const g = parent.get(ctx);
       return (key) => {
         const v = g(key);
-        return v === null ? null : fn(key, v);
+        const mapped = v === null ? null : fn(key, v.value);
+        return mapped === null || v === null ? null : valueAndTimestamp(mapped, v.timestamp);
       };
     },
   };
@@ -279,17 +287,19 @@ export function tableRepartitionMap<K, V, KR, VR>(selector: (key: K, value: V) =
 export function tableAggregate<K, V, VA>(storeName: string, initializer: Initializer<VA>, adder: Aggregator<K, V, VA>, subtractor: Aggregator<K, V, VA>): ProcessorSupplier<K, Change<V>, K, Change<VA>> {
   return () => {
     let ctx: Ctx;
-    let store: KeyValueStore<K, VA>;
+    let store: TimestampedKeyValueStore<K, VA>;
     return {
       init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
-        const old = store.get(r.key);
-        let agg = old;
+        const stored = store.get(r.key);
+        const old: VA | null = stored ? stored.value : null;
+        let agg: VA | null = old;
         if (r.value.oldValue !== null && agg !== null) agg = subtractor(r.key, r.value.oldValue, agg);
         if (r.value.newValue !== null) agg = adder(r.key, r.value.newValue, agg ?? initializer());
-        store.put(r.key, agg);
-        ctx.forward(r.withValue(change(agg, old)));
+        const ts = Math.max(stored?.timestamp ?? -1, r.timestamp);
+        store.put(r.key, agg === null ? null : valueAndTimestamp(agg, ts));
+        ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
       },
     };
   };
@@ -298,17 +308,19 @@ export function tableAggregate<K, V, VA>(storeName: string, initializer: Initial
 export function tableReduce<K, V>(storeName: string, adder: Reducer<V>, subtractor: Reducer<V>): ProcessorSupplier<K, Change<V>, K, Change<V>> {
   return () => {
     let ctx: Ctx;
-    let store: KeyValueStore<K, V>;
+    let store: TimestampedKeyValueStore<K, V>;
     return {
       init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
-        const old = store.get(r.key);
-        let agg = old;
+        const stored = store.get(r.key);
+        const old: V | null = stored ? stored.value : null;
+        let agg: V | null = old;
         if (r.value.oldValue !== null && agg !== null) agg = subtractor(agg, r.value.oldValue);
         if (r.value.newValue !== null) agg = agg === null ? r.value.newValue : adder(agg, r.value.newValue);
-        store.put(r.key, agg);
-        ctx.forward(r.withValue(change(agg, old)));
+        const ts = Math.max(stored?.timestamp ?? -1, r.timestamp);
+        store.put(r.key, agg === null ? null : valueAndTimestamp(agg, ts));
+        ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
       },
     };
   };
@@ -345,7 +357,7 @@ export type JoinKind = 'inner' | 'left' | 'outer';
 export function tableTableJoin<K, VT, VO, VR>(kind: JoinKind, thisIsLeft: boolean, other: ValueGetterSupplier<K, VO>, joiner: ValueJoiner<any, any, VR, K>): ProcessorSupplier<K, Change<VT>, K, Change<VR>> {
   return () => {
     let ctx: ProcessorContext<K, Change<VR>>;
-    let get: (key: K) => VO | null;
+    let get: (key: K) => ValueAndTimestamp<VO> | null;
     const join = (k: K, mine: VT | null, theirs: VO | null): VR | null => {
       const left = thisIsLeft ? mine : theirs;
       const right = thisIsLeft ? theirs : mine;
@@ -359,10 +371,11 @@ export function tableTableJoin<K, VT, VO, VR>(kind: JoinKind, thisIsLeft: boolea
       process(r) {
         if (r.key === null || r.key === undefined) return;
         const theirs = get(r.key);
-        const n = join(r.key, r.value.newValue, theirs);
-        const o = join(r.key, r.value.oldValue, theirs);
+        const n = join(r.key, r.value.newValue, theirs?.value ?? null);
+        const o = join(r.key, r.value.oldValue, theirs?.value ?? null);
         if (n === null && o === null) return;
-        ctx.forward(r.withValue(change(n, o)));
+        // The result carries the later of the two sides' timestamps.
+        ctx.forward(r.withValue(change(n, o)).withTimestamp(Math.max(r.timestamp, theirs?.timestamp ?? -1)));
       },
     };
   };
@@ -375,12 +388,14 @@ export function joinedGetter<K, V1, V2, VR>(kind: JoinKind, left: ValueGetterSup
       const l = left.get(ctx);
       const r = right.get(ctx);
       return (key) => {
-        const lv = l(key);
-        const rv = r(key);
+        const lt = l(key);
+        const rt = r(key);
+        const lv = lt?.value ?? null;
+        const rv = rt?.value ?? null;
         if (kind === 'inner' && (lv === null || rv === null)) return null;
         if (kind === 'left' && lv === null) return null;
         if (lv === null && rv === null) return null;
-        return joiner(lv, rv, key);
+        return valueAndTimestamp(joiner(lv, rv, key), Math.max(lt?.timestamp ?? -1, rt?.timestamp ?? -1));
       };
     },
   };
@@ -390,11 +405,14 @@ export function joinedGetter<K, V1, V2, VR>(kind: JoinKind, left: ValueGetterSup
 export function passThrough<K, V>(storeName?: string): ProcessorSupplier<K, V, K, V> {
   return () => {
     let ctx: ProcessorContext<K, V>;
-    let store: KeyValueStore<K, unknown> | null = null;
+    let store: TimestampedKeyValueStore<K, unknown> | null = null;
     return {
       init(c) { ctx = c; if (storeName) store = c.getStateStore(storeName); },
       process(r) {
-        if (store) store.put(r.key, (r.value as unknown as Change<unknown>).newValue);
+        if (store) {
+          const v = (r.value as unknown as Change<unknown>).newValue;
+          store.put(r.key, v === null ? null : valueAndTimestamp(v, r.timestamp));
+        }
         ctx.forward(r);
       },
     };
@@ -405,7 +423,7 @@ export function passThrough<K, V>(storeName?: string): ProcessorSupplier<K, V, K
 export function streamTableJoin<K, V, KT, VT, VR>(kind: 'inner' | 'left', table: ValueGetterSupplier<KT, VT>, keyMapper: (key: K, value: V) => KT, joiner: ValueJoiner<V, VT | null, VR, K>): ProcessorSupplier<K, V, K, VR> {
   return () => {
     let ctx: Ctx;
-    let get: (key: KT) => VT | null;
+    let get: (key: KT) => ValueAndTimestamp<VT> | null;
     return {
       init(c) { ctx = c as Ctx; get = table.get(c); },
       process(r) {
@@ -416,7 +434,7 @@ export function streamTableJoin<K, V, KT, VT, VR>(kind: 'inner' | 'left', table:
           ctx.forward(r.withValue(joiner(r.value, null, r.key)));
           return;
         }
-        const other = get(tk);
+        const other = get(tk)?.value ?? null;
         if (other === null && kind === 'inner') return;
         ctx.forward(r.withValue(joiner(r.value, other, r.key)));
       },

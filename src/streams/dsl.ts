@@ -40,7 +40,7 @@ class InternalBuilder {
   }
 
   keyValueStore(name: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, logging: boolean, processors: string[]): void {
-    let b: StoreBuilder<StateStore> = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), keySerde, valueSerde);
+    let b: StoreBuilder<StateStore> = Stores.timestampedKeyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), keySerde, valueSerde);
     if (!logging) b = b.withLoggingDisabled();
     this.topology.addStateStore(b, ...processors);
   }
@@ -100,7 +100,7 @@ export class StreamsBuilder {
     const storeName = materialized.storeName ?? `${topic}-${this.b.newStoreName('')}`;
     const sourceName = consumed.processorName ?? this.b.newName('KSTREAM-SOURCE-');
     const processorName = this.b.newName('KTABLE-SOURCE-');
-    const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(storeName), materialized.keySerde ?? consumed.keySerde, materialized.valueSerde ?? consumed.valueSerde).withLoggingDisabled();
+    const store = Stores.timestampedKeyValueStoreBuilder(Stores.inMemoryKeyValueStore(storeName), materialized.keySerde ?? consumed.keySerde, materialized.valueSerde ?? consumed.valueSerde).withLoggingDisabled();
     this.b.topology.addGlobalStore(store, sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor }, processorName, tableSource(storeName) as ProcessorSupplier<K, V, never, never>);
     return new GlobalKTable<K, V>(storeName);
   }
@@ -512,7 +512,7 @@ export class TimeWindowedKStream<K, V> {
     const minRetention = w instanceof TimeWindows ? w.retentionMs() : w.timeDifferenceMs * 2 + w.graceMs + 1;
     const retention = materialized.retentionMs ?? minRetention;
     if (retention < minRetention) throw new TopologyException(`store ${storeName}: retention ${retention} ms is shorter than the window size plus grace (${minRetention} ms)`);
-    const stores: StoreBuilder<StateStore>[] = [Stores.windowStoreBuilder(Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde)];
+    const stores: StoreBuilder<StateStore>[] = [Stores.timestampedWindowStoreBuilder(Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde)];
     let name: string;
     if (w instanceof TimeWindows) {
       name = b.addProcessor(b.newName(prefix), windowAggregate(storeName, w, initializer, aggregator), [input]);

@@ -65,3 +65,13 @@ export interface RecordMetadata {
   readonly offset: number | null;
   readonly headers: Headers;
 }
+
+/** A value with the timestamp of the record that made it: what the DSL's key-value and window stores hold. */
+export interface ValueAndTimestamp<V> {
+  readonly value: V;
+  readonly timestamp: number;
+}
+
+export function valueAndTimestamp<V>(value: V, timestamp: number): ValueAndTimestamp<V> {
+  return { value, timestamp };
+}

@@ -7,7 +7,10 @@ import { StreamsException, validateProps, type StreamsProps } from './config.js'
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue } from './record.js';
 import type { Deserializer, Serializer } from './serdes.js';
-import type { KeyValueStore, SessionStore, StateStore, WindowStore } from './state/stores.js';
+import {
+  KeyValueStoreFacade, WindowStoreFacade,
+  type KeyValueStore, type SessionStore, type StateStore, type TimestampedKeyValueStore, type TimestampedWindowStore, type WindowStore,
+} from './state/stores.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { Topology, TopologyPlan } from './topology.js';
 
@@ -147,12 +150,28 @@ export class TopologyTestDriver {
     return this.getAllStateStores().get(name) ?? null;
   }
 
+  /** A key-value store by name; a DSL store's values come without their timestamps (getTimestampedKeyValueStore has them). */
   getKeyValueStore<K, V>(name: string): KeyValueStore<K, V> {
-    return this.typedStore(name, 'get', 'a key-value') as KeyValueStore<K, V>;
+    const s = this.typedStore(name, 'get', 'a key-value');
+    return isTimestamped(s) ? new KeyValueStoreFacade(s as unknown as TimestampedKeyValueStore<K, V>) : (s as KeyValueStore<K, V>);
   }
 
+  getTimestampedKeyValueStore<K, V>(name: string): TimestampedKeyValueStore<K, V> {
+    const s = this.typedStore(name, 'get', 'a key-value');
+    if (!isTimestamped(s)) throw new StreamsException(`store ${name} is not a timestamped store`);
+    return s as unknown as TimestampedKeyValueStore<K, V>;
+  }
+
+  /** A window store by name; a DSL store's values come without their timestamps (getTimestampedWindowStore has them). */
   getWindowStore<K, V>(name: string): WindowStore<K, V> {
-    return this.typedStore(name, 'fetchRange', 'a window') as WindowStore<K, V>;
+    const s = this.typedStore(name, 'fetchRange', 'a window');
+    return isTimestamped(s) ? new WindowStoreFacade(s as unknown as TimestampedWindowStore<K, V>) : (s as WindowStore<K, V>);
+  }
+
+  getTimestampedWindowStore<K, V>(name: string): TimestampedWindowStore<K, V> {
+    const s = this.typedStore(name, 'fetchRange', 'a window');
+    if (!isTimestamped(s)) throw new StreamsException(`store ${name} is not a timestamped store`);
+    return s as unknown as TimestampedWindowStore<K, V>;
   }
 
   getSessionStore<K, V>(name: string): SessionStore<K, V> {
@@ -186,6 +205,10 @@ export class TopologyTestDriver {
     this.closed = true;
     for (const t of [...this.tasks, ...this.globalTasks]) t.close();
   }
+}
+
+function isTimestamped(s: StateStore): boolean {
+  return (s as { timestamped?: boolean }).timestamped === true;
 }
 
 export class TestInputTopic<K, V> {

@@ -2,7 +2,7 @@
 // bytes; in memory here, a persistent one later) and a typed layer over it that applies the serdes and is what
 // processors and interactive queries use. The typed layer is where every write would be logged to the store's
 // changelog topic: it calls the ChangeLogger hook it was initialised with (none in this slice).
-import type { KeyValue } from '../record.js';
+import type { KeyValue, ValueAndTimestamp } from '../record.js';
 import type { Serde } from '../serdes.js';
 import { resolveSerde, type StreamsProps } from '../config.js';
 import { Window, Windowed } from '../windows.js';
@@ -244,6 +244,8 @@ export class InMemorySessionBytesStore {
 abstract class TypedStore {
   protected ctx: StoreContext | null = null;
   readonly persistent = false;
+  /** Values are ValueAndTimestamp (the DSL's stores); interactive reads through the test driver unwrap them. */
+  timestamped = false;
 
   constructor(readonly name: string) {}
 
@@ -420,6 +422,71 @@ export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionS
   }
 }
 
+/** Timestamped stores: the DSL keeps each value with the timestamp of the record that made it. */
+export type TimestampedKeyValueStore<K, V> = KeyValueStore<K, ValueAndTimestamp<V>>;
+export type TimestampedWindowStore<K, V> = WindowStore<K, ValueAndTimestamp<V>>;
+
+/** ValueAndTimestamp as bytes: the 8-byte big-endian timestamp, then the value's bytes (Kafka's layout). */
+export function timestampedSerde<V>(inner: Serde<V>): Serde<ValueAndTimestamp<V>> {
+  return {
+    serialize(topic, v) {
+      if (v === null || v === undefined) return null;
+      const b = inner.serialize(topic, v.value) ?? Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(8 + b.length);
+      out.writeBigInt64BE(BigInt(v.timestamp));
+      b.copy(out, 8);
+      return out;
+    },
+    deserialize(topic, b) {
+      if (b === null || b === undefined) return null;
+      return { timestamp: Number(b.readBigInt64BE(0)), value: inner.deserialize(topic, b.subarray(8)) as V };
+    },
+  };
+}
+
+/** A timestamped key-value store read and written as plain values (the test driver's getKeyValueStore). */
+export class KeyValueStoreFacade<K, V> implements KeyValueStore<K, V> {
+  constructor(private readonly inner: TimestampedKeyValueStore<K, V>) {}
+  get name(): string { return this.inner.name; }
+  get persistent(): boolean { return this.inner.persistent; }
+  init(context: StoreContext): void { this.inner.init(context); }
+  flush(): void { this.inner.flush(); }
+  close(): void { this.inner.close(); }
+  get(key: K): V | null { return this.inner.get(key)?.value ?? null; }
+  put(key: K, value: V | null): void { this.inner.put(key, value === null ? null : { value, timestamp: -1 }); }
+  putIfAbsent(key: K, value: V): V | null {
+    const old = this.get(key);
+    if (old === null) this.put(key, value);
+    return old;
+  }
+  putAll(entries: readonly KeyValue<K, V>[]): void { for (const e of entries) this.put(e.key, e.value); }
+  delete(key: K): V | null { return this.inner.delete(key)?.value ?? null; }
+  *range(from: K | undefined, to: K | undefined): IterableIterator<KeyValue<K, V>> {
+    for (const e of this.inner.range(from, to)) yield { key: e.key, value: e.value.value };
+  }
+  all(): IterableIterator<KeyValue<K, V>> { return this.range(undefined, undefined); }
+  approximateNumEntries(): number { return this.inner.approximateNumEntries(); }
+}
+
+/** A timestamped window store read as plain values. */
+export class WindowStoreFacade<K, V> implements WindowStore<K, V> {
+  constructor(private readonly inner: TimestampedWindowStore<K, V>) {}
+  get name(): string { return this.inner.name; }
+  get persistent(): boolean { return this.inner.persistent; }
+  init(context: StoreContext): void { this.inner.init(context); }
+  flush(): void { this.inner.flush(); }
+  close(): void { this.inner.close(); }
+  put(key: K, value: V | null, windowStart: number): void { this.inner.put(key, value === null ? null : { value, timestamp: -1 }, windowStart); }
+  fetch(key: K, windowStart: number): V | null { return this.inner.fetch(key, windowStart)?.value ?? null; }
+  *fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<KeyValue<number, V>> {
+    for (const e of this.inner.fetchRange(key, timeFrom, timeTo)) yield { key: e.key, value: e.value.value };
+  }
+  *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
+    for (const e of this.inner.fetchAll(timeFrom, timeTo)) yield { key: e.key, value: e.value.value };
+  }
+  all(): IterableIterator<KeyValue<Windowed<K>, V>> { return this.fetchAll(-Infinity, Infinity); }
+}
+
 // ---- builders -------------------------------------------------------------------------------------------------
 
 export type StoreKind = 'keyValue' | 'window' | 'session';
@@ -482,6 +549,30 @@ export const Stores = {
       resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
       resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
     ));
+  },
+  /** A key-value store of ValueAndTimestamp values (the DSL's tables and aggregations). */
+  timestampedKeyValueStoreBuilder<K, V>(supplier: KeyValueBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<TimestampedKeyValueStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'keyValue', (props) => {
+      const store = new InMemoryKeyValueStore<K, ValueAndTimestamp<V>>(
+        supplier.name,
+        resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+        timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+      );
+      store.timestamped = true;
+      return store;
+    });
+  },
+  /** A window store of ValueAndTimestamp values (the DSL's windowed aggregations). */
+  timestampedWindowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<TimestampedWindowStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'window', (props) => {
+      const store = new InMemoryWindowStore<K, ValueAndTimestamp<V>>(
+        supplier.name, supplier.retentionMs, supplier.windowSizeMs, supplier.retainDuplicates,
+        resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+        timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+      );
+      store.timestamped = true;
+      return store;
+    });
   },
   sessionStoreBuilder<K, V>(supplier: SessionBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<SessionStore<K, V>> {
     return StoreBuilder.of(supplier.name, 'session', (props) => new InMemorySessionStore<K, V>(

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Consumed, Grouped, Materialized, Produced, Serdes, StreamsBuilder, TopologyTestDriver, type KeyValueStore,
+  Consumed, Grouped, Materialized, Produced, Serdes, StreamsBuilder, TopologyTestDriver, type TimestampedKeyValueStore,
 } from '../../../src/streams/index.js';
 
 const S = Serdes.String();
@@ -85,26 +85,42 @@ test('a key-changing map before groupByKey repartitions (named after the store);
   assert.deepEqual(values.build().internalTopics('a').repartition, []);
 });
 
-test('the Processor API reaches a store connected by name', () => {
+test('the Processor API reaches a DSL store connected by name: values come with their timestamps', () => {
   const b = new StreamsBuilder();
   b.stream<string, string>('in').groupByKey().count(Materialized.as('counts'));
   b.stream<string, string>('lookups').process<string, string>(() => {
-    let store: KeyValueStore<string, number>;
+    let store: TimestampedKeyValueStore<string, number>;
     let forward: (k: string, v: string, ts: number) => void;
     return {
       init(ctx) {
         store = ctx.getStateStore('counts');
         forward = (k, v, ts) => ctx.forward({ key: k, value: v, timestamp: ts, headers: [] } as never);
       },
-      process(r) { forward(r.key, String(store.get(r.key) ?? 0), r.timestamp); },
+      process(r) {
+        const c = store.get(r.key);
+        forward(r.key, c ? `${c.value}@${c.timestamp}` : '0', r.timestamp);
+      },
     };
   }, 'counts').to('answers');
   // A store shared by two processors joins them into one sub-topology.
   assert.equal(b.build().describe().subtopologies.length, 1);
   const driver = new TopologyTestDriver(b.build(), props, 0);
   const input = driver.createInputTopic('in', S, S);
-  input.pipeInput('a', 'x', 0);
-  input.pipeInput('a', 'y', 0);
+  input.pipeInput('a', 'x', 7);
+  input.pipeInput('a', 'y', 3);
   driver.createInputTopic('lookups', S, S).pipeInput('a', '?', 0);
-  assert.deepEqual(driver.createOutputTopic('answers', S, S).readKeyValue(), { key: 'a', value: '2' });
+  assert.deepEqual(driver.createOutputTopic('answers', S, S).readKeyValue(), { key: 'a', value: '2@7' });
+});
+
+test('an aggregate carries the largest timestamp of its records; the timestamped store has it too', () => {
+  const b = new StreamsBuilder();
+  b.stream('in', Consumed.with(S, S)).groupByKey().count(Materialized.as('c')).toStream().to('out', Produced.with(S, L));
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  input.pipeInput('k', 'v', 50);
+  input.pipeInput('k', 'v', 20);
+  input.pipeInput('j', 'v', 30);
+  assert.deepEqual(driver.createOutputTopic('out', S, L).readRecordsToList().map((r) => `${r.key}=${r.value}@${r.timestamp}`), ['k=1@50', 'k=2@50', 'j=1@30']);
+  assert.deepEqual(driver.getTimestampedKeyValueStore<string, number>('c').get('k'), { value: 2, timestamp: 50 });
+  assert.equal(driver.getKeyValueStore<string, number>('c').get('k'), 2);
 });

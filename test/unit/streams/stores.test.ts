@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, Serdes, Window, Windowed, type ChangeLogger, type StoreContext,
+  InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, Serdes, Window, Windowed, timestampedSerde, type ChangeLogger, type StoreContext,
 } from '../../../src/streams/index.js';
 
 const S = Serdes.String();
@@ -66,4 +66,12 @@ test('a session store finds sessions overlapping [earliest end, latest start] an
   store.remove(new Windowed('k', new Window(0, 5)));
   assert.deepEqual([...store.fetch('k')].map((e) => e.key.window.toString()), ['[10,20]']);
   assert.equal(store.fetchSession('j', 0, 50), 9);
+});
+
+test('a timestamped value is the 8-byte timestamp followed by the value bytes', () => {
+  const serde = timestampedSerde(Serdes.String());
+  const b = serde.serialize('t', { value: 'hi', timestamp: 258 })!;
+  assert.deepEqual(b, Buffer.from([0, 0, 0, 0, 0, 0, 1, 2, 0x68, 0x69]));
+  assert.deepEqual(serde.deserialize('t', b), { value: 'hi', timestamp: 258 });
+  assert.equal(serde.serialize('t', null), null);
 });

@@ -145,3 +145,14 @@ test('KStream.toTable reads a stream as a table', () => {
   assert.equal(driver.getKeyValueStore<string, string>('latest').get('k'), '2');
   assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['1', '2']);
 });
+
+test('a table-table join result carries the later timestamp of its two sides', () => {
+  const b = new StreamsBuilder();
+  const l = b.table('l', Consumed.with(S, S));
+  l.join(b.table('r', Consumed.with(S, S)), (a, c) => `${a}${c}`).toStream().to('out');
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  driver.createInputTopic('r', S, S).pipeInput('k', 'b', 40);
+  driver.createInputTopic('l', S, S).pipeInput('k', 'a', 10);
+  driver.createInputTopic('l', S, S).pipeInput('k', 'c', 60);
+  assert.deepEqual(driver.createOutputTopic('out', S, S).readRecordsToList().map((r) => `${r.value}@${r.timestamp}`), ['ab@40', 'cb@60']);
+});

@@ -36,6 +36,7 @@ test('tumbling count: a window closes at end + grace against stream time; later 
   const store = driver.getWindowStore<string, number>('wc');
   assert.deepEqual([...store.fetchRange('k', 0, 20)], [{ key: 0, value: 3 }, { key: 10, value: 3 }]);
   assert.equal(store.fetch('k', 10), 3);
+  assert.deepEqual(driver.getTimestampedWindowStore<string, number>('wc').fetch('k', 0), { value: 3, timestamp: 5 }, 'the largest timestamp of the window');
   assert.deepEqual([...store.fetchAll(0, 100)].map((e) => `${wkey(e.key)}=${e.value}`), ['k@0-10=3', 'k@10-20=3']);
 });
 
