@@ -245,7 +245,7 @@ export class KStream<K, V> {
     return new KGroupedStream<K, V>(this.b, this.nodeName, grouped.keySerde ?? this.keySerde, grouped.valueSerde ?? this.valueSerde, grouped.name, this.repartitionRequired);
   }
 
-  groupBy<KR>(selector: (key: K, value: V) => KR, grouped: Grouped<KR, V> = Grouped.with<KR, V>()): KGroupedStream<KR, V> {
+  groupBy<KR>(selector: (key: K, value: V) => KR, grouped: Grouped<NoInfer<KR>, V> = Grouped.with<KR, V>()): KGroupedStream<KR, V> {
     const selected = this.selectKey(selector);
     return new KGroupedStream<KR, V>(this.b, selected.nodeName, grouped.keySerde, grouped.valueSerde ?? this.valueSerde, grouped.name, true);
   }
@@ -443,10 +443,16 @@ export class KGroupedStream<K, V> {
     private readonly repartitionRequired: boolean,
   ) {}
 
-  /** @internal the node an aggregation hangs from (after the repartition topic when the key changed). */
+  private repartitioned: string | null = null;
+
+  /**
+   * @internal the node an aggregation hangs from: after the repartition topic when the key changed (one topic per
+   * grouped stream, named by Grouped or else after the first aggregation's store, shared by its aggregations).
+   */
   input(storeName: string): string {
     if (!this.repartitionRequired) return this.parent;
-    return this.b.repartition(this.parent, this.repartitionName ?? storeName, this.keySerde, this.valueSerde);
+    this.repartitioned ??= this.b.repartition(this.parent, this.repartitionName ?? storeName, this.keySerde, this.valueSerde);
+    return this.repartitioned;
   }
 
   /** @internal */
@@ -463,7 +469,7 @@ export class KGroupedStream<K, V> {
     return this.doAggregate<V>('KSTREAM-REDUCE-', r.init as Initializer<V>, r.agg as Aggregator<K, V, V>, materialized.valueSerde ? materialized : this.valueSerde ? materialized.withValueSerde(this.valueSerde) : materialized);
   }
 
-  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, materialized: Materialized<K, VA> = Materialized.with<K, VA>()): KTable<K, VA> {
+  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, materialized: Materialized<K, NoInfer<VA>> = Materialized.with<K, VA>()): KTable<K, VA> {
     return this.doAggregate('KSTREAM-AGGREGATE-', initializer, aggregator, materialized);
   }
 
@@ -498,7 +504,7 @@ export class TimeWindowedKStream<K, V> {
     return this.doAggregate<V>('KSTREAM-REDUCE-', r.init as Initializer<V>, r.agg as Aggregator<K, V, V>, materialized.valueSerde || !vs ? materialized : materialized.withValueSerde(vs));
   }
 
-  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, materialized: Materialized<K, VA> = Materialized.with<K, VA>()): KTable<Windowed<K>, VA> {
+  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, materialized: Materialized<K, NoInfer<VA>> = Materialized.with<K, VA>()): KTable<Windowed<K>, VA> {
     return this.doAggregate('KSTREAM-AGGREGATE-', initializer, aggregator, materialized);
   }
 
@@ -542,7 +548,7 @@ export class SessionWindowedKStream<K, V> {
     return this.aggregate<V>(r.init as Initializer<V>, r.agg as Aggregator<K, V, V>, merge as Merger<K, V>, materialized.valueSerde || !vs ? materialized : materialized.withValueSerde(vs));
   }
 
-  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, merger: Merger<K, VA>, materialized: Materialized<K, VA> = Materialized.with<K, VA>()): KTable<Windowed<K>, VA> {
+  aggregate<VA>(initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>, merger: Merger<K, NoInfer<VA>>, materialized: Materialized<K, NoInfer<VA>> = Materialized.with<K, VA>()): KTable<Windowed<K>, VA> {
     const b = this.grouped.builder;
     const storeName = materialized.storeName ?? b.newStoreName('KSTREAM-AGGREGATE-');
     const input = this.grouped.input(storeName);
@@ -600,7 +606,7 @@ export class KTable<K, V> {
     return this.mapped('KTABLE-FILTER-', (k, v) => (predicate(k, v) ? null : v), materialized, this.valueSerde);
   }
 
-  mapValues<VR>(mapper: (value: V, key: K) => VR, materialized?: Materialized<K, VR>): KTable<K, VR> {
+  mapValues<VR>(mapper: (value: V, key: K) => VR, materialized?: Materialized<K, NoInfer<VR>>): KTable<K, VR> {
     return this.mapped<VR>('KTABLE-MAPVALUES-', (k, v) => mapper(v, k), materialized, undefined);
   }
 
@@ -624,15 +630,15 @@ export class KTable<K, V> {
     return new KTable<K, V>(this.b, name, this.keySerde, this.valueSerde, null, null, this.windowClosing);
   }
 
-  join<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V, VO, VR, K>, materialized?: Materialized<K, VR>): KTable<K, VR> {
+  join<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V, VO, VR, K>, materialized?: Materialized<K, NoInfer<VR>>): KTable<K, VR> {
     return this.tableJoin('inner', other, joiner, materialized);
   }
 
-  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V, VO | null, VR, K>, materialized?: Materialized<K, VR>): KTable<K, VR> {
+  leftJoin<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V, VO | null, VR, K>, materialized?: Materialized<K, NoInfer<VR>>): KTable<K, VR> {
     return this.tableJoin('left', other, joiner, materialized);
   }
 
-  outerJoin<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V | null, VO | null, VR, K>, materialized?: Materialized<K, VR>): KTable<K, VR> {
+  outerJoin<VO, VR>(other: KTable<K, VO>, joiner: ValueJoiner<V | null, VO | null, VR, K>, materialized?: Materialized<K, NoInfer<VR>>): KTable<K, VR> {
     return this.tableJoin('outer', other, joiner, materialized);
   }
 
@@ -655,7 +661,7 @@ export class KTable<K, V> {
   }
 
   /** Re-keys the table for an aggregation; each update subtracts the old value from its group and adds the new one. */
-  groupBy<KR, VR>(selector: (key: K, value: V) => KeyValue<KR, VR>, grouped: Grouped<KR, VR> = Grouped.with<KR, VR>()): KGroupedTable<KR, VR> {
+  groupBy<KR, VR>(selector: (key: K, value: V) => KeyValue<KR, VR>, grouped: Grouped<NoInfer<KR>, NoInfer<VR>> = Grouped.with<KR, VR>()): KGroupedTable<KR, VR> {
     const name = this.b.addProcessor(this.b.newName('KTABLE-SELECT-'), tableRepartitionMap(selector), [this.nodeName]);
     return new KGroupedTable<KR, VR>(this.b, name, grouped.keySerde, grouped.valueSerde, grouped.name);
   }
@@ -679,7 +685,7 @@ export class KGroupedTable<K, V> {
     return this.doAggregate('KTABLE-REDUCE-', (s) => tableReduce<K, V>(s, adder, subtractor), materialized.valueSerde || !this.valueSerde ? materialized : materialized.withValueSerde(this.valueSerde));
   }
 
-  aggregate<VA>(initializer: Initializer<VA>, adder: Aggregator<K, V, VA>, subtractor: Aggregator<K, V, VA>, materialized: Materialized<K, VA> = Materialized.with<K, VA>()): KTable<K, VA> {
+  aggregate<VA>(initializer: Initializer<VA>, adder: Aggregator<K, V, VA>, subtractor: Aggregator<K, V, NoInfer<VA>>, materialized: Materialized<K, NoInfer<VA>> = Materialized.with<K, VA>()): KTable<K, VA> {
     return this.doAggregate('KTABLE-AGGREGATE-', (s) => tableAggregate<K, V, VA>(s, initializer, adder, subtractor), materialized);
   }
 

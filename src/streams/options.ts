@@ -69,7 +69,7 @@ export class Grouped<K, V> {
     return new Grouped(keySerde, valueSerde, undefined);
   }
 
-  static as<K, V>(name: string): Grouped<K, V> {
+  static as<K = any, V = any>(name: string): Grouped<K, V> {
     return new Grouped<K, V>(undefined, undefined, name);
   }
 
@@ -92,7 +92,7 @@ export class Repartitioned<K, V> {
     return new Repartitioned(keySerde, valueSerde, undefined, undefined, undefined);
   }
 
-  static as<K, V>(name: string): Repartitioned<K, V> {
+  static as<K = any, V = any>(name: string): Repartitioned<K, V> {
     return new Repartitioned<K, V>(undefined, undefined, name, undefined, undefined);
   }
 
@@ -115,7 +115,7 @@ export class Materialized<K, V> {
     readonly loggingEnabled: boolean,
   ) {}
 
-  static as<K, V>(storeName: string): Materialized<K, V> {
+  static as<K = any, V = any>(storeName: string): Materialized<K, V> {
     return new Materialized<K, V>(storeName, undefined, undefined, undefined, true);
   }
 
@@ -149,7 +149,7 @@ export class Joined<K, V, VO> {
     return new Joined(keySerde, valueSerde, otherValueSerde, undefined);
   }
 
-  static as<K, V, VO>(name: string): Joined<K, V, VO> {
+  static as<K = any, V = any, VO = any>(name: string): Joined<K, V, VO> {
     return new Joined<K, V, VO>(undefined, undefined, undefined, name);
   }
 
@@ -173,7 +173,7 @@ export class StreamJoined<K, V, VO> {
     return new StreamJoined(keySerde, valueSerde, otherValueSerde, undefined, undefined, true);
   }
 
-  static as<K, V, VO>(storeName: string): StreamJoined<K, V, VO> {
+  static as<K = any, V = any, VO = any>(storeName: string): StreamJoined<K, V, VO> {
     return new StreamJoined<K, V, VO>(undefined, undefined, undefined, undefined, storeName, true);
   }
 

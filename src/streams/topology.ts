@@ -166,8 +166,7 @@ export class Topology {
   addStateStore(store: StoreBuilder<StateStore>, ...processorNames: string[]): this {
     if (this.stores.has(store.name) || this.globalStores.has(store.name)) throw new TopologyException(`store ${store.name} is already added`);
     this.stores.set(store.name, store);
-    if (processorNames.length > 0) this.connectProcessorAndStateStores(processorNames[0], store.name);
-    for (const p of processorNames.slice(1)) this.connectProcessorAndStateStores(p, store.name);
+    for (const p of processorNames) this.connectProcessorAndStateStores(p, store.name);
     return this;
   }
 

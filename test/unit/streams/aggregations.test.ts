@@ -124,3 +124,18 @@ test('an aggregate carries the largest timestamp of its records; the timestamped
   assert.deepEqual(driver.getTimestampedKeyValueStore<string, number>('c').get('k'), { value: 2, timestamp: 50 });
   assert.equal(driver.getKeyValueStore<string, number>('c').get('k'), 2);
 });
+
+test('two aggregations of one re-keyed grouped stream share its repartition topic', () => {
+  const b = new StreamsBuilder();
+  const grouped = b.stream('in', Consumed.with(S, S)).groupBy((_k, v) => v, Grouped.as('by-value'));
+  grouped.count(Materialized.as('n')).toStream().to('counts', Produced.with(S, L));
+  grouped.reduce((a, v) => a + v, Materialized.as('concat')).toStream().to('concat');
+  const topology = b.build();
+  assert.deepEqual(topology.internalTopics('agg').repartition, ['agg-by-value-repartition']);
+  const driver = new TopologyTestDriver(topology, props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  input.pipeInput('1', 'x', 0);
+  input.pipeInput('2', 'x', 0);
+  assert.deepEqual(driver.createOutputTopic('counts', S, L).readValuesToList(), [1, 2]);
+  assert.deepEqual(driver.createOutputTopic('concat', S, S).readValuesToList(), ['x', 'xx']);
+});

@@ -207,3 +207,26 @@ test('a processor that throws fails pipeInput; records it queued are not process
   input.pipeInput('k', 'fine', 1);
   assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['fine']);
 });
+
+test('a timestamp extractor sees the partition time (the largest timestamp extracted so far) and can fall back to it', () => {
+  const b = new StreamsBuilder();
+  b.stream('in', Consumed.with(S, S).withTimestampExtractor((r, partitionTime) => (r.value === 'no-time' ? partitionTime : r.timestamp))).to('out');
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  input.pipeInput('k', 'a', 40);
+  input.pipeInput('k', 'b', 25);
+  input.pipeInput('k', 'no-time', 5);
+  input.pipeInput('k', 'no-time', 5, undefined);
+  assert.deepEqual(driver.createOutputTopic('out', S, S).readRecordsToList().map((r) => r.timestamp), [40, 25, 40, 40]);
+});
+
+test('a record whose extracted timestamp is negative is dropped and counted', () => {
+  const b = new StreamsBuilder();
+  b.stream('in', Consumed.with(S, S).withTimestampExtractor((r) => (r.value === 'bad' ? -1 : r.timestamp))).to('out');
+  const driver = new TopologyTestDriver(b.build(), props, 0);
+  const input = driver.createInputTopic('in', S, S);
+  input.pipeInput('k', 'bad', 1);
+  input.pipeInput('k', 'good', 2);
+  assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['good']);
+  assert.equal(driver.metrics()['dropped-records-total'], 1);
+});
