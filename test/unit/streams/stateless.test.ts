@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Branched, Consumed, Named, Produced, Repartitioned, Serdes, StreamsBuilder, TopologyTestDriver, keyValue,
+  Branched, Consumed, Grouped, Materialized, Named, Produced, Repartitioned, Serdes, StreamsBuilder, TimeWindows,
+  TopologyTestDriver, keyValue, type KStream, type KTable, type Windowed,
 } from '../../../src/streams/index.js';
 
 const S = Serdes.String();
@@ -229,4 +230,16 @@ test('a record whose extracted timestamp is negative is dropped and counted', ()
   input.pipeInput('k', 'good', 2);
   assert.deepEqual(driver.createOutputTopic('out', S, S).readValuesToList(), ['good']);
   assert.equal(driver.metrics()['dropped-records-total'], 1);
+});
+
+test('types flow from the serdes through the DSL (checked when the tests compile)', () => {
+  interface Order { qty: number; sku: string }
+  const b = new StreamsBuilder();
+  const orders: KStream<string, Order> = b.stream('orders', Consumed.with(S, Serdes.JSON<Order>()));
+  const totals: KTable<string, number> = orders.groupByKey().aggregate(() => 0, (_k, o, sum) => sum + o.qty, Materialized.as('totals'));
+  const perSku: KTable<Windowed<string>, number> = orders.groupBy((_k, o) => o.sku, Grouped.as('by-sku')).windowedBy(TimeWindows.ofSizeWithNoGrace(10)).count();
+  const labels: KStream<string, string> = totals.toStream().mapValues((n) => n.toFixed(1));
+  labels.to('labels');
+  perSku.toStream((w) => `${w.key}@${w.window.start}`).to('per-sku', Produced.with(S, Serdes.Long()));
+  assert.equal(b.build().describe().subtopologies.length, 2);
 });
