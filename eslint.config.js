@@ -125,6 +125,15 @@ export default tseslint.config(
     },
   },
   {
+    // Stream processing is an application on the client library (its runtime comes later): no broker internals.
+    files: ['src/streams/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('storage', 'security', 'coordinator', 'cluster', 'server', 'metrics', 'connect', 'experiment', 'console', 'cli'), message: 'src/streams runs on the client library like any Kafka application: no broker internals, connect or CLI.' },
+      ] }],
+    },
+  },
+  {
     // The web console's server sits on the client like any Kafka tool (so it serves Apache Kafka too): the
     // client, util and protocol only.
     files: ['src/console/**/*.ts'],

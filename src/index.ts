@@ -21,3 +21,12 @@ export {
   ProtocolError, ConnectionError, RequestTimeoutError, UnsupportedApiError, ClientStateError,
 } from './client/errors.js';
 export { murmur2, partitionForKey } from './client/partitioner.js';
+
+// Stream processing (Kafka Streams' concepts and names): the DSL, the Processor API, state stores, the test driver.
+export * as streams from './streams/index.js';
+export {
+  StreamsBuilder, KStream, KTable, GlobalKTable, Topology, TopologyTestDriver, Serdes, Consumed, Produced, Grouped,
+  Materialized, Joined, StreamJoined, Repartitioned, Named, Branched, TimeWindows, SlidingWindows, SessionWindows,
+  JoinWindows, Suppressed, BufferConfig, Windowed, WindowedSerdes, Stores, StreamsConfig, PunctuationType,
+} from './streams/index.js';
+export type { Serde, Processor, ProcessorContext, KeyValueStore, WindowStore, SessionStore, StreamsProps } from './streams/index.js';

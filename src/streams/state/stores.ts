@@ -1,0 +1,584 @@
+// State stores. Each store has two layers: a bytes store (keys and values as serialized bytes, ordered by their
+// bytes; in memory here, a persistent one later) and a typed layer over it that applies the serdes and is what
+// processors and interactive queries use. The typed layer is where every write would be logged to the store's
+// changelog topic: it calls the ChangeLogger hook it was initialised with (none in this slice).
+import type { KeyValue, ValueAndTimestamp } from '../record.js';
+import type { Serde } from '../serdes.js';
+import { resolveSerde, type StreamsProps } from '../config.js';
+import { Window, Windowed } from '../windows.js';
+
+/** Where each write would go to the changelog topic (<application.id>-<store>-changelog). */
+export interface ChangeLogger {
+  logChange(key: Buffer, value: Buffer | null, timestamp: number): void;
+}
+
+export interface StoreContext {
+  readonly applicationId: string;
+  readonly props: StreamsProps;
+  /** The changelog topic name, or null when logging is disabled. */
+  readonly changelogTopic: string | null;
+  /** The changelog writer; null when nothing logs (the test driver, or logging disabled). */
+  readonly changeLogger: ChangeLogger | null;
+  /** The timestamp of the record being processed (the changelog record's timestamp). */
+  recordTimestamp(): number;
+}
+
+export interface StateStore {
+  readonly name: string;
+  readonly persistent: boolean;
+  init(context: StoreContext): void;
+  flush(): void;
+  close(): void;
+}
+
+export interface ReadOnlyKeyValueStore<K, V> {
+  get(key: K): V | null;
+  /** Entries with from <= key <= to in serialized-key order (undefined: unbounded). */
+  range(from: K | undefined, to: K | undefined): IterableIterator<KeyValue<K, V>>;
+  all(): IterableIterator<KeyValue<K, V>>;
+  approximateNumEntries(): number;
+}
+
+export interface KeyValueStore<K, V> extends StateStore, ReadOnlyKeyValueStore<K, V> {
+  /** A null value deletes the key. */
+  put(key: K, value: V | null): void;
+  putIfAbsent(key: K, value: V): V | null;
+  putAll(entries: readonly KeyValue<K, V>[]): void;
+  delete(key: K): V | null;
+}
+
+export interface ReadOnlyWindowStore<K, V> {
+  /** The value of key in the window starting at windowStart. */
+  fetch(key: K, windowStart: number): V | null;
+  /** key's windows starting in [timeFrom, timeTo], earliest first (duplicates in insertion order). */
+  fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<KeyValue<number, V>>;
+  /** Every key's windows starting in [timeFrom, timeTo], by key bytes then start. */
+  fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>>;
+  all(): IterableIterator<KeyValue<Windowed<K>, V>>;
+}
+
+export interface WindowStore<K, V> extends StateStore, ReadOnlyWindowStore<K, V> {
+  /** A null value deletes (unless the store retains duplicates, where null is ignored). */
+  put(key: K, value: V | null, windowStart: number): void;
+}
+
+export interface ReadOnlySessionStore<K, AGG> {
+  /** key's sessions that end at or after earliestSessionEnd and start at or before latestSessionStart, by end then start. */
+  findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): IterableIterator<KeyValue<Windowed<K>, AGG>>;
+  fetchSession(key: K, sessionStart: number, sessionEnd: number): AGG | null;
+  /** All of key's sessions. */
+  fetch(key: K): IterableIterator<KeyValue<Windowed<K>, AGG>>;
+}
+
+export interface SessionStore<K, AGG> extends StateStore, ReadOnlySessionStore<K, AGG> {
+  put(session: Windowed<K>, aggregate: AGG | null): void;
+  remove(session: Windowed<K>): void;
+}
+
+// ---- bytes stores (in memory) --------------------------------------------------------------------------------
+
+/** Buffers as strings that sort as their bytes do (latin1: one char per byte). */
+const str = (b: Buffer): string => b.toString('latin1');
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Sorted insert into an array of numbers (no duplicates). */
+function insertSorted(arr: number[], v: number): void {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  if (arr[lo] !== v) arr.splice(lo, 0, v);
+}
+
+export class InMemoryKeyValueBytesStore {
+  private readonly map = new Map<string, { key: Buffer; value: Buffer }>();
+  private sorted: string[] | null = null;
+
+  get(key: Buffer): Buffer | null {
+    return this.map.get(str(key))?.value ?? null;
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    const k = str(key);
+    if (value === null) {
+      if (this.map.delete(k)) this.sorted = null;
+    } else {
+      if (!this.map.has(k)) this.sorted = null;
+      this.map.set(k, { key, value });
+    }
+  }
+
+  *range(from: Buffer | undefined, to: Buffer | undefined): IterableIterator<{ key: Buffer; value: Buffer }> {
+    this.sorted ??= [...this.map.keys()].sort(cmp);
+    const lo = from === undefined ? undefined : str(from);
+    const hi = to === undefined ? undefined : str(to);
+    for (const k of [...this.sorted]) {
+      if (lo !== undefined && k < lo) continue;
+      if (hi !== undefined && k > hi) break;
+      const e = this.map.get(k);
+      if (e) yield e;
+    }
+  }
+
+  size(): number {
+    return this.map.size;
+  }
+}
+
+interface WindowEntry { key: Buffer; start: number; seq: number; value: Buffer }
+
+export class InMemoryWindowBytesStore {
+  /** key string → window start → entries (one, or several when duplicates are retained). */
+  private readonly byKey = new Map<string, Map<number, WindowEntry[]>>();
+  /** window start → keys with a window there, and the starts in order, for expiry and fetchAll. */
+  private readonly byStart = new Map<number, Set<string>>();
+  private readonly starts: number[] = [];
+  private observedStreamTime = -1;
+  private seq = 0;
+
+  constructor(readonly retentionMs: number, readonly retainDuplicates: boolean) {}
+
+  /** Returns the sequence number the entry got (0 without duplicates), or -1 when the window had expired. */
+  put(key: Buffer, value: Buffer | null, start: number): number {
+    this.observedStreamTime = Math.max(this.observedStreamTime, start);
+    this.expire();
+    if (start < this.observedStreamTime - this.retentionMs) return -1;
+    const k = str(key);
+    let windows = this.byKey.get(k);
+    if (value === null) {
+      if (this.retainDuplicates || !windows?.delete(start)) return -1;
+      this.byStart.get(start)?.delete(k);
+      return 0;
+    }
+    if (!windows) this.byKey.set(k, (windows = new Map()));
+    const entry = { key, start, seq: this.retainDuplicates ? ++this.seq : 0, value };
+    const list = windows.get(start);
+    if (list && this.retainDuplicates) list.push(entry);
+    else windows.set(start, [entry]);
+    let keys = this.byStart.get(start);
+    if (!keys) {
+      this.byStart.set(start, (keys = new Set()));
+      insertSorted(this.starts, start);
+    }
+    keys.add(k);
+    return entry.seq;
+  }
+
+  private expire(): void {
+    const limit = this.observedStreamTime - this.retentionMs;
+    while (this.starts.length > 0 && this.starts[0] < limit) {
+      const start = this.starts.shift()!;
+      for (const k of this.byStart.get(start) ?? []) {
+        const windows = this.byKey.get(k);
+        windows?.delete(start);
+        if (windows?.size === 0) this.byKey.delete(k);
+      }
+      this.byStart.delete(start);
+    }
+  }
+
+  fetch(key: Buffer, start: number): Buffer | null {
+    const list = this.byKey.get(str(key))?.get(start);
+    return list ? list[list.length - 1].value : null;
+  }
+
+  *fetchRange(key: Buffer, from: number, to: number): IterableIterator<WindowEntry> {
+    const windows = this.byKey.get(str(key));
+    if (!windows) return;
+    const starts = [...windows.keys()].filter((s) => s >= from && s <= to).sort((a, b) => a - b);
+    for (const s of starts) yield* [...(windows.get(s) ?? [])];
+  }
+
+  *fetchAll(from: number, to: number): IterableIterator<WindowEntry> {
+    const entries: WindowEntry[] = [];
+    for (const windows of this.byKey.values()) {
+      for (const [s, list] of windows) if (s >= from && s <= to) entries.push(...list);
+    }
+    entries.sort((a, b) => cmp(str(a.key), str(b.key)) || a.start - b.start || a.seq - b.seq);
+    yield* entries;
+  }
+}
+
+interface SessionEntry { key: Buffer; start: number; end: number; value: Buffer }
+
+export class InMemorySessionBytesStore {
+  private readonly byKey = new Map<string, Map<string, SessionEntry>>();
+  private observedStreamTime = -1;
+
+  constructor(readonly retentionMs: number) {}
+
+  put(key: Buffer, start: number, end: number, value: Buffer | null): boolean {
+    this.observedStreamTime = Math.max(this.observedStreamTime, end);
+    const k = str(key);
+    const id = `${end}:${start}`;
+    if (value === null) return this.byKey.get(k)?.delete(id) ?? false;
+    if (end < this.observedStreamTime - this.retentionMs) return false;
+    let sessions = this.byKey.get(k);
+    if (!sessions) this.byKey.set(k, (sessions = new Map()));
+    sessions.set(id, { key, start, end, value });
+    return true;
+  }
+
+  get(key: Buffer, start: number, end: number): Buffer | null {
+    return this.byKey.get(str(key))?.get(`${end}:${start}`)?.value ?? null;
+  }
+
+  find(key: Buffer, earliestEnd: number, latestStart: number): SessionEntry[] {
+    const sessions = this.byKey.get(str(key));
+    if (!sessions) return [];
+    const limit = this.observedStreamTime - this.retentionMs;
+    const out: SessionEntry[] = [];
+    for (const [id, s] of sessions) {
+      if (s.end < limit) sessions.delete(id);
+      else if (s.end >= earliestEnd && s.start <= latestStart) out.push(s);
+    }
+    return out.sort((a, b) => a.end - b.end || a.start - b.start);
+  }
+}
+
+// ---- typed stores ---------------------------------------------------------------------------------------------
+
+abstract class TypedStore {
+  protected ctx: StoreContext | null = null;
+  readonly persistent = false;
+  /** Values are ValueAndTimestamp (the DSL's stores); interactive reads through the test driver unwrap them. */
+  timestamped = false;
+
+  constructor(readonly name: string) {}
+
+  init(context: StoreContext): void {
+    this.ctx = context;
+  }
+
+  flush(): void {}
+
+  close(): void {}
+
+  protected topic(): string {
+    return this.ctx?.changelogTopic ?? this.name;
+  }
+
+  protected log(key: Buffer, value: Buffer | null): void {
+    this.ctx?.changeLogger?.logChange(key, value, this.ctx.recordTimestamp());
+  }
+}
+
+function mustSerialize<T>(serde: Serde<T>, topic: string, v: T, what: string): Buffer {
+  const b = serde.serialize(topic, v);
+  if (b === null) throw new Error(`store ${topic}: the ${what} serialized to null`);
+  return b;
+}
+
+export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueStore<K, V> {
+  private readonly inner = new InMemoryKeyValueBytesStore();
+
+  constructor(name: string, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<V>) {
+    super(name);
+  }
+
+  private k(key: K): Buffer {
+    return mustSerialize(this.keySerde, this.topic(), key, 'key');
+  }
+
+  get(key: K): V | null {
+    const b = this.inner.get(this.k(key));
+    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+
+  put(key: K, value: V | null): void {
+    const kb = this.k(key);
+    const vb = value === null ? null : this.valueSerde.serialize(this.topic(), value);
+    this.inner.put(kb, vb);
+    this.log(kb, vb);
+  }
+
+  putIfAbsent(key: K, value: V): V | null {
+    const old = this.get(key);
+    if (old === null) this.put(key, value);
+    return old;
+  }
+
+  putAll(entries: readonly KeyValue<K, V>[]): void {
+    for (const e of entries) this.put(e.key, e.value);
+  }
+
+  delete(key: K): V | null {
+    const old = this.get(key);
+    if (old !== null) this.put(key, null);
+    return old;
+  }
+
+  *range(from: K | undefined, to: K | undefined): IterableIterator<KeyValue<K, V>> {
+    const t = this.topic();
+    for (const e of this.inner.range(from === undefined ? undefined : this.k(from), to === undefined ? undefined : this.k(to))) {
+      yield { key: this.keySerde.deserialize(t, e.key) as K, value: this.valueSerde.deserialize(t, e.value) as V };
+    }
+  }
+
+  all(): IterableIterator<KeyValue<K, V>> {
+    return this.range(undefined, undefined);
+  }
+
+  approximateNumEntries(): number {
+    return this.inner.size();
+  }
+}
+
+export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V> {
+  private readonly inner: InMemoryWindowBytesStore;
+
+  constructor(
+    name: string,
+    retentionMs: number,
+    /** The window size, for the end of the Windowed keys fetchAll returns (0 for join stores). */
+    readonly windowSizeMs: number,
+    readonly retainDuplicates: boolean,
+    private readonly keySerde: Serde<K>,
+    private readonly valueSerde: Serde<V>,
+  ) {
+    super(name);
+    this.inner = new InMemoryWindowBytesStore(retentionMs, retainDuplicates);
+  }
+
+  put(key: K, value: V | null, windowStart: number): void {
+    const kb = mustSerialize(this.keySerde, this.topic(), key, 'key');
+    const vb = value === null ? null : this.valueSerde.serialize(this.topic(), value);
+    const seq = this.inner.put(kb, vb, windowStart);
+    if (seq < 0) return;
+    // The changelog key: the key's bytes, the window start and (duplicates retained) the sequence number.
+    const suffix = Buffer.allocUnsafe(this.retainDuplicates ? 12 : 8);
+    suffix.writeBigInt64BE(BigInt(windowStart));
+    if (this.retainDuplicates) suffix.writeInt32BE(seq | 0, 8);
+    this.log(Buffer.concat([kb, suffix]), vb);
+  }
+
+  fetch(key: K, windowStart: number): V | null {
+    const b = this.inner.fetch(mustSerialize(this.keySerde, this.topic(), key, 'key'), windowStart);
+    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+
+  *fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<KeyValue<number, V>> {
+    for (const e of this.inner.fetchRange(mustSerialize(this.keySerde, this.topic(), key, 'key'), timeFrom, timeTo)) {
+      yield { key: e.start, value: this.valueSerde.deserialize(this.topic(), e.value) as V };
+    }
+  }
+
+  *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
+    const t = this.topic();
+    for (const e of this.inner.fetchAll(timeFrom, timeTo)) {
+      const key = new Windowed(this.keySerde.deserialize(t, e.key) as K, new Window(e.start, e.start + this.windowSizeMs));
+      yield { key, value: this.valueSerde.deserialize(t, e.value) as V };
+    }
+  }
+
+  all(): IterableIterator<KeyValue<Windowed<K>, V>> {
+    return this.fetchAll(-Infinity, Infinity);
+  }
+}
+
+export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionStore<K, AGG> {
+  private readonly inner: InMemorySessionBytesStore;
+
+  constructor(name: string, retentionMs: number, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<AGG>) {
+    super(name);
+    this.inner = new InMemorySessionBytesStore(retentionMs);
+  }
+
+  private write(session: Windowed<K>, agg: AGG | null): void {
+    const kb = mustSerialize(this.keySerde, this.topic(), session.key, 'key');
+    const vb = agg === null ? null : this.valueSerde.serialize(this.topic(), agg);
+    if (!this.inner.put(kb, session.window.start, session.window.end, vb)) return;
+    const suffix = Buffer.allocUnsafe(16);
+    suffix.writeBigInt64BE(BigInt(session.window.end));
+    suffix.writeBigInt64BE(BigInt(session.window.start), 8);
+    this.log(Buffer.concat([kb, suffix]), vb);
+  }
+
+  put(session: Windowed<K>, aggregate: AGG | null): void {
+    this.write(session, aggregate);
+  }
+
+  remove(session: Windowed<K>): void {
+    this.write(session, null);
+  }
+
+  *findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): IterableIterator<KeyValue<Windowed<K>, AGG>> {
+    const t = this.topic();
+    for (const s of this.inner.find(mustSerialize(this.keySerde, t, key, 'key'), earliestSessionEnd, latestSessionStart)) {
+      yield { key: new Windowed(key, new Window(s.start, s.end)), value: this.valueSerde.deserialize(t, s.value) as AGG };
+    }
+  }
+
+  fetchSession(key: K, sessionStart: number, sessionEnd: number): AGG | null {
+    const b = this.inner.get(mustSerialize(this.keySerde, this.topic(), key, 'key'), sessionStart, sessionEnd);
+    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+
+  fetch(key: K): IterableIterator<KeyValue<Windowed<K>, AGG>> {
+    return this.findSessions(key, -Infinity, Infinity);
+  }
+}
+
+/** Timestamped stores: the DSL keeps each value with the timestamp of the record that made it. */
+export type TimestampedKeyValueStore<K, V> = KeyValueStore<K, ValueAndTimestamp<V>>;
+export type TimestampedWindowStore<K, V> = WindowStore<K, ValueAndTimestamp<V>>;
+
+/** ValueAndTimestamp as bytes: the 8-byte big-endian timestamp, then the value's bytes (Kafka's layout). */
+export function timestampedSerde<V>(inner: Serde<V>): Serde<ValueAndTimestamp<V>> {
+  return {
+    serialize(topic, v) {
+      if (v === null || v === undefined) return null;
+      const b = inner.serialize(topic, v.value) ?? Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(8 + b.length);
+      out.writeBigInt64BE(BigInt(v.timestamp));
+      b.copy(out, 8);
+      return out;
+    },
+    deserialize(topic, b) {
+      if (b === null || b === undefined) return null;
+      return { timestamp: Number(b.readBigInt64BE(0)), value: inner.deserialize(topic, b.subarray(8)) as V };
+    },
+  };
+}
+
+/** A timestamped key-value store read and written as plain values (the test driver's getKeyValueStore). */
+export class KeyValueStoreFacade<K, V> implements KeyValueStore<K, V> {
+  constructor(private readonly inner: TimestampedKeyValueStore<K, V>) {}
+  get name(): string { return this.inner.name; }
+  get persistent(): boolean { return this.inner.persistent; }
+  init(context: StoreContext): void { this.inner.init(context); }
+  flush(): void { this.inner.flush(); }
+  close(): void { this.inner.close(); }
+  get(key: K): V | null { return this.inner.get(key)?.value ?? null; }
+  put(key: K, value: V | null): void { this.inner.put(key, value === null ? null : { value, timestamp: -1 }); }
+  putIfAbsent(key: K, value: V): V | null {
+    const old = this.get(key);
+    if (old === null) this.put(key, value);
+    return old;
+  }
+  putAll(entries: readonly KeyValue<K, V>[]): void { for (const e of entries) this.put(e.key, e.value); }
+  delete(key: K): V | null { return this.inner.delete(key)?.value ?? null; }
+  *range(from: K | undefined, to: K | undefined): IterableIterator<KeyValue<K, V>> {
+    for (const e of this.inner.range(from, to)) yield { key: e.key, value: e.value.value };
+  }
+  all(): IterableIterator<KeyValue<K, V>> { return this.range(undefined, undefined); }
+  approximateNumEntries(): number { return this.inner.approximateNumEntries(); }
+}
+
+/** A timestamped window store read as plain values. */
+export class WindowStoreFacade<K, V> implements WindowStore<K, V> {
+  constructor(private readonly inner: TimestampedWindowStore<K, V>) {}
+  get name(): string { return this.inner.name; }
+  get persistent(): boolean { return this.inner.persistent; }
+  init(context: StoreContext): void { this.inner.init(context); }
+  flush(): void { this.inner.flush(); }
+  close(): void { this.inner.close(); }
+  put(key: K, value: V | null, windowStart: number): void { this.inner.put(key, value === null ? null : { value, timestamp: -1 }, windowStart); }
+  fetch(key: K, windowStart: number): V | null { return this.inner.fetch(key, windowStart)?.value ?? null; }
+  *fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<KeyValue<number, V>> {
+    for (const e of this.inner.fetchRange(key, timeFrom, timeTo)) yield { key: e.key, value: e.value.value };
+  }
+  *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
+    for (const e of this.inner.fetchAll(timeFrom, timeTo)) yield { key: e.key, value: e.value.value };
+  }
+  all(): IterableIterator<KeyValue<Windowed<K>, V>> { return this.fetchAll(-Infinity, Infinity); }
+}
+
+// ---- builders -------------------------------------------------------------------------------------------------
+
+export type StoreKind = 'keyValue' | 'window' | 'session';
+
+/** Describes a store; each task builds its own instance. Serdes left undefined fall back to the application's defaults. */
+export class StoreBuilder<S extends StateStore = StateStore> {
+  private constructor(
+    readonly name: string,
+    readonly kind: StoreKind,
+    private readonly make: (props: StreamsProps) => S,
+    readonly loggingEnabled: boolean,
+    readonly logConfig: Readonly<{ [key: string]: string }>,
+  ) {}
+
+  static of<S extends StateStore>(name: string, kind: StoreKind, make: (props: StreamsProps) => S): StoreBuilder<S> {
+    return new StoreBuilder(name, kind, make, true, {});
+  }
+
+  withLoggingDisabled(): StoreBuilder<S> {
+    return new StoreBuilder(this.name, this.kind, this.make, false, {});
+  }
+
+  withLoggingEnabled(config: { [key: string]: string } = {}): StoreBuilder<S> {
+    return new StoreBuilder(this.name, this.kind, this.make, true, config);
+  }
+
+  build(props: StreamsProps): S {
+    return this.make(props);
+  }
+}
+
+export interface KeyValueBytesStoreSupplier { readonly name: string; readonly kind: 'keyValue'; readonly persistent: boolean }
+export interface WindowBytesStoreSupplier {
+  readonly name: string; readonly kind: 'window'; readonly retentionMs: number; readonly windowSizeMs: number; readonly retainDuplicates: boolean;
+}
+export interface SessionBytesStoreSupplier { readonly name: string; readonly kind: 'session'; readonly retentionMs: number }
+
+/** Factories for store suppliers and builders, named as Kafka Streams names them. */
+export const Stores = {
+  inMemoryKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+    return { name, kind: 'keyValue', persistent: false };
+  },
+  inMemoryWindowStore(name: string, retentionMs: number, windowSizeMs: number, retainDuplicates: boolean): WindowBytesStoreSupplier {
+    if (windowSizeMs > retentionMs) throw new RangeError(`window store ${name}: retention ${retentionMs} ms is shorter than the window size ${windowSizeMs} ms`);
+    return { name, kind: 'window', retentionMs, windowSizeMs, retainDuplicates };
+  },
+  inMemorySessionStore(name: string, retentionMs: number): SessionBytesStoreSupplier {
+    return { name, kind: 'session', retentionMs };
+  },
+  keyValueStoreBuilder<K, V>(supplier: KeyValueBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<KeyValueStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'keyValue', (props) => new InMemoryKeyValueStore<K, V>(
+      supplier.name,
+      resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+      resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+    ));
+  },
+  windowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<WindowStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'window', (props) => new InMemoryWindowStore<K, V>(
+      supplier.name, supplier.retentionMs, supplier.windowSizeMs, supplier.retainDuplicates,
+      resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+      resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+    ));
+  },
+  /** A key-value store of ValueAndTimestamp values (the DSL's tables and aggregations). */
+  timestampedKeyValueStoreBuilder<K, V>(supplier: KeyValueBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<TimestampedKeyValueStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'keyValue', (props) => {
+      const store = new InMemoryKeyValueStore<K, ValueAndTimestamp<V>>(
+        supplier.name,
+        resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+        timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+      );
+      store.timestamped = true;
+      return store;
+    });
+  },
+  /** A window store of ValueAndTimestamp values (the DSL's windowed aggregations). */
+  timestampedWindowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<TimestampedWindowStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'window', (props) => {
+      const store = new InMemoryWindowStore<K, ValueAndTimestamp<V>>(
+        supplier.name, supplier.retentionMs, supplier.windowSizeMs, supplier.retainDuplicates,
+        resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+        timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+      );
+      store.timestamped = true;
+      return store;
+    });
+  },
+  sessionStoreBuilder<K, V>(supplier: SessionBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<SessionStore<K, V>> {
+    return StoreBuilder.of(supplier.name, 'session', (props) => new InMemorySessionStore<K, V>(
+      supplier.name, supplier.retentionMs,
+      resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
+      resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+    ));
+  },
+};
