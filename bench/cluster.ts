@@ -13,6 +13,7 @@
  * Brokers use the fast failure-detection settings of the fault tests (broker.session.timeout.ms=2000, the
  * default; replica.fetch.wait.max.ms=100); every process listens on 127.0.0.1.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../src/cli/dev-cluster.js';
@@ -44,6 +45,11 @@ export interface ProduceResult {
   /** One record in flight at a time. */
   unloadedP50Ms: number;
   unloadedP99Ms: number;
+  /**
+   * CPU time (user + system, from /proc/<pid>/stat; absent where there is none) per record of the throughput run, in
+   * microseconds, per process: each broker, etcd, and this process (the client).
+   */
+  cpuUsPerRecord?: Record<string, number>;
 }
 
 export interface ClusterBenchResult {
@@ -100,8 +106,25 @@ async function produceRun(bootstrapServers: string, topic: string, records: numb
   }
 }
 
-async function measureProduce(bootstrapServers: string, topic: string, o: ClusterBenchOptions): Promise<ProduceResult> {
+/** A process's CPU seconds so far (user + system), from /proc; NaN where that cannot be read. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+async function measureProduce(bootstrapServers: string, topic: string, o: ClusterBenchOptions, pids: Record<string, number>): Promise<ProduceResult> {
+  const before = Object.entries(pids).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
+  const clientBefore = process.cpuUsage();
   const run = await produceRun(bootstrapServers, topic, o.records, o.recordBytes, o.window);
+  const client = process.cpuUsage(clientBefore);
+  const cpu: Record<string, number> = {};
+  for (const [name, pid, s] of before) cpu[name] = round(((cpuSeconds(pid) - s) * 1e6) / o.records, 2);
+  cpu.client = round((client.user + client.system) / o.records, 2);
   const unloaded = await produceRun(bootstrapServers, topic, o.latencyRecords, o.recordBytes, 1);
   const loaded = run.latencies.sort((a, b) => a - b);
   const single = unloaded.latencies.sort((a, b) => a - b);
@@ -114,6 +137,7 @@ async function measureProduce(bootstrapServers: string, topic: string, o: Cluste
     p99Ms: round(percentile(loaded, 99), 2),
     unloadedP50Ms: round(percentile(single, 50), 2),
     unloadedP99Ms: round(percentile(single, 99), 2),
+    ...(Object.values(cpu).every(Number.isFinite) ? { cpuUsPerRecord: cpu } : {}),
   };
 }
 
@@ -214,7 +238,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
   let singleBroker: ProduceResult;
   try {
     await createTopic(single.address, 'bench', 1);
-    singleBroker = await measureProduce(single.address, 'bench', o);
+    singleBroker = await measureProduce(single.address, 'bench', o, { broker: single.pid });
   } finally {
     await single.stop();
   }
@@ -225,7 +249,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterBe
     const bs = c.bootstrapServers;
     await createTopic(bs, 'bench', 3);
     await waitFullIsr(bs, 'bench', 30_000);
-    const threeBrokersRf3 = await measureProduce(bs, 'bench', o);
+    const threeBrokersRf3 = await measureProduce(bs, 'bench', o, { ...Object.fromEntries(c.brokers.map((b) => [`broker${b.nodeId}`, b.pid])), etcd: c.etcd.pid });
     console.log(`three brokers, RF 3: ${JSON.stringify(threeBrokersRf3)}`);
 
     await createTopic(bs, 'failover', 3);
@@ -258,7 +282,23 @@ export function formatClusterTable(r: ClusterBenchResult): string {
     row('1 broker', r.singleBroker),
     row('3 brokers, RF 3', r.threeBrokersRf3),
     `RF 3 / 1 broker: throughput ${ratio(r.threeBrokersRf3.msgsPerSec, r.singleBroker.msgsPerSec)}, p99 ${ratio(r.threeBrokersRf3.p99Ms, r.singleBroker.p99Ms)}, one-in-flight p99 ${ratio(r.threeBrokersRf3.unloadedP99Ms, r.singleBroker.unloadedP99Ms)}`,
+    ...cpuLines(r),
     `failover (kill -9 leader -> first ack of a write sent after it): median ${r.failover.medianMs} ms of [${r.failover.runsMs.join(', ')}]`,
     `catch-up: ${(r.catchup.bytes / 1e6).toFixed(0)} MB behind -> back in every ISR ${r.catchup.rejoinMs} ms after its restart (listening after ${r.catchup.restartToListeningMs} ms; producing it took ${r.catchup.produceSeconds} s)`,
   ].join('\n');
+}
+
+/** CPU µs per record per process, and what the single broker's rate would need in CPU with three brokers. */
+function cpuLines(r: ClusterBenchResult): string[] {
+  const one = r.singleBroker.cpuUsPerRecord;
+  const three = r.threeBrokersRf3.cpuUsPerRecord;
+  if (!one || !three) return [];
+  const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
+  const list = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+  // The CPU (in cores) the RF 3 run would need to reach half of the single broker's rate at its CPU per record.
+  const coresForHalf = (sum(three) * r.singleBroker.msgsPerSec * 0.5) / 1e6;
+  return [
+    `CPU µs/record: 1 broker: ${list(one)} (total ${sum(one).toFixed(2)}); RF 3: ${list(three)} (total ${sum(three).toFixed(2)})`,
+    `RF 3 at 0.5x the single broker's rate needs ${coresForHalf.toFixed(2)} cores at this CPU per record`,
+  ];
 }

@@ -89,6 +89,13 @@ export class Connection {
   /** A SASL-phase request is being handled: no further frame is taken until it is answered. */
   private saslBusy = false;
   private processing = false;
+  /** Responses written since the last uncork wait in the socket until the next tick (see complete). */
+  private corked = false;
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
   /** While throttled (a quota was exceeded), frames stay buffered and reading is paused until this time. */
   private mutedUntil = 0;
   private muteTimer: NodeJS.Timeout | undefined;
@@ -439,14 +446,20 @@ export class Connection {
     if (this.closed) {
       this.pending.length = 0;
     } else {
-      this.socket.cork();
+      // Corked until the current turn's promise callbacks have run: the responses completed together (acks=all
+      // requests committed by one fsync or one high-watermark move) leave in one write.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(this.uncork);
+      }
       while (this.pending.length > 0 && this.pending[0]!.done) {
         const s = this.pending.shift()!;
         if (this.metrics) this.writeMeasured(s);
         else if (s.chunks) for (const c of s.chunks) this.socket.write(c);
         if (s.sasl) saslAnswered = true;
       }
-      this.socket.uncork();
+      if (saslAnswered || this.sasl?.closeAfterResponse) this.uncork();
     }
     if (this.sasl?.closeAfterResponse && !this.closed) {
       // A failed authentication: the answer (with its error) is written, then the connection ends.

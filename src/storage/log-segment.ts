@@ -57,6 +57,8 @@ export const SEGMENT_FILE_SUFFIXES: readonly string[] = [LOG_SUFFIX, ...SEGMENT_
 const INT32_MAX = 2147483647;
 /** Read size when walking batch headers; one read usually covers a whole index interval. */
 const SCAN_CHUNK = 64 * 1024;
+/** How many of the last appended batches a segment remembers the positions of (see translateOffset). */
+const RECENT_BATCHES = 16;
 const EMPTY = Buffer.alloc(0);
 
 /** Kafka's segment file name: the base offset zero-padded to 20 digits. */
@@ -99,6 +101,15 @@ export class LogSegment {
   private offsetOfMaxTs = -1;
   private bytes: number;
   private bytesSinceLastIndexEntry = 0;
+  /**
+   * The base offsets and file positions of the last RECENT_BATCHES batches appended: a read from one of them (a
+   * follower fetching from its log end, a consumer from the end of what it read) finds its position here instead
+   * of scanning batch headers from the offset index entry below it. Cleared when the file is cut (truncateTo,
+   * recover).
+   */
+  private readonly recentOffsets = new Float64Array(RECENT_BATCHES).fill(-1);
+  private readonly recentPositions = new Float64Array(RECENT_BATCHES);
+  private recentNext = 0;
   /** maxTimestamp of the first batch, what segment.ms counts from; null = not read yet (opened segment). */
   private firstBatchTimestamp: number | null;
   /** Wall clock at creation/open: segment.ms counts from here when batches carry no timestamp. */
@@ -299,11 +310,20 @@ export class LogSegment {
     let pos = 0;
     while (pos < records.length) {
       const size = records.readInt32BE(pos + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD;
-      this.indexBatch(readInt64(records, pos) + records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA), readInt64(records, pos + OFFSET_MAX_TIMESTAMP), start + pos, size, indexIntervalBytes);
+      const base = readInt64(records, pos);
+      this.recentOffsets[this.recentNext] = base;
+      this.recentPositions[this.recentNext] = start + pos;
+      this.recentNext = (this.recentNext + 1) % RECENT_BATCHES;
+      this.indexBatch(base + records.readInt32BE(pos + OFFSET_LAST_OFFSET_DELTA), readInt64(records, pos + OFFSET_MAX_TIMESTAMP), start + pos, size, indexIntervalBytes);
       pos += size;
     }
     this.bytes = start + records.length;
     this.lastModified = now;
+  }
+
+  private forgetRecentBatches(): void {
+    this.recentOffsets.fill(-1);
+    this.recentNext = 0;
   }
 
   /** Kafka's rule: an index entry for a batch once more than index.interval.bytes were written since the last. */
@@ -359,6 +379,8 @@ export class LogSegment {
   /** Byte position of the batch holding `offset` (the first batch whose last offset is >= offset), or -1. */
   translateOffset(offset: number): number {
     if (offset >= this.nextOffset) return -1;
+    // A batch starting exactly at `offset` is the first whose last offset is >= offset.
+    for (let i = 0; i < RECENT_BATCHES; i++) if (this.recentOffsets[i] === offset) return this.recentPositions[i]!;
     let found = -1;
     this.scan(this.offsetIndex.lookup(offset), false, (buf, at, filePos) => {
       if (readInt64(buf, at) + buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA) < offset) return false;
@@ -462,6 +484,7 @@ export class LogSegment {
    * truncates the file at the first invalid or torn batch, rebuilds both indexes. Returns bytes truncated.
    */
   recover(indexIntervalBytes: number): number {
+    this.forgetRecentBatches();
     this.offsetIndex.reset();
     this.timeIndex.reset();
     // Needs producer state to rebuild: the loader refills it while replaying (Log.replayBatch).
@@ -525,6 +548,7 @@ export class LogSegment {
       throw new StorageError(`truncating ${this.logPath} failed: ${(err as Error).message}`, { cause: err });
     }
     this.bytes = position;
+    this.forgetRecentBatches();
     this.bytesSinceLastIndexEntry = 0;
     this.firstBatchTimestamp = position === 0 ? -1 : null;
     this.maxTimestampSoFar = -1;
@@ -629,7 +653,8 @@ export class LogSegment {
    */
   private scan(start: number, whole: boolean | ((buf: Buffer, at: number) => boolean), visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean): ScanStatus {
     const end = this.bytes;
-    let buf = Buffer.allocUnsafe(SCAN_CHUNK);
+    // No bigger than what is left to read: a walk near the end of the file (the common case) reads a few KB.
+    let buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_SIZE, Math.min(SCAN_CHUNK, end - start)));
     let bufStart = 0;
     let bufLen = 0;
     const fill = (pos: number, need: number): void => {

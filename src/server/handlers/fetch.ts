@@ -147,8 +147,13 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean, foll
   return { results, total };
 }
 
-/** Resolves when any of the logs gets an append, the deadline passes, or the broker shuts down. */
-function waitForData(logs: Log[], ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves when any of the logs gets an append (or its high watermark moves), the deadline passes, or the broker
+ * shuts down. `wakes`, when given, filters the log's notifications: a follower's fetch reads up to the log end, so
+ * only an append past its fetch offset can give it data (the high watermark moving on the other followers'
+ * fetches would wake it for nothing).
+ */
+function waitForData(logs: Log[], ms: number, signal: AbortSignal, wakes?: (log: Log) => boolean): Promise<void> {
   return new Promise((resolve) => {
     const unsubs: Array<() => void> = [];
     const done = (): void => {
@@ -160,8 +165,17 @@ function waitForData(logs: Log[], ms: number, signal: AbortSignal): Promise<void
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
-    for (const log of logs) unsubs.push(log.onAppend(done));
+    const listener = wakes ? (log: Log): void => { if (wakes(log)) done(); } : done;
+    for (const log of logs) unsubs.push(log.onAppend(listener));
   });
+}
+
+/** A follower's wake-up filter: the log has records at or past some fetch offset asked of it. */
+function followerWakes(targets: Target[]): (log: Log) => boolean {
+  return (log) => {
+    for (const t of targets) if (t.log === log && log.logEndOffset > t.entry.fetchOffset) return true;
+    return false;
+  };
 }
 
 export default defineHandler({
@@ -246,12 +260,13 @@ export default defineHandler({
     let { results, total } = readAll(targets, budget, readCommitted, follower);
     const deadline = Date.now() + req.maxWaitMs;
     const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
+    const wakes = follower ? followerWakes(targets) : undefined;
     while (total < minBytes && !hasError && !ctx.signal.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
       if (logs.length === 0) break;
-      await waitForData(logs, left, ctx.signal);
+      await waitForData(logs, left, ctx.signal, wakes);
       ({ results, total } = readAll(targets, budget, readCommitted, follower));
     }
 

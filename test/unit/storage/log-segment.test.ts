@@ -101,6 +101,32 @@ describe('LogSegment', () => {
     seg.close();
   });
 
+  it('finds a recent batch by its base offset without scanning, and forgets the positions a truncation cut off', () => {
+    const dir = tmpDir();
+    const first = layout(0, [3, 2, 4].map((n) => ({ timestamps: Array.from({ length: n }, () => 7), valueSize: 50, compressed: false })));
+    // An index interval larger than the segment: every lookup below the cache would scan from position 0.
+    const seg = LogSegment.create(dir, 0, 4096, 0);
+    for (const b of first.batches) seg.append(b.buf, 1 << 20, 0);
+    for (const b of first.batches) {
+      assert.equal(seg.translateOffset(b.base), b.position);
+      assert.equal(seg.translateOffset(b.last), b.position);
+    }
+    // Cut at offset 3 (the second batch goes), then a different layout from there: offset 5 now starts a batch
+    // elsewhere, and offset 9 (beyond the old end) starts the last one.
+    seg.truncateTo(3, 1 << 20);
+    assert.equal(seg.nextOffset, 3);
+    assert.equal(seg.translateOffset(5), -1);
+    const second = layout(3, [2, 4, 1].map((n) => ({ timestamps: Array.from({ length: n }, () => 8), valueSize: 180, compressed: false })));
+    const start = first.batches[1]!.position;
+    seg.append(Buffer.concat(second.batches.map((b) => b.buf)), 1 << 20, 0);
+    for (const b of second.batches) {
+      for (let o = b.base; o <= b.last; o++) assert.equal(seg.translateOffset(o), start + b.position, `offset ${o}`);
+      assert.deepEqual(batchRanges(seg.read(seg.translateOffset(b.base), 1 << 20, true)).at(0), [b.base, b.last]);
+    }
+    assert.equal(seg.translateOffset(0), 0);
+    seg.close();
+  });
+
   it('recover() truncates at a torn or corrupt batch and rebuilds the indexes', () => {
     const dir = tmpDir();
     const { batches } = layout(0, Array.from({ length: 20 }, () => ({ timestamps: [5, 6], valueSize: 200, compressed: false })));
