@@ -60,7 +60,7 @@ export interface ClientBenchResult {
   rounds: number;
 }
 
-interface Driver {
+export interface Driver {
   produceBatched(topic: string, payloads: Buffer[], count: number): Promise<void>;
   produceSingle(topic: string, payloads: Buffer[], count: number): Promise<void>;
   consume(topic: string, count: number): Promise<void>;
@@ -118,7 +118,7 @@ async function pipelined(count: number, limit: number, send: (i: number) => Prom
 }
 
 /** A few distinct payloads of `size` bytes, cycled through. */
-function makePayloads(size: number): Buffer[] {
+export function makePayloads(size: number): Buffer[] {
   return Array.from({ length: 16 }, (_, j) => {
     const b = Buffer.alloc(size);
     for (let i = 0; i < size; i++) b[i] = 97 + ((i * 7 + j) % 26);
@@ -204,17 +204,19 @@ function kafkajsDriver(bootstrap: string): Driver {
 }
 
 function platformaticDriver(bootstrap: string): Driver {
+  // acks goes with every send(): platformatic 1.22's send() reads acks only from its own options and, without one and
+  // without idempotence, sends acks=1 — the constructor's acks is ignored (seen on the wire: Produce acks=1).
   const producer = new PlatformaticProducer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], idempotent: false, acks: ProduceAcks.ALL, compression: 'none' });
   let group = 0;
   return {
     async produceBatched(topic, payloads, count) {
       await pipelined(Math.ceil(count / BATCH), BATCHES_IN_FLIGHT, (b) => {
         const n = Math.min(BATCH, count - b * BATCH);
-        return producer.send({ messages: Array.from({ length: n }, (_, i) => ({ topic, value: payloads[(b * BATCH + i) % payloads.length] })) });
+        return producer.send({ acks: ProduceAcks.ALL, messages: Array.from({ length: n }, (_, i) => ({ topic, value: payloads[(b * BATCH + i) % payloads.length] })) });
       });
     },
     async produceSingle(topic, payloads, count) {
-      await pipelined(count, SINGLE_OUTSTANDING, (i) => producer.send({ messages: [{ topic, value: payloads[i % payloads.length] }] }));
+      await pipelined(count, SINGLE_OUTSTANDING, (i) => producer.send({ acks: ProduceAcks.ALL, messages: [{ topic, value: payloads[i % payloads.length] }] }));
     },
     async consume(topic, count) {
       const consumer = new PlatformaticConsumer({ clientId: 'bench-platformatic', groupId: `bench-platformatic-${topic}-${group++}`, bootstrapBrokers: [bootstrap] });
@@ -238,7 +240,7 @@ function platformaticDriver(bootstrap: string): Driver {
   };
 }
 
-const DRIVERS: Record<ClientName, (bootstrap: string) => Driver> = { ours: oursDriver, kafkajs: kafkajsDriver, platformatic: platformaticDriver };
+export const DRIVERS: Record<ClientName, (bootstrap: string) => Driver> = { ours: oursDriver, kafkajs: kafkajsDriver, platformatic: platformaticDriver };
 
 export interface ClientBenchOptions {
   /** Where the broker keeps its data (a fresh directory). */
