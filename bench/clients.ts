@@ -17,6 +17,14 @@
  * 100 records of 100 B outstanding, every round would wait out the linger); sends made in the same
  * event-loop turn, or while the in-flight limit is reached, still share a batch.
  * Each topic has 4 partitions and is created before the run; records have null keys.
+ *
+ * What each client put on the wire (counted through a proxy, 50,000 x 1 KiB): all three Produce with acks=-1 and
+ * no compression. Batched: kafkajs and platformatic spread each call round-robin — one request per call, 4
+ * partitions x 250 records (~1 MiB); ours sticks null keys to one partition per batch, as Kafka's default
+ * partitioner — ~1.2 requests per call, 1.2 partitions per request, batches of up to ~1 MiB; at most 4 calls
+ * (ours: 5 requests) outstanding. Consume: one Fetch in flight per client; ours and kafkajs ask 1 MiB per
+ * partition (the Java and kafkajs defaults; ~3.4-3.9 MiB responses), platformatic 10 MiB per partition (its
+ * default; ~10 MiB responses).
  */
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer as KafkajsConsumer } from 'kafkajs';
