@@ -25,7 +25,9 @@ const tuned = (bootstrap) => ({ async consume(topic, count) {
 }, async close() {} });
 const DRIVERS = { ...D, base: BASE.ours, tuned };
 import { Admin } from '../../dist/src/client/admin.js';
-import { spawnBroker } from '../../dist/test/compat/support/broker-process.js';
+import { spawnBroker as ownBroker } from '../../dist/test/compat/support/broker-process.js';
+// BROKER_DIST=<another build's dist>: run that build's broker instead.
+const spawnBroker = process.env.BROKER_DIST ? (await import(`${process.env.BROKER_DIST}/test/compat/support/broker-process.js`)).spawnBroker : ownBroker;
 const records = Number(process.argv[2] ?? 100000);
 const reps = Number(process.argv[3] ?? 5);
 const clients = (process.env.CLIENTS ?? 'ours').split(',');

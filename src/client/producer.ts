@@ -29,7 +29,7 @@ import { ClientStateError, ProtocolError, RequestTimeoutError, UnsupportedApiErr
 import { partitionForKey } from './partitioner.js';
 import { Fifo } from './producer/fifo.js';
 import { ProducerBatch, byteLength, type BatchResult, type EncodedHeader } from './producer/batch.js';
-import { BufferPool } from './producer/buffer-pool.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';

@@ -18,7 +18,7 @@ import {
   writeInt64,
 } from '../../protocol/records/record-batch.js';
 import { varintSize, writeVarint } from '../../protocol/records/record.js';
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from '../../util/buffer-pool.js';
 
 export interface EncodedHeader {
   key: string;

@@ -1,16 +1,16 @@
 /**
- * Batch buffers kept for reuse, as the Java producer's BufferPool: a batch's buffer comes back once the
- * broker has acknowledged the batch (the request bytes are then surely written), and the next batch of
- * that size class takes it instead of a new allocation.
+ * Large buffers kept for reuse. The producer's batch buffers (as the Java producer's BufferPool: a batch's
+ * buffer comes back once the broker has acknowledged the batch, so its request bytes are surely written) and
+ * the broker's fetch read buffers (back once the response that carried them is written to the socket).
  *
  * Why it matters: glibc serves each allocation of 128 KiB or more (a sendBatch() batch grows towards
  * maxRequestSize, about 1 MiB) with a fresh mmap — its dynamic threshold never rises past a size it has
- * just freed — so every new 1 MiB buffer takes 256 page faults as records are first copied in. On the
+ * just freed — so every new 1 MiB buffer takes 256 page faults when first written. On the
  * benchmark machine that was 2–4 ms per MiB, against 25–45 µs for the same copy into a buffer in use
  * (node: 500 x 1 MiB of 64 KiB copies, fresh vs reused buffer).
  *
  * Sizes are powers of two from MIN_POOLED_BYTES; `room` bounds what is kept (the producer keeps free
- * buffers + buffered records within bufferMemory, as Java's pool does).
+ * buffers + buffered records within bufferMemory, as Java's pool does; the broker a fixed amount).
  */
 export const MIN_POOLED_BYTES = 16 * 1024;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferPool, MIN_POOLED_BYTES } from '../../../src/client/producer/buffer-pool.js';
+import { BufferPool, MIN_POOLED_BYTES } from '../../../src/util/buffer-pool.js';
 
 test('a released buffer serves the next request of its size class; classes are powers of two', () => {
   const pool = new BufferPool(() => Infinity);
