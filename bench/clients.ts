@@ -17,6 +17,14 @@
  * 100 records of 100 B outstanding, every round would wait out the linger); sends made in the same
  * event-loop turn, or while the in-flight limit is reached, still share a batch.
  * Each topic has 4 partitions and is created before the run; records have null keys.
+ *
+ * What each client put on the wire (counted through a proxy, 50,000 x 1 KiB): all three Produce with acks=-1 and
+ * no compression. Batched: kafkajs and platformatic spread each call round-robin — one request per call, 4
+ * partitions x 250 records (~1 MiB); ours sticks null keys to one partition per batch, as Kafka's default
+ * partitioner — ~1.2 requests per call, 1.2 partitions per request, batches of up to ~1 MiB; at most 4 calls
+ * (ours: 5 requests) outstanding. Consume: one Fetch in flight per client; ours and kafkajs ask 1 MiB per
+ * partition (the Java and kafkajs defaults; ~3.4-3.9 MiB responses), platformatic 10 MiB per partition (its
+ * default; ~10 MiB responses).
  */
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer as KafkajsConsumer } from 'kafkajs';
@@ -60,7 +68,7 @@ export interface ClientBenchResult {
   rounds: number;
 }
 
-interface Driver {
+export interface Driver {
   produceBatched(topic: string, payloads: Buffer[], count: number): Promise<void>;
   produceSingle(topic: string, payloads: Buffer[], count: number): Promise<void>;
   consume(topic: string, count: number): Promise<void>;
@@ -118,7 +126,7 @@ async function pipelined(count: number, limit: number, send: (i: number) => Prom
 }
 
 /** A few distinct payloads of `size` bytes, cycled through. */
-function makePayloads(size: number): Buffer[] {
+export function makePayloads(size: number): Buffer[] {
   return Array.from({ length: 16 }, (_, j) => {
     const b = Buffer.alloc(size);
     for (let i = 0; i < size; i++) b[i] = 97 + ((i * 7 + j) % 26);
@@ -204,17 +212,19 @@ function kafkajsDriver(bootstrap: string): Driver {
 }
 
 function platformaticDriver(bootstrap: string): Driver {
+  // acks goes with every send(): platformatic 1.22's send() reads acks only from its own options and, without one and
+  // without idempotence, sends acks=1 — the constructor's acks is ignored (seen on the wire: Produce acks=1).
   const producer = new PlatformaticProducer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], idempotent: false, acks: ProduceAcks.ALL, compression: 'none' });
   let group = 0;
   return {
     async produceBatched(topic, payloads, count) {
       await pipelined(Math.ceil(count / BATCH), BATCHES_IN_FLIGHT, (b) => {
         const n = Math.min(BATCH, count - b * BATCH);
-        return producer.send({ messages: Array.from({ length: n }, (_, i) => ({ topic, value: payloads[(b * BATCH + i) % payloads.length] })) });
+        return producer.send({ acks: ProduceAcks.ALL, messages: Array.from({ length: n }, (_, i) => ({ topic, value: payloads[(b * BATCH + i) % payloads.length] })) });
       });
     },
     async produceSingle(topic, payloads, count) {
-      await pipelined(count, SINGLE_OUTSTANDING, (i) => producer.send({ messages: [{ topic, value: payloads[i % payloads.length] }] }));
+      await pipelined(count, SINGLE_OUTSTANDING, (i) => producer.send({ acks: ProduceAcks.ALL, messages: [{ topic, value: payloads[i % payloads.length] }] }));
     },
     async consume(topic, count) {
       const consumer = new PlatformaticConsumer({ clientId: 'bench-platformatic', groupId: `bench-platformatic-${topic}-${group++}`, bootstrapBrokers: [bootstrap] });
@@ -238,7 +248,7 @@ function platformaticDriver(bootstrap: string): Driver {
   };
 }
 
-const DRIVERS: Record<ClientName, (bootstrap: string) => Driver> = { ours: oursDriver, kafkajs: kafkajsDriver, platformatic: platformaticDriver };
+export const DRIVERS: Record<ClientName, (bootstrap: string) => Driver> = { ours: oursDriver, kafkajs: kafkajsDriver, platformatic: platformaticDriver };
 
 export interface ClientBenchOptions {
   /** Where the broker keeps its data (a fresh directory). */

@@ -19,6 +19,7 @@ import { ApiVersionsResponse } from '../protocol/generated/api-versions-response
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/header-versions.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ConnectionError, ProtocolError, RequestTimeoutError, UnsupportedApiError } from './errors.js';
+import { FrameReader } from './frame-reader.js';
 import { saslAuthenticate, type SaslOptions } from './sasl.js';
 
 export type { SaslOptions };
@@ -84,19 +85,18 @@ export function clientMaxVersion(codec: MessageCodec<any, any>): number {
   return codec.latestVersionUnstable ? codec.maxVersion - 1 : codec.maxVersion;
 }
 
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
 export class Connection {
   readonly address: string;
   /** API key → the broker's [min, max] version, from ApiVersions. */
   readonly brokerVersions = new Map<number, { min: number; max: number }>();
   private readonly pending: Pending[] = [];
   private nextCorrelationId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
   private closedError: Error | null = null;
   private readonly closeListeners: Array<(err: Error) => void> = [];
   private readonly clientId: string;
   private readonly requestTimeoutMs: number;
-  private readonly maxResponseBytes: number;
   private readonly sasl: SaslOptions | undefined;
   /** When the next request must first re-authenticate (epoch ms; 0: never). */
   private reauthAtMs = 0;
@@ -111,14 +111,21 @@ export class Connection {
     readonly host: string,
     readonly port: number,
     options: ConnectionOptions,
+    reader: FrameReader,
+    tls: boolean,
   ) {
     this.address = `${host}:${port}`;
     this.clientId = options.clientId ?? 'tributary';
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
     this.sasl = options.sasl;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    reader.onFrame = (frame) => {
+      this.onFrame(frame);
+      return this.closedError === null;
+    };
+    reader.onBadSize = (size) => this.fail(new ConnectionError(this.address, `${this.address} sent a response frame of ${size} bytes; closing`));
+    // Plain TCP reads through reader.onread (set at connect); TLS hands over its decrypted chunks.
+    if (tls) socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.on('error', (err) => this.fail(new ConnectionError(this.address, `connection to ${this.address} failed: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new ConnectionError(this.address, `connection to ${this.address} closed`)));
   }
@@ -128,10 +135,11 @@ export class Connection {
     const address = `${host}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const ssl = options.ssl === true ? {} : options.ssl || undefined;
+    const reader = new FrameReader(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
     const socket = await new Promise<Socket>((resolve, reject) => {
       // node:tls wants an SNI name, never an IP address; the certificate check still uses `host`.
       const servername = ssl?.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
-      const s = ssl ? tlsConnect({ host, port, ...ssl, servername }) : netConnect({ host, port });
+      const s = ssl ? tlsConnect({ host, port, ...ssl, servername }) : netConnect({ host, port, onread: reader.onread });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ConnectionError(address, `cannot reach ${address}: no answer within ${timeoutMs} ms`, { reason: `no answer within ${timeoutMs} ms` }));
@@ -147,7 +155,7 @@ export class Connection {
         reject(new ConnectionError(address, `cannot reach ${address} (${reason})`, { cause: err, reason }));
       });
     });
-    const conn = new Connection(socket, host, port, options);
+    const conn = new Connection(socket, host, port, options, reader, ssl !== undefined);
     try {
       await conn.negotiate();
       if (conn.sasl) await conn.authenticate();
@@ -335,33 +343,6 @@ export class Connection {
     if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `ApiVersions to ${this.address}`);
     this.brokerVersions.clear();
     for (const k of res.apiKeys) this.brokerVersions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
-  }
-
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 4) {
-      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.coalesce();
-      const size = head.readInt32BE(0);
-      if (size < 4 || size > this.maxResponseBytes) {
-        this.fail(new ConnectionError(this.address, `${this.address} sent a response frame of ${size} bytes; closing`));
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      const buf = this.chunks.length === 1 ? this.chunks[0] : this.coalesce();
-      const frame = buf.subarray(4, 4 + size);
-      const rest = buf.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-      this.onFrame(frame);
-      if (this.closedError) return;
-    }
-  }
-
-  private coalesce(): Buffer {
-    const all = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [all];
-    return all;
   }
 
   private onFrame(frame: Buffer): void {

@@ -29,6 +29,7 @@ import { ClientStateError, ProtocolError, RequestTimeoutError, UnsupportedApiErr
 import { partitionForKey } from './partitioner.js';
 import { Fifo } from './producer/fifo.js';
 import { ProducerBatch, byteLength, type BatchResult, type EncodedHeader } from './producer/batch.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -149,6 +150,8 @@ export class Producer {
   private readonly lingerMs: number;
   private readonly batchSize: number;
   private readonly bufferMemory: number;
+  /** Buffers of acknowledged batches, for new batches; free + buffered stay within bufferMemory. */
+  private readonly pool: BufferPool = new BufferPool((): number => this.bufferMemory - this.buffered - this.pool.pooledBytes);
   private readonly maxBlockMs: number;
   private readonly compression: CompressionType;
   private readonly idempotent: boolean;
@@ -329,6 +332,7 @@ export class Producer {
       if (this.senderTimer) clearTimeout(this.senderTimer);
       if (this.blockedTimer) clearTimeout(this.blockedTimer);
       for (const b of this.incomplete) this.failBatch(b, new ClientStateError('the producer was closed before this record was acknowledged'), false);
+      this.pool.clear();
       await this.cluster.close();
     }
   }
@@ -524,7 +528,7 @@ export class Producer {
   }
 
   private newBatch(pq: PartitionQueue, now: number, capacity: number): ProducerBatch {
-    const batch = new ProducerBatch(pq.topic, pq.partition, capacity, now);
+    const batch = new ProducerBatch(pq.topic, pq.partition, capacity, now, this.pool);
     pq.batches.push(batch);
     this.incomplete.add(batch);
     if (this.lingerMs <= 0) this.wake();
@@ -852,6 +856,8 @@ export class Producer {
   private onBatchSuccess(pq: PartitionQueue, batch: ProducerBatch, result: BatchResult): void {
     this.removeInflight(pq, batch);
     this.completeBatch(batch);
+    // Acknowledged, so its request was written in full: the buffer can carry another batch.
+    batch.recycle();
     batch.resolve(result);
   }
 

@@ -46,6 +46,8 @@ interface Slot {
   sasl?: boolean;
   /** Set only while metrics are on. */
   timing?: Timing;
+  /** RequestContext.afterResponse callbacks: run once the response is written. */
+  afterWrite?: Array<() => void>;
 }
 
 /** A request's times for the metrics, in performance.now() milliseconds. */
@@ -311,6 +313,7 @@ export class Connection {
       signal: this.signal,
       session: this.session,
       sasl: this.sasl,
+      afterResponse: (fn) => (slot.afterWrite ??= []).push(fn),
     };
     const start = (): void => this.run(handler, request, ctx, slot, frame.length + 4);
     if (this.canStart(handler.concurrent)) start();
@@ -456,7 +459,12 @@ export class Connection {
       while (this.pending.length > 0 && this.pending[0]!.done) {
         const s = this.pending.shift()!;
         if (this.metrics) this.writeMeasured(s);
-        else if (s.chunks) for (const c of s.chunks) this.socket.write(c);
+        else if (s.chunks && s.chunks.length > 0) {
+          const last = s.chunks.length - 1;
+          for (let i = 0; i < last; i++) this.socket.write(s.chunks[i]!);
+          if (s.afterWrite) this.socket.write(s.chunks[last]!, afterWritten(s.afterWrite));
+          else this.socket.write(s.chunks[last]!);
+        }
         if (s.sasl) saslAnswered = true;
       }
       if (saslAnswered || this.sasl?.closeAfterResponse) this.uncork();
@@ -488,8 +496,15 @@ export class Connection {
         this.socket.write(chunks[i]!);
       }
       bytes += chunks[last]!.length;
-      if (timing) this.socket.write(chunks[last]!, () => recordTiming(timing));
-      else this.socket.write(chunks[last]!);
+      const after = s.afterWrite ? afterWritten(s.afterWrite) : undefined;
+      if (timing || after) {
+        this.socket.write(chunks[last]!, (err) => {
+          if (timing) recordTiming(timing);
+          after?.(err);
+        });
+      } else {
+        this.socket.write(chunks[last]!);
+      }
       this.net!.bytesOut += bytes;
     } else if (timing) {
       recordTiming(timing);
@@ -507,6 +522,13 @@ export class Connection {
       this.readPaused = false;
     }
   }
+}
+
+/** A write callback running `fns` when the write succeeded (after a failed one the socket is gone, and its buffers with it). */
+function afterWritten(fns: Array<() => void>): (err?: Error | null) => void {
+  return (err) => {
+    if (!err) for (const fn of fns) fn();
+  };
 }
 
 function recordTiming(t: Timing): void {

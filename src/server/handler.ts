@@ -22,6 +22,11 @@ export interface RequestContext {
   readonly session?: ConnectionSession;
   /** The connection's SASL state, on SASL_PLAINTEXT / SASL_SSL listeners only. */
   readonly sasl?: SaslAuthenticator;
+  /**
+   * Runs `fn` once the response has been written to the socket in full, so buffers it carried by reference
+   * may be reused; never if the connection fails or closes first (absent for in-process requests).
+   */
+  readonly afterResponse?: (fn: () => void) => void;
 }
 
 export interface Handler<Req = any, Res = any> {

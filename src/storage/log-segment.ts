@@ -343,14 +343,15 @@ export class LogSegment {
 
   /**
    * Whole batches starting at `position`, at most maxBytes of them; if the first batch alone is bigger, the
-   * whole first batch when minOneBatch (KIP-74), else nothing. Never returns a partial batch.
+   * whole first batch when minOneBatch (KIP-74), else nothing. Never returns a partial batch. `alloc` gives the
+   * buffer read into (at least the size asked; the fetch path passes reused ones).
    */
-  read(position: number, maxBytes: number, minOneBatch: boolean): Buffer {
+  read(position: number, maxBytes: number, minOneBatch: boolean, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
     const available = this.bytes - position;
     if (available < LOG_OVERHEAD) return EMPTY;
     const want = Math.min(Math.max(maxBytes, 0), available);
     if (want >= LOG_OVERHEAD) {
-      const buf = Buffer.allocUnsafe(want);
+      const buf = alloc(want);
       const n = readFully(this.fd, buf, position, want);
       let end = 0;
       while (end + LOG_OVERHEAD <= n) {

@@ -640,7 +640,7 @@ export class Log {
    * that with minOneBatch a first batch bigger than maxBytes is returned whole (KIP-74). Empty at the log end.
    * `maxOffset` (read_committed: the LSO, always a batch boundary) excludes the batches at or above it.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = this.nextOffset): Buffer {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = this.nextOffset, alloc?: (size: number) => Buffer): Buffer {
     if (this.closed) throw new StorageError(`log ${this.topicPartition} is closed`);
     if (offset < this.logStartOffset || offset > this.nextOffset) {
       throw new OffsetOutOfRangeError(this.topicPartition, offset, this.logStartOffset, this.nextOffset);
@@ -657,7 +657,7 @@ export class Log {
         if (bound <= 0) return EMPTY;
         if (bound < limit) limit = bound;
       }
-      return seg.read(position, limit, minOneBatch);
+      return seg.read(position, limit, minOneBatch, alloc);
     }
     return EMPTY;
   }

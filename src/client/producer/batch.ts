@@ -18,6 +18,7 @@ import {
   writeInt64,
 } from '../../protocol/records/record-batch.js';
 import { varintSize, writeVarint } from '../../protocol/records/record.js';
+import type { BufferPool } from '../../util/buffer-pool.js';
 
 export interface EncodedHeader {
   key: string;
@@ -91,6 +92,8 @@ export function recordBodySize(
   return body;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class ProducerBatch {
   buf: Buffer;
   /** Write position: the end of the last record. */
@@ -123,8 +126,9 @@ export class ProducerBatch {
     readonly partition: number,
     capacity: number,
     now: number,
+    private readonly pool: BufferPool,
   ) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, BATCH_HEADER_SIZE + 64));
+    this.buf = pool.acquire(Math.max(capacity, BATCH_HEADER_SIZE + 64));
     this.createdAt = now;
     this.promise = new Promise<BatchResult>((resolve, reject) => {
       this.resolve = resolve;
@@ -181,9 +185,21 @@ export class ProducerBatch {
   }
 
   private grow(min: number): void {
-    const next = Buffer.allocUnsafe(Math.max(min, this.buf.length * 2));
+    const next = this.pool.acquire(Math.max(min, this.buf.length * 2));
     this.buf.copy(next, 0, 0, this.pos);
+    this.pool.release(this.buf);
     this.buf = next;
+  }
+
+  /**
+   * Gives the batch's buffer back to the pool: only once the broker has acknowledged the batch (the
+   * request that carried it is written and will not be retried). The batch is unusable afterwards.
+   */
+  recycle(): void {
+    const buf = this.buf;
+    this.buf = EMPTY;
+    this.wire = null;
+    this.pool.release(buf);
   }
 
   /**
@@ -200,7 +216,10 @@ export class ProducerBatch {
         this.wire = wire;
       }
       // The uncompressed copy is no longer needed once compressed.
-      if (compression !== 0) this.buf = Buffer.alloc(0);
+      if (compression !== 0) {
+        this.pool.release(this.buf);
+        this.buf = EMPTY;
+      }
     }
     const w = this.wire;
     writeInt64(w, 0, 0);

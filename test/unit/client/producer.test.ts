@@ -166,6 +166,29 @@ describe('Producer against the in-process broker', () => {
     }
   });
 
+  test('acknowledged batch buffers are reused: large sendBatch calls, 4 at a time, land byte for byte', async () => {
+    // Each call is about 600 KiB, so its batch buffer comes from the pool's 1 MiB class once an earlier batch was acknowledged.
+    const p = await make({ idempotent: false });
+    const value = (call: number, i: number): Buffer => Buffer.alloc(600, `${call}:${i};`);
+    const calls = 12;
+    const pending: Array<Promise<unknown>> = [];
+    const metas: Array<Array<{ partition: number; offset: number }>> = [];
+    for (let c = 0; c < calls; c++) {
+      pending.push(p.sendBatch(Array.from({ length: 1000 }, (_, i) => ({ topic: 'pooled', partition: c % 2, value: value(c, i) }))).then((m) => (metas[c] = m)));
+      if (pending.length === 4) await pending.shift();
+    }
+    await Promise.all(pending);
+    const pool = (p as unknown as { pool: { pooledBytes: number } }).pool;
+    assert.ok(pool.pooledBytes >= 1 << 20, `${pool.pooledBytes} bytes pooled after ${calls} acknowledged 600 KiB batches`);
+    for (const partition of [0, 1]) {
+      const got = dataRecords(await readPartition(reader, 'pooled', partition)).map((r) => r.value!);
+      const want: Buffer[] = [];
+      for (let c = partition; c < calls; c += 2) for (let i = 0; i < 1000; i++) want[metas[c][i].offset] = value(c, i);
+      assert.equal(got.length, want.length);
+      for (let o = 0; o < want.length; o++) assert.ok(want[o].equals(got[o]), `${partition}@${o}`);
+    }
+  });
+
   test('sendBatch does not wait for lingerMs, also when the topic is new', async () => {
     const p = await make({ lingerMs: 60_000 });
     const started = performance.now();
