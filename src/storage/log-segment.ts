@@ -108,6 +108,14 @@ export class LogSegment {
   /** Random part of segment.ms, fixed per segment (segment.jitter.ms). */
   rollJitterMs = 0;
   private closed = false;
+  /**
+   * Where the last read() ended: the offset after its last batch and that batch's end position. A consumer's
+   * next fetch asks for exactly that offset, which translateOffset then answers without an index lookup and a
+   * walk of batch headers (a read and a 64 KB buffer per partition per fetch). -1: none. Forgotten when the
+   * file shrinks (truncateTo, recover).
+   */
+  private readEndOffset = -1;
+  private readEndPosition = -1;
 
   private constructor(
     readonly dir: string,
@@ -338,12 +346,31 @@ export class LogSegment {
         if (size < BATCH_HEADER_SIZE || end + size > n) break;
         end += size;
       }
-      if (end > 0) return buf.subarray(0, end);
+      if (end > 0) {
+        this.rememberReadEnd(buf, end, position);
+        return buf.subarray(0, end);
+      }
       if (!minOneBatch) return EMPTY;
     } else if (!minOneBatch) {
       return EMPTY;
     }
-    return this.readBatchAt(position) ?? EMPTY;
+    const batch = this.readBatchAt(position);
+    if (!batch) return EMPTY;
+    this.rememberReadEnd(batch, batch.length, position);
+    return batch;
+  }
+
+  /** Remembers the end of whole batches buf[0, end) read from `position` (see readEndOffset). */
+  private rememberReadEnd(buf: Buffer, end: number, position: number): void {
+    let last = 0;
+    for (let next = 0; next < end; next += buf.readInt32BE(next + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD) last = next;
+    this.readEndOffset = readInt64(buf, last) + buf.readInt32BE(last + OFFSET_LAST_OFFSET_DELTA) + 1;
+    this.readEndPosition = position + end;
+  }
+
+  private forgetReadEnd(): void {
+    this.readEndOffset = -1;
+    this.readEndPosition = -1;
   }
 
   /** The whole batch starting at position, or null if there is none (or it is cut off). */
@@ -359,6 +386,8 @@ export class LogSegment {
   /** Byte position of the batch holding `offset` (the first batch whose last offset is >= offset), or -1. */
   translateOffset(offset: number): number {
     if (offset >= this.nextOffset) return -1;
+    // The batch after the last read's: the first batch whose last offset is >= offset starts right there.
+    if (offset === this.readEndOffset && this.readEndPosition < this.bytes) return this.readEndPosition;
     let found = -1;
     this.scan(this.offsetIndex.lookup(offset), false, (buf, at, filePos) => {
       if (readInt64(buf, at) + buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA) < offset) return false;
@@ -462,6 +491,7 @@ export class LogSegment {
    * truncates the file at the first invalid or torn batch, rebuilds both indexes. Returns bytes truncated.
    */
   recover(indexIntervalBytes: number): number {
+    this.forgetReadEnd();
     this.offsetIndex.reset();
     this.timeIndex.reset();
     // Needs producer state to rebuild: the loader refills it while replaying (Log.replayBatch).
@@ -515,6 +545,7 @@ export class LogSegment {
     if (offset >= this.nextOffset) return 0;
     const position = offset <= this.baseOffset ? 0 : this.translateOffset(offset);
     if (position < 0) return 0;
+    this.forgetReadEnd();
     this.offsetIndex.truncateTo(offset);
     this.timeIndex.truncateTo(offset);
     this.txnIndex.truncateTo(offset);
@@ -629,7 +660,8 @@ export class LogSegment {
    */
   private scan(start: number, whole: boolean | ((buf: Buffer, at: number) => boolean), visit: (buf: Buffer, at: number, filePos: number, size: number) => boolean): ScanStatus {
     const end = this.bytes;
-    let buf = Buffer.allocUnsafe(SCAN_CHUNK);
+    // A small segment (or tail) needs no 64 KB buffer: fill() grows it when a whole batch needs more.
+    let buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_SIZE, Math.min(SCAN_CHUNK, end - start)));
     let bufStart = 0;
     let bufLen = 0;
     const fill = (pos: number, need: number): void => {
