@@ -19,7 +19,7 @@ import { Operation, ResourceType } from '../../security/authorizer.js';
 import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import { quotaUser } from '../client-quota-manager.js';
-import type { Log } from '../../storage/log.js';
+import type { AppendWaiter, Log } from '../../storage/log.js';
 import type { BrokerMetricsHooks } from '../metrics-hooks.js';
 import type { TopicManager } from '../topic-manager.js';
 import { LOG_OVERHEAD, OFFSET_BATCH_LENGTH, OFFSET_LAST_OFFSET_DELTA, readInt64 } from '../../protocol/records/record-batch.js';
@@ -34,9 +34,15 @@ interface Target {
   log?: Log;
 }
 
+/** One partition's read: numbers, not the response's bigints, until it is known to go into the response. */
 interface ReadResult {
   target: Target;
-  data: PartitionDataInit;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  records: Buffer;
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
   bytes: number;
 }
 
@@ -97,70 +103,85 @@ function nextOffsetAfter(records: Buffer): number {
 }
 
 /** Reads every target once, within the response budget. */
-function readAll(targets: Target[], budget: number, readCommitted: boolean, follower: boolean): { results: ReadResult[]; total: number } {
-  const results: ReadResult[] = [];
+function readAll(
+  targets: Target[], budget: number, readCommitted: boolean, follower: boolean, reuse?: ReadResult[],
+): { results: ReadResult[]; total: number; hasError: boolean } {
+  // A long poll's later passes refill the first pass's results: no object per partition per pass.
+  const results: ReadResult[] = reuse ?? new Array<ReadResult>(targets.length);
   let total = 0;
   let first = true;
-  for (const target of targets) {
+  let hasError = false;
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     const { entry } = target;
-    const data: PartitionDataInit = {
-      partitionIndex: entry.partition,
-      errorCode: target.errorCode,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      logStartOffset: -1n,
-      abortedTransactions: readCommitted ? [] : null,
-      records: EMPTY_BUFFER,
-    };
-    let bytes = 0;
+    let r = results[i];
+    if (r === undefined) {
+      results[i] = r = {
+        target, errorCode: 0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: EMPTY_BUFFER, abortedTransactions: null, bytes: 0,
+      };
+    }
+    r.errorCode = target.errorCode;
+    r.highWatermark = -1;
+    r.lastStableOffset = -1;
+    r.logStartOffset = -1;
+    r.records = EMPTY_BUFFER;
+    r.abortedTransactions = readCommitted ? [] : null;
+    r.bytes = 0;
     const log = target.log;
     if (log && target.errorCode === ErrorCode.NONE) {
       const lso = log.lastStableOffset;
-      data.highWatermark = BigInt(log.highWatermark);
-      data.lastStableOffset = BigInt(lso);
-      data.logStartOffset = BigInt(log.logStartOffset);
-      try {
-        let limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
-        // A throttled follower fetch reads at most what the leader's throttle has left (none: nothing this time).
-        const throttled = target.throttle ? Math.min(limit, target.throttle.available) : -1;
-        if (throttled >= 0) limit = throttled;
-        if (throttled !== 0 && (limit > 0 || first)) {
-          const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark);
-          target.throttle?.take(records.length);
-          if (records.length > 0) {
-            data.records = records;
-            bytes = records.length;
-            first = false;
-            if (readCommitted) {
-              data.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
-                .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+      const hw = log.highWatermark;
+      r.highWatermark = hw;
+      r.lastStableOffset = lso;
+      r.logStartOffset = log.logStartOffset;
+      // Nothing to read at the bound (the usual case of a caught-up partition in a long poll): no read at all.
+      const bound = follower ? log.logEndOffset : readCommitted ? lso : hw;
+      if (entry.fetchOffset !== bound || entry.fetchOffset < r.logStartOffset) {
+        try {
+          let limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
+          // A throttled follower fetch reads at most what the leader's throttle has left (none: nothing this time).
+          const throttled = target.throttle ? Math.min(limit, target.throttle.available) : -1;
+          if (throttled >= 0) limit = throttled;
+          if (throttled !== 0 && (limit > 0 || first)) {
+            const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : bound);
+            target.throttle?.take(records.length);
+            if (records.length > 0) {
+              r.records = records;
+              r.bytes = records.length;
+              first = false;
+              if (readCommitted) {
+                r.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
+                  .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+              }
             }
           }
+        } catch (err) {
+          r.errorCode = errorCodeOf(err);
         }
-      } catch (err) {
-        data.errorCode = errorCodeOf(err);
       }
     }
-    total += bytes;
-    results.push({ target, data, bytes });
+    if (r.errorCode !== ErrorCode.NONE) hasError = true;
+    total += r.bytes;
   }
-  return { results, total };
+  return { results, total, hasError };
 }
 
 /** Resolves when any of the logs gets an append, the deadline passes, or the broker shuts down. */
 function waitForData(logs: Log[], ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const unsubs: Array<() => void> = [];
+    if (signal.aborted) return resolve();
+    // One waiter for every log (Log.wakeOnAppend): nothing to unsubscribe from 10,000 logs when it fires.
+    const waiter: AppendWaiter = { done: false, wake: () => done() };
     const done = (): void => {
+      if (waiter.done) return;
+      waiter.done = true;
       clearTimeout(timer);
-      for (const u of unsubs) u();
       signal.removeEventListener('abort', done);
       resolve();
     };
-    if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
-    for (const log of logs) unsubs.push(log.onAppend(done));
+    for (const log of logs) log.wakeOnAppend(waiter);
   });
 }
 
@@ -243,16 +264,16 @@ export default defineHandler({
     const quotaBytes = follower ? Infinity : broker.quotas.maxValueInQuotaWindow('consumer_byte_rate', { user: quotaUser(ctx.session?.principal), clientId: ctx.clientId ?? '' });
     const budget = Math.min(req.maxBytes, Number(broker.config.get('fetch.max.bytes') ?? 57671680), quotaBytes);
     const minBytes = Math.min(req.minBytes, budget);
-    let { results, total } = readAll(targets, budget, readCommitted, follower);
+    let { results, total, hasError } = readAll(targets, budget, readCommitted, follower);
     const deadline = Date.now() + req.maxWaitMs;
-    const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
     while (total < minBytes && !hasError && !ctx.signal.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
+      const logs: Log[] = [];
+      for (const t of targets) if (t.log) logs.push(t.log);
       if (logs.length === 0) break;
       await waitForData(logs, left, ctx.signal);
-      ({ results, total } = readAll(targets, budget, readCommitted, follower));
+      ({ results, total, hasError } = readAll(targets, budget, readCommitted, follower, results));
     }
 
     if (broker.metrics) countFetch(broker.metrics, broker.topics, results, follower);
@@ -262,22 +283,30 @@ export default defineHandler({
     for (const r of results) {
       const e = r.target.entry;
       if (incremental) {
-        const d = r.data;
-        const changed = r.bytes > 0 || d.errorCode !== ErrorCode.NONE || Number(d.highWatermark) !== e.lastHighWatermark ||
-          Number(d.logStartOffset) !== e.lastLogStartOffset || Number(d.lastStableOffset) !== e.lastStableOffset;
+        const changed = r.bytes > 0 || r.errorCode !== ErrorCode.NONE || r.highWatermark !== e.lastHighWatermark ||
+          r.logStartOffset !== e.lastLogStartOffset || r.lastStableOffset !== e.lastStableOffset;
         if (!changed) continue;
       }
-      e.lastHighWatermark = Number(r.data.highWatermark);
-      e.lastLogStartOffset = Number(r.data.logStartOffset);
-      e.lastStableOffset = Number(r.data.lastStableOffset);
+      e.lastHighWatermark = r.highWatermark;
+      e.lastLogStartOffset = r.logStartOffset;
+      e.lastStableOffset = r.lastStableOffset;
       const key = byId ? e.topicId : e.topic;
       if (!current || (byId ? current.topicId : current.topic) !== key) {
         current = { topic: e.topic, topicId: byId ? e.topicId : ZERO_UUID, partitions: [] };
         responses.push(current);
       }
-      const leader = hints?.currentLeader(e.topic, e.partition, r.data.errorCode ?? ErrorCode.NONE);
-      if (leader) r.data.currentLeader = leader;
-      current.partitions!.push(r.data);
+      const data: PartitionDataInit = {
+        partitionIndex: e.partition,
+        errorCode: r.errorCode,
+        highWatermark: BigInt(r.highWatermark),
+        lastStableOffset: BigInt(r.lastStableOffset),
+        logStartOffset: BigInt(r.logStartOffset),
+        abortedTransactions: r.abortedTransactions,
+        records: r.records,
+      };
+      const leader = hints?.currentLeader(e.topic, e.partition, r.errorCode);
+      if (leader) data.currentLeader = leader;
+      current.partitions!.push(data);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses, nodeEndpoints: hints?.nodeEndpoints() ?? [] };
   },
@@ -293,7 +322,7 @@ function countFetch(metrics: BrokerMetricsHooks, topics: TopicManager, results: 
     if (!topics.get(name)) continue;
     const stats = metrics.topic(name);
     stats.totalFetch++;
-    if ((r.data.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) stats.failedFetch++;
+    if (r.errorCode !== ErrorCode.NONE) stats.failedFetch++;
     if (!follower) stats.bytesOut += r.bytes;
   }
 }

@@ -260,6 +260,20 @@ describe('Log', () => {
     await log.close();
   });
 
+  it('wakes a one-shot append waiter once, skips done ones, and does not pile up waiters of polls that ended elsewhere', async () => {
+    const log = openLog(tmpDir());
+    let woken = 0;
+    const live = { done: false, wake: () => woken++ };
+    log.wakeOnAppend(live);
+    // 1,000 long polls that timed out or were woken by another log, with no append here meanwhile.
+    for (let i = 0; i < 1000; i++) log.wakeOnAppend({ done: true, wake: () => assert.fail('a done waiter was woken') });
+    assert.ok((log as unknown as { waiters: unknown[] }).waiters.length <= 16, 'done waiters are swept');
+    log.append(batch(1), { leaderEpoch: 0 });
+    log.append(batch(1), { leaderEpoch: 0 });
+    assert.equal(woken, 1, 'one-shot: the second append does not wake it again');
+    await log.close();
+  });
+
   it('keeps offsets across batches built with arbitrary base offsets', async () => {
     const log = openLog(tmpDir());
     const a = buildRecordBatch([{ value: 'x' }, { value: 'y' }], { baseOffset: 999 });
