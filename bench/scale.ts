@@ -9,8 +9,9 @@
  *   connections  the same N records produced by C/2 Producers and read back by C/2 Consumers (each its own
  *                connection; default C = 1,000), against 8 clients (4 + 4); 4 partitions, each consumer reading
  *                an equal slice of one partition by offset. The broker's socket count is sampled while all
- *                clients are connected, and the broker's CPU time per step: all clients live in this one bench
- *                process, whose own CPU (1,000 client objects, their garbage) bounds the throughput first.
+ *                clients are connected, and the broker's CPU time per step. The clients live in up to 4 forked
+ *                load-generator processes (bench/scale-worker.ts, one per CPU), not in the bench process, so
+ *                1,000 client objects and their garbage do not share one event loop.
  *   start-up     a data directory of S segments (default 10,000) and G GB (default 10) in 100 partitions, written
  *                by the storage layer's own classes (LogManager/Log.append: the files are exactly what a broker
  *                writes), then the broker's start-up to a listening port after its clean shutdown (indexes
@@ -20,7 +21,10 @@
  * Every wait is bounded (STEP_TIMEOUT_MS); brokers are child processes (spawnBroker), stopped in `finally`.
  */
 import { readdir, readFile, readlink, rm, statfs } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Admin } from '../src/client/admin.js';
 import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
@@ -28,6 +32,7 @@ import { buildRecordBatch } from '../src/protocol/records/record.js';
 import { LogManager } from '../src/storage/log-manager.js';
 import { spawnBroker, type BrokerProcess } from '../test/compat/support/broker-process.js';
 import { withTimeout } from './support.js';
+import type { WorkerPlan, WorkerReply, WorkerRequest } from './scale-worker.js';
 
 export interface ScaleBenchOptions {
   workDir: string;
@@ -58,8 +63,8 @@ export interface ScaleBenchResult {
     idleAfterRestart: BrokerFootprint;
   };
   connections: {
-    few: { clients: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint };
-    many: { clients: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint };
+    few: { clients: number; workers: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint };
+    many: { clients: number; workers: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint };
     ratio: { produce: number; consume: number };
   };
   startup: {
@@ -81,6 +86,9 @@ const DATA_PARTITIONS = 100;
 /** Records per batch the data-dir generator appends (about 16 KB, a producer's default batch). */
 const GENERATOR_BATCH_RECORDS = 150;
 const TAIL_RECORDS_PER_PARTITION = 1000;
+/** Load-generator processes of the connection round (bench/scale-worker.ts): one per CPU, at most 4. */
+const SCALE_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
+const SCALE_WORKER_PATH = fileURLToPath(new URL('./scale-worker.js', import.meta.url));
 const SETTLE_MS = 2000;
 const STEP_TIMEOUT_MS = 10 * 60_000;
 /** Brokers in this bench may take long to start on a big data dir: wait this long for the listening line. */
@@ -128,9 +136,9 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<ScaleBe
     console.log(`  after the load: ${fmtFootprint(afterLoad)}`);
 
     // ---- connections (same broker: its partitions are idle now) ----
-    const fewConn = await connectionRound(broker, 'scale-conn-few', FEW_CLIENTS, N, value);
+    const fewConn = await connectionRound(broker, 'scale-conn-few', FEW_CLIENTS, N);
     console.log(`  ${fewConn.clients} clients: produce ${rate(fewConn.produce)}, consume ${rate(fewConn.consume)}; broker ${fmtFootprint(fewConn.broker)}`);
-    const manyConn = await connectionRound(broker, 'scale-conn-many', C, N, value);
+    const manyConn = await connectionRound(broker, 'scale-conn-many', C, N);
     console.log(`  ${manyConn.clients} clients: produce ${rate(manyConn.produce)}, consume ${rate(manyConn.consume)}; broker ${fmtFootprint(manyConn.broker)}`);
     console.log(`  broker CPU, produce / consume: ${fewConn.clients} clients ${fewConn.produce.brokerCpuMs} / ${fewConn.consume.brokerCpuMs} ms, ${manyConn.clients} clients ${manyConn.produce.brokerCpuMs} / ${manyConn.consume.brokerCpuMs} ms`);
 
@@ -223,12 +231,14 @@ async function consumeAll(bootstrap: string, topic: string, partitions: number, 
 }
 
 /**
- * `clients` clients, half producers and half consumers, all connected before the clock starts. Producer k writes
- * count/(clients/2) records to partition k mod 4; then consumer k reads one equal offset range of partition k mod 4.
+ * `clients` clients, half producers and half consumers, all connected before the clock starts, spread over
+ * SCALE_WORKERS forked processes (bench/scale-worker.ts; the same for the few and the many clients). Producer k
+ * writes count/(clients/2) records to partition k mod 4; then consumer k reads one equal offset range of
+ * partition k mod 4.
  */
 async function connectionRound(
-  broker: BrokerProcess, topic: string, clients: number, count: number, value: Buffer,
-): Promise<{ clients: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint }> {
+  broker: BrokerProcess, topic: string, clients: number, count: number,
+): Promise<{ clients: number; workers: number; connectSeconds: number; produce: ScaleThroughput; consume: ScaleThroughput; broker: BrokerFootprint }> {
   const half = Math.max(1, Math.floor(clients / 2));
   const admin = new Admin({ bootstrapServers: broker.address, clientId: 'bench-scale-admin' });
   try {
@@ -236,62 +246,57 @@ async function connectionRound(
   } finally {
     await admin.close();
   }
+  const perProducer = (k: number): number => Math.floor(count / half) + (k < count % half ? 1 : 0);
   const perPartitionConsumers = Array.from({ length: FEW_PARTITIONS }, (_, p) => Math.floor(half / FEW_PARTITIONS) + (p < half % FEW_PARTITIONS ? 1 : 0));
-  const sliceBytes = Math.ceil(count / half) * (RECORD_BYTES + 20);
-  const producers = Array.from({ length: half }, () => new Producer({ bootstrapServers: broker.address, clientId: 'bench-scale-p', acks: 'all', compression: 'none', idempotent: false }));
-  const consumers = Array.from({ length: half }, () => new Consumer({
-    bootstrapServers: broker.address, clientId: 'bench-scale-c', enableAutoCommit: false,
-    // About one slice per fetch, so a consumer does not read far past its range.
-    maxPartitionFetchBytes: Math.max(64 * 1024, sliceBytes),
+  // Each partition's offsets [0, end) split evenly over the consumers of that partition.
+  const ends = Array.from({ length: FEW_PARTITIONS }, (_, p) => Array.from({ length: half }, (_, k) => (k % FEW_PARTITIONS === p ? perProducer(k) : 0)).reduce((a, b) => a + b, 0));
+  const workerCount = Math.min(SCALE_WORKERS, half);
+  const plans: WorkerPlan[] = Array.from({ length: workerCount }, () => ({
+    address: broker.address, topic, producers: [], consumers: [],
+    fetchBytes: Math.max(64 * 1024, Math.ceil(count / half) * (RECORD_BYTES + 20)),
+    recordBytes: RECORD_BYTES, batch: BATCH, stepTimeoutMs: STEP_TIMEOUT_MS,
   }));
+  for (let k = 0; k < half; k++) {
+    const partition = k % FEW_PARTITIONS;
+    const slot = Math.floor(k / FEW_PARTITIONS);
+    const slots = perPartitionConsumers[partition]!;
+    plans[k % workerCount]!.producers.push({ partition, count: perProducer(k) });
+    plans[k % workerCount]!.consumers.push({ partition, from: Math.floor((ends[partition]! * slot) / slots), to: Math.floor((ends[partition]! * (slot + 1)) / slots) });
+  }
+  const workers = plans.map(() => fork(SCALE_WORKER_PATH, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const exited = workers.map((w) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : w.once('exit', () => resolve()))));
+  const step = async (what: string, request: (i: number) => WorkerRequest): Promise<WorkerReply[]> =>
+    withTimeout(what, STEP_TIMEOUT_MS, Promise.all(workers.map((w, i) => new Promise<WorkerReply>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`${what}: scale worker ${i} exited (${code})`));
+      w.once('exit', onExit);
+      w.once('message', (reply: WorkerReply) => {
+        w.off('exit', onExit);
+        if (reply.ok) resolve(reply);
+        else reject(new Error(`${what}: scale worker ${i}: ${reply.error}`));
+      });
+      w.send(request(i));
+    }))));
   try {
     const c0 = performance.now();
-    await withTimeout('connecting', STEP_TIMEOUT_MS, Promise.all([...producers.map((p) => p.connect()), ...consumers.map((c) => c.connect())]));
+    await step('connecting', (i) => ({ step: 'connect', plan: plans[i]! }));
     const connectSeconds = (performance.now() - c0) / 1000;
     const footprintNow = await footprint(broker.pid);
 
     const started = performance.now();
     const cpu0 = await cpuMs(broker.pid);
-    await withTimeout(`producing to ${topic}`, STEP_TIMEOUT_MS, Promise.all(producers.map(async (producer, k) => {
-      const mine = Math.floor(count / half) + (k < count % half ? 1 : 0);
-      for (let done = 0; done < mine; done += BATCH) {
-        const n = Math.min(BATCH, mine - done);
-        await producer.sendBatch(Array.from({ length: n }, () => ({ topic, partition: k % FEW_PARTITIONS, value })));
-      }
-    })));
+    await step(`producing to ${topic}`, () => ({ step: 'produce' }));
     const produce = { ...throughput(performance.now() - started, count), brokerCpuMs: (await cpuMs(broker.pid)) - cpu0 };
 
-    // Each partition's offsets [0, end) split evenly over the consumers of that partition.
-    const ends = Array.from({ length: FEW_PARTITIONS }, (_, p) => producers.reduce((sum, _p, k) => sum + (k % FEW_PARTITIONS === p ? Math.floor(count / half) + (k < count % half ? 1 : 0) : 0), 0));
     const c1 = performance.now();
     const cpu1 = await cpuMs(broker.pid);
-    const deadline = c1 + STEP_TIMEOUT_MS;
-    let read = 0;
-    await Promise.all(consumers.map(async (consumer, k) => {
-      const partition = k % FEW_PARTITIONS;
-      const slot = Math.floor(k / FEW_PARTITIONS);
-      const slots = perPartitionConsumers[partition]!;
-      const from = Math.floor((ends[partition]! * slot) / slots);
-      const to = Math.floor((ends[partition]! * (slot + 1)) / slots);
-      if (to <= from) return;
-      const tp = { topic, partition };
-      consumer.assign([tp]);
-      consumer.seek(tp, from);
-      let at = from;
-      while (at < to) {
-        if (performance.now() > deadline) throw new Error(`consumer ${k}: at ${at} of [${from}, ${to}) after ${STEP_TIMEOUT_MS} ms`);
-        for (const r of await consumer.poll(1000)) {
-          if (r.offset >= at && r.offset < to) {
-            read++;
-            at = r.offset + 1;
-          }
-        }
-      }
-    }));
+    const replies = await step(`consuming ${topic}`, () => ({ step: 'consume' }));
+    const read = replies.reduce((sum, r) => sum + (r.ok ? r.read ?? 0 : 0), 0);
     const consume = { ...throughput(performance.now() - c1, read), brokerCpuMs: (await cpuMs(broker.pid)) - cpu1 };
-    return { clients: half * 2, connectSeconds, produce, consume, broker: footprintNow };
+    return { clients: half * 2, workers: workerCount, connectSeconds, produce, consume, broker: footprintNow };
   } finally {
-    await Promise.allSettled([...producers.map((p) => p.close()), ...consumers.map((c) => c.close())]);
+    await withTimeout('closing the scale workers', 60_000, step('closing', () => ({ step: 'close' }))).catch(() => undefined);
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await Promise.all(exited);
   }
 }
 
@@ -432,7 +437,7 @@ export function formatScaleTable(r: ScaleBenchResult): string {
   lines.push(row(['  ratio', c.ratio.produce.toFixed(2), '', c.ratio.consume.toFixed(2), '', '']));
   const cpu = (t: ScaleThroughput): string => `${t.brokerCpuMs ?? NaN} ms`;
   lines.push(`broker CPU for the same records (produce / consume): ${c.few.clients} clients ${cpu(c.few.produce)} / ${cpu(c.few.consume)}, ` +
-    `${c.many.clients} clients ${cpu(c.many.produce)} / ${cpu(c.many.consume)} (all clients live in this one bench process)`);
+    `${c.many.clients} clients ${cpu(c.many.produce)} / ${cpu(c.many.consume)} (clients in ${c.many.workers} load-generator processes)`);
   lines.push('"produce" is each partition\'s first append (one-time costs included); "produce again" the same records once more');
   lines.push(`creating ${o.partitions} partitions: ${p.createSeconds.toFixed(2)} s; connecting ${c.many.clients} clients: ${c.many.connectSeconds.toFixed(2)} s`);
   lines.push(`idle RSS (goal ≤ 150 MiB): empty ${mib(p.idleEmpty.rssKb)} MiB (${p.idleEmpty.fds} fds); with ${o.partitions} partitions ${mib(p.idleAfterCreate.rssKb)} MiB (${p.idleAfterCreate.fds} fds); after a restart ${mib(p.idleAfterRestart.rssKb)} MiB (${p.idleAfterRestart.fds} fds, start-up ${p.restartMs.toFixed(0)} ms)`);

@@ -332,6 +332,8 @@ export class Consumer {
       this.closed = true;
       this.fetcher.close();
       this.signal.notify();
+      // The brokers free the consumer's fetch sessions now rather than evicting them later (bounded wait).
+      await this.fetcher.closeSessions(Math.min(this.options.requestTimeoutMs ?? 1000, 1000));
       await this.cluster.close();
     }
   }

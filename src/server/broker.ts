@@ -192,7 +192,10 @@ async function startWithStore(r: Resolved, etcd: EtcdClusterStore | null, cluste
   etcd?.onImage((image) => dynamicConfigs.applyClusterConfigs(image.brokerConfigs));
   const brokerDefaults: Record<string, string> = {};
   dynamicConfigs.mirrorInto(brokerDefaults);
-  const logs = new LogManager({ dataDir, brokerDefaults, logger, replicated: etcd !== null, onFlush: metrics?.onLogFlush });
+  const logs = new LogManager({
+    dataDir, brokerDefaults, logger, replicated: etcd !== null, onFlush: metrics?.onLogFlush,
+    maxOpenSegmentDescriptors: config.has('log.segment.descriptors.max') ? getInt(config, 'log.segment.descriptors.max') : undefined,
+  });
   dynamicConfigs.onChange(() => logs.reconfigureAll());
   if (etcd) {
     await logs.load(imageTopics(etcd.image(), nodeId).map((t) => ({ name: t.name, partitions: t.partitions, config: t.config, partitionIds: t.localPartitions })));

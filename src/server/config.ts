@@ -136,6 +136,9 @@ export const brokerConfigDefs: Readonly<Record<string, Def>> = {
   'log.flush.scheduler.interval.ms': { kind: 'long', default: LONG_MAX },
   'log.index.interval.bytes': { kind: 'int', default: '4096', min: 0 },
   'log.index.size.max.bytes': { kind: 'int', default: '10485760', min: 4 },
+  // Tributary's own: at most this many segment .log descriptors open at once in the process, least recently used
+  // closed first (src/storage/log-segment.ts, SegmentDescriptors). Unset: 3/4 of the open-file limit.
+  'log.segment.descriptors.max': { kind: 'int', default: null, min: 1 },
   'log.message.timestamp.type': { kind: 'string', default: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'] },
   'log.message.timestamp.before.max.ms': { kind: 'long', default: LONG_MAX, min: 0 },
   'log.message.timestamp.after.max.ms': { kind: 'long', default: '3600000', min: 0 },

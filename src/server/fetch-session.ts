@@ -65,6 +65,16 @@ export class FetchSessionCache {
     return session;
   }
 
+  /** The session with this id, as it is (no epoch check or advance): for tools and tests. */
+  peek(id: number): FetchSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** The ids of the cached sessions, least recently created first. */
+  ids(): number[] {
+    return [...this.sessions.keys()];
+  }
+
   remove(id: number): void {
     this.sessions.delete(id);
   }

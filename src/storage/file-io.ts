@@ -31,13 +31,66 @@ export function readFully(fd: number, buf: Buffer, position: number, length = bu
   return done;
 }
 
-/** Makes a directory's entries (created, renamed, deleted files) durable. */
-export async function syncDir(dir: string, fdatasync: Fdatasync = defaultFdatasync): Promise<void> {
-  const fd = fs.openSync(dir, 'r');
+/** Per fdatasync function, per directory: the sync not started yet that new callers join, and the one running. */
+const dirSyncs = new WeakMap<Fdatasync, Map<string, { waiting: Promise<void> | null; running: Promise<void> | null }>>();
+
+/**
+ * Makes a directory's entries (created, renamed, deleted files) durable: resolves once an fsync of the directory
+ * that started after the call has finished. Callers of the same directory share one: while an fsync runs, the
+ * next callers wait for one more (which covers them all), so 10,000 new partitions' first flushes fsync their
+ * parent directory a few times, not 10,000 times.
+ */
+export function syncDir(dir: string, fdatasync: Fdatasync = defaultFdatasync): Promise<void> {
+  let byDir = dirSyncs.get(fdatasync);
+  if (!byDir) dirSyncs.set(fdatasync, (byDir = new Map()));
+  let state = byDir.get(dir);
+  if (!state) byDir.set(dir, (state = { waiting: null, running: null }));
+  if (state.waiting) return state.waiting;
+  const s = state;
+  const prior = s.running;
+  const waiting = (async () => {
+    // Behind a running fsync (it may have started before this caller's change); else after this turn's callers.
+    if (prior) await prior.catch(() => undefined);
+    else await new Promise<void>((resolve) => setImmediate(resolve));
+    s.waiting = null;
+    const running = syncDirOnce(dir, fdatasync);
+    s.running = running;
+    try {
+      await running;
+    } finally {
+      if (s.running === running) s.running = null;
+      if (!s.running && !s.waiting && byDir.get(dir) === s) byDir.delete(dir);
+    }
+  })();
+  s.waiting = waiting;
+  return waiting;
+}
+
+/**
+ * Directory fsyncs holding a descriptor at once. Each holds its directory open until the fsync returns, and libuv
+ * runs only a few at a time anyway: 10,000 partitions flushed together opened 10,000 directories (on top of their
+ * segments' descriptors) and ran out of descriptors (EMFILE). The rest wait for a slot, without a descriptor.
+ */
+const MAX_DIR_SYNCS_IN_FLIGHT = 32;
+let dirSyncsInFlight = 0;
+const dirSyncSlots: Array<() => void> = [];
+
+async function syncDirOnce(dir: string, fdatasync: Fdatasync): Promise<void> {
+  if (dirSyncsInFlight >= MAX_DIR_SYNCS_IN_FLIGHT) await new Promise<void>((resolve) => dirSyncSlots.push(resolve));
+  else dirSyncsInFlight++;
   try {
-    await fdatasync(fd);
+    // Opened and closed synchronously: asynchronous ones would queue behind every pending fdatasync in libuv's pool.
+    const fd = fs.openSync(dir, 'r');
+    try {
+      await fdatasync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   } finally {
-    fs.closeSync(fd);
+    // The slot passes straight to the next waiter (the count stays), or is given back.
+    const next = dirSyncSlots.shift();
+    if (next) next();
+    else dirSyncsInFlight--;
   }
 }
 

@@ -26,6 +26,7 @@ import { syncDirSync, tempPathOf, writeFileAtomicSync, type Fdatasync } from './
 import { parseTopicConfig, type BrokerDefaults, type LogConfig } from './log-config.js';
 import { LogCleaner, logCleanerConfig, type LogCleanerOptions } from './log-cleaner.js';
 import { emptyLoadStats, loadLog, type LoadStats } from './log-loader.js';
+import { segmentDescriptors } from './log-segment.js';
 import type { Log, StorageLogger } from './log.js';
 import { OffsetCheckpointFile, partitionKey, type CheckpointEntry } from './offset-checkpoint.js';
 
@@ -55,6 +56,11 @@ export interface LogManagerOptions {
    * Log.enableReplication().
    */
   replicated?: boolean;
+  /**
+   * log.segment.descriptors.max: the bound on open segment .log descriptors (process-wide: see SegmentDescriptors
+   * in log-segment.ts). Unset: the default there (3/4 of the open-file limit).
+   */
+  maxOpenSegmentDescriptors?: number;
 }
 
 export interface TopicToLoad {
@@ -113,6 +119,7 @@ export class LogManager {
     this.logStartOffsetFile = new OffsetCheckpointFile(path.join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), this.logger);
     this.highWatermarkFile = new OffsetCheckpointFile(path.join(this.dataDir, REPLICATION_OFFSET_CHECKPOINT_FILE), this.logger);
     this.replicated = opts.replicated ?? false;
+    if (opts.maxOpenSegmentDescriptors !== undefined) segmentDescriptors.limit = opts.maxOpenSegmentDescriptors;
     this.cleaner = new LogCleaner({
       dataDir: this.dataDir,
       logs: () => this.logs(),

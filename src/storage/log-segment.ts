@@ -78,6 +78,81 @@ export function removeSegmentFiles(dir: string, baseOffset: number, suffixes: re
   for (const suffix of suffixes) fs.rmSync(path.join(dir, segmentFileName(baseOffset, suffix)), { force: true });
 }
 
+/**
+ * The open `.log` descriptors of every segment in the process, least recently used first, bounded by `limit`
+ * (LogManager sets it from log.segment.descriptors.max). Opening one more past the limit closes the least
+ * recently used segment's descriptor (its next read, append or sync opens it again), except while an fdatasync
+ * of that segment is in flight (it is pinned; the set may then pass the limit until those finish). Without
+ * the bound every written partition's active segment keeps its descriptor: ~20,000 written partitions would
+ * run out of descriptors (EMFILE) on a 20,000 limit. Process-wide, as the descriptor limit is.
+ */
+export class SegmentDescriptors {
+  /** Insertion order = recency: the first key is the least recently used. */
+  private readonly open = new Map<LogSegment, true>();
+  private limitValue: number;
+
+  constructor(limit: number) {
+    this.limitValue = Math.max(1, limit);
+  }
+
+  get limit(): number {
+    return this.limitValue;
+  }
+
+  set limit(n: number) {
+    this.limitValue = Math.max(1, Math.floor(n));
+    this.evict();
+  }
+
+  /** Open descriptors now. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** A segment opened its descriptor: it becomes the most recent; the least recent ones past the limit close. */
+  opened(seg: LogSegment): void {
+    this.open.set(seg, true);
+    this.evict(seg);
+  }
+
+  /** A segment used its open descriptor: it becomes the most recently used. */
+  used(seg: LogSegment): void {
+    if (this.open.delete(seg)) this.open.set(seg, true);
+  }
+
+  /** A segment closed its descriptor. */
+  released(seg: LogSegment): void {
+    this.open.delete(seg);
+  }
+
+  /** Closes least recently used, unpinned descriptors (never `keep`'s, just opened) until the set is within the limit. */
+  evict(keep?: LogSegment): void {
+    if (this.open.size <= this.limitValue) return;
+    for (const seg of this.open.keys()) {
+      if (this.open.size <= this.limitValue) return;
+      if (seg !== keep && !seg.descriptorPinned) seg.releaseDescriptor();
+    }
+  }
+}
+
+/**
+ * log.segment.descriptors.max unset: three quarters of the process's open-file limit (the rest is for sockets and
+ * the other files), read from /proc/self/limits (Node has raised the soft limit to the hard one by then); 4,096
+ * where that file does not exist.
+ */
+export function defaultSegmentDescriptorLimit(): number {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (Number.isFinite(soft) && soft > 0) return Math.max(64, Math.floor(soft * 0.75));
+  } catch {
+    // Not Linux: the fallback below.
+  }
+  return 4096;
+}
+
+export const segmentDescriptors = new SegmentDescriptors(defaultSegmentDescriptorLimit());
+
 type ScanStatus = 'end' | 'stopped' | 'torn' | 'corrupt';
 
 export interface TimestampAndOffset {
@@ -119,6 +194,16 @@ export class LogSegment {
   /** Random part of segment.ms, fixed per segment (segment.jitter.ms). */
   rollJitterMs = 0;
   private closed = false;
+  /**
+   * Where the last read() ended: the offset after its last batch and that batch's end position. A consumer's
+   * next fetch asks for exactly that offset, which translateOffset then answers without an index lookup and a
+   * walk of batch headers (a read and a 64 KB buffer per partition per fetch). -1: none. Forgotten when the
+   * file shrinks (truncateTo, recover).
+   */
+  private readEndOffset = -1;
+  private readEndPosition = -1;
+  /** fdatasyncs in flight on logFd: the descriptor may not be closed by segmentDescriptors meanwhile. */
+  private syncsInFlight = 0;
 
   private constructor(
     readonly dir: string,
@@ -250,14 +335,30 @@ export class LogSegment {
   releaseDescriptor(): void {
     const fd = this.logFd;
     this.logFd = -1;
-    if (fd >= 0) fs.closeSync(fd);
+    if (fd >= 0) {
+      segmentDescriptors.released(this);
+      fs.closeSync(fd);
+    }
   }
 
-  /** The .log's descriptor, opened on first use. */
+  /** Whether an fdatasync of the descriptor is in flight (segmentDescriptors must not close it). */
+  get descriptorPinned(): boolean {
+    return this.syncsInFlight > 0;
+  }
+
+  /** Whether the .log's descriptor is open now. */
+  get hasDescriptor(): boolean {
+    return this.logFd >= 0;
+  }
+
+  /** The .log's descriptor, opened on first use (and again after segmentDescriptors closed it). */
   private get fd(): number {
     if (this.logFd < 0) {
       if (this.closed) throw new StorageError(`segment ${this.logPath} is closed`);
       this.logFd = fs.openSync(this.logPath, 'r+');
+      segmentDescriptors.opened(this);
+    } else {
+      segmentDescriptors.used(this);
     }
     return this.logFd;
   }
@@ -359,12 +460,31 @@ export class LogSegment {
         if (size < BATCH_HEADER_SIZE || end + size > n) break;
         end += size;
       }
-      if (end > 0) return buf.subarray(0, end);
+      if (end > 0) {
+        this.rememberReadEnd(buf, end, position);
+        return buf.subarray(0, end);
+      }
       if (!minOneBatch) return EMPTY;
     } else if (!minOneBatch) {
       return EMPTY;
     }
-    return this.readBatchAt(position) ?? EMPTY;
+    const batch = this.readBatchAt(position);
+    if (!batch) return EMPTY;
+    this.rememberReadEnd(batch, batch.length, position);
+    return batch;
+  }
+
+  /** Remembers the end of whole batches buf[0, end) read from `position` (see readEndOffset). */
+  private rememberReadEnd(buf: Buffer, end: number, position: number): void {
+    let last = 0;
+    for (let next = 0; next < end; next += buf.readInt32BE(next + OFFSET_BATCH_LENGTH) + LOG_OVERHEAD) last = next;
+    this.readEndOffset = readInt64(buf, last) + buf.readInt32BE(last + OFFSET_LAST_OFFSET_DELTA) + 1;
+    this.readEndPosition = position + end;
+  }
+
+  private forgetReadEnd(): void {
+    this.readEndOffset = -1;
+    this.readEndPosition = -1;
   }
 
   /** The whole batch starting at position, or null if there is none (or it is cut off). */
@@ -382,6 +502,8 @@ export class LogSegment {
     if (offset >= this.nextOffset) return -1;
     // A batch starting exactly at `offset` is the first whose last offset is >= offset.
     for (let i = 0; i < RECENT_BATCHES; i++) if (this.recentOffsets[i] === offset) return this.recentPositions[i]!;
+    // The batch after the last read's: the first batch whose last offset is >= offset starts right there.
+    if (offset === this.readEndOffset && this.readEndPosition < this.bytes) return this.readEndPosition;
     let found = -1;
     this.scan(this.offsetIndex.lookup(offset), false, (buf, at, filePos) => {
       if (readInt64(buf, at) + buf.readInt32BE(at + OFFSET_LAST_OFFSET_DELTA) < offset) return false;
@@ -486,6 +608,7 @@ export class LogSegment {
    */
   recover(indexIntervalBytes: number): number {
     this.forgetRecentBatches();
+    this.forgetReadEnd();
     this.offsetIndex.reset();
     this.timeIndex.reset();
     // Needs producer state to rebuild: the loader refills it while replaying (Log.replayBatch).
@@ -539,6 +662,7 @@ export class LogSegment {
     if (offset >= this.nextOffset) return 0;
     const position = offset <= this.baseOffset ? 0 : this.translateOffset(offset);
     if (position < 0) return 0;
+    this.forgetReadEnd();
     this.offsetIndex.truncateTo(offset);
     this.timeIndex.truncateTo(offset);
     this.txnIndex.truncateTo(offset);
@@ -572,18 +696,23 @@ export class LogSegment {
   /** fdatasync of the .log, plus both indexes when `withIndexes` (a segment that no recovery will rebuild). */
   async sync(fdatasync: Fdatasync, withIndexes: boolean): Promise<void> {
     if (this.closed) return;
-    // The transaction index is always synced: unlike the others it is small and rarely written.
-    if (!withIndexes) {
-      await Promise.all([fdatasync(this.fd), this.txnIndex.sync(fdatasync)]);
-      return;
-    }
     const fd = this.fd;
-    await Promise.all([fdatasync(fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync), this.txnIndex.sync(fdatasync)]);
-    // Synced with its indexes: a rolled segment, read rarely from now on. Its descriptor goes (reopened on a read).
-    if (this.logFd === fd && !this.closed) {
-      this.logFd = -1;
-      fs.closeSync(fd);
+    // Pinned: segmentDescriptors must not close (and the OS reuse) the descriptor under the fdatasync.
+    this.syncsInFlight++;
+    try {
+      // The transaction index is always synced: unlike the others it is small and rarely written.
+      if (!withIndexes) {
+        await Promise.all([fdatasync(fd), this.txnIndex.sync(fdatasync)]);
+        return;
+      }
+      await Promise.all([fdatasync(fd), this.offsetIndex.sync(fdatasync), this.timeIndex.sync(fdatasync), this.txnIndex.sync(fdatasync)]);
+    } finally {
+      this.syncsInFlight--;
+      // Descriptors kept past the limit while pinned close now.
+      segmentDescriptors.evict();
     }
+    // Synced with its indexes: a rolled segment, read rarely from now on. Its descriptor goes (reopened on a read).
+    if (this.logFd === fd && !this.closed) this.releaseDescriptor();
   }
 
   get isClosed(): boolean {
@@ -597,7 +726,10 @@ export class LogSegment {
     const fd = this.logFd;
     this.logFd = -1;
     try {
-      if (fd >= 0) fs.closeSync(fd);
+      if (fd >= 0) {
+        segmentDescriptors.released(this);
+        fs.closeSync(fd);
+      }
     } finally {
       this.offsetIdx?.close();
       this.timeIdx?.close();

@@ -103,6 +103,17 @@ export interface AppendResult {
 
 export type AppendListener = (log: Log) => void;
 
+/**
+ * A one-shot wake-up for a long poll over many logs (a Fetch): `wake` runs on the next append or high-watermark
+ * move of any log it waits on, unless `done` is set by then. Nothing to undo when the poll ends: the log drops it
+ * at its next notification or sweep.
+ */
+export interface AppendWaiter {
+  done: boolean;
+  /** Returns false to stay registered on `log` for its next notification (the poll is not interested in this one). */
+  wake(log: Log): boolean | void;
+}
+
 export interface LogInit {
   dir: string;
   topic: string;
@@ -190,6 +201,9 @@ export class Log {
   private readonly onLogStartOffsetChange: ((log: Log) => void) | undefined;
   private readonly onTruncate: ((log: Log) => Promise<void>) | undefined;
   private readonly listeners = new Set<AppendListener>();
+  /** One-shot waiters (wakeOnAppend), some possibly done already; swept when the array reaches waiterSweepAt. */
+  private waiters: AppendWaiter[] = [];
+  private waiterSweepAt = 8;
   /** The partition leader epoch stamped on markers: the one of the last append (single node: constant). */
   private leaderEpochForMarkers = 0;
 
@@ -282,7 +296,7 @@ export class Log {
     const next = this.clampHighWatermark(hw);
     if (next !== this.hw) {
       this.hw = next;
-      if (this.listeners.size > 0) this.notify();
+      if (this.listeners.size > 0 || this.waiters.length > 0) this.notify();
     }
     return this.hw;
   }
@@ -396,7 +410,7 @@ export class Log {
     if (opts.leaderEpoch >= 0 && opts.leaderEpoch > this.leaderEpochCache.latestEpoch) this.leaderEpochCache.assign(opts.leaderEpoch, this.nextOffset);
     const w = this.write(records, opts.leaderEpoch, opts.recordCount, false);
     if (idempotent) this.producerState.update(producerId, producerEpoch, firstSeq, lastSeq, w.baseOffset, w.lastOffset, w.maxTimestamp, transactional);
-    if (this.listeners.size > 0) this.notify();
+    if (this.listeners.size > 0 || this.waiters.length > 0) this.notify();
     return { baseOffset: w.baseOffset, lastOffset: w.lastOffset, logAppendTime: w.logAppendTime };
   }
 
@@ -416,7 +430,7 @@ export class Log {
     const w = this.write(batch, epoch, 1, false);
     const aborted = this.producerState.applyMarker(m.producerId, m.producerEpoch, m.coordinatorEpoch, m.commit, w.baseOffset, w.maxTimestamp);
     if (aborted) this.active.txnIndex.append(aborted);
-    if (this.listeners.size > 0) this.notify();
+    if (this.listeners.size > 0 || this.waiters.length > 0) this.notify();
     return w.baseOffset;
   }
 
@@ -455,7 +469,7 @@ export class Log {
       if (aborted) this.active.txnIndex.append(aborted);
       pos += size;
     }
-    if (this.listeners.size > 0) this.notify();
+    if (this.listeners.size > 0 || this.waiters.length > 0) this.notify();
     if (assigned) cache.flush();
     return { firstOffset: w.baseOffset, lastOffset: w.lastOffset };
   }
@@ -943,7 +957,27 @@ export class Log {
     };
   }
 
+  /**
+   * Wakes `waiter` once, on this log's next append or high-watermark move (see AppendWaiter). A long poll over
+   * 10,000 partitions registered and removed a listener closure on each of them per wait (onAppend): removing
+   * 10,000 Set entries on every wake-up was the broker's largest cost under a trickle of records.
+   */
+  wakeOnAppend(waiter: AppendWaiter): void {
+    if (this.waiters.length >= this.waiterSweepAt) {
+      // Done waiters of polls that ended elsewhere (timed out, woken by another log): amortised O(1) per add.
+      this.waiters = this.waiters.filter((w) => !w.done);
+      this.waiterSweepAt = Math.max(8, this.waiters.length * 2);
+    }
+    this.waiters.push(waiter);
+  }
+
   private notify(): void {
+    if (this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      this.waiterSweepAt = 8;
+      for (const w of waiters) if (!w.done && w.wake(this) === false) this.waiters.push(w);
+    }
     for (const listener of this.listeners) {
       try {
         listener(this);
@@ -958,6 +992,7 @@ export class Log {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.waiters = [];
     try {
       if (opts.flush !== false) {
         await this.flush();

@@ -122,6 +122,8 @@ export class ProducerStateManager {
 
   /** The smallest first offset of an ongoing transaction, or -1 when none is ongoing. */
   get firstUnstableOffset(): number {
+    // Asked for every partition of every fetch (the LSO): no iterator when nothing is ongoing.
+    if (this.ongoing.size === 0) return -1;
     for (const first of this.ongoing.values()) return first;
     return -1;
   }

@@ -3,6 +3,14 @@
  * pool (Kafka mutes a connection while it holds a long poll). A partition is fetched again as soon as it
  * has fewer than two responses buffered, from the end of the last one, so the next fetch is already on
  * the wire while the application works through the current records.
+ *
+ * Fetch sessions (KIP-227, Fetch v7+; Kafka's FetchSessionHandler): the first Fetch to a leader is a full one
+ * (session id 0, epoch 0) and the broker answers with a session id; later Fetches carry that id and the next
+ * epoch and name only the partitions whose fetch offset changed or that join the session, and list those that
+ * leave it (not fetchable now: buffered, paused, unassigned) as forgotten. The broker then answers only for
+ * partitions with news. With 10,000 assigned partitions a poll that moved a few sends a few, not 10,000. An
+ * answer of FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH or a failed request starts a new session
+ * with the next Fetch (a full one); close() ends the sessions (epoch -1) so the broker frees their slots.
  */
 import { FetchRequest } from '../../protocol/generated/fetch-request.js';
 import { FetchResponse } from '../../protocol/generated/fetch-response.js';
@@ -76,8 +84,31 @@ export interface FetcherConfig {
   autoOffsetReset: 'earliest' | 'latest' | 'none';
 }
 
+/** What a broker's fetch session holds for one partition: the fetch offset it will read from next. */
+interface SessionPartition {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: number;
+}
+
+/** The client side of one leader's fetch session. */
+interface FetchSession {
+  /** 0: none (the next Fetch creates one). */
+  id: number;
+  /** The epoch of the next Fetch: 0 = a full Fetch (creating the session, closing `id`'s if set). */
+  epoch: number;
+  /** The Fetch version the session was made with (v13+ keys partitions by topic id, earlier by name). */
+  version: number;
+  /** By partition state: what the broker holds after the last Fetch sent. */
+  partitions: Map<PartitionState, SessionPartition>;
+}
+
+const INT32_MAX = 0x7fffffff;
+
 export class Fetcher {
   private readonly inFlightNodes = new Set<number>();
+  private readonly sessions = new Map<number, FetchSession>();
   private metadataRefresh: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private metadataTimer: NodeJS.Timeout | null = null;
@@ -106,6 +137,33 @@ export class Fetcher {
     if (this.metadataTimer) clearTimeout(this.metadataTimer);
     this.retryTimer = null;
     this.metadataTimer = null;
+  }
+
+  /**
+   * Ends the open fetch sessions (a Fetch with epoch -1 and no partitions each, as Kafka's consumer sends on close),
+   * so the brokers free their cache slots at once instead of evicting them later. Best effort, bounded by `timeoutMs`.
+   */
+  async closeSessions(timeoutMs: number): Promise<void> {
+    const open = [...this.sessions].filter(([, s]) => s.id !== 0);
+    this.sessions.clear();
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const closing = Promise.all(open.map(async ([node, s]) => {
+      try {
+        const conn = await this.cluster.connection(node, 'fetch');
+        await conn.send(FetchRequest, FetchResponse, {
+          replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: this.config.maxBytes, isolationLevel: this.config.isolationLevel,
+          sessionId: s.id, sessionEpoch: -1, topics: [], forgottenTopicsData: [], rackId: '',
+        }, { version: s.version, timeoutMs });
+      } catch {
+        // The broker evicts it in time anyway.
+      }
+    }));
+    await Promise.race([closing, deadline]);
+    clearTimeout(timer);
   }
 
   /** Sends a Fetch to every leader that has fetchable partitions and none in flight. */
@@ -184,6 +242,74 @@ export class Fetcher {
       });
   }
 
+  /**
+   * The session fields of the next Fetch to `node` for `requested` (every fetchable partition led by it), and the
+   * session's partitions updated to what the broker will hold once it applies that Fetch.
+   */
+  private sessionFor(
+    node: number, version: number, requested: Array<{ st: PartitionState; epoch: number; offset: number }>, topicIds: Map<string, string>,
+  ): { id: number; epoch: number; full: boolean; changed: typeof requested; forgotten: Array<{ topic: string; topicId: string; partitions: number[] }> } {
+    if (version < 7) return { id: 0, epoch: -1, full: true, changed: requested, forgotten: [] };
+    let s = this.sessions.get(node);
+    if (!s) this.sessions.set(node, (s = { id: 0, epoch: 0, version, partitions: new Map() }));
+    // Another version keys the broker's session otherwise (names vs ids): start over with a full Fetch (closing the old session).
+    if (s.version !== version) s.epoch = 0;
+    // By state object, not a string key per partition per fetch; held entries are reused (updated in place).
+    const next = new Map<PartitionState, SessionPartition>();
+    const changed: typeof requested = [];
+    for (const r of requested) {
+      const topicId = topicIds.get(r.st.topic)!;
+      let held = s.partitions.get(r.st);
+      // A recreated topic has a new id: the broker holds the old one, so start over with a full Fetch.
+      if (held !== undefined && held.topicId !== topicId) s.epoch = 0;
+      if (held === undefined) held = { topic: r.st.topic, topicId, partition: r.st.partition, fetchOffset: -1 };
+      if (held.fetchOffset !== r.offset) {
+        held.fetchOffset = r.offset;
+        changed.push(r);
+      }
+      next.set(r.st, held);
+    }
+    if (s.epoch === 0) {
+      s.version = version;
+      s.partitions = next;
+      for (const held of next.values()) held.topicId = topicIds.get(held.topic)!;
+      return { id: s.id, epoch: 0, full: true, changed: requested, forgotten: [] };
+    }
+    const forgottenByTopic = new Map<string, { topic: string; topicId: string; partitions: number[] }>();
+    for (const [st, held] of s.partitions) {
+      if (next.has(st)) continue;
+      let f = forgottenByTopic.get(held.topic);
+      if (!f) forgottenByTopic.set(held.topic, (f = { topic: held.topic, topicId: held.topicId, partitions: [] }));
+      f.partitions.push(held.partition);
+    }
+    s.partitions = next;
+    return { id: s.id, epoch: s.epoch, full: false, changed, forgotten: [...forgottenByTopic.values()] };
+  }
+
+  /** A Fetch of the session was answered without error. */
+  private sessionAnswered(node: number, full: boolean, responseSessionId: number): void {
+    const s = this.sessions.get(node);
+    if (!s) return;
+    if (responseSessionId === 0) {
+      // No session (the broker has no slot, or closed it): the next Fetch is a full one asking for a new one.
+      s.id = 0;
+      s.epoch = 0;
+    } else if (full) {
+      s.id = responseSessionId;
+      s.epoch = 1;
+    } else {
+      s.epoch = s.epoch >= INT32_MAX ? 1 : s.epoch + 1;
+    }
+  }
+
+  /** The next Fetch to `node` is a full one: closing the current session (`closeExisting`) or asking for a new one. */
+  private resetSession(node: number, closeExisting: boolean): void {
+    const s = this.sessions.get(node);
+    if (!s) return;
+    if (!closeExisting) s.id = 0;
+    s.epoch = 0;
+  }
+
   private async fetch(node: number, requested: Array<{ st: PartitionState; epoch: number; offset: number }>): Promise<void> {
     const conn = await this.cluster.connection(node, 'fetch');
     if (this.closed) return;
@@ -201,35 +327,59 @@ export class Fetcher {
     // v13+ names topics by id only; without ids (older metadata) stay at v12.
     const version = conn.versionFor(FetchRequest, { minVersion: 4, maxVersion: haveIds ? undefined : 12 });
     const topicByName = new Map<string, string>();
-    const topics = [...byTopic].map(([topic, rs]) => {
+    const topicIds = new Map<string, string>();
+    for (const topic of byTopic.keys()) {
       const topicId = this.cluster.topics.get(topic)?.topicId ?? ZERO_UUID;
+      topicIds.set(topic, topicId);
       topicByName.set(version >= 13 ? topicId : topic, topic);
-      return {
-        topic,
-        topicId,
-        partitions: rs.map((r) => ({
-          partition: r.st.partition,
-          currentLeaderEpoch: -1,
-          fetchOffset: BigInt(r.offset),
-          lastFetchedEpoch: -1,
-          logStartOffset: -1n,
-          partitionMaxBytes: this.config.maxPartitionBytes,
-        })),
-      };
-    });
-    const res = await conn.send(FetchRequest, FetchResponse, {
-      replicaId: -1,
-      maxWaitMs: this.config.maxWaitMs,
-      minBytes: this.config.minBytes,
-      maxBytes: this.config.maxBytes,
-      isolationLevel: this.config.isolationLevel,
-      // No KIP-227 session: every fetch is a full one.
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics,
-      forgottenTopicsData: [],
-      rackId: '',
-    }, { version, timeoutMs: this.config.requestTimeoutMs + this.config.maxWaitMs });
+    }
+    const session = this.sessionFor(node, version, requested, topicIds);
+    // Full: every partition; incremental: those the session does not hold at this offset.
+    const send = session.full ? requested : session.changed;
+    const sendByTopic = new Map<string, typeof requested>();
+    for (const r of send) {
+      let list = sendByTopic.get(r.st.topic);
+      if (!list) sendByTopic.set(r.st.topic, (list = []));
+      list.push(r);
+    }
+    const topics = [...sendByTopic].map(([topic, rs]) => ({
+      topic,
+      topicId: topicIds.get(topic)!,
+      partitions: rs.map((r) => ({
+        partition: r.st.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: BigInt(r.offset),
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: this.config.maxPartitionBytes,
+      })),
+    }));
+    let res;
+    try {
+      res = await conn.send(FetchRequest, FetchResponse, {
+        replicaId: -1,
+        maxWaitMs: this.config.maxWaitMs,
+        minBytes: this.config.minBytes,
+        maxBytes: this.config.maxBytes,
+        isolationLevel: this.config.isolationLevel,
+        sessionId: session.id,
+        sessionEpoch: session.epoch,
+        topics,
+        forgottenTopicsData: session.forgotten,
+        rackId: '',
+      }, { version, timeoutMs: this.config.requestTimeoutMs + this.config.maxWaitMs });
+    } catch (err) {
+      // Whether the broker took this epoch is unknown: the next Fetch closes the session and starts a new one.
+      this.resetSession(node, true);
+      throw err;
+    }
+    if (res.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND || res.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH) {
+      // As Kafka's FetchSessionHandler: the next Fetch (at once, not after a backoff) is a full one in a new session.
+      this.resetSession(node, res.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+      return;
+    }
+    if (res.errorCode !== 0) this.resetSession(node, true);
+    else this.sessionAnswered(node, session.full, res.sessionId);
     if (this.closed) return;
     if (res.errorCode !== 0) throw new ProtocolError(res.errorCode, `Fetch from broker ${node}`);
     const readCommitted = this.config.isolationLevel === 1;

@@ -19,7 +19,7 @@ import { Operation, ResourceType } from '../../security/authorizer.js';
 import { LeaderHints } from '../leader-hints.js';
 import { partitionKey, type FetchSession, type SessionPartition } from '../fetch-session.js';
 import { quotaUser } from '../client-quota-manager.js';
-import type { Log } from '../../storage/log.js';
+import type { AppendWaiter, Log } from '../../storage/log.js';
 import { BufferPool } from '../../util/buffer-pool.js';
 import type { BrokerMetricsHooks } from '../metrics-hooks.js';
 import type { TopicManager } from '../topic-manager.js';
@@ -35,9 +35,15 @@ interface Target {
   log?: Log;
 }
 
+/** One partition's read: numbers, not the response's bigints, until it is known to go into the response. */
 interface ReadResult {
   target: Target;
-  data: PartitionDataInit;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  records: Buffer;
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
   bytes: number;
 }
 
@@ -120,54 +126,68 @@ function leaseReadBuffers(afterResponse: (fn: () => void) => void): (size: numbe
 }
 
 /** Reads every target once, within the response budget. */
-function readAll(targets: Target[], budget: number, readCommitted: boolean, follower: boolean, alloc?: (size: number) => Buffer): { results: ReadResult[]; total: number } {
-  const results: ReadResult[] = [];
+function readAll(
+  targets: Target[], budget: number, readCommitted: boolean, follower: boolean, alloc?: (size: number) => Buffer,
+  reuse?: ReadResult[],
+): { results: ReadResult[]; total: number; hasError: boolean } {
+  // A long poll's later passes refill the first pass's results: no object per partition per pass.
+  const results: ReadResult[] = reuse ?? new Array<ReadResult>(targets.length);
   let total = 0;
   let first = true;
-  for (const target of targets) {
+  let hasError = false;
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     const { entry } = target;
-    const data: PartitionDataInit = {
-      partitionIndex: entry.partition,
-      errorCode: target.errorCode,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      logStartOffset: -1n,
-      abortedTransactions: readCommitted ? [] : null,
-      records: EMPTY_BUFFER,
-    };
-    let bytes = 0;
+    let r = results[i];
+    if (r === undefined) {
+      results[i] = r = {
+        target, errorCode: 0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: EMPTY_BUFFER, abortedTransactions: null, bytes: 0,
+      };
+    }
+    r.errorCode = target.errorCode;
+    r.highWatermark = -1;
+    r.lastStableOffset = -1;
+    r.logStartOffset = -1;
+    r.records = EMPTY_BUFFER;
+    r.abortedTransactions = readCommitted ? [] : null;
+    r.bytes = 0;
     const log = target.log;
     if (log && target.errorCode === ErrorCode.NONE) {
       const lso = log.lastStableOffset;
-      data.highWatermark = BigInt(log.highWatermark);
-      data.lastStableOffset = BigInt(lso);
-      data.logStartOffset = BigInt(log.logStartOffset);
-      try {
-        let limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
-        // A throttled follower fetch reads at most what the leader's throttle has left (none: nothing this time).
-        const throttled = target.throttle ? Math.min(limit, target.throttle.available) : -1;
-        if (throttled >= 0) limit = throttled;
-        if (throttled !== 0 && (limit > 0 || first)) {
-          const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : readCommitted ? lso : log.highWatermark, alloc);
-          target.throttle?.take(records.length);
-          if (records.length > 0) {
-            data.records = records;
-            bytes = records.length;
-            first = false;
-            if (readCommitted) {
-              data.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
-                .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+      const hw = log.highWatermark;
+      r.highWatermark = hw;
+      r.lastStableOffset = lso;
+      r.logStartOffset = log.logStartOffset;
+      // Nothing to read at the bound (the usual case of a caught-up partition in a long poll): no read at all.
+      const bound = follower ? log.logEndOffset : readCommitted ? lso : hw;
+      if (entry.fetchOffset !== bound || entry.fetchOffset < r.logStartOffset) {
+        try {
+          let limit = Math.max(0, Math.min(entry.maxBytes, budget - total));
+          // A throttled follower fetch reads at most what the leader's throttle has left (none: nothing this time).
+          const throttled = target.throttle ? Math.min(limit, target.throttle.available) : -1;
+          if (throttled >= 0) limit = throttled;
+          if (throttled !== 0 && (limit > 0 || first)) {
+            const records = log.read(entry.fetchOffset, limit, first, follower ? undefined : bound, alloc);
+            target.throttle?.take(records.length);
+            if (records.length > 0) {
+              r.records = records;
+              r.bytes = records.length;
+              first = false;
+              if (readCommitted) {
+                r.abortedTransactions = log.abortedTransactions(entry.fetchOffset, nextOffsetAfter(records))
+                  .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+              }
             }
           }
+        } catch (err) {
+          r.errorCode = errorCodeOf(err);
         }
-      } catch (err) {
-        data.errorCode = errorCodeOf(err);
       }
     }
-    total += bytes;
-    results.push({ target, data, bytes });
+    if (r.errorCode !== ErrorCode.NONE) hasError = true;
+    total += r.bytes;
   }
-  return { results, total };
+  return { results, total, hasError };
 }
 
 /**
@@ -178,27 +198,35 @@ function readAll(targets: Target[], budget: number, readCommitted: boolean, foll
  */
 function waitForData(logs: Log[], ms: number, signal: AbortSignal, wakes?: (log: Log) => boolean): Promise<void> {
   return new Promise((resolve) => {
-    const unsubs: Array<() => void> = [];
+    if (signal.aborted) return resolve();
+    // One waiter for every log (Log.wakeOnAppend): nothing to unsubscribe from 10,000 logs when it fires. A
+    // notification `wakes` turns down keeps the waiter on that log.
+    const waiter: AppendWaiter = {
+      done: false,
+      wake: (log) => {
+        if (wakes && !wakes(log)) return false;
+        done();
+        return true;
+      },
+    };
     const done = (): void => {
+      if (waiter.done) return;
+      waiter.done = true;
       clearTimeout(timer);
-      for (const u of unsubs) u();
       signal.removeEventListener('abort', done);
       resolve();
     };
-    if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
-    const listener = wakes ? (log: Log): void => { if (wakes(log)) done(); } : done;
-    for (const log of logs) unsubs.push(log.onAppend(listener));
+    for (const log of logs) log.wakeOnAppend(waiter);
   });
 }
 
 /** A follower's wake-up filter: the log has records at or past some fetch offset asked of it. */
 function followerWakes(targets: Target[]): (log: Log) => boolean {
-  return (log) => {
-    for (const t of targets) if (t.log === log && log.logEndOffset > t.entry.fetchOffset) return true;
-    return false;
-  };
+  const fetchOffsets = new Map<Log, number>();
+  for (const t of targets) if (t.log) fetchOffsets.set(t.log, t.entry.fetchOffset);
+  return (log) => log.logEndOffset > (fetchOffsets.get(log) ?? Infinity);
 }
 
 export default defineHandler({
@@ -282,17 +310,17 @@ export default defineHandler({
     const minBytes = Math.min(req.minBytes, budget);
     // Without a connection (in-process requests) nobody says when the response is written: fresh buffers then.
     const alloc = ctx.afterResponse ? leaseReadBuffers(ctx.afterResponse) : undefined;
-    let { results, total } = readAll(targets, budget, readCommitted, follower, alloc);
+    let { results, total, hasError } = readAll(targets, budget, readCommitted, follower, alloc);
     const deadline = Date.now() + req.maxWaitMs;
-    const hasError = results.some((r) => r.data.errorCode !== ErrorCode.NONE);
     const wakes = follower ? followerWakes(targets) : undefined;
     while (total < minBytes && !hasError && !ctx.signal.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
+      const logs: Log[] = [];
+      for (const t of targets) if (t.log) logs.push(t.log);
       if (logs.length === 0) break;
       await waitForData(logs, left, ctx.signal, wakes);
-      ({ results, total } = readAll(targets, budget, readCommitted, follower, alloc));
+      ({ results, total, hasError } = readAll(targets, budget, readCommitted, follower, alloc, results));
     }
 
     if (broker.metrics) countFetch(broker.metrics, broker.topics, results, follower);
@@ -302,22 +330,30 @@ export default defineHandler({
     for (const r of results) {
       const e = r.target.entry;
       if (incremental) {
-        const d = r.data;
-        const changed = r.bytes > 0 || d.errorCode !== ErrorCode.NONE || Number(d.highWatermark) !== e.lastHighWatermark ||
-          Number(d.logStartOffset) !== e.lastLogStartOffset || Number(d.lastStableOffset) !== e.lastStableOffset;
+        const changed = r.bytes > 0 || r.errorCode !== ErrorCode.NONE || r.highWatermark !== e.lastHighWatermark ||
+          r.logStartOffset !== e.lastLogStartOffset || r.lastStableOffset !== e.lastStableOffset;
         if (!changed) continue;
       }
-      e.lastHighWatermark = Number(r.data.highWatermark);
-      e.lastLogStartOffset = Number(r.data.logStartOffset);
-      e.lastStableOffset = Number(r.data.lastStableOffset);
+      e.lastHighWatermark = r.highWatermark;
+      e.lastLogStartOffset = r.logStartOffset;
+      e.lastStableOffset = r.lastStableOffset;
       const key = byId ? e.topicId : e.topic;
       if (!current || (byId ? current.topicId : current.topic) !== key) {
         current = { topic: e.topic, topicId: byId ? e.topicId : ZERO_UUID, partitions: [] };
         responses.push(current);
       }
-      const leader = hints?.currentLeader(e.topic, e.partition, r.data.errorCode ?? ErrorCode.NONE);
-      if (leader) r.data.currentLeader = leader;
-      current.partitions!.push(r.data);
+      const data: PartitionDataInit = {
+        partitionIndex: e.partition,
+        errorCode: r.errorCode,
+        highWatermark: BigInt(r.highWatermark),
+        lastStableOffset: BigInt(r.lastStableOffset),
+        logStartOffset: BigInt(r.logStartOffset),
+        abortedTransactions: r.abortedTransactions,
+        records: r.records,
+      };
+      const leader = hints?.currentLeader(e.topic, e.partition, r.errorCode);
+      if (leader) data.currentLeader = leader;
+      current.partitions!.push(data);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses, nodeEndpoints: hints?.nodeEndpoints() ?? [] };
   },
@@ -333,7 +369,7 @@ function countFetch(metrics: BrokerMetricsHooks, topics: TopicManager, results: 
     if (!topics.get(name)) continue;
     const stats = metrics.topic(name);
     stats.totalFetch++;
-    if ((r.data.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) stats.failedFetch++;
+    if (r.errorCode !== ErrorCode.NONE) stats.failedFetch++;
     if (!follower) stats.bytesOut += r.bytes;
   }
 }

@@ -13,6 +13,10 @@ import { FindCoordinatorResponse } from '../../../src/protocol/generated/find-co
 import type { MessageCodec } from '../../../src/protocol/primitives/codec.js';
 import { CompletedFetch, endOffsetOf } from '../../../src/client/consumer/completed-fetch.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker } from '../../../src/index.js';
 
 const byPartition = (records: ConsumerRecord[]): Map<number, string[]> => {
   const m = new Map<number, string[]>();
@@ -371,4 +375,47 @@ test('decoding: a batch torn by the fetch size limit is left for the next fetch;
   assert.equal(cf.take(10, 13, out), 0);
   assert.equal(cf.exhausted, true);
   assert.equal(cf.nextOffset, 13);
+});
+
+test('fetches in a KIP-227 session: incremental fetches name only moved partitions; a lost session is replaced; close ends it', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-consumer-'));
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' });
+  const sessions = broker.context.fetchSessions;
+  const PARTITIONS = 40;
+  const w = await Writer.open(broker.address);
+  const c = new Consumer({ bootstrapServers: broker.address, fetchMaxWaitMs: 50 });
+  try {
+    await w.createTopic('wide', PARTITIONS);
+    await c.connect();
+    const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: 'wide', partition }));
+    c.assign(tps);
+    await c.seekToBeginning(tps);
+    const seen: ConsumerRecord[] = [];
+    // Round r writes two records to partitions r and r + 20; every round is read once, in order.
+    for (let round = 0; round < 6; round++) {
+      for (const p of [round, round + 20]) await w.produce('wide', p, [{ key: null, value: `r${round}p${p}a` }, { key: null, value: `r${round}p${p}b` }]);
+      seen.push(...(await pollN(c, 4)));
+      if (round === 3) {
+        // The broker loses the session (evicted, or restarted): FETCH_SESSION_ID_NOT_FOUND, then a new full session.
+        assert.equal(sessions.size, 1);
+        sessions.remove(sessions.ids()[0]!);
+      }
+    }
+    assert.deepEqual(byPartition(seen), new Map(Array.from({ length: 6 }, (_, r) => [[r, [`r${r}p${r}a`, `r${r}p${r}b`]], [r + 20, [`r${r}p${r + 20}a`, `r${r}p${r + 20}b`]]] as const).flat()));
+    // One session, holding every assigned partition, at an epoch the consumer's incremental fetches moved on.
+    assert.equal(sessions.size, 1);
+    const session = sessions.peek(sessions.ids()[0]!)!;
+    assert.ok(session.nextEpoch > 2, `epoch ${session.nextEpoch}`);
+    const held = [...session.partitions.values()].filter((e) => e.topic === 'wide');
+    assert.ok(held.length >= PARTITIONS - 2, `${held.length} partitions in the session`);
+    // Partitions never written are held at 0; written ones at 0 or 2 (the next fetch may not have sent it yet).
+    for (const e of held) assert.ok(e.partition % 20 < 6 ? e.fetchOffset <= 2 : e.fetchOffset === 0, `partition ${e.partition} at ${e.fetchOffset}`);
+    await c.close();
+    assert.equal(sessions.size, 0);
+  } finally {
+    await c.close();
+    await w.close();
+    await broker.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });

@@ -100,15 +100,15 @@ describe('read_committed fetches and transaction markers', () => {
     // Resolve once the fetch has subscribed to appends, so the marker is written while it waits.
     let subscribed!: () => void;
     const waiting = new Promise<void>((resolve) => (subscribed = resolve));
-    const onAppend = log.onAppend.bind(log);
-    log.onAppend = (listener) => {
+    const wakeOnAppend = log.wakeOnAppend.bind(log);
+    log.wakeOnAppend = (waiter) => {
       subscribed();
-      return onAppend(listener);
+      wakeOnAppend(waiter);
     };
     const started = Date.now();
     const pending = fetch(1n, 1, 12, { maxWaitMs: 10_000, minBytes: 1 });
     await waiting;
-    log.onAppend = onAppend;
+    log.wakeOnAppend = wakeOnAppend;
     assert.equal(marker(1000n, false), 5);
     await log.flush();
     const woken = await pending;

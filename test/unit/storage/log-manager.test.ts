@@ -12,6 +12,7 @@ import {
   type LogManagerOptions,
 } from '../../../src/storage/log-manager.js';
 import { OffsetOutOfRangeError } from '../../../src/storage/storage-error.js';
+import { defaultSegmentDescriptorLimit, segmentDescriptors } from '../../../src/storage/log-segment.js';
 import { batch, countingSync, readAll, tmpDir } from './storage-helpers.js';
 
 const TOPIC = { name: 'orders', partitions: 2, config: { 'segment.bytes': '1200' } };
@@ -187,5 +188,48 @@ describe('LogManager', () => {
     assert.ok(log.logStartOffset > 0);
     clearInterval(keepAlive);
     await m.close();
+  });
+
+  it('log.segment.descriptors.max bounds the open .log descriptors: writing more partitions than that closes the least recently used', async () => {
+    const dataDir = tmpDir();
+    const openLogs = (): number => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+        return target.startsWith(dataDir) && target.endsWith('.log');
+      } catch {
+        return false;
+      }
+    }).length;
+    const LIMIT = 8;
+    const PARTITIONS = 30;
+    const m = manager(dataDir, { maxOpenSegmentDescriptors: LIMIT });
+    try {
+      await m.load([{ name: 'wide', partitions: PARTITIONS, config: {} }]);
+      for (let round = 0; round < 2; round++) {
+        for (let p = 0; p < PARTITIONS; p++) {
+          m.getLog('wide', p)!.append(batch(2, { tag: `r${round}p${p}` }), { leaderEpoch: 0 });
+          assert.ok(openLogs() <= LIMIT, `${openLogs()} .log descriptors open after appending to partition ${p}`);
+        }
+        // Every partition's flush at once: descriptors under an fdatasync are pinned, the limit holds again after.
+        await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => m.getLog('wide', p)!.flush()));
+        assert.ok(openLogs() <= LIMIT, `${openLogs()} .log descriptors open after the flushes`);
+      }
+      assert.ok(openLogs() > 0);
+      // The most recently used stay open: the last written partitions' descriptors, not the first ones'.
+      assert.ok(m.getLog('wide', PARTITIONS - 1)!.segmentList()[0]!.hasDescriptor);
+      assert.ok(!m.getLog('wide', 0)!.segmentList()[0]!.hasDescriptor);
+      for (let p = 0; p < PARTITIONS; p++) {
+        assert.deepEqual(readAll(m.getLog('wide', p)!).map((r) => r.value), [`r0p${p}-0`, `r0p${p}-1`, `r1p${p}-0`, `r1p${p}-1`]);
+        assert.ok(openLogs() <= LIMIT);
+      }
+    } finally {
+      await m.close();
+      segmentDescriptors.limit = defaultSegmentDescriptorLimit();
+    }
+    assert.equal(openLogs(), 0);
+    const again = manager(dataDir);
+    await again.load([{ name: 'wide', partitions: PARTITIONS, config: {} }]);
+    assert.deepEqual(readAll(again.getLog('wide', 7)!).map((r) => r.value), ['r0p7-0', 'r0p7-1', 'r1p7-0', 'r1p7-1']);
+    await again.close();
   });
 });

@@ -127,6 +127,33 @@ describe('LogSegment', () => {
     seg.close();
   });
 
+  it('a read from where the last read ended finds its batch without the index, and truncation forgets that place', () => {
+    const dir = tmpDir();
+    // index.interval.bytes 1 GB: no index entries, so every other lookup walks the batch headers from 0.
+    const { batches } = layout(0, [0, 1, 2, 3].map(() => ({ timestamps: [1, 2, 3], valueSize: 100, compressed: false })));
+    const seg = LogSegment.create(dir, 0, 1024, 0);
+    seg.append(Buffer.concat(batches.slice(0, 2).map((b) => b.buf)), 1 << 30, 0);
+    assert.deepEqual(batchRanges(seg.read(0, batches[0]!.buf.length, false)), [[0, 2]]);
+    assert.equal(seg.translateOffset(3), batches[1]!.position);
+    assert.deepEqual(batchRanges(seg.read(seg.translateOffset(3), 1 << 20, false)), [[3, 5]]);
+    // Read to the end: the next batch is not written yet (no position), then is.
+    assert.equal(seg.translateOffset(6), -1);
+    seg.append(Buffer.concat(batches.slice(2).map((b) => b.buf)), 1 << 30, 0);
+    assert.equal(seg.translateOffset(6), batches[2]!.position);
+    assert.deepEqual(batchRanges(seg.read(seg.translateOffset(6), 1 << 20, true)), [[6, 8], [9, 11]]);
+    // Remember offset 6 at the end of batch [3, 5]; truncated below that and rewritten with other batch sizes, offset 6
+    // is elsewhere: the position comes from the file again.
+    assert.deepEqual(batchRanges(seg.read(0, batches[0]!.buf.length * 2, false)), [[0, 2], [3, 5]]);
+    seg.truncateTo(3, 1 << 30);
+    const other = layout(3, [{ timestamps: [1, 2, 3, 4, 5, 6], valueSize: 100, compressed: false }, { timestamps: [7, 8, 9], valueSize: 10, compressed: false }]);
+    seg.append(Buffer.concat(other.batches.map((b) => b.buf)), 1 << 30, 0);
+    assert.ok(batches[2]!.position < seg.size);
+    assert.equal(seg.translateOffset(6), batches[0]!.buf.length);
+    assert.equal(seg.translateOffset(9), batches[0]!.buf.length + other.batches[0]!.buf.length);
+    assert.deepEqual(batchRanges(seg.read(seg.translateOffset(3), 1 << 20, false)), [[3, 8], [9, 11]]);
+    seg.close();
+  });
+
   it('recover() truncates at a torn or corrupt batch and rebuilds the indexes', () => {
     const dir = tmpDir();
     const { batches } = layout(0, Array.from({ length: 20 }, () => ({ timestamps: [5, 6], valueSize: 200, compressed: false })));

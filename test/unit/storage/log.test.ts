@@ -260,6 +260,34 @@ describe('Log', () => {
     await log.close();
   });
 
+  it('wakes a one-shot append waiter once, skips done ones, and does not pile up waiters of polls that ended elsewhere', async () => {
+    const log = openLog(tmpDir());
+    let woken = 0;
+    const live = { done: false, wake: (): void => { woken++; } };
+    log.wakeOnAppend(live);
+    // 1,000 long polls that timed out or were woken by another log, with no append here meanwhile.
+    for (let i = 0; i < 1000; i++) log.wakeOnAppend({ done: true, wake: () => assert.fail('a done waiter was woken') });
+    assert.ok((log as unknown as { waiters: unknown[] }).waiters.length <= 16, 'done waiters are swept');
+    log.append(batch(1), { leaderEpoch: 0 });
+    log.append(batch(1), { leaderEpoch: 0 });
+    assert.equal(woken, 1, 'one-shot: the second append does not wake it again');
+    await log.close();
+  });
+
+  it('keeps an append waiter that turns a notification down, until it accepts one', async () => {
+    const log = openLog(tmpDir());
+    const seen: number[] = [];
+    // Like a follower's fetch at offset 2: only an append that takes the log end past 2 is of interest.
+    const picky = { done: false, wake: (l: { logEndOffset: number }): boolean => { seen.push(l.logEndOffset); return l.logEndOffset > 2; } };
+    log.wakeOnAppend(picky);
+    log.append(batch(1), { leaderEpoch: 0 });
+    log.append(batch(1), { leaderEpoch: 0 });
+    log.append(batch(1), { leaderEpoch: 0 });
+    log.append(batch(1), { leaderEpoch: 0 });
+    assert.deepEqual(seen, [1, 2, 3], 'declined twice, accepted the third, then no longer registered');
+    await log.close();
+  });
+
   it('keeps offsets across batches built with arbitrary base offsets', async () => {
     const log = openLog(tmpDir());
     const a = buildRecordBatch([{ value: 'x' }, { value: 'y' }], { baseOffset: 999 });
