@@ -46,9 +46,9 @@ class InternalBuilder {
   }
 
   /** source → filter (drops null keys) → sink to <name>-repartition ... source of the new sub-topology. */
-  repartition(parent: string, baseName: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, valueSerdeWrap?: (s: Serde<any>) => Serde<any>, filterNullKeys = true): string {
+  repartition(parent: string, baseName: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, valueSerdeWrap?: (s: Serde<any>) => Serde<any>, filterNullKeys = true, numberOfPartitions?: number): string {
     const topic = `${baseName}-repartition`;
-    this.topology.markRepartitionTopic(topic);
+    this.topology.markRepartitionTopic(topic, numberOfPartitions);
     let last = parent;
     if (filterNullKeys) {
       last = this.addProcessor(`${baseName}-repartition-filter`, () => {
@@ -217,7 +217,7 @@ export class KStream<K, V> {
     const base = repartitioned.name ?? this.b.newName('KSTREAM-REPARTITION-');
     const keySerde = repartitioned.keySerde ?? this.keySerde;
     const valueSerde = repartitioned.valueSerde ?? this.valueSerde;
-    const source = this.b.repartition(this.nodeName, base, keySerde, valueSerde, undefined, false);
+    const source = this.b.repartition(this.nodeName, base, keySerde, valueSerde, undefined, false, repartitioned.numberOfPartitions);
     return new KStream<K, V>(this.b, source, keySerde, valueSerde, false);
   }
 
