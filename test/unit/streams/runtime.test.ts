@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin } from '../../../src/client/admin.js';
 import {
-  Consumed, KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder, StreamsException, type ReadOnlyKeyValueStore, type StateRestoreListener,
+  Consumed, KafkaStreams, Materialized, Produced, PunctuationType, Record, Repartitioned, Serdes, StreamsBuilder, StreamsException,
+  type ReadOnlyKeyValueStore, type StateRestoreListener,
 } from '../../../src/streams/index.js';
 import { createTopics, fastProps, latest, long, produce, readUntil, sameMap, startApp, str, withBroker } from './runtime-support.js';
 
@@ -183,6 +184,27 @@ test('selectKey then groupByKey().count() goes through a repartition topic', asy
   });
 });
 
+test('repartition() with a partition count and a stream partitioner: the topic is created so and written so', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'src', partitions: 1 }, { name: 'dst', partitions: 1 }]);
+    const b = new StreamsBuilder();
+    b.stream('src', Consumed.with(S, S))
+      .repartition(Repartitioned.as<string, string>('spread').withNumberOfPartitions(3).withStreamPartitioner((_t, _k, v, n) => Number(v) % n))
+      .to('dst', Produced.with(S, S));
+    const { app } = await startApp(b.build(), fastProps(address, 'spreader', { 'default.key.serde': S, 'default.value.serde': S }));
+    try {
+      await produce(address, 'src', Array.from({ length: 30 }, (_, i) => ({ key: 'same', value: String(i) })));
+      const rows = await readUntil(address, 'spreader-spread-repartition', (rs) => rs.length >= 30);
+      for (const r of rows) assert.equal(r.partition, Number(str(r.value!)) % 3);
+      const out = await readUntil(address, 'dst', (rs) => rs.length >= 30);
+      assert.deepEqual(out.map((r) => Number(str(r.value!))).sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i));
+      assert.deepEqual(app.activeTasks(), ['0_0', '1_0', '1_1', '1_2']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 test('the configuration is checked: exactly_once_v2 and standbys are not built yet', async () => {
   const topology = countTopology();
   const base = { 'application.id': 'cfg', 'bootstrap.servers': '127.0.0.1:1' };
@@ -217,5 +239,31 @@ test('a failure while processing moves the application to ERROR and reports it',
     assert.equal(app.lastError(), reported);
     await app.close();
     assert.equal(app.state(), 'ERROR');
+  });
+});
+
+test('wall-clock punctuations fire from the loop in every task, with no input', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'idle', partitions: 2 }, { name: 'ticks', partitions: 1 }]);
+    const b = new StreamsBuilder();
+    b.stream('idle', Consumed.with(S, S)).process<string, string>(() => ({
+      init(c) {
+        c.schedule(50, PunctuationType.WALL_CLOCK_TIME, (ts) => c.forward(new Record(c.taskId.toString(), String(ts), ts)));
+      },
+      process() {},
+    })).to('ticks', Produced.with(S, S));
+    const started = Date.now();
+    const { app } = await startApp(b.build(), fastProps(address, 'ticker'));
+    try {
+      const ticks = await readUntil(address, 'ticks', (rs) => new Set(rs.map((r) => str(r.key!))).size === 2 && rs.length >= 6);
+      assert.deepEqual(new Set(ticks.map((r) => str(r.key!))), new Set(['0_0', '0_1']));
+      for (const r of ticks) {
+        assert.equal(r.timestamp, Number(str(r.value!)), 'the record carries the punctuation time');
+        assert.ok(r.timestamp >= started && r.timestamp <= Date.now());
+      }
+      assert.ok(app.metrics()['punctuate-total'] >= 6);
+    } finally {
+      await app.close();
+    }
   });
 });
