@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin } from '../../../src/client/admin.js';
+import { partitionForKey } from '../../../src/client/partitioner.js';
 import {
   Consumed, KafkaStreams, Materialized, Produced, PunctuationType, Record, Repartitioned, Serdes, StreamsBuilder, StreamsException,
   type ReadOnlyKeyValueStore, type StateRestoreListener,
@@ -76,7 +77,12 @@ test('a count by key: right output, a compacted changelog holding the counts, th
       const changelog = 'counter-counts-changelog';
       const logged = await readUntil(address, changelog, (rs) => sameMap(latest(rs, long), want));
       assert.equal(logged.length, 90);
-      // Each count is logged to the partition of its task, which is its input partition.
+      // Each count is logged to the partition of its task, which is its input partition; with the timestamped
+      // layout (8-byte timestamp, then the count).
+      for (const r of logged) {
+        assert.equal(r.partition, partitionForKey(r.key!, 3));
+        assert.equal(r.value!.length, 16);
+      }
       const admin = new Admin({ bootstrapServers: address });
       await admin.connect();
       try {
