@@ -211,6 +211,46 @@ test('repartition() with a partition count and a stream partitioner: the topic i
   });
 });
 
+test('a stream-table join: one task reads both co-partitioned topics; the table restores on restart', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'users', partitions: 2 }, { name: 'orders', partitions: 2 }, { name: 'enriched', partitions: 2 }]);
+    const topology = (): ReturnType<StreamsBuilder['build']> => {
+      const b = new StreamsBuilder();
+      const users = b.table('users', Consumed.with(S, S), Materialized.as<string, string>('users-store'));
+      b.stream('orders', Consumed.with(S, S)).join(users, (order, name) => `${name} bought ${order}`).to('enriched', Produced.with(S, S));
+      return b.build();
+    };
+    const users = Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, value: `name${i}` }));
+    const first = await startApp(topology(), fastProps(address, 'joiner'));
+    try {
+      assert.deepEqual(first.app.activeTasks(), ['0_0', '0_1'], 'one sub-topology: both topics\' partition p in task 0_p');
+      await produce(address, 'users', users);
+      const store = first.app.store<ReadOnlyKeyValueStore<string, string>>('users-store');
+      const deadline = Date.now() + 10_000;
+      while (store.approximateNumEntries() < 6) {
+        assert.ok(Date.now() < deadline, 'the table filled');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(store.get('u3'), 'name3');
+      await produce(address, 'orders', [{ key: 'u1', value: 'tea' }, { key: 'u4', value: 'jam' }, { key: 'nobody', value: 'x' }]);
+      const out = await readUntil(address, 'enriched', (rs) => rs.length >= 2);
+      assert.deepEqual(out.map((r) => `${str(r.key!)}:${str(r.value!)}`).sort(), ['u1:name1 bought tea', 'u4:name4 bought jam']);
+    } finally {
+      await first.app.close();
+    }
+    // Restarted, the table comes back from its changelog: a new order joins with no new user record.
+    const second = await startApp(topology(), fastProps(address, 'joiner'));
+    try {
+      await produce(address, 'orders', [{ key: 'u5', value: 'pie' }]);
+      const out = await readUntil(address, 'enriched', (rs) => rs.length >= 3);
+      assert.ok(out.some((r) => str(r.value!) === 'name5 bought pie'));
+      assert.equal(out.length, 3, 'the first run\'s orders were not joined again');
+    } finally {
+      await second.app.close();
+    }
+  });
+});
+
 test('the configuration is checked: exactly_once_v2 and standbys are not built yet', async () => {
   const topology = countTopology();
   const base = { 'application.id': 'cfg', 'bootstrap.servers': '127.0.0.1:1' };
