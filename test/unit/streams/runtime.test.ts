@@ -313,3 +313,18 @@ test('wall-clock punctuations fire from the loop in every task, with no input', 
     }
   });
 });
+
+test('a missing source topic fails start() and leaves the application in ERROR', async () => {
+  await withBroker(async (address) => {
+    const app = new KafkaStreams(countTopology(), fastProps(address, 'orphan'));
+    await assert.rejects(app.start(), /source topics missing: events/);
+    assert.equal(app.state(), 'ERROR');
+    const admin = new Admin({ bootstrapServers: address });
+    await admin.connect();
+    try {
+      assert.ok(!(await admin.listTopics()).some((t) => t.startsWith('orphan-')), 'no internal topic created for it');
+    } finally {
+      await admin.close();
+    }
+  });
+});
