@@ -271,6 +271,8 @@ export class KafkaStreams {
         // Records polled but not processed are not committed: commits carry the tasks' own offsets.
         if (this.stopping) break;
         this.process(records);
+        // Back-pressure: the producer queues what does not fit its buffer; wait for room before polling more.
+        if (this.producer!.bufferFull) await this.producer!.waitForSpace();
         const now = Date.now();
         for (const t of this.tasks.values()) if (!t.restoring) t.task.maybePunctuateSystemTime();
         if (this.sendError) throw this.sendError;
@@ -289,8 +291,14 @@ export class KafkaStreams {
     }
   }
 
+  /**
+   * Runs a poll's records through their tasks. A task reading one partition takes them in offset order; a task
+   * reading several (a join, a merge of topics) takes next the record with the lowest timestamp at the head of
+   * its partitions' queues, as Kafka Streams' PartitionGroup does (within what this poll returned).
+   */
   private process(records: ConsumerRecord[]): void {
     let skip: Set<string> | null = null;
+    let multi: Map<ActiveTask, Map<string, ConsumerRecord[]>> | null = null;
     for (const r of records) {
       const key = tpKey(r.topic, r.partition);
       if (skip?.has(key)) continue;
@@ -302,10 +310,35 @@ export class KafkaStreams {
         (skip ??= new Set()).add(key);
         continue;
       }
-      t.task.process(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers as Headers);
-      t.consumed.set(r.topic, r.offset + 1);
-      t.task.maybePunctuateStreamTime();
+      if (t.inputs.size === 1) {
+        this.processOne(t, r);
+        continue;
+      }
+      let queues = (multi ??= new Map()).get(t);
+      if (!queues) multi.set(t, (queues = new Map()));
+      let q = queues.get(r.topic);
+      if (!q) queues.set(r.topic, (q = []));
+      q.push(r);
     }
+    if (multi === null) return;
+    for (const [t, queues] of multi) {
+      const qs = [...queues.values()];
+      const heads = qs.map(() => 0);
+      for (;;) {
+        let pick = -1;
+        for (let i = 0; i < qs.length; i++) {
+          if (heads[i] < qs[i].length && (pick < 0 || qs[i][heads[i]].timestamp < qs[pick][heads[pick]].timestamp)) pick = i;
+        }
+        if (pick < 0) break;
+        this.processOne(t, qs[pick][heads[pick]++]);
+      }
+    }
+  }
+
+  private processOne(t: ActiveTask, r: ConsumerRecord): void {
+    t.task.process(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers as Headers);
+    t.consumed.set(r.topic, r.offset + 1);
+    t.task.maybePunctuateStreamTime();
   }
 
   private maybeRunning(): void {

@@ -251,6 +251,27 @@ test('a stream-table join: one task reads both co-partitioned topics; the table 
   });
 });
 
+test('a task reading two topics takes the record with the lowest timestamp first', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'users', partitions: 1 }, { name: 'orders', partitions: 1 }, { name: 'enriched', partitions: 1 }]);
+    const b = new StreamsBuilder();
+    const users = b.table('users', Consumed.with(S, S));
+    b.stream('orders', Consumed.with(S, S)).leftJoin(users, (order, name) => `${order}:${name ?? 'unknown'}`).to('enriched', Produced.with(S, S));
+    const base = Date.now() - 10_000;
+    // Written before the application starts, so one poll returns both topics' records.
+    await produce(address, 'orders', [{ key: 'u1', value: 'early', timestamp: base + 50 }, { key: 'u1', value: 'late', timestamp: base + 200 }]);
+    await produce(address, 'users', [{ key: 'u1', value: 'ann', timestamp: base + 100 }]);
+    const { app } = await startApp(b.build(), fastProps(address, 'ordered'));
+    try {
+      const out = await readUntil(address, 'enriched', (rs) => rs.length >= 2);
+      // In offset order per topic, orders first: both unknown; users first: both ann. By timestamp: one of each.
+      assert.deepEqual(out.map((r) => str(r.value!)), ['early:unknown', 'late:ann']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 test('the configuration is checked: exactly_once_v2 and standbys are not built yet', async () => {
   const topology = countTopology();
   const base = { 'application.id': 'cfg', 'bootstrap.servers': '127.0.0.1:1' };
