@@ -16,7 +16,7 @@ import type { ProcessorContext, ProcessorSupplier } from './processor.js';
 import type { Change, KeyValue, Record } from './record.js';
 import { Serdes, type Serde } from './serdes.js';
 import { InMemoryKeyValueStore, Stores, StoreBuilder, type StateStore } from './state/stores.js';
-import { Topology, type TopicNameExtractor } from './topology.js';
+import { Topology, type StreamPartitioner, type TopicNameExtractor } from './topology.js';
 import { JoinWindows, SessionWindows, SlidingWindows, Suppressed, TimeWindows, WindowedSerdes, type Windowed } from './windows.js';
 
 /** Shared by every object of one StreamsBuilder: the topology being written and the name counter. */
@@ -46,9 +46,9 @@ class InternalBuilder {
   }
 
   /** source → filter (drops null keys) → sink to <name>-repartition ... source of the new sub-topology. */
-  repartition(parent: string, baseName: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, valueSerdeWrap?: (s: Serde<any>) => Serde<any>, filterNullKeys = true): string {
+  repartition(parent: string, baseName: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, valueSerdeWrap?: (s: Serde<any>) => Serde<any>, filterNullKeys = true, numberOfPartitions?: number, partitioner?: StreamPartitioner<any, any>): string {
     const topic = `${baseName}-repartition`;
-    this.topology.markRepartitionTopic(topic);
+    this.topology.markRepartitionTopic(topic, numberOfPartitions);
     let last = parent;
     if (filterNullKeys) {
       last = this.addProcessor(`${baseName}-repartition-filter`, () => {
@@ -56,7 +56,7 @@ class InternalBuilder {
         return { init(c) { ctx = c; }, process(r) { if (r.key !== null && r.key !== undefined) ctx.forward(r); } };
       }, [parent]);
     }
-    this.topology.addSink(`${baseName}-repartition-sink`, topic, last, { keySerde, valueSerde, valueSerdeWrap });
+    this.topology.addSink(`${baseName}-repartition-sink`, topic, last, { keySerde, valueSerde, valueSerdeWrap, partitioner });
     const source = `${baseName}-repartition-source`;
     this.topology.addSource(source, topic, { keySerde, valueSerde, valueSerdeWrap });
     return source;
@@ -217,7 +217,7 @@ export class KStream<K, V> {
     const base = repartitioned.name ?? this.b.newName('KSTREAM-REPARTITION-');
     const keySerde = repartitioned.keySerde ?? this.keySerde;
     const valueSerde = repartitioned.valueSerde ?? this.valueSerde;
-    const source = this.b.repartition(this.nodeName, base, keySerde, valueSerde, undefined, false);
+    const source = this.b.repartition(this.nodeName, base, keySerde, valueSerde, undefined, false, repartitioned.numberOfPartitions, repartitioned.partitioner);
     return new KStream<K, V>(this.b, source, keySerde, valueSerde, false);
   }
 

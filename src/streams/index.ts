@@ -17,3 +17,4 @@ export {
   type ReadOnlyWindowStore, type ReadOnlySessionStore, type ChangeLogger, type StoreContext,
 } from './state/stores.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
+export { KafkaStreams, type KafkaStreamsProps, type KafkaStreamsState, type StateListener, type StateRestoreListener } from './kafka-streams.js';

@@ -84,6 +84,8 @@ export interface TopologyPlan {
   readonly sourceTopics: readonly string[];
   readonly repartitionTopics: readonly string[];
   readonly changelogTopics: readonly string[];
+  /** Partition counts configured for repartition topics (decorated names); the others follow their inputs. */
+  readonly repartitionPartitions: ReadonlyMap<string, number>;
   /** Decorates a topic name as it is used by the running application. */
   decorate(topic: string): string;
 }
@@ -132,6 +134,8 @@ export class Topology {
   private readonly topicToSource = new Map<string, string>();
   /** Topics the application owns, named without the application id (which prefixes them when it runs). */
   private readonly repartition = new Set<string>();
+  /** Partition counts given for repartition topics (Repartitioned.withNumberOfPartitions). */
+  private readonly repartitionPartitions = new Map<string, number>();
 
   addSource<K = unknown, V = unknown>(name: string, topics: string | readonly string[], options: SourceOptions<K, V> = {}): this {
     const list = typeof topics === 'string' ? [topics] : [...topics];
@@ -195,8 +199,9 @@ export class Topology {
   }
 
   /** Marks a topic as a repartition topic this application owns: it is named <application.id>-<topic> when it runs. */
-  markRepartitionTopic(topic: string): this {
+  markRepartitionTopic(topic: string, numberOfPartitions?: number): this {
     this.repartition.add(topic);
+    if (numberOfPartitions !== undefined) this.repartitionPartitions.set(topic, numberOfPartitions);
     return this;
   }
 
@@ -329,6 +334,7 @@ export class Topology {
       sourceTopics: [...read].filter((t) => !written.has(t)),
       repartitionTopics: [...this.repartition].map(decorate),
       changelogTopics,
+      repartitionPartitions: new Map([...this.repartitionPartitions].map(([t, n]) => [decorate(t), n])),
       decorate,
     };
   }

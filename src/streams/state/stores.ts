@@ -1,7 +1,8 @@
 // State stores. Each store has two layers: a bytes store (keys and values as serialized bytes, ordered by their
 // bytes; in memory here, a persistent one later) and a typed layer over it that applies the serdes and is what
 // processors and interactive queries use. The typed layer is where every write would be logged to the store's
-// changelog topic: it calls the ChangeLogger hook it was initialised with (none in this slice).
+// changelog topic: it calls the ChangeLogger hook it was initialised with (the runtime's, none in the test driver),
+// and restore() applies a changelog record back without logging it.
 import type { KeyValue, ValueAndTimestamp } from '../record.js';
 import type { Serde } from '../serdes.js';
 import { resolveSerde, type StreamsProps } from '../config.js';
@@ -29,6 +30,8 @@ export interface StateStore {
   init(context: StoreContext): void;
   flush(): void;
   close(): void;
+  /** Applies one changelog record (key and value as logged) without logging it: restoration. */
+  restore?(changelogKey: Buffer, value: Buffer | null): void;
 }
 
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -325,6 +328,11 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
   approximateNumEntries(): number {
     return this.inner.size();
   }
+
+  restore(changelogKey: Buffer, value: Buffer | null): void {
+    // Copies: a consumed record's bytes may be views of a whole fetch response.
+    this.inner.put(Buffer.from(changelogKey), value === null ? null : Buffer.from(value));
+  }
 }
 
 export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V> {
@@ -377,6 +385,12 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
   all(): IterableIterator<KeyValue<Windowed<K>, V>> {
     return this.fetchAll(-Infinity, Infinity);
   }
+
+  restore(changelogKey: Buffer, value: Buffer | null): void {
+    const suffix = this.retainDuplicates ? 12 : 8;
+    const at = changelogKey.length - suffix;
+    this.inner.put(Buffer.from(changelogKey.subarray(0, at)), value === null ? null : Buffer.from(value), Number(changelogKey.readBigInt64BE(at)));
+  }
 }
 
 export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionStore<K, AGG> {
@@ -419,6 +433,13 @@ export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionS
 
   fetch(key: K): IterableIterator<KeyValue<Windowed<K>, AGG>> {
     return this.findSessions(key, -Infinity, Infinity);
+  }
+
+  restore(changelogKey: Buffer, value: Buffer | null): void {
+    const at = changelogKey.length - 16;
+    const end = Number(changelogKey.readBigInt64BE(at));
+    const start = Number(changelogKey.readBigInt64BE(at + 8));
+    this.inner.put(Buffer.from(changelogKey.subarray(0, at)), start, end, value === null ? null : Buffer.from(value));
   }
 }
 
