@@ -31,6 +31,28 @@ import type { Log, StorageLogger } from './log.js';
 import { OffsetCheckpointFile, partitionKey, type CheckpointEntry } from './offset-checkpoint.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+
+/** Logs closed at once by close(): enough to keep libuv's pool busy with their fsyncs. */
+const CLOSE_CONCURRENCY = 64;
+
+/** Promise.allSettled over fn(item), at most `limit` pending at a time. */
+async function settleEach<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results = new Array<PromiseSettledResult<void>>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!);
+        results[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 export const REPLICATION_OFFSET_CHECKPOINT_FILE = 'replication-offset-checkpoint';
@@ -412,7 +434,8 @@ export class LogManager {
     for (const t of [this.retentionTimer, this.checkpointTimer, this.flushTimer, this.producerExpirationTimer]) if (t) clearInterval(t);
     await this.cleaner.stop();
     const logs = this.logs();
-    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    // A bounded number at a time: each close opens a snapshot file, and 10,000 at once would meet EMFILE.
+    const results = await settleEach(logs, CLOSE_CONCURRENCY, (log) => log.close());
     await this.checkpointChain.catch(noop);
     if (logs.length > 0 || fs.existsSync(this.dataDir)) {
       fs.mkdirSync(this.dataDir, { recursive: true });

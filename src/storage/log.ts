@@ -997,7 +997,7 @@ export class Log {
       if (opts.flush !== false) {
         await this.flush();
         // Next start loads this instead of replaying the active segment.
-        this.producerState.writeSnapshot(this.nextOffset, true);
+        await this.producerState.writeSnapshotDurable(this.nextOffset);
       }
     } finally {
       if (this.pending) await this.pending.catch(noop);

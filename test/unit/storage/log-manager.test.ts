@@ -58,6 +58,26 @@ describe('LogManager', () => {
     await b.close();
   });
 
+  it('a clean close of more partitions than it closes at once writes every producer snapshot and the marker', async () => {
+    const dataDir = tmpDir();
+    const a = manager(dataDir);
+    await a.load([]);
+    const partitions = 150; // more than close()'s concurrency of 64, so it takes several rounds
+    for (let p = 0; p < partitions; p++) a.createLog('many', p, {}).append(batch(1 + (p % 3)), { leaderEpoch: 0 });
+    await a.close();
+    assert.ok(fs.existsSync(path.join(dataDir, CLEAN_SHUTDOWN_FILE)));
+    for (let p = 0; p < partitions; p++) {
+      const snapshots = fs.readdirSync(path.join(dataDir, `many-${p}`)).filter((f) => f.endsWith('.snapshot'));
+      assert.deepEqual(snapshots, [`${String(1 + (p % 3)).padStart(20, '0')}.snapshot`], `partition ${p}`);
+    }
+    const b = manager(dataDir);
+    await b.load([{ name: 'many', partitions, config: {} }]);
+    assert.equal(b.hadCleanShutdown, true);
+    assert.equal(b.loadStats.segmentsRecovered, 0);
+    for (let p = 0; p < partitions; p++) assert.equal(b.getLog('many', p)!.logEndOffset, 1 + (p % 3));
+    await b.close();
+  });
+
   it('after a crash recovers from the checkpointed recovery point onward', async () => {
     const dataDir = tmpDir();
     const a = manager(dataDir);
