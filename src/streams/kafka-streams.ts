@@ -10,6 +10,9 @@
 import { Admin } from '../client/admin.js';
 import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
@@ -41,13 +44,23 @@ export interface StateRestoreListener {
 
 export interface KafkaStreamsProps extends StreamsProps {
   'bootstrap.servers': string | string[];
-  /** How often offsets are committed (Kafka's default 30000; 100 under exactly-once, which is not built yet). */
+  /** How often offsets are committed (Kafka's default 30000; 100 under exactly_once_v2). */
   'commit.interval.ms'?: number;
-  /** 'at_least_once' only for now. */
+  /**
+   * 'at_least_once' (default) or 'exactly_once_v2': output, changelog and repartition writes and the input offsets
+   * of each commit interval go into one transaction of a transactional producer (transactional.id
+   * <application.id>-<process id>-1), and every read is read_committed.
+   */
   'processing.guarantee'?: 'at_least_once' | 'exactly_once_v2';
+  /** Under exactly_once_v2: the producer's transaction.timeout.ms (Kafka Streams' default there: 10000). */
+  'transaction.timeout.ms'?: number;
   /** Accepted for compatibility; only 0 (no standby tasks) is supported. */
   'num.standby.replicas'?: number;
-  /** Reserved for persistent stores (all stores are in memory in this slice). */
+  /**
+   * Where the instance keeps what outlives it (Kafka's default: <tmpdir>/kafka-streams): the process id
+   * (<state.dir>/<application.id>/kafka-streams-process-metadata) that keeps its transactional.id stable across
+   * restarts under exactly_once_v2.
+   */
   'state.dir'?: string;
   /** Replication factor of the internal topics; -1 (default): the broker's default.replication.factor. */
   'replication.factor'?: number;
@@ -99,6 +112,15 @@ export class KafkaStreams {
   private assignedOnce = false;
   private rebalancing = true;
   private error: Error | null = null;
+  /** exactly_once_v2: one transaction per commit interval. */
+  private readonly eos: boolean;
+  /** A transaction is open (begun at the first send or commit after the last one ended). */
+  private inTransaction = false;
+  /** A commit failed under exactly_once_v2: the tasks' state and output since it are gone (aborted); revive them. */
+  private needsRevive = false;
+  private processId: ProcessId | null = null;
+  /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
+  private revivals = 0;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -106,13 +128,13 @@ export class KafkaStreams {
       throw new StreamsException('bootstrap.servers is required');
     }
     const guarantee = props['processing.guarantee'] ?? 'at_least_once';
-    if (guarantee === 'exactly_once_v2') {
-      throw new StreamsException("processing.guarantee 'exactly_once_v2' is not supported yet: use 'at_least_once'");
+    if (guarantee !== 'at_least_once' && guarantee !== 'exactly_once_v2') {
+      throw new StreamsException(`processing.guarantee must be 'at_least_once' or 'exactly_once_v2', got ${JSON.stringify(guarantee)}`);
     }
-    if (guarantee !== 'at_least_once') throw new StreamsException(`processing.guarantee must be 'at_least_once' (or, later, 'exactly_once_v2'), got ${JSON.stringify(guarantee)}`);
+    this.eos = guarantee === 'exactly_once_v2';
     const standbys = props['num.standby.replicas'] ?? 0;
     if (standbys !== 0) throw new StreamsException(`num.standby.replicas: standby tasks are not supported yet, only 0 (got ${String(standbys)})`);
-    this.commitIntervalMs = props['commit.interval.ms'] ?? 30_000;
+    this.commitIntervalMs = props['commit.interval.ms'] ?? (this.eos ? 100 : 30_000);
     if (!Number.isFinite(this.commitIntervalMs) || this.commitIntervalMs < 0) throw new StreamsException(`commit.interval.ms must be >= 0, got ${this.commitIntervalMs}`);
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
@@ -158,15 +180,22 @@ export class KafkaStreams {
       this.admin = new Admin({ bootstrapServers, clientId: `${this.clientId}-admin` });
       await this.admin.connect();
       await this.createInternalTopics(this.admin);
-      this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: 100 });
+      let transactional = {};
+      if (this.eos) {
+        this.processId = acquireProcessId(this.props['state.dir'] ?? join(tmpdir(), 'kafka-streams'), this.props['application.id']);
+        transactional = { transactionalId: `${this.props['application.id']}-${this.processId.id}-1`, transactionTimeoutMs: this.props['transaction.timeout.ms'] ?? 10_000 };
+      }
+      this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: this.eos ? 5 : 100, ...transactional });
       await this.producer.connect();
-      this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest' });
+      const isolationLevel = this.eos ? 'read_committed' as const : 'read_uncommitted' as const;
+      this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest', isolationLevel });
       await this.restoreConsumer.connect();
       this.consumer = new Consumer({
         bootstrapServers,
         clientId: `${this.clientId}-consumer`,
         groupId: this.props['application.id'],
         partitionAssignors: ['cooperative-sticky'],
+        isolationLevel,
         enableAutoCommit: false,
         autoOffsetReset: 'earliest',
         sessionTimeoutMs: this.props['session.timeout.ms'],
@@ -267,17 +296,28 @@ export class KafkaStreams {
       while (!this.stopping) {
         await this.restorePending();
         if (this.stopping) break;
+        if (this.needsRevive) {
+          await this.revive();
+          continue;
+        }
         const records = await consumer.poll(this.pollMs);
         // Records polled but not processed are not committed: commits carry the tasks' own offsets.
         if (this.stopping) break;
+        // A commit that failed during the poll (in a revoke) aborted the transaction: these records go to revived tasks.
+        if (this.needsRevive) continue;
         this.process(records);
         // Back-pressure: the producer queues what does not fit its buffer; wait for room before polling more.
         if (this.producer!.bufferFull) await this.producer!.waitForSpace();
         const now = Date.now();
         for (const t of this.tasks.values()) if (!t.restoring) t.task.maybePunctuateSystemTime();
-        if (this.sendError) throw this.sendError;
-        if (now >= this.nextCommitAt) {
+        if (this.sendError && !this.eos) throw this.sendError;
+        if (now >= this.nextCommitAt || (this.eos && this.sendError)) {
           await this.commit([...this.tasks.values()]).catch((err: unknown) => {
+            // exactly_once_v2: the transaction is aborted and the tasks revived from what was committed.
+            if (this.eos) {
+              this.needsRevive = true;
+              return;
+            }
             if (this.sendError) throw this.sendError;
             // A failed offset commit (e.g. a rebalance under way) is retried at the next interval; at-least-once.
             void err;
@@ -356,21 +396,74 @@ export class KafkaStreams {
       const consumer = this.consumer;
       if (!producer || !consumer) return;
       for (const t of tasks) for (const s of t.task.stores.values()) s.flush();
-      await producer.flush();
-      if (this.sendError) throw this.sendError;
       const offsets: Array<{ topic: string; partition: number; offset: number }> = [];
       for (const t of tasks) {
         for (const [topic, offset] of t.consumed) {
           if (t.committed.get(topic) !== offset) offsets.push({ topic, partition: t.task.id.partition, offset });
         }
       }
-      if (offsets.length === 0) return;
-      await consumer.commit(offsets);
+      if (this.eos) {
+        // One transaction holds everything sent since the last commit and the offsets that produced it.
+        if (this.sendError) throw this.sendError;
+        if (!this.inTransaction && offsets.length === 0) return;
+        this.beginTransaction(producer);
+        if (offsets.length > 0) await producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+        await producer.commitTransaction();
+        this.inTransaction = false;
+      } else {
+        await producer.flush();
+        if (this.sendError) throw this.sendError;
+        if (offsets.length === 0) return;
+        await consumer.commit(offsets);
+      }
       for (const t of tasks) for (const [topic, offset] of t.consumed) t.committed.set(topic, offset);
     };
     const p = this.commitChain.then(run, run);
     this.commitChain = p.catch(() => undefined);
     return p;
+  }
+
+  private beginTransaction(producer: Producer): void {
+    if (this.inTransaction) return;
+    producer.beginTransaction();
+    this.inTransaction = true;
+  }
+
+  /**
+   * exactly_once_v2, after a commit failed: aborts the open transaction (the output, changelog writes and offsets
+   * of every task since the last commit vanish for read_committed readers), closes every task dirty and creates
+   * it again — its stores restored from the committed changelog, its inputs read again from the committed offsets
+   * (Kafka Streams' handling of a TaskMigratedException). A producer that cannot abort (fenced) fails the instance.
+   */
+  private async revive(): Promise<void> {
+    this.needsRevive = false;
+    const producer = this.producer!;
+    const consumer = this.consumer!;
+    await this.commitChain;
+    if (this.inTransaction) {
+      this.inTransaction = false;
+      await producer.abortTransaction();
+    }
+    this.sendError = null;
+    const inputs = [...this.taskByInput.keys()].map((k) => {
+      const i = k.lastIndexOf('\u0000');
+      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) };
+    });
+    for (const t of this.tasks.values()) {
+      try { t.task.close(); } catch { /* dirty close: the state is rebuilt */ }
+    }
+    this.tasks.clear();
+    this.taskByInput.clear();
+    this.revivals++;
+    if (inputs.length === 0) return;
+    this.onAssigned(inputs);
+    const committed = await consumer.committed(inputs);
+    const fromStart: TopicPartition[] = [];
+    for (const c of committed) {
+      if (c.offset >= 0) consumer.seek({ topic: c.topic, partition: c.partition }, c.offset);
+      else fromStart.push({ topic: c.topic, partition: c.partition });
+    }
+    if (fromStart.length > 0) await consumer.seekToBeginning(fromStart);
   }
 
   // ---- rebalance callbacks -------------------------------------------------------------------------------------
@@ -406,7 +499,12 @@ export class KafkaStreams {
       const t = this.taskByInput.get(tpKey(tp.topic, tp.partition));
       if (t) affected.add(t);
     }
-    if (commit && affected.size > 0) {
+    if (this.eos && !this.needsRevive && (commit || this.inTransaction)) {
+      // One transaction spans every task: commit all of them (the revoked ones' new owner starts from it). Lost
+      // partitions (commit=false) cannot commit: abort, and the remaining tasks are revived from what was committed.
+      const committed = commit ? await this.commit([...this.tasks.values()].filter((t) => !t.restoring)).then(() => true, () => false) : false;
+      if (!committed) this.needsRevive = true;
+    } else if (!this.eos && commit && affected.size > 0) {
       // The new owner starts from this commit; a failure here means it reprocesses some records (at-least-once).
       await this.commit([...affected].filter((t) => !t.restoring)).catch(() => undefined);
     }
@@ -445,6 +543,7 @@ export class KafkaStreams {
   private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): void {
     const producer = this.producer;
     if (!producer) throw new StreamsException('the producer is not running');
+    if (this.eos) this.beginTransaction(producer);
     producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
       .catch((err: unknown) => {
         this.sendError ??= err instanceof Error ? err : new StreamsException(String(err));
@@ -466,7 +565,8 @@ export class KafkaStreams {
       }
     }
     const admin = this.admin!;
-    const ends = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'latest' as const })));
+    // Under exactly_once_v2 a changelog is read up to its last stable offset: only committed writes are restored.
+    const ends = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'latest' as const })), { isolationLevel: this.eos ? 'read_committed' : 'read_uncommitted' });
     const starts = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'earliest' as const })));
     work.forEach((w, i) => {
       w.end = ends[i].offset;
@@ -538,7 +638,7 @@ export class KafkaStreams {
   }
 
   /** Task metrics summed over this instance's tasks, under Kafka Streams' names. */
-  metrics(): { 'process-total': number; 'dropped-records-total': number; 'punctuate-total': number; tasks: number } {
+  metrics(): { 'process-total': number; 'dropped-records-total': number; 'punctuate-total': number; tasks: number; 'task-revivals-total': number } {
     let processed = 0;
     let dropped = 0;
     let punctuations = 0;
@@ -547,7 +647,7 @@ export class KafkaStreams {
       dropped += t.task.metrics.droppedRecords;
       punctuations += t.task.metrics.punctuations;
     }
-    return { 'process-total': processed, 'dropped-records-total': dropped, 'punctuate-total': punctuations, tasks: this.tasks.size };
+    return { 'process-total': processed, 'dropped-records-total': dropped, 'punctuate-total': punctuations, tasks: this.tasks.size, 'task-revivals-total': this.revivals };
   }
 
   /** The tasks this instance runs now ("<sub-topology>_<partition>"). */
@@ -568,10 +668,11 @@ export class KafkaStreams {
     this.stopping = true;
     await this.loop;
     try {
-      await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+      if (!this.needsRevive) await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
     } catch {
       // At-least-once: what was not committed is processed again by the next owner.
     }
+    await this.abortOpenTransaction();
     await this.shutdownClients();
     this.setState('NOT_RUNNING');
   }
@@ -590,11 +691,25 @@ export class KafkaStreams {
     await quietly(this.restoreConsumer);
     await quietly(this.producer);
     await quietly(this.admin);
+    this.processId?.release();
+  }
+
+  /** exactly_once_v2: nothing of an unfinished transaction may become visible (best effort; else it times out). */
+  private async abortOpenTransaction(): Promise<void> {
+    if (!this.inTransaction || !this.producer) return;
+    this.inTransaction = false;
+    try {
+      await this.producer.abortTransaction();
+    } catch {
+      // Fenced or unreachable: the coordinator aborts it at transaction.timeout.ms, or the next instance's
+      // InitProducerId with the same transactional.id does.
+    }
   }
 
   private async fail(err: unknown): Promise<void> {
     this.error = err instanceof Error ? err : new StreamsException(String(err));
     this.stopping = true;
+    await this.abortOpenTransaction();
     await this.shutdownClients();
     this.setState('ERROR');
     this.uncaughtHandler?.(this.error);

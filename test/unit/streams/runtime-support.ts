@@ -40,7 +40,10 @@ export async function produce(address: string, topic: string, records: Array<{ k
 }
 
 /** Reads every partition of topic from the beginning until `done` holds for what was read (or throws at the deadline). */
-export async function readUntil(address: string, topic: string, done: (records: ConsumerRecord[]) => boolean, timeoutMs = 15_000): Promise<ConsumerRecord[]> {
+export async function readUntil(
+  address: string, topic: string, done: (records: ConsumerRecord[]) => boolean, timeoutMs = 15_000,
+  isolationLevel: 'read_committed' | 'read_uncommitted' = 'read_uncommitted',
+): Promise<ConsumerRecord[]> {
   const admin = new Admin({ bootstrapServers: address });
   await admin.connect();
   let partitions: number;
@@ -49,7 +52,7 @@ export async function readUntil(address: string, topic: string, done: (records: 
   } finally {
     await admin.close();
   }
-  const c = new Consumer({ bootstrapServers: address, autoOffsetReset: 'earliest', enableAutoCommit: false });
+  const c = new Consumer({ bootstrapServers: address, autoOffsetReset: 'earliest', enableAutoCommit: false, isolationLevel });
   await c.connect();
   const out: ConsumerRecord[] = [];
   try {

@@ -272,10 +272,11 @@ test('a task reading two topics takes the record with the lowest timestamp first
   });
 });
 
-test('the configuration is checked: exactly_once_v2 and standbys are not built yet', async () => {
+test('the configuration is checked: standbys are not built yet; processing.guarantee names', async () => {
   const topology = countTopology();
   const base = { 'application.id': 'cfg', 'bootstrap.servers': '127.0.0.1:1' };
-  assert.throws(() => new KafkaStreams(topology, { ...base, 'processing.guarantee': 'exactly_once_v2' }), /exactly_once_v2.*not supported yet/);
+  assert.throws(() => new KafkaStreams(topology, { ...base, 'processing.guarantee': 'exactly_once_beta' as 'exactly_once_v2' }), /processing\.guarantee must be 'at_least_once' or 'exactly_once_v2'/);
+  assert.equal(new KafkaStreams(topology, { ...base, 'processing.guarantee': 'exactly_once_v2' }).state(), 'CREATED');
   assert.throws(() => new KafkaStreams(topology, { ...base, 'num.standby.replicas': 1 }), /standby/);
   assert.throws(() => new KafkaStreams(topology, { ...base, 'application.id': 'bad id' }), /application\.id/);
   const app = new KafkaStreams(topology, { ...base, 'num.standby.replicas': 0, 'state.dir': '/tmp/unused' });
