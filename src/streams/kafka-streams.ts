@@ -1,4 +1,5 @@
-// KafkaStreams: runs a Topology against a cluster on the own client, at-least-once. One consumer in the group
+// KafkaStreams: runs a Topology against a cluster on the own client, at-least-once or exactly_once_v2 (a
+// transaction per commit interval: see ARCHITECTURE.md's Streams section). One consumer in the group
 // application.id reads every source topic (user and repartition) with the cooperative-sticky assignor; each
 // assigned partition belongs to a task (sub-topology, partition), created when the partition is assigned and
 // closed (after a commit) when the last of its partitions is revoked. Sinks, repartition writes and changelog
@@ -6,7 +7,8 @@
 // changelog partitions (a second, group-less consumer) while its input partitions stay paused. A commit flushes
 // the producer, then commits the next offset of every record each task processed: every commit.interval.ms, on
 // revoke and on close. The loop is one async function: a poll's records are processed synchronously, so the
-// rebalance callbacks (which run at the loop's awaits) never see a task half-way through a batch.
+// rebalance callbacks (which run at the loop's awaits) never see a task half-way through a batch, and the loop
+// waits for a callback that is committing or closing tasks to finish before it processes again.
 import { Admin } from '../client/admin.js';
 import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
@@ -119,6 +121,9 @@ export class KafkaStreams {
   /** A commit failed under exactly_once_v2: the tasks' state and output since it are gone (aborted); revive them. */
   private needsRevive = false;
   private processId: ProcessId | null = null;
+  /** The rebalance callbacks in progress, one after another (see exclusively()). */
+  private exclusive: Promise<void> = Promise.resolve();
+  private exclusiveRunning = 0;
   /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
   private revivals = 0;
 
@@ -203,8 +208,8 @@ export class KafkaStreams {
         maxPollIntervalMs: this.props['max.poll.interval.ms'],
         rebalanceListener: {
           onPartitionsAssigned: (tps) => this.onAssigned(tps),
-          onPartitionsRevoked: (tps) => this.onRevoked(tps, true),
-          onPartitionsLost: (tps) => this.onRevoked(tps, false),
+          onPartitionsRevoked: (tps) => this.exclusively(() => this.onRevoked(tps, true)),
+          onPartitionsLost: (tps) => this.exclusively(() => this.onRevoked(tps, false)),
         },
       });
       await this.consumer.connect();
@@ -301,6 +306,7 @@ export class KafkaStreams {
           continue;
         }
         const records = await consumer.poll(this.pollMs);
+        await this.waitExclusive();
         // Records polled but not processed are not committed: commits carry the tasks' own offsets.
         if (this.stopping) break;
         // A commit that failed during the poll (in a revoke) aborted the transaction: these records go to revived tasks.
@@ -421,6 +427,24 @@ export class KafkaStreams {
     const p = this.commitChain.then(run, run);
     this.commitChain = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Runs a rebalance callback that commits and closes tasks. The consumer calls it from its own rebalance, which may
+   * run while the loop is between awaits: the loop waits for it to end before it processes, so no record is
+   * processed (and sent into a transaction being committed, or for a task being closed) half-way through it.
+   */
+  private exclusively(work: () => Promise<void>): Promise<void> {
+    const p = this.exclusive.then(work, work);
+    const settled = p.catch(() => undefined);
+    this.exclusive = settled;
+    this.exclusiveRunning++;
+    void settled.then(() => this.exclusiveRunning--);
+    return p;
+  }
+
+  private async waitExclusive(): Promise<void> {
+    while (this.exclusiveRunning > 0) await this.exclusive;
   }
 
   private beginTransaction(producer: Producer): void {

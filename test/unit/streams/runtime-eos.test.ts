@@ -13,7 +13,7 @@ import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import type { ConsumerRecord } from '../../../src/client/consumer.js';
 import { Consumed, KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder, StreamsException } from '../../../src/streams/index.js';
-import { createTopics, fastProps, long, produce, readUntil, startApp, str, withBroker } from './runtime-support.js';
+import { createTopics, fastProps, long, produce, readUntil, startApp, str, waitFor, withBroker } from './runtime-support.js';
 
 const S = Serdes.String();
 const L = Serdes.Long();
@@ -115,6 +115,50 @@ test('exactly_once_v2: an exception mid-transaction aborts it — the restarted 
       }
     });
   }
+});
+
+test('exactly_once_v2: a second instance joins mid-stream and the first leaves — every count once through both hand-overs', { timeout: 60_000 }, async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'events', partitions: 4 }, { name: 'counts-out', partitions: 4 }]);
+    const topology = (): ReturnType<StreamsBuilder['build']> => {
+      const b = new StreamsBuilder();
+      b.stream('events', Consumed.with(S, S)).groupByKey().count(Materialized.as('counts')).toStream().to('counts-out', Produced.with(S, L));
+      return b.build();
+    };
+    const stateDir = await mkdtemp(join(tmpdir(), 'streams-eos-'));
+    const props = fastProps(address, 'eos-pair', { 'processing.guarantee': 'exactly_once_v2', 'state.dir': stateDir });
+    const expected = new Map<string, number>();
+    let n = 0;
+    const send = async (count: number): Promise<void> => {
+      const batch = Array.from({ length: count }, (_, i) => ({ key: `k${(n + i) % 16}`, value: `v${n + i}` }));
+      for (const r of batch) expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
+      n += count;
+      await produce(address, 'events', batch);
+    };
+    const a = await startApp(topology(), props);
+    let b: Awaited<ReturnType<typeof startApp>> | null = null;
+    try {
+      await send(200);
+      // b joins while records keep coming: a commits its transaction as it hands two tasks over.
+      const joining = startApp(topology(), props);
+      for (let i = 0; i < 5; i++) await send(40);
+      b = await joining;
+      await waitFor('the tasks to be split', () => a.app.activeTasks().length === 2 && b!.app.activeTasks().length === 2);
+      await send(200);
+      // a leaves: b takes every task, restoring a's stores from the committed changelog.
+      const closing = a.app.close();
+      for (let i = 0; i < 5; i++) await send(40);
+      await closing;
+      await waitFor('b to own every task', () => b!.app.activeTasks().length === 4 && b!.app.state() === 'RUNNING');
+      await send(100);
+      const out = await readUntil(address, 'counts-out', (rs) => rs.length >= n, 30_000, 'read_committed');
+      assertExactCounts(out, expected);
+    } finally {
+      await b?.app.close();
+      await a.app.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
 });
 
 test('processing.guarantee: anything but the two names is refused', () => {
