@@ -661,6 +661,13 @@ export class KafkaStreams {
     return new CompositeSessionView(stores) as S;
   }
 
+  /** The topology's queryable stores (global ones excluded) and what kind each is. */
+  storeNames(): Array<{ name: string; kind: 'keyValue' | 'window' | 'session' }> {
+    const out: Array<{ name: string; kind: 'keyValue' | 'window' | 'session' }> = [];
+    for (const s of this.plan.subtopologies) for (const { builder } of s.stores) out.push({ name: builder.name, kind: builder.kind });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   /** Task metrics summed over this instance's tasks, under Kafka Streams' names. */
   metrics(): { 'process-total': number; 'dropped-records-total': number; 'punctuate-total': number; tasks: number; 'task-revivals-total': number } {
     let processed = 0;
