@@ -14,6 +14,7 @@ import { StreamsException, validateProps, type StreamsProps } from './config.js'
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
+import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
 import type { Windowed } from './windows.js';
@@ -99,6 +100,7 @@ export class KafkaStreams {
   private assignedOnce = false;
   private rebalancing = true;
   private error: Error | null = null;
+  private readonly global: GlobalStateUpdater;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -117,8 +119,8 @@ export class KafkaStreams {
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
-    if (this.plan.subtopologies.some((s) => s.global)) throw new StreamsException('global stores and GlobalKTables are not supported by KafkaStreams yet (the TopologyTestDriver runs them)');
-    for (const s of this.plan.subtopologies) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
+    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs);
+    for (const s of this.plan.subtopologies) if (!s.global) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
 
   state(): KafkaStreamsState {
@@ -158,6 +160,7 @@ export class KafkaStreams {
       this.admin = new Admin({ bootstrapServers, clientId: `${this.clientId}-admin` });
       await this.admin.connect();
       await this.createInternalTopics(this.admin);
+      await this.startGlobal();
       this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: 100 });
       await this.producer.connect();
       this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest' });
@@ -192,7 +195,7 @@ export class KafkaStreams {
   private async createInternalTopics(admin: Admin): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const internal = new Set([...this.plan.repartitionTopics, ...this.plan.changelogTopics]);
-    const known = [...new Set([...this.subtopologyByTopic.keys(), ...this.sinkTopics()])].filter((t) => existing.has(t));
+    const known = [...new Set([...this.plan.subtopologies.flatMap((s) => [...s.sourcesByTopic.keys()]), ...this.sinkTopics()])].filter((t) => existing.has(t));
     if (known.length > 0) for (const d of await admin.describeTopics(known)) this.topicPartitions.set(d.name, d.partitions.length);
     const missing = this.plan.sourceTopics.filter((t) => !this.topicPartitions.has(t) && !internal.has(t));
     if (missing.length > 0) throw new StreamsException(`source topics missing: ${missing.join(', ')} (create them before starting the application)`);
@@ -251,6 +254,12 @@ export class KafkaStreams {
         if (!create.every((c) => now.has(c.name))) throw err;
       }
     }
+  }
+
+  /** Global stores: built and read to the end of their topics before any task exists (Kafka's GlobalStreamThread). */
+  private async startGlobal(): Promise<void> {
+    this.global.setErrorHandler((err) => void this.fail(err));
+    await this.global.start(this.props['bootstrap.servers'], this.clientId, this.admin!, this.restoreListener);
   }
 
   private sinkTopics(): string[] {
@@ -429,7 +438,7 @@ export class KafkaStreams {
         send: (topic, key, value, headers, timestamp, p) => this.send(topic, p, key, value, headers, timestamp),
       },
       now: () => Date.now(),
-      globalStores: new Map(),
+      globalStores: this.global?.stores ?? new Map(),
       changeLogger: (_store, changelogTopic) => ({
         logChange: (key, value, timestamp) => this.send(changelogTopic, partition, key, value, [], timestamp),
       }),
@@ -531,7 +540,7 @@ export class KafkaStreams {
     const plan = this.plan.subtopologies.find((s) => s.stores.some((x) => x.builder.name === name));
     if (!plan) throw new StreamsException(`no store named ${name}`);
     const kind = plan.stores.find((x) => x.builder.name === name)!.builder.kind;
-    const stores = (): StateStore[] => [...this.tasks.values()].filter((t) => !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined);
+    const stores = plan.global ? (): StateStore[] => [this.global.stores.get(name)!] : (): StateStore[] => [...this.tasks.values()].filter((t) => !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined);
     if (kind === 'keyValue') return new CompositeKeyValueView(stores) as S;
     if (kind === 'window') return new CompositeWindowView(stores) as S;
     return new CompositeSessionView(stores) as S;
@@ -587,6 +596,7 @@ export class KafkaStreams {
     };
     // The group consumer first (it leaves the group; its revoke callback finds no tasks left).
     await quietly(this.consumer);
+    await quietly(this.global);
     await quietly(this.restoreConsumer);
     await quietly(this.producer);
     await quietly(this.admin);
