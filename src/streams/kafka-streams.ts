@@ -1,5 +1,6 @@
 // KafkaStreams: runs a Topology against a cluster on the own client, at-least-once. One consumer in the group
-// application.id reads every source topic (user and repartition) with the cooperative-sticky assignor; each
+// application.id reads every source topic (user and repartition) with the streams assignor (assignor.ts: whole
+// tasks per member, protocol 'stream'); global stores are kept by global-state.ts. Each
 // assigned partition belongs to a task (sub-topology, partition), created when the partition is assigned and
 // closed (after a commit) when the last of its partitions is revoked. Sinks, repartition writes and changelog
 // writes go through one idempotent acks=all producer. A task with logged stores first restores them from their
@@ -10,10 +11,11 @@
 import { Admin } from '../client/admin.js';
 import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
-import { StreamsException, validateProps, type StreamsProps } from './config.js';
+import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
+import { StreamsPartitionAssignor } from './assignor.js';
 import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
@@ -160,6 +162,7 @@ export class KafkaStreams {
       this.admin = new Admin({ bootstrapServers, clientId: `${this.clientId}-admin` });
       await this.admin.connect();
       await this.createInternalTopics(this.admin);
+      this.checkCopartitioning();
       await this.startGlobal();
       this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: 100 });
       await this.producer.connect();
@@ -169,7 +172,7 @@ export class KafkaStreams {
         bootstrapServers,
         clientId: `${this.clientId}-consumer`,
         groupId: this.props['application.id'],
-        partitionAssignors: ['cooperative-sticky'],
+        partitionAssignors: [this.taskAssignor()],
         enableAutoCommit: false,
         autoOffsetReset: 'earliest',
         sessionTimeoutMs: this.props['session.timeout.ms'],
@@ -252,6 +255,28 @@ export class KafkaStreams {
         // Another instance may have created them first: fine if they exist now.
         const now = new Set(await admin.listTopics());
         if (!create.every((c) => now.has(c.name))) throw err;
+      }
+    }
+  }
+
+  /** Kafka's StreamsPartitionAssignor over this topology's sub-topologies: whole tasks to members. */
+  private taskAssignor(): StreamsPartitionAssignor {
+    const groups = new Map<number, string[]>();
+    for (const s of this.plan.subtopologies) if (!s.global) groups.set(s.id, [...s.sourcesByTopic.keys()]);
+    return new StreamsPartitionAssignor(groups);
+  }
+
+  /**
+   * Kafka's CopartitionedTopicsEnforcer: the user topics a stateful sub-topology reads together (a join's two
+   * sides) must have as many partitions, or partition p of one would meet a different key range of the other.
+   */
+  private checkCopartitioning(): void {
+    for (const s of this.plan.subtopologies) {
+      if (s.global || s.stores.length === 0) continue;
+      const topics = [...s.sourcesByTopic.keys()].filter((t) => !this.plan.repartitionTopics.includes(t));
+      const counts = topics.map((t) => this.topicPartitions.get(t));
+      if (new Set(counts).size > 1) {
+        throw new TopologyException(`topics not co-partitioned: [${topics.map((t, i) => `${t}=${counts[i]}`).join(', ')}] (sub-topology ${s.id} joins them: they need the same number of partitions)`);
       }
     }
   }
