@@ -6,7 +6,7 @@
  */
 import { Cluster } from './cluster.js';
 import { ClientStateError } from './errors.js';
-import { assignorByName } from './assignors/index.js';
+import { assignorByName, type PartitionAssignor } from './assignors/index.js';
 import { ClassicGroup } from './consumer/classic-group.js';
 import { ConsumerGroup, unsupportedConsumerProtocol } from './consumer/consumer-group.js';
 import { Fetcher, PartitionState } from './consumer/fetcher.js';
@@ -85,7 +85,7 @@ export class Consumer {
       throw new ClientStateError(`groupProtocol must be 'classic' or 'consumer', not '${String(this.options.groupProtocol)}'`);
     }
     // Check the assignor names now rather than at the first rebalance.
-    if (this.options.groupProtocol === 'classic') for (const name of this.options.partitionAssignors) assignorByName(name);
+    if (this.options.groupProtocol === 'classic') for (const a of this.options.partitionAssignors) resolveAssignor(a);
     this.cluster = new Cluster(this.options);
     this.fetcher = new Fetcher(this.cluster, this.partitions, {
       minBytes: this.options.fetchMinBytes,
@@ -146,7 +146,7 @@ export class Consumer {
         retryBackoffMs: this.cluster.options.retryBackoffMs,
       });
     } else {
-      this.group = new ClassicGroup(this.cluster, this.host, this.options.partitionAssignors.map((n) => assignorByName(n)), {
+      this.group = new ClassicGroup(this.cluster, this.host, this.options.partitionAssignors.map(resolveAssignor), {
         groupId: this.options.groupId,
         groupInstanceId: this.options.groupInstanceId ?? null,
         sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -590,4 +590,9 @@ export class Consumer {
       this.listenerError ??= err instanceof Error ? err : new Error(`${name} threw ${String(err)}`);
     }
   }
+}
+
+/** A name from the built-in assignors, or a custom assignor object as given. */
+function resolveAssignor(a: string | PartitionAssignor): PartitionAssignor {
+  return typeof a === 'string' ? assignorByName(a) : a;
 }

@@ -1,6 +1,7 @@
 // KafkaStreams: runs a Topology against a cluster on the own client, at-least-once or exactly_once_v2 (a
 // transaction per commit interval: see ARCHITECTURE.md's Streams section). One consumer in the group
-// application.id reads every source topic (user and repartition) with the cooperative-sticky assignor; each
+// application.id reads every source topic (user and repartition) with the streams assignor (assignor.ts: whole
+// tasks per member, protocol 'stream'); global stores are kept by global-state.ts. Each
 // assigned partition belongs to a task (sub-topology, partition), created when the partition is assigned and
 // closed (after a commit) when the last of its partitions is revoked. Sinks, repartition writes and changelog
 // writes go through one idempotent acks=all producer. A task with logged stores first restores them from their
@@ -15,10 +16,12 @@ import { Producer } from '../client/producer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireProcessId, type ProcessId } from './process-id.js';
-import { StreamsException, validateProps, type StreamsProps } from './config.js';
+import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
+import { StreamsPartitionAssignor } from './assignor.js';
+import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
 import type { Windowed } from './windows.js';
@@ -126,6 +129,7 @@ export class KafkaStreams {
   private exclusiveRunning = 0;
   /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
   private revivals = 0;
+  private readonly global: GlobalStateUpdater;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -144,8 +148,8 @@ export class KafkaStreams {
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
-    if (this.plan.subtopologies.some((s) => s.global)) throw new StreamsException('global stores and GlobalKTables are not supported by KafkaStreams yet (the TopologyTestDriver runs them)');
-    for (const s of this.plan.subtopologies) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
+    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs);
+    for (const s of this.plan.subtopologies) if (!s.global) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
 
   state(): KafkaStreamsState {
@@ -185,6 +189,8 @@ export class KafkaStreams {
       this.admin = new Admin({ bootstrapServers, clientId: `${this.clientId}-admin` });
       await this.admin.connect();
       await this.createInternalTopics(this.admin);
+      this.checkCopartitioning();
+      await this.startGlobal();
       let transactional = {};
       if (this.eos) {
         this.processId = acquireProcessId(this.props['state.dir'] ?? join(tmpdir(), 'kafka-streams'), this.props['application.id']);
@@ -199,7 +205,7 @@ export class KafkaStreams {
         bootstrapServers,
         clientId: `${this.clientId}-consumer`,
         groupId: this.props['application.id'],
-        partitionAssignors: ['cooperative-sticky'],
+        partitionAssignors: [this.taskAssignor()],
         isolationLevel,
         enableAutoCommit: false,
         autoOffsetReset: 'earliest',
@@ -226,7 +232,7 @@ export class KafkaStreams {
   private async createInternalTopics(admin: Admin): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const internal = new Set([...this.plan.repartitionTopics, ...this.plan.changelogTopics]);
-    const known = [...new Set([...this.subtopologyByTopic.keys(), ...this.sinkTopics()])].filter((t) => existing.has(t));
+    const known = [...new Set([...this.plan.subtopologies.flatMap((s) => [...s.sourcesByTopic.keys()]), ...this.sinkTopics()])].filter((t) => existing.has(t));
     if (known.length > 0) for (const d of await admin.describeTopics(known)) this.topicPartitions.set(d.name, d.partitions.length);
     const missing = this.plan.sourceTopics.filter((t) => !this.topicPartitions.has(t) && !internal.has(t));
     if (missing.length > 0) throw new StreamsException(`source topics missing: ${missing.join(', ')} (create them before starting the application)`);
@@ -285,6 +291,34 @@ export class KafkaStreams {
         if (!create.every((c) => now.has(c.name))) throw err;
       }
     }
+  }
+
+  /** Kafka's StreamsPartitionAssignor over this topology's sub-topologies: whole tasks to members. */
+  private taskAssignor(): StreamsPartitionAssignor {
+    const groups = new Map<number, string[]>();
+    for (const s of this.plan.subtopologies) if (!s.global) groups.set(s.id, [...s.sourcesByTopic.keys()]);
+    return new StreamsPartitionAssignor(groups);
+  }
+
+  /**
+   * Kafka's CopartitionedTopicsEnforcer: the user topics a stateful sub-topology reads together (a join's two
+   * sides) must have as many partitions, or partition p of one would meet a different key range of the other.
+   */
+  private checkCopartitioning(): void {
+    for (const s of this.plan.subtopologies) {
+      if (s.global || s.stores.length === 0) continue;
+      const topics = [...s.sourcesByTopic.keys()].filter((t) => !this.plan.repartitionTopics.includes(t));
+      const counts = topics.map((t) => this.topicPartitions.get(t));
+      if (new Set(counts).size > 1) {
+        throw new TopologyException(`topics not co-partitioned: [${topics.map((t, i) => `${t}=${counts[i]}`).join(', ')}] (sub-topology ${s.id} joins them: they need the same number of partitions)`);
+      }
+    }
+  }
+
+  /** Global stores: built and read to the end of their topics before any task exists (Kafka's GlobalStreamThread). */
+  private async startGlobal(): Promise<void> {
+    this.global.setErrorHandler((err) => void this.fail(err));
+    await this.global.start(this.props['bootstrap.servers'], this.clientId, this.admin!, this.restoreListener, this.eos ? 'read_committed' : 'read_uncommitted');
   }
 
   private sinkTopics(): string[] {
@@ -551,7 +585,7 @@ export class KafkaStreams {
         send: (topic, key, value, headers, timestamp, p) => this.send(topic, p, key, value, headers, timestamp),
       },
       now: () => Date.now(),
-      globalStores: new Map(),
+      globalStores: this.global?.stores ?? new Map(),
       changeLogger: (_store, changelogTopic) => ({
         logChange: (key, value, timestamp) => this.send(changelogTopic, partition, key, value, [], timestamp),
       }),
@@ -655,7 +689,7 @@ export class KafkaStreams {
     const plan = this.plan.subtopologies.find((s) => s.stores.some((x) => x.builder.name === name));
     if (!plan) throw new StreamsException(`no store named ${name}`);
     const kind = plan.stores.find((x) => x.builder.name === name)!.builder.kind;
-    const stores = (): StateStore[] => [...this.tasks.values()].filter((t) => !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined);
+    const stores = plan.global ? (): StateStore[] => [this.global.stores.get(name)!] : (): StateStore[] => [...this.tasks.values()].filter((t) => !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined);
     if (kind === 'keyValue') return new CompositeKeyValueView(stores) as S;
     if (kind === 'window') return new CompositeWindowView(stores) as S;
     return new CompositeSessionView(stores) as S;
@@ -719,6 +753,7 @@ export class KafkaStreams {
     };
     // The group consumer first (it leaves the group; its revoke callback finds no tasks left).
     await quietly(this.consumer);
+    await quietly(this.global);
     await quietly(this.restoreConsumer);
     await quietly(this.producer);
     await quietly(this.admin);

@@ -1,6 +1,6 @@
 /** The consumer's public types (re-exported by consumer.ts) and the per-partition state its parts share. */
 import type { ClientOptions } from '../cluster.js';
-import type { TopicPartition } from '../assignors/assignor.js';
+import type { PartitionAssignor, TopicPartition } from '../assignors/assignor.js';
 import type { GroupMetadata, OffsetToCommit } from '../producer.js';
 
 export type { GroupMetadata, OffsetToCommit, TopicPartition };
@@ -32,8 +32,11 @@ export interface ConsumerOptions extends ClientOptions {
   groupProtocol?: 'classic' | 'consumer';
   /** KIP-848 server-side assignor ('uniform' | 'range'); the broker's default when unset. */
   groupRemoteAssignor?: string;
-  /** Classic groups: offered in this order. Default ['range', 'cooperative-sticky'], as Kafka. */
-  partitionAssignors?: PartitionAssignorName[];
+  /**
+   * Classic groups: offered in this order. Default ['range', 'cooperative-sticky'], as Kafka. A PartitionAssignor
+   * object is a custom assignor (Java's partition.assignment.strategy naming a class), offered under its name.
+   */
+  partitionAssignors?: Array<PartitionAssignorName | PartitionAssignor>;
   groupInstanceId?: string;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;

@@ -1,4 +1,4 @@
-// Two KafkaStreams instances of one application: they split the tasks through the cooperative-sticky assignor and
+// Two KafkaStreams instances of one application: they split the tasks through the streams assignor and
 // together produce the right counts, also when one of them leaves mid-stream and the other takes its tasks over
 // (restoring their stores from the changelog).
 import { test } from 'node:test';
