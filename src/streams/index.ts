@@ -18,3 +18,4 @@ export {
 } from './state/stores.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
 export { KafkaStreams, type KafkaStreamsProps, type KafkaStreamsState, type StateListener, type StateRestoreListener } from './kafka-streams.js';
+export { TOPOLOGIES_TOPIC, TOPOLOGY_PUBLISH_CONFIG, readPublishedTopologies, type PublishedTopology } from './topology-registry.js';

@@ -16,6 +16,8 @@ import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
+import { ensureTopologiesTopic, publishTopology, TOPOLOGY_PUBLISH_CONFIG } from './topology-registry.js';
+import { hostname } from 'node:os';
 import type { Windowed } from './windows.js';
 
 /** Kafka Streams' KafkaStreams.State (PENDING_ERROR folded into ERROR). */
@@ -99,6 +101,8 @@ export class KafkaStreams {
   private assignedOnce = false;
   private rebalancing = true;
   private error: Error | null = null;
+  private readonly description: string;
+  private startTime = 0;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -117,6 +121,7 @@ export class KafkaStreams {
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
+    this.description = topology.describe().toString();
     if (this.plan.subtopologies.some((s) => s.global)) throw new StreamsException('global stores and GlobalKTables are not supported by KafkaStreams yet (the TopologyTestDriver runs them)');
     for (const s of this.plan.subtopologies) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
@@ -143,6 +148,7 @@ export class KafkaStreams {
     if (!TRANSITIONS[old].includes(next)) return false;
     this.currentState = next;
     if (old !== next) this.stateListener?.(next, old);
+    if (next === 'RUNNING' && old !== next && !this.stopping) void this.publishTopology(next);
     return true;
   }
 
@@ -160,6 +166,8 @@ export class KafkaStreams {
       await this.createInternalTopics(this.admin);
       this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: 100 });
       await this.producer.connect();
+      this.startTime = Date.now();
+      await this.publishTopology();
       this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest' });
       await this.restoreConsumer.connect();
       this.consumer = new Consumer({
@@ -250,6 +258,24 @@ export class KafkaStreams {
         const now = new Set(await admin.listTopics());
         if (!create.every((c) => now.has(c.name))) throw err;
       }
+    }
+  }
+
+  /**
+   * Best effort: the topology's describe() text and this instance's state, keyed by application.id, on the
+   * compacted __tributary_streams_topologies (created if missing) for `tributary streams describe` and the console;
+   * a failure is logged to stderr and the application goes on. Off with 'tributary.topology.publish': false.
+   */
+  private async publishTopology(state: KafkaStreamsState = this.currentState): Promise<void> {
+    if (this.props[TOPOLOGY_PUBLISH_CONFIG] === false || this.props[TOPOLOGY_PUBLISH_CONFIG] === 'false' || !this.admin || !this.producer) return;
+    try {
+      await ensureTopologiesTopic(this.admin, this.props['replication.factor'] ?? -1);
+      await publishTopology(this.producer, {
+        applicationId: this.props['application.id'], clientId: this.clientId, instance: `${hostname()}:${process.pid}`,
+        startTime: this.startTime, state, updateTime: Date.now(), description: this.description,
+      });
+    } catch (err) {
+      process.stderr.write(`KafkaStreams ${this.props['application.id']}: could not publish the topology (${(err as Error).message}); going on\n`);
     }
   }
 
@@ -572,6 +598,7 @@ export class KafkaStreams {
     } catch {
       // At-least-once: what was not committed is processed again by the next owner.
     }
+    await this.publishTopology('NOT_RUNNING');
     await this.shutdownClients();
     this.setState('NOT_RUNNING');
   }
