@@ -45,6 +45,11 @@
  *                                       after a clean shutdown and after kill -9); --scale-partitions N (default 10000),
  *                                       --scale-connections N (default 1000), --scale-records N (default 1000000),
  *                                       --scale-data-gb N (default 10), --scale-segments N (default 10000)
+ *   npm run bench -- --only streams    just the streams part (bench/streams.ts: KafkaStreams vs the same work in a
+ *                                       hand-written consumer → producer loop — stateless filter/mapValues, a 1 min
+ *                                       windowed count vs a Map — and the restore rate of a store from its changelog;
+ *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
+ *                                       (default 200000), --streams-rounds N (default 2)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -73,6 +78,7 @@ import { formatCompareTable, runCompareBench } from './compare.js';
 import { countLines, medianBy } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
+import { formatStreamsTable, runStreamsBench } from './streams.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -126,6 +132,8 @@ async function main(): Promise<void> {
       'security-rounds': { type: 'string', default: '3' },
       'security-connections': { type: 'string', default: '200' },
       'metrics-records': { type: 'string', default: '1000000' },
+      'streams-records': { type: 'string', default: '200000' },
+      'streams-rounds': { type: 'string', default: '2' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
       'console-loads': { type: 'string', default: '5' },
@@ -159,7 +167,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency or scale');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale or streams');
+  const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']) };
+  if (!Number.isInteger(streamsBench.records) || streamsBench.records <= 0 || !Number.isInteger(streamsBench.rounds) || streamsBench.rounds <= 0) throw new Error('--streams-records and --streams-rounds must be positive integers');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
   if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');
   const latencyBench = {
@@ -268,6 +278,11 @@ async function main(): Promise<void> {
       const result = await runScaleBench({ workDir: work, ...scaleBench });
       console.log(formatScaleTable(result));
       output.scale = result;
+    }
+    if (part('streams')) {
+      const result = await runStreamsBench({ workDir: work, ...streamsBench });
+      console.log(formatStreamsTable(result));
+      output.streams = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -58,8 +58,8 @@ What it does, on the same rows (generated: id, name, age, city, event_time; dete
      the source (SQLite: BEGIN EXCLUSIVE; MySQL: LOCK TABLES … WRITE; PostgreSQL: LOCK TABLE … IN
      EXCLUSIVE MODE): the stall of the direct loader, the source release time via the broker and the sink's
      catch-up after the lock are measured.
-  2. Real-time analytics: records stream at --rate for up to --duration seconds; a consumer keeps count and
-     average age per 1-second window, while the sink feeds the database and a poller runs the same
+  2. Real-time analytics: records stream at --rate for up to --duration seconds; a KafkaStreams app keeps count and
+     age sum per 1-second window (TimeWindows + aggregate), while the sink feeds the database and a poller runs the same
      aggregate in SQL every --poll-ms. Time-to-insight (creation → included in the aggregate) p50/p99 and
      the queries each approach put on the database.
   3. Many consumers: the producer's rate and the database's statements with 0 and 3 extra consumer groups

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'dev-cluster': async () => (await import('./dev-cluster.js')).registerDevCluster,
   console: async () => (await import('./console.js')).registerConsole,
   top: async () => (await import('./top.js')).registerTop,
+  streams: async () => (await import('./streams.js')).registerStreams,
 };
 
 /**

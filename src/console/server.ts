@@ -23,6 +23,7 @@ import { registerMessageRoutes } from './routes-messages.js';
 import { registerPipelineRoutes } from './routes-pipelines.js';
 import { registerSecurityRoutes } from './routes-security.js';
 import { registerTopicRoutes } from './routes-topics.js';
+import { registerStreamsRoutes } from './routes-streams.js';
 import { Router, type ConsoleApp, type Ctx } from './router.js';
 import { StaticFiles } from './static.js';
 import { packageVersion } from '../util/package-version.js';
@@ -100,6 +101,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   registerMessageRoutes(router);
   registerGroupRoutes(router);
   registerPipelineRoutes(router);
+  registerStreamsRoutes(router);
   registerSecurityRoutes(router);
   router.add('GET', '/api/events', async ({ app: a, res }) => a.events.subscribe(res));
   router.add('POST', '/api/login', async ({ req, res, body }) => {

@@ -11,6 +11,7 @@ import type { ClientOptions } from '../client/cluster.js';
 import { Consumer } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
 import { HdrHistogram } from '../util/hdr-histogram.js';
+import { Consumed, Grouped, KafkaStreams, Materialized, Serdes, StreamsBuilder, TimeWindows, type Serde } from '../streams/index.js';
 import type { DataRow, Dataset } from './data.js';
 import { openDb, secondOf, type DbSpec, type ExperimentDb, type LockHandle } from './db.js';
 import { produceRows, startSink, until } from './pipeline.js';
@@ -337,13 +338,22 @@ function summary(h: HdrHistogram): LatencySummary {
   return { count: h.count, p50Ms: m(h.percentile(50)), p99Ms: m(h.percentile(99)), maxMs: m(h.max), meanMs: m(h.mean) };
 }
 
+interface AnalyticsEvent { age: unknown; seq: number }
+interface WindowAggregate { count: number; sumAge: number; lastSeq: number }
+const jsonSerde = <T>(): Serde<T> => ({
+  serialize: (_t, v) => (v === null ? null : Buffer.from(JSON.stringify(v))),
+  deserialize: (_t, b) => (b === null ? null : JSON.parse(b.toString('utf8')) as T),
+});
+const AnalyticsEventSerde = jsonSerde<AnalyticsEvent>();
+const WindowAggregateSerde = jsonSerde<WindowAggregate>();
+
 export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResult> {
   const n = Math.max(1, Math.min(ctx.data.rows.length, Math.round(ctx.rate * ctx.durationSec)));
   const rows = ctx.data.rows.slice(0, n);
   const table = T('analytics_events');
   const topic = `${ctx.runId}-analytics`;
   const columns = [...ctx.data.columns.filter((c) => c.name !== 'created_ms'), { name: 'created_ms', kind: 'integer' as const }];
-  ctx.log(`analytics: ${n.toLocaleString('en-US')} records at ${ctx.rate}/s; a consumer keeps 1-second aggregates while the sink feeds the database polled every ${ctx.pollMs} ms`);
+  ctx.log(`analytics: ${n.toLocaleString('en-US')} records at ${ctx.rate}/s; a KafkaStreams application keeps 1-second windowed aggregates while the sink feeds the database polled every ${ctx.pollMs} ms`);
   await withDb(ctx.db, (db) => db.recreate(table, columns));
   // One partition: records reach the database in creation order, so a poll that counts k rows includes the first k.
   await createTopic(ctx, topic, 1);
@@ -352,39 +362,47 @@ export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResul
 
   const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m));
   trackDeadLetterTopic(ctx, topic);
-  const consumer = new Consumer({ ...ctx.client, groupId: `${ctx.runId}-analytics-live`, autoOffsetReset: 'earliest', enableAutoCommit: true, fetchMaxWaitMs: 100 });
+  // (a) the streaming side: a KafkaStreams application keeping count and the age sum per 1-second window of
+  // creation time (the record timestamp); each update it emits marks the record that made it as seen.
+  const windows = new Set<number>();
+  let processed = 0;
+  const builder = new StreamsBuilder();
+  builder.stream(topic, Consumed.with(Serdes.String(), AnalyticsEventSerde))
+    .groupBy(() => 'all', Grouped.with(Serdes.String(), AnalyticsEventSerde))
+    .windowedBy(TimeWindows.ofSizeAndGrace(1000, 60_000))
+    .aggregate<WindowAggregate>(() => ({ count: 0, sumAge: 0, lastSeq: -1 }), (_k, v, agg) => ({ count: agg.count + 1, sumAge: agg.sumAge + Number(v.age), lastSeq: v.seq }),
+      Materialized.with(Serdes.String(), WindowAggregateSerde))
+    .toStream()
+    .foreach((w, agg) => {
+      if (agg === null) return;
+      windows.add(w.window.start);
+      liveHist.record((wall() - created[agg.lastSeq]) * 1000);
+      processed++;
+    });
+  const app = new KafkaStreams(builder.build(), {
+    'application.id': `${ctx.runId}-analytics-live`,
+    'bootstrap.servers': ctx.client.bootstrapServers,
+    'commit.interval.ms': 1000,
+    'tributary.topology.publish': false,
+  });
   const poller = await openDb(ctx.db);
   const producer = new Producer({ ...ctx.client, acks: 'all', idempotent: true, lingerMs: 5 });
   const liveHist = new HdrHistogram();
   const pollHist = new HdrHistogram();
-  const windows = new Map<number, { count: number; sumAge: number }>();
-  let processed = 0;
   let seenByPoll = 0;
   let polls = 0;
   try {
-    await consumer.connect();
-    await consumer.subscribe([topic]);
+    await app.start();
     const joinDeadline = now() + ctx.timeoutMs;
-    while (consumer.assignment().length === 0 && now() < joinDeadline) await consumer.poll(100);
+    while (app.state() !== 'RUNNING' && now() < joinDeadline) await sleep(20);
+    if (app.state() !== 'RUNNING') throw new Error(`the analytics KafkaStreams application is ${app.state()}, not RUNNING`);
     if (!(await until(sink.joined, ctx.timeoutMs))) throw new Error('the analytics sink did not join its group');
     await producer.connect();
 
     let streaming = true;
     const deadline = now() + ctx.durationSec * 1000 + ctx.timeoutMs;
-    // (a) the streaming consumer: aggregates per 1-second window of creation time.
     const live = (async () => {
-      while (processed < n && now() < deadline) {
-        for (const r of await consumer.poll(100)) {
-          const v = JSON.parse(r.value!.toString('utf8')) as DataRow & { created_ms: number; seq: number };
-          const w = Math.floor(v.created_ms / 1000);
-          const agg = windows.get(w) ?? { count: 0, sumAge: 0 };
-          agg.count++;
-          agg.sumAge += Number(v.age);
-          windows.set(w, agg);
-          liveHist.record((wall() - created[v.seq]) * 1000);
-          processed++;
-        }
-      }
+      while (processed < n && now() < deadline && app.state() !== 'ERROR') await sleep(20);
     })();
     // (b) the poller: the same aggregate in SQL, every pollMs.
     const q = ctx.db.kind === 'mysql' ? '`' : '"';
@@ -434,7 +452,7 @@ export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResul
     };
   } finally {
     await producer.close().catch(() => undefined);
-    await consumer.close().catch(() => undefined);
+    await app.close().catch(() => undefined);
     await sink.stop().catch(() => undefined);
     await poller.close();
   }

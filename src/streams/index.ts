@@ -19,3 +19,4 @@ export {
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
 export { KafkaStreams, type KafkaStreamsProps, type KafkaStreamsState, type StateListener, type StateRestoreListener } from './kafka-streams.js';
 export { startQueryServer, type QueryServer, type QueryServerOptions } from './query-server.js';
+export { TOPOLOGIES_TOPIC, TOPOLOGY_PUBLISH_CONFIG, readPublishedTopologies, type PublishedTopology } from './topology-registry.js';

@@ -24,6 +24,8 @@ import { StreamsPartitionAssignor } from './assignor.js';
 import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
+import { ensureTopologiesTopic, publishTopology, TOPOLOGY_PUBLISH_CONFIG } from './topology-registry.js';
+import { hostname } from 'node:os';
 import type { Windowed } from './windows.js';
 
 /** Kafka Streams' KafkaStreams.State (PENDING_ERROR folded into ERROR). */
@@ -130,6 +132,10 @@ export class KafkaStreams {
   /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
   private revivals = 0;
   private readonly global: GlobalStateUpdater;
+  private readonly description: string;
+  /** exactly_once_v2: the producer that publishes the topology (the main one is transactional). */
+  private publisher: Producer | null = null;
+  private startTime = 0;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -148,6 +154,7 @@ export class KafkaStreams {
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
+    this.description = topology.describe().toString();
     this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs);
     for (const s of this.plan.subtopologies) if (!s.global) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
@@ -174,6 +181,7 @@ export class KafkaStreams {
     if (!TRANSITIONS[old].includes(next)) return false;
     this.currentState = next;
     if (old !== next) this.stateListener?.(next, old);
+    if (next === 'RUNNING' && old !== next && !this.stopping) void this.publishTopology(next);
     return true;
   }
 
@@ -198,6 +206,8 @@ export class KafkaStreams {
       }
       this.producer = new Producer({ bootstrapServers, clientId: `${this.clientId}-producer`, acks: 'all', idempotent: true, lingerMs: this.eos ? 5 : 100, ...transactional });
       await this.producer.connect();
+      this.startTime = Date.now();
+      await this.publishTopology();
       const isolationLevel = this.eos ? 'read_committed' as const : 'read_uncommitted' as const;
       this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest', isolationLevel });
       await this.restoreConsumer.connect();
@@ -319,6 +329,29 @@ export class KafkaStreams {
   private async startGlobal(): Promise<void> {
     this.global.setErrorHandler((err) => void this.fail(err));
     await this.global.start(this.props['bootstrap.servers'], this.clientId, this.admin!, this.restoreListener, this.eos ? 'read_committed' : 'read_uncommitted');
+  }
+
+  /**
+   * Best effort: the topology's describe() text and this instance's state, keyed by application.id, on the
+   * compacted __tributary_streams_topologies (created if missing) for `tributary streams describe` and the console;
+   * a failure is logged to stderr and the application goes on. Off with 'tributary.topology.publish': false.
+   */
+  private async publishTopology(state: KafkaStreamsState = this.currentState): Promise<void> {
+    if (this.props[TOPOLOGY_PUBLISH_CONFIG] === false || this.props[TOPOLOGY_PUBLISH_CONFIG] === 'false' || !this.admin || !this.producer) return;
+    try {
+      await ensureTopologiesTopic(this.admin, this.props['replication.factor'] ?? -1);
+      // Under exactly_once_v2 the main producer sends only inside the tasks' transactions: a plain one publishes.
+      if (this.eos && !this.publisher) {
+        this.publisher = new Producer({ bootstrapServers: this.props['bootstrap.servers'], clientId: `${this.clientId}-topology-publisher`, acks: 'all', idempotent: false });
+        await this.publisher.connect();
+      }
+      await publishTopology(this.publisher ?? this.producer, {
+        applicationId: this.props['application.id'], clientId: this.clientId, instance: `${hostname()}:${process.pid}`,
+        startTime: this.startTime, state, updateTime: Date.now(), description: this.description,
+      });
+    } catch (err) {
+      process.stderr.write(`KafkaStreams ${this.props['application.id']}: could not publish the topology (${(err as Error).message}); going on\n`);
+    }
   }
 
   private sinkTopics(): string[] {
@@ -738,6 +771,7 @@ export class KafkaStreams {
       // At-least-once: what was not committed is processed again by the next owner.
     }
     await this.abortOpenTransaction();
+    await this.publishTopology('NOT_RUNNING');
     await this.shutdownClients();
     this.setState('NOT_RUNNING');
   }
@@ -756,6 +790,7 @@ export class KafkaStreams {
     await quietly(this.global);
     await quietly(this.restoreConsumer);
     await quietly(this.producer);
+    await quietly(this.publisher);
     await quietly(this.admin);
     this.processId?.release();
   }

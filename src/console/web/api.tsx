@@ -34,6 +34,11 @@ export interface Report { name: string; path: string }
 export interface SourceRow { pipeline: string; input: string; position: number; eof: boolean; updated: number }
 export interface SinkRow { pipeline: string; groupId: string; state: string; topics: string[]; lag: number; members: number }
 export interface Pipelines { sources: SourceRow[]; sinks: SinkRow[]; sourcesPartial?: true }
+export interface StreamsApp {
+  applicationId: string; clientId: string; instance: string; startTime: number; updateTime: number; state: string;
+  groupState: string; members: number; lag: number; description: string;
+}
+export interface StreamsApps { apps: StreamsApp[]; partial?: true }
 export interface Tick {
   time: number; topics: { name: string; messagesPerSec: number; bytesInPerSec?: number }[]; groups: { groupId: string; lag: number }[]; brokers: number;
   metrics?: { bytesInPerSec: number; bytesOutPerSec: number; messagesInPerSec: number; requestsPerSec: number; produceP99Ms: number; fetchP99Ms: number };

@@ -10,6 +10,7 @@ import { BrokersPage, BrokerPage } from './brokers';
 import { AclsPage, UsersPage, QuotasPage } from './security';
 import { ReportsPage } from './reports';
 import { PipelinesPage } from './pipelines';
+import { StreamsPage, StreamsAppPage } from './streams';
 
 
 function parseHash(): string[] {
@@ -28,7 +29,7 @@ function useRoute(): string[] {
 }
 
 const NAV: [string, string][] = [
-  ['', 'Overview'], ['topics', 'Topics'], ['groups', 'Consumer groups'], ['pipelines', 'Pipelines'],
+  ['', 'Overview'], ['topics', 'Topics'], ['groups', 'Consumer groups'], ['pipelines', 'Pipelines'], ['streams', 'Streams'],
   ['brokers', 'Brokers'],
   ['acls', 'ACLs'], ['users', 'Users'], ['quotas', 'Quotas'], ['reports', 'Reports'],
 ];
@@ -41,6 +42,7 @@ function Page({ route }: { route: string[] }) {
     case 'topics': return id === undefined ? <TopicsPage /> : <TopicPage key={id} name={id} tab={tab ?? 'partitions'} />;
     case 'groups': return id === undefined ? <GroupsPage /> : <GroupPage key={id} id={id} />;
     case 'pipelines': return <PipelinesPage />;
+    case 'streams': return id === undefined ? <StreamsPage /> : <StreamsAppPage key={id} id={id} />;
     case 'brokers': return id === undefined ? <BrokersPage /> : <BrokerPage key={id} id={id} />;
     case 'acls': return <AclsPage />;
     case 'users': return <UsersPage />;

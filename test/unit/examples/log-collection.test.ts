@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { levelOf, runLogCollection } from '../../../examples/log-collection/main.js';
+import { levelOf, RATE_WINDOW_MS, runLogCollection } from '../../../examples/log-collection/main.js';
 import { runExampleMain } from './support.js';
 
 const serviceOf = (line: string): string => /\[(\w+)\]/.exec(line)![1];
@@ -24,6 +24,18 @@ test('log-collection: alerting sees exactly the ERROR lines, the archive every l
   assert.deepEqual([...s.archived].sort(), [...s.lines].sort());
   assert.equal(s.archiveKept, false);
   assert.equal(existsSync(s.archiveFile), false, 'the temp archive is cleaned up');
+
+  // The KafkaStreams error-rate alert: one per (service, 10 s window) with at least the threshold of ERROR lines.
+  const perWindow = new Map<string, number>();
+  for (const l of errors) {
+    const at = Date.parse(l.slice(0, 24));
+    const key = `${serviceOf(l)}@${at - (at % RATE_WINDOW_MS)}`;
+    perWindow.set(key, (perWindow.get(key) ?? 0) + 1);
+  }
+  const expected = [...perWindow].filter(([, n]) => n >= s.errorThreshold).map(([k]) => k).sort();
+  assert.ok(expected.length > 0 && expected.length < perWindow.size, `some windows cross the threshold, not all: ${expected.length}/${perWindow.size}`);
+  assert.deepEqual(s.rateAlerts.map((a) => `${a.service}@${a.windowStart}`).sort(), expected);
+  assert.ok(s.rateAlerts.every((a) => a.errors === s.errorThreshold));
 });
 
 test('log-collection: one command with --out keeps the archive file', async () => {
@@ -31,7 +43,7 @@ test('log-collection: one command with --out keeps the archive file', async () =
   try {
     const run = await runExampleMain('log-collection', ['--lines', '120', '--out', out]);
     assert.equal(run.code, 0, run.stderr);
-    const m = /^log-collection: produced 120 lines \(INFO \d+, WARN \d+, ERROR (\d+)\); alerting raised (\d+) alerts; archive wrote 120 lines to (\S+);/.exec(run.stdout);
+    const m = /^log-collection: produced 120 lines \(INFO \d+, WARN \d+, ERROR (\d+)\); alerting raised (\d+) alerts; error rate \(≥ 3 per service per 10 s\) raised \d+; archive wrote 120 lines to (\S+);/.exec(run.stdout);
     assert.ok(m, run.stdout);
     assert.equal(m[1], m[2]);
     const archived = readFileSync(m[3], 'utf8').trim().split('\n');
