@@ -13,6 +13,7 @@ import { Producer } from '../client/producer.js';
 import { StreamsException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
+import { checkpointOffset, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
@@ -47,7 +48,7 @@ export interface KafkaStreamsProps extends StreamsProps {
   'processing.guarantee'?: 'at_least_once' | 'exactly_once_v2';
   /** Accepted for compatibility; only 0 (no standby tasks) is supported. */
   'num.standby.replicas'?: number;
-  /** Reserved for persistent stores (all stores are in memory in this slice). */
+  /** Where persistent stores live: <state.dir>/<application.id>/<task>/ (Kafka's default /tmp/kafka-streams). */
   'state.dir'?: string;
   /** Replication factor of the internal topics; -1 (default): the broker's default.replication.factor. */
   'replication.factor'?: number;
@@ -99,6 +100,8 @@ export class KafkaStreams {
   private assignedOnce = false;
   private rebalancing = true;
   private error: Error | null = null;
+  /** Changelog partition → the last offset written to it or restored from it (what a checkpoint records). */
+  private readonly changelogOffsets = new Map<string, number>();
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -364,13 +367,33 @@ export class KafkaStreams {
           if (t.committed.get(topic) !== offset) offsets.push({ topic, partition: t.task.id.partition, offset });
         }
       }
-      if (offsets.length === 0) return;
-      await consumer.commit(offsets);
-      for (const t of tasks) for (const [topic, offset] of t.consumed) t.committed.set(topic, offset);
+      if (offsets.length > 0) {
+        await consumer.commit(offsets);
+        for (const t of tasks) for (const [topic, offset] of t.consumed) t.committed.set(topic, offset);
+      }
+      this.writeCheckpoints(tasks);
     };
     const p = this.commitChain.then(run, run);
     this.commitChain = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * After a commit: each task's persistent logged stores hold every changelog record written so far (flushed
+   * before the producer was), so their checkpoint is the last offset written or restored per changelog partition.
+   */
+  private writeCheckpoints(tasks: ActiveTask[]): void {
+    for (const t of tasks) {
+      const dir = t.task.stateDir;
+      if (dir === null || t.restoring) continue;
+      const offsets: Array<{ topic: string; partition: number; offset: number }> = [];
+      for (const { builder, changelogTopic } of t.plan.stores) {
+        if (changelogTopic === null || !t.task.stores.get(builder.name)?.persistent) continue;
+        const offset = this.changelogOffsets.get(tpKey(changelogTopic, t.task.id.partition));
+        if (offset !== undefined) offsets.push({ topic: changelogTopic, partition: t.task.id.partition, offset });
+      }
+      if (offsets.length > 0) writeCheckpoint(dir, offsets);
+    }
   }
 
   // ---- rebalance callbacks -------------------------------------------------------------------------------------
@@ -417,7 +440,7 @@ export class KafkaStreams {
       t.inputs.delete(tp.topic);
       if (t.inputs.size === 0) {
         this.tasks.delete(t.task.id.toString());
-        t.task.close();
+        t.task.close(commit);
       }
     }
   }
@@ -426,12 +449,14 @@ export class KafkaStreams {
     return {
       props: this.props,
       collector: {
-        send: (topic, key, value, headers, timestamp, p) => this.send(topic, p, key, value, headers, timestamp),
+        send: (topic, key, value, headers, timestamp, p) => { void this.send(topic, p, key, value, headers, timestamp); },
       },
       now: () => Date.now(),
       globalStores: new Map(),
       changeLogger: (_store, changelogTopic) => ({
-        logChange: (key, value, timestamp) => this.send(changelogTopic, partition, key, value, [], timestamp),
+        logChange: (key, value, timestamp) => {
+          void this.send(changelogTopic, partition, key, value, [], timestamp).then((md) => md && this.noteChangelogOffset(changelogTopic, partition, md.offset));
+        },
       }),
       partitionsFor: (topic) => {
         const n = this.topicPartitions.get(topic);
@@ -442,13 +467,30 @@ export class KafkaStreams {
     };
   }
 
-  private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): void {
+  private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): Promise<{ offset: number } | null> {
     const producer = this.producer;
     if (!producer) throw new StreamsException('the producer is not running');
-    producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
+    return producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
       .catch((err: unknown) => {
         this.sendError ??= err instanceof Error ? err : new StreamsException(String(err));
+        return null;
       });
+  }
+
+  private noteChangelogOffset(topic: string, partition: number, offset: number): void {
+    const k = tpKey(topic, partition);
+    if (offset > (this.changelogOffsets.get(k) ?? -1)) this.changelogOffsets.set(k, offset);
+  }
+
+  /**
+   * Where restoring a store starts: a persistent store with a checkpoint holds the changelog up to its offset, so
+   * after it; anything else (in memory, no checkpoint) from the earliest offset.
+   */
+  private restoreStart(t: ActiveTask, store: StateStore, tp: TopicPartition, earliest: number): number {
+    const dir = t.task.stateDir;
+    if (!store.persistent || dir === null) return earliest;
+    const cp = checkpointOffset(readCheckpoint(dir), tp.topic, tp.partition);
+    return cp === undefined ? earliest : Math.max(earliest, cp + 1);
   }
 
   // ---- restoration ---------------------------------------------------------------------------------------------
@@ -470,8 +512,9 @@ export class KafkaStreams {
     const starts = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'earliest' as const })));
     work.forEach((w, i) => {
       w.end = ends[i].offset;
-      w.start = starts[i].offset;
+      w.start = this.restoreStart(w.t, w.store, w.tp, starts[i].offset);
       w.done = w.start >= w.end;
+      if (w.end > 0) this.noteChangelogOffset(w.tp.topic, w.tp.partition, w.end - 1);
     });
     const active = work.filter((w) => !w.done);
     if (active.length > 0) {
@@ -557,8 +600,11 @@ export class KafkaStreams {
 
   // ---- shutdown ------------------------------------------------------------------------------------------------
 
-  /** Stops processing, commits, closes the tasks and leaves the group. */
-  async close(): Promise<void> {
+  /**
+   * Stops processing, commits, closes the tasks and leaves the group. `crash` (for tests) stops as a killed
+   * process would: no commit, no flush and no checkpoint; persistent stores drop their unflushed writes.
+   */
+  async close(options: { crash?: boolean } = {}): Promise<void> {
     if (this.currentState === 'NOT_RUNNING' || this.currentState === 'PENDING_SHUTDOWN') {
       await this.loop;
       return;
@@ -567,18 +613,20 @@ export class KafkaStreams {
     this.setState('PENDING_SHUTDOWN');
     this.stopping = true;
     await this.loop;
-    try {
-      await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
-    } catch {
-      // At-least-once: what was not committed is processed again by the next owner.
+    if (!options.crash) {
+      try {
+        await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+      } catch {
+        // At-least-once: what was not committed is processed again by the next owner.
+      }
     }
-    await this.shutdownClients();
+    await this.shutdownClients(!options.crash);
     this.setState('NOT_RUNNING');
   }
 
-  private async shutdownClients(): Promise<void> {
+  private async shutdownClients(clean = true): Promise<void> {
     for (const t of this.tasks.values()) {
-      try { t.task.close(); } catch { /* closing regardless */ }
+      try { t.task.close(clean); } catch { /* closing regardless */ }
     }
     this.tasks.clear();
     this.taskByInput.clear();
