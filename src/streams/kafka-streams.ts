@@ -484,13 +484,19 @@ export class KafkaStreams {
 
   /**
    * Where restoring a store starts: a persistent store with a checkpoint holds the changelog up to its offset, so
-   * after it; anything else (in memory, no checkpoint) from the earliest offset.
+   * after it; anything else (in memory, no checkpoint) from the earliest offset. A checkpoint at or past the
+   * changelog's end (the topic was recreated) means the store does not match it: wiped and restored in full.
    */
-  private restoreStart(t: ActiveTask, store: StateStore, tp: TopicPartition, earliest: number): number {
+  private restoreStart(t: ActiveTask, store: StateStore, tp: TopicPartition, earliest: number, end: number): number {
     const dir = t.task.stateDir;
     if (!store.persistent || dir === null) return earliest;
     const cp = checkpointOffset(readCheckpoint(dir), tp.topic, tp.partition);
-    return cp === undefined ? earliest : Math.max(earliest, cp + 1);
+    if (cp === undefined) return earliest;
+    if (cp >= end) {
+      store.wipe?.();
+      return earliest;
+    }
+    return Math.max(earliest, cp + 1);
   }
 
   // ---- restoration ---------------------------------------------------------------------------------------------
@@ -512,7 +518,7 @@ export class KafkaStreams {
     const starts = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'earliest' as const })));
     work.forEach((w, i) => {
       w.end = ends[i].offset;
-      w.start = this.restoreStart(w.t, w.store, w.tp, starts[i].offset);
+      w.start = this.restoreStart(w.t, w.store, w.tp, starts[i].offset, w.end);
       w.done = w.start >= w.end;
       if (w.end > 0) this.noteChangelogOffset(w.tp.topic, w.tp.partition, w.end - 1);
     });

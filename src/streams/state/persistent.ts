@@ -56,6 +56,15 @@ abstract class SqliteStore {
     this.inTx = false;
   }
 
+  /** Deletes every entry (the store no longer matches its changelog, which Kafka answers by wiping the state). */
+  wipe(): void {
+    this.beginWrite();
+    for (const t of this.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]) this.conn.exec(`DELETE FROM "${t}"`);
+    this.resetMemory();
+  }
+
+  protected resetMemory(): void {}
+
   /** Closes without flushing: an unflushed batch is rolled back (the task flushes first on a clean close). */
   close(): void {
     if (!this.db) return;
@@ -147,6 +156,12 @@ export class SqliteWindowBytesStore extends SqliteStore {
     super(name);
   }
 
+  protected override resetMemory(): void {
+    this.observedStreamTime = -1;
+    this.expiredBelow = -Infinity;
+    this.seq = 0;
+  }
+
   protected createSchema(db: Database.Database): void {
     db.exec(`CREATE TABLE IF NOT EXISTS w (k BLOB NOT NULL, start INTEGER NOT NULL, seq INTEGER NOT NULL, v BLOB NOT NULL,
       PRIMARY KEY (k, start, seq)) WITHOUT ROWID;
@@ -215,6 +230,11 @@ export class SqliteSessionBytesStore extends SqliteStore {
 
   constructor(name: string, readonly retentionMs: number) {
     super(name);
+  }
+
+  protected override resetMemory(): void {
+    this.observedStreamTime = -1;
+    this.expiredBelow = -Infinity;
   }
 
   protected createSchema(db: Database.Database): void {

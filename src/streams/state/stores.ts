@@ -35,6 +35,8 @@ export interface StateStore {
   close(): void;
   /** Applies one changelog record (key and value as logged) without logging it: restoration. */
   restore?(changelogKey: Buffer, value: Buffer | null): void;
+  /** Persistent stores: deletes everything (the content does not match the changelog any more). */
+  wipe?(): void;
 }
 
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -86,6 +88,7 @@ export interface SessionStore<K, AGG> extends StateStore, ReadOnlySessionStore<K
 /** What a bytes store may add to the in-memory ones: persistent ones open in the task directory and batch writes. */
 interface BytesLifecycle {
   open?(dir: string): void;
+  wipe?(): void;
   flush?(): void;
   close?(): void;
 }
@@ -303,6 +306,10 @@ abstract class TypedStore {
 
   close(): void {
     this.bytes.close?.();
+  }
+
+  wipe(): void {
+    this.bytes.wipe?.();
   }
 
   protected topic(): string {

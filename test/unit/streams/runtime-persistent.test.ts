@@ -96,6 +96,28 @@ test('a persistent count store: checkpoints on clean close, a restart restores n
   }
 });
 
+test('a checkpoint past the changelog end (the topic was recreated: a new cluster) wipes the store before restoring', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'sstore-wipe-'));
+  try {
+    for (const [n, expected] of [[40, 10], [4, 1]] as const) {
+      await withBroker(async (address) => {
+        await createTopics(address, [{ name: 'events', partitions: 2 }, { name: 'counts-out', partitions: 2 }]);
+        const run = await start(fastProps(address, 'pwipe', { 'state.dir': stateDir }));
+        try {
+          await produce(address, 'events', events(n, 4));
+          // The second cluster's counts start from nothing, not from the first cluster's 10 per key left on disk.
+          await countsReach(address, expected, 4);
+          assert.equal(run.app.store<ReadOnlyKeyValueStore<string, number>>('counts').get('user1'), expected);
+        } finally {
+          await run.app.close();
+        }
+      });
+    }
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
 const BIG = Number(process.env.SSTORE_RESTORE_KEYS ?? 1_000_000);
 
 test(`restoring ${BIG} keys from a changelog: in memory vs persistent (rates logged)`, async () => {
