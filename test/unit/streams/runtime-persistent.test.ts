@@ -12,7 +12,7 @@ import {
   Consumed, KafkaStreams, Materialized, Produced, Serdes, Stores, StreamsBuilder,
   type KafkaStreamsProps, type ReadOnlyKeyValueStore, type StateRestoreListener,
 } from '../../../src/streams/index.js';
-import { readCheckpoint } from '../../../src/streams/state/state-directory.js';
+import { lockTaskDirectory, readCheckpoint } from '../../../src/streams/state/state-directory.js';
 import { createTopics, fastProps, latest, long, produce, readUntil, waitFor, withBroker } from './runtime-support.js';
 
 const S = Serdes.String();
@@ -114,6 +114,26 @@ test('a checkpoint past the changelog end (the topic was recreated: a new cluste
       });
     }
   } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('a task directory locked by another instance stops the application with an error naming the lock', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'sstore-lock-'));
+  const release = lockTaskDirectory(join(stateDir, 'plock', '0_0'));
+  try {
+    await withBroker(async (address) => {
+      await createTopics(address, [{ name: 'events', partitions: 1 }, { name: 'counts-out', partitions: 1 }]);
+      const app = new KafkaStreams(countTopology(true), fastProps(address, 'plock', { 'state.dir': stateDir }));
+      let failure: Error | null = null;
+      app.setUncaughtExceptionHandler((err) => { failure = err; });
+      await app.start();
+      await waitFor('the app to fail', () => app.state() === 'ERROR');
+      assert.match(String(failure), /task directory .*plock\/0_0 is locked/);
+      await app.close();
+    });
+  } finally {
+    release();
     rmSync(stateDir, { recursive: true, force: true });
   }
 });
