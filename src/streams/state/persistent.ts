@@ -4,8 +4,17 @@
 // write after a flush opens a transaction and flush() commits it (the runtime flushes before every commit and
 // writes the task's checkpoint after it); close() without a flush rolls back what was not flushed (a crash).
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+
+let sqlite: typeof Database | undefined;
+
+/** Loaded on first use, so importing the package (the client alone, in-memory stores) never loads the native addon. */
+function openDatabase(file: string): Database.Database {
+  sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return new sqlite(file);
+}
 
 /** Bounds for ±Infinity time ranges (SQLite compares INTEGER with these REALs fine, but keep them finite). */
 const MIN_T = -Number.MAX_SAFE_INTEGER;
@@ -24,7 +33,7 @@ abstract class SqliteStore {
   /** Opens (creating) <dir>/<name>.db. */
   open(dir: string): void {
     mkdirSync(dir, { recursive: true });
-    const db = new Database(join(dir, `${this.name}.db`));
+    const db = openDatabase(join(dir, `${this.name}.db`));
     db.pragma('journal_mode = WAL');
     // FULL: a committed flush is on disk before the checkpoint naming it is written.
     db.pragma('synchronous = FULL');
