@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Consumed, Materialized, Produced, Serdes, Stores, StreamsBuilder, TopologyTestDriver, Window, Windowed,
+  Consumed, Materialized, Produced, Serdes, SessionWindows, Stores, StreamsBuilder, TimeWindows, TopologyTestDriver, Window, Windowed,
   type KeyValueStore, type SessionStore, type StateStore, type StoreContext, type WindowStore,
 } from '../../../src/streams/index.js';
 import { lockTaskDirectory, readCheckpoint, writeCheckpoint, checkpointOffset } from '../../../src/streams/state/state-directory.js';
@@ -207,4 +207,33 @@ test('the DSL with Materialized.as(a persistent supplier) in the TopologyTestDri
   driver.close();
   const after = readdirSync(tmpdir()).filter((d) => d.startsWith('ttd-state-'));
   assert.equal(after.length, dirs.length - 1, 'the temporary state dir is removed on close');
+});
+
+test('windowed and session counts on persistent suppliers, and a Processor API store builder, in the TopologyTestDriver', () => {
+  const b = new StreamsBuilder();
+  const stream = b.stream('in', Consumed.with(S, S));
+  const grouped = stream.groupByKey();
+  grouped.windowedBy(TimeWindows.ofSizeAndGrace(10, 5)).count(Materialized.as<string, number>(Stores.persistentWindowStore('wc', 100, 10, false)));
+  grouped.windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5)).count(Materialized.as<string, number>(Stores.persistentSessionStore('sc', 100)));
+  b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('seen'), S, L));
+  stream.process(() => {
+    let store: KeyValueStore<string, number>;
+    return {
+      init(ctx) { store = ctx.getStateStore('seen'); },
+      process(r) { store.put(r.key as string, (store.get(r.key as string) ?? 0) + 1); },
+    };
+  }, 'seen');
+  const driver = new TopologyTestDriver(b.build(), { 'application.id': 'ttd-persistent-w' }, 0);
+  try {
+    const input = driver.createInputTopic('in', S, S);
+    for (const [k, ts] of [['k', 1], ['k', 5], ['k', 12], ['j', 3], ['k', 30]] as const) input.pipeInput(k, 'x', ts);
+    const w = driver.getWindowStore<string, number>('wc');
+    assert.equal(w.persistent, true);
+    assert.deepEqual([...w.fetchRange('k', 0, 30)], [{ key: 0, value: 2 }, { key: 10, value: 1 }, { key: 30, value: 1 }]);
+    const s = driver.getSessionStore<string, number>('sc');
+    assert.deepEqual([...s.fetch('k')].map((e) => `${e.key.window.toString()}=${e.value}`), ['[1,5]=2', '[12,12]=1', '[30,30]=1']);
+    assert.equal(driver.getKeyValueStore<string, number>('seen').get('k'), 4);
+  } finally {
+    driver.close();
+  }
 });
