@@ -15,7 +15,7 @@ import { Consumed, Grouped, Joined, Materialized, Named, Produced, Repartitioned
 import type { ProcessorContext, ProcessorSupplier } from './processor.js';
 import type { Change, KeyValue, Record } from './record.js';
 import { Serdes, type Serde } from './serdes.js';
-import { InMemoryKeyValueStore, Stores, StoreBuilder, type StateStore } from './state/stores.js';
+import { InMemoryKeyValueStore, Stores, StoreBuilder, type BytesStoreSupplier, type StateStore } from './state/stores.js';
 import { Topology, type StreamPartitioner, type TopicNameExtractor } from './topology.js';
 import { JoinWindows, SessionWindows, SlidingWindows, Suppressed, TimeWindows, WindowedSerdes, type Windowed } from './windows.js';
 
@@ -39,8 +39,9 @@ class InternalBuilder {
     return name;
   }
 
-  keyValueStore(name: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, logging: boolean, processors: string[]): void {
-    let b: StoreBuilder<StateStore> = Stores.timestampedKeyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), keySerde, valueSerde);
+  keyValueStore(name: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, logging: boolean, processors: string[], supplier?: BytesStoreSupplier): void {
+    const kv = supplier?.kind === 'keyValue' ? supplier : Stores.inMemoryKeyValueStore(name);
+    let b: StoreBuilder<StateStore> = Stores.timestampedKeyValueStoreBuilder(kv, keySerde, valueSerde);
     if (!logging) b = b.withLoggingDisabled();
     this.topology.addStateStore(b, ...processors);
   }
@@ -91,7 +92,7 @@ export class StreamsBuilder {
     const valueSerde = materialized.valueSerde ?? consumed.valueSerde;
     this.b.topology.addSource(sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor });
     const name = this.b.addProcessor(this.b.newName('KTABLE-SOURCE-'), tableSource(storeName), [sourceName]);
-    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name]);
+    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
     return new KTable<K, V>(this.b, name, keySerde, valueSerde, storeGetter(storeName), storeName, null);
   }
 
@@ -357,7 +358,7 @@ export class KStream<K, V> {
     const name = this.b.addProcessor(this.b.newName('KSTREAM-TOTABLE-'), tableSource(storeName), [source.nodeName]);
     const keySerde = materialized.keySerde ?? source.keySerde;
     const valueSerde = materialized.valueSerde ?? source.valueSerde;
-    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name]);
+    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
     return new KTable<K, V>(this.b, name, keySerde, valueSerde, storeGetter(storeName), storeName, null);
   }
 }
@@ -478,7 +479,7 @@ export class KGroupedStream<K, V> {
     const input = this.input(storeName);
     const name = this.b.addProcessor(this.b.newName(prefix), streamAggregate(storeName, initializer, aggregator), [input]);
     const keySerde = materialized.keySerde ?? this.keySerde;
-    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name]);
+    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
     return new KTable<K, VA>(this.b, name, keySerde, materialized.valueSerde, storeGetter(storeName), storeName, null);
   }
 
@@ -518,13 +519,15 @@ export class TimeWindowedKStream<K, V> {
     const minRetention = w instanceof TimeWindows ? w.retentionMs() : w.timeDifferenceMs * 2 + w.graceMs + 1;
     const retention = materialized.retentionMs ?? minRetention;
     if (retention < minRetention) throw new TopologyException(`store ${storeName}: retention ${retention} ms is shorter than the window size plus grace (${minRetention} ms)`);
-    const stores: StoreBuilder<StateStore>[] = [Stores.timestampedWindowStoreBuilder(Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde)];
+    const sup = materialized.storeSupplier;
+    const stores: StoreBuilder<StateStore>[] = [Stores.timestampedWindowStoreBuilder(sup?.kind === 'window' ? sup : Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde)];
     let name: string;
     if (w instanceof TimeWindows) {
       name = b.addProcessor(b.newName(prefix), windowAggregate(storeName, w, initializer, aggregator), [input]);
     } else {
       const recordsStore = `${storeName}-records`;
-      stores.push(Stores.windowStoreBuilder(Stores.inMemoryWindowStore(recordsStore, retention, 0, true), keySerde, this.grouped.valueSerde));
+      const records = sup?.persistent ? Stores.persistentWindowStore(recordsStore, retention, 0, true) : Stores.inMemoryWindowStore(recordsStore, retention, 0, true);
+      stores.push(Stores.windowStoreBuilder(records, keySerde, this.grouped.valueSerde));
       name = b.addProcessor(b.newName(prefix), slidingAggregate(storeName, recordsStore, w, initializer, aggregator), [input]);
     }
     for (const s of stores) b.topology.addStateStore(materialized.loggingEnabled ? s : s.withLoggingDisabled(), name);
@@ -556,7 +559,8 @@ export class SessionWindowedKStream<K, V> {
     const w = this.windows;
     const retention = materialized.retentionMs ?? w.inactivityGapMs + w.graceMs;
     const name = b.addProcessor(b.newName('KSTREAM-AGGREGATE-'), sessionAggregate(storeName, w, initializer, aggregator, merger), [input]);
-    const store = Stores.sessionStoreBuilder(Stores.inMemorySessionStore(storeName, retention), keySerde, materialized.valueSerde);
+    const sup = materialized.storeSupplier;
+    const store = Stores.sessionStoreBuilder(sup?.kind === 'session' ? sup : Stores.inMemorySessionStore(storeName, retention), keySerde, materialized.valueSerde);
     b.topology.addStateStore(materialized.loggingEnabled ? store : store.withLoggingDisabled(), name);
     const windowedKeySerde = keySerde ? WindowedSerdes.sessionWindowedSerdeFrom(keySerde) : undefined;
     return new KTable<Windowed<K>, VA>(b, name, windowedKeySerde, materialized.valueSerde, sessionStoreGetter(storeName), storeName, { graceMs: w.inactivityGapMs + w.graceMs, inclusiveEnd: true });
@@ -591,7 +595,7 @@ export class KTable<K, V> {
     const storeName = materialized ? materialized.storeName ?? this.b.newStoreName(prefix) : undefined;
     const name = this.b.addProcessor(this.b.newName(prefix), tableMapChange(fn, storeName), [this.nodeName]);
     if (storeName) {
-      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde ?? valueSerde, materialized!.loggingEnabled, [name]);
+      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde ?? valueSerde, materialized!.loggingEnabled, [name], materialized!.storeSupplier);
       return new KTable<K, VR>(this.b, name, this.keySerde, materialized!.valueSerde ?? valueSerde, storeGetter(storeName), storeName, this.windowClosing);
     }
     const getter = this.getter ? mappedGetter(this.getter, fn) : null;
@@ -654,7 +658,7 @@ export class KTable<K, V> {
     const storeName = materialized ? materialized.storeName ?? this.b.newStoreName('KTABLE-MERGE-') : undefined;
     this.b.addProcessor(mergeName, passThrough(storeName), [thisName, otherName]);
     if (storeName) {
-      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde, materialized!.loggingEnabled, [mergeName]);
+      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde, materialized!.loggingEnabled, [mergeName], materialized!.storeSupplier);
       return new KTable<K, VR>(this.b, mergeName, this.keySerde, materialized!.valueSerde, storeGetter(storeName), storeName, null);
     }
     return new KTable<K, VR>(this.b, mergeName, this.keySerde, undefined, joinedGetter(kind, leftGetter, rightGetter, joiner), null, null);
@@ -694,7 +698,7 @@ export class KGroupedTable<K, V> {
     const source = this.b.repartition(this.parent, this.repartitionName ?? storeName, this.keySerde, this.valueSerde, (inner) => changeSerde(inner), false);
     const name = this.b.addProcessor(this.b.newName(prefix), make(storeName), [source]);
     const keySerde = materialized.keySerde ?? this.keySerde;
-    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name]);
+    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
     return new KTable<K, VA>(this.b, name, keySerde, materialized.valueSerde, storeGetter(storeName), storeName, null);
   }
 }

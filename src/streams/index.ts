@@ -15,6 +15,7 @@ export {
   type TimestampedKeyValueStore, type TimestampedWindowStore,
   type StateStore, type KeyValueStore, type WindowStore, type SessionStore, type ReadOnlyKeyValueStore,
   type ReadOnlyWindowStore, type ReadOnlySessionStore, type ChangeLogger, type StoreContext,
+  type BytesStoreSupplier, type KeyValueBytesStoreSupplier, type WindowBytesStoreSupplier, type SessionBytesStoreSupplier,
 } from './state/stores.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
 export { KafkaStreams, type KafkaStreamsProps, type KafkaStreamsState, type StateListener, type StateRestoreListener } from './kafka-streams.js';

@@ -19,6 +19,7 @@ import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
+import { checkpointOffset, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { StreamsPartitionAssignor } from './assignor.js';
 import { GlobalStateUpdater } from './global-state.js';
@@ -64,9 +65,9 @@ export interface KafkaStreamsProps extends StreamsProps {
   /** Accepted for compatibility; only 0 (no standby tasks) is supported. */
   'num.standby.replicas'?: number;
   /**
-   * Where the instance keeps what outlives it (Kafka's default: <tmpdir>/kafka-streams): the process id
-   * (<state.dir>/<application.id>/kafka-streams-process-metadata) that keeps its transactional.id stable across
-   * restarts under exactly_once_v2.
+   * Where the instance keeps what outlives it (Kafka's default: /tmp/kafka-streams): persistent stores
+   * (<state.dir>/<application.id>/<task>/) and the process id (<state.dir>/<application.id>/
+   * kafka-streams-process-metadata) that keeps its transactional.id stable across restarts under exactly_once_v2.
    */
   'state.dir'?: string;
   /** Replication factor of the internal topics; -1 (default): the broker's default.replication.factor. */
@@ -136,6 +137,8 @@ export class KafkaStreams {
   /** exactly_once_v2: the producer that publishes the topology (the main one is transactional). */
   private publisher: Producer | null = null;
   private startTime = 0;
+  /** Changelog partition → the last offset written to it or restored from it (what a checkpoint records). */
+  private readonly changelogOffsets = new Map<string, number>();
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -486,10 +489,12 @@ export class KafkaStreams {
       } else {
         await producer.flush();
         if (this.sendError) throw this.sendError;
-        if (offsets.length === 0) return;
-        await consumer.commit(offsets);
+        if (offsets.length > 0) await consumer.commit(offsets);
       }
       for (const t of tasks) for (const [topic, offset] of t.consumed) t.committed.set(topic, offset);
+      // Under exactly_once_v2 a running task's persistent stores may hold writes of a transaction that is still to
+      // commit (they are flushed before it): their checkpoints are written at a clean close only, as Kafka does.
+      if (!this.eos || this.stopping) this.writeCheckpoints(tasks);
     };
     const p = this.commitChain.then(run, run);
     this.commitChain = p.catch(() => undefined);
@@ -541,7 +546,12 @@ export class KafkaStreams {
       return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) };
     });
     for (const t of this.tasks.values()) {
-      try { t.task.close(); } catch { /* dirty close: the state is rebuilt */ }
+      try {
+        // Persistent stores were flushed at the failed commit's start: they may hold the aborted writes.
+        for (const st of t.task.stores.values()) if (st.persistent) st.wipe?.();
+        if (t.task.stateDir !== null) deleteCheckpoint(t.task.stateDir);
+        t.task.close(false);
+      } catch { /* dirty close: the state is rebuilt */ }
     }
     this.tasks.clear();
     this.taskByInput.clear();
@@ -555,6 +565,24 @@ export class KafkaStreams {
       else fromStart.push({ topic: c.topic, partition: c.partition });
     }
     if (fromStart.length > 0) await consumer.seekToBeginning(fromStart);
+  }
+
+  /**
+   * After a commit: each task's persistent logged stores hold every changelog record written so far (flushed
+   * before the producer was), so their checkpoint is the last offset written or restored per changelog partition.
+   */
+  private writeCheckpoints(tasks: ActiveTask[]): void {
+    for (const t of tasks) {
+      const dir = t.task.stateDir;
+      if (dir === null || t.restoring) continue;
+      const offsets: Array<{ topic: string; partition: number; offset: number }> = [];
+      for (const { builder, changelogTopic } of t.plan.stores) {
+        if (changelogTopic === null || !t.task.stores.get(builder.name)?.persistent) continue;
+        const offset = this.changelogOffsets.get(tpKey(changelogTopic, t.task.id.partition));
+        if (offset !== undefined) offsets.push({ topic: changelogTopic, partition: t.task.id.partition, offset });
+      }
+      if (offsets.length > 0) writeCheckpoint(dir, offsets);
+    }
   }
 
   // ---- rebalance callbacks -------------------------------------------------------------------------------------
@@ -606,7 +634,7 @@ export class KafkaStreams {
       t.inputs.delete(tp.topic);
       if (t.inputs.size === 0) {
         this.tasks.delete(t.task.id.toString());
-        t.task.close();
+        t.task.close(commit);
       }
     }
   }
@@ -615,12 +643,14 @@ export class KafkaStreams {
     return {
       props: this.props,
       collector: {
-        send: (topic, key, value, headers, timestamp, p) => this.send(topic, p, key, value, headers, timestamp),
+        send: (topic, key, value, headers, timestamp, p) => { void this.send(topic, p, key, value, headers, timestamp); },
       },
       now: () => Date.now(),
       globalStores: this.global?.stores ?? new Map(),
       changeLogger: (_store, changelogTopic) => ({
-        logChange: (key, value, timestamp) => this.send(changelogTopic, partition, key, value, [], timestamp),
+        logChange: (key, value, timestamp) => {
+          void this.send(changelogTopic, partition, key, value, [], timestamp).then((md) => md && this.noteChangelogOffset(changelogTopic, partition, md.offset));
+        },
       }),
       partitionsFor: (topic) => {
         const n = this.topicPartitions.get(topic);
@@ -631,14 +661,41 @@ export class KafkaStreams {
     };
   }
 
-  private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): void {
+  private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): Promise<{ offset: number } | null> {
     const producer = this.producer;
     if (!producer) throw new StreamsException('the producer is not running');
     if (this.eos) this.beginTransaction(producer);
-    producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
+    return producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
       .catch((err: unknown) => {
         this.sendError ??= err instanceof Error ? err : new StreamsException(String(err));
+        return null;
       });
+  }
+
+  private noteChangelogOffset(topic: string, partition: number, offset: number): void {
+    const k = tpKey(topic, partition);
+    if (offset > (this.changelogOffsets.get(k) ?? -1)) this.changelogOffsets.set(k, offset);
+  }
+
+  /**
+   * Where restoring a store starts: a persistent store with a checkpoint holds the changelog up to its offset, so
+   * after it; anything else (in memory, no checkpoint) from the earliest offset. A checkpoint at or past the
+   * changelog's end (the topic was recreated) means the store does not match it: wiped and restored in full.
+   */
+  private restoreStart(t: ActiveTask, store: StateStore, tp: TopicPartition, earliest: number, end: number): number {
+    const dir = t.task.stateDir;
+    if (!store.persistent || dir === null) return earliest;
+    const cp = checkpointOffset(readCheckpoint(dir), tp.topic, tp.partition);
+    if (cp === undefined) {
+      // exactly_once_v2 without a checkpoint (no clean close): the store may hold uncommitted writes. Start over.
+      if (this.eos) store.wipe?.();
+      return earliest;
+    }
+    if (cp >= end) {
+      store.wipe?.();
+      return earliest;
+    }
+    return Math.max(earliest, cp + 1);
   }
 
   // ---- restoration ---------------------------------------------------------------------------------------------
@@ -661,9 +718,12 @@ export class KafkaStreams {
     const starts = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'earliest' as const })));
     work.forEach((w, i) => {
       w.end = ends[i].offset;
-      w.start = starts[i].offset;
+      w.start = this.restoreStart(w.t, w.store, w.tp, starts[i].offset, w.end);
       w.done = w.start >= w.end;
+      if (w.end > 0) this.noteChangelogOffset(w.tp.topic, w.tp.partition, w.end - 1);
     });
+    // exactly_once_v2: from now on the stores run ahead of what is committed; a crash must not trust the checkpoint.
+    if (this.eos) for (const t of pending) if (t.task.stateDir !== null) deleteCheckpoint(t.task.stateDir);
     const active = work.filter((w) => !w.done);
     if (active.length > 0) {
       const rc = this.restoreConsumer!;
@@ -755,8 +815,11 @@ export class KafkaStreams {
 
   // ---- shutdown ------------------------------------------------------------------------------------------------
 
-  /** Stops processing, commits, closes the tasks and leaves the group. */
-  async close(): Promise<void> {
+  /**
+   * Stops processing, commits, closes the tasks and leaves the group. `crash` (for tests) stops as a killed
+   * process would: no commit, no flush and no checkpoint; persistent stores drop their unflushed writes.
+   */
+  async close(options: { crash?: boolean } = {}): Promise<void> {
     if (this.currentState === 'NOT_RUNNING' || this.currentState === 'PENDING_SHUTDOWN') {
       await this.loop;
       return;
@@ -765,20 +828,22 @@ export class KafkaStreams {
     this.setState('PENDING_SHUTDOWN');
     this.stopping = true;
     await this.loop;
-    try {
-      if (!this.needsRevive) await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
-    } catch {
-      // At-least-once: what was not committed is processed again by the next owner.
+    if (!options.crash) {
+      try {
+        if (!this.needsRevive) await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+      } catch {
+        // At-least-once: what was not committed is processed again by the next owner.
+      }
+      await this.abortOpenTransaction();
+      await this.publishTopology('NOT_RUNNING');
     }
-    await this.abortOpenTransaction();
-    await this.publishTopology('NOT_RUNNING');
-    await this.shutdownClients();
+    await this.shutdownClients(!options.crash);
     this.setState('NOT_RUNNING');
   }
 
-  private async shutdownClients(): Promise<void> {
+  private async shutdownClients(clean = true): Promise<void> {
     for (const t of this.tasks.values()) {
-      try { t.task.close(); } catch { /* closing regardless */ }
+      try { t.task.close(clean); } catch { /* closing regardless */ }
     }
     this.tasks.clear();
     this.taskByInput.clear();

@@ -1,6 +1,7 @@
 // The DSL's parameter objects, named as Kafka Streams names them: each carries serdes and optional names.
 import type { TimestampExtractor } from './config.js';
 import type { Serde } from './serdes.js';
+import type { BytesStoreSupplier } from './state/stores.js';
 import type { StreamPartitioner, TopicNameExtractor } from './topology.js';
 
 export class Named {
@@ -113,10 +114,14 @@ export class Materialized<K, V> {
     readonly valueSerde: Serde<V> | undefined,
     readonly retentionMs: number | undefined,
     readonly loggingEnabled: boolean,
+    /** The store to build (Stores.persistentKeyValueStore(...), ...); undefined: the DSL's default (in memory). */
+    readonly storeSupplier: BytesStoreSupplier | undefined = undefined,
   ) {}
 
-  static as<K = any, V = any>(storeName: string): Materialized<K, V> {
-    return new Materialized<K, V>(storeName, undefined, undefined, undefined, true);
+  /** A store name, or a store supplier (whose name the store takes). */
+  static as<K = any, V = any>(storeNameOrSupplier: string | BytesStoreSupplier): Materialized<K, V> {
+    if (typeof storeNameOrSupplier === 'string') return new Materialized<K, V>(storeNameOrSupplier, undefined, undefined, undefined, true);
+    return new Materialized<K, V>(storeNameOrSupplier.name, undefined, undefined, undefined, true, storeNameOrSupplier);
   }
 
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Materialized<K, V> {
@@ -124,20 +129,20 @@ export class Materialized<K, V> {
   }
 
   withKeySerde(keySerde: Serde<K>): Materialized<K, V> {
-    return new Materialized(this.storeName, keySerde, this.valueSerde, this.retentionMs, this.loggingEnabled);
+    return new Materialized(this.storeName, keySerde, this.valueSerde, this.retentionMs, this.loggingEnabled, this.storeSupplier);
   }
 
   withValueSerde(valueSerde: Serde<V>): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, valueSerde, this.retentionMs, this.loggingEnabled);
+    return new Materialized(this.storeName, this.keySerde, valueSerde, this.retentionMs, this.loggingEnabled, this.storeSupplier);
   }
 
   /** For window and session stores: how long windows are kept (at least the window size plus grace). */
   withRetention(retentionMs: number): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, this.valueSerde, retentionMs, this.loggingEnabled);
+    return new Materialized(this.storeName, this.keySerde, this.valueSerde, retentionMs, this.loggingEnabled, this.storeSupplier);
   }
 
   withLoggingDisabled(): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, this.valueSerde, this.retentionMs, false);
+    return new Materialized(this.storeName, this.keySerde, this.valueSerde, this.retentionMs, false, this.storeSupplier);
   }
 }
 

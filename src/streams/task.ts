@@ -6,6 +6,7 @@ import { recordTimestampExtractor, resolveSerde, StreamsException, type StreamsP
 import { PunctuationType, TaskId, type Cancellable, type Processor, type ProcessorContext, type Punctuator } from './processor.js';
 import { Record, type Headers, type RecordMetadata } from './record.js';
 import type { Serde } from './serdes.js';
+import { lockTaskDirectory, taskDirectory } from './state/state-directory.js';
 import type { ChangeLogger, StateStore, StoreContext } from './state/stores.js';
 import type { SinkNode, SubtopologyPlan, TopologyNode } from './topology.js';
 
@@ -69,6 +70,19 @@ export class StreamTask {
     return this.streamTime;
   }
 
+  /** The task's directory under state.dir, once a persistent store opened it (it stays locked until close). */
+  stateDir: string | null = null;
+  private unlock: (() => void) | null = null;
+
+  private taskDir(): string {
+    if (this.stateDir === null) {
+      const dir = taskDirectory(this.env.props['state.dir'] as string | undefined, this.applicationId, this.id.toString());
+      this.unlock = lockTaskDirectory(dir);
+      this.stateDir = dir;
+    }
+    return this.stateDir;
+  }
+
   init(): void {
     for (const { builder, changelogTopic } of this.plan.stores) {
       const store = builder.build(this.env.props);
@@ -78,6 +92,7 @@ export class StreamTask {
         changelogTopic,
         changeLogger: changelogTopic ? this.env.changeLogger(builder.name, changelogTopic) : null,
         recordTimestamp: () => this.currentTimestamp,
+        taskDir: () => this.taskDir(),
       };
       store.init(ctx);
       this.stores.set(builder.name, store);
@@ -175,9 +190,15 @@ export class StreamTask {
     return this.env;
   }
 
-  close(): void {
+  /** Closes the processors and stores; unclean (a crash, a lost task): stores drop what they did not flush. */
+  close(clean = true): void {
     for (const r of this.runners.values()) r.close();
-    for (const s of this.stores.values()) { s.flush(); s.close(); }
+    for (const s of this.stores.values()) {
+      if (clean) s.flush();
+      s.close();
+    }
+    this.unlock?.();
+    this.unlock = null;
   }
 }
 

@@ -3,6 +3,9 @@
 // wrote to a topic the topology reads (repartition topics, through()) is fed back in, in order. Output topics are
 // queues read through TestOutputTopic; stores are readable by name. The wall clock is a mock that only
 // advanceWallClockTime moves.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StreamsException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue } from './record.js';
@@ -41,8 +44,15 @@ export class TopologyTestDriver {
   private wallClock: number;
   private closed = false;
 
+  /** The temporary state.dir of persistent stores when props give none (made on first use, removed on close). */
+  private tempStateDir: string | null = null;
+
   constructor(topology: Topology, readonly props: StreamsProps, initialWallClockTimeMs: number = Date.now()) {
     validateProps(props);
+    if (props['state.dir'] === undefined) {
+      props = { ...props };
+      Object.defineProperty(props, 'state.dir', { enumerable: true, get: () => (this.tempStateDir ??= mkdtempSync(join(tmpdir(), 'ttd-state-'))) });
+    }
     this.wallClock = initialWallClockTimeMs;
     this.plan = topology.build(props);
     const env: TaskEnvironment = {
@@ -204,6 +214,7 @@ export class TopologyTestDriver {
     if (this.closed) return;
     this.closed = true;
     for (const t of [...this.tasks, ...this.globalTasks]) t.close();
+    if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
   }
 }
 

@@ -7,6 +7,7 @@ import type { KeyValue, ValueAndTimestamp } from '../record.js';
 import type { Serde } from '../serdes.js';
 import { resolveSerde, type StreamsProps } from '../config.js';
 import { Window, Windowed } from '../windows.js';
+import { SqliteKeyValueBytesStore, SqliteSessionBytesStore, SqliteWindowBytesStore } from './persistent.js';
 
 /** Where each write would go to the changelog topic (<application.id>-<store>-changelog). */
 export interface ChangeLogger {
@@ -22,6 +23,8 @@ export interface StoreContext {
   readonly changeLogger: ChangeLogger | null;
   /** The timestamp of the record being processed (the changelog record's timestamp). */
   recordTimestamp(): number;
+  /** The task's directory under state.dir, created and locked on the first call (persistent stores only). */
+  taskDir?(): string;
 }
 
 export interface StateStore {
@@ -32,6 +35,8 @@ export interface StateStore {
   close(): void;
   /** Applies one changelog record (key and value as logged) without logging it: restoration. */
   restore?(changelogKey: Buffer, value: Buffer | null): void;
+  /** Persistent stores: deletes everything (the content does not match the changelog any more). */
+  wipe?(): void;
 }
 
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -76,6 +81,36 @@ export interface ReadOnlySessionStore<K, AGG> {
 export interface SessionStore<K, AGG> extends StateStore, ReadOnlySessionStore<K, AGG> {
   put(session: Windowed<K>, aggregate: AGG | null): void;
   remove(session: Windowed<K>): void;
+}
+
+// ---- bytes stores ----------------------------------------------------------------------------------------------
+
+/** What a bytes store may add to the in-memory ones: persistent ones open in the task directory and batch writes. */
+interface BytesLifecycle {
+  open?(dir: string): void;
+  wipe?(): void;
+  flush?(): void;
+  close?(): void;
+}
+
+export interface KeyValueBytesStore extends BytesLifecycle {
+  get(key: Buffer): Buffer | null;
+  put(key: Buffer, value: Buffer | null): void;
+  range(from: Buffer | undefined, to: Buffer | undefined): IterableIterator<{ key: Buffer; value: Buffer }>;
+  size(): number;
+}
+
+export interface WindowBytesStore extends BytesLifecycle {
+  put(key: Buffer, value: Buffer | null, start: number): number;
+  fetch(key: Buffer, start: number): Buffer | null;
+  fetchRange(key: Buffer, from: number, to: number): IterableIterator<{ key: Buffer; start: number; value: Buffer }>;
+  fetchAll(from: number, to: number): IterableIterator<{ key: Buffer; start: number; value: Buffer }>;
+}
+
+export interface SessionBytesStore extends BytesLifecycle {
+  put(key: Buffer, start: number, end: number, value: Buffer | null): boolean;
+  get(key: Buffer, start: number, end: number): Buffer | null;
+  find(key: Buffer, earliestEnd: number, latestStart: number): Array<{ key: Buffer; start: number; end: number; value: Buffer }>;
 }
 
 // ---- bytes stores (in memory) --------------------------------------------------------------------------------
@@ -246,19 +281,36 @@ export class InMemorySessionBytesStore {
 
 abstract class TypedStore {
   protected ctx: StoreContext | null = null;
-  readonly persistent = false;
+  protected abstract readonly bytes: BytesLifecycle;
   /** Values are ValueAndTimestamp (the DSL's stores); interactive reads through the test driver unwrap them. */
   timestamped = false;
 
   constructor(readonly name: string) {}
 
-  init(context: StoreContext): void {
-    this.ctx = context;
+  /** Persistent: the bytes store lives on disk in the task directory. */
+  get persistent(): boolean {
+    return this.bytes.open !== undefined;
   }
 
-  flush(): void {}
+  init(context: StoreContext): void {
+    this.ctx = context;
+    if (this.bytes.open) {
+      if (!context.taskDir) throw new Error(`persistent store ${this.name}: the runtime gives no task directory`);
+      this.bytes.open(context.taskDir());
+    }
+  }
 
-  close(): void {}
+  flush(): void {
+    this.bytes.flush?.();
+  }
+
+  close(): void {
+    this.bytes.close?.();
+  }
+
+  wipe(): void {
+    this.bytes.wipe?.();
+  }
 
   protected topic(): string {
     return this.ctx?.changelogTopic ?? this.name;
@@ -276,10 +328,17 @@ function mustSerialize<T>(serde: Serde<T>, topic: string, v: T, what: string): B
 }
 
 export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueStore<K, V> {
-  private readonly inner = new InMemoryKeyValueBytesStore();
-
-  constructor(name: string, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<V>) {
+  constructor(
+    name: string,
+    private readonly keySerde: Serde<K>,
+    private readonly valueSerde: Serde<V>,
+    private readonly inner: KeyValueBytesStore = new InMemoryKeyValueBytesStore(),
+  ) {
     super(name);
+  }
+
+  protected get bytes(): BytesLifecycle {
+    return this.inner;
   }
 
   private k(key: K): Buffer {
@@ -336,7 +395,7 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
 }
 
 export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V> {
-  private readonly inner: InMemoryWindowBytesStore;
+  private readonly inner: WindowBytesStore;
 
   constructor(
     name: string,
@@ -346,9 +405,14 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
     readonly retainDuplicates: boolean,
     private readonly keySerde: Serde<K>,
     private readonly valueSerde: Serde<V>,
+    inner?: WindowBytesStore,
   ) {
     super(name);
-    this.inner = new InMemoryWindowBytesStore(retentionMs, retainDuplicates);
+    this.inner = inner ?? new InMemoryWindowBytesStore(retentionMs, retainDuplicates);
+  }
+
+  protected get bytes(): BytesLifecycle {
+    return this.inner;
   }
 
   put(key: K, value: V | null, windowStart: number): void {
@@ -394,11 +458,15 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
 }
 
 export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionStore<K, AGG> {
-  private readonly inner: InMemorySessionBytesStore;
+  private readonly inner: SessionBytesStore;
 
-  constructor(name: string, retentionMs: number, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<AGG>) {
+  constructor(name: string, retentionMs: number, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<AGG>, inner?: SessionBytesStore) {
     super(name);
-    this.inner = new InMemorySessionBytesStore(retentionMs);
+    this.inner = inner ?? new InMemorySessionBytesStore(retentionMs);
+  }
+
+  protected get bytes(): BytesLifecycle {
+    return this.inner;
   }
 
   private write(session: Windowed<K>, agg: AGG | null): void {
@@ -542,8 +610,20 @@ export class StoreBuilder<S extends StateStore = StateStore> {
 export interface KeyValueBytesStoreSupplier { readonly name: string; readonly kind: 'keyValue'; readonly persistent: boolean }
 export interface WindowBytesStoreSupplier {
   readonly name: string; readonly kind: 'window'; readonly retentionMs: number; readonly windowSizeMs: number; readonly retainDuplicates: boolean;
+  readonly persistent?: boolean;
 }
-export interface SessionBytesStoreSupplier { readonly name: string; readonly kind: 'session'; readonly retentionMs: number }
+export interface SessionBytesStoreSupplier { readonly name: string; readonly kind: 'session'; readonly retentionMs: number; readonly persistent?: boolean }
+
+export type BytesStoreSupplier = KeyValueBytesStoreSupplier | WindowBytesStoreSupplier | SessionBytesStoreSupplier;
+
+const kvBytes = (s: KeyValueBytesStoreSupplier): KeyValueBytesStore | undefined => (s.persistent ? new SqliteKeyValueBytesStore(s.name) : undefined);
+const windowBytes = (s: WindowBytesStoreSupplier): WindowBytesStore | undefined =>
+  (s.persistent ? new SqliteWindowBytesStore(s.name, s.retentionMs, s.retainDuplicates) : undefined);
+const sessionBytes = (s: SessionBytesStoreSupplier): SessionBytesStore | undefined => (s.persistent ? new SqliteSessionBytesStore(s.name, s.retentionMs) : undefined);
+
+function checkWindow(name: string, retentionMs: number, windowSizeMs: number): void {
+  if (windowSizeMs > retentionMs) throw new RangeError(`window store ${name}: retention ${retentionMs} ms is shorter than the window size ${windowSizeMs} ms`);
+}
 
 /** Factories for store suppliers and builders, named as Kafka Streams names them. */
 export const Stores = {
@@ -551,17 +631,37 @@ export const Stores = {
     return { name, kind: 'keyValue', persistent: false };
   },
   inMemoryWindowStore(name: string, retentionMs: number, windowSizeMs: number, retainDuplicates: boolean): WindowBytesStoreSupplier {
-    if (windowSizeMs > retentionMs) throw new RangeError(`window store ${name}: retention ${retentionMs} ms is shorter than the window size ${windowSizeMs} ms`);
+    checkWindow(name, retentionMs, windowSizeMs);
     return { name, kind: 'window', retentionMs, windowSizeMs, retainDuplicates };
   },
   inMemorySessionStore(name: string, retentionMs: number): SessionBytesStoreSupplier {
     return { name, kind: 'session', retentionMs };
+  },
+  /** A key-value store in a SQLite database under the task's directory (Kafka's RocksDB store). */
+  persistentKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+    return { name, kind: 'keyValue', persistent: true };
+  },
+  /** The same store: values are ValueAndTimestamp when built with timestampedKeyValueStoreBuilder (as the DSL does). */
+  persistentTimestampedKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+    return { name, kind: 'keyValue', persistent: true };
+  },
+  persistentWindowStore(name: string, retentionMs: number, windowSizeMs: number, retainDuplicates: boolean): WindowBytesStoreSupplier {
+    checkWindow(name, retentionMs, windowSizeMs);
+    return { name, kind: 'window', retentionMs, windowSizeMs, retainDuplicates, persistent: true };
+  },
+  persistentTimestampedWindowStore(name: string, retentionMs: number, windowSizeMs: number, retainDuplicates: boolean): WindowBytesStoreSupplier {
+    checkWindow(name, retentionMs, windowSizeMs);
+    return { name, kind: 'window', retentionMs, windowSizeMs, retainDuplicates, persistent: true };
+  },
+  persistentSessionStore(name: string, retentionMs: number): SessionBytesStoreSupplier {
+    return { name, kind: 'session', retentionMs, persistent: true };
   },
   keyValueStoreBuilder<K, V>(supplier: KeyValueBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<KeyValueStore<K, V>> {
     return StoreBuilder.of(supplier.name, 'keyValue', (props) => new InMemoryKeyValueStore<K, V>(
       supplier.name,
       resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
       resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+      kvBytes(supplier),
     ));
   },
   windowStoreBuilder<K, V>(supplier: WindowBytesStoreSupplier, keySerde?: Serde<K>, valueSerde?: Serde<V>): StoreBuilder<WindowStore<K, V>> {
@@ -569,6 +669,7 @@ export const Stores = {
       supplier.name, supplier.retentionMs, supplier.windowSizeMs, supplier.retainDuplicates,
       resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
       resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+      windowBytes(supplier),
     ));
   },
   /** A key-value store of ValueAndTimestamp values (the DSL's tables and aggregations). */
@@ -578,6 +679,7 @@ export const Stores = {
         supplier.name,
         resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
         timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+        kvBytes(supplier),
       );
       store.timestamped = true;
       return store;
@@ -590,6 +692,7 @@ export const Stores = {
         supplier.name, supplier.retentionMs, supplier.windowSizeMs, supplier.retainDuplicates,
         resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
         timestampedSerde(resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`)),
+        windowBytes(supplier),
       );
       store.timestamped = true;
       return store;
@@ -600,6 +703,7 @@ export const Stores = {
       supplier.name, supplier.retentionMs,
       resolveSerde(keySerde, props, 'key', `store ${supplier.name}`),
       resolveSerde(valueSerde, props, 'value', `store ${supplier.name}`),
+      sessionBytes(supplier),
     ));
   },
 };
