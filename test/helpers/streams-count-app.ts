@@ -2,18 +2,19 @@
  * A KafkaStreams application in its own process, for the kill -9 tests: counts the records of `input` per key
  * (a changelogged store) and writes every new count to `output`. Prints "RUNNING" once it runs; runs until killed
  * or sent SIGTERM (then closes cleanly).
- *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms]
+ *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms] [memory|persistent]
  */
-import { Consumed, KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/streams/index.js';
+import { Consumed, KafkaStreams, Materialized, Produced, Serdes, Stores, StreamsBuilder } from '../../src/streams/index.js';
 
-const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs] = process.argv.slice(2);
+const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs, storeType] = process.argv.slice(2);
 if (!output) {
   process.stderr.write('usage: streams-count-app <bootstrap> <application.id> <state.dir> <at_least_once|exactly_once_v2> <input> <output>\n');
   process.exit(2);
 }
 const S = Serdes.String();
 const b = new StreamsBuilder();
-b.stream(input, Consumed.with(S, S)).groupByKey().count(Materialized.as('counts')).toStream().to(output, Produced.with(S, Serdes.Long()));
+const store = storeType === 'persistent' ? Stores.persistentKeyValueStore('counts') : Stores.inMemoryKeyValueStore('counts');
+b.stream(input, Consumed.with(S, S)).groupByKey().count(Materialized.as<string, number>(store)).toStream().to(output, Produced.with(S, Serdes.Long()));
 const app = new KafkaStreams(b.build(), {
   'application.id': applicationId,
   'bootstrap.servers': bootstrap,

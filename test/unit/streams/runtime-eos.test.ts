@@ -186,14 +186,15 @@ function startChild(args: string[]): Child {
   return { proc, running, exited, output };
 }
 
-test('exactly_once_v2: kill -9 of the streams process under load, restarted each time — no count lost or doubled', { timeout: 120_000 }, async () => {
+for (const storeType of ['memory', 'persistent'] as const) {
+test(`exactly_once_v2: kill -9 of the streams process under load, restarted each time — no count lost or doubled (${storeType} store)`, { timeout: 120_000 }, async () => {
   const cycles = Number(process.env.STREAMS_EOS_KILL_CYCLES ?? 3);
   await withBroker(async (address) => {
     await createTopics(address, [{ name: 'clicks', partitions: 2 }, { name: 'click-counts', partitions: 2 }]);
     const stateDir = await mkdtemp(join(tmpdir(), 'streams-eos-kill-'));
     // Commits every 500 ms, so a kill lands between commits with output already sent. STREAMS_EOS_KILL_GUARANTEE=
     // at_least_once runs the same loop without transactions: it then fails with repeated counts.
-    const args = [address, 'eos-kill', stateDir, process.env.STREAMS_EOS_KILL_GUARANTEE ?? 'exactly_once_v2', 'clicks', 'click-counts', '500'];
+    const args = [address, 'eos-kill', stateDir, process.env.STREAMS_EOS_KILL_GUARANTEE ?? 'exactly_once_v2', 'clicks', 'click-counts', '500', storeType];
     const keys = 25;
     const expected = new Map<string, number>();
     const producer = new Producer({ bootstrapServers: address, acks: 'all', lingerMs: 2 });
@@ -229,7 +230,7 @@ test('exactly_once_v2: kill -9 of the streams process under load, restarted each
       const out = await readUntil(address, 'click-counts', (rs) => rs.length >= sent, 60_000, 'read_committed');
       assert.equal(out.length, sent, `one count per input record (${sent} sent)`);
       assertExactCounts(out, expected);
-      process.stdout.write(`# kill -9 loop: ${JSON.stringify({ cycles, kills, records: sent, counts: out.length })}\n`);
+      process.stdout.write(`# kill -9 loop: ${JSON.stringify({ storeType, cycles, kills, records: sent, counts: out.length })}\n`);
       child.proc.kill('SIGTERM');
       assert.equal(await child.exited, 0, 'the last instance closes cleanly');
       child = null;
@@ -245,4 +246,4 @@ test('exactly_once_v2: kill -9 of the streams process under load, restarted each
     }
   });
 });
-
+}
