@@ -98,7 +98,13 @@ async function waitForOutput(admin: Admin, topic: string, expected: number, star
   }
 }
 
-interface Timing { rate: number; startupMs: number; totalMs: number }
+interface Timing { rate: number; startupMs: number; totalMs: number; cpuUsPerRecord?: number }
+
+/** This process's CPU (user + system) per record since `since` (both sides run in the bench process, with the same output polling). */
+function cpuPerRecord(since: NodeJS.CpuUsage, records: number): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / records;
+}
 
 function props(address: string, appId: string, guarantee: string): KafkaStreamsProps {
   return {
@@ -112,6 +118,7 @@ async function handLoop(address: string, groupId: string, work: (key: string, va
   const consumer = new Consumer({ bootstrapServers: address, groupId, enableAutoCommit: false, autoOffsetReset: 'earliest' });
   const producer = new Producer({ bootstrapServers: address, acks: 'all', idempotent: true, lingerMs: 100 });
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe([INPUT]);
   let done = false;
@@ -130,7 +137,8 @@ async function handLoop(address: string, groupId: string, work: (key: string, va
         nextCommit = Date.now() + 1000;
       }
     }
-    return await finished;
+    const t = await finished;
+    return { ...t, cpuUsPerRecord: cpuPerRecord(cpu0, expected) };
   } finally {
     await Promise.all(pending).catch(() => undefined);
     await consumer.close();
@@ -158,9 +166,11 @@ async function runStreams(address: string, admin: Admin, which: Case, guarantee:
   }
   const app = new KafkaStreams(b.build(), props(address, appId, guarantee));
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   await app.start();
   try {
-    return { ...(await waitForOutput(admin, output, expected, started)), appId };
+    const t = await waitForOutput(admin, output, expected, started);
+    return { ...t, cpuUsPerRecord: cpuPerRecord(cpu0, expected), appId };
   } finally {
     await app.close();
   }
@@ -216,18 +226,22 @@ async function readTopic(address: string, admin: Admin, topic: string): Promise<
   await c.connect();
   try {
     c.assign(ends.map((e) => ({ topic, partition: e.partition })));
+    // Until every position reaches its end offset: a changelog written in transactions holds commit markers, which
+    // take offsets but are no records.
     let n = 0;
-    while (n < total) n += (await c.poll(100)).length;
-    return total / ((performance.now() - started) / 1000);
+    const reached = (): boolean => ends.every((e) => (c.position({ topic, partition: e.partition }) ?? -1) >= e.offset);
+    while (!reached()) n += (await c.poll(100)).length;
+    return (n > 0 ? n : total) / ((performance.now() - started) / 1000);
   } finally {
     await c.close();
   }
 }
 
-function row(name: string, guarantee: string, unit: string, streams: number[], baseline: number[]): Row {
+/** ratio: streams ÷ baseline for rates; for costs (`lowerIsBetter`) baseline ÷ streams, so above 1 is streams ahead either way. */
+function row(name: string, guarantee: string, unit: string, streams: number[], baseline: number[], lowerIsBetter = false): Row {
   const s = median(streams);
   const b = median(baseline);
-  return { name, guarantee, unit, streams, baseline, streamsMedian: s, baselineMedian: b, ratio: s / b };
+  return { name, guarantee, unit, streams, baseline, streamsMedian: s, baselineMedian: b, ratio: lowerIsBetter ? b / s : s / b };
 }
 
 export async function runStreamsBench(options: StreamsBenchOptions): Promise<StreamsBenchResult> {
@@ -251,8 +265,11 @@ export async function runStreamsBench(options: StreamsBenchOptions): Promise<Str
         continue;
       }
       const startup = { streams: [] as number[], loop: [] as number[] };
+      const cpu = { stateless: { streams: [] as number[], loop: [] as number[] }, windowed: { streams: [] as number[], loop: [] as number[] } };
+      let current: 'stateless' | 'windowed' = 'stateless';
       const take = (t: Timing, side: 'streams' | 'loop'): number => {
         startup[side].push(t.startupMs);
+        if (t.cpuUsPerRecord !== undefined) cpu[current][side].push(t.cpuUsPerRecord);
         return t.rate;
       };
       const stateless = { streams: [] as number[], loop: [] as number[] };
@@ -261,11 +278,13 @@ export async function runStreamsBench(options: StreamsBenchOptions): Promise<Str
       for (let round = 0; round < options.rounds; round++) {
         // Alternate which side goes first.
         const order = round % 2 === 0 ? ['s', 'l'] : ['l', 's'];
+        current = 'stateless';
         for (const side of order) {
           if (side === 's') stateless.streams.push(take(await runStreams(broker.address, admin, 'stateless', guarantee, kept), 'streams'));
           else stateless.loop.push(take(await runLoop(broker.address, admin, 'stateless', kept), 'loop'));
         }
         let appId = '';
+        current = 'windowed';
         for (const side of order) {
           if (side === 's') {
             const r = await runStreams(broker.address, admin, 'windowed', guarantee, options.records);
@@ -281,7 +300,9 @@ export async function runStreamsBench(options: StreamsBenchOptions): Promise<Str
       rows.push(row('stateless filter+mapValues', guarantee, 'records/s', stateless.streams, stateless.loop));
       rows.push(row('windowed count (1 min)', guarantee, 'records/s', windowed.streams, windowed.loop));
       rows.push(row('restore from changelog', guarantee, 'records/s', restore.streams, restore.read));
-      rows.push(row('start-up to 10% of the output', guarantee, 'ms', startup.streams, startup.loop));
+      rows.push(row('stateless, CPU per record', guarantee, 'us', cpu.stateless.streams, cpu.stateless.loop, true));
+      rows.push(row('windowed, CPU per record', guarantee, 'us', cpu.windowed.streams, cpu.windowed.loop, true));
+      rows.push(row('start-up to 10% of the output', guarantee, 'ms', startup.streams, startup.loop, true));
     }
   } finally {
     await admin.close().catch(() => undefined);
@@ -295,8 +316,10 @@ export function formatStreamsTable(result: StreamsBenchResult): string {
   const cell = (s: string, n: number): string => s.padEnd(n);
   lines.push(cell('case', 30) + cell('guarantee', 18) + cell('streams rec/s', 16) + cell('baseline rec/s', 16) + 'streams/baseline');
   lines[1] = cell('case', 30) + cell('guarantee', 18) + cell('streams', 16) + cell('baseline', 16) + 'streams/baseline';
-  for (const r of result.rows) lines.push(cell(r.name, 30) + cell(r.guarantee, 18) + cell(`${Math.round(r.streamsMedian)} ${r.unit === 'ms' ? 'ms' : 'rec/s'}`, 16) + cell(`${Math.round(r.baselineMedian)} ${r.unit === 'ms' ? 'ms' : 'rec/s'}`, 16) + r.ratio.toFixed(2));
-  lines.push('rates run from the output holding 10% of its records to 100% (start-up, in its own row, left out of both sides)');
+  const fmt = (r: Row, v: number): string => (r.unit === 'us' ? `${v.toFixed(2)} us/rec` : `${Math.round(v)} ${r.unit === 'ms' ? 'ms' : 'rec/s'}`);
+  for (const r of result.rows) lines.push(cell(r.name, 30) + cell(r.guarantee, 18) + cell(fmt(r, r.streamsMedian), 16) + cell(fmt(r, r.baselineMedian), 16) + r.ratio.toFixed(2));
+  lines.push('rates run from the output holding 10% of its records to 100% (start-up, in its own row, left out of both sides); CPU rows');
+  lines.push('are this process\'s CPU per input record from start to the last output, ratio baseline ÷ streams (for costs, above 1 is streams ahead)');
   for (const n of result.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }
