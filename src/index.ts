@@ -28,5 +28,6 @@ export {
   StreamsBuilder, KStream, KTable, GlobalKTable, Topology, TopologyTestDriver, Serdes, Consumed, Produced, Grouped,
   Materialized, Joined, StreamJoined, Repartitioned, Named, Branched, TimeWindows, SlidingWindows, SessionWindows,
   JoinWindows, Suppressed, BufferConfig, Windowed, WindowedSerdes, Stores, StreamsConfig, PunctuationType, KafkaStreams,
+  startQueryServer,
 } from './streams/index.js';
 export type { Serde, Processor, ProcessorContext, KeyValueStore, WindowStore, SessionStore, StreamsProps } from './streams/index.js';
