@@ -7,17 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidAlive } from './state/state-directory.js';
 
 const held = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface ProcessId {
   readonly id: string;
@@ -37,7 +29,7 @@ export function acquireProcessId(stateDir: string, applicationId: string): Proce
   }
   const prevId = typeof previous?.processId === 'string' && /^[0-9a-f-]{36}$/.test(previous.processId) ? previous.processId : null;
   const prevPid = typeof previous?.pid === 'number' ? previous.pid : 0;
-  const takenElsewhere = prevId !== null && prevPid !== process.pid && prevPid > 0 && alive(prevPid);
+  const takenElsewhere = prevId !== null && prevPid !== process.pid && prevPid > 0 && pidAlive(prevPid);
   const takenHere = prevId !== null && held.has(prevId);
   if (takenElsewhere || takenHere) return { id: randomUUID(), persisted: false, release() {} };
   const id = prevId ?? randomUUID();

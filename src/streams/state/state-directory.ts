@@ -22,7 +22,8 @@ export function taskDirectory(stateDir: string | undefined, applicationId: strin
 const INSTANCE = randomUUID();
 const held = new Set<string>();
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
