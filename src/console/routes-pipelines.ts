@@ -8,11 +8,11 @@
  * Sinks: consumer groups named `connect-<pipeline>` (the default sink group, and Kafka Connect's sink naming),
  * with their lag as the groups page computes it.
  */
-import { Consumer } from '../client/consumer.js';
 import { sendJson } from './http.js';
 import { mapLimit } from './kafka.js';
 import { groupRow } from './routes-groups.js';
 import type { ConsoleApp, Router } from './router.js';
+import { readTopicToEnd } from './topic-reader.js';
 
 /** Kafka Connect's default offset.storage.topic (src/connect/source-offsets.ts writes it; the console may not import connect). */
 export const CONNECT_OFFSETS_TOPIC = 'connect-offsets';
@@ -56,63 +56,37 @@ function inputOf(partition: unknown): string {
 
 /** Every source partition's latest stored offset in connect-offsets (none when the topic does not exist). */
 export async function readSources(app: ConsoleApp): Promise<{ sources: SourceRow[]; partial: boolean }> {
-  const { admin } = app.kafka;
-  const topics = await admin.listTopics({ includeInternal: true });
-  if (!topics.includes(CONNECT_OFFSETS_TOPIC)) return { sources: [], partial: false };
-  const [topic] = await admin.describeTopics([CONNECT_OFFSETS_TOPIC]);
-  const tps = topic!.partitions.map((p) => ({ topic: CONNECT_OFFSETS_TOPIC, partition: p.partition }));
-  const ends = (await admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })), { isolationLevel: 'read_committed' })).filter((e) => e.offset > 0);
   const byKey = new Map<string, SourceRow>();
-  let partial = false;
-  if (ends.length > 0) {
-    const consumer = new Consumer({
-      ...app.kafka.clientOptions, clientId: 'tributary-console-pipelines', isolationLevel: 'read_committed', autoOffsetReset: 'earliest',
-      enableAutoCommit: false, maxPollRecords: 10_000, fetchMaxWaitMs: 200,
-    });
+  const { partial } = await readTopicToEnd(app, CONNECT_OFFSETS_TOPIC, {
+    clientId: 'tributary-console-pipelines', budgetMs: SOURCES_TIME_BUDGET_MS, isolationLevel: 'read_committed', maxPollRecords: 10_000,
+  }, (r) => {
+    if (r.key === null) return;
+    const key = r.key.toString();
+    let parsed: unknown;
     try {
-      await consumer.connect();
-      consumer.assign(ends.map((e) => ({ topic: e.topic, partition: e.partition })));
-      const deadline = Date.now() + SOURCES_TIME_BUDGET_MS;
-      const behind = (): boolean => ends.some((e) => (consumer.position(e) ?? 0) < e.offset);
-      while (behind()) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          partial = true;
-          break;
-        }
-        for (const r of await consumer.poll(Math.min(remaining, 500))) {
-          if (r.key === null) continue;
-          const key = r.key.toString();
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(key);
-          } catch {
-            continue; // not a connect offset key
-          }
-          if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') continue;
-          if (r.value === null) {
-            byKey.delete(key); // tombstone: the input starts again from its beginning
-            continue;
-          }
-          let value: unknown;
-          try {
-            value = JSON.parse(r.value.toString());
-          } catch {
-            byKey.delete(key);
-            continue;
-          }
-          const v = (value ?? {}) as { position?: unknown; eof?: unknown };
-          if (typeof v.position !== 'number') {
-            byKey.delete(key);
-            continue;
-          }
-          byKey.set(key, { pipeline: parsed[0], input: inputOf(parsed[1]), position: v.position, eof: v.eof === true, updated: r.timestamp });
-        }
-      }
-    } finally {
-      await consumer.close().catch(() => {});
+      parsed = JSON.parse(key);
+    } catch {
+      return; // not a connect offset key
     }
-  }
+    if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') return;
+    if (r.value === null) {
+      byKey.delete(key); // tombstone: the input starts again from its beginning
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(r.value.toString());
+    } catch {
+      byKey.delete(key);
+      return;
+    }
+    const v = (value ?? {}) as { position?: unknown; eof?: unknown };
+    if (typeof v.position !== 'number') {
+      byKey.delete(key);
+      return;
+    }
+    byKey.set(key, { pipeline: parsed[0], input: inputOf(parsed[1]), position: v.position, eof: v.eof === true, updated: r.timestamp });
+  });
   const sources = [...byKey.values()].sort((a, b) => (a.pipeline < b.pipeline ? -1 : a.pipeline > b.pipeline ? 1 : a.input < b.input ? -1 : a.input > b.input ? 1 : 0));
   return { sources, partial };
 }

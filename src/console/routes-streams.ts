@@ -5,10 +5,10 @@
  * read to its end within a time budget, the latest record per key winning and tombstones removing it; each joined
  * with the consumer group of the same id (state, members, lag) as the groups page computes it.
  */
-import { Consumer } from '../client/consumer.js';
 import { HttpError, sendJson } from './http.js';
 import { mapLimit } from './kafka.js';
 import { groupRow } from './routes-groups.js';
+import { readTopicToEnd } from './topic-reader.js';
 import type { ConsoleApp, Router } from './router.js';
 
 export const STREAMS_TOPOLOGIES_TOPIC = '__tributary_streams_topologies';
@@ -30,48 +30,25 @@ export interface StreamsAppRow {
 }
 
 async function readPublished(app: ConsoleApp): Promise<{ apps: Array<Omit<StreamsAppRow, 'groupState' | 'members' | 'lag'>>; partial: boolean }> {
-  const { admin } = app.kafka;
-  if (!(await admin.listTopics({ includeInternal: true })).includes(STREAMS_TOPOLOGIES_TOPIC)) return { apps: [], partial: false };
-  const [topic] = await admin.describeTopics([STREAMS_TOPOLOGIES_TOPIC]);
-  const tps = topic!.partitions.map((p) => ({ topic: STREAMS_TOPOLOGIES_TOPIC, partition: p.partition }));
-  const ends = (await admin.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })))).filter((e) => e.offset > 0);
   const byId = new Map<string, Omit<StreamsAppRow, 'groupState' | 'members' | 'lag'>>();
-  let partial = false;
-  if (ends.length > 0) {
-    const consumer = new Consumer({ ...app.kafka.clientOptions, clientId: 'tributary-console-streams', autoOffsetReset: 'earliest', enableAutoCommit: false, fetchMaxWaitMs: 200 });
+  const { partial } = await readTopicToEnd(app, STREAMS_TOPOLOGIES_TOPIC, { clientId: 'tributary-console-streams', budgetMs: STREAMS_TIME_BUDGET_MS }, (r) => {
+    if (r.key === null) return;
+    const id = r.key.toString();
+    let v: Record<string, unknown> | null = null;
     try {
-      await consumer.connect();
-      consumer.assign(ends.map((e) => ({ topic: e.topic, partition: e.partition })));
-      const deadline = Date.now() + STREAMS_TIME_BUDGET_MS;
-      while (ends.some((e) => (consumer.position(e) ?? 0) < e.offset)) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          partial = true;
-          break;
-        }
-        for (const r of await consumer.poll(Math.min(remaining, 500))) {
-          if (r.key === null) continue;
-          const id = r.key.toString();
-          let v: Record<string, unknown> | null = null;
-          try {
-            v = r.value === null ? null : JSON.parse(r.value.toString()) as Record<string, unknown>;
-          } catch {
-            v = null;
-          }
-          if (v === null || typeof v.description !== 'string') {
-            byId.delete(id);
-            continue;
-          }
-          byId.set(id, {
-            applicationId: id, clientId: String(v.clientId ?? ''), instance: String(v.instance ?? ''), startTime: Number(v.startTime ?? 0),
-            updateTime: Number(v.updateTime ?? r.timestamp), state: String(v.state ?? ''), description: v.description,
-          });
-        }
-      }
-    } finally {
-      await consumer.close().catch(() => {});
+      v = r.value === null ? null : JSON.parse(r.value.toString()) as Record<string, unknown>;
+    } catch {
+      v = null;
     }
-  }
+    if (v === null || typeof v.description !== 'string') {
+      byId.delete(id);
+      return;
+    }
+    byId.set(id, {
+      applicationId: id, clientId: String(v.clientId ?? ''), instance: String(v.instance ?? ''), startTime: Number(v.startTime ?? 0),
+      updateTime: Number(v.updateTime ?? r.timestamp), state: String(v.state ?? ''), description: v.description,
+    });
+  });
   return { apps: [...byId.values()].sort((a, b) => (a.applicationId < b.applicationId ? -1 : a.applicationId > b.applicationId ? 1 : 0)), partial };
 }
 
