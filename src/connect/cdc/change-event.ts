@@ -135,3 +135,25 @@ export function toCdcRecords(event: ChangeEvent, options: EnvelopeOptions, txOrd
   if (event.op === 'd' && tombstones && key !== null) out.push({ topic, key, value: null, timestamp: event.sourceTsMs });
   return out;
 }
+
+/**
+ * A capture source (MySQL binlog, PostgreSQL pgoutput). The connect runtime wraps it into a SourceConnector that
+ * produces toCdcRecords() of each event and stores each event's offset in connect-offsets once the broker
+ * acknowledged it (exactly-once: in the same transaction).
+ */
+export interface CdcSource {
+  /** 'mysql' | 'postgresql' (source.connector in the envelope). */
+  readonly connector: string;
+  /**
+   * The change events in commit order, starting right after `offset` (the last stored one), or with a consistent
+   * snapshot of the captured tables (op 'r') followed by the changes after it when `offset` is null. Ends only
+   * when stop() is called or on an error.
+   */
+  events(offset: CdcOffset | null): AsyncIterable<ChangeEvent>;
+  /**
+   * Everything up to and including the event with this offset is stored (acknowledged by the broker, committed
+   * under exactly-once): the source may let the database forget it (PostgreSQL: confirm the LSN to the slot).
+   */
+  acknowledge(offset: CdcOffset): void;
+  stop(): Promise<void>;
+}
