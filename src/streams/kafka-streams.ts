@@ -161,7 +161,7 @@ export class KafkaStreams {
     this.plan = topology.build(props);
     this.changelogTopics = new Set(this.plan.changelogTopics);
     this.description = topology.describe().toString();
-    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs);
+    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs, this.commitIntervalMs);
     for (const s of this.plan.subtopologies) if (!s.global) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
 
