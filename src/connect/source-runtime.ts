@@ -190,6 +190,8 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const txnPositions = new Map<string, Position>();
   const txnRecords: SourceRecord[] = [];
   let committing: Promise<void> | null = null;
+  /** The last record pulled ends a source position (exactly-once commits only there). */
+  let atBoundary = true;
   const commit = (): Promise<void> => {
     committing ??= (async () => {
       try {
@@ -212,7 +214,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const timer = setInterval(() => {
     if (failure !== null) return;
     if (eos) {
-      if (inTxn && committing === null && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) commit().catch((err: Error) => (failure ??= err));
+      if (inTxn && committing === null && atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) commit().catch((err: Error) => (failure ??= err));
     } else writeAcknowledged();
   }, eos ? TRANSACTION_INTERVAL_MS / 5 : OFFSET_FLUSH_INTERVAL_MS);
 
@@ -283,7 +285,10 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
             txnCount++;
             if (pos !== undefined) txnPositions.set(pos.key, pos);
             if (connector.commitRecord !== undefined) txnRecords.push(record);
-            if (Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) await commit();
+            // A transaction ends only after a record that carries its offset: the records of one source position
+            // (a CDC change and its tombstone) commit together.
+            atBoundary = pos !== undefined || !withOffsets;
+            if (atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) await commit();
           }
           if (failure !== null) break;
           // Back-pressure: the next record is pulled only when the producer has room.

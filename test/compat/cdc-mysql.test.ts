@@ -13,20 +13,9 @@ import { parsePipeline } from '../../src/connect/config.js';
 import type { MysqlCdcSourceConfig, PipelineConfig } from '../../src/connect/types.js';
 import { MysqlCdcSource } from '../../src/connect/cdc/mysql.js';
 import type { CdcOffset, ChangeEvent } from '../../src/connect/cdc/change-event.js';
-import { startMariadb, type TestDatabase } from './support/mariadb.js';
+import type { TestDatabase } from './support/mariadb.js';
+import { startBinlogMariadb } from './support/mariadb-binlog.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-
-export const BINLOG_ARGS = ['--log-bin=mysql-bin', '--binlog-format=ROW', '--binlog-row-image=FULL', '--server-id=1'];
-
-/** The test user may read the binlog (what a CDC user needs: GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT). */
-export async function grantReplication(db: TestDatabase): Promise<void> {
-  const admin = await mysql.createConnection(db.adminUrl);
-  try {
-    await admin.query("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'tributary'@'%'");
-  } finally {
-    await admin.end();
-  }
-}
 
 interface Change {
   key: unknown;
@@ -41,8 +30,7 @@ describe('CDC from MariaDB', () => {
   let broker: TestBroker;
   let conn: mysql.Connection;
   before(async () => {
-    [db, broker] = await Promise.all([startMariadb({ serverArgs: BINLOG_ARGS }), startTestBroker({ 'num.partitions': '1' })]);
-    await grantReplication(db);
+    [db, broker] = await Promise.all([startBinlogMariadb(), startTestBroker({ 'num.partitions': '1' })]);
     conn = await mysql.createConnection(db.url);
   });
   after(async () => {
