@@ -118,7 +118,7 @@ describe('CDC from MariaDB', () => {
     const [[gtid]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS pos');
     const beforeInsert: CdcOffset = { gtids: String(gtid.pos), file: String(status.File), pos: Number(status.Position), skip: 0 };
     await capture(p, topic, 5, async () => {
-      await new Promise((r) => setTimeout(r, 1500)); // the binlog stream is connected
+      await new Promise((r) => setTimeout(r, 3000)); // the source has read the binlog position it starts at
       await conn.query('INSERT INTO steps VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)');
     });
     // Changes while it is down; the second run starts after the stored offset (the fifth row).

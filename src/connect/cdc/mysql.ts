@@ -430,8 +430,9 @@ export class MysqlCdcSource implements CdcSource {
     zongji.start(opts);
 
     while (true) {
-      if (this.failure !== null) throw new TributaryError('ERR_CDC_STREAM', `binlog stream of ${redact(this.config.url)}: ${this.failure.message}`, { cause: this.failure });
+      // Stopping closes the connections: an error after stop() is that, not a failure.
       if (this.stopped) return;
+      if (this.failure !== null) throw new TributaryError('ERR_CDC_STREAM', `binlog stream of ${redact(this.config.url)}: ${this.failure.message}`, { cause: this.failure });
       if (this.head >= this.queue.length) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
