@@ -146,6 +146,27 @@ describe('CDC from MariaDB', () => {
     assert.deepEqual(resumed.map((e) => [e.op, e.after?.id, e.after?.n]), [['c', 4, 4], ['c', 5, 5], ['u', 1, 11], ['u', 2, 12]]);
   });
 
+  test('ALTER TABLE while the source is stopped: the changes before it keep their old columns (binlog_row_metadata=FULL)', async () => {
+    const admin = await mysql.createConnection(db.adminUrl);
+    await admin.query('SET GLOBAL binlog_row_metadata = FULL');
+    await admin.end();
+    await conn.query('CREATE TABLE evolving (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10), c VARCHAR(10))');
+    const p = pipeline('evolve', ['tributary.evolving']);
+    const topic = 'evolve.tributary.evolving';
+    await conn.query("INSERT INTO evolving VALUES (1, 'a1', 'b1', 'c1')");
+    await capture(p, topic, 1);
+    // Behind the source's back: a change, a column dropped from the middle and one renamed, another change.
+    await conn.query("INSERT INTO evolving VALUES (2, 'a2', 'b2', 'c2')");
+    await conn.query('ALTER TABLE evolving DROP COLUMN b, RENAME COLUMN c TO d');
+    await conn.query("INSERT INTO evolving VALUES (3, 'a3', 'd3')");
+    const all = await capture(p, topic, 3);
+    assert.deepEqual(all.map((c) => c.after), [
+      { id: 1, a: 'a1', b: 'b1', c: 'c1' },
+      { id: 2, a: 'a2', b: 'b2', c: 'c2' },
+      { id: 3, a: 'a3', d: 'd3' },
+    ]);
+  });
+
   test('a user without the replication grants is told what to grant', async () => {
     const admin = await mysql.createConnection(db.adminUrl);
     try {

@@ -21,14 +21,14 @@ export function topicCreationFor(cleanupPolicy: 'delete' | 'compact'): TopicCrea
   return { partitions: -1, replicationFactor: -1, configs: cleanupPolicy === 'compact' ? { 'cleanup.policy': 'compact' } : {} };
 }
 
-/** Opens the CdcSource of a pipeline's source section (the database drivers load only when used). */
-export type CdcSourceFactory = (pipeline: string, config: CdcSourceConfig) => Promise<CdcSource>;
+/** Opens the CdcSource of a pipeline's source section (the database drivers load only when used); `log` prints a note. */
+export type CdcSourceFactory = (pipeline: string, config: CdcSourceConfig, log: (message: string) => void) => Promise<CdcSource>;
 
 const FACTORIES: Record<CdcSourceConfig['type'], CdcSourceFactory> = {
-  mysql: async (pipeline, config) => {
+  mysql: async (pipeline, config, log) => {
     const { MysqlCdcSource } = await import('./mysql.js');
     if (config.type !== 'mysql') throw new Error('not a mysql source');
-    return new MysqlCdcSource(pipeline, config);
+    return new MysqlCdcSource(pipeline, config, log);
   },
   postgres: () => Promise.reject(new TributaryError('ERR_CONNECT_CONFIG', 'source type postgres: PostgreSQL change data capture is not available in this build yet')),
 };
@@ -50,7 +50,7 @@ export class CdcSourceConnector implements SourceConnector {
 
   constructor(
     readonly name: string,
-    private readonly open: () => Promise<CdcSource>,
+    private readonly open: (log: (message: string) => void) => Promise<CdcSource>,
     options: CdcConnectorOptions,
     connector: string,
   ) {
@@ -60,13 +60,13 @@ export class CdcSourceConnector implements SourceConnector {
   }
 
   static fromConfig(pipeline: string, config: CdcSourceConfig): CdcSourceConnector {
-    return new CdcSourceConnector(pipeline, () => FACTORIES[config.type](pipeline, config), config, config.type === 'mysql' ? 'mysql' : 'postgresql');
+    return new CdcSourceConnector(pipeline, (log) => FACTORIES[config.type](pipeline, config, log), config, config.type === 'mysql' ? 'mysql' : 'postgresql');
   }
 
   async *records(context?: SourceContext): AsyncIterable<SourceRecord> {
     const stored = (context?.offset(this.partition) ?? null) as CdcOffset | null;
     if (stored !== null) context?.log(`resuming change capture after the stored offset ${JSON.stringify(stored)}`);
-    const source = await this.open();
+    const source = await this.open((message) => context?.log(message));
     this.source = source;
     if (this.stopped) {
       await source.stop();

@@ -120,6 +120,8 @@ export class MysqlCdcSource implements CdcSource {
   constructor(
     readonly pipeline: string,
     private readonly config: MysqlCdcSourceConfig,
+    /** One-line notes for the user (a setting worth changing). */
+    private readonly log: (message: string) => void = () => {},
   ) {
     this.tables = config.tables.map((t) => {
       const [db, table] = t.split('.');
@@ -187,6 +189,12 @@ export class MysqlCdcSource implements CdcSource {
   private async checkServer(c: PromiseConnection): Promise<void> {
     const [[v]] = await c.query<RowDataPacket[]>('SELECT @@log_bin AS logBin, @@binlog_format AS format, @@binlog_row_image AS image, @@server_id AS serverId, VERSION() AS version');
     this.mariadb = /mariadb/i.test(String(v.version));
+    const [metadata] = await c.query<RowDataPacket[]>("SHOW GLOBAL VARIABLES LIKE 'binlog_row_metadata'");
+    if (metadata.length > 0 && String(metadata[0].Value).toUpperCase() !== 'FULL') {
+      this.log(
+        `binlog_row_metadata is ${metadata[0].Value}: column names are read from the live table, so an ALTER TABLE made while the source is behind stops it at the first older change; SET GLOBAL binlog_row_metadata=FULL (and in my.cnf) to have the binlog carry them`,
+      );
+    }
     const problems: string[] = [];
     if (Number(v.logBin) !== 1) problems.push('the binary log is off: start the server with log-bin (e.g. log-bin=mysql-bin in my.cnf)');
     if (String(v.format).toUpperCase() !== 'ROW') problems.push(`binlog_format is ${v.format}: set binlog_format=ROW (SET GLOBAL binlog_format=ROW, and in my.cnf)`);
