@@ -167,6 +167,26 @@ describe('CDC from MariaDB', () => {
     ]);
   });
 
+  test('column types: the same values in JSON from the snapshot and from the binlog', async () => {
+    await conn.query(`CREATE TABLE typed (id INT PRIMARY KEY, ti TINYINT, si SMALLINT UNSIGNED, bi BIGINT, f FLOAT, d DOUBLE, dec_ DECIMAL(20,6),
+      dt DATE, tm TIME(3), dtm DATETIME(6), ts TIMESTAMP(3) NULL, yr YEAR, ch CHAR(3), txt TEXT, bl BLOB, bits BIT(10), en ENUM('x','y'), st SET('p','q','r'), js JSON)`);
+    const values = "1, -5, 65535, -9007199254740993, 1.1, 2.25, '-12345678901234.123456', '2024-02-29', '12:34:56.789', '2024-02-29 23:59:59.123456', '2024-03-01 10:00:00.5', 2024, 'é€x', 'ünï', x'00ff', b'1000000001', 'y', 'p,r', '{\"k\": [true, null]}'";
+    await conn.query("SET time_zone = '+00:00'");
+    await conn.query(`INSERT INTO typed VALUES (${values})`);
+    const p = pipeline('typed', ['tributary.typed']);
+    const changes = await capture(p, 'typed.tributary.typed', 2, async () => {
+      await readChanges('typed.tributary.typed', 1);
+      await conn.query(`INSERT INTO typed VALUES (${values.replace(/^1,/, '2,')})`);
+    });
+    const expected = {
+      ti: -5, si: 65535, bi: '-9007199254740993', f: 1.1, d: 2.25, dec_: '-12345678901234.123456', dt: '2024-02-29', tm: '12:34:56.789',
+      dtm: '2024-02-29T23:59:59.123456', ts: '2024-03-01T10:00:00.500Z', yr: 2024, ch: 'é€x', txt: 'ünï', bl: 'AP8=', bits: 'AgE=', en: 'y', st: 'p,r', js: '{"k": [true, null]}',
+    };
+    assert.deepEqual(changes.map((c) => c.op), ['r', 'c']);
+    assert.deepEqual(changes[0].after, { id: 1, ...expected });
+    assert.deepEqual(changes[1].after, { id: 2, ...expected });
+  });
+
   test('a user without the replication grants is told what to grant', async () => {
     const admin = await mysql.createConnection(db.adminUrl);
     try {
