@@ -31,3 +31,12 @@ export {
   startQueryServer,
 } from './streams/index.js';
 export type { Serde, Processor, ProcessorContext, KeyValueStore, WindowStore, SessionStore, StreamsProps } from './streams/index.js';
+
+// The schema registry (Confluent's REST API over the `_schemas` topic), its client and the wire-format serdes.
+export {
+  startRegistry, SchemaRegistryClient, SchemaRegistryError, AvroSerializer, AvroDeserializer, JsonSchemaSerializer,
+  JsonSchemaDeserializer, encodeWireFormat, decodeWireFormat, topicNameStrategy,
+} from './registry/index.js';
+export type {
+  RegistryServerOptions, RunningRegistry, RegistrySchema, RegisteredSchema, SerializerOptions, DeserializerOptions, CompatibilityLevel,
+} from './registry/index.js';
