@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startBroker } from '../server/broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { RunningConsole } from '../console/server.js';
+import type { RunningRegistry } from '../registry/server.js';
 import { parsePort } from './common.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
@@ -34,6 +35,8 @@ export function registerStart(program: Command): void {
     .option('--console-read-only', 'the console refuses every change')
     .option('--console-tls-cert <file>', 'the console serves HTTPS with this PEM certificate (with --console-tls-key)')
     .option('--console-tls-key <file>', 'the PEM private key of --console-tls-cert')
+    .option('--registry-port <port>', 'also serve the schema registry (Confluent\'s REST API) on this port (0 picks a free one), against this broker', parsePort('--registry-port'))
+    .option('--registry-host <host>', 'the schema registry\'s address (default 127.0.0.1)')
     .addHelpText('after', `
 Examples:
   $ tributary start
@@ -42,6 +45,7 @@ Examples:
   $ tributary start --metrics-port 9404        # then: curl http://127.0.0.1:9404/metrics
   $ tributary start --node-id 2 --etcd http://127.0.0.1:2379 --port 9094 --data-dir ./data-2   # a cluster's broker
   $ tributary start --console-port 9021                         # with the web console on http://127.0.0.1:9021/
+  $ tributary start --registry-port 8081                        # with the schema registry on http://127.0.0.1:8081/
 
 The console (--console-port) runs in the broker's process and talks to the broker's first PLAINTEXT listener;
 set TRIBUTARY_CONSOLE_PASSWORD to require a login (user admin).
@@ -51,7 +55,9 @@ One broker per data directory: a second start on a directory in use exits 1 (the
     .action(async (opts: {
       host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string; metricsPort?: number;
       consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean; consoleTlsCert?: string; consoleTlsKey?: string;
+      registryPort?: number; registryHost?: string;
     }) => {
+      let registry: RunningRegistry | undefined;
       let broker;
       let webConsole: RunningConsole | undefined;
       const config: Record<string, string> = { ...opts.set };
@@ -91,6 +97,17 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           process.exit(1);
         }
       }
+      if (opts.registryPort !== undefined) {
+        try {
+          registry = await startEmbeddedRegistry(broker, opts.registryPort, opts.registryHost);
+          console.log(`Tributary schema registry at ${registry.url}`);
+        } catch (err) {
+          console.error(`tributary: the schema registry could not start: ${(err as Error).message}`);
+          await webConsole?.close().catch(() => {});
+          await broker.close().catch(() => {});
+          process.exit(1);
+        }
+      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -105,7 +122,7 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           console.error(`tributary: shutdown after ${signal} took longer than ${budgetS} s; exiting (the next start recovers the data directory)`);
           process.exit(1);
         }, budgetS * 1000).unref();
-        (webConsole?.close() ?? Promise.resolve()).catch(() => {}).then(() => broker.close()).then(() => process.exit(0), (err) => {
+        Promise.all([webConsole?.close(), registry?.close()]).catch(() => {}).then(() => broker.close()).then(() => process.exit(0), (err) => {
           console.error(`tributary: error during shutdown: ${(err as Error).message}`);
           process.exit(1);
         });
@@ -113,4 +130,13 @@ One broker per data directory: a second start on a directory in use exits 1 (the
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** The schema registry in the broker's process, a client of the broker's first PLAINTEXT listener (loaded only when asked for). */
+async function startEmbeddedRegistry(broker: { listeners: ReadonlyArray<{ securityProtocol: string; host: string; port: number }> }, port: number, host: string | undefined): Promise<RunningRegistry> {
+  const listener = broker.listeners.find((l) => l.securityProtocol === 'PLAINTEXT');
+  if (!listener) throw new Error('--registry-port needs a PLAINTEXT listener to talk to (run `tributary registry` with the client\'s security options instead)');
+  const h = listener.host === '' || listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host === '::' ? '::1' : listener.host;
+  const { startRegistry } = await import('../registry/server.js');
+  return startRegistry({ client: { bootstrapServers: `${h.includes(':') ? `[${h}]` : h}:${listener.port}` }, host, port });
 }
