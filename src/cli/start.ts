@@ -1,9 +1,8 @@
 /** `tributary start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { startBroker } from '../server/broker.js';
+import { startBroker } from '../start-broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { RunningConsole } from '../console/server.js';
-import type { RunningRegistry } from '../registry/server.js';
 import { parsePort } from './common.js';
 
 function collectSet(value: string, previous: Record<string, string>): Record<string, string> {
@@ -57,7 +56,6 @@ One broker per data directory: a second start on a directory in use exits 1 (the
       consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean; consoleTlsCert?: string; consoleTlsKey?: string;
       registryPort?: number; registryHost?: string;
     }) => {
-      let registry: RunningRegistry | undefined;
       let broker;
       let webConsole: RunningConsole | undefined;
       const config: Record<string, string> = { ...opts.set };
@@ -69,7 +67,9 @@ One broker per data directory: a second start on a directory in use exits 1 (the
       try {
         broker = await startBroker({
           host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config, logLevel: opts.logLevel,
+          registryPort: opts.registryPort, registryHost: opts.registryHost,
         });
+        if (broker.registryUrl !== undefined) console.log(`Tributary schema registry at ${broker.registryUrl}`);
       } catch (err) {
         // A bad config value, a data directory in use or not writable, a port taken: one line, exit 1.
         console.error(`tributary: ${(err as Error).message}`);
@@ -97,17 +97,6 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           process.exit(1);
         }
       }
-      if (opts.registryPort !== undefined) {
-        try {
-          registry = await startEmbeddedRegistry(broker, opts.registryPort, opts.registryHost);
-          console.log(`Tributary schema registry at ${registry.url}`);
-        } catch (err) {
-          console.error(`tributary: the schema registry could not start: ${(err as Error).message}`);
-          await webConsole?.close().catch(() => {});
-          await broker.close().catch(() => {});
-          process.exit(1);
-        }
-      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -122,7 +111,7 @@ One broker per data directory: a second start on a directory in use exits 1 (the
           console.error(`tributary: shutdown after ${signal} took longer than ${budgetS} s; exiting (the next start recovers the data directory)`);
           process.exit(1);
         }, budgetS * 1000).unref();
-        Promise.all([webConsole?.close(), registry?.close()]).catch(() => {}).then(() => broker.close()).then(() => process.exit(0), (err) => {
+        (webConsole?.close() ?? Promise.resolve()).catch(() => {}).then(() => broker.close()).then(() => process.exit(0), (err) => {
           console.error(`tributary: error during shutdown: ${(err as Error).message}`);
           process.exit(1);
         });
@@ -130,13 +119,4 @@ One broker per data directory: a second start on a directory in use exits 1 (the
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
-}
-
-/** The schema registry in the broker's process, a client of the broker's first PLAINTEXT listener (loaded only when asked for). */
-async function startEmbeddedRegistry(broker: { listeners: ReadonlyArray<{ securityProtocol: string; host: string; port: number }> }, port: number, host: string | undefined): Promise<RunningRegistry> {
-  const listener = broker.listeners.find((l) => l.securityProtocol === 'PLAINTEXT');
-  if (!listener) throw new Error('--registry-port needs a PLAINTEXT listener to talk to (run `tributary registry` with the client\'s security options instead)');
-  const h = listener.host === '' || listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host === '::' ? '::1' : listener.host;
-  const { startRegistry } = await import('../registry/server.js');
-  return startRegistry({ client: { bootstrapServers: `${h.includes(':') ? `[${h}]` : h}:${listener.port}` }, host, port });
 }

@@ -8,3 +8,4 @@ export {
 } from './serdes.js';
 export { compatibilityErrors, readErrors, parseSchema, COMPATIBILITY_LEVELS, type CompatibilityLevel, type SchemaType, type ParsedSchema } from './formats.js';
 export { RegistryError } from './errors.js';
+export { avroSerde, jsonSchemaSerde, type RegistrySerdeOptions, type SyncSerde } from './streams-serdes.js';
