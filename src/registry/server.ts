@@ -86,7 +86,12 @@ type Handler = (m: string[], q: URLSearchParams, req: IncomingMessage) => Promis
 /** Starts the registry: reads `_schemas` to its end, then listens. */
 export async function startRegistry(options: RegistryServerOptions): Promise<RunningRegistry> {
   const store = new SchemaStore({ client: options.client, topic: options.topic, defaultCompatibility: options.defaultCompatibility, timeoutMs: options.timeoutMs });
-  await store.start();
+  try {
+    await store.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true';
   const dec = decodeURIComponent;
 

@@ -73,6 +73,7 @@ export class SchemaStore {
   private maxId = 0;
   private position = 0;
   private waiters: Waiter[] = [];
+  private admin: Admin | undefined;
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private tailing: Promise<void> | undefined;
@@ -90,17 +91,14 @@ export class SchemaStore {
   /** Creates the topic when missing (1 partition, compacted), then reads it to its end. */
   async start(): Promise<void> {
     const admin = new Admin({ ...this.options.client, clientId: 'schema-registry-admin' });
-    try {
-      await admin.connect();
-      if (!(await admin.listTopics({ includeInternal: true })).includes(this.topic)) {
-        try {
-          await admin.createTopics([{ name: this.topic, numPartitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
-        } catch (err) {
-          if (!/already exists/i.test((err as Error).message)) throw err;
-        }
+    this.admin = admin;
+    await admin.connect();
+    if (!(await admin.listTopics({ includeInternal: true })).includes(this.topic)) {
+      try {
+        await admin.createTopics([{ name: this.topic, numPartitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
+      } catch (err) {
+        if (!/already exists/i.test((err as Error).message)) throw err;
       }
-    } finally {
-      await admin.close().catch(() => {});
     }
     this.consumer = new Consumer({
       ...this.options.client, clientId: 'schema-registry-reader', isolationLevel: 'read_committed', autoOffsetReset: 'earliest',
@@ -117,7 +115,7 @@ export class SchemaStore {
     this.closed = true;
     await this.queue.catch(() => {});
     await this.tailing?.catch(() => {});
-    await Promise.all([this.consumer?.close().catch(() => {}), this.producer?.close().catch(() => {})]);
+    await Promise.all([this.consumer?.close().catch(() => {}), this.producer?.close().catch(() => {}), this.admin?.close().catch(() => {})]);
   }
 
   private async tail(): Promise<void> {
@@ -157,13 +155,8 @@ export class SchemaStore {
 
   /** Reads the topic up to its current end (the last stable offset). */
   private async catchUp(): Promise<void> {
-    const admin = new Admin({ ...this.options.client, clientId: 'schema-registry-admin' });
-    try {
-      const [end] = await admin.listOffsets([{ topic: this.topic, partition: 0, timestamp: 'latest' }], { isolationLevel: 'read_committed' });
-      await this.waitForPosition(end!.offset);
-    } finally {
-      await admin.close().catch(() => {});
-    }
+    const [end] = await this.admin!.listOffsets([{ topic: this.topic, partition: 0, timestamp: 'latest' }], { isolationLevel: 'read_committed' });
+    await this.waitForPosition(end!.offset);
   }
 
   // ------------------------------------------------------------------ replaying the topic
