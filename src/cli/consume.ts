@@ -104,7 +104,7 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
     flags.keyDeserializer,
     flags.valueDeserializer,
   );
-  const decode = valueDecoder(flags);
+  const decode = await valueDecoder(flags);
   const client = clientOptions(flags);
   const admin = new Admin(client);
   const consumer = new Consumer({

@@ -88,7 +88,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
     }
   }
 
-  const encode = valueEncoder(flags);
+  const encode = await valueEncoder(flags);
   const partitions = new PartitionCheck(flags);
   await partitions.load();
   if (flags.partition !== undefined) partitions.refuse(flags.partition);

@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { ConsumerRecord } from '../client/consumer/types.js';
-import { SchemaRegistryClient } from '../registry/client.js';
-import { AvroDeserializer, AvroSerializer, JsonSchemaDeserializer, JsonSchemaSerializer } from '../registry/serdes.js';
 import { UsageError } from './common.js';
 
 export interface SchemaValueFlags {
@@ -32,19 +30,22 @@ export function addSchemaValueFlags(cmd: Command, side: 'produce' | 'consume'): 
   return cmd;
 }
 
-function registryOf(flags: SchemaValueFlags): SchemaRegistryClient | undefined {
+/** The registry's client and serdes, loaded only with --value-format (avsc and ajv cost start-up time). */
+async function registryOf(flags: SchemaValueFlags) {
   if (flags.valueFormat === undefined) {
     if (flags.valueSchema !== undefined || flags.valueSchemaFile !== undefined) throw new UsageError('--value-schema needs --value-format avro|json-schema');
     return undefined;
   }
   if (!flags.schemaRegistry) throw new UsageError(`--value-format ${flags.valueFormat} needs --schema-registry URL`);
-  return new SchemaRegistryClient(flags.schemaRegistry);
+  const [{ SchemaRegistryClient }, serdes] = await Promise.all([import('../registry/client.js'), import('../registry/serdes.js')]);
+  return { client: new SchemaRegistryClient(flags.schemaRegistry), serdes };
 }
 
 /** produce: JSON text of a value → its wire-format bytes (undefined: values go as they are). */
-export function valueEncoder(flags: SchemaValueFlags): ((topic: string, value: string | Buffer | null) => Promise<Buffer | null>) | undefined {
-  const registry = registryOf(flags);
-  if (!registry) return undefined;
+export async function valueEncoder(flags: SchemaValueFlags): Promise<((topic: string, value: string | Buffer | null) => Promise<Buffer | null>) | undefined> {
+  const loaded = await registryOf(flags);
+  if (!loaded) return undefined;
+  const { client: registry, serdes: { AvroSerializer, JsonSchemaSerializer } } = loaded;
   if (flags.valueSchema !== undefined && flags.valueSchemaFile !== undefined) throw new UsageError('choose one of --value-schema and --value-schema-file');
   let schema = flags.valueSchema;
   if (flags.valueSchemaFile !== undefined) {
@@ -70,9 +71,10 @@ export function valueEncoder(flags: SchemaValueFlags): ((topic: string, value: s
 }
 
 /** consume: a wire-format record → the same record with its value as JSON text (undefined: values as they are). */
-export function valueDecoder(flags: SchemaValueFlags): ((r: ConsumerRecord) => Promise<ConsumerRecord>) | undefined {
-  const registry = registryOf(flags);
-  if (!registry) return undefined;
+export async function valueDecoder(flags: SchemaValueFlags): Promise<((r: ConsumerRecord) => Promise<ConsumerRecord>) | undefined> {
+  const loaded = await registryOf(flags);
+  if (!loaded) return undefined;
+  const { client: registry, serdes: { AvroDeserializer, JsonSchemaDeserializer } } = loaded;
   const deserializer = flags.valueFormat === 'avro' ? new AvroDeserializer({ registry }) : new JsonSchemaDeserializer({ registry });
   return async (r) => {
     if (r.value === null) return r;
