@@ -109,6 +109,23 @@ describe('schema registry REST API', () => {
     assert.deepEqual((await call(a.url, 'PUT', '/config', { compatibility: 'BACKWARD' })).body, { compatibility: 'BACKWARD' });
   });
 
+  test('subject prefixes, checks against every version with verbose messages, unknown paths and methods', async () => {
+    assert.deepEqual((await call(a.url, 'GET', '/subjects?subjectPrefix=user')).body, ['users-value']);
+    // Without a version: against the versions the subject's level names (BACKWARD: the latest, v3, which has no email).
+    const needsEmail = user([{ name: 'id', type: 'long' }, { name: 'email', type: 'string' }]);
+    const all = await call(a.url, 'POST', '/compatibility/subjects/users-value/versions?verbose=true', { schema: needsEmail });
+    assert.equal(all.body.is_compatible, false);
+    assert.match(all.body.messages.join(), /READER_FIELD_MISSING_DEFAULT_VALUE.*email/);
+    assert.deepEqual((await call(a.url, 'POST', '/compatibility/subjects/users-value/versions/2', { schema: needsEmail })).body, { is_compatible: true }, 'v2 has email');
+    assert.deepEqual((await call(a.url, 'POST', '/compatibility/subjects/nobody/versions/latest', { schema: V1 })).body, { is_compatible: true });
+    assert.deepEqual((await call(a.url, 'GET', '/mode/users-value')).body.error_code, 40409);
+    assert.deepEqual((await call(a.url, 'GET', '/mode/users-value?defaultToGlobal=true')).body, { mode: 'READWRITE' });
+    assert.deepEqual((await call(a.url, 'PATCH', '/subjects')).status, 405);
+    assert.deepEqual((await call(a.url, 'GET', '/nothing/here')).status, 404);
+    const malformed = await fetch(`${a.url}/subjects/x/versions`, { method: 'POST', body: '{not json' });
+    assert.equal(malformed.status, 400);
+  });
+
   test('a second instance on the same broker serves the same ids, and ids stay unique when both register', async () => {
     b = await start();
     assert.deepEqual((await call(b.url, 'GET', '/subjects/users-value/versions')).body, [1, 2, 3]);
