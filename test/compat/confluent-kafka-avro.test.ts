@@ -71,6 +71,28 @@ describe('confluent-kafka Avro (AvroProducer / AvroConsumer) with the schema reg
     assert.deepEqual(got.map((o) => ({ ...(o as object) })), sent);
   });
 
+  test('Python evolves the schema: a compatible version 2 is registered and read back with both versions\' records; an incompatible one is refused', async () => {
+    const v2 = { ...ORDER, fields: [...ORDER.fields, { name: 'channel', type: 'string', default: 'web' }] };
+    const out = await runJson<{ produced: number; errors: string[] }>(PYTHON, [SCRIPT, 'produce', broker.address, registry.url, 'py-orders', JSON.stringify(v2)], {
+      input: JSON.stringify({ ...orders(1, 500)[0], channel: 'app' }) + '\n', timeoutMs: 60_000,
+    });
+    assert.deepEqual(out, { produced: 1, errors: [] });
+    const client = new SchemaRegistryClient(registry.url);
+    assert.deepEqual(await client.listVersions('py-orders-value'), [1, 2]);
+    const raw = await readRaw(broker.address, 'py-orders', 21);
+    const deserializer = new AvroDeserializer({ registry: registry.url, readerSchema: v2 });
+    const got = await Promise.all(raw.map((v) => deserializer.deserialize('py-orders', v))) as Array<{ channel: string }>;
+    assert.deepEqual(got.map((o) => o.channel), [...Array(20).fill('web'), 'app'], 'v1 records get the reader\'s default');
+
+    const breaking = { ...ORDER, fields: [...ORDER.fields, { name: 'warehouse', type: 'string' }] };
+    const refused = await runJson<{ produced: number; errors: string[] }>(PYTHON, [SCRIPT, 'produce', broker.address, registry.url, 'py-orders', JSON.stringify(breaking)], {
+      input: JSON.stringify({ ...orders(1, 600)[0], warehouse: 'w1' }) + '\n', timeoutMs: 60_000,
+    });
+    assert.equal(refused.produced, 0);
+    assert.match(refused.errors.join(), /409|incompatible/i);
+    assert.deepEqual(await client.listVersions('py-orders-value'), [1, 2]);
+  });
+
   test('the own Producer and AvroSerializer → Python AvroConsumer', async () => {
     const sent = orders(15, 100);
     const serializer = new AvroSerializer({ registry: registry.url, schema: ORDER });
@@ -81,6 +103,6 @@ describe('confluent-kafka Avro (AvroProducer / AvroConsumer) with the schema reg
     const out = await runJson<{ values: unknown[] }>(PYTHON, [SCRIPT, 'consume', broker.address, registry.url, 'ts-orders', '15'], { timeoutMs: 60_000 });
     assert.deepEqual(out.values, sent);
     // The same schema text under another subject: the same id as Python's registration.
-    assert.equal((await new SchemaRegistryClient(registry.url).getLatest('ts-orders-value')).id, (await new SchemaRegistryClient(registry.url).getLatest('py-orders-value')).id);
+    assert.equal((await new SchemaRegistryClient(registry.url).getLatest('ts-orders-value')).id, (await new SchemaRegistryClient(registry.url).getVersion('py-orders-value', 1)).id);
   });
 });

@@ -27,8 +27,12 @@ def produce(bootstrap, registry, topic, schema_text):
 
     for line in sys.stdin:
         if line.strip():
-            producer.produce(topic=topic, value=json.loads(line), callback=report)
-            count += 1
+            try:
+                producer.produce(topic=topic, value=json.loads(line), callback=report)
+                count += 1
+            except Exception as e:  # the registry refused the schema (e.g. 409 incompatible)
+                errors.append('%s: %s' % (type(e).__name__, e))
+                break
     producer.flush(30)
     print(json.dumps({'produced': count, 'errors': errors}))
 
