@@ -1,19 +1,23 @@
 /**
- * Tributary's schema registry and serdes against confluent-kafka-python 1.7.0's AvroProducer and AvroConsumer
- * (Debian's python3-confluent-kafka with python3-avro and python3-requests): Python writes Avro through the
- * registry and the own consumer + AvroDeserializer reads it; the own producer + AvroSerializer writes and
- * Python's AvroConsumer reads it. Both sides use Confluent's wire format (magic byte 0, 4-byte schema id).
+ * Tributary's schema registry and serdes against confluent-kafka-python 1.7.0 (Debian's python3-confluent-kafka):
+ * its AvroProducer and AvroConsumer (with python3-avro and python3-requests) and its JSONSerializer /
+ * JSONDeserializer (the newer registry client, with python3-jsonschema). Python writes through the registry and the
+ * own consumer + deserializer reads it; the own producer + serializer writes and Python reads it. Both sides use
+ * Confluent's wire format (magic byte 0, 4-byte schema id).
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Consumer, Producer } from '../../src/index.js';
-import { AvroDeserializer, AvroSerializer, SchemaRegistryClient, startRegistry, type RunningRegistry } from '../../src/registry/index.js';
+import {
+  AvroDeserializer, AvroSerializer, JsonSchemaDeserializer, JsonSchemaSerializer, SchemaRegistryClient, startRegistry, type RunningRegistry,
+} from '../../src/registry/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { runJson } from './support/processes.js';
 import { PYTHON } from './support/python-suite.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../test/compat/python/confluent_kafka_avro.py', import.meta.url));
+const JSON_SCRIPT = fileURLToPath(new URL('../../../test/compat/python/confluent_kafka_json_schema.py', import.meta.url));
 
 const ORDER = {
   type: 'record', name: 'Order', namespace: 'shop',
@@ -104,5 +108,31 @@ describe('confluent-kafka Avro (AvroProducer / AvroConsumer) with the schema reg
     assert.deepEqual(out.values, sent);
     // The same schema text under another subject: the same id as Python's registration.
     assert.equal((await new SchemaRegistryClient(registry.url).getLatest('ts-orders-value')).id, (await new SchemaRegistryClient(registry.url).getVersion('py-orders-value', 1)).id);
+  });
+
+  test('JSON Schema: Python JSONSerializer → own JsonSchemaDeserializer, own JsonSchemaSerializer → Python JSONDeserializer', async () => {
+    const schema = JSON.stringify({
+      $schema: 'http://json-schema.org/draft-07/schema#', title: 'Shipment', type: 'object',
+      properties: { id: { type: 'integer' }, to: { type: 'string' }, weight: { type: 'number' } }, required: ['id', 'to'],
+    });
+    const sent = Array.from({ length: 10 }, (_, i) => ({ id: i, to: `city-${i}`, weight: i / 2 }));
+    const out = await runJson<{ produced: number; errors: string[] }>(PYTHON, [JSON_SCRIPT, 'produce', broker.address, registry.url, 'py-shipments', schema], {
+      input: sent.map((o) => JSON.stringify(o)).join('\n') + '\n', timeoutMs: 60_000,
+    });
+    assert.deepEqual(out, { produced: 10, errors: [] });
+    const latest = await new SchemaRegistryClient(registry.url).getLatest('py-shipments-value');
+    assert.equal(latest.schemaType, 'JSON');
+    const raw = await readRaw(broker.address, 'py-shipments', 10);
+    assert.ok(raw.every((v) => v[0] === 0 && v.readUInt32BE(1) === latest.id));
+    const deserializer = new JsonSchemaDeserializer({ registry: registry.url });
+    assert.deepEqual(await Promise.all(raw.map((v) => deserializer.deserialize('py-shipments', v))), sent);
+
+    const serializer = new JsonSchemaSerializer({ registry: registry.url, schema });
+    const producer = new Producer({ bootstrapServers: broker.address });
+    await producer.connect();
+    for (const o of sent) await producer.send({ topic: 'ts-shipments', value: await serializer.serialize('ts-shipments', o) });
+    await producer.close();
+    const back = await runJson<{ values: unknown[] }>(PYTHON, [JSON_SCRIPT, 'consume', broker.address, registry.url, 'ts-shipments', schema, '10'], { timeoutMs: 60_000 });
+    assert.deepEqual(back.values, sent);
   });
 });
