@@ -102,7 +102,7 @@ export class SchemaStore {
     }
     this.consumer = new Consumer({
       ...this.options.client, clientId: 'schema-registry-reader', isolationLevel: 'read_committed', autoOffsetReset: 'earliest',
-      enableAutoCommit: false, fetchMaxWaitMs: 100,
+      enableAutoCommit: false, fetchMaxWaitMs: 500,
     });
     await this.consumer.connect();
     this.consumer.assign([{ topic: this.topic, partition: 0 }]);
@@ -486,6 +486,8 @@ export class SchemaStore {
         const writes: Write[] = all.map((v) => ({ key: { keytype: 'SCHEMA', subject, version: v.version, magic: 1 }, value: null }));
         if (this.configs.has(subject)) writes.push({ key: { keytype: 'CONFIG', subject, magic: 0 }, value: null });
         if (this.modes.has(subject)) writes.push({ key: { keytype: 'MODE', subject, magic: 0 }, value: null });
+        // The soft delete's marker goes too, so that compaction leaves nothing of the subject.
+        writes.push({ key: { keytype: 'DELETE_SUBJECT', subject, magic: 0 }, value: null });
         await write(writes);
         return all.map((v) => v.version);
       }
