@@ -196,6 +196,22 @@ describe('schema registry REST API', () => {
     assert.ok(r.body.id > 0);
   });
 
+  test('Avro references: a record naming a type registered under another subject, through the serdes too', async () => {
+    const address = JSON.stringify({ type: 'record', name: 'Address', namespace: 'geo', fields: [{ name: 'city', type: 'string' }] });
+    assert.equal((await call(a.url, 'POST', '/subjects/geo.Address/versions', { schema: address })).status, 200);
+    const customer = JSON.stringify({ type: 'record', name: 'Customer', fields: [{ name: 'name', type: 'string' }, { name: 'home', type: 'geo.Address' }] });
+    const references = [{ name: 'geo.Address', subject: 'geo.Address', version: 1 }];
+    assert.equal((await call(a.url, 'POST', '/subjects/customers-value/versions', { schema: customer })).body.error_code, 42201, 'unknown type without the reference');
+    const r = await call(a.url, 'POST', '/subjects/customers-value/versions', { schema: customer, references });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual((await call(a.url, 'GET', `/schemas/ids/${r.body.id}`)).body, { references, schema: customer });
+    const ser = new AvroSerializer({ registry: a.url, schema: customer, references });
+    const bytes = await ser.serialize('customers', { name: 'Ada', home: { city: 'London' } });
+    assert.equal(bytes.readUInt32BE(1), r.body.id);
+    const got = await new AvroDeserializer({ registry: a.url }).deserialize('customers', bytes) as { name: string; home: { city: string } };
+    assert.deepEqual([got.name, got.home.city], ['Ada', 'London']);
+  });
+
   test('serdes: Avro and JSON Schema in Confluent\'s wire format through the client', async () => {
     const client = new SchemaRegistryClient(a.url);
     const ser = new AvroSerializer({ registry: client, schema: V2 });
