@@ -294,6 +294,29 @@ export class SchemaStore {
     return p;
   }
 
+  /**
+   * Whether the schema stored under `id` is `parsed` (with these references): the same text, or the same canonical
+   * form once parsed — records another registry wrote (Confluent's) keep the text as it was registered.
+   */
+  private holds(id: number, parsed: ParsedSchema, references: readonly SchemaReference[]): boolean {
+    const c = this.contents.get(id);
+    if (!c || c.schemaType !== parsed.schemaType || JSON.stringify(c.references) !== JSON.stringify(references)) return false;
+    if (c.schema === parsed.canonical) return true;
+    try {
+      return this.parsedById(id).canonical === parsed.canonical;
+    } catch {
+      return false; // a stored schema this registry cannot parse is no match
+    }
+  }
+
+  /** The id already given to this schema, in any subject. */
+  private idOf(parsed: ParsedSchema, references: readonly SchemaReference[]): number | undefined {
+    const exact = this.idsByContent.get(contentKey({ schemaType: parsed.schemaType, schema: parsed.canonical, references: [...references] }));
+    if (exact !== undefined) return exact;
+    for (const id of this.contents.keys()) if (this.holds(id, parsed, references)) return id;
+    return undefined;
+  }
+
   /** The referenced schemas' texts, dependencies first (names → text). */
   resolveReferences(references: readonly SchemaReference[], seen = new Set<string>()): Array<{ name: string; schema: string }> {
     const out: Array<{ name: string; schema: string }> = [];
@@ -369,8 +392,7 @@ export class SchemaStore {
   /** The version of `subject` holding this schema, if any (POST /subjects/{subject}). */
   lookup(subject: string, parsed: ParsedSchema, references: readonly SchemaReference[], includeDeleted: boolean): StoredSchema {
     if (this.liveVersions(subject, includeDeleted).length === 0) throw subjectNotFound(subject);
-    const key = contentKey({ schemaType: parsed.schemaType, schema: parsed.canonical, references: [...references] });
-    const found = this.liveVersions(subject, includeDeleted).reverse().find((v) => contentKey(v) === key);
+    const found = this.liveVersions(subject, includeDeleted).reverse().find((v) => this.holds(v.id, parsed, references));
     if (!found) throw schemaNotFound();
     return found;
   }
@@ -418,8 +440,7 @@ export class SchemaStore {
       if (mode === 'READONLY') throw operationNotPermitted(`Subject ${subject} is in read-only mode`);
       const importing = mode === 'IMPORT';
       if (body.id !== undefined && !importing) throw operationNotPermitted(`Subject ${subject} is not in import mode: an id cannot be given`);
-      const content: Content = { schemaType: parsed.schemaType, schema: parsed.canonical, references };
-      const existing = (): StoredSchema | undefined => this.liveVersions(subject, false).find((v) => contentKey(v) === contentKey(content) && (body.id === undefined || v.id === body.id));
+      const existing = (): StoredSchema | undefined => this.liveVersions(subject, false).find((v) => this.holds(v.id, parsed, references) && (body.id === undefined || v.id === body.id));
       const known = existing();
       if (known) return { id: known.id, version: known.version };
       await fresh();
@@ -431,14 +452,14 @@ export class SchemaStore {
       if (importing) {
         if (body.id === undefined) throw operationNotPermitted(`Subject ${subject} is in import mode: the schema's id must be given`);
         const other = this.contents.get(body.id);
-        if (other && contentKey(other) !== contentKey(content)) throw operationNotPermitted(`Overwrite new schema with id ${body.id} is not permitted.`);
+        if (other && !this.holds(body.id, parsed, references)) throw operationNotPermitted(`Overwrite new schema with id ${body.id} is not permitted.`);
         id = body.id;
       } else {
         const errors = compatibilityErrors(this.compatibility(subject, true), parsed, this.liveVersions(subject, false).map((v) => this.parsedById(v.id)));
         if (errors.length > 0) {
           throw incompatibleSchema(`Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${errors.join(', ')}]`);
         }
-        id = this.idsByContent.get(contentKey(content)) ?? this.maxId + 1;
+        id = this.idOf(parsed, references) ?? this.maxId + 1;
       }
       await write([{
         key: { keytype: 'SCHEMA', subject, version, magic: 1 },
