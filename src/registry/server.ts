@@ -181,7 +181,10 @@ export async function startRegistry(options: RegistryServerOptions): Promise<Run
       }
     }
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    // Confluent's media type unless the client asks for plain application/json only.
+    const accept = req.headers.accept ?? '';
+    const type = /application\/json/.test(accept) && !/schemaregistry|\*\/\*/.test(accept) ? 'application/json' : CONTENT_TYPE;
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
 

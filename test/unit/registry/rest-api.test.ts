@@ -122,6 +122,10 @@ describe('schema registry REST API', () => {
     assert.deepEqual((await call(a.url, 'GET', '/mode/users-value?defaultToGlobal=true')).body, { mode: 'READWRITE' });
     assert.deepEqual((await call(a.url, 'PATCH', '/subjects')).status, 405);
     assert.deepEqual((await call(a.url, 'GET', '/nothing/here')).status, 404);
+    const plain = await fetch(`${a.url}/subjects`, { headers: { accept: 'application/json' } });
+    assert.equal(plain.headers.get('content-type'), 'application/json');
+    const vnd = await fetch(`${a.url}/subjects`, { headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' } });
+    assert.equal(vnd.headers.get('content-type'), CT);
     const malformed = await fetch(`${a.url}/subjects/x/versions`, { method: 'POST', body: '{not json' });
     assert.equal(malformed.status, 400);
   });
