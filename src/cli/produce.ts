@@ -64,7 +64,7 @@ Examples:
   $ printf 'k1:hello\\nk2:world\\n' | tributary produce -t orders -K : -H source=cli
   $ tributary produce -t orders --file orders.jsonl --format json --compression zstd
   $ tributary produce -t users --file users.csv --format csv --key-column id
-  $ echo '{"id": 1, "email": "a@b.c"}' | tributary produce -t users --value-format avro \
+  $ echo '{"id": 1, "email": "a@b.c"}' | tributary produce -t users --value-format avro \\
       --schema-registry http://127.0.0.1:8081 --value-schema-file user.avsc
 
 Prints "Produced N records to TOPIC in X s (R msg/s, M MiB/s)" on stderr at the end. A bad input line, or a

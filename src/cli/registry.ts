@@ -30,7 +30,7 @@ export function registerRegistry(program: Command): void {
   const cmd = program
     .command('registry')
     .description('Serve a schema registry (Confluent Schema Registry REST API: Avro and JSON Schema) for a Kafka cluster')
-    .option('--port <port>', 'HTTP port; 0 picks a free one (default 8081)', parsePort('--port'), 8081)
+    .option('--port <port>', 'HTTP port; 0 picks a free one', parsePort('--port'), 8081)
     .option('--host <host>', 'address to listen on; anything but loopback exposes the registry to the network', '127.0.0.1')
     .option('--topic <topic>', 'the compacted topic holding the schemas (Confluent\'s kafkastore.topic)', '_schemas')
     .addOption(new Option('--compatibility <level>', 'the global compatibility level until one is set through PUT /config')
