@@ -45,7 +45,7 @@ Examples:
   $ tributary produce -t users --value-format avro --schema-registry http://127.0.0.1:8081 --value-schema-file user.avsc
 
 Every registry started against the same cluster (and --topic) serves the same subjects and ids: the state is the
-topic, read to its end at start and tailed; writes go through it. Works against Apache Kafka too.
+topic, read to its end at start and tailed; writes go through it. It uses only the Kafka protocol (transactions).
 Stops on SIGTERM or SIGINT.`)
     .action(action(async (opts: RegistryFlags) => {
       const running = await startRegistry({
