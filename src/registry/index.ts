@@ -7,5 +7,6 @@ export {
   topicNameStrategy, MAGIC_BYTE, type SerializerOptions, type DeserializerOptions, type SubjectNameStrategy,
 } from './serdes.js';
 export { compatibilityErrors, readErrors, parseSchema, COMPATIBILITY_LEVELS, type CompatibilityLevel, type SchemaType, type ParsedSchema } from './formats.js';
+export { avroFingerprint } from './avro.js';
 export { RegistryError } from './errors.js';
 export { avroSerde, jsonSchemaSerde, type RegistrySerdeOptions, type SyncSerde } from './streams-serdes.js';

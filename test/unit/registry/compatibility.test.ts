@@ -2,6 +2,7 @@
 // and Confluent's documented JSON Schema rules, through the same function the registry's REST API uses.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { avroFingerprint } from '../../../src/registry/avro.js';
 import { compatibilityErrors, parseSchema, readErrors } from '../../../src/registry/formats.js';
 
 const avro = (s: unknown) => parseSchema('AVRO', JSON.stringify(s));
@@ -91,6 +92,17 @@ describe('Avro schema resolution', () => {
     assert.deepEqual(compatibilityErrors('FORWARD_TRANSITIVE', v3, [v1, v2]), []);
     assert.notDeepEqual(compatibilityErrors('FULL_TRANSITIVE', v3, [v1, v2]), []);
     assert.deepEqual(compatibilityErrors('NONE', avro('string'), [v1]), []);
+  });
+
+  test('Parsing Canonical Form fingerprints: docs, defaults and whitespace do not count; the stored text keeps them', () => {
+    const a = parseSchema('AVRO', JSON.stringify(rec([{ name: 'id', type: 'long', doc: 'the id', default: 0 }])));
+    const b = parseSchema('AVRO', JSON.stringify(rec([{ name: 'id', type: 'long' }]), null, 2));
+    const c = parseSchema('AVRO', JSON.stringify(rec([{ name: 'id', type: 'int' }])));
+    if (a.schemaType !== 'AVRO' || b.schemaType !== 'AVRO' || c.schemaType !== 'AVRO') throw new Error('parsed as Avro');
+    assert.deepEqual(avroFingerprint(a.avro), avroFingerprint(b.avro));
+    assert.notDeepEqual(avroFingerprint(a.avro), avroFingerprint(c.avro));
+    assert.equal(avroFingerprint(a.avro, 'sha256').length, 32);
+    assert.notEqual(a.canonical, b.canonical, 'a default makes another schema in the registry');
   });
 
   test('an invalid Avro schema is refused with 42201', () => {
