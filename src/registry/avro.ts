@@ -1,7 +1,8 @@
 // Avro schemas for the registry: parsing (avsc), the stored canonical text, and compatibility by the Avro
 // specification's schema resolution rules ("Schema Resolution": can a reader with schema R read data written with
 // schema W?), which is what Confluent's BACKWARD/FORWARD/FULL checks ask in one direction or both.
-import avro from 'avsc';
+import type avro from 'avsc';
+import { avsc } from './libs.js';
 
 export type AvroType = avro.Type;
 
@@ -15,8 +16,8 @@ export function parseAvro(text: string, references: readonly string[] = []): { t
     json = text.trim();
   }
   const registry: Record<string, avro.Type> = {};
-  for (const ref of references) avro.Type.forSchema(JSON.parse(ref) as avro.Schema, { registry });
-  const type = avro.Type.forSchema(json as avro.Schema, { registry });
+  for (const ref of references) avsc().Type.forSchema(JSON.parse(ref) as avro.Schema, { registry });
+  const type = avsc().Type.forSchema(json as avro.Schema, { registry });
   // Compact JSON with every attribute kept (defaults, docs, aliases matter to compatibility and to identity), as
   // Confluent's AvroSchema.canonicalString() does; with references the text is kept as given (named types stay names).
   const canonical = references.length === 0 ? JSON.stringify(type.schema({ exportAttrs: true })) : JSON.stringify(json);

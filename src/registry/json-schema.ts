@@ -5,9 +5,8 @@
 // (additionalProperties), required properties (with or without a default), type changes (integer widens to
 // number), enums and const, string/number/array/object bounds, items, anyOf/oneOf/allOf branches, local $refs
 // and references to other subjects' schemas.
-import { Ajv, type AnySchema, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv, AnySchema, ValidateFunction } from 'ajv';
+import { ajv as ajvLib } from './libs.js';
 
 type Json = boolean | Record<string, any>;
 
@@ -22,9 +21,10 @@ export interface ParsedJsonSchema {
 function newAjv(root: Json): Ajv {
   const draft = typeof root === 'object' && typeof root.$schema === 'string' ? root.$schema : '';
   const opts = { strict: false, allErrors: true, validateFormats: false } as const;
-  if (draft.includes('2020-12')) return new Ajv2020(opts) as unknown as Ajv;
-  if (draft.includes('2019-09')) return new Ajv2019(opts) as unknown as Ajv;
-  return new Ajv(opts);
+  const lib = ajvLib();
+  if (draft.includes('2020-12')) return new lib.ajv2020.Ajv2020(opts) as unknown as Ajv;
+  if (draft.includes('2019-09')) return new lib.ajv2019.Ajv2019(opts) as unknown as Ajv;
+  return new lib.ajv.Ajv(opts);
 }
 
 /** Parses and compiles a JSON Schema; `references` maps each referenced name to that schema's text. Throws on an invalid schema. */

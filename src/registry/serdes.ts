@@ -1,7 +1,8 @@
 // Serializers and deserializers in the wire format of Confluent's serializers: magic byte 0, the schema's id as a
 // 4-byte big-endian integer, then the Avro binary encoding or the JSON document's UTF-8 bytes. Subjects follow
 // the TopicNameStrategy by default (`<topic>-value`, `<topic>-key`).
-import avro from 'avsc';
+import type avro from 'avsc';
+import { parseAvro } from './avro.js';
 import { SchemaRegistryClient, type RegistrySchema } from './client.js';
 import { parseJsonSchema, type ParsedJsonSchema } from './json-schema.js';
 
@@ -86,15 +87,7 @@ async function referencedTexts(client: SchemaRegistryClient, refs: RegistrySchem
 }
 
 async function avroType(client: SchemaRegistryClient, schema: string, refs: RegistrySchema['references']): Promise<avro.Type> {
-  const registry: Record<string, avro.Type> = {};
-  for (const r of await referencedTexts(client, refs)) avro.Type.forSchema(JSON.parse(r.schema) as avro.Schema, { registry });
-  let json: unknown;
-  try {
-    json = JSON.parse(schema);
-  } catch {
-    json = schema;
-  }
-  return avro.Type.forSchema(json as avro.Schema, { registry });
+  return parseAvro(schema, (await referencedTexts(client, refs)).map((r) => r.schema)).type;
 }
 
 /** Avro values → Confluent wire format, the schema registered under `<topic>-value` (or `-key`). */
@@ -127,7 +120,7 @@ export class AvroDeserializer {
 
   constructor(options: DeserializerOptions) {
     this.client = clientOf(options.registry);
-    this.reader = options.readerSchema === undefined ? undefined : avro.Type.forSchema((typeof options.readerSchema === 'string' ? JSON.parse(options.readerSchema) : options.readerSchema) as avro.Schema);
+    this.reader = options.readerSchema === undefined ? undefined : parseAvro(schemaText(options.readerSchema)).type;
   }
 
   async deserialize(_topic: string, data: Buffer): Promise<unknown> {

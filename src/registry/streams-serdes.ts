@@ -2,7 +2,8 @@
 // deserialize return at once). A schema is fetched or registered once per id / subject; that one call blocks the
 // thread on a worker doing the HTTP request (Atomics.wait), as Confluent's Java serdes block on theirs. The
 // objects fit streams' Serde<T> interface structurally (this layer does not import streams).
-import avro from 'avsc';
+import type avro from 'avsc';
+import { parseAvro } from './avro.js';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { parseJsonSchema, type ParsedJsonSchema } from './json-schema.js';
 import { decodeWireFormat, encodeWireFormat, topicNameStrategy, type SubjectNameStrategy } from './serdes.js';
@@ -121,15 +122,7 @@ export interface SyncSerde<T> {
 }
 
 function avroTypeOf(text: string, refs: Array<{ schema: string }>): avro.Type {
-  const registry: Record<string, avro.Type> = {};
-  for (const r of refs) avro.Type.forSchema(JSON.parse(r.schema) as avro.Schema, { registry });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return avro.Type.forSchema(json as avro.Schema, { registry });
+  return parseAvro(text, refs.map((r) => r.schema)).type;
 }
 
 /** An Avro serde in Confluent's wire format: `Consumed.with(Serdes.String(), avroSerde(url, { schema }))`. */
