@@ -153,6 +153,16 @@ export default tseslint.config(
     },
   },
   {
+    // The schema registry (REST API, store, client, serdes) is an application on the client library, like the
+    // console: it keeps its state in the `_schemas` topic, so it serves Apache Kafka too.
+    files: ['src/registry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: layers('storage', 'security', 'coordinator', 'cluster', 'server', 'metrics', 'connect', 'streams', 'experiment', 'console', 'cli'), message: 'src/registry runs on the client library: no broker internals, connect, streams or CLI.' },
+      ] }],
+    },
+  },
+  {
     // The experiment runs pipelines and direct loaders as an application would.
     files: ['src/experiment/**/*.ts'],
     rules: {

@@ -1,4 +1,4 @@
-export { startBroker, type StartBrokerOptions, type RunningBroker } from './server/broker.js';
+export { startBroker, type StartBrokerOptions, type RunningBroker } from './start-broker.js';
 export { TributaryError, KafkaError } from './errors.js';
 
 // The client: speaks only the Kafka protocol, so it works against Apache Kafka as well as Tributary.
@@ -31,3 +31,13 @@ export {
   startQueryServer,
 } from './streams/index.js';
 export type { Serde, Processor, ProcessorContext, KeyValueStore, WindowStore, SessionStore, StreamsProps } from './streams/index.js';
+
+// The schema registry (Confluent's REST API over the `_schemas` topic), its client and the wire-format serdes.
+export {
+  startRegistry, SchemaRegistryClient, SchemaRegistryError, AvroSerializer, AvroDeserializer, JsonSchemaSerializer,
+  JsonSchemaDeserializer, encodeWireFormat, decodeWireFormat, topicNameStrategy, avroSerde, jsonSchemaSerde,
+} from './registry/index.js';
+export type {
+  RegistryServerOptions, RunningRegistry, RegistrySchema, RegisteredSchema, SerializerOptions, DeserializerOptions, CompatibilityLevel,
+  RegistrySerdeOptions,
+} from './registry/index.js';

@@ -12,9 +12,10 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { unknownTopicError } from './topics-common.js';
 import { intArg, parseTimestamp, stopOnSignals, writeOut } from './data-options.js';
+import { addSchemaValueFlags, valueDecoder, type SchemaValueFlags } from './schema-values.js';
 import { compileFormat, DESERIALIZERS, formatJson, formatValueLine, withDeserializers, type DeserializerName } from './format.js';
 
-export interface ConsumeFlags extends ClientFlags {
+export interface ConsumeFlags extends ClientFlags, SchemaValueFlags {
   topic: string;
   group?: string;
   fromBeginning?: boolean;
@@ -53,6 +54,7 @@ export function registerConsume(program: Command): void {
     .option('--timeout-ms <ms>', 'stop when no record arrives for this long', intArg(1))
     .addOption(new Option('--key-deserializer <how>', 'show keys as: string, hex, base64, int32, int64 (big-endian, as Kafka\'s Integer/LongDeserializer)').choices(DESERIALIZERS).default('string'))
     .addOption(new Option('--value-deserializer <how>', 'show values as: string, hex, base64, int32, int64').choices(DESERIALIZERS).default('string'));
+  addSchemaValueFlags(cmd, 'consume');
   addClientFlags(cmd)
     .addHelpText('after', `
 Start position: --from-beginning, --offset or --from-timestamp; otherwise the beginning without --follow
@@ -65,7 +67,8 @@ Examples:
   $ tributary consume -t orders --from-beginning
   $ tributary consume -t orders -f 'p%p@%o %k=%s [%h]\\n'
   $ tributary consume -t orders --json --offset -10 --partition 0
-  $ tributary consume -t orders -g billing --follow`)
+  $ tributary consume -t orders -g billing --follow
+  $ tributary consume -t users --value-format avro --schema-registry http://127.0.0.1:8081   # values as JSON`)
     .action(action((flags: ConsumeFlags) => consume(flags)));
 }
 
@@ -101,6 +104,7 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
     flags.keyDeserializer,
     flags.valueDeserializer,
   );
+  const decode = await valueDecoder(flags);
   const client = clientOptions(flags);
   const admin = new Admin(client);
   const consumer = new Consumer({
@@ -170,7 +174,7 @@ export async function consume(flags: ConsumeFlags, output?: (record: ConsumerRec
       for (const r of records) {
         // Beyond the start-up end (records that arrived since): not this run's, without --follow.
         if (!flags.follow && r.offset >= (ends.get(key(r)) ?? Infinity)) continue;
-        out.push(formatter(r));
+        out.push(formatter(decode ? await decode(r) : r));
         printed++;
         lastSeen.set(key(r), r.offset + 1);
         toCommit.set(key(r), { topic: r.topic, partition: r.partition, offset: r.offset + 1 });

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   console: async () => (await import('./console.js')).registerConsole,
   top: async () => (await import('./top.js')).registerTop,
   streams: async () => (await import('./streams.js')).registerStreams,
+  registry: async () => (await import('./registry.js')).registerRegistry,
 };
 
 /**

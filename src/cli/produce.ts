@@ -14,8 +14,9 @@ import { progress } from '../util/progress.js';
 import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { addProducerFlags, InFlight, intArg, MIB, producerSettings, stopOnSignals, type ProducerFlags } from './data-options.js';
 import { collectHeader, countLines, readRecords, type InputFormat, type InputHeader } from './input.js';
+import { addSchemaValueFlags, valueEncoder, type SchemaValueFlags } from './schema-values.js';
 
-interface ProduceFlags extends ClientFlags, ProducerFlags {
+interface ProduceFlags extends ClientFlags, ProducerFlags, SchemaValueFlags {
   topic: string;
   keySeparator?: string;
   header: InputHeader[];
@@ -48,6 +49,7 @@ export function registerProduce(program: Command): void {
     .option('-p, --partition <n>', 'send every record to this partition (default: by key hash, or spread when no key)', intArg(0))
     .option('--no-progress', 'no progress line on stderr');
   addProducerFlags(cmd);
+  addSchemaValueFlags(cmd, 'produce');
   addClientFlags(cmd)
     .addHelpText('after', `
 Input formats:
@@ -62,6 +64,8 @@ Examples:
   $ printf 'k1:hello\\nk2:world\\n' | tributary produce -t orders -K : -H source=cli
   $ tributary produce -t orders --file orders.jsonl --format json --compression zstd
   $ tributary produce -t users --file users.csv --format csv --key-column id
+  $ echo '{"id": 1, "email": "a@b.c"}' | tributary produce -t users --value-format avro \\
+      --schema-registry http://127.0.0.1:8081 --value-schema-file user.avsc
 
 Prints "Produced N records to TOPIC in X s (R msg/s, M MiB/s)" on stderr at the end. A bad input line, or a
 record naming a partition the topic does not have, stops the run with exit code 1; the message says how many
@@ -84,6 +88,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
     }
   }
 
+  const encode = await valueEncoder(flags);
   const partitions = new PartitionCheck(flags);
   await partitions.load();
   if (flags.partition !== undefined) partitions.refuse(flags.partition);
@@ -109,7 +114,8 @@ async function produce(flags: ProduceFlags): Promise<void> {
         await inFlight.below(MAX_UNACKNOWLEDGED);
         if (producer.bufferFull) await producer.waitForSpace();
         const size = r.bytes;
-        inFlight.track(producer.send({ topic: flags.topic, partition, key: r.key, value: r.value, headers: r.headers }), () => {
+        const value = encode ? await encode(flags.topic, r.value) : r.value;
+        inFlight.track(producer.send({ topic: flags.topic, partition, key: r.key, value, headers: r.headers }), () => {
           acknowledged++;
           bytes += size;
           bar.tick(1, size);

@@ -1,6 +1,6 @@
 /** `tributary start`: run a broker in the foreground until SIGTERM/SIGINT. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { startBroker } from '../server/broker.js';
+import { startBroker } from '../start-broker.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { RunningConsole } from '../console/server.js';
 import { parsePort } from './common.js';
@@ -34,6 +34,8 @@ export function registerStart(program: Command): void {
     .option('--console-read-only', 'the console refuses every change')
     .option('--console-tls-cert <file>', 'the console serves HTTPS with this PEM certificate (with --console-tls-key)')
     .option('--console-tls-key <file>', 'the PEM private key of --console-tls-cert')
+    .option('--registry-port <port>', 'also serve the schema registry (Confluent\'s REST API) on this port (0 picks a free one), against this broker', parsePort('--registry-port'))
+    .option('--registry-host <host>', 'the schema registry\'s address (default 127.0.0.1)')
     .addHelpText('after', `
 Examples:
   $ tributary start
@@ -42,6 +44,7 @@ Examples:
   $ tributary start --metrics-port 9404        # then: curl http://127.0.0.1:9404/metrics
   $ tributary start --node-id 2 --etcd http://127.0.0.1:2379 --port 9094 --data-dir ./data-2   # a cluster's broker
   $ tributary start --console-port 9021                         # with the web console on http://127.0.0.1:9021/
+  $ tributary start --registry-port 8081                        # with the schema registry on http://127.0.0.1:8081/
 
 The console (--console-port) runs in the broker's process and talks to the broker's first PLAINTEXT listener;
 set TRIBUTARY_CONSOLE_PASSWORD to require a login (user admin).
@@ -51,6 +54,7 @@ One broker per data directory: a second start on a directory in use exits 1 (the
     .action(async (opts: {
       host?: string; port?: number; dataDir?: string; config?: string; set: Record<string, string>; logLevel: LogLevel; nodeId?: number; etcd?: string; etcdPrefix?: string; metricsPort?: number;
       consolePort?: number; consoleHost?: string; consoleReadOnly?: boolean; consoleTlsCert?: string; consoleTlsKey?: string;
+      registryPort?: number; registryHost?: string;
     }) => {
       let broker;
       let webConsole: RunningConsole | undefined;
@@ -63,7 +67,9 @@ One broker per data directory: a second start on a directory in use exits 1 (the
       try {
         broker = await startBroker({
           host: opts.host, port: opts.port, dataDir: opts.dataDir, configFile: opts.config, config, logLevel: opts.logLevel,
+          registryPort: opts.registryPort, registryHost: opts.registryHost,
         });
+        if (broker.registryUrl !== undefined) console.log(`Tributary schema registry at ${broker.registryUrl}`);
       } catch (err) {
         // A bad config value, a data directory in use or not writable, a port taken: one line, exit 1.
         console.error(`tributary: ${(err as Error).message}`);
