@@ -112,8 +112,8 @@ export interface StreamsAssignorOptions {
   taskOffsetSums?: () => ReadonlyMap<string, number>;
   /** On the leader: the end offsets of changelog partitions, keyed "<topic> <partition>". */
   endOffsets?: (tps: TopicPartition[]) => Promise<Map<string, number>>;
-  /** This member's standby tasks, from each assignment (before the revoke and assign callbacks). */
-  onStandbyTasks?: (taskIds: string[], generationId: number) => void;
+  /** This member's active and standby tasks, from each assignment (before the revoke and assign callbacks). */
+  onTasks?: (active: string[], standby: string[], generationId: number) => void;
 }
 
 /** What assignTasks decides: partitions per member (cooperative: withheld while another owns them) and standbys. */
@@ -333,7 +333,11 @@ export class StreamsPartitionAssignor implements PartitionAssignor {
     return sums === undefined ? null : encodeSubscriptionInfo(sums);
   }
 
-  onAssignment(_assignment: TopicPartition[], userData: Buffer | null, generationId: number): void {
-    this.options.onStandbyTasks?.(decodeAssignmentInfo(userData).standbyTasks, generationId);
+  onAssignment(assignment: TopicPartition[], userData: Buffer | null, generationId: number): void {
+    const active = new Set<string>();
+    for (const tp of assignment) {
+      for (const [subtopology, topics] of this.topicGroups) if (topics.includes(tp.topic)) active.add(`${subtopology}_${tp.partition}`);
+    }
+    this.options.onTasks?.([...active], decodeAssignmentInfo(userData).standbyTasks, generationId);
   }
 }
