@@ -19,7 +19,7 @@ import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
-import { checkpointOffset, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
+import { checkpointOffset, DEFAULT_STATE_DIR, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { LATEST_OFFSET, StreamsPartitionAssignor, type StreamsAssignorOptions } from './assignor.js';
 import { onDiskOffsetSums, StandbyUpdater, type StandbyHost } from './standby.js';
@@ -348,7 +348,8 @@ export class KafkaStreams {
       taskOffsetSums: () => {
         const sums = new Map<string, number>();
         const active = new Set(this.tasks.keys());
-        const stateDir = this.props['state.dir'] ?? join(tmpdir(), 'kafka-streams');
+        // Where the task directories are (taskDirectory's default), not the process id's.
+        const stateDir = this.props['state.dir'] ?? DEFAULT_STATE_DIR;
         for (const [id, sum] of onDiskOffsetSums(stateDir, this.props['application.id'], active)) sums.set(id, sum);
         for (const [id, sum] of this.standby?.offsetSums() ?? []) sums.set(id, sum);
         for (const [id, t] of this.tasks) if (t.plan.stores.some((x) => x.changelogTopic !== null)) sums.set(id, LATEST_OFFSET);
