@@ -237,6 +237,27 @@ export function assignTasks(
         placed.set(t.id, placed.get(t.id)! + 1);
       }
     }
+    // Stickiness and the active placement can leave the counts uneven (a member must not hold a standby of its own
+    // active task): move standbys from the fullest member to one holding two or more fewer, where allowed,
+    // preferring a task whose state the receiver already holds. Bounded; stops when nothing can move.
+    for (let guard = statefulTasks.length * n * sorted.length; guard > 0; guard--) {
+      const bySize = [...sorted].sort((a, b) => standbySets.get(b.memberId)!.size - standbySets.get(a.memberId)!.size);
+      const from = standbySets.get(bySize[0].memberId)!;
+      let move: { task: string; to: string; lag: number } | null = null;
+      for (const m of [...bySize].reverse()) {
+        const to = standbySets.get(m.memberId)!;
+        if (to.size + 2 > from.size) break;
+        for (const task of from) {
+          if (activeOf.get(task) === m.memberId || to.has(task)) continue;
+          const lag = lagOf(m.memberId, task);
+          if (move === null || lag < move.lag) move = { task, to: m.memberId, lag };
+        }
+        if (move !== null) break;
+      }
+      if (move === null) break;
+      from.delete(move.task);
+      standbySets.get(move.to)!.add(move.task);
+    }
   }
 
   for (const [memberId, list] of assigned) {

@@ -129,3 +129,16 @@ test('cooperative hand-over: the new owner keeps the task as a standby until the
   assert.deepEqual(second.get('b')!.actives, moving.sort());
   for (const t of second.get('b')!.actives.filter((x) => x.startsWith('0_'))) assert.ok(second.get('a')!.standbys.includes(t));
 });
+
+test('standby counts are evened out when stickiness and active placement leave them uneven', async () => {
+  const a = new StreamsPartitionAssignor(groups, { numStandbyReplicas: 1, changelogs, endOffsets: async (tps) => new Map(tps.map((tp) => [`${tp.topic} ${tp.partition}`, 100])) });
+  const sums = (active: string[], standby: string[]): Map<string, number> => new Map([...active.map((t) => [t, LATEST_OFFSET] as [string, number]), ...standby.map((t) => [t, 90] as [string, number])]);
+  // Seen with three instances: m1 holds standby state for 0_2, 0_3 and 0_5, m2 for 0_0 and 0_1, m3 for 0_4.
+  const m1 = member('m1', partitionsOf(['0_0', '0_1', '1_0', '1_1']), sums(['0_0', '0_1'], ['0_2', '0_3', '0_5']), 4);
+  const m2 = member('m2', partitionsOf(['0_3', '0_4', '1_2', '1_3']), sums(['0_3', '0_4'], ['0_0', '0_1']), 4);
+  const m3 = member('m3', partitionsOf(['0_2', '0_5', '1_4', '1_5']), sums(['0_2', '0_5'], ['0_4']), 4);
+  const out = await assign(a, [m1, m2, m3]);
+  assert.deepEqual(['m1', 'm2', 'm3'].map((id) => out.get(id)!.standbys.length), [2, 2, 2]);
+  for (const [id, { actives, standbys }] of out) for (const t of standbys) assert.ok(!actives.includes(t), `${id}: ${t} twice`);
+  assert.equal(new Set([...out.values()].flatMap((m) => m.standbys)).size, 6, 'every stateful task has its standby');
+});

@@ -76,7 +76,7 @@ export function steadyInput(address: string, topic: string, max: number): { sent
   };
 }
 
-export async function newApp(topo: ReturnType<StreamsBuilder['build']>, props: KafkaStreamsProps, restores?: Restores): Promise<KafkaStreams> {
+export async function newApp(topo: ReturnType<StreamsBuilder['build']>, props: KafkaStreamsProps, restores?: StateRestoreListener): Promise<KafkaStreams> {
   const app = new KafkaStreams(topo, props);
   if (restores) app.setGlobalStateRestoreListener(restores);
   await app.start();
