@@ -19,9 +19,10 @@ import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
-import { checkpointOffset, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
+import { checkpointOffset, DEFAULT_STATE_DIR, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
-import { StreamsPartitionAssignor } from './assignor.js';
+import { LATEST_OFFSET, StreamsPartitionAssignor, type StreamsAssignorOptions } from './assignor.js';
+import { onDiskOffsetSums, StandbyUpdater, type StandbyHost } from './standby.js';
 import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, Topology, TopologyPlan } from './topology.js';
@@ -62,8 +63,13 @@ export interface KafkaStreamsProps extends StreamsProps {
   'processing.guarantee'?: 'at_least_once' | 'exactly_once_v2';
   /** Under exactly_once_v2: the producer's transaction.timeout.ms (Kafka Streams' default there: 10000). */
   'transaction.timeout.ms'?: number;
-  /** Accepted for compatibility; only 0 (no standby tasks) is supported. */
+  /**
+   * Standby replicas per stateful task (default 0): copies of its stores on other instances, kept up to date from
+   * the changelogs, so that a task moving there restores only the changelog tail (standby.ts).
+   */
   'num.standby.replicas'?: number;
+  /** How far behind a changelog's end an instance's state may be and still count as caught up (default 10000). */
+  'acceptable.recovery.lag'?: number;
   /**
    * Where the instance keeps what outlives it (Kafka's default: /tmp/kafka-streams): persistent stores
    * (<state.dir>/<application.id>/<task>/) and the process id (<state.dir>/<application.id>/
@@ -91,6 +97,8 @@ interface ActiveTask {
   /** Topic → the offset last committed. */
   readonly committed: Map<string, number>;
   restoring: boolean;
+  /** A promoted standby's changelog positions (tpKey → next offset): its restore starts there. */
+  restoreFrom: Map<string, number> | null;
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -141,6 +149,9 @@ export class KafkaStreams {
   /** Changelog partition → the last offset written to it or restored from it (what a checkpoint records). */
   private readonly changelogOffsets = new Map<string, number>();
   private readonly changelogTopics: ReadonlySet<string>;
+  /** num.standby.replicas > 0: the standby tasks' stores, kept up to date from their changelogs. */
+  private standby: StandbyUpdater | null = null;
+  private readonly numStandbys: number;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -152,8 +163,10 @@ export class KafkaStreams {
       throw new StreamsException(`processing.guarantee must be 'at_least_once' or 'exactly_once_v2', got ${JSON.stringify(guarantee)}`);
     }
     this.eos = guarantee === 'exactly_once_v2';
-    const standbys = props['num.standby.replicas'] ?? 0;
-    if (standbys !== 0) throw new StreamsException(`num.standby.replicas: standby tasks are not supported yet, only 0 (got ${String(standbys)})`);
+    this.numStandbys = props['num.standby.replicas'] ?? 0;
+    if (!Number.isInteger(this.numStandbys) || this.numStandbys < 0) throw new StreamsException(`num.standby.replicas must be an integer >= 0, got ${String(this.numStandbys)}`);
+    const lag = props['acceptable.recovery.lag'] ?? 10_000;
+    if (!Number.isInteger(lag) || lag < 0) throw new StreamsException(`acceptable.recovery.lag must be an integer >= 0, got ${String(lag)}`);
     this.commitIntervalMs = props['commit.interval.ms'] ?? (this.eos ? 100 : 30_000);
     if (!Number.isFinite(this.commitIntervalMs) || this.commitIntervalMs < 0) throw new StreamsException(`commit.interval.ms must be >= 0, got ${this.commitIntervalMs}`);
     this.pollMs = props['poll.ms'] ?? 100;
@@ -217,6 +230,10 @@ export class KafkaStreams {
       const isolationLevel = this.eos ? 'read_committed' as const : 'read_uncommitted' as const;
       this.restoreConsumer = new Consumer({ bootstrapServers, clientId: `${this.clientId}-restore-consumer`, enableAutoCommit: false, autoOffsetReset: 'earliest', isolationLevel });
       await this.restoreConsumer.connect();
+      if (this.numStandbys > 0) {
+        this.standby = new StandbyUpdater(this.standbyHost(), this.pollMs, this.commitIntervalMs);
+        await this.standby.start(bootstrapServers, this.clientId, isolationLevel);
+      }
       this.consumer = new Consumer({
         bootstrapServers,
         clientId: `${this.clientId}-consumer`,
@@ -313,7 +330,51 @@ export class KafkaStreams {
   private taskAssignor(): StreamsPartitionAssignor {
     const groups = new Map<number, string[]>();
     for (const s of this.plan.subtopologies) if (!s.global) groups.set(s.id, [...s.sourcesByTopic.keys()]);
-    return new StreamsPartitionAssignor(groups);
+    return new StreamsPartitionAssignor(groups, this.standbyOptions());
+  }
+
+  /**
+   * The assignor's standby and lag inputs: the changelogs per sub-topology, this instance's task offset sums
+   * (active tasks caught up, standbys at their positions, persistent state left on disk at its checkpoint), the
+   * leader's end offsets (the last stable offset under exactly_once_v2) and where the standby tasks go.
+   */
+  private standbyOptions(): StreamsAssignorOptions {
+    const changelogs = new Map<number, string[]>();
+    for (const s of this.plan.subtopologies) {
+      const topics = s.stores.map((x) => x.changelogTopic).filter((t): t is string => t !== null);
+      if (!s.global && topics.length > 0) changelogs.set(s.id, topics);
+    }
+    return {
+      numStandbyReplicas: this.numStandbys,
+      acceptableRecoveryLag: this.props['acceptable.recovery.lag'] ?? 10_000,
+      changelogs,
+      taskOffsetSums: () => {
+        const sums = new Map<string, number>();
+        const active = new Set(this.tasks.keys());
+        // Where the task directories are (taskDirectory's default), not the process id's.
+        const stateDir = this.props['state.dir'] ?? DEFAULT_STATE_DIR;
+        for (const [id, sum] of onDiskOffsetSums(stateDir, this.props['application.id'], active)) sums.set(id, sum);
+        for (const [id, sum] of this.standby?.offsetSums() ?? []) sums.set(id, sum);
+        for (const [id, t] of this.tasks) if (t.plan.stores.some((x) => x.changelogTopic !== null)) sums.set(id, LATEST_OFFSET);
+        return sums;
+      },
+      endOffsets: async (tps) => {
+        const ends = await this.admin!.listOffsets(tps.map((tp) => ({ ...tp, timestamp: 'latest' as const })), { isolationLevel: this.eos ? 'read_committed' : 'read_uncommitted' });
+        return new Map(ends.map((e) => [`${e.topic} ${e.partition}`, e.offset]));
+      },
+      onTasks: (active, standby) => this.standby?.setAssigned(standby, active),
+    };
+  }
+
+  private standbyHost(): StandbyHost {
+    return {
+      admin: this.admin!,
+      plan: (id) => this.plan.subtopologies.find((s) => s.id === id && !s.global),
+      newTask: (id, plan) => new StreamTask(id, plan, this.environment(id.partition)),
+      isActive: (id) => this.tasks.has(id),
+      restoreStart: (dir, store, tp, earliest, end) => this.restoreStart(dir, store, tp, earliest, end),
+      fail: (err) => void this.fail(err),
+    };
   }
 
   /**
@@ -606,9 +667,12 @@ export class KafkaStreams {
       const id = new TaskId(plan.id, tp.partition);
       let t = this.tasks.get(id.toString());
       if (!t) {
-        const task = new StreamTask(id, plan, this.environment(tp.partition));
-        task.init();
-        t = { task, plan, inputs: new Set(), consumed: new Map(), committed: new Map(), restoring: plan.stores.some((s) => s.changelogTopic !== null) };
+        // A standby of the task becomes active with its stores as they are (restoring the tail), else a new task.
+        const promoted = this.standby?.take(id.toString()) ?? null;
+        const task = promoted?.task ?? new StreamTask(id, plan, this.environment(tp.partition));
+        if (promoted) task.initProcessors();
+        else task.init();
+        t = { task, plan, inputs: new Set(), consumed: new Map(), committed: new Map(), restoring: plan.stores.some((s) => s.changelogTopic !== null), restoreFrom: promoted?.positions ?? null };
         this.tasks.set(id.toString(), t);
       }
       t.inputs.add(tp.topic);
@@ -618,6 +682,30 @@ export class KafkaStreams {
     if (toPause.length > 0) this.consumer!.pause(toPause);
     this.assignedOnce = true;
     this.rebalancing = false;
+  }
+
+  /**
+   * An active task the assignment made a standby here keeps its stores (Kafka recycles it): processors closed,
+   * stores flushed, handed to the standby updater at the changelog offsets it wrote or restored. Not after a lost
+   * partition, a task still restoring, or a failed commit under exactly_once_v2 (its stores may hold aborted writes).
+   */
+  private demoteToStandby(t: ActiveTask, committed: boolean): boolean {
+    const id = t.task.id.toString();
+    if (!this.standby?.isAssigned(id) || !committed || t.restoring || (this.eos && this.needsRevive)) return false;
+    try {
+      t.task.closeProcessors();
+      for (const st of t.task.stores.values()) st.flush();
+    } catch {
+      return false;
+    }
+    const positions = new Map<string, number>();
+    for (const { changelogTopic } of t.plan.stores) {
+      if (changelogTopic === null) continue;
+      const k = tpKey(changelogTopic, t.task.id.partition);
+      positions.set(k, (this.changelogOffsets.get(k) ?? -1) + 1);
+    }
+    this.standby.adopt(id, t.task, t.plan, positions);
+    return true;
   }
 
   private async onRevoked(tps: TopicPartition[], commit: boolean): Promise<void> {
@@ -645,7 +733,7 @@ export class KafkaStreams {
       t.inputs.delete(tp.topic);
       if (t.inputs.size === 0) {
         this.tasks.delete(t.task.id.toString());
-        t.task.close(commit);
+        if (!this.demoteToStandby(t, commit)) t.task.close(commit);
       }
     }
   }
@@ -706,8 +794,7 @@ export class KafkaStreams {
    * after it; anything else (in memory, no checkpoint) from the earliest offset. A checkpoint at or past the
    * changelog's end (the topic was recreated) means the store does not match it: wiped and restored in full.
    */
-  private restoreStart(t: ActiveTask, store: StateStore, tp: TopicPartition, earliest: number, end: number): number {
-    const dir = t.task.stateDir;
+  private restoreStart(dir: string | null, store: StateStore, tp: TopicPartition, earliest: number, end: number): number {
     if (!store.persistent || dir === null) return earliest;
     const cp = checkpointOffset(readCheckpoint(dir), tp.topic, tp.partition);
     if (cp === undefined) {
@@ -742,7 +829,9 @@ export class KafkaStreams {
     const starts = await admin.listOffsets(work.map((w) => ({ ...w.tp, timestamp: 'earliest' as const })));
     work.forEach((w, i) => {
       w.end = ends[i].offset;
-      w.start = this.restoreStart(w.t, w.store, w.tp, starts[i].offset, w.end);
+      // A promoted standby holds its changelogs up to its positions: only the tail is restored.
+      const from = w.t.restoreFrom?.get(tpKey(w.tp.topic, w.tp.partition));
+      w.start = from !== undefined && from <= w.end ? Math.max(starts[i].offset, from) : this.restoreStart(w.t.task.stateDir, w.store, w.tp, starts[i].offset, w.end);
       w.done = w.start >= w.end;
       if (w.end > 0) this.noteChangelogOffset(w.tp.topic, w.tp.partition, w.end - 1);
     });
@@ -787,6 +876,7 @@ export class KafkaStreams {
     for (const t of pending) {
       if (this.tasks.get(t.task.id.toString()) !== t) continue; // revoked meanwhile
       t.restoring = false;
+      t.restoreFrom = null;
       for (const topic of t.inputs) resume.push({ topic, partition: t.task.id.partition });
     }
     if (resume.length > 0) this.consumer!.resume(resume);
@@ -797,16 +887,23 @@ export class KafkaStreams {
   /**
    * A read-only view of a store across this instance's tasks (the partitions it holds now). Key-value stores read
    * as ReadOnlyKeyValueStore, window stores as ReadOnlyWindowStore, session stores as ReadOnlySessionStore; the
-   * DSL's timestamped values come without their timestamps.
+   * DSL's timestamped values come without their timestamps. With `enableStaleStores` (Kafka's
+   * StoreQueryParameters.enableStaleStores()) the view also reads this instance's standby tasks and active tasks
+   * still restoring, which may lag behind; never by default.
    */
-  store<S = ReadOnlyKeyValueStore<unknown, unknown>>(name: string): S {
+  store<S = ReadOnlyKeyValueStore<unknown, unknown>>(name: string, params: { enableStaleStores?: boolean } = {}): S {
     if (this.currentState !== 'RUNNING' && this.currentState !== 'REBALANCING') {
       throw new StreamsException(`store ${name} cannot be queried in state ${this.currentState} (only RUNNING or REBALANCING)`);
     }
     const plan = this.plan.subtopologies.find((s) => s.stores.some((x) => x.builder.name === name));
     if (!plan) throw new StreamsException(`no store named ${name}`);
     const kind = plan.stores.find((x) => x.builder.name === name)!.builder.kind;
-    const stores = plan.global ? (): StateStore[] => [this.global.stores.get(name)!] : (): StateStore[] => [...this.tasks.values()].filter((t) => !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined);
+    const stale = params.enableStaleStores === true;
+    const local = (): StateStore[] => [
+      ...[...this.tasks.values()].filter((t) => stale || !t.restoring).map((t) => t.task.stores.get(name)).filter((s): s is StateStore => s !== undefined),
+      ...(stale ? this.standby?.stores(name) ?? [] : []),
+    ];
+    const stores = plan.global ? (): StateStore[] => [this.global.stores.get(name)!] : local;
     if (kind === 'keyValue') return new CompositeKeyValueView(stores) as S;
     if (kind === 'window') return new CompositeWindowView(stores) as S;
     return new CompositeSessionView(stores) as S;
@@ -835,6 +932,11 @@ export class KafkaStreams {
   /** The tasks this instance runs now ("<sub-topology>_<partition>"). */
   activeTasks(): string[] {
     return [...this.tasks.keys()].sort();
+  }
+
+  /** The standby tasks this instance keeps now (num.standby.replicas > 0). */
+  standbyTasks(): string[] {
+    return this.standby?.ids() ?? [];
   }
 
   // ---- shutdown ------------------------------------------------------------------------------------------------
@@ -876,6 +978,7 @@ export class KafkaStreams {
     };
     // The group consumer first (it leaves the group; its revoke callback finds no tasks left).
     await quietly(this.consumer);
+    try { await this.standby?.close(clean); } catch { /* closing regardless */ }
     await quietly(this.global);
     await quietly(this.restoreConsumer);
     await quietly(this.producer);

@@ -6,6 +6,7 @@
 //   GET /v1/stores/<store>/<key>           key-value: the key's value (404 if absent);
 //                                          window: the key's windows starting in [?from, ?to]; session: its sessions
 // Keys in the path are strings; `parseKey` turns them into the store's key type for other key serdes.
+// ?stale=true also reads the instance's standby (and still restoring) stores, which may lag (enableStaleStores).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamsException } from './config.js';
@@ -86,7 +87,7 @@ export async function startQueryServer(app: KafkaStreams, options: QueryServerOp
     };
     let view: unknown;
     try {
-      view = app.store(name);
+      view = app.store(name, { enableStaleStores: url.searchParams.get('stale') === 'true' });
     } catch (err) {
       if (err instanceof StreamsException) throw new HttpError(503, err.message);
       throw err;

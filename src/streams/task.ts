@@ -85,6 +85,12 @@ export class StreamTask {
   }
 
   init(): void {
+    this.initStores();
+    this.initProcessors();
+  }
+
+  /** Builds and opens the stores (all a standby task has: it only applies changelog records to them). */
+  initStores(): void {
     for (const { builder, changelogTopic } of this.plan.stores) {
       const store = builder.build(this.env.props);
       const ctx: StoreContext = {
@@ -98,6 +104,10 @@ export class StreamTask {
       store.init(ctx);
       this.stores.set(builder.name, store);
     }
+  }
+
+  /** Creates and initializes the processors over the stores: the task becomes able to process (active). */
+  initProcessors(): void {
     for (const n of this.plan.nodes) this.runners.set(n.name, new NodeRunner(n, this));
     for (const r of this.runners.values()) r.children = r.node.children.map((c) => this.runners.get(c)!);
     for (const n of this.plan.nodes) this.runners.get(n.name)!.init();
@@ -190,6 +200,19 @@ export class StreamTask {
   /** @internal */
   get environment(): TaskEnvironment {
     return this.env;
+  }
+
+  /**
+   * Closes the processors and forgets what processing kept outside the stores (stream time, punctuations), keeping
+   * the stores open: an active task becoming a standby (Kafka recycles the task's state the same way).
+   */
+  closeProcessors(): void {
+    for (const r of this.runners.values()) r.close();
+    this.runners.clear();
+    this.streamTime = -1;
+    this.partitionTime.clear();
+    this.schedules.STREAM_TIME = [];
+    this.schedules.WALL_CLOCK_TIME = [];
   }
 
   /** Closes the processors and stores; unclean (a crash, a lost task): stores drop what they did not flush. */

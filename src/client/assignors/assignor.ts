@@ -42,6 +42,22 @@ export interface PartitionAssignor {
    * (Java's subscriptionUserData + onAssignment, without state in the assignor). Absent: none.
    */
   subscriptionUserData?(assignment: TopicPartition[], generationId: number): Buffer | null;
+  /**
+   * Optional, instead of assign(): each member's partitions with user data for its assignment (Java's
+   * Assignment.userData; Kafka Streams sends standby tasks there), and free to await (e.g. end offsets).
+   */
+  assignWithUserData?(partitionsPerTopic: Map<string, number>, members: MemberSubscription[]): Promise<Map<string, MemberAssignment>>;
+  /**
+   * Java's onAssignment: called on every member with its assignment and the assignment's user data after
+   * SyncGroup, before the revoke and assign callbacks of that rebalance.
+   */
+  onAssignment?(assignment: TopicPartition[], userData: Buffer | null, generationId: number): void;
+}
+
+/** One member's share from assignWithUserData. */
+export interface MemberAssignment {
+  partitions: TopicPartition[];
+  userData: Buffer | null;
 }
 
 /** Highest ConsumerProtocolSubscription/Assignment version this client knows. */

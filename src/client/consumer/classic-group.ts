@@ -179,7 +179,7 @@ export class ClassicGroup {
       protocolType: 'consumer',
       protocols: this.assignors.map((a) => ({
         name: a.name,
-        metadata: encodeSubscription({ topics, ownedPartitions: owned, generationId: this.generationId, rackId: null }),
+        metadata: encodeSubscription({ topics, ownedPartitions: owned, generationId: this.generationId, rackId: null, userData: a.subscriptionUserData?.(owned, this.generationId) ?? null }),
       })),
       reason: null,
     }, { timeoutMs: this.config.rebalanceTimeoutMs + 5000 });
@@ -207,7 +207,9 @@ export class ClassicGroup {
     if (this.stopped) return;
     this.checkRoundError(sync.errorCode, 'SyncGroup');
     const subscribed = new Set(topics);
-    const assigned = sync.assignment.length === 0 ? [] : decodeAssignment(sync.assignment).partitions.filter((tp) => subscribed.has(tp.topic));
+    const decoded = sync.assignment.length === 0 ? null : decodeAssignment(sync.assignment);
+    const assigned = decoded === null ? [] : decoded.partitions.filter((tp) => subscribed.has(tp.topic));
+    this.assignors.find((a) => a.name === this.protocolName)?.onAssignment?.(assigned, decoded?.userData ?? null, this.generationId);
     const assignedKeys = new Set(assigned.map((tp) => tpKey(tp.topic, tp.partition)));
     const current = this.host.owned();
     const currentKeys = new Set(current.map((tp) => tpKey(tp.topic, tp.partition)));
@@ -257,6 +259,13 @@ export class ClassicGroup {
     if (allTopics.length > 0) {
       const md = await this.cluster.refreshMetadata(allTopics);
       for (const t of md.topics) if (t.name !== null && t.errorCode === 0) partitionsPerTopic.set(t.name, t.partitions.length);
+    }
+    if (assignor.assignWithUserData) {
+      const withData = await assignor.assignWithUserData(partitionsPerTopic, subs);
+      return subs.map((s) => {
+        const a = withData.get(s.memberId);
+        return { memberId: s.memberId, assignment: encodeAssignment(a?.partitions ?? [], a?.userData ?? null) };
+      });
     }
     const result = assignor.assign(partitionsPerTopic, subs);
     return subs.map((s) => ({ memberId: s.memberId, assignment: encodeAssignment(result.get(s.memberId) ?? []) }));

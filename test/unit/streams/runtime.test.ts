@@ -272,12 +272,15 @@ test('a task reading two topics takes the record with the lowest timestamp first
   });
 });
 
-test('the configuration is checked: standbys are not built yet; processing.guarantee names', async () => {
+test('the configuration is checked: standby and recovery-lag numbers; processing.guarantee names', async () => {
   const topology = countTopology();
   const base = { 'application.id': 'cfg', 'bootstrap.servers': '127.0.0.1:1' };
   assert.throws(() => new KafkaStreams(topology, { ...base, 'processing.guarantee': 'exactly_once_beta' as 'exactly_once_v2' }), /processing\.guarantee must be 'at_least_once' or 'exactly_once_v2'/);
   assert.equal(new KafkaStreams(topology, { ...base, 'processing.guarantee': 'exactly_once_v2' }).state(), 'CREATED');
-  assert.throws(() => new KafkaStreams(topology, { ...base, 'num.standby.replicas': 1 }), /standby/);
+  assert.equal(new KafkaStreams(topology, { ...base, 'num.standby.replicas': 1 }).state(), 'CREATED');
+  assert.throws(() => new KafkaStreams(topology, { ...base, 'num.standby.replicas': -1 }), /num\.standby\.replicas must be an integer >= 0/);
+  assert.throws(() => new KafkaStreams(topology, { ...base, 'num.standby.replicas': 1.5 }), /num\.standby\.replicas/);
+  assert.throws(() => new KafkaStreams(topology, { ...base, 'acceptable.recovery.lag': -5 }), /acceptable\.recovery\.lag/);
   assert.throws(() => new KafkaStreams(topology, { ...base, 'application.id': 'bad id' }), /application\.id/);
   const app = new KafkaStreams(topology, { ...base, 'num.standby.replicas': 0, 'state.dir': '/tmp/unused' });
   assert.equal(app.state(), 'CREATED');
