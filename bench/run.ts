@@ -49,7 +49,8 @@
  *                                       hand-written consumer → producer loop — stateless filter/mapValues, a 1 min
  *                                       windowed count vs a Map — and the restore rate of a store from its changelog;
  *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
- *                                       (default 200000), --streams-rounds N (default 2)
+ *                                       (default 200000), --streams-rounds N (default 2), --streams-cache-bytes N
+ *                                       (the applications' statestore.cache.max.bytes, default 10485760; 0: no cache)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       'metrics-records': { type: 'string', default: '1000000' },
       'streams-records': { type: 'string', default: '200000' },
       'streams-rounds': { type: 'string', default: '2' },
+      'streams-cache-bytes': { type: 'string', default: '10485760' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
       'console-loads': { type: 'string', default: '5' },
@@ -168,7 +170,8 @@ async function main(): Promise<void> {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
   if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale or streams');
-  const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']) };
+  const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']), cacheBytes: Number(values['streams-cache-bytes']) };
+  if (!Number.isInteger(streamsBench.cacheBytes) || streamsBench.cacheBytes < 0) throw new Error('--streams-cache-bytes must be an integer >= 0');
   if (!Number.isInteger(streamsBench.records) || streamsBench.records <= 0 || !Number.isInteger(streamsBench.rounds) || streamsBench.rounds <= 0) throw new Error('--streams-records and --streams-rounds must be positive integers');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
   if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');

@@ -19,6 +19,7 @@ import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
+import { cacheMaxBytes, RecordCache } from './state/record-cache.js';
 import { checkpointOffset, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { StreamsPartitionAssignor } from './assignor.js';
@@ -133,6 +134,8 @@ export class KafkaStreams {
   /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
   private revivals = 0;
   private readonly global: GlobalStateUpdater;
+  /** statestore.cache.max.bytes: one budget for every cached store of every task of this instance. */
+  private readonly recordCache: RecordCache;
   private readonly description: string;
   /** exactly_once_v2: the producer that publishes the topology (the main one is transactional). */
   private publisher: Producer | null = null;
@@ -154,6 +157,7 @@ export class KafkaStreams {
     if (standbys !== 0) throw new StreamsException(`num.standby.replicas: standby tasks are not supported yet, only 0 (got ${String(standbys)})`);
     this.commitIntervalMs = props['commit.interval.ms'] ?? (this.eos ? 100 : 30_000);
     if (!Number.isFinite(this.commitIntervalMs) || this.commitIntervalMs < 0) throw new StreamsException(`commit.interval.ms must be >= 0, got ${this.commitIntervalMs}`);
+    this.recordCache = new RecordCache(cacheMaxBytes(props));
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
@@ -471,7 +475,9 @@ export class KafkaStreams {
       const producer = this.producer;
       const consumer = this.consumer;
       if (!producer || !consumer) return;
-      for (const t of tasks) for (const s of t.task.stores.values()) s.flush();
+      // The record caches first: what they hold goes to the stores, the changelogs and downstream (into the
+      // transaction under exactly_once_v2) before the offsets that produced it are committed.
+      for (const t of tasks) t.task.flush();
       const offsets: Array<{ topic: string; partition: number; offset: number }> = [];
       for (const t of tasks) {
         for (const [topic, offset] of t.consumed) {
@@ -658,6 +664,7 @@ export class KafkaStreams {
         return n;
       },
       decorate: this.plan.decorate,
+      recordCache: this.recordCache,
     };
   }
 

@@ -2,11 +2,11 @@
  * A KafkaStreams application in its own process, for the kill -9 tests: counts the records of `input` per key
  * (a changelogged store) and writes every new count to `output`. Prints "RUNNING" once it runs; runs until killed
  * or sent SIGTERM (then closes cleanly).
- *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms] [memory|persistent]
+ *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms] [memory|persistent] [statestore.cache.max.bytes]
  */
 import { Consumed, KafkaStreams, Materialized, Produced, Serdes, Stores, StreamsBuilder } from '../../src/streams/index.js';
 
-const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs, storeType] = process.argv.slice(2);
+const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs, storeType, cacheBytes] = process.argv.slice(2);
 if (!output) {
   process.stderr.write('usage: streams-count-app <bootstrap> <application.id> <state.dir> <at_least_once|exactly_once_v2> <input> <output>\n');
   process.exit(2);
@@ -24,6 +24,7 @@ const app = new KafkaStreams(b.build(), {
   'session.timeout.ms': 2000,
   'heartbeat.interval.ms': 100,
   'replication.factor': 1,
+  ...(cacheBytes === undefined ? {} : { 'statestore.cache.max.bytes': Number(cacheBytes) }),
 });
 app.setStateListener((s) => {
   process.stdout.write(`${s}\n`);
