@@ -835,16 +835,22 @@ export class KafkaStreams {
     this.setState('PENDING_SHUTDOWN');
     this.stopping = true;
     await this.loop;
+    let committed = false;
     if (!options.crash) {
       try {
-        if (!this.needsRevive) await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+        if (!this.needsRevive) {
+          await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+          committed = true;
+        }
       } catch {
         // At-least-once: what was not committed is processed again by the next owner.
       }
       await this.abortOpenTransaction();
       await this.publishTopology('NOT_RUNNING');
     }
-    await this.shutdownClients(!options.crash);
+    // Under exactly_once_v2 tasks whose last commit failed close dirty: their record caches must not flush into a
+    // transaction that never commits.
+    await this.shutdownClients(!options.crash && (committed || !this.eos));
     this.setState('NOT_RUNNING');
   }
 
@@ -883,7 +889,8 @@ export class KafkaStreams {
     this.error = err instanceof Error ? err : new StreamsException(String(err));
     this.stopping = true;
     await this.abortOpenTransaction();
-    await this.shutdownClients();
+    // Dirty: after a processing error the record caches hold what must be processed again, not flushed.
+    await this.shutdownClients(false);
     this.setState('ERROR');
     this.uncaughtHandler?.(this.error);
   }

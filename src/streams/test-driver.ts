@@ -2,7 +2,8 @@
 // into an input topic runs through its task at once, then stream-time punctuations fire, then whatever the task
 // wrote to a topic the topology reads (repartition topics, through()) is fed back in, in order. Output topics are
 // queues read through TestOutputTopic; stores are readable by name. The wall clock is a mock that only
-// advanceWallClockTime moves.
+// advanceWallClockTime moves. After each record (and wall-clock punctuation) the task's record caches flush, as
+// Kafka's driver commits there, so cached stores forward every update.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
