@@ -182,3 +182,34 @@ test('the TopologyTestDriver commits after every record, as Kafka\'s does: cache
   assert.equal(driver.getKeyValueStore<string, number>('counts').get('a'), 2);
   driver.close();
 });
+
+test('a cached table feeding a cached mapValues table: one flush drains both; a key added and deleted between flushes forwards nothing', () => {
+  const b = new StreamsBuilder();
+  b.table('in', Consumed.with(S, S), Materialized.as<string, string>('source'))
+    .mapValues((v) => v.length, Materialized.as<string, number>('lengths').withValueSerde(L))
+    .toStream().to('out', Produced.with(S, L));
+  const plan = b.build().build({ 'application.id': 'tables' });
+  const out: string[] = [];
+  const t = new StreamTask(new TaskId(0, 0), plan.subtopologies[0], {
+    props: { 'application.id': 'tables' },
+    collector: { send: (_topic, key, value) => out.push(`${key?.toString()}=${value === null ? null : Number(value.readBigInt64BE(0))}`) },
+    now: () => 0, globalStores: new Map(), changeLogger: () => null, partitionsFor: () => 1, decorate: plan.decorate,
+    recordCache: new RecordCache(1 << 20),
+  });
+  t.init();
+  let offset = 0;
+  const pipe = (k: string, v: string | null): void => { t.process('in', 0, offset++, Buffer.from(k), v === null ? null : Buffer.from(v), 1, []); };
+  pipe('a', 'x');
+  pipe('a', 'xyz');
+  pipe('b', 'yy');
+  pipe('c', 'tmp');
+  pipe('c', null);
+  assert.deepEqual(out, []);
+  assert.equal(t.flushCaches(), true);
+  assert.deepEqual(out, ['a=3', 'b=2'], 'the source\'s flush forwards into the lengths cache, which the same task flush drains');
+  pipe('b', null);
+  t.flush();
+  assert.deepEqual(out, ['a=3', 'b=2', 'b=null'], 'a delete of a flushed key is forwarded as a tombstone');
+  assert.equal(t.flushCaches(), false, 'nothing left dirty');
+  t.close();
+});
