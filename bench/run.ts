@@ -49,7 +49,8 @@
  *                                       hand-written consumer → producer loop — stateless filter/mapValues, a 1 min
  *                                       windowed count vs a Map — and the restore rate of a store from its changelog;
  *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
- *                                       (default 200000), --streams-rounds N (default 2)
+ *                                       (default 200000), --streams-rounds N (default 2), --streams-cache-bytes N
+ *                                       (the applications' statestore.cache.max.bytes, default 10485760; 0: no cache)
  *   npm run bench -- --only cdc        just change data capture from MariaDB (bench/cdc.ts: changes/s from the binlog
  *                                       to the broker, at-least-once and exactly-once, vs the binlog read alone; lag
  *                                       commit → record at a steady rate); --cdc-changes N (default 100000),
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       'cdc-rounds': { type: 'string', default: '3' },
       'cdc-rate': { type: 'string', default: '1000' },
       'cdc-seconds': { type: 'string', default: '10' },
+      'streams-cache-bytes': { type: 'string', default: '10485760' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
       'console-loads': { type: 'string', default: '5' },
@@ -179,7 +181,8 @@ async function main(): Promise<void> {
   if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams or cdc');
   const cdcBench = { changes: Number(values['cdc-changes']), rounds: Number(values['cdc-rounds']), lagRate: Number(values['cdc-rate']), lagSeconds: Number(values['cdc-seconds']) };
   if (!Object.values(cdcBench).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--cdc-changes, --cdc-rounds, --cdc-rate and --cdc-seconds must be positive integers');
-  const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']) };
+  const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']), cacheBytes: Number(values['streams-cache-bytes']) };
+  if (!Number.isInteger(streamsBench.cacheBytes) || streamsBench.cacheBytes < 0) throw new Error('--streams-cache-bytes must be an integer >= 0');
   if (!Number.isInteger(streamsBench.records) || streamsBench.records <= 0 || !Number.isInteger(streamsBench.rounds) || streamsBench.rounds <= 0) throw new Error('--streams-records and --streams-rounds must be positive integers');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
   if (!Number.isInteger(compare.records) || compare.records <= 0 || !Number.isInteger(compare.runs) || compare.runs <= 0) throw new Error('--compare-records and --compare-runs must be positive integers');

@@ -24,6 +24,12 @@ export interface StreamsProps {
   'default.key.serde'?: Serde<any>;
   'default.value.serde'?: Serde<any>;
   'default.timestamp.extractor'?: TimestampExtractor;
+  /**
+   * The record caches' budget in bytes, one for the whole instance (Kafka's default 10485760); 0 turns caching off
+   * (every update reaches its store, changelog and downstream at once). Also read under its deprecated name
+   * cache.max.bytes.buffering.
+   */
+  'statestore.cache.max.bytes'?: number;
   [key: string]: unknown;
 }
 
@@ -34,6 +40,7 @@ export const StreamsConfig = {
   DEFAULT_VALUE_SERDE_CLASS_CONFIG: 'default.value.serde',
   DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG: 'default.timestamp.extractor',
   PROCESSING_GUARANTEE_CONFIG: 'processing.guarantee',
+  STATESTORE_CACHE_MAX_BYTES_CONFIG: 'statestore.cache.max.bytes',
   AT_LEAST_ONCE: 'at_least_once',
   EXACTLY_ONCE_V2: 'exactly_once_v2',
 } as const;

@@ -6,7 +6,7 @@ import { StreamsException } from './config.js';
 import type { ProcessorContext, ProcessorSupplier, TaskId } from './processor.js';
 import { change, Record, valueAndTimestamp, type Change, type KeyValue, type ValueAndTimestamp } from './record.js';
 import type { Serde } from './serdes.js';
-import type { KeyValueStore, SessionStore, TimestampedKeyValueStore, TimestampedWindowStore, WindowStore } from './state/stores.js';
+import type { CachedStateStore, KeyValueStore, SessionStore, TimestampedKeyValueStore, TimestampedWindowStore, WindowStore } from './state/stores.js';
 import type { InternalProcessorContext } from './task.js';
 import { Window, Windowed, type BufferConfig, type JoinWindows, type SessionWindows, type SlidingWindows, type TimeWindows } from './windows.js';
 
@@ -58,14 +58,28 @@ export function sessionStoreGetter<K, V>(storeName: string): ValueGetterSupplier
   };
 }
 
+/**
+ * Kafka's TimestampedTupleForwarder: a processor whose store has a record cache forwards what the cache flushes
+ * (the latest update per key, with the value the store held before as the old value) instead of every update.
+ * Returns true when the store caches (the processor then leaves forwarding to it).
+ */
+function forwardOnFlush<K, V>(store: unknown, ctx: ProcessorContext<K, Change<V>>): boolean {
+  const cached = store as Partial<CachedStateStore<K, ValueAndTimestamp<V>>>;
+  if (typeof cached.setFlushListener !== 'function') return false;
+  return cached.setFlushListener((f) => {
+    ctx.forward(new Record(f.key, change(f.newValue?.value ?? null, f.oldValue?.value ?? null), f.newValue?.timestamp ?? f.timestamp, f.headers));
+  });
+}
+
 // ---- KStream aggregations ---------------------------------------------------------------------------------------
 
 export function streamAggregate<K, V, VA>(storeName: string, initializer: Initializer<VA>, aggregator: Aggregator<K, V, VA>): ProcessorSupplier<K, V, K, Change<VA>> {
   return () => {
     let ctx: Ctx;
     let store: TimestampedKeyValueStore<K, VA>;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) { ctx.recordDropped('null key or value'); return; }
         const old = store.get(r.key);
@@ -73,7 +87,7 @@ export function streamAggregate<K, V, VA>(storeName: string, initializer: Initia
         // The result carries the largest timestamp of the records aggregated into it.
         const ts = Math.max(old?.timestamp ?? -1, r.timestamp);
         store.put(r.key, valueAndTimestamp(agg, ts));
-        ctx.forward(r.withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
+        if (!cached) ctx.forward(r.withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
       },
     };
   };
@@ -88,8 +102,9 @@ export function windowAggregate<K, V, VA>(storeName: string, windows: TimeWindow
     let ctx: Ctx;
     let store: TimestampedWindowStore<K, VA>;
     let observed = -1;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) { ctx.recordDropped('null key or value'); return; }
         observed = Math.max(observed, r.timestamp);
@@ -100,7 +115,7 @@ export function windowAggregate<K, V, VA>(storeName: string, windows: TimeWindow
           const agg = aggregator(r.key, r.value, old ? old.value : initializer());
           const ts = Math.max(old?.timestamp ?? -1, r.timestamp);
           store.put(r.key, valueAndTimestamp(agg, ts), w.start);
-          ctx.forward(r.withKey(new Windowed(r.key, w)).withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
+          if (!cached) ctx.forward(r.withKey(new Windowed(r.key, w)).withValue(change(agg, old?.value ?? null)).withTimestamp(ts));
         }
       },
     };
@@ -156,8 +171,9 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
     let store: TimestampedWindowStore<K, VA>;
     let records: WindowStore<K, V>;
     let observed = -1;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); records = c.getStateStore(recordsStore); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); records = c.getStateStore(recordsStore); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) { ctx.recordDropped('null key or value'); return; }
         const t = r.timestamp;
@@ -181,7 +197,7 @@ export function slidingAggregate<K, V, VA>(storeName: string, recordsStore: stri
           for (const x of near) if (x.key >= start && x.key <= end) { agg = aggregator(r.key, x.value, agg); maxTs = Math.max(maxTs, x.key); }
           const old = store.fetch(r.key, start);
           store.put(r.key, valueAndTimestamp(agg, maxTs), start);
-          ctx.forward(new Record(new Windowed(r.key, new Window(start, end)), change(agg, old?.value ?? null), maxTs, r.headers));
+          if (!cached) ctx.forward(new Record(new Windowed(r.key, new Window(start, end)), change(agg, old?.value ?? null), maxTs, r.headers));
         }
       },
     };
@@ -194,15 +210,16 @@ export function tableSource<K, V>(storeName: string): ProcessorSupplier<K, V, K,
   return () => {
     let ctx: Ctx;
     let store: TimestampedKeyValueStore<K, V>;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
         const old = store.get(r.key)?.value ?? null;
         const value = r.value ?? null;
         store.put(r.key, value === null ? null : valueAndTimestamp(value, r.timestamp));
         if (old === null && value === null) return;
-        ctx.forward(r.withValue(change(value, old)));
+        if (!cached) ctx.forward(r.withValue(change(value, old)));
       },
     };
   };
@@ -213,14 +230,15 @@ export function tableMapChange<K, V, VR>(fn: (key: K, value: V) => VR | null, st
   return () => {
     let ctx: Ctx;
     let store: TimestampedKeyValueStore<K, VR> | null = null;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; if (storeName) store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; if (storeName) { store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); } },
       process(r) {
         const n = r.value.newValue === null ? null : fn(r.key, r.value.newValue);
         const o = store ? store.get(r.key)?.value ?? null : r.value.oldValue === null ? null : fn(r.key, r.value.oldValue);
         if (n === null && o === null) return;
         store?.put(r.key, n === null ? null : valueAndTimestamp(n, r.timestamp));
-        ctx.forward(r.withValue(change(n, o)));
+        if (!cached) ctx.forward(r.withValue(change(n, o)));
       },
     };
   };
@@ -288,8 +306,9 @@ export function tableAggregate<K, V, VA>(storeName: string, initializer: Initial
   return () => {
     let ctx: Ctx;
     let store: TimestampedKeyValueStore<K, VA>;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
         const stored = store.get(r.key);
@@ -299,7 +318,7 @@ export function tableAggregate<K, V, VA>(storeName: string, initializer: Initial
         if (r.value.newValue !== null) agg = adder(r.key, r.value.newValue, agg ?? initializer());
         const ts = Math.max(stored?.timestamp ?? -1, r.timestamp);
         store.put(r.key, agg === null ? null : valueAndTimestamp(agg, ts));
-        ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
+        if (!cached) ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
       },
     };
   };
@@ -309,8 +328,9 @@ export function tableReduce<K, V>(storeName: string, adder: Reducer<V>, subtract
   return () => {
     let ctx: Ctx;
     let store: TimestampedKeyValueStore<K, V>;
+    let cached = false;
     return {
-      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); },
+      init(c) { ctx = c as Ctx; store = c.getStateStore(storeName); cached = forwardOnFlush(store, c); },
       process(r) {
         if (r.key === null || r.key === undefined) { ctx.recordDropped('null key'); return; }
         const stored = store.get(r.key);
@@ -320,7 +340,7 @@ export function tableReduce<K, V>(storeName: string, adder: Reducer<V>, subtract
         if (r.value.newValue !== null) agg = agg === null ? r.value.newValue : adder(agg, r.value.newValue);
         const ts = Math.max(stored?.timestamp ?? -1, r.timestamp);
         store.put(r.key, agg === null ? null : valueAndTimestamp(agg, ts));
-        ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
+        if (!cached) ctx.forward(r.withValue(change(agg, old)).withTimestamp(ts));
       },
     };
   };
@@ -406,14 +426,15 @@ export function passThrough<K, V>(storeName?: string): ProcessorSupplier<K, V, K
   return () => {
     let ctx: ProcessorContext<K, V>;
     let store: TimestampedKeyValueStore<K, unknown> | null = null;
+    let cached = false;
     return {
-      init(c) { ctx = c; if (storeName) store = c.getStateStore(storeName); },
+      init(c) { ctx = c; if (storeName) { store = c.getStateStore(storeName); cached = forwardOnFlush(store, c as ProcessorContext<K, Change<unknown>>); } },
       process(r) {
         if (store) {
           const v = (r.value as unknown as Change<unknown>).newValue;
           store.put(r.key, v === null ? null : valueAndTimestamp(v, r.timestamp));
         }
-        ctx.forward(r);
+        if (!cached) ctx.forward(r);
       },
     };
   };

@@ -39,10 +39,11 @@ class InternalBuilder {
     return name;
   }
 
-  keyValueStore(name: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, logging: boolean, processors: string[], supplier?: BytesStoreSupplier): void {
+  keyValueStore(name: string, keySerde: Serde<any> | undefined, valueSerde: Serde<any> | undefined, logging: boolean, processors: string[], supplier?: BytesStoreSupplier, caching = true): void {
     const kv = supplier?.kind === 'keyValue' ? supplier : Stores.inMemoryKeyValueStore(name);
     let b: StoreBuilder<StateStore> = Stores.timestampedKeyValueStoreBuilder(kv, keySerde, valueSerde);
     if (!logging) b = b.withLoggingDisabled();
+    if (caching) b = b.withCachingEnabled();
     this.topology.addStateStore(b, ...processors);
   }
 
@@ -92,7 +93,7 @@ export class StreamsBuilder {
     const valueSerde = materialized.valueSerde ?? consumed.valueSerde;
     this.b.topology.addSource(sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor });
     const name = this.b.addProcessor(this.b.newName('KTABLE-SOURCE-'), tableSource(storeName), [sourceName]);
-    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
+    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier, materialized.cachingEnabled);
     return new KTable<K, V>(this.b, name, keySerde, valueSerde, storeGetter(storeName), storeName, null);
   }
 
@@ -359,7 +360,7 @@ export class KStream<K, V> {
     const name = this.b.addProcessor(this.b.newName('KSTREAM-TOTABLE-'), tableSource(storeName), [source.nodeName]);
     const keySerde = materialized.keySerde ?? source.keySerde;
     const valueSerde = materialized.valueSerde ?? source.valueSerde;
-    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
+    this.b.keyValueStore(storeName, keySerde, valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier, materialized.cachingEnabled);
     return new KTable<K, V>(this.b, name, keySerde, valueSerde, storeGetter(storeName), storeName, null);
   }
 }
@@ -480,7 +481,7 @@ export class KGroupedStream<K, V> {
     const input = this.input(storeName);
     const name = this.b.addProcessor(this.b.newName(prefix), streamAggregate(storeName, initializer, aggregator), [input]);
     const keySerde = materialized.keySerde ?? this.keySerde;
-    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
+    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier, materialized.cachingEnabled);
     return new KTable<K, VA>(this.b, name, keySerde, materialized.valueSerde, storeGetter(storeName), storeName, null);
   }
 
@@ -521,7 +522,8 @@ export class TimeWindowedKStream<K, V> {
     const retention = materialized.retentionMs ?? minRetention;
     if (retention < minRetention) throw new TopologyException(`store ${storeName}: retention ${retention} ms is shorter than the window size plus grace (${minRetention} ms)`);
     const sup = materialized.storeSupplier;
-    const stores: StoreBuilder<StateStore>[] = [Stores.timestampedWindowStoreBuilder(sup?.kind === 'window' ? sup : Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde)];
+    const windowStore = Stores.timestampedWindowStoreBuilder(sup?.kind === 'window' ? sup : Stores.inMemoryWindowStore(storeName, retention, sizeMs, false), keySerde, materialized.valueSerde);
+    const stores: StoreBuilder<StateStore>[] = [materialized.cachingEnabled ? windowStore.withCachingEnabled() : windowStore];
     let name: string;
     if (w instanceof TimeWindows) {
       name = b.addProcessor(b.newName(prefix), windowAggregate(storeName, w, initializer, aggregator), [input]);
@@ -596,7 +598,7 @@ export class KTable<K, V> {
     const storeName = materialized ? materialized.storeName ?? this.b.newStoreName(prefix) : undefined;
     const name = this.b.addProcessor(this.b.newName(prefix), tableMapChange(fn, storeName), [this.nodeName]);
     if (storeName) {
-      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde ?? valueSerde, materialized!.loggingEnabled, [name], materialized!.storeSupplier);
+      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde ?? valueSerde, materialized!.loggingEnabled, [name], materialized!.storeSupplier, materialized!.cachingEnabled);
       return new KTable<K, VR>(this.b, name, this.keySerde, materialized!.valueSerde ?? valueSerde, storeGetter(storeName), storeName, this.windowClosing);
     }
     const getter = this.getter ? mappedGetter(this.getter, fn) : null;
@@ -659,7 +661,7 @@ export class KTable<K, V> {
     const storeName = materialized ? materialized.storeName ?? this.b.newStoreName('KTABLE-MERGE-') : undefined;
     this.b.addProcessor(mergeName, passThrough(storeName), [thisName, otherName]);
     if (storeName) {
-      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde, materialized!.loggingEnabled, [mergeName], materialized!.storeSupplier);
+      this.b.keyValueStore(storeName, materialized!.keySerde ?? this.keySerde, materialized!.valueSerde, materialized!.loggingEnabled, [mergeName], materialized!.storeSupplier, materialized!.cachingEnabled);
       return new KTable<K, VR>(this.b, mergeName, this.keySerde, materialized!.valueSerde, storeGetter(storeName), storeName, null);
     }
     return new KTable<K, VR>(this.b, mergeName, this.keySerde, undefined, joinedGetter(kind, leftGetter, rightGetter, joiner), null, null);
@@ -699,7 +701,7 @@ export class KGroupedTable<K, V> {
     const source = this.b.repartition(this.parent, this.repartitionName ?? storeName, this.keySerde, this.valueSerde, (inner) => changeSerde(inner), false);
     const name = this.b.addProcessor(this.b.newName(prefix), make(storeName), [source]);
     const keySerde = materialized.keySerde ?? this.keySerde;
-    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier);
+    this.b.keyValueStore(storeName, keySerde, materialized.valueSerde, materialized.loggingEnabled, [name], materialized.storeSupplier, materialized.cachingEnabled);
     return new KTable<K, VA>(this.b, name, keySerde, materialized.valueSerde, storeGetter(storeName), storeName, null);
   }
 }

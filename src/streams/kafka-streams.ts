@@ -19,6 +19,7 @@ import { acquireProcessId, type ProcessId } from './process-id.js';
 import { StreamsException, TopologyException, validateProps, type StreamsProps } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
+import { cacheMaxBytes, RecordCache } from './state/record-cache.js';
 import { checkpointOffset, DEFAULT_STATE_DIR, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
 import { LATEST_OFFSET, StreamsPartitionAssignor, type StreamsAssignorOptions } from './assignor.js';
@@ -142,6 +143,8 @@ export class KafkaStreams {
   /** Tasks closed dirty and revived (their stores rebuilt from the committed changelog) after an aborted transaction. */
   private revivals = 0;
   private readonly global: GlobalStateUpdater;
+  /** statestore.cache.max.bytes: one budget for every cached store of every task of this instance. */
+  private readonly recordCache: RecordCache;
   private readonly description: string;
   /** exactly_once_v2: the producer that publishes the topology (the main one is transactional). */
   private publisher: Producer | null = null;
@@ -169,6 +172,7 @@ export class KafkaStreams {
     if (!Number.isInteger(lag) || lag < 0) throw new StreamsException(`acceptable.recovery.lag must be an integer >= 0, got ${String(lag)}`);
     this.commitIntervalMs = props['commit.interval.ms'] ?? (this.eos ? 100 : 30_000);
     if (!Number.isFinite(this.commitIntervalMs) || this.commitIntervalMs < 0) throw new StreamsException(`commit.interval.ms must be >= 0, got ${this.commitIntervalMs}`);
+    this.recordCache = new RecordCache(cacheMaxBytes(props));
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
@@ -543,7 +547,9 @@ export class KafkaStreams {
       const producer = this.producer;
       const consumer = this.consumer;
       if (!producer || !consumer) return;
-      for (const t of tasks) for (const s of t.task.stores.values()) s.flush();
+      // The record caches first: what they hold goes to the stores, the changelogs and downstream (into the
+      // transaction under exactly_once_v2) before the offsets that produced it are committed.
+      for (const t of tasks) t.task.flush();
       const offsets: Array<{ topic: string; partition: number; offset: number }> = [];
       for (const t of tasks) {
         for (const [topic, offset] of t.consumed) {
@@ -757,6 +763,7 @@ export class KafkaStreams {
         return n;
       },
       decorate: this.plan.decorate,
+      recordCache: this.recordCache,
     };
   }
 
@@ -954,16 +961,22 @@ export class KafkaStreams {
     this.setState('PENDING_SHUTDOWN');
     this.stopping = true;
     await this.loop;
+    let committed = false;
     if (!options.crash) {
       try {
-        if (!this.needsRevive) await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+        if (!this.needsRevive) {
+          await this.commit([...this.tasks.values()].filter((t) => !t.restoring));
+          committed = true;
+        }
       } catch {
         // At-least-once: what was not committed is processed again by the next owner.
       }
       await this.abortOpenTransaction();
       await this.publishTopology('NOT_RUNNING');
     }
-    await this.shutdownClients(!options.crash);
+    // Under exactly_once_v2 tasks whose last commit failed close dirty: their record caches must not flush into a
+    // transaction that never commits.
+    await this.shutdownClients(!options.crash && (committed || !this.eos));
     this.setState('NOT_RUNNING');
   }
 
@@ -1003,7 +1016,8 @@ export class KafkaStreams {
     this.error = err instanceof Error ? err : new StreamsException(String(err));
     this.stopping = true;
     await this.abortOpenTransaction();
-    await this.shutdownClients();
+    // Dirty: after a processing error the record caches hold what must be processed again, not flushed.
+    await this.shutdownClients(false);
     this.setState('ERROR');
     this.uncaughtHandler?.(this.error);
   }

@@ -116,6 +116,8 @@ export class Materialized<K, V> {
     readonly loggingEnabled: boolean,
     /** The store to build (Stores.persistentKeyValueStore(...), ...); undefined: the DSL's default (in memory). */
     readonly storeSupplier: BytesStoreSupplier | undefined = undefined,
+    /** A record cache in front of the store (key-value and window stores; on by default, as in Kafka). */
+    readonly cachingEnabled = true,
   ) {}
 
   /** A store name, or a store supplier (whose name the store takes). */
@@ -128,21 +130,38 @@ export class Materialized<K, V> {
     return new Materialized(undefined, keySerde, valueSerde, undefined, true);
   }
 
+  private copy(changes: { keySerde?: Serde<K>; valueSerde?: Serde<V>; retentionMs?: number; loggingEnabled?: boolean; cachingEnabled?: boolean }): Materialized<K, V> {
+    return new Materialized(
+      this.storeName, changes.keySerde ?? this.keySerde, changes.valueSerde ?? this.valueSerde, changes.retentionMs ?? this.retentionMs,
+      changes.loggingEnabled ?? this.loggingEnabled, this.storeSupplier, changes.cachingEnabled ?? this.cachingEnabled,
+    );
+  }
+
   withKeySerde(keySerde: Serde<K>): Materialized<K, V> {
-    return new Materialized(this.storeName, keySerde, this.valueSerde, this.retentionMs, this.loggingEnabled, this.storeSupplier);
+    return this.copy({ keySerde });
   }
 
   withValueSerde(valueSerde: Serde<V>): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, valueSerde, this.retentionMs, this.loggingEnabled, this.storeSupplier);
+    return this.copy({ valueSerde });
   }
 
   /** For window and session stores: how long windows are kept (at least the window size plus grace). */
   withRetention(retentionMs: number): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, this.valueSerde, retentionMs, this.loggingEnabled, this.storeSupplier);
+    return this.copy({ retentionMs });
   }
 
   withLoggingDisabled(): Materialized<K, V> {
-    return new Materialized(this.storeName, this.keySerde, this.valueSerde, this.retentionMs, false, this.storeSupplier);
+    return this.copy({ loggingEnabled: false });
+  }
+
+  /** Updates reach the store, its changelog and downstream on commit (or eviction), the latest per key (the default). */
+  withCachingEnabled(): Materialized<K, V> {
+    return this.copy({ cachingEnabled: true });
+  }
+
+  /** Every update reaches the store, its changelog and downstream at once. */
+  withCachingDisabled(): Materialized<K, V> {
+    return this.copy({ cachingEnabled: false });
   }
 }
 

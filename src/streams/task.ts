@@ -6,8 +6,9 @@ import { recordTimestampExtractor, resolveSerde, StreamsException, type StreamsP
 import { PunctuationType, TaskId, type Cancellable, type Processor, type ProcessorContext, type Punctuator } from './processor.js';
 import { Record, type Headers, type RecordMetadata } from './record.js';
 import { isTextSerializer, type Serde } from './serdes.js';
+import type { RecordCache } from './state/record-cache.js';
 import { lockTaskDirectory, taskDirectory } from './state/state-directory.js';
-import type { ChangeLogger, StateStore, StoreContext } from './state/stores.js';
+import type { CachedStateStore, ChangeLogger, StateStore, StoreContext } from './state/stores.js';
 import type { SinkNode, SubtopologyPlan, TopologyNode } from './topology.js';
 
 /** Where sink output goes. */
@@ -29,6 +30,8 @@ export interface TaskEnvironment {
   /** Partitions of an output topic, for a StreamPartitioner (1 in the test driver). */
   partitionsFor(topic: string): number;
   decorate(topic: string): string;
+  /** The instance's record cache (statestore.cache.max.bytes); none or a 0 budget: no store caches. */
+  readonly recordCache?: RecordCache | null;
 }
 
 /** What DSL processors reach beyond the public context. */
@@ -91,6 +94,7 @@ export class StreamTask {
 
   /** Builds and opens the stores (all a standby task has: it only applies changelog records to them). */
   initStores(): void {
+    const cache = this.env.recordCache?.enabled ? this.env.recordCache : null;
     for (const { builder, changelogTopic } of this.plan.stores) {
       const store = builder.build(this.env.props);
       const ctx: StoreContext = {
@@ -100,6 +104,13 @@ export class StreamTask {
         changeLogger: changelogTopic ? this.env.changeLogger(builder.name, changelogTopic) : null,
         recordTimestamp: () => this.currentTimestamp,
         taskDir: () => this.taskDir(),
+        recordHeaders: () => this.current?.headers ?? [],
+        openCache: (onFlush) => (cache && builder.cachingEnabled ? cache.open(`${this.id.toString()}-${builder.name}`, onFlush) : null),
+        withRecordTimestamp: (timestamp, fn) => {
+          const saved = this.currentTimestamp;
+          this.currentTimestamp = timestamp;
+          try { fn(); } finally { this.currentTimestamp = saved; }
+        },
       };
       store.init(ctx);
       this.stores.set(builder.name, store);
@@ -215,8 +226,33 @@ export class StreamTask {
     this.schedules.WALL_CLOCK_TIME = [];
   }
 
+  /**
+   * Flushes the record caches — their stores, changelogs and forwards — until none holds a dirty entry (a flush
+   * forwards into the caches of stores downstream), then the stores (a persistent store commits its batch). The
+   * runtime calls it before each commit; the test driver after each record, as Kafka's does.
+   */
+  flush(): void {
+    this.flushCaches();
+    for (const s of this.stores.values()) s.flush();
+  }
+
+  /** Flushes the record caches only; returns whether any held a dirty entry. */
+  flushCaches(): boolean {
+    let any = false;
+    // A flush forwards downstream only (a sub-topology has no cycle): a round per store at most.
+    for (let round = 0; round <= this.stores.size; round++) {
+      let flushed = false;
+      for (const s of this.stores.values()) if ((s as Partial<CachedStateStore<unknown, unknown>>).flushCache?.() === true) flushed = true;
+      if (!flushed) break;
+      any = true;
+    }
+    return any;
+  }
+
   /** Closes the processors and stores; unclean (a crash, a lost task): stores drop what they did not flush. */
   close(clean = true): void {
+    // A clean close flushes the caches while the processors they forward through are still open.
+    if (clean) this.flushCaches();
     for (const r of this.runners.values()) r.close();
     for (const s of this.stores.values()) {
       if (clean) s.flush();

@@ -2,7 +2,8 @@
 // into an input topic runs through its task at once, then stream-time punctuations fire, then whatever the task
 // wrote to a topic the topology reads (repartition topics, through()) is fed back in, in order. Output topics are
 // queues read through TestOutputTopic; stores are readable by name. The wall clock is a mock that only
-// advanceWallClockTime moves.
+// advanceWallClockTime moves. After each record (and wall-clock punctuation) the task's record caches flush, as
+// Kafka's driver commits there, so cached stores forward every update.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   KeyValueStoreFacade, WindowStoreFacade,
   type KeyValueStore, type SessionStore, type StateStore, type TimestampedKeyValueStore, type TimestampedWindowStore, type WindowStore,
 } from './state/stores.js';
+import { cacheMaxBytes, RecordCache } from './state/record-cache.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { Topology, TopologyPlan } from './topology.js';
 
@@ -65,6 +67,7 @@ export class TopologyTestDriver {
       changeLogger: () => null,
       partitionsFor: () => 1,
       decorate: this.plan.decorate,
+      recordCache: new RecordCache(cacheMaxBytes(props)),
     };
     for (const s of this.plan.subtopologies) {
       const task = new StreamTask(new TaskId(s.id, 0), s, env);
@@ -109,6 +112,8 @@ export class TopologyTestDriver {
         this.offsets.set(r.topic, offset + 1);
         task.process(r.topic, 0, offset, r.key, r.value, r.timestamp, r.headers);
         task.maybePunctuateStreamTime();
+        // Kafka's driver commits after every record: the caches flush, so outputs look uncached.
+        task.flush();
       }
     } catch (e) {
       // The failure reaches the caller; what the failed record left queued is not processed later.
@@ -139,7 +144,10 @@ export class TopologyTestDriver {
   advanceWallClockTime(ms: number): void {
     if (ms < 0) throw new RangeError('the wall clock does not go back');
     this.wallClock += ms;
-    for (const t of this.tasks) t.maybePunctuateSystemTime();
+    for (const t of this.tasks) {
+      t.maybePunctuateSystemTime();
+      t.flush();
+    }
     this.drain();
   }
 

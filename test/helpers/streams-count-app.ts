@@ -2,11 +2,12 @@
  * A KafkaStreams application in its own process, for the kill -9 tests: counts the records of `input` per key
  * (a changelogged store) and writes every new count to `output`. Prints "RUNNING" once it runs; runs until killed
  * or sent SIGTERM (then closes cleanly).
- *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms] [memory|persistent] [num.standby.replicas] [transaction.timeout.ms]
+ *   node dist/test/helpers/streams-count-app.js <bootstrap> <application.id> <state.dir> <guarantee> <input> <output> [commit.interval.ms] [memory|persistent] [num.standby.replicas] [transaction.timeout.ms] [statestore.cache.max.bytes]
+ *   (an empty argument takes the default)
  */
 import { Consumed, KafkaStreams, Materialized, Produced, Serdes, Stores, StreamsBuilder } from '../../src/streams/index.js';
 
-const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs, storeType, standbys, txnTimeoutMs] = process.argv.slice(2);
+const [bootstrap, applicationId, stateDir, guarantee, input, output, commitMs, storeType, standbys, txnTimeoutMs, cacheBytes] = process.argv.slice(2);
 if (!output) {
   process.stderr.write('usage: streams-count-app <bootstrap> <application.id> <state.dir> <at_least_once|exactly_once_v2> <input> <output>\n');
   process.exit(2);
@@ -24,8 +25,9 @@ const app = new KafkaStreams(b.build(), {
   'session.timeout.ms': 2000,
   'heartbeat.interval.ms': 100,
   'replication.factor': 1,
-  'num.standby.replicas': Number(standbys ?? 0),
+  'num.standby.replicas': Number(standbys || 0),
   ...(txnTimeoutMs ? { 'transaction.timeout.ms': Number(txnTimeoutMs) } : {}),
+  ...(cacheBytes === undefined || cacheBytes === '' ? {} : { 'statestore.cache.max.bytes': Number(cacheBytes) }),
 });
 app.setStateListener((s) => {
   process.stdout.write(`${s}\n`);

@@ -1,13 +1,16 @@
 // State stores. Each store has two layers: a bytes store (keys and values as serialized bytes, ordered by their
-// bytes; in memory here, a persistent one later) and a typed layer over it that applies the serdes and is what
-// processors and interactive queries use. The typed layer is where every write would be logged to the store's
+// bytes; in memory here, or persistent in persistent.ts) and a typed layer over it that applies the serdes and is
+// what processors and interactive queries use. The typed layer is where every write is logged to the store's
 // changelog topic: it calls the ChangeLogger hook it was initialised with (the runtime's, none in the test driver),
-// and restore() applies a changelog record back without logging it.
-import type { KeyValue, ValueAndTimestamp } from '../record.js';
+// and restore() applies a changelog record back without logging it. A key-value or window store built with
+// caching puts its writes into a record cache (record-cache.ts) instead, and writes, logs and forwards them (through
+// its flush listener) when the cache flushes.
+import type { Headers, KeyValue, ValueAndTimestamp } from '../record.js';
 import type { Serde } from '../serdes.js';
 import { resolveSerde, type StreamsProps } from '../config.js';
 import { Window, Windowed } from '../windows.js';
 import { SqliteKeyValueBytesStore, SqliteSessionBytesStore, SqliteWindowBytesStore } from './persistent.js';
+import { kvCacheId, windowCacheId, type CacheEntry, type CacheFlushHandler, type NamedCache } from './record-cache.js';
 
 /** Where each write would go to the changelog topic (<application.id>-<store>-changelog). */
 export interface ChangeLogger {
@@ -25,6 +28,33 @@ export interface StoreContext {
   recordTimestamp(): number;
   /** The task's directory under state.dir, created and locked on the first call (persistent stores only). */
   taskDir?(): string;
+  /** The headers of the record being processed (a cached entry keeps them for what it forwards). */
+  recordHeaders?(): Headers;
+  /** The store's record cache, or null when the store is built without caching or the budget is 0. */
+  openCache?(onFlush: CacheFlushHandler): NamedCache | null;
+  /** Runs fn with the record timestamp set to that of a flushed cache entry (downstream writes carry it). */
+  withRecordTimestamp?(timestamp: number, fn: () => void): void;
+}
+
+/** A cached store's update as its cache flushes it: the new value and the one the store held before the flush. */
+export interface CacheFlush<K, V> {
+  readonly key: K;
+  readonly newValue: V | null;
+  readonly oldValue: V | null;
+  /** The timestamp and headers of the record that made the last update. */
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** A store that may sit behind a record cache (the DSL's key-value and window stores). */
+export interface CachedStateStore<K, V> {
+  /**
+   * With caching on, the store calls listener for each update its cache flushes and returns true: the processor
+   * then forwards on flush instead of on every update (Kafka's TimestampedTupleForwarder). False: no cache.
+   */
+  setFlushListener(listener: (flush: CacheFlush<K, V>) => void): boolean;
+  /** Flushes the cache (store writes, changelog records, forwards); returns whether it held any dirty entry. */
+  flushCache(): boolean;
 }
 
 export interface StateStore {
@@ -300,15 +330,32 @@ abstract class TypedStore {
     }
   }
 
+  /** The record cache in front of the bytes store (Kafka's caching layer); null: writes go straight through. */
+  protected cache: NamedCache | null = null;
+
+  /** Opens the store's cache when the task gives one (the DSL's stores, a positive statestore.cache.max.bytes). */
+  protected openCache(onFlush: CacheFlushHandler): void {
+    this.cache = this.ctx?.openCache?.(onFlush) ?? null;
+  }
+
+  flushCache(): boolean {
+    return this.cache?.flush() ?? false;
+  }
+
   flush(): void {
+    this.flushCache();
     this.bytes.flush?.();
   }
 
+  /** A clean close flushes first (the task does); what the cache still holds is dropped here. */
   close(): void {
+    this.cache?.close();
+    this.cache = null;
     this.bytes.close?.();
   }
 
   wipe(): void {
+    this.cache?.clear();
     this.bytes.wipe?.();
   }
 
@@ -316,8 +363,18 @@ abstract class TypedStore {
     return this.ctx?.changelogTopic ?? this.name;
   }
 
-  protected log(key: Buffer, value: Buffer | null): void {
-    this.ctx?.changeLogger?.logChange(key, value, this.ctx.recordTimestamp());
+  protected log(key: Buffer, value: Buffer | null, timestamp = this.ctx?.recordTimestamp() ?? 0): void {
+    this.ctx?.changeLogger?.logChange(key, value, timestamp);
+  }
+
+  protected cachePut(id: string, key: Buffer, windowStart: number, value: Buffer | null): void {
+    this.cache!.put(id, key, windowStart, value, this.ctx?.recordTimestamp() ?? 0, this.ctx?.recordHeaders?.() ?? []);
+  }
+
+  /** Runs a flushed entry's forward with its record timestamp in place. */
+  protected inRecordContext(timestamp: number, fn: () => void): void {
+    if (this.ctx?.withRecordTimestamp) this.ctx.withRecordTimestamp(timestamp, fn);
+    else fn();
   }
 }
 
@@ -327,7 +384,9 @@ function mustSerialize<T>(serde: Serde<T>, topic: string, v: T, what: string): B
   return b;
 }
 
-export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueStore<K, V> {
+export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueStore<K, V>, CachedStateStore<K, V> {
+  private listener: ((flush: CacheFlush<K, V>) => void) | null = null;
+
   constructor(
     name: string,
     private readonly keySerde: Serde<K>,
@@ -341,20 +400,63 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
     return this.inner;
   }
 
+  override init(context: StoreContext): void {
+    super.init(context);
+    this.openCache((entries) => this.flushEntries(entries));
+  }
+
+  setFlushListener(listener: (flush: CacheFlush<K, V>) => void): boolean {
+    this.listener = listener;
+    return this.cache !== null;
+  }
+
   private k(key: K): Buffer {
     return mustSerialize(this.keySerde, this.topic(), key, 'key');
   }
 
-  get(key: K): V | null {
-    const b = this.inner.get(this.k(key));
+  private value(b: Buffer | null): V | null {
     return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+
+  /** The cache first (a null value there is a delete not flushed yet), then the bytes store. */
+  private getBytes(kb: Buffer): Buffer | null {
+    if (this.cache !== null) {
+      const e = this.cache.get(kvCacheId(kb));
+      if (e !== undefined) return e.value;
+    }
+    return this.inner.get(kb);
+  }
+
+  get(key: K): V | null {
+    return this.value(this.getBytes(this.k(key)));
   }
 
   put(key: K, value: V | null): void {
     const kb = this.k(key);
     const vb = value === null ? null : this.valueSerde.serialize(this.topic(), value);
+    if (this.cache !== null) {
+      this.cachePut(kvCacheId(kb), kb, 0, vb);
+      return;
+    }
     this.inner.put(kb, vb);
     this.log(kb, vb);
+  }
+
+  /** Writes flushed entries to the bytes store and the changelog, and hands each to the listener with its old value. */
+  private flushEntries(entries: readonly CacheEntry[]): void {
+    for (const e of entries) {
+      const old = this.inner.get(e.key);
+      // Neither in the store nor left in it: nothing to write, log or forward (Kafka skips it too).
+      if (old === null && e.value === null) continue;
+      this.inner.put(e.key, e.value);
+      this.log(e.key, e.value, e.timestamp);
+      const listener = this.listener;
+      if (listener === null) continue;
+      const t = this.topic();
+      this.inRecordContext(e.timestamp, () => listener({
+        key: this.keySerde.deserialize(t, e.key) as K, newValue: this.value(e.value), oldValue: this.value(old), timestamp: e.timestamp, headers: e.headers,
+      }));
+    }
   }
 
   putIfAbsent(key: K, value: V): V | null {
@@ -375,17 +477,52 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
 
   *range(from: K | undefined, to: K | undefined): IterableIterator<KeyValue<K, V>> {
     const t = this.topic();
-    for (const e of this.inner.range(from === undefined ? undefined : this.k(from), to === undefined ? undefined : this.k(to))) {
+    const fromB = from === undefined ? undefined : this.k(from);
+    const toB = to === undefined ? undefined : this.k(to);
+    for (const e of this.mergedRange(fromB, toB)) {
       yield { key: this.keySerde.deserialize(t, e.key) as K, value: this.valueSerde.deserialize(t, e.value) as V };
     }
+  }
+
+  /** The bytes store's range with the cache's entries in it laid over (cached deletes hide stored keys). */
+  private *mergedRange(from: Buffer | undefined, to: Buffer | undefined): IterableIterator<{ key: Buffer; value: Buffer }> {
+    if (this.cache === null || this.cache.size === 0) {
+      yield* this.inner.range(from, to);
+      return;
+    }
+    const cached = [...this.cache.values()]
+      .filter((e) => (from === undefined || Buffer.compare(e.key, from) >= 0) && (to === undefined || Buffer.compare(e.key, to) <= 0))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    let i = 0;
+    for (const s of this.inner.range(from, to)) {
+      for (; i < cached.length && Buffer.compare(cached[i].key, s.key) < 0; i++) {
+        if (cached[i].value !== null) yield { key: cached[i].key, value: cached[i].value! };
+      }
+      if (i < cached.length && cached[i].key.equals(s.key)) {
+        const c = cached[i++];
+        if (c.value !== null) yield { key: c.key, value: c.value };
+        continue;
+      }
+      yield s;
+    }
+    for (; i < cached.length; i++) if (cached[i].value !== null) yield { key: cached[i].key, value: cached[i].value! };
   }
 
   all(): IterableIterator<KeyValue<K, V>> {
     return this.range(undefined, undefined);
   }
 
+  /** The bytes store's count, with the keys the cache adds or deletes and has not flushed yet. */
   approximateNumEntries(): number {
-    return this.inner.size();
+    let n = this.inner.size();
+    if (this.cache === null || this.cache.dirtyCount === 0) return n;
+    for (const e of this.cache.values()) {
+      if (!e.dirty) continue;
+      const stored = this.inner.get(e.key) !== null;
+      if (e.value !== null && !stored) n++;
+      else if (e.value === null && stored) n--;
+    }
+    return n;
   }
 
   restore(changelogKey: Buffer, value: Buffer | null): void {
@@ -394,8 +531,9 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
   }
 }
 
-export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V> {
+export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
   private readonly inner: WindowBytesStore;
+  private listener: ((flush: CacheFlush<Windowed<K>, V>) => void) | null = null;
 
   constructor(
     name: string,
@@ -415,32 +553,103 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
     return this.inner;
   }
 
+  override init(context: StoreContext): void {
+    super.init(context);
+    // A store keeping duplicates (a stream-stream join's) has no cache, as in Kafka: every record is its own entry.
+    if (!this.retainDuplicates) this.openCache((entries) => this.flushEntries(entries));
+  }
+
+  setFlushListener(listener: (flush: CacheFlush<Windowed<K>, V>) => void): boolean {
+    this.listener = listener;
+    return this.cache !== null;
+  }
+
+  private k(key: K): Buffer {
+    return mustSerialize(this.keySerde, this.topic(), key, 'key');
+  }
+
+  private value(b: Buffer | null): V | null {
+    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+
   put(key: K, value: V | null, windowStart: number): void {
-    const kb = mustSerialize(this.keySerde, this.topic(), key, 'key');
+    const kb = this.k(key);
     const vb = value === null ? null : this.valueSerde.serialize(this.topic(), value);
+    if (this.cache !== null) {
+      this.cachePut(windowCacheId(kb, windowStart), kb, windowStart, vb);
+      return;
+    }
+    this.write(kb, vb, windowStart, this.ctx?.recordTimestamp() ?? 0);
+  }
+
+  /** The bytes store's put and its changelog record; false when nothing was written (an expired window). */
+  private write(kb: Buffer, vb: Buffer | null, windowStart: number, timestamp: number): boolean {
     const seq = this.inner.put(kb, vb, windowStart);
-    if (seq < 0) return;
+    if (seq < 0) return false;
     // The changelog key: the key's bytes, the window start and (duplicates retained) the sequence number.
     const suffix = Buffer.allocUnsafe(this.retainDuplicates ? 12 : 8);
     suffix.writeBigInt64BE(BigInt(windowStart));
     if (this.retainDuplicates) suffix.writeInt32BE(seq | 0, 8);
-    this.log(Buffer.concat([kb, suffix]), vb);
+    this.log(Buffer.concat([kb, suffix]), vb, timestamp);
+    return true;
+  }
+
+  private flushEntries(entries: readonly CacheEntry[]): void {
+    for (const e of entries) {
+      const old = this.inner.fetch(e.key, e.windowStart);
+      if (old === null && e.value === null) continue;
+      this.write(e.key, e.value, e.windowStart, e.timestamp);
+      const listener = this.listener;
+      if (listener === null) continue;
+      const t = this.topic();
+      const key = new Windowed(this.keySerde.deserialize(t, e.key) as K, new Window(e.windowStart, e.windowStart + this.windowSizeMs));
+      this.inRecordContext(e.timestamp, () => listener({ key, newValue: this.value(e.value), oldValue: this.value(old), timestamp: e.timestamp, headers: e.headers }));
+    }
   }
 
   fetch(key: K, windowStart: number): V | null {
-    const b = this.inner.fetch(mustSerialize(this.keySerde, this.topic(), key, 'key'), windowStart);
-    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+    const kb = this.k(key);
+    if (this.cache !== null) {
+      const e = this.cache.get(windowCacheId(kb, windowStart));
+      if (e !== undefined) return this.value(e.value);
+    }
+    return this.value(this.inner.fetch(kb, windowStart));
+  }
+
+  /** The cache's entries for key (every key when undefined) with a start in [from, to]: a scan (interactive queries). */
+  private cachedWindows(kb: Buffer | undefined, from: number, to: number): CacheEntry[] {
+    if (this.cache === null || this.cache.size === 0) return [];
+    return [...this.cache.values()].filter((e) => e.windowStart >= from && e.windowStart <= to && (kb === undefined || e.key.equals(kb)));
   }
 
   *fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<KeyValue<number, V>> {
-    for (const e of this.inner.fetchRange(mustSerialize(this.keySerde, this.topic(), key, 'key'), timeFrom, timeTo)) {
-      yield { key: e.start, value: this.valueSerde.deserialize(this.topic(), e.value) as V };
+    const kb = this.k(key);
+    const cached = this.cachedWindows(kb, timeFrom, timeTo);
+    if (cached.length === 0) {
+      for (const e of this.inner.fetchRange(kb, timeFrom, timeTo)) yield { key: e.start, value: this.valueSerde.deserialize(this.topic(), e.value) as V };
+      return;
+    }
+    const byStart = new Map<number, Buffer | null>();
+    for (const e of this.inner.fetchRange(kb, timeFrom, timeTo)) byStart.set(e.start, e.value);
+    for (const e of cached) byStart.set(e.windowStart, e.value);
+    for (const start of [...byStart.keys()].sort((a, b) => a - b)) {
+      const v = byStart.get(start)!;
+      if (v !== null) yield { key: start, value: this.valueSerde.deserialize(this.topic(), v) as V };
     }
   }
 
   *fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>> {
     const t = this.topic();
-    for (const e of this.inner.fetchAll(timeFrom, timeTo)) {
+    const cached = this.cachedWindows(undefined, timeFrom, timeTo);
+    let entries: Iterable<{ key: Buffer; start: number; value: Buffer | null }> = this.inner.fetchAll(timeFrom, timeTo);
+    if (cached.length > 0) {
+      const byId = new Map<string, { key: Buffer; start: number; value: Buffer | null }>();
+      for (const e of entries) byId.set(windowCacheId(e.key, e.start), e);
+      for (const e of cached) byId.set(windowCacheId(e.key, e.windowStart), { key: e.key, start: e.windowStart, value: e.value });
+      entries = [...byId.values()].sort((a, b) => Buffer.compare(a.key, b.key) || a.start - b.start);
+    }
+    for (const e of entries) {
+      if (e.value === null) continue;
       const key = new Windowed(this.keySerde.deserialize(t, e.key) as K, new Window(e.start, e.start + this.windowSizeMs));
       yield { key, value: this.valueSerde.deserialize(t, e.value) as V };
     }
@@ -588,6 +797,8 @@ export class StoreBuilder<S extends StateStore = StateStore> {
     private readonly make: (props: StreamsProps) => S,
     readonly loggingEnabled: boolean,
     readonly logConfig: Readonly<{ [key: string]: string }>,
+    /** A record cache in front of the store (key-value and window stores; off unless asked, as Kafka's builders). */
+    readonly cachingEnabled = false,
   ) {}
 
   static of<S extends StateStore>(name: string, kind: StoreKind, make: (props: StreamsProps) => S): StoreBuilder<S> {
@@ -595,11 +806,19 @@ export class StoreBuilder<S extends StateStore = StateStore> {
   }
 
   withLoggingDisabled(): StoreBuilder<S> {
-    return new StoreBuilder(this.name, this.kind, this.make, false, {});
+    return new StoreBuilder(this.name, this.kind, this.make, false, {}, this.cachingEnabled);
   }
 
   withLoggingEnabled(config: { [key: string]: string } = {}): StoreBuilder<S> {
-    return new StoreBuilder(this.name, this.kind, this.make, true, config);
+    return new StoreBuilder(this.name, this.kind, this.make, true, config, this.cachingEnabled);
+  }
+
+  withCachingEnabled(): StoreBuilder<S> {
+    return new StoreBuilder(this.name, this.kind, this.make, this.loggingEnabled, this.logConfig, true);
+  }
+
+  withCachingDisabled(): StoreBuilder<S> {
+    return new StoreBuilder(this.name, this.kind, this.make, this.loggingEnabled, this.logConfig, false);
   }
 
   build(props: StreamsProps): S {

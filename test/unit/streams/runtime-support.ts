@@ -68,6 +68,36 @@ export async function readUntil(
   return out;
 }
 
+/**
+ * Counts written through a record cache (the default): per key, in offset order, strictly increasing (a repeat is a
+ * count written twice) and ending at the key's input count (short: a record lost; past it: one counted twice).
+ * Without a cache every count 1..n is there, which passes too.
+ */
+export function increasingCounts(records: ConsumerRecord[], expected: Map<string, number>, decode: (b: Buffer) => number): string[] {
+  const seqs = new Map<string, number[]>();
+  for (const r of [...records].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+    const k = r.key?.toString() ?? '';
+    let s = seqs.get(k);
+    if (!s) seqs.set(k, (s = []));
+    s.push(decode(r.value!));
+  }
+  const problems: string[] = [];
+  for (const k of seqs.keys()) if (!expected.has(k)) problems.push(`${k}: not an input key`);
+  for (const [k, n] of expected) {
+    const seq = seqs.get(k) ?? [];
+    const bad = seq.findIndex((c, i) => i > 0 && c <= seq[i - 1]);
+    if (bad >= 0) problems.push(`${k}: counts ${seq.slice(Math.max(0, bad - 3), bad + 3).join(',')} around position ${bad} (a repeat)`);
+    if (seq.at(-1) !== n) problems.push(`${k}: last count ${seq.at(-1)} for ${n} records`);
+  }
+  return problems;
+}
+
+/** Every expected key's latest count has reached (or passed) its input count. */
+export function countsReached(records: ConsumerRecord[], expected: Map<string, number>, decode: (b: Buffer) => number): boolean {
+  const m = latest(records, decode);
+  return [...expected].every(([k, n]) => (m.get(k) ?? 0) >= n);
+}
+
 /** The latest value per key (a null value removes the key). */
 export function latest<V>(records: ConsumerRecord[], decode: (b: Buffer) => V): Map<string, V> {
   const m = new Map<string, V>();

@@ -67,7 +67,8 @@ function expectedCounts(records: Array<{ key: string }>): Map<string, number> {
 test('a count by key: right output, a compacted changelog holding the counts, the store queryable', async () => {
   await withBroker(async (address) => {
     await createTopics(address, [{ name: 'events', partitions: 3 }, { name: 'counts-out', partitions: 3 }]);
-    const { app } = await startApp(countTopology(), fastProps(address, 'counter'));
+    // No record cache (0 bytes): every update reaches the output and the changelog (test/unit/streams/runtime-cache.test.ts has them cached).
+    const { app } = await startApp(countTopology(), fastProps(address, 'counter', { 'statestore.cache.max.bytes': 0 }));
     try {
       const input = events(90, 9);
       await produce(address, 'events', input);
@@ -108,7 +109,7 @@ test('a count by key: right output, a compacted changelog holding the counts, th
 test('stop and start again: the store restores from its changelog and the counts continue', async () => {
   await withBroker(async (address) => {
     await createTopics(address, [{ name: 'events', partitions: 2 }, { name: 'counts-out', partitions: 2 }]);
-    const first = await startApp(countTopology(), fastProps(address, 'restorer'));
+    const first = await startApp(countTopology(), fastProps(address, 'restorer', { 'statestore.cache.max.bytes': 0 }));
     const batch1 = events(40, 5);
     try {
       await produce(address, 'events', batch1);
@@ -125,7 +126,7 @@ test('stop and start again: the store restores from its changelog and the counts
       onBatchRestored: (tp) => { restored.find((r) => r.partition === tp.partition)!.batches++; },
       onRestoreEnd: (tp, _store, total) => { restored.find((r) => r.partition === tp.partition)!.total = total; },
     };
-    const app = new KafkaStreams(countTopology(), fastProps(address, 'restorer'));
+    const app = new KafkaStreams(countTopology(), fastProps(address, 'restorer', { 'statestore.cache.max.bytes': 0 }));
     app.setGlobalStateRestoreListener(listener);
     await app.start();
     try {
