@@ -218,6 +218,10 @@ export class StreamTask {
    * the stores open: an active task becoming a standby (Kafka recycles the task's state the same way).
    */
   closeProcessors(): void {
+    // A standby writes changelog records straight into the stores: cached entries would go stale. The caller
+    // committed (the caches are clean), so nothing is lost.
+    this.flushCaches();
+    for (const s of this.stores.values()) (s as Partial<{ clearCache(): void }>).clearCache?.();
     for (const r of this.runners.values()) r.close();
     this.runners.clear();
     this.streamTime = -1;

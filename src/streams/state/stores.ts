@@ -342,6 +342,11 @@ abstract class TypedStore {
     return this.cache?.flush() ?? false;
   }
 
+  /** Drops what the cache holds, unflushed (the store is about to be written past it: a task made a standby). */
+  clearCache(): void {
+    this.cache?.clear();
+  }
+
   flush(): void {
     this.flushCache();
     this.bytes.flush?.();

@@ -22,7 +22,8 @@ async function killRun(address: string, standbys: number): Promise<{ restored: n
   const [input, output, appId] = [`ev-${standbys}`, `out-${standbys}`, `standby-kill-${standbys}`];
   await createTopics(address, [{ name: input, partitions: 4 }, { name: output, partitions: 4 }]);
   const dirs = [await mkdtemp(join(tmpdir(), 'standby-kill-')), await mkdtemp(join(tmpdir(), 'standby-live-'))];
-  const child = spawn(process.execPath, [APP, address, appId, dirs[0], 'exactly_once_v2', input, output, '100', 'persistent', String(standbys), '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // No record caches (the last argument, and b's props): every update reaches the changelog, a long one to restore.
+  const child = spawn(process.execPath, [APP, address, appId, dirs[0], 'exactly_once_v2', input, output, '100', 'persistent', String(standbys), '3000', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let childOut = '';
   child.stdout!.on('data', (d: Buffer) => { childOut += d.toString(); });
   const restores = new Restores();
@@ -30,7 +31,7 @@ async function killRun(address: string, standbys: number): Promise<{ restored: n
   const feed = steadyInput(address, input, 5000);
   try {
     await waitFor('the child to run', () => childOut.includes('RUNNING'), 20_000);
-    b = await newApp(topology(input, output, true), fastProps(address, appId, { 'processing.guarantee': 'exactly_once_v2', 'num.standby.replicas': standbys, 'state.dir': dirs[1] }), restores);
+    b = await newApp(topology(input, output, true), fastProps(address, appId, { 'processing.guarantee': 'exactly_once_v2', 'num.standby.replicas': standbys, 'state.dir': dirs[1], 'statestore.cache.max.bytes': 0 }), restores);
     await waitFor('b to run two tasks (with two standbys)', () => b!.activeTasks().length === 2 && b!.standbyTasks().length === 2 * standbys && b!.state() === 'RUNNING', 30_000);
     const moved = ['0_0', '0_1', '0_2', '0_3'].filter((t) => !b!.activeTasks().includes(t));
     if (standbys > 0) assert.deepEqual(b.standbyTasks(), moved);

@@ -18,7 +18,8 @@ async function cleanHandOver(address: string, standbys: number): Promise<{ resto
   const output = `counts-${standbys}`;
   await createTopics(address, [{ name: input, partitions: 4 }, { name: output, partitions: 4 }]);
   const dirs = [await mkdtemp(join(tmpdir(), 'standby-a-')), await mkdtemp(join(tmpdir(), 'standby-b-'))];
-  const props = (dir: string): KafkaStreamsProps => fastProps(address, `standby-${standbys}`, { 'num.standby.replicas': standbys, 'state.dir': dir });
+  // Without record caches every update reaches the changelog: a long changelog to restore (or not).
+  const props = (dir: string): KafkaStreamsProps => fastProps(address, `standby-${standbys}`, { 'num.standby.replicas': standbys, 'state.dir': dir, 'statestore.cache.max.bytes': 0 });
   const restores = new Restores();
   const a = await newApp(topology(input, output), props(dirs[0]));
   const b = await newApp(topology(input, output), props(dirs[1]), restores);
@@ -108,7 +109,8 @@ test('an active task made a standby keeps its stores and takes the task back wit
       assert.deepEqual(a.activeTasks(), ['0_0', '0_1', '0_2', '0_3']);
       assert.deepEqual(new Map([...a.store<ReadOnlyKeyValueStore<string, number>>('counts').all()].map((e) => [e.key, e.value])), want);
       process.stdout.write(`# hand back: restored ${restores.restored} of ${changelog} changelog records\n`);
-      assert.ok(changelog > 500, `the changelog held ${changelog} records`);
+      // Record caches on here (a demoted task drops its cache: the standby writes past it), so fewer changelog records.
+      assert.ok(changelog > 50, `the changelog held ${changelog} records`);
       assert.ok(restores.restored * 10 < changelog, `restored ${restores.restored} of ${changelog}`);
     } finally {
       await feed.stop();
