@@ -226,6 +226,7 @@ describe('CDC from MariaDB', () => {
       stop.abort();
       await run;
     }
+    assert.match(notes, /^survive: produced 4 records to survive\.\* topics in .*, stopped$/m);
   });
 });
 
