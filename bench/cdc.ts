@@ -145,7 +145,7 @@ export async function runCdcBench(options: CdcBenchOptions): Promise<CdcBenchRes
     const p = pipeline('at-least-once', 'never');
     const topic = `${(p.source as MysqlCdcSourceConfig).prefix}.tributary.orders`;
     const stop = new AbortController();
-    const run = runSourcePipeline(p, client, { signal: stop.signal, stream: devNull, producer: { lingerMs: 0 } });
+    const run = runSourcePipeline(p, client, { signal: stop.signal, stream: devNull });
     await new Promise((r) => setTimeout(r, 2000)); // connected to the binlog
     const committed = new Map<number, number>();
     const arrived = new Map<number, number>();

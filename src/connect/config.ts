@@ -173,7 +173,7 @@ export function defaultServerId(pipeline: string): number {
 
 /** A mysql/postgres (change data capture) source. */
 function parseCdcSource(type: 'mysql' | 'postgres', o: Obj, s: At): SourceConfig {
-  const common = ['type', 'url', 'tables', 'prefix', 'snapshot', 'tombstones', 'cleanupPolicy', 'guarantee'];
+  const common = ['type', 'url', 'tables', 'prefix', 'snapshot', 'tombstones', 'cleanupPolicy', 'transactions', 'guarantee'];
   s.known(o, type === 'mysql' ? [...common, 'serverId'] : [...common, 'slot', 'publication']);
   const url = s.str(o, 'url');
   if (url === undefined) s.fail('url', undefined, `is required: ${type === 'mysql' ? 'mysql://user:password@127.0.0.1:3306/' : 'postgres://user:password@127.0.0.1:5432/db'}`);
@@ -192,6 +192,7 @@ function parseCdcSource(type: 'mysql' | 'postgres', o: Obj, s: At): SourceConfig
     snapshot: s.oneOf(o, 'snapshot', ['initial', 'never'] as const, 'initial'),
     tombstones: s.bool(o, 'tombstones', true),
     cleanupPolicy: s.oneOf(o, 'cleanupPolicy', ['delete', 'compact'] as const, 'delete'),
+    transactions: s.bool(o, 'transactions', false),
     guarantee: 'at-least-once' as SourceGuarantee,
   };
   if (type === 'mysql') return sourceGuarantee({ type, ...common_, serverId: s.int(o, 'serverId', defaultServerId(pipeline), 1, 4294967295) }, o, s);

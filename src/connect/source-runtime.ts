@@ -151,7 +151,9 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
     batchSize: opts.producer?.batchSize,
     compression: opts.producer?.compression,
   });
-  const bar = progress(`${p.name} → ${p.topic}`, undefined, { stream, force: opts.forceProgress });
+  // A source that names a topic per record (CDC: <prefix>.<db>.<table>) produces to the topics under its prefix.
+  const target = connector.topicCreation !== undefined ? `${p.topic}.* topics` : p.topic;
+  const bar = progress(`${p.name} → ${target}`, undefined, { stream, force: opts.forceProgress });
   const note = (message: string): void => void stream.write(`${stream.isTTY === true ? '\r\x1b[2K' : ''}${p.name}: ${message}\n`);
   let produced = 0;
   let bytes = 0;
@@ -327,11 +329,11 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const skipped = connector.skipped ?? 0;
   if (failure !== null) {
     const f = failure as Error;
-    throw new PipelineError(p.name, `${f.message} (${produced} records were produced to ${p.topic} before${withOffsets ? '; a rerun resumes after them' : ''})`, { cause: f });
+    throw new PipelineError(p.name, `${f.message} (${produced} records were produced to ${target} before${withOffsets ? '; a rerun resumes after them' : ''})`, { cause: f });
   }
   const secs = Math.max(elapsedMs / 1000, 0.001);
   stream.write(
-    `${p.name}: produced ${produced} records to ${p.topic} in ${secs.toFixed(2)} s (${Math.round(produced / secs)} records/s)${skipped > 0 ? `, skipped ${skipped} bad lines` : ''}${eos ? ', exactly-once' : ''}${opts.signal?.aborted === true ? ', stopped' : ''}\n`,
+    `${p.name}: produced ${produced} records to ${target} in ${secs.toFixed(2)} s (${Math.round(produced / secs)} records/s)${skipped > 0 ? `, skipped ${skipped} bad lines` : ''}${eos ? ', exactly-once' : ''}${opts.signal?.aborted === true ? ', stopped' : ''}\n`,
   );
   return { pipeline: p.name, topic: p.topic, records: produced, bytes, skipped, elapsedMs, stopped: opts.signal?.aborted === true, guarantee };
 }

@@ -219,6 +219,8 @@ interface CdcSourceCommon {
   tombstones: boolean;
   /** cleanup.policy of the topics created per table: Kafka Connect's default (the broker's, delete) or compact. */
   cleanupPolicy: 'delete' | 'compact';
+  /** A `transaction` block {id, total_order, data_collection_order} in each envelope (Debezium's provide.transaction.metadata); default false. */
+  transactions: boolean;
   guarantee: SourceGuarantee;
 }
 

@@ -199,6 +199,35 @@ describe('CDC from MariaDB', () => {
     const p = parsePipeline({ name: 'nogrant', source: { type: 'mysql', url, tables: ['tributary.orders'] } }, 0, process.cwd());
     await assert.rejects(runSourcePipeline(p, { bootstrapServers: broker.address }, { stream: devNull }), /lacks REPLICATION SLAVE, REPLICATION CLIENT: GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON \*\.\* TO 'plain'@'%'/);
   });
+
+  test('the database killed and restarted under the stream: the source reconnects and goes on, nothing lost or repeated', async () => {
+    await conn.query('CREATE TABLE survive (id INT PRIMARY KEY)');
+    const p = pipeline('survive', ['tributary.survive'], { snapshot: 'never' });
+    const topic = 'survive.tributary.survive';
+    const stop = new AbortController();
+    let notes = '';
+    const stream = { write: (s: string) => ((notes += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
+    const run = runSourcePipeline(p, { bootstrapServers: broker.address }, { signal: stop.signal, stream });
+    try {
+      await new Promise((r) => setTimeout(r, 3000)); // the source has read the binlog position it starts at
+      await conn.query('INSERT INTO survive VALUES (1), (2)');
+      await readChanges(topic, 2);
+      db.kill();
+      await db.restart();
+      await conn.end().catch(() => {});
+      conn = await mysql.createConnection(db.url);
+      await conn.query('INSERT INTO survive VALUES (3)');
+      await conn.query('INSERT INTO survive VALUES (4)');
+      const all = await readChanges(topic, 4, 40_000);
+      assert.deepEqual(all.map((c) => c.after?.id), [1, 2, 3, 4]);
+      assert.match(notes, /lost the connection to .*; reconnecting in \d+ ms/);
+      assert.match(notes, /reconnected to .*; resuming at /);
+    } finally {
+      stop.abort();
+      await run;
+    }
+    assert.match(notes, /^survive: produced 4 records to survive\.\* topics in .*, stopped$/m);
+  });
 });
 
 const devNull = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;

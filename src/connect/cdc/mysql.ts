@@ -44,9 +44,25 @@ const LOW_WATER = 2_000;
 const T = { FLOAT: 4, TIMESTAMP: 7, DATETIME: 12, TIMESTAMP2: 17, DATETIME2: 18, JSON: 245 } as const;
 
 export class CdcSetupError extends TributaryError {
-  constructor(message: string) {
-    super('ERR_CDC_SETUP', message);
+  constructor(message: string, cause?: unknown) {
+    super('ERR_CDC_SETUP', message, { cause });
   }
+}
+
+/** Reconnect backoff: from RETRY_MIN_MS doubling to RETRY_MAX_MS, without end (a replica keeps trying too). */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ECONNABORTED']);
+
+/** Whether an error (or its cause) is a lost or refused connection, rather than a bad setting or a decoding error. */
+function connectionLost(err: unknown): boolean {
+  for (let e = err as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && LOST.has(e.code)) return true;
+    // 1053 server shutdown, 1927 connection killed, 2013 lost connection during query (client-side numbers)
+    if (e.errno === 1053 || e.errno === 1927 || e.errno === 2013) return true;
+  }
+  return false;
 }
 
 /** A column value (from mysql2 or zongji, both with dateStrings and supportBigNumbers) as JSON. */
@@ -145,7 +161,37 @@ export class MysqlCdcSource implements CdcSource {
     } else {
       start = await this.currentPosition(control);
     }
-    yield* this.stream(start, skip);
+    // Streaming; a lost connection (server restart, network) is retried with backoff from the last event handed
+    // over, as a replica reconnects, so the pipeline rides out a database restart.
+    let backoff = RETRY_MIN_MS;
+    while (true) {
+      try {
+        for await (const e of this.stream(start, skip)) {
+          start = { gtids: String(e.offset.gtids ?? ''), file: String(e.offset.file), pos: Number(e.offset.pos) };
+          skip = { gtid: typeof e.offset.gtid === 'string' ? e.offset.gtid : undefined, rows: Number(e.offset.skip ?? 0) };
+          backoff = RETRY_MIN_MS;
+          yield e;
+        }
+        return;
+      } catch (err) {
+        if (this.stopped || !connectionLost(err)) throw err;
+        this.log(`lost the connection to ${redact(this.config.url)} (${(err as Error).message}); reconnecting in ${backoff} ms`);
+        await this.closeConnections();
+        while (!this.stopped) {
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          try {
+            await this.checkServer(await this.connect());
+            break;
+          } catch (retryErr) {
+            if (!connectionLost(retryErr)) throw retryErr;
+            this.log(`${redact(this.config.url)} still unreachable (${(retryErr as Error).message}); retrying in ${backoff} ms`);
+          }
+        }
+        if (this.stopped) return;
+        this.log(`reconnected to ${redact(this.config.url)}; resuming at ${start.gtids === '' ? `${start.file}:${start.pos}` : start.gtids}`);
+      }
+    }
   }
 
   acknowledge(_offset: CdcOffset): void {
@@ -156,6 +202,10 @@ export class MysqlCdcSource implements CdcSource {
     if (this.stopped) return;
     this.stopped = true;
     this.wakeUp();
+    await this.closeConnections();
+  }
+
+  private async closeConnections(): Promise<void> {
     const z = this.zongji;
     this.zongji = null;
     if (z !== null) {
@@ -168,21 +218,31 @@ export class MysqlCdcSource implements CdcSource {
         z.stop();
       });
     }
-    await this.control?.end().catch(() => {});
+    const c = this.control;
     this.control = null;
+    if (c !== null) {
+      // end() waits for the server's answer, which a dead server never gives.
+      const ended = await Promise.race([c.end().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+      if (!ended) c.destroy();
+    }
   }
 
   // ---------------------------------------------------------------- set-up
 
   private async connect(): Promise<PromiseConnection> {
+    let c: PromiseConnection;
     try {
-      this.control = await mysql.createConnection(mysqlOptions(this.config.url));
+      c = await mysql.createConnection(mysqlOptions(this.config.url));
     } catch (err) {
-      throw new CdcSetupError(`cannot connect to ${redact(this.config.url)}: ${(err as Error).message}`);
+      throw new CdcSetupError(`cannot connect to ${redact(this.config.url)}: ${(err as Error).message}`, err);
     }
-    this.control.on('error', (err: Error) => this.fail(err));
-    await this.control.query("SET SESSION time_zone = '+00:00'");
-    return this.control;
+    this.control = c;
+    // Errors of a connection already replaced (after a reconnect) are old news.
+    c.on('error', (err: Error) => {
+      if (this.control === c) this.fail(err);
+    });
+    await c.query("SET SESSION time_zone = '+00:00'");
+    return c;
   }
 
   /** The binlog settings and grants change capture needs, each with what to change when missing. */
@@ -202,8 +262,11 @@ export class MysqlCdcSource implements CdcSource {
     if (Number(v.serverId) === 0) problems.push('server_id is 0: give the server a server-id (e.g. server-id=1 in my.cnf)');
     if (Number(v.serverId) === this.config.serverId) problems.push(`the server's server_id is ${v.serverId}, the same as this source's serverId: set source.serverId to another number`);
     const [grantRows] = await c.query<RowDataPacket[]>('SHOW GRANTS FOR CURRENT_USER()');
-    const grants = grantRows.map((r) => String(Object.values(r)[0])).filter((g) => / ON \*\.\* /i.test(g)).join('\n').toUpperCase();
-    const all = grants.includes('ALL PRIVILEGES');
+    const lines = grantRows.map((r) => String(Object.values(r)[0]));
+    // Privileges that come through roles are not in these lines: then the server is left to say what is missing.
+    const viaRoles = lines.some((g) => !/ ON /i.test(g) && /^GRANT /i.test(g));
+    const grants = lines.filter((g) => / ON \*\.\* /i.test(g)).join('\n').toUpperCase();
+    const all = viaRoles || grants.includes('ALL PRIVILEGES');
     const missing: string[] = [];
     if (!all && !/REPLICATION (SLAVE|REPLICA)\b/.test(grants)) missing.push('REPLICATION SLAVE');
     if (!all && !/REPLICATION CLIENT|BINLOG MONITOR|SUPER/.test(grants)) missing.push('REPLICATION CLIENT');
@@ -342,6 +405,10 @@ export class MysqlCdcSource implements CdcSource {
   private async *stream(start: StartPosition, resume: { gtid: string | undefined; rows: number } | null): AsyncIterable<ChangeEvent> {
     const { default: ZongJi } = (await import('@vlasky/zongji')) as unknown as { default: typeof ZongJiType };
     if (this.stopped) return;
+    this.failure = null;
+    this.queue = [];
+    this.head = 0;
+    this.paused = false;
     const zongji = new ZongJi(mysqlOptions(this.config.url));
     this.zongji = zongji;
     const includeSchema: Record<string, string[]> = {};
@@ -358,7 +425,9 @@ export class MysqlCdcSource implements CdcSource {
       txRows = 0;
       if (skipping !== null && skipping.gtid === undefined) skipping = null;
     };
-    zongji.on('error', (err: Error) => this.fail(err));
+    zongji.on('error', (err: Error) => {
+      if (this.zongji === zongji) this.fail(err);
+    });
     zongji.on('binlog', (event: AnyBinlogEvent) => {
       if (this.stopped) return;
       const name = event.getEventName();
@@ -440,7 +509,8 @@ export class MysqlCdcSource implements CdcSource {
     while (true) {
       // Stopping closes the connections: an error after stop() is that, not a failure.
       if (this.stopped) return;
-      if (this.failure !== null) throw new TributaryError('ERR_CDC_STREAM', `binlog stream of ${redact(this.config.url)}: ${this.failure.message}`, { cause: this.failure });
+      const failure = this.failure as Error | null;
+      if (failure !== null) throw new TributaryError('ERR_CDC_STREAM', `binlog stream of ${redact(this.config.url)}: ${failure.message}`, { cause: failure });
       if (this.head >= this.queue.length) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;

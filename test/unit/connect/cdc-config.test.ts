@@ -17,7 +17,7 @@ test('a mysql source: topic optional (the prefix), defaults, and the guarantee o
   const s = src.source as MysqlCdcSourceConfig;
   assert.deepEqual(
     { ...s },
-    { type: 'mysql', url: 'mysql://cdc:pw@127.0.0.1:3306/', tables: ['shop.orders', 'shop.customers'], prefix: 'shop', snapshot: 'initial', tombstones: true, cleanupPolicy: 'delete', guarantee: 'exactly-once', serverId: defaultServerId('shop-cdc') },
+    { type: 'mysql', url: 'mysql://cdc:pw@127.0.0.1:3306/', tables: ['shop.orders', 'shop.customers'], prefix: 'shop', snapshot: 'initial', tombstones: true, cleanupPolicy: 'delete', transactions: false, guarantee: 'exactly-once', serverId: defaultServerId('shop-cdc') },
   );
   assert.equal(sink.sink?.cdc, true);
   assert.equal(sink.sink?.mode, 'upsert');

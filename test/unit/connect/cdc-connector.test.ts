@@ -34,6 +34,7 @@ class ScriptedSource implements CdcSource {
 
 const event = (n: number, op: ChangeEvent['op'], table: string, id: number, before: ChangeEvent['before'], after: ChangeEvent['after']): ChangeEvent => ({
   op, db: 'shop', table, before, after, keyColumns: ['id'], sourceTsMs: 1_700_000_000_000 + n, snapshot: 'false', sourceFields: {}, offset: { n, file: 'b.000001' },
+  transactionId: n <= 2 ? 'tx-1' : `tx-${n}`,
 });
 
 const devNull = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
@@ -47,7 +48,7 @@ describe('CDC connector in the source runtime', () => {
     await broker?.close();
   });
 
-  async function read(topic: string): Promise<Array<{ key: string | null; op: string | null }>> {
+  async function read(topic: string): Promise<Array<{ key: string | null; op: string | null; tx?: unknown }>> {
     const admin = new Admin({ bootstrapServers: broker.address });
     const [end] = await admin.listOffsets([{ topic, partition: 0, timestamp: 'latest' }], { isolationLevel: 'read_committed' });
     await admin.close();
@@ -55,9 +56,12 @@ describe('CDC connector in the source runtime', () => {
     try {
       await c.connect();
       c.assign([{ topic, partition: 0 }]);
-      const out: Array<{ key: string | null; op: string | null }> = [];
+      const out: Array<{ key: string | null; op: string | null; tx?: unknown }> = [];
       while ((c.position({ topic, partition: 0 }) ?? 0) < end.offset) {
-        for (const r of await c.poll(200)) out.push({ key: r.key?.toString() ?? null, op: r.value === null ? null : (JSON.parse(r.value.toString()) as { op: string }).op });
+        for (const r of await c.poll(200)) {
+          const v = r.value === null ? null : (JSON.parse(r.value.toString()) as { op: string; transaction: unknown });
+          out.push({ key: r.key?.toString() ?? null, op: v?.op ?? null, ...(v?.transaction ? { tx: v.transaction } : {}) });
+        }
       }
       return out;
     } finally {
@@ -95,4 +99,16 @@ describe('CDC connector in the source runtime', () => {
       assert.equal((await read(`${prefix}.shop.orders`)).length, 3);
     });
   }
+
+  test('transactions: true adds the transaction block (id, order in the transaction, order within the table)', async () => {
+    const p = parsePipeline({ name: 'cdc-tx', source: { type: 'mysql', url: 'mysql://h/', tables: ['shop.orders'], prefix: 'ptx', transactions: true } }, 0, process.cwd());
+    const source = new ScriptedSource([event(1, 'c', 'orders', 1, null, { id: 1 }), event(2, 'c', 'customers', 2, null, { id: 2 }), event(3, 'c', 'orders', 3, null, { id: 3 })]);
+    const options = { prefix: 'ptx', tombstones: true, cleanupPolicy: 'delete' as const, transactions: true };
+    await runSourcePipeline(p, { bootstrapServers: broker.address }, { connector: new CdcSourceConnector(p.name, async () => source, options, 'mysql'), stream: devNull });
+    assert.deepEqual((await read('ptx.shop.orders')).map((r) => r.tx), [
+      { id: 'tx-1', total_order: 1, data_collection_order: 1 },
+      { id: 'tx-3', total_order: 1, data_collection_order: 1 },
+    ]);
+    assert.deepEqual((await read('ptx.shop.customers')).map((r) => r.tx), [{ id: 'tx-1', total_order: 2, data_collection_order: 1 }]);
+  });
 });
