@@ -342,6 +342,65 @@ test('a reader killed with SIGKILL mid-stream resumes from its last stored offse
   }
 });
 
+test('an existing publication is used as it is; an interrupted snapshot is read again (at least once); a stored offset without its slot is refused', async () => {
+  await exec('CREATE TABLE shelf (id INT PRIMARY KEY, v TEXT)', 'CREATE TABLE other (id INT PRIMARY KEY)', "INSERT INTO shelf VALUES (1, 'a'), (2, 'b')");
+  await exec('CREATE PUBLICATION pub_shelf FOR TABLE shelf');
+  const first = new PostgresCdcSource({ url: db.url, slot: 'slot_shelf', publication: 'pub_shelf' });
+  let partial: ChangeEvent;
+  try {
+    [partial] = await new Reader(first, null).take(1);
+    assert.deepEqual([partial!.op, partial!.offset.snapshot], ['r', true]);
+  } finally {
+    await first.stop();
+  }
+  // Changed after the slot was made: the fresh snapshot sees it, and streaming (from the slot's point) brings it too.
+  await exec("UPDATE shelf SET v = 'b2' WHERE id = 2", 'INSERT INTO other VALUES (1)');
+  await slotIdle('slot_shelf');
+  const notes: string[] = [];
+  const second = new PostgresCdcSource({ url: db.url, slot: 'slot_shelf', publication: 'pub_shelf', log: (m) => notes.push(m) });
+  const reader = new Reader(second, partial!.offset);
+  let last: ChangeEvent;
+  try {
+    const got = await reader.take(3);
+    assert.deepEqual(
+      got.map((e) => [e.op, e.table, e.after, e.snapshot]),
+      [
+        ['r', 'shelf', { id: 1, v: 'a' }, 'true'],
+        ['r', 'shelf', { id: 2, v: 'b2' }, 'last'],
+        ['u', 'shelf', { id: 2, v: 'b2' }, 'false'],
+      ],
+    );
+    assert.ok(notes.some((n) => /interrupted/.test(n)), notes.join('\n'));
+    last = got[2]!;
+  } finally {
+    await second.stop();
+  }
+  await slotIdle('slot_shelf');
+  await admin("SELECT pg_drop_replication_slot('slot_shelf')");
+  const third = new PostgresCdcSource({ url: db.url, slot: 'slot_shelf', publication: 'pub_shelf' });
+  await assert.rejects(new Reader(third, last.offset).take(1), /slot "slot_shelf" does not exist.*delete the stored offsets/);
+});
+
+test('snapshot: never streams only the changes made after the slot', async () => {
+  await exec('CREATE TABLE later (id INT PRIMARY KEY)', 'INSERT INTO later VALUES (1)');
+  const src = source('later', ['later'], { snapshot: 'never' });
+  const reader = new Reader(src, null);
+  try {
+    const first = reader.take(1);
+    // The slot exists once the source reached streaming; a row inserted after that is the first event.
+    const deadline = Date.now() + 20_000;
+    while ((await admin("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'slot_later' AND active_pid IS NOT NULL")).rowCount === 0) {
+      if (Date.now() > deadline) throw new Error('the source never started streaming');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await exec('INSERT INTO later VALUES (2)');
+    const [event] = await first;
+    assert.deepEqual([event!.op, event!.after], ['c', { id: 2 }]);
+  } finally {
+    await src.stop();
+  }
+});
+
 test('at start: REPLICATION privilege and wal_level=logical are checked, saying what to change', async () => {
   await admin("CREATE ROLE plain LOGIN PASSWORD 'plain-secret'");
   await admin('GRANT ALL ON SCHEMA public TO plain');

@@ -40,6 +40,8 @@ export interface PostgresCdcOptions {
   publication?: string;
   /** Logical replication slot name (created when missing). */
   slot?: string;
+  /** 'initial' (default): the tables' rows first when there is no stored offset; 'never': changes only. */
+  snapshot?: 'initial' | 'never';
   /** Rows fetched per round trip during the snapshot. */
   snapshotFetchSize?: number;
   /** Events buffered ahead of the reader before the replication stream is paused. */
@@ -276,6 +278,9 @@ export class PostgresCdcSource implements CdcSource {
         resume = { lsn: parseLsn(offset.lsn), event: typeof offset.event === 'number' ? offset.event : -1 };
         startLsn = resume.lsn;
         this.log(`resuming from LSN ${offset.lsn} (event ${resume.event} of that transaction stored)`);
+      } else if (this.options.snapshot === 'never') {
+        startLsn = existing ? existing.confirmed : (await this.createSlot(false)).point;
+        this.log(`no snapshot (snapshot: never): streaming from ${formatLsn(startLsn)}`);
       } else {
         if (offset?.snapshot) this.log('the snapshot was interrupted before its last row was stored: reading the tables again');
         startLsn = yield* this.snapshot(database, tables, existing);
@@ -396,6 +401,32 @@ export class PostgresCdcSource implements CdcSource {
   }
 
   /**
+   * CREATE_REPLICATION_SLOT on a replication connection; with `exportSnapshot` the connection is returned open (the
+   * exported snapshot lives only as long as it stays idle), else closed.
+   */
+  private async createSlot(exportSnapshot: boolean): Promise<{ client: pg.Client | null; point: bigint; snapshotName: string | null }> {
+    const client = this.replicationClient();
+    this.clients.add(client);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new Error(
+        `cannot open a replication connection (pg_hba.conf needs a "host replication <user> <address> <method>" line): ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const created = await client.query<{ consistent_point: string; snapshot_name: string | null }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(this.slot)} LOGICAL pgoutput ${exportSnapshot ? 'EXPORT_SNAPSHOT' : 'NOEXPORT_SNAPSHOT'}`,
+    );
+    const point = parseLsn(created.rows[0]!.consistent_point);
+    this.log(`created replication slot ${this.slot} at ${formatLsn(point)}`);
+    if (exportSnapshot) return { client, point, snapshotName: created.rows[0]!.snapshot_name };
+    this.clients.delete(client);
+    await client.end();
+    return { client: null, point, snapshotName: null };
+  }
+
+  /**
    * Creates the slot (exporting its snapshot) unless it exists, reads every table as 'r' events in that snapshot,
    * and returns the LSN streaming starts from.
    */
@@ -408,22 +439,10 @@ export class PostgresCdcSource implements CdcSource {
         startLsn = existing.confirmed;
         this.log(`replication slot ${this.slot} exists: snapshot without its export, streaming from ${formatLsn(startLsn)} (changes in between may come twice)`);
       } else {
-        exporter = this.replicationClient();
-        this.clients.add(exporter);
-        try {
-          await exporter.connect();
-        } catch (error) {
-          throw new Error(
-            `cannot open a replication connection (pg_hba.conf needs a "host replication <user> <address> <method>" line): ${(error as Error).message}`,
-            { cause: error },
-          );
-        }
-        const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
-          `CREATE_REPLICATION_SLOT ${quoteIdent(this.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
-        );
-        startLsn = parseLsn(created.rows[0]!.consistent_point);
-        snapshotName = created.rows[0]!.snapshot_name;
-        this.log(`created replication slot ${this.slot} at ${formatLsn(startLsn)}`);
+        const created = await this.createSlot(true);
+        exporter = created.client;
+        startLsn = created.point;
+        snapshotName = created.snapshotName;
       }
 
       const reader = new pg.Client({ connectionString: this.options.url, options: SESSION_OPTIONS, types: valueTypes });
