@@ -262,6 +262,35 @@ test('restart from a stored offset: what was not acknowledged comes again, what 
   }
 });
 
+test('idle with everything stored: the slot follows the server, so WAL of other tables is not kept for it', async () => {
+  await exec('CREATE TABLE quiet (id INT PRIMARY KEY)', 'CREATE TABLE busy (id INT, pad TEXT)');
+  const src = source('quiet', ['quiet']);
+  const reader = new Reader(src, null);
+  try {
+    await exec('INSERT INTO quiet VALUES (1)');
+    const [one] = await reader.take(1);
+    await exec('INSERT INTO quiet VALUES (2)');
+    const [two] = await reader.take(1);
+    assert.equal(two!.op, 'c');
+    src.acknowledge(one!.offset);
+    // Other tables' WAL while an event is handed out but not stored: the slot stays at what was acknowledged.
+    await exec("INSERT INTO busy SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g");
+    await new Promise((r) => setTimeout(r, 500));
+    const held = await slotConfirmed('slot_quiet');
+    assert.ok(held <= parseLsn(two!.offset.lsn as string), 'not past the unacknowledged change');
+    src.acknowledge(two!.offset);
+    await exec("INSERT INTO busy SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g");
+    const written = parseLsn(((await admin('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0] as { lsn: string }).lsn);
+    const deadline = Date.now() + 20_000;
+    while ((await slotConfirmed('slot_quiet')) < written) {
+      if (Date.now() > deadline) throw new Error(`slot at ${await slotConfirmed('slot_quiet')}, server at ${written}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await src.stop();
+  }
+});
+
 test('a reader killed with SIGKILL mid-stream resumes from its last stored offset: every change once', async () => {
   await exec('CREATE TABLE feed (id INT PRIMARY KEY, v INT)');
   await exec(`INSERT INTO feed SELECT g, g FROM generate_series(1, 50) g`);

@@ -181,6 +181,10 @@ class EventQueue {
     for (const w of this.writers.splice(0)) w();
   }
 
+  get size(): number {
+    return this.items.length;
+  }
+
   async next(): Promise<Item> {
     while (this.items.length === 0) await new Promise<void>((r) => (this.reader = r));
     const item = this.items.shift()!;
@@ -197,8 +201,11 @@ class EventQueue {
 
 /** pgoutput's decoder, with our text → JSON mapping put on each Relation's columns as soon as it is decoded. */
 class JsonPgoutputPlugin extends PgoutputPlugin {
+  /** Messages decoded so far (on receipt, before the flow-controlled handler sees them). */
+  parsed = 0;
   override parse(buffer: Buffer): Pgoutput.Message {
     const message = super.parse(buffer) as Pgoutput.Message;
+    this.parsed++;
     if (message.tag === 'relation') {
       for (const column of message.columns) {
         const oid = column.typeOid;
@@ -509,11 +516,25 @@ export class PostgresCdcSource implements CdcSource {
     const relationKeys = new Map<number, string[]>();
     let tx: OpenTransaction | null = null;
 
-    service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+    let handled = 0;
+    let lastYielded: { lsn: bigint; event: number } | null = null;
+    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      // Idle (every message received is handled, every event handed out is stored, no transaction open): the
+      // server's position can be confirmed, so that WAL written for other tables is not kept for this slot.
+      const ack = this.lastAck;
+      const stored = lastYielded === null || (ack !== null && (ack.lsn > lastYielded.lsn || (ack.lsn === lastYielded.lsn && ack.event >= lastYielded.event)));
+      if (plugin.parsed === handled && queue.size === 0 && tx === null && stored) this.want(parseLsn(lsn));
       if (shouldRespond) this.sendStatus(true);
     });
     service.on('error', (error: Error) => queue.finish({ error }));
     service.on('data', async (_lsn: string, message: Pgoutput.Message) => {
+      try {
+        await handle(message);
+      } finally {
+        handled++;
+      }
+    });
+    const handle = async (message: Pgoutput.Message): Promise<void> => {
       switch (message.tag) {
         case 'begin':
           tx = {
@@ -576,7 +597,7 @@ export class PostgresCdcSource implements CdcSource {
         default:
           return;
       }
-    });
+    };
 
     this.statusTimer = setInterval(() => this.sendStatus(true), this.options.statusIntervalMs ?? 10_000);
     const subscribed = service.subscribe(plugin, this.slot, formatLsn(startLsn)).then(
@@ -588,6 +609,7 @@ export class PostgresCdcSource implements CdcSource {
         const item = await queue.next();
         if ('end' in item) return;
         if ('error' in item) throw item.error;
+        lastYielded = { lsn: parseLsn(item.event.offset.lsn as string), event: item.event.offset.event as number };
         yield item.event;
         if (this.stopped) return;
       }
