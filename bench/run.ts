@@ -50,6 +50,9 @@
  *                                       windowed count vs a Map — and the restore rate of a store from its changelog;
  *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
  *                                       (default 200000), --streams-rounds N (default 2)
+ *   npm run bench -- --only cdc-postgres  just PostgreSQL change data capture (bench/cdc-postgres.ts: snapshot rows/s,
+ *                                       changes/s from a backlog, commit → event lag at a steady 1,000 changes/s);
+ *                                       needs PostgreSQL installed (apt-get install postgresql)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -79,6 +82,7 @@ import { countLines, medianBy } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
 import { formatStreamsTable, runStreamsBench } from './streams.js';
+import { formatCdcPostgresTable, runCdcPostgresBench } from './cdc-postgres.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale or streams');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc-postgres'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams or cdc-postgres');
   const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']) };
   if (!Number.isInteger(streamsBench.records) || streamsBench.records <= 0 || !Number.isInteger(streamsBench.rounds) || streamsBench.rounds <= 0) throw new Error('--streams-records and --streams-rounds must be positive integers');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
@@ -283,6 +287,17 @@ async function main(): Promise<void> {
       const result = await runStreamsBench({ workDir: work, ...streamsBench });
       console.log(formatStreamsTable(result));
       output.streams = result;
+    }
+    if (part('cdc-postgres')) {
+      const result = await runCdcPostgresBench({ rows: 50_000, rate: 1000, seconds: 10 }).catch((error: Error) => {
+        if (!/is installed/.test(error.message)) throw error;
+        console.log(`cdc-postgres skipped: ${error.message}`);
+        return null;
+      });
+      if (result) {
+        console.log(formatCdcPostgresTable(result));
+        output.cdcPostgres = result;
+      }
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');
