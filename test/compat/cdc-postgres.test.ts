@@ -207,6 +207,26 @@ test('values: int8/numeric as strings only when a double would not hold them, IS
   }
 });
 
+test('an unchanged TOASTed value is left out of an update\'s after image (DEFAULT), and filled in from the before image (FULL)', async () => {
+  await exec('CREATE TABLE docs (id INT PRIMARY KEY, body TEXT, n INT)');
+  const src = source('docs', ['docs']);
+  const reader = new Reader(src, null);
+  try {
+    await exec("INSERT INTO docs SELECT 1, string_agg(md5(g::text), ''), 1 FROM generate_series(1, 400) g");
+    const [created] = await reader.take(1);
+    const body = created!.after!.body as string;
+    assert.equal(body.length, 400 * 32);
+    await exec('UPDATE docs SET n = 2');
+    const [defaultIdentity] = await reader.take(1);
+    assert.deepEqual([defaultIdentity!.before, defaultIdentity!.after], [null, { id: 1, n: 2 }], 'body unchanged and out of line: not sent');
+    await exec('ALTER TABLE docs REPLICA IDENTITY FULL', 'UPDATE docs SET n = 3');
+    const [full] = await reader.take(1);
+    assert.deepEqual([full!.before, full!.after], [{ id: 1, body, n: 2 }, { id: 1, body, n: 3 }]);
+  } finally {
+    await src.stop();
+  }
+});
+
 test('restart from a stored offset: what was not acknowledged comes again, what was does not; the slot moves only on acknowledge', async () => {
   await exec('CREATE TABLE items (id INT PRIMARY KEY, v TEXT)');
   const first = source('items', ['items']);

@@ -262,11 +262,14 @@ export class PostgresCdcSource implements CdcSource {
   }
 
   async *events(offset: CdcOffset | null): AsyncIterable<ChangeEvent> {
-    this.stopped = false;
+    if (this.stopped) return;
+    this.confirmed = this.wanted = 0n;
+    this.lastAck = null;
+    this.committed.clear();
     const meta = new pg.Client({ connectionString: this.options.url, options: SESSION_OPTIONS, types: valueTypes });
     this.meta = meta;
-    await meta.connect();
     try {
+      await meta.connect();
       const database = await this.checkServer(meta);
       await this.ensurePublication(meta);
       const tables = await this.publishedTables(meta);
@@ -297,6 +300,9 @@ export class PostgresCdcSource implements CdcSource {
       this.wanted = this.confirmed;
       this.lastAck = resume;
       yield* this.stream(database, keys, startLsn, resume);
+    } catch (error) {
+      // stop() closed the connections under a query: that is the end asked for, not a failure.
+      if (!this.stopped) throw error;
     } finally {
       await this.close();
     }
@@ -504,6 +510,7 @@ export class PostgresCdcSource implements CdcSource {
     startLsn: bigint,
     resume: { lsn: bigint; event: number } | null,
   ): AsyncGenerator<ChangeEvent> {
+    if (this.stopped) return;
     const queue = new EventQueue(this.options.maxQueuedEvents ?? 1000);
     this.queue = queue;
     const service = new LogicalReplicationService(
