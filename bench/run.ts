@@ -53,6 +53,10 @@
  *   npm run bench -- --only cdc-postgres  just PostgreSQL change data capture (bench/cdc-postgres.ts: snapshot rows/s,
  *                                       changes/s from a backlog, commit → event lag at a steady 1,000 changes/s);
  *                                       needs PostgreSQL installed (apt-get install postgresql)
+ *   npm run bench -- --only cdc        just change data capture from MariaDB (bench/cdc.ts: changes/s from the binlog
+ *                                       to the broker, at-least-once and exactly-once, vs the binlog read alone; lag
+ *                                       commit → record at a steady rate); --cdc-changes N (default 100000),
+ *                                       --cdc-rounds N (default 3), --cdc-rate N changes/s (default 1000), --cdc-seconds N (default 10)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -83,6 +87,7 @@ import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClien
 import { formatScaleTable, runScaleBench } from './scale.js';
 import { formatStreamsTable, runStreamsBench } from './streams.js';
 import { formatCdcPostgresTable, runCdcPostgresBench } from './cdc-postgres.js';
+import { formatCdcTable, runCdcBench } from './cdc.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -138,6 +143,10 @@ async function main(): Promise<void> {
       'metrics-records': { type: 'string', default: '1000000' },
       'streams-records': { type: 'string', default: '200000' },
       'streams-rounds': { type: 'string', default: '2' },
+      'cdc-changes': { type: 'string', default: '100000' },
+      'cdc-rounds': { type: 'string', default: '3' },
+      'cdc-rate': { type: 'string', default: '1000' },
+      'cdc-seconds': { type: 'string', default: '10' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
       'console-loads': { type: 'string', default: '5' },
@@ -171,7 +180,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc-postgres'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams or cdc-postgres');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc or cdc-postgres');
+  const cdcBench = { changes: Number(values['cdc-changes']), rounds: Number(values['cdc-rounds']), lagRate: Number(values['cdc-rate']), lagSeconds: Number(values['cdc-seconds']) };
+  if (!Object.values(cdcBench).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--cdc-changes, --cdc-rounds, --cdc-rate and --cdc-seconds must be positive integers');
   const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']) };
   if (!Number.isInteger(streamsBench.records) || streamsBench.records <= 0 || !Number.isInteger(streamsBench.rounds) || streamsBench.rounds <= 0) throw new Error('--streams-records and --streams-rounds must be positive integers');
   const compare = { records: Number(values['compare-records']), runs: Number(values['compare-runs']) };
@@ -298,6 +309,11 @@ async function main(): Promise<void> {
         console.log(formatCdcPostgresTable(result));
         output.cdcPostgres = result;
       }
+    }
+    if (part('cdc')) {
+      const result = await runCdcBench({ workDir: work, ...cdcBench });
+      console.log(formatCdcTable(result));
+      output.cdc = result;
     }
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, JSON.stringify(output, null, 2) + '\n');

@@ -4,7 +4,7 @@ export { TributaryError, KafkaError } from './errors.js';
 // The client: speaks only the Kafka protocol, so it works against Apache Kafka as well as Tributary.
 export { Producer } from './client/producer.js';
 export type {
-  Acks, CompressionCodec, ProducerOptions, ProducerRecord, RecordMetadata, HeadersInput, OffsetToCommit, GroupMetadata,
+  Acks, CompressionCodec, ProducerOptions, ProducerRecord, RecordMetadata, SendListener, HeadersInput, OffsetToCommit, GroupMetadata,
 } from './client/producer.js';
 export { Consumer } from './client/consumer.js';
 export type { ConsumerOptions, ConsumerRecord, RebalanceListener, TopicPartition, PartitionAssignorName } from './client/consumer.js';

@@ -78,6 +78,8 @@ Sources:
              for 1 s).
   http       POST JSON to http://host:port/path (printed when listening); 202 {"accepted": n} only after the brokers
              acknowledged the records; 400 bad JSON, 413 over maxBodyBytes, 404 other paths, 405 other methods.
+  mysql      change data capture (pipeline file only): {url, tables: [db.table], prefix, serverId} — a snapshot,
+             then the binlog; Debezium envelopes on <prefix>.<db>.<table>; a sink with cdc: true applies them.
 File sources remember how far they got in the topic connect-offsets (as Kafka Connect does), per pipeline and
 file: a rerun resumes after the last record produced, skips an unchanged finished file and produces only the new
 records of a grown one; a different file at the same path is read from the start. guarantee (source key, or

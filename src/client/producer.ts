@@ -28,7 +28,8 @@ import type { Connection } from './connection.js';
 import { ClientStateError, ProtocolError, RequestTimeoutError, UnsupportedApiError, isRetriable } from './errors.js';
 import { partitionForKey } from './partitioner.js';
 import { Fifo } from './producer/fifo.js';
-import { ProducerBatch, byteLength, type BatchResult, type EncodedHeader } from './producer/batch.js';
+import { ProducerBatch, byteLength, type BatchResult, type EncodedHeader, type SendListener } from './producer/batch.js';
+export type { SendListener } from './producer/batch.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
@@ -367,6 +368,40 @@ export class Producer {
       return batch.promise.then((res) => metadataOf(batch, index, res));
     }
     return r.then((s) => s.batch.promise.then((res) => metadataOf(s.batch, s.index, res)));
+  }
+
+  /**
+   * Java's send(record, callback) for callers that send many records and track them together: no promise per
+   * record — `listener` hears once per batch (the offset of its last record there) or of the batch's failure.
+   * Throws at once what send() would reject at once (a closed producer, a bad record, no transaction).
+   */
+  sendTo(record: ProducerRecord, listener: SendListener): void {
+    const r = this.enqueue(record, this.batchSize);
+    if (r === true) this.listen(this.lastBatch!, this.lastIndex, listener);
+    else r.then((s) => this.listen(s.batch, s.index, listener), (err: unknown) => listener.onFailed(record.topic, record.partition ?? -1, err instanceof Error ? err : new Error(String(err))));
+  }
+
+  private listen(batch: ProducerBatch, index: number, listener: SendListener): void {
+    let entries = batch.listeners;
+    if (entries === null) {
+      entries = batch.listeners = [];
+      const list = entries;
+      batch.promise.then(
+        (res) => {
+          for (const e of list) e.listener.onAcknowledged(batch.topic, batch.partition, res.baseOffset < 0 ? -1 : res.baseOffset + e.last);
+        },
+        (err: Error) => {
+          for (const e of list) e.listener.onFailed(batch.topic, batch.partition, err);
+        },
+      );
+    }
+    for (const e of entries) {
+      if (e.listener === listener) {
+        if (index > e.last) e.last = index;
+        return;
+      }
+    }
+    entries.push({ listener, last: index });
   }
 
   /** Sends records in order; resolves with their metadata once all are acknowledged. */

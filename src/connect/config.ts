@@ -7,7 +7,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_BOOTSTRAP } from '../client/cluster.js';
 import { TributaryError } from '../errors.js';
-import type { ColumnType, ConnectConfig, PipelineConfig, SinkConfig, SourceConfig } from './types.js';
+import type { ColumnType, ConnectConfig, PipelineConfig, SinkConfig, SourceConfig, SourceGuarantee } from './types.js';
 
 export class ConfigError extends TributaryError {
   constructor(message: string) {
@@ -29,7 +29,7 @@ export const DEFAULTS = {
 } as const;
 
 const COLUMN_TYPES: readonly ColumnType[] = ['int', 'float', 'bool', 'string', 'timestamp'];
-const SOURCE_TYPES = ['csv', 'jsonl', 'directory', 'http'] as const;
+const SOURCE_TYPES = ['csv', 'jsonl', 'directory', 'http', 'mysql', 'postgres'] as const;
 const SINK_TYPES = ['sqlite', 'mysql', 'postgres', 'jsonl'] as const;
 const NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -155,8 +155,48 @@ function inferSourceGuarantees(pipelines: PipelineConfig[]): void {
   for (const p of pipelines) {
     const src = p.source;
     if (src === undefined || src.type === 'http' || explicitGuarantee.has(src)) continue;
+    if (src.type === 'mysql' || src.type === 'postgres') {
+      // A CDC source feeds the sinks of its tables' topics.
+      src.guarantee = pipelines.some((q) => q.sink?.guarantee === 'exactly-once' && q.topic.startsWith(`${src.prefix}.`)) ? 'exactly-once' : 'at-least-once';
+      continue;
+    }
     src.guarantee = pipelines.some((q) => q.topic === p.topic && q.sink?.guarantee === 'exactly-once') ? 'exactly-once' : 'at-least-once';
   }
+}
+
+/** A replica server id from the pipeline name (stable across runs, in Debezium's default range 5400-6399 + more). */
+export function defaultServerId(pipeline: string): number {
+  let h = 0;
+  for (const c of pipeline) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return 5400 + (h % 100_000);
+}
+
+/** A mysql/postgres (change data capture) source. */
+function parseCdcSource(type: 'mysql' | 'postgres', o: Obj, s: At): SourceConfig {
+  const common = ['type', 'url', 'tables', 'prefix', 'snapshot', 'tombstones', 'cleanupPolicy', 'guarantee'];
+  s.known(o, type === 'mysql' ? [...common, 'serverId'] : [...common, 'slot', 'publication']);
+  const url = s.str(o, 'url');
+  if (url === undefined) s.fail('url', undefined, `is required: ${type === 'mysql' ? 'mysql://user:password@127.0.0.1:3306/' : 'postgres://user:password@127.0.0.1:5432/db'}`);
+  if (type === 'mysql' && !/^(mysql|mariadb):\/\//.test(url)) s.fail('url', url, 'must be a mysql://user:password@host:port/ URL');
+  if (type === 'postgres' && !/^postgres(ql)?:\/\//.test(url)) s.fail('url', url, 'must be a postgres://user:password@host:port/database URL');
+  const tables = s.strList(o, 'tables');
+  if (tables === undefined) s.fail('tables', undefined, `the tables to capture are required, as ${type === 'mysql' ? 'db.table' : 'schema.table'}`);
+  for (const t of tables) if (!/^[^.\s]+\.[^.\s]+$/.test(t)) s.fail('tables', t, `each table is ${type === 'mysql' ? 'db.table' : 'schema.table'}`);
+  const pipeline = s.pipeline;
+  const prefix = s.str(o, 'prefix') ?? pipeline;
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) s.fail('prefix', prefix, "the topic prefix is letters, digits, '.', '_' and '-'");
+  const common_ = {
+    url,
+    tables,
+    prefix,
+    snapshot: s.oneOf(o, 'snapshot', ['initial', 'never'] as const, 'initial'),
+    tombstones: s.bool(o, 'tombstones', true),
+    cleanupPolicy: s.oneOf(o, 'cleanupPolicy', ['delete', 'compact'] as const, 'delete'),
+    guarantee: 'at-least-once' as SourceGuarantee,
+  };
+  if (type === 'mysql') return sourceGuarantee({ type, ...common_, serverId: s.int(o, 'serverId', defaultServerId(pipeline), 1, 4294967295) }, o, s);
+  const ident = pipeline.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase();
+  return sourceGuarantee({ type, ...common_, slot: s.str(o, 'slot') ?? `tributary_${ident}`, publication: s.str(o, 'publication') ?? `tributary_${ident}` }, o, s);
 }
 
 function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
@@ -165,6 +205,9 @@ function parseSource(raw: unknown, at: At, baseDir: string): SourceConfig {
   const s: At = at.nested('source');
   const type = s.oneOf(o, 'type', SOURCE_TYPES);
   switch (type) {
+    case 'mysql':
+    case 'postgres':
+      return parseCdcSource(type, o, s);
     case 'csv': {
       s.known(o, ['type', 'path', 'keyColumn', 'columns', 'delimiter', 'guarantee']);
       return sourceGuarantee({ type, path: resolvePath(s.str(o, 'path', true), baseDir), keyColumn: s.str(o, 'keyColumn'), columns: s.columnTypes(o, 'columns'), delimiter: delimiter(o, s), guarantee: 'at-least-once' }, o, s);
@@ -223,7 +266,7 @@ function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkCo
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) at.fail('sink', raw, `must be a mapping with a type (${SINK_TYPES.join(', ')})`);
   const o = raw as Obj;
   const s: At = at.nested('sink');
-  s.known(o, ['type', 'url', 'table', 'mode', 'keyColumns', 'autoCreate', 'columns', 'batchSize', 'guarantee', 'deadLetterTopic', 'metadata']);
+  s.known(o, ['type', 'url', 'table', 'mode', 'keyColumns', 'autoCreate', 'columns', 'batchSize', 'guarantee', 'deadLetterTopic', 'metadata', 'cdc']);
   const type = s.oneOf(o, 'type', SINK_TYPES);
   let url = s.str(o, 'url');
   if (url === undefined) {
@@ -235,9 +278,12 @@ function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkCo
   if ((type === 'sqlite' && url !== ':memory:') || type === 'jsonl') url = resolvePath(url.replace(/^sqlite:(\/\/)?/, ''), baseDir);
   const table = s.str(o, 'table');
   if (type !== 'jsonl' && table === undefined) s.fail('table', undefined, 'the table to write to is required for a SQL sink');
-  const mode = s.oneOf(o, 'mode', ['insert', 'upsert'] as const, DEFAULTS.mode);
+  const cdc = s.bool(o, 'cdc', false);
+  if (cdc && type === 'jsonl') s.fail('cdc', cdc, 'applies to SQL sinks (sqlite, mysql, postgres): a jsonl sink writes the envelopes as they are');
+  if (cdc && o.mode !== undefined && o.mode !== 'upsert') s.fail('mode', o.mode, 'a cdc sink upserts (c/u/r) and deletes (d): leave mode out');
+  const mode = cdc ? 'upsert' : s.oneOf(o, 'mode', ['insert', 'upsert'] as const, DEFAULTS.mode);
   const keyColumns = s.strList(o, 'keyColumns');
-  if (mode === 'upsert' && keyColumns === undefined) s.fail('keyColumns', undefined, 'mode upsert needs the key columns that identify a row, e.g. keyColumns: [id]');
+  if (mode === 'upsert' && keyColumns === undefined && !cdc) s.fail('keyColumns', undefined, 'mode upsert needs the key columns that identify a row, e.g. keyColumns: [id]');
   if (mode === 'upsert' && type === 'jsonl') s.fail('mode', mode, 'a jsonl sink only appends: use mode insert');
   const colMap = s.obj(o, 'columns');
   let columns: Record<string, string> | undefined;
@@ -261,6 +307,7 @@ function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkCo
     guarantee,
     deadLetterTopic: s.str(o, 'deadLetterTopic') ?? `${topic}-dlq`,
     metadata: s.bool(o, 'metadata', false),
+    ...(cdc ? { cdc } : {}),
   };
 }
 
@@ -275,7 +322,9 @@ export function parsePipeline(raw: unknown, index: number, baseDir: string): Pip
   }
   const at = new At(name, '');
   at.known(o, ['name', 'topic', 'source', 'sink', 'group', 'tasks']);
-  const topic = at.str(o, 'topic', true);
+  const cdcSource = typeof o.source === 'object' && o.source !== null && ['mysql', 'postgres'].includes(String((o.source as Obj).type));
+  // A CDC source writes one topic per table (<prefix>.<db>.<table>): its pipeline's topic is optional (the prefix).
+  const topic = cdcSource && o.sink === undefined && o.topic === undefined ? (at.str(o.source as Obj, 'prefix') ?? name) : at.str(o, 'topic', true);
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) at.fail('topic', topic, "a Kafka topic name is 1-249 letters, digits, '.', '_' and '-'");
   if (o.source === undefined && o.sink === undefined) at.fail('source', undefined, 'a pipeline needs a source (csv, jsonl, directory, http), a sink (sqlite, mysql, postgres, jsonl), or both');
   const tasks = at.int(o, 'tasks', 1, 1);

@@ -27,9 +27,10 @@ export interface PipelineResult {
   sink?: SinkRunResult;
 }
 
-/** Whether `tributary connect` keeps running until stopped: a sink (without --once), or a directory/http source. */
+/** Whether `tributary connect` keeps running until stopped: a sink (without --once), or a directory/http/CDC source. */
 export function runsUntilStopped(config: ConnectConfig, once: boolean): boolean {
-  return config.pipelines.some((p) => (p.sink !== undefined && !once) || p.source?.type === 'directory' || p.source?.type === 'http');
+  const endless = ['directory', 'http', 'mysql', 'postgres'];
+  return config.pipelines.some((p) => (p.sink !== undefined && !once) || (p.source !== undefined && endless.includes(p.source.type)));
 }
 
 async function runSink(p: PipelineConfig, client: ClientOptions, signal: AbortSignal, opts: RuntimeOptions): Promise<SinkRunResult> {

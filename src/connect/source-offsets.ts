@@ -18,7 +18,7 @@ import type { ClientOptions } from '../client/cluster.js';
 import { Consumer } from '../client/consumer.js';
 import type { ProducerRecord } from '../client/producer.js';
 import { TributaryError } from '../errors.js';
-import type { SourceOffset, SourcePartition, SourceRecord } from './types.js';
+import type { ConnectorOffset, SourceOffset, SourcePartition, SourceRecord, TopicCreation } from './types.js';
 
 /** Kafka Connect's default offset.storage.topic and its partition count (offset.storage.partitions). */
 export const OFFSETS_TOPIC = 'connect-offsets';
@@ -71,7 +71,7 @@ export class SourceOffsets {
 }
 
 /** An offset record for the producer (null offset = tombstone). */
-export function offsetRecord(key: string, offset: SourceOffset | null): ProducerRecord {
+export function offsetRecord(key: string, offset: SourceOffset | ConnectorOffset | null): ProducerRecord {
   return { topic: OFFSETS_TOPIC, key, value: offset === null ? null : JSON.stringify(offset) };
 }
 
@@ -83,6 +83,30 @@ export async function ensureOffsetsTopic(client: ClientOptions): Promise<void> {
   } catch (err) {
     if ((err as { kafkaError?: string }).kafkaError !== 'TOPIC_ALREADY_EXISTS') {
       throw new TributaryError('ERR_CONNECT_OFFSETS', `cannot create the source offsets topic ${OFFSETS_TOPIC}: ${(err as Error).message}`, { cause: err });
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Creates a topic a source names per record (CDC: `<prefix>.<db>.<table>`) unless it exists, with the source's
+ * topic.creation settings (-1: the broker's default partitions / replication factor).
+ */
+export async function ensureRecordTopic(client: ClientOptions, topic: string, creation: TopicCreation | undefined): Promise<void> {
+  const admin = new Admin(client);
+  try {
+    await admin.createTopics([
+      {
+        name: topic,
+        ...(creation !== undefined && creation.partitions > 0 ? { numPartitions: creation.partitions } : {}),
+        ...(creation !== undefined && creation.replicationFactor > 0 ? { replicationFactor: creation.replicationFactor } : {}),
+        configs: creation?.configs ?? {},
+      },
+    ]);
+  } catch (err) {
+    if ((err as { kafkaError?: string }).kafkaError !== 'TOPIC_ALREADY_EXISTS') {
+      throw new TributaryError('ERR_CONNECT_TOPIC', `cannot create topic ${topic}: ${(err as Error).message}`, { cause: err });
     }
   } finally {
     await admin.close();

@@ -15,9 +15,9 @@ import type { ClientOptions } from '../client/cluster.js';
 import { Producer, type ProducerRecord } from '../client/producer.js';
 import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
-import { ensureOffsetsTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
+import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
 import { createSource } from './sources/index.js';
-import type { PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourceOffset, SourceRecord } from './types.js';
+import type { ConnectorOffset, PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourceOffset, SourcePartition, SourceRecord } from './types.js';
 
 /** at-least-once: how often the acknowledged positions are written to connect-offsets. */
 export const OFFSET_FLUSH_INTERVAL_MS = 200;
@@ -73,19 +73,27 @@ export interface SourceRunResult {
 }
 
 function toProducerRecord(topic: string, r: SourceRecord): ProducerRecord {
-  return { topic, key: r.key, value: serializeValue(r.value), headers: r.headers, timestamp: r.timestamp };
+  return { topic: r.topic ?? topic, key: r.key, value: serializeValue(r.value), headers: r.headers, timestamp: r.timestamp };
 }
 
 const size = (v: string | Buffer | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
 interface Position {
   key: string;
+  partition: SourcePartition;
   record: SourceRecord;
-  offset: SourceOffset;
+  offset: SourceOffset | ConnectorOffset;
 }
 
-/** The offset record for a source partition's latest position: the offset plus the fingerprint of its last record. */
-const positionRecord = (pos: Position): ProducerRecord => offsetRecord(pos.key, { ...pos.offset, last: fingerprint(pos.record) });
+/** The offset record for a source partition's latest position: a file's offset plus the fingerprint of its last record. */
+const positionRecord = (pos: Position): ProducerRecord => offsetRecord(pos.key, 'position' in pos.offset ? { ...pos.offset, last: fingerprint(pos.record) } : pos.offset);
+
+/** Tells the connector which offsets are now stored (Kafka Connect's SourceTask.commit()). */
+function reportStored(connector: SourceConnector, positions: Iterable<Position>): void {
+  if (connector.offsetsStored === undefined) return;
+  const list = [...positions].map((pos) => ({ partition: pos.partition, offset: pos.offset }));
+  if (list.length > 0) connector.offsetsStored(list);
+}
 
 /**
  * at-least-once: the positions whose records, and every record sent before them, are acknowledged (records of
@@ -166,7 +174,13 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   // at-least-once offsets
   const acknowledged = new AcknowledgedPositions();
   const writeAcknowledged = (): void => {
-    for (const pos of acknowledged.take()) producer.send(positionRecord(pos)).catch((err: Error) => (failure ??= err));
+    const positions = acknowledged.take();
+    if (positions.length === 0) return;
+    const sends = positions.map((pos) => producer.send(positionRecord(pos)));
+    Promise.all(sends).then(
+      () => reportStored(connector, positions),
+      (err: Error) => (failure ??= err),
+    );
   };
 
   // exactly-once transactions
@@ -176,12 +190,15 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const txnPositions = new Map<string, Position>();
   const txnRecords: SourceRecord[] = [];
   let committing: Promise<void> | null = null;
+  /** The last record pulled ends a source position (exactly-once commits only there). */
+  let atBoundary = true;
   const commit = (): Promise<void> => {
     committing ??= (async () => {
       try {
         if (!inTxn) return;
         for (const pos of txnPositions.values()) void producer.send(positionRecord(pos)).catch(() => {}); // commitTransaction reports a failure
         await producer.commitTransaction();
+        reportStored(connector, txnPositions.values());
         inTxn = false;
         produced += txnCount;
         txnCount = 0;
@@ -197,7 +214,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const timer = setInterval(() => {
     if (failure !== null) return;
     if (eos) {
-      if (inTxn && committing === null && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) commit().catch((err: Error) => (failure ??= err));
+      if (inTxn && committing === null && atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) commit().catch((err: Error) => (failure ??= err));
     } else writeAcknowledged();
   }, eos ? TRANSACTION_INTERVAL_MS / 5 : OFFSET_FLUSH_INTERVAL_MS);
 
@@ -223,13 +240,20 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
           }
         }
         const context: SourceContext = { offset: (partition) => offsets?.offset(partition) ?? null, log: note };
+        const createdTopics = new Set<string>();
         for await (const record of connector.records(context)) {
           if (committing !== null) await committing;
           if (failure !== null) break;
+          if (record.topic !== undefined && !createdTopics.has(record.topic)) {
+            await ensureRecordTopic(client, record.topic, connector.topicCreation);
+            createdTopics.add(record.topic);
+          }
           const pr = toProducerRecord(p.topic, record);
           const n = size(pr.key) + size(pr.value);
           const pos: Position | undefined =
-            record.sourcePartition !== undefined && record.sourceOffset !== undefined ? { key: offsetKey(p.name, record.sourcePartition), record, offset: record.sourceOffset } : undefined;
+            record.sourcePartition !== undefined && record.sourceOffset !== undefined
+              ? { key: offsetKey(p.name, record.sourcePartition), partition: record.sourcePartition, record, offset: record.sourceOffset }
+              : undefined;
           if (eos && !inTxn) {
             producer.beginTransaction();
             inTxn = true;
@@ -261,7 +285,10 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
             txnCount++;
             if (pos !== undefined) txnPositions.set(pos.key, pos);
             if (connector.commitRecord !== undefined) txnRecords.push(record);
-            if (Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) await commit();
+            // A transaction ends only after a record that carries its offset: the records of one source position
+            // (a CDC change and its tombstone) commit together.
+            atBoundary = pos !== undefined || !withOffsets;
+            if (atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) await commit();
           }
           if (failure !== null) break;
           // Back-pressure: the next record is pulled only when the producer has room.

@@ -7,6 +7,8 @@ import type { ConsumerRecord } from '../client/consumer.js';
 
 /** One record a source hands to the runtime; the runtime produces it (value as JSON unless a Buffer/string). */
 export interface SourceRecord {
+  /** The topic to produce to, when not the pipeline's (CDC: one topic per table, created on first use). */
+  topic?: string;
   key: string | Buffer | null;
   /** An object → JSON; a string or Buffer is sent as is. */
   value: unknown;
@@ -14,8 +16,21 @@ export interface SourceRecord {
   timestamp?: number;
   /** Which input the record comes from (Kafka Connect's sourcePartition), e.g. {path}; none for HTTP. */
   sourcePartition?: SourcePartition;
-  /** Where that input stands once this record is produced (Kafka Connect's sourceOffset). */
-  sourceOffset?: SourceOffset;
+  /** Where that input stands once this record is produced (Kafka Connect's sourceOffset); CDC: the source's position. */
+  sourceOffset?: SourceOffset | ConnectorOffset;
+}
+
+/** A source's own offset layout (CDC: GTID set / binlog file+pos, LSN), stored as JSON in connect-offsets. */
+export type ConnectorOffset = Record<string, string | number | boolean>;
+
+/** How a source wants the topics it names per record created (Kafka Connect's topic.creation.default.*). */
+export interface TopicCreation {
+  /** -1: the broker's num.partitions. */
+  partitions: number;
+  /** -1: the broker's default.replication.factor. */
+  replicationFactor: number;
+  /** Topic configs, e.g. {'cleanup.policy': 'compact'}; the broker's defaults for the rest. */
+  configs: Record<string, string>;
 }
 
 /** A source's input, as a key of the offsets topic: {path: '/abs/file.csv'}. */
@@ -58,6 +73,14 @@ export interface SourceConnector {
   commitRecord?(record: SourceRecord, error: Error | null): void;
   /** Input skipped as bad so far (jsonl with skipBadLines), for the summary. */
   readonly skipped?: number;
+  /**
+   * Called after the offsets of these partitions are stored in connect-offsets (acknowledged; exactly-once: with
+   * the transaction that committed them): Kafka Connect's SourceTask.commit(). CDC sources let the database
+   * forget what is stored (PostgreSQL confirms the slot's LSN).
+   */
+  offsetsStored?(offsets: Array<{ partition: SourcePartition; offset: SourceOffset | ConnectorOffset }>): void;
+  /** Records with their own `topic`: the topics are created on first use with these settings. */
+  readonly topicCreation?: TopicCreation;
 }
 
 export type SinkRecord = Pick<ConsumerRecord, 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'value' | 'headers'>;
@@ -182,7 +205,42 @@ export interface HttpSourceConfig {
   maxBodyBytes: number;
 }
 
-export type SourceConfig = CsvSourceConfig | JsonlSourceConfig | DirectorySourceConfig | HttpSourceConfig;
+/** What both change-data-capture sources share (src/connect/cdc/). */
+interface CdcSourceCommon {
+  /** Connection URL: mysql://user:password@host:port/ or postgres://user:password@host:port/db. */
+  url: string;
+  /** Captured tables, `db.table` (MySQL) or `schema.table` (PostgreSQL). */
+  tables: string[];
+  /** Debezium's topic.prefix: topics are `<prefix>.<db>.<table>`; default the pipeline's name. */
+  prefix: string;
+  /** 'initial' (default): a consistent snapshot of the tables first, when no offset is stored; 'never': changes only. */
+  snapshot: 'initial' | 'never';
+  /** A tombstone after each delete (Debezium's tombstones.on.delete); default true. */
+  tombstones: boolean;
+  /** cleanup.policy of the topics created per table: Kafka Connect's default (the broker's, delete) or compact. */
+  cleanupPolicy: 'delete' | 'compact';
+  guarantee: SourceGuarantee;
+}
+
+/** MySQL/MariaDB binlog capture (src/connect/cdc/mysql.ts). */
+export interface MysqlCdcSourceConfig extends CdcSourceCommon {
+  type: 'mysql';
+  /** This client's replica server id (unique among the server's replicas); default derived from the pipeline name. */
+  serverId: number;
+}
+
+/** PostgreSQL logical replication with pgoutput (src/connect/cdc/postgres.ts). */
+export interface PostgresCdcSourceConfig extends CdcSourceCommon {
+  type: 'postgres';
+  /** Replication slot; default `tributary_<pipeline>`. */
+  slot: string;
+  /** Publication; default `tributary_<pipeline>`. */
+  publication: string;
+}
+
+export type CdcSourceConfig = MysqlCdcSourceConfig | PostgresCdcSourceConfig;
+
+export type SourceConfig = CsvSourceConfig | JsonlSourceConfig | DirectorySourceConfig | HttpSourceConfig | CdcSourceConfig;
 
 export interface SinkConfig {
   type: 'sqlite' | 'mysql' | 'postgres' | 'jsonl';
@@ -200,6 +258,11 @@ export interface SinkConfig {
   deadLetterTopic: string;
   /** jsonl: add _topic, _partition and _offset to each line. */
   metadata?: boolean;
+  /**
+   * SQL sinks: the records are change events in Debezium's envelope (a CDC source's topic): c/u/r upsert the
+   * `after` row by the key columns (default: the record key's fields), d deletes it, tombstones are skipped.
+   */
+  cdc?: boolean;
 }
 
 export interface PipelineConfig {

@@ -101,7 +101,8 @@ export class StreamsBuilder {
     const storeName = materialized.storeName ?? `${topic}-${this.b.newStoreName('')}`;
     const sourceName = consumed.processorName ?? this.b.newName('KSTREAM-SOURCE-');
     const processorName = this.b.newName('KTABLE-SOURCE-');
-    const store = Stores.timestampedKeyValueStoreBuilder(Stores.inMemoryKeyValueStore(storeName), materialized.keySerde ?? consumed.keySerde, materialized.valueSerde ?? consumed.valueSerde).withLoggingDisabled();
+    const kv = materialized.storeSupplier?.kind === 'keyValue' ? materialized.storeSupplier : Stores.inMemoryKeyValueStore(storeName);
+    const store = Stores.timestampedKeyValueStoreBuilder(kv, materialized.keySerde ?? consumed.keySerde, materialized.valueSerde ?? consumed.valueSerde).withLoggingDisabled();
     this.b.topology.addGlobalStore(store, sourceName, topic, { keySerde: consumed.keySerde, valueSerde: consumed.valueSerde, timestampExtractor: consumed.timestampExtractor }, processorName, tableSource(storeName) as ProcessorSupplier<K, V, never, never>);
     return new GlobalKTable<K, V>(storeName);
   }

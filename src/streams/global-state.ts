@@ -3,12 +3,18 @@
 // that moment (the bootstrap: nothing else runs before it), running each record through its global sub-topology
 // (the store's update processor, as the TopologyTestDriver does); then a loop of its own keeps polling and
 // updating the stores for as long as the application runs. Every task reads the same store objects.
+// Persistent global stores keep a checkpoint in their directory (<state.dir>/<application.id>/<sub-topology>_-1/
+// .checkpoint: the last offset of each source partition the stores hold), written every commit interval and at
+// close after the stores are flushed, so a restart reads only what came after it. The stores hold only what the
+// consumer read (committed data under exactly_once_v2), so a store ahead of its checkpoint after a crash is
+// brought up to date by applying the same records again; one without a checkpoint is wiped and read in full.
 import { Admin } from '../client/admin.js';
 import { Consumer, type TopicPartition } from '../client/consumer.js';
 import { StreamsException } from './config.js';
 import { TaskId } from './processor.js';
 import type { Headers } from './record.js';
 import type { StateStore } from './state/stores.js';
+import { checkpointOffset, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { SubtopologyPlan, TopologyPlan } from './topology.js';
 
@@ -27,8 +33,15 @@ export class GlobalStateUpdater {
   private stopping = false;
   /** Records applied to the global stores (bootstrap and loop). */
   processed = 0;
+  /** "<topic>\0<partition>" → the last offset applied to the stores (or that their checkpoint holds). */
+  private readonly applied = new Map<string, { tp: TopicPartition; offset: number }>();
+  private nextCheckpointAt = Infinity;
 
-  constructor(private readonly plan: TopologyPlan, private readonly env: Omit<TaskEnvironment, 'globalStores'>, private readonly pollMs: number) {
+  /** checkpointIntervalMs: how often persistent global stores write their checkpoint (the commit interval). */
+  constructor(
+    private readonly plan: TopologyPlan, private readonly env: Omit<TaskEnvironment, 'globalStores'>, private readonly pollMs: number,
+    private readonly checkpointIntervalMs = 30_000,
+  ) {
     this.globals = plan.subtopologies.filter((s) => s.global);
   }
 
@@ -65,10 +78,42 @@ export class GlobalStateUpdater {
     c.assign(tps);
     const storeOf = (topic: string): string => this.tasks.get(topic)!.plan.globalStore ?? topic;
     const pending = new Map<string, { tp: TopicPartition; end: number; restored: number }>();
+    // Persistent global stores resume after their checkpoint; without one (or one past the topic's end: the topic
+    // was recreated) they start over, wiped.
+    const checkpoints = new Map<StreamTask, Map<string, number> | null>();
+    for (const task of new Set(this.tasks.values())) {
+      const persistent = task.stores.size > 0 && [...task.stores.values()].every((st) => st.persistent) && task.stateDir !== null;
+      checkpoints.set(task, persistent ? readCheckpoint(task.stateDir!) : null);
+    }
+    const wiped = new Set<StreamTask>();
+    const wipe = (task: StreamTask): void => {
+      if (wiped.has(task)) return;
+      wiped.add(task);
+      for (const st of task.stores.values()) st.wipe?.();
+    };
+    const from = tps.map((tp, i) => {
+      const task = this.tasks.get(tp.topic)!;
+      const cp = checkpoints.get(task);
+      if (!cp) return starts[i].offset;
+      const held = checkpointOffset(cp, tp.topic, tp.partition);
+      if (held === undefined || held >= ends[i].offset) {
+        wipe(task);
+        return starts[i].offset;
+      }
+      this.applied.set(`${tp.topic}\u0000${tp.partition}`, { tp, offset: held });
+      return Math.max(starts[i].offset, held + 1);
+    });
+    // A wiped task starts every one of its partitions over, also those whose checkpoint was fine.
     tps.forEach((tp, i) => {
-      c.seek(tp, starts[i].offset);
-      listener?.onRestoreStart?.(tp, storeOf(tp.topic), starts[i].offset, ends[i].offset);
-      if (starts[i].offset < ends[i].offset) pending.set(`${tp.topic}\u0000${tp.partition}`, { tp, end: ends[i].offset, restored: 0 });
+      if (wiped.has(this.tasks.get(tp.topic)!)) {
+        from[i] = starts[i].offset;
+        this.applied.delete(`${tp.topic}\u0000${tp.partition}`);
+      }
+    });
+    tps.forEach((tp, i) => {
+      c.seek(tp, from[i]);
+      listener?.onRestoreStart?.(tp, storeOf(tp.topic), from[i], ends[i].offset);
+      if (from[i] < ends[i].offset) pending.set(`${tp.topic}\u0000${tp.partition}`, { tp, end: ends[i].offset, restored: 0 });
       else listener?.onRestoreEnd?.(tp, storeOf(tp.topic), 0);
     });
     // The bootstrap: to the end offsets of now. Records past them are applied too (the loop would anyway).
@@ -86,12 +131,36 @@ export class GlobalStateUpdater {
         }
       }
     }
+    // A partition with nothing to read holds its end offset too (else the next start would take it for missing).
+    tps.forEach((tp, i) => {
+      const k = `${tp.topic}\u0000${tp.partition}`;
+      if (!this.applied.has(k)) this.applied.set(k, { tp, offset: ends[i].offset - 1 });
+    });
+    if ([...checkpoints.values()].some((cp) => cp !== null)) {
+      this.checkpoint();
+      this.nextCheckpointAt = Date.now() + this.checkpointIntervalMs;
+    }
     this.loop = this.run();
   }
 
   private apply(topic: string, partition: number, offset: number, key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers): void {
     this.tasks.get(topic)?.process(topic, partition, offset, key, value, timestamp, headers);
     this.processed++;
+    const k = `${topic}\u0000${partition}`;
+    const a = this.applied.get(k);
+    if (a) a.offset = offset;
+    else this.applied.set(k, { tp: { topic, partition }, offset });
+  }
+
+  /** Flushes the persistent global stores and writes their checkpoints (what they hold, per source partition). */
+  private checkpoint(): void {
+    for (const task of new Set(this.tasks.values())) {
+      if (task.stateDir === null || task.stores.size === 0 || ![...task.stores.values()].every((st) => st.persistent)) continue;
+      for (const st of task.stores.values()) st.flush();
+      const topics = new Set(task.plan.sourcesByTopic.keys());
+      const offsets = [...this.applied.values()].filter((a) => topics.has(a.tp.topic)).map((a) => ({ topic: a.tp.topic, partition: a.tp.partition, offset: a.offset }));
+      writeCheckpoint(task.stateDir, offsets);
+    }
   }
 
   /** Keeps the stores up to date; a failure is handed to onError (the application moves to ERROR). */
@@ -108,6 +177,10 @@ export class GlobalStateUpdater {
         const records = await c.poll(this.pollMs);
         if (this.stopping) break;
         for (const r of records) this.apply(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp, r.headers as Headers);
+        if (Date.now() >= this.nextCheckpointAt) {
+          this.checkpoint();
+          this.nextCheckpointAt = Date.now() + this.checkpointIntervalMs;
+        }
       }
     } catch (err) {
       if (!this.stopping) this.onError(err);
@@ -117,6 +190,9 @@ export class GlobalStateUpdater {
   async close(): Promise<void> {
     this.stopping = true;
     await this.loop;
+    if (this.nextCheckpointAt !== Infinity) {
+      try { this.checkpoint(); } catch { /* the next start reads more */ }
+    }
     for (const t of new Set(this.tasks.values())) {
       try { t.close(); } catch { /* closing regardless */ }
     }

@@ -12,7 +12,7 @@
 // waits for a callback that is committing or closing tasks to finish before it processes again.
 import { Admin } from '../client/admin.js';
 import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/consumer.js';
-import { Producer } from '../client/producer.js';
+import { Producer, type SendListener } from '../client/producer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireProcessId, type ProcessId } from './process-id.js';
@@ -94,6 +94,7 @@ interface ActiveTask {
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const EMPTY_HEADERS: Headers = [];
 
 export class KafkaStreams {
   private readonly plan: TopologyPlan;
@@ -139,6 +140,7 @@ export class KafkaStreams {
   private startTime = 0;
   /** Changelog partition → the last offset written to it or restored from it (what a checkpoint records). */
   private readonly changelogOffsets = new Map<string, number>();
+  private readonly changelogTopics: ReadonlySet<string>;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -157,8 +159,9 @@ export class KafkaStreams {
     this.pollMs = props['poll.ms'] ?? 100;
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
+    this.changelogTopics = new Set(this.plan.changelogTopics);
     this.description = topology.describe().toString();
-    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs);
+    this.global = new GlobalStateUpdater(this.plan, this.environment(-1), this.pollMs, this.commitIntervalMs);
     for (const s of this.plan.subtopologies) if (!s.global) for (const t of s.sourcesByTopic.keys()) this.subtopologyByTopic.set(t, s);
   }
 
@@ -415,11 +418,19 @@ export class KafkaStreams {
   private process(records: ConsumerRecord[]): void {
     let skip: Set<string> | null = null;
     let multi: Map<ActiveTask, Map<string, ConsumerRecord[]>> | null = null;
+    // A poll's records come partition by partition: look the task up once per run of one partition.
+    let lastTopic = '';
+    let lastPartition = -1;
+    let key = '';
+    let t: ActiveTask | undefined;
     for (const r of records) {
-      const key = tpKey(r.topic, r.partition);
-      if (skip?.has(key)) continue;
-      const t = this.taskByInput.get(key);
-      if (!t) continue;
+      if (r.partition !== lastPartition || r.topic !== lastTopic) {
+        lastTopic = r.topic;
+        lastPartition = r.partition;
+        key = tpKey(r.topic, r.partition);
+        t = this.taskByInput.get(key);
+      }
+      if (!t || skip?.has(key)) continue;
       if (t.restoring) {
         // Fetched before the pause took effect: read again once the task is ready.
         this.consumer!.seek({ topic: r.topic, partition: r.partition }, r.offset);
@@ -643,13 +654,13 @@ export class KafkaStreams {
     return {
       props: this.props,
       collector: {
-        send: (topic, key, value, headers, timestamp, p) => { void this.send(topic, p, key, value, headers, timestamp); },
+        send: (topic, key, value, headers, timestamp, p) => this.send(topic, p, key, value, headers, timestamp),
       },
       now: () => Date.now(),
       globalStores: this.global?.stores ?? new Map(),
       changeLogger: (_store, changelogTopic) => ({
         logChange: (key, value, timestamp) => {
-          void this.send(changelogTopic, partition, key, value, [], timestamp).then((md) => md && this.noteChangelogOffset(changelogTopic, partition, md.offset));
+          this.send(changelogTopic, partition, key, value, EMPTY_HEADERS, timestamp);
         },
       }),
       partitionsFor: (topic) => {
@@ -661,16 +672,29 @@ export class KafkaStreams {
     };
   }
 
-  private send(topic: string, partition: number | null, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number): Promise<{ offset: number } | null> {
+  /**
+   * Sink, repartition and changelog writes: no promise per record (Producer.sendTo); `sends` hears once per batch —
+   * the changelog offsets a checkpoint records, and the first failure, which fails the next commit.
+   */
+  private send(topic: string, partition: number | null, key: Buffer | string | null, value: Buffer | string | null, headers: Headers, timestamp: number): void {
     const producer = this.producer;
     if (!producer) throw new StreamsException('the producer is not running');
     if (this.eos) this.beginTransaction(producer);
-    return producer.send({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp })
-      .catch((err: unknown) => {
-        this.sendError ??= err instanceof Error ? err : new StreamsException(String(err));
-        return null;
-      });
+    try {
+      producer.sendTo({ topic, partition: partition ?? undefined, key, value, headers: headers.length > 0 ? [...headers] : undefined, timestamp }, this.sends);
+    } catch (err) {
+      this.sendError ??= err instanceof Error ? err : new StreamsException(String(err));
+    }
   }
+
+  private readonly sends: SendListener = {
+    onAcknowledged: (topic, partition, lastOffset) => {
+      if (this.changelogTopics.has(topic)) this.noteChangelogOffset(topic, partition, lastOffset);
+    },
+    onFailed: (_topic, _partition, err) => {
+      this.sendError ??= err;
+    },
+  };
 
   private noteChangelogOffset(topic: string, partition: number, offset: number): void {
     const k = tpKey(topic, partition);

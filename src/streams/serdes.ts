@@ -25,6 +25,26 @@ function serde<T>(toBytes: (v: T) => Buffer, fromBytes: (b: Buffer) => T): Serde
   };
 }
 
+/**
+ * A serde whose bytes are the UTF-8 of a string (String, JSON): a sink hands the string to the producer, which
+ * writes it into the batch as UTF-8 — the same bytes without a Buffer per record.
+ */
+export interface TextSerializer<T> {
+  serializeText(topic: string, value: T | null, headers?: Headers): string | null;
+}
+
+export function isTextSerializer<T>(s: Serializer<T>): s is Serializer<T> & TextSerializer<T> {
+  return typeof (s as Partial<TextSerializer<T>>).serializeText === 'function';
+}
+
+function textSerde<T>(toText: (v: T) => string, fromBytes: (b: Buffer) => T): Serde<T> & TextSerializer<T> {
+  return {
+    serialize: (_topic, value) => (value === null || value === undefined ? null : Buffer.from(toText(value), 'utf8')),
+    serializeText: (_topic, value) => (value === null || value === undefined ? null : toText(value)),
+    deserialize: (_topic, data) => (data === null || data === undefined ? null : fromBytes(data)),
+  };
+}
+
 function fixedWidth(width: number, what: string, data: Buffer): Buffer {
   if (data.length !== width) throw new SerializationError(`a ${what} is ${width} bytes, got ${data.length}`);
   return data;
@@ -33,12 +53,12 @@ function fixedWidth(width: number, what: string, data: Buffer): Buffer {
 export const Serdes = {
   /** UTF-8 text. */
   String(): Serde<string> {
-    return serde((v) => Buffer.from(v, 'utf8'), (b) => b.toString('utf8'));
+    return textSerde((v) => v, (b) => b.toString('utf8'));
   },
   /** JSON text (UTF-8); the type parameter is trusted, not checked. */
   JSON<T>(): Serde<T> {
-    return serde(
-      (v) => Buffer.from(JSON.stringify(v), 'utf8'),
+    return textSerde(
+      (v) => JSON.stringify(v),
       (b) => {
         try {
           return JSON.parse(b.toString('utf8')) as T;

@@ -5,14 +5,15 @@
 import { recordTimestampExtractor, resolveSerde, StreamsException, type StreamsProps } from './config.js';
 import { PunctuationType, TaskId, type Cancellable, type Processor, type ProcessorContext, type Punctuator } from './processor.js';
 import { Record, type Headers, type RecordMetadata } from './record.js';
-import type { Serde } from './serdes.js';
+import { isTextSerializer, type Serde } from './serdes.js';
 import { lockTaskDirectory, taskDirectory } from './state/state-directory.js';
 import type { ChangeLogger, StateStore, StoreContext } from './state/stores.js';
 import type { SinkNode, SubtopologyPlan, TopologyNode } from './topology.js';
 
 /** Where sink output goes. */
 export interface RecordCollector {
-  send(topic: string, key: Buffer | null, value: Buffer | null, headers: Headers, timestamp: number, partition: number | null): void;
+  /** key and value are bytes, or text that stands for its UTF-8 bytes (a String or JSON serde's output). */
+  send(topic: string, key: Buffer | string | null, value: Buffer | string | null, headers: Headers, timestamp: number, partition: number | null): void;
 }
 
 /** What the runtime gives a task. */
@@ -115,10 +116,11 @@ export class StreamTask {
       const serdes = runner.sourceSerdes();
       const k = serdes.key.deserialize(topic, key, headers);
       const v = serdes.value.deserialize(topic, value, headers);
-      const ptKey = `${topic}:${partition}`;
+      // A task reads one partition number of each of its topics: the topic alone is the key then.
+      const ptKey = partition === this.id.partition ? topic : `${topic}:${partition}`;
       const partitionTime = this.partitionTime.get(ptKey) ?? -1;
       const extractor = source.options.timestampExtractor ?? this.env.props['default.timestamp.extractor'] ?? recordTimestampExtractor;
-      const ts = extractor({ topic, partition, offset, key: k, value: v, timestamp, headers }, partitionTime);
+      const ts = extractor === recordTimestampExtractor ? timestamp : extractor({ topic, partition, offset, key: k, value: v, timestamp, headers }, partitionTime);
       if (!Number.isFinite(ts) || ts < 0) {
         // Kafka's default handling of an invalid extracted timestamp would fail; dropping with a count is the
         // log-and-skip choice, made explicit.
@@ -207,6 +209,8 @@ class NodeRunner implements InternalProcessorContext {
   children: NodeRunner[] = [];
   private processor: Processor<unknown, unknown, unknown, unknown> | null = null;
   private serdes: { key: Serde<unknown>; value: Serde<unknown> } | null = null;
+  /** A sink's fixed topic, decorated once; null for a topic chosen per record. */
+  private sinkTopic: string | null = null;
 
   constructor(readonly node: TopologyNode, private readonly task: StreamTask) {}
 
@@ -229,6 +233,7 @@ class NodeRunner implements InternalProcessorContext {
       const value = resolveSerde(this.node.options.valueSerde, props, 'value', what);
       const wrap = this.node.options.valueSerdeWrap;
       this.serdes = { key, value: wrap ? wrap(value) : value };
+      if (this.node.kind === 'sink' && typeof this.node.topic === 'string') this.sinkTopic = this.task.environment.decorate(this.node.topic);
     }
   }
 
@@ -244,11 +249,15 @@ class NodeRunner implements InternalProcessorContext {
 
   private sink(node: SinkNode, record: Record<unknown, unknown>): void {
     const env = this.task.environment;
-    const meta = this.task.recordMetadata();
-    const raw = typeof node.topic === 'string' ? node.topic : node.topic(record.key, record.value, { topic: meta?.topic ?? null, headers: record.headers, timestamp: record.timestamp });
-    const topic = env.decorate(raw);
-    const key = this.serdes!.key.serialize(topic, record.key, record.headers);
-    const value = this.serdes!.value.serialize(topic, record.value, record.headers);
+    let topic = this.sinkTopic;
+    if (topic === null) {
+      const meta = this.task.recordMetadata();
+      topic = env.decorate(typeof node.topic === 'string' ? node.topic : node.topic(record.key, record.value, { topic: meta?.topic ?? null, headers: record.headers, timestamp: record.timestamp }));
+    }
+    const ks = this.serdes!.key;
+    const vs = this.serdes!.value;
+    const key = isTextSerializer(ks) ? ks.serializeText(topic, record.key, record.headers) : ks.serialize(topic, record.key, record.headers);
+    const value = isTextSerializer(vs) ? vs.serializeText(topic, record.value, record.headers) : vs.serialize(topic, record.value, record.headers);
     const partition = node.options.partitioner ? node.options.partitioner(topic, record.key, record.value, env.partitionsFor(topic)) : null;
     env.collector.send(topic, key, value, record.headers, record.timestamp, partition);
   }

@@ -17,6 +17,8 @@ import {
 import { StreamTask, type TaskEnvironment } from './task.js';
 import type { Topology, TopologyPlan } from './topology.js';
 
+const toBytes = (v: Buffer | string | null): Buffer | null => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+
 export interface TestRecord<K, V> {
   key: K | null;
   value: V | null;
@@ -57,7 +59,7 @@ export class TopologyTestDriver {
     this.plan = topology.build(props);
     const env: TaskEnvironment = {
       props,
-      collector: { send: (topic, key, value, headers, timestamp) => this.capture({ topic, key, value, headers, timestamp }) },
+      collector: { send: (topic, key, value, headers, timestamp) => this.capture({ topic, key: toBytes(key), value: toBytes(value), headers, timestamp }) },
       now: () => this.wallClock,
       globalStores: this.globalStores,
       changeLogger: () => null,

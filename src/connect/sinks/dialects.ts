@@ -34,6 +34,8 @@ export interface Dialect {
    * primary key or unique index on exactly those columns).
    */
   insert(table: string, columns: readonly string[], rows: number, upsertKeys: readonly string[] | null): string;
+  /** DELETE of `rows` rows by their key columns (parameters: each row's key values in order). */
+  deleteByKeys(table: string, keys: readonly string[], rows: number): string;
   createOffsetsTable(): string;
   /** Upsert of one row (pipeline, topic, partition, next_offset) per stored offset. */
   upsertOffsets(rows: number): string;
@@ -98,6 +100,18 @@ abstract class BaseDialect implements Dialect {
     const set = columns.filter((c) => !keySet.has(c)).map((c) => `${this.quote(c)} = excluded.${this.quote(c)}`);
     const target = `ON CONFLICT (${keys.map((k) => this.quote(k)).join(', ')})`;
     return set.length === 0 ? `${target} DO NOTHING` : `${target} DO UPDATE SET ${set.join(', ')}`;
+  }
+
+  deleteByKeys(table: string, keys: readonly string[], rows: number): string {
+    let n = 1;
+    if (keys.length === 1) {
+      const ps: string[] = [];
+      for (let r = 0; r < rows; r++) ps.push(this.placeholder(n++));
+      return `DELETE FROM ${this.quote(table)} WHERE ${this.quote(keys[0])} IN (${ps.join(', ')})`;
+    }
+    const ors: string[] = [];
+    for (let r = 0; r < rows; r++) ors.push(`(${keys.map((k) => `${this.quote(k)} = ${this.placeholder(n++)}`).join(' AND ')})`);
+    return `DELETE FROM ${this.quote(table)} WHERE ${ors.join(' OR ')}`;
   }
 
   createOffsetsTable(): string {

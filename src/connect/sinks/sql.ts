@@ -11,7 +11,7 @@
 import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
 import { OFFSETS_TABLE, dialectFor, dominantKind, type Dialect } from './dialects.js';
 
-export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee'> & {
+export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee' | 'cdc'> & {
   table: string;
 };
 
@@ -57,10 +57,27 @@ function toValue(v: unknown): Value {
   return JSON.stringify(v);
 }
 
+/** The record key's fields (a CDC key is the primary-key columns as a JSON object), or none. */
+function keyFields(record: SinkRecord): string[] {
+  const key = keyObject(record);
+  return key === null ? [] : Object.keys(key);
+}
+
+function keyObject(record: SinkRecord): Record<string, unknown> | null {
+  if (record.key === null) return null;
+  try {
+    const k = JSON.parse(record.key.toString('utf8')) as unknown;
+    return k !== null && typeof k === 'object' && !Array.isArray(k) ? (k as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 export class SqlSink implements SinkConnector {
   readonly name: string;
   private readonly dialect: Dialect;
-  private readonly keys: string[];
+  /** Upsert keys: the configured ones; in CDC mode else the fields of the first record key. */
+  private keys: string[];
   /** Table columns (from the database); null until the table exists. */
   private tableColumns: Set<string> | null = null;
   /** Lower-cased table column → its real name, for fields that differ only in case. */
@@ -76,10 +93,15 @@ export class SqlSink implements SinkConnector {
     this.name = pipeline;
     this.dialect = dialectFor(driver.dialect);
     this.keys = options.keyColumns ?? [];
-    if (options.mode === 'upsert' && this.keys.length === 0) {
+    if (options.mode === 'upsert' && this.keys.length === 0 && options.cdc !== true) {
       throw new SinkError(`pipeline '${pipeline}': mode 'upsert' needs keyColumns`, { retriable: false, code: 'ERR_SINK_CONFIG' });
     }
     if (!(options.batchSize >= 1)) throw new SinkError(`pipeline '${pipeline}': batchSize must be at least 1`, { retriable: false, code: 'ERR_SINK_CONFIG' });
+  }
+
+  /** Upserts by the key columns: mode upsert, or CDC mode. */
+  private get upsert(): boolean {
+    return this.options.mode === 'upsert' || this.options.cdc === true;
   }
 
   async open(): Promise<void> {
@@ -95,6 +117,7 @@ export class SqlSink implements SinkConnector {
   }
 
   async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
+    if (this.options.cdc === true) return this.writeChanges(records, offsets);
     const failures: RecordFailure[] = [];
     const parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> }> = [];
     for (const record of records) {
@@ -187,7 +210,7 @@ export class SqlSink implements SinkConnector {
     }
     for (const k of this.keys) if (!fieldOf.has(k)) fieldOf.set(k, k);
     const columns = [...fieldOf].map(([name, field]) => ({ name, kind: dominantKind(objects.map((o) => o[field])) ?? ('text' as const) }));
-    const sql = this.dialect.createTable(this.options.table, columns, this.options.mode === 'upsert' ? this.keys : null);
+    const sql = this.dialect.createTable(this.options.table, columns, this.upsert ? this.keys : null);
     try {
       await this.driver.transaction((tx) => tx.execute(sql, []));
     } catch (err) {
@@ -226,7 +249,7 @@ export class SqlSink implements SinkConnector {
       for (const [field, v] of Object.entries(fields)) add(this.column(field), v);
     }
     let key: string | null = null;
-    if (this.options.mode === 'upsert') {
+    if (this.upsert) {
       const parts: string[] = [];
       for (const k of this.keys) {
         const col = this.column(k);
@@ -265,7 +288,7 @@ export class SqlSink implements SinkConnector {
   }
 
   private insertSql(columns: string[], rows: number): string {
-    return this.dialect.insert(this.options.table, columns, rows, this.options.mode === 'upsert' ? this.keys.map((k) => this.column(k) ?? k) : null);
+    return this.dialect.insert(this.options.table, columns, rows, this.upsert ? this.keys.map((k) => this.column(k) ?? k) : null);
   }
 
   /** Runs fn under a savepoint: a failure rolls back only what fn did, and the transaction goes on. */
@@ -312,11 +335,102 @@ export class SqlSink implements SinkConnector {
    * same batch again: reading the stored offsets inside the new transaction drops what the first one wrote.
    * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
    */
-  private async notYetStored(tx: SqlExecutor, rows: PreparedRow[]): Promise<PreparedRow[]> {
+  private async notYetStored<R extends { record: SinkRecord }>(tx: SqlExecutor, rows: R[]): Promise<R[]> {
     const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
     if (stored.length === 0) return rows;
     const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
     return rows.filter((r) => r.record.offset >= (next.get(`${r.record.topic}\u0000${r.record.partition}`) ?? 0));
+  }
+
+  // ---------------------------------------------------------------- CDC mode
+
+  /**
+   * Change events in Debezium's envelope: c/u/r upsert `after`, d deletes the row of `before` (or of the record
+   * key), tombstones are skipped. Within a batch only the last change of each key counts (each carries the
+   * whole row), so the batch is one DELETE per chunk of deleted keys and multi-row upserts for the rest, in one
+   * transaction — with the offsets in it in exactly-once mode.
+   */
+  private async writeChanges(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
+    const failures: RecordFailure[] = [];
+    const changes: Array<{ record: SinkRecord; op: 'upsert' | 'delete'; fields: Record<string, unknown> }> = [];
+    for (const record of records) {
+      if (record.value === null) continue; // a tombstone: the delete before it did the work
+      const envelope = parseRecordValue(record);
+      if (envelope instanceof Error) {
+        failures.push({ record, error: envelope });
+        continue;
+      }
+      if (this.keys.length === 0) this.keys = keyFields(record);
+      const op = envelope.op;
+      const image = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+      if (op === 'c' || op === 'u' || op === 'r') {
+        const after = image(envelope.after);
+        if (after === null) failures.push({ record, error: new SinkError(`change event op '${op}' has no 'after' row`, { retriable: false }) });
+        else changes.push({ record, op: 'upsert', fields: after });
+      } else if (op === 'd') {
+        const before = image(envelope.before) ?? keyObject(record);
+        if (before === null) failures.push({ record, error: new SinkError("delete event has neither a 'before' row nor a key", { retriable: false }) });
+        else changes.push({ record, op: 'delete', fields: before });
+      } else {
+        failures.push({ record, error: new SinkError(`not a change event (Debezium envelope with op c/u/d/r): op is ${JSON.stringify(op)}`, { retriable: false }) });
+      }
+    }
+    if (this.keys.length === 0 && changes.length > 0) {
+      for (const c of changes) failures.push({ record: c.record, error: new SinkError('a CDC sink needs the rows\' key columns: set keyColumns, or capture a table with a primary key', { retriable: false }) });
+      return failures;
+    }
+    const upserts = changes.filter((c) => c.op === 'upsert');
+    if (this.tableColumns === null && upserts.length > 0) await this.createTable(upserts.map((c) => c.fields));
+    if (this.tableColumns === null && (offsets === undefined || offsets.length === 0)) return failures; // only deletes, no table: nothing to delete
+    const prepared: Array<{ record: SinkRecord; key: string; row: PreparedRow | null; keyValues: Value[] }> = [];
+    for (const c of changes) {
+      const keyValues = this.keys.map((k) => toValue(c.fields[k] ?? c.fields[this.column(k) ?? k]));
+      if (keyValues.some((v) => v === null)) {
+        failures.push({ record: c.record, error: new SinkError(`the change has no value for key column(s) ${this.keys.join(', ')}`, { retriable: false }) });
+        continue;
+      }
+      const key = keyValues.map((v) => JSON.stringify(typeof v === 'bigint' ? v.toString() : v)).join('\u0000');
+      if (c.op === 'delete') {
+        prepared.push({ record: c.record, key, row: null, keyValues });
+        continue;
+      }
+      const row = this.toRow(c.record, c.fields);
+      if (row instanceof Error) failures.push({ record: c.record, error: row });
+      else prepared.push({ record: c.record, key, row, keyValues });
+    }
+    if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
+    else if (prepared.length === 0) return failures;
+    try {
+      await this.driver.transaction(async (tx) => {
+        const todo = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, prepared) : prepared;
+        // The last change of each key wins.
+        const last = new Map<string, (typeof prepared)[number]>();
+        for (const c of todo) {
+          last.delete(c.key);
+          last.set(c.key, c);
+        }
+        const deletes = [...last.values()].filter((c) => c.row === null);
+        const rows = [...last.values()].flatMap((c) => (c.row === null ? [] : [c.row]));
+        if (deletes.length > 0 && this.tableColumns !== null) {
+          const keyCols = this.keys.map((k) => this.column(k) ?? k);
+          const perStatement = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / keyCols.length)));
+          for (let i = 0; i < deletes.length; i += perStatement) {
+            const part = deletes.slice(i, i + perStatement);
+            try {
+              await this.savepointed(tx, () => tx.execute(this.dialect.deleteByKeys(this.options.table, keyCols, part.length), part.flatMap((d) => d.keyValues)));
+            } catch (err) {
+              if (isRetriable(err)) throw err;
+              for (const d of part) failures.push({ record: d.record, error: asError(err) });
+            }
+          }
+        }
+        for (const chunk of this.chunks(rows)) await this.writeChunk(tx, chunk, failures);
+        if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
+      });
+    } catch (err) {
+      throw this.wrap(err, 'write');
+    }
+    return failures;
   }
 
   private async storeOffsets(tx: SqlExecutor, offsets: TopicPartitionOffset[]): Promise<void> {

@@ -1,5 +1,6 @@
 /** A source connector from its configuration. */
 import type { PipelineConfig, SourceConnector } from '../types.js';
+import { CdcSourceConnector } from '../cdc/connector.js';
 import { CsvSource } from './csv.js';
 import { DirectorySource } from './directory.js';
 import { HttpSource } from './http.js';
@@ -17,5 +18,8 @@ export function createSource(p: PipelineConfig): SourceConnector {
       return new DirectorySource(p.name, s);
     case 'http':
       return new HttpSource(p.name, s);
+    case 'mysql':
+    case 'postgres':
+      return CdcSourceConnector.fromConfig(p.name, s);
   }
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../../src/index.js';
-import { Producer, type CompressionCodec, type ProducerOptions } from '../../../src/client/producer.js';
+import { Producer, type CompressionCodec, type ProducerOptions, type SendListener } from '../../../src/client/producer.js';
 import { Connection } from '../../../src/client/connection.js';
 import { ClientStateError, ConnectionError, ProtocolError, RequestTimeoutError } from '../../../src/client/errors.js';
 import { partitionForKey } from '../../../src/client/partitioner.js';
@@ -411,6 +411,43 @@ describe('Producer against the in-process broker', () => {
     const small = await make({ maxRequestSize: 3000, batchSize: 2000 });
     const metas = await small.sendBatch(records);
     assert.equal(metas[99].offset, 99);
+  });
+
+  test('sendTo: one call per batch and listener with the offset of its last record there; failures reach the listener', async () => {
+    const p = await make({ lingerMs: 20 });
+    const calls: Array<{ topic: string; partition: number; lastOffset: number; who: string }> = [];
+    const failures: Error[] = [];
+    const listener = (who: string): SendListener => ({
+      onAcknowledged: (topic, partition, lastOffset) => calls.push({ topic, partition, lastOffset, who }),
+      onFailed: (_t, _p, err) => failures.push(err),
+    });
+    const a = listener('a');
+    const b = listener('b');
+    // a and b interleave in one partition's batches: each hears of its own last record.
+    for (let i = 0; i < 400; i++) p.sendTo({ topic: 'send-to', partition: 2, value: `v${i}` }, i % 4 === 3 ? b : a);
+    await p.flush();
+    const batches = await readPartition(reader, 'send-to', 2);
+    assert.equal(dataRecords(batches).length, 400);
+    assert.ok(calls.length <= 2 * batches.length, `${calls.length} calls for ${batches.length} batches`);
+    const lastOf = (who: string): number => Math.max(...calls.filter((c) => c.who === who).map((c) => c.lastOffset));
+    assert.equal(lastOf('a'), 398);
+    assert.equal(lastOf('b'), 399);
+    assert.ok(calls.every((c) => c.topic === 'send-to' && c.partition === 2));
+    assert.deepEqual(failures, []);
+
+    // A record the producer refuses at once throws; one whose batch the broker refuses reaches onFailed.
+    assert.throws(() => p.sendTo({ topic: 'send-to', value: Buffer.alloc(2 * 1024 * 1024) }, a), ClientStateError);
+    const created = await reader.send(CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: 'send-to-small', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'max.message.bytes', value: '200' }] }], timeoutMs: 5000,
+    });
+    assert.equal(created.topics[0].errorCode, 0);
+    const small = await make({ lingerMs: 0 });
+    small.sendTo({ topic: 'send-to-small', partition: 0, value: 'x'.repeat(500) }, a);
+    await small.flush();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(failures.length, 1);
+    const failure: unknown = failures[0];
+    assert.ok(failure instanceof ProtocolError && failure.kafkaError === 'MESSAGE_TOO_LARGE', String(failure));
   });
 
   test('bad arguments fail clearly', async () => {

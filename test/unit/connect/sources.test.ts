@@ -29,7 +29,7 @@ function memoryOffsets(): { context: SourceContext; store: (r: SourceRecord) => 
   return {
     notes,
     context: { offset: (partition) => byKey.get(offsetKey('p', partition)) ?? null, log: (m) => void notes.push(m) },
-    store: (r) => void byKey.set(offsetKey('p', r.sourcePartition!), { ...r.sourceOffset!, last: fingerprint(r) }),
+    store: (r) => void byKey.set(offsetKey('p', r.sourcePartition!), { ...(r.sourceOffset as SourceOffset), last: fingerprint(r) }),
   };
 }
 

@@ -3,7 +3,12 @@
 // The global topic has more partitions than the stream (a global table needs no co-partitioning).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consumed, KafkaStreams, Materialized, Produced, Serdes, StreamsBuilder, type ReadOnlyKeyValueStore } from '../../../src/streams/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Consumed, KafkaStreams, Materialized, Produced, Serdes, Stores, StreamsBuilder, type ReadOnlyKeyValueStore } from '../../../src/streams/index.js';
+import { readCheckpoint } from '../../../src/streams/state/state-directory.js';
 import type { TopicPartition } from '../../../src/client/consumer.js';
 import { createTopics, fastProps, produce, readUntil, startApp, str, waitFor, withBroker } from './runtime-support.js';
 
@@ -64,3 +69,63 @@ test('a stream joins a GlobalKTable with more partitions; updates are seen by la
     }
   });
 });
+
+test('a persistent global store checkpoints: a restart reads only what came after; without a checkpoint it is wiped and read in full', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'gp-products', partitions: 3 }, { name: 'gp-orders', partitions: 1 }, { name: 'gp-out', partitions: 1 }]);
+    await produce(address, 'gp-products', Array.from({ length: 30 }, (_, i) => ({ key: `p${i}`, value: `name${i}` })));
+    const stateDir = await mkdtemp(join(tmpdir(), 'tributary-global-'));
+    const build = (): ReturnType<StreamsBuilder['build']> => {
+      const b = new StreamsBuilder();
+      const products = b.globalTable('gp-products', Consumed.with(S, S), Materialized.as<string, string>(Stores.persistentKeyValueStore('gp-store')));
+      b.stream('gp-orders', Consumed.with(S, S)).leftJoin(products, (_k, v) => v, (v, name) => `${v}=${name ?? '?'}`).to('gp-out', Produced.with(S, S));
+      return b.build();
+    };
+    const props = fastProps(address, 'global-persistent', { 'state.dir': stateDir });
+    const run = async (): Promise<{ app: KafkaStreams; restored: number }> => {
+      const app = new KafkaStreams(build(), props);
+      let restored = 0;
+      app.setGlobalStateRestoreListener({ onRestoreEnd: (_tp, _store, n) => { restored += n; } });
+      await app.start();
+      await waitFor('the app to run', () => app.state() === 'RUNNING');
+      return { app, restored };
+    };
+    try {
+      const first = await run();
+      assert.equal(first.restored, 30);
+      await first.app.close();
+      const cp = readCheckpoint(join(stateDir, 'global-persistent', `${globalSubtopology(build())}_-1`));
+      assert.equal(cp.size, 3, 'one checkpoint line per partition of the global topic');
+
+      // Clean restart: nothing to read; the store is still whole.
+      const second = await run();
+      assert.equal(second.restored, 0);
+      assert.equal(second.app.store<ReadOnlyKeyValueStore<string, string>>('gp-store').approximateNumEntries(), 30);
+      await second.app.close();
+
+      // Changes while it was down: only those are read.
+      await produce(address, 'gp-products', [{ key: 'p1', value: 'renamed' }, { key: 'p30', value: 'name30' }, { key: 'p2', value: null }]);
+      const third = await run();
+      assert.equal(third.restored, 3);
+      const view = third.app.store<ReadOnlyKeyValueStore<string, string>>('gp-store');
+      assert.equal(view.approximateNumEntries(), 30);
+      assert.equal(view.get('p1'), 'renamed');
+      assert.equal(view.get('p2'), null);
+      await third.app.close();
+
+      // No checkpoint (as after a crash before the first one): wiped and read in full, same content.
+      rmSync(join(stateDir, 'global-persistent', `${globalSubtopology(build())}_-1`, '.checkpoint'));
+      const fourth = await run();
+      assert.equal(fourth.restored, 33);
+      assert.equal(fourth.app.store<ReadOnlyKeyValueStore<string, string>>('gp-store').approximateNumEntries(), 30);
+      await fourth.app.close();
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The id of the topology's global sub-topology (its task directory is "<id>_-1"). */
+function globalSubtopology(topology: ReturnType<StreamsBuilder['build']>): number {
+  return topology.build(fastProps('unused:1', 'global-persistent')).subtopologies.find((s) => s.global)!.id;
+}

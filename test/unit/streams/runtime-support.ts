@@ -29,7 +29,7 @@ export async function createTopics(address: string, topics: Array<{ name: string
   }
 }
 
-export async function produce(address: string, topic: string, records: Array<{ key: string | null; value: string; partition?: number; timestamp?: number }>): Promise<void> {
+export async function produce(address: string, topic: string, records: Array<{ key: string | null; value: string | null; partition?: number; timestamp?: number }>): Promise<void> {
   const p = new Producer({ bootstrapServers: address, acks: 'all' });
   await p.connect();
   try {
