@@ -50,9 +50,10 @@
  *                                       windowed count vs a Map — and the restore rate of a store from its changelog;
  *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
  *                                       (default 200000), --streams-rounds N (default 2)
- *   npm run bench -- --only cdc-postgres  just PostgreSQL change data capture (bench/cdc-postgres.ts: snapshot rows/s,
- *                                       changes/s from a backlog, commit → event lag at a steady 1,000 changes/s);
- *                                       needs PostgreSQL installed (apt-get install postgresql)
+ *   npm run bench -- --only cdc-postgres  just change data capture from PostgreSQL (bench/cdc-postgres.ts: snapshot
+ *                                       rows/s; changes/s from pgoutput to the broker, at-least-once and exactly-once,
+ *                                       vs pgoutput read alone; lag commit → record at 1,000 changes/s); 50,000 rows,
+ *                                       3 rounds; needs PostgreSQL installed (apt-get install postgresql)
  *   npm run bench -- --only cdc        just change data capture from MariaDB (bench/cdc.ts: changes/s from the binlog
  *                                       to the broker, at-least-once and exactly-once, vs the binlog read alone; lag
  *                                       commit → record at a steady rate); --cdc-changes N (default 100000),
@@ -300,7 +301,7 @@ async function main(): Promise<void> {
       output.streams = result;
     }
     if (part('cdc-postgres')) {
-      const result = await runCdcPostgresBench({ rows: 50_000, rate: 1000, seconds: 10 }).catch((error: Error) => {
+      const result = await runCdcPostgresBench({ rows: 50_000, rounds: 3, rate: 1000, seconds: 10 }).catch((error: Error) => {
         if (!/is installed/.test(error.message)) throw error;
         console.log(`cdc-postgres skipped: ${error.message}`);
         return null;
