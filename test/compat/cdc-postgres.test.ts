@@ -207,6 +207,38 @@ test('values: int8/numeric as strings only when a double would not hold them, IS
   }
 });
 
+test('every other common type gives the same JSON from the snapshot and from the stream', async () => {
+  await exec(
+    "CREATE TYPE mood AS ENUM ('sad', 'happy')",
+    `CREATE TABLE more (id INT PRIMARY KEY, i8 BIGINT[], nums NUMERIC[], texts TEXT[], c CHAR(3), vc VARCHAR(5), r REAL,
+       tm TIME, ttz TIMETZ, iv INTERVAL, m mood, ip INET, pt POINT, tsa TIMESTAMPTZ[], jb JSONB, x XML, bits BIT(4),
+       ts_inf TIMESTAMPTZ, neg NUMERIC, nul TEXT)`,
+  );
+  const insert = (id: number): string =>
+    `INSERT INTO more VALUES (${id}, '{1,9223372036854775807}', '{1.5,NaN}', '{a,"b c",NULL}', 'ab', 'hé', 0.1,
+       '13:14:15.5', '13:14:15+02', '1 day 02:03:04', 'happy', '10.0.0.1/8', '(1.5,2)',
+       '{"2024-01-01 00:00:00+00"}', '[1, 2.5, "x", {"k": false}]', '<a>1</a>', B'1010', 'infinity', -0.5, NULL)`;
+  await exec(insert(1));
+  const src = source('more', ['more']);
+  const reader = new Reader(src, null);
+  try {
+    const [snap] = await reader.take(1);
+    await exec(insert(2));
+    const [streamed] = await reader.take(1);
+    const { id: _a, ...fromSnapshot } = snap!.after!;
+    const { id: _b, ...fromStream } = streamed!.after!;
+    assert.deepEqual(fromStream, fromSnapshot);
+    assert.deepEqual(
+      [fromSnapshot.c, fromSnapshot.vc, fromSnapshot.r, fromSnapshot.iv, fromSnapshot.m, fromSnapshot.jb, fromSnapshot.ts_inf, fromSnapshot.neg, fromSnapshot.nul],
+      ['ab ', 'hé', 0.1, 'P1DT2H3M4S', 'happy', [1, 2.5, 'x', { k: false }], 'infinity', -0.5, null],
+    );
+    assert.deepEqual(fromSnapshot.texts, ['a', 'b c', null]);
+    assert.deepEqual([fromSnapshot.i8, fromSnapshot.nums, fromSnapshot.tsa], [[1, '9223372036854775807'], [1.5, 'NaN'], ['2024-01-01T00:00:00Z']]);
+  } finally {
+    await src.stop();
+  }
+});
+
 test('an unchanged TOASTed value is left out of an update\'s after image (DEFAULT), and filled in from the before image (FULL)', async () => {
   await exec('CREATE TABLE docs (id INT PRIMARY KEY, body TEXT, n INT)');
   const src = source('docs', ['docs']);

@@ -114,8 +114,24 @@ function normalize(value: unknown): CdcValue {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) return value.map(normalize);
   if (typeof value === 'bigint') return int8(value.toString());
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
   return value as CdcValue;
+}
+
+/** Array type OID → element type OID, for the arrays whose elements get the same mapping as a column of that type. */
+const ARRAY_ELEMENT: Record<number, number> = {
+  1000: OID.bool, 1001: OID.bytea, 1005: OID.int2, 1007: OID.int4, 1016: OID.int8, 1021: OID.float4, 1022: OID.float8,
+  1231: OID.numeric, 199: OID.json, 3807: OID.jsonb, 1115: OID.timestamp, 1185: OID.timestamptz, 1182: OID.date, 1187: OID.interval,
+};
+
+/** pg's text[] parser: any array's text form → nested arrays of element texts (NULL → null). */
+const TEXT_ARRAY: number = 1009;
+const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY, 'text') as (text: string) => unknown;
+
+function arrayValue(elementOid: number, text: string): CdcValue {
+  const walk = (v: unknown): CdcValue => (Array.isArray(v) ? v.map(walk) : v === null ? null : columnValue(elementOid, v as string));
+  return walk(parseTextArray(text));
 }
 
 /** The JSON value of a column from its text form; unknown types (enums, geometry, intervals…) stay text. */
@@ -132,7 +148,9 @@ export function columnValue(typeOid: number, text: string): CdcValue {
     case OID.timestamptz: return timestamptz(text);
     case OID.date: case OID.interval: return text;
     default: {
-      // Arrays and other built-ins pg knows (its parser returns the text itself for the rest).
+      const element = ARRAY_ELEMENT[typeOid];
+      if (element !== undefined) return arrayValue(element, text);
+      // Other arrays and built-ins pg knows (its parser returns the text itself for the rest).
       const parse = pg.types.getTypeParser(typeOid, 'text') as (t: string) => unknown;
       return normalize(parse(text));
     }

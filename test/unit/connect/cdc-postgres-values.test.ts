@@ -54,6 +54,13 @@ test('times, bytes, JSON and the rest', () => {
   assert.equal(columnValue(16, 't'), true);
   assert.equal(columnValue(16, 'f'), false);
   assert.deepEqual(columnValue(1007, '{1,NULL,3}'), [1, null, 3]);
+  assert.deepEqual(columnValue(1007, '{{1,2},{3,4}}'), [[1, 2], [3, 4]]);
+  // Array elements get the column mapping of their type.
+  assert.deepEqual(columnValue(1016, '{1,9223372036854775807}'), [1, '9223372036854775807']);
+  assert.deepEqual(columnValue(1231, '{1.5,NaN}'), [1.5, 'NaN']);
+  assert.deepEqual(columnValue(1185, '{"2024-01-01 00:00:00.123456+00",NULL}'), ['2024-01-01T00:00:00.123456Z', null]);
+  assert.deepEqual(columnValue(3807, '{"{\\"a\\":1}"}'), [{ a: 1 }]);
+  assert.deepEqual(columnValue(1001, '{"\\\\x00ff"}'), ['AP8=']);
   assert.deepEqual(columnValue(1009, '{a,"b c"}'), ['a', 'b c']);
   assert.equal(columnValue(2950, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
   assert.equal(columnValue(99999, 'some enum label'), 'some enum label', 'unknown types stay text');
