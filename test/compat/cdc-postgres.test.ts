@@ -170,6 +170,8 @@ test('snapshot of existing rows, then inserts, updates, deletes and ALTER TABLE 
     assert.equal(kiwi.offset.lsn, ripe.offset.lsn);
     assert.equal(kiwi.transactionId, ripe.transactionId);
     assert.deepEqual([kiwi.offset.event, ripe.offset.event], [0, 1]);
+    assert.ok((kiwi.sourceFields.lsn as number) < (ripe.sourceFields.lsn as number), 'source.lsn: each change its own position');
+    assert.ok(BigInt(ripe.sourceFields.lsn as number) < parseLsn(ripe.offset.lsn as string), 'before its commit');
     const lsns = got.map((e) => parseLsn(e.offset.lsn as string));
     for (let i = 1; i < lsns.length; i++) assert.ok(lsns[i]! >= lsns[i - 1]!, 'commit LSNs never go back');
     assert.ok(lsns[0]! > parseLsn(snap[2]!.offset.lsn as string), 'streaming starts after the snapshot point');

@@ -552,14 +552,15 @@ export class PostgresCdcSource implements CdcSource {
       if (shouldRespond) this.sendStatus(true);
     });
     service.on('error', (error: Error) => queue.finish({ error }));
-    service.on('data', async (_lsn: string, message: Pgoutput.Message) => {
+    service.on('data', async (lsn: string, message: Pgoutput.Message) => {
       try {
-        await handle(message);
+        await handle(message, lsn);
       } finally {
         handled++;
       }
     });
-    const handle = async (message: Pgoutput.Message): Promise<void> => {
+    /** `lsn`: where the message's WAL record is (XLogData's start), the change's own LSN for Insert/Update/Delete. */
+    const handle = async (message: Pgoutput.Message, lsn: string): Promise<void> => {
       switch (message.tag) {
         case 'begin':
           tx = {
@@ -612,7 +613,8 @@ export class PostgresCdcSource implements CdcSource {
             keyColumns: relationKeys.get(r.relationOid) ?? keys.get(`${r.schema}.${r.name}`) ?? [],
             sourceTsMs: tx.tsMs,
             snapshot: 'false',
-            sourceFields: { db: database, schema: r.schema, lsn: Number(tx.lsn), txId: tx.xid, xmin: null },
+            // Debezium's source.lsn is the change's own position; the offset holds the commit LSN.
+            sourceFields: { db: database, schema: r.schema, lsn: Number(parseLsn(lsn)), txId: tx.xid, xmin: null },
             transactionId: String(tx.xid),
             offset: { lsn: tx.lsnText, event: index, txId: tx.xid },
           };
