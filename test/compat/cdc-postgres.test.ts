@@ -1,8 +1,9 @@
 /**
  * Change data capture from a real PostgreSQL (wal_level=logical) through PostgresCdcSource, driven directly:
- * snapshot then streaming, before/after images under REPLICA IDENTITY DEFAULT and FULL, ALTER TABLE, value types,
- * offsets and acknowledgements across restarts (checked against the slot's confirmed_flush_lsn), and a reader
- * process SIGKILLed mid-stream that resumes from its last stored offset without losing or repeating a change.
+ * snapshot then streaming (and changes committed during the snapshot, neither missed nor doubled), before/after
+ * images under REPLICA IDENTITY DEFAULT and FULL, ALTER TABLE, value types, offsets and acknowledgements across
+ * restarts (checked against the slot's confirmed_flush_lsn), and a reader process SIGKILLed mid-stream that resumes
+ * from its last stored offset without losing or repeating a change.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
