@@ -51,6 +51,10 @@
  *                                       at_least_once, exactly_once_v2 once KafkaStreams takes it); --streams-records N
  *                                       (default 200000), --streams-rounds N (default 2), --streams-cache-bytes N
  *                                       (the applications' statestore.cache.max.bytes, default 10485760; 0: no cache)
+ *   npm run bench -- --only cdc-postgres  just change data capture from PostgreSQL (bench/cdc-postgres.ts: snapshot
+ *                                       rows/s; changes/s from pgoutput to the broker, at-least-once and exactly-once,
+ *                                       vs pgoutput read alone; lag commit → record at 1,000 changes/s); 50,000 rows,
+ *                                       3 rounds; needs PostgreSQL installed (apt-get install postgresql)
  *   npm run bench -- --only cdc        just change data capture from MariaDB (bench/cdc.ts: changes/s from the binlog
  *                                       to the broker, at-least-once and exactly-once, vs the binlog read alone; lag
  *                                       commit → record at a steady rate); --cdc-changes N (default 100000),
@@ -84,6 +88,7 @@ import { countLines, medianBy } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
 import { formatStreamsTable, runStreamsBench } from './streams.js';
+import { formatCdcPostgresTable, runCdcPostgresBench } from './cdc-postgres.js';
 import { formatCdcTable, runCdcBench } from './cdc.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -178,7 +183,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams or cdc');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc or cdc-postgres');
   const cdcBench = { changes: Number(values['cdc-changes']), rounds: Number(values['cdc-rounds']), lagRate: Number(values['cdc-rate']), lagSeconds: Number(values['cdc-seconds']) };
   if (!Object.values(cdcBench).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--cdc-changes, --cdc-rounds, --cdc-rate and --cdc-seconds must be positive integers');
   const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']), cacheBytes: Number(values['streams-cache-bytes']) };
@@ -297,6 +302,17 @@ async function main(): Promise<void> {
       const result = await runStreamsBench({ workDir: work, ...streamsBench });
       console.log(formatStreamsTable(result));
       output.streams = result;
+    }
+    if (part('cdc-postgres')) {
+      const result = await runCdcPostgresBench({ rows: 50_000, rounds: 3, rate: 1000, seconds: 10 }).catch((error: Error) => {
+        if (!/is installed/.test(error.message)) throw error;
+        console.log(`cdc-postgres skipped: ${error.message}`);
+        return null;
+      });
+      if (result) {
+        console.log(formatCdcPostgresTable(result));
+        output.cdcPostgres = result;
+      }
     }
     if (part('cdc')) {
       const result = await runCdcBench({ workDir: work, ...cdcBench });

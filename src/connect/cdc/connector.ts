@@ -8,7 +8,6 @@
  * never forgets a change that is not safely stored. A restart hands the stored offset to CdcSource.events(),
  * which resumes right after it.
  */
-import { TributaryError } from '../../errors.js';
 import type { CdcSourceConfig, ConnectorOffset, SourceConnector, SourceContext, SourceOffset, SourcePartition, SourceRecord, TopicCreation } from '../types.js';
 import { toCdcRecords, type CdcOffset, type CdcSource, type EnvelopeOptions } from './change-event.js';
 
@@ -30,7 +29,12 @@ const FACTORIES: Record<CdcSourceConfig['type'], CdcSourceFactory> = {
     if (config.type !== 'mysql') throw new Error('not a mysql source');
     return new MysqlCdcSource(pipeline, config, log);
   },
-  postgres: () => Promise.reject(new TributaryError('ERR_CONNECT_CONFIG', 'source type postgres: PostgreSQL change data capture is not available in this build yet')),
+  postgres: async (_pipeline, config, log) => {
+    const { PostgresCdcSource } = await import('./postgres.js');
+    if (config.type !== 'postgres') throw new Error('not a postgres source');
+    const { url, tables, slot, publication, snapshot } = config;
+    return new PostgresCdcSource({ url, tables, slot, publication, snapshot, log });
+  },
 };
 
 export interface CdcConnectorOptions {
