@@ -138,10 +138,10 @@ test('a postgres source pipeline: snapshot and changes on <prefix>.<schema>.<tab
   assert.deepEqual(
     first.map(({ key, op, before, after }) => ({ key, op, before, after })),
     [
-      { key: { id: 1 }, op: 'r', before: null, after: { id: 1, item: 'apple', total: 9.5 } },
-      { key: { id: 2 }, op: 'r', before: null, after: { id: 2, item: 'pear', total: 3 } },
-      { key: { id: 3 }, op: 'c', before: null, after: { id: 3, item: 'plum', total: 1.25 } },
-      { key: { id: 1 }, op: 'u', before: null, after: { id: 1, item: 'apple', total: 10 } },
+      { key: { id: 1 }, op: 'r', before: null, after: { id: 1, item: 'apple', total: '9.50' } },
+      { key: { id: 2 }, op: 'r', before: null, after: { id: 2, item: 'pear', total: '3.00' } },
+      { key: { id: 3 }, op: 'c', before: null, after: { id: 3, item: 'plum', total: '1.25' } },
+      { key: { id: 1 }, op: 'u', before: null, after: { id: 1, item: 'apple', total: '10.00' } },
       { key: { id: 2 }, op: 'd', before: { id: 2 }, after: null },
       { key: { id: 2 }, op: null, before: null, after: null }, // the tombstone
     ],
@@ -165,8 +165,8 @@ test('a postgres source pipeline: snapshot and changes on <prefix>.<schema>.<tab
   assert.deepEqual(
     all.slice(6).map(({ op, after }) => [op, after]),
     [
-      ['u', { id: 3, item: 'plum!', total: 1.25 }],
-      ['c', { id: 4, item: 'fig', total: 2, status: 'paid' }],
+      ['u', { id: 3, item: 'plum!', total: '1.25' }],
+      ['c', { id: 4, item: 'fig', total: '2.00', status: 'paid' }],
     ],
   );
 });

@@ -83,12 +83,12 @@ function int8(text: string): CdcValue {
   return Number.isSafeInteger(n) ? n : text;
 }
 
-/** numeric as a number when the double holds exactly that decimal (12.5, 7), else the decimal string (NaN, 0.1+…). */
+/**
+ * numeric as its decimal string, always (Debezium's decimal.handling.mode=string, as the MySQL source gives
+ * DECIMAL): one JSON type per column, and no precision lost to a double.
+ */
 function numeric(text: string): CdcValue {
-  if (!/^-?\d+(\.\d+)?$/.test(text)) return text; // NaN, ±Infinity
-  const n = Number(text);
-  const canonical = text.replace(/^(-?)0+(?=\d)/, '$1').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
-  return Number.isFinite(n) && String(n) === (canonical === '-0' ? '0' : canonical) ? n : text;
+  return text;
 }
 
 function float(text: string): CdcValue {
@@ -143,7 +143,8 @@ export function columnValue(typeOid: number, text: string): CdcValue {
     case OID.float4: case OID.float8: return float(text);
     case OID.numeric: return numeric(text);
     case OID.bytea: return text.startsWith('\\x') ? Buffer.from(text.slice(2), 'hex').toString('base64') : text;
-    case OID.json: case OID.jsonb: return JSON.parse(text) as CdcValue;
+    // JSON text, as Debezium's io.debezium.data.Json and the MySQL source's JSON columns.
+    case OID.json: case OID.jsonb: return text;
     case OID.timestamp: return timestamp(text);
     case OID.timestamptz: return timestamptz(text);
     case OID.date: case OID.interval: return text;
