@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import {
-  Consumed, KafkaStreams, KeyQueryMetadata, Materialized, Serdes, StreamsBuilder, startQueryServer, type ReadOnlyKeyValueStore,
+  Consumed, Grouped, KafkaStreams, KeyQueryMetadata, Materialized, Repartitioned, Serdes, StreamsBuilder, startQueryServer, type ReadOnlyKeyValueStore,
   type StreamsMetadata,
 } from '../../../src/streams/index.js';
 import { createTopics, fastProps, produce, startApp, waitFor, withBroker } from './runtime-support.js';
@@ -168,6 +168,45 @@ test('with a standby replica: each key names the other instance as standby, whic
     } finally {
       await qa.close();
       await qb.close();
+      await b.app.close();
+      await a.app.close();
+    }
+  });
+});
+
+test('a store behind a repartition topic of 4 partitions (input: 3): the key partitions over it, and its owner holds it', async () => {
+  await withBroker(async (address) => {
+    await createTopics(address, [{ name: 'events', partitions: 3 }]);
+    const regroup = (): ReturnType<StreamsBuilder['build']> => {
+      const b = new StreamsBuilder();
+      b.stream('events', Consumed.with(S, S)).selectKey((_k, v) => v).repartition(Repartitioned.with(S, S).withNumberOfPartitions(4))
+        .groupByKey(Grouped.with(S, S)).count(Materialized.as('by-page'));
+      return b.build();
+    };
+    const [pa, pb] = [await freePort(), await freePort()];
+    const a = await startApp(regroup(), fastProps(address, 'iq-regroup', { 'application.server': `127.0.0.1:${pa}` }));
+    const b = await startApp(regroup(), fastProps(address, 'iq-regroup', { 'application.server': `127.0.0.1:${pb}` }));
+    try {
+      const repartition = (m: StreamsMetadata | undefined): number[] => (m?.topicPartitions ?? []).filter((tp) => tp.topic.endsWith('-repartition')).map((tp) => tp.partition);
+      const mine = (app: KafkaStreams): number[] => app.activeTasks().filter((t) => t.startsWith('1_')).map((t) => Number(t.slice(2))).sort((x, y) => x - y);
+      await waitFor('the tasks split and the metadata to match', () => [a.app, b.app].every((app) => app.state() === 'RUNNING' && app.metadataForAllStreamsClients().length === 2)
+        && a.app.activeTasks().length + b.app.activeTasks().length === 7
+        && [a.app, b.app].every((app) => JSON.stringify(repartition(a.app.metadataForAllStreamsClients().find((m) => m.hostInfo.equals(app.applicationServer()!)))) === JSON.stringify(mine(app))));
+      const holders = a.app.metadataForAllStreamsClients().filter((m) => repartition(m).length > 0).map((m) => m.hostInfo.port).sort();
+      assert.deepEqual(a.app.streamsMetadataForStore('by-page').map((m) => m.hostInfo.port).sort(), holders);
+      const pages = Array.from({ length: 12 }, (_, i) => `/p${i}`);
+      await produce(address, 'events', pages.flatMap((page, i) => Array.from({ length: 3 }, (_, j) => ({ key: `u${i + j}`, value: page }))));
+      const stores = new Map([[pa, a.app.store<ReadOnlyKeyValueStore<string, number>>('by-page')], [pb, b.app.store<ReadOnlyKeyValueStore<string, number>>('by-page')]]);
+      await waitFor('every page counted', () => pages.every((p) => (stores.get(pa)!.get(p) ?? stores.get(pb)!.get(p)) === 3));
+      const partitionsSeen = new Set<number>();
+      for (const page of pages) {
+        const meta = b.app.queryMetadataForKey('by-page', page, S);
+        partitionsSeen.add(meta.partition);
+        assert.equal(stores.get(meta.activeHost.port)!.get(page), 3, `${page} on ${meta.activeHost.toString()}`);
+        assert.equal(stores.get(meta.activeHost.port === pa ? pb : pa)!.get(page), null);
+      }
+      assert.ok(partitionsSeen.has(3), 'a key on partition 3, which the 3-partition input does not have');
+    } finally {
       await b.app.close();
       await a.app.close();
     }
