@@ -51,7 +51,14 @@ test('metadata across two instances: hosts, key owners, HTTP redirects to the ow
     assert.throws(() => unstarted.metadataForAllStreamsClients(), /state CREATED/);
     assert.throws(() => new KafkaStreams(topology(), fastProps(address, 'iq-meta', { 'application.server': 'no-port' })), /host:port/);
 
-    const a = await startApp(topology(), fastProps(address, 'iq-meta', { 'application.server': `127.0.0.1:${pa}` }));
+    // Before the first assignment (start() resolves once subscribed; the join needs round trips): nothing known.
+    const first = new KafkaStreams(topology(), fastProps(address, 'iq-meta', { 'application.server': `127.0.0.1:${pa}` }));
+    await first.start();
+    assert.equal(first.state(), 'REBALANCING');
+    assert.deepEqual(first.metadataForAllStreamsClients(), []);
+    assert.deepEqual(first.queryMetadataForKey('counts', 'k0', S), KeyQueryMetadata.NOT_AVAILABLE);
+    await waitFor('the first instance to run', () => first.state() === 'RUNNING');
+    const a = { app: first };
     const b = await startApp(topology(), fastProps(address, 'iq-meta', { 'application.server': `127.0.0.1:${pb}` }));
     const qa = await startQueryServer(a.app);
     const qb = await startQueryServer(b.app);
