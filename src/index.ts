@@ -31,6 +31,7 @@ export {
   startQueryServer,
 } from './streams/index.js';
 export type { Serde, Processor, ProcessorContext, KeyValueStore, WindowStore, SessionStore, StreamsProps } from './streams/index.js';
+export { HostInfo, KeyQueryMetadata, type StreamsMetadata } from './streams/index.js';
 
 // The schema registry (Confluent's REST API over the `_schemas` topic), its client and the wire-format serdes.
 export {

@@ -19,7 +19,14 @@
 //   (last offset held + 1); -2 (Kafka's Task.LATEST_OFFSET) for a task the member runs active (caught up).
 // Assignment user data, version 1:                   int16 version = 1, int32 n, then n times
 //     int32 sub-topology, int32 partition            the member's standby tasks
-// Unknown versions and malformed bytes read as "no tasks" (a member of another version still gets actives).
+// Version 2 (interactive queries across instances, Kafka's application.server) appends to version 1's layout:
+//   subscription:  string application.server ("" when unset)
+//   assignment:    partitionsByHost, then standbyPartitionsByHost (Kafka's AssignmentInfo), each
+//                  int32 hosts, then per host: string host, int32 topics, then per topic: string topic, int32 n,
+//                  n times int32 partition   — the active (standby) tasks' source partitions of every instance
+//   string: int16 length + UTF-8 bytes.
+// A later version only appends, so a decoder reads the prefix it knows of any version >= 1 (a member of a newer
+// version is still understood); version < 1 and malformed bytes read as "no tasks" (the member still gets actives).
 import type { MemberAssignment, MemberSubscription, PartitionAssignor, RebalanceProtocol, TopicPartition } from '../client/assignors/assignor.js';
 import { compareMembers } from '../client/assignors/assignor.js';
 
@@ -47,58 +54,195 @@ export function tasksOf(topicGroups: ReadonlyMap<number, readonly string[]>, par
 
 /** Kafka's Task.LATEST_OFFSET: the offset sum of a running active task (caught up by definition). */
 export const LATEST_OFFSET = -2;
-const USER_DATA_VERSION = 1;
+const USER_DATA_VERSION = 2;
 
 function parseTaskId(id: string): [number, number] {
   const i = id.indexOf('_');
   return [Number(id.slice(0, i)), Number(id.slice(i + 1))];
 }
 
-/** Subscription user data: task id → offset sum (see the header). */
-export function encodeSubscriptionInfo(offsetSums: ReadonlyMap<string, number>): Buffer {
-  const b = Buffer.alloc(6 + 16 * offsetSums.size);
-  b.writeInt16BE(USER_DATA_VERSION, 0);
-  b.writeInt32BE(offsetSums.size, 2);
-  let o = 6;
+/** Host ("host:port") → topic-partitions: the cluster-wide map of Kafka's AssignmentInfo. */
+export type PartitionsByHost = Map<string, TopicPartition[]>;
+
+class Writer {
+  private readonly parts: Buffer[] = [];
+  int16(n: number): void {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(n);
+    this.parts.push(b);
+  }
+  int32(n: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    this.parts.push(b);
+  }
+  int64(n: number): void {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    this.parts.push(b);
+  }
+  string(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.int16(b.length);
+    this.parts.push(b);
+  }
+  hostMap(m: PartitionsByHost): void {
+    this.int32(m.size);
+    for (const [host, tps] of m) {
+      this.string(host);
+      const byTopic = new Map<string, number[]>();
+      for (const tp of tps) {
+        let l = byTopic.get(tp.topic);
+        if (!l) byTopic.set(tp.topic, (l = []));
+        l.push(tp.partition);
+      }
+      this.int32(byTopic.size);
+      for (const [topic, ps] of byTopic) {
+        this.string(topic);
+        this.int32(ps.length);
+        for (const p of ps) this.int32(p);
+      }
+    }
+  }
+  done(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+/** Reads big-endian fields; any read past the end throws RangeError (the callers turn it into "nothing"). */
+class Reader {
+  o = 0;
+  constructor(private readonly b: Buffer) {}
+  int16(): number {
+    const v = this.b.readInt16BE(this.o);
+    this.o += 2;
+    return v;
+  }
+  int32(): number {
+    const v = this.b.readInt32BE(this.o);
+    this.o += 4;
+    return v;
+  }
+  int64(): number {
+    const v = Number(this.b.readBigInt64BE(this.o));
+    this.o += 8;
+    return v;
+  }
+  count(size: number): number {
+    const n = this.int32();
+    if (n < 0 || this.o + n * size > this.b.length) throw new RangeError('bad count');
+    return n;
+  }
+  string(): string {
+    const n = this.int16();
+    if (n < 0 || this.o + n > this.b.length) throw new RangeError('bad string');
+    const s = this.b.toString('utf8', this.o, this.o + n);
+    this.o += n;
+    return s;
+  }
+  hostMap(): PartitionsByHost {
+    const out: PartitionsByHost = new Map();
+    for (let h = this.count(2); h > 0; h--) {
+      const host = this.string();
+      const tps: TopicPartition[] = [];
+      for (let t = this.count(2); t > 0; t--) {
+        const topic = this.string();
+        for (let n = this.count(4); n > 0; n--) tps.push({ topic, partition: this.int32() });
+      }
+      out.set(host, tps);
+    }
+    return out;
+  }
+}
+
+/** Subscription user data: task id → offset sum, and the member's application.server (see the header). */
+export function encodeSubscriptionInfo(offsetSums: ReadonlyMap<string, number>, applicationServer = ''): Buffer {
+  const w = new Writer();
+  w.int16(USER_DATA_VERSION);
+  w.int32(offsetSums.size);
   for (const [id, sum] of offsetSums) {
     const [s, p] = parseTaskId(id);
-    b.writeInt32BE(s, o);
-    b.writeInt32BE(p, o + 4);
-    b.writeBigInt64BE(BigInt(sum), o + 8);
-    o += 16;
+    w.int32(s);
+    w.int32(p);
+    w.int64(sum);
   }
-  return b;
+  w.string(applicationServer);
+  return w.done();
+}
+
+/** A subscription's user data in full: offset sums and (version 2 on) the member's application.server. */
+export function decodeSubscriptionUserData(buf: Buffer | null): { offsetSums: Map<string, number>; applicationServer: string | null } {
+  const offsetSums = new Map<string, number>();
+  let applicationServer: string | null = null;
+  if (buf === null || buf.length < 6) return { offsetSums, applicationServer };
+  const version = buf.readInt16BE(0);
+  if (version < 1) return { offsetSums, applicationServer };
+  const r = new Reader(buf);
+  r.o = 2;
+  try {
+    for (let i = 0, n = r.count(16); i < n; i++) offsetSums.set(`${r.int32()}_${r.int32()}`, r.int64());
+  } catch {
+    return { offsetSums: new Map(), applicationServer };
+  }
+  if (version >= 2) {
+    try {
+      applicationServer = r.string() || null;
+    } catch {
+      applicationServer = null;
+    }
+  }
+  return { offsetSums, applicationServer };
 }
 
 export function decodeSubscriptionInfo(buf: Buffer | null): Map<string, number> {
-  const out = new Map<string, number>();
-  if (buf === null || buf.length < 6 || buf.readInt16BE(0) !== USER_DATA_VERSION) return out;
-  const n = buf.readInt32BE(2);
-  if (n < 0 || buf.length < 6 + 16 * n) return out;
-  for (let i = 0, o = 6; i < n; i++, o += 16) out.set(`${buf.readInt32BE(o)}_${buf.readInt32BE(o + 4)}`, Number(buf.readBigInt64BE(o + 8)));
-  return out;
+  return decodeSubscriptionUserData(buf).offsetSums;
 }
 
-/** Assignment user data: the member's standby task ids. */
-export function encodeAssignmentInfo(standbyTasks: readonly string[]): Buffer {
-  const b = Buffer.alloc(6 + 8 * standbyTasks.length);
-  b.writeInt16BE(USER_DATA_VERSION, 0);
-  b.writeInt32BE(standbyTasks.length, 2);
-  standbyTasks.forEach((id, i) => {
+/** Assignment user data: the member's standby task ids and the cluster's active and standby partitions by host. */
+export function encodeAssignmentInfo(standbyTasks: readonly string[], partitionsByHost: PartitionsByHost = new Map(), standbyPartitionsByHost: PartitionsByHost = new Map()): Buffer {
+  const w = new Writer();
+  w.int16(USER_DATA_VERSION);
+  w.int32(standbyTasks.length);
+  for (const id of standbyTasks) {
     const [s, p] = parseTaskId(id);
-    b.writeInt32BE(s, 6 + 8 * i);
-    b.writeInt32BE(p, 10 + 8 * i);
-  });
-  return b;
+    w.int32(s);
+    w.int32(p);
+  }
+  w.hostMap(partitionsByHost);
+  w.hostMap(standbyPartitionsByHost);
+  return w.done();
 }
 
-export function decodeAssignmentInfo(buf: Buffer | null): { standbyTasks: string[] } {
-  const standbyTasks: string[] = [];
-  if (buf === null || buf.length < 6 || buf.readInt16BE(0) !== USER_DATA_VERSION) return { standbyTasks };
-  const n = buf.readInt32BE(2);
-  if (n < 0 || buf.length < 6 + 8 * n) return { standbyTasks };
-  for (let i = 0, o = 6; i < n; i++, o += 8) standbyTasks.push(`${buf.readInt32BE(o)}_${buf.readInt32BE(o + 4)}`);
-  return { standbyTasks };
+export interface AssignmentInfo {
+  standbyTasks: string[];
+  /** Null: the leader sent none (version 1, or unreadable). */
+  partitionsByHost: PartitionsByHost | null;
+  standbyPartitionsByHost: PartitionsByHost | null;
+}
+
+export function decodeAssignmentInfo(buf: Buffer | null): AssignmentInfo {
+  const out: AssignmentInfo = { standbyTasks: [], partitionsByHost: null, standbyPartitionsByHost: null };
+  if (buf === null || buf.length < 6 || buf.readInt16BE(0) < 1) return out;
+  const version = buf.readInt16BE(0);
+  const r = new Reader(buf);
+  r.o = 2;
+  try {
+    for (let i = 0, n = r.count(8); i < n; i++) out.standbyTasks.push(`${r.int32()}_${r.int32()}`);
+  } catch {
+    out.standbyTasks = [];
+    return out;
+  }
+  if (version >= 2) {
+    try {
+      const active = r.hostMap();
+      const standby = r.hostMap();
+      out.partitionsByHost = active;
+      out.standbyPartitionsByHost = standby;
+    } catch {
+      // Unreadable host maps: no metadata from this assignment.
+    }
+  }
+  return out;
 }
 
 export interface StreamsAssignorOptions {
@@ -114,6 +258,10 @@ export interface StreamsAssignorOptions {
   endOffsets?: (tps: TopicPartition[]) => Promise<Map<string, number>>;
   /** This member's active and standby tasks, from each assignment (before the revoke and assign callbacks). */
   onTasks?: (active: string[], standby: string[], generationId: number) => void;
+  /** This member's application.server ("host:port"), sent in its subscription. */
+  applicationServer?: string;
+  /** From each assignment of version 2: every instance's active and standby source partitions, by host. */
+  onHostMetadata?: (partitionsByHost: PartitionsByHost, standbyPartitionsByHost: PartitionsByHost) => void;
 }
 
 /** What assignTasks decides: partitions per member (cooperative: withheld while another owns them) and standbys. */
@@ -344,14 +492,16 @@ export class StreamsPartitionAssignor implements PartitionAssignor {
       }
     }
     const result = assignTasks(tasks, members, stateful, this.lags(members, stateful, endSums), this.numStandbys, this.acceptableRecoveryLag);
+    const { active, standby } = hostMaps(tasks, members, result);
     const out = new Map<string, MemberAssignment>();
-    for (const [memberId, tps] of result.partitions) out.set(memberId, { partitions: tps, userData: encodeAssignmentInfo(result.standbys.get(memberId) ?? []) });
+    for (const [memberId, tps] of result.partitions) out.set(memberId, { partitions: tps, userData: encodeAssignmentInfo(result.standbys.get(memberId) ?? [], active, standby) });
     return out;
   }
 
   subscriptionUserData(): Buffer | null {
     const sums = this.options.taskOffsetSums?.();
-    return sums === undefined ? null : encodeSubscriptionInfo(sums);
+    const server = this.options.applicationServer ?? '';
+    return sums === undefined && server === '' ? null : encodeSubscriptionInfo(sums ?? new Map(), server);
   }
 
   onAssignment(assignment: TopicPartition[], userData: Buffer | null, generationId: number): void {
@@ -359,6 +509,32 @@ export class StreamsPartitionAssignor implements PartitionAssignor {
     for (const tp of assignment) {
       for (const [subtopology, topics] of this.topicGroups) if (topics.includes(tp.topic)) active.add(`${subtopology}_${tp.partition}`);
     }
-    this.options.onTasks?.([...active], decodeAssignmentInfo(userData).standbyTasks, generationId);
+    const info = decodeAssignmentInfo(userData);
+    this.options.onTasks?.([...active], info.standbyTasks, generationId);
+    if (info.partitionsByHost && info.standbyPartitionsByHost) this.options.onHostMetadata?.(info.partitionsByHost, info.standbyPartitionsByHost);
   }
+}
+
+/**
+ * Kafka's partitionsByHost / standbyPartitionByHost: each member with an application.server → the source
+ * partitions of the active tasks it was given (the target assignment, cooperative hand-overs included: the
+ * follow-up rebalance makes it true) and of its standby tasks. Members of one host are merged; members without an
+ * application.server are left out.
+ */
+export function hostMaps(tasks: readonly StreamsTask[], members: readonly MemberSubscription[], result: TaskAssignment): { active: PartitionsByHost; standby: PartitionsByHost } {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const active: PartitionsByHost = new Map();
+  const standby: PartitionsByHost = new Map();
+  const add = (m: PartitionsByHost, host: string, ids: readonly string[]): void => {
+    let l = m.get(host);
+    if (!l) m.set(host, (l = []));
+    for (const id of ids) l.push(...(byId.get(id)?.partitions ?? []));
+  };
+  for (const m of [...members].sort(compareMembers)) {
+    const host = decodeSubscriptionUserData(m.userData).applicationServer;
+    if (host === null) continue;
+    add(active, host, result.actives.get(m.memberId) ?? []);
+    add(standby, host, result.standbys.get(m.memberId) ?? []);
+  }
+  return { active, standby };
 }

@@ -19,5 +19,6 @@ export {
 } from './state/stores.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.js';
 export { KafkaStreams, type KafkaStreamsProps, type KafkaStreamsState, type StateListener, type StateRestoreListener } from './kafka-streams.js';
+export { HostInfo, KeyQueryMetadata, type StreamsMetadata } from './metadata.js';
 export { startQueryServer, type QueryServer, type QueryServerOptions } from './query-server.js';
 export { TOPOLOGIES_TOPIC, TOPOLOGY_PUBLISH_CONFIG, readPublishedTopologies, type PublishedTopology } from './topology-registry.js';

@@ -22,7 +22,10 @@ import type { Headers, KeyValue, ValueAndTimestamp } from './record.js';
 import { cacheMaxBytes, RecordCache } from './state/record-cache.js';
 import { checkpointOffset, DEFAULT_STATE_DIR, deleteCheckpoint, readCheckpoint, writeCheckpoint } from './state/state-directory.js';
 import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from './state/stores.js';
-import { LATEST_OFFSET, StreamsPartitionAssignor, type StreamsAssignorOptions } from './assignor.js';
+import { LATEST_OFFSET, StreamsPartitionAssignor, type PartitionsByHost, type StreamsAssignorOptions } from './assignor.js';
+import { allMetadata, HostInfo, keyMetadata, NOT_AVAILABLE, type KeyQueryMetadata, type StreamsMetadata, type TopologyStores } from './metadata.js';
+import type { Serializer } from './serdes.js';
+import type { StreamPartitioner } from './topology.js';
 import { onDiskOffsetSums, StandbyUpdater, type StandbyHost } from './standby.js';
 import { GlobalStateUpdater } from './global-state.js';
 import { StreamTask, type TaskEnvironment } from './task.js';
@@ -79,6 +82,12 @@ export interface KafkaStreamsProps extends StreamsProps {
   'state.dir'?: string;
   /** Replication factor of the internal topics; -1 (default): the broker's default.replication.factor. */
   'replication.factor'?: number;
+  /**
+   * Kafka's application.server: this instance's "host:port" for interactive queries across instances. Sent to the
+   * group leader, which tells every instance where each store partition lives (metadataForAllStreamsClients,
+   * queryMetadataForKey); startQueryServer listens there.
+   */
+  'application.server'?: string;
   /** The longest a poll blocks (Kafka's poll.ms, default 100). */
   'poll.ms'?: number;
   'client.id'?: string;
@@ -155,6 +164,10 @@ export class KafkaStreams {
   /** num.standby.replicas > 0: the standby tasks' stores, kept up to date from their changelogs. */
   private standby: StandbyUpdater | null = null;
   private readonly numStandbys: number;
+  /** application.server, parsed; null when unset. */
+  private readonly hostInfo: HostInfo | null;
+  /** The last assignment's cluster-wide maps (null until the first assignment of version 2). */
+  private hostMetadata: { active: PartitionsByHost; standby: PartitionsByHost } | null = null;
 
   constructor(topology: Topology, readonly props: KafkaStreamsProps) {
     validateProps(props);
@@ -174,6 +187,8 @@ export class KafkaStreams {
     if (!Number.isFinite(this.commitIntervalMs) || this.commitIntervalMs < 0) throw new StreamsException(`commit.interval.ms must be >= 0, got ${this.commitIntervalMs}`);
     this.recordCache = new RecordCache(cacheMaxBytes(props));
     this.pollMs = props['poll.ms'] ?? 100;
+    const server = props['application.server'];
+    this.hostInfo = server === undefined || server === '' ? null : HostInfo.parse(String(server));
     this.clientId = props['client.id'] ?? `${props['application.id']}-StreamThread-1`;
     this.plan = topology.build(props);
     this.changelogTopics = new Set(this.plan.changelogTopics);
@@ -367,6 +382,10 @@ export class KafkaStreams {
         return new Map(ends.map((e) => [`${e.topic} ${e.partition}`, e.offset]));
       },
       onTasks: (active, standby) => this.standby?.setAssigned(standby, active),
+      applicationServer: this.hostInfo?.toString(),
+      onHostMetadata: (active, standby) => {
+        this.hostMetadata = { active, standby };
+      },
     };
   }
 
@@ -921,6 +940,87 @@ export class KafkaStreams {
     const out: Array<{ name: string; kind: 'keyValue' | 'window' | 'session' }> = [];
     for (const s of this.plan.subtopologies) for (const { builder } of s.stores) out.push({ name: builder.name, kind: builder.kind });
     return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  // ---- interactive queries across instances (metadata.ts) ------------------------------------------------------
+
+  private queryableOrThrow(what: string): void {
+    if (this.currentState !== 'RUNNING' && this.currentState !== 'REBALANCING') {
+      throw new StreamsException(`${what} in state ${this.currentState} (only RUNNING or REBALANCING)`);
+    }
+  }
+
+  private topologyStores(): TopologyStores {
+    const sourceTopicsByStore = new Map<string, string[]>();
+    const globalStores: string[] = [];
+    for (const s of this.plan.subtopologies) {
+      for (const { builder } of s.stores) {
+        if (s.global) globalStores.push(builder.name);
+        else sourceTopicsByStore.set(builder.name, [...s.sourcesByTopic.keys()]);
+      }
+    }
+    return { sourceTopicsByStore, globalStores, partitionCount: (t) => this.topicPartitions.get(t) };
+  }
+
+  /**
+   * Kafka's metadataForAllStreamsClients(): every instance of the application that set application.server, with
+   * its stores and the source partitions of its active and standby tasks, from the last assignment. Empty until
+   * the first assignment (and when no instance sets application.server).
+   */
+  metadataForAllStreamsClients(): StreamsMetadata[] {
+    this.queryableOrThrow('metadataForAllStreamsClients()');
+    const m = this.hostMetadata;
+    return m === null ? [] : allMetadata(m.active, m.standby, this.topologyStores());
+  }
+
+  /** Kafka's streamsMetadataForStore(): the instances hosting the store (active tasks); empty for an unknown store. */
+  streamsMetadataForStore(storeName: string): StreamsMetadata[] {
+    return this.metadataForAllStreamsClients().filter((m) => m.stateStoreNames.includes(storeName));
+  }
+
+  /**
+   * Kafka's queryMetadataForKey(): the instance whose active task holds the key's partition of the store, the
+   * instances with a standby of it, and the partition — by the key serializer and the default partitioner, or by
+   * a StreamPartitioner. KeyQueryMetadata.NOT_AVAILABLE (activeHost unavailable:-1, partition -1) until the first
+   * assignment, for an unknown store, or while no instance holds the partition.
+   */
+  queryMetadataForKey<K>(storeName: string, key: K, keySerializer: Serializer<K> | StreamPartitioner<K, unknown>): KeyQueryMetadata {
+    this.queryableOrThrow('queryMetadataForKey()');
+    const m = this.hostMetadata;
+    if (m === null) return NOT_AVAILABLE;
+    return keyMetadata(storeName, key, keySerializer, m.active, m.standby, this.topologyStores(), this.hostInfo);
+  }
+
+  /** This instance's application.server, parsed (null when unset). */
+  applicationServer(): HostInfo | null {
+    return this.hostInfo;
+  }
+
+  /**
+   * Kafka's metadataForLocalThreads(): this instance runs one stream thread — its state (StreamThread's names),
+   * its active and standby tasks with their source partitions, and its clients' ids.
+   */
+  metadataForLocalThreads(): Array<{
+    threadName: string; threadState: string;
+    activeTasks: Array<{ taskId: string; topicPartitions: TopicPartition[] }>; standbyTasks: Array<{ taskId: string; topicPartitions: TopicPartition[] }>;
+    consumerClientId: string; restoreConsumerClientId: string; producerClientIds: string[]; adminClientId: string;
+  }> {
+    const threadState = ({ CREATED: 'CREATED', REBALANCING: 'PARTITIONS_ASSIGNED', RUNNING: 'RUNNING', PENDING_SHUTDOWN: 'PENDING_SHUTDOWN', NOT_RUNNING: 'DEAD', ERROR: 'DEAD' } as const)[this.currentState];
+    const partitionsOf = (id: string): TopicPartition[] => {
+      const [s, p] = id.split('_').map(Number);
+      const plan = this.plan.subtopologies.find((x) => x.id === s && !x.global);
+      return [...(plan?.sourcesByTopic.keys() ?? [])].filter((t) => p < (this.topicPartitions.get(t) ?? 0)).map((topic) => ({ topic, partition: p }));
+    };
+    return [{
+      threadName: this.clientId,
+      threadState,
+      activeTasks: this.activeTasks().map((taskId) => ({ taskId, topicPartitions: partitionsOf(taskId) })),
+      standbyTasks: this.standbyTasks().map((taskId) => ({ taskId, topicPartitions: partitionsOf(taskId) })),
+      consumerClientId: `${this.clientId}-consumer`,
+      restoreConsumerClientId: `${this.clientId}-restore-consumer`,
+      producerClientIds: [`${this.clientId}-producer`],
+      adminClientId: `${this.clientId}-admin`,
+    }];
   }
 
   /** Task metrics summed over this instance's tasks, under Kafka Streams' names. */
