@@ -146,6 +146,20 @@ describe('pipelines with the schema registry', () => {
     }
   });
 
+  test("CDC in Avro with the source's column types: a column null at first still gets its type, one version", async () => {
+    const columns = [{ name: 'id', type: 'long', optional: false }, { name: 'price', type: 'double', optional: true }, { name: 'paid', type: 'boolean', optional: true }] as const;
+    const typed = (n: number, after: ChangeEvent['after']): ChangeEvent => ({ ...event(n, 'c', null, after), table: 'items', columns });
+    const p = parsePipeline({ name: 'cdc-typed', source: { type: 'mysql', url: 'mysql://h/', tables: ['shop.items'], prefix: 'pt' }, valueFormat: 'avro', schemaRegistry: registry }, 0, process.cwd());
+    const source = new ScriptedSource([typed(1, { id: 1, price: null, paid: null }), typed(2, { id: 2, price: 3, paid: true })]);
+    await runSourcePipeline(p, { bootstrapServers: broker.address }, { connector: new CdcSourceConnector(p.name, async () => source, { prefix: 'pt', tombstones: true, cleanupPolicy: 'delete', valueFormat: 'avro', schemaRegistry: registry }, 'mysql'), stream: devNull });
+    const client = new SchemaRegistryClient(registry);
+    assert.deepEqual(await client.listVersions('pt.shop.items-value'), [1]);
+    assert.match((await client.getLatest('pt.shop.items-value')).schema, /"fields":\[\{"name":"id","type":\["null","long"\],"default":null\},\{"name":"price","type":\["null","double"\],"default":null\},\{"name":"paid","type":\["null","boolean"\],"default":null\}\]/);
+    const recs = await readAll('pt.shop.items');
+    const after = ((await new AvroDeserializer({ registry }).deserialize('pt.shop.items', recs[1].value!)) as { after: unknown }).after;
+    assert.deepEqual(plain(after), { id: 2, price: 3, paid: true });
+  });
+
   test('CDC in JSON Schema: registered per table, a new version for the added column, documents as in JSON mode', async () => {
     await runCdc('cdc-jsonschema', 'ps', 'json-schema');
     const client = new SchemaRegistryClient(registry);
