@@ -454,6 +454,9 @@ export interface PipelineFlags {
   batchSize?: string;
   guarantee?: string;
   deadLetterTopic?: string;
+  valueFormat?: string;
+  schemaRegistry?: string;
+  valueSchemaFile?: string;
 }
 
 function pairs(text: string, flag: string, sep: string): Record<string, string> {
@@ -473,7 +476,14 @@ function pairs(text: string, flag: string, sep: string): Record<string, string> 
 export function pipelineFromFlags(f: PipelineFlags, baseDir = process.cwd()): PipelineConfig | null {
   const given = Object.entries(f).some(([k, v]) => v !== undefined && k !== 'autoCreate' && k !== 'skipBadLines') || f.autoCreate === true || f.skipBadLines === true;
   if (!given) return null;
-  const entry: Obj = { name: f.name ?? (f.topic === undefined ? undefined : `${f.sourceType !== undefined ? 'source' : 'sink'}-${f.topic}`), topic: f.topic, group: f.group };
+  const entry: Obj = {
+    name: f.name ?? (f.topic === undefined ? undefined : `${f.sourceType !== undefined ? 'source' : 'sink'}-${f.topic}`),
+    topic: f.topic,
+    group: f.group,
+    valueFormat: f.valueFormat,
+    schemaRegistry: f.schemaRegistry,
+    valueSchemaFile: f.valueSchemaFile,
+  };
   if (f.sourceType !== undefined) {
     entry.source = {
       type: f.sourceType,

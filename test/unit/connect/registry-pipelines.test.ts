@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Consumer } from '../../../src/client/consumer.js';
 import { Admin } from '../../../src/client/admin.js';
+import { Producer } from '../../../src/client/producer.js';
 import { CdcSourceConnector } from '../../../src/connect/cdc/connector.js';
 import type { CdcOffset, CdcSource, ChangeEvent } from '../../../src/connect/cdc/change-event.js';
-import { parsePipeline } from '../../../src/connect/config.js';
+import { parsePipeline, pipelineFromFlags } from '../../../src/connect/config.js';
 import { runSinkPipeline } from '../../../src/connect/sink-runtime.js';
 import { runSourcePipeline } from '../../../src/connect/source-runtime.js';
 import { AvroDeserializer, JsonSchemaDeserializer, SchemaRegistryClient, decodeWireFormat } from '../../../src/registry/index.js';
@@ -183,10 +184,17 @@ describe('pipelines with the schema registry', () => {
     const recs = await readAll('users-avro');
     assert.deepEqual(plain(await new AvroDeserializer({ registry }).deserialize('users-avro', recs[1].value!)), { id: '2', name: 'bob', age: null });
 
+    // A record not in the wire format (plain JSON) goes to the dead-letter topic; the others are written.
+    const producer = new Producer({ bootstrapServers: broker.address });
+    await producer.send({ topic: 'users-avro', key: '4', value: '{"id":"4","name":"dan","age":"22"}' });
+    await producer.close();
+
     const dbFile = join(dir, 'users.db');
     const sink = parsePipeline({ name: 'users-sink', topic: 'users-avro', valueFormat: 'avro', schemaRegistry: registry, sink: { type: 'sqlite', url: dbFile, table: 'users', autoCreate: true, mode: 'upsert', keyColumns: ['id'] } }, 0, process.cwd());
     const res = await runSinkPipeline(sink, { bootstrapServers: broker.address }, { signal: AbortSignal.timeout(30_000), once: true, idleMs: 500, stream: devNull, log: () => {} });
-    assert.deepEqual([res.rows, res.dlq], [3, 0]);
+    assert.deepEqual([res.rows, res.dlq], [3, 1]);
+    const dead = await readAll('users-avro-dlq');
+    assert.deepEqual(dead.map((r) => r.value?.toString()), ['{"id":"4","name":"dan","age":"22"}']);
     const db = new Database(dbFile, { readonly: true });
     try {
       assert.deepEqual(db.prepare('SELECT id, name, age FROM users ORDER BY id').all(), [{ id: '1', name: 'ann', age: '31' }, { id: '2', name: 'bob', age: null }, { id: '3', name: 'c, d', age: '40' }]);
@@ -219,5 +227,9 @@ describe('pipelines with the schema registry', () => {
     assert.throws(() => parse({ valueFormat: 'avro', schemaRegistry: 'http://r', valueSchema: '"string"' }, { type: 'mysql', url: 'mysql://h/', tables: ['a.b'] }), /a CDC source derives the schema/);
     const ok = parse({ valueFormat: 'json-schema', schemaRegistry: 'http://r/' }) as { valueFormat: string; schemaRegistry: string };
     assert.deepEqual([ok.valueFormat, ok.schemaRegistry], ['json-schema', 'http://r/']);
+    // `tributary connect` flags: the same keys, validated by the same code.
+    const flags = pipelineFromFlags({ topic: 't', sourceType: 'csv', sourcePath: 'x.csv', valueFormat: 'avro', schemaRegistry: 'http://r' })!;
+    assert.deepEqual([flags.valueFormat, flags.schemaRegistry], ['avro', 'http://r']);
+    assert.throws(() => pipelineFromFlags({ topic: 't', sinkType: 'sqlite', sinkUrl: 'x.db', table: 'x', valueFormat: 'avro' }), /schemaRegistry is missing/);
   });
 });
