@@ -1,5 +1,5 @@
 /**
- * PostgreSQL change data capture in Avro through the broker's embedded schema registry: the value schema takes
+ * PostgreSQL and MariaDB change data capture in Avro through the broker's embedded schema registry: the value schema takes
  * the columns' types from the source (a column null in the first row still gets its type), ALTER TABLE … ADD
  * COLUMN registers version 2 and the changes after it carry its id, and every record decodes with
  * AvroDeserializer to the envelope (a delete's key-only before image with the other columns null).
@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer } from '../../src/client/consumer.js';
@@ -17,6 +18,7 @@ import { runSourcePipeline } from '../../src/connect/source-runtime.js';
 import { AvroDeserializer, SchemaRegistryClient, decodeWireFormat } from '../../src/registry/index.js';
 import { startBroker, type RunningBroker } from '../../src/start-broker.js';
 import type { TestDatabase } from './support/db-server.js';
+import { startBinlogMariadb } from './support/mariadb-binlog.js';
 import { startPostgres } from './support/postgres.js';
 
 let db: TestDatabase;
@@ -118,4 +120,47 @@ test('a postgres source in Avro: column types from the source, version 2 after A
   assert.deepEqual([envs[0].source.table, envs[0].source.snapshot], ['items', 'last']);
   const keys = new AvroDeserializer({ registry });
   assert.deepEqual(JSON.parse(JSON.stringify(await keys.deserialize(topic, records[4].key!))), { id: 1 });
+});
+
+test('a mysql source in Avro: column types from the binlog and the snapshot, version 2 after ADD COLUMN', async () => {
+  const maria = await startBinlogMariadb();
+  const conn = await mysql.createConnection(maria.url);
+  try {
+    await conn.query('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), qty INT, price DECIMAL(10,2), weight DOUBLE, at DATETIME)');
+    await conn.query("INSERT INTO items VALUES (1, 'a', NULL, 1.50, NULL, '2024-05-06 07:08:09')");
+    const registry = broker.registryUrl!;
+    const p = parsePipeline({ name: 'regm', valueFormat: 'avro', schemaRegistry: registry, source: { type: 'mysql', url: maria.url, tables: ['tributary.items'], serverId: 4242 } }, 0, process.cwd());
+    const topic = 'regm.tributary.items';
+    const stop = new AbortController();
+    const run = runSourcePipeline(p, { bootstrapServers: broker.address }, { signal: stop.signal, stream: devNull });
+    let records: Array<{ key: Buffer | null; value: Buffer | null }>;
+    try {
+      await read(topic, 1);
+      await conn.query("INSERT INTO items VALUES (2, 'b', 5, 2, 0.5, '2024-05-06 07:08:10')");
+      await conn.query('ALTER TABLE items ADD COLUMN note TEXT');
+      await conn.query("INSERT INTO items VALUES (3, 'c', 1, 3, 2, NULL, 'x')");
+      records = await read(topic, 3);
+    } finally {
+      stop.abort();
+      await run;
+    }
+    const client = new SchemaRegistryClient(registry);
+    assert.deepEqual(await client.listVersions(`${topic}-value`), [1, 2]);
+    const fields = (schema: string): unknown => (JSON.parse(schema) as { fields: Array<{ type: [string, { fields: Array<{ name: string; type: [string, string] }> }] }> }).fields[0].type[1].fields.map((f) => [f.name, f.type[1]]);
+    const v1 = await client.getVersion(`${topic}-value`, 1);
+    const v2 = await client.getVersion(`${topic}-value`, 2);
+    assert.deepEqual(fields(v1.schema), [['id', 'long'], ['name', 'string'], ['qty', 'long'], ['price', 'string'], ['weight', 'double'], ['at', 'string']]);
+    assert.deepEqual(fields(v2.schema), [['id', 'long'], ['name', 'string'], ['qty', 'long'], ['price', 'string'], ['weight', 'double'], ['at', 'string'], ['note', 'string']]);
+    assert.deepEqual(records.map((r) => decodeWireFormat(r.value!).id), [v1.id, v1.id, v2.id]);
+    const values = new AvroDeserializer({ registry });
+    const afters = await Promise.all(records.map(async (r) => (JSON.parse(JSON.stringify(await values.deserialize(topic, r.value!))) as { after: unknown }).after));
+    assert.deepEqual(afters, [
+      { id: 1, name: 'a', qty: null, price: '1.50', weight: null, at: '2024-05-06T07:08:09' },
+      { id: 2, name: 'b', qty: 5, price: '2.00', weight: 0.5, at: '2024-05-06T07:08:10' },
+      { id: 3, name: 'c', qty: 1, price: '3.00', weight: 2, at: null, note: 'x' },
+    ]);
+  } finally {
+    await conn.end();
+    await maria.stop();
+  }
 });
