@@ -17,7 +17,7 @@ import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
 import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
 import { createSource } from './sources/index.js';
-import { sourceValueEncoder } from './value-format.js';
+import { encodeSourceValue, sourceValueEncoder } from './value-format.js';
 import type { ConnectorOffset, PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourceOffset, SourcePartition, SourceRecord } from './types.js';
 
 /** at-least-once: how often the acknowledged positions are written to connect-offsets. */
@@ -254,7 +254,11 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
             createdTopics.add(record.topic);
           }
           const pr = toProducerRecord(p.topic, record);
-          if (encoder !== undefined) pr.value = await encoder.encode(pr.topic, record.value);
+          if (encoder !== undefined) {
+            const value = await encodeSourceValue(encoder, pr.topic, record, connector, p.source?.type === 'http');
+            if (value === undefined) continue; // refused (http: answered with the reason)
+            pr.value = value;
+          }
           const n = size(pr.key) + size(pr.value);
           const pos: Position | undefined =
             record.sourcePartition !== undefined && record.sourceOffset !== undefined

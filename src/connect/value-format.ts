@@ -13,7 +13,7 @@ import { parseSchema } from '../registry/formats.js';
 import { AvroDeserializer, decodeWireFormat, encodeWireFormat, JsonSchemaDeserializer, MAGIC_BYTE, topicNameStrategy } from '../registry/serdes.js';
 import type { AvroType } from '../registry/avro.js';
 import type { ParsedJsonSchema } from '../registry/json-schema.js';
-import { SinkError, type PipelineConfig, type RecordFailure, type SinkRecord } from './types.js';
+import { SinkError, type PipelineConfig, type RecordFailure, type SinkRecord, type SourceConnector, type SourceRecord } from './types.js';
 
 export type ValueFormat = 'json' | 'avro' | 'json-schema';
 export const VALUE_FORMATS: readonly ValueFormat[] = ['json', 'avro', 'json-schema'];
@@ -109,6 +109,21 @@ export class SourceValueEncoder {
     const text: Record<string, string | null> = {};
     for (const c of columns) text[c] = asText(row[c]);
     return (await this.writer(topic, headerSchema(this.format, topic, columns))).encode(text);
+  }
+}
+
+/**
+ * A record's value in wire format for the source runtime; undefined when the record is refused: an http source's
+ * record that cannot be encoded is answered (503 with the reason, through commitRecord) and skipped, where a
+ * file source's stops the pipeline (a file does not change by being read again).
+ */
+export async function encodeSourceValue(encoder: SourceValueEncoder, topic: string, record: SourceRecord, connector: SourceConnector, http: boolean): Promise<Buffer | null | undefined> {
+  try {
+    return await encoder.encode(topic, record.value);
+  } catch (err) {
+    if (!http) throw err;
+    connector.commitRecord?.(record, err as Error);
+    return undefined;
   }
 }
 

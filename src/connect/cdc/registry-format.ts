@@ -49,6 +49,12 @@ class ColumnTypes {
 
   /** Takes the event's columns (known types) or learns them from its rows; true when the set or a type changed. */
   learn(declared: readonly CdcColumn[] | undefined, rows: Array<Record<string, CdcValue> | null>): boolean {
+    const changed = this.update(declared, rows);
+    if (changed) this.cached = null;
+    return changed;
+  }
+
+  private update(declared: readonly CdcColumn[] | undefined, rows: Array<Record<string, CdcValue> | null>): boolean {
     let changed = false;
     if (declared !== undefined) {
       const next = new Map<string, { type: CdcColumnType | undefined; optional: boolean }>(declared.map((c) => [c.name, { type: c.type, optional: c.optional }] as const));
@@ -79,8 +85,11 @@ class ColumnTypes {
     return changed;
   }
 
+  private cached: Array<{ name: string; type: CdcColumnType }> | null = null;
+
+  /** The columns with their schema types (cached until learn() changes them). */
   fields(): Array<{ name: string; type: CdcColumnType }> {
-    return [...this.columns].map(([name, c]) => ({ name, type: c.type ?? 'string' }));
+    return (this.cached ??= [...this.columns].map(([name, c]) => ({ name, type: c.type ?? 'string' })));
   }
 
   /** A row as the schema's Value: every known column, fitted to its type. */

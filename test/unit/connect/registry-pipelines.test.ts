@@ -15,6 +15,7 @@ import { Consumer } from '../../../src/client/consumer.js';
 import { Admin } from '../../../src/client/admin.js';
 import { Producer } from '../../../src/client/producer.js';
 import { CdcSourceConnector } from '../../../src/connect/cdc/connector.js';
+import { HttpSource } from '../../../src/connect/sources/http.js';
 import type { CdcOffset, CdcSource, ChangeEvent } from '../../../src/connect/cdc/change-event.js';
 import { parsePipeline, pipelineFromFlags } from '../../../src/connect/config.js';
 import { runSinkPipeline } from '../../../src/connect/sink-runtime.js';
@@ -149,16 +150,17 @@ describe('pipelines with the schema registry', () => {
 
   test("CDC in Avro with the source's column types: a column null at first still gets its type, one version", async () => {
     const columns = [{ name: 'id', type: 'long', optional: false }, { name: 'price', type: 'double', optional: true }, { name: 'paid', type: 'boolean', optional: true }] as const;
-    const typed = (n: number, after: ChangeEvent['after']): ChangeEvent => ({ ...event(n, 'c', null, after), table: 'items', columns });
+    const typed = (n: number, after: ChangeEvent['after']): ChangeEvent => ({ ...event(n, 'c', null, after), table: 'items', columns, transactionId: String(n) });
     const p = parsePipeline({ name: 'cdc-typed', source: { type: 'mysql', url: 'mysql://h/', tables: ['shop.items'], prefix: 'pt' }, valueFormat: 'avro', schemaRegistry: registry }, 0, process.cwd());
     const source = new ScriptedSource([typed(1, { id: 1, price: null, paid: null }), typed(2, { id: 2, price: 3, paid: true })]);
-    await runSourcePipeline(p, { bootstrapServers: broker.address }, { connector: new CdcSourceConnector(p.name, async () => source, { prefix: 'pt', tombstones: true, cleanupPolicy: 'delete', valueFormat: 'avro', schemaRegistry: registry }, 'mysql'), stream: devNull });
+    await runSourcePipeline(p, { bootstrapServers: broker.address }, { connector: new CdcSourceConnector(p.name, async () => source, { prefix: 'pt', tombstones: true, cleanupPolicy: 'delete', transactions: true, valueFormat: 'avro', schemaRegistry: registry }, 'mysql'), stream: devNull });
     const client = new SchemaRegistryClient(registry);
     assert.deepEqual(await client.listVersions('pt.shop.items-value'), [1]);
     assert.match((await client.getLatest('pt.shop.items-value')).schema, /"fields":\[\{"name":"id","type":\["null","long"\],"default":null\},\{"name":"price","type":\["null","double"\],"default":null\},\{"name":"paid","type":\["null","boolean"\],"default":null\}\]/);
     const recs = await readAll('pt.shop.items');
-    const after = ((await new AvroDeserializer({ registry }).deserialize('pt.shop.items', recs[1].value!)) as { after: unknown }).after;
-    assert.deepEqual(plain(after), { id: 2, price: 3, paid: true });
+    const second = plain(await new AvroDeserializer({ registry }).deserialize('pt.shop.items', recs[1].value!)) as { after: unknown; transaction: unknown };
+    assert.deepEqual(second.after, { id: 2, price: 3, paid: true });
+    assert.deepEqual(second.transaction, { id: '2', total_order: 1, data_collection_order: 1 }); // transactions: true
   });
 
   test('CDC in JSON Schema: registered per table, a new version for the added column, documents as in JSON mode', async () => {
@@ -212,6 +214,31 @@ describe('pipelines with the schema registry', () => {
     const recs = await readAll('events-avro');
     assert.equal(recs.length, 1);
     assert.deepEqual(plain(await new AvroDeserializer({ registry }).deserialize('events-avro', recs[0].value!)), { user: 'ann', n: 1 });
+  });
+
+  test('an http source in JSON Schema: a document that does not match gets 503 with the reason, the pipeline goes on', async () => {
+    const schema = { type: 'object', properties: { user: { type: 'string' }, n: { type: 'integer' } }, required: ['user', 'n'] };
+    const p = parsePipeline({ name: 'http-js', topic: 'events-js', valueFormat: 'json-schema', schemaRegistry: registry, valueSchema: schema, source: { type: 'http', port: 0 } }, 0, process.cwd());
+    const http = new HttpSource(p.name, { port: 0, host: '127.0.0.1', path: '/events', maxBodyBytes: 1 << 20 });
+    await http.start();
+    const stop = new AbortController();
+    const run = runSourcePipeline(p, { bootstrapServers: broker.address }, { signal: stop.signal, connector: http, stream: devNull });
+    try {
+      const post = async (doc: unknown): Promise<[number, string]> => {
+        const res = await fetch(http.url, { method: 'POST', body: JSON.stringify(doc), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+        return [res.status, await res.text()];
+      };
+      const bad = await post({ user: 'bob' });
+      assert.equal(bad[0], 503);
+      assert.match(bad[1], /does not match its JSON Schema \(events-js-value, id \d+\): \/ must have required property 'n'/);
+      assert.deepEqual(await post({ user: 'ann', n: 1 }), [202, '{"accepted":1}']);
+    } finally {
+      stop.abort();
+      await run;
+    }
+    const recs = await readAll('events-js');
+    assert.equal(recs.length, 1);
+    assert.deepEqual(await new JsonSchemaDeserializer({ registry }).deserialize('events-js', recs[0].value!), { user: 'ann', n: 1 });
   });
 
   test('bad configs say what is wrong', () => {
