@@ -36,8 +36,11 @@ export interface WriterSchema {
   encode(value: unknown): Buffer;
 }
 
-/** Parses `schema` as the format's type, registers it under `subject` (the client caches the id) and returns its encoder. */
-export async function registerWriter(client: SchemaRegistryClient, subject: string, format: Exclude<ValueFormat, 'json'>, schema: string): Promise<WriterSchema> {
+/**
+ * Parses `schema` as the format's type, registers it under `subject` (the client caches the id) and returns its
+ * encoder. `validate` false skips JSON Schema validation (values built to fit the schema, as CDC rows are).
+ */
+export async function registerWriter(client: SchemaRegistryClient, subject: string, format: Exclude<ValueFormat, 'json'>, schema: string, validate = true): Promise<WriterSchema> {
   const parsed = parseSchema(schemaTypeOf(format), schema);
   const id = await client.register(subject, { schema, schemaType: schemaTypeOf(format) });
   if (parsed.schemaType === 'AVRO') {
@@ -45,11 +48,14 @@ export async function registerWriter(client: SchemaRegistryClient, subject: stri
     return {
       id,
       encode: (v) => {
-        const bad: string[] = [];
-        if (!type.isValid(v, { errorHook: (path: string[], x: unknown, t: AvroType) => bad.push(`${path.join('.') || 'the value'} is ${JSON.stringify(x) ?? 'missing'}, not ${JSON.stringify(t.schema())}`) })) {
-          throw new Error(`the value does not match its Avro schema (${subject}, id ${id}): ${bad.join('; ')}`);
+        try {
+          return encodeWireFormat(id, type.toBuffer(v));
+        } catch (err) {
+          // Which fields are wrong, for the message (only now: validating every value first costs a second walk).
+          const bad: string[] = [];
+          type.isValid(v, { errorHook: (path: string[], x: unknown, t: AvroType) => bad.push(`${path.join('.') || 'the value'} is ${JSON.stringify(x) ?? 'missing'}, not ${JSON.stringify(t.schema())}`) });
+          throw new Error(`the value does not match its Avro schema (${subject}, id ${id}): ${bad.length > 0 ? bad.join('; ') : (err as Error).message}`, { cause: err });
         }
-        return encodeWireFormat(id, type.toBuffer(v));
       },
     };
   }
@@ -57,7 +63,7 @@ export async function registerWriter(client: SchemaRegistryClient, subject: stri
   return {
     id,
     encode: (v) => {
-      if (!json.validate(v)) throw new Error(`the value does not match its JSON Schema (${subject}, id ${id}): ${(json.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+      if (validate && !json.validate(v)) throw new Error(`the value does not match its JSON Schema (${subject}, id ${id}): ${(json.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
       return encodeWireFormat(id, Buffer.from(JSON.stringify(v), 'utf8'));
     },
   };

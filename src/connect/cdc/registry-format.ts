@@ -54,9 +54,13 @@ class ColumnTypes {
     return changed;
   }
 
+  /** The last declared list taken (sources hand the same array for a table until its columns change). */
+  private lastDeclared: readonly CdcColumn[] | undefined;
+
   private update(declared: readonly CdcColumn[] | undefined, rows: Array<Record<string, CdcValue> | null>): boolean {
     let changed = false;
-    if (declared !== undefined) {
+    if (declared !== undefined && declared !== this.lastDeclared) {
+      this.lastDeclared = declared;
       const next = new Map<string, { type: CdcColumnType | undefined; optional: boolean }>(declared.map((c) => [c.name, { type: c.type, optional: c.optional }] as const));
       // Columns absent from the declared list are kept (values of an event before the DDL may still come).
       for (const [name, col] of this.columns) if (!next.has(name)) next.set(name, col);
@@ -163,6 +167,8 @@ interface TableState {
   value?: Promise<WriterSchema>;
   key?: Promise<WriterSchema>;
   keyColumns: string;
+  /** The source block's field names last seen (its schema is re-derived only when they change). */
+  sourceNames?: string;
 }
 
 /** Encodes a table's CDC records (from toCdcRecords) with schemas derived from its events, registered on change. */
@@ -193,10 +199,15 @@ export class CdcRegistryEncoder {
         const after = env.after as Record<string, CdcValue> | null;
         const source = env.source as Record<string, CdcValue>;
         const colsChanged = t.columns.learn(event.columns, [before, after]);
-        const sourceChanged = t.source.learn(Object.keys(source).map((name) => ({ name, type: SOURCE_TYPES[name] ?? kindOf(source[name]) ?? 'string', optional: true })), []);
+        const sourceNames = Object.keys(source).join('\u0000');
+        let sourceChanged = false;
+        if (sourceNames !== t.sourceNames) {
+          t.sourceNames = sourceNames;
+          sourceChanged = t.source.learn(Object.keys(source).map((name) => ({ name, type: SOURCE_TYPES[name] ?? kindOf(source[name]) ?? 'string', optional: true })), []);
+        }
         if (colsChanged || sourceChanged || t.value === undefined) {
           const schema = envelopeSchema(this.format, r.topic, this.connector, t.columns.fields(), t.source.fields());
-          t.value = registerWriter(this.client, topicNameStrategy(r.topic, false), this.format, schema);
+          t.value = registerWriter(this.client, topicNameStrategy(r.topic, false), this.format, schema, false);
         }
       }
       let key: Buffer | null = null;
@@ -206,7 +217,7 @@ export class CdcRegistryEncoder {
         if (t.key === undefined || names !== t.keyColumns) {
           t.keyColumns = names;
           const fields = Object.keys(keyRow).map((name) => ({ name, type: t!.columns.fields().find((c) => c.name === name)?.type ?? kindOf(keyRow[name]) ?? 'string' }));
-          t.key = registerWriter(this.client, topicNameStrategy(r.topic, true), this.format, keySchema(this.format, r.topic, fields));
+          t.key = registerWriter(this.client, topicNameStrategy(r.topic, true), this.format, keySchema(this.format, r.topic, fields), false);
         }
         const k = t.key;
         key = (await k).encode(this.keyValue(t, keyRow));
