@@ -315,7 +315,7 @@ function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkCo
 }
 
 /** valueFormat, schemaRegistry and the value schema of a pipeline (nothing for the default json). */
-function valueFormat(o: Obj, at: At, source: SourceConfig | undefined, sink: SinkConfig | undefined, baseDir: string): Pick<PipelineConfig, 'valueFormat' | 'schemaRegistry' | 'valueSchema'> {
+function valueFormat(o: Obj, at: At, source: SourceConfig | undefined, baseDir: string): Pick<PipelineConfig, 'valueFormat' | 'schemaRegistry' | 'valueSchema'> {
   const format = at.oneOf(o, 'valueFormat', ['json', 'avro', 'json-schema'] as const, 'json');
   const registry = at.str(o, 'schemaRegistry');
   const schemaGiven = o.valueSchema !== undefined || o.valueSchemaFile !== undefined;
@@ -326,7 +326,6 @@ function valueFormat(o: Obj, at: At, source: SourceConfig | undefined, sink: Sin
   }
   if (registry === undefined) at.fail('schemaRegistry', undefined, `valueFormat ${format} needs the schema registry's URL, e.g. schemaRegistry: http://127.0.0.1:8081`);
   if (!/^https?:\/\/[^/\s]+/.test(registry)) at.fail('schemaRegistry', registry, 'must be an http:// or https:// URL of a schema registry');
-  if (sink !== undefined && sink.type === 'jsonl' && source === undefined) at.fail('valueFormat', format, 'a jsonl sink writes the records as JSON: read them with valueFormat json');
   if (o.valueSchema !== undefined && o.valueSchemaFile !== undefined) at.fail('valueSchemaFile', o.valueSchemaFile, 'give valueSchema or valueSchemaFile, not both');
   const cdc = source?.type === 'mysql' || source?.type === 'postgres';
   let schema: string | undefined;
@@ -379,7 +378,7 @@ export function parsePipeline(raw: unknown, index: number, baseDir: string): Pip
   const source = o.source === undefined ? undefined : parseSource(o.source, at, baseDir);
   const sink = o.sink === undefined ? undefined : parseSink(o.sink, at, topic, baseDir);
   if (sink !== undefined && sink.deadLetterTopic === topic) at.fail('sink.deadLetterTopic', sink.deadLetterTopic, 'must differ from the topic the sink reads');
-  const pipeline: PipelineConfig = { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks, ...valueFormat(o, at, source, sink, baseDir) };
+  const pipeline: PipelineConfig = { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks, ...valueFormat(o, at, source, baseDir) };
   inferSourceGuarantees([pipeline]);
   return pipeline;
 }

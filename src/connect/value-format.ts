@@ -144,6 +144,15 @@ export function sourceValueEncoder(p: PipelineConfig): SourceValueEncoder | unde
 const toJsonBytes = (v: unknown): Buffer => Buffer.from(JSON.stringify(v, (_k, x: unknown) => (x !== null && typeof x === 'object' && (x as { type?: string }).type === 'Buffer' && Array.isArray((x as { data?: unknown }).data) ? Buffer.from((x as { data: number[] }).data).toString('base64') : x)), 'utf8');
 
 /**
+ * The registry could not answer (network error, timeout, 5xx) — as opposed to a record that does not decode
+ * (wrong magic byte, unknown id: 404, bytes the schema does not read: plain Errors from the decoders).
+ */
+function registryUnavailable(err: unknown): boolean {
+  if (err instanceof SchemaRegistryError) return err.status >= 500;
+  return err instanceof Error && err.name !== 'Error' && !(err instanceof SyntaxError);
+}
+
+/**
  * A sink's records in wire format → the same records with JSON values (and keys, when a key is in wire format too,
  * as CDC keys are), so the sinks map them to rows as in json mode. Records that do not decode are failures (the
  * dead-letter topic gets them as they were).
@@ -173,7 +182,7 @@ export class SinkValueDecoder {
         out.push({ ...record, key, value });
       } catch (err) {
         // The registry unreachable or failing: the whole batch waits and is retried (nothing was written).
-        if (!(err instanceof SchemaRegistryError && err.status < 500) && (err as Error).name !== 'Error' && !(err instanceof SyntaxError)) {
+        if (registryUnavailable(err)) {
           throw new SinkError(`the schema registry: ${(err as Error).message}`, { retriable: true, cause: err });
         }
         failures.push({ record, error: new SinkError(`record value does not decode from the registry's wire format: ${(err as Error).message}`, { retriable: false, cause: err }) });

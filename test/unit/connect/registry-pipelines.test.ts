@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -195,8 +195,14 @@ describe('pipelines with the schema registry', () => {
     const sink = parsePipeline({ name: 'users-sink', topic: 'users-avro', valueFormat: 'avro', schemaRegistry: registry, sink: { type: 'sqlite', url: dbFile, table: 'users', autoCreate: true, mode: 'upsert', keyColumns: ['id'] } }, 0, process.cwd());
     const res = await runSinkPipeline(sink, { bootstrapServers: broker.address }, { signal: AbortSignal.timeout(30_000), once: true, idleMs: 500, stream: devNull, log: () => {} });
     assert.deepEqual([res.rows, res.dlq], [3, 1]);
+    // A jsonl sink gets the decoded JSON too.
+    const lines = join(dir, 'users.jsonl');
+    const toFile = parsePipeline({ name: 'users-file', topic: 'users-avro', valueFormat: 'avro', schemaRegistry: registry, sink: { type: 'jsonl', url: lines } }, 0, process.cwd());
+    const toFileRes = await runSinkPipeline(toFile, { bootstrapServers: broker.address }, { signal: AbortSignal.timeout(30_000), once: true, idleMs: 500, stream: devNull, log: () => {} });
+    assert.deepEqual([toFileRes.rows, toFileRes.dlq], [3, 1]);
+    assert.equal((await readFile(lines, 'utf8')).split('\n')[0], '{"id":"1","name":"ann","age":"31"}');
     const dead = await readAll('users-avro-dlq');
-    assert.deepEqual(dead.map((r) => r.value?.toString()), ['{"id":"4","name":"dan","age":"22"}']);
+    assert.deepEqual(dead.map((r) => r.value?.toString()), ['{"id":"4","name":"dan","age":"22"}', '{"id":"4","name":"dan","age":"22"}']); // from both sinks
     const db = new Database(dbFile, { readonly: true });
     try {
       assert.deepEqual(db.prepare('SELECT id, name, age FROM users ORDER BY id').all(), [{ id: '1', name: 'ann', age: '31' }, { id: '2', name: 'bob', age: null }, { id: '3', name: 'c, d', age: '40' }]);
