@@ -49,7 +49,10 @@ export function registerConnect(program: Command): void {
     .option('--sink-columns <col=field,...>', 'table column ← record field mapping (default: same names)')
     .option('--batch-size <n>', 'rows per transaction (default 500)')
     .option('--guarantee <g>', 'at-least-once (default) or exactly-once; sink: offsets stored in the database (table tributary_offsets); file source: records and offsets produced in one transaction')
-    .option('--dead-letter-topic <topic>', 'where records the database refuses go (default <topic>-dlq)');
+    .option('--dead-letter-topic <topic>', 'where records the database refuses go (default <topic>-dlq)')
+    .option('--value-format <format>', 'json (default), avro or json-schema: values through the schema registry (Confluent wire format)')
+    .option('--schema-registry <url>', 'avro/json-schema: the schema registry, e.g. http://127.0.0.1:8081')
+    .option('--value-schema-file <file>', 'avro/json-schema source: the value schema (a csv source without one: from its header)');
   addClientFlags(cmd)
     .addHelpText('after', `
 A pipeline file (YAML or JSON) lists pipelines; each has a name, a topic and a source, a sink, or both:
@@ -181,5 +184,8 @@ function pipelineFlagsOf(f: ConnectFlags): PipelineFlags {
     batchSize: f.batchSize,
     guarantee: f.guarantee,
     deadLetterTopic: f.deadLetterTopic,
+    valueFormat: f.valueFormat,
+    schemaRegistry: f.schemaRegistry,
+    valueSchemaFile: f.valueSchemaFile,
   };
 }

@@ -2,11 +2,13 @@
  * Pipeline files (JSON or YAML) and `tributary connect` flags → validated ConnectConfig. Every error names
  * the pipeline, the key, the bad value and what is allowed, so a typo is fixed without reading code.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_BOOTSTRAP } from '../client/cluster.js';
 import { TributaryError } from '../errors.js';
+import { parseSchema } from '../registry/formats.js';
 import type { ColumnType, ConnectConfig, PipelineConfig, SinkConfig, SourceConfig, SourceGuarantee } from './types.js';
 
 export class ConfigError extends TributaryError {
@@ -312,6 +314,49 @@ function parseSink(raw: unknown, at: At, topic: string, baseDir: string): SinkCo
   };
 }
 
+/** valueFormat, schemaRegistry and the value schema of a pipeline (nothing for the default json). */
+function valueFormat(o: Obj, at: At, source: SourceConfig | undefined, baseDir: string): Pick<PipelineConfig, 'valueFormat' | 'schemaRegistry' | 'valueSchema'> {
+  const format = at.oneOf(o, 'valueFormat', ['json', 'avro', 'json-schema'] as const, 'json');
+  const registry = at.str(o, 'schemaRegistry');
+  const schemaGiven = o.valueSchema !== undefined || o.valueSchemaFile !== undefined;
+  if (format === 'json') {
+    if (registry !== undefined) at.fail('schemaRegistry', registry, 'applies to valueFormat avro or json-schema: set valueFormat, or remove schemaRegistry');
+    if (schemaGiven) at.fail(o.valueSchema !== undefined ? 'valueSchema' : 'valueSchemaFile', o.valueSchema ?? o.valueSchemaFile, 'applies to valueFormat avro or json-schema: set valueFormat, or remove it');
+    return {};
+  }
+  if (registry === undefined) at.fail('schemaRegistry', undefined, `valueFormat ${format} needs the schema registry's URL, e.g. schemaRegistry: http://127.0.0.1:8081`);
+  if (!/^https?:\/\/[^/\s]+/.test(registry)) at.fail('schemaRegistry', registry, 'must be an http:// or https:// URL of a schema registry');
+  if (o.valueSchema !== undefined && o.valueSchemaFile !== undefined) at.fail('valueSchemaFile', o.valueSchemaFile, 'give valueSchema or valueSchemaFile, not both');
+  const cdc = source?.type === 'mysql' || source?.type === 'postgres';
+  let schema: string | undefined;
+  if (schemaGiven) {
+    const key = o.valueSchema !== undefined ? 'valueSchema' : 'valueSchemaFile';
+    if (source === undefined) at.fail(key, o[key], 'a sink reads each record with the schema its id names: remove it');
+    if (cdc) at.fail(key, o[key], 'a CDC source derives the schema of each table from its columns: remove it');
+    if (key === 'valueSchema') {
+      const v = o.valueSchema;
+      if (typeof v === 'string' && v.trim() !== '') schema = v;
+      else if (v !== null && typeof v === 'object') schema = JSON.stringify(v);
+      else at.fail('valueSchema', v, `must be the ${format === 'avro' ? 'Avro' : 'JSON'} schema, as a mapping or its JSON text`);
+    } else {
+      const file = resolvePath(at.str(o, 'valueSchemaFile', true), baseDir);
+      try {
+        schema = readFileSync(file, 'utf8');
+      } catch (err) {
+        at.fail('valueSchemaFile', file, `cannot be read: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+    }
+    try {
+      parseSchema(format === 'avro' ? 'AVRO' : 'JSON', schema);
+    } catch (err) {
+      at.fail(key, key === 'valueSchema' ? o.valueSchema : o.valueSchemaFile, `is not a valid ${format === 'avro' ? 'Avro' : 'JSON'} schema: ${(err as Error).message}`);
+    }
+  } else if (source !== undefined && !cdc && !(source.type === 'csv' || (source.type === 'directory' && (source.format ?? (/\.csv(\.gz)?$/i.test(source.pattern) ? 'csv' : 'jsonl')) === 'csv'))) {
+    at.fail('valueSchema', undefined, `a ${source.type} source with valueFormat ${format} needs the value schema (valueSchema, or valueSchemaFile); only a csv source derives one (from its header)`);
+  }
+  return { valueFormat: format, schemaRegistry: registry, ...(schema !== undefined ? { valueSchema: schema } : {}) };
+}
+
 /** One pipeline entry → PipelineConfig. `index` names entries that have no (valid) name yet. */
 export function parsePipeline(raw: unknown, index: number, baseDir: string): PipelineConfig {
   const label = `pipelines[${index}]`;
@@ -322,7 +367,7 @@ export function parsePipeline(raw: unknown, index: number, baseDir: string): Pip
     throw new ConfigError(`${label}.name ${name === undefined ? 'is missing' : `is ${show(name)}`}: every pipeline needs a unique name of letters, digits, '.', '_' and '-'`);
   }
   const at = new At(name, '');
-  at.known(o, ['name', 'topic', 'source', 'sink', 'group', 'tasks']);
+  at.known(o, ['name', 'topic', 'source', 'sink', 'group', 'tasks', 'valueFormat', 'schemaRegistry', 'valueSchema', 'valueSchemaFile']);
   const cdcSource = typeof o.source === 'object' && o.source !== null && ['mysql', 'postgres'].includes(String((o.source as Obj).type));
   // A CDC source writes one topic per table (<prefix>.<db>.<table>): its pipeline's topic is optional (the prefix).
   const topic = cdcSource && o.sink === undefined && o.topic === undefined ? (at.str(o.source as Obj, 'prefix') ?? name) : at.str(o, 'topic', true);
@@ -333,7 +378,7 @@ export function parsePipeline(raw: unknown, index: number, baseDir: string): Pip
   const source = o.source === undefined ? undefined : parseSource(o.source, at, baseDir);
   const sink = o.sink === undefined ? undefined : parseSink(o.sink, at, topic, baseDir);
   if (sink !== undefined && sink.deadLetterTopic === topic) at.fail('sink.deadLetterTopic', sink.deadLetterTopic, 'must differ from the topic the sink reads');
-  const pipeline: PipelineConfig = { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks };
+  const pipeline: PipelineConfig = { name, topic, source, sink, group: at.str(o, 'group') ?? `connect-${name}`, tasks, ...valueFormat(o, at, source, baseDir) };
   inferSourceGuarantees([pipeline]);
   return pipeline;
 }
@@ -408,6 +453,9 @@ export interface PipelineFlags {
   batchSize?: string;
   guarantee?: string;
   deadLetterTopic?: string;
+  valueFormat?: string;
+  schemaRegistry?: string;
+  valueSchemaFile?: string;
 }
 
 function pairs(text: string, flag: string, sep: string): Record<string, string> {
@@ -427,7 +475,14 @@ function pairs(text: string, flag: string, sep: string): Record<string, string> 
 export function pipelineFromFlags(f: PipelineFlags, baseDir = process.cwd()): PipelineConfig | null {
   const given = Object.entries(f).some(([k, v]) => v !== undefined && k !== 'autoCreate' && k !== 'skipBadLines') || f.autoCreate === true || f.skipBadLines === true;
   if (!given) return null;
-  const entry: Obj = { name: f.name ?? (f.topic === undefined ? undefined : `${f.sourceType !== undefined ? 'source' : 'sink'}-${f.topic}`), topic: f.topic, group: f.group };
+  const entry: Obj = {
+    name: f.name ?? (f.topic === undefined ? undefined : `${f.sourceType !== undefined ? 'source' : 'sink'}-${f.topic}`),
+    topic: f.topic,
+    group: f.group,
+    valueFormat: f.valueFormat,
+    schemaRegistry: f.schemaRegistry,
+    valueSchemaFile: f.valueSchemaFile,
+  };
   if (f.sourceType !== undefined) {
     entry.source = {
       type: f.sourceType,

@@ -23,6 +23,7 @@ import { Producer, type ProducerRecord } from '../client/producer.js';
 import { PipelineError } from './source-runtime.js';
 import { createSink } from './sinks/index.js';
 import { isRetriable } from './sinks/sql.js';
+import { sinkValueDecoder } from './value-format.js';
 import type { PipelineConfig, RecordFailure, SinkConnector, SinkRecord, TopicPartitionOffset } from './types.js';
 
 export const BACKOFF_INITIAL_MS = 100;
@@ -133,6 +134,14 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   } catch (err) {
     throw new PipelineError(p.name, errorMessage(err), { cause: err });
   }
+
+  /** valueFormat avro/json-schema: values (and wire-format keys) decoded to JSON first; undecodable ones go to the DLQ. */
+  const decoder = sinkValueDecoder(p);
+  const write = async (records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> => {
+    if (decoder === undefined) return sink.write(records, offsets);
+    const decoded = await decoder.decode(records);
+    return [...decoded.failures, ...(await sink.write(decoded.records, offsets))];
+  };
 
   let rows = 0;
   let dlq = 0;
@@ -290,7 +299,7 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
       .map(toSinkRecord);
     if (live.length === 0) return;
     const offsets = nextOffsets(live);
-    const written = await retry('write', () => sink.write(live, eos ? offsets : undefined), true);
+    const written = await retry('write', () => write(live, eos ? offsets : undefined), true);
     if (written === null) return;
     const failures = written.value;
     // The transaction committed: finish the batch even when stopping, so it is not written twice.

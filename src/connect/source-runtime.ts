@@ -17,6 +17,7 @@ import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
 import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
 import { createSource } from './sources/index.js';
+import { encodeSourceValue, sourceValueEncoder } from './value-format.js';
 import type { ConnectorOffset, PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourceOffset, SourcePartition, SourceRecord } from './types.js';
 
 /** at-least-once: how often the acknowledged positions are written to connect-offsets. */
@@ -136,6 +137,8 @@ const tracksOffsets = (p: PipelineConfig): boolean => p.source !== undefined && 
 export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions, opts: SourceRunOptions = {}): Promise<SourceRunResult> {
   const stream = opts.stream ?? process.stderr;
   const connector = opts.connector ?? createSource(p);
+  /** valueFormat avro/json-schema (file and http sources; CDC connectors encode their own records). */
+  const encoder = sourceValueEncoder(p);
   const started = Date.now();
   const withOffsets = tracksOffsets(p);
   const guarantee: SourceGuarantee = p.source !== undefined && p.source.type !== 'http' ? p.source.guarantee : 'at-least-once';
@@ -251,6 +254,11 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
             createdTopics.add(record.topic);
           }
           const pr = toProducerRecord(p.topic, record);
+          if (encoder !== undefined) {
+            const value = await encodeSourceValue(encoder, pr.topic, record, connector, p.source?.type === 'http');
+            if (value === undefined) continue; // refused (http: answered with the reason)
+            pr.value = value;
+          }
           const n = size(pr.key) + size(pr.value);
           const pos: Position | undefined =
             record.sourcePartition !== undefined && record.sourceOffset !== undefined

@@ -276,6 +276,14 @@ export interface PipelineConfig {
   group: string;
   /** Always 1: scale out by running more processes with the same pipeline file. */
   tasks: number;
+  /**
+   * How values (and CDC keys) are written and read: 'json' (default, no registry), or 'avro' / 'json-schema'
+   * through the schema registry at `schemaRegistry`, in Confluent's wire format (src/connect/value-format.ts).
+   */
+  valueFormat?: 'json' | 'avro' | 'json-schema';
+  schemaRegistry?: string;
+  /** A file/http source's value schema text (valueSchema or valueSchemaFile); csv without one: from the header. */
+  valueSchema?: string;
 }
 
 export interface ConnectConfig {

@@ -24,6 +24,16 @@ export type CdcValue = string | number | boolean | null | CdcValue[] | { [k: str
 
 export type CdcRow = Record<string, CdcValue>;
 
+/** A column's type as the registry formats see it (the JSON value's kind: DECIMAL, dates and bytes are strings). */
+export type CdcColumnType = 'long' | 'double' | 'boolean' | 'string';
+
+/** A column of the table as the source knows it (for the Avro/JSON Schema value schemas). */
+export interface CdcColumn {
+  name: string;
+  type: CdcColumnType;
+  optional: boolean;
+}
+
 /** Where a source stands once an event is stored: what it needs to resume right after it (GTID set/binlog file+pos, LSN). */
 export type CdcOffset = Record<string, string | number | boolean>;
 
@@ -46,6 +56,8 @@ export interface ChangeEvent {
   sourceFields: Record<string, CdcValue>;
   /** The source transaction's id, when known (for the optional transaction block). */
   transactionId?: string;
+  /** The table's columns with their types, when the source knows them (else the registry formats infer them from the values). */
+  columns?: readonly CdcColumn[];
   /** The position to resume after this event; stored as the source's offset once the broker acknowledged the event. */
   offset: CdcOffset;
 }

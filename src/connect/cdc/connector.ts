@@ -10,6 +10,7 @@
  */
 import type { CdcSourceConfig, ConnectorOffset, SourceConnector, SourceContext, SourceOffset, SourcePartition, SourceRecord, TopicCreation } from '../types.js';
 import { toCdcRecords, type CdcOffset, type CdcSource, type EnvelopeOptions } from './change-event.js';
+import { CdcRegistryEncoder } from './registry-format.js';
 
 /**
  * Topics created per table: Kafka Connect's topic.creation.default settings with partitions and replication
@@ -43,6 +44,9 @@ export interface CdcConnectorOptions {
   cleanupPolicy: 'delete' | 'compact';
   /** Debezium's provide.transaction.metadata (a transaction block in each envelope). */
   transactions?: boolean;
+  /** Avro or JSON Schema through the schema registry at `schemaRegistry` (default: JSON, no registry). */
+  valueFormat?: 'json' | 'avro' | 'json-schema';
+  schemaRegistry?: string;
 }
 
 export class CdcSourceConnector implements SourceConnector {
@@ -51,6 +55,7 @@ export class CdcSourceConnector implements SourceConnector {
   private stopped = false;
   private readonly partition: SourcePartition;
   private readonly envelope: EnvelopeOptions;
+  private readonly encoder: CdcRegistryEncoder | undefined;
 
   constructor(
     readonly name: string,
@@ -61,10 +66,13 @@ export class CdcSourceConnector implements SourceConnector {
     this.partition = { server: options.prefix };
     this.topicCreation = topicCreationFor(options.cleanupPolicy);
     this.envelope = { prefix: options.prefix, connector, tombstones: options.tombstones, transactions: options.transactions };
+    const format = options.valueFormat ?? 'json';
+    if (format !== 'json' && options.schemaRegistry === undefined) throw new Error(`valueFormat ${format} needs schemaRegistry (the registry's URL)`);
+    this.encoder = format === 'json' ? undefined : new CdcRegistryEncoder(format, options.schemaRegistry!, connector);
   }
 
-  static fromConfig(pipeline: string, config: CdcSourceConfig): CdcSourceConnector {
-    return new CdcSourceConnector(pipeline, (log) => FACTORIES[config.type](pipeline, config, log), config, config.type === 'mysql' ? 'mysql' : 'postgresql');
+  static fromConfig(pipeline: string, config: CdcSourceConfig, format?: { valueFormat?: CdcConnectorOptions['valueFormat']; schemaRegistry?: string }): CdcSourceConnector {
+    return new CdcSourceConnector(pipeline, (log) => FACTORIES[config.type](pipeline, config, log), { ...config, ...format }, config.type === 'mysql' ? 'mysql' : 'postgresql');
   }
 
   async *records(context?: SourceContext): AsyncIterable<SourceRecord> {
@@ -91,7 +99,8 @@ export class CdcSourceConnector implements SourceConnector {
         tx.tables.set(table, (tx.tables.get(table) ?? 0) + 1);
         txOrder = { total: tx.total, table: tx.tables.get(table)! };
       }
-      const records = toCdcRecords(event, this.envelope, txOrder);
+      const cdcRecords = toCdcRecords(event, this.envelope, txOrder);
+      const records = this.encoder === undefined ? cdcRecords : await this.encoder.encode(event, cdcRecords);
       for (let i = 0; i < records.length; i++) {
         const r = records[i];
         const last = i === records.length - 1;

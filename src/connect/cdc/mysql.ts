@@ -34,7 +34,7 @@ import type ZongJiType from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEntry } from '@vlasky/zongji';
 import { TributaryError } from '../../errors.js';
 import type { MysqlCdcSourceConfig } from '../types.js';
-import type { CdcOffset, CdcRow, CdcSource, CdcValue, ChangeEvent } from './change-event.js';
+import type { CdcColumn, CdcColumnType, CdcOffset, CdcRow, CdcSource, CdcValue, ChangeEvent } from './change-event.js';
 
 /** Pause the binlog connection when this many changes wait to be produced; resume below LOW_WATER. */
 const HIGH_WATER = 10_000;
@@ -80,6 +80,19 @@ export function mysqlValue(v: unknown, type: number | undefined): CdcValue {
   if (v instanceof Date) return v.toISOString();
   // A JSON column decoded to a value (MySQL): its JSON text, as Debezium's Json type.
   return JSON.stringify(v);
+}
+
+/** Column types whose JSON value is always of one kind (others — BIGINT, BIT, GEOMETRY — are inferred from the values). */
+const COLUMN_KIND: Record<number, CdcColumnType> = {
+  1: 'long', 2: 'long', 3: 'long', 9: 'long', 13: 'long', // TINY, SHORT, LONG, INT24, YEAR
+  4: 'double', 5: 'double', // FLOAT, DOUBLE
+  0: 'string', 246: 'string', 7: 'string', 10: 'string', 11: 'string', 12: 'string', 14: 'string', 15: 'string', 17: 'string', 18: 'string', 19: 'string',
+  245: 'string', 247: 'string', 248: 'string', 249: 'string', 250: 'string', 251: 'string', 252: 'string', 253: 'string', 254: 'string',
+};
+
+/** The table's columns with the types the registry formats use (ChangeEvent.columns), in table order. */
+export function mysqlColumns(types: Map<string, number>): CdcColumn[] {
+  return [...types].flatMap(([name, t]) => (COLUMN_KIND[t] === undefined ? [] : [{ name, type: COLUMN_KIND[t], optional: true }]));
 }
 
 function row(values: Record<string, unknown>, types: Map<string, number>): CdcRow {
@@ -337,6 +350,7 @@ export class MysqlCdcSource implements CdcSource {
         const keyColumns = await this.keyColumns(db, table);
         const [, fields] = await c.query<RowDataPacket[]>(`SELECT * FROM ${quote(db)}.${quote(table)} LIMIT 0`);
         const types = new Map((fields as FieldPacket[]).map((f) => [f.name, Number((f as { columnType?: number }).columnType ?? f.type)]));
+        const columns = mysqlColumns(types);
         const core = (c as unknown as { connection: { query(sql: string): { stream(o: { highWaterMark: number }): NodeJS.ReadableStream & { destroy(): void } } } }).connection;
         const rows = core.query(`SELECT * FROM ${quote(db)}.${quote(table)}`).stream({ highWaterMark: 256 });
         try {
@@ -349,6 +363,7 @@ export class MysqlCdcSource implements CdcSource {
               table,
               before: null,
               after: row(r, types),
+              columns,
               keyColumns,
               sourceTsMs: ts,
               snapshot: 'true',
@@ -457,6 +472,7 @@ export class MysqlCdcSource implements CdcSource {
           const map = ev.tableMap[ev.tableId];
           if (map === undefined) return;
           const types = new Map((map.columns ?? []).map((c) => [c.name, c.type]));
+          const columns = mysqlColumns(types);
           const file = zongji.options.filename ?? start.file;
           const pos = zongji.options.position ?? start.pos;
           const gtids = zongji.gtidSet ?? start.gtids;
@@ -480,6 +496,7 @@ export class MysqlCdcSource implements CdcSource {
                 table: map.tableName,
                 before,
                 after,
+                columns,
                 sourceTsMs: ev.timestamp,
                 snapshot: 'false',
                 sourceFields: { server_id: serverId, file, pos, row: i, gtid: txGtid ?? null },

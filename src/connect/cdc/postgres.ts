@@ -29,7 +29,7 @@
  */
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import type { CdcOffset, CdcRow, CdcSource, CdcValue, ChangeEvent } from './change-event.js';
+import type { CdcColumn, CdcColumnType, CdcOffset, CdcRow, CdcSource, CdcValue, ChangeEvent } from './change-event.js';
 
 export interface PostgresCdcOptions {
   /** postgres://user:password@host:port/database (the user needs REPLICATION, or superuser). */
@@ -132,6 +132,26 @@ const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY, 'text') as (text: stri
 function arrayValue(elementOid: number, text: string): CdcValue {
   const walk = (v: unknown): CdcValue => (Array.isArray(v) ? v.map(walk) : v === null ? null : columnValue(elementOid, v as string));
   return walk(parseTextArray(text));
+}
+
+/** Types whose JSON value (columnValue) is always of one kind; int8 and floats (a string beyond 2^53, NaN) and the rest are inferred from the values. */
+const COLUMN_KIND: Record<number, CdcColumnType> = {
+  [OID.bool]: 'boolean', [OID.int2]: 'long', [OID.int4]: 'long', [OID.oid]: 'long',
+  [OID.numeric]: 'string', [OID.json]: 'string', [OID.jsonb]: 'string', [OID.bytea]: 'string', [OID.date]: 'string', [OID.timestamp]: 'string',
+  [OID.timestamptz]: 'string', [OID.interval]: 'string', 25: 'string', 1042: 'string', 1043: 'string', 1083: 'string', 2950: 'string', // text, bpchar, varchar, time, uuid
+};
+
+const RELATION_COLUMNS = new WeakMap<object, CdcColumn[]>();
+
+/** The table's columns with the types the registry formats use (ChangeEvent.columns), in table order; once per Relation message. */
+export function pgColumns(columns: ReadonlyArray<{ name: string; typeOid: number }>): CdcColumn[] {
+  let got = RELATION_COLUMNS.get(columns);
+  if (got === undefined) RELATION_COLUMNS.set(columns, (got = kinds(columns)));
+  return got;
+}
+
+function kinds(columns: ReadonlyArray<{ name: string; typeOid: number }>): CdcColumn[] {
+  return columns.flatMap((c) => (COLUMN_KIND[c.typeOid] === undefined ? [] : [{ name: c.name, type: COLUMN_KIND[c.typeOid], optional: true }]));
 }
 
 /** The JSON value of a column from its text form; unknown types (enums, geometry, intervals…) stay text. */
@@ -493,14 +513,16 @@ export class PostgresCdcSource implements CdcSource {
         const fetchSize = this.options.snapshotFetchSize ?? 1000;
         for (const t of tables) {
           let rows = 0;
+          let columns: CdcColumn[] | undefined;
           await reader.query(`DECLARE tributary_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`);
           for (;;) {
             const batch = await reader.query<CdcRow>(`FETCH ${fetchSize} FROM tributary_snapshot`);
+            columns ??= pgColumns(batch.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })));
             for (const row of batch.rows) {
               if (held) yield held;
               if (this.stopped) return startLsn;
               held = {
-                op: 'r', db: t.schema, table: t.table, before: null, after: { ...row }, keyColumns: t.keyColumns,
+                op: 'r', db: t.schema, table: t.table, before: null, after: { ...row }, columns, keyColumns: t.keyColumns,
                 sourceTsMs: tsMs, snapshot: 'true',
                 sourceFields: { db: database, schema: t.schema, lsn: lsnNumber, txId: null, xmin: null },
                 offset,
@@ -612,6 +634,7 @@ export class PostgresCdcSource implements CdcSource {
             before,
             after,
             keyColumns: relationKeys.get(r.relationOid) ?? keys.get(`${r.schema}.${r.name}`) ?? [],
+            columns: pgColumns(r.columns),
             sourceTsMs: tx.tsMs,
             snapshot: 'false',
             // Debezium's source.lsn is the change's own position; the offset holds the commit LSN.

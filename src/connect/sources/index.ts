@@ -20,6 +20,6 @@ export function createSource(p: PipelineConfig): SourceConnector {
       return new HttpSource(p.name, s);
     case 'mysql':
     case 'postgres':
-      return CdcSourceConnector.fromConfig(p.name, s);
+      return CdcSourceConnector.fromConfig(p.name, s, { valueFormat: p.valueFormat, schemaRegistry: p.schemaRegistry });
   }
 }
