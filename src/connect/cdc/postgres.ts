@@ -83,14 +83,6 @@ function int8(text: string): CdcValue {
   return Number.isSafeInteger(n) ? n : text;
 }
 
-/**
- * numeric as its decimal string, always (Debezium's decimal.handling.mode=string, as the MySQL source gives
- * DECIMAL): one JSON type per column, and no precision lost to a double.
- */
-function numeric(text: string): CdcValue {
-  return text;
-}
-
 function float(text: string): CdcValue {
   const n = Number(text);
   return Number.isFinite(n) ? n : text; // NaN, Infinity, -Infinity stay strings (JSON has no such numbers)
@@ -161,7 +153,8 @@ export function columnValue(typeOid: number, text: string): CdcValue {
     case OID.int2: case OID.int4: case OID.oid: return Number(text);
     case OID.int8: return int8(text);
     case OID.float4: case OID.float8: return float(text);
-    case OID.numeric: return numeric(text);
+    // numeric: its decimal string, always (as the MySQL source's DECIMAL): one JSON type per column, no precision lost.
+    case OID.numeric: return text;
     case OID.bytea: return text.startsWith('\\x') ? Buffer.from(text.slice(2), 'hex').toString('base64') : text;
     // JSON text, as Debezium's io.debezium.data.Json and the MySQL source's JSON columns.
     case OID.json: case OID.jsonb: return text;
