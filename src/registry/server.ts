@@ -93,7 +93,14 @@ export async function startRegistry(options: RegistryServerOptions): Promise<Run
     throw err;
   }
   const flag = (q: URLSearchParams, name: string): boolean => q.get(name) === 'true';
-  const dec = decodeURIComponent;
+  /** A path segment decoded; malformed percent-encoding is the client's error (400), not the store's (500). */
+  const dec = (segment: string): string => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new BadRequest(400, 400, `Malformed percent-encoding in the path: ${segment}`);
+    }
+  };
 
   const schemaResponse = (s: { subject: string; id: number; version: number; schemaType: string; references: SchemaReference[]; schema: string }): unknown => ({
     subject: s.subject, version: s.version, id: s.id, ...(s.schemaType === 'AVRO' ? {} : { schemaType: s.schemaType }),

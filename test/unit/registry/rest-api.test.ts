@@ -86,6 +86,7 @@ describe('schema registry REST API', () => {
       ['PUT', '/config', { compatibility: 'SIDEWAYS' }, 422, 42203],
       ['PUT', '/mode', { mode: 'WRITEONLY' }, 422, 42204],
       ['GET', '/config/users-value', undefined, 404, 40408],
+      ['GET', '/subjects/%E0%A4%A/versions', undefined, 400, 400],
     ];
     for (const [method, path, body, status, code] of errors) {
       const r = await call(a.url, method, path, body);
