@@ -174,10 +174,10 @@ export class SchemaStore {
     const subject = key.subject ?? '';
     switch (key.keytype) {
       case 'SCHEMA': {
-        const versions = this.subjects.get(subject) ?? new Map<number, StoredSchema>();
-        this.subjects.set(subject, versions);
         const version = key.version ?? value?.version;
         if (typeof version !== 'number') return;
+        const versions = this.subjects.get(subject) ?? new Map<number, StoredSchema>();
+        this.subjects.set(subject, versions);
         const previous = versions.get(version);
         if (value === null) {
           versions.delete(version);
