@@ -389,16 +389,35 @@ function mustSerialize<T>(serde: Serde<T>, topic: string, v: T, what: string): B
   return b;
 }
 
-export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueStore<K, V>, CachedStateStore<K, V> {
+/** A typed store over its key and value serdes: keys to bytes (a key that does not serialize fails), bytes to values. */
+abstract class SerdeStore<K, V> extends TypedStore {
+  constructor(
+    name: string,
+    protected readonly keySerde: Serde<K>,
+    protected readonly valueSerde: Serde<V>,
+  ) {
+    super(name);
+  }
+
+  protected k(key: K): Buffer {
+    return mustSerialize(this.keySerde, this.topic(), key, 'key');
+  }
+
+  protected value(b: Buffer | null): V | null {
+    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+  }
+}
+
+export class InMemoryKeyValueStore<K, V> extends SerdeStore<K, V> implements KeyValueStore<K, V>, CachedStateStore<K, V> {
   private listener: ((flush: CacheFlush<K, V>) => void) | null = null;
 
   constructor(
     name: string,
-    private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
     private readonly inner: KeyValueBytesStore = new InMemoryKeyValueBytesStore(),
   ) {
-    super(name);
+    super(name, keySerde, valueSerde);
   }
 
   protected get bytes(): BytesLifecycle {
@@ -413,14 +432,6 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
   setFlushListener(listener: (flush: CacheFlush<K, V>) => void): boolean {
     this.listener = listener;
     return this.cache !== null;
-  }
-
-  private k(key: K): Buffer {
-    return mustSerialize(this.keySerde, this.topic(), key, 'key');
-  }
-
-  private value(b: Buffer | null): V | null {
-    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
   }
 
   /** The cache first (a null value there is a delete not flushed yet), then the bytes store. */
@@ -536,7 +547,7 @@ export class InMemoryKeyValueStore<K, V> extends TypedStore implements KeyValueS
   }
 }
 
-export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
+export class InMemoryWindowStore<K, V> extends SerdeStore<K, V> implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
   private readonly inner: WindowBytesStore;
   private listener: ((flush: CacheFlush<Windowed<K>, V>) => void) | null = null;
 
@@ -546,11 +557,11 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
     /** The window size, for the end of the Windowed keys fetchAll returns (0 for join stores). */
     readonly windowSizeMs: number,
     readonly retainDuplicates: boolean,
-    private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
     inner?: WindowBytesStore,
   ) {
-    super(name);
+    super(name, keySerde, valueSerde);
     this.inner = inner ?? new InMemoryWindowBytesStore(retentionMs, retainDuplicates);
   }
 
@@ -567,14 +578,6 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
   setFlushListener(listener: (flush: CacheFlush<Windowed<K>, V>) => void): boolean {
     this.listener = listener;
     return this.cache !== null;
-  }
-
-  private k(key: K): Buffer {
-    return mustSerialize(this.keySerde, this.topic(), key, 'key');
-  }
-
-  private value(b: Buffer | null): V | null {
-    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
   }
 
   put(key: K, value: V | null, windowStart: number): void {
@@ -671,11 +674,11 @@ export class InMemoryWindowStore<K, V> extends TypedStore implements WindowStore
   }
 }
 
-export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionStore<K, AGG> {
+export class InMemorySessionStore<K, AGG> extends SerdeStore<K, AGG> implements SessionStore<K, AGG> {
   private readonly inner: SessionBytesStore;
 
-  constructor(name: string, retentionMs: number, private readonly keySerde: Serde<K>, private readonly valueSerde: Serde<AGG>, inner?: SessionBytesStore) {
-    super(name);
+  constructor(name: string, retentionMs: number, keySerde: Serde<K>, valueSerde: Serde<AGG>, inner?: SessionBytesStore) {
+    super(name, keySerde, valueSerde);
     this.inner = inner ?? new InMemorySessionBytesStore(retentionMs);
   }
 
@@ -684,7 +687,7 @@ export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionS
   }
 
   private write(session: Windowed<K>, agg: AGG | null): void {
-    const kb = mustSerialize(this.keySerde, this.topic(), session.key, 'key');
+    const kb = this.k(session.key);
     const vb = agg === null ? null : this.valueSerde.serialize(this.topic(), agg);
     if (!this.inner.put(kb, session.window.start, session.window.end, vb)) return;
     const suffix = Buffer.allocUnsafe(16);
@@ -709,8 +712,7 @@ export class InMemorySessionStore<K, AGG> extends TypedStore implements SessionS
   }
 
   fetchSession(key: K, sessionStart: number, sessionEnd: number): AGG | null {
-    const b = this.inner.get(mustSerialize(this.keySerde, this.topic(), key, 'key'), sessionStart, sessionEnd);
-    return b === null ? null : this.valueSerde.deserialize(this.topic(), b);
+    return this.value(this.inner.get(this.k(key), sessionStart, sessionEnd));
   }
 
   fetch(key: K): IterableIterator<KeyValue<Windowed<K>, AGG>> {
