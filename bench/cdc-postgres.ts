@@ -20,11 +20,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Consumer } from '../src/client/consumer.js';
 import { PostgresCdcSource } from '../src/connect/cdc/postgres.js';
 import { parsePipeline } from '../src/connect/config.js';
 import { runSourcePipeline } from '../src/connect/source-runtime.js';
 import type { PipelineConfig } from '../src/connect/types.js';
+import { measureCdcLag, type CdcLag } from './cdc-lag.js';
 import { median } from './support.js';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { startPostgres } from '../test/compat/support/postgres.js';
@@ -51,11 +51,6 @@ export interface CdcPostgresBenchResult {
 const devNull = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 const PUBLICATION = 'bench_pub';
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 export async function runCdcPostgresBench(options: CdcPostgresBenchOptions): Promise<CdcPostgresBenchResult> {
   const work = await mkdtemp(join(tmpdir(), 'tributary-bench-cdc-pg-'));
   const [db, broker] = await Promise.all([
@@ -79,7 +74,7 @@ export async function runCdcPostgresBench(options: CdcPostgresBenchOptions): Pro
     // Snapshot of N rows.
     await insert(1, options.rows, 'x');
     const snap = new PostgresCdcSource({ url: db.adminUrl, slot: 'bench_snapshot', publication: PUBLICATION });
-    let t0 = performance.now();
+    const t0 = performance.now();
     let n = 0;
     for await (const event of snap.events(null)) {
       snap.acknowledge(event.offset);
@@ -148,68 +143,39 @@ export async function runCdcPostgresBench(options: CdcPostgresBenchOptions): Pro
     const topic = 'bench-cdc-pg-lag.public.bench';
     const stop = new AbortController();
     const run = runSourcePipeline(p, client, { signal: stop.signal, stream: devNull, producer: { lingerMs: 0 } });
-    const committed = new Map<number, number>();
-    const arrived = new Set<number>();
-    const lags: number[] = [];
-    const consumer = new Consumer({ ...client, autoOffsetReset: 'earliest', fetchMaxWaitMs: 10 });
-    await consumer.connect();
-    consumer.assign([{ topic, partition: 0 }]);
-    let reading = true;
-    const reader = (async () => {
-      while (reading) {
-        for (const rec of await consumer.poll(50).catch(() => [])) {
-          if (rec.value === null) continue;
-          const now = performance.now();
-          const id = (JSON.parse(rec.value.toString()) as { after: { id: number } }).after.id;
-          const at = committed.get(id);
-          if (at !== undefined) lags.push(Math.max(0, now - at));
-          else arrived.add(id); // read before the client saw its commit: lag 0
-        }
-      }
-    })();
     // One change first, so that the pipeline streams and the topic exists (created on its first record) before the clock runs.
     const first = 2 * options.rows + 2;
-    await app.query("INSERT INTO bench VALUES ($1, 'warm-up')", [first - 1]);
-    const warm = Date.now() + 30_000;
-    while (!arrived.has(first - 1) && Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
-    if (!arrived.has(first - 1)) notes.push('lag: the warm-up change did not arrive within 30 s');
-    const total = options.rate * options.seconds;
     // Eight connections, so that one slow commit does not hold the pace.
     const pool = new pg.Pool({ connectionString: db.adminUrl, max: 8 });
-    t0 = performance.now();
-    const pending: Array<Promise<void>> = [];
-    for (let i = 0; i < total; i++) {
-      const due = t0 + (i * 1000) / options.rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const id = first + i;
-      pending.push(
-        pool.query("INSERT INTO bench VALUES ($1, 'lag')", [id]).then(() => {
-          if (arrived.has(id)) lags.push(0);
-          else committed.set(id, performance.now());
-        }),
-      );
-      if (pending.length >= 64) await pending.shift();
+    let lag: CdcLag;
+    try {
+      lag = await measureCdcLag({
+        client,
+        topic,
+        rate: options.rate,
+        seconds: options.seconds,
+        warmUp: async () => {
+          await app.query("INSERT INTO bench VALUES ($1, 'warm-up')", [first - 1]);
+          return first - 1;
+        },
+        insert: async (i) => {
+          await pool.query("INSERT INTO bench VALUES ($1, 'lag')", [first + i]);
+          return first + i;
+        },
+      });
+    } finally {
+      await pool.end();
+      stop.abort();
+      await run;
     }
-    await Promise.all(pending);
-    await pool.end();
-    const achievedRate = total / ((performance.now() - t0) / 1000);
-    const deadline = Date.now() + 15_000;
-    while (lags.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    reading = false;
-    await reader;
-    await consumer.close();
-    stop.abort();
-    await run;
-    if (lags.length < total) notes.push(`lag: only ${lags.length} of ${total} changes were read within 15 s of the last insert`);
-    lags.sort((a, b) => a - b);
+    notes.push(...lag.notes);
     return {
       date: new Date().toISOString(),
       rows: options.rows,
       rounds: options.rounds,
       snapshotRowsPerSec: Math.round(snapshotRowsPerSec),
       capture,
-      lag: { rate: options.rate, seconds: options.seconds, achievedRate: Math.round(achievedRate), count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? NaN },
+      lag: { rate: options.rate, seconds: options.seconds, achievedRate: Math.round(lag.achievedRate), count: lag.count, p50: lag.p50, p99: lag.p99, max: lag.max },
       notes,
     };
   } finally {

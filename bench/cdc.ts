@@ -17,7 +17,6 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { Consumer } from '../src/client/consumer.js';
 import { Producer } from '../src/client/producer.js';
 import { parsePipeline } from '../src/connect/config.js';
 import { MysqlCdcSource } from '../src/connect/cdc/mysql.js';
@@ -25,6 +24,7 @@ import type { CdcOffset } from '../src/connect/cdc/change-event.js';
 import { ensureOffsetsTopic, offsetKey, offsetRecord } from '../src/connect/source-offsets.js';
 import { runSourcePipeline } from '../src/connect/source-runtime.js';
 import type { MysqlCdcSourceConfig, PipelineConfig } from '../src/connect/types.js';
+import { measureCdcLag, type CdcLag } from './cdc-lag.js';
 import { median } from './support.js';
 import { spawnBroker } from '../test/compat/support/broker-process.js';
 import { startBinlogMariadb } from '../test/compat/support/mariadb-binlog.js';
@@ -47,11 +47,6 @@ export interface CdcBenchResult {
 }
 
 const devNull = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 export async function runCdcBench(options: CdcBenchOptions): Promise<CdcBenchResult> {
   const dataDir = await mkdtemp(join(options.workDir, 'cdc-broker-'));
@@ -147,61 +142,29 @@ export async function runCdcBench(options: CdcBenchOptions): Promise<CdcBenchRes
     const stop = new AbortController();
     const run = runSourcePipeline(p, client, { signal: stop.signal, stream: devNull });
     await new Promise((r) => setTimeout(r, 2000)); // connected to the binlog
-    const committed = new Map<number, number>();
-    const arrived = new Map<number, number>();
-    const lags: number[] = [];
-    const consumer = new Consumer({ ...client, autoOffsetReset: 'earliest', fetchMaxWaitMs: 10 });
-    await consumer.connect();
-    consumer.assign([{ topic, partition: 0 }]);
-    let reading = true;
-    const reader = (async () => {
-      while (reading) {
-        for (const rec of await consumer.poll(50).catch(() => [])) {
-          if (rec.value === null) continue;
-          const now = performance.now();
-          const id = (JSON.parse(rec.value.toString()) as { after: { id: number } }).after.id;
-          const at = committed.get(id);
-          if (at !== undefined) lags.push(Math.max(0, now - at));
-          else arrived.set(id, now); // read before the client saw its commit: lag 0
-        }
-      }
-    })();
-    const total = options.lagRate * options.lagSeconds;
     // Eight connections, so that one slow commit does not hold the pace.
     const pool = mysql.createPool({ uri: db.url, connectionLimit: 8 });
-    const t0 = performance.now();
-    const pending: Array<Promise<void>> = [];
-    for (let i = 0; i < total; i++) {
-      const due = t0 + (i * 1000) / options.lagRate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      pending.push(
-        pool.query<mysql.ResultSetHeader>('INSERT INTO orders (customer, total, created) VALUES (?, ?, NOW(3))', [`lag-${i}`, i % 100]).then(([res]) => {
-          const now = performance.now();
-          if (arrived.has(res.insertId)) lags.push(0);
-          else committed.set(res.insertId, now);
-        }),
-      );
-      if (pending.length >= 64) await pending.shift();
+    let lag: CdcLag;
+    try {
+      lag = await measureCdcLag({
+        client,
+        topic,
+        rate: options.lagRate,
+        seconds: options.lagSeconds,
+        insert: async (i) => (await pool.query<mysql.ResultSetHeader>('INSERT INTO orders (customer, total, created) VALUES (?, ?, NOW(3))', [`lag-${i}`, i % 100]))[0].insertId,
+      });
+    } finally {
+      await pool.end();
+      stop.abort();
+      await run;
     }
-    await Promise.all(pending);
-    await pool.end();
-    const achievedRate = total / ((performance.now() - t0) / 1000);
-    const deadline = Date.now() + 15_000;
-    while (lags.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    reading = false;
-    await reader;
-    await consumer.close();
-    stop.abort();
-    await run;
-    if (lags.length < total) notes.push(`lag: only ${lags.length} of ${total} changes were read within 15 s of the last insert`);
-    lags.sort((a, b) => a - b);
+    notes.push(...lag.notes);
     return {
       date: new Date().toISOString(),
       changes: options.changes,
       rounds: options.rounds,
       capture,
-      lag: { rate: options.lagRate, seconds: options.lagSeconds, achievedRate, count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? NaN },
+      lag: { rate: options.lagRate, seconds: options.lagSeconds, achievedRate: lag.achievedRate, count: lag.count, p50: lag.p50, p99: lag.p99, max: lag.max },
       notes,
     };
   } finally {
