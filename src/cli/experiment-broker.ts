@@ -28,12 +28,14 @@ const LISTENING = /listening on (?:[A-Za-z0-9_]+:\/\/)?(127\.0\.0\.1):(\d+)/;
  * Starts the broker with its data in `dataDir`. `cli` is the tributary CLI script a separate process runs
  * (`node <cli> start …`); it is given `startTimeoutMs` to say it listens.
  */
-export async function startExperimentBroker(placement: BrokerPlacement, dataDir: string, cli: string, startTimeoutMs = 30_000): Promise<ExperimentBroker> {
+export async function startExperimentBroker(placement: BrokerPlacement, dataDir: string, cli: string, options: { startTimeoutMs?: number; nodeArgs?: string[] } = {}): Promise<ExperimentBroker> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   if (placement === 'in-process') {
     const broker = await startBroker({ host: '127.0.0.1', port: 0, dataDir, config: { ...SETTINGS }, logLevel: 'silent' });
     return { address: broker.address, placement, close: () => broker.close() };
   }
-  const args = [cli, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'];
+  // nodeArgs: flags for the child's node itself (e.g. --cpu-prof to profile the broker alone).
+  const args = [...(options.nodeArgs ?? []), cli, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'];
   for (const [k, v] of Object.entries(SETTINGS)) args.push('--set', `${k}=${v}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');

@@ -5,6 +5,7 @@
  * sent), they change nothing.
  */
 import type { ClientOptions } from '../client/cluster.js';
+import { DEFAULTS } from '../connect/config.js';
 import { runSinkPipeline, type SinkRunResult } from '../connect/sink-runtime.js';
 import { runSourcePipeline, type SourceRunResult } from '../connect/source-runtime.js';
 import { SqlSink } from '../connect/sinks/sql.js';
@@ -136,7 +137,8 @@ export async function startSink(
       table: names.table,
       mode: 'insert',
       autoCreate: false,
-      batchSize: 500,
+      // The sink's own default, as `tributary connect` runs it.
+      batchSize: DEFAULTS.batchSize,
       guarantee: 'at-least-once',
       deadLetterTopic: `${names.topic}-dlq`,
     },

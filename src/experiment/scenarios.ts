@@ -131,7 +131,7 @@ export interface IngestResult {
   locked: LockedIngest;
 }
 
-async function directIngest(
+export async function directIngest(
   ctx: ScenarioContext,
   table: string,
   mode: 'row' | 'batch',
@@ -209,7 +209,7 @@ async function directIngest(
   });
 }
 
-async function brokerIngest(
+export async function brokerIngest(
   ctx: ScenarioContext,
   name: string,
   lock?: { ms: number },
