@@ -15,6 +15,7 @@ import { parseDbSpec, redact } from '../experiment/db.js';
 import { DEFAULTS as SINK_DEFAULTS } from '../connect/config.js';
 import { conclusions, renderHtml, renderMarkdown, renderText, type ExperimentReport } from '../experiment/report.js';
 import { runAnalytics, runConsumers, runIngest, type ScenarioContext } from '../experiment/scenarios.js';
+import { SINK_THREADS, type SinkThread } from '../experiment/pipeline.js';
 import { action, UsageError } from './common.js';
 import { intArg } from './data-options.js';
 import { packageVersion } from '../util/package-version.js';
@@ -32,6 +33,7 @@ interface ExperimentFlags {
   rowByRowMs: number;
   rowByRowRows: number;
   consumersRows: number;
+  sinkThread: SinkThread;
   broker: BrokerPlacement;
   timeout: number;
 }
@@ -52,6 +54,7 @@ export function registerExperiment(program: Command): void {
     .option('--row-by-row-ms <ms>', 'time budget of the direct row-by-row insert: it stops after this long and its time for all rows is projected from its measured rate (0: no budget, it loads every row)', intArg(0), 8000)
     .option('--row-by-row-rows <n>', 'the direct row-by-row insert loads at most this many rows, the rest projected (0: all)', intArg(0), 0)
     .option('--consumers-rows <n>', 'rows the many-consumers scenario loads four times (the first N; 0: all)', intArg(0), 200_000)
+    .addOption(new Option('--sink-thread <thread>', 'where the via-broker path\'s sink runs: a worker thread of its own (its database commits do not hold up the producer and the broker) or the main thread').choices(SINK_THREADS).default('worker'))
     .addOption(new Option('--broker <where>', 'where the embedded broker runs: in this process, or as its own process (`tributary start`, as deployed; on a 2-core machine it measured slower)').choices(BROKER_PLACEMENTS).default('in-process'))
     .option('--timeout <ms>', 'the longest any one wait may take (a sink catching up, a consumer draining) before the run fails', intArg(1000), 300_000)
     .addHelpText('after', `
@@ -82,8 +85,9 @@ experiment.db next to the reports); with --bootstrap-server the run's topics (ex
 
 Every number is measured during the run (the row-by-row insert's time for all rows is projected when its
 budget cut it short, and labelled so); the conclusions compare them and say whatever they show. The embedded
-broker, producer, consumers and sink share this one Node process and its CPU (--broker process runs the broker
-as its own process instead); separate machines would do better than measured here.
+broker, producer and consumers share this one Node process and its CPU, the sink runs on a worker thread of
+its own (--sink-thread; --broker process runs the broker as its own process); separate machines would do
+better than measured here.
 
 Output: report.json (all numbers and the setup), report.md, report.html (tables and charts, no external
 resources) in --out; the summary table on stdout; progress lines on stderr.
@@ -152,6 +156,7 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
       rowByRowMs: flags.rowByRowMs,
       rowByRowRows: flags.rowByRowRows,
       consumersRows: flags.consumersRows,
+      sinkThread: flags.sinkThread,
       timeoutMs: flags.timeout,
       log,
       topics: [],
@@ -173,6 +178,7 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
         rowByRowMs: flags.rowByRowMs,
         rowByRowRows: flags.rowByRowRows,
         consumersRows: flags.consumersRows,
+        sinkThread: flags.sinkThread,
         lockMs: flags.lockMs,
         analyticsRatePerSec: flags.rate,
         analyticsDurationSec: flags.duration,
@@ -187,11 +193,8 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
         finishedAt: finished.toISOString(),
         durationMs: Math.round(performance.now() - t0),
         notes: [
-          broker === null
-            ? 'The broker is external; the producer, the consumers and the sink run in this one Node process and share its CPU; the direct loaders run alone.'
-            : broker.placement === 'in-process'
-              ? 'The embedded broker, the producer, the consumers and the sink run in this one Node process and share its CPU; the direct loaders run alone.'
-              : 'The embedded broker runs as its own process (tributary start); the producer, the consumers and the sink share this Node process; the direct loaders run alone.',
+          `${broker === null ? 'The broker is external' : broker.placement === 'in-process' ? 'The embedded broker runs in this Node process' : 'The embedded broker runs as its own process (tributary start)'}; `
+            + `the producer and the consumers run in this process${flags.sinkThread === 'worker' ? ', the sink on a worker thread of its own' : ', and so does the sink, on the same thread'}; they share the machine's CPU. The direct loaders run alone.`,
           `SQLite runs with WAL and synchronous=FULL for both paths; the sink writes batches of up to ${SINK_DEFAULTS.batchSize} rows per transaction (its default), the direct batched loader 500.`,
           'Statements count every statement sent, BEGIN/COMMIT and savepoints included.',
         ],

@@ -21,6 +21,8 @@ export interface ExperimentSetup {
   rowByRowRows: number;
   /** Rows of the many-consumers scenario (0: all). */
   consumersRows: number;
+  /** Where the via-broker path's sink ran: 'worker' (a thread of its own) or 'main'. */
+  sinkThread: string;
   analyticsRatePerSec: number;
   analyticsDurationSec: number;
   pollMs: number;
@@ -237,6 +239,7 @@ function setupRows(s: ExperimentSetup): Array<[string, string]> {
     ['data', s.data],
     ['database', s.db],
     ['broker', s.broker],
+    ['sink', s.sinkThread === 'worker' ? 'a worker thread of its own' : 'the main thread'],
     ['lock', `${s.lockMs} ms`],
     ['row-by-row bound', `${s.rowByRowMs > 0 ? `${s.rowByRowMs} ms` : 'no time budget'}, ${s.rowByRowRows > 0 ? `${int(s.rowByRowRows)} rows at most` : 'all rows'}`],
     ['analytics stream', `${s.analyticsRatePerSec}/s for up to ${s.analyticsDurationSec} s, polled every ${s.pollMs} ms`],

@@ -14,7 +14,7 @@ import { HdrHistogram } from '../util/hdr-histogram.js';
 import { Consumed, Grouped, KafkaStreams, Materialized, Serdes, StreamsBuilder, TimeWindows, type Serde } from '../streams/index.js';
 import type { DataRow, Dataset } from './data.js';
 import { openDb, secondOf, type DbSpec, type ExperimentDb, type LockHandle } from './db.js';
-import { produceRows, startSink, until } from './pipeline.js';
+import { produceRows, startSink, until, type SinkThread } from './pipeline.js';
 
 export interface ScenarioContext {
   data: Dataset;
@@ -35,6 +35,8 @@ export interface ScenarioContext {
    */
   rowByRowMs: number;
   rowByRowRows: number;
+  /** Where the via-broker path's sink runs: this thread, or a worker thread of its own. */
+  sinkThread: SinkThread;
   /** Rows the many-consumers scenario uses (the first ones; 0: all). */
   consumersRows: number;
   /** Upper bound on any single wait (sink catch-up, a consumer draining). */
@@ -223,7 +225,7 @@ export async function brokerIngest(
   const running = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-${name}`, topic, group: `${ctx.runId}-${name}`, table }, rows.length, (m) => {
     if (/retrying/.test(m)) retries++;
     if (retries <= 3 || !/retrying/.test(m)) ctx.log(m);
-  });
+  }, ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   let lockDb: ExperimentDb | null = null;
   let handle: LockHandle | null = null;
@@ -389,7 +391,7 @@ export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResul
   const created = new Float64Array(n);
   const wall = (): number => performance.timeOrigin + performance.now();
 
-  const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m));
+  const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m), ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   // (a) the streaming side: a KafkaStreams application keeping count and the age sum per 1-second window of
   // creation time (the record timestamp); each update it emits marks the record that made it as seen.
@@ -569,7 +571,7 @@ async function brokerFanout(ctx: ScenarioContext, extra: number): Promise<Broker
   const table = T(name);
   await withDb(ctx.db, (db) => db.recreate(table, columns));
   await createTopic(ctx, topic, 3);
-  const sink = await startSink(ctx.db, ctx.client, { pipeline: topic, topic, group: `${topic}-sink`, table }, rows.length, (m) => ctx.log(m));
+  const sink = await startSink(ctx.db, ctx.client, { pipeline: topic, topic, group: `${topic}-sink`, table }, rows.length, (m) => ctx.log(m), ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   try {
     if (!(await until(sink.joined, ctx.timeoutMs))) throw new Error(`the sink of ${name} did not join its group`);

@@ -49,9 +49,10 @@ test('experiment --csv uses the file\'s rows (an id column added) on every varia
   for (let i = 0; i < 300; i++) lines.push(`user${i},${18 + ((i * 37) % 78)},"City, ${i % 7}"`);
   await writeFile(csv, lines.join('\n') + '\n');
   const out = join(dir, 'csv-out');
-  const r = await runCli(['experiment', '--csv', csv, '--rows', '1000', '--lock-ms', '500', '--duration', '1', '--row-by-row-ms', '1', '--consumers-rows', '120', '--broker', 'process', '--out', out], { timeoutMs: 120_000 });
+  const r = await runCli(['experiment', '--csv', csv, '--rows', '1000', '--lock-ms', '500', '--duration', '1', '--row-by-row-ms', '1', '--consumers-rows', '120', '--broker', 'process', '--sink-thread', 'main', '--out', out], { timeoutMs: 120_000 });
   const report = await checkExperimentRun(r, out, 300, 'sqlite', 500);
   assert.equal(report.setup.data, csv);
+  assert.equal(report.setup.sinkThread, 'main');
   // The broker ran as its own process (tributary start), and the report says so.
   assert.equal(report.setup.brokerPlacement, 'process');
   assert.match(report.setup.broker, /^embedded \(its own process, 127\.0\.0\.1:\d+\)$/);
