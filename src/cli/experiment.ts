@@ -55,7 +55,7 @@ export function registerExperiment(program: Command): void {
     .option('--row-by-row-rows <n>', 'the direct row-by-row insert loads at most this many rows, the rest projected (0: all)', intArg(0), 0)
     .option('--consumers-rows <n>', 'rows the many-consumers scenario loads four times (the first N; 0: all)', intArg(0), 200_000)
     .addOption(new Option('--sink-thread <thread>', 'where the via-broker path\'s sink runs: a worker thread of its own (its database commits do not hold up the producer and the broker) or the main thread').choices(SINK_THREADS).default('worker'))
-    .addOption(new Option('--broker <where>', 'where the embedded broker runs: in this process, or as its own process (`tributary start`, as deployed; on a 2-core machine it measured slower)').choices(BROKER_PLACEMENTS).default('in-process'))
+    .addOption(new Option('--broker <where>', 'where the embedded broker runs: in this process, or as its own process (`tributary start`, as deployed; on 2 cores it measured slower)').choices(BROKER_PLACEMENTS).default('in-process'))
     .option('--timeout <ms>', 'the longest any one wait may take (a sink catching up, a consumer draining) before the run fails', intArg(1000), 300_000)
     .addHelpText('after', `
 What it does, on the same rows (generated: id, name, age, city, event_time; deterministic), one scenario at a time:
