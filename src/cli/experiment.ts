@@ -53,7 +53,7 @@ export function registerExperiment(program: Command): void {
     .option('--poll-ms <ms>', 'how often the SQL poller and the polling readers query the database', intArg(1), 500)
     .option('--row-by-row-ms <ms>', 'time budget of the direct row-by-row insert: it stops after this long and its time for all rows is projected from its measured rate (0: no budget, it loads every row)', intArg(0), 8000)
     .option('--row-by-row-rows <n>', 'the direct row-by-row insert loads at most this many rows, the rest projected (0: all)', intArg(0), 0)
-    .option('--consumers-rows <n>', 'rows the many-consumers scenario loads four times (the first N; 0: all)', intArg(0), 200_000)
+    .option('--consumers-rows <n>', 'rows the many-consumers scenario loads four times (the first N; 0: all)', intArg(0), 100_000)
     .addOption(new Option('--sink-thread <thread>', 'where the via-broker path\'s sink runs: a worker thread of its own (its database commits do not hold up the producer and the broker) or the main thread').choices(SINK_THREADS).default('worker'))
     .addOption(new Option('--broker <where>', 'where the embedded broker runs: in this process, or as its own process (`tributary start`, as deployed; on 2 cores it measured slower)').choices(BROKER_PLACEMENTS).default('in-process'))
     .option('--timeout <ms>', 'the longest any one wait may take (a sink catching up, a consumer draining) before the run fails', intArg(1000), 300_000)
@@ -76,9 +76,10 @@ What it does, on the same rows (generated: id, name, age, city, event_time; dete
      age sum per 1-second window (TimeWindows + aggregate), while the sink feeds the database and a poller runs the same
      aggregate in SQL every --poll-ms. Time-to-insight (creation → included in the aggregate) p50/p99 and
      the queries each approach put on the database.
-  3. Many consumers (the first --consumers-rows rows, 200,000 by default): the producer's rate and the database's statements with 0 and 3 extra consumer groups
-     (alerting: age > 80, archive: JSON lines to a file, analytics: per-city aggregates), versus a direct
-     loader with 0 and 3 readers polling the database for the same three jobs.
+  3. Many consumers (the first --consumers-rows rows, 100,000 by default): the producer's rate and the
+     database's statements with 0 and 3 extra consumer groups (alerting: age > 80, archive: JSON lines to
+     a file, analytics: per-city aggregates), versus a direct loader with 0 and 3 readers polling the
+     database for the same three jobs.
 
 Tables named tributary_experiment_* are (re)created in the database and left there for inspection (SQLite:
 experiment.db next to the reports); with --bootstrap-server the run's topics (exp-…) are deleted at the end.
