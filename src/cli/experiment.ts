@@ -6,14 +6,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import type { ClientOptions } from '../client/cluster.js';
-import { startBroker, type RunningBroker } from '../server/broker.js';
+import { BROKER_PLACEMENTS, startExperimentBroker, type BrokerPlacement, type ExperimentBroker } from './experiment-broker.js';
 import { generateRows, readCsvRows } from '../experiment/data.js';
 import { parseDbSpec, redact } from '../experiment/db.js';
+import { DEFAULTS as SINK_DEFAULTS } from '../connect/config.js';
 import { conclusions, renderHtml, renderMarkdown, renderText, type ExperimentReport } from '../experiment/report.js';
 import { runAnalytics, runConsumers, runIngest, type ScenarioContext } from '../experiment/scenarios.js';
+import { SINK_THREADS, type SinkThread } from '../experiment/pipeline.js';
 import { action, UsageError } from './common.js';
 import { intArg } from './data-options.js';
 import { packageVersion } from '../util/package-version.js';
@@ -28,6 +30,11 @@ interface ExperimentFlags {
   rate: number;
   duration: number;
   pollMs: number;
+  rowByRowMs: number;
+  rowByRowRows: number;
+  consumersRows: number;
+  sinkThread: SinkThread;
+  broker: BrokerPlacement;
   timeout: number;
 }
 
@@ -44,12 +51,19 @@ export function registerExperiment(program: Command): void {
     .option('--rate <n>', 'records per second of the real-time analytics stream', intArg(1), 1000)
     .option('--duration <s>', 'seconds the analytics stream lasts at most (it also ends after --rows records)', intArg(1), 5)
     .option('--poll-ms <ms>', 'how often the SQL poller and the polling readers query the database', intArg(1), 500)
+    .option('--row-by-row-ms <ms>', 'time budget of the direct row-by-row insert: it stops after this long and its time for all rows is projected from its measured rate (0: no budget, it loads every row)', intArg(0), 8000)
+    .option('--row-by-row-rows <n>', 'the direct row-by-row insert loads at most this many rows, the rest projected (0: all)', intArg(0), 0)
+    .option('--consumers-rows <n>', 'rows the many-consumers scenario loads four times (the first N; 0: all)', intArg(0), 100_000)
+    .addOption(new Option('--sink-thread <thread>', 'where the via-broker path\'s sink runs: a worker thread of its own (its database commits do not hold up the producer and the broker) or the main thread').choices(SINK_THREADS).default('worker'))
+    .addOption(new Option('--broker <where>', 'where the embedded broker runs: in this process, or as its own process (`tributary start`, as deployed; on 2 cores it measured slower)').choices(BROKER_PLACEMENTS).default('in-process'))
     .option('--timeout <ms>', 'the longest any one wait may take (a sink catching up, a consumer draining) before the run fails', intArg(1000), 300_000)
     .addHelpText('after', `
 What it does, on the same rows (generated: id, name, age, city, event_time; deterministic), one scenario at a time:
 
   1. High-speed ingest
-     a. direct row-by-row INSERT, one statement per row in autocommit (what a simple loader does)
+     a. direct row-by-row INSERT, one statement per row in autocommit (what a simple loader does); it stops
+        after --row-by-row-ms (8 s) or --row-by-row-rows, and its time for all rows is then projected from
+        its measured rate (labelled "projected" wherever it appears)
      b. direct batched INSERT, 500 rows per multi-row statement and transaction
      c. via the broker: the rows are produced to a topic (acks=all, idempotent); the source is released
         once the broker acknowledged them all; a sink (tributary connect's SQL sink) writes the topic into
@@ -62,16 +76,19 @@ What it does, on the same rows (generated: id, name, age, city, event_time; dete
      age sum per 1-second window (TimeWindows + aggregate), while the sink feeds the database and a poller runs the same
      aggregate in SQL every --poll-ms. Time-to-insight (creation → included in the aggregate) p50/p99 and
      the queries each approach put on the database.
-  3. Many consumers: the producer's rate and the database's statements with 0 and 3 extra consumer groups
-     (alerting: age > 80, archive: JSON lines to a file, analytics: per-city aggregates), versus a direct
-     loader with 0 and 3 readers polling the database for the same three jobs.
+  3. Many consumers (the first --consumers-rows rows, 100,000 by default): the producer's rate and the
+     database's statements with 0 and 3 extra consumer groups (alerting: age > 80, archive: JSON lines to
+     a file, analytics: per-city aggregates), versus a direct loader with 0 and 3 readers polling the
+     database for the same three jobs.
 
 Tables named tributary_experiment_* are (re)created in the database and left there for inspection (SQLite:
 experiment.db next to the reports); with --bootstrap-server the run's topics (exp-…) are deleted at the end.
 
-Every number is measured during the run; the conclusions compare them and say whatever they show. The
-broker (embedded unless --bootstrap-server), producer, consumers and sink share this one Node process, so
-they also share its CPU: separate processes on separate machines would do better than measured here.
+Every number is measured during the run (the row-by-row insert's time for all rows is projected when its
+budget cut it short, and labelled so); the conclusions compare them and say whatever they show. The embedded
+broker, producer and consumers share this one Node process and its CPU, the sink runs on a worker thread of
+its own (--sink-thread; --broker process runs the broker as its own process); separate machines would do
+better than measured here.
 
 Output: report.json (all numbers and the setup), report.md, report.html (tables and charts, no external
 resources) in --out; the summary table on stdout; progress lines on stderr.
@@ -104,7 +121,7 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
   const outDir = resolve(flags.out ?? 'tributary-experiment');
   const tmp = await mkdtemp(join(tmpdir(), 'tributary-experiment-'));
   const workDir = flags.out !== undefined ? outDir : tmp;
-  let broker: RunningBroker | null = null;
+  let broker: ExperimentBroker | null = null;
   let topics: string[] = [];
   let client: ClientOptions | null = null;
   try {
@@ -121,15 +138,10 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
     const data = flags.csv !== undefined ? await readCsvRows(flags.csv, flags.rows) : generateRows(flags.rows);
     let bootstrap = flags.bootstrapServer;
     if (bootstrap === undefined) {
-      broker = await startBroker({
-        host: '127.0.0.1',
-        port: 0,
-        dataDir: join(tmp, 'broker'),
-        config: { 'num.partitions': '3', 'group.initial.rebalance.delay.ms': '0' },
-        logLevel: 'silent',
-      });
+      // A separate process runs the CLI this process runs (bin/tributary.js or the bundle).
+      broker = await startExperimentBroker(flags.broker, join(tmp, 'broker'), process.argv[1]);
       bootstrap = broker.address;
-      log(`embedded broker on ${bootstrap} (data in a temp dir)`);
+      log(`embedded broker on ${bootstrap} (${broker.placement === 'process' ? `its own process, pid ${broker.pid}` : 'in this process'}; data in a temp dir)`);
     }
     client = { bootstrapServers: bootstrap, clientId: 'tributary-experiment' };
     const ctx: ScenarioContext = {
@@ -142,6 +154,10 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
       rate: flags.rate,
       durationSec: flags.duration,
       pollMs: flags.pollMs,
+      rowByRowMs: flags.rowByRowMs,
+      rowByRowRows: flags.rowByRowRows,
+      consumersRows: flags.consumersRows,
+      sinkThread: flags.sinkThread,
       timeoutMs: flags.timeout,
       log,
       topics: [],
@@ -158,7 +174,12 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
         data: data.source,
         db: redact(db),
         dbKind: db.kind,
-        broker: broker !== null ? `embedded (in this process, ${broker.address})` : `external (${bootstrap})`,
+        broker: broker !== null ? `embedded (${broker.placement === 'process' ? 'its own process' : 'in this process'}, ${broker.address})` : `external (${bootstrap})`,
+        brokerPlacement: broker !== null ? broker.placement : 'external',
+        rowByRowMs: flags.rowByRowMs,
+        rowByRowRows: flags.rowByRowRows,
+        consumersRows: flags.consumersRows,
+        sinkThread: flags.sinkThread,
         lockMs: flags.lockMs,
         analyticsRatePerSec: flags.rate,
         analyticsDurationSec: flags.duration,
@@ -173,8 +194,9 @@ async function experiment(flags: ExperimentFlags): Promise<void> {
         finishedAt: finished.toISOString(),
         durationMs: Math.round(performance.now() - t0),
         notes: [
-          'The broker (when embedded), the producer, the consumers and the sink run in this one Node process and share its CPU; the direct loaders run alone.',
-          `SQLite runs with WAL and synchronous=FULL for both paths; the sink writes batches of 500 rows per transaction, as the direct batched loader does.`,
+          `${broker === null ? 'The broker is external' : broker.placement === 'in-process' ? 'The embedded broker runs in this Node process' : 'The embedded broker runs as its own process (tributary start)'}; `
+            + `the producer and the consumers run in this process${flags.sinkThread === 'worker' ? ', the sink on a worker thread of its own' : ', and so does the sink, on the same thread'}; they share the machine's CPU. The direct loaders run alone.`,
+          `SQLite runs with WAL and synchronous=FULL for both paths; the sink writes batches of up to ${SINK_DEFAULTS.batchSize} rows per transaction (its default), the direct batched loader 500.`,
           'Statements count every statement sent, BEGIN/COMMIT and savepoints included.',
         ],
       },

@@ -46,6 +46,8 @@ export interface ExperimentDb {
   readonly dialect: Dialect;
   /** Statements sent so far (each INSERT, query, BEGIN and COMMIT counts one). */
   statements: number;
+  /** Writes retried because the database answered busy at once (SQLite: SQLITE_BUSY without a busy wait). */
+  busyRetries: number;
   open(): Promise<void>;
   recreate(table: string, columns: Array<{ name: string; kind: ValueKind }>): Promise<void>;
   /** One INSERT, autocommit (what a naive loader does per row). */
@@ -73,6 +75,11 @@ export function secondOf(kind: DbKind, column: string): string {
 
 const values = (columns: string[], row: DataRow): unknown[] => columns.map((c) => row[c] ?? null);
 
+/** SQLite result codes of a database another connection holds: worth waiting for, not the row's fault. */
+const SQLITE_BUSY = /^SQLITE_(BUSY|LOCKED)/;
+/** The longest a SQLite write is retried while the database answers busy (the busy_timeout's minute). */
+const BUSY_RETRY_MS = 60_000;
+
 export async function openDb(spec: DbSpec): Promise<ExperimentDb> {
   const db = spec.kind === 'sqlite' ? new SqliteDb(spec.url) : spec.kind === 'mysql' ? new MysqlDb(spec.url) : new PostgresDb(spec.url);
   await db.open();
@@ -81,6 +88,7 @@ export async function openDb(spec: DbSpec): Promise<ExperimentDb> {
 
 abstract class BaseDb {
   statements = 0;
+  busyRetries = 0;
   abstract readonly kind: DbKind;
   get dialect(): Dialect {
     return dialectFor(this.kind);
@@ -125,27 +133,53 @@ class SqliteDb extends BaseDb implements ExperimentDb {
     this.statements += 2;
   }
 
+  /**
+   * Runs a write, retrying it with backoff (5 ms doubling to 100 ms, for up to a minute) while SQLite answers
+   * SQLITE_BUSY at once — it skips the busy wait when waiting could deadlock (a lock upgrade against another
+   * connection's BEGIN EXCLUSIVE), as the sink's runtime retries a busy batch. The wait is the loader's: it
+   * falls inside the timed write, so it counts as stall.
+   */
+  private async retryBusy(write: () => void): Promise<void> {
+    const deadline = performance.now() + BUSY_RETRY_MS;
+    for (let backoff = 5; ; backoff = Math.min(backoff * 2, 100)) {
+      try {
+        write();
+        return;
+      } catch (err) {
+        if (!SQLITE_BUSY.test(String((err as { code?: unknown }).code ?? '')) || performance.now() + backoff > deadline) throw err;
+        this.busyRetries++;
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
   async insertRow(table: string, columns: string[], row: DataRow): Promise<void> {
-    this.conn.prepare(this.dialect.insert(table, columns, 1, null)).run(...values(columns, row).map((v) => this.bind(v)));
-    this.statements++;
+    const statement = this.conn.prepare(this.dialect.insert(table, columns, 1, null));
+    const params = values(columns, row).map((v) => this.bind(v));
+    await this.retryBusy(() => {
+      this.statements++;
+      statement.run(...params);
+    });
   }
 
   async insertBatch(table: string, columns: string[], rows: DataRow[]): Promise<void> {
     const per = rowsPerStatement(this.dialect, columns.length);
-    this.conn.exec('BEGIN IMMEDIATE');
-    this.statements++;
-    try {
-      for (let i = 0; i < rows.length; i += per) {
-        const part = rows.slice(i, i + per);
-        this.conn.prepare(this.dialect.insert(table, columns, part.length, null)).run(...part.flatMap((r) => values(columns, r).map((v) => this.bind(v))));
-        this.statements++;
-      }
-      this.conn.exec('COMMIT');
+    await this.retryBusy(() => {
       this.statements++;
-    } catch (err) {
-      if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
-      throw err;
-    }
+      this.conn.exec('BEGIN IMMEDIATE');
+      try {
+        for (let i = 0; i < rows.length; i += per) {
+          const part = rows.slice(i, i + per);
+          this.statements++;
+          this.conn.prepare(this.dialect.insert(table, columns, part.length, null)).run(...part.flatMap((r) => values(columns, r).map((v) => this.bind(v))));
+        }
+        this.statements++;
+        this.conn.exec('COMMIT');
+      } catch (err) {
+        if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
+        throw err;
+      }
+    });
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {

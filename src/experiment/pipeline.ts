@@ -5,6 +5,7 @@
  * sent), they change nothing.
  */
 import type { ClientOptions } from '../client/cluster.js';
+import { DEFAULTS } from '../connect/config.js';
 import { runSinkPipeline, type SinkRunResult } from '../connect/sink-runtime.js';
 import { runSourcePipeline, type SourceRunResult } from '../connect/source-runtime.js';
 import { SqlSink } from '../connect/sinks/sql.js';
@@ -59,6 +60,7 @@ export class CountingSink implements SinkConnector {
   constructor(
     private readonly inner: SinkConnector,
     private readonly target: number,
+    private readonly onWrite?: () => void,
   ) {
     this.name = inner.name;
   }
@@ -73,6 +75,7 @@ export class CountingSink implements SinkConnector {
       this.reachedAt = performance.now();
       for (const w of this.waiters.splice(0)) w();
     }
+    this.onWrite?.();
     return failures;
   }
   storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
@@ -94,23 +97,61 @@ export class CountingSink implements SinkConnector {
   }
 }
 
+/** What the scenarios read of a running sink, wherever it runs. */
 export interface RunningSink {
-  sink: CountingSink;
-  driver: CountingDriver;
+  sink: { readonly rows: number; readonly reachedAt: number | null; waitForTarget(timeoutMs: number): Promise<void> };
+  driver: { readonly statements: number };
   /** True once the sink's consumer has partitions assigned. */
   joined(): boolean;
   /** Stops the sink and waits for it to close. */
   stop(): Promise<SinkRunResult>;
 }
 
-/** Starts runSinkPipeline from `topic` into `table` (which must exist), counting rows and statements. */
+/** Where the experiment's sink runs: on this thread, or on a worker thread of its own (as `tributary connect` would run apart). */
+export type SinkThread = 'main' | 'worker';
+export const SINK_THREADS: readonly SinkThread[] = ['main', 'worker'];
+
+export interface SinkNames {
+  pipeline: string;
+  topic: string;
+  group: string;
+  table: string;
+}
+
+/** Messages from the sink's worker thread (sink-worker.ts) to startSink. */
+export type SinkWorkerMessage =
+  | { type: 'joined' }
+  | { type: 'progress'; rows: number; statements: number; reachedAtWall: number | null }
+  | { type: 'log'; message: string }
+  | { type: 'stopped'; result: SinkRunResult; rows: number; statements: number }
+  | { type: 'failed'; message: string };
+
+/**
+ * Starts runSinkPipeline from `topic` into `table` (which must exist), counting rows and statements, on this
+ * thread or (thread 'worker') on a worker thread: then its synchronous database writes (SQLite's commits
+ * wait for the disk) do not hold up the producer and the broker on this one.
+ */
 export async function startSink(
   spec: DbSpec,
   client: ClientOptions,
-  names: { pipeline: string; topic: string; group: string; table: string },
+  names: SinkNames,
   target: number,
   log: (m: string) => void,
+  thread: SinkThread = 'main',
 ): Promise<RunningSink> {
+  if (thread === 'worker') return startSinkWorker(spec, client, names, target, log);
+  return startSinkHere(spec, client, names, target, log);
+}
+
+/** The sink on this thread; `onWrite` sees each write (the worker thread reports them with it). */
+export async function startSinkHere(
+  spec: DbSpec,
+  client: ClientOptions,
+  names: SinkNames,
+  target: number,
+  log: (m: string) => void,
+  onWrite?: (sink: CountingSink, driver: CountingDriver) => void,
+): Promise<RunningSink & { sink: CountingSink; driver: CountingDriver }> {
   let inner: SqlDriver;
   if (spec.kind === 'sqlite') {
     const { SqliteDriver } = await import('../connect/sinks/sqlite.js');
@@ -136,12 +177,13 @@ export async function startSink(
       table: names.table,
       mode: 'insert',
       autoCreate: false,
-      batchSize: 500,
+      // The sink's own default, as `tributary connect` runs it.
+      batchSize: DEFAULTS.batchSize,
       guarantee: 'at-least-once',
       deadLetterTopic: `${names.topic}-dlq`,
     },
   };
-  const sink = new CountingSink(new SqlSink(driver, { ...config.sink!, table: names.table }, names.pipeline), target);
+  const sink = new CountingSink(new SqlSink(driver, { ...config.sink!, table: names.table }, names.pipeline), target, onWrite && (() => onWrite(sink, driver)));
   const controller = new AbortController();
   let partitions = 0;
   const run = runSinkPipeline(config, client, {
@@ -197,4 +239,89 @@ export async function until(cond: () => boolean, timeoutMs: number): Promise<boo
     await new Promise((r) => setTimeout(r, 20));
   }
   return true;
+}
+
+/**
+ * The sink on a worker thread (sink-worker.ts runs startSinkHere there): its counts come back as messages, and
+ * the time it reached the target as a wall-clock time turned into this thread's performance.now().
+ */
+async function startSinkWorker(spec: DbSpec, client: ClientOptions, names: SinkNames, target: number, log: (m: string) => void): Promise<RunningSink> {
+  const { Worker } = await import('node:worker_threads');
+  // Written from dist/src/<dir>/ so that the CLI bundle (dist/src/bundle/) finds the same file.
+  const worker = new Worker(new URL('../experiment/sink-worker.js', import.meta.url), { workerData: { spec, client, names, target } });
+  let rows = 0;
+  let statements = 0;
+  let reachedAt: number | null = null;
+  let joined = false;
+  let waiters: Array<() => void> = [];
+  let settle: { resolve: (r: SinkRunResult) => void; reject: (e: Error) => void } | null = null;
+  let failure: Error | null = null;
+  const done = new Promise<SinkRunResult>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  done.catch(() => undefined);
+  const fail = (err: Error): void => {
+    failure ??= err;
+    settle?.reject(err);
+  };
+  worker.on('message', (m: SinkWorkerMessage) => {
+    if (m.type === 'joined') joined = true;
+    else if (m.type === 'log') log(m.message);
+    else if (m.type === 'failed') fail(new Error(`the sink's worker thread failed: ${m.message}`));
+    else {
+      rows = m.rows;
+      statements = m.statements;
+      if (m.type === 'stopped') settle?.resolve(m.result);
+      else if (m.reachedAtWall !== null && reachedAt === null) {
+        reachedAt = m.reachedAtWall - performance.timeOrigin;
+        for (const w of waiters.splice(0)) w();
+      }
+    }
+  });
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the sink's worker thread exited with code ${code}`)));
+  let stopping: Promise<SinkRunResult> | null = null;
+  return {
+    sink: {
+      get rows() {
+        return rows;
+      },
+      get reachedAt() {
+        return reachedAt;
+      },
+      waitForTarget(timeoutMs: number): Promise<void> {
+        if (reachedAt !== null || failure !== null) return Promise.resolve();
+        return new Promise((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          const w = (): void => {
+            clearTimeout(timer);
+            resolve();
+          };
+          waiters.push(w);
+          done.catch(() => w());
+        });
+      },
+    },
+    driver: {
+      get statements() {
+        return statements;
+      },
+    },
+    joined: () => {
+      if (failure !== null) throw failure;
+      return joined;
+    },
+    stop() {
+      stopping ??= (async () => {
+        worker.postMessage({ type: 'stop' });
+        try {
+          return await done;
+        } finally {
+          waiters = [];
+          await worker.terminate();
+        }
+      })();
+      return stopping;
+    },
+  };
 }

@@ -14,7 +14,7 @@ import { HdrHistogram } from '../util/hdr-histogram.js';
 import { Consumed, Grouped, KafkaStreams, Materialized, Serdes, StreamsBuilder, TimeWindows, type Serde } from '../streams/index.js';
 import type { DataRow, Dataset } from './data.js';
 import { openDb, secondOf, type DbSpec, type ExperimentDb, type LockHandle } from './db.js';
-import { produceRows, startSink, until } from './pipeline.js';
+import { produceRows, startSink, until, type SinkThread } from './pipeline.js';
 
 export interface ScenarioContext {
   data: Dataset;
@@ -29,6 +29,16 @@ export interface ScenarioContext {
   rate: number;
   durationSec: number;
   pollMs: number;
+  /**
+   * The row-by-row loader's bounds: it stops after this many ms (0: none) or rows (0: all), whichever comes
+   * first, and the time for all rows is projected from its measured rate.
+   */
+  rowByRowMs: number;
+  rowByRowRows: number;
+  /** Where the via-broker path's sink runs: this thread, or a worker thread of its own. */
+  sinkThread: SinkThread;
+  /** Rows the many-consumers scenario uses (the first ones; 0: all). */
+  consumersRows: number;
   /** Upper bound on any single wait (sink catch-up, a consumer draining). */
   timeoutMs: number;
   log: (line: string) => void;
@@ -75,15 +85,25 @@ function trackDeadLetterTopic(ctx: ScenarioContext, topic: string): void {
 
 export interface DirectIngestResult {
   variant: 'direct-row-by-row' | 'direct-batched';
+  /** The rows of the data set, the rows the loader was to load. */
   rows: number;
+  /** Rows in the database afterwards: the rows loaded (fewer than `rows` when a bound cut the loader short). */
   dbRows: number;
+  /** Every number below is measured on the rows loaded. */
   statements: number;
   elapsedMs: number;
   rowsPerSec: number;
-  /** The source (file, app) is held until the last row is committed. */
+  /** The source (file, app) is held until the last row is committed: measured only when every row was loaded. */
   sourceReleaseMs: number;
   /** The longest a single statement (row mode) or transaction (batched) took. */
   longestWaitMs: number;
+  /** Writes retried because the database answered busy at once (their wait is in the timings). */
+  busyRetries: number;
+  /**
+   * Row-by-row only, when its time budget or row bound cut it short: what loading all `rows` would take at the
+   * measured rate. A projection, never a measurement; null when every row was loaded.
+   */
+  projected: null | { budgetMs: number; maxRows: number; elapsedMs: number; sourceReleaseMs: number; statements: number };
 }
 
 export interface BrokerIngestResult {
@@ -113,7 +133,7 @@ export interface IngestResult {
   locked: LockedIngest;
 }
 
-async function directIngest(
+export async function directIngest(
   ctx: ScenarioContext,
   table: string,
   mode: 'row' | 'batch',
@@ -132,8 +152,13 @@ async function directIngest(
       let lockAtMs = -1;
       let nextReport = 0.1;
       const half = Math.floor(rows.length / 2);
+      // The row-by-row loader's bounds (the batched loader loads every row): at least one row, for a rate.
+      const budgetMs = mode === 'row' ? ctx.rowByRowMs : 0;
+      const maxRows = mode === 'row' && ctx.rowByRowRows > 0 ? Math.min(ctx.rowByRowRows, rows.length) : rows.length;
       const t0 = now();
-      for (let i = 0; i < rows.length; ) {
+      let i = 0;
+      while (i < rows.length) {
+        if (i > 0 && (i >= maxRows || (budgetMs > 0 && now() - t0 >= budgetMs))) break;
         if (lock && handle && lockAtMs < 0 && i >= half) {
           const s = now();
           await handle.take();
@@ -161,15 +186,21 @@ async function directIngest(
       const elapsed = now() - t0 - lockSetupMs;
       const statements = db.statements;
       const dbRows = await db.count(table);
+      const scale = rows.length / i;
+      if (i < rows.length) {
+        ctx.log(`  ${table}: stopped after ${i.toLocaleString('en-US')} rows in ${(elapsed / 1000).toFixed(2)} s (${budgetMs > 0 ? `budget ${budgetMs} ms` : 'no time budget'}, ${maxRows.toLocaleString('en-US')} rows at most); all ${rows.length.toLocaleString('en-US')} rows projected at ${(elapsed * scale / 1000).toFixed(1)} s`);
+      }
       return {
         variant: mode === 'row' ? 'direct-row-by-row' : 'direct-batched',
         rows: rows.length,
         dbRows,
         statements,
         elapsedMs: ms(elapsed),
-        rowsPerSec: perSec(rows.length, elapsed),
+        rowsPerSec: perSec(i, elapsed),
         sourceReleaseMs: ms(elapsed),
         longestWaitMs: ms(longest),
+        busyRetries: db.busyRetries,
+        projected: i < rows.length ? { budgetMs, maxRows, elapsedMs: ms(elapsed * scale), sourceReleaseMs: ms(elapsed * scale), statements: Math.round(statements * scale) } : null,
         lockSetupMs,
         lockAtMs,
       };
@@ -180,7 +211,7 @@ async function directIngest(
   });
 }
 
-async function brokerIngest(
+export async function brokerIngest(
   ctx: ScenarioContext,
   name: string,
   lock?: { ms: number },
@@ -194,7 +225,7 @@ async function brokerIngest(
   const running = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-${name}`, topic, group: `${ctx.runId}-${name}`, table }, rows.length, (m) => {
     if (/retrying/.test(m)) retries++;
     if (retries <= 3 || !/retrying/.test(m)) ctx.log(m);
-  });
+  }, ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   let lockDb: ExperimentDb | null = null;
   let handle: LockHandle | null = null;
@@ -360,7 +391,7 @@ export async function runAnalytics(ctx: ScenarioContext): Promise<AnalyticsResul
   const created = new Float64Array(n);
   const wall = (): number => performance.timeOrigin + performance.now();
 
-  const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m));
+  const sink = await startSink(ctx.db, ctx.client, { pipeline: `${ctx.runId}-analytics-sink`, topic, group: `${ctx.runId}-analytics-sink`, table }, n, (m) => ctx.log(m), ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   // (a) the streaming side: a KafkaStreams application keeping count and the age sum per 1-second window of
   // creation time (the record timestamp); each update it emits marks the record that made it as seen.
@@ -540,7 +571,7 @@ async function brokerFanout(ctx: ScenarioContext, extra: number): Promise<Broker
   const table = T(name);
   await withDb(ctx.db, (db) => db.recreate(table, columns));
   await createTopic(ctx, topic, 3);
-  const sink = await startSink(ctx.db, ctx.client, { pipeline: topic, topic, group: `${topic}-sink`, table }, rows.length, (m) => ctx.log(m));
+  const sink = await startSink(ctx.db, ctx.client, { pipeline: topic, topic, group: `${topic}-sink`, table }, rows.length, (m) => ctx.log(m), ctx.sinkThread);
   trackDeadLetterTopic(ctx, topic);
   try {
     if (!(await until(sink.joined, ctx.timeoutMs))) throw new Error(`the sink of ${name} did not join its group`);
@@ -637,8 +668,12 @@ async function directFanout(ctx: ScenarioContext, readers: number): Promise<Dire
   });
 }
 
-export async function runConsumers(ctx: ScenarioContext): Promise<ConsumersResult> {
-  ctx.log(`many consumers 1/4: via the broker, sink only`);
+export async function runConsumers(full: ScenarioContext): Promise<ConsumersResult> {
+  // The scenario compares load with and without extra readers: the first consumersRows rows show it (the
+  // report says how many), four loads of every row of a large run would only make it longer.
+  const n = full.consumersRows > 0 ? Math.min(full.consumersRows, full.data.rows.length) : full.data.rows.length;
+  const ctx: ScenarioContext = n === full.data.rows.length ? full : { ...full, data: { ...full.data, rows: full.data.rows.slice(0, n) } };
+  ctx.log(`many consumers 1/4: via the broker, sink only (${n.toLocaleString('en-US')} rows${n < full.data.rows.length ? `, the first of ${full.data.rows.length.toLocaleString('en-US')}: --consumers-rows` : ''})`);
   const b0 = await brokerFanout(ctx, 0);
   ctx.log(`many consumers 2/4: via the broker, sink + 3 consumer groups (alerting, archive, analytics)`);
   const b3 = await brokerFanout(ctx, 3);
