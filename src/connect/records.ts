@@ -67,15 +67,27 @@ export function inferType(samples: Iterable<string>): ColumnType {
 export function coerceCell(cell: string, type: ColumnType): string | number | boolean | null {
   if (type === 'string') return cell;
   if (cell === '') return null;
-  if (!parsesAs(cell, type)) return cell;
+  // Each type parsed once (parsesAs and then converting would parse twice).
   switch (type) {
-    case 'int':
-    case 'float':
-      return Number(cell);
+    case 'int': {
+      if (!INT.test(cell)) return cell;
+      const n = Number(cell);
+      // Beyond 2^53 a JSON number would silently lose digits: such a cell stays text.
+      return Number.isSafeInteger(n) ? n : cell;
+    }
+    case 'float': {
+      if (!FLOAT.test(cell)) return cell;
+      const n = Number(cell);
+      return Number.isFinite(n) ? n : cell;
+    }
     case 'bool':
-      return cell.toLowerCase() === 'true';
-    case 'timestamp':
-      return new Date(isoForDate(cell)).toISOString();
+      return BOOL.test(cell) ? cell.toLowerCase() === 'true' : cell;
+    case 'timestamp': {
+      if (!TIMESTAMP.test(cell)) return cell;
+      // The common form (what toISOString writes) needs no rewriting before Date.parse.
+      const ms = Date.parse(cell.length === 24 && cell.charCodeAt(10) === 84 && cell.charCodeAt(19) === 46 && cell.charCodeAt(23) === 90 ? cell : isoForDate(cell));
+      return Number.isNaN(ms) ? cell : new Date(ms).toISOString();
+    }
   }
 }
 

@@ -99,3 +99,83 @@ export async function* resumeFile(
     await recs.return(undefined);
   }
 }
+
+/**
+ * resumeFile for a source that reads in batches: the same skipping, fingerprint check and offsets, with one batch
+ * of look-ahead (the last record of the file says eof). A failure reading the next batch yields the current one
+ * first, so what was read before a bad line is produced.
+ */
+export async function* resumeFileBatches(
+  path: string,
+  open: () => AsyncGenerator<SourceRecord[]>,
+  context: SourceContext | undefined,
+  options: ResumeOptions,
+): AsyncGenerator<SourceRecord[]> {
+  const partition = { path };
+  const stored = context?.offset(partition) ?? null;
+  const id = await identity(path);
+  if (stored !== null && stored.eof === true && id !== null && id.size === stored.size && id.mtimeMs === stored.mtimeMs && id.ino === stored.ino) {
+    if (options.onUnchanged !== undefined) options.onUnchanged();
+    else context?.log(`${options.label}: all ${plural(stored.position)} were produced by an earlier run and the file is unchanged; nothing to produce`);
+    return;
+  }
+  let batches = open();
+  try {
+    let position = 0;
+    const start = stored?.position ?? 0;
+    /** The records after the first `start` in the batch that holds record `start` − 1. */
+    let rest: SourceRecord[] = [];
+    if (start > 0) {
+      let last: SourceRecord | undefined;
+      while (position < start) {
+        const n = await batches.next();
+        if (n.done === true) break;
+        const batch = n.value;
+        if (position + batch.length <= start) {
+          position += batch.length;
+          last = batch[batch.length - 1];
+        } else {
+          last = batch[start - position - 1];
+          rest = batch.slice(start - position);
+          position = start;
+        }
+        if (options.stopped()) return;
+      }
+      if (position === start && last !== undefined && (stored!.last === undefined || fingerprint(last) === stored!.last)) {
+        context?.log(`${options.label}: ${plural(start)} were produced by an earlier run; resuming after them`);
+      } else {
+        context?.log(
+          `${options.label}: not the file an earlier run read (${position < start ? `it has fewer than the ${plural(start)} produced then` : `record ${start} differs`}); reading it from the start`,
+        );
+        await batches.return(undefined);
+        batches = open();
+        position = 0;
+        rest = [];
+      }
+    }
+    options.afterResume?.();
+    let current: IteratorResult<SourceRecord[], unknown> = rest.length > 0 ? { done: false, value: rest } : await batches.next();
+    while (current.done !== true) {
+      if (options.stopped()) return;
+      const batch = current.value;
+      for (let i = 0; i < batch.length; i++) {
+        const record = batch[i]!;
+        record.sourcePartition = partition;
+        record.sourceOffset = { position: ++position };
+      }
+      let next: IteratorResult<SourceRecord[], unknown>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        // A bad line after these records: produce them, then fail (a rerun resumes after them).
+        yield batch;
+        throw err;
+      }
+      if (next.done === true && id !== null) batch[batch.length - 1]!.sourceOffset = { position, eof: true, ...id };
+      yield batch;
+      current = next;
+    }
+  } finally {
+    await batches.return(undefined);
+  }
+}
