@@ -182,6 +182,17 @@ describe('CSV chunk parser against the old parser', () => {
       '2024-01-31', '2024-01-31 12:00', '2024-01-31T12:00:00+02:00', '2024-01-31T12:00:00.000Z', '2024-01-31T12:00:00,000Z',
       '2024-02-30T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-31T12:00:00.123456789Z', '2024-01-31T25:00:00.000Z', '2024-01-31 12:00:00,5',
     ];
+    // Canonical-looking timestamps (the form that skips Date): real and impossible dates, leap years, edges.
+    const random = prng(29);
+    const d2 = (n: number): string => String(n).padStart(2, '0');
+    for (const year of ['0000', '1900', '2000', '2023', '2024', '9999']) {
+      for (let k = 0; k < 60; k++) {
+        const [mo, d, h, mi, sec] = [Math.floor(random() * 14), Math.floor(random() * 33), Math.floor(random() * 26), Math.floor(random() * 62), Math.floor(random() * 62)];
+        cells.push(`${year}-${d2(mo)}-${d2(d)}T${d2(h)}:${d2(mi)}:${d2(sec)}.${String(Math.floor(random() * 1000)).padStart(3, '0')}Z`);
+      }
+      cells.push(`${year}-02-29T00:00:00.000Z`, `${year}-02-28T23:59:59.999Z`, `${year}-12-31T23:59:60.000Z`, `${year}-04-31T00:00:00.000Z`);
+    }
+    cells.push('2024-01-01T00:00:00.00aZ', '2024-0a-01T00:00:00.000Z', '2024-01-01t00:00:00.000Z', '+024-01-01T00:00:00.000Z');
     for (const cell of cells) {
       for (const type of ['int', 'float', 'bool', 'timestamp', 'string'] as const) assert.deepEqual(coerceCell(cell, type), oracleCoerce(cell, type), `${cell} as ${type}`);
     }
