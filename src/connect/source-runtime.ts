@@ -237,6 +237,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   let producerFailed = false;
   let spaceWaiter: (() => void) | null = null;
   const onAbort = (): void => void connector.stop().catch(() => {});
+  const aborted = (): boolean => opts.signal?.aborted === true;
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const settled = (records: number): void => {
     unacked -= records;
@@ -444,6 +445,8 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
           outer: for await (const batch of connector.batches(context)) {
             if (failure !== null) break;
             for (let i = 0; i < batch.length; i++) {
+              // A stop ends the batch in hand too, as it ends a source that yields records one at a time.
+              if (aborted()) break outer;
               const wait = handle(batch[i]!);
               if (wait !== undefined) await wait;
               if (failure !== null) break outer;

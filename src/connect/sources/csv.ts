@@ -282,7 +282,12 @@ export class CsvSource implements SourceConnector {
 
   /** The same records one at a time. */
   async *records(context?: SourceContext): AsyncGenerator<SourceRecord> {
-    for await (const batch of this.batches(context)) yield* batch;
+    for await (const batch of this.batches(context)) {
+      for (const r of batch) {
+        if (this.stopped) return;
+        yield r;
+      }
+    }
   }
 
   async stop(): Promise<void> {

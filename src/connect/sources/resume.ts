@@ -19,8 +19,11 @@ export interface ResumeOptions {
   stopped: () => boolean;
   /** Called instead of a note when an unchanged, finished file is skipped (the directory source counts them). */
   onUnchanged?: () => void;
-  /** Called when the records an earlier run produced have been read past (bad lines skipped there count once). */
-  afterResume?: () => void;
+  /**
+   * Called when the records an earlier run produced have been read past, with their count (0 when the file is read
+   * from the start): bad lines skipped there count once (see SkippedLines).
+   */
+  afterResume?: (start: number) => void;
 }
 
 type Identity = Pick<SourceOffset, 'size' | 'mtimeMs' | 'ino'>;
@@ -36,74 +39,10 @@ async function identity(path: string): Promise<Identity | null> {
 
 const plural = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
 
-export async function* resumeFile(
-  path: string,
-  open: () => AsyncGenerator<SourceRecord>,
-  context: SourceContext | undefined,
-  options: ResumeOptions,
-): AsyncGenerator<SourceRecord> {
-  const partition = { path };
-  const stored = context?.offset(partition) ?? null;
-  const id = await identity(path);
-  if (stored !== null && stored.eof === true && id !== null && id.size === stored.size && id.mtimeMs === stored.mtimeMs && id.ino === stored.ino) {
-    if (options.onUnchanged !== undefined) options.onUnchanged();
-    else context?.log(`${options.label}: all ${plural(stored.position)} were produced by an earlier run and the file is unchanged; nothing to produce`);
-    return;
-  }
-  let recs = open();
-  try {
-    let position = 0;
-    const start = stored?.position ?? 0;
-    if (start > 0) {
-      let last: SourceRecord | undefined;
-      while (position < start) {
-        const n = await recs.next();
-        if (n.done === true) break;
-        last = n.value;
-        position++;
-        if (options.stopped()) return;
-      }
-      if (position === start && last !== undefined && (stored!.last === undefined || fingerprint(last) === stored!.last)) {
-        context?.log(`${options.label}: ${plural(start)} were produced by an earlier run; resuming after them`);
-      } else {
-        context?.log(
-          `${options.label}: not the file an earlier run read (${position < start ? `it has fewer than the ${plural(start)} produced then` : `record ${start} differs`}); reading it from the start`,
-        );
-        await recs.return(undefined);
-        recs = open();
-        position = 0;
-      }
-    }
-    options.afterResume?.();
-    // One record of look-ahead, so the last record of the file is known to be the last (its offset says eof).
-    let current = await recs.next();
-    while (current.done !== true) {
-      if (options.stopped()) return;
-      const record = current.value;
-      position++;
-      record.sourcePartition = partition;
-      let next: IteratorResult<SourceRecord, unknown>;
-      try {
-        next = await recs.next();
-      } catch (err) {
-        // A bad line after this record: produce this one, then fail (a rerun resumes after it).
-        record.sourceOffset = { position };
-        yield record;
-        throw err;
-      }
-      record.sourceOffset = next.done === true && id !== null ? { position, eof: true, ...id } : { position };
-      yield record;
-      current = next;
-    }
-  } finally {
-    await recs.return(undefined);
-  }
-}
-
 /**
- * resumeFile for a source that reads in batches: the same skipping, fingerprint check and offsets, with one batch
- * of look-ahead (the last record of the file says eof). A failure reading the next batch yields the current one
- * first, so what was read before a bad line is produced.
+ * A file's records in batches (as its reader makes them, one per read chunk) from where an earlier run stopped,
+ * with one batch of look-ahead (the last record of the file says eof). A failure reading the next batch yields the
+ * current one first, so what was read before a bad line is produced.
  */
 export async function* resumeFileBatches(
   path: string,
@@ -153,7 +92,7 @@ export async function* resumeFileBatches(
         rest = [];
       }
     }
-    options.afterResume?.();
+    options.afterResume?.(position);
     let current: IteratorResult<SourceRecord[], unknown> = rest.length > 0 ? { done: false, value: rest } : await batches.next();
     while (current.done !== true) {
       if (options.stopped()) return;
@@ -179,3 +118,36 @@ export async function* resumeFileBatches(
     await batches.return(undefined);
   }
 }
+
+/**
+ * Counts a file's skipped bad lines as an earlier run did not: its reader reads ahead a chunk at a time, so a bad
+ * line is counted only once it is known to lie after the records an earlier run produced (its place, `before`, is
+ * the number of records the reader yielded before it).
+ */
+export class SkippedLines {
+  private start: number | null = null;
+  private early: number[] = [];
+  private base = 0;
+
+  constructor(private readonly counter: { skipped: number }) {}
+
+  /** A reader (re)opens the file: what an earlier reader saw does not count. */
+  opened(): void {
+    this.early = [];
+    this.start = null;
+    this.base = this.counter.skipped;
+  }
+
+  skip(before: number): void {
+    if (this.start === null) this.early.push(before);
+    else if (before >= this.start) this.counter.skipped++;
+  }
+
+  /** The records before `start` were produced by an earlier run: the bad lines among them do not count. */
+  resumed(start: number): void {
+    this.start = start;
+    this.counter.skipped = this.base + this.early.filter((b) => b >= start).length;
+    this.early = [];
+  }
+}
+
