@@ -23,7 +23,7 @@ import { Admin } from '../src/client/admin.js';
 import { Producer, type ProducerRecord, type SendListener } from '../src/client/producer.js';
 import { runSourcePipeline } from '../src/connect/source-runtime.js';
 import type { SourceConnector, SourceRecord } from '../src/connect/types.js';
-import { generateRows } from '../src/experiment/data.js';
+import { generateRows, type DataRow } from '../src/experiment/data.js';
 import { median } from './support.js';
 
 export interface PipelineSourceBenchOptions {
@@ -112,17 +112,25 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
   const notes: string[] = [];
   try {
     await admin.connect();
-    const data = generateRows(options.rows);
-    const columns = data.columns.map((c) => c.name);
+    // Each case holds only its own input while it runs (the rows, or the pre-built records), built untimed: a heap
+    // holding every case's input at once (~0.5 GB at 1M rows) made each garbage collection cost the cases that
+    // allocate per record (all but the baseline) several times what it costs a process holding only its own.
+    const rowsOf = (): DataRow[] => generateRows(options.rows).rows;
+    const columns = generateRows(1).columns.map((c) => c.name);
     const csvPath = join(dir, 'rows.csv');
-    const lines = [columns.join(',')];
-    for (const r of data.rows) lines.push(columns.map((c) => String(r[c])).join(','));
-    const csvText = `${lines.join('\n')}\n`;
-    await writeFile(csvPath, csvText);
-    lines.length = 0;
-    // The baseline's records: the very bytes the csv source produces (key = the id's text, value = the row's JSON).
-    const prebuilt: ProducerRecord[] = data.rows.map((r) => ({ topic: '', key: String(r.id), value: Buffer.from(JSON.stringify(r)) }));
-    const valueBytes = prebuilt.reduce((n, r) => n + (r.value as Buffer).length, 0) / prebuilt.length;
+    let csvBytes = 0;
+    let valueBytes = 0;
+    {
+      const lines = [columns.join(',')];
+      const rows = rowsOf();
+      for (const r of rows) lines.push(columns.map((c) => String(r[c])).join(','));
+      const csvText = `${lines.join('\n')}\n`;
+      csvBytes = csvText.length;
+      await writeFile(csvPath, csvText);
+      valueBytes = rows.reduce((n, r) => n + JSON.stringify(r).length, 0) / rows.length;
+    }
+    /** The baseline's records: the very bytes the csv source produces (key = the id's text, value = the row's JSON). */
+    const prebuild = (): ProducerRecord[] => rowsOf().map((r) => ({ topic: '', key: String(r.id), value: Buffer.from(JSON.stringify(r)) }));
 
     const newTopic = async (name: string): Promise<string> => {
       const topic = `bench-ps-${name.replace(/\W+/g, '-')}-${++seq}`;
@@ -130,7 +138,7 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
       return topic;
     };
 
-    const baseline = async (topic: string): Promise<{ records: number }> => {
+    const baseline = (prebuilt: ProducerRecord[]) => async (topic: string): Promise<{ records: number }> => {
       const producer = new Producer({ ...client, acks: 'all', idempotent: true, lingerMs: 5 });
       await producer.connect();
       let failure: Error | null = null;
@@ -174,8 +182,7 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
       return { records: r.records };
     };
 
-    const objects = async (topic: string): Promise<{ records: number }> => {
-      const rows = data.rows;
+    const objects = (rows: DataRow[]) => async (topic: string): Promise<{ records: number }> => {
       const connector: SourceConnector = {
         name: 'objects',
         async *records(): AsyncGenerator<SourceRecord> {
@@ -190,27 +197,31 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
 
     const produceCsv = async (topic: string): Promise<{ records: number; childCpuUs: number }> => {
       const { childCpuUs } = await spawnProduce(['produce', '-t', topic, '--file', csvPath, '--format', 'csv', '--key-column', 'id', '--no-progress', '-b', broker.address]);
-      return { records: data.rows.length, childCpuUs };
+      return { records: options.rows, childCpuUs };
     };
 
-    const runners: Record<(typeof CASES)[number], (topic: string) => Promise<{ records: number; childCpuUs?: number }>> = {
-      baseline,
-      'csv alo': csvPipeline('at-least-once'),
-      'csv eos': csvPipeline('exactly-once'),
-      'produce csv': produceCsv,
-      objects,
+    type Run = (topic: string) => Promise<{ records: number; childCpuUs?: number }>;
+    /** Each case's run, its input built first (untimed). */
+    const prepare: Record<(typeof CASES)[number], () => Run> = {
+      baseline: () => baseline(prebuild()),
+      'csv alo': () => csvPipeline('at-least-once'),
+      'csv eos': () => csvPipeline('exactly-once'),
+      'produce csv': () => produceCsv,
+      objects: () => objects(rowsOf()),
     };
     const cases = CASES.filter((c) => c === 'baseline' || options.cases === undefined || options.cases.includes(c));
     const got = new Map<string, Measure[]>(cases.map((c) => [c, []]));
-    // A warm-up of each case on 1/10 of the rows would need a second file; one untimed baseline warms the broker.
-    await baseline(await newTopic('warmup'));
+    // One untimed baseline warms the broker and the client.
+    await prepare.baseline()(await newTopic('warmup'));
     for (let round = 0; round < options.rounds; round++) {
       // Rotate the order so no case always runs first or right after the same neighbour.
       const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
       for (const c of order) {
         const topic = await newTopic(c);
-        const m = await measure(() => runners[c](topic));
-        if (m.records !== data.rows.length) throw new Error(`${c}: ${m.records} of ${data.rows.length} records`);
+        let run: Run | null = prepare[c]();
+        const m = await measure(() => run!(topic));
+        run = null;
+        if (m.records !== options.rows) throw new Error(`${c}: ${m.records} of ${options.rows} records`);
         got.get(c)!.push(m);
         console.log(`  round ${round + 1} ${c.padEnd(12)} ${Math.round((m.records / m.ms) * 1000).toLocaleString('en-US').padStart(10)} records/s  ${(m.cpuUs / m.records).toFixed(2)} µs CPU/record`);
       }
@@ -225,7 +236,8 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
     });
     notes.push('produce csv: the CLI spawned (bin/tributary.js), its start-up included; its CPU is the child\'s user+sys plus this process\'s (the broker)');
     notes.push('CPU µs/record: this process (broker + client + pipeline) over the case\'s wall time');
-    return { date: new Date().toISOString(), rows: options.rows, rounds: options.rounds, csvBytes: csvText.length, valueBytes: Math.round(valueBytes), results, notes };
+    notes.push('each case holds only its own input (rows or pre-built records, built untimed before it)');
+    return { date: new Date().toISOString(), rows: options.rows, rounds: options.rounds, csvBytes, valueBytes: Math.round(valueBytes), results, notes };
   } finally {
     await admin.close().catch(() => {});
     await broker.close();
