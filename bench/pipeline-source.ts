@@ -12,6 +12,7 @@
  *   produce csv   `tributary produce --format csv --key-column id` spawned (bin/tributary.js: the CLI bundle)
  *   objects       runSourcePipeline with an in-memory connector yielding the rows as objects (the experiment's
  *                 "via broker" path, src/experiment/pipeline.ts produceRows)
+ *   objects batched  the same rows handed on by SourceConnector.batches, 1,024 at a time (what produceRows could do)
  * Each reports records/s (acknowledged / wall time) and CPU µs per record (this process — broker and client — plus
  * the spawned CLI's own user+sys time for `produce csv`), and the ratio of its rate to the baseline's (medians).
  */
@@ -56,7 +57,7 @@ export interface PipelineSourceBenchResult {
 const PARTITIONS = 3;
 /** The source runtime's bound on unacknowledged sends (src/connect/source-runtime.ts). */
 const MAX_UNACKNOWLEDGED = 10_000;
-const CASES = ['baseline', 'csv alo', 'csv eos', 'produce csv', 'objects'] as const;
+const CASES = ['baseline', 'csv alo', 'csv eos', 'produce csv', 'objects', 'objects batched'] as const;
 const QUIET = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 const CLI = resolve(import.meta.dirname, '../../bin/tributary.js');
 let seq = 0;
@@ -195,6 +196,22 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
       return { records: r.records };
     };
 
+    const objectsBatched = (rows: DataRow[]) => async (topic: string): Promise<{ records: number }> => {
+      const connector: SourceConnector = {
+        name: 'objects-batched',
+        records(): AsyncGenerator<SourceRecord> {
+          throw new Error('the runtime takes batches() when there are');
+        },
+        async *batches(): AsyncGenerator<SourceRecord[]> {
+          for (let i = 0; i < rows.length; i += 1024) yield rows.slice(i, i + 1024).map((r) => ({ key: String(r.id), value: r }));
+        },
+        async stop() {},
+      };
+      const name = `ps-${++seq}`;
+      const r = await runSourcePipeline({ name, topic, group: `connect-${name}`, tasks: 1 }, client, { connector, stream: QUIET });
+      return { records: r.records };
+    };
+
     const produceCsv = async (topic: string): Promise<{ records: number; childCpuUs: number }> => {
       const { childCpuUs } = await spawnProduce(['produce', '-t', topic, '--file', csvPath, '--format', 'csv', '--key-column', 'id', '--no-progress', '-b', broker.address]);
       return { records: options.rows, childCpuUs };
@@ -208,6 +225,7 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
       'csv eos': () => csvPipeline('exactly-once'),
       'produce csv': () => produceCsv,
       objects: () => objects(rowsOf()),
+      'objects batched': () => objectsBatched(rowsOf()),
     };
     const cases = CASES.filter((c) => c === 'baseline' || options.cases === undefined || options.cases.includes(c));
     const got = new Map<string, Measure[]>(cases.map((c) => [c, []]));
@@ -223,7 +241,7 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
         run = null;
         if (m.records !== options.rows) throw new Error(`${c}: ${m.records} of ${options.rows} records`);
         got.get(c)!.push(m);
-        console.log(`  round ${round + 1} ${c.padEnd(12)} ${Math.round((m.records / m.ms) * 1000).toLocaleString('en-US').padStart(10)} records/s  ${(m.cpuUs / m.records).toFixed(2)} µs CPU/record`);
+        console.log(`  round ${round + 1} ${c.padEnd(15)} ${Math.round((m.records / m.ms) * 1000).toLocaleString('en-US').padStart(10)} records/s  ${(m.cpuUs / m.records).toFixed(2)} µs CPU/record`);
       }
     }
     const baseRate = median(got.get('baseline')!.map((m) => (m.records / m.ms) * 1000));
@@ -248,10 +266,10 @@ export async function runPipelineSourceBench(options: PipelineSourceBenchOptions
 export function formatPipelineSourceTable(r: PipelineSourceBenchResult): string {
   const out = [
     `CSV → topic: ${r.rows.toLocaleString('en-US')} rows (${(r.csvBytes / 1048576).toFixed(1)} MiB CSV, ~${r.valueBytes} B JSON values), ${r.rounds} rounds, medians`,
-    `${'case'.padEnd(14)}${'records/s'.padStart(12)}${'CPU µs/rec'.padStart(12)}${'× baseline'.padStart(12)}   rounds`,
+    `${'case'.padEnd(16)}${'records/s'.padStart(12)}${'CPU µs/rec'.padStart(12)}${'× baseline'.padStart(12)}   rounds`,
   ];
   for (const row of r.results) {
-    out.push(`${row.name.padEnd(14)}${row.rateMedian.toLocaleString('en-US').padStart(12)}${row.cpuMedian.toFixed(2).padStart(12)}${row.ratio.toFixed(2).padStart(12)}   ${row.rates.map((x) => x.toLocaleString('en-US')).join(' / ')}`);
+    out.push(`${row.name.padEnd(16)}${row.rateMedian.toLocaleString('en-US').padStart(12)}${row.cpuMedian.toFixed(2).padStart(12)}${row.ratio.toFixed(2).padStart(12)}   ${row.rates.map((x) => x.toLocaleString('en-US')).join(' / ')}`);
   }
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');
