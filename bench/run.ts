@@ -59,6 +59,11 @@
  *                                       to the broker, at-least-once and exactly-once, vs the binlog read alone; lag
  *                                       commit → record at a steady rate); --cdc-changes N (default 100000),
  *                                       --cdc-rounds N (default 3), --cdc-rate N changes/s (default 1000), --cdc-seconds N (default 10)
+ *   npm run bench -- --only pipeline-source  CSV → topic (bench/pipeline-source.ts: the csv source at-least-once and
+ *                                       exactly-once, `produce --format csv`, an in-memory object source, each against
+ *                                       the own Producer's batched send of the same bytes); --pipeline-source-rows N
+ *                                       (default 1000000), --pipeline-source-rounds N (default 3),
+ *                                       --pipeline-source-cases 'csv alo,objects' (default all)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -88,6 +93,7 @@ import { countLines, medianBy } from './support.js';
 import { formatLatencyTable, LATENCY_CLIENTS, runLatencyBench, type LatencyClient } from './latency.js';
 import { formatScaleTable, runScaleBench } from './scale.js';
 import { formatStreamsTable, runStreamsBench } from './streams.js';
+import { formatPipelineSourceTable, runPipelineSourceBench } from './pipeline-source.js';
 import { formatCdcPostgresTable, runCdcPostgresBench } from './cdc-postgres.js';
 import { formatCdcTable, runCdcBench } from './cdc.js';
 
@@ -175,6 +181,9 @@ async function main(): Promise<void> {
       'scale-records': { type: 'string', default: '1000000' },
       'scale-data-gb': { type: 'string', default: '10' },
       'scale-segments': { type: 'string', default: '10000' },
+      'pipeline-source-rows': { type: 'string', default: '1000000' },
+      'pipeline-source-rounds': { type: 'string', default: '3' },
+      'pipeline-source-cases': { type: 'string' },
     },
   });
   const records = Number(values.records);
@@ -183,7 +192,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc or cdc-postgres');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres', 'pipeline-source'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc, cdc-postgres or pipeline-source');
+  const pipelineSource = { rows: Number(values['pipeline-source-rows']), rounds: Number(values['pipeline-source-rounds']), cases: values['pipeline-source-cases']?.split(',') };
+  if (!Number.isInteger(pipelineSource.rows) || pipelineSource.rows <= 0 || !Number.isInteger(pipelineSource.rounds) || pipelineSource.rounds <= 0) throw new Error('--pipeline-source-rows and --pipeline-source-rounds must be positive integers');
   const cdcBench = { changes: Number(values['cdc-changes']), rounds: Number(values['cdc-rounds']), lagRate: Number(values['cdc-rate']), lagSeconds: Number(values['cdc-seconds']) };
   if (!Object.values(cdcBench).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--cdc-changes, --cdc-rounds, --cdc-rate and --cdc-seconds must be positive integers');
   const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']), cacheBytes: Number(values['streams-cache-bytes']) };
@@ -302,6 +313,11 @@ async function main(): Promise<void> {
       const result = await runStreamsBench({ workDir: work, ...streamsBench });
       console.log(formatStreamsTable(result));
       output.streams = result;
+    }
+    if (part('pipeline-source')) {
+      const result = await runPipelineSourceBench({ workDir: work, ...pipelineSource });
+      console.log(formatPipelineSourceTable(result));
+      output.pipelineSource = result;
     }
     if (part('cdc-postgres')) {
       const result = await runCdcPostgresBench({ rows: 50_000, rounds: 3, rate: 1000, seconds: 10 }).catch((error: Error) => {

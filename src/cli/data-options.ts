@@ -3,7 +3,7 @@
  * the producer settings (acks, compression, linger, batch size, idempotence) mapped onto ProducerOptions.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Acks, CompressionCodec, ProducerOptions } from '../client/producer.js';
+import type { Acks, CompressionCodec, ProducerOptions, SendListener } from '../client/producer.js';
 
 /** A commander parser for an integer ≥ `min`. */
 export function intArg(min = 0): (value: string) => number {
@@ -155,6 +155,25 @@ export class InFlight {
         this.notify();
       },
     );
+  }
+
+  /**
+   * A Producer.sendTo listener that settles sends as track() does, per batch: count each send in `sent` yourself;
+   * `onDone` hears how many records a batch acknowledged.
+   */
+  listener(onDone: (records: number) => void): SendListener {
+    return {
+      onAcknowledged: (_topic, _partition, _lastOffset, records) => {
+        this.settled += records;
+        onDone(records);
+        this.notify();
+      },
+      onFailed: (_topic, _partition, err, records) => {
+        this.settled += records;
+        this.failure ??= err;
+        this.notify();
+      },
+    };
   }
 
   /** Waits until fewer than `limit` are outstanding (or one failed, or `deadline` (performance.now()) passes). */

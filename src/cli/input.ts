@@ -56,15 +56,16 @@ export interface Line {
 }
 
 /**
- * Splits a byte stream into lines at \n (a last line without a newline counts too). Holds at most one
- * partial line plus one chunk.
+ * Splits a byte stream into lines at \n (a last line without a newline counts too), the lines of each chunk in
+ * one array (never empty). Holds at most one partial line plus one chunk.
  */
-export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line> {
+export async function* readLineBatches(source: AsyncIterable<Buffer | string>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line[]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let number = 0;
   for await (const piece of source) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+    const out: Line[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
       const tail = chunk.subarray(start, nl);
@@ -72,33 +73,58 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
       pending = [];
       pendingBytes = 0;
       number++;
-      if (bytes.length > maxLineBytes) throw new InputError(`line ${number} is ${bytes.length} bytes, more than the limit of ${maxLineBytes}`);
-      yield { number, bytes };
+      if (bytes.length > maxLineBytes) {
+        if (out.length > 0) yield out;
+        throw new InputError(`line ${number} is ${bytes.length} bytes, more than the limit of ${maxLineBytes}`);
+      }
+      out.push({ number, bytes });
       start = nl + 1;
     }
+    if (out.length > 0) yield out;
     if (start < chunk.length) {
       pending.push(chunk.subarray(start));
       pendingBytes += chunk.length - start;
       if (pendingBytes > maxLineBytes) throw new InputError(`line ${number + 1} is longer than the limit of ${maxLineBytes} bytes`);
     }
   }
-  if (pendingBytes > 0) yield { number: number + 1, bytes: Buffer.concat(pending) };
+  if (pendingBytes > 0) yield [{ number: number + 1, bytes: Buffer.concat(pending) }];
+}
+
+/** Lines one at a time (readLineBatches flattened). */
+export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line> {
+  for await (const batch of readLineBatches(source, maxLineBytes)) yield* batch;
 }
 
 /** Parses records from `source` in the chosen format. */
 export function readRecords(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord> {
-  const lines = readLines(source, options.maxLineBytes);
   const headers = options.headers ?? [];
   switch (options.format) {
     case 'lines':
-      return lineRecords(lines, options.keySeparator, headers);
+      return lineRecords(readLines(source, options.maxLineBytes), options.keySeparator, headers);
     case 'json':
-      return jsonRecords(lines, headers);
+      return jsonRecords(readLines(source, options.maxLineBytes), headers);
     case 'csv':
-      return csvRecords(lines, options.keyColumn, headers);
+      return flatten(csvRecordBatches(readLineBatches(source, options.maxLineBytes), options.keyColumn, headers));
     default:
       throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
   }
+}
+
+/**
+ * Records in arrays, one per input chunk, for loops that want one await per chunk: csv parses in batches; the
+ * line formats come one record per array. A bad line fails after the array of the records before it.
+ */
+export function readRecordBatches(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord[]> {
+  if (options.format === 'csv') return csvRecordBatches(readLineBatches(source, options.maxLineBytes), options.keyColumn, options.headers ?? []);
+  return singles(readRecords(source, options));
+}
+
+async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
+}
+
+async function* singles<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
 }
 
 function size(b: Buffer | string | null): number {
@@ -178,33 +204,41 @@ async function* jsonRecords(lines: AsyncIterable<Line>, headers: InputHeader[]):
  */
 export function parseCsvRecord(text: string): string[] | null {
   const fields: string[] = [];
+  const n = text.length;
   let field = '';
   let quoted = false;
   let i = 0;
-  while (i < text.length) {
-    const c = text[i];
+  for (;;) {
     if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
+      const q = text.indexOf('"', i);
+      if (q < 0) return null;
+      if (q > i) field += text.slice(i, q);
+      if (q + 1 < n && text.charCodeAt(q + 1) === 34) {
+        field += '"';
+        i = q + 2;
       } else {
-        field += c;
+        quoted = false;
+        i = q + 1;
       }
-    } else if (c === '"' && field === '') {
-      quoted = true;
-    } else if (c === ',') {
+      continue;
+    }
+    // Up to the next comma or quote: one slice (text after a closing quote is kept, as is a quote inside a field).
+    let j = i;
+    let c = 0;
+    while (j < n) {
+      c = text.charCodeAt(j);
+      if (c === 44 || c === 34) break;
+      j++;
+    }
+    if (j > i) field = field === '' ? text.slice(i, j) : field + text.slice(i, j);
+    if (j === n) break;
+    i = j + 1;
+    if (c === 44) {
       fields.push(field);
       field = '';
-    } else {
-      field += c;
-    }
-    i++;
+    } else if (field === '') quoted = true;
+    else field += '"';
   }
-  if (quoted) return null;
   fields.push(field);
   return fields;
 }
@@ -215,22 +249,23 @@ export function parseCsvRecord(text: string): string[] | null {
  * cells null, leading zeros kept as text), from the first INFER_ROWS rows. The key is the key column's text;
  * an empty cell is no key.
  */
-async function* csvRecords(lines: AsyncIterable<Line>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
+async function* csvRecordBatches(lines: AsyncIterable<Line[]>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord[]> {
   let columns: string[] | null = null;
   let keyIndex = -1;
   let types: ColumnType[] | null = null;
   const pending: Array<{ fields: string[]; line: number }> = [];
   let partial = '';
   let startLine = 0;
-  const toRecord = ({ fields, line }: { fields: string[]; line: number }): InputRecord => {
+  const toRecord = (fields: string[], line: number): InputRecord => {
     const row: Record<string, string | number | boolean | null> = {};
-    columns!.forEach((c, i) => (row[c] = coerceCell(fields[i]!, types![i]!)));
+    for (let i = 0; i < columns!.length; i++) row[columns![i]!] = coerceCell(fields[i]!, types![i]!);
     const value = JSON.stringify(row);
     const key = keyIndex >= 0 && fields[keyIndex] !== '' ? fields[keyIndex]! : null;
     return { key, value, headers, bytes: size(key) + Buffer.byteLength(value), line };
   };
   const decideTypes = (): ColumnType[] => columns!.map((_, i) => inferType(pending.map((r) => r.fields[i]!)));
-  for await (const { number, bytes } of lines) {
+  /** One line into `out` (a record, or part of one, or the header); throws on a bad row. */
+  const take = (number: number, bytes: Buffer, out: InputRecord[]): void => {
     let text = bytes.toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     if (partial === '') startLine = number;
@@ -239,34 +274,46 @@ async function* csvRecords(lines: AsyncIterable<Line>, keyColumn: string | undef
     const fields = parseCsvRecord(candidate);
     if (fields === null) {
       partial = candidate;
-      continue;
+      return;
     }
     partial = '';
-    if (candidate === '') continue;
+    if (candidate === '') return;
     if (columns === null) {
       columns = fields.map((f) => f.trim());
       if (keyColumn !== undefined) {
         keyIndex = columns.indexOf(keyColumn);
         if (keyIndex < 0) throw new InputError(`--key-column ${keyColumn} is not a column of the CSV header (${columns.join(', ')})`);
       }
-      continue;
+      return;
     }
     if (fields.length !== columns.length) {
       throw new InputError(`line ${startLine}: ${fields.length} fields, but the header has ${columns.length}`);
     }
     if (types === null) {
       pending.push({ fields, line: startLine });
-      if (pending.length < INFER_ROWS) continue;
+      if (pending.length < INFER_ROWS) return;
       types = decideTypes();
-      for (const r of pending.splice(0)) yield toRecord(r);
-      continue;
+      for (const r of pending.splice(0)) out.push(toRecord(r.fields, r.line));
+      return;
     }
-    yield toRecord({ fields, line: startLine });
+    out.push(toRecord(fields, startLine));
+  };
+  for await (const batch of lines) {
+    const out: InputRecord[] = [];
+    try {
+      for (const { number, bytes } of batch) take(number, bytes, out);
+    } catch (err) {
+      // The records before the bad line go first.
+      if (out.length > 0) yield out;
+      throw err;
+    }
+    if (out.length > 0) yield out;
   }
   if (partial !== '') throw new InputError(`line ${startLine}: a quoted field never closes`);
   if (columns !== null && types === null) {
     types = decideTypes();
-    for (const r of pending.splice(0)) yield toRecord(r);
+    const out = pending.splice(0).map((r) => toRecord(r.fields, r.line));
+    if (out.length > 0) yield out;
   }
 }
 

@@ -13,7 +13,7 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { progress } from '../util/progress.js';
 import { addClientFlags, action, clientOptions, UsageError, type ClientFlags } from './common.js';
 import { addProducerFlags, InFlight, intArg, MIB, producerSettings, stopOnSignals, type ProducerFlags } from './data-options.js';
-import { collectHeader, countLines, readRecords, type InputFormat, type InputHeader } from './input.js';
+import { collectHeader, countLines, readRecordBatches, type InputFormat, type InputHeader, type InputRecord } from './input.js';
 import { addSchemaValueFlags, valueEncoder, type SchemaValueFlags } from './schema-values.js';
 
 interface ProduceFlags extends ClientFlags, ProducerFlags, SchemaValueFlags {
@@ -97,6 +97,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
   const started = performance.now();
   const inFlight = new InFlight();
   let bytes = 0;
+  let sentBytes = 0;
   let acknowledged = 0;
   let stoppedBy: unknown;
   const bar = flags.progress === false ? { tick() {}, done() {} } : progress(`Producing to ${flags.topic}`, total);
@@ -105,21 +106,35 @@ async function produce(flags: ProduceFlags): Promise<void> {
     const source = flags.file !== undefined ? createReadStream(flags.file) : process.stdin;
     // Ctrl-C while waiting for input (an interactive stdin) ends the input; what was read is still sent.
     stop.signal.addEventListener('abort', () => source.destroy(), { once: true });
-    const records = readRecords(source, { format: flags.format, keySeparator: flags.keySeparator, headers: flags.header, keyColumn: flags.keyColumn });
+    const batches = readRecordBatches(source, { format: flags.format, keySeparator: flags.keySeparator, headers: flags.header, keyColumn: flags.keyColumn });
+    // No promise per record: the producer tells the listener per batch how many records it acknowledged.
+    const listener = inFlight.listener((records) => {
+      acknowledged += records;
+      const b = Math.round((sentBytes * records) / inFlight.sent);
+      bytes += b;
+      bar.tick(records, b);
+    });
+    const send = (r: InputRecord, value: Buffer | string | null, partition: number | undefined): void => {
+      inFlight.sent++;
+      try {
+        producer.sendTo({ topic: flags.topic, partition, key: r.key, value, headers: r.headers }, listener);
+        sentBytes += r.bytes;
+      } catch (err) {
+        // Refused at once (too large, …): as a send that failed.
+        inFlight.settled++;
+        inFlight.failure ??= err;
+      }
+    };
     try {
-      for await (const r of records) {
-        if (inFlight.failure !== undefined || stop.signal.aborted) break;
-        const partition = r.partition ?? flags.partition;
-        if (partition !== undefined) await partitions.check(partition, r.line);
-        await inFlight.below(MAX_UNACKNOWLEDGED);
-        if (producer.bufferFull) await producer.waitForSpace();
-        const size = r.bytes;
-        const value = encode ? await encode(flags.topic, r.value) : r.value;
-        inFlight.track(producer.send({ topic: flags.topic, partition, key: r.key, value, headers: r.headers }), () => {
-          acknowledged++;
-          bytes += size;
-          bar.tick(1, size);
-        });
+      outer: for await (const batch of batches) {
+        for (const r of batch) {
+          if (inFlight.failure !== undefined || stop.signal.aborted) break outer;
+          const partition = r.partition ?? flags.partition;
+          if (partition !== undefined && !partitions.fits(partition)) await partitions.check(partition, r.line);
+          if (inFlight.outstanding >= MAX_UNACKNOWLEDGED) await inFlight.below(MAX_UNACKNOWLEDGED);
+          if (producer.bufferFull) await producer.waitForSpace();
+          send(r, encode ? await encode(flags.topic, r.value) : r.value, partition);
+        }
       }
     } catch (err) {
       // A bad line: what was read before it is still sent, and the message says how much that was.
@@ -127,6 +142,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
     }
     await producer.flush();
     await inFlight.drain();
+    if (acknowledged === inFlight.sent) bytes = sentBytes; // every record: exact, not the per-batch estimate
   } finally {
     stop.dispose();
     bar.done();
@@ -180,6 +196,11 @@ class PartitionCheck {
     if (this.count !== undefined && partition >= this.count) {
       throw new Error(`${line !== undefined ? `line ${line}: ` : ''}${this.flags.topic} has no partition ${partition} (it has ${this.count})`);
     }
+  }
+
+  /** The partition is known to exist, or the topic's count is not known (no need to check). */
+  fits(partition: number): boolean {
+    return this.count === undefined || partition < this.count;
   }
 
   async check(partition: number, line: number): Promise<void> {

@@ -372,13 +372,14 @@ export class Producer {
 
   /**
    * Java's send(record, callback) for callers that send many records and track them together: no promise per
-   * record — `listener` hears once per batch (the offset of its last record there) or of the batch's failure.
+   * record — `listener` hears once per batch (the offset of its last record there, and how many of its records the
+   * batch held) or of the batch's failure.
    * Throws at once what send() would reject at once (a closed producer, a bad record, no transaction).
    */
   sendTo(record: ProducerRecord, listener: SendListener): void {
     const r = this.enqueue(record, this.batchSize);
     if (r === true) this.listen(this.lastBatch!, this.lastIndex, listener);
-    else r.then((s) => this.listen(s.batch, s.index, listener), (err: unknown) => listener.onFailed(record.topic, record.partition ?? -1, err instanceof Error ? err : new Error(String(err))));
+    else r.then((s) => this.listen(s.batch, s.index, listener), (err: unknown) => listener.onFailed(record.topic, record.partition ?? -1, err instanceof Error ? err : new Error(String(err)), 1));
   }
 
   private listen(batch: ProducerBatch, index: number, listener: SendListener): void {
@@ -388,20 +389,23 @@ export class Producer {
       const list = entries;
       batch.promise.then(
         (res) => {
-          for (const e of list) e.listener.onAcknowledged(batch.topic, batch.partition, res.baseOffset < 0 ? -1 : res.baseOffset + e.last);
+          for (const e of list) e.listener.onAcknowledged(batch.topic, batch.partition, res.baseOffset < 0 ? -1 : res.baseOffset + e.last, e.count);
         },
         (err: Error) => {
-          for (const e of list) e.listener.onFailed(batch.topic, batch.partition, err);
+          for (const e of list) e.listener.onFailed(batch.topic, batch.partition, err, e.count);
         },
       );
     }
-    for (const e of entries) {
+    // Most often the record's listener is the batch's latest one.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
       if (e.listener === listener) {
         if (index > e.last) e.last = index;
+        e.count++;
         return;
       }
     }
-    entries.push({ listener, last: index });
+    entries.push({ listener, last: index, count: 1 });
   }
 
   /** Sends records in order; resolves with their metadata once all are acknowledged. */

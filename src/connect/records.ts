@@ -59,6 +59,33 @@ export function inferType(samples: Iterable<string>): ColumnType {
   return 'string';
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Whether a cell is already what toISOString writes for it (YYYY-MM-DDTHH:MM:SS.sssZ, a real date and time):
+ * then coercing it gives the cell itself, without Date.parse and toISOString (~1.5 µs a cell).
+ */
+function isCanonicalTimestamp(c: string): boolean {
+  if (c.length !== 24 || c.charCodeAt(4) !== 45 || c.charCodeAt(7) !== 45 || c.charCodeAt(10) !== 84 || c.charCodeAt(13) !== 58 || c.charCodeAt(16) !== 58 || c.charCodeAt(19) !== 46 || c.charCodeAt(23) !== 90) return false;
+  const hi = twoDigits(c, 0);
+  const lo = twoDigits(c, 2);
+  const month = twoDigits(c, 5);
+  const day = twoDigits(c, 8);
+  const ms = c.charCodeAt(22) - 48;
+  if (hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1 || twoDigits(c, 11) < 0 || twoDigits(c, 11) > 23) return false;
+  if (twoDigits(c, 14) < 0 || twoDigits(c, 14) > 59 || twoDigits(c, 17) < 0 || twoDigits(c, 17) > 59 || twoDigits(c, 20) < 0 || ms < 0 || ms > 9) return false;
+  const year = hi * 100 + lo;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
 /**
  * A cell as a JSON value of its column's type: int/float → number, bool → boolean, timestamp → ISO-8601 UTC
  * string (one format for every sink), string → the text. An empty cell of a non-string column is null.
@@ -67,15 +94,28 @@ export function inferType(samples: Iterable<string>): ColumnType {
 export function coerceCell(cell: string, type: ColumnType): string | number | boolean | null {
   if (type === 'string') return cell;
   if (cell === '') return null;
-  if (!parsesAs(cell, type)) return cell;
+  // Each type parsed once (parsesAs and then converting would parse twice).
   switch (type) {
-    case 'int':
-    case 'float':
-      return Number(cell);
+    case 'int': {
+      if (!INT.test(cell)) return cell;
+      const n = Number(cell);
+      // Beyond 2^53 a JSON number would silently lose digits: such a cell stays text.
+      return Number.isSafeInteger(n) ? n : cell;
+    }
+    case 'float': {
+      if (!FLOAT.test(cell)) return cell;
+      const n = Number(cell);
+      return Number.isFinite(n) ? n : cell;
+    }
     case 'bool':
-      return cell.toLowerCase() === 'true';
-    case 'timestamp':
-      return new Date(isoForDate(cell)).toISOString();
+      return BOOL.test(cell) ? cell.toLowerCase() === 'true' : cell;
+    case 'timestamp': {
+      if (isCanonicalTimestamp(cell)) return cell;
+      if (!TIMESTAMP.test(cell)) return cell;
+      // The common form (what toISOString writes) needs no rewriting before Date.parse.
+      const ms = Date.parse(cell.length === 24 && cell.charCodeAt(10) === 84 && cell.charCodeAt(19) === 46 && cell.charCodeAt(23) === 90 ? cell : isoForDate(cell));
+      return Number.isNaN(ms) ? cell : new Date(ms).toISOString();
+    }
   }
 }
 

@@ -12,13 +12,13 @@
  * next run starts, and read_committed consumers see each record once.
  */
 import type { ClientOptions } from '../client/cluster.js';
-import { Producer, type ProducerRecord } from '../client/producer.js';
+import { Producer, type ProducerRecord, type SendListener } from '../client/producer.js';
 import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
 import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
 import { createSource } from './sources/index.js';
 import { encodeSourceValue, sourceValueEncoder } from './value-format.js';
-import type { ConnectorOffset, PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourceOffset, SourcePartition, SourceRecord } from './types.js';
+import type { PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourcePartition, SourceRecord } from './types.js';
 
 /** at-least-once: how often the acknowledged positions are written to connect-offsets. */
 export const OFFSET_FLUSH_INTERVAL_MS = 200;
@@ -79,44 +79,115 @@ function toProducerRecord(topic: string, r: SourceRecord): ProducerRecord {
 
 const size = (v: string | Buffer | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
-interface Position {
-  key: string;
-  partition: SourcePartition;
-  record: SourceRecord;
-  offset: SourceOffset | ConnectorOffset;
-}
+/** Records sent under one SendListener before a new chunk starts (a file source's read chunk ends one sooner). */
+const CHUNK_RECORDS = 1024;
 
 /** The offset record for a source partition's latest position: a file's offset plus the fingerprint of its last record. */
-const positionRecord = (pos: Position): ProducerRecord => offsetRecord(pos.key, 'position' in pos.offset ? { ...pos.offset, last: fingerprint(pos.record) } : pos.offset);
+function positionRecord(key: string, record: SourceRecord): ProducerRecord {
+  const offset = record.sourceOffset!;
+  return offsetRecord(key, 'position' in offset ? { ...offset, last: fingerprint(record) } : offset);
+}
 
 /** Tells the connector which offsets are now stored (Kafka Connect's SourceTask.commit()). */
-function reportStored(connector: SourceConnector, positions: Iterable<Position>): void {
+function reportStored(connector: SourceConnector, positions: Iterable<SourceRecord>): void {
   if (connector.offsetsStored === undefined) return;
-  const list = [...positions].map((pos) => ({ partition: pos.partition, offset: pos.offset }));
+  const list = [...positions].map((r) => ({ partition: r.sourcePartition!, offset: r.sourceOffset! }));
   if (list.length > 0) connector.offsetsStored(list);
 }
 
 /**
- * at-least-once: the positions whose records, and every record sent before them, are acknowledged (records of
- * different partitions are acknowledged out of order; Kafka Connect's SubmittedRecords does the same).
+ * The latest record per source partition key among records noted in order: the position each partition got to.
+ * Noting a record of the same partition as the one before costs two assignments (a file's records all are).
  */
-class AcknowledgedPositions {
-  private queue: Array<{ pos: Position; acked: boolean }> = [];
-  private head = 0;
-  /** Advanced and not yet written. */
-  readonly ready = new Map<string, Position>();
+class LatestPositions {
+  private key: string | null = null;
+  private record: SourceRecord | null = null;
+  private others: Map<string, SourceRecord> | null = null;
 
-  submit(pos: Position): { pos: Position; acked: boolean } {
-    const entry = { pos, acked: false };
-    this.queue.push(entry);
-    return entry;
+  note(key: string, record: SourceRecord): void {
+    if (key !== this.key) {
+      if (this.key !== null) (this.others ??= new Map()).set(this.key, this.record!);
+      this.key = key;
+    }
+    this.record = record;
   }
 
-  ack(entry: { pos: Position; acked: boolean }): void {
-    entry.acked = true;
-    while (this.head < this.queue.length && this.queue[this.head].acked) {
-      const { pos } = this.queue[this.head++];
-      this.ready.set(pos.key, pos);
+  get empty(): boolean {
+    return this.key === null;
+  }
+
+  /** Sets each partition's latest record into `map` (later calls overwrite earlier ones). */
+  into(map: Map<string, SourceRecord>): void {
+    if (this.others !== null) for (const [k, r] of this.others) map.set(k, r);
+    if (this.key !== null) map.set(this.key, this.record!);
+  }
+
+  clear(): void {
+    this.key = null;
+    this.record = null;
+    this.others = null;
+  }
+}
+
+interface ChunkOwner {
+  acknowledged(chunk: Chunk, records: number): void;
+  failed(chunk: Chunk, err: Error, records: number): void;
+}
+
+/**
+ * Records sent in a row with one Producer.sendTo listener: no promise per record — the producer says per batch how
+ * many of the chunk's records it held. A sealed chunk (no more records join it) whose records are all acknowledged
+ * is complete. at-least-once: the positions its records reached are stored once every chunk before it is complete too.
+ */
+class Chunk implements SendListener {
+  sent = 0;
+  acked = 0;
+  bytes = 0;
+  sealed = false;
+  failed = false;
+  completed = false;
+  /** at-least-once: the latest record per source partition among the chunk's. */
+  readonly positions = new LatestPositions();
+  /** The chunk's one record, for a connector that hears of each (commitRecord: such chunks hold one record). */
+  record: SourceRecord | null = null;
+
+  constructor(private readonly owner: ChunkOwner) {}
+
+  onAcknowledged(_topic: string, _partition: number, _lastOffset: number, records: number): void {
+    this.acked += records;
+    this.owner.acknowledged(this, records);
+  }
+
+  onFailed(_topic: string, _partition: number, err: Error, records: number): void {
+    this.failed = true;
+    this.owner.failed(this, err, records);
+  }
+
+  get done(): boolean {
+    return this.sealed && !this.failed && this.acked === this.sent;
+  }
+}
+
+/**
+ * at-least-once: the positions whose records, and every record sent before them, are acknowledged (records of
+ * different partitions are acknowledged out of order; Kafka Connect's SubmittedRecords does the same), kept per
+ * chunk of records rather than per record.
+ */
+class AcknowledgedPositions {
+  private queue: Chunk[] = [];
+  private head = 0;
+  /** Advanced and not yet written: the latest record per partition key. */
+  private readonly ready = new Map<string, SourceRecord>();
+
+  submit(chunk: Chunk): void {
+    this.queue.push(chunk);
+  }
+
+  /** After a chunk completed: the complete chunks at the head of the queue hand on their positions. */
+  advance(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.completed) {
+      this.queue[this.head]!.positions.into(this.ready);
+      this.queue[this.head++] = undefined as unknown as Chunk;
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -124,8 +195,8 @@ class AcknowledgedPositions {
     }
   }
 
-  take(): Position[] {
-    const out = [...this.ready.values()];
+  take(): Array<[string, SourceRecord]> {
+    const out = [...this.ready];
     this.ready.clear();
     return out;
   }
@@ -166,9 +237,10 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   let producerFailed = false;
   let spaceWaiter: (() => void) | null = null;
   const onAbort = (): void => void connector.stop().catch(() => {});
+  const aborted = (): boolean => opts.signal?.aborted === true;
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const settled = (): void => {
-    unacked--;
+  const settled = (records: number): void => {
+    unacked -= records;
     if (spaceWaiter !== null && (unacked < MAX_UNACKNOWLEDGED || failure !== null)) {
       const w = spaceWaiter;
       spaceWaiter = null;
@@ -181,18 +253,54 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   const writeAcknowledged = (): void => {
     const positions = acknowledged.take();
     if (positions.length === 0) return;
-    const sends = positions.map((pos) => producer.send(positionRecord(pos)));
+    const sends = positions.map(([key, record]) => producer.send(positionRecord(key, record)));
     Promise.all(sends).then(
-      () => reportStored(connector, positions),
+      () => reportStored(connector, positions.map(([, r]) => r)),
       (err: Error) => (failure ??= err),
     );
+  };
+
+  // Chunks of records sent with one listener.
+  const perRecord = connector.commitRecord !== undefined;
+  let chunk: Chunk | null = null;
+  const complete = (c: Chunk): void => {
+    c.completed = true;
+    bytes += c.bytes;
+    bar.tick(c.sent, c.bytes);
+    if (!eos) {
+      produced += c.sent;
+      opts.onProgress?.({ pipeline: p.name, records: produced, bytes });
+      if (c.record !== null) connector.commitRecord?.(c.record, null);
+      acknowledged.advance();
+    }
+  };
+  const owner: ChunkOwner = {
+    acknowledged: (c, records) => {
+      if (c.done) complete(c);
+      settled(records);
+    },
+    failed: (c, err, records) => {
+      failure ??= err;
+      producerFailed = true;
+      if (c.record !== null) connector.commitRecord?.(c.record, err);
+      settled(records);
+      void connector.stop().catch(() => {});
+    },
+  };
+  /** No more records join the current chunk. */
+  const seal = (): void => {
+    const c = chunk;
+    if (c === null) return;
+    chunk = null;
+    c.sealed = true;
+    if (c.done) complete(c);
   };
 
   // exactly-once transactions
   let inTxn = false;
   let txnStarted = 0;
   let txnCount = 0;
-  const txnPositions = new Map<string, Position>();
+  const txnPositions = new LatestPositions();
   const txnRecords: SourceRecord[] = [];
   let committing: Promise<void> | null = null;
   /** The last record pulled ends a source position (exactly-once commits only there). */
@@ -201,9 +309,12 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
     committing ??= (async () => {
       try {
         if (!inTxn) return;
-        for (const pos of txnPositions.values()) void producer.send(positionRecord(pos)).catch(() => {}); // commitTransaction reports a failure
+        seal();
+        const positions = new Map<string, SourceRecord>();
+        txnPositions.into(positions);
+        for (const [key, record] of positions) void producer.send(positionRecord(key, record)).catch(() => {}); // commitTransaction reports a failure
         await producer.commitTransaction();
-        reportStored(connector, txnPositions.values());
+        reportStored(connector, positions.values());
         inTxn = false;
         produced += txnCount;
         txnCount = 0;
@@ -218,10 +329,95 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   };
   const timer = setInterval(() => {
     if (failure !== null) return;
+    // A source that pauses leaves no records in an open chunk: what they reached is stored with the next write.
+    seal();
     if (eos) {
       if (inTxn && committing === null && atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) commit().catch((err: Error) => (failure ??= err));
     } else writeAcknowledged();
   }, eos ? TRANSACTION_INTERVAL_MS / 5 : OFFSET_FLUSH_INTERVAL_MS);
+
+  // The offsets-topic key of a record's source partition: a file source's records share one partition object.
+  let lastPartition: SourcePartition | undefined;
+  let lastPartitionKey = '';
+  const partitionKey = (partition: SourcePartition): string => {
+    if (partition !== lastPartition) {
+      lastPartitionKey = offsetKey(p.name, partition);
+      lastPartition = partition;
+    }
+    return lastPartitionKey;
+  };
+  const createdTopics = new Set<string>();
+
+  /** Sends one record; a promise when the loop must wait before the next (a commit, the producer's back-pressure). */
+  const send = (record: SourceRecord, pr: ProducerRecord): Promise<void> | undefined => {
+    if (eos && !inTxn) {
+      producer.beginTransaction();
+      inTxn = true;
+      txnStarted = Date.now();
+    }
+    let c = chunk;
+    if (c === null) {
+      c = chunk = new Chunk(owner);
+      if (!eos) acknowledged.submit(c);
+    }
+    try {
+      producer.sendTo(pr, c);
+    } catch (err) {
+      // Refused at once (a bad record, a closed producer): as a failed send.
+      failure ??= err as Error;
+      producerFailed = true;
+      connector.commitRecord?.(record, err as Error);
+      void connector.stop().catch(() => {});
+      return undefined;
+    }
+    unacked++;
+    c.sent++;
+    c.bytes += size(pr.key) + size(pr.value);
+    const hasPosition = record.sourcePartition !== undefined && record.sourceOffset !== undefined;
+    if (eos) {
+      txnCount++;
+      if (hasPosition) txnPositions.note(partitionKey(record.sourcePartition!), record);
+      if (perRecord) txnRecords.push(record);
+    } else if (hasPosition) c.positions.note(partitionKey(record.sourcePartition!), record);
+    if (perRecord) {
+      c.record = record;
+      seal();
+    } else if (c.sent >= CHUNK_RECORDS) seal();
+    if (eos) {
+      // A transaction ends only after a record that carries its offset: the records of one source position
+      // (a CDC change and its tombstone) commit together.
+      atBoundary = hasPosition || !withOffsets;
+      if (atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) return commit().then(pace);
+    }
+    return pace();
+  };
+  /** Back-pressure: the next record is pulled only when the producer has room. */
+  const pace = (): Promise<void> | undefined => {
+    if (failure !== null) return undefined;
+    if (producer.bufferFull) return producer.waitForSpace().then(pace);
+    if (unacked >= MAX_UNACKNOWLEDGED) return new Promise<void>((resolve) => (spaceWaiter = resolve));
+    return undefined;
+  };
+  /** A record that needs waiting first: an open commit, a topic to create, a value to encode through the registry. */
+  const sendSlowly = async (record: SourceRecord): Promise<void> => {
+    if (committing !== null) await committing;
+    if (failure !== null) return;
+    if (record.topic !== undefined && !createdTopics.has(record.topic)) {
+      await ensureRecordTopic(client, record.topic, connector.topicCreation);
+      createdTopics.add(record.topic);
+    }
+    const pr = toProducerRecord(p.topic, record);
+    if (encoder !== undefined) {
+      const value = await encodeSourceValue(encoder, pr.topic, record, connector, p.source?.type === 'http');
+      if (value === undefined) return; // refused (http: answered with the reason)
+      pr.value = value;
+    }
+    await send(record, pr);
+  };
+  const handle = (record: SourceRecord): Promise<void> | undefined => {
+    if (committing !== null || encoder !== undefined || (record.topic !== undefined && !createdTopics.has(record.topic))) return sendSlowly(record);
+    return send(record, toProducerRecord(p.topic, record));
+  };
 
   try {
     if (opts.signal?.aborted !== true) {
@@ -245,72 +441,32 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
           }
         }
         const context: SourceContext = { offset: (partition) => offsets?.offset(partition) ?? null, log: note };
-        const createdTopics = new Set<string>();
-        for await (const record of connector.records(context)) {
-          if (committing !== null) await committing;
-          if (failure !== null) break;
-          if (record.topic !== undefined && !createdTopics.has(record.topic)) {
-            await ensureRecordTopic(client, record.topic, connector.topicCreation);
-            createdTopics.add(record.topic);
+        if (connector.batches !== undefined) {
+          outer: for await (const batch of connector.batches(context)) {
+            if (failure !== null) break;
+            for (let i = 0; i < batch.length; i++) {
+              // A stop ends the batch in hand too, as it ends a source that yields records one at a time.
+              if (aborted()) break outer;
+              const wait = handle(batch[i]!);
+              if (wait !== undefined) await wait;
+              if (failure !== null) break outer;
+            }
+            seal();
           }
-          const pr = toProducerRecord(p.topic, record);
-          if (encoder !== undefined) {
-            const value = await encodeSourceValue(encoder, pr.topic, record, connector, p.source?.type === 'http');
-            if (value === undefined) continue; // refused (http: answered with the reason)
-            pr.value = value;
+        } else {
+          for await (const record of connector.records(context)) {
+            if (failure !== null) break;
+            const wait = handle(record);
+            if (wait !== undefined) await wait;
+            if (failure !== null) break;
           }
-          const n = size(pr.key) + size(pr.value);
-          const pos: Position | undefined =
-            record.sourcePartition !== undefined && record.sourceOffset !== undefined
-              ? { key: offsetKey(p.name, record.sourcePartition), partition: record.sourcePartition, record, offset: record.sourceOffset }
-              : undefined;
-          if (eos && !inTxn) {
-            producer.beginTransaction();
-            inTxn = true;
-            txnStarted = Date.now();
-          }
-          const entry = !eos && pos !== undefined ? acknowledged.submit(pos) : undefined;
-          unacked++;
-          producer.send(pr).then(
-            () => {
-              bytes += n;
-              bar.tick(1, n);
-              if (!eos) {
-                produced++;
-                opts.onProgress?.({ pipeline: p.name, records: produced, bytes });
-                if (entry !== undefined) acknowledged.ack(entry);
-                connector.commitRecord?.(record, null);
-              }
-              settled();
-            },
-            (err: Error) => {
-              failure ??= err;
-              producerFailed = true;
-              connector.commitRecord?.(record, err);
-              settled();
-              void connector.stop().catch(() => {});
-            },
-          );
-          if (eos) {
-            txnCount++;
-            if (pos !== undefined) txnPositions.set(pos.key, pos);
-            if (connector.commitRecord !== undefined) txnRecords.push(record);
-            // A transaction ends only after a record that carries its offset: the records of one source position
-            // (a CDC change and its tombstone) commit together.
-            atBoundary = pos !== undefined || !withOffsets;
-            if (atBoundary && Date.now() - txnStarted >= TRANSACTION_INTERVAL_MS) await commit();
-          }
-          if (failure !== null) break;
-          // Back-pressure: the next record is pulled only when the producer has room.
-          if (producer.bufferFull) await producer.waitForSpace();
-          if (unacked >= MAX_UNACKNOWLEDGED) await new Promise<void>((resolve) => (spaceWaiter = resolve));
-          if (failure !== null) break;
         }
       } catch (err) {
         failure ??= err as Error;
       }
     }
     clearInterval(timer);
+    seal();
     // What was produced is kept: flushed, and its offsets stored (a bad input line fails the run after the
     // records before it are safely in the topic, so the rerun resumes there).
     try {

@@ -64,6 +64,11 @@ export interface SourceConnector {
    * memory. File sources start after the position `context` holds for each file.
    */
   records(context?: SourceContext): AsyncIterable<SourceRecord>;
+  /**
+   * The same records in arrays (file sources: the rows of one read chunk), which the runtime prefers to
+   * records(): one await per batch instead of per record. Optional; a batch is never empty.
+   */
+  batches?(context?: SourceContext): AsyncIterable<SourceRecord[]>;
   stop(): Promise<void>;
   /**
    * Called once per yielded record when the producer acknowledged it (error null) or gave up on it (Kafka

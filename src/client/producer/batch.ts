@@ -28,10 +28,13 @@ export interface EncodedHeader {
 /** What a batch resolves with once the broker acknowledged it. */
 /** Told once per batch, not per record, about records sent with Producer.sendTo(). */
 export interface SendListener {
-  /** A batch holding some of the listener's records was acknowledged; lastOffset is the offset of the last of them (-1 with acks=0). */
-  onAcknowledged(topic: string, partition: number, lastOffset: number): void;
-  /** A batch holding some of the listener's records failed for good. */
-  onFailed(topic: string, partition: number, err: Error): void;
+  /**
+   * A batch holding `records` of the listener's records was acknowledged; lastOffset is the offset of the last of
+   * them (-1 with acks=0).
+   */
+  onAcknowledged(topic: string, partition: number, lastOffset: number, records: number): void;
+  /** A batch holding `records` of the listener's records failed for good. */
+  onFailed(topic: string, partition: number, err: Error, records: number): void;
 }
 
 export interface BatchResult {
@@ -128,8 +131,8 @@ export class ProducerBatch {
   resolve!: (r: BatchResult) => void;
   reject!: (err: Error) => void;
   done = false;
-  /** sendTo() listeners of this batch, each with the index of the last of its records here (see Producer.sendTo). */
-  listeners: Array<{ listener: SendListener; last: number }> | null = null;
+  /** sendTo() listeners of this batch, each with the index of the last of its records here and their count (see Producer.sendTo). */
+  listeners: Array<{ listener: SendListener; last: number; count: number }> | null = null;
 
   constructor(
     readonly topic: string,

@@ -2,11 +2,15 @@
  * CSV source: RFC 4180 (quoted fields with "" escapes, delimiters and newlines inside quotes, CRLF or LF),
  * a header row, optional gzip. Each row becomes a JSON object; column types are declared or inferred from
  * the first rows, and a cell that does not parse as its column's type stays a string.
+ *
+ * The parser takes whole read chunks: unquoted fields are found with a character-code scan and cut out with one
+ * slice each, quoted ones with indexOf('"'); rows go on in arrays, one per chunk (SourceConnector.batches), so
+ * the runtime awaits once per chunk rather than once per row.
  */
 import { coerceCell, inferType, INFER_ROWS } from '../records.js';
 import type { ColumnType, CsvSourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { MAX_ROW_CHARS, openText, SourceError } from './input.js';
-import { resumeFile } from './resume.js';
+import { resumeFileBatches } from './resume.js';
 
 export interface CsvRow {
   fields: string[];
@@ -14,76 +18,140 @@ export interface CsvRow {
   line: number;
 }
 
-/** Streaming RFC 4180 parser: rows from text chunks, holding at most one row in memory. */
-export async function* parseCsv(chunks: AsyncIterable<string>, delimiter: string, path: string): AsyncGenerator<CsvRow> {
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  // After a closing quote: the next character must be a delimiter, a newline or another quote.
-  let afterQuote = false;
-  let line = 1;
-  let rowLine = 1;
-  let skipLf = false;
-  for await (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (skipLf) {
-        skipLf = false;
-        if (c === '\n') continue;
-      }
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
+
+/**
+ * Streaming RFC 4180 parser over text chunks, holding at most one row between chunks. Lenient like most readers:
+ * text after a closing quote, or a quote inside an unquoted field, is kept as text.
+ */
+export class CsvParser {
+  private fields: string[] = [];
+  private field = '';
+  private quoted = false;
+  /** After a closing quote: a quote next (at the start of the next chunk) is an escaped quote split across chunks. */
+  private afterQuote = false;
+  private line = 1;
+  private rowLine = 1;
+  private skipLf = false;
+  private readonly delimiter: number;
+
+  constructor(
+    delimiter: string,
+    private readonly path: string,
+  ) {
+    this.delimiter = delimiter.charCodeAt(0);
+  }
+
+  /** Appends the rows `chunk` completes to `out`; throws (after appending the rows before it) on a field too long. */
+  feed(chunk: string, out: CsvRow[]): void {
+    const len = chunk.length;
+    const D = this.delimiter;
+    let fields = this.fields;
+    let field = this.field;
+    let quoted = this.quoted;
+    let afterQuote = this.afterQuote;
+    let i = 0;
+    if (this.skipLf && len > 0) {
+      this.skipLf = false;
+      if (chunk.charCodeAt(0) === LF) i = 1;
+    }
+    while (i < len) {
       if (quoted) {
-        if (c === '"') {
-          if (i + 1 < chunk.length) {
-            if (chunk[i + 1] === '"') {
-              field += '"';
-              i++;
-            } else {
-              quoted = false;
-              afterQuote = true;
-            }
-          } else {
-            // The quote is the chunk's last character: decide with the next chunk.
-            quoted = false;
-            afterQuote = true;
-          }
-        } else {
-          if (c === '\n') line++;
-          field += c;
+        const q = chunk.indexOf('"', i);
+        const end = q < 0 ? len : q;
+        for (let k = i; k < end; k++) if (chunk.charCodeAt(k) === LF) this.line++;
+        if (end > i) field = field === '' ? chunk.slice(i, end) : field + chunk.slice(i, end);
+        if (q < 0) break;
+        if (q + 1 < len && chunk.charCodeAt(q + 1) === QUOTE) {
+          field += '"';
+          i = q + 2;
+          continue;
         }
-      } else if (c === '"' && afterQuote) {
-        // "" split across chunks: an escaped quote.
-        field += '"';
-        quoted = true;
+        // A closing quote; one that ends the chunk is decided with the next chunk (afterQuote).
+        quoted = false;
+        afterQuote = true;
+        i = q + 1;
+        continue;
+      }
+      let j = i;
+      let c = 0;
+      while (j < len) {
+        c = chunk.charCodeAt(j);
+        if (c === D || c === LF || c === CR || c === QUOTE) break;
+        j++;
+      }
+      if (j > i) {
+        field = field === '' ? chunk.slice(i, j) : field + chunk.slice(i, j);
         afterQuote = false;
-      } else if (c === delimiter) {
+      }
+      if (j === len) break;
+      i = j + 1;
+      if (c === QUOTE) {
+        if (afterQuote) {
+          // "" split across chunks: an escaped quote.
+          field += '"';
+          quoted = true;
+          afterQuote = false;
+        } else if (field === '') quoted = true;
+        else field += '"';
+      } else if (c === D) {
         fields.push(field);
         field = '';
         afterQuote = false;
-      } else if (c === '\n' || c === '\r') {
+      } else {
         fields.push(field);
-        yield { fields, line: rowLine };
+        out.push({ fields, line: this.rowLine });
         fields = [];
         field = '';
         afterQuote = false;
-        line++;
-        rowLine = line;
-        if (c === '\r') skipLf = true;
-      } else if (c === '"' && field === '') {
-        quoted = true;
-      } else {
-        // Lenient like most readers: text after a closing quote, or a quote inside an unquoted field, is kept.
-        field += c;
-        afterQuote = false;
+        this.line++;
+        this.rowLine = this.line;
+        if (c === CR) {
+          if (i < len) {
+            if (chunk.charCodeAt(i) === LF) i++;
+          } else this.skipLf = true;
+        }
       }
     }
+    this.fields = fields;
+    this.field = field;
+    this.quoted = quoted;
+    this.afterQuote = afterQuote;
     if (field.length > MAX_ROW_CHARS) {
-      throw new SourceError(`${path} line ${rowLine}: a field longer than ${MAX_ROW_CHARS} characters${quoted ? ' (a quoted field never closes?)' : ''}`);
+      throw new SourceError(`${this.path} line ${this.rowLine}: a field longer than ${MAX_ROW_CHARS} characters${quoted ? ' (a quoted field never closes?)' : ''}`);
     }
   }
-  if (quoted) throw new SourceError(`${path} line ${rowLine}: a quoted field never closes`);
-  if (field !== '' || fields.length > 0 || afterQuote) {
-    fields.push(field);
-    yield { fields, line: rowLine };
+
+  /** The input ended: appends its last row (one without a newline after it). */
+  end(out: CsvRow[]): void {
+    if (this.quoted) throw new SourceError(`${this.path} line ${this.rowLine}: a quoted field never closes`);
+    if (this.field !== '' || this.fields.length > 0 || this.afterQuote) {
+      this.fields.push(this.field);
+      out.push({ fields: this.fields, line: this.rowLine });
+      this.fields = [];
+      this.field = '';
+      this.afterQuote = false;
+    }
+  }
+}
+
+/** Rows from text chunks, one at a time (the rows before a bad one come first). */
+export async function* parseCsv(chunks: AsyncIterable<string>, delimiter: string, path: string): AsyncGenerator<CsvRow> {
+  const parser = new CsvParser(delimiter, path);
+  const rows: CsvRow[] = [];
+  for await (const chunk of chunks) {
+    try {
+      parser.feed(chunk, rows);
+    } finally {
+      yield* rows.splice(0);
+    }
+  }
+  try {
+    parser.end(rows);
+  } finally {
+    yield* rows.splice(0);
   }
 }
 
@@ -93,62 +161,108 @@ export interface CsvOptions {
   delimiter: string;
 }
 
-/** Records of one CSV file. `stopped()` is checked between rows so stop() ends the read promptly. */
-export async function* csvFileRecords(path: string, options: CsvOptions, stopped: () => boolean = () => false): AsyncGenerator<SourceRecord> {
+/**
+ * Records of one CSV file in batches, one per read chunk (never empty). A bad row fails the read after the batch
+ * of the records before it. `stopped()` is checked between chunks so stop() ends the read promptly.
+ */
+export async function* csvFileBatches(path: string, options: CsvOptions, stopped: () => boolean = () => false): AsyncGenerator<SourceRecord[]> {
   const input = await openText(path);
   try {
-    const rows = parseCsv(input.chunks, options.delimiter, path);
+    const parser = new CsvParser(options.delimiter, path);
     let header: string[] | null = null;
+    let width = 0;
     let keyIndex = -1;
     let types: ColumnType[] = [];
     const pending: CsvRow[] = [];
     const toRecord = (row: CsvRow): SourceRecord => {
-      if (row.fields.length !== header!.length) {
-        throw new SourceError(`${path} line ${row.line}: ${row.fields.length} fields, but the header has ${header!.length} (${header!.join(', ')})`);
+      const fields = row.fields;
+      if (fields.length !== width) {
+        throw new SourceError(`${path} line ${row.line}: ${fields.length} fields, but the header has ${width} (${header!.join(', ')})`);
       }
       const value: Record<string, string | number | boolean | null> = {};
-      for (let i = 0; i < header!.length; i++) value[header![i]] = coerceCell(row.fields[i], types[i]);
+      for (let i = 0; i < width; i++) value[header![i]!] = coerceCell(fields[i]!, types[i]!);
       // The key is the cell's text, so "007" stays "007" even in an int column; an empty cell is no key.
-      return { key: keyIndex >= 0 && row.fields[keyIndex] !== '' ? row.fields[keyIndex] : null, value };
+      return { key: keyIndex >= 0 && fields[keyIndex] !== '' ? fields[keyIndex]! : null, value };
     };
-    const isBlank = (row: CsvRow): boolean => row.fields.length === 1 && row.fields[0] === '' && header !== null && header.length > 1;
     const decideTypes = (): void => {
       types = header!.map((col, i) => options.columns?.[col] ?? inferType(pending.map((r) => r.fields[i] ?? '')));
     };
-    for await (const row of rows) {
+    const takeHeader = (row: CsvRow): void => {
+      header = row.fields.map((f) => f.trim());
+      width = header.length;
+      const dup = header.find((h, i) => header!.indexOf(h) !== i);
+      if (dup !== undefined) throw new SourceError(`${path}: the header names column "${dup}" twice`);
+      if (options.keyColumn !== undefined) {
+        keyIndex = header.indexOf(options.keyColumn);
+        if (keyIndex < 0) throw new SourceError(`${path}: keyColumn "${options.keyColumn}" is not a column of the header (${header.join(', ')})`);
+      }
+      for (const col of Object.keys(options.columns ?? {})) {
+        if (!header.includes(col)) throw new SourceError(`${path}: columns.${col} is declared, but the header has no such column (${header.join(', ')})`);
+      }
+    };
+    /** Rows → records into `out`, in order; throws at the first bad row (the records before it are in `out`). */
+    const convert = (rows: CsvRow[], out: SourceRecord[]): void => {
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!;
+        if (header === null) {
+          takeHeader(row);
+          continue;
+        }
+        if (row.fields.length === 1 && row.fields[0] === '' && width > 1) continue; // a blank line
+        if (types.length === 0) {
+          pending.push(row);
+          if (pending.length < INFER_ROWS) continue;
+          decideTypes();
+          for (const p of pending.splice(0)) out.push(toRecord(p));
+          continue;
+        }
+        out.push(toRecord(row));
+      }
+    };
+    const rows: CsvRow[] = [];
+    /** Parses (feed or end) and converts; yields what came before a failure, then throws it. */
+    const step = (parse: () => void): { out: SourceRecord[]; error: unknown } => {
+      let error: unknown = null;
+      try {
+        parse();
+      } catch (err) {
+        error = err; // the rows before the bad spot are in `rows`
+      }
+      const out: SourceRecord[] = [];
+      try {
+        convert(rows, out);
+      } catch (err) {
+        error = err; // an earlier row than the parser's complaint
+      }
+      rows.length = 0;
+      return { out, error };
+    };
+    for await (const chunk of input.chunks) {
       if (stopped()) return;
-      if (header === null) {
-        header = row.fields.map((f) => f.trim());
-        const dup = header.find((h, i) => header!.indexOf(h) !== i);
-        if (dup !== undefined) throw new SourceError(`${path}: the header names column "${dup}" twice`);
-        if (options.keyColumn !== undefined) {
-          keyIndex = header.indexOf(options.keyColumn);
-          if (keyIndex < 0) throw new SourceError(`${path}: keyColumn "${options.keyColumn}" is not a column of the header (${header.join(', ')})`);
-        }
-        for (const col of Object.keys(options.columns ?? {})) {
-          if (!header.includes(col)) throw new SourceError(`${path}: columns.${col} is declared, but the header has no such column (${header.join(', ')})`);
-        }
-        continue;
-      }
-      if (isBlank(row)) continue;
-      if (types.length === 0) {
-        pending.push(row);
-        if (pending.length < INFER_ROWS) continue;
-        decideTypes();
-        for (const r of pending.splice(0)) yield toRecord(r);
-        continue;
-      }
-      yield toRecord(row);
+      const { out, error } = step(() => parser.feed(chunk, rows));
+      if (out.length > 0) yield out;
+      if (error !== null) throw error;
     }
-    if (header !== null && types.length === 0) {
+    if (stopped()) return;
+    const { out, error } = step(() => parser.end(rows));
+    if (error === null && header !== null && types.length === 0) {
       decideTypes();
-      for (const r of pending.splice(0)) {
-        if (stopped()) return;
-        yield toRecord(r);
-      }
+      for (const p of pending.splice(0)) out.push(toRecord(p));
     }
+    if (out.length > 0) yield out;
+    if (error !== null) throw error;
   } finally {
     input.close();
+  }
+}
+
+/** Records of one CSV file, one at a time (csvFileBatches flattened). */
+export async function* csvFileRecords(path: string, options: CsvOptions, stopped: () => boolean = () => false): AsyncGenerator<SourceRecord> {
+  for await (const batch of csvFileBatches(path, options, stopped)) {
+    for (const r of batch) {
+      if (stopped()) return;
+      yield r;
+    }
   }
 }
 
@@ -160,10 +274,20 @@ export class CsvSource implements SourceConnector {
     private readonly config: Pick<CsvSourceConfig, 'path' | 'keyColumn' | 'columns' | 'delimiter'>,
   ) {}
 
-  /** The file's records after those an earlier run produced (the offset `context` holds for the file). */
-  records(context?: SourceContext): AsyncIterable<SourceRecord> {
+  /** The file's records in batches, after those an earlier run produced (the offset `context` holds for the file). */
+  batches(context?: SourceContext): AsyncGenerator<SourceRecord[]> {
     const stopped = (): boolean => this.stopped;
-    return resumeFile(this.config.path, () => csvFileRecords(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
+    return resumeFileBatches(this.config.path, () => csvFileBatches(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
+  }
+
+  /** The same records one at a time. */
+  async *records(context?: SourceContext): AsyncGenerator<SourceRecord> {
+    for await (const batch of this.batches(context)) {
+      for (const r of batch) {
+        if (this.stopped) return;
+        yield r;
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -8,10 +8,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirectorySourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
-import { csvFileRecords } from './csv.js';
+import { csvFileBatches } from './csv.js';
 import { SourceError } from './input.js';
-import { jsonlFileRecords } from './jsonl.js';
-import { resumeFile } from './resume.js';
+import { jsonlFileBatches } from './jsonl.js';
+import { resumeFileBatches, SkippedLines } from './resume.js';
 
 /** '*' and '?' file-name glob → RegExp. */
 export function globToRegExp(pattern: string): RegExp {
@@ -95,7 +95,8 @@ export class DirectorySource implements SourceConnector {
     return ready;
   }
 
-  async *records(context?: SourceContext): AsyncGenerator<SourceRecord> {
+  /** The records of each ready file in batches (one per read chunk), after those an earlier run produced. */
+  async *batches(context?: SourceContext): AsyncGenerator<SourceRecord[]> {
     let first = true;
     while (!this.stopped) {
       const ready = await this.readyFiles();
@@ -106,12 +107,14 @@ export class DirectorySource implements SourceConnector {
         this.seen.delete(name);
         const path = join(this.config.path, name);
         const stopped = (): boolean => this.stopped;
-        const open = (): AsyncGenerator<SourceRecord> =>
-          this.formatOf(name) === 'csv'
-            ? csvFileRecords(path, { keyColumn: this.config.keyColumn, columns: this.config.columns, delimiter: this.config.delimiter }, stopped)
-            : jsonlFileRecords(path, { keyColumn: this.config.keyColumn, skipBadLines: this.config.skipBadLines }, () => this.skipped++, stopped);
-        const base = this.skipped;
-        yield* resumeFile(path, open, context, { label: name, stopped, onUnchanged: () => this.unchanged++, afterResume: () => void (this.skipped = base) });
+        const skips = new SkippedLines(this);
+        const open = (): AsyncGenerator<SourceRecord[]> => {
+          skips.opened();
+          return this.formatOf(name) === 'csv'
+            ? csvFileBatches(path, { keyColumn: this.config.keyColumn, columns: this.config.columns, delimiter: this.config.delimiter }, stopped)
+            : jsonlFileBatches(path, { keyColumn: this.config.keyColumn, skipBadLines: this.config.skipBadLines }, (_line, _reason, before) => skips.skip(before), stopped);
+        };
+        yield* resumeFileBatches(path, open, context, { label: name, stopped, onUnchanged: () => this.unchanged++, afterResume: (start) => skips.resumed(start) });
       }
       const n = this.unchanged - before;
       if (first && n > 0) context?.log(`${n} finished file${n === 1 ? ' was' : 's were'} produced by an earlier run and ${n === 1 ? 'is' : 'are'} unchanged: skipped`);
@@ -128,6 +131,16 @@ export class DirectorySource implements SourceConnector {
           resolve();
         };
       });
+    }
+  }
+
+  /** The same records one at a time. */
+  async *records(context?: SourceContext): AsyncGenerator<SourceRecord> {
+    for await (const batch of this.batches(context)) {
+      for (const r of batch) {
+        if (this.stopped) return;
+        yield r;
+      }
     }
   }
 

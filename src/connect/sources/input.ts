@@ -74,23 +74,25 @@ export async function openText(path: string): Promise<TextInput> {
   };
 }
 
-/** Lines of text (without \n or \r\n), with 1-based line numbers. */
-export async function* lines(chunks: AsyncIterable<string>, path: string): AsyncGenerator<{ line: string; number: number }> {
+/** Lines of text (without \n or \r\n), with 1-based line numbers, those of each chunk in one array (never empty). */
+export async function* lineBatches(chunks: AsyncIterable<string>, path: string): AsyncGenerator<Array<{ line: string; number: number }>> {
   let partial = '';
   let number = 0;
   for await (const chunk of chunks) {
+    const out: Array<{ line: string; number: number }> = [];
     let start = 0;
     let nl = chunk.indexOf('\n');
     while (nl >= 0) {
-      let line = partial + chunk.slice(start, nl);
+      let line = partial === '' ? chunk.slice(start, nl) : partial + chunk.slice(start, nl);
       partial = '';
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      yield { line, number: ++number };
+      out.push({ line, number: ++number });
       start = nl + 1;
       nl = chunk.indexOf('\n', start);
     }
+    if (out.length > 0) yield out;
     partial += chunk.slice(start);
     if (partial.length > MAX_ROW_CHARS) throw new SourceError(`${path} line ${number + 1}: longer than ${MAX_ROW_CHARS} characters`);
   }
-  if (partial.length > 0) yield { line: partial.endsWith('\r') ? partial.slice(0, -1) : partial, number: ++number };
+  if (partial.length > 0) yield [{ line: partial.endsWith('\r') ? partial.slice(0, -1) : partial, number: ++number }];
 }

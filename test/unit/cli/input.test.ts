@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { collectHeader, countLines, InputError, parseCsvRecord, readLines, readRecords, type InputOptions, type InputRecord } from '../../../src/cli/input.js';
+import { collectHeader, countLines, InputError, parseCsvRecord, readLines, readRecordBatches, readRecords, type InputOptions, type InputRecord } from '../../../src/cli/input.js';
 
 /** A source that yields the text in pieces of `size` bytes, so lines straddle chunks. */
 function chunked(text: string | Buffer, size: number): AsyncIterable<Buffer> {
@@ -93,4 +93,59 @@ test('--header parsing and line counting for the progress total', async () => {
   assert.equal(await countLines(chunked('a\nb\nc', 2)), 3);
   assert.equal(await countLines(chunked('a\nb\n', 2)), 2);
   assert.equal(await countLines(chunked('', 2)), 0);
+});
+
+/** parseCsvRecord before issue 16 (field += c): the oracle for the slicing one. */
+function oracleParseCsvRecord(text: string): string[] | null {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else field += c;
+    i++;
+  }
+  if (quoted) return null;
+  fields.push(field);
+  return fields;
+}
+
+test('csv: parseCsvRecord splits as the character-at-a-time version did, on a fuzzed corpus', () => {
+  let a = 7;
+  const random = (): number => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+  const pieces = ['a', 'bc', ',', ',', '"', '"', '""', '\n', ' ', 'é', '12'];
+  for (let n = 0; n < 3000; n++) {
+    let s = '';
+    const len = Math.floor(random() * 24);
+    for (let k = 0; k < len; k++) s += pieces[Math.floor(random() * pieces.length)];
+    assert.deepEqual(parseCsvRecord(s), oracleParseCsvRecord(s), JSON.stringify(s));
+  }
+});
+
+test('csv in batches: the records of each chunk together, and a bad row after the records before it', async () => {
+  const rows = [...Array(300).keys()].map((i) => `${i},"v ${i}"`);
+  const batches: InputRecord[][] = [];
+  for await (const b of readRecordBatches(chunked(`id,v\n${rows.join('\n')}\n`, 1000), { format: 'csv', keyColumn: 'id' })) batches.push(b);
+  assert.ok(batches.length >= 2 && batches.every((b) => b.length > 0), `${batches.length} batches`);
+  assert.deepEqual(batches.flat().map((r) => r.key), rows.map((_, i) => String(i)));
+  assert.equal(batches.flat()[299]!.line, 301);
+  const got: InputRecord[] = [];
+  await assert.rejects(async () => {
+    for await (const b of readRecordBatches(chunked(`id,v\n${rows.slice(0, 150).join('\n')}\nbad\n${rows.slice(150).join('\n')}\n`, 100_000), { format: 'csv' })) got.push(...b);
+  }, /line 152: 1 fields, but the header has 2/);
+  assert.equal(got.length, 150);
 });

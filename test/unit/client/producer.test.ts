@@ -415,11 +415,15 @@ describe('Producer against the in-process broker', () => {
 
   test('sendTo: one call per batch and listener with the offset of its last record there; failures reach the listener', async () => {
     const p = await make({ lingerMs: 20 });
-    const calls: Array<{ topic: string; partition: number; lastOffset: number; who: string }> = [];
+    const calls: Array<{ topic: string; partition: number; lastOffset: number; records: number; who: string }> = [];
     const failures: Error[] = [];
+    const failedRecords: number[] = [];
     const listener = (who: string): SendListener => ({
-      onAcknowledged: (topic, partition, lastOffset) => calls.push({ topic, partition, lastOffset, who }),
-      onFailed: (_t, _p, err) => failures.push(err),
+      onAcknowledged: (topic, partition, lastOffset, records) => calls.push({ topic, partition, lastOffset, records, who }),
+      onFailed: (_t, _p, err, records) => {
+        failures.push(err);
+        failedRecords.push(records);
+      },
     });
     const a = listener('a');
     const b = listener('b');
@@ -432,6 +436,10 @@ describe('Producer against the in-process broker', () => {
     const lastOf = (who: string): number => Math.max(...calls.filter((c) => c.who === who).map((c) => c.lastOffset));
     assert.equal(lastOf('a'), 398);
     assert.equal(lastOf('b'), 399);
+    // Each call counts the listener's records in that batch: together, every record once.
+    const countOf = (who: string): number => calls.filter((c) => c.who === who).reduce((n, c) => n + c.records, 0);
+    assert.equal(countOf('a'), 300);
+    assert.equal(countOf('b'), 100);
     assert.ok(calls.every((c) => c.topic === 'send-to' && c.partition === 2));
     assert.deepEqual(failures, []);
 
@@ -446,6 +454,7 @@ describe('Producer against the in-process broker', () => {
     await small.flush();
     await new Promise((r) => setImmediate(r));
     assert.equal(failures.length, 1);
+    assert.deepEqual(failedRecords, [1]);
     const failure: unknown = failures[0];
     assert.ok(failure instanceof ProtocolError && failure.kafkaError === 'MESSAGE_TOO_LARGE', String(failure));
   });

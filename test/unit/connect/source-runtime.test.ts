@@ -10,8 +10,9 @@ import { Consumer } from '../../../src/client/consumer.js';
 import { parseConfig } from '../../../src/connect/config.js';
 import { runPipelines } from '../../../src/connect/runtime.js';
 import { runSourcePipeline } from '../../../src/connect/source-runtime.js';
+import { loadSourceOffsets } from '../../../src/connect/source-offsets.js';
 import { HttpSource } from '../../../src/connect/sources/http.js';
-import type { PipelineConfig } from '../../../src/connect/types.js';
+import type { PipelineConfig, SourceConnector, SourceRecord } from '../../../src/connect/types.js';
 import { startTestBroker, type TestBroker } from '../../compat/support/broker.js';
 
 interface Got {
@@ -97,6 +98,70 @@ describe('source runtime', () => {
     assert.deepEqual(got[0].value, { id: 1, name: 'Smith, Ann', age: 31, joined: '2024-01-02T00:00:00.000Z', note: 'two\r\nlines' });
     assert.deepEqual(got[1].value, { id: 2, name: 'Bo', age: 'x', joined: '2024-01-03T10:00:00.000Z', note: 'say "hi"' });
     assert.deepEqual(got[2].value, { id: 3, name: 'Cy', age: 40, joined: '2024-01-04T00:00:00.000Z', note: '' });
+  });
+
+  test('a CSV of many read chunks, at-least-once and exactly-once: every record once, the whole file stored as read', async () => {
+    const rows = 6000; // ~300 KB: five 64 KiB chunks, so several batches and chunks of sends
+    const lines = ['id,name,city,event_time'];
+    for (let i = 1; i <= rows; i++) lines.push(`${i},"name ${i}, ${'x'.repeat(i % 30)}",${i % 2 === 0 ? 'Paris' : '"New\nYork"'},${new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString()}`);
+    await writeFile(join(dir, 'many.csv'), `${lines.join('\n')}\n`);
+    for (const guarantee of ['at-least-once', 'exactly-once'] as const) {
+      const topic = `many-${guarantee}`;
+      const p = pipeline({ name: `many-${guarantee}`, topic, source: { type: 'csv', path: 'many.csv', keyColumn: 'id', guarantee } });
+      const result = await runSourcePipeline(p, { bootstrapServers: address }, { stream: captureStream() });
+      assert.equal(result.records, rows);
+      assert.ok(result.bytes > rows * 60, `${result.bytes} bytes`);
+      const got = await readAll(address, topic);
+      assert.equal(got.length, rows);
+      const ids = got.map((g) => Number(g.key));
+      assert.deepEqual([...new Set(ids)].length, rows);
+      // In order within each partition.
+      for (const part of [0, 1, 2]) {
+        const inPart = got.filter((g) => g.partition === part).map((g) => Number(g.key));
+        assert.deepEqual(inPart, [...inPart].sort((a, b) => a - b));
+      }
+      assert.deepEqual(got.find((g) => g.key === '7')!.value, { id: 7, name: `name 7, ${'x'.repeat(7)}`, city: 'New\nYork', event_time: '2024-01-01T00:00:07.000Z' });
+      const offsets = (await loadSourceOffsets({ bootstrapServers: address }, [p.name])).get(p.name)!;
+      const stored = offsets.offset({ path: join(dir, 'many.csv') })!;
+      assert.equal(stored.position, rows);
+      assert.equal(stored.eof, true);
+      const err = captureStream();
+      assert.equal((await runSourcePipeline(p, { bootstrapServers: address }, { stream: err })).records, 0);
+      assert.match(err.text, /all 6000 records were produced by an earlier run and the file is unchanged/);
+    }
+  });
+
+  test('a connector with batches: the runtime takes them (not records()); offsets stored per chunk, resumed after', async () => {
+    const partition = { path: '/virtual/input' };
+    let fromBatches = 0;
+    const connector = (total: number): SourceConnector => ({
+      name: 'batched',
+      records() {
+        throw new Error('records() called although batches() is there');
+      },
+      async *batches(context) {
+        const start = context?.offset(partition)?.position ?? 0;
+        for (let b = start / 100; b < total / 100; b++) {
+          yield Array.from({ length: 100 }, (_, i): SourceRecord => {
+            fromBatches++;
+            const n = b * 100 + i + 1;
+            return { key: String(n), value: { n }, sourcePartition: partition, sourceOffset: { position: n } };
+          });
+        }
+      },
+      async stop() {},
+    });
+    const p = pipeline({ name: 'batched-in', topic: 'batched', source: { type: 'jsonl', path: '/virtual/input' } });
+    const r = await runSourcePipeline(p, { bootstrapServers: address }, { connector: connector(5000), stream: captureStream() });
+    assert.equal(r.records, 5000);
+    assert.equal(fromBatches, 5000);
+    const stored = (await loadSourceOffsets({ bootstrapServers: address }, [p.name])).get(p.name)!.offset(partition)!;
+    assert.equal(stored.position, 5000);
+    // The input grew: the next run starts after the stored position.
+    const again = await runSourcePipeline(p, { bootstrapServers: address }, { connector: connector(6000), stream: captureStream() });
+    assert.equal(again.records, 1000);
+    const got = await readAll(address, 'batched');
+    assert.deepEqual(got.map((g) => (g.value as { n: number }).n).sort((a, b) => a - b), Array.from({ length: 6000 }, (_, i) => i + 1));
   });
 
   test('jsonl with skipBadLines: good lines produced, the bad counted in the summary', async () => {
