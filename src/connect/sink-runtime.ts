@@ -156,6 +156,13 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   const ready = new Set<string>();
   /** The batch in progress, awaited by a revocation so a partition never has two writers. */
   let inflight: Promise<void> = Promise.resolve();
+  /**
+   * Group offsets of written batches, not yet committed (only ever offsets whose transaction committed), and
+   * the OffsetCommit in flight. The commit round trip overlaps the next poll and write instead of stalling
+   * them; a revocation and the stop wait for it (flushCommits), so a partition moves on with its offsets.
+   */
+  const toCommit = new Map<string, TopicPartitionOffset>();
+  let committing: Promise<void> | null = null;
   let producer: Producer | null = null;
 
   /**
@@ -255,6 +262,7 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
           ready.delete(k);
         }
         await inflight;
+        await flushCommits();
         for (const tp of tps) done.delete(tpKey(tp.topic, tp.partition));
       },
       onPartitionsLost: async (tps) => {
@@ -263,6 +271,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
           revoked.add(k);
           ready.delete(k);
           done.delete(k);
+          // Lost, not revoked: the generation is gone, so these offsets could not be committed any more.
+          toCommit.delete(k);
         }
       },
     },
@@ -306,14 +316,34 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     if (failures.length > 0) await deadLetter(failures);
     rows += live.length - failures.length;
     dlq += failures.length;
-    for (const o of offsets) done.set(tpKey(o.topic, o.partition), o.offset);
-    try {
-      await consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
-    } catch (err) {
-      // A rebalance moved the partitions on: their next owner reads this batch again (at-least-once allows it;
-      // exactly-once does not read group offsets at all).
-      if (!eos) log(`pipeline "${p.name}": commit failed (${errorMessage(err)}); the batch may be written again`);
+    for (const o of offsets) {
+      done.set(tpKey(o.topic, o.partition), o.offset);
+      toCommit.set(tpKey(o.topic, o.partition), o);
     }
+    // The group commit runs while the next batch is written (one at a time, later offsets coalesced).
+    commitWritten();
+  }
+
+  function commitWritten(): void {
+    if (committing !== null || toCommit.size === 0) return;
+    const offsets = [...toCommit.values()];
+    toCommit.clear();
+    committing = consumer
+      .commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))
+      .catch((err: unknown) => {
+        // A rebalance moved the partitions on: their next owner reads these batches again (at-least-once allows
+        // it; exactly-once does not read group offsets at all).
+        if (!eos) log(`pipeline "${p.name}": commit failed (${errorMessage(err)}); the batch may be written again`);
+      })
+      .finally(() => {
+        committing = null;
+        commitWritten();
+      });
+  }
+  /** Resolves once every written batch's offsets were committed (or the commit failed). */
+  async function flushCommits(): Promise<void> {
+    commitWritten();
+    while (committing !== null) await committing;
   }
 
   // Lag and progress, measured every interval from the high watermarks (ListOffsets) of the assigned partitions.
@@ -394,6 +424,7 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   } finally {
     clearInterval(timer);
     await inflight.catch(() => undefined);
+    await flushCommits();
     await consumer.close().catch(() => undefined);
     await admin.close().catch(() => undefined);
     await (producer as Producer | null)?.close().catch(() => undefined);

@@ -26,6 +26,19 @@ interface PreparedRow {
   key: string | null;
 }
 
+/** How records with the field names `names` (in this order) become rows: `fields[i]` fills `columns[i]`. */
+interface RowShape {
+  names: string[];
+  columns: string[];
+  fields: string[];
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** True when the error says "try the same batch again later". */
 export function isRetriable(err: unknown): boolean {
   return err instanceof SinkError ? err.retriable : (err as { retriable?: unknown } | null)?.retriable === true;
@@ -55,6 +68,19 @@ function toValue(v: unknown): Value {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v;
   return JSON.stringify(v);
+}
+
+/** The rows' values one after the other, as one statement binds them. */
+function flatValues(rows: PreparedRow[]): Value[] {
+  const width = rows[0].values.length;
+  const out: Value[] = new Array(rows.length * width);
+  let at = 0;
+  for (const row of rows) {
+    const v = row.values;
+    for (let i = 0; i < v.length; i++) out[at++] = v[i];
+  }
+  out.length = at;
+  return out;
 }
 
 /** The record key's fields (a CDC key is the primary-key columns as a JSON object), or none. */
@@ -181,6 +207,9 @@ export class SqlSink implements SinkConnector {
     }
     if (cols === null) return;
     this.tableColumns = new Set(cols.map((c) => c.name));
+    // Row shapes map fields to these columns: worked out again against the table as it is now.
+    this.shapes.clear();
+    this.lastShape = null;
     this.columnsLower = new Map(cols.map((c) => [c.name.toLowerCase(), c.name]));
   }
 
@@ -230,37 +259,85 @@ export class SqlSink implements SinkConnector {
   /**
    * Fields → columns: with a mapping, `column ← field` for each mapped field present; without one, every field
    * that names a table column (others are ignored). Absent fields are left out, so column defaults apply.
+   * Which fields go to which columns depends only on the record's field names (and, with a mapping, on which
+   * mapped fields are present), so it is worked out once per shape and reused: a topic's records mostly share one.
    */
   private toRow(record: SinkRecord, fields: Record<string, unknown>): PreparedRow | Error {
-    const columns: string[] = [];
-    const values: Value[] = [];
-    const mapping = this.options.columns;
-    const seen = new Set<string>();
-    const add = (col: string | undefined, v: unknown): void => {
-      if (col === undefined || seen.has(col) || v === undefined) return;
-      seen.add(col);
-      columns.push(col);
-      values.push(toValue(v));
-    };
-    if (mapping) {
-      for (const [col, field] of Object.entries(mapping)) add(this.column(col), fields[field]);
-      for (const k of this.keys) if (!(k in mapping)) add(this.column(k), fields[k]);
-    } else {
-      for (const [field, v] of Object.entries(fields)) add(this.column(field), v);
+    const shape = this.shapeOf(fields);
+    const n = shape.fields.length;
+    const columns = shape.columns;
+    const values: Value[] = new Array(n);
+    let present = 0;
+    for (let i = 0; i < n; i++) {
+      const v = fields[shape.fields[i]];
+      if (v !== undefined) present++;
+      values[i] = toValue(v);
+    }
+    let row: { columns: string[]; values: Value[] } = { columns, values };
+    // A field present with `undefined` cannot come from JSON, but a decoder could hand one over: left out as before.
+    if (present < n) {
+      const cols: string[] = [];
+      const vals: Value[] = [];
+      for (let i = 0; i < n; i++) {
+        if (fields[shape.fields[i]] === undefined) continue;
+        cols.push(columns[i]);
+        vals.push(values[i]);
+      }
+      row = { columns: cols, values: vals };
     }
     let key: string | null = null;
     if (this.upsert) {
       const parts: string[] = [];
       for (const k of this.keys) {
         const col = this.column(k);
-        const i = col === undefined ? -1 : columns.indexOf(col);
-        if (i < 0 || values[i] === null) return new SinkError(`upsert needs key column '${k}', and the record has no value for it`, { retriable: false });
-        parts.push(JSON.stringify(values[i]));
+        const i = col === undefined ? -1 : row.columns.indexOf(col);
+        if (i < 0 || row.values[i] === null) return new SinkError(`upsert needs key column '${k}', and the record has no value for it`, { retriable: false });
+        parts.push(JSON.stringify(row.values[i]));
       }
       key = parts.join('\u0000');
     }
-    if (columns.length === 0) return new SinkError(`no field of the record matches a column of table '${this.options.table}'`, { retriable: false });
-    return { record, columns, values, key };
+    if (row.columns.length === 0) return new SinkError(`no field of the record matches a column of table '${this.options.table}'`, { retriable: false });
+    return { record, columns: row.columns, values: row.values, key };
+  }
+
+  /** The last shape used, checked first; others by their field names joined. */
+  private lastShape: RowShape | null = null;
+  private readonly shapes = new Map<string, RowShape>();
+
+  private shapeOf(fields: Record<string, unknown>): RowShape {
+    const names = Object.keys(fields);
+    const last = this.lastShape;
+    if (last !== null && sameNames(last.names, names)) return last;
+    const id = names.join('\u0000');
+    let shape = this.shapes.get(id);
+    if (shape === undefined) {
+      shape = this.buildShape(names, fields);
+      // Bounded: records with ever-new field sets (sparse JSON) must not grow it without end.
+      if (this.shapes.size >= 256) this.shapes.clear();
+      this.shapes.set(id, shape);
+    }
+    this.lastShape = shape;
+    return shape;
+  }
+
+  private buildShape(names: string[], fields: Record<string, unknown>): RowShape {
+    const columns: string[] = [];
+    const from: string[] = [];
+    const mapping = this.options.columns;
+    const seen = new Set<string>();
+    const add = (col: string | undefined, field: string): void => {
+      if (col === undefined || seen.has(col) || !(field in fields)) return;
+      seen.add(col);
+      columns.push(col);
+      from.push(field);
+    };
+    if (mapping) {
+      for (const [col, field] of Object.entries(mapping)) add(this.column(col), field);
+      for (const k of this.keys) if (!(k in mapping)) add(this.column(k), k);
+    } else {
+      for (const field of names) add(this.column(field), field);
+    }
+    return { names, columns, fields: from };
   }
 
   /**
@@ -271,24 +348,42 @@ export class SqlSink implements SinkConnector {
   private *chunks(rows: PreparedRow[]): Generator<PreparedRow[]> {
     let chunk: PreparedRow[] = [];
     let signature = '';
+    /** The columns array the signature is of: rows of one shape share it, so most rows skip the join. */
+    let signatureOf: string[] | null = null;
+    let maxRows = 1;
     let keys = new Set<string>();
     for (const row of rows) {
-      const sig = row.columns.join('\u0000');
-      const maxRows = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / row.columns.length)));
-      if (chunk.length > 0 && (sig !== signature || chunk.length >= maxRows || (row.key !== null && keys.has(row.key)))) {
+      let same = row.columns === signatureOf;
+      if (!same) {
+        const sig = row.columns.join('\u0000');
+        same = sig === signature;
+        signature = sig;
+        signatureOf = row.columns;
+        maxRows = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / row.columns.length)));
+      }
+      if (chunk.length > 0 && (!same || chunk.length >= maxRows || (row.key !== null && keys.has(row.key)))) {
         yield chunk;
         chunk = [];
         keys = new Set();
       }
-      signature = sig;
       chunk.push(row);
       if (row.key !== null) keys.add(row.key);
     }
     if (chunk.length > 0) yield chunk;
   }
 
+  /** Statement texts by column set and row count: a 500-row INSERT's placeholders are built once, not per batch. */
+  private readonly insertTexts = new Map<string, string>();
+
   private insertSql(columns: string[], rows: number): string {
-    return this.dialect.insert(this.options.table, columns, rows, this.upsert ? this.keys.map((k) => this.column(k) ?? k) : null);
+    const id = `${rows}\u0000${columns.join('\u0000')}`;
+    let sql = this.insertTexts.get(id);
+    if (sql === undefined) {
+      sql = this.dialect.insert(this.options.table, columns, rows, this.upsert ? this.keys.map((k) => this.column(k) ?? k) : null);
+      if (this.insertTexts.size >= 64) this.insertTexts.clear();
+      this.insertTexts.set(id, sql);
+    }
+    return sql;
   }
 
   /** Runs fn under a savepoint: a failure rolls back only what fn did, and the transaction goes on. */
@@ -308,7 +403,7 @@ export class SqlSink implements SinkConnector {
   private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[]): Promise<void> {
     const columns = chunk[0].columns;
     try {
-      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), chunk.flatMap((r) => r.values)));
+      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk)));
       return;
     } catch (err) {
       if (isRetriable(err)) throw err;
