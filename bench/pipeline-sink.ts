@@ -8,7 +8,8 @@
  *   at-least-once  runSinkPipeline (`once`) draining the topic from the beginning (a fresh group) into a fresh table;
  *   exactly-once   the same with the offsets stored in the database's transactions.
  *
- * Rows/s (until the last row is written: the sink's idle wait at the end is not counted), CPU µs per row of this
+ * Rows/s (sinks: from the first batch handed to the sink until the last row is written — the group join before and
+ * the idle wait after are not counted; the start-up is reported apart), CPU µs per row (whole run) of this
  * process (which also runs the broker serving the fetches; the database servers' CPU is not counted), and the
  * ratio to the direct loader's median. MariaDB and PostgreSQL are started as the compat tests start them
  * (test/compat/support) when installed.
@@ -46,6 +47,8 @@ export interface SinkCase {
   cpuUsPerRow: number[];
   median: number;
   medianCpuUsPerRow: number;
+  /** Sink cases: median ms from the start to the first batch (group join, first fetch), not in the rate. */
+  medianStartupMs?: number;
   /** Median rate ÷ the direct loader's median rate. */
   ratio: number;
 }
@@ -106,6 +109,8 @@ export async function prefill(client: ClientOptions, topic: string, count: numbe
 class TimedSink implements SinkConnector {
   rows = 0;
   doneAt = 0;
+  /** When the first batch reached the sink (group joined, first fetch in). */
+  firstAt = 0;
   constructor(private readonly inner: SinkConnector, private readonly target: number, private readonly onDone: () => void) {}
   get name(): string {
     return this.inner.name;
@@ -119,7 +124,11 @@ class TimedSink implements SinkConnector {
   storedOffsets(pipeline: string, tps: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
     return this.inner.storedOffsets(pipeline, tps);
   }
+  prepare(records: SinkRecord[]): void {
+    this.inner.prepare?.(records);
+  }
   async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]) {
+    if (this.firstAt === 0) this.firstAt = performance.now();
     const failures = await this.inner.write(records, offsets);
     this.rows += records.length - failures.length;
     if (this.rows >= this.target && this.doneAt === 0) {
@@ -153,6 +162,8 @@ async function dropTable(spec: DbSpec, table: string): Promise<void> {
 interface Measured {
   rate: number;
   cpuUsPerRow: number;
+  /** Sink cases: from the start to the first batch handed to the sink (group join, first fetch). */
+  startupMs?: number;
 }
 
 let pipelines = 0;
@@ -190,7 +201,8 @@ async function drain(spec: DbSpec, dataset: Dataset, client: ClientOptions, topi
     if (timer) clearInterval(timer);
   }
   const used = process.cpuUsage(cpu);
-  const seconds = (sink.doneAt - started) / 1000;
+  // From the first batch on, as the direct loader's clock starts at its first row: the start-up is reported apart.
+  const seconds = (sink.doneAt - sink.firstAt) / 1000;
   const check = await openDb(spec);
   try {
     const n = await check.count(table);
@@ -199,7 +211,7 @@ async function drain(spec: DbSpec, dataset: Dataset, client: ClientOptions, topi
     await check.close();
   }
   await dropTable(spec, table);
-  return { rate: rows / seconds, cpuUsPerRow: (used.user + used.system) / rows };
+  return { rate: rows / seconds, cpuUsPerRow: (used.user + used.system) / rows, startupMs: sink.firstAt - started };
 }
 
 /** The experiment's direct batched loader: insertBatch per 500 rows into a fresh table. */
@@ -342,7 +354,11 @@ export async function runPipelineSinkBench(options: PipelineSinkBenchOptions, lo
         cases: (Object.keys(got) as Array<SinkCase['name']>).map((name) => {
           const rates = got[name].map((m) => m.rate);
           const cpu = got[name].map((m) => m.cpuUsPerRow);
-          return { name, rates, cpuUsPerRow: cpu, median: median(rates), medianCpuUsPerRow: median(cpu), ratio: median(rates) / base };
+          const startup = got[name].flatMap((m) => (m.startupMs === undefined ? [] : [m.startupMs]));
+          return {
+            name, rates, cpuUsPerRow: cpu, median: median(rates), medianCpuUsPerRow: median(cpu), ratio: median(rates) / base,
+            ...(startup.length > 0 ? { medianStartupMs: Math.round(median(startup)) } : {}),
+          };
         }),
       });
     }
@@ -356,10 +372,10 @@ export async function runPipelineSinkBench(options: PipelineSinkBenchOptions, lo
 
 export function formatPipelineSinkTable(r: PipelineSinkBenchResult): string {
   const lines = [`\nTopic → database: ${r.rows.toLocaleString('en-US')} rows, ${r.rounds} rounds interleaved (medians; ratio to the direct batched loader)`];
-  lines.push(`${'database'.padEnd(10)} ${'case'.padEnd(14)} ${'rows/s'.padStart(10)} ${'CPU µs/row'.padStart(11)} ${'ratio'.padStart(6)}`);
+  lines.push(`${'database'.padEnd(10)} ${'case'.padEnd(14)} ${'rows/s'.padStart(10)} ${'CPU µs/row'.padStart(11)} ${'ratio'.padStart(6)} ${'start-up ms'.padStart(12)}`);
   for (const d of r.databases) {
     for (const c of d.cases) {
-      lines.push(`${d.db.padEnd(10)} ${c.name.padEnd(14)} ${Math.round(c.median).toLocaleString('en-US').padStart(10)} ${c.medianCpuUsPerRow.toFixed(2).padStart(11)} ${c.ratio.toFixed(2).padStart(6)}`);
+      lines.push(`${d.db.padEnd(10)} ${c.name.padEnd(14)} ${Math.round(c.median).toLocaleString('en-US').padStart(10)} ${c.medianCpuUsPerRow.toFixed(2).padStart(11)} ${c.ratio.toFixed(2).padStart(6)} ${c.medianStartupMs === undefined ? '' : String(c.medianStartupMs).padStart(12)}`);
     }
   }
   if (r.memory) {

@@ -115,9 +115,6 @@ function nextOffsets(records: SinkRecord[]): TopicPartitionOffset[] {
   return [...next.values()];
 }
 
-function toSinkRecord(r: ConsumerRecord): SinkRecord {
-  return { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
-}
 
 export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOptions, opts: SinkRunOptions): Promise<SinkRunResult> {
   const cfg = p.sink;
@@ -156,6 +153,11 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   const ready = new Set<string>();
   /** The batch in progress, awaited by a revocation so a partition never has two writers. */
   let inflight: Promise<void> = Promise.resolve();
+  /** The next batch, polled and prepared while the one before was written (a ConsumerRecord is a SinkRecord). */
+  let held: SinkRecord[] | null = null;
+  /** Partitions revoked, lost or assigned while `held` was taken: a rebalance puts the held records back. */
+  const moved = new Set<string>();
+  let rebalanced = false;
   /**
    * Group offsets of written batches, not yet committed (only ever offsets whose transaction committed), and
    * the OffsetCommit in flight. The commit round trip overlaps the next poll and write instead of stalling
@@ -236,6 +238,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     rebalanceListener: {
       onPartitionsAssigned: async (tps) => {
         joined = true;
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) revoked.delete(tpKey(tp.topic, tp.partition));
         if (!eos || tps.length === 0) return;
         // Paused before anything can be fetched (this part runs before the group's next step), so nothing
@@ -256,6 +260,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
         consumer.resume(still);
       },
       onPartitionsRevoked: async (tps) => {
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) {
           const k = tpKey(tp.topic, tp.partition);
           revoked.add(k);
@@ -266,6 +272,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
         for (const tp of tps) done.delete(tpKey(tp.topic, tp.partition));
       },
       onPartitionsLost: async (tps) => {
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) {
           const k = tpKey(tp.topic, tp.partition);
           revoked.add(k);
@@ -302,11 +310,30 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     await producer.sendBatch(out);
   }
 
+  /**
+   * The records still to be written by this runtime: not of a partition revoked meanwhile, and (exactly-once) of
+   * one sought to its stored offsets. The very same array when all are, so what prepare() did for it is used.
+   */
+  function liveRecords(batch: SinkRecord[]): SinkRecord[] {
+    const keep = (r: SinkRecord): boolean => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition)));
+    return batch.every(keep) ? batch : batch.filter(keep);
+  }
+
+  /**
+   * Puts held records back after a rebalance: a partition that stayed assigned throughout is sought to its first
+   * held record, to be read again; one revoked, lost or assigned meanwhile was positioned by that (committed or
+   * stored offsets), or belongs to another member now.
+   */
+  function unpoll(records: SinkRecord[]): void {
+    const mine = new Set(consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)));
+    const first = new Map<string, SinkRecord>();
+    for (const r of records) if (!first.has(tpKey(r.topic, r.partition))) first.set(tpKey(r.topic, r.partition), r);
+    for (const [k, r] of first) if (mine.has(k) && !moved.has(k)) consumer.seek(r, r.offset);
+  }
+
   /** Writes one batch; false when the signal aborted it (nothing committed). */
-  async function processBatch(batch: ConsumerRecord[]): Promise<void> {
-    const live = batch
-      .filter((r) => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition))))
-      .map(toSinkRecord);
+  async function processBatch(batch: SinkRecord[]): Promise<void> {
+    const live = liveRecords(batch);
     if (live.length === 0) return;
     const offsets = nextOffsets(live);
     const written = await retry('write', () => write(live, eos ? offsets : undefined), true);
@@ -408,16 +435,34 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     });
     await consumer.subscribe([p.topic]);
     while (!signal.aborted) {
-      if (opts.once && idleSince !== null && Date.now() - idleSince >= idleMs) {
+      if (opts.once && held === null && idleSince !== null && Date.now() - idleSince >= idleMs) {
         stopped = 'idle';
         break;
       }
-      const records = await consumer.poll(Math.min(200, intervalMs));
+      const records = held ?? (await consumer.poll(Math.min(200, intervalMs)));
+      held = null;
       // Records polled after the stop are not written: they were not committed, so they are read again.
       if (signal.aborted || records.length === 0) continue;
       busy = true;
       inflight = processBatch(records);
-      await inflight.finally(() => (busy = false));
+      // While the database works on this batch, the next one is taken from what the consumer has already fetched
+      // and prepared (parsed, mapped to rows); it is written only after this one, in order. A rebalance meanwhile
+      // puts it back. (Not with valueFormat avro/json-schema: those records are decoded first.)
+      rebalanced = false;
+      moved.clear();
+      if (sink.prepare !== undefined && decoder === undefined) {
+        const next = await consumer.poll(0);
+        if (next.length > 0) {
+          held = liveRecords(next);
+          sink.prepare(held);
+        }
+      }
+      await inflight.finally(() => (busy = held !== null));
+      if (held !== null && rebalanced) {
+        unpoll(held);
+        held = null;
+        busy = false;
+      }
     }
   } catch (err) {
     throw new PipelineError(p.name, errorMessage(err), { cause: err });

@@ -142,21 +142,42 @@ export class SqlSink implements SinkConnector {
     if (this.options.guarantee === 'exactly-once') await this.ensureOffsetsTable();
   }
 
-  async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
-    if (this.options.cdc === true) return this.writeChanges(records, offsets);
+  /** Rows worked out by prepare() for the records array write() gets next. */
+  private prepared: { records: SinkRecord[]; rows: PreparedRow[]; failures: RecordFailure[] } | null = null;
+
+  prepare(records: SinkRecord[]): void {
+    // Before the table exists the first batch creates it (from its values): write() does all of that.
+    if (this.options.cdc === true || this.tableColumns === null) return;
+    this.prepared = { records, ...this.toRows(records.map((record) => ({ record, fields: parseRecordValue(record) }))) };
+  }
+
+  /** Parsed values → rows, and the records that are not one (not a JSON object, no field for any column). */
+  private toRows(parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> | Error }>): { rows: PreparedRow[]; failures: RecordFailure[] } {
     const failures: RecordFailure[] = [];
-    const parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> }> = [];
-    for (const record of records) {
-      const fields = parseRecordValue(record);
-      if (fields instanceof Error) failures.push({ record, error: fields });
-      else parsed.push({ record, fields });
-    }
-    if (this.tableColumns === null && parsed.length > 0) await this.createTable(parsed.map((p) => p.fields));
     const rows: PreparedRow[] = [];
     for (const { record, fields } of parsed) {
-      const row = this.toRow(record, fields);
+      const row = fields instanceof Error ? fields : this.toRow(record, fields);
       if (row instanceof Error) failures.push({ record, error: row });
       else rows.push(row);
+    }
+    return { rows, failures };
+  }
+
+  async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
+    if (this.options.cdc === true) return this.writeChanges(records, offsets);
+    const ready = this.prepared;
+    this.prepared = null;
+    let rows: PreparedRow[];
+    let failures: RecordFailure[];
+    if (ready !== null && ready.records === records && this.tableColumns !== null) {
+      ({ rows, failures } = ready);
+    } else {
+      const parsed = records.map((record) => ({ record, fields: parseRecordValue(record) }));
+      if (this.tableColumns === null) {
+        const objects = parsed.flatMap((p) => (p.fields instanceof Error ? [] : [p.fields]));
+        if (objects.length > 0) await this.createTable(objects);
+      }
+      ({ rows, failures } = this.toRows(parsed));
     }
     if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
     else if (rows.length === 0) return failures;
