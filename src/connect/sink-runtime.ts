@@ -4,6 +4,10 @@
  *
  * - at-least-once: the group's offsets are committed only after the transaction committed and the
  *   dead-letter records were acknowledged. A crash in between redelivers the batch (duplicates, no loss).
+ *   The OffsetCommit runs in the background while the next batch is written (one at a time, later offsets
+ *   coalesced); a revocation and the stop wait for it, so a crash can redeliver a few batches, never lose one.
+ * - the next batch is polled (from what the consumer has fetched) and prepared by the sink while the database
+ *   writes the current one; it is written only after it. A rebalance in between puts it back (seek).
  * - exactly-once: the sink stores the next offsets in the same transaction as the rows; when partitions
  *   are assigned they are paused, sought to the stored offsets (the beginning when none), then resumed.
  *   The group's offsets are still committed afterwards, for lag tools only; they are never read.

@@ -3,9 +3,11 @@
  * fields are mapped to table columns, and a batch becomes multi-row INSERTs (or upserts) in one transaction.
  * Exactly-once mode stores the consumed offsets in `tributary_offsets` in that same transaction.
  *
- * A row the database refuses does not fail the batch: each statement runs under a SAVEPOINT, and when one
- * fails with a non-retriable error its rows are retried one by one (each under its own SAVEPOINT) so the good
- * ones are written and the bad ones are returned as RecordFailures (for the dead-letter topic). Retriable
+ * A row the database refuses does not fail the batch. The statements go without savepoints first (as a plain
+ * batched loader's); when one is refused the transaction is rolled back and written again with each statement
+ * under a SAVEPOINT, and a refused statement's rows are retried one by one (each under its own SAVEPOINT) so the
+ * good ones are written and the bad ones are returned as RecordFailures (for the dead-letter topic); the next
+ * writes then use savepoints straight away for a while. Retriable
  * errors (database down, locked, busy) abort the whole transaction and reject with SinkError{retriable: true}.
  */
 import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
@@ -99,6 +101,16 @@ function keyObject(record: SinkRecord): Record<string, unknown> | null {
   }
 }
 
+/** A statement of a transaction written without savepoints was refused: the transaction is written again with them. */
+class RefusedStatement extends SinkError {
+  constructor(cause: Error) {
+    super(`statement refused: ${cause.message}`, { retriable: false, cause });
+  }
+}
+
+/** After a refusal, this many writes go guarded (savepoints) at once: a topic with bad rows is not written twice per batch. */
+const GUARDED_AFTER_REFUSAL = 100;
+
 export class SqlSink implements SinkConnector {
   readonly name: string;
   private readonly dialect: Dialect;
@@ -109,6 +121,8 @@ export class SqlSink implements SinkConnector {
   /** Lower-cased table column → its real name, for fields that differ only in case. */
   private columnsLower = new Map<string, string>();
   private offsetsTableReady = false;
+  /** Writes left to go straight to savepoints (after a refusal). */
+  private guardedWrites = 0;
 
   constructor(
     readonly driver: SqlDriver,
@@ -181,16 +195,32 @@ export class SqlSink implements SinkConnector {
     }
     if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
     else if (rows.length === 0) return failures;
-    try {
+    const attempt = async (guarded: boolean): Promise<RecordFailure[]> => {
+      const out = [...failures];
       await this.driver.transaction(async (tx) => {
         const toWrite = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, rows) : rows;
-        for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, failures);
+        for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, out, guarded);
         if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
       });
+      return out;
+    };
+    try {
+      // Statements without savepoints first (what a plain batched loader sends); a refused one rolls the
+      // transaction back, and it is written again with them, isolating the bad rows.
+      if (this.guardedWrites === 0) {
+        try {
+          return await attempt(false);
+        } catch (err) {
+          if (!(err instanceof RefusedStatement)) throw err;
+          this.guardedWrites = GUARDED_AFTER_REFUSAL;
+        }
+      } else {
+        this.guardedWrites--;
+      }
+      return await attempt(true);
     } catch (err) {
       throw this.wrap(err, 'write');
     }
-    return failures;
   }
 
   async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
@@ -421,8 +451,21 @@ export class SqlSink implements SinkConnector {
     await tx.execute(this.dialect.releaseSavepoint, []);
   }
 
-  private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[]): Promise<void> {
+  /**
+   * One multi-row INSERT. `guarded`: under a savepoint, a refused statement retried row by row (failures collected);
+   * otherwise a refusal throws RefusedStatement, for the caller to write the transaction again guarded.
+   */
+  private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[], guarded = true): Promise<void> {
     const columns = chunk[0].columns;
+    if (!guarded) {
+      try {
+        await tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk));
+        return;
+      } catch (err) {
+        if (isRetriable(err)) throw err;
+        throw new RefusedStatement(asError(err));
+      }
+    }
     try {
       await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk)));
       return;

@@ -230,8 +230,11 @@ test('a transaction of several statements, prepared ahead: one bad row goes back
   const failures = await sink.write(records);
   assert.deepEqual(failures.map((f) => f.record.offset), [records[637].offset]);
   assert.match(failures[0].error.message, /cannot store TEXT value in INTEGER column/);
-  // Ten 100-row statements, the refused one then row by row: 10 + 100 INSERTs in one transaction.
-  assert.equal(inserts(driver).length, 110);
+  // Without savepoints until the seventh statement is refused (7 INSERTs, rolled back), then the transaction again
+  // under savepoints: ten 100-row statements, the refused one row by row: 10 + 100 INSERTs.
+  assert.equal(inserts(driver).length, 117);
+  assert.equal(driver.statements.slice(0, 7).filter((st) => st.startsWith('SAVEPOINT')).length, 0);
+  assert.equal(driver.statements.filter((st) => st.startsWith('SAVEPOINT')).length, 110);
   assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM t'), [{ n: 1000, d: 1000 }]);
   assert.deepEqual(rows(path, 'SELECT id FROM t WHERE id = 638'), []);
   // What was prepared for another array is not used: a write of these records maps them itself.
