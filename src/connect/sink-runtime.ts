@@ -4,8 +4,9 @@
  *
  * - at-least-once: the group's offsets are committed only after the transaction committed and the
  *   dead-letter records were acknowledged. A crash in between redelivers the batch (duplicates, no loss).
- *   The OffsetCommit runs in the background while the next batch is written (one at a time, later offsets
- *   coalesced); a revocation and the stop wait for it, so a crash can redeliver a few batches, never lose one.
+ *   The OffsetCommit runs in the background while the next batch is written (one at a time, at most every
+ *   COMMIT_INTERVAL_MS, later offsets coalesced); a revocation and the stop commit what is written and wait for
+ *   it, so a crash can redeliver up to ~200 ms of batches, never lose one.
  * - the next batch is polled (from what the consumer has fetched) and prepared by the sink while the database
  *   writes the current one; it is written only after it. A rebalance in between puts it back (seek).
  * - exactly-once: the sink stores the next offsets in the same transaction as the rows; when partitions
@@ -32,6 +33,11 @@ import type { PipelineConfig, RecordFailure, SinkConnector, SinkRecord, TopicPar
 
 export const BACKOFF_INITIAL_MS = 100;
 export const BACKOFF_MAX_MS = 10_000;
+/**
+ * At-least-once: the group's offsets of written batches are committed at most this often (as the source runtime
+ * stores its offsets every 200 ms; Kafka Connect's offset.flush.interval.ms), and at once on revocation and stop.
+ */
+export const COMMIT_INTERVAL_MS = 200;
 
 /** Kafka Connect's dead-letter headers (errors.deadletterqueue.context.headers.enable), plus the pipeline. */
 export const DLQ_HEADERS = {
@@ -169,6 +175,10 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
    */
   const toCommit = new Map<string, TopicPartitionOffset>();
   let committing: Promise<void> | null = null;
+  let lastCommitAt = 0;
+  let commitTimer: NodeJS.Timeout | null = null;
+  /** flushCommits() calls in progress: commits go at once meanwhile. */
+  let flushing = 0;
   let producer: Producer | null = null;
 
   /**
@@ -355,8 +365,23 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     commitWritten();
   }
 
-  function commitWritten(): void {
+  function commitWritten(force = false): void {
     if (committing !== null || toCommit.size === 0) return;
+    // At most one OffsetCommit per COMMIT_INTERVAL_MS (each is a log append and fsync on the broker), except when
+    // flushed: a revocation or the stop.
+    const wait = lastCommitAt + COMMIT_INTERVAL_MS - Date.now();
+    if (!force && wait > 0) {
+      commitTimer ??= setTimeout(() => {
+        commitTimer = null;
+        commitWritten();
+      }, wait);
+      return;
+    }
+    if (commitTimer !== null) {
+      clearTimeout(commitTimer);
+      commitTimer = null;
+    }
+    lastCommitAt = Date.now();
     const offsets = [...toCommit.values()];
     toCommit.clear();
     committing = consumer
@@ -368,13 +393,21 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
       })
       .finally(() => {
         committing = null;
-        commitWritten();
+        commitWritten(flushing > 0);
       });
   }
   /** Resolves once every written batch's offsets were committed (or the commit failed). */
   async function flushCommits(): Promise<void> {
-    commitWritten();
-    while (committing !== null) await committing;
+    flushing++;
+    try {
+      commitWritten(true);
+      while (committing !== null) {
+        await committing;
+        commitWritten(true);
+      }
+    } finally {
+      flushing--;
+    }
   }
 
   // Lag and progress, measured every interval from the high watermarks (ListOffsets) of the assigned partitions.
@@ -474,6 +507,7 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     clearInterval(timer);
     await inflight.catch(() => undefined);
     await flushCommits();
+    if (commitTimer !== null) clearTimeout(commitTimer);
     await consumer.close().catch(() => undefined);
     await admin.close().catch(() => undefined);
     await (producer as Producer | null)?.close().catch(() => undefined);
