@@ -121,6 +121,12 @@ export class SqlSink implements SinkConnector {
   /** Lower-cased table column → its real name, for fields that differ only in case. */
   private columnsLower = new Map<string, string>();
   private offsetsTableReady = false;
+  /**
+   * Exactly-once: the next offsets per partition in the offsets table as this sink's last committed write left
+   * them (null: not known, read them in the next transaction); readNext: read in the transaction in progress.
+   */
+  private storedNext: Map<string, number> | null = null;
+  private readNext: Map<string, number> | null = null;
   /** Writes left to go straight to savepoints (after a refusal). */
   private guardedWrites = 0;
 
@@ -205,25 +211,29 @@ export class SqlSink implements SinkConnector {
       return out;
     };
     try {
-      // Statements without savepoints first (what a plain batched loader sends); a refused one rolls the
-      // transaction back, and it is written again with them, isolating the bad rows.
-      if (this.guardedWrites === 0) {
-        try {
-          return await attempt(false);
-        } catch (err) {
-          if (!(err instanceof RefusedStatement)) throw err;
-          this.guardedWrites = GUARDED_AFTER_REFUSAL;
+      return await this.keepingStored(offsets, async () => {
+        // Statements without savepoints first (what a plain batched loader sends); a refused one rolls the
+        // transaction back, and it is written again with them, isolating the bad rows.
+        if (this.guardedWrites === 0) {
+          try {
+            return await attempt(false);
+          } catch (err) {
+            if (!(err instanceof RefusedStatement)) throw err;
+            this.guardedWrites = GUARDED_AFTER_REFUSAL;
+          }
+        } else {
+          this.guardedWrites--;
         }
-      } else {
-        this.guardedWrites--;
-      }
-      return await attempt(true);
+        return await attempt(true);
+      });
     } catch (err) {
       throw this.wrap(err, 'write');
     }
   }
 
   async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
+    // Partitions assigned (again): another member may have written them meanwhile, so the next write reads.
+    this.storedNext = null;
     await this.ensureOffsetsTable();
     let rows: Array<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>;
     try {
@@ -495,10 +505,40 @@ export class SqlSink implements SinkConnector {
    * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
    */
   private async notYetStored<R extends { record: SinkRecord }>(tx: SqlExecutor, rows: R[]): Promise<R[]> {
-    const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
-    if (stored.length === 0) return rows;
-    const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
-    return rows.filter((r) => r.record.offset >= (next.get(`${r.record.topic}\u0000${r.record.partition}`) ?? 0));
+    const tp = (r: R): string => `${r.record.topic}\u0000${r.record.partition}`;
+    // What this sink's own last committed write stored is still what the table holds, unless a write failed since
+    // (its COMMIT may have gone through) or partitions were assigned again (storedOffsets): then read it.
+    const known = this.storedNext;
+    let next: Map<string, number>;
+    if (known !== null && rows.every((r) => known.has(tp(r)))) {
+      next = known;
+    } else {
+      const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
+      next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
+      this.readNext = next;
+    }
+    return rows.filter((r) => r.record.offset >= (next.get(tp(r)) ?? 0));
+  }
+
+  /**
+   * Runs a write; once it resolved (committed), remembers the offsets it stored (exactly-once), so the next write's
+   * notYetStored needs no SELECT; forgets them when it failed.
+   */
+  private async keepingStored<T>(offsets: TopicPartitionOffset[] | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      if (offsets !== undefined && offsets.length > 0) {
+        const next = this.readNext ?? this.storedNext ?? new Map<string, number>();
+        for (const o of offsets) next.set(`${o.topic}\u0000${o.partition}`, o.offset);
+        this.storedNext = next;
+      }
+      return result;
+    } catch (err) {
+      this.storedNext = null;
+      throw err;
+    } finally {
+      this.readNext = null;
+    }
   }
 
   // ---------------------------------------------------------------- CDC mode
@@ -560,7 +600,7 @@ export class SqlSink implements SinkConnector {
     if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
     else if (prepared.length === 0) return failures;
     try {
-      await this.driver.transaction(async (tx) => {
+      await this.keepingStored(offsets, () => this.driver.transaction(async (tx) => {
         const todo = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, prepared) : prepared;
         // The last change of each key wins.
         const last = new Map<string, (typeof prepared)[number]>();
@@ -585,7 +625,7 @@ export class SqlSink implements SinkConnector {
         }
         for (const chunk of this.chunks(rows)) await this.writeChunk(tx, chunk, failures);
         if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
-      });
+      }));
     } catch (err) {
       throw this.wrap(err, 'write');
     }

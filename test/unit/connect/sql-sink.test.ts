@@ -277,3 +277,45 @@ test('a column mapping reads the mapped fields whatever else a record holds; abs
     { pid: 1, full_name: 'a', years: 3 }, { pid: 2, full_name: 'b', years: 99 }, { pid: 3, full_name: 'c', years: 5 }, { pid: 4, full_name: 'd', years: 6 },
   ]);
 });
+
+test('exactly-once: a commit whose reply is lost, and offsets stored by another member, are read back before writing', async () => {
+  const path = join(dir, 'eos-memory.db');
+  // COMMIT goes through, then the reply is "lost" once: write() rejects (retriable) after the rows are in.
+  let loseReply = false;
+  const inner = new SqliteDriver(path);
+  const lossy: SqlDriver = {
+    dialect: inner.dialect,
+    connect: () => inner.connect(),
+    describeTable: (t) => inner.describeTable(t),
+    close: () => inner.close(),
+    transaction: async (fn) => {
+      const result = await inner.transaction(fn);
+      if (loseReply) {
+        loseReply = false;
+        throw new SinkError('connection lost after COMMIT', { retriable: true });
+      }
+      return result;
+    },
+  };
+  const sink = new SqlSink(lossy, { ...base, guarantee: 'exactly-once' }, 'pipe');
+  await sink.open();
+  const batch = (from: number, n: number): SinkRecord[] => Array.from({ length: n }, (_, i) => ({ ...rec({ id: from + i }), offset: from + i }));
+  const next = (records: SinkRecord[]) => [{ topic: 't', partition: 0, offset: records[records.length - 1].offset + 1 }];
+  const first = batch(0, 10);
+  await sink.write(first, next(first));
+  const second = batch(10, 10);
+  loseReply = true;
+  await assert.rejects(sink.write(second, next(second)), (err: unknown) => err instanceof SinkError && err.retriable);
+  await sink.write(second, next(second)); // the runtime's retry: the stored offsets say it is in
+  // Another member wrote on (offsets 20-29) while this one had lost the partition; it is assigned again.
+  const other = new SqlSink(new SqliteDriver(path), { ...base, guarantee: 'exactly-once' }, 'pipe');
+  await other.open();
+  const third = batch(20, 10);
+  await other.write(third, next(third));
+  await other.close();
+  assert.deepEqual(await sink.storedOffsets('pipe', [{ topic: 't', partition: 0 }]), [{ topic: 't', partition: 0, offset: 30 }]);
+  const overlap = batch(25, 10);
+  await sink.write(overlap, next(overlap));
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d, max(id) AS m FROM t'), [{ n: 35, d: 35, m: 34 }]);
+});
