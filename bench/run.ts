@@ -64,6 +64,10 @@
  *                                       the own Producer's batched send of the same bytes); --pipeline-source-rows N
  *                                       (default 1000000), --pipeline-source-rounds N (default 3),
  *                                       --pipeline-source-cases 'csv alo,objects' (default all)
+ *   npm run bench -- --only pipeline-sink  just topic → database (bench/pipeline-sink.ts: each SQL sink at-least-once and
+ *                                       exactly-once vs the experiment's direct batched loader, and memory under a backlog);
+ *                                       --pipeline-sink-rows N (default 1000000), --pipeline-sink-rounds N (default 3),
+ *                                       --pipeline-sink-db sqlite|mariadb|postgres|all, --pipeline-sink-backlog N (default 300000)
  *
  * Tributary runs through its CLI in a child process; the mock lives inside a long-running kcat
  * (consumer mode on a keep-alive topic), whose address librdkafka logs on stderr at start-up.
@@ -96,6 +100,7 @@ import { formatStreamsTable, runStreamsBench } from './streams.js';
 import { formatPipelineSourceTable, runPipelineSourceBench } from './pipeline-source.js';
 import { formatCdcPostgresTable, runCdcPostgresBench } from './cdc-postgres.js';
 import { formatCdcTable, runCdcBench } from './cdc.js';
+import { formatPipelineSinkTable, runPipelineSinkBench, type SinkBenchDb } from './pipeline-sink.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const SOAK_REPORT = fileURLToPath(new URL('../../bench/results/soak.html', import.meta.url));
@@ -155,6 +160,10 @@ async function main(): Promise<void> {
       'cdc-rounds': { type: 'string', default: '3' },
       'cdc-rate': { type: 'string', default: '1000' },
       'cdc-seconds': { type: 'string', default: '10' },
+      'pipeline-sink-rows': { type: 'string', default: '1000000' },
+      'pipeline-sink-rounds': { type: 'string', default: '3' },
+      'pipeline-sink-db': { type: 'string', default: 'all' },
+      'pipeline-sink-backlog': { type: 'string', default: '300000' },
       'streams-cache-bytes': { type: 'string', default: '10485760' },
       'metrics-rounds': { type: 'string', default: '3' },
       'metrics-kcat': { type: 'string', default: 'true' },
@@ -192,9 +201,17 @@ async function main(): Promise<void> {
   if (!Number.isInteger(records) || records <= 0 || !Number.isInteger(size) || size < 12 || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--records and --runs must be positive integers and --size an integer >= 12');
   }
-  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres', 'pipeline-source'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc, cdc-postgres or pipeline-source');
+  if (values.only !== undefined && !['broker', 'clients', 'cluster', 'security', 'metrics', 'console', 'compare', 'latency', 'scale', 'streams', 'cdc', 'cdc-postgres', 'pipeline-source', 'pipeline-sink'].includes(values.only)) throw new Error('--only must be broker, clients, cluster, security, metrics, console, compare, latency, scale, streams, cdc, cdc-postgres, pipeline-source or pipeline-sink');
   const pipelineSource = { rows: Number(values['pipeline-source-rows']), rounds: Number(values['pipeline-source-rounds']), cases: values['pipeline-source-cases']?.split(',') };
   if (!Number.isInteger(pipelineSource.rows) || pipelineSource.rows <= 0 || !Number.isInteger(pipelineSource.rounds) || pipelineSource.rounds <= 0) throw new Error('--pipeline-source-rows and --pipeline-source-rounds must be positive integers');
+  const pipelineSinkBench = {
+    rows: Number(values['pipeline-sink-rows']), rounds: Number(values['pipeline-sink-rounds']), backlog: Number(values['pipeline-sink-backlog']),
+    dbs: (values['pipeline-sink-db'] === 'all' ? ['sqlite', 'mariadb', 'postgres'] : values['pipeline-sink-db'].split(',')) as SinkBenchDb[],
+  };
+  if (![pipelineSinkBench.rows, pipelineSinkBench.rounds].every((n) => Number.isInteger(n) && n > 0) || !(Number.isInteger(pipelineSinkBench.backlog) && pipelineSinkBench.backlog >= 0)
+    || !pipelineSinkBench.dbs.every((d) => ['sqlite', 'mariadb', 'postgres'].includes(d))) {
+    throw new Error('--pipeline-sink-rows and --pipeline-sink-rounds must be positive integers, --pipeline-sink-backlog an integer >= 0, --pipeline-sink-db sqlite, mariadb, postgres (comma-separated) or all');
+  }
   const cdcBench = { changes: Number(values['cdc-changes']), rounds: Number(values['cdc-rounds']), lagRate: Number(values['cdc-rate']), lagSeconds: Number(values['cdc-seconds']) };
   if (!Object.values(cdcBench).every((n) => Number.isInteger(n) && n > 0)) throw new Error('--cdc-changes, --cdc-rounds, --cdc-rate and --cdc-seconds must be positive integers');
   const streamsBench = { records: Number(values['streams-records']), rounds: Number(values['streams-rounds']), cacheBytes: Number(values['streams-cache-bytes']) };
@@ -329,6 +346,11 @@ async function main(): Promise<void> {
         console.log(formatCdcPostgresTable(result));
         output.cdcPostgres = result;
       }
+    }
+    if (part('pipeline-sink')) {
+      const result = await runPipelineSinkBench({ workDir: work, ...pipelineSinkBench });
+      console.log(formatPipelineSinkTable(result));
+      output.pipelineSink = result;
     }
     if (part('cdc')) {
       const result = await runCdcBench({ workDir: work, ...cdcBench });

@@ -4,6 +4,11 @@
  *
  * - at-least-once: the group's offsets are committed only after the transaction committed and the
  *   dead-letter records were acknowledged. A crash in between redelivers the batch (duplicates, no loss).
+ *   The OffsetCommit runs in the background while the next batch is written (one at a time, at most every
+ *   COMMIT_INTERVAL_MS, later offsets coalesced); a revocation and the stop commit what is written and wait for
+ *   it, so a crash can redeliver up to ~200 ms of batches, never lose one.
+ * - the next batch is polled (from what the consumer has fetched) and prepared by the sink while the database
+ *   writes the current one; it is written only after it. A rebalance in between puts it back (seek).
  * - exactly-once: the sink stores the next offsets in the same transaction as the rows; when partitions
  *   are assigned they are paused, sought to the stored offsets (the beginning when none), then resumed.
  *   The group's offsets are still committed afterwards, for lag tools only; they are never read.
@@ -28,6 +33,11 @@ import type { PipelineConfig, RecordFailure, SinkConnector, SinkRecord, TopicPar
 
 export const BACKOFF_INITIAL_MS = 100;
 export const BACKOFF_MAX_MS = 10_000;
+/**
+ * At-least-once: the group's offsets of written batches are committed at most this often (as the source runtime
+ * stores its offsets every 200 ms; Kafka Connect's offset.flush.interval.ms), and at once on revocation and stop.
+ */
+export const COMMIT_INTERVAL_MS = 200;
 
 /** Kafka Connect's dead-letter headers (errors.deadletterqueue.context.headers.enable), plus the pipeline. */
 export const DLQ_HEADERS = {
@@ -115,9 +125,6 @@ function nextOffsets(records: SinkRecord[]): TopicPartitionOffset[] {
   return [...next.values()];
 }
 
-function toSinkRecord(r: ConsumerRecord): SinkRecord {
-  return { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
-}
 
 export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOptions, opts: SinkRunOptions): Promise<SinkRunResult> {
   const cfg = p.sink;
@@ -156,6 +163,22 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
   const ready = new Set<string>();
   /** The batch in progress, awaited by a revocation so a partition never has two writers. */
   let inflight: Promise<void> = Promise.resolve();
+  /** The next batch, polled and prepared while the one before was written (a ConsumerRecord is a SinkRecord). */
+  let held: SinkRecord[] | null = null;
+  /** Partitions revoked, lost or assigned while `held` was taken: a rebalance puts the held records back. */
+  const moved = new Set<string>();
+  let rebalanced = false;
+  /**
+   * Group offsets of written batches, not yet committed (only ever offsets whose transaction committed), and
+   * the OffsetCommit in flight. The commit round trip overlaps the next poll and write instead of stalling
+   * them; a revocation and the stop wait for it (flushCommits), so a partition moves on with its offsets.
+   */
+  const toCommit = new Map<string, TopicPartitionOffset>();
+  let committing: Promise<void> | null = null;
+  let lastCommitAt = 0;
+  let commitTimer: NodeJS.Timeout | null = null;
+  /** flushCommits() calls in progress: commits go at once meanwhile. */
+  let flushing = 0;
   let producer: Producer | null = null;
 
   /**
@@ -229,6 +252,8 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     rebalanceListener: {
       onPartitionsAssigned: async (tps) => {
         joined = true;
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) revoked.delete(tpKey(tp.topic, tp.partition));
         if (!eos || tps.length === 0) return;
         // Paused before anything can be fetched (this part runs before the group's next step), so nothing
@@ -249,20 +274,27 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
         consumer.resume(still);
       },
       onPartitionsRevoked: async (tps) => {
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) {
           const k = tpKey(tp.topic, tp.partition);
           revoked.add(k);
           ready.delete(k);
         }
         await inflight;
+        await flushCommits();
         for (const tp of tps) done.delete(tpKey(tp.topic, tp.partition));
       },
       onPartitionsLost: async (tps) => {
+        rebalanced = true;
+        for (const tp of tps) moved.add(tpKey(tp.topic, tp.partition));
         for (const tp of tps) {
           const k = tpKey(tp.topic, tp.partition);
           revoked.add(k);
           ready.delete(k);
           done.delete(k);
+          // Lost, not revoked: the generation is gone, so these offsets could not be committed any more.
+          toCommit.delete(k);
         }
       },
     },
@@ -292,11 +324,30 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     await producer.sendBatch(out);
   }
 
+  /**
+   * The records still to be written by this runtime: not of a partition revoked meanwhile, and (exactly-once) of
+   * one sought to its stored offsets. The very same array when all are, so what prepare() did for it is used.
+   */
+  function liveRecords(batch: SinkRecord[]): SinkRecord[] {
+    const keep = (r: SinkRecord): boolean => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition)));
+    return batch.every(keep) ? batch : batch.filter(keep);
+  }
+
+  /**
+   * Puts held records back after a rebalance: a partition that stayed assigned throughout is sought to its first
+   * held record, to be read again; one revoked, lost or assigned meanwhile was positioned by that (committed or
+   * stored offsets), or belongs to another member now.
+   */
+  function unpoll(records: SinkRecord[]): void {
+    const mine = new Set(consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)));
+    const first = new Map<string, SinkRecord>();
+    for (const r of records) if (!first.has(tpKey(r.topic, r.partition))) first.set(tpKey(r.topic, r.partition), r);
+    for (const [k, r] of first) if (mine.has(k) && !moved.has(k)) consumer.seek(r, r.offset);
+  }
+
   /** Writes one batch; false when the signal aborted it (nothing committed). */
-  async function processBatch(batch: ConsumerRecord[]): Promise<void> {
-    const live = batch
-      .filter((r) => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition))))
-      .map(toSinkRecord);
+  async function processBatch(batch: SinkRecord[]): Promise<void> {
+    const live = liveRecords(batch);
     if (live.length === 0) return;
     const offsets = nextOffsets(live);
     const written = await retry('write', () => write(live, eos ? offsets : undefined), true);
@@ -306,13 +357,56 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     if (failures.length > 0) await deadLetter(failures);
     rows += live.length - failures.length;
     dlq += failures.length;
-    for (const o of offsets) done.set(tpKey(o.topic, o.partition), o.offset);
+    for (const o of offsets) {
+      done.set(tpKey(o.topic, o.partition), o.offset);
+      toCommit.set(tpKey(o.topic, o.partition), o);
+    }
+    // The group commit runs while the next batch is written (one at a time, later offsets coalesced).
+    commitWritten();
+  }
+
+  function commitWritten(force = false): void {
+    if (committing !== null || toCommit.size === 0) return;
+    // At most one OffsetCommit per COMMIT_INTERVAL_MS (each is a log append and fsync on the broker), except when
+    // flushed: a revocation or the stop.
+    const wait = lastCommitAt + COMMIT_INTERVAL_MS - Date.now();
+    if (!force && wait > 0) {
+      commitTimer ??= setTimeout(() => {
+        commitTimer = null;
+        commitWritten();
+      }, wait);
+      return;
+    }
+    if (commitTimer !== null) {
+      clearTimeout(commitTimer);
+      commitTimer = null;
+    }
+    lastCommitAt = Date.now();
+    const offsets = [...toCommit.values()];
+    toCommit.clear();
+    committing = consumer
+      .commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))
+      .catch((err: unknown) => {
+        // A rebalance moved the partitions on: their next owner reads these batches again (at-least-once allows
+        // it; exactly-once does not read group offsets at all).
+        if (!eos) log(`pipeline "${p.name}": commit failed (${errorMessage(err)}); the batch may be written again`);
+      })
+      .finally(() => {
+        committing = null;
+        commitWritten(flushing > 0);
+      });
+  }
+  /** Resolves once every written batch's offsets were committed (or the commit failed). */
+  async function flushCommits(): Promise<void> {
+    flushing++;
     try {
-      await consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
-    } catch (err) {
-      // A rebalance moved the partitions on: their next owner reads this batch again (at-least-once allows it;
-      // exactly-once does not read group offsets at all).
-      if (!eos) log(`pipeline "${p.name}": commit failed (${errorMessage(err)}); the batch may be written again`);
+      commitWritten(true);
+      while (committing !== null) {
+        await committing;
+        commitWritten(true);
+      }
+    } finally {
+      flushing--;
     }
   }
 
@@ -378,22 +472,42 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
     });
     await consumer.subscribe([p.topic]);
     while (!signal.aborted) {
-      if (opts.once && idleSince !== null && Date.now() - idleSince >= idleMs) {
+      if (opts.once && held === null && idleSince !== null && Date.now() - idleSince >= idleMs) {
         stopped = 'idle';
         break;
       }
-      const records = await consumer.poll(Math.min(200, intervalMs));
+      const records = held ?? (await consumer.poll(Math.min(200, intervalMs)));
+      held = null;
       // Records polled after the stop are not written: they were not committed, so they are read again.
       if (signal.aborted || records.length === 0) continue;
       busy = true;
       inflight = processBatch(records);
-      await inflight.finally(() => (busy = false));
+      // While the database works on this batch, the next one is taken from what the consumer has already fetched
+      // and prepared (parsed, mapped to rows); it is written only after this one, in order. A rebalance meanwhile
+      // puts it back. (Not with valueFormat avro/json-schema: those records are decoded first.)
+      rebalanced = false;
+      moved.clear();
+      if (sink.prepare !== undefined && decoder === undefined) {
+        const next = await consumer.poll(0);
+        if (next.length > 0) {
+          held = liveRecords(next);
+          sink.prepare(held);
+        }
+      }
+      await inflight.finally(() => (busy = held !== null));
+      if (held !== null && rebalanced) {
+        unpoll(held);
+        held = null;
+        busy = false;
+      }
     }
   } catch (err) {
     throw new PipelineError(p.name, errorMessage(err), { cause: err });
   } finally {
     clearInterval(timer);
     await inflight.catch(() => undefined);
+    await flushCommits();
+    if (commitTimer !== null) clearTimeout(commitTimer);
     await consumer.close().catch(() => undefined);
     await admin.close().catch(() => undefined);
     await (producer as Producer | null)?.close().catch(() => undefined);

@@ -116,6 +116,11 @@ export interface SinkConnector {
    * not written, the rest are. Rejects (retriable) when the database is unreachable/locked: nothing was written.
    */
   write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]>;
+  /**
+   * Optional: the CPU work for the batch write() gets next (parsing, mapping fields to columns), done while the
+   * database still works on the batch before. Only a write() of this very array uses it; it writes nothing.
+   */
+  prepare?(records: SinkRecord[]): void;
   /** Exactly-once: the next offsets stored by write(), for these partitions (missing ones omitted). */
   storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]>;
   close(): Promise<void>;

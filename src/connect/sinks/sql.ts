@@ -3,9 +3,11 @@
  * fields are mapped to table columns, and a batch becomes multi-row INSERTs (or upserts) in one transaction.
  * Exactly-once mode stores the consumed offsets in `tributary_offsets` in that same transaction.
  *
- * A row the database refuses does not fail the batch: each statement runs under a SAVEPOINT, and when one
- * fails with a non-retriable error its rows are retried one by one (each under its own SAVEPOINT) so the good
- * ones are written and the bad ones are returned as RecordFailures (for the dead-letter topic). Retriable
+ * A row the database refuses does not fail the batch. The statements go without savepoints first (as a plain
+ * batched loader's); when one is refused the transaction is rolled back and written again with each statement
+ * under a SAVEPOINT, and a refused statement's rows are retried one by one (each under its own SAVEPOINT) so the
+ * good ones are written and the bad ones are returned as RecordFailures (for the dead-letter topic); the next
+ * writes then use savepoints straight away for a while. Retriable
  * errors (database down, locked, busy) abort the whole transaction and reject with SinkError{retriable: true}.
  */
 import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
@@ -24,6 +26,19 @@ interface PreparedRow {
   values: Value[];
   /** The key columns' values joined, for upsert chunking. */
   key: string | null;
+}
+
+/** How records with the field names `names` (in this order) become rows: `fields[i]` fills `columns[i]`. */
+interface RowShape {
+  names: string[];
+  columns: string[];
+  fields: string[];
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when the error says "try the same batch again later". */
@@ -57,6 +72,19 @@ function toValue(v: unknown): Value {
   return JSON.stringify(v);
 }
 
+/** The rows' values one after the other, as one statement binds them. */
+function flatValues(rows: PreparedRow[]): Value[] {
+  const width = rows[0].values.length;
+  const out: Value[] = new Array(rows.length * width);
+  let at = 0;
+  for (const row of rows) {
+    const v = row.values;
+    for (let i = 0; i < v.length; i++) out[at++] = v[i];
+  }
+  out.length = at;
+  return out;
+}
+
 /** The record key's fields (a CDC key is the primary-key columns as a JSON object), or none. */
 function keyFields(record: SinkRecord): string[] {
   const key = keyObject(record);
@@ -73,6 +101,16 @@ function keyObject(record: SinkRecord): Record<string, unknown> | null {
   }
 }
 
+/** A statement of a transaction written without savepoints was refused: the transaction is written again with them. */
+class RefusedStatement extends SinkError {
+  constructor(cause: Error) {
+    super(`statement refused: ${cause.message}`, { retriable: false, cause });
+  }
+}
+
+/** After a refusal, this many writes go guarded (savepoints) at once: a topic with bad rows is not written twice per batch. */
+const GUARDED_AFTER_REFUSAL = 100;
+
 export class SqlSink implements SinkConnector {
   readonly name: string;
   private readonly dialect: Dialect;
@@ -83,6 +121,14 @@ export class SqlSink implements SinkConnector {
   /** Lower-cased table column → its real name, for fields that differ only in case. */
   private columnsLower = new Map<string, string>();
   private offsetsTableReady = false;
+  /**
+   * Exactly-once: the next offsets per partition in the offsets table as this sink's last committed write left
+   * them (null: not known, read them in the next transaction); readNext: read in the transaction in progress.
+   */
+  private storedNext: Map<string, number> | null = null;
+  private readNext: Map<string, number> | null = null;
+  /** Writes left to go straight to savepoints (after a refusal). */
+  private guardedWrites = 0;
 
   constructor(
     readonly driver: SqlDriver,
@@ -116,37 +162,78 @@ export class SqlSink implements SinkConnector {
     if (this.options.guarantee === 'exactly-once') await this.ensureOffsetsTable();
   }
 
-  async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
-    if (this.options.cdc === true) return this.writeChanges(records, offsets);
+  /** Rows worked out by prepare() for the records array write() gets next. */
+  private prepared: { records: SinkRecord[]; rows: PreparedRow[]; failures: RecordFailure[] } | null = null;
+
+  prepare(records: SinkRecord[]): void {
+    // Before the table exists the first batch creates it (from its values): write() does all of that.
+    if (this.options.cdc === true || this.tableColumns === null) return;
+    this.prepared = { records, ...this.toRows(records.map((record) => ({ record, fields: parseRecordValue(record) }))) };
+  }
+
+  /** Parsed values → rows, and the records that are not one (not a JSON object, no field for any column). */
+  private toRows(parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> | Error }>): { rows: PreparedRow[]; failures: RecordFailure[] } {
     const failures: RecordFailure[] = [];
-    const parsed: Array<{ record: SinkRecord; fields: Record<string, unknown> }> = [];
-    for (const record of records) {
-      const fields = parseRecordValue(record);
-      if (fields instanceof Error) failures.push({ record, error: fields });
-      else parsed.push({ record, fields });
-    }
-    if (this.tableColumns === null && parsed.length > 0) await this.createTable(parsed.map((p) => p.fields));
     const rows: PreparedRow[] = [];
     for (const { record, fields } of parsed) {
-      const row = this.toRow(record, fields);
+      const row = fields instanceof Error ? fields : this.toRow(record, fields);
       if (row instanceof Error) failures.push({ record, error: row });
       else rows.push(row);
     }
+    return { rows, failures };
+  }
+
+  async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
+    if (this.options.cdc === true) return this.writeChanges(records, offsets);
+    const ready = this.prepared;
+    this.prepared = null;
+    let rows: PreparedRow[];
+    let failures: RecordFailure[];
+    if (ready !== null && ready.records === records && this.tableColumns !== null) {
+      ({ rows, failures } = ready);
+    } else {
+      const parsed = records.map((record) => ({ record, fields: parseRecordValue(record) }));
+      if (this.tableColumns === null) {
+        const objects = parsed.flatMap((p) => (p.fields instanceof Error ? [] : [p.fields]));
+        if (objects.length > 0) await this.createTable(objects);
+      }
+      ({ rows, failures } = this.toRows(parsed));
+    }
     if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
     else if (rows.length === 0) return failures;
-    try {
+    const attempt = async (guarded: boolean): Promise<RecordFailure[]> => {
+      const out = [...failures];
       await this.driver.transaction(async (tx) => {
         const toWrite = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, rows) : rows;
-        for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, failures);
+        for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, out, guarded);
         if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
+      });
+      return out;
+    };
+    try {
+      return await this.keepingStored(offsets, async () => {
+        // Statements without savepoints first (what a plain batched loader sends); a refused one rolls the
+        // transaction back, and it is written again with them, isolating the bad rows.
+        if (this.guardedWrites === 0) {
+          try {
+            return await attempt(false);
+          } catch (err) {
+            if (!(err instanceof RefusedStatement)) throw err;
+            this.guardedWrites = GUARDED_AFTER_REFUSAL;
+          }
+        } else {
+          this.guardedWrites--;
+        }
+        return await attempt(true);
       });
     } catch (err) {
       throw this.wrap(err, 'write');
     }
-    return failures;
   }
 
   async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
+    // Partitions assigned (again): another member may have written them meanwhile, so the next write reads.
+    this.storedNext = null;
     await this.ensureOffsetsTable();
     let rows: Array<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>;
     try {
@@ -181,6 +268,9 @@ export class SqlSink implements SinkConnector {
     }
     if (cols === null) return;
     this.tableColumns = new Set(cols.map((c) => c.name));
+    // Row shapes map fields to these columns: worked out again against the table as it is now.
+    this.shapes.clear();
+    this.lastShape = null;
     this.columnsLower = new Map(cols.map((c) => [c.name.toLowerCase(), c.name]));
   }
 
@@ -230,37 +320,85 @@ export class SqlSink implements SinkConnector {
   /**
    * Fields → columns: with a mapping, `column ← field` for each mapped field present; without one, every field
    * that names a table column (others are ignored). Absent fields are left out, so column defaults apply.
+   * Which fields go to which columns depends only on the record's field names (and, with a mapping, on which
+   * mapped fields are present), so it is worked out once per shape and reused: a topic's records mostly share one.
    */
   private toRow(record: SinkRecord, fields: Record<string, unknown>): PreparedRow | Error {
-    const columns: string[] = [];
-    const values: Value[] = [];
-    const mapping = this.options.columns;
-    const seen = new Set<string>();
-    const add = (col: string | undefined, v: unknown): void => {
-      if (col === undefined || seen.has(col) || v === undefined) return;
-      seen.add(col);
-      columns.push(col);
-      values.push(toValue(v));
-    };
-    if (mapping) {
-      for (const [col, field] of Object.entries(mapping)) add(this.column(col), fields[field]);
-      for (const k of this.keys) if (!(k in mapping)) add(this.column(k), fields[k]);
-    } else {
-      for (const [field, v] of Object.entries(fields)) add(this.column(field), v);
+    const shape = this.shapeOf(fields);
+    const n = shape.fields.length;
+    const columns = shape.columns;
+    const values: Value[] = new Array(n);
+    let present = 0;
+    for (let i = 0; i < n; i++) {
+      const v = fields[shape.fields[i]];
+      if (v !== undefined) present++;
+      values[i] = toValue(v);
+    }
+    let row: { columns: string[]; values: Value[] } = { columns, values };
+    // A field present with `undefined` cannot come from JSON, but a decoder could hand one over: left out as before.
+    if (present < n) {
+      const cols: string[] = [];
+      const vals: Value[] = [];
+      for (let i = 0; i < n; i++) {
+        if (fields[shape.fields[i]] === undefined) continue;
+        cols.push(columns[i]);
+        vals.push(values[i]);
+      }
+      row = { columns: cols, values: vals };
     }
     let key: string | null = null;
     if (this.upsert) {
       const parts: string[] = [];
       for (const k of this.keys) {
         const col = this.column(k);
-        const i = col === undefined ? -1 : columns.indexOf(col);
-        if (i < 0 || values[i] === null) return new SinkError(`upsert needs key column '${k}', and the record has no value for it`, { retriable: false });
-        parts.push(JSON.stringify(values[i]));
+        const i = col === undefined ? -1 : row.columns.indexOf(col);
+        if (i < 0 || row.values[i] === null) return new SinkError(`upsert needs key column '${k}', and the record has no value for it`, { retriable: false });
+        parts.push(JSON.stringify(row.values[i]));
       }
       key = parts.join('\u0000');
     }
-    if (columns.length === 0) return new SinkError(`no field of the record matches a column of table '${this.options.table}'`, { retriable: false });
-    return { record, columns, values, key };
+    if (row.columns.length === 0) return new SinkError(`no field of the record matches a column of table '${this.options.table}'`, { retriable: false });
+    return { record, columns: row.columns, values: row.values, key };
+  }
+
+  /** The last shape used, checked first; others by their field names joined. */
+  private lastShape: RowShape | null = null;
+  private readonly shapes = new Map<string, RowShape>();
+
+  private shapeOf(fields: Record<string, unknown>): RowShape {
+    const names = Object.keys(fields);
+    const last = this.lastShape;
+    if (last !== null && sameNames(last.names, names)) return last;
+    const id = names.join('\u0000');
+    let shape = this.shapes.get(id);
+    if (shape === undefined) {
+      shape = this.buildShape(names, fields);
+      // Bounded: records with ever-new field sets (sparse JSON) must not grow it without end.
+      if (this.shapes.size >= 256) this.shapes.clear();
+      this.shapes.set(id, shape);
+    }
+    this.lastShape = shape;
+    return shape;
+  }
+
+  private buildShape(names: string[], fields: Record<string, unknown>): RowShape {
+    const columns: string[] = [];
+    const from: string[] = [];
+    const mapping = this.options.columns;
+    const seen = new Set<string>();
+    const add = (col: string | undefined, field: string): void => {
+      if (col === undefined || seen.has(col) || !(field in fields)) return;
+      seen.add(col);
+      columns.push(col);
+      from.push(field);
+    };
+    if (mapping) {
+      for (const [col, field] of Object.entries(mapping)) add(this.column(col), field);
+      for (const k of this.keys) if (!(k in mapping)) add(this.column(k), k);
+    } else {
+      for (const field of names) add(this.column(field), field);
+    }
+    return { names, columns, fields: from };
   }
 
   /**
@@ -271,24 +409,42 @@ export class SqlSink implements SinkConnector {
   private *chunks(rows: PreparedRow[]): Generator<PreparedRow[]> {
     let chunk: PreparedRow[] = [];
     let signature = '';
+    /** The columns array the signature is of: rows of one shape share it, so most rows skip the join. */
+    let signatureOf: string[] | null = null;
+    let maxRows = 1;
     let keys = new Set<string>();
     for (const row of rows) {
-      const sig = row.columns.join('\u0000');
-      const maxRows = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / row.columns.length)));
-      if (chunk.length > 0 && (sig !== signature || chunk.length >= maxRows || (row.key !== null && keys.has(row.key)))) {
+      let same = row.columns === signatureOf;
+      if (!same) {
+        const sig = row.columns.join('\u0000');
+        same = sig === signature;
+        signature = sig;
+        signatureOf = row.columns;
+        maxRows = Math.max(1, Math.min(this.options.batchSize, Math.floor(this.dialect.maxParams / row.columns.length)));
+      }
+      if (chunk.length > 0 && (!same || chunk.length >= maxRows || (row.key !== null && keys.has(row.key)))) {
         yield chunk;
         chunk = [];
         keys = new Set();
       }
-      signature = sig;
       chunk.push(row);
       if (row.key !== null) keys.add(row.key);
     }
     if (chunk.length > 0) yield chunk;
   }
 
+  /** Statement texts by column set and row count: a 500-row INSERT's placeholders are built once, not per batch. */
+  private readonly insertTexts = new Map<string, string>();
+
   private insertSql(columns: string[], rows: number): string {
-    return this.dialect.insert(this.options.table, columns, rows, this.upsert ? this.keys.map((k) => this.column(k) ?? k) : null);
+    const id = `${rows}\u0000${columns.join('\u0000')}`;
+    let sql = this.insertTexts.get(id);
+    if (sql === undefined) {
+      sql = this.dialect.insert(this.options.table, columns, rows, this.upsert ? this.keys.map((k) => this.column(k) ?? k) : null);
+      if (this.insertTexts.size >= 64) this.insertTexts.clear();
+      this.insertTexts.set(id, sql);
+    }
+    return sql;
   }
 
   /** Runs fn under a savepoint: a failure rolls back only what fn did, and the transaction goes on. */
@@ -305,10 +461,23 @@ export class SqlSink implements SinkConnector {
     await tx.execute(this.dialect.releaseSavepoint, []);
   }
 
-  private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[]): Promise<void> {
+  /**
+   * One multi-row INSERT. `guarded`: under a savepoint, a refused statement retried row by row (failures collected);
+   * otherwise a refusal throws RefusedStatement, for the caller to write the transaction again guarded.
+   */
+  private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[], guarded = true): Promise<void> {
     const columns = chunk[0].columns;
+    if (!guarded) {
+      try {
+        await tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk));
+        return;
+      } catch (err) {
+        if (isRetriable(err)) throw err;
+        throw new RefusedStatement(asError(err));
+      }
+    }
     try {
-      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), chunk.flatMap((r) => r.values)));
+      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk)));
       return;
     } catch (err) {
       if (isRetriable(err)) throw err;
@@ -336,10 +505,40 @@ export class SqlSink implements SinkConnector {
    * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
    */
   private async notYetStored<R extends { record: SinkRecord }>(tx: SqlExecutor, rows: R[]): Promise<R[]> {
-    const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
-    if (stored.length === 0) return rows;
-    const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
-    return rows.filter((r) => r.record.offset >= (next.get(`${r.record.topic}\u0000${r.record.partition}`) ?? 0));
+    const tp = (r: R): string => `${r.record.topic}\u0000${r.record.partition}`;
+    // What this sink's own last committed write stored is still what the table holds, unless a write failed since
+    // (its COMMIT may have gone through) or partitions were assigned again (storedOffsets): then read it.
+    const known = this.storedNext;
+    let next: Map<string, number>;
+    if (known !== null && rows.every((r) => known.has(tp(r)))) {
+      next = known;
+    } else {
+      const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
+      next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
+      this.readNext = next;
+    }
+    return rows.filter((r) => r.record.offset >= (next.get(tp(r)) ?? 0));
+  }
+
+  /**
+   * Runs a write; once it resolved (committed), remembers the offsets it stored (exactly-once), so the next write's
+   * notYetStored needs no SELECT; forgets them when it failed.
+   */
+  private async keepingStored<T>(offsets: TopicPartitionOffset[] | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      if (offsets !== undefined && offsets.length > 0) {
+        const next = this.readNext ?? this.storedNext ?? new Map<string, number>();
+        for (const o of offsets) next.set(`${o.topic}\u0000${o.partition}`, o.offset);
+        this.storedNext = next;
+      }
+      return result;
+    } catch (err) {
+      this.storedNext = null;
+      throw err;
+    } finally {
+      this.readNext = null;
+    }
   }
 
   // ---------------------------------------------------------------- CDC mode
@@ -401,7 +600,7 @@ export class SqlSink implements SinkConnector {
     if (offsets !== undefined && offsets.length > 0) await this.ensureOffsetsTable();
     else if (prepared.length === 0) return failures;
     try {
-      await this.driver.transaction(async (tx) => {
+      await this.keepingStored(offsets, () => this.driver.transaction(async (tx) => {
         const todo = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, prepared) : prepared;
         // The last change of each key wins.
         const last = new Map<string, (typeof prepared)[number]>();
@@ -426,7 +625,7 @@ export class SqlSink implements SinkConnector {
         }
         for (const chunk of this.chunks(rows)) await this.writeChunk(tx, chunk, failures);
         if (offsets !== undefined && offsets.length > 0) await this.storeOffsets(tx, offsets);
-      });
+      }));
     } catch (err) {
       throw this.wrap(err, 'write');
     }

@@ -39,6 +39,12 @@ function bindable(v: unknown): unknown {
   return v;
 }
 
+function bindAll(params: unknown[]): unknown[] {
+  const out = new Array<unknown>(params.length);
+  for (let i = 0; i < params.length; i++) out[i] = bindable(params[i]);
+  return out;
+}
+
 /** `sqlite:path`, `sqlite://path` (`sqlite:///abs/path`) or a plain path. */
 export function sqlitePath(url: string): string {
   if (url.startsWith('sqlite://')) return url.slice('sqlite://'.length);
@@ -159,18 +165,20 @@ export class SqliteDriver implements SqlDriver {
       execute: async (sql, params) => {
         try {
           const st = this.statement(db, sql);
+          // One array argument (better-sqlite3 binds its items in order): no spread of thousands of arguments.
+          const bound = bindAll(params);
           if (st.reader) {
-            st.all(...params.map(bindable));
+            st.all(bound);
             return { affectedRows: 0 };
           }
-          return { affectedRows: st.run(...params.map(bindable)).changes };
+          return { affectedRows: st.run(bound).changes };
         } catch (err) {
           throw sinkError(err, this.path);
         }
       },
       query: async <R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]> => {
         try {
-          return this.statement(db, sql).all(...params.map(bindable)) as R[];
+          return this.statement(db, sql).all(bindAll(params)) as R[];
         } catch (err) {
           throw sinkError(err, this.path);
         }

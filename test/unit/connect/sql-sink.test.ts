@@ -220,3 +220,102 @@ test('exactly-once: the same batch written again (a COMMIT whose reply was lost)
   await sink.close();
   assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM t'), [{ n: 26, d: 26 }]);
 });
+
+test('a transaction of several statements, prepared ahead: one bad row goes back, the other 999 are written', async () => {
+  const { sink, driver, path } = await sinkOn('prepared.db', { batchSize: 100 });
+  await sink.write([rec({ id: 0, age: 1 })]); // creates the table (id INTEGER, age INTEGER)
+  driver.statements = [];
+  const records = Array.from({ length: 1000 }, (_, i) => rec({ id: i + 1, age: i === 637 ? 'abc' : 20 + (i % 50) }));
+  sink.prepare(records);
+  const failures = await sink.write(records);
+  assert.deepEqual(failures.map((f) => f.record.offset), [records[637].offset]);
+  assert.match(failures[0].error.message, /cannot store TEXT value in INTEGER column/);
+  // Without savepoints until the seventh statement is refused (7 INSERTs, rolled back), then the transaction again
+  // under savepoints: ten 100-row statements, the refused one row by row: 10 + 100 INSERTs.
+  assert.equal(inserts(driver).length, 117);
+  assert.equal(driver.statements.slice(0, 7).filter((st) => st.startsWith('SAVEPOINT')).length, 0);
+  assert.equal(driver.statements.filter((st) => st.startsWith('SAVEPOINT')).length, 110);
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM t'), [{ n: 1000, d: 1000 }]);
+  assert.deepEqual(rows(path, 'SELECT id FROM t WHERE id = 638'), []);
+  // What was prepared for another array is not used: a write of these records maps them itself.
+  sink.prepare([rec({ id: 5000, age: 1 })]);
+  await sink.write([rec({ id: 5001, age: 2 })]);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT id, age FROM t WHERE id >= 5000'), [{ id: 5001, age: 2 }]);
+});
+
+test('records of different field sets and orders in one batch each land in their own columns', async () => {
+  const { sink, path } = await sinkOn('shapes.db');
+  await sink.write([rec({ id: 1, name: 'a', age: 30 })]);
+  const failures = await sink.write([
+    rec({ id: 2, name: 'b', age: 31 }),
+    rec({ age: 32, id: 3, name: 'c' }),
+    rec({ id: 4, name: 'd' }),
+    rec({ id: 5, name: 'e', age: 35, unknown: 'ignored' }),
+    rec({ nothing: 'matches' }),
+    rec({ id: 6, name: 'f', age: 36 }),
+    rec({ name: 'g', id: 7, age: { nested: true } }),
+  ]);
+  await sink.close();
+  assert.deepEqual(failures.map((f) => f.error.message), ["no field of the record matches a column of table 't'", 'SQLite refused: cannot store TEXT value in INTEGER column t.age (SQLITE_CONSTRAINT_DATATYPE)']);
+  assert.deepEqual(rows(path, 'SELECT id, name, age FROM t ORDER BY id'), [
+    { id: 1, name: 'a', age: 30 }, { id: 2, name: 'b', age: 31 }, { id: 3, name: 'c', age: 32 }, { id: 4, name: 'd', age: null },
+    { id: 5, name: 'e', age: 35 }, { id: 6, name: 'f', age: 36 },
+  ]);
+});
+
+test('a column mapping reads the mapped fields whatever else a record holds; absent ones take the default', async () => {
+  const path = join(dir, 'mapped.db');
+  const db = new Database(path);
+  db.exec("CREATE TABLE people (pid INTEGER, full_name TEXT, years INTEGER DEFAULT 99) STRICT");
+  db.close();
+  const sink = new SqlSink(new SqliteDriver(path), { ...base, table: 'people', autoCreate: false, columns: { pid: 'id', full_name: 'name', years: 'age' } }, 'pipe');
+  await sink.open();
+  await sink.write([rec({ id: 1, name: 'a', age: 3 }), rec({ name: 'b', id: 2, extra: 1 }), rec({ id: 3, age: 5, name: 'c' }), rec({ id: 4, name: 'd', age: 6 })]);
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT pid, full_name, years FROM people ORDER BY pid'), [
+    { pid: 1, full_name: 'a', years: 3 }, { pid: 2, full_name: 'b', years: 99 }, { pid: 3, full_name: 'c', years: 5 }, { pid: 4, full_name: 'd', years: 6 },
+  ]);
+});
+
+test('exactly-once: a commit whose reply is lost, and offsets stored by another member, are read back before writing', async () => {
+  const path = join(dir, 'eos-memory.db');
+  // COMMIT goes through, then the reply is "lost" once: write() rejects (retriable) after the rows are in.
+  let loseReply = false;
+  const inner = new SqliteDriver(path);
+  const lossy: SqlDriver = {
+    dialect: inner.dialect,
+    connect: () => inner.connect(),
+    describeTable: (t) => inner.describeTable(t),
+    close: () => inner.close(),
+    transaction: async (fn) => {
+      const result = await inner.transaction(fn);
+      if (loseReply) {
+        loseReply = false;
+        throw new SinkError('connection lost after COMMIT', { retriable: true });
+      }
+      return result;
+    },
+  };
+  const sink = new SqlSink(lossy, { ...base, guarantee: 'exactly-once' }, 'pipe');
+  await sink.open();
+  const batch = (from: number, n: number): SinkRecord[] => Array.from({ length: n }, (_, i) => ({ ...rec({ id: from + i }), offset: from + i }));
+  const next = (records: SinkRecord[]) => [{ topic: 't', partition: 0, offset: records[records.length - 1].offset + 1 }];
+  const first = batch(0, 10);
+  await sink.write(first, next(first));
+  const second = batch(10, 10);
+  loseReply = true;
+  await assert.rejects(sink.write(second, next(second)), (err: unknown) => err instanceof SinkError && err.retriable);
+  await sink.write(second, next(second)); // the runtime's retry: the stored offsets say it is in
+  // Another member wrote on (offsets 20-29) while this one had lost the partition; it is assigned again.
+  const other = new SqlSink(new SqliteDriver(path), { ...base, guarantee: 'exactly-once' }, 'pipe');
+  await other.open();
+  const third = batch(20, 10);
+  await other.write(third, next(third));
+  await other.close();
+  assert.deepEqual(await sink.storedOffsets('pipe', [{ topic: 't', partition: 0 }]), [{ topic: 't', partition: 0, offset: 30 }]);
+  const overlap = batch(25, 10);
+  await sink.write(overlap, next(overlap));
+  await sink.close();
+  assert.deepEqual(rows(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d, max(id) AS m FROM t'), [{ n: 35, d: 35, m: 34 }]);
+});
