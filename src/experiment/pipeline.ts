@@ -67,6 +67,10 @@ export class CountingSink implements SinkConnector {
   open(): Promise<void> {
     return this.inner.open();
   }
+  /** Passed through, so the sink parses the next batch while the database writes this one (as without the count). */
+  prepare(records: SinkRecord[]): void {
+    this.inner.prepare?.(records);
+  }
   async write(records: SinkRecord[], offsets?: TopicPartitionOffset[]): Promise<RecordFailure[]> {
     const failures = await this.inner.write(records, offsets);
     this.writes++;
