@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runSinkPipeline, DLQ_HEADERS, type SinkProgress } from '../../../src/connect/sink-runtime.js';
 import { createSink } from '../../../src/connect/sinks/index.js';
-import { createTopic, crashingSink, produce, readTopic, runOptions, sinkPipeline, startTestBroker, users, type TestBroker } from './sink-support.js';
+import { createTopic, querySqlite as query, crashingSink, produce, readTopic, runOptions, sinkPipeline, startTestBroker, users, type TestBroker } from './sink-support.js';
 
 let tb: TestBroker;
 before(async () => {
@@ -13,15 +13,6 @@ before(async () => {
 after(async () => {
   await tb.close();
 });
-
-function query<R>(path: string, sql: string): R[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare(sql).all() as R[];
-  } finally {
-    db.close();
-  }
-}
 
 const count = (path: string, table: string): { n: number; d: number } =>
   query<{ n: number; d: number }>(path, `SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)[0];

@@ -2,6 +2,7 @@
  * Support for the sink tests: one in-process broker per test file, topics, records written with the Producer,
  * pipeline configs, and a sink wrapper that simulates a crash after a number of written batches.
  */
+import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,3 +143,13 @@ export function crashingSink(inner: SinkConnector, afterWrites: number, controll
 
 export const users = (n: number, from = 0): Array<{ key: string; value: { id: number; name: string; age: number } }> =>
   Array.from({ length: n }, (_, i) => ({ key: String(from + i), value: { id: from + i, name: `user-${from + i}`, age: 20 + ((from + i) % 50) } }));
+
+/** The rows of a query on a SQLite file (opened read-only for it). */
+export function querySqlite<R>(path: string, sql: string): R[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(sql).all() as R[];
+  } finally {
+    db.close();
+  }
+}

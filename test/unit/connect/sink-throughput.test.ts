@@ -12,7 +12,7 @@ import { Producer } from '../../../src/client/producer.js';
 import { runSinkPipeline, type SinkProgress } from '../../../src/connect/sink-runtime.js';
 import { createSink } from '../../../src/connect/sinks/index.js';
 import type { PipelineConfig, SinkConnector } from '../../../src/connect/types.js';
-import { createTopic, produce, runOptions, sinkPipeline, startTestBroker, users, type TestBroker } from './sink-support.js';
+import { createTopic, querySqlite as query, produce, runOptions, sinkPipeline, startTestBroker, users, type TestBroker } from './sink-support.js';
 
 let tb: TestBroker;
 before(async () => {
@@ -21,15 +21,6 @@ before(async () => {
 after(async () => {
   await tb.close();
 });
-
-function query<R>(path: string, sql: string): R[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare(sql).all() as R[];
-  } finally {
-    db.close();
-  }
-}
 
 /** The pipeline's own sink, each write taking `ms` longer (a slow database), prepare() passed through. */
 async function slowSink(p: PipelineConfig, ms: number): Promise<SinkConnector> {
