@@ -91,16 +91,7 @@ export async function openEnv(name: string, options: ExampleOptions): Promise<Ex
 }
 
 /** A seeded pseudo-random generator (mulberry32): the same events on every run, so summaries can be checked. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as random } from '../src/util/prng.js';
 
 /** Picks by weight: `pick(rnd, { a: 3, b: 1 })` is 'a' three times in four. */
 export function pick<K extends string>(rnd: () => number, weights: Record<K, number>): K {

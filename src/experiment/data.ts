@@ -5,6 +5,7 @@
 import { csvFileRecords } from '../connect/sources/csv.js';
 import { dominantKind, type ValueKind } from '../connect/sinks/dialects.js';
 import { TributaryError } from '../errors.js';
+import { prng } from '../util/prng.js';
 
 export type DataRow = Record<string, string | number | boolean | null>;
 
@@ -17,18 +18,6 @@ export interface Dataset {
 
 const NAMES = ['Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi', 'Ivan', 'Judy', 'Mallory', 'Niaj', 'Olivia', 'Peggy', 'Rupert', 'Sybil', 'Trent', 'Victor', 'Walter', 'Yuki'];
 const CITIES = ['Tokyo', 'Osaka', 'Paris', 'Berlin', 'London', 'New York', 'Sydney', 'Toronto', 'Madrid', 'Seoul', 'Lima', 'Cairo'];
-
-/** mulberry32: a small deterministic PRNG, so the same --rows always gives the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `rows` rows: id 1…n, a name, an age 18–95, a city, and event_time one second apart from 2024-01-01 UTC. */
 export function generateRows(rows: number, seed = 42): Dataset {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { coerceCell, parsesAs } from '../../../src/connect/records.js';
 import { CsvSource, parseCsv, type CsvRow } from '../../../src/connect/sources/csv.js';
 import { MAX_ROW_CHARS, SourceError } from '../../../src/connect/sources/input.js';
-import { fingerprint, offsetKey } from '../../../src/connect/source-offsets.js';
-import type { ColumnType, SourceContext, SourceOffset, SourceRecord } from '../../../src/connect/types.js';
+import type { ColumnType, SourceOffset, SourceRecord } from '../../../src/connect/types.js';
+import { prng } from '../../../src/util/prng.js';
+import { memoryOffsets } from './source-support.js';
 
 /** The parser before issue 16 (field += c, one row per generator step): the oracle. */
 async function* oracleParseCsv(chunks: AsyncIterable<string>, delimiter: string, path: string): AsyncGenerator<CsvRow> {
@@ -119,18 +120,6 @@ async function outcome(parse: typeof parseCsv, text: string, cuts: number[], del
   return { rows };
 }
 
-/** mulberry32: the corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('CSV chunk parser against the old parser', () => {
   const random = prng(16);
   const pieces = ['a', 'bc', ',', ',', '"', '"', '""', '\n', '\r\n', '\r', ';', ' ', 'é', '😀', '12', '\t'];
@@ -214,15 +203,6 @@ describe('CsvSource.batches', () => {
     for (let i = 1; i <= rows; i++) lines.push(i === bad ? `${i},only two` : `${i},"name ${i}","a ""quoted"" note\r\nover two lines ${'x'.repeat(i % 7)}"`);
     return `${lines.join('\r\n')}\r\n`;
   };
-  const memory = (): { context: SourceContext; store: (r: SourceRecord) => void; notes: string[] } => {
-    const byKey = new Map<string, SourceOffset>();
-    const notes: string[] = [];
-    return {
-      notes,
-      context: { offset: (partition) => byKey.get(offsetKey('p', partition)) ?? null, log: (m) => void notes.push(m) },
-      store: (r) => void byKey.set(offsetKey('p', r.sourcePartition!), { ...(r.sourceOffset as SourceOffset), last: fingerprint(r) }),
-    };
-  };
 
   test('records in several non-empty batches: positions 1…n in order, eof with the file identity on the last only', async () => {
     const path = join(dir, 'many.csv');
@@ -251,7 +231,7 @@ describe('CsvSource.batches', () => {
   test('resuming at a position inside a batch yields exactly the rest; a finished unchanged file nothing', async () => {
     const path = join(dir, 'resume.csv');
     await writeFile(path, csvText(ROWS));
-    const offsets = memory();
+    const offsets = memoryOffsets();
     let seen = 0;
     const first = new CsvSource('p', { path, delimiter: ',' });
     for await (const b of first.batches(offsets.context)) {

@@ -7,30 +7,16 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { coerceCell, inferType } from '../../../src/connect/records.js';
 import { CsvSource, parseCsv } from '../../../src/connect/sources/csv.js';
-import { fingerprint, offsetKey } from '../../../src/connect/source-offsets.js';
 import { DirectorySource, globToRegExp } from '../../../src/connect/sources/directory.js';
 import { HttpSource } from '../../../src/connect/sources/http.js';
 import { JsonlSource } from '../../../src/connect/sources/jsonl.js';
-import type { SourceConnector, SourceContext, SourceOffset, SourceRecord } from '../../../src/connect/types.js';
+import type { SourceConnector, SourceRecord } from '../../../src/connect/types.js';
+import { memoryOffsets } from './source-support.js';
 
 async function collect(src: SourceConnector): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
   for await (const r of src.records()) out.push(r);
   return out;
-}
-
-/**
- * Offsets kept in memory as the runtime keeps them in connect-offsets: `store(r)` after a record is produced
- * (with its fingerprint), `context` for the next run, `notes` what the source told the user.
- */
-function memoryOffsets(): { context: SourceContext; store: (r: SourceRecord) => void; notes: string[] } {
-  const byKey = new Map<string, SourceOffset>();
-  const notes: string[] = [];
-  return {
-    notes,
-    context: { offset: (partition) => byKey.get(offsetKey('p', partition)) ?? null, log: (m) => void notes.push(m) },
-    store: (r) => void byKey.set(offsetKey('p', r.sourcePartition!), { ...(r.sourceOffset as SourceOffset), last: fingerprint(r) }),
-  };
 }
 
 async function collectFrom(src: SourceConnector, offsets: ReturnType<typeof memoryOffsets>): Promise<unknown[]> {

@@ -83,16 +83,7 @@ export function presence(model: Model, f: Field, v: number): 'absent' | 'untagge
 }
 
 /** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from '../../../../src/util/prng.js';
 
 const CODE_POINTS = ['a', 'b', 'z', 'Q', '0', '-', '_', '.', ' ', 'é', 'ß', '中', '文', '🎉', '𝄞'];
 
