@@ -100,9 +100,9 @@ export function readRecords(source: AsyncIterable<Buffer | string>, options: Inp
   const headers = options.headers ?? [];
   switch (options.format) {
     case 'lines':
-      return lineRecords(readLines(source, options.maxLineBytes), options.keySeparator, headers);
+      return perLine(readLines(source, options.maxLineBytes), () => lineParser(options.keySeparator, headers));
     case 'json':
-      return jsonRecords(readLines(source, options.maxLineBytes), headers);
+      return perLine(readLines(source, options.maxLineBytes), () => jsonParser(headers));
     case 'csv':
       return flatten(csvRecordBatches(readLineBatches(source, options.maxLineBytes), options.keyColumn, headers));
     default:
@@ -115,28 +115,57 @@ export function readRecords(source: AsyncIterable<Buffer | string>, options: Inp
  * line formats come one record per array. A bad line fails after the array of the records before it.
  */
 export function readRecordBatches(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord[]> {
-  if (options.format === 'csv') return csvRecordBatches(readLineBatches(source, options.maxLineBytes), options.keyColumn, options.headers ?? []);
-  return singles(readRecords(source, options));
+  const headers = options.headers ?? [];
+  const lines = readLineBatches(source, options.maxLineBytes);
+  if (options.format === 'csv') return csvRecordBatches(lines, options.keyColumn, headers);
+  if (options.format === 'lines') return perBatch(lines, () => lineParser(options.keySeparator, headers));
+  if (options.format === 'json') return perBatch(lines, () => jsonParser(headers));
+  throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
+}
+
+/** Records of lines one at a time; a parser's null (a blank line) is skipped. The parser is made on the first read (bad options fail there). */
+async function* perLine(lines: AsyncIterable<Line>, parser: () => (line: Line) => InputRecord | null): AsyncGenerator<InputRecord> {
+  const parse = parser();
+  for await (const line of lines) {
+    const r = parse(line);
+    if (r !== null) yield r;
+  }
+}
+
+/** Records of each chunk's lines in one array; a bad line fails after the array of the records before it. */
+async function* perBatch(batches: AsyncIterable<Line[]>, parser: () => (line: Line) => InputRecord | null): AsyncGenerator<InputRecord[]> {
+  const parse = parser();
+  for await (const lines of batches) {
+    const out: InputRecord[] = [];
+    try {
+      for (const line of lines) {
+        const r = parse(line);
+        if (r !== null) out.push(r);
+      }
+    } catch (err) {
+      if (out.length > 0) yield out;
+      throw err;
+    }
+    if (out.length > 0) yield out;
+  }
 }
 
 async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
   for await (const batch of batches) yield* batch;
 }
 
-async function* singles<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
-  for await (const item of items) yield [item];
-}
 
 function size(b: Buffer | string | null): number {
   return b === null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length;
 }
 
 /** kcat -P: empty lines are skipped; with a separator, a line without one has a null key. */
-async function* lineRecords(lines: AsyncIterable<Line>, keySeparator: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord> {
+/** A line as a record for --format lines (null: an empty line, skipped). */
+function lineParser(keySeparator: string | undefined, headers: InputHeader[]): (line: Line) => InputRecord | null {
   const sep = keySeparator === undefined ? null : Buffer.from(keySeparator, 'utf8');
   if (sep !== null && sep.length === 0) throw new InputError('--key-separator must not be empty');
-  for await (const { number, bytes } of lines) {
-    if (bytes.length === 0) continue;
+  return ({ number, bytes }) => {
+    if (bytes.length === 0) return null;
     let key: Buffer | null = null;
     let value = bytes;
     if (sep !== null) {
@@ -146,8 +175,8 @@ async function* lineRecords(lines: AsyncIterable<Line>, keySeparator: string | u
         value = bytes.subarray(at + sep.length);
       }
     }
-    yield { key, value, headers, bytes: size(key) + value.length, line: number };
-  }
+    return { key, value, headers, bytes: size(key) + value.length, line: number };
+  };
 }
 
 /** A JSON value as record bytes: strings as they are, null stays null, anything else JSON text. */
@@ -171,10 +200,11 @@ function jsonHeaders(raw: unknown, line: number): InputHeader[] {
 }
 
 /** One object per line: {key?, value, headers?, partition?}; a non-string value is sent as its JSON text. */
-async function* jsonRecords(lines: AsyncIterable<Line>, headers: InputHeader[]): AsyncGenerator<InputRecord> {
-  for await (const { number, bytes } of lines) {
+/** A line as a record for --format json (null: a blank line, skipped). */
+function jsonParser(headers: InputHeader[]): (line: Line) => InputRecord | null {
+  return ({ number, bytes }) => {
     const text = bytes.toString('utf8').trim();
-    if (text === '') continue;
+    if (text === '') return null;
     let obj: unknown;
     try {
       obj = JSON.parse(text);
@@ -194,8 +224,8 @@ async function* jsonRecords(lines: AsyncIterable<Line>, headers: InputHeader[]):
     }
     const key = jsonField(o.key);
     const value = jsonField(o.value);
-    yield { key, value, headers: [...headers, ...jsonHeaders(o.headers, number)], partition, bytes: size(key) + size(value), line: number };
-  }
+    return { key, value, headers: [...headers, ...jsonHeaders(o.headers, number)], partition, bytes: size(key) + size(value), line: number };
+  };
 }
 
 /**
