@@ -669,9 +669,11 @@ export class PostgresCdcSource implements CdcSource {
     if (!service || service.isStop()) return;
     if (!always && this.wanted <= this.confirmed) return;
     if (this.wanted <= 0n) return;
-    // The library sends lsn + 1 as written/flushed/applied.
-    void service.acknowledge(formatLsn(this.wanted - 1n)).then((sent) => {
-      if (sent && this.wanted > this.confirmed) this.confirmed = this.wanted;
+    // The library sends lsn + 1 as written/flushed/applied. What counts as confirmed is what this update carried:
+    // a later want() while it is on its way still needs its own update.
+    const target = this.wanted;
+    void service.acknowledge(formatLsn(target - 1n)).then((sent) => {
+      if (sent && target > this.confirmed) this.confirmed = target;
     });
   }
 
