@@ -44,6 +44,8 @@ const MESSY = 4;
 const HIGH = 8;
 /** Bytes JSON escapes: control characters, '"', '\'. */
 const CTRL = 16;
+/** produce's reading: a CR before an LF inside quotes (read as the LF alone). */
+const CRLF = 32;
 
 /** A row for the object path: its cells as text and the line it starts on. */
 export interface CsvTextRow {
@@ -58,7 +60,20 @@ export interface CsvTranscodeOptions {
   columns?: Record<string, ColumnType>;
   /** How the input is named in errors. */
   path: string;
+  /**
+   * `tributary produce --format csv`'s reading (src/cli/input.ts), line-based as it always was: rows end at LF or
+   * CRLF only (a lone CR is text; a CRLF inside quotes reads as LF), an empty line is skipped wherever it is, the
+   * header may name a column twice (the last cell wins), rows longer than maxRowBytes fail, and messages name
+   * the line without the path, thrown as `error` makes them.
+   */
+  produce?: { maxRowBytes: number; error: (message: string) => Error };
 }
+
+/** What the transcoder hands on per row: `value` is the JSON bytes (fast path) or the row object (object path). */
+export type RecordMaker<R> = (key: string | Buffer | null, value: Buffer | Record<string, string | number | boolean | null>, line: number) => R;
+
+/** The connect source's records. */
+export const sourceRecord: RecordMaker<SourceRecord> = (key, value) => ({ key, value });
 
 /** Whether JSON.stringify would not write the header's keys in header order, or would drop one. */
 function reordersKeys(header: string[]): boolean {
@@ -173,7 +188,7 @@ const HEX = '0123456789abcdef';
  * feed() and end() append the records the bytes complete to `out`; they throw at a bad row after appending the
  * records before it.
  */
-export class CsvTranscoder {
+export class CsvTranscoder<R = SourceRecord> {
   private readonly D: number;
   private readonly path: string;
   /** The bytes of a row not complete yet, and the chunks that arrived after it (a long row waits for enough). */
@@ -199,20 +214,38 @@ export class CsvTranscoder {
   /** Per column: 0 string, 1 int, 2 float, 3 bool, 4 timestamp. */
   private kinds: number[] = [];
   private fast = false;
-  /** Per column: `{"name":` or `,"name":` as bytes. */
-  private prefixes: Buffer[] = [];
+  /** Per column k: `{"name":` or `,"name":` as bytes, at prefixAt[k] … prefixAt[k + 1] of `prefixes`. */
+  private prefixes: Uint8Array = new Uint8Array(0);
+  private prefixAt: number[] = [];
   private prefixBytes = 0;
   private readonly pending: CsvTextRow[] = [];
 
   private out: Buffer = Buffer.alloc(0);
   private pos = 0;
 
-  constructor(private readonly options: CsvTranscodeOptions) {
+  private readonly lf: boolean;
+  private readonly make: RecordMaker<R>;
+
+  constructor(
+    private readonly options: CsvTranscodeOptions,
+    make?: RecordMaker<R>,
+  ) {
     this.D = options.delimiter.charCodeAt(0);
     this.path = options.path;
+    this.lf = options.produce !== undefined;
+    this.make = make ?? (sourceRecord as unknown as RecordMaker<R>);
   }
 
-  feed(chunk: Buffer, out: SourceRecord[]): void {
+  private fail(message: string): Error {
+    return this.options.produce !== undefined ? this.options.produce.error(message) : new SourceError(message);
+  }
+
+  /** "<path> line N" (produce: "line N"). */
+  private at(line: number): string {
+    return this.lf ? `line ${line}` : `${this.path} line ${line}`;
+  }
+
+  feed(chunk: Buffer, out: R[]): void {
     let buf = chunk;
     if (this.carry !== null) {
       this.more.push(chunk);
@@ -231,7 +264,7 @@ export class CsvTranscoder {
   }
 
   /** The input ended: its last row (one without a line end), and the rows held back for type inference. */
-  end(out: SourceRecord[]): void {
+  end(out: R[]): void {
     if (this.carry !== null) {
       const buf = this.more.length === 0 ? this.carry : Buffer.concat([this.carry, ...this.more]);
       this.carry = null;
@@ -243,17 +276,23 @@ export class CsvTranscoder {
   }
 
   private checkLength(bytes: number): void {
-    if (bytes > MAX_ROW_CHARS) {
-      throw new SourceError(`${this.path} line ${this.line}: a row longer than ${MAX_ROW_CHARS} bytes (a quoted field never closes?)`);
+    const produce = this.options.produce;
+    if (produce !== undefined) {
+      if (bytes > produce.maxRowBytes) throw this.fail(`line ${this.line} is longer than the limit of ${produce.maxRowBytes} bytes`);
+    } else if (bytes > MAX_ROW_CHARS) {
+      throw this.fail(`${this.at(this.line)}: a row longer than ${MAX_ROW_CHARS} bytes (a quoted field never closes?)`);
     }
   }
 
-  private process(buf: Buffer, final: boolean, out: SourceRecord[]): void {
+  private process(buf: Buffer, final: boolean, out: R[]): void {
     const len = buf.length;
     let start = 0;
     while (start < len) {
       const next = this.scanRow(buf, start, len, final);
       if (next < 0) break;
+      if (this.lf && next - start > this.options.produce!.maxRowBytes) {
+        throw this.fail(`line ${this.line} is ${next - start} bytes, more than the limit of ${this.options.produce!.maxRowBytes}`);
+      }
       this.takeRow(buf, out);
       this.line += this.rowLines;
       start = next;
@@ -279,6 +318,7 @@ export class CsvTranscoder {
    */
   private scanRow(b: Buffer, start: number, len: number, final: boolean): number {
     const D = this.D;
+    const lf = this.lf;
     let i = start;
     let lines = 0;
     this.n = 0;
@@ -293,7 +333,7 @@ export class CsvTranscoder {
         for (;;) {
           if (i >= len) {
             if (!final) return -1;
-            throw new SourceError(`${this.path} line ${this.line}: a quoted field never closes`);
+            throw this.fail(`${this.at(this.line)}: a quoted field never closes`);
           }
           const c = b[i]!;
           if (c === QUOTE) {
@@ -314,6 +354,11 @@ export class CsvTranscoder {
           else if (c < 0x20 || c === BSLASH) {
             flags |= CTRL;
             if (c === LF) lines++;
+            else if (c === CR && lf) {
+              if (i + 1 >= len) {
+                if (!final) return -1;
+              } else if (b[i + 1] === LF) flags |= CRLF;
+            }
           }
           i++;
         }
@@ -321,7 +366,16 @@ export class CsvTranscoder {
       const afterQuote = i;
       while (i < len) {
         const c = b[i]!;
-        if (c === D || c === LF || c === CR) break;
+        if (c === D || c === LF) break;
+        if (c === CR) {
+          if (!lf) break;
+          // produce: a CR ends the row before an LF or at the input's end; elsewhere it is text.
+          if (i + 1 >= len) {
+            if (!final) return -1;
+            break;
+          }
+          if (b[i + 1] === LF) break;
+        }
         if (c >= 0x80) flags |= HIGH;
         else if (c < 0x20 || c === QUOTE || c === BSLASH) flags |= CTRL;
         i++;
@@ -348,13 +402,11 @@ export class CsvTranscoder {
   /** Field k's text, as the text parser reads it. */
   private text(b: Buffer, k: number): string {
     const flags = this.fl[k]!;
-    if ((flags & (QUOTED | MESSY)) === QUOTED) {
-      const s = b.toString('utf8', this.cs[k]!, this.ce[k]!);
-      return (flags & ESC) !== 0 ? s.replaceAll('""', '"') : s;
-    }
-    if ((flags & MESSY) === 0) return b.toString('utf8', this.rs[k]!, this.re[k]!);
-    const inner = b.toString('utf8', this.cs[k]!, this.ce[k]!);
-    return ((flags & ESC) !== 0 ? inner.replaceAll('""', '"') : inner) + b.toString('utf8', this.ce[k]! + 1, this.re[k]!);
+    if ((flags & QUOTED) === 0) return b.toString('utf8', this.rs[k]!, this.re[k]!);
+    let inner = b.toString('utf8', this.cs[k]!, this.ce[k]!);
+    if ((flags & ESC) !== 0) inner = inner.replaceAll('""', '"');
+    if ((flags & CRLF) !== 0) inner = inner.replaceAll('\r\n', '\n');
+    return (flags & MESSY) === 0 ? inner : inner + b.toString('utf8', this.ce[k]! + 1, this.re[k]!);
   }
 
   private textRow(b: Buffer): CsvTextRow {
@@ -368,7 +420,12 @@ export class CsvTranscoder {
     return this.n === 1 && (this.fl[0]! & MESSY) === 0 && this.ce[0] === this.cs[0];
   }
 
-  private takeRow(b: Buffer, out: SourceRecord[]): void {
+  private takeRow(b: Buffer, out: R[]): void {
+    if (this.lf) {
+      // produce: an empty line is skipped, before the header too; a row of the wrong width fails at once.
+      if (this.n === 1 && this.re[0] === this.rs[0]) return;
+      if (this.header !== null && this.n !== this.width) throw this.fail(`line ${this.line}: ${this.n} fields, but the header has ${this.width}`);
+    }
     if (this.header === null) {
       this.takeHeader(this.textRow(b).fields);
       return;
@@ -380,7 +437,7 @@ export class CsvTranscoder {
       return;
     }
     if (this.n !== this.width) {
-      throw new SourceError(`${this.path} line ${this.line}: ${this.n} fields, but the header has ${this.width} (${this.header.join(', ')})`);
+      throw this.fail(`${this.at(this.line)}: ${this.n} fields, but the header has ${this.width} (${this.header.join(', ')})`);
     }
     if (!this.fast || !this.writeRow(b, out)) out.push(this.toRecord(this.textRow(b)));
   }
@@ -391,20 +448,26 @@ export class CsvTranscoder {
     this.width = header.length;
     const { path, keyColumn, columns } = this.options;
     const dup = header.find((h, i) => header.indexOf(h) !== i);
-    if (dup !== undefined) throw new SourceError(`${path}: the header names column "${dup}" twice`);
+    if (dup !== undefined && !this.lf) throw this.fail(`${path}: the header names column "${dup}" twice`);
     if (keyColumn !== undefined) {
       this.keyIndex = header.indexOf(keyColumn);
-      if (this.keyIndex < 0) throw new SourceError(`${path}: keyColumn "${keyColumn}" is not a column of the header (${header.join(', ')})`);
+      if (this.keyIndex < 0) {
+        throw this.fail(this.lf ? `--key-column ${keyColumn} is not a column of the CSV header (${header.join(', ')})` : `${path}: keyColumn "${keyColumn}" is not a column of the header (${header.join(', ')})`);
+      }
     }
     for (const col of Object.keys(columns ?? {})) {
-      if (!header.includes(col)) throw new SourceError(`${path}: columns.${col} is declared, but the header has no such column (${header.join(', ')})`);
+      if (!header.includes(col)) throw this.fail(`${path}: columns.${col} is declared, but the header has no such column (${header.join(', ')})`);
     }
-    this.fast = !reordersKeys(header);
-    this.prefixes = header.map((h, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(h)}:`, 'utf8'));
-    this.prefixBytes = this.prefixes.reduce((a, p) => a + p.length, 0);
+    // A repeated name (produce) is one key in the object, at its first place with the last cell: the object path.
+    this.fast = !reordersKeys(header) && dup === undefined;
+    const parts = header.map((h, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(h)}:`, 'utf8'));
+    this.prefixes = Buffer.concat(parts);
+    this.prefixBytes = this.prefixes.length;
+    this.prefixAt = [0];
+    for (const part of parts) this.prefixAt.push(this.prefixAt.at(-1)! + part.length);
   }
 
-  private decideTypes(out: SourceRecord[]): void {
+  private decideTypes(out: R[]): void {
     const header = this.header!;
     const pending = this.pending;
     this.types = header.map((col, i) => this.options.columns?.[col] ?? inferType(pending.map((r) => r.fields[i] ?? '')));
@@ -413,17 +476,17 @@ export class CsvTranscoder {
   }
 
   /** The object path (csv.ts before issue 16's bytes): the row as an object of coerced cells, the key as text. */
-  private toRecord(row: CsvTextRow): SourceRecord {
+  private toRecord(row: CsvTextRow): R {
     const fields = row.fields;
     const header = this.header!;
     const width = this.width;
     if (fields.length !== width) {
-      throw new SourceError(`${this.path} line ${row.line}: ${fields.length} fields, but the header has ${width} (${header.join(', ')})`);
+      throw this.fail(`${this.at(row.line)}: ${fields.length} fields, but the header has ${width} (${header.join(', ')})`);
     }
     const value: Record<string, string | number | boolean | null> = {};
     for (let i = 0; i < width; i++) value[header[i]!] = coerceCell(fields[i]!, this.types[i]!);
     const k = this.keyIndex;
-    return { key: k >= 0 && fields[k] !== '' ? fields[k]! : null, value };
+    return this.make(k >= 0 && fields[k] !== '' ? fields[k]! : null, value, row.line);
   }
 
   /** Room for `bytes` more in the output buffer (a full one stays with the records that point into it). */
@@ -434,7 +497,7 @@ export class CsvTranscoder {
   }
 
   /** The fast path: the row's value (and key) as bytes; false (nothing written) when a cell needs the object path. */
-  private writeRow(b: Buffer, records: SourceRecord[]): boolean {
+  private writeRow(b: Buffer, records: R[]): boolean {
     const n = this.n;
     const fl = this.fl;
     const cs = this.cs;
@@ -445,13 +508,13 @@ export class CsvTranscoder {
     this.reserve(this.prefixBytes + 7 * rowBytes + 6 * n + 2);
     const o = this.out;
     const start = this.pos;
+    const prefixes = this.prefixes;
+    const prefixAt = this.prefixAt;
     let p = start;
     for (let k = 0; k < n; k++) {
       const flags = fl[k]!;
-      if ((flags & MESSY) !== 0) return false;
-      if ((flags & HIGH) !== 0 && !validUtf8(b, cs[k]!, ce[k]!)) return false;
-      const prefix = this.prefixes[k]!;
-      for (let j = 0; j < prefix.length; j++) o[p++] = prefix[j]!;
+      if ((flags & (MESSY | HIGH | CRLF)) !== 0 && ((flags & (MESSY | CRLF)) !== 0 || !validUtf8(b, cs[k]!, ce[k]!))) return false;
+      for (let j = prefixAt[k]!, pe = prefixAt[k + 1]!; j < pe; j++) o[p++] = prefixes[j]!;
       const s = cs[k]!;
       const e = ce[k]!;
       const kind = kinds[k]!;
@@ -505,7 +568,7 @@ export class CsvTranscoder {
       key = o.subarray(ks, p);
     }
     this.pos = p;
-    records.push({ key, value });
+    records.push(this.make(key, value, this.line));
     return true;
   }
 
