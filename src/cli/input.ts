@@ -5,8 +5,7 @@
  * object per line) and `csv` (a header row, then one record per row, the row as a JSON object with the
  * column types the connect CSV source infers).
  */
-import { coerceCell, inferType, INFER_ROWS } from '../connect/records.js';
-import type { ColumnType } from '../connect/types.js';
+import { CsvTranscoder, type RecordMaker } from '../connect/sources/csv-bytes.js';
 import { TributaryError } from '../errors.js';
 
 export type InputFormat = 'lines' | 'json' | 'csv';
@@ -104,7 +103,7 @@ export function readRecords(source: AsyncIterable<Buffer | string>, options: Inp
     case 'json':
       return perLine(readLines(source, options.maxLineBytes), () => jsonParser(headers));
     case 'csv':
-      return flatten(csvRecordBatches(readLineBatches(source, options.maxLineBytes), options.keyColumn, headers));
+      return flatten(csvRecordBatches(source, options.keyColumn, headers, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES));
     default:
       throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
   }
@@ -116,8 +115,8 @@ export function readRecords(source: AsyncIterable<Buffer | string>, options: Inp
  */
 export function readRecordBatches(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord[]> {
   const headers = options.headers ?? [];
+  if (options.format === 'csv') return csvRecordBatches(source, options.keyColumn, headers, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   const lines = readLineBatches(source, options.maxLineBytes);
-  if (options.format === 'csv') return csvRecordBatches(lines, options.keyColumn, headers);
   if (options.format === 'lines') return perBatch(lines, () => lineParser(options.keySeparator, headers));
   if (options.format === 'json') return perBatch(lines, () => jsonParser(headers));
   throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
@@ -229,109 +228,22 @@ function jsonParser(headers: InputHeader[]): (line: Line) => InputRecord | null 
 }
 
 /**
- * Splits one CSV record (RFC 4180: "…" quotes fields, "" is a quote inside them). Returns null when
- * a quoted field is still open at the end, so the caller appends the next line (a newline inside quotes).
- */
-export function parseCsvRecord(text: string): string[] | null {
-  const fields: string[] = [];
-  const n = text.length;
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  for (;;) {
-    if (quoted) {
-      const q = text.indexOf('"', i);
-      if (q < 0) return null;
-      if (q > i) field += text.slice(i, q);
-      if (q + 1 < n && text.charCodeAt(q + 1) === 34) {
-        field += '"';
-        i = q + 2;
-      } else {
-        quoted = false;
-        i = q + 1;
-      }
-      continue;
-    }
-    // Up to the next comma or quote: one slice (text after a closing quote is kept, as is a quote inside a field).
-    let j = i;
-    let c = 0;
-    while (j < n) {
-      c = text.charCodeAt(j);
-      if (c === 44 || c === 34) break;
-      j++;
-    }
-    if (j > i) field = field === '' ? text.slice(i, j) : field + text.slice(i, j);
-    if (j === n) break;
-    i = j + 1;
-    if (c === 44) {
-      fields.push(field);
-      field = '';
-    } else if (field === '') quoted = true;
-    else field += '"';
-  }
-  fields.push(field);
-  return fields;
-}
-
-/**
  * Rows of a CSV with a header row; each row becomes a JSON object value keyed by the column names, with the
- * column types the connect CSV source infers (the same functions: numbers, booleans, ISO timestamps, empty
- * cells null, leading zeros kept as text), from the first INFER_ROWS rows. The key is the key column's text;
- * an empty cell is no key.
+ * column types the connect CSV source infers (the same transcoder, src/connect/sources/csv-bytes.ts: numbers,
+ * booleans, ISO timestamps, empty cells null, leading zeros kept as text), from the first INFER_ROWS rows, written
+ * as JSON bytes straight from the input bytes. The key is the key column's text; an empty cell is no key. Read as
+ * produce always read CSV: rows end at LF or CRLF (a lone CR is text), empty lines are skipped.
  */
-async function* csvRecordBatches(lines: AsyncIterable<Line[]>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord[]> {
-  let columns: string[] | null = null;
-  let keyIndex = -1;
-  let types: ColumnType[] | null = null;
-  const pending: Array<{ fields: string[]; line: number }> = [];
-  let partial = '';
-  let startLine = 0;
-  const toRecord = (fields: string[], line: number): InputRecord => {
-    const row: Record<string, string | number | boolean | null> = {};
-    for (let i = 0; i < columns!.length; i++) row[columns![i]!] = coerceCell(fields[i]!, types![i]!);
-    const value = JSON.stringify(row);
-    const key = keyIndex >= 0 && fields[keyIndex] !== '' ? fields[keyIndex]! : null;
-    return { key, value, headers, bytes: size(key) + Buffer.byteLength(value), line };
+async function* csvRecordBatches(source: AsyncIterable<Buffer | string>, keyColumn: string | undefined, headers: InputHeader[], maxLineBytes: number): AsyncGenerator<InputRecord[]> {
+  const make: RecordMaker<InputRecord> = (key, value, line) => {
+    const v = Buffer.isBuffer(value) ? value : JSON.stringify(value);
+    return { key, value: v, headers, bytes: size(key) + size(v), line };
   };
-  const decideTypes = (): ColumnType[] => columns!.map((_, i) => inferType(pending.map((r) => r.fields[i]!)));
-  /** One line into `out` (a record, or part of one, or the header); throws on a bad row. */
-  const take = (number: number, bytes: Buffer, out: InputRecord[]): void => {
-    let text = bytes.toString('utf8');
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (partial === '') startLine = number;
-    const candidate = partial === '' ? text : `${partial}\n${text}`;
-    if (candidate.length > DEFAULT_MAX_LINE_BYTES) throw new InputError(`line ${startLine}: a quoted field never closes`);
-    const fields = parseCsvRecord(candidate);
-    if (fields === null) {
-      partial = candidate;
-      return;
-    }
-    partial = '';
-    if (candidate === '') return;
-    if (columns === null) {
-      columns = fields.map((f) => f.trim());
-      if (keyColumn !== undefined) {
-        keyIndex = columns.indexOf(keyColumn);
-        if (keyIndex < 0) throw new InputError(`--key-column ${keyColumn} is not a column of the CSV header (${columns.join(', ')})`);
-      }
-      return;
-    }
-    if (fields.length !== columns.length) {
-      throw new InputError(`line ${startLine}: ${fields.length} fields, but the header has ${columns.length}`);
-    }
-    if (types === null) {
-      pending.push({ fields, line: startLine });
-      if (pending.length < INFER_ROWS) return;
-      types = decideTypes();
-      for (const r of pending.splice(0)) out.push(toRecord(r.fields, r.line));
-      return;
-    }
-    out.push(toRecord(fields, startLine));
-  };
-  for await (const batch of lines) {
+  const transcoder = new CsvTranscoder({ delimiter: ',', keyColumn, path: '', produce: { maxRowBytes: maxLineBytes, error: (message) => new InputError(message) } }, make);
+  for await (const piece of source) {
     const out: InputRecord[] = [];
     try {
-      for (const { number, bytes } of batch) take(number, bytes, out);
+      transcoder.feed(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece, out);
     } catch (err) {
       // The records before the bad line go first.
       if (out.length > 0) yield out;
@@ -339,12 +251,14 @@ async function* csvRecordBatches(lines: AsyncIterable<Line[]>, keyColumn: string
     }
     if (out.length > 0) yield out;
   }
-  if (partial !== '') throw new InputError(`line ${startLine}: a quoted field never closes`);
-  if (columns !== null && types === null) {
-    types = decideTypes();
-    const out = pending.splice(0).map((r) => toRecord(r.fields, r.line));
+  const out: InputRecord[] = [];
+  try {
+    transcoder.end(out);
+  } catch (err) {
     if (out.length > 0) yield out;
+    throw err;
   }
+  if (out.length > 0) yield out;
 }
 
 /** `--header k=v` (repeatable) into a list, in order. */

@@ -11,6 +11,7 @@ import { coerceCell, inferType, INFER_ROWS } from '../records.js';
 import type { ColumnType, CsvSourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { MAX_ROW_CHARS, openText, SourceError } from './input.js';
 import { resumeFileBatches } from './resume.js';
+import { csvFileByteBatches } from './csv-bytes.js';
 
 export interface CsvRow {
   fields: string[];
@@ -244,10 +245,16 @@ export async function* csvFileBatches(path: string, options: CsvOptions, stopped
       if (error !== null) throw error;
     }
     if (stopped()) return;
-    const { out, error } = step(() => parser.end(rows));
+    const end = step(() => parser.end(rows));
+    const out = end.out;
+    let error = end.error;
     if (error === null && header !== null && types.length === 0) {
-      decideTypes();
-      for (const p of pending.splice(0)) out.push(toRecord(p));
+      try {
+        decideTypes();
+        for (const p of pending.splice(0)) out.push(toRecord(p));
+      } catch (err) {
+        error = err; // a bad row among the first: the records before it go first
+      }
     }
     if (out.length > 0) yield out;
     if (error !== null) throw error;
@@ -266,18 +273,28 @@ export async function* csvFileRecords(path: string, options: CsvOptions, stopped
   }
 }
 
+export interface CsvSourceOptions {
+  /**
+   * Values as JSON bytes made straight from the input bytes (csv-bytes.ts; the same bytes the objects serialize
+   * to), default; false: values as objects (a registry value format encodes objects).
+   */
+  jsonBytes?: boolean;
+}
+
 export class CsvSource implements SourceConnector {
   private stopped = false;
 
   constructor(
     readonly name: string,
     private readonly config: Pick<CsvSourceConfig, 'path' | 'keyColumn' | 'columns' | 'delimiter'>,
+    private readonly options: CsvSourceOptions = {},
   ) {}
 
   /** The file's records in batches, after those an earlier run produced (the offset `context` holds for the file). */
   batches(context?: SourceContext): AsyncGenerator<SourceRecord[]> {
     const stopped = (): boolean => this.stopped;
-    return resumeFileBatches(this.config.path, () => csvFileBatches(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
+    const read = this.options.jsonBytes === false ? csvFileBatches : csvFileByteBatches;
+    return resumeFileBatches(this.config.path, () => read(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
   }
 
   /** The same records one at a time. */

@@ -11,7 +11,8 @@ export function createSource(p: PipelineConfig): SourceConnector {
   if (s === undefined) throw new Error(`pipeline "${p.name}" has no source`);
   switch (s.type) {
     case 'csv':
-      return new CsvSource(p.name, s);
+      // A registry value format (avro, json-schema) encodes the row objects; plain JSON takes the bytes path.
+      return new CsvSource(p.name, s, { jsonBytes: p.valueFormat === undefined || p.valueFormat === 'json' || p.schemaRegistry === undefined });
     case 'jsonl':
       return new JsonlSource(p.name, s);
     case 'directory':

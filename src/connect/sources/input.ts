@@ -74,6 +74,58 @@ export async function openText(path: string): Promise<TextInput> {
   };
 }
 
+export interface ByteInput {
+  /** The file's bytes (gunzipped), without a leading UTF-8 byte-order mark. */
+  chunks: AsyncIterable<Buffer>;
+  /** Ends reading early (stop()). */
+  close(): void;
+}
+
+/** The file's bytes in chunks (64 KiB reads: the stream's own back-pressure keeps memory bounded), gunzipped, without a BOM. */
+export async function openBytes(path: string): Promise<ByteInput> {
+  let gz: boolean;
+  try {
+    gz = await isGzip(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+  }
+  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const stream = gz ? file.pipe(createGunzip()) : file;
+  if (gz) file.on('error', (err) => stream.destroy(err));
+  async function* chunks(): AsyncGenerator<Buffer> {
+    /** The first bytes, until there are 3 to tell a byte-order mark from text. */
+    let head: Buffer | null = Buffer.alloc(0);
+    try {
+      for await (const piece of stream as AsyncIterable<Buffer>) {
+        let buf = piece;
+        if (head !== null) {
+          buf = head.length === 0 ? piece : Buffer.concat([head, piece]);
+          if (buf.length < 3) {
+            head = buf;
+            continue;
+          }
+          head = null;
+          if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+        }
+        if (buf.length > 0) yield buf;
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : gz && e.code?.startsWith('Z_') ? `not valid gzip (${e.message})` : e.message}`, { cause: err });
+    }
+    if (head !== null && head.length > 0) yield head;
+  }
+  return {
+    chunks: chunks(),
+    close: () => {
+      file.destroy();
+      if (gz) stream.destroy();
+    },
+  };
+}
+
 /** Lines of text (without \n or \r\n), with 1-based line numbers, those of each chunk in one array (never empty). */
 export async function* lineBatches(chunks: AsyncIterable<string>, path: string): AsyncGenerator<Array<{ line: string; number: number }>> {
   let partial = '';

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { collectHeader, countLines, InputError, parseCsvRecord, readLines, readRecordBatches, readRecords, type InputOptions, type InputRecord } from '../../../src/cli/input.js';
+import { collectHeader, countLines, DEFAULT_MAX_LINE_BYTES, InputError, readLineBatches, readLines, readRecordBatches, readRecords, type InputHeader, type InputOptions, type InputRecord, type Line } from '../../../src/cli/input.js';
+import { coerceCell, inferType, INFER_ROWS } from '../../../src/connect/records.js';
+import type { ColumnType } from '../../../src/connect/types.js';
+import { prng } from '../../../src/util/prng.js';
 
 /** A source that yields the text in pieces of `size` bytes, so lines straddle chunks. */
 function chunked(text: string | Buffer, size: number): AsyncIterable<Buffer> {
@@ -69,8 +72,6 @@ test('csv: header row, quoted fields with commas, quotes and newlines, CRLF, key
   await assert.rejects(collect('a,b\n1\n', { format: 'csv' }), /line 2: 1 fields, but the header has 2/);
   await assert.rejects(collect('a,b\n1,2\n', { format: 'csv', keyColumn: 'c' }), /--key-column c/);
   await assert.rejects(collect('a\n"open\n', { format: 'csv' }), /never closes/);
-  assert.deepEqual(parseCsvRecord('a,,"b"'), ['a', '', 'b']);
-  assert.equal(parseCsvRecord('"a'), null);
 });
 
 test('csv: column types inferred from the first 100 rows as the connect CSV source does', async () => {
@@ -95,45 +96,181 @@ test('--header parsing and line counting for the progress total', async () => {
   assert.equal(await countLines(chunked('', 2)), 0);
 });
 
-/** parseCsvRecord before issue 16 (field += c): the oracle for the slicing one. */
-function oracleParseCsvRecord(text: string): string[] | null {
+/**
+ * produce's CSV reading before issue 16's transcoder (a line-based parser of its own), kept as the oracle.
+ *
+ * Splits one CSV record (RFC 4180: "…" quotes fields, "" is a quote inside them). Returns null when
+ * a quoted field is still open at the end, so the caller appends the next line (a newline inside quotes).
+ */
+function parseCsvRecord(text: string): string[] | null {
   const fields: string[] = [];
+  const n = text.length;
   let field = '';
   let quoted = false;
   let i = 0;
-  while (i < text.length) {
-    const c = text[i];
+  for (;;) {
     if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
+      const q = text.indexOf('"', i);
+      if (q < 0) return null;
+      if (q > i) field += text.slice(i, q);
+      if (q + 1 < n && text.charCodeAt(q + 1) === 34) {
+        field += '"';
+        i = q + 2;
+      } else {
         quoted = false;
-      } else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
+        i = q + 1;
+      }
+      continue;
+    }
+    // Up to the next comma or quote: one slice (text after a closing quote is kept, as is a quote inside a field).
+    let j = i;
+    let c = 0;
+    while (j < n) {
+      c = text.charCodeAt(j);
+      if (c === 44 || c === 34) break;
+      j++;
+    }
+    if (j > i) field = field === '' ? text.slice(i, j) : field + text.slice(i, j);
+    if (j === n) break;
+    i = j + 1;
+    if (c === 44) {
       fields.push(field);
       field = '';
-    } else field += c;
-    i++;
+    } else if (field === '') quoted = true;
+    else field += '"';
   }
-  if (quoted) return null;
   fields.push(field);
   return fields;
 }
 
-test('csv: parseCsvRecord splits as the character-at-a-time version did, on a fuzzed corpus', () => {
-  let a = 7;
-  const random = (): number => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
-  const pieces = ['a', 'bc', ',', ',', '"', '"', '""', '\n', ' ', 'é', '12'];
-  for (let n = 0; n < 3000; n++) {
-    let s = '';
-    const len = Math.floor(random() * 24);
-    for (let k = 0; k < len; k++) s += pieces[Math.floor(random() * pieces.length)];
-    assert.deepEqual(parseCsvRecord(s), oracleParseCsvRecord(s), JSON.stringify(s));
+/**
+ * Rows of a CSV with a header row; each row becomes a JSON object value keyed by the column names, with the
+ * column types the connect CSV source infers (the same functions: numbers, booleans, ISO timestamps, empty
+ * cells null, leading zeros kept as text), from the first INFER_ROWS rows. The key is the key column's text;
+ * an empty cell is no key.
+ */
+async function* oracleCsvRecordBatches(lines: AsyncIterable<Line[]>, keyColumn: string | undefined, headers: InputHeader[]): AsyncGenerator<InputRecord[]> {
+  let columns: string[] | null = null;
+  let keyIndex = -1;
+  let types: ColumnType[] | null = null;
+  const pending: Array<{ fields: string[]; line: number }> = [];
+  let partial = '';
+  let startLine = 0;
+  const toRecord = (fields: string[], line: number): InputRecord => {
+    const row: Record<string, string | number | boolean | null> = {};
+    for (let i = 0; i < columns!.length; i++) row[columns![i]!] = coerceCell(fields[i]!, types![i]!);
+    const value = JSON.stringify(row);
+    const key = keyIndex >= 0 && fields[keyIndex] !== '' ? fields[keyIndex]! : null;
+    return { key, value, headers, bytes: size(key) + Buffer.byteLength(value), line };
+  };
+  const decideTypes = (): ColumnType[] => columns!.map((_, i) => inferType(pending.map((r) => r.fields[i]!)));
+  /** One line into `out` (a record, or part of one, or the header); throws on a bad row. */
+  const take = (number: number, bytes: Buffer, out: InputRecord[]): void => {
+    let text = bytes.toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (partial === '') startLine = number;
+    const candidate = partial === '' ? text : `${partial}\n${text}`;
+    if (candidate.length > DEFAULT_MAX_LINE_BYTES) throw new InputError(`line ${startLine}: a quoted field never closes`);
+    const fields = parseCsvRecord(candidate);
+    if (fields === null) {
+      partial = candidate;
+      return;
+    }
+    partial = '';
+    if (candidate === '') return;
+    if (columns === null) {
+      columns = fields.map((f) => f.trim());
+      if (keyColumn !== undefined) {
+        keyIndex = columns.indexOf(keyColumn);
+        if (keyIndex < 0) throw new InputError(`--key-column ${keyColumn} is not a column of the CSV header (${columns.join(', ')})`);
+      }
+      return;
+    }
+    if (fields.length !== columns.length) {
+      throw new InputError(`line ${startLine}: ${fields.length} fields, but the header has ${columns.length}`);
+    }
+    if (types === null) {
+      pending.push({ fields, line: startLine });
+      if (pending.length < INFER_ROWS) return;
+      types = decideTypes();
+      for (const r of pending.splice(0)) out.push(toRecord(r.fields, r.line));
+      return;
+    }
+    out.push(toRecord(fields, startLine));
+  };
+  for await (const batch of lines) {
+    const out: InputRecord[] = [];
+    try {
+      for (const { number, bytes } of batch) take(number, bytes, out);
+    } catch (err) {
+      // The records before the bad line go first.
+      if (out.length > 0) yield out;
+      throw err;
+    }
+    if (out.length > 0) yield out;
   }
+  if (partial !== '') throw new InputError(`line ${startLine}: a quoted field never closes`);
+  if (columns !== null && types === null) {
+    types = decideTypes();
+    const out = pending.splice(0).map((r) => toRecord(r.fields, r.line));
+    if (out.length > 0) yield out;
+  }
+}
+
+const size = (b: Buffer | string | null): number => (b === null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length);
+
+/** Records (key/value as bytes, line, headers) or the error of a reader over `bytes` cut into pieces of `piece`. */
+async function outcome(read: (source: AsyncIterable<Buffer>) => AsyncIterable<InputRecord[]>, bytes: Buffer, piece: number): Promise<{ records: string[]; error?: string }> {
+  const records: string[] = [];
+  try {
+    for await (const batch of read(chunked(bytes, piece))) {
+      for (const r of batch) records.push(JSON.stringify([r.line, r.key === null ? null : Buffer.from(r.key).toString('hex'), r.value === null ? null : Buffer.from(r.value).toString('hex'), r.bytes, r.headers]));
+    }
+  } catch (err) {
+    return { records, error: (err as Error).message };
+  }
+  return { records };
+}
+
+test("csv: the transcoder reads as produce's line-based parser did, on a fuzzed corpus (bytes, lines, keys, errors)", async () => {
+  const random = prng(4242);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const cells = ['1', '42', '-7', '007', '+3', '1.5', '1.50', '.5', '1e3', 'true', 'FALSE', '2024-01-31T12:00:00.000Z', '2024-01-31', '', 'x', 'a b', 'é', '😀', 'tab\t', 'cr\rmid', '"q"', 'two\nlines', 'crlf\r\nin', 'back\\', '"', '""'];
+  const headers: InputHeader[] = [{ key: 'h', value: '1' }];
+  let fast = 0;
+  for (let n = 0; n < 120; n++) {
+    const width = 1 + Math.floor(random() * 4);
+    const names = Array.from({ length: width }, (_, i) => (random() < 0.05 ? '1' : random() < 0.05 ? 'dup' : `c${i}`));
+    const kinds = Array.from({ length: width }, () => Math.floor(random() * 4));
+    const eol = pick(['\n', '\r\n']);
+    const rows = [names.join(',')];
+    const count = random() < 0.3 ? Math.floor(random() * 110) : 100 + Math.floor(random() * 150);
+    for (let r = 0; r < count; r++) {
+      if (random() < 0.02) rows.push(pick(['', '\r', '""']));
+      rows.push(
+        kinds
+          .map((k) => {
+            const c = k === 0 ? String(Math.floor(random() * 1e6) - 5000) : k === 1 ? (random() * 100).toFixed(Math.floor(random() * 4)) : k === 2 ? pick(['true', 'false']) : pick(cells);
+            const cell = r > 100 && random() < 0.03 ? pick(cells) : c;
+            return /[",\r\n]/.test(cell) || random() < 0.05 ? `"${cell.replaceAll('"', '""')}"` : cell;
+          })
+          .join(','),
+      );
+    }
+    if (random() < 0.03) rows.push('1,"never closed');
+    if (random() < 0.03) rows.splice(120, 0, 'x,y,z,w,v');
+    const bytes = Buffer.from(rows.join(eol) + (random() < 0.7 ? eol : ''), 'utf8');
+    const keyColumn = random() < 0.5 ? names[0] : random() < 0.1 ? 'missing' : undefined;
+    const expected = await outcome((source) => oracleCsvRecordBatches(readLineBatches(source), keyColumn, headers), bytes, bytes.length + 1);
+    for (const piece of [bytes.length + 1, 1 + Math.floor(random() * 7), 64 + Math.floor(random() * 4000)]) {
+      const got = await outcome((source) => readRecordBatches(source, { format: 'csv', keyColumn, headers }), bytes, piece);
+      assert.deepEqual(got, expected, `case ${n} in pieces of ${piece}: ${JSON.stringify(bytes.toString().slice(0, 200))}`);
+    }
+    if (expected.error === undefined) {
+      for await (const b of readRecordBatches(chunked(bytes, 65536), { format: 'csv', keyColumn, headers })) fast += b.filter((r) => Buffer.isBuffer(r.value)).length;
+    }
+  }
+  assert.ok(fast > 1000, `${fast} records as bytes`);
 });
 
 test('csv in batches: the records of each chunk together, and a bad row after the records before it', async () => {
@@ -141,7 +278,7 @@ test('csv in batches: the records of each chunk together, and a bad row after th
   const batches: InputRecord[][] = [];
   for await (const b of readRecordBatches(chunked(`id,v\n${rows.join('\n')}\n`, 1000), { format: 'csv', keyColumn: 'id' })) batches.push(b);
   assert.ok(batches.length >= 2 && batches.every((b) => b.length > 0), `${batches.length} batches`);
-  assert.deepEqual(batches.flat().map((r) => r.key), rows.map((_, i) => String(i)));
+  assert.deepEqual(batches.flat().map((r) => String(r.key)), rows.map((_, i) => String(i)));
   assert.equal(batches.flat()[299]!.line, 301);
   const got: InputRecord[] = [];
   await assert.rejects(async () => {

@@ -13,7 +13,7 @@ import { CsvSource, parseCsv, type CsvRow } from '../../../src/connect/sources/c
 import { MAX_ROW_CHARS, SourceError } from '../../../src/connect/sources/input.js';
 import type { ColumnType, SourceOffset, SourceRecord } from '../../../src/connect/types.js';
 import { prng } from '../../../src/util/prng.js';
-import { memoryOffsets } from './source-support.js';
+import { decoded, memoryOffsets } from './source-support.js';
 
 /** The parser before issue 16 (field += c, one row per generator step): the oracle. */
 async function* oracleParseCsv(chunks: AsyncIterable<string>, delimiter: string, path: string): AsyncGenerator<CsvRow> {
@@ -219,8 +219,10 @@ describe('CsvSource.batches', () => {
       assert.equal((r.sourceOffset as SourceOffset).eof, i === ROWS - 1 ? true : undefined);
       assert.deepEqual(r.sourcePartition, { path });
     });
-    assert.deepEqual(all[41].value, { id: 42, name: 'name 42', 'note, quoted': `a "quoted" note\r\nover two lines ${'x'.repeat(0)}` });
-    assert.equal(all[41].key, '42');
+    assert.deepEqual(decoded(all[41]).value, { id: 42, name: 'name 42', 'note, quoted': `a "quoted" note\r\nover two lines ${'x'.repeat(0)}` });
+    assert.equal(decoded(all[41]).key, '42');
+    assert.equal(decoded(all[4141]).key, '4142');
+    assert.ok(Buffer.isBuffer(all[4141].value), 'rows after the first 100 come as JSON bytes');
     assert.equal(typeof (all[ROWS - 1].sourceOffset as SourceOffset).size, 'number');
     // records() gives the same records one at a time.
     const one: unknown[] = [];
@@ -244,7 +246,7 @@ describe('CsvSource.batches', () => {
     const rest: SourceRecord[] = [];
     for await (const b of new CsvSource('p', { path, delimiter: ',' }).batches(offsets.context)) rest.push(...b);
     assert.equal(rest.length, ROWS - 1234);
-    assert.equal((rest[0].value as { id: number }).id, 1235);
+    assert.equal((decoded(rest[0]).value as { id: number }).id, 1235);
     assert.equal((rest[0].sourceOffset as SourceOffset).position, 1235);
     assert.match(offsets.notes.join('\n'), /1234 records were produced by an earlier run; resuming after them/);
     for (const r of rest) offsets.store(r);

@@ -11,11 +11,11 @@ import { DirectorySource, globToRegExp } from '../../../src/connect/sources/dire
 import { HttpSource } from '../../../src/connect/sources/http.js';
 import { JsonlSource } from '../../../src/connect/sources/jsonl.js';
 import type { SourceConnector, SourceRecord } from '../../../src/connect/types.js';
-import { memoryOffsets } from './source-support.js';
+import { decoded, memoryOffsets } from './source-support.js';
 
 async function collect(src: SourceConnector): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
-  for await (const r of src.records()) out.push(r);
+  for await (const r of src.records()) out.push(decoded(r));
   return out;
 }
 
@@ -23,7 +23,7 @@ async function collectFrom(src: SourceConnector, offsets: ReturnType<typeof memo
   const out: unknown[] = [];
   for await (const r of src.records(offsets.context)) {
     offsets.store(r);
-    out.push(r.value);
+    out.push(decoded(r).value);
   }
   return out;
 }
