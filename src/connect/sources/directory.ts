@@ -9,6 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirectorySourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
 import { csvFileBatches } from './csv.js';
+import { csvFileByteBatches } from './csv-bytes.js';
 import { SourceError } from './input.js';
 import { jsonlFileBatches } from './jsonl.js';
 import { resumeFileBatches, SkippedLines } from './resume.js';
@@ -28,6 +29,8 @@ interface Seen {
 export interface DirectoryOptions {
   /** How long a file's size must stay the same before it is read; default 1000 ms. */
   stableMs?: number;
+  /** CSV files' values as JSON bytes made straight from the input bytes (csv-bytes.ts), default; false: as objects. */
+  jsonBytes?: boolean;
 }
 
 export class DirectorySource implements SourceConnector {
@@ -38,6 +41,7 @@ export class DirectorySource implements SourceConnector {
   private readonly seen = new Map<string, Seen>();
   private readonly matcher: RegExp;
   private readonly stableMs: number;
+  private readonly readCsv: typeof csvFileBatches;
   /** Finished files an earlier run produced, skipped unopened (for the summary and tests). */
   unchanged = 0;
   skipped = 0;
@@ -49,6 +53,7 @@ export class DirectorySource implements SourceConnector {
   ) {
     this.matcher = globToRegExp(config.pattern);
     this.stableMs = options.stableMs ?? 1000;
+    this.readCsv = options.jsonBytes === false ? csvFileBatches : csvFileByteBatches;
   }
 
   private matches(file: string): boolean {
@@ -111,7 +116,7 @@ export class DirectorySource implements SourceConnector {
         const open = (): AsyncGenerator<SourceRecord[]> => {
           skips.opened();
           return this.formatOf(name) === 'csv'
-            ? csvFileBatches(path, { keyColumn: this.config.keyColumn, columns: this.config.columns, delimiter: this.config.delimiter }, stopped)
+            ? this.readCsv(path, { keyColumn: this.config.keyColumn, columns: this.config.columns, delimiter: this.config.delimiter }, stopped)
             : jsonlFileBatches(path, { keyColumn: this.config.keyColumn, skipBadLines: this.config.skipBadLines }, (_line, _reason, before) => skips.skip(before), stopped);
         };
         yield* resumeFileBatches(path, open, context, { label: name, stopped, onUnchanged: () => this.unchanged++, afterResume: (start) => skips.resumed(start) });

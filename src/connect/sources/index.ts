@@ -9,14 +9,15 @@ import { JsonlSource } from './jsonl.js';
 export function createSource(p: PipelineConfig): SourceConnector {
   const s = p.source;
   if (s === undefined) throw new Error(`pipeline "${p.name}" has no source`);
+  // CSV: a registry value format (avro, json-schema) encodes the row objects; plain JSON takes the bytes path.
+  const jsonBytes = p.valueFormat === undefined || p.valueFormat === 'json' || p.schemaRegistry === undefined;
   switch (s.type) {
     case 'csv':
-      // A registry value format (avro, json-schema) encodes the row objects; plain JSON takes the bytes path.
-      return new CsvSource(p.name, s, { jsonBytes: p.valueFormat === undefined || p.valueFormat === 'json' || p.schemaRegistry === undefined });
+      return new CsvSource(p.name, s, { jsonBytes });
     case 'jsonl':
       return new JsonlSource(p.name, s);
     case 'directory':
-      return new DirectorySource(p.name, s);
+      return new DirectorySource(p.name, s, { jsonBytes });
     case 'http':
       return new HttpSource(p.name, s);
     case 'mysql':

@@ -224,6 +224,31 @@ describe('directory source', () => {
     assert.ok(offsets.notes.includes('c.csv: 2 records were produced by an earlier run; resuming after them'), offsets.notes.join('\n'));
   });
 
+  test('csv files: values as JSON bytes after the rows the types are inferred from, equal to the objects path', async () => {
+    const d = await mkdtemp(join(dir, 'bytes-'));
+    const lines = ['id,name,score'];
+    for (let i = 1; i <= 150; i++) lines.push(`${i},"name ${i}, ""q""",${i / 4}`);
+    await writeFile(join(d, 'a.csv'), `${lines.join('\n')}\n`);
+    const config = { path: d, pattern: '*.csv', keyColumn: 'id', delimiter: ',', skipBadLines: false, pollMs: 50 };
+    const read = async (jsonBytes: boolean): Promise<SourceRecord[]> => {
+      const src = new DirectorySource('p', config, { stableMs: 0, jsonBytes });
+      const it = src.records()[Symbol.asyncIterator]();
+      const out: SourceRecord[] = [];
+      for (let i = 0; i < 150; i++) out.push(await nextWithin(it, 5000));
+      await src.stop();
+      return out;
+    };
+    const bytes = await read(true);
+    const objects = await read(false);
+    assert.equal(bytes.filter((r) => Buffer.isBuffer(r.value)).length, 50, 'the rows after the first 100 are JSON bytes');
+    assert.equal(objects.filter((r) => Buffer.isBuffer(r.value)).length, 0);
+    assert.deepEqual(
+      bytes.map((r) => [String(r.key), Buffer.isBuffer(r.value) ? r.value.toString('utf8') : JSON.stringify(r.value)]),
+      objects.map((r) => [String(r.key), JSON.stringify(r.value)]),
+    );
+    assert.deepEqual(objects[149]!.value, { id: 150, name: 'name 150, "q"', score: 37.5 });
+  });
+
   test('a stop ends the read between records; the next run resumes after the last record produced', async () => {
     const d = await mkdtemp(join(dir, 'stop-'));
     await writeFile(join(d, 'a.jsonl'), '{"n":1}\n{"n":2}\n{"n":3}\n');
