@@ -10,7 +10,7 @@
  * writes then use savepoints straight away for a while. Retriable
  * errors (database down, locked, busy) abort the whole transaction and reject with SinkError{retriable: true}.
  */
-import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
+import { SinkError, StatementError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
 import { OFFSETS_TABLE, dialectFor, dominantKind, type Dialect } from './dialects.js';
 
 export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee' | 'cdc'> & {
@@ -203,6 +203,17 @@ export class SqlSink implements SinkConnector {
     else if (rows.length === 0) return failures;
     const attempt = async (guarded: boolean): Promise<RecordFailure[]> => {
       const out = [...failures];
+      const all = guarded ? null : this.allAtOnce(rows, offsets);
+      if (all !== null) {
+        // The whole transaction at once (MySQL: one request after BEGIN). A refused statement rolled it back: it
+        // is written again with savepoints, statement by statement, which finds and reports what was refused.
+        try {
+          await this.driver.writeAll!(all);
+        } catch (err) {
+          throw err instanceof StatementError ? new RefusedStatement(err.error) : err;
+        }
+        return out;
+      }
       await this.driver.transaction(async (tx) => {
         const toWrite = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, rows) : rows;
         for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, out, guarded);
@@ -229,6 +240,26 @@ export class SqlSink implements SinkConnector {
     } catch (err) {
       throw this.wrap(err, 'write');
     }
+  }
+
+  /**
+   * The unguarded transaction as a list of statements, for a driver that takes them at once (writeAll): the
+   * inserts, then (exactly-once) the offsets. Null when the driver cannot, or when the stored offsets must first be
+   * read inside the transaction (this sink's last committed write did not leave them known: see notYetStored).
+   */
+  private allAtOnce(rows: PreparedRow[], offsets: TopicPartitionOffset[] | undefined): Array<{ sql: string; params: unknown[] }> | null {
+    if (this.driver.writeAll === undefined) return null;
+    let toWrite = rows;
+    if (offsets !== undefined && offsets.length > 0) {
+      const known = this.storedNext;
+      const tp = (r: PreparedRow): string => `${r.record.topic}\u0000${r.record.partition}`;
+      if (known === null || !rows.every((r) => known.has(tp(r)))) return null;
+      toWrite = rows.filter((r) => r.record.offset >= (known.get(tp(r)) ?? 0));
+    }
+    const statements: Array<{ sql: string; params: unknown[] }> = [];
+    for (const chunk of this.chunks(toWrite)) statements.push({ sql: this.insertSql(chunk[0].columns, chunk.length), params: flatValues(chunk) });
+    if (offsets !== undefined) statements.push(...this.offsetStatements(offsets));
+    return statements;
   }
 
   async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
@@ -633,10 +664,17 @@ export class SqlSink implements SinkConnector {
   }
 
   private async storeOffsets(tx: SqlExecutor, offsets: TopicPartitionOffset[]): Promise<void> {
+    for (const st of this.offsetStatements(offsets)) await tx.execute(st.sql, st.params);
+  }
+
+  /** The upserts of the next offsets into the offsets table (one statement unless the parameter cap splits it). */
+  private offsetStatements(offsets: TopicPartitionOffset[]): Array<{ sql: string; params: unknown[] }> {
     const perStatement = Math.floor(this.dialect.maxParams / 4);
+    const out: Array<{ sql: string; params: unknown[] }> = [];
     for (let i = 0; i < offsets.length; i += perStatement) {
       const part = offsets.slice(i, i + perStatement);
-      await tx.execute(this.dialect.upsertOffsets(part.length), part.flatMap((o) => [this.pipeline, o.topic, o.partition, o.offset]));
+      out.push({ sql: this.dialect.upsertOffsets(part.length), params: part.flatMap((o) => [this.pipeline, o.topic, o.partition, o.offset]) });
     }
+    return out;
   }
 }
