@@ -85,6 +85,29 @@ function flatValues(rows: PreparedRow[]): Value[] {
   return out;
 }
 
+/**
+ * The rows whose records are at or past `next` (the next offset to write per `topic\0partition`; none stored: 0).
+ * `known`: null instead when a partition of theirs has no entry. Records come in runs of one partition, so the
+ * entry is looked up once per run; the very same array when every row is kept.
+ */
+function pastStored<R extends { record: SinkRecord }>(rows: R[], next: Map<string, number>, known: boolean): R[] | null {
+  let out: R[] | null = null;
+  let last: SinkRecord | null = null;
+  let from = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i].record;
+    if (last === null || r.partition !== last.partition || r.topic !== last.topic) {
+      last = r;
+      const n = next.get(`${r.topic}\u0000${r.partition}`);
+      if (n === undefined && known) return null;
+      from = n ?? 0;
+    }
+    if (r.offset >= from) out?.push(rows[i]);
+    else out ??= rows.slice(0, i);
+  }
+  return out ?? rows;
+}
+
 /** The record key's fields (a CDC key is the primary-key columns as a JSON object), or none. */
 function keyFields(record: SinkRecord): string[] {
   const key = keyObject(record);
@@ -251,10 +274,9 @@ export class SqlSink implements SinkConnector {
     if (this.driver.writeAll === undefined) return null;
     let toWrite = rows;
     if (offsets !== undefined && offsets.length > 0) {
-      const known = this.storedNext;
-      const tp = (r: PreparedRow): string => `${r.record.topic}\u0000${r.record.partition}`;
-      if (known === null || !rows.every((r) => known.has(tp(r)))) return null;
-      toWrite = rows.filter((r) => r.record.offset >= (known.get(tp(r)) ?? 0));
+      const known = this.storedNext === null ? null : pastStored(rows, this.storedNext, true);
+      if (known === null) return null;
+      toWrite = known;
     }
     const statements: Array<{ sql: string; params: unknown[] }> = [];
     for (const chunk of this.chunks(toWrite)) statements.push({ sql: this.insertSql(chunk[0].columns, chunk.length), params: flatValues(chunk) });
@@ -536,19 +558,14 @@ export class SqlSink implements SinkConnector {
    * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
    */
   private async notYetStored<R extends { record: SinkRecord }>(tx: SqlExecutor, rows: R[]): Promise<R[]> {
-    const tp = (r: R): string => `${r.record.topic}\u0000${r.record.partition}`;
     // What this sink's own last committed write stored is still what the table holds, unless a write failed since
     // (its COMMIT may have gone through) or partitions were assigned again (storedOffsets): then read it.
-    const known = this.storedNext;
-    let next: Map<string, number>;
-    if (known !== null && rows.every((r) => known.has(tp(r)))) {
-      next = known;
-    } else {
-      const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
-      next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
-      this.readNext = next;
-    }
-    return rows.filter((r) => r.record.offset >= (next.get(tp(r)) ?? 0));
+    const known = this.storedNext === null ? null : pastStored(rows, this.storedNext, true);
+    if (known !== null) return known;
+    const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
+    const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
+    this.readNext = next;
+    return pastStored(rows, next, false)!;
   }
 
   /**
