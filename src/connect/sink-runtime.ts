@@ -117,10 +117,18 @@ function errorMessage(err: unknown): string {
 /** The next offset of every partition in the batch (last offset + 1). */
 function nextOffsets(records: SinkRecord[]): TopicPartitionOffset[] {
   const next = new Map<string, TopicPartitionOffset>();
+  // Records come in runs of one partition: its entry is looked up once per run, not per record.
+  let cur: TopicPartitionOffset | undefined;
   for (const r of records) {
-    const k = tpKey(r.topic, r.partition);
-    const cur = next.get(k);
-    if (!cur || r.offset + 1 > cur.offset) next.set(k, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
+    if (cur === undefined || r.partition !== cur.partition || r.topic !== cur.topic) {
+      const k = tpKey(r.topic, r.partition);
+      cur = next.get(k);
+      if (cur === undefined) {
+        cur = { topic: r.topic, partition: r.partition, offset: r.offset + 1 };
+        next.set(k, cur);
+      }
+    }
+    if (r.offset + 1 > cur.offset) cur.offset = r.offset + 1;
   }
   return [...next.values()];
 }
@@ -330,7 +338,14 @@ export async function runSinkPipeline(p: PipelineConfig, clientOptions: ClientOp
    */
   function liveRecords(batch: SinkRecord[]): SinkRecord[] {
     const keep = (r: SinkRecord): boolean => !revoked.has(tpKey(r.topic, r.partition)) && (!eos || ready.has(tpKey(r.topic, r.partition)));
-    return batch.every(keep) ? batch : batch.filter(keep);
+    // Checked once per run of one partition's records (the usual case: every record is kept).
+    let last: SinkRecord | null = null;
+    for (const r of batch) {
+      if (last !== null && r.partition === last.partition && r.topic === last.topic) continue;
+      last = r;
+      if (!keep(r)) return batch.filter(keep);
+    }
+    return batch;
   }
 
   /**

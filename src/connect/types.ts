@@ -135,6 +135,19 @@ export interface SqlDriver {
   /** Column names and types of a table, or null when it does not exist. */
   describeTable(table: string): Promise<Array<{ name: string; type: string }> | null>;
   close(): Promise<void>;
+  /**
+   * Optional: one transaction of these statements, all or nothing, with fewer round trips than a statement at a
+   * time (MySQL: BEGIN, then the statements and COMMIT as one request). Rejects with a retriable SinkError when
+   * the database is the problem, or with a StatementError when a statement was refused (rolled back).
+   */
+  writeAll?(statements: Array<{ sql: string; params: unknown[] }>): Promise<void>;
+}
+
+/** writeAll's rejection when a statement was refused and the transaction rolled back: `error` is the driver's. */
+export class StatementError extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
 }
 
 export interface SqlExecutor {

@@ -13,6 +13,7 @@ driverSuite({
   name: 'MariaDB',
   start: () => startMariadb({ serverArgs: ['--innodb-lock-wait-timeout=1'] }),
   driver: (url) => new MysqlDriver(url),
+  writeAll: true,
   param: () => '?',
   createTable: (table) =>
     `CREATE TABLE ${table} (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, age INT, score DOUBLE, active BOOLEAN,

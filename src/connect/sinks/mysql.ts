@@ -84,6 +84,8 @@ export class MysqlDriver extends ServerDriver<mysql.Connection> {
       // Dates are written and read as UTC, matching the session time zone set below.
       timezone: 'Z',
       charset: 'utf8mb4',
+      // writeAll sends a batch's statements and its COMMIT as one request (parameters are escaped by the client).
+      multipleStatements: true,
     });
     // Without a listener an error on the idle connection would be an uncaught exception.
     connection.on('error', () => this.markBroken(connection));
@@ -94,6 +96,15 @@ export class MysqlDriver extends ServerDriver<mysql.Connection> {
       throw error;
     }
     return connection;
+  }
+
+  /** The batch's statements and COMMIT in one request after BEGIN: a round trip per batch instead of one per statement. */
+  writeAll(statements: Array<{ sql: string; params: unknown[] }>): Promise<void> {
+    return this.writeAllWith(statements, async (c, sts) => {
+      const params: unknown[] = [];
+      for (const st of sts) for (const v of st.params) params.push(v);
+      await c.query(`${sts.map((st) => st.sql).join(';\n')};\nCOMMIT`, params);
+    });
   }
 
   protected async run(c: mysql.Connection, sql: string, params: unknown[]): Promise<{ rows: unknown[]; affectedRows: number }> {

@@ -4,7 +4,7 @@
  * idle one turned out dead, and every failure turned into a SinkError that says whether a retry can help.
  * A subclass supplies the database client's calls and how to read its errors.
  */
-import { SinkError, type SqlDriver, type SqlExecutor } from '../types.js';
+import { SinkError, StatementError, type SqlDriver, type SqlExecutor } from '../types.js';
 
 export abstract class ServerDriver<C> implements SqlDriver {
   abstract readonly dialect: 'mysql' | 'postgres';
@@ -104,6 +104,27 @@ export abstract class ServerDriver<C> implements SqlDriver {
         throw this.sinkError(error);
       }
       return result;
+    });
+  }
+
+  /**
+   * writeAll for a subclass whose client sends several statements as one request (`runMany`, which ends with
+   * COMMIT): BEGIN as in transaction() (a connection found dead while idle is replaced), then one round trip for
+   * the statements and the COMMIT. The server stops at the first failing statement: the transaction is rolled back
+   * and a refused statement rejects with StatementError; a lost connection leaves the COMMIT's outcome unknown, as
+   * in transaction(), and rejects retriable.
+   */
+  protected writeAllWith(statements: Array<{ sql: string; params: unknown[] }>, runMany: (c: C, statements: Array<{ sql: string; params: unknown[] }>) => Promise<void>): Promise<void> {
+    return this.exclusive(async () => {
+      const connection = await this.begin();
+      try {
+        await runMany(connection, statements);
+      } catch (error) {
+        if (this.connectionLost(error)) this.drop(connection, error);
+        else await this.rollback(connection);
+        const e = this.sinkError(error);
+        throw e.retriable ? e : new StatementError(e);
+      }
     });
   }
 

@@ -10,7 +10,7 @@
  * writes then use savepoints straight away for a while. Retriable
  * errors (database down, locked, busy) abort the whole transaction and reject with SinkError{retriable: true}.
  */
-import { SinkError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
+import { SinkError, StatementError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
 import { OFFSETS_TABLE, dialectFor, dominantKind, type Dialect } from './dialects.js';
 
 export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee' | 'cdc'> & {
@@ -83,6 +83,29 @@ function flatValues(rows: PreparedRow[]): Value[] {
   }
   out.length = at;
   return out;
+}
+
+/**
+ * The rows whose records are at or past `next` (the next offset to write per `topic\0partition`; none stored: 0).
+ * `known`: null instead when a partition of theirs has no entry. Records come in runs of one partition, so the
+ * entry is looked up once per run; the very same array when every row is kept.
+ */
+function pastStored<R extends { record: SinkRecord }>(rows: R[], next: Map<string, number>, known: boolean): R[] | null {
+  let out: R[] | null = null;
+  let last: SinkRecord | null = null;
+  let from = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i].record;
+    if (last === null || r.partition !== last.partition || r.topic !== last.topic) {
+      last = r;
+      const n = next.get(`${r.topic}\u0000${r.partition}`);
+      if (n === undefined && known) return null;
+      from = n ?? 0;
+    }
+    if (r.offset >= from) out?.push(rows[i]);
+    else out ??= rows.slice(0, i);
+  }
+  return out ?? rows;
 }
 
 /** The record key's fields (a CDC key is the primary-key columns as a JSON object), or none. */
@@ -203,6 +226,17 @@ export class SqlSink implements SinkConnector {
     else if (rows.length === 0) return failures;
     const attempt = async (guarded: boolean): Promise<RecordFailure[]> => {
       const out = [...failures];
+      const all = guarded ? null : this.allAtOnce(rows, offsets);
+      if (all !== null) {
+        // The whole transaction at once (MySQL: one request after BEGIN). A refused statement rolled it back: it
+        // is written again with savepoints, statement by statement, which finds and reports what was refused.
+        try {
+          await this.driver.writeAll!(all);
+        } catch (err) {
+          throw err instanceof StatementError ? new RefusedStatement(err.error) : err;
+        }
+        return out;
+      }
       await this.driver.transaction(async (tx) => {
         const toWrite = offsets !== undefined && offsets.length > 0 ? await this.notYetStored(tx, rows) : rows;
         for (const chunk of this.chunks(toWrite)) await this.writeChunk(tx, chunk, out, guarded);
@@ -229,6 +263,25 @@ export class SqlSink implements SinkConnector {
     } catch (err) {
       throw this.wrap(err, 'write');
     }
+  }
+
+  /**
+   * The unguarded transaction as a list of statements, for a driver that takes them at once (writeAll): the
+   * inserts, then (exactly-once) the offsets. Null when the driver cannot, or when the stored offsets must first be
+   * read inside the transaction (this sink's last committed write did not leave them known: see notYetStored).
+   */
+  private allAtOnce(rows: PreparedRow[], offsets: TopicPartitionOffset[] | undefined): Array<{ sql: string; params: unknown[] }> | null {
+    if (this.driver.writeAll === undefined) return null;
+    let toWrite = rows;
+    if (offsets !== undefined && offsets.length > 0) {
+      const known = this.storedNext === null ? null : pastStored(rows, this.storedNext, true);
+      if (known === null) return null;
+      toWrite = known;
+    }
+    const statements: Array<{ sql: string; params: unknown[] }> = [];
+    for (const chunk of this.chunks(toWrite)) statements.push({ sql: this.insertSql(chunk[0].columns, chunk.length), params: flatValues(chunk) });
+    if (offsets !== undefined) statements.push(...this.offsetStatements(offsets));
+    return statements;
   }
 
   async storedOffsets(pipeline: string, partitions: Array<{ topic: string; partition: number }>): Promise<TopicPartitionOffset[]> {
@@ -505,19 +558,14 @@ export class SqlSink implements SinkConnector {
    * Refused records are still reported, since the dead-letter produce happens only after a write resolves.
    */
   private async notYetStored<R extends { record: SinkRecord }>(tx: SqlExecutor, rows: R[]): Promise<R[]> {
-    const tp = (r: R): string => `${r.record.topic}\u0000${r.record.partition}`;
     // What this sink's own last committed write stored is still what the table holds, unless a write failed since
     // (its COMMIT may have gone through) or partitions were assigned again (storedOffsets): then read it.
-    const known = this.storedNext;
-    let next: Map<string, number>;
-    if (known !== null && rows.every((r) => known.has(tp(r)))) {
-      next = known;
-    } else {
-      const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
-      next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
-      this.readNext = next;
-    }
-    return rows.filter((r) => r.record.offset >= (next.get(tp(r)) ?? 0));
+    const known = this.storedNext === null ? null : pastStored(rows, this.storedNext, true);
+    if (known !== null) return known;
+    const stored = await tx.query<{ topic: string; partition: number | string | bigint; next_offset: number | string | bigint }>(this.dialect.selectOffsets(), [this.pipeline]);
+    const next = new Map(stored.map((r) => [`${String(r.topic)}\u0000${Number(r.partition)}`, Number(r.next_offset)]));
+    this.readNext = next;
+    return pastStored(rows, next, false)!;
   }
 
   /**
@@ -633,10 +681,17 @@ export class SqlSink implements SinkConnector {
   }
 
   private async storeOffsets(tx: SqlExecutor, offsets: TopicPartitionOffset[]): Promise<void> {
+    for (const st of this.offsetStatements(offsets)) await tx.execute(st.sql, st.params);
+  }
+
+  /** The upserts of the next offsets into the offsets table (one statement unless the parameter cap splits it). */
+  private offsetStatements(offsets: TopicPartitionOffset[]): Array<{ sql: string; params: unknown[] }> {
     const perStatement = Math.floor(this.dialect.maxParams / 4);
+    const out: Array<{ sql: string; params: unknown[] }> = [];
     for (let i = 0; i < offsets.length; i += perStatement) {
       const part = offsets.slice(i, i + perStatement);
-      await tx.execute(this.dialect.upsertOffsets(part.length), part.flatMap((o) => [this.pipeline, o.topic, o.partition, o.offset]));
+      out.push({ sql: this.dialect.upsertOffsets(part.length), params: part.flatMap((o) => [this.pipeline, o.topic, o.partition, o.offset]) });
     }
+    return out;
   }
 }

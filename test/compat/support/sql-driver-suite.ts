@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SinkError, type SqlDriver, type SqlExecutor } from '../../../src/connect/types.js';
+import { SinkError, StatementError, type SqlDriver, type SqlExecutor } from '../../../src/connect/types.js';
 import type { TestDatabase } from './db-server.js';
 
 export interface DriverTarget {
@@ -21,6 +21,8 @@ export interface DriverTarget {
   describedTypes: string[];
   /** Statements and the SinkError message fragment for each kind of refused value. */
   badValues: Array<{ what: string; value: unknown; column: 'age' | 'name' | 'score'; message: RegExp }>;
+  /** The driver has writeAll (MySQL/MariaDB). */
+  writeAll?: boolean;
 }
 
 function isSinkError(retriable: boolean, message?: RegExp) {
@@ -120,6 +122,42 @@ export function driverSuite(target: DriverTarget): void {
       assert.equal(await count('t_bad'), 0);
       await driver.transaction((tx) => tx.execute(insert('t_bad'), [1, 'fine', 1, null, true, null, null, null]));
       assert.equal(await count('t_bad'), 1);
+    });
+
+    if (target.writeAll === true) test('writeAll: the statements commit together; a refused one rolls all back as a StatementError, the connection stays usable; a lock wait is retriable', async () => {
+      await driver.transaction((tx) => tx.execute(target.createTable('t_all'), []));
+      const row = (id: number, age: unknown): { sql: string; params: unknown[] } => ({ sql: insert('t_all'), params: [id, `row ${id}`, age, null, true, null, null, null] });
+      await driver.writeAll!([row(1, 1), row(2, 2), { sql: `UPDATE t_all SET age = ${p(1)} WHERE id = ${p(2)}`, params: [20, 2] }]);
+      const ages = async (): Promise<number[]> => (await admin.transaction((tx) => tx.query<{ age: unknown }>('SELECT age FROM t_all ORDER BY id', []))).map((r) => Number(r.age));
+      assert.deepEqual(await ages(), [1, 20]);
+      for (const bad of target.badValues.filter((b) => b.column === 'age')) {
+        await assert.rejects(driver.writeAll!([row(3, 3), row(4, bad.value), row(5, 5)]), (error: unknown) => {
+          assert.ok(error instanceof StatementError, `expected a StatementError, got ${String(error)}`);
+          isSinkError(false, bad.message)(error.error);
+          return true;
+        }, bad.what);
+      }
+      assert.deepEqual(await ages(), [1, 20]);
+      await driver.writeAll!([row(3, 3)]);
+      assert.deepEqual(await ages(), [1, 20, 3]);
+      // A row lock held by another transaction: retriable (the database, not the batch), nothing written.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const holder = admin.transaction(async (tx: SqlExecutor) => {
+        await tx.execute(`UPDATE t_all SET age = 30 WHERE id = ${p(1)}`, [3]);
+        locked();
+        await released;
+      });
+      await holding;
+      try {
+        await assert.rejects(driver.writeAll!([row(6, 6), { sql: `UPDATE t_all SET age = ${p(1)} WHERE id = ${p(2)}`, params: [31, 3] }]), isSinkError(true));
+      } finally {
+        release();
+        await holder;
+      }
+      assert.deepEqual(await ages(), [1, 20, 30]);
     });
 
     test('a lock wait timeout is retriable, and the same batch goes in once the lock is gone', async () => {
