@@ -12,6 +12,7 @@
  */
 import { SinkError, StatementError, type RecordFailure, type SinkConfig, type SinkConnector, type SinkRecord, type SqlDriver, type SqlExecutor, type TopicPartitionOffset } from '../types.js';
 import { OFFSETS_TABLE, dialectFor, dominantKind, type Dialect } from './dialects.js';
+import { FlatJsonDecoder } from '../flat-json.js';
 
 export type SqlSinkOptions = Pick<SinkConfig, 'mode' | 'keyColumns' | 'autoCreate' | 'columns' | 'batchSize' | 'guarantee' | 'cdc'> & {
   table: string;
@@ -51,8 +52,12 @@ function asError(err: unknown): Error {
 }
 
 /** A record's value as a JSON object, or the reason it is not one. */
-export function parseRecordValue(record: SinkRecord): Record<string, unknown> | Error {
+export function parseRecordValue(record: SinkRecord, flat?: FlatJsonDecoder): Record<string, unknown> | Error {
   if (record.value === null) return new SinkError('record has no value (a tombstone): nothing to write', { retriable: false });
+  if (flat !== undefined) {
+    const decoded = flat.decode(record.value);
+    if (decoded !== undefined) return decoded;
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(record.value.toString('utf8'));
@@ -62,6 +67,7 @@ export function parseRecordValue(record: SinkRecord): Record<string, unknown> | 
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return new SinkError(`record value is not a JSON object but ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`, { retriable: false });
   }
+  flat?.learn(parsed as Record<string, unknown>);
   return parsed as Record<string, unknown>;
 }
 
@@ -185,13 +191,16 @@ export class SqlSink implements SinkConnector {
     if (this.options.guarantee === 'exactly-once') await this.ensureOffsetsTable();
   }
 
+  /** Values of the topic's usual shape read straight from their bytes (JSON.parse for the rest). */
+  private readonly flat = new FlatJsonDecoder();
+
   /** Rows worked out by prepare() for the records array write() gets next. */
   private prepared: { records: SinkRecord[]; rows: PreparedRow[]; failures: RecordFailure[] } | null = null;
 
   prepare(records: SinkRecord[]): void {
     // Before the table exists the first batch creates it (from its values): write() does all of that.
     if (this.options.cdc === true || this.tableColumns === null) return;
-    this.prepared = { records, ...this.toRows(records.map((record) => ({ record, fields: parseRecordValue(record) }))) };
+    this.prepared = { records, ...this.toRows(records.map((record) => ({ record, fields: parseRecordValue(record, this.flat) }))) };
   }
 
   /** Parsed values → rows, and the records that are not one (not a JSON object, no field for any column). */
@@ -215,7 +224,7 @@ export class SqlSink implements SinkConnector {
     if (ready !== null && ready.records === records && this.tableColumns !== null) {
       ({ rows, failures } = ready);
     } else {
-      const parsed = records.map((record) => ({ record, fields: parseRecordValue(record) }));
+      const parsed = records.map((record) => ({ record, fields: parseRecordValue(record, this.flat) }));
       if (this.tableColumns === null) {
         const objects = parsed.flatMap((p) => (p.fields instanceof Error ? [] : [p.fields]));
         if (objects.length > 0) await this.createTable(objects);
