@@ -15,7 +15,8 @@ import type { ClientOptions } from '../client/cluster.js';
 import { Producer, type ProducerRecord, type SendListener } from '../client/producer.js';
 import { progress } from '../util/progress.js';
 import { TributaryError } from '../errors.js';
-import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, serializeValue, type SourceOffsets } from './source-offsets.js';
+import { JsonBytesEncoder } from './json-bytes.js';
+import { ensureOffsetsTopic, ensureRecordTopic, fingerprint, loadSourceOffsets, offsetKey, offsetRecord, type SourceOffsets } from './source-offsets.js';
 import { createSource } from './sources/index.js';
 import { encodeSourceValue, sourceValueEncoder } from './value-format.js';
 import type { PipelineConfig, SourceConnector, SourceContext, SourceGuarantee, SourcePartition, SourceRecord } from './types.js';
@@ -73,8 +74,12 @@ export interface SourceRunResult {
   guarantee: SourceGuarantee;
 }
 
-function toProducerRecord(topic: string, r: SourceRecord): ProducerRecord {
-  return { topic: r.topic ?? topic, key: r.key, value: serializeValue(r.value), headers: r.headers, timestamp: r.timestamp };
+/**
+ * The producer's record: an object value as its JSON bytes, a short ASCII key as its bytes (json-bytes.ts: the bytes
+ * serializeValue and the producer would make, without a string or Buffer.from per record).
+ */
+function toProducerRecord(topic: string, r: SourceRecord, values: JsonBytesEncoder): ProducerRecord {
+  return { topic: r.topic ?? topic, key: values.key(r.key), value: values.encode(r.value), headers: r.headers, timestamp: r.timestamp };
 }
 
 const size = (v: string | Buffer | null | undefined): number => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
@@ -347,6 +352,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
     return lastPartitionKey;
   };
   const createdTopics = new Set<string>();
+  const values = new JsonBytesEncoder();
 
   /** Sends one record; a promise when the loop must wait before the next (a commit, the producer's back-pressure). */
   const send = (record: SourceRecord, pr: ProducerRecord): Promise<void> | undefined => {
@@ -406,7 +412,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
       await ensureRecordTopic(client, record.topic, connector.topicCreation);
       createdTopics.add(record.topic);
     }
-    const pr = toProducerRecord(p.topic, record);
+    const pr = toProducerRecord(p.topic, record, values);
     if (encoder !== undefined) {
       const value = await encodeSourceValue(encoder, pr.topic, record, connector, p.source?.type === 'http');
       if (value === undefined) return; // refused (http: answered with the reason)
@@ -416,7 +422,7 @@ export async function runSourcePipeline(p: PipelineConfig, client: ClientOptions
   };
   const handle = (record: SourceRecord): Promise<void> | undefined => {
     if (committing !== null || encoder !== undefined || (record.topic !== undefined && !createdTopics.has(record.topic))) return sendSlowly(record);
-    return send(record, toProducerRecord(p.topic, record));
+    return send(record, toProducerRecord(p.topic, record, values));
   };
 
   try {
