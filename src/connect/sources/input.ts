@@ -33,45 +33,19 @@ export interface TextInput {
   close(): void;
 }
 
-/** The file's text in chunks (64 KiB reads: the stream's own back-pressure keeps memory bounded). */
+/** The file's text in chunks (openBytes' chunks decoded as UTF-8; a sequence split between reads is kept whole). */
 export async function openText(path: string): Promise<TextInput> {
-  let gz: boolean;
-  try {
-    gz = await isGzip(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
-  }
-  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
-  const stream = gz ? file.pipe(createGunzip()) : file;
-  if (gz) file.on('error', (err) => stream.destroy(err));
+  const input = await openBytes(path);
   async function* chunks(): AsyncGenerator<string> {
     const decoder = new StringDecoder('utf8');
-    let first = true;
-    try {
-      for await (const buf of stream as AsyncIterable<Buffer>) {
-        let text = decoder.write(buf);
-        if (first && text.length > 0) {
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // UTF-8 byte-order mark
-          first = false;
-        }
-        if (text.length > 0) yield text;
-      }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-      throw new SourceError(`${path}: ${e.code === 'ENOENT' ? 'no such file' : gz && e.code?.startsWith('Z_') ? `not valid gzip (${e.message})` : e.message}`, { cause: err });
+    for await (const buf of input.chunks) {
+      const text = decoder.write(buf);
+      if (text.length > 0) yield text;
     }
     const rest = decoder.end();
     if (rest.length > 0) yield rest;
   }
-  return {
-    chunks: chunks(),
-    close: () => {
-      file.destroy();
-      if (gz) stream.destroy();
-    },
-  };
+  return { chunks: chunks(), close: input.close };
 }
 
 export interface ByteInput {
