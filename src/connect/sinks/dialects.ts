@@ -121,8 +121,19 @@ abstract class BaseDialect implements Dialect {
       + `PRIMARY KEY (${OFFSETS_KEY.map((k) => this.quote(k)).join(', ')}))${this.tableSuffix()}`;
   }
 
+  /**
+   * The next offsets, upserted; a stored offset never moves back (a writer that lost its partitions without
+   * knowing yet — a zombie — cannot rewind what the partition's new owner stored).
+   */
   upsertOffsets(rows: number): string {
-    return this.insert(OFFSETS_TABLE, OFFSETS_COLUMNS, rows, OFFSETS_KEY);
+    const next = this.quote('next_offset');
+    return `INSERT INTO ${this.quote(OFFSETS_TABLE)} (${OFFSETS_COLUMNS.map((c) => this.quote(c)).join(', ')}) VALUES ${this.values(OFFSETS_COLUMNS.length, rows)} `
+      + `${this.onConflictKeepHigher(next)}`;
+  }
+
+  /** PostgreSQL and SQLite: the conflicting row is updated only when the new offset is higher. */
+  protected onConflictKeepHigher(next: string): string {
+    return `ON CONFLICT (${OFFSETS_KEY.map((k) => this.quote(k)).join(', ')}) DO UPDATE SET ${next} = excluded.${next} WHERE ${this.quote(OFFSETS_TABLE)}.${next} < excluded.${next}`;
   }
 
   selectOffsets(): string {
@@ -178,6 +189,10 @@ class MysqlDialect extends BaseDialect {
     // Only key columns: a no-op update keeps the existing row (INSERT IGNORE would also hide bad values).
     if (set.length === 0) set.push(`${this.quote(keys[0])} = ${this.quote(keys[0])}`);
     return `ON DUPLICATE KEY UPDATE ${set.join(', ')}`;
+  }
+
+  protected override onConflictKeepHigher(next: string): string {
+    return `ON DUPLICATE KEY UPDATE ${next} = GREATEST(${next}, VALUES(${next}))`;
   }
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SinkError, StatementError, type SqlDriver, type SqlExecutor } from '../../../src/connect/types.js';
 import type { TestDatabase } from './db-server.js';
+import { dialectFor } from '../../../src/connect/sinks/dialects.js';
 
 export interface DriverTarget {
   name: string;
@@ -82,6 +83,18 @@ export function driverSuite(target: DriverTarget): void {
       assert.equal(String(rows[0].big), '9007199254740993');
       assert.equal(rows[1].age, null);
       assert.equal(Number(rows[1].active), 0);
+    });
+
+    test('the offsets table: upserted offsets never move back (exactly-once sinks, against a zombie writer)', async () => {
+      const dialect = dialectFor(driver.dialect);
+      await driver.transaction((tx) => tx.execute(dialect.createOffsetsTable(), []));
+      const store = (offsets: Array<[string, number, number]>): Promise<unknown> =>
+        driver.transaction((tx) => tx.execute(dialect.upsertOffsets(offsets.length), offsets.flatMap(([topic, partition, offset]) => ['monotonic', topic, partition, offset])));
+      await store([['t', 0, 20]]);
+      await store([['t', 0, 12], ['t', 1, 3]]);
+      await store([['t', 1, 9]]);
+      const stored = await admin.transaction((tx) => tx.query<{ partition: unknown; next_offset: unknown }>(dialect.selectOffsets(), ['monotonic']));
+      assert.deepEqual(stored.map((r) => [Number(r.partition), Number(r.next_offset)]).sort((a, b) => a[0]! - b[0]!), [[0, 20], [1, 9]]);
     });
 
     test('a throw inside the transaction rolls everything back and is rethrown as is', async () => {

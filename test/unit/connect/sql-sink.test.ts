@@ -175,6 +175,19 @@ test('values: booleans, nested objects and integers are stored as SQLite expects
   ]);
 });
 
+test('exactly-once: a stored offset never moves back (a zombie writer cannot rewind the new owner\'s offsets)', async () => {
+  const { sink, path } = await sinkOn('eos-monotonic.db', { guarantee: 'exactly-once' });
+  await sink.write([rec({ id: 1 }, 0)], [{ topic: 't', partition: 0, offset: 20 }]);
+  await sink.close();
+  // Another writer that still believes it owns the partition stores older offsets for 0 and a first one for 1.
+  const db = new Database(path);
+  const lite = dialectFor('sqlite');
+  db.prepare(lite.upsertOffsets(2)).run('pipe', 't', 0, 12, 'pipe', 't', 1, 3);
+  db.prepare(lite.upsertOffsets(1)).run('pipe', 't', 1, 9);
+  db.close();
+  assert.deepEqual(rows(path, 'SELECT partition, next_offset FROM tributary_offsets ORDER BY partition'), [{ partition: 0, next_offset: 20 }, { partition: 1, next_offset: 9 }]);
+});
+
 test('dialects: quoting, placeholders, upserts and the offsets table', () => {
   const my = dialectFor('mysql');
   const pg = dialectFor('postgres');
@@ -188,7 +201,7 @@ test('dialects: quoting, placeholders, upserts and the offsets table', () => {
     'CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `n` DOUBLE, `b` BOOLEAN, PRIMARY KEY (`k`))');
   assert.equal(pg.createTable('t', [{ name: 'i', kind: 'integer' }], null), 'CREATE TABLE IF NOT EXISTS "t" ("i" BIGINT)');
   assert.match(lite.createOffsetsTable(), /^CREATE TABLE IF NOT EXISTS "tributary_offsets" .*PRIMARY KEY \("pipeline", "topic", "partition"\)\) STRICT$/);
-  assert.match(my.upsertOffsets(1), /ON DUPLICATE KEY UPDATE `next_offset` = VALUES\(`next_offset`\)$/);
+  assert.match(my.upsertOffsets(1), /ON DUPLICATE KEY UPDATE `next_offset` = GREATEST\(`next_offset`, VALUES\(`next_offset`\)\)$/);
   assert.equal([lite.maxParams, pg.maxParams, my.maxParams].join(), '32766,65535,65535');
   assert.equal(sqlitePath('sqlite:./a.db'), './a.db');
   assert.equal(sqlitePath('sqlite:///tmp/a.db'), '/tmp/a.db');
