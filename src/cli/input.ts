@@ -94,24 +94,14 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
   for await (const batch of readLineBatches(source, maxLineBytes)) yield* batch;
 }
 
-/** Parses records from `source` in the chosen format. */
+/** Parses records from `source` in the chosen format, one at a time (readRecordBatches flattened). */
 export function readRecords(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord> {
-  const headers = options.headers ?? [];
-  switch (options.format) {
-    case 'lines':
-      return perLine(readLines(source, options.maxLineBytes), () => lineParser(options.keySeparator, headers));
-    case 'json':
-      return perLine(readLines(source, options.maxLineBytes), () => jsonParser(headers));
-    case 'csv':
-      return flatten(csvRecordBatches(source, options.keyColumn, headers, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES));
-    default:
-      throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
-  }
+  return flatten(readRecordBatches(source, options));
 }
 
 /**
- * Records in arrays, one per input chunk, for loops that want one await per chunk: csv parses in batches; the
- * line formats come one record per array. A bad line fails after the array of the records before it.
+ * Records in arrays, one per input chunk, for loops that want one await per chunk. A bad line fails after the
+ * array of the records before it.
  */
 export function readRecordBatches(source: AsyncIterable<Buffer | string>, options: InputOptions): AsyncGenerator<InputRecord[]> {
   const headers = options.headers ?? [];
@@ -120,15 +110,6 @@ export function readRecordBatches(source: AsyncIterable<Buffer | string>, option
   if (options.format === 'lines') return perBatch(lines, () => lineParser(options.keySeparator, headers));
   if (options.format === 'json') return perBatch(lines, () => jsonParser(headers));
   throw new InputError(`unknown input format "${String(options.format)}": use lines, json or csv`);
-}
-
-/** Records of lines one at a time; a parser's null (a blank line) is skipped. The parser is made on the first read (bad options fail there). */
-async function* perLine(lines: AsyncIterable<Line>, parser: () => (line: Line) => InputRecord | null): AsyncGenerator<InputRecord> {
-  const parse = parser();
-  for await (const line of lines) {
-    const r = parse(line);
-    if (r !== null) yield r;
-  }
 }
 
 /** Records of each chunk's lines in one array; a bad line fails after the array of the records before it. */
@@ -153,13 +134,14 @@ async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
   for await (const batch of batches) yield* batch;
 }
 
-
 function size(b: Buffer | string | null): number {
   return b === null ? 0 : typeof b === 'string' ? Buffer.byteLength(b) : b.length;
 }
 
-/** kcat -P: empty lines are skipped; with a separator, a line without one has a null key. */
-/** A line as a record for --format lines (null: an empty line, skipped). */
+/**
+ * A line as a record for --format lines, as kcat -P reads it: an empty line is skipped (null); with a separator, a
+ * line without one has a null key.
+ */
 function lineParser(keySeparator: string | undefined, headers: InputHeader[]): (line: Line) => InputRecord | null {
   const sep = keySeparator === undefined ? null : Buffer.from(keySeparator, 'utf8');
   if (sep !== null && sep.length === 0) throw new InputError('--key-separator must not be empty');
@@ -198,8 +180,10 @@ function jsonHeaders(raw: unknown, line: number): InputHeader[] {
   throw new InputError(`line ${line}: "headers" must be an object {"k": "v"} or an array of {"key", "value"}`);
 }
 
-/** One object per line: {key?, value, headers?, partition?}; a non-string value is sent as its JSON text. */
-/** A line as a record for --format json (null: a blank line, skipped). */
+/**
+ * A line as a record for --format json: one object {key?, value, headers?, partition?}, a non-string value sent as
+ * its JSON text; a blank line is skipped (null).
+ */
 function jsonParser(headers: InputHeader[]): (line: Line) => InputRecord | null {
   return ({ number, bytes }) => {
     const text = bytes.toString('utf8').trim();

@@ -10,6 +10,8 @@
  * (undefined), and the caller parses with JSON.parse, which stays the reference (and reports bad JSON).
  */
 
+import { FALSE_BYTES, NULL_BYTES, TRUE_BYTES } from './json-bytes.js';
+
 const QUOTE = 34;
 const COMMA = 44;
 const MINUS = 45;
@@ -29,14 +31,28 @@ function matches(b: Uint8Array, p: number, lit: Uint8Array): boolean {
   return true;
 }
 
-const TRUE = Buffer.from('true');
-const FALSE = Buffer.from('false');
-const NULL = Buffer.from('null');
+
+/** Values JSON.parse'd in a row before the decoder takes another shape (one that merely had an escape keeps it). */
+const RELEARN_AFTER = 8;
 
 export class FlatJsonDecoder {
   private keys: string[] | null = null;
   /** Each key's `"name":` bytes, the first with the opening brace before it, the others with a comma. */
   private prefixes: Uint8Array[] = [];
+  /** Values not decoded since the last one that was. */
+  private misses = 0;
+  private tried = false;
+
+  /**
+   * What JSON.parse made of a value decode() gave up on: its shape is learnt the first time, then at every
+   * RELEARN_AFTER-th miss in a row, so a topic mixing shapes (or with nested values) does not work a shape out per
+   * record, and one value with an escape does not make the decoder learn the shape it has again.
+   */
+  parsed(value: Record<string, unknown>): void {
+    if (this.tried && ++this.misses % RELEARN_AFTER !== 0) return;
+    this.tried = true;
+    this.learn(value);
+  }
 
   /** Takes the shape of `parsed` (an object JSON.parse made), if it is flat and its keys are plain. */
   learn(parsed: Record<string, unknown>): void {
@@ -103,19 +119,20 @@ export class FlatJsonDecoder {
         }
         const x = b[p];
         if (x !== COMMA && x !== CLOSE) return undefined; // an exponent, or something JSON.parse must judge
-      } else if (c === 116 && matches(b, p, TRUE)) {
+      } else if (c === 116 && matches(b, p, TRUE_BYTES)) {
         v = true;
         p += 4;
-      } else if (c === 102 && matches(b, p, FALSE)) {
+      } else if (c === 102 && matches(b, p, FALSE_BYTES)) {
         v = false;
         p += 5;
-      } else if (c === 110 && matches(b, p, NULL)) {
+      } else if (c === 110 && matches(b, p, NULL_BYTES)) {
         v = null;
         p += 4;
       } else return undefined;
       out[keys[k]!] = v;
     }
     if (p !== len - 1 || b[p] !== CLOSE) return undefined;
+    this.misses = 0;
     return out;
   }
 }

@@ -36,14 +36,41 @@ interface Shape {
 
 const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]; // 0-9a-f
 
+/** The letter of JSON's two-character escapes (\" \\ \b \t \n \f \r) per ASCII code; 0: none (\u00xx). */
+const SHORT_ESCAPE = new Uint8Array(128);
+for (const [c, letter] of [[0x22, 0x22], [0x5c, 0x5c], [8, 0x62], [9, 0x74], [10, 0x6e], [12, 0x66], [13, 0x72]] as const) SHORT_ESCAPE[c] = letter;
+
+/** JSON's literals as bytes. */
+export const TRUE_BYTES = Buffer.from('true');
+export const FALSE_BYTES = Buffer.from('false');
+export const NULL_BYTES = Buffer.from('null');
+
+/** Copies `bytes` (a few: literals, key prefixes) into `buf` at `pos`; returns the position after them. */
+export function writeBytes(buf: Uint8Array, pos: number, bytes: Uint8Array): number {
+  for (let j = 0; j < bytes.length; j++) buf[pos++] = bytes[j]!;
+  return pos;
+}
+
 /** Writes \uXXXX (lowercase hex) of a UTF-16 code unit. */
-function writeUnicodeEscape(buf: Buffer, pos: number, c: number): number {
+function writeUnicodeEscape(buf: Uint8Array, pos: number, c: number): number {
   buf[pos++] = 0x5c;
   buf[pos++] = 0x75;
   buf[pos++] = HEX[c >>> 12]!;
   buf[pos++] = HEX[(c >>> 8) & 15]!;
   buf[pos++] = HEX[(c >>> 4) & 15]!;
   buf[pos++] = HEX[c & 15]!;
+  return pos;
+}
+
+/**
+ * An ASCII character JSON escapes inside a string ('"', '\\', a control character), escaped as JSON.stringify
+ * escapes it: \" \\ \b \t \n \f \r, the other control characters as \u00xx. Returns the position after it.
+ */
+export function writeAsciiEscape(buf: Uint8Array, pos: number, c: number): number {
+  const letter = SHORT_ESCAPE[c]!;
+  if (letter === 0) return writeUnicodeEscape(buf, pos, c);
+  buf[pos++] = 0x5c;
+  buf[pos++] = letter;
   return pos;
 }
 
@@ -54,29 +81,8 @@ function writeString(buf: Buffer, pos: number, s: string): number {
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-        buf[pos++] = c;
-      } else if (c === 0x22 || c === 0x5c) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = c;
-      } else if (c === 0x0a) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = 0x6e;
-      } else if (c === 0x0d) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = 0x72;
-      } else if (c === 0x09) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = 0x74;
-      } else if (c === 0x08) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = 0x62;
-      } else if (c === 0x0c) {
-        buf[pos++] = 0x5c;
-        buf[pos++] = 0x66;
-      } else {
-        pos = writeUnicodeEscape(buf, pos, c);
-      }
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) buf[pos++] = c;
+      else pos = writeAsciiEscape(buf, pos, c);
     } else if (c < 0x800) {
       buf[pos++] = 0xc0 | (c >>> 6);
       buf[pos++] = 0x80 | (c & 0x3f);
@@ -122,14 +128,7 @@ function writeNumber(buf: Buffer, pos: number, x: number): number {
     } while (u > 0);
     return next;
   }
-  if (x - x !== 0) {
-    // NaN, Infinity, -Infinity
-    buf[pos++] = 0x6e;
-    buf[pos++] = 0x75;
-    buf[pos++] = 0x6c;
-    buf[pos++] = 0x6c;
-    return pos;
-  }
+  if (x - x !== 0) return writeBytes(buf, pos, NULL_BYTES); // NaN, Infinity, -Infinity
   const s = String(x);
   for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
   return pos;
@@ -147,30 +146,16 @@ function writeObject(buf: Buffer, pos: number, v: Record<string, unknown>, shape
     const x = v[k];
     const pre = prefixes[i++]!;
     if (pos + pre.length + SCALAR_ROOM > cap) return NO_ROOM;
-    for (let j = 0; j < pre.length; j++) buf[pos++] = pre[j]!;
+    pos = writeBytes(buf, pos, pre);
     if (typeof x === 'string') {
       if (pos + 6 * x.length + 2 > cap) return NO_ROOM;
       pos = writeString(buf, pos, x);
     } else if (typeof x === 'number') {
       pos = writeNumber(buf, pos, x);
     } else if (typeof x === 'boolean') {
-      if (x) {
-        buf[pos++] = 0x74;
-        buf[pos++] = 0x72;
-        buf[pos++] = 0x75;
-        buf[pos++] = 0x65;
-      } else {
-        buf[pos++] = 0x66;
-        buf[pos++] = 0x61;
-        buf[pos++] = 0x6c;
-        buf[pos++] = 0x73;
-        buf[pos++] = 0x65;
-      }
+      pos = writeBytes(buf, pos, x ? TRUE_BYTES : FALSE_BYTES);
     } else if (x === null) {
-      buf[pos++] = 0x6e;
-      buf[pos++] = 0x75;
-      buf[pos++] = 0x6c;
-      buf[pos++] = 0x6c;
+      pos = writeBytes(buf, pos, NULL_BYTES);
     } else {
       return FALLBACK;
     }

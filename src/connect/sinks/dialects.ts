@@ -126,9 +126,7 @@ abstract class BaseDialect implements Dialect {
    * knowing yet — a zombie — cannot rewind what the partition's new owner stored).
    */
   upsertOffsets(rows: number): string {
-    const next = this.quote('next_offset');
-    return `INSERT INTO ${this.quote(OFFSETS_TABLE)} (${OFFSETS_COLUMNS.map((c) => this.quote(c)).join(', ')}) VALUES ${this.values(OFFSETS_COLUMNS.length, rows)} `
-      + `${this.onConflictKeepHigher(next)}`;
+    return `${this.insert(OFFSETS_TABLE, OFFSETS_COLUMNS, rows, null)} ${this.onConflictKeepHigher(this.quote('next_offset'))}`;
   }
 
   /** PostgreSQL and SQLite: the conflicting row is updated only when the new offset is higher. */

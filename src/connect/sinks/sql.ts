@@ -67,7 +67,7 @@ export function parseRecordValue(record: SinkRecord, flat?: FlatJsonDecoder): Re
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return new SinkError(`record value is not a JSON object but ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`, { retriable: false });
   }
-  flat?.learn(parsed as Record<string, unknown>);
+  flat?.parsed(parsed as Record<string, unknown>);
   return parsed as Record<string, unknown>;
 }
 
@@ -529,9 +529,10 @@ export class SqlSink implements SinkConnector {
    */
   private async writeChunk(tx: SqlExecutor, chunk: PreparedRow[], failures: RecordFailure[], guarded = true): Promise<void> {
     const columns = chunk[0].columns;
+    const insert = (): Promise<unknown> => tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk));
     if (!guarded) {
       try {
-        await tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk));
+        await insert();
         return;
       } catch (err) {
         if (isRetriable(err)) throw err;
@@ -539,7 +540,7 @@ export class SqlSink implements SinkConnector {
       }
     }
     try {
-      await this.savepointed(tx, () => tx.execute(this.insertSql(columns, chunk.length), flatValues(chunk)));
+      await this.savepointed(tx, insert);
       return;
     } catch (err) {
       if (isRetriable(err)) throw err;

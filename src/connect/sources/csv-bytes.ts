@@ -21,6 +21,7 @@
  * is parsed again from its start once the rest has arrived (a long row waits until the bytes after it are at
  * least as many as its own, so that stays linear).
  */
+import { NULL_BYTES, writeAsciiEscape, writeBytes } from '../json-bytes.js';
 import { coerceCell, inferType, INFER_ROWS } from '../records.js';
 import type { ColumnType, SourceRecord } from '../types.js';
 import { MAX_ROW_CHARS, openBytes, SourceError } from './input.js';
@@ -180,8 +181,6 @@ function canonicalTimestamp(b: Uint8Array, s: number, e: number): boolean {
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
-
-const HEX = '0123456789abcdef';
 
 /**
  * Transcodes one CSV input (a header row, then rows) fed as byte chunks into records with Buffer key/value.
@@ -526,10 +525,7 @@ export class CsvTranscoder<R = SourceRecord> {
         continue;
       }
       if (s === e) {
-        o[p++] = 110; // null
-        o[p++] = 117;
-        o[p++] = 108;
-        o[p++] = 108;
+        p = writeBytes(o, p, NULL_BYTES);
         continue;
       }
       if ((flags & (CTRL | ESC | HIGH)) !== 0) return false;
@@ -572,31 +568,13 @@ export class CsvTranscoder<R = SourceRecord> {
     return true;
   }
 
-  /** Text as JSON.stringify writes it inside a string: '"' and '\' escaped, control characters as \n … or \u00xx. */
+  /** Text as JSON.stringify writes it inside a string: '"' and '\\' escaped, control characters as \n … or \u00xx. */
   private escaped(b: Buffer, s: number, e: number, quoted: boolean, o: Buffer, p: number): number {
     for (let j = s; j < e; j++) {
       const c = b[j]!;
-      if (c === QUOTE) {
-        o[p++] = BSLASH;
-        o[p++] = QUOTE;
-        if (quoted) j++; // the second quote of a "" pair
-      } else if (c === BSLASH) {
-        o[p++] = BSLASH;
-        o[p++] = BSLASH;
-      } else if (c < 0x20) {
-        o[p++] = BSLASH;
-        if (c === 8) o[p++] = 98;
-        else if (c === 9) o[p++] = 116;
-        else if (c === 10) o[p++] = 110;
-        else if (c === 12) o[p++] = 102;
-        else if (c === 13) o[p++] = 114;
-        else {
-          o[p++] = 117;
-          o[p++] = ZERO;
-          o[p++] = ZERO;
-          o[p++] = HEX.charCodeAt(c >> 4);
-          o[p++] = HEX.charCodeAt(c & 15);
-        }
+      if (c === QUOTE || c === BSLASH || c < 0x20) {
+        p = writeAsciiEscape(o, p, c);
+        if (c === QUOTE && quoted) j++; // the second quote of a "" pair
       } else o[p++] = c;
     }
     return p;

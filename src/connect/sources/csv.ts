@@ -273,6 +273,11 @@ export async function* csvFileRecords(path: string, options: CsvOptions, stopped
   }
 }
 
+/** How a csv file is read: values as JSON bytes (csv-bytes.ts), unless objects are asked for (`jsonBytes` false). */
+export function csvBatchReader(jsonBytes: boolean | undefined): typeof csvFileBatches {
+  return jsonBytes === false ? csvFileBatches : csvFileByteBatches;
+}
+
 export interface CsvSourceOptions {
   /**
    * Values as JSON bytes made straight from the input bytes (csv-bytes.ts; the same bytes the objects serialize
@@ -293,7 +298,7 @@ export class CsvSource implements SourceConnector {
   /** The file's records in batches, after those an earlier run produced (the offset `context` holds for the file). */
   batches(context?: SourceContext): AsyncGenerator<SourceRecord[]> {
     const stopped = (): boolean => this.stopped;
-    const read = this.options.jsonBytes === false ? csvFileBatches : csvFileByteBatches;
+    const read = csvBatchReader(this.options.jsonBytes);
     return resumeFileBatches(this.config.path, () => read(this.config.path, this.config, stopped), context, { label: this.config.path, stopped });
   }
 

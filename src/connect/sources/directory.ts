@@ -8,8 +8,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DirectorySourceConfig, SourceConnector, SourceContext, SourceRecord } from '../types.js';
-import { csvFileBatches } from './csv.js';
-import { csvFileByteBatches } from './csv-bytes.js';
+import { csvBatchReader, type csvFileBatches } from './csv.js';
 import { SourceError } from './input.js';
 import { jsonlFileBatches } from './jsonl.js';
 import { resumeFileBatches, SkippedLines } from './resume.js';
@@ -53,7 +52,7 @@ export class DirectorySource implements SourceConnector {
   ) {
     this.matcher = globToRegExp(config.pattern);
     this.stableMs = options.stableMs ?? 1000;
-    this.readCsv = options.jsonBytes === false ? csvFileBatches : csvFileByteBatches;
+    this.readCsv = csvBatchReader(options.jsonBytes);
   }
 
   private matches(file: string): boolean {
